@@ -1,0 +1,5 @@
+"""Allow `python -m bptrace`."""
+
+from bptrace.cli import main
+
+main()

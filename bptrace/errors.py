@@ -1,0 +1,70 @@
+"""Errors bptrace raises, each pointing at its source, and the exit code each maps to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Exit codes, documented in docs/cli.md. 2 is click's own code for usage errors.
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_FILE = 3
+EXIT_NETWORK = 4
+EXIT_NUMERIC = 5
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a piece of source text sits: 1-based line and columns, end exclusive."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def to(self, other: Span) -> Span:
+        """Return the span from the start of this one to the end of `other`."""
+        return Span(self.line, self.col, other.end_line, other.end_col)
+
+
+NOWHERE = Span(0, 0, 0, 0)
+
+
+class BptraceError(Exception):
+    """Base of every error bptrace reports to a user."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class NetworkError(BptraceError):
+    """A mistake in a .bp file, at a position in it."""
+
+    exit_code = EXIT_NETWORK
+
+    def __init__(self, message: str, span: Span, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class Warning_:
+    """Something legal but probably unintended in a .bp file."""
+
+    message: str
+    span: Span
+    hint: str | None = None
+
+
+class NumericFault(BptraceError):
+    """A value stopped being a finite number during a run."""
+
+    exit_code = EXIT_NUMERIC
+
+    def __init__(self, step: int, where: str, detail: str) -> None:
+        super().__init__(f"step {step}: {where}: {detail}")
+        self.step = step
+        self.where = where
+        self.detail = detail

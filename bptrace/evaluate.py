@@ -1,0 +1,92 @@
+"""Evaluate expressions: compile each to a flat postfix program once, run it every step.
+
+Values are numpy float64 scalars; the same programs run unchanged on arrays (one value per sample).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from bptrace.ops import FUNCTIONS, OPERATORS, Op
+from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num, children
+
+# An instruction is (kind, argument, arity): push a constant, load a name, or apply an op.
+CONST, LOAD, APPLY = 0, 1, 2
+Program = tuple[tuple[int, Any, int], ...]
+
+
+def op_of(e: Expr) -> Op:
+    """Return the math-table entry that computes node `e`."""
+    if isinstance(e, Binary):
+        return OPERATORS[e.op]
+    if isinstance(e, Neg):
+        return OPERATORS["neg"]
+    return FUNCTIONS[e.fn]
+
+
+def compile_expr(e: Expr) -> Program:
+    """Return the postfix program of `e` (built without recursion)."""
+    out: list[tuple[int, Any, int]] = []
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if isinstance(node, Num):
+            out.append((CONST, np.float64(node.value), 0))
+        elif isinstance(node, Name):
+            out.append((LOAD, node.id, 0))
+        elif expanded:
+            out.append((APPLY, op_of(node).value, len(children(node))))
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(children(node)))
+    return tuple(out)
+
+
+def run(program: Program, env: Mapping[str, Any]) -> Any:
+    """Return the value of a compiled program, names looked up in `env`."""
+    stack: list[Any] = []
+    push = stack.append
+    for kind, arg, arity in program:
+        if kind == CONST:
+            push(arg)
+        elif kind == LOAD:
+            push(env[arg])
+        elif arity == 1:
+            stack[-1] = arg(stack[-1])
+        else:
+            right = stack.pop()
+            stack[-1] = arg(stack[-1], right)
+    return stack[0]
+
+
+def find_fault(e: Expr, env: Mapping[str, Any]) -> tuple[Expr, tuple[Any, ...], Any] | None:
+    """Return the innermost operation of `e` that turns finite inputs into a non-finite value."""
+    with np.errstate(all="ignore"):
+        values: dict[int, Any] = {}
+        order = list(_postorder(e))
+        for node in order:
+            if isinstance(node, Num):
+                values[id(node)] = np.float64(node.value)
+            elif isinstance(node, Name):
+                values[id(node)] = env[node.id]
+            else:
+                args = tuple(values[id(c)] for c in children(node))
+                result = op_of(node).value(*args)
+                values[id(node)] = result
+                if np.all(np.isfinite(args)) and not np.all(np.isfinite(result)):
+                    return node, args, result
+    return None
+
+
+def _postorder(e: Expr):
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded or not children(node):
+            yield node
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(children(node)))

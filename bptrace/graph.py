@@ -1,0 +1,176 @@
+"""Turn parsed statements into a checked computational graph with every local partial derivative."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bptrace.algebra import replace, simplify
+from bptrace.diagnostics import did_you_mean
+from bptrace.errors import NetworkError, Span, Warning_
+from bptrace.evaluate import Program, compile_expr, find_fault, run
+from bptrace.ops import derivative
+from bptrace.printer import show
+from bptrace.syntax import Assignment, Declaration, Expr, Name, Setting, Statement, names_in
+
+SETTINGS = {"lr": 0.1}  # every setting with its default
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """A declared value: a param (trained), an input or target (data), or a const."""
+
+    name: str
+    kind: str
+    value: float
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """The local partial derivative ∂of/∂wrt, as a formula and as its compiled program."""
+
+    of: str
+    wrt: str
+    formula: Expr
+    program: Program
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One statement `NAME = EXPR` of the graph, with one edge per distinct name it uses."""
+
+    name: str
+    expr: Expr
+    program: Program
+    edges: tuple[Edge, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A checked network: leaves and nodes in source order, the loss, the settings."""
+
+    leaves: tuple[Leaf, ...]
+    nodes: tuple[Node, ...]
+    loss: str
+    settings: dict[str, float]
+    warnings: tuple[Warning_, ...]
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """Return the names of the trained parameters, in source order."""
+        return tuple(leaf.name for leaf in self.leaves if leaf.kind == "param")
+
+    def node(self, name: str) -> Node:
+        """Return the node called `name`."""
+        return next(n for n in self.nodes if n.name == name)
+
+
+def build(statements: tuple[Statement, ...]) -> Graph:
+    """Check the statements and return their graph."""
+    defined: dict[str, Span] = {}
+    leaves: list[Leaf] = []
+    nodes: list[Node] = []
+    settings = dict(SETTINGS)
+    loss: Assignment | None = None
+    last_node: Assignment | None = None
+    later = {s.name: s.span for s in statements if not isinstance(s, Setting)}
+    for s in statements:
+        if isinstance(s, Setting):
+            settings[s.name] = _setting(s)
+            continue
+        if s.name in defined:
+            raise NetworkError(
+                f"'{s.name}' is already defined on line {defined[s.name].line}",
+                s.span,
+                "each name is defined once; choose another name",
+            )
+        if isinstance(s, Declaration):
+            leaves.append(Leaf(s.name, s.kind, _constant(s.value, f"a {s.kind}'s value"), s.span))
+        else:
+            _check_uses(s, defined, later)
+            if s.is_loss and loss is not None:
+                raise NetworkError(
+                    f"two losses: '{loss.name}' (line {loss.span.line}) and '{s.name}'",
+                    s.span,
+                    "mark exactly one node with `loss`",
+                )
+            loss = s if s.is_loss else loss
+            last_node = s
+            nodes.append(_node(s))
+        defined[s.name] = s.span
+    if loss is None:
+        span = last_node.span if last_node else Span(1, 1, 1, 2)
+        hint = f"write `loss {last_node.name} = ...`" if last_node else "write `loss L = EXPR`"
+        raise NetworkError("no loss: mark one node with `loss`", span, hint)
+    graph = Graph(tuple(leaves), tuple(nodes), loss.name, settings, ())
+    return Graph(graph.leaves, graph.nodes, graph.loss, settings, _warnings(graph))
+
+
+def _setting(s: Setting) -> float:
+    if s.name not in SETTINGS:
+        hint = did_you_mean(s.name, SETTINGS) or f"known settings: {', '.join(SETTINGS)}"
+        raise NetworkError(f"unknown setting '{s.name}'", s.span, hint)
+    return _constant(s.value, f"setting '{s.name}'")
+
+
+def _constant(e: Expr, what: str) -> float:
+    for name in names_in(e):
+        raise NetworkError(
+            f"{what} must be a constant, but uses the name '{name.id}'",
+            name.span,
+            "use numbers, operators and functions only; write a node `NAME = EXPR` to compute from other values",
+        )
+    with np.errstate(all="ignore"):
+        value = run(compile_expr(e), {})
+    if not np.isfinite(value):
+        fault = find_fault(e, {})
+        detail = f" ({show(fault[0])} is {value})" if fault else ""
+        raise NetworkError(f"{what} is not a finite number{detail}", e.span)
+    return float(value)
+
+
+def _check_uses(s: Assignment, defined: dict[str, Span], later: dict[str, Span]) -> None:
+    for name in names_in(s.expr):
+        if name.id in defined:
+            continue
+        if name.id == s.name:
+            raise NetworkError(f"'{s.name}' is used in its own definition", name.span, "a graph has no cycles")
+        if name.id in later:
+            raise NetworkError(
+                f"'{name.id}' is used before it is defined",
+                name.span,
+                f"it is defined on line {later[name.id].line}; move that line above this one",
+            )
+        hint = did_you_mean(name.id, list(defined)) or "declare it with `param`, `input`, `target` or `const`"
+        raise NetworkError(f"unknown name '{name.id}'", name.span, hint)
+
+
+def _node(s: Assignment) -> Node:
+    expr = simplify(s.expr)
+    edges = []
+    for wrt in dict.fromkeys(n.id for n in names_in(s.expr)):
+        formula = derivative(expr, wrt)
+        if not isinstance(expr, Name):
+            # Write σ/tanh/exp derivatives in terms of the node itself: ∂a/∂z = a*(1 - a).
+            formula = replace(formula, expr, Name(s.name))
+        edges.append(Edge(s.name, wrt, formula, compile_expr(formula)))
+    return Node(s.name, s.expr, compile_expr(s.expr), tuple(edges), s.span)
+
+
+def _warnings(graph: Graph) -> tuple[Warning_, ...]:
+    used = {graph.loss}
+    for node in reversed(graph.nodes):
+        if node.name in used:
+            used.update(e.wrt for e in node.edges)
+    found = []
+    for leaf in graph.leaves:
+        if leaf.kind == "param" and leaf.name not in used:
+            found.append(Warning_(f"param '{leaf.name}' cannot affect the loss '{graph.loss}'", leaf.span,
+                                  "its gradient is always 0, so it never changes"))
+    for node in graph.nodes:
+        if node.name not in used:
+            found.append(Warning_(f"node '{node.name}' is not used by the loss '{graph.loss}'", node.span))
+    return tuple(found)

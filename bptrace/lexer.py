@@ -1,0 +1,92 @@
+"""Split .bp text into tokens, each with its line and column."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bptrace.errors import NetworkError, Span
+
+KEYWORDS = ("param", "input", "target", "const", "loss", "set")
+
+_TOKEN = re.compile(
+    r"""
+     (?P<space>[ \t\r\f\v]+)
+    |(?P<comment>\#[^\n]*)
+    |(?P<newline>\n)
+    |(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    |(?P<name>[^\W\d]\w*)
+    |(?P<op>\*\*|[-+*/^(),=])
+    """,
+    re.VERBOSE,
+)
+
+# Characters people paste from slides, with what to write instead.
+_LOOKALIKES = {
+    "×": "use * for multiplication",
+    "·": "use * for multiplication",
+    "⋅": "use * for multiplication",
+    "−": "use - (the ASCII minus sign)",
+    "–": "use - (the ASCII minus sign)",
+    "÷": "use / for division",
+    "²": "use ^2 for a square",
+    "³": "use ^3 for a cube",
+    "[": "use ( and ) for grouping",
+    "]": "use ( and ) for grouping",
+    "{": "use ( and ) for grouping",
+    "}": "use ( and ) for grouping",
+    ";": "put one statement per line",
+    "%": "comments start with #",
+    "!": "bptrace has no factorial or negation operator",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token: its kind (number, name, keyword, op, newline, end), its text, its span."""
+
+    kind: str
+    text: str
+    span: Span
+
+
+def tokenize(text: str) -> list[Token]:
+    """Return the tokens of `text`; newlines inside parentheses are dropped, so expressions may continue."""
+    tokens: list[Token] = []
+    depth = 0
+    opened: list[Token] = []
+    line, line_start, pos, n = 1, 0, 0, len(text)
+    while pos < n:
+        m = _TOKEN.match(text, pos)
+        col = pos - line_start + 1
+        if m is None:
+            ch = text[pos]
+            hint = _LOOKALIKES.get(ch)
+            shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
+            raise NetworkError(f"unexpected character {shown}", Span(line, col, line, col + 1), hint)
+        kind, value, end = m.lastgroup, m.group(), m.end()
+        span = Span(line, col, line, col + len(value))
+        pos = end
+        if kind == "newline":
+            if depth == 0:
+                tokens.append(Token("newline", value, span))
+            line, line_start = line + 1, end
+            continue
+        if kind in ("space", "comment"):
+            continue
+        if kind == "name" and value in KEYWORDS:
+            kind = "keyword"
+        token = Token(kind, value, span)
+        if value == "(":
+            depth += 1
+            opened.append(token)
+        elif value == ")" and depth > 0:
+            depth -= 1
+            opened.pop()
+        tokens.append(token)
+    if opened:
+        raise NetworkError("'(' is never closed", opened[-1].span, "add the matching ')'")
+    end_span = Span(line, pos - line_start + 1, line, pos - line_start + 2)
+    tokens.append(Token("newline", "", end_span))
+    tokens.append(Token("end", "", end_span))
+    return tokens

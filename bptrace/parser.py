@@ -1,0 +1,263 @@
+"""Parse .bp tokens into statements. Each parse function's docstring is its grammar rule (EBNF)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from bptrace.diagnostics import did_you_mean
+from bptrace.errors import NetworkError, Span
+from bptrace.lexer import KEYWORDS, Token, tokenize
+from bptrace.ops import ALIASES, FUNCTIONS
+from bptrace.syntax import Assignment, Binary, Call, Declaration, Expr, Neg, Num, Name, Setting, Statement, children
+
+MAX_NESTING = 100  # parentheses, calls and prefix signs inside one another
+MAX_DEPTH = 256  # levels of the expression tree, operators in a chain included
+DECLARATION_KINDS = ("param", "input", "target", "const")
+_FUNCTION_NAMES = tuple(FUNCTIONS) + tuple(ALIASES)
+
+
+def parse(text: str) -> tuple[Statement, ...]:
+    """Return the statements of a .bp program, in source order."""
+    return _Parser(tokenize(text)).program()
+
+
+def parse_expression(text: str) -> Expr:
+    """Return the expression in `text`, which must hold exactly one expression."""
+    p = _Parser(tokenize(text))
+    p.skip_newlines()
+    e = p.expression()
+    p.skip_newlines()
+    p.expect_kind("end", "the end of the expression")
+    return e
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.i = 0
+        self.nesting = 0
+
+    # -- token helpers -------------------------------------------------------------------
+
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def advance(self) -> Token:
+        t = self.tokens[self.i]
+        self.i += 1
+        return t
+
+    def at(self, *texts: str) -> bool:
+        t = self.tok
+        return t.kind in ("op", "keyword") and t.text in texts
+
+    def skip_newlines(self) -> None:
+        while self.tok.kind == "newline":
+            self.advance()
+
+    def expect_kind(self, kind: str, what: str) -> Token:
+        if self.tok.kind != kind:
+            raise self.unexpected(what)
+        return self.advance()
+
+    def expect_op(self, text: str, what: str, hint: str | None = None) -> Token:
+        if not self.at(text):
+            raise self.unexpected(what, hint)
+        return self.advance()
+
+    def unexpected(self, what: str, hint: str | None = None) -> NetworkError:
+        t = self.tok
+        found = "the end of the line" if t.kind in ("newline", "end") else f"'{t.text}'"
+        return NetworkError(f"expected {what}, found {found}", t.span, hint)
+
+    # -- statements ----------------------------------------------------------------------
+
+    def program(self) -> tuple[Statement, ...]:
+        """program = { [ statement ] NEWLINE } ;"""
+        statements: list[Statement] = []
+        while self.tok.kind != "end":
+            if self.tok.kind == "newline":
+                self.advance()
+                continue
+            statements.append(self.statement())
+            if self.tok.kind != "newline":
+                raise self.trailing()
+        return tuple(statements)
+
+    def trailing(self) -> NetworkError:
+        t, prev = self.tok, self.tokens[self.i - 1]
+        if t.text == ")":
+            return NetworkError("unmatched ')'", t.span, "remove it or add a '(' before it")
+        hint = "one statement per line"
+        if prev.kind in ("number", "name") and t.kind in ("number", "name") or t.text == "(":
+            hint = f"write {prev.text}*{t.text} for a product: bptrace has no implicit multiplication"
+        return NetworkError(f"unexpected '{t.text}' after the expression", t.span, hint)
+
+    def statement(self) -> Statement:
+        """statement = declaration | setting | assignment ;"""
+        t = self.tok
+        if t.kind == "keyword" and t.text in DECLARATION_KINDS:
+            return self.declaration()
+        if t.kind == "keyword" and t.text == "set":
+            return self.setting()
+        if t.kind == "keyword" and t.text == "loss" or t.kind == "name":
+            return self.assignment()
+        hint = "a statement is `NAME = EXPR`, `loss NAME = EXPR`, `param NAME = VALUE`, … or `set NAME = VALUE`"
+        if t.kind == "name":
+            hint = did_you_mean(t.text, KEYWORDS) or hint
+        raise self.unexpected("a name or a keyword (param, input, target, const, loss, set)", hint)
+
+    def declaration(self) -> Declaration:
+        """declaration = ( "param" | "input" | "target" | "const" ) NAME "=" expr ;"""
+        keyword = self.advance()
+        name = self.defined_name()
+        self.expect_op("=", f"'=' after '{name.text}'", f"write `{keyword.text} {name.text} = VALUE`")
+        return Declaration(keyword.text, name.text, self.expression(), name.span, keyword.span)
+
+    def setting(self) -> Setting:
+        """setting = "set" NAME "=" expr ;"""
+        self.advance()
+        name = self.expect_kind("name", "the name of a setting, such as lr")
+        self.expect_op("=", f"'=' after '{name.text}'", f"write `set {name.text} = VALUE`")
+        return Setting(name.text, self.expression(), name.span)
+
+    def assignment(self) -> Assignment:
+        """assignment = [ "loss" ] NAME "=" expr ;"""
+        is_loss = self.at("loss")
+        if is_loss:
+            self.advance()
+        name = self.defined_name()
+        self.expect_op("=", f"'=' after '{name.text}'", f"a node is written `{name.text} = EXPR`")
+        return Assignment(name.text, self.expression(), is_loss, name.span)
+
+    def defined_name(self) -> Token:
+        t = self.tok
+        if t.kind == "keyword":
+            raise NetworkError(f"'{t.text}' is a keyword and cannot be a name", t.span, "choose another name")
+        if t.kind == "name" and t.text in _FUNCTION_NAMES:
+            raise NetworkError(f"'{t.text}' is a function and cannot be a name", t.span, "choose another name")
+        return self.expect_kind("name", "a name")
+
+    # -- expressions ---------------------------------------------------------------------
+
+    def expression(self) -> Expr:
+        """expr = term { ( "+" | "-" ) term } ;"""
+        e = self.sum()
+        _check_depth(e)
+        return e
+
+    def sum(self) -> Expr:
+        e = self.term()
+        while self.at("+", "-"):
+            op = self.advance().text
+            right = self.term()
+            e = Binary(op, e, right, e.span.to(right.span))
+        return e
+
+    def term(self) -> Expr:
+        """term = unary { ( "*" | "/" ) unary } ;"""
+        e = self.unary()
+        while self.at("*", "/"):
+            op = self.advance().text
+            right = self.unary()
+            e = Binary(op, e, right, e.span.to(right.span))
+        return e
+
+    def unary(self) -> Expr:
+        """unary = ( "-" | "+" ) unary | power ;"""
+        if self.at("-", "+"):
+            sign = self.advance()
+            operand = self.nested(self.unary)
+            return Neg(operand, sign.span.to(operand.span)) if sign.text == "-" else operand
+        return self.power()
+
+    def power(self) -> Expr:
+        """power = atom [ ( "^" | "**" ) unary ] ;   (so ^ is right-associative and binds tighter than a sign)"""
+        base = self.atom()
+        if self.at("^", "**"):
+            self.advance()
+            exponent = self.nested(self.unary)
+            return Binary("^", base, exponent, base.span.to(exponent.span))
+        return base
+
+    def atom(self) -> Expr:
+        """atom = NUMBER | NAME | call | "(" expr ")" ;"""
+        t = self.tok
+        if t.kind == "number":
+            self.advance()
+            return Num(_number(t), t.span)
+        if t.kind == "name":
+            if self.tokens[self.i + 1].text == "(":
+                return self.call()
+            if t.text in _FUNCTION_NAMES:
+                raise NetworkError(f"'{t.text}' is a function", t.span, f"call it as {t.text}(...)")
+            self.advance()
+            return Name(t.text, t.span)
+        if self.at("("):
+            self.advance()
+            e = self.nested(self.sum)
+            self.expect_op(")", "')'", "close the parenthesis")
+            return e
+        if t.kind == "keyword":
+            raise NetworkError(f"'{t.text}' is a keyword and cannot be used in an expression", t.span)
+        raise self.unexpected("a number, a name or '('")
+
+    def call(self) -> Expr:
+        """call = FUNCTION "(" expr { "," expr } ")" ;"""
+        name = self.advance()
+        fn = ALIASES.get(name.text, name.text)
+        if fn not in FUNCTIONS:
+            hint = did_you_mean(name.text, _FUNCTION_NAMES) or f"to multiply, write {name.text}*(...)"
+            raise NetworkError(f"unknown function '{name.text}'", name.span, hint)
+        self.advance()  # (
+        args = [self.nested(self.sum)]
+        while self.at(","):
+            self.advance()
+            args.append(self.nested(self.sum))
+        close = self.expect_op(")", "')' or ','", "close the call's parenthesis")
+        span = name.span.to(close.span)
+        arity = FUNCTIONS[fn].arity
+        if len(args) != arity:
+            plural = "argument" if arity == 1 else "arguments"
+            raise NetworkError(f"{name.text} takes {arity} {plural}, got {len(args)}", span)
+        return Call(fn, tuple(args), span)
+
+    def nested(self, rule):
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise NetworkError(
+                f"expression nested more than {MAX_NESTING} levels deep",
+                self.tok.span,
+                "split it into several nodes",
+            )
+        try:
+            return rule()
+        finally:
+            self.nesting -= 1
+
+
+def _number(t: Token) -> Fraction:
+    try:
+        value = float(t.text)
+    except ValueError:  # pragma: no cover - the lexer only produces valid numbers
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise NetworkError(f"number {t.text[:20]} is too large", t.span, "numbers must fit a 64-bit float")
+    mantissa, _, exponent = t.text.lower().partition("e")
+    if len(mantissa) <= 40 and (not exponent or abs(int(exponent)) <= 400):
+        return Fraction(t.text)  # exact: 0.1 stays one tenth
+    return Fraction(value)
+
+
+def _check_depth(e: Expr) -> None:
+    stack = [(e, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise NetworkError(
+                f"expression is more than {MAX_DEPTH} levels deep",
+                e.span,
+                "split it into several nodes",
+            )
+        stack.extend((c, depth + 1) for c in children(node))

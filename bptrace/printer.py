@@ -1,0 +1,132 @@
+"""Write expressions back out: as .bp text that parses to the same tree, or as slide math."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num
+
+# Precedence levels, loosest first.
+SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+@dataclass(frozen=True, slots=True)
+class Notation:
+    """How math is written: plain .bp text, or slide math in Unicode."""
+
+    times: str
+    minus: str
+    partial: str
+    pretty: bool
+
+
+BP = Notation(times="*", minus="-", partial="d", pretty=False)
+MATH = Notation(times="·", minus="−", partial="∂", pretty=True)
+
+
+def number_text(v: Fraction) -> str:
+    """Return the shortest exact text for a non-negative number: 2, 0.25, 1/3 or a float repr."""
+    p, q = v.numerator, v.denominator
+    if q == 1:
+        return str(p)
+    k = _decimal_places(q)
+    if k is not None:
+        digits = str(p * 10**k // q).rjust(k + 1, "0")
+        return f"{digits[:-k]}.{digits[-k:]}"
+    if p < 2**53 and q < 2**53:
+        return f"{p}/{q}"
+    return repr(float(v))
+
+
+def _decimal_places(q: int) -> int | None:
+    for k in range(1, 7):
+        if 10**k % q == 0:
+            return k
+    return None
+
+
+def name_text(name: str, notation: Notation) -> str:
+    """Return a name as written: w1 becomes w₁ in slide math."""
+    if not notation.pretty:
+        return name
+    base = name.rstrip("0123456789")
+    digits = name[len(base):]
+    if digits and base.endswith("_") and len(base) > 1:
+        base = base[:-1]
+    if digits and base and not base.endswith("_"):
+        return base + digits.translate(_SUBSCRIPTS)
+    return name
+
+
+def partial_text(of: str, wrt: str, notation: Notation) -> str:
+    """Return ∂of/∂wrt (or dof/dwrt in plain text)."""
+    d = notation.partial
+    return f"{d}{name_text(of, notation)}/{d}{name_text(wrt, notation)}"
+
+
+def show(
+    e: Expr,
+    notation: Notation = BP,
+    value_of: Callable[[str], str] | None = None,
+) -> str:
+    """Return `e` as text; with `value_of`, each name is replaced by its (formatted) value."""
+    return _show(e, notation, value_of)[0]
+
+
+def _wrap(part: tuple[str, int], need: int) -> str:
+    text, level = part
+    return f"({text})" if level < need else text
+
+
+def _show(e: Expr, n: Notation, value_of) -> tuple[str, int]:
+    if isinstance(e, Num):
+        text = number_text(abs(e.value))
+        level = PRODUCT if "/" in text else ATOM
+        if e.value < 0:
+            return n.minus + text, min(level, UNARY)
+        return text, level
+    if isinstance(e, Name):
+        if value_of is None:
+            return name_text(e.id, n), ATOM
+        text = value_of(e.id)
+        return text, UNARY if text.startswith(n.minus) else ATOM
+    if isinstance(e, Neg):
+        text, level = _show(e.operand, n, value_of)
+        if level < UNARY or text.startswith(n.minus):
+            text = f"({text})"
+        return n.minus + text, UNARY
+    if isinstance(e, Call):
+        fn = "σ" if n.pretty and e.fn == "sigmoid" else e.fn
+        return f"{fn}({', '.join(_show(a, n, value_of)[0] for a in e.args)})", ATOM
+    left, right = _show(e.left, n, value_of), _show(e.right, n, value_of)
+    if e.op in "+-":
+        sign = "+" if e.op == "+" else n.minus
+        return f"{_wrap(left, SUM)} {sign} {_wrap(right, PRODUCT)}", SUM
+    if e.op in "*/":
+        sign = n.times if e.op == "*" else "/"
+        return f"{_wrap(left, PRODUCT)}{sign}{_wrap(right, POWER)}", PRODUCT
+    base = _wrap(left, ATOM)
+    if n.pretty and isinstance(e.right, Num) and e.right.value.denominator == 1 and 0 <= e.right.value < 100:
+        return base + str(e.right.value).translate(_SUPERSCRIPTS), POWER
+    return f"{base}^{_wrap(right, POWER)}", POWER
+
+
+def format_number(v: float, precision: int, notation: Notation = BP) -> str:
+    """Return `v` rounded to `precision` significant digits for a human to read."""
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        infinity = "∞" if notation.pretty else "inf"
+        return infinity if v > 0 else notation.minus + infinity
+    if v == 0:
+        return "0"
+    text = f"{v:.{precision}g}"
+    return text.replace("-", notation.minus)
+

@@ -1,0 +1,116 @@
+"""The syntax tree of a .bp file: expressions and statements, each carrying its span."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from bptrace.errors import NOWHERE, Span
+
+# A number is kept exact (Fraction) when its text allows it, so that 1/2*2 folds to exactly 1.
+Number = Fraction | float
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    """A number literal."""
+
+    value: Number
+    span: Span = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A use of a named value: a param, input, target, const or node."""
+
+    id: str
+    span: Span = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    """Unary minus."""
+
+    operand: Expr
+    span: Span = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    """A binary operator: + - * / ^."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call of a built-in function, by its canonical name."""
+
+    fn: str
+    args: tuple[Expr, ...]
+    span: Span = field(default=NOWHERE, compare=False)
+
+
+Expr = Num | Name | Neg | Binary | Call
+
+
+def children(e: Expr) -> tuple[Expr, ...]:
+    """Return the direct subexpressions of `e`."""
+    if isinstance(e, Binary):
+        return (e.left, e.right)
+    if isinstance(e, Neg):
+        return (e.operand,)
+    if isinstance(e, Call):
+        return e.args
+    return ()
+
+
+def walk(e: Expr) -> Iterator[Expr]:
+    """Yield `e` and all its subexpressions, parents first, left to right."""
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
+
+
+def names_in(e: Expr) -> tuple[Name, ...]:
+    """Return every name use in `e`, in reading order."""
+    return tuple(n for n in walk(e) if isinstance(n, Name))
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """`param|input|target|const NAME = VALUE`."""
+
+    kind: str
+    name: str
+    value: Expr
+    span: Span  # the name
+    keyword_span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """`set NAME = VALUE`."""
+
+    name: str
+    value: Expr
+    span: Span  # the setting's name
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """`[loss] NAME = EXPR`: one node of the graph."""
+
+    name: str
+    expr: Expr
+    is_loss: bool
+    span: Span  # the name
+
+
+Statement = Declaration | Setting | Assignment
