@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num
@@ -79,9 +80,10 @@ def show(
     return _show(e, notation, value_of)[0]
 
 
-def _wrap(part: tuple[str, int], need: int) -> str:
+def _wrap(part: tuple[str, int], need: int, minus: str | None = None) -> str:
+    """Parenthesize a part that binds looser than `need`, or that starts with `minus` (a right operand)."""
     text, level = part
-    return f"({text})" if level < need else text
+    return f"({text})" if level < need or (minus and text.startswith(minus)) else text
 
 
 def _show(e: Expr, n: Notation, value_of) -> tuple[str, int]:
@@ -95,7 +97,7 @@ def _show(e: Expr, n: Notation, value_of) -> tuple[str, int]:
         if value_of is None:
             return name_text(e.id, n), ATOM
         text = value_of(e.id)
-        return text, UNARY if text.startswith(n.minus) else ATOM
+        return (f"({text})" if text.startswith(n.minus) else text), ATOM
     if isinstance(e, Neg):
         text, level = _show(e.operand, n, value_of)
         if level < UNARY or text.startswith(n.minus):
@@ -103,14 +105,15 @@ def _show(e: Expr, n: Notation, value_of) -> tuple[str, int]:
         return n.minus + text, UNARY
     if isinstance(e, Call):
         fn = "σ" if n.pretty and e.fn == "sigmoid" else e.fn
-        return f"{fn}({', '.join(_show(a, n, value_of)[0] for a in e.args)})", ATOM
+        args = (value_of(a.id) if value_of and isinstance(a, Name) else _show(a, n, value_of)[0] for a in e.args)
+        return f"{fn}({', '.join(args)})", ATOM
     left, right = _show(e.left, n, value_of), _show(e.right, n, value_of)
     if e.op in "+-":
         sign = "+" if e.op == "+" else n.minus
-        return f"{_wrap(left, SUM)} {sign} {_wrap(right, PRODUCT)}", SUM
+        return f"{_wrap(left, SUM)} {sign} {_wrap(right, PRODUCT, n.minus)}", SUM
     if e.op in "*/":
         sign = n.times if e.op == "*" else "/"
-        return f"{_wrap(left, PRODUCT)}{sign}{_wrap(right, POWER)}", PRODUCT
+        return f"{_wrap(left, PRODUCT)}{sign}{_wrap(right, POWER, n.minus)}", PRODUCT
     base = _wrap(left, ATOM)
     if n.pretty and isinstance(e.right, Num) and e.right.value.denominator == 1 and 0 <= e.right.value < 100:
         return base + str(e.right.value).translate(_SUPERSCRIPTS), POWER
@@ -127,6 +130,10 @@ def format_number(v: float, precision: int, notation: Notation = BP) -> str:
         return infinity if v > 0 else notation.minus + infinity
     if v == 0:
         return "0"
-    text = f"{v:.{precision}g}"
+    # Round the way a person does by hand: half up, on the decimal value without float noise,
+    # so 1.13**2/2 (0.6384499999999999 in binary) shows as 0.6385, not 0.6384.
+    exact = Decimal(f"{v:.15g}")
+    rounded = exact.quantize(Decimal(1).scaleb(exact.adjusted() - precision + 1), ROUND_HALF_UP)
+    text = f"{float(rounded):.{precision}g}"
     return text.replace("-", notation.minus)
 

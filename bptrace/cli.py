@@ -1,0 +1,216 @@
+"""The command line: read files, call the pure core, print results to stdout and diagnostics to stderr."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from bptrace import __version__
+from bptrace.errors import (
+    EXIT_FILE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_NETWORK,
+    BptraceError,
+    NetworkError,
+)
+
+app = typer.Typer(
+    name="bptrace",
+    help="Trace backpropagation step by step: forward values, local derivatives, chain-rule products and updates.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class FileProblem(BptraceError):
+    """A .bp file that cannot be read as text."""
+
+    exit_code = EXIT_FILE
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"bptrace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Trace backpropagation step by step through a network written in a .bp file."""
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="The .bp network to train.", show_default=False, metavar="FILE")],
+    steps: Annotated[int, typer.Option("--steps", "-n", min=1, help="Training steps to run.")] = 1,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate α; overrides `set lr` in the file.", show_default="the file's, or 0.1")] = None,
+    precision: Annotated[int, typer.Option("--precision", "-p", min=1, max=17, help="Significant digits shown (the engine keeps full float64).")] = 4,
+    show: Annotated[str, typer.Option("--show", help="Tables to show, comma-separated: forward,partials,chains,updates.")] = "forward,partials,chains,updates",
+    max_paths: Annotated[int, typer.Option("--max-paths", min=1, help="Chain-rule paths listed per parameter; the rest are counted.")] = 8,
+    ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")] = False,
+) -> None:
+    """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
+    from bptrace.render import SECTIONS
+
+    sections = _sections(show, SECTIONS)
+    if lr is not None and not _finite(lr):
+        raise typer.BadParameter("must be a finite number", param_hint="'--lr'")
+    with _reported(file):
+        _run(file, steps, lr, precision, sections, max_paths, ascii_math)
+
+
+def _run(file: Path, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool) -> None:
+    from rich.console import Console
+
+    from bptrace.graph import build
+    from bptrace.parser import parse
+    from bptrace.printer import BP, MATH
+    from bptrace.render import View, render_final, render_step
+    from bptrace.tracer import Step, trace
+
+    source = _read(file)
+    graph = build(parse(source))
+    err = _stderr()
+    for w in graph.warnings:
+        _diagnose(err, str(file), source, w.span, w.message, w.hint, "warning")
+    out = Console(highlight=False, soft_wrap=False)
+    notation = BP if ascii_math or not out.encoding.lower().startswith("utf") else MATH
+    view = View(sections, precision, notation)
+    first = None
+    for record in trace(graph, steps, lr, max_paths):
+        if isinstance(record, Step):
+            first = first or record
+            out.print(render_step(graph, record, view))
+        else:
+            out.print(render_final(graph, first, record, view))
+
+
+class _reported:
+    """Turn bptrace errors raised inside the block into a diagnostic and an exit code."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, tb) -> bool:
+        if error is None or not isinstance(error, (BptraceError, RecursionError)):
+            return False
+        err = _stderr()
+        if isinstance(error, RecursionError):
+            err.print(f"{self.file}: error: the network is nested too deeply to process", markup=False)
+            raise typer.Exit(EXIT_NETWORK)
+        if isinstance(error, NetworkError):
+            _diagnose(err, str(self.file), _source_or_empty(self.file), error.span, error.message, error.hint)
+        else:
+            err.print(f"bptrace: error: {error}", markup=False)
+        raise typer.Exit(error.exit_code)
+
+
+def _read(file: Path) -> str:
+    try:
+        data = file.read_bytes()
+    except IsADirectoryError:
+        raise FileProblem(f"{file}: is a directory, not a .bp file") from None
+    except FileNotFoundError:
+        raise FileProblem(f"{file}: no such file") from None
+    except OSError as e:
+        raise FileProblem(f"{file}: cannot read: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise FileProblem(f"{file}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
+    if "\x00" in text:
+        raise FileProblem(f"{file}: a binary file, not a .bp file (it contains NUL bytes)")
+    return text.removeprefix("\ufeff")
+
+
+def _source_or_empty(file: Path) -> str:
+    try:
+        return _read(file)
+    except FileProblem:
+        return ""
+
+
+def _sections(show: str, known: tuple[str, ...]) -> tuple[str, ...]:
+    from bptrace.diagnostics import did_you_mean
+
+    chosen = tuple(s.strip() for s in show.split(",") if s.strip())
+    for s in chosen:
+        if s not in known:
+            hint = did_you_mean(s, known) or f"choose from {','.join(known)}"
+            raise typer.BadParameter(f"unknown table '{s}'; {hint}", param_hint="'--show'")
+    if not chosen:
+        raise typer.BadParameter(f"choose at least one of {','.join(known)}", param_hint="'--show'")
+    return tuple(s for s in known if s in chosen)
+
+
+def _finite(x: float) -> bool:
+    return x == x and abs(x) != float("inf")
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _diagnose(err, filename: str, source: str, span, message: str, hint, severity: str = "error") -> None:
+    from rich.text import Text
+
+    from bptrace.diagnostics import format_diagnostic
+
+    text = Text(format_diagnostic(filename, source, span, message, hint, severity))
+    colour = "bold red" if severity == "error" else "bold magenta"
+    text.highlight_words([f"{severity}:"], colour)
+    err.print(text)
+
+
+def main() -> None:
+    """Run the command line, mapping interrupts, closed pipes and bugs to quiet exits with codes."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    _tolerant_streams()
+    try:
+        app(prog_name="bptrace")
+    except KeyboardInterrupt:
+        print("bptrace: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(0)
+    except SystemExit:
+        raise
+    except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
+        print(f"bptrace: internal error: {type(e).__name__}: {e}\nplease report this with the .bp file", file=sys.stderr)
+        sys.exit(EXIT_INTERNAL)
+
+
+def _tolerant_streams() -> None:
+    # A terminal that cannot show ∂ or σ must still not crash the run.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,172 @@
+"""Render step records as the four tables a lecturer writes on the board, with rich."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from bptrace.graph import Graph
+from bptrace.printer import MATH, Notation, format_number, name_text, partial_text, show
+from bptrace.tracer import Chain, Final, Step
+
+SECTIONS = ("forward", "partials", "chains", "updates")
+LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What to show and how: sections, significant digits, and the notation for math."""
+
+    sections: tuple[str, ...] = SECTIONS
+    precision: int = 4
+    notation: Notation = MATH
+
+
+def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
+    """Return everything shown for one step."""
+    parts: list[RenderableType] = [Rule(f"Step {step.step}", style="bold")]
+    tables: list[Table] = []
+    if "forward" in view.sections:
+        parts.append(_leaves(graph, step, view))
+        tables.append(_forward(graph, step, view))
+    if "partials" in view.sections:
+        tables += [_partials(graph, step, view), _gradients(graph, step, view)]
+    if "chains" in view.sections:
+        tables.append(_chains(graph, step, view))
+    if "updates" in view.sections:
+        tables.append(_updates(graph, step, view))
+    return Group(*parts, *(_titled(t) for t in tables))
+
+
+def _titled(table: Table) -> RenderableType:
+    return Group(Text(""), Text(table.caption_title, style="bold"), table)
+
+
+def render_final(graph: Graph, first: Step, final: Final, view: View) -> RenderableType:
+    """Return the summary after the last step: the final loss and the final params."""
+    n = view.notation
+    num = lambda v: format_number(v, view.precision, n)  # noqa: E731
+    steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
+    table = _table(f"After {steps}", ("", "start", "final"), numeric_from=1)
+    table.add_row(Text(f"loss {name_text(graph.loss, n)}", style="bold"), num(first.loss), num(final.loss), style="bold")
+    for update in first.updates:
+        table.add_row(name_text(update.param, n), num(update.before), num(final.params[update.param]))
+    return Group(Rule("Summary", style="bold"), _titled(table), Text(""))
+
+
+def _num(view: View):
+    return lambda v: format_number(v, view.precision, view.notation)
+
+
+def _table(title: str, headers: Iterable[str], numeric_from: int = 99) -> Table:
+    # The title is a caption above the table, not rich's title, which would wrap at the table's width.
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.caption_title = title
+    for i, header in enumerate(headers):
+        if i >= numeric_from:
+            table.add_column(header, justify="right", no_wrap=True)
+        else:
+            table.add_column(header, overflow="fold")
+    return table
+
+
+def _leaves(graph: Graph, step: Step, view: View) -> Text:
+    n, num = view.notation, _num(view)
+    groups: dict[str, list[str]] = {}
+    for leaf in graph.leaves:
+        groups.setdefault(leaf.kind, []).append(f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}")
+    line = "   ".join(f"{LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items())
+    return Text(line, style="dim")
+
+
+def _forward(graph: Graph, step: Step, view: View) -> Table:
+    n, num = view.notation, _num(view)
+    table = _table("Forward pass", ("node", "expression", "with numbers", "value"), numeric_from=3)
+    value_of = lambda name: num(step.values[name])  # noqa: E731
+    for node in graph.nodes:
+        is_loss = node.name == graph.loss
+        label = f"loss {name_text(node.name, n)}" if is_loss else name_text(node.name, n)
+        table.add_row(
+            label,
+            show(node.expr, n),
+            show(node.expr, n, value_of),
+            num(step.values[node.name]),
+            style="bold yellow" if is_loss else None,
+        )
+    return table
+
+
+def _partials(graph: Graph, step: Step, view: View) -> Table:
+    n, num = view.notation, _num(view)
+    loss = name_text(graph.loss, n)
+    table = _table(f"Local derivatives, backwards from {loss}", ("partial", "formula", "value"), numeric_from=2)
+    for p in step.partials:
+        table.add_row(partial_text(p.of, p.wrt, n), show(p.edge.formula, n), num(p.value))
+    return table
+
+
+def _gradients(graph: Graph, step: Step, view: View) -> Table:
+    n, num = view.notation, _num(view)
+    d = partial_text
+    table = _table(
+        f"Gradients {d(graph.loss, 'node', n)}, summed over each node's uses",
+        ("gradient", "chain rule", "with numbers", "value"),
+        numeric_from=3,
+    )
+    table.add_row(d(graph.loss, graph.loss, n), "", "", num(1.0))
+    uses: dict[str, list] = {}
+    for p in step.partials:
+        uses.setdefault(p.wrt, []).append(p)
+    params = set(graph.params)
+    for node in reversed(graph.nodes):
+        if node.name == graph.loss or node.name in params or node.name not in uses:
+            continue
+        terms = uses[node.name]
+        symbols = " + ".join(f"{d(graph.loss, p.of, n)}{n.times}{d(p.of, p.wrt, n)}" for p in terms)
+        numbers = " + ".join(f"({num(step.grads[p.of])}){n.times}({num(p.value)})" for p in terms)
+        table.add_row(d(graph.loss, node.name, n), symbols, numbers, num(step.grads[node.name]))
+    return table
+
+
+def _chains(graph: Graph, step: Step, view: View) -> Table:
+    table = _table("Chain rule, one product per path", ("gradient", "chain", "with numbers", "value"), numeric_from=3)
+    for chain in step.chains:
+        _chain_rows(table, chain, graph.loss, view)
+    return table
+
+
+def _chain_rows(table: Table, chain: Chain, loss: str, view: View) -> None:
+    n, num = view.notation, _num(view)
+    sep = f" {n.times} "
+    label = partial_text(loss, chain.param, n)
+    if chain.paths_total == 0:
+        table.add_row(label, Text("no path: the loss does not depend on it", style="dim"), "", num(chain.grad))
+        return
+    for i, path in enumerate(chain.paths):
+        symbols = sep.join(partial_text(a, b, n) for a, b in zip(path.nodes, path.nodes[1:]))
+        numbers = sep.join(f"({num(f)})" for f in path.factors)
+        table.add_row(label if i == 0 else "", symbols, numbers, num(path.value))
+    if chain.paths_total > 1:
+        more = chain.paths_total - len(chain.paths)
+        if more:
+            noun = "path" if more == 1 else "paths"
+            table.add_row("", Text(f"… and {more:,} more {noun} (not listed; --max-paths shows more)", style="dim"), "", "")
+        table.add_row("", Text(f"sum over the {chain.paths_total:,} paths", style="italic"), "", num(chain.grad), style="bold")
+
+
+def _updates(graph: Graph, step: Step, view: View) -> Table:
+    n, num = view.notation, _num(view)
+    alpha = "α" if n.pretty else "lr"
+    arrow = "←" if n.pretty else "<-"
+    lr = step.updates[0].lr if step.updates else 0.0
+    title = f"Update  p {arrow} p {n.minus} {alpha}{n.times}{partial_text(graph.loss, 'p', n)}   ({alpha} = {num(lr)})"
+    table = _table(title, ("param", "before", "gradient", f"{alpha}{n.times}gradient", "after"), numeric_from=1)
+    for u in step.updates:
+        table.add_row(name_text(u.param, n), num(u.before), num(u.grad), num(u.lr * u.grad), num(u.after))
+    return table
