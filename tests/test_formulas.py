@@ -1,0 +1,112 @@
+"""Formulas read as a lecturer writes them, and each is valid .bp that evaluates to the value shown."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bptrace.evaluate import compile_expr, run
+from bptrace.parser import parse, parse_expression
+from bptrace.printer import MATH, show
+from bptrace.tracer import trace
+from conftest import ROOT, finite_difference, load, declared_params
+
+
+def formulas(path):
+    graph = load(ROOT / "networks" / path)
+    return {(e.of, e.wrt): show(e.formula) for n in graph.nodes for e in n.edges}
+
+
+def test_simple_formulas_are_the_handouts():
+    f = formulas("simple.bp")
+    assert f[("h", "w1")] == "x"
+    assert f[("h", "b1")] == "1"
+    assert f[("g", "h")] == "w2"
+    assert f[("g", "w2")] == "h"
+    assert f[("L", "g")] in ("-(y - g)", "g - y")
+
+
+def test_sigmoid_derivative_is_written_in_terms_of_the_node():
+    f = formulas("two_layer.bp")
+    assert f[("a0", "z0")] == "a0*(1 - a0)"
+    assert f[("a2", "a0")] == "w4"
+    assert f[("z0", "w0")] == "x0"
+
+
+@pytest.mark.parametrize(
+    "node, wrt, expected",
+    [
+        ("t = tanh(z)", "z", "1 - t^2"),
+        ("e = exp(z)", "z", "e"),
+        ("e = exp(2*z)", "z", "2*e"),
+        ("s = sqrt(z)", "z", "1/(2*s)"),
+        ("q = z^2", "z", "2*z"),
+        ("q = 3*z", "z", "3"),
+        ("q = z/4", "z", "0.25"),
+        ("q = z/3", "z", "1/3"),
+        ("q = z*w", "w", "z"),
+        ("q = z + z", "z", "2"),
+        ("q = log(z)", "z", "1/z"),
+        ("q = relu(z)", "z", "step(z)"),
+    ],
+)
+def test_formulas_are_simplified(node, wrt, expected):
+    graph = load(f"param z = 0.5\nparam w = 2\nloss {node}\n")
+    (edge,) = [e for e in graph.nodes[0].edges if e.wrt == wrt]
+    assert show(edge.formula) == expected
+
+
+def test_every_formula_of_every_network_reparses_and_gives_exactly_its_value(network):
+    graph = load(network)
+    for step in trace(graph, 3):
+        if not hasattr(step, "partials"):
+            continue
+        for node in graph.nodes:
+            for edge in node.edges:
+                text = show(edge.formula)
+                reparsed = parse_expression(text)
+                with np.errstate(all="ignore"):
+                    assert run(compile_expr(reparsed), step.values) == run(edge.program, step.values), text
+                show(edge.formula, MATH)  # the slide form renders too
+        for p in step.partials:
+            assert float(run(compile_expr(parse_expression(show(p.edge.formula))), step.values)) == float(p.value)
+
+
+def test_parse_print_parse_is_stable(network):
+    statements = parse(network.read_text("utf-8"))
+    for s in statements:
+        e = getattr(s, "expr", None) or s.value
+        text = show(e)
+        assert parse_expression(text) == e
+        assert show(parse_expression(text)) == text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("-2^2", -4.0),  # ^ binds tighter than unary minus
+        ("2^3^2", 512.0),  # and is right-associative
+        ("2**3", 8.0),
+        ("(-2)^2", 4.0),
+        (".5 + 1e-3", 0.501),
+        ("2^-1", 0.5),
+        ("10 - 4 - 3", 3.0),
+        ("12/3/2", 2.0),
+        ("-+-3", 3.0),
+        ("max(1, 2) - min(1, 2)", 1.0),
+    ],
+)
+def test_precedence_and_associativity(text, expected):
+    assert float(run(compile_expr(parse_expression(text)), {})) == expected
+
+
+def test_whole_network_gradients_match_finite_differences(network):
+    graph = load(network)
+    params = declared_params(graph)
+    step = next(trace(graph, 1))
+    for chain in step.chains:
+        numeric = finite_difference(graph, params, chain.param)
+        assert float(chain.grad) == pytest.approx(numeric, rel=1e-5, abs=1e-7), chain.param
+        # The sum over the listed paths is the gradient when none were left out.
+        if chain.paths_total == len(chain.paths):
+            assert sum(float(p.value) for p in chain.paths) == pytest.approx(float(chain.grad), rel=1e-12, abs=1e-15)
