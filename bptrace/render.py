@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
@@ -41,7 +42,7 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
         tables.append(_chains(graph, step, view))
     if "updates" in view.sections:
         tables.append(_updates(graph, step, view))
-    return Group(*parts, *(_titled(t) for t in tables))
+    return Group(*parts, *(_titled(t) for t in tables), Text(""))
 
 
 def _titled(table: Table) -> RenderableType:
@@ -76,13 +77,35 @@ def _table(title: str, headers: Iterable[str], numeric_from: int = 99) -> Table:
     return table
 
 
-def _leaves(graph: Graph, step: Step, view: View) -> Text:
+def _leaves(graph: Graph, step: Step, view: View) -> _Packed:
     n, num = view.notation, _num(view)
     groups: dict[str, list[str]] = {}
     for leaf in graph.leaves:
         groups.setdefault(leaf.kind, []).append(f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}")
-    line = "   ".join(f"{LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items())
-    return Text(line, style="dim")
+    units = []
+    for kind, items in groups.items():
+        labelled = [f"{LEAF_TITLES[kind]}: {items[0]}", *items[1:]]
+        units += [item + "," for item in labelled[:-1]] + [labelled[-1] + "  "]
+    return _Packed(units, "dim")
+
+
+@dataclass(frozen=True, slots=True)
+class _Packed:
+    """Units of text laid out left to right, wrapping only between units (never inside `w₂ = 0.3`)."""
+
+    units: list[str]
+    style: str
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = ""
+        for unit in self.units:
+            candidate = f"{line} {unit}" if line else unit
+            if line and cell_len(candidate.rstrip()) > options.max_width:
+                yield Text(line.rstrip(), style=self.style)
+                candidate = unit
+            line = candidate
+        if line:
+            yield Text(line.rstrip(), style=self.style)
 
 
 def _forward(graph: Graph, step: Step, view: View) -> Table:

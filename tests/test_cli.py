@@ -1,0 +1,148 @@
+"""The command line: exit codes, stdout for results, stderr for diagnostics, terminals of every kind."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from rich.cells import cell_len
+from typer.testing import CliRunner
+
+from bptrace import __version__
+from bptrace.cli import app
+from conftest import NETWORKS, ROOT
+
+SIMPLE = str(ROOT / "networks" / "simple.bp")
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "FORCE_COLOR": None, "TERM": "dumb"}
+
+
+def invoke(*args, env=None):
+    return CliRunner(env={**ENV, **(env or {})}).invoke(app, list(args), prog_name="bptrace")
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"bptrace {__version__}\n"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["-h"]])
+def test_help(args):
+    result = invoke(*args)
+    assert result.exit_code == 0
+    assert "Usage" in result.stdout
+
+
+def test_run_prints_four_tables_and_a_summary_to_stdout_only():
+    result = invoke("run", SIMPLE, "--steps", "2")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    out = result.stdout
+    for title in ("Step 1", "Step 2", "Forward pass", "Local derivatives", "Chain rule", "Update", "Summary"):
+        assert title in out
+    # Hand-computed values from the handout network (see test_handout.py), at 4 significant digits.
+    assert "∂L/∂w₁ = " not in out  # the chain table separates the columns instead
+    assert re.search(r"∂L/∂g · ∂g/∂h · ∂h/∂w₁\s+\(−1\.13\) · \(−0\.3\) · \(2\)\s+0\.678", out)
+    assert re.search(r"w₁\s+0\.5\s+0\.678\s+0\.0678\s+0\.4322", out)
+
+
+def test_precision_shows_more_digits():
+    out = invoke("run", SIMPLE, "--precision", "6").stdout
+    assert "0.63845" in out  # ½·1.13² exactly, as by hand
+
+
+def test_show_selects_tables():
+    out = invoke("run", SIMPLE, "--show", "updates,chains").stdout
+    assert "Chain rule" in out and "Update" in out
+    assert "Forward pass" not in out and "Local derivatives" not in out
+
+
+def test_lr_option_overrides_the_file():
+    out = invoke("run", SIMPLE, "--lr", "1", "--show", "updates").stdout
+    assert "α = 1)" in out
+    assert re.search(r"w₁\s+0\.5\s+0\.678\s+0\.678\s+−0\.178", out)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", SIMPLE, "--steps", "0"],
+        ["run", SIMPLE, "--show", "forwrd"],
+        ["run", SIMPLE, "--show", ","],
+        ["run", SIMPLE, "--lr", "nan"],
+        ["run", SIMPLE, "--precision", "0"],
+        ["run"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2_on_stderr(args):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_numeric_fault_exits_5_after_printing_the_steps_that_worked(tmp_path):
+    bad = tmp_path / "diverge.bp"
+    bad.write_text("param w = 3\nset lr = 2\nloss L = w^4\n")
+    result = invoke("run", str(bad), "--steps", "20", "--show", "updates")
+    assert result.exit_code == 5
+    assert "Step 1" in result.stdout
+    assert result.stderr.startswith("bptrace: error: step ")
+    assert "node L = w^4" in result.stderr
+
+
+def test_log_of_negative_names_step_node_and_operation(tmp_path):
+    bad = tmp_path / "log.bp"
+    bad.write_text("param w = 0.5\nh = w - 1\nloss L = log(h)\n")
+    result = invoke("run", str(bad))
+    assert result.exit_code == 5
+    assert result.stdout == ""
+    assert "step 1: node L = log(h)" in result.stderr and "-0.5" in result.stderr
+
+
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.name for p in NETWORKS])
+def test_example_networks_fit_80_columns(path):
+    result = invoke("run", str(path), "--steps", "2")
+    assert result.exit_code == 0
+    widths = [cell_len(line) for line in result.stdout.splitlines()]
+    assert max(widths) <= 80
+
+
+def run_process(*args, env=None):
+    full_env = {**os.environ, "COLUMNS": "80", **(env or {})}
+    full_env.pop("FORCE_COLOR", None)
+    return subprocess.run([sys.executable, "-m", "bptrace", *args], capture_output=True, env=full_env, timeout=60)
+
+
+def test_python_dash_m_and_version():
+    result = run_process("--version")
+    assert result.returncode == 0
+    assert result.stdout.decode() == f"bptrace {__version__}\n"
+
+
+def test_plain_ascii_terminal_does_not_crash_and_writes_ascii_math(tmp_path):
+    greek = tmp_path / "greek.bp"
+    greek.write_text("param α = 1\nloss L = σ(α)^2\n", encoding="utf-8")
+    for path in (SIMPLE, str(greek)):
+        result = run_process("run", path, env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C"})
+        assert result.returncode == 0, result.stderr
+        result.stdout.decode("ascii")  # nothing but ASCII reached the terminal
+    assert b"dL/dw1" in run_process("run", SIMPLE, env={"PYTHONIOENCODING": "ascii"}).stdout
+
+
+def test_no_color_keeps_colour_codes_out_even_on_a_terminal():
+    result = invoke("run", SIMPLE, env={"NO_COLOR": "1", "FORCE_COLOR": "1", "TERM": "xterm-256color"})
+    colour = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;)")
+    assert not colour.search(result.stdout)
+    coloured = invoke("run", SIMPLE, env={"NO_COLOR": None, "FORCE_COLOR": "1", "TERM": "xterm-256color"})
+    assert colour.search(coloured.stdout)  # the check above can fail
+
+
+def test_ascii_flag_writes_plain_math():
+    out = invoke("run", SIMPLE, "--ascii").stdout
+    assert "dL/dg * dg/dh * dh/dw1" in out
+    assert "∂" not in out and "·" not in out

@@ -1,0 +1,38 @@
+"""Exact text of the rendered tables, on a pinned console: 80 columns, no colour.
+
+Regenerate after an intended change with
+
+    BPTRACE_REGEN_GOLDEN=1 python -m pytest tests/test_golden.py
+
+then read every line of `git diff tests/golden` before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+from conftest import ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+CASES = {
+    "simple_2_steps": ["networks/simple.bp", "--steps", "2"],
+    "two_layer": ["networks/two_layer.bp"],
+    "fanout": ["networks/fanout.bp", "--steps", "2"],
+    "simple_ascii": ["networks/simple.bp", "--ascii", "--show", "forward,chains"],
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_rendered_output_matches_golden(name, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    env = {"COLUMNS": "80", "LINES": "50", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+    result = CliRunner(env=env).invoke(app, ["run", *CASES[name]], prog_name="bptrace")
+    assert result.exit_code == 0, result.stderr
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("BPTRACE_REGEN_GOLDEN"):
+        path.write_text(result.stdout, encoding="utf-8")
+    assert result.stdout == path.read_text(encoding="utf-8")
