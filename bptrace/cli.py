@@ -65,11 +65,15 @@ def run(
     sections = _sections(show, SECTIONS)
     if lr is not None and not _finite(lr):
         raise typer.BadParameter("must be a finite number", param_hint="'--lr'")
-    with _reported(file):
-        _run(file, steps, lr, precision, sections, max_paths, ascii_math)
+    source = ""
+    try:
+        source = _read(file)
+        _run(source, steps, lr, precision, sections, max_paths, ascii_math, str(file))
+    except (BptraceError, RecursionError) as error:
+        raise typer.Exit(_report(error, str(file), source)) from None
 
 
-def _run(file: Path, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool) -> None:
+def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, filename: str) -> None:
     from rich.console import Console
 
     from bptrace.graph import build
@@ -78,11 +82,10 @@ def _run(file: Path, steps: int, lr, precision: int, sections, max_paths: int, a
     from bptrace.render import View, render_final, render_step
     from bptrace.tracer import Step, trace
 
-    source = _read(file)
     graph = build(parse(source))
     err = _stderr()
     for w in graph.warnings:
-        _diagnose(err, str(file), source, w.span, w.message, w.hint, "warning")
+        _diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
     out = Console(highlight=False, soft_wrap=False)
     notation = BP if ascii_math or not out.encoding.lower().startswith("utf") else MATH
     view = View(sections, precision, notation)
@@ -95,27 +98,17 @@ def _run(file: Path, steps: int, lr, precision: int, sections, max_paths: int, a
             out.print(render_final(graph, first, record, view))
 
 
-class _reported:
-    """Turn bptrace errors raised inside the block into a diagnostic and an exit code."""
-
-    def __init__(self, file: Path) -> None:
-        self.file = file
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, error, tb) -> bool:
-        if error is None or not isinstance(error, (BptraceError, RecursionError)):
-            return False
-        err = _stderr()
-        if isinstance(error, RecursionError):
-            err.print(f"{self.file}: error: the network is nested too deeply to process", markup=False)
-            raise typer.Exit(EXIT_NETWORK)
-        if isinstance(error, NetworkError):
-            _diagnose(err, str(self.file), _source_or_empty(self.file), error.span, error.message, error.hint)
-        else:
-            err.print(f"bptrace: error: {error}", markup=False)
-        raise typer.Exit(error.exit_code)
+def _report(error: BptraceError | RecursionError, filename: str, source: str) -> int:
+    """Print `error` to stderr as a diagnostic and return its exit code."""
+    err = _stderr()
+    if isinstance(error, RecursionError):
+        err.print(f"{filename}: error: the network is nested too deeply to process", markup=False)
+        return EXIT_NETWORK
+    if isinstance(error, NetworkError):
+        _diagnose(err, filename, source, error.span, error.message, error.hint)
+    else:
+        err.print(f"bptrace: error: {error}", markup=False)
+    return error.exit_code
 
 
 def _read(file: Path) -> str:
@@ -134,13 +127,6 @@ def _read(file: Path) -> str:
     if "\x00" in text:
         raise FileProblem(f"{file}: a binary file, not a .bp file (it contains NUL bytes)")
     return text.removeprefix("\ufeff")
-
-
-def _source_or_empty(file: Path) -> str:
-    try:
-        return _read(file)
-    except FileProblem:
-        return ""
 
 
 def _sections(show: str, known: tuple[str, ...]) -> tuple[str, ...]:

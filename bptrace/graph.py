@@ -105,8 +105,7 @@ def build(statements: tuple[Statement, ...]) -> Graph:
         span = last_node.span if last_node else Span(1, 1, 1, 2)
         hint = f"write `loss {last_node.name} = ...`" if last_node else "write `loss L = EXPR`"
         raise NetworkError("no loss: mark one node with `loss`", span, hint)
-    graph = Graph(tuple(leaves), tuple(nodes), loss.name, settings, ())
-    return Graph(graph.leaves, graph.nodes, graph.loss, settings, _warnings(graph))
+    return Graph(tuple(leaves), tuple(nodes), loss.name, settings, _warnings(leaves, nodes, loss.name))
 
 
 def _setting(s: Setting) -> float:
@@ -160,17 +159,20 @@ def _node(s: Assignment) -> Node:
     return Node(s.name, s.expr, compile_expr(s.expr), tuple(edges), s.span)
 
 
-def _warnings(graph: Graph) -> tuple[Warning_, ...]:
-    used = {graph.loss}
-    for node in reversed(graph.nodes):
+def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[Warning_, ...]:
+    used = {loss}
+    for node in reversed(nodes):
         if node.name in used:
             used.update(e.wrt for e in node.edges)
-    found = []
-    for leaf in graph.leaves:
-        if leaf.kind == "param" and leaf.name not in used:
-            found.append(Warning_(f"param '{leaf.name}' cannot affect the loss '{graph.loss}'", leaf.span,
-                                  "its gradient is always 0, so it never changes"))
-    for node in graph.nodes:
-        if node.name not in used:
-            found.append(Warning_(f"node '{node.name}' is not used by the loss '{graph.loss}'", node.span))
+    found = [
+        Warning_(f"param '{leaf.name}' cannot affect the loss '{loss}'", leaf.span,
+                 "its gradient is always 0, so it never changes")
+        for leaf in leaves
+        if leaf.kind == "param" and leaf.name not in used
+    ]
+    found += [
+        Warning_(f"node '{node.name}' is not used by the loss '{loss}'", node.span)
+        for node in nodes
+        if node.name not in used
+    ]
     return tuple(found)

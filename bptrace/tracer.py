@@ -11,7 +11,7 @@ import numpy as np
 
 from bptrace.chains import ChainPlan, plan_chains
 from bptrace.errors import NumericFault
-from bptrace.evaluate import find_fault, run
+from bptrace.evaluate import find_fault, op_of, run
 from bptrace.graph import Edge, Graph
 from bptrace.printer import show
 
@@ -182,7 +182,5 @@ def _fault(step: int, where: str, expr, env, value) -> NumericFault:
     if found is None:
         return NumericFault(step, where, f"the value is {value}")
     node, args, result = found
-    from bptrace.evaluate import op_of
-
     shown_args = ", ".join(f"{float(a):.6g}" for a in args)
     return NumericFault(step, where, f"{op_of(node).fault}: {show(node)} with ({shown_args}) gives {result}")
