@@ -71,22 +71,28 @@ def run(
         _run(source, steps, lr, precision, sections, max_paths, ascii_math, str(file))
     except (BptraceError, RecursionError) as error:
         raise typer.Exit(_report(error, str(file), source)) from None
+    except KeyboardInterrupt:
+        _stderr().print("bptrace: interrupted", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do.
+        _silence_stdout()
+        raise typer.Exit(0) from None
 
 
 def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, filename: str) -> None:
-    from rich.console import Console
-
     from bptrace.graph import build
     from bptrace.parser import parse
     from bptrace.printer import BP, MATH
-    from bptrace.render import View, render_final, render_step
+    from bptrace.render import PipeConsole, View, render_final, render_step
     from bptrace.tracer import Step, trace
+
 
     graph = build(parse(source))
     err = _stderr()
     for w in graph.warnings:
         _diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
-    out = Console(highlight=False, soft_wrap=False)
+    out = PipeConsole(highlight=False, soft_wrap=False)
     notation = BP if ascii_math or not out.encoding.lower().startswith("utf") else MATH
     view = View(sections, precision, notation)
     first = None

@@ -10,8 +10,9 @@ from bptrace.errors import Span
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """Return a 'did you mean' hint for the closest choice, if any is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"did you mean '{by_lower[close[0]]}'?" if close else None
 
 
 def format_diagnostic(
@@ -23,8 +24,9 @@ def format_diagnostic(
     severity: str = "error",
 ) -> str:
     """Return the diagnostic as plain text lines, the culprit underlined with ^~~~."""
-    lines = source.splitlines()
-    if not 1 <= span.line <= len(lines):
+    # Split at \n only, as the lexer counts lines (splitlines would also split at \f, \x85, …).
+    lines = [line.removesuffix("\r") for line in source.split("\n")]
+    if not 1 <= span.line <= len(lines) or not lines[span.line - 1].strip():
         head = f"{filename}:{max(span.line, 1)}:{max(span.col, 1)}: {severity}: {message}"
         return head + (f"\n  hint: {hint}" if hint else "")
     text = lines[span.line - 1]

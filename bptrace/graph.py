@@ -77,9 +77,13 @@ def build(statements: tuple[Statement, ...]) -> Graph:
     loss: Assignment | None = None
     last_node: Assignment | None = None
     later = {s.name: s.span for s in statements if not isinstance(s, Setting)}
+    set_on: dict[str, Span] = {}
     for s in statements:
         if isinstance(s, Setting):
+            if s.name in set_on:
+                raise NetworkError(f"'{s.name}' is already set on line {set_on[s.name].line}", s.span, "set each setting once")
             settings[s.name] = _setting(s)
+            set_on[s.name] = s.span
             continue
         if s.name in defined:
             raise NetworkError(
@@ -88,7 +92,8 @@ def build(statements: tuple[Statement, ...]) -> Graph:
                 "each name is defined once; choose another name",
             )
         if isinstance(s, Declaration):
-            leaves.append(Leaf(s.name, s.kind, _constant(s.value, f"a {s.kind}'s value"), s.span))
+            article = "an" if s.kind[0] in "aeiou" else "a"
+            leaves.append(Leaf(s.name, s.kind, _constant(s.value, f"{article} {s.kind}'s value"), s.span))
         else:
             _check_uses(s, defined, later)
             if s.is_loss and loss is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bptrace.errors import NetworkError, Span
@@ -41,6 +42,34 @@ _LOOKALIKES = {
 }
 
 
+def _name_part(word: str) -> str:
+    """Return the longest prefix of `word` that is a name: letters, marks, decimal digits and _."""
+    for i, ch in enumerate(word):
+        ok = ch == "_" or ch.isalpha() or (i > 0 and (ch.isdecimal() or unicodedata.category(ch) in ("Mn", "Mc")))
+        if not ok:
+            return word[:i]
+    return word
+
+
+_NUMBER_TAIL = re.compile(r"[\w.]*")
+
+
+def _check_number(text: str, start: int, end: int, line: int, col: int) -> None:
+    """Refuse numbers glued to a second point, a hex prefix or an empty exponent: 1.2.3, 0x10, 1e."""
+    rest = text[end : end + 2]
+    tail = _NUMBER_TAIL.match(text, end).end()
+    whole = text[start:tail]
+    hint = None
+    if rest[:1] == ".":
+        hint = "a number has at most one decimal point"
+    elif text[start:end] == "0" and rest[:1] in ("x", "X", "b", "B", "o", "O") and rest[1:2].isalnum():
+        hint = "write numbers in decimal"
+    elif rest[:1] in ("e", "E") and not (rest[1:2].isdecimal() or rest[1:2] in ("+", "-")):
+        hint = "an exponent needs digits, as in 1e3 or 2.5e-4"
+    if hint:
+        raise NetworkError(f"invalid number '{whole}'", Span(line, col, line, col + tail - start), hint)
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     """One token: its kind (number, name, keyword, op, newline, end), its text, its span."""
@@ -65,6 +94,13 @@ def tokenize(text: str) -> list[Token]:
             shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
             raise NetworkError(f"unexpected character {shown}", Span(line, col, line, col + 1), hint)
         kind, value, end = m.lastgroup, m.group(), m.end()
+        if kind == "name":
+            value = _name_part(value)
+            end = pos + len(value)
+            if not value:
+                raise NetworkError(f"unexpected character {text[pos]!r}", Span(line, col, line, col + 1), _LOOKALIKES.get(text[pos]))
+        elif kind == "number":
+            _check_number(text, pos, end, line, col)
         span = Span(line, col, line, col + len(value))
         pos = end
         if kind == "newline":

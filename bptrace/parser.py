@@ -36,6 +36,7 @@ class _Parser:
         self.tokens = tokens
         self.i = 0
         self.nesting = 0
+        self.defined: set[str] = set()  # names defined by earlier statements, for better hints
 
     # -- token helpers -------------------------------------------------------------------
 
@@ -63,13 +64,27 @@ class _Parser:
 
     def expect_op(self, text: str, what: str, hint: str | None = None) -> Token:
         if not self.at(text):
-            raise self.unexpected(what, hint)
+            # Side-by-side operands inside an expression are a missing '*'; before '=' they are not.
+            raise self.unexpected(what, hint, product=text != "=")
         return self.advance()
 
-    def unexpected(self, what: str, hint: str | None = None) -> NetworkError:
+    def unexpected(self, what: str, hint: str | None = None, product: bool = True) -> NetworkError:
         t = self.tok
         found = "the end of the line" if t.kind in ("newline", "end") else f"'{t.text}'"
+        if product:
+            hint = self.product_hint() or hint
         return NetworkError(f"expected {what}, found {found}", t.span, hint)
+
+    def product_hint(self) -> str | None:
+        """Return a hint when two operands stand side by side, as in `2w` or `(a)(b)`."""
+        prev, t = self.tokens[self.i - 1] if self.i else None, self.tok
+        if prev is None or not (prev.kind in ("number", "name") or prev.text == ")"):
+            return None
+        if not (t.kind in ("number", "name") or t.text == "("):
+            return None
+        left = prev.text if prev.kind in ("number", "name") else "(...)"
+        right = t.text if t.kind in ("number", "name") else "(...)"
+        return f"write {left}*{right} for a product: bptrace has no implicit multiplication"
 
     # -- statements ----------------------------------------------------------------------
 
@@ -81,6 +96,7 @@ class _Parser:
                 self.advance()
                 continue
             statements.append(self.statement())
+            self.defined.add(statements[-1].name)
             if self.tok.kind != "newline":
                 raise self.trailing()
         return tuple(statements)
@@ -89,9 +105,7 @@ class _Parser:
         t, prev = self.tok, self.tokens[self.i - 1]
         if t.text == ")":
             return NetworkError("unmatched ')'", t.span, "remove it or add a '(' before it")
-        hint = "one statement per line"
-        if prev.kind in ("number", "name") and t.kind in ("number", "name") or t.text == "(":
-            hint = f"write {prev.text}*{t.text} for a product: bptrace has no implicit multiplication"
+        hint = self.product_hint() or "one statement per line"
         return NetworkError(f"unexpected '{t.text}' after the expression", t.span, hint)
 
     def statement(self) -> Statement:
@@ -101,6 +115,11 @@ class _Parser:
             return self.declaration()
         if t.kind == "keyword" and t.text == "set":
             return self.setting()
+        if t.kind == "name" and self.tokens[self.i + 1].kind == "name":
+            close = did_you_mean(t.text, KEYWORDS)
+            if close or self.tokens[self.i + 2].text == "=":
+                hint = close or f"keywords are {', '.join(KEYWORDS)}"
+                raise NetworkError(f"unknown keyword '{t.text}'", t.span, hint)
         if t.kind == "keyword" and t.text == "loss" or t.kind == "name":
             return self.assignment()
         hint = "a statement is `NAME = EXPR`, `loss NAME = EXPR`, `param NAME = VALUE`, … or `set NAME = VALUE`"
@@ -132,7 +151,10 @@ class _Parser:
         return Assignment(name.text, self.expression(), is_loss, name.span)
 
     def defined_name(self) -> Token:
-        t = self.tok
+        t, before = self.tok, self.tokens[self.i - 1] if self.i else None
+        if t.text == "=" and before is not None and before.kind == "keyword":
+            example = "L = EXPR" if before.text == "loss" else "NAME = VALUE"
+            raise self.unexpected("a name", f"write `{before.text} {example}`")
         if t.kind == "keyword":
             raise NetworkError(f"'{t.text}' is a keyword and cannot be a name", t.span, "choose another name")
         if t.kind == "name" and t.text in _FUNCTION_NAMES:
@@ -201,26 +223,33 @@ class _Parser:
             return e
         if t.kind == "keyword":
             raise NetworkError(f"'{t.text}' is a keyword and cannot be used in an expression", t.span)
-        raise self.unexpected("a number, a name or '('")
+        hint = None
+        if t.kind in ("newline", "end") and self.i and self.tokens[self.i - 1].kind == "op":
+            hint = "to continue an expression on the next line, wrap it in parentheses"
+        raise self.unexpected("a number, a name or '('", hint)
 
     def call(self) -> Expr:
         """call = FUNCTION "(" expr { "," expr } ")" ;"""
         name = self.advance()
         fn = ALIASES.get(name.text, name.text)
+        if fn not in FUNCTIONS and name.text in self.defined:
+            raise NetworkError(f"'{name.text}' is not a function", name.span, f"to multiply, write {name.text}*(...)")
         if fn not in FUNCTIONS:
-            hint = did_you_mean(name.text, _FUNCTION_NAMES) or f"to multiply, write {name.text}*(...)"
+            hint = did_you_mean(name.text, _FUNCTION_NAMES) or f"known functions: {', '.join(FUNCTIONS)}"
             raise NetworkError(f"unknown function '{name.text}'", name.span, hint)
         self.advance()  # (
+        arity = FUNCTIONS[fn].arity
+        if self.at(")"):
+            span = name.span.to(self.tok.span)
+            raise NetworkError(f"{name.text} takes {_arguments(arity)}, got 0", span)
         args = [self.nested(self.sum)]
         while self.at(","):
             self.advance()
             args.append(self.nested(self.sum))
         close = self.expect_op(")", "')' or ','", "close the call's parenthesis")
         span = name.span.to(close.span)
-        arity = FUNCTIONS[fn].arity
         if len(args) != arity:
-            plural = "argument" if arity == 1 else "arguments"
-            raise NetworkError(f"{name.text} takes {arity} {plural}, got {len(args)}", span)
+            raise NetworkError(f"{name.text} takes {_arguments(arity)}, got {len(args)}", span)
         return Call(fn, tuple(args), span)
 
     def nested(self, rule):
@@ -228,7 +257,7 @@ class _Parser:
         if self.nesting > MAX_NESTING:
             raise NetworkError(
                 f"expression nested more than {MAX_NESTING} levels deep",
-                self.tok.span,
+                self.tokens[self.i - 1].span,  # the '(', sign or operator that went past the limit
                 "split it into several nodes",
             )
         try:
@@ -237,13 +266,18 @@ class _Parser:
             self.nesting -= 1
 
 
+def _arguments(n: int) -> str:
+    return "1 argument" if n == 1 else f"{n} arguments"
+
+
 def _number(t: Token) -> Fraction:
     try:
         value = float(t.text)
     except ValueError:  # pragma: no cover - the lexer only produces valid numbers
         value = float("nan")
     if value != value or value in (float("inf"), float("-inf")):
-        raise NetworkError(f"number {t.text[:20]} is too large", t.span, "numbers must fit a 64-bit float")
+        shown = t.text if len(t.text) <= 20 else t.text[:20] + "..."
+        raise NetworkError(f"number {shown} is too large", t.span, "numbers must fit a 64-bit float")
     mantissa, _, exponent = t.text.lower().partition("e")
     if len(mantissa) <= 40 and (not exponent or abs(int(exponent)) <= 400):
         return Fraction(t.text)  # exact: 0.1 stays one tenth

@@ -20,6 +20,14 @@ SECTIONS = ("forward", "partials", "chains", "updates")
 LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
 
 
+class PipeConsole(Console):
+    """A console that raises BrokenPipeError when its reader goes away, instead of exiting with 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 @dataclass(frozen=True, slots=True)
 class View:
     """What to show and how: sections, significant digits, and the notation for math."""

@@ -146,3 +146,31 @@ def test_ascii_flag_writes_plain_math():
     out = invoke("run", SIMPLE, "--ascii").stdout
     assert "dL/dg * dg/dh * dh/dw1" in out
     assert "∂" not in out and "·" not in out
+
+
+def test_closed_pipe_stops_quietly_with_exit_0():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bptrace", "run", SIMPLE, "--steps", "5000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -n 1`
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert err == b""
+
+
+def test_ctrl_c_ends_a_long_run_with_a_short_message_and_130():
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bptrace", "run", str(ROOT / "networks" / "two_layer.bp"), "--steps", "1000000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err == b"bptrace: interrupted\n"

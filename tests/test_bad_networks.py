@@ -1,0 +1,167 @@
+"""Broken .bp files, each carrying the diagnostic bptrace should print, and the file errors.
+
+Every tests/bad/*.bp file starts with header comments:
+
+    # expect: LINE:COL: error: MESSAGE
+    # expect-hint: HINT            (optional)
+
+LINE counts the header lines themselves; COL counts characters (a tab is one column).
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+
+BAD = Path(__file__).parent / "bad"
+BAD_FILES = sorted(BAD.glob("*.bp"))
+TAB = 4  # diagnostics expand tabs to this width
+EXIT_FILE = 3
+EXIT_NETWORK = 4
+
+# Keep rich from colouring the output whatever the environment says.
+PLAIN = {"FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TTY_INTERACTIVE": None, "COLUMNS": "80"}
+
+
+def invoke(path: str):
+    result = CliRunner().invoke(app, ["run", path], env=PLAIN)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        detail = "".join(traceback.format_exception(*result.exc_info))
+        pytest.fail(f"bptrace raised instead of reporting:\n{detail}\nstderr:\n{result.stderr}")
+    return result
+
+
+def source_lines(text: str) -> list[str]:
+    """The file's lines as bptrace numbers them: split at \\n only, a trailing \\r dropped."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def expectations(text: str) -> tuple[str, str | None]:
+    expect = hint = None
+    for line in source_lines(text):
+        if line.startswith("# expect: "):
+            expect = line.removeprefix("# expect: ")
+        elif line.startswith("# expect-hint: "):
+            hint = line.removeprefix("# expect-hint: ")
+        else:
+            break
+    assert expect is not None, "the file must start with a `# expect: LINE:COL: error: MESSAGE` line"
+    return expect, hint
+
+
+def check_quote(err: list[str], lines: list[str], line_no: int, col: int) -> None:
+    """The diagnostic quotes source line `line_no` and puts its caret under column `col`."""
+    assert 1 <= line_no <= len(lines), f"test data: line {line_no} is not in the file"
+    raw = lines[line_no - 1]
+    gutter = f" {line_no} | "
+    assert len(err) >= 3, "the diagnostic must quote the source line and underline it"
+    assert err[1].rstrip() == (gutter + raw.expandtabs(TAB)).rstrip(), "quotes the wrong source line"
+    blank = f" {' ' * len(str(line_no))} | "
+    assert err[2].startswith(blank), f"underline gutter: {err[2]!r}"
+    underline = err[2][len(blank):]
+    assert underline.count("^") == 1 and set(underline.strip()) <= {"^", "~"}, f"underline: {underline!r}"
+    assert underline.strip().startswith("^")
+    want = len(raw[: col - 1].expandtabs(TAB))
+    got = underline.index("^")
+    assert got == want, (
+        f"caret under display column {got + 1} of the quoted line, expected {want + 1}:\n"
+        + "\n".join(err[1:3])
+    )
+    assert len(underline.rstrip()) <= len(raw.expandtabs(TAB)) + 1, "underline runs past the line"
+
+
+@pytest.mark.parametrize("bad", BAD_FILES, ids=[p.name for p in BAD_FILES])
+def test_bad_network(bad: Path) -> None:
+    path = str(bad)
+    text = bad.read_bytes().decode("utf-8").removeprefix("\ufeff")
+    expect, hint = expectations(text)
+    result = invoke(path)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    err = result.stderr.split("\n")
+    assert err[0] == f"{path}:{expect}", f"stderr was:\n{result.stderr}"
+    assert result.exit_code == EXIT_NETWORK, f"exit code {result.exit_code}; stderr was:\n{result.stderr}"
+    assert result.stdout == "", "nothing may be written to stdout when the network is broken"
+    line_no, col = (int(n) for n in expect.split(":")[:2])
+    check_quote(err, source_lines(text), line_no, col)
+    if hint is not None:
+        assert len(err) > 3 and err[3] == f"  hint: {hint}", f"stderr was:\n{result.stderr}"
+
+
+def test_there_are_enough_bad_files() -> None:
+    assert len(BAD_FILES) >= 30
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    f = tmp_path / "empty.bp"
+    f.write_bytes(b"")
+    result = invoke(str(f))
+    assert result.exit_code == EXIT_NETWORK
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"{f}:1:1: error: no loss: mark one node with `loss`",
+        "  hint: write `loss L = EXPR`",
+    ]
+
+
+def _missing(tmp_path: Path) -> Path:
+    return tmp_path / "nowhere.bp"
+
+
+def _directory(tmp_path: Path) -> Path:
+    d = tmp_path / "folder.bp"
+    d.mkdir()
+    return d
+
+
+def _latin1(tmp_path: Path) -> Path:
+    f = tmp_path / "latin1.bp"
+    f.write_bytes("# réseau\nparam w = 2\nloss L = w^2\n".encode("latin-1"))
+    return f
+
+
+def _nul(tmp_path: Path) -> Path:
+    f = tmp_path / "binary.bp"
+    f.write_bytes(b"param w = 2\x00\nloss L = w^2\n")
+    return f
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (_missing, "no such file"),
+        (_directory, "is a directory"),
+        (_latin1, "not UTF-8"),
+        (_nul, "NUL bytes"),
+    ],
+    ids=["missing", "directory", "not_utf8", "nul_bytes"],
+)
+def test_file_error(tmp_path: Path, make, says: str) -> None:
+    path = str(make(tmp_path))
+    result = invoke(path)
+    assert result.exit_code == EXIT_FILE, f"exit code {result.exit_code}; stderr was:\n{result.stderr}"
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, f"expected a one-line message, got:\n{result.stderr}"
+    assert path in lines[0] and says in lines[0] and "error" in lines[0]
+
+
+def test_warning_goes_to_stderr_and_the_run_succeeds(tmp_path: Path) -> None:
+    f = tmp_path / "unused_param.bp"
+    f.write_text("param w = 2\nparam b = 1\nloss L = (w - 1)^2\n", encoding="utf-8")
+    result = invoke(str(f))
+    assert result.exit_code == 0, f"stderr was:\n{result.stderr}"
+    assert "Traceback" not in result.stdout + result.stderr
+    err = result.stderr.split("\n")
+    assert err[0] == f"{f}:2:7: warning: param 'b' cannot affect the loss 'L'"
+    check_quote(err, source_lines(f.read_text(encoding="utf-8")), 2, 7)
+    assert "error" not in result.stderr
+    assert "warning:" not in result.stdout
+    assert "Step 1" in result.stdout and "w" in result.stdout
