@@ -19,7 +19,10 @@ def num(value: Fraction | int | float) -> Num:
     """Return a number node, keeping it exact while it stays small."""
     v = Fraction(value)
     if v.numerator.bit_length() > _MAX_BITS or v.denominator.bit_length() > _MAX_BITS:
-        v = Fraction(float(v))
+        try:
+            v = Fraction(float(v))
+        except OverflowError:
+            pass  # beyond any float: kept exact, and it evaluates to ±inf, reported as a numeric fault
     return Num(v)
 
 
@@ -53,14 +56,13 @@ def product(coefficient: Fraction, factors: list[Expr]) -> Expr:
         # c·(1/d) reads better as p/(q·d).
         p, q = coefficient.numerator, coefficient.denominator
         return Binary("/", num(p), mul(num(q), only.right))
-    body = factors[0]
-    for f in factors[1:]:
+    if abs(coefficient) == 1:
+        body, rest = factors[0], factors[1:]
+    else:
+        body, rest = num(abs(coefficient)), factors
+    for f in rest:  # left to right, so 2*a*b prints without parentheses
         body = Binary("*", body, f)
-    if coefficient == 1:
-        return body
-    if coefficient == -1:
-        return Neg(body)
-    return Binary("*", num(coefficient), body)
+    return Neg(body) if coefficient < 0 else body
 
 
 def mul(a: Expr, b: Expr) -> Expr:
@@ -118,7 +120,8 @@ def power(a: Expr, b: Expr) -> Expr:
         return ONE
     if isinstance(a, Num) and isinstance(b, Num):
         e = b.value
-        if e.denominator == 1 and abs(e) <= 64 and not (a.value == 0 and e < 0):
+        size = max(a.value.numerator.bit_length(), a.value.denominator.bit_length())
+        if e.denominator == 1 and abs(e) * size <= _MAX_BITS and not (a.value == 0 and e < 0):
             return num(a.value ** int(e))
     return Binary("^", a, b)
 

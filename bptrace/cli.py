@@ -63,8 +63,8 @@ def run(
     from bptrace.render import SECTIONS
 
     sections = _sections(show, SECTIONS)
-    if lr is not None and not _finite(lr):
-        raise typer.BadParameter("must be a finite number", param_hint="'--lr'")
+    if lr is not None and not (_finite(lr) and lr >= 0):
+        raise typer.BadParameter("must be a finite number, 0 or more", param_hint="'--lr'")
     source = ""
     try:
         source = _read(file)

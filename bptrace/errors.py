@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Exit codes, documented in docs/cli.md. 2 is click's own code for usage errors.
+# Exit codes, documented in README.md and docs/language.md. 2 is click's own code for usage errors.
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -63,8 +63,10 @@ class NumericFault(BptraceError):
 
     exit_code = EXIT_NUMERIC
 
-    def __init__(self, step: int, where: str, detail: str) -> None:
-        super().__init__(f"step {step}: {where}: {detail}")
+    def __init__(self, step: int, where: str, detail: str, final: bool = False) -> None:
+        when = f"after step {step - 1}, with the final params" if final else f"step {step}"
+        super().__init__(f"{when}: {where}: {detail}")
         self.step = step
         self.where = where
         self.detail = detail
+        self.final = final

@@ -27,6 +27,14 @@ def op_of(e: Expr) -> Op:
     return FUNCTIONS[e.fn]
 
 
+def constant(value) -> np.float64:
+    """Return a number as float64: the nearest one, or ±inf beyond the largest."""
+    try:
+        return np.float64(float(value))
+    except OverflowError:
+        return np.float64(np.inf if value > 0 else -np.inf)
+
+
 def compile_expr(e: Expr) -> Program:
     """Return the postfix program of `e` (built without recursion)."""
     out: list[tuple[int, Any, int]] = []
@@ -34,7 +42,7 @@ def compile_expr(e: Expr) -> Program:
     while stack:
         node, expanded = stack.pop()
         if isinstance(node, Num):
-            out.append((CONST, np.float64(node.value), 0))
+            out.append((CONST, constant(node.value), 0))
         elif isinstance(node, Name):
             out.append((LOAD, node.id, 0))
         elif expanded:
@@ -69,7 +77,7 @@ def find_fault(e: Expr, env: Mapping[str, Any]) -> tuple[Expr, tuple[Any, ...], 
         order = list(_postorder(e))
         for node in order:
             if isinstance(node, Num):
-                values[id(node)] = np.float64(node.value)
+                values[id(node)] = constant(node.value)
             elif isinstance(node, Name):
                 values[id(node)] = env[node.id]
             else:

@@ -117,7 +117,10 @@ def _setting(s: Setting) -> float:
     if s.name not in SETTINGS:
         hint = did_you_mean(s.name, SETTINGS) or f"known settings: {', '.join(SETTINGS)}"
         raise NetworkError(f"unknown setting '{s.name}'", s.span, hint)
-    return _constant(s.value, f"setting '{s.name}'")
+    value = _constant(s.value, f"setting '{s.name}'")
+    if s.name == "lr" and value < 0:
+        raise NetworkError("lr must not be negative", s.value.span, "gradient descent subtracts lr·gradient; lr = 0 leaves params unchanged")
+    return value
 
 
 def _constant(e: Expr, what: str) -> float:

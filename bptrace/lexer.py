@@ -15,7 +15,7 @@ _TOKEN = re.compile(
      (?P<space>[ \t\r\f\v]+)
     |(?P<comment>\#[^\n]*)
     |(?P<newline>\n)
-    |(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    |(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
     |(?P<name>[^\W\d]\w*)
     |(?P<op>\*\*|[-+*/^(),=])
     """,
@@ -45,7 +45,7 @@ _LOOKALIKES = {
 def _name_part(word: str) -> str:
     """Return the longest prefix of `word` that is a name: letters, marks, decimal digits and _."""
     for i, ch in enumerate(word):
-        ok = ch == "_" or ch.isalpha() or (i > 0 and (ch.isdecimal() or unicodedata.category(ch) in ("Mn", "Mc")))
+        ok = ch == "_" or ch.isalpha() or (i > 0 and ("0" <= ch <= "9" or unicodedata.category(ch) in ("Mn", "Mc")))
         if not ok:
             return word[:i]
     return word
@@ -62,6 +62,8 @@ def _check_number(text: str, start: int, end: int, line: int, col: int) -> None:
     hint = None
     if rest[:1] == ".":
         hint = "a number has at most one decimal point"
+    elif rest[:1] == "_":
+        hint = "numbers have no digit separators: write 1000, not 1_000"
     elif text[start:end] == "0" and rest[:1] in ("x", "X", "b", "B", "o", "O") and rest[1:2].isalnum():
         hint = "write numbers in decimal"
     elif rest[:1] in ("e", "E") and not (rest[1:2].isdecimal() or rest[1:2] in ("+", "-")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 from bptrace.diagnostics import did_you_mean
@@ -14,6 +15,20 @@ MAX_NESTING = 100  # parentheses, calls and prefix signs inside one another
 MAX_DEPTH = 256  # levels of the expression tree, operators in a chain included
 DECLARATION_KINDS = ("param", "input", "target", "const")
 _FUNCTION_NAMES = tuple(FUNCTIONS) + tuple(ALIASES)
+# Names from other languages and textbooks, with what bptrace calls them.
+_OTHER_NAMES = {
+    "ln": "did you mean 'log'? (log is the natural logarithm)",
+    "log10": "write log(x)/log(10)",
+    "log2": "write log(x)/log(2)",
+    "logistic": "did you mean 'sigmoid'?",
+    "pow": "write a^b for a power",
+    "square": "write x^2 for a square",
+    "softplus": "write log(1 + exp(x))",
+    "heaviside": "did you mean 'step'?",
+    "sgn": "did you mean 'sign'?",
+    "maximum": "did you mean 'max'?",
+    "minimum": "did you mean 'min'?",
+}
 
 
 def parse(text: str) -> tuple[Statement, ...]:
@@ -217,10 +232,10 @@ class _Parser:
             self.advance()
             return Name(t.text, t.span)
         if self.at("("):
-            self.advance()
+            opening = self.advance()
             e = self.nested(self.sum)
-            self.expect_op(")", "')'", "close the parenthesis")
-            return e
+            closing = self.expect_op(")", "')'", "close the parenthesis")
+            return replace(e, span=opening.span.to(closing.span))  # underline the parentheses too
         if t.kind == "keyword":
             raise NetworkError(f"'{t.text}' is a keyword and cannot be used in an expression", t.span)
         hint = None
@@ -235,7 +250,11 @@ class _Parser:
         if fn not in FUNCTIONS and name.text in self.defined:
             raise NetworkError(f"'{name.text}' is not a function", name.span, f"to multiply, write {name.text}*(...)")
         if fn not in FUNCTIONS:
-            hint = did_you_mean(name.text, _FUNCTION_NAMES) or f"known functions: {', '.join(FUNCTIONS)}"
+            hint = (
+                _OTHER_NAMES.get(name.text.lower())
+                or did_you_mean(name.text, _FUNCTION_NAMES)
+                or f"known functions: {', '.join(FUNCTIONS)}"
+            )
             raise NetworkError(f"unknown function '{name.text}'", name.span, hint)
         self.advance()  # (
         arity = FUNCTIONS[fn].arity

@@ -35,7 +35,11 @@ def number_text(v: Fraction) -> str:
     """Return the shortest exact text for a non-negative number: 2, 0.25, 1/3 or a float repr."""
     p, q = v.numerator, v.denominator
     if q == 1:
-        return str(p)
+        digits = str(p)
+        mantissa = digits.rstrip("0")
+        if len(digits) > 15 and len(digits) - len(mantissa) > 3:
+            return f"{mantissa}e{len(digits) - len(mantissa)}"  # exact: 10^308 is 1e308
+        return digits
     k = _decimal_places(q)
     if k is not None:
         digits = str(p * 10**k // q).rjust(k + 1, "0")
@@ -58,9 +62,8 @@ def name_text(name: str, notation: Notation) -> str:
         return name
     base = name.rstrip("0123456789")
     digits = name[len(base):]
-    if digits and base.endswith("_") and len(base) > 1:
-        base = base[:-1]
-    if digits and base and not base.endswith("_"):
+    # Only w1 becomes w₁ (w_1 stays w_1), so two different names never look the same.
+    if digits and base and base[-1].isalpha():
         return base + digits.translate(_SUBSCRIPTS)
     return name
 

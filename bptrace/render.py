@@ -45,7 +45,10 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
         parts.append(_leaves(graph, step, view))
         tables.append(_forward(graph, step, view))
     if "partials" in view.sections:
-        tables += [_partials(graph, step, view), _gradients(graph, step, view)]
+        tables.append(_partials(graph, step, view))
+        gradients = _gradients(graph, step, view)
+        if gradients.row_count > 1:  # more than the seed ∂L/∂L = 1
+            tables.append(gradients)
     if "chains" in view.sections:
         tables.append(_chains(graph, step, view))
     if "updates" in view.sections:
@@ -195,8 +198,7 @@ def _updates(graph: Graph, step: Step, view: View) -> Table:
     n, num = view.notation, _num(view)
     alpha = "α" if n.pretty else "lr"
     arrow = "←" if n.pretty else "<-"
-    lr = step.updates[0].lr if step.updates else 0.0
-    title = f"Update  p {arrow} p {n.minus} {alpha}{n.times}{partial_text(graph.loss, 'p', n)}   ({alpha} = {num(lr)})"
+    title = f"Update  p {arrow} p {n.minus} {alpha}{n.times}{partial_text(graph.loss, 'p', n)}   ({alpha} = {num(step.lr)})"
     table = _table(title, ("param", "before", "gradient", f"{alpha}{n.times}gradient", "after"), numeric_from=1)
     for u in step.updates:
         table.add_row(name_text(u.param, n), num(u.before), num(u.grad), num(u.lr * u.grad), num(u.after))

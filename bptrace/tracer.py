@@ -61,6 +61,7 @@ class Step:
     """Everything one training step computed, before its update is applied."""
 
     step: int
+    lr: float
     loss: Any
     values: dict[str, Any]  # every leaf and node, in source order
     partials: tuple[Partial, ...]  # the local derivatives on loss-to-param paths, in backprop order
@@ -82,40 +83,46 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8)
     """Yield a Step record for each training step, then a Final record."""
     lr = graph.settings["lr"] if lr is None else lr
     plans = plan_chains(graph, max_paths)
-    shown = _shown_edges(graph)
+    needed = _leads_to_param(graph)
+    shown = _shown_edges(graph, needed)
     params = {leaf.name: np.float64(leaf.value) for leaf in graph.leaves if leaf.kind == "param"}
     for k in range(1, steps + 1):
         with np.errstate(all="ignore"):
-            record = _step(graph, plans, shown, params, k, lr)
+            record = _step(graph, plans, shown, needed, params, k, lr)
         yield record
         params = {u.param: u.after for u in record.updates}
     with np.errstate(all="ignore"):
-        values = _forward(graph, params, steps + 1)
+        values = _forward(graph, params, steps + 1, final=True)
     yield Final(steps, values[graph.loss], params)
 
 
-def gradients(graph: Graph, params: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-    """Return the loss and ∂loss/∂name for every name, at the given (or declared) params."""
-    params = params or {leaf.name: np.float64(leaf.value) for leaf in graph.leaves if leaf.kind == "param"}
+def forward(graph: Graph, params: dict[str, Any]) -> dict[str, Any]:
+    """Return every leaf's and node's value with the given params (non-finite values allowed)."""
     with np.errstate(all="ignore"):
-        values = _forward(graph, params, 1)
-        grads, _ = _backward(graph, values, 1)
-    return values[graph.loss], grads
+        env = _leaf_values(graph, params)
+        for node in graph.nodes:
+            env[node.name] = run(node.program, env)
+    return env
 
 
-def _forward(graph: Graph, params: dict[str, Any], step: int) -> dict[str, Any]:
-    env: dict[str, Any] = {}
-    for leaf in graph.leaves:
-        env[leaf.name] = params[leaf.name] if leaf.kind == "param" else np.float64(leaf.value)
+def _leaf_values(graph: Graph, params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        leaf.name: params[leaf.name] if leaf.kind == "param" else np.float64(leaf.value) for leaf in graph.leaves
+    }
+
+
+def _forward(graph: Graph, params: dict[str, Any], step: int, final: bool = False) -> dict[str, Any]:
+    env = _leaf_values(graph, params)
     for node in graph.nodes:
         value = run(node.program, env)
         if not np.all(np.isfinite(value)):
-            raise _fault(step, f"node {node.name} = {show(node.expr)}", node.expr, env, value)
+            raise _fault(step, f"node {node.name} = {show(node.expr)}", node.expr, env, value, final)
         env[node.name] = value
     return env
 
 
-def _backward(graph: Graph, values: dict[str, Any], step: int) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+def _backward(graph: Graph, values: dict[str, Any], step: int, needed: frozenset[str]):
+    """Return ∂loss/∂name for every name and every local partial's value, by reverse accumulation."""
     grads = dict.fromkeys(values, np.float64(0.0))
     grads[graph.loss] = np.float64(1.0)
     partials: dict[tuple[str, str], Any] = {}
@@ -126,30 +133,32 @@ def _backward(graph: Graph, values: dict[str, Any], step: int) -> tuple[dict[str
         adjoint = grads[node.name]
         for edge in node.edges:
             value = run(edge.program, values)
-            if not np.all(np.isfinite(value)):
+            # Only a partial on the way to a param can spoil training; ∂L/∂input may be inf in peace.
+            if edge.wrt in needed and not np.all(np.isfinite(value)):
                 where = f"local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)}"
                 raise _fault(step, where, edge.formula, values, value)
             partials[(edge.of, edge.wrt)] = value
             grads[edge.wrt] = grads[edge.wrt] + adjoint * value
             reached.add(edge.wrt)
-    for name, g in grads.items():
-        if not np.all(np.isfinite(g)):
-            raise NumericFault(step, f"gradient dL/d{name}", f"is {g} (the gradients overflow)")
+    for name in needed:
+        if not np.all(np.isfinite(grads[name])):
+            raise NumericFault(step, f"gradient dL/d{name}", f"is {grads[name]} (the gradients overflow)")
     return grads, partials
 
 
-def _step(graph, plans: tuple[ChainPlan, ...], shown: tuple[Edge, ...], params, k: int, lr: float) -> Step:
+def _step(graph, plans: tuple[ChainPlan, ...], shown: tuple[Edge, ...], needed, params, k: int, lr: float) -> Step:
     values = _forward(graph, params, k)
-    grads, partial_values = _backward(graph, values, k)
+    grads, partial_values = _backward(graph, values, k, needed)
     partials = tuple(Partial(e.of, e.wrt, e, partial_values[(e.of, e.wrt)]) for e in shown)
     chains = tuple(_chain(plan, grads, partial_values) for plan in plans)
     updates = []
     for name, before in params.items():
         after = before - lr * grads[name]
         if not np.all(np.isfinite(after)):
-            raise NumericFault(k, f"update of {name}", f"{before} - {lr}*{grads[name]} is {after} (training diverges; try a smaller lr)")
+            detail = f"{before} - {lr}*{grads[name]} is {after} (training diverges; try a smaller lr)"
+            raise NumericFault(k, f"update of {name}", detail)
         updates.append(Update(name, before, grads[name], lr, after))
-    return Step(k, values[graph.loss], values, partials, grads, chains, tuple(updates))
+    return Step(k, lr, values[graph.loss], values, partials, grads, chains, tuple(updates))
 
 
 def _chain(plan: ChainPlan, grads, partial_values) -> Chain:
@@ -160,12 +169,17 @@ def _chain(plan: ChainPlan, grads, partial_values) -> Chain:
     return Chain(plan.param, grads[plan.param], tuple(paths), plan.total)
 
 
-def _shown_edges(graph: Graph) -> tuple[Edge, ...]:
-    """Return the edges on some loss-to-param path, from the loss backwards."""
-    leads_to_param = {leaf.name for leaf in graph.leaves if leaf.kind == "param"}
+def _leads_to_param(graph: Graph) -> frozenset[str]:
+    """Return the params and every node that depends on one."""
+    found = set(graph.params)
     for node in graph.nodes:
-        if any(e.wrt in leads_to_param for e in node.edges):
-            leads_to_param.add(node.name)
+        if any(e.wrt in found for e in node.edges):
+            found.add(node.name)
+    return frozenset(found)
+
+
+def _shown_edges(graph: Graph, leads_to_param: frozenset[str]) -> tuple[Edge, ...]:
+    """Return the edges on some loss-to-param path, from the loss backwards."""
     from_loss = {graph.loss}
     shown = []
     for node in reversed(graph.nodes):
@@ -177,10 +191,10 @@ def _shown_edges(graph: Graph) -> tuple[Edge, ...]:
     return tuple(shown)
 
 
-def _fault(step: int, where: str, expr, env, value) -> NumericFault:
+def _fault(step: int, where: str, expr, env, value, final: bool = False) -> NumericFault:
     found = find_fault(expr, env)
     if found is None:
-        return NumericFault(step, where, f"the value is {value}")
+        return NumericFault(step, where, f"the value is {value}", final)
     node, args, result = found
     shown_args = ", ".join(f"{float(a):.6g}" for a in args)
-    return NumericFault(step, where, f"{op_of(node).fault}: {show(node)} with ({shown_args}) gives {result}")
+    return NumericFault(step, where, f"{op_of(node).fault}: {show(node)} with ({shown_args}) gives {result}", final)

@@ -9,7 +9,7 @@ import pytest
 
 from bptrace.graph import Graph, build
 from bptrace.parser import parse
-from bptrace.tracer import _forward
+from bptrace.tracer import forward
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = sorted((ROOT / "networks").glob("*.bp"))
@@ -26,8 +26,7 @@ def declared_params(graph: Graph) -> dict[str, float]:
 
 
 def loss_at(graph: Graph, params: dict[str, float]) -> float:
-    with np.errstate(all="ignore"):
-        return float(_forward(graph, {k: np.float64(v) for k, v in params.items()}, 0)[graph.loss])
+    return float(forward(graph, {k: np.float64(v) for k, v in params.items()})[graph.loss])
 
 
 def finite_difference(graph: Graph, params: dict[str, float], name: str, eps: float = 1e-6) -> float:
