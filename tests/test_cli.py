@@ -174,3 +174,37 @@ def test_ctrl_c_ends_a_long_run_with_a_short_message_and_130():
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err == b"bptrace: interrupted\n"
+
+
+@pytest.mark.parametrize(
+    "text, code, says",
+    [
+        # Constants beyond any float fold without crashing; the forward pass reports the overflow.
+        ("param w = 1\nloss L = w*1e300*1e300\n", 5, "overflow"),
+        ("param w = 1\nloss L = w*(1e300)^7\n", 5, "step 1: node L"),
+        # A non-finite derivative with respect to a const never touches training.
+        ("param w = -2\nconst k = 2\nloss L = w^k\n", 0, ""),
+        ("param w = 1\ninput x = 0\nloss L = w*sqrt(x)\n", 0, ""),
+        # A fault in the final forward pass says so, rather than naming a step that did not run.
+        ("param w = 0.5\nset lr = 1\nloss L = log(w)\n", 5, "after step 1, with the final params"),
+    ],
+)
+def test_numeric_edge_cases(tmp_path, text, code, says):
+    f = tmp_path / "n.bp"
+    f.write_text(text)
+    result = invoke("run", str(f))
+    assert result.exit_code == code, result.stderr
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_learning_rate_is_shown_even_without_params(tmp_path):
+    f = tmp_path / "c.bp"
+    f.write_text("const c = 2\nloss L = c*c\n")
+    assert "(α = 0.1)" in invoke("run", str(f), "--show", "updates").stdout
+
+
+def test_distinct_names_never_look_alike(tmp_path):
+    f = tmp_path / "s.bp"
+    f.write_text("param w1 = 1\nparam w_1 = 2\nloss L = w1*w_1\n")
+    assert "w₁·w_1" in invoke("run", str(f), "--show", "forward").stdout
