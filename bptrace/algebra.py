@@ -1,28 +1,36 @@
 """Build expressions the way a lecturer simplifies them: fold numbers, drop zeros and ones.
 
-Every constructor returns an expression equal in value to the plain operation; numbers are folded
-exactly (as fractions), so 1/2*2*(-1) becomes exactly -1.
+Every constructor returns an expression equal in value to the plain operation. Numbers fold
+exactly (as fractions), so 1/2*2*(-1) becomes exactly -1, but only into numbers a float can hold
+(zero, or a normal float's magnitude): anything else stays unfolded, so that every formula prints
+as valid .bp text that evaluates to the same value.
 """
 
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
 
+from bptrace.printer import exact_text
 from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num
 
 ZERO = Num(Fraction(0))
 ONE = Num(Fraction(1))
 _MAX_BITS = 2000  # beyond this a folded fraction is rounded to the nearest float
+_LARGEST = Fraction(sys.float_info.max)
+_SMALLEST = Fraction(sys.float_info.min)  # the smallest normal float
+
+
+def foldable(v: Fraction) -> bool:
+    """Tell whether `v` may stand as a folded number: zero, or a normal float's magnitude."""
+    return v == 0 or _SMALLEST <= abs(v) <= _LARGEST
 
 
 def num(value: Fraction | int | float) -> Num:
-    """Return a number node, keeping it exact while it stays small."""
+    """Return a number node, exact while short text can write it, else the nearest float."""
     v = Fraction(value)
-    if v.numerator.bit_length() > _MAX_BITS or v.denominator.bit_length() > _MAX_BITS:
-        try:
-            v = Fraction(float(v))
-        except OverflowError:
-            pass  # beyond any float: kept exact, and it evaluates to ±inf, reported as a numeric fault
+    if v.numerator.bit_length() > _MAX_BITS or v.denominator.bit_length() > _MAX_BITS or exact_text(abs(v)) is None:
+        v = Fraction(float(v))  # callers check foldable() first, so this cannot overflow; repr() is exact
     return Num(v)
 
 
@@ -55,7 +63,8 @@ def product(coefficient: Fraction, factors: list[Expr]) -> Expr:
     if len(factors) == 1 and isinstance(only, Binary) and only.op == "/" and only.left == ONE and coefficient > 0:
         # c·(1/d) reads better as p/(q·d).
         p, q = coefficient.numerator, coefficient.denominator
-        return Binary("/", num(p), mul(num(q), only.right))
+        if foldable(Fraction(p)) and foldable(Fraction(q)):
+            return Binary("/", num(p), mul(num(q), only.right))
     if abs(coefficient) == 1:
         body, rest = factors[0], factors[1:]
     else:
@@ -69,6 +78,8 @@ def mul(a: Expr, b: Expr) -> Expr:
     """Return a·b."""
     ca, fa = split(a)
     cb, fb = split(b)
+    if not foldable(ca * cb):
+        return Binary("*", a, b)
     return product(ca * cb, fa + fb)
 
 
@@ -86,7 +97,7 @@ def add(a: Expr, b: Expr) -> Expr:
         return b
     if cb == 0:
         return a
-    if fa == fb:
+    if fa == fb and foldable(ca + cb):
         return product(ca + cb, fa)
     if cb < 0:
         return Binary("-", a, product(-cb, fb))
@@ -104,7 +115,7 @@ def div(a: Expr, b: Expr) -> Expr:
         return a
     if is_num(a, 0):
         return ZERO
-    if isinstance(b, Num) and b.value != 0:
+    if isinstance(b, Num) and b.value != 0 and foldable(1 / b.value):
         return mul(num(1 / b.value), a)
     ca, fa = split(a)
     if ca != 1 and fa:
@@ -122,7 +133,9 @@ def power(a: Expr, b: Expr) -> Expr:
         e = b.value
         size = max(a.value.numerator.bit_length(), a.value.denominator.bit_length())
         if e.denominator == 1 and abs(e) * size <= _MAX_BITS and not (a.value == 0 and e < 0):
-            return num(a.value ** int(e))
+            folded = a.value ** int(e)
+            if foldable(folded):
+                return num(folded)
     return Binary("^", a, b)
 
 

@@ -110,8 +110,8 @@ def _report(error: BptraceError | RecursionError, filename: str, source: str) ->
     if isinstance(error, RecursionError):
         err.print(f"{filename}: error: the network is nested too deeply to process", markup=False)
         return EXIT_NETWORK
-    if isinstance(error, NetworkError):
-        _diagnose(err, filename, source, error.span, error.message, error.hint)
+    if isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
+        _diagnose(err, filename, source, error.span, error.message, getattr(error, "hint", None))
     else:
         err.print(f"bptrace: error: {error}", markup=False)
     return error.exit_code

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Exit codes, documented in README.md and docs/language.md. 2 is click's own code for usage errors.
-EXIT_OK = 0
+# 0 is success.
 EXIT_INTERNAL = 1
-EXIT_USAGE = 2
+EXIT_USAGE = 2  # raised by click itself for bad options and arguments
 EXIT_FILE = 3
 EXIT_NETWORK = 4
 EXIT_NUMERIC = 5
@@ -63,10 +63,12 @@ class NumericFault(BptraceError):
 
     exit_code = EXIT_NUMERIC
 
-    def __init__(self, step: int, where: str, detail: str, final: bool = False) -> None:
+    def __init__(self, step: int, where: str, detail: str, span: Span | None = None, final: bool = False) -> None:
         when = f"after step {step - 1}, with the final params" if final else f"step {step}"
         super().__init__(f"{when}: {where}: {detail}")
+        self.message = str(self)
         self.step = step
         self.where = where
         self.detail = detail
+        self.span = span  # where in the source the fault arose, when known
         self.final = final

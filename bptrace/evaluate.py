@@ -38,18 +38,13 @@ def constant(value) -> np.float64:
 def compile_expr(e: Expr) -> Program:
     """Return the postfix program of `e` (built without recursion)."""
     out: list[tuple[int, Any, int]] = []
-    stack: list[tuple[Expr, bool]] = [(e, False)]
-    while stack:
-        node, expanded = stack.pop()
+    for node in _postorder(e):
         if isinstance(node, Num):
             out.append((CONST, constant(node.value), 0))
         elif isinstance(node, Name):
             out.append((LOAD, node.id, 0))
-        elif expanded:
-            out.append((APPLY, op_of(node).value, len(children(node))))
         else:
-            stack.append((node, True))
-            stack.extend((c, False) for c in reversed(children(node)))
+            out.append((APPLY, op_of(node).value, len(children(node))))
     return tuple(out)
 
 
@@ -90,6 +85,7 @@ def find_fault(e: Expr, env: Mapping[str, Any]) -> tuple[Expr, tuple[Any, ...], 
 
 
 def _postorder(e: Expr):
+    """Yield the subexpressions of `e`, children before parents (without recursion)."""
     stack: list[tuple[Expr, bool]] = [(e, False)]
     while stack:
         node, expanded = stack.pop()

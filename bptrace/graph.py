@@ -12,7 +12,7 @@ from bptrace.errors import NetworkError, Span, Warning_
 from bptrace.evaluate import Program, compile_expr, find_fault, run
 from bptrace.ops import derivative
 from bptrace.printer import show
-from bptrace.syntax import Assignment, Declaration, Expr, Name, Setting, Statement, names_in
+from bptrace.syntax import Assignment, Declaration, Expr, Name, Num, Setting, Statement, names_in
 
 SETTINGS = {"lr": 0.1}  # every setting with its default
 
@@ -63,9 +63,17 @@ class Graph:
         """Return the names of the trained parameters, in source order."""
         return tuple(leaf.name for leaf in self.leaves if leaf.kind == "param")
 
-    def node(self, name: str) -> Node:
-        """Return the node called `name`."""
-        return next(n for n in self.nodes if n.name == name)
+    def used_by_loss(self) -> frozenset[str]:
+        """Return the loss and every name it depends on."""
+        return _used_by(self.nodes, self.loss)
+
+    def leads_to_params(self) -> frozenset[str]:
+        """Return the params and every node that depends on one."""
+        found = set(self.params)
+        for node in self.nodes:
+            if any(e.wrt in found for e in node.edges):
+                found.add(node.name)
+        return frozenset(found)
 
 
 def build(statements: tuple[Statement, ...]) -> Graph:
@@ -160,18 +168,23 @@ def _node(s: Assignment) -> Node:
     edges = []
     for wrt in dict.fromkeys(n.id for n in names_in(s.expr)):
         formula = derivative(expr, wrt)
-        if not isinstance(expr, Name):
+        if not isinstance(expr, (Name, Num)):
             # Write σ/tanh/exp derivatives in terms of the node itself: ∂a/∂z = a*(1 - a).
             formula = replace(formula, expr, Name(s.name))
         edges.append(Edge(s.name, wrt, formula, compile_expr(formula)))
     return Node(s.name, s.expr, compile_expr(s.expr), tuple(edges), s.span)
 
 
-def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[Warning_, ...]:
+def _used_by(nodes, loss: str) -> frozenset[str]:
     used = {loss}
     for node in reversed(nodes):
         if node.name in used:
             used.update(e.wrt for e in node.edges)
+    return frozenset(used)
+
+
+def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[Warning_, ...]:
+    used = _used_by(nodes, loss)
     found = [
         Warning_(f"param '{leaf.name}' cannot affect the loss '{loss}'", leaf.span,
                  "its gradient is always 0, so it never changes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from fractions import Fraction
 
@@ -117,7 +118,7 @@ class _Parser:
         return tuple(statements)
 
     def trailing(self) -> NetworkError:
-        t, prev = self.tok, self.tokens[self.i - 1]
+        t = self.tok
         if t.text == ")":
             return NetworkError("unmatched ')'", t.span, "remove it or add a '(' before it")
         hint = self.product_hint() or "one statement per line"
@@ -206,7 +207,11 @@ class _Parser:
         if self.at("-", "+"):
             sign = self.advance()
             operand = self.nested(self.unary)
-            return Neg(operand, sign.span.to(operand.span)) if sign.text == "-" else operand
+            if sign.text == "+":
+                return operand
+            if isinstance(operand, Num):  # -3 is the number −3, as printed formulas write it
+                return Num(-operand.value, sign.span.to(operand.span))
+            return Neg(operand, sign.span.to(operand.span))
         return self.power()
 
     def power(self) -> Expr:
@@ -298,6 +303,8 @@ def _number(t: Token) -> Fraction:
         shown = t.text if len(t.text) <= 20 else t.text[:20] + "..."
         raise NetworkError(f"number {shown} is too large", t.span, "numbers must fit a 64-bit float")
     mantissa, _, exponent = t.text.lower().partition("e")
+    if abs(value) < sys.float_info.min:
+        return Fraction(value)  # zero or subnormal: the float itself, as the forward pass sees it
     if len(mantissa) <= 40 and (not exponent or abs(int(exponent)) <= 400):
         return Fraction(t.text)  # exact: 0.1 stays one tenth
     return Fraction(value)

@@ -32,28 +32,46 @@ MATH = Notation(times="·", minus="−", partial="∂", pretty=True)
 
 
 def number_text(v: Fraction) -> str:
-    """Return the shortest exact text for a non-negative number: 2, 0.25, 1/3 or a float repr."""
+    """Return text for a non-negative number: 2, 0.25, 2.5e-8, 1/3, or else the float's repr."""
+    return exact_text(v) or repr(float(v)).replace("e+", "e")
+
+
+def exact_text(v: Fraction) -> str | None:
+    """Return short text that reads back as exactly `v` (v ≥ 0), or None when there is none."""
     p, q = v.numerator, v.denominator
     if q == 1:
         digits = str(p)
         mantissa = digits.rstrip("0")
-        if len(digits) > 15 and len(digits) - len(mantissa) > 3:
-            return f"{mantissa}e{len(digits) - len(mantissa)}"  # exact: 10^308 is 1e308
-        return digits
+        if len(digits) > 15 and len(digits) - len(mantissa) > 3 and len(mantissa) <= 17:
+            return _scientific(mantissa, len(digits) - 1)  # exact: 10^308 is 1e308
+        return digits if len(digits) <= 40 else None  # the parser reads up to 40 digits exactly
     k = _decimal_places(q)
     if k is not None:
-        digits = str(p * 10**k // q).rjust(k + 1, "0")
-        return f"{digits[:-k]}.{digits[-k:]}"
+        digits = str(p * 10**k // q)
+        if k <= 6:
+            digits = digits.rjust(k + 1, "0")
+            return f"{digits[:-k]}.{digits[-k:]}"
+        if len(digits) <= 17:
+            return _scientific(digits, len(digits) - 1 - k)  # exact: 1/40000000 is 2.5e-8
     if p < 2**53 and q < 2**53:
         return f"{p}/{q}"
-    return repr(float(v))
+    return None
+
+
+def _scientific(digits: str, exponent: int) -> str:
+    digits = digits.rstrip("0") or "0"
+    return f"{digits[0]}{'.' + digits[1:] if digits[1:] else ''}e{exponent}"
 
 
 def _decimal_places(q: int) -> int | None:
-    for k in range(1, 7):
-        if 10**k % q == 0:
-            return k
-    return None
+    """Return k when q divides 10^k (k ≤ 400), else None."""
+    twos = fives = 0
+    while q % 2 == 0:
+        q, twos = q // 2, twos + 1
+    while q % 5 == 0:
+        q, fives = q // 5, fives + 1
+    k = max(twos, fives)
+    return k if q == 1 and k <= 400 else None
 
 
 def name_text(name: str, notation: Notation) -> str:
@@ -133,10 +151,13 @@ def format_number(v: float, precision: int, notation: Notation = BP) -> str:
         return infinity if v > 0 else notation.minus + infinity
     if v == 0:
         return "0"
-    # Round the way a person does by hand: half up, on the decimal value without float noise,
-    # so 1.13**2/2 (0.6384499999999999 in binary) shows as 0.6385, not 0.6384.
-    exact = Decimal(f"{v:.15g}")
-    rounded = exact.quantize(Decimal(1).scaleb(exact.adjusted() - precision + 1), ROUND_HALF_UP)
-    text = f"{float(rounded):.{precision}g}"
+    if precision >= 16:
+        text = f"{v:.{precision}g}"  # the float's own digits
+    else:
+        # Round the way a person does by hand: half up, on the decimal value without float noise,
+        # so 1.13**2/2 (0.6384499999999999 in binary) shows as 0.6385, not 0.6384.
+        exact = Decimal(f"{v:.15g}")
+        rounded = exact.quantize(Decimal(1).scaleb(exact.adjusted() - precision + 1), ROUND_HALF_UP)
+        text = f"{float(rounded):.{precision}g}"
     return text.replace("-", notation.minus)
 

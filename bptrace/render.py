@@ -56,14 +56,10 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
     return Group(*parts, *(_titled(t) for t in tables), Text(""))
 
 
-def _titled(table: Table) -> RenderableType:
-    return Group(Text(""), Text(table.caption_title, style="bold"), table)
-
 
 def render_final(graph: Graph, first: Step, final: Final, view: View) -> RenderableType:
     """Return the summary after the last step: the final loss and the final params."""
-    n = view.notation
-    num = lambda v: format_number(v, view.precision, n)  # noqa: E731
+    n, num = view.notation, _num(view)
     steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
     table = _table(f"After {steps}", ("", "start", "final"), numeric_from=1)
     table.add_row(Text(f"loss {name_text(graph.loss, n)}", style="bold"), num(first.loss), num(final.loss), style="bold")
@@ -81,11 +77,32 @@ def _table(title: str, headers: Iterable[str], numeric_from: int = 99) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.caption_title = title
     for i, header in enumerate(headers):
-        if i >= numeric_from:
-            table.add_column(header, justify="right", no_wrap=True)
-        else:
-            table.add_column(header, overflow="fold")
+        table.add_column(header, justify="right" if i >= numeric_from else "left", overflow="fold")
     return table
+
+
+def _titled(table: Table) -> RenderableType:
+    return Group(Text(""), Text(table.caption_title, style="bold"), _Fitted(table))
+
+
+@dataclass(frozen=True, slots=True)
+class _Fitted:
+    """A table whose names and numbers keep their full width, so that only formulas wrap.
+
+    When even the names and numbers alone are wider than the terminal, every column may fold:
+    a long number then continues on the next line of its cell, but is never cut.
+    """
+
+    table: Table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        keep = [c for c in self.table.columns if c.justify == "right" or c._index == 0]
+        widths = {id(c): max(cell_len(str(x)) for x in [c.header, *c.cells]) for c in keep}
+        padding = 2 * len(self.table.columns)
+        fits = sum(widths.values()) + padding + 4 * (len(self.table.columns) - len(keep)) <= options.max_width
+        for column in keep:
+            column.min_width = widths[id(column)] if fits else None
+        yield self.table
 
 
 def _leaves(graph: Graph, step: Step, view: View) -> _Packed:
@@ -157,9 +174,8 @@ def _gradients(graph: Graph, step: Step, view: View) -> Table:
     uses: dict[str, list] = {}
     for p in step.partials:
         uses.setdefault(p.wrt, []).append(p)
-    params = set(graph.params)
     for node in reversed(graph.nodes):
-        if node.name == graph.loss or node.name in params or node.name not in uses:
+        if node.name == graph.loss or node.name not in uses:
             continue
         terms = uses[node.name]
         symbols = " + ".join(f"{d(graph.loss, p.of, n)}{n.times}{d(p.of, p.wrt, n)}" for p in terms)

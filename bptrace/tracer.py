@@ -65,7 +65,7 @@ class Step:
     loss: Any
     values: dict[str, Any]  # every leaf and node, in source order
     partials: tuple[Partial, ...]  # the local derivatives on loss-to-param paths, in backprop order
-    grads: dict[str, Any]  # ∂loss/∂name for every leaf and node
+    grads: dict[str, Any]  # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
     chains: tuple[Chain, ...]
     updates: tuple[Update, ...]
 
@@ -82,81 +82,84 @@ class Final:
 def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8) -> Iterator[Step | Final]:
     """Yield a Step record for each training step, then a Final record."""
     lr = graph.settings["lr"] if lr is None else lr
-    plans = plan_chains(graph, max_paths)
-    needed = _leads_to_param(graph)
-    shown = _shown_edges(graph, needed)
+    plan = _Plan(graph, plan_chains(graph, max_paths), graph.used_by_loss(), graph.leads_to_params())
     params = {leaf.name: np.float64(leaf.value) for leaf in graph.leaves if leaf.kind == "param"}
     for k in range(1, steps + 1):
         with np.errstate(all="ignore"):
-            record = _step(graph, plans, shown, needed, params, k, lr)
+            record = _step(plan, params, k, lr)
         yield record
         params = {u.param: u.after for u in record.updates}
     with np.errstate(all="ignore"):
-        values = _forward(graph, params, steps + 1, final=True)
+        values = forward(graph, params, plan.used, steps + 1, final=True)
     yield Final(steps, values[graph.loss], params)
 
 
-def forward(graph: Graph, params: dict[str, Any]) -> dict[str, Any]:
-    """Return every leaf's and node's value with the given params (non-finite values allowed)."""
+def forward(
+    graph: Graph, params: dict[str, Any], checked: frozenset[str] = frozenset(), step: int = 0, final: bool = False
+) -> dict[str, Any]:
+    """Return every leaf's and node's value; a non-finite value of a `checked` node is a NumericFault."""
+    env = {leaf.name: params[leaf.name] if leaf.kind == "param" else np.float64(leaf.value) for leaf in graph.leaves}
     with np.errstate(all="ignore"):
-        env = _leaf_values(graph, params)
         for node in graph.nodes:
-            env[node.name] = run(node.program, env)
+            value = run(node.program, env)
+            if node.name in checked and not np.all(np.isfinite(value)):
+                raise _fault(step, f"node {node.name} = {show(node.expr)}", node.expr, env, node.expr.span, final)
+            env[node.name] = value
     return env
 
 
-def _leaf_values(graph: Graph, params: dict[str, Any]) -> dict[str, Any]:
-    return {
-        leaf.name: params[leaf.name] if leaf.kind == "param" else np.float64(leaf.value) for leaf in graph.leaves
-    }
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What every step needs and never changes: the graph, its chains and reachability sets."""
+
+    graph: Graph
+    chains: tuple[ChainPlan, ...]
+    used: frozenset[str]  # what the loss depends on: only these may stop a run by going non-finite
+    needed: frozenset[str]  # params and the nodes that depend on them: what training needs
+    shown: tuple[Edge, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shown", _shown_edges(self.graph, self.needed))
 
 
-def _forward(graph: Graph, params: dict[str, Any], step: int, final: bool = False) -> dict[str, Any]:
-    env = _leaf_values(graph, params)
-    for node in graph.nodes:
-        value = run(node.program, env)
-        if not np.all(np.isfinite(value)):
-            raise _fault(step, f"node {node.name} = {show(node.expr)}", node.expr, env, value, final)
-        env[node.name] = value
-    return env
-
-
-def _backward(graph: Graph, values: dict[str, Any], step: int, needed: frozenset[str]):
+def _backward(plan: _Plan, values: dict[str, Any], step: int):
     """Return ∂loss/∂name for every name and every local partial's value, by reverse accumulation."""
+    graph = plan.graph
     grads = dict.fromkeys(values, np.float64(0.0))
     grads[graph.loss] = np.float64(1.0)
     partials: dict[tuple[str, str], Any] = {}
-    reached = {graph.loss}
     for node in reversed(graph.nodes):
-        if node.name not in reached:
+        if node.name not in plan.used:
             continue
         adjoint = grads[node.name]
         for edge in node.edges:
             value = run(edge.program, values)
             # Only a partial on the way to a param can spoil training; ∂L/∂input may be inf in peace.
-            if edge.wrt in needed and not np.all(np.isfinite(value)):
+            if edge.wrt in plan.needed and not np.all(np.isfinite(value)):
                 where = f"local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)}"
-                raise _fault(step, where, edge.formula, values, value)
+                raise _fault(step, where, edge.formula, values, node.expr.span)
             partials[(edge.of, edge.wrt)] = value
             grads[edge.wrt] = grads[edge.wrt] + adjoint * value
-            reached.add(edge.wrt)
-    for name in needed:
-        if not np.all(np.isfinite(grads[name])):
-            raise NumericFault(step, f"gradient dL/d{name}", f"is {grads[name]} (the gradients overflow)")
+    for leaf in graph.leaves:
+        if leaf.kind == "param" and not np.all(np.isfinite(grads[leaf.name])):
+            detail = f"is {grads[leaf.name]}: the gradients overflow"
+            raise NumericFault(step, f"gradient dL/d{leaf.name}", detail, leaf.span)
     return grads, partials
 
 
-def _step(graph, plans: tuple[ChainPlan, ...], shown: tuple[Edge, ...], needed, params, k: int, lr: float) -> Step:
-    values = _forward(graph, params, k)
-    grads, partial_values = _backward(graph, values, k, needed)
-    partials = tuple(Partial(e.of, e.wrt, e, partial_values[(e.of, e.wrt)]) for e in shown)
-    chains = tuple(_chain(plan, grads, partial_values) for plan in plans)
+def _step(plan: _Plan, params, k: int, lr: float) -> Step:
+    graph = plan.graph
+    values = forward(graph, params, plan.used, k)
+    grads, partial_values = _backward(plan, values, k)
+    partials = tuple(Partial(e.of, e.wrt, e, partial_values[(e.of, e.wrt)]) for e in plan.shown)
+    chains = tuple(_chain(chain, grads, partial_values) for chain in plan.chains)
+    spans = {leaf.name: leaf.span for leaf in graph.leaves}
     updates = []
     for name, before in params.items():
         after = before - lr * grads[name]
         if not np.all(np.isfinite(after)):
-            detail = f"{before} - {lr}*{grads[name]} is {after} (training diverges; try a smaller lr)"
-            raise NumericFault(k, f"update of {name}", detail)
+            detail = f"{before} - {lr}*{grads[name]} is {after}: training diverges; try a smaller lr"
+            raise NumericFault(k, f"update of {name}", detail, spans[name])
         updates.append(Update(name, before, grads[name], lr, after))
     return Step(k, lr, values[graph.loss], values, partials, grads, chains, tuple(updates))
 
@@ -167,15 +170,6 @@ def _chain(plan: ChainPlan, grads, partial_values) -> Chain:
         factors = tuple(partial_values[(a, b)] for a, b in zip(nodes, nodes[1:]))
         paths.append(Path(nodes, factors, math.prod(factors) if factors else np.float64(1.0)))
     return Chain(plan.param, grads[plan.param], tuple(paths), plan.total)
-
-
-def _leads_to_param(graph: Graph) -> frozenset[str]:
-    """Return the params and every node that depends on one."""
-    found = set(graph.params)
-    for node in graph.nodes:
-        if any(e.wrt in found for e in node.edges):
-            found.add(node.name)
-    return frozenset(found)
 
 
 def _shown_edges(graph: Graph, leads_to_param: frozenset[str]) -> tuple[Edge, ...]:
@@ -191,10 +185,12 @@ def _shown_edges(graph: Graph, leads_to_param: frozenset[str]) -> tuple[Edge, ..
     return tuple(shown)
 
 
-def _fault(step: int, where: str, expr, env, value, final: bool = False) -> NumericFault:
+def _fault(step: int, where: str, expr, env, span, final: bool = False) -> NumericFault:
+    """Return the fault of a non-finite value, naming the innermost operation that produced it."""
     found = find_fault(expr, env)
     if found is None:
-        return NumericFault(step, where, f"the value is {value}", final)
-    node, args, result = found
-    shown_args = ", ".join(f"{float(a):.6g}" for a in args)
-    return NumericFault(step, where, f"{op_of(node).fault}: {show(node)} with ({shown_args}) gives {result}", final)
+        return NumericFault(step, where, "the value is not finite", span, final)
+    node, args, _ = found
+    if node.span.line:  # a subexpression of the source: point at it exactly
+        span = node.span
+    return NumericFault(step, where, op_of(node).fault(*args), span, final)

@@ -26,7 +26,7 @@ def declared_params(graph: Graph) -> dict[str, float]:
 
 
 def loss_at(graph: Graph, params: dict[str, float]) -> float:
-    return float(forward(graph, {k: np.float64(v) for k, v in params.items()})[graph.loss])
+    return float(forward(graph, {k: np.float64(v) for k, v in params.items()})[graph.loss])  # unchecked
 
 
 def finite_difference(graph: Graph, params: dict[str, float], name: str, eps: float = 1e-6) -> float:

@@ -44,7 +44,6 @@ def test_run_prints_four_tables_and_a_summary_to_stdout_only():
     for title in ("Step 1", "Step 2", "Forward pass", "Local derivatives", "Chain rule", "Update", "Summary"):
         assert title in out
     # Hand-computed values from the handout network (see test_handout.py), at 4 significant digits.
-    assert "∂L/∂w₁ = " not in out  # the chain table separates the columns instead
     assert re.search(r"∂L/∂g · ∂g/∂h · ∂h/∂w₁\s+\(−1\.13\) · \(−0\.3\) · \(2\)\s+0\.678", out)
     assert re.search(r"w₁\s+0\.5\s+0\.678\s+0\.0678\s+0\.4322", out)
 
@@ -91,8 +90,9 @@ def test_numeric_fault_exits_5_after_printing_the_steps_that_worked(tmp_path):
     result = invoke("run", str(bad), "--steps", "20", "--show", "updates")
     assert result.exit_code == 5
     assert "Step 1" in result.stdout
-    assert result.stderr.startswith("bptrace: error: step ")
-    assert "node L = w^4" in result.stderr
+    # w: 3 → −213 → 7.7e7 → … until w^4 overflows; the diagnostic points at the power in the source.
+    assert result.stderr.startswith(f"{bad}:3:10: error: step 6: node L = w^4: overflow: (-5.27612e+224)^4")
+    assert result.stderr.splitlines()[1:] == [" 3 | loss L = w^4", "   |          ^~~"]
 
 
 def test_log_of_negative_names_step_node_and_operation(tmp_path):
@@ -101,7 +101,11 @@ def test_log_of_negative_names_step_node_and_operation(tmp_path):
     result = invoke("run", str(bad))
     assert result.exit_code == 5
     assert result.stdout == ""
-    assert "step 1: node L = log(h)" in result.stderr and "-0.5" in result.stderr
+    assert result.stderr.splitlines() == [
+        f"{bad}:3:10: error: step 1: node L = log(h): log of -0.5: log needs a positive number",
+        " 3 | loss L = log(h)",
+        "   |          ^~~~~~",
+    ]
 
 
 @pytest.mark.parametrize("path", NETWORKS, ids=[p.name for p in NETWORKS])
@@ -194,8 +198,10 @@ def test_numeric_edge_cases(tmp_path, text, code, says):
     f.write_text(text)
     result = invoke("run", str(f))
     assert result.exit_code == code, result.stderr
-    assert says in result.stderr
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    if code == 0:
+        assert result.stderr == ""
+    else:
+        assert says in result.stderr
 
 
 def test_learning_rate_is_shown_even_without_params(tmp_path):
