@@ -50,28 +50,60 @@ def split(e: Expr) -> tuple[Fraction, list[Expr]]:
         cl, fl = split(e.left)
         cr, fr = split(e.right)
         return cl * cr, fl + fr
+    if isinstance(e, Binary) and e.op == "/":
+        # −3·b/(2·w) is −3/2 times b/w: the sign and numbers come out, so a + −x can read a − x.
+        ct, ft = split(e.left)
+        cb, fb = split(e.right)
+        if cb != 0 and foldable(ct / cb):
+            if not fb:
+                return ct / cb, ft
+            return ct / cb, [Binary("/", _chain(Fraction(1), ft), _chain(Fraction(1), fb))]
     return Fraction(1), [e]
 
 
 def product(coefficient: Fraction, factors: list[Expr]) -> Expr:
-    """Return coefficient·f1·f2·…, written left to right with the number first."""
+    """Return coefficient·f1·f2·…, with quotients gathered into one fraction: y·(1/p) is y/p."""
     if coefficient == 0:
         return ZERO
+    top: list[Expr] = []
+    bottom: list[Expr] = []
+    for f in factors:
+        if isinstance(f, Binary) and f.op == "/":
+            ct, ft = split(f.left)
+            cb, fb = split(f.right)
+            if cb != 0 and foldable(coefficient * ct / cb):
+                coefficient = coefficient * ct / cb
+                top += ft
+                bottom += fb
+                continue
+        top.append(f)
+    if coefficient == 0:
+        return ZERO
+    if not bottom:
+        return _chain(coefficient, top)
+    # p/q·top/bottom is written (p·top)/(q·bottom): 2·(1/(2·L))·w becomes w/L.
+    numerator = _chain(Fraction(coefficient.numerator), top)
+    return Binary("/", numerator, _chain(Fraction(coefficient.denominator), bottom))
+
+
+def _chain(coefficient: Fraction, factors: list[Expr]) -> Expr:
+    """Return coefficient·f1·f2·… left to right, the number first; −1 becomes a minus sign.
+
+    Repeated factors become powers: v·(m·v − y)·v is v²·(m·v − y).
+    """
     if not factors:
         return num(coefficient)
-    only = factors[0]
-    if len(factors) == 1 and isinstance(only, Binary) and only.op == "/" and only.left == ONE and coefficient > 0:
-        # c·(1/d) reads better as p/(q·d).
-        p, q = coefficient.numerator, coefficient.denominator
-        if foldable(Fraction(p)) and foldable(Fraction(q)):
-            return Binary("/", num(p), mul(num(q), only.right))
+    counts: dict[Expr, int] = {}
+    for f in factors:
+        counts[f] = counts.get(f, 0) + 1
+    factors = [f if k == 1 else power(f, num(k)) for f, k in counts.items()]
     if abs(coefficient) == 1:
         body, rest = factors[0], factors[1:]
     else:
-        body, rest = num(abs(coefficient)), factors
+        body, rest = num(coefficient), factors
     for f in rest:  # left to right, so 2*a*b prints without parentheses
         body = Binary("*", body, f)
-    return Neg(body) if coefficient < 0 else body
+    return Neg(body) if coefficient == -1 else body
 
 
 def mul(a: Expr, b: Expr) -> Expr:
@@ -115,12 +147,7 @@ def div(a: Expr, b: Expr) -> Expr:
         return a
     if is_num(a, 0):
         return ZERO
-    if isinstance(b, Num) and b.value != 0 and foldable(1 / b.value):
-        return mul(num(1 / b.value), a)
-    ca, fa = split(a)
-    if ca != 1 and fa:
-        return mul(num(ca), Binary("/", product(Fraction(1), fa), b))
-    return Binary("/", a, b)
+    return product(Fraction(1), [Binary("/", a, b)])
 
 
 def power(a: Expr, b: Expr) -> Expr:
@@ -129,6 +156,8 @@ def power(a: Expr, b: Expr) -> Expr:
         return a
     if is_num(b, 0):
         return ONE
+    if isinstance(a, Binary) and a.op == "^" and isinstance(a.right, Num) and isinstance(b, Num) and b.value.denominator == 1:
+        return power(a.left, num(a.right.value * b.value))  # (x^2)^3 is x^6 for a whole outer power
     if isinstance(a, Num) and isinstance(b, Num):
         e = b.value
         size = max(a.value.numerator.bit_length(), a.value.denominator.bit_length())

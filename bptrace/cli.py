@@ -49,14 +49,23 @@ def root(
     """Trace backpropagation step by step through a network written in a .bp file."""
 
 
+def _at_least(low: int, high: int | None = None):
+    def check(value: int) -> int:
+        if value < low or (high is not None and value > high):
+            raise typer.BadParameter(f"must be a whole number from {low} to {high}" if high else f"must be at least {low}")
+        return value
+
+    return check
+
+
 @app.command()
 def run(
     file: Annotated[Path, typer.Argument(help="The .bp network to train.", show_default=False, metavar="FILE")],
-    steps: Annotated[int, typer.Option("--steps", "-n", min=1, help="Training steps to run.")] = 1,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate α; overrides `set lr` in the file.", show_default="the file's, or 0.1")] = None,
-    precision: Annotated[int, typer.Option("--precision", "-p", min=1, max=17, help="Significant digits shown (the engine keeps full float64).")] = 4,
-    show: Annotated[str, typer.Option("--show", help="Tables to show, comma-separated: forward,partials,chains,updates.")] = "forward,partials,chains,updates",
-    max_paths: Annotated[int, typer.Option("--max-paths", min=1, help="Chain-rule paths listed per parameter; the rest are counted.")] = 8,
+    steps: Annotated[int, typer.Option("--steps", "-n", metavar="N", callback=_at_least(1), help="Training steps to run.")] = 1,
+    lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α (0 or more); overrides `set lr` in the file.", show_default="the file's, or 0.1")] = None,
+    precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown, 1 to 17 (the engine keeps full float64).")] = 4,
+    show: Annotated[str, typer.Option("--show", metavar="TABLES", show_default=False, help="Tables to show, comma-separated, from forward,partials,chains,updates (default: all four).")] = "forward,partials,chains,updates",
+    max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths listed per parameter; the rest are counted exactly.")] = 8,
     ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")] = False,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
@@ -83,7 +92,7 @@ def run(
 def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, filename: str) -> None:
     from bptrace.graph import build
     from bptrace.parser import parse
-    from bptrace.printer import BP, MATH
+    from bptrace.printer import ASCII, BP, MATH
     from bptrace.render import PipeConsole, View, render_final, render_step
     from bptrace.tracer import Step, trace
 
@@ -93,7 +102,7 @@ def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, 
     for w in graph.warnings:
         _diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
     out = PipeConsole(highlight=False, soft_wrap=False)
-    notation = BP if ascii_math or not out.encoding.lower().startswith("utf") else MATH
+    notation = ASCII if not out.encoding.lower().startswith("utf") else BP if ascii_math else MATH
     view = View(sections, precision, notation)
     first = None
     for record in trace(graph, steps, lr, max_paths):

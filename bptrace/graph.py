@@ -15,6 +15,12 @@ from bptrace.printer import show
 from bptrace.syntax import Assignment, Declaration, Expr, Name, Num, Setting, Statement, names_in
 
 SETTINGS = {"lr": 0.1}  # every setting with its default
+# Names of mathematical constants, which bptrace leaves to the user.
+_CONSTANTS = {
+    "e": "for Euler's number write exp(1), and exp(x) for e^x",
+    "pi": "write 3.141592653589793, or declare `const pi = 3.141592653589793`",
+    "π": "write 3.141592653589793, or declare `const π = 3.141592653589793`",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +165,11 @@ def _check_uses(s: Assignment, defined: dict[str, Span], later: dict[str, Span])
                 name.span,
                 f"it is defined on line {later[name.id].line}; move that line above this one",
             )
-        hint = did_you_mean(name.id, list(defined)) or "declare it with `param`, `input`, `target` or `const`"
+        hint = (
+            _CONSTANTS.get(name.id)
+            or did_you_mean(name.id, list(defined))
+            or "declare it with `param`, `input`, `target` or `const`"
+        )
         raise NetworkError(f"unknown name '{name.id}'", name.span, hint)
 
 

@@ -39,6 +39,11 @@ _LOOKALIKES = {
     ";": "put one statement per line",
     "%": "comments start with #",
     "!": "bptrace has no factorial or negation operator",
+    "½": "write 1/2",
+    "¼": "write 1/4",
+    "¾": "write 3/4",
+    "√": "write sqrt(x)",
+    "∑": "write the sum out term by term",
 }
 
 
@@ -93,17 +98,23 @@ def tokenize(text: str) -> list[Token]:
         if m is None:
             ch = text[pos]
             hint = _LOOKALIKES.get(ch)
-            shown = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
+            shown = repr(ch) if ch.isascii() and ch.isprintable() else f"U+{ord(ch):04X}"
+            if not ch.isascii() and ch.isprintable():
+                shown = f"'{ch}' ({shown})"
             raise NetworkError(f"unexpected character {shown}", Span(line, col, line, col + 1), hint)
         kind, value, end = m.lastgroup, m.group(), m.end()
         if kind == "name":
-            value = _name_part(value)
+            while end < n and unicodedata.category(text[end]) in ("Mn", "Mc"):
+                end += 1  # combining accents: x̂ typed as x + U+0302
+            value = _name_part(text[pos:end])
             end = pos + len(value)
+            span_text = value
+            value = unicodedata.normalize("NFC", value)  # x̂ precomposed or not is one name
             if not value:
                 raise NetworkError(f"unexpected character {text[pos]!r}", Span(line, col, line, col + 1), _LOOKALIKES.get(text[pos]))
         elif kind == "number":
             _check_number(text, pos, end, line, col)
-        span = Span(line, col, line, col + len(value))
+        span = Span(line, col, line, col + len(span_text if kind == "name" else value))
         pos = end
         if kind == "newline":
             if depth == 0:

@@ -121,6 +121,9 @@ class _Parser:
         t = self.tok
         if t.text == ")":
             return NetworkError("unmatched ')'", t.span, "remove it or add a '(' before it")
+        before, after = self.tokens[self.i - 1], self.tokens[self.i + 1]
+        if t.text == "," and before.kind == "number" and after.kind == "number":
+            return NetworkError("unexpected ',' in a number", t.span, f"use a decimal point: {before.text}.{after.text}")
         hint = self.product_hint() or "one statement per line"
         return NetworkError(f"unexpected '{t.text}' after the expression", t.span, hint)
 
@@ -139,6 +142,8 @@ class _Parser:
         if t.kind == "keyword" and t.text == "loss" or t.kind == "name":
             return self.assignment()
         hint = "a statement is `NAME = EXPR`, `loss NAME = EXPR`, `param NAME = VALUE`, … or `set NAME = VALUE`"
+        if t.kind == "op" and t.text in "+-*/^":
+            hint = "to continue an expression on the next line, wrap it in parentheses"
         if t.kind == "name":
             hint = did_you_mean(t.text, KEYWORDS) or hint
         raise self.unexpected("a name or a keyword (param, input, target, const, loss, set)", hint)

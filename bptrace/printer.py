@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,10 +26,12 @@ class Notation:
     minus: str
     partial: str
     pretty: bool
+    ascii_names: bool = False  # spell θ as theta, for terminals that cannot show it
 
 
 BP = Notation(times="*", minus="-", partial="d", pretty=False)
 MATH = Notation(times="·", minus="−", partial="∂", pretty=True)
+ASCII = Notation(times="*", minus="-", partial="d", pretty=False, ascii_names=True)
 
 
 def number_text(v: Fraction) -> str:
@@ -75,7 +78,10 @@ def _decimal_places(q: int) -> int | None:
 
 
 def name_text(name: str, notation: Notation) -> str:
-    """Return a name as written: w1 becomes w₁ in slide math."""
+    """Return a name as written: w1 becomes w₁ in slide math, θ becomes theta in plain ASCII."""
+    if notation.ascii_names and not name.isascii():
+        bare = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
+        return "".join(_ascii_letter(ch) for ch in bare)
     if not notation.pretty:
         return name
     base = name.rstrip("0123456789")
@@ -84,6 +90,19 @@ def name_text(name: str, notation: Notation) -> str:
     if digits and base and base[-1].isalpha():
         return base + digits.translate(_SUBSCRIPTS)
     return name
+
+
+def _ascii_letter(ch: str) -> str:
+    if ch.isascii():
+        return ch
+    stripped = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    if stripped:
+        return stripped  # ŷ is y, ℒ is L
+    words = unicodedata.name(ch, "").split()
+    if "LETTER" in words[:-1]:
+        spelled = "".join(words[words.index("LETTER") + 1 :]).lower()  # GREEK SMALL LETTER THETA
+        return spelled.capitalize() if "CAPITAL" in words else spelled
+    return f"u{ord(ch):04x}"
 
 
 def partial_text(of: str, wrt: str, notation: Notation) -> str:

@@ -178,8 +178,8 @@ def _gradients(graph: Graph, step: Step, view: View) -> Table:
         if node.name == graph.loss or node.name not in uses:
             continue
         terms = uses[node.name]
-        symbols = " + ".join(f"{d(graph.loss, p.of, n)}{n.times}{d(p.of, p.wrt, n)}" for p in terms)
-        numbers = " + ".join(f"({num(step.grads[p.of])}){n.times}({num(p.value)})" for p in terms)
+        symbols = " + ".join(f"{d(graph.loss, p.of, n)} {n.times} {d(p.of, p.wrt, n)}" for p in terms)
+        numbers = " + ".join(f"({num(step.grads[p.of])}) {n.times} ({num(p.value)})" for p in terms)
         table.add_row(d(graph.loss, node.name, n), symbols, numbers, num(step.grads[node.name]))
     return table
 
@@ -200,21 +200,24 @@ def _chain_rows(table: Table, chain: Chain, loss: str, view: View) -> None:
         return
     for i, path in enumerate(chain.paths):
         symbols = sep.join(partial_text(a, b, n) for a, b in zip(path.nodes, path.nodes[1:]))
+        if len(path.nodes) == 2 and chain.paths_total > 1:
+            symbols += " (direct)"  # the local partial, not the whole gradient of the same name
         numbers = sep.join(f"({num(f)})" for f in path.factors)
         table.add_row(label if i == 0 else "", symbols, numbers, num(path.value))
     if chain.paths_total > 1:
         more = chain.paths_total - len(chain.paths)
         if more:
             noun = "path" if more == 1 else "paths"
-            table.add_row("", Text(f"… and {more:,} more {noun} (not listed; --max-paths shows more)", style="dim"), "", "")
+            dots = "…" if n.pretty else "..."
+            table.add_row("", Text(f"{dots} and {more:,} more {noun} (not listed; --max-paths shows more)", style="dim"), "", "")
         table.add_row("", Text(f"sum over the {chain.paths_total:,} paths", style="italic"), "", num(chain.grad), style="bold")
 
 
 def _updates(graph: Graph, step: Step, view: View) -> Table:
     n, num = view.notation, _num(view)
     alpha = "α" if n.pretty else "lr"
-    arrow = "←" if n.pretty else "<-"
-    title = f"Update  p {arrow} p {n.minus} {alpha}{n.times}{partial_text(graph.loss, 'p', n)}   ({alpha} = {num(step.lr)})"
+    # Written in the columns' words, so it never clashes with a node the user called p.
+    title = f"Update  after = before {n.minus} {alpha}{n.times}gradient   ({alpha} = {num(step.lr)})"
     table = _table(title, ("param", "before", "gradient", f"{alpha}{n.times}gradient", "after"), numeric_from=1)
     for u in step.updates:
         table.add_row(name_text(u.param, n), num(u.before), num(u.grad), num(u.lr * u.grad), num(u.after))

@@ -136,6 +136,9 @@ def test_plain_ascii_terminal_does_not_crash_and_writes_ascii_math(tmp_path):
         assert result.returncode == 0, result.stderr
         result.stdout.decode("ascii")  # nothing but ASCII reached the terminal
     assert b"dL/dw1" in run_process("run", SIMPLE, env={"PYTHONIOENCODING": "ascii"}).stdout
+    # Names the terminal cannot show are spelled out, not replaced by '?'.
+    out = run_process("run", str(greek), env={"PYTHONIOENCODING": "ascii"}).stdout.decode("ascii")
+    assert "dL/dalpha" in out and "?" not in out
 
 
 def test_no_color_keeps_colour_codes_out_even_on_a_terminal():

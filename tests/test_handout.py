@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from bptrace.printer import show
 from bptrace.tracer import Final, Step, trace
 from conftest import ROOT, load
 
@@ -118,3 +119,18 @@ def test_param_that_cannot_affect_the_loss_has_zero_gradient_and_a_warning():
     step = next(trace(graph, 1))
     chain = {c.param: c for c in step.chains}["unused"]
     assert chain.grad == 0 and chain.paths_total == 0 and chain.paths == ()
+
+
+def test_logistic_regression_gradient_is_p_minus_y_times_x():
+    # For L = −(y·log p + (1 − y)·log(1 − p)) and p = σ(z), ∂L/∂z = p − y (the textbook result).
+    step = steps_of("logistic.bp")[0]
+    z = 1.5 * 0.2 + (-0.5) * (-0.4) + 0.1
+    p = 1 / (1 + math.exp(-z))
+    assert step.values["p"] == approx(p)
+    assert step.loss == approx(-math.log(p))
+    assert {c.param: c.grad for c in step.chains} == {
+        "w1": approx((p - 1) * 1.5), "w2": approx((p - 1) * -0.5), "b": approx(p - 1)
+    }
+    formulas = {(q.of, q.wrt): show(q.edge.formula) for q in step.partials}
+    assert formulas[("L", "p")] == "-(y/p - (1 - y)/(1 - p))"
+    assert formulas[("p", "z")] == "p*(1 - p)"
