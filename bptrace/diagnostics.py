@@ -1,4 +1,4 @@
-"""Turn errors and warnings into compiler-style text: file:line:col, the line, a caret underline."""
+"""The words of errors: hints for common slips, and compiler-style text with a caret underline."""
 
 from __future__ import annotations
 
@@ -6,6 +6,53 @@ import difflib
 from collections.abc import Iterable
 
 from bptrace.errors import Span
+
+
+# Characters people paste from slides, with what to write instead.
+CHARACTER_HINTS = {
+    "×": "use * for multiplication",
+    "·": "use * for multiplication",
+    "⋅": "use * for multiplication",
+    "−": "use - (the ASCII minus sign)",
+    "–": "use - (the ASCII minus sign)",
+    "÷": "use / for division",
+    "²": "use ^2 for a square",
+    "³": "use ^3 for a cube",
+    "[": "use ( and ) for grouping",
+    "]": "use ( and ) for grouping",
+    "{": "use ( and ) for grouping",
+    "}": "use ( and ) for grouping",
+    ";": "put one statement per line",
+    "%": "comments start with #",
+    "!": "bptrace has no factorial or negation operator",
+    "½": "write 1/2",
+    "¼": "write 1/4",
+    "¾": "write 3/4",
+    "√": "write sqrt(x)",
+    "∑": "write the sum out term by term",
+}
+
+# Names from other languages and textbooks, with what bptrace calls them.
+FUNCTION_HINTS = {
+    "ln": "did you mean 'log'? (log is the natural logarithm)",
+    "log10": "write log(x)/log(10)",
+    "log2": "write log(x)/log(2)",
+    "logistic": "did you mean 'sigmoid'?",
+    "pow": "write a^b for a power",
+    "square": "write x^2 for a square",
+    "softplus": "write log(1 + exp(x))",
+    "heaviside": "did you mean 'step'?",
+    "sgn": "did you mean 'sign'?",
+    "maximum": "did you mean 'max'?",
+    "minimum": "did you mean 'min'?",
+}
+
+# Names of mathematical constants, which bptrace leaves to the user.
+NAME_HINTS = {
+    "e": "for Euler's number write exp(1), and exp(x) for e^x",
+    "pi": "write 3.141592653589793, or declare `const pi = 3.141592653589793`",
+    "π": "write 3.141592653589793, or declare `const π = 3.141592653589793`",
+}
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

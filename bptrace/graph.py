@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bptrace.algebra import replace, simplify
-from bptrace.diagnostics import did_you_mean
+from bptrace.diagnostics import NAME_HINTS, did_you_mean
 from bptrace.errors import NetworkError, Span, Warning_
 from bptrace.evaluate import Program, compile_expr, find_fault, run
 from bptrace.ops import derivative
@@ -15,12 +15,6 @@ from bptrace.printer import show
 from bptrace.syntax import Assignment, Declaration, Expr, Name, Num, Setting, Statement, names_in
 
 SETTINGS = {"lr": 0.1}  # every setting with its default
-# Names of mathematical constants, which bptrace leaves to the user.
-_CONSTANTS = {
-    "e": "for Euler's number write exp(1), and exp(x) for e^x",
-    "pi": "write 3.141592653589793, or declare `const pi = 3.141592653589793`",
-    "π": "write 3.141592653589793, or declare `const π = 3.141592653589793`",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +160,7 @@ def _check_uses(s: Assignment, defined: dict[str, Span], later: dict[str, Span])
                 f"it is defined on line {later[name.id].line}; move that line above this one",
             )
         hint = (
-            _CONSTANTS.get(name.id)
+            NAME_HINTS.get(name.id)
             or did_you_mean(name.id, list(defined))
             or "declare it with `param`, `input`, `target` or `const`"
         )

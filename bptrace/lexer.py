@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from bptrace.diagnostics import CHARACTER_HINTS
 from bptrace.errors import NetworkError, Span
 
 KEYWORDS = ("param", "input", "target", "const", "loss", "set")
@@ -22,29 +23,6 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
-# Characters people paste from slides, with what to write instead.
-_LOOKALIKES = {
-    "×": "use * for multiplication",
-    "·": "use * for multiplication",
-    "⋅": "use * for multiplication",
-    "−": "use - (the ASCII minus sign)",
-    "–": "use - (the ASCII minus sign)",
-    "÷": "use / for division",
-    "²": "use ^2 for a square",
-    "³": "use ^3 for a cube",
-    "[": "use ( and ) for grouping",
-    "]": "use ( and ) for grouping",
-    "{": "use ( and ) for grouping",
-    "}": "use ( and ) for grouping",
-    ";": "put one statement per line",
-    "%": "comments start with #",
-    "!": "bptrace has no factorial or negation operator",
-    "½": "write 1/2",
-    "¼": "write 1/4",
-    "¾": "write 3/4",
-    "√": "write sqrt(x)",
-    "∑": "write the sum out term by term",
-}
 
 
 def _name_part(word: str) -> str:
@@ -97,7 +75,7 @@ def tokenize(text: str) -> list[Token]:
         col = pos - line_start + 1
         if m is None:
             ch = text[pos]
-            hint = _LOOKALIKES.get(ch)
+            hint = CHARACTER_HINTS.get(ch)
             shown = repr(ch) if ch.isascii() and ch.isprintable() else f"U+{ord(ch):04X}"
             if not ch.isascii() and ch.isprintable():
                 shown = f"'{ch}' ({shown})"
@@ -111,7 +89,7 @@ def tokenize(text: str) -> list[Token]:
             span_text = value
             value = unicodedata.normalize("NFC", value)  # x̂ precomposed or not is one name
             if not value:
-                raise NetworkError(f"unexpected character {text[pos]!r}", Span(line, col, line, col + 1), _LOOKALIKES.get(text[pos]))
+                raise NetworkError(f"unexpected character {text[pos]!r}", Span(line, col, line, col + 1), CHARACTER_HINTS.get(text[pos]))
         elif kind == "number":
             _check_number(text, pos, end, line, col)
         span = Span(line, col, line, col + len(span_text if kind == "name" else value))

@@ -6,7 +6,7 @@ import sys
 from dataclasses import replace
 from fractions import Fraction
 
-from bptrace.diagnostics import did_you_mean
+from bptrace.diagnostics import FUNCTION_HINTS, did_you_mean
 from bptrace.errors import NetworkError, Span
 from bptrace.lexer import KEYWORDS, Token, tokenize
 from bptrace.ops import ALIASES, FUNCTIONS
@@ -16,20 +16,6 @@ MAX_NESTING = 100  # parentheses, calls and prefix signs inside one another
 MAX_DEPTH = 256  # levels of the expression tree, operators in a chain included
 DECLARATION_KINDS = ("param", "input", "target", "const")
 _FUNCTION_NAMES = tuple(FUNCTIONS) + tuple(ALIASES)
-# Names from other languages and textbooks, with what bptrace calls them.
-_OTHER_NAMES = {
-    "ln": "did you mean 'log'? (log is the natural logarithm)",
-    "log10": "write log(x)/log(10)",
-    "log2": "write log(x)/log(2)",
-    "logistic": "did you mean 'sigmoid'?",
-    "pow": "write a^b for a power",
-    "square": "write x^2 for a square",
-    "softplus": "write log(1 + exp(x))",
-    "heaviside": "did you mean 'step'?",
-    "sgn": "did you mean 'sign'?",
-    "maximum": "did you mean 'max'?",
-    "minimum": "did you mean 'min'?",
-}
 
 
 def parse(text: str) -> tuple[Statement, ...]:
@@ -261,7 +247,7 @@ class _Parser:
             raise NetworkError(f"'{name.text}' is not a function", name.span, f"to multiply, write {name.text}*(...)")
         if fn not in FUNCTIONS:
             hint = (
-                _OTHER_NAMES.get(name.text.lower())
+                FUNCTION_HINTS.get(name.text.lower())
                 or did_you_mean(name.text, _FUNCTION_NAMES)
                 or f"known functions: {', '.join(FUNCTIONS)}"
             )
