@@ -67,6 +67,7 @@ def run(
     show: Annotated[str, typer.Option("--show", metavar="TABLES", show_default=False, help="Tables to show, comma-separated, from forward,partials,chains,updates (default: all four).")] = "forward,partials,chains,updates",
     max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths listed per parameter; the rest are counted exactly.")] = 8,
     ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")] = False,
+    json_lines: Annotated[bool, typer.Option("--json", help="Write the trace as JSON Lines (see `bptrace schema`) instead of tables.")] = False,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
     from bptrace.render import SECTIONS
@@ -77,7 +78,10 @@ def run(
     source = ""
     try:
         source = _read(file)
-        _run(source, steps, lr, precision, sections, max_paths, ascii_math, str(file))
+        if json_lines:
+            _run_json(source, steps, lr, max_paths, str(file))
+        else:
+            _run(source, steps, lr, precision, sections, max_paths, ascii_math, str(file))
     except (BptraceError, RecursionError) as error:
         raise typer.Exit(_report(error, str(file), source)) from None
     except KeyboardInterrupt:
@@ -90,27 +94,117 @@ def run(
 
 
 def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, filename: str) -> None:
-    from bptrace.graph import build
-    from bptrace.parser import parse
     from bptrace.printer import ASCII, BP, MATH
     from bptrace.render import PipeConsole, View, render_final, render_step
     from bptrace.tracer import Step, trace
 
+    graph = _build(source, filename)
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    notation = ASCII if not out.encoding.lower().startswith("utf") else BP if ascii_math else MATH
+    view = View(sections, precision, notation)
+    first = None
+    with _Interrupts() as interrupts:
+        for record in trace(graph, steps, lr, max_paths):
+            interrupts.check()
+            if isinstance(record, Step):
+                first = first or record
+                out.print(render_step(graph, record, view))
+            else:
+                out.print(render_final(graph, first, record, view))
+
+
+def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> None:
+    from bptrace import jsonl
+    from bptrace.errors import NumericFault
+    from bptrace.tracer import Step, trace
+
+    graph = _build(source, filename)
+    err = _stderr()
+
+    def write(record: dict) -> None:
+        sys.stdout.write(jsonl.line(record))
+        sys.stdout.flush()  # each step reaches `tail -f` and pipes as soon as it is computed
+
+    rate = graph.settings["lr"] if lr is None else lr
+    write(jsonl.begin(graph, filename, steps, rate, max_paths))
+    done, params, reported = 0, None, set()
+    try:
+        with _Interrupts() as interrupts:
+            for record in trace(graph, steps, lr, max_paths):
+                interrupts.check()
+                if not isinstance(record, Step):
+                    write(jsonl.end(record))
+                    continue
+                write(jsonl.step(graph, record))
+                done, params = record.step, {u.param: u.after for u in record.updates}
+                for what in jsonl.non_finite(record, graph.loss):
+                    if what not in reported:
+                        reported.add(what)
+                        err.print(f"bptrace: warning: step {record.step}: {what} is not a finite number; "
+                                  "the trace writes it as a string", markup=False)
+    except NumericFault as fault:
+        error = {"kind": "numeric", "message": str(fault), "step": fault.step, "where": fault.where}
+        if fault.span is not None and fault.span.line:
+            error.update(line=fault.span.line, col=fault.span.col)
+        write(jsonl.end_with_error(done, params, error))
+        raise
+    except KeyboardInterrupt:
+        write(jsonl.end_with_error(done, params, {"kind": "interrupted", "message": "interrupted (Ctrl-C)"}))
+        raise
+
+
+def _build(source: str, filename: str):
+    """Return the graph of `source`, its warnings printed to stderr."""
+    from bptrace.graph import build
+    from bptrace.parser import parse
 
     graph = build(parse(source))
     err = _stderr()
     for w in graph.warnings:
         _diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
-    out = PipeConsole(highlight=False, soft_wrap=False)
-    notation = ASCII if not out.encoding.lower().startswith("utf") else BP if ascii_math else MATH
-    view = View(sections, precision, notation)
-    first = None
-    for record in trace(graph, steps, lr, max_paths):
-        if isinstance(record, Step):
-            first = first or record
-            out.print(render_step(graph, record, view))
-        else:
-            out.print(render_final(graph, first, record, view))
+    return graph
+
+
+class _Interrupts:
+    """Defer Ctrl-C to the next step boundary, so no table or JSON line is cut in half.
+
+    A second Ctrl-C stops at once. A SIGINT that the parent ignores stays ignored.
+    """
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+
+        self.pending = False
+        self.previous = None
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            try:
+                self.previous = signal.signal(signal.SIGINT, self._handle)
+            except ValueError:  # not the main thread: leave Python's default
+                pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def check(self) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the records `bptrace run --json` writes."""
+    from importlib.resources import files
+
+    typer.echo(files("bptrace").joinpath("schema/trace.schema.json").read_text(encoding="utf-8"), nl=False)
 
 
 def _report(error: BptraceError | RecursionError, filename: str, source: str) -> int:

@@ -1,0 +1,117 @@
+"""Write step records as JSON Lines: one strict RFC 8259 object per line, streamed as computed.
+
+The terminal tables and these lines are two views of the same records (render.py and this module).
+Consumers must ignore record types and keys they do not know, so the format can grow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from bptrace.graph import Graph
+from bptrace.printer import show
+from bptrace.tracer import Final, Step
+
+SCHEMA = "bptrace.trace"
+VERSION = 1
+_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def number(value: Any) -> float | str:
+    """Return a float, or "NaN", "Infinity" or "-Infinity": JSON has no tokens for those."""
+    v = float(value)
+    if math.isfinite(v):
+        return v
+    return "NaN" if math.isnan(v) else _NON_FINITE[v]
+
+
+def line(record: dict[str, Any]) -> str:
+    """Return one record as one line of strict JSON (NaN and Infinity are refused, never written)."""
+    return json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")) + "\n"
+
+
+def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int) -> dict[str, Any]:
+    """Return the record that opens a trace: the network, its settings and its graph."""
+    return {
+        "type": "begin",
+        "schema": SCHEMA,
+        "version": VERSION,
+        "network": network,
+        "loss": graph.loss,
+        "lr": number(lr),
+        "steps": steps,
+        "max_paths": max_paths,
+        "params": {leaf.name: number(leaf.value) for leaf in graph.leaves if leaf.kind == "param"},
+        "leaves": [
+            {"name": leaf.name, "kind": leaf.kind, "value": number(leaf.value), "line": leaf.span.line}
+            for leaf in graph.leaves
+        ],
+        "nodes": [
+            {
+                "name": node.name,
+                "kind": "loss" if node.name == graph.loss else "node",
+                "expr": show(node.expr),
+                "uses": [edge.wrt for edge in node.edges],
+                "line": node.span.line,
+            }
+            for node in graph.nodes
+        ],
+    }
+
+
+def step(graph: Graph, record: Step) -> dict[str, Any]:
+    """Return the record of one training step."""
+    return {
+        "type": "step",
+        "step": record.step,
+        "loss": number(record.loss),
+        "forward": [{"node": node.name, "value": number(record.values[node.name])} for node in graph.nodes],
+        "partials": [
+            {"of": p.of, "wrt": p.wrt, "formula": show(p.edge.formula), "value": number(p.value)}
+            for p in record.partials
+        ],
+        "grads": {name: number(g) for name, g in record.grads.items()},
+        "chains": [
+            {
+                "param": c.param,
+                "grad": number(c.grad),
+                "paths_total": c.paths_total,
+                "paths": [
+                    {"nodes": list(p.nodes), "factors": [number(f) for f in p.factors], "value": number(p.value)}
+                    for p in c.paths
+                ],
+            }
+            for c in record.chains
+        ],
+        "updates": [
+            {"param": u.param, "before": number(u.before), "grad": number(u.grad), "lr": number(u.lr), "after": number(u.after)}
+            for u in record.updates
+        ],
+    }
+
+
+def end(final: Final) -> dict[str, Any]:
+    """Return the record that closes a completed trace."""
+    return {
+        "type": "end",
+        "steps": final.steps,
+        "final_loss": number(final.loss),
+        "params": {name: number(v) for name, v in final.params.items()},
+    }
+
+
+def end_with_error(steps_done: int, params: dict[str, Any] | None, error: dict[str, Any]) -> dict[str, Any]:
+    """Return the record that closes a trace stopped early, saying what happened and where."""
+    record: dict[str, Any] = {"type": "end", "steps": steps_done, "final_loss": None, "error": error}
+    if params is not None:
+        record["params"] = {name: number(v) for name, v in params.items()}
+    return record
+
+
+def non_finite(record: Step, loss: str) -> list[str]:
+    """Return what in a step is not a finite number (and so is written as a string), e.g. dL/dk."""
+    found = [f"the value of {name}" for name, v in record.values.items() if not math.isfinite(float(v))]
+    found += [f"d{loss}/d{name}" for name, g in record.grads.items() if not math.isfinite(float(g))]
+    return found

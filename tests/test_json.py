@@ -1,0 +1,217 @@
+"""`bptrace run --json`: strict JSON Lines, valid against the shipped schema, streamed, and in step with the tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from bptrace import jsonl
+from bptrace.cli import app
+from bptrace.printer import MATH, format_number
+from bptrace.tracer import trace
+from conftest import NETWORKS, ROOT, load
+
+SIMPLE = str(ROOT / "networks" / "simple.bp")
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+
+
+def invoke(*args):
+    return CliRunner(env=ENV).invoke(app, list(args), prog_name="bptrace")
+
+
+def strict(text: str) -> dict:
+    """Parse one line as RFC 8259 JSON: NaN, Infinity and -Infinity tokens are refused."""
+
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = json.loads(invoke("schema").stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def records(*args) -> list[dict]:
+    result = invoke("run", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    return [strict(line) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.name for p in NETWORKS])
+def test_every_line_of_every_example_is_strict_json_valid_against_the_schema(path, validator):
+    lines = records(str(path), "--steps", "3")
+    for record in lines:
+        validator.validate(record)
+    assert [r["type"] for r in lines] == ["begin", "step", "step", "step", "end"]
+    assert [r["step"] for r in lines[1:-1]] == [1, 2, 3]
+    assert lines[-1]["steps"] == 3 and "error" not in lines[-1]
+
+
+def test_schema_rejects_what_it_should_and_allows_growth(validator):
+    step = records(SIMPLE)[1]
+    missing = {k: v for k, v in step.items() if k != "grads"}
+    assert not validator.is_valid(missing)
+    assert not validator.is_valid({**step, "loss": "nan"})  # only "NaN" spells a NaN
+    assert validator.is_valid({**step, "new_key": [1, 2]})  # consumers ignore unknown keys
+    assert validator.is_valid({"type": "histogram", "bins": []})  # and unknown record types
+
+
+def test_numbers_are_full_precision_and_match_the_engine():
+    lines = records(SIMPLE, "--steps", "2")
+    steps = [r for r in trace(load(ROOT / "networks" / "simple.bp"), 2) if hasattr(r, "updates")]
+    for record, engine in zip(lines[1:3], steps):
+        assert record["loss"] == float(engine.loss)  # bit for bit, not rounded for display
+        assert record["grads"] == {k: float(v) for k, v in engine.grads.items()}
+        assert [u["after"] for u in record["updates"]] == [float(u.after) for u in engine.updates]
+    # The handout's numbers, by hand: ½·1.13² and the four gradients.
+    first = lines[1]
+    assert first["loss"] == pytest.approx(0.63845, abs=1e-15)
+    assert {c["param"]: c["grad"] for c in first["chains"]} == pytest.approx(
+        {"w1": 0.678, "b1": 0.339, "w2": -1.243, "b2": -1.13}, abs=1e-15
+    )
+    assert first["chains"][0]["paths"] == [
+        {"nodes": ["L", "g", "h", "w1"], "factors": pytest.approx([-1.13, -0.3, 2.0], abs=1e-15), "value": pytest.approx(0.678, abs=1e-15)}
+    ]
+
+
+def test_json_and_tables_show_the_same_numbers():
+    lines = records(SIMPLE, "--steps", "3")
+    table = invoke("run", SIMPLE, "--steps", "3").stdout
+    steps = table.split("Step ")[1:]
+    for record, text in zip(lines[1:4], steps):
+        shown = lambda v: re.escape(format_number(v, 4, MATH))  # noqa: E731
+        for u in record["updates"]:
+            row = rf"{re.escape(u['param'].replace('1', '₁').replace('2', '₂'))}\s+{shown(u['before'])}\s+{shown(u['grad'])}\s+\S+\s+{shown(u['after'])}"
+            assert re.search(row, text), row
+        assert re.search(rf"loss L .*\s{shown(record['loss'])}\n", text)
+
+
+def test_begin_describes_the_graph():
+    begin = records(SIMPLE)[0]
+    assert begin["loss"] == "L" and begin["lr"] == 0.1 and begin["steps"] == 1
+    assert begin["params"] == {"w1": 0.5, "b1": 0.1, "w2": -0.3, "b2": 0.2}
+    assert begin["nodes"][0] == {"name": "h", "kind": "node", "expr": "x*w1 + b1", "uses": ["x", "w1", "b1"], "line": 12}
+    assert begin["nodes"][-1]["kind"] == "loss"
+
+
+def test_non_finite_values_are_strings_and_reported(tmp_path, validator):
+    f = tmp_path / "k.bp"
+    f.write_text("param w = -2\nconst k = 2\nloss L = w^k\n")  # ∂L/∂k = L·log(w) is NaN for w < 0
+    result = invoke("run", str(f), "--json")
+    assert result.exit_code == 0
+    step = strict(result.stdout.splitlines()[1])
+    validator.validate(step)
+    assert step["grads"]["k"] == "NaN"
+    assert step["grads"]["w"] == -4.0  # 2w, by hand
+    assert "dL/dk is not a finite number" in result.stderr
+
+
+def test_a_run_that_stops_early_still_ends_with_an_end_record(tmp_path, validator):
+    f = tmp_path / "diverge.bp"
+    f.write_text("param w = 3\nset lr = 2\nloss L = w^4\n")
+    result = invoke("run", str(f), "--steps", "20", "--json")
+    assert result.exit_code == 5
+    lines = [strict(line) for line in result.stdout.splitlines()]
+    for record in lines:
+        validator.validate(record)
+    end = lines[-1]
+    assert end["type"] == "end" and end["steps"] == 5 and end["final_loss"] is None
+    assert end["error"]["kind"] == "numeric" and end["error"]["step"] == 6
+    assert (end["error"]["line"], end["error"]["col"]) == (3, 10)
+    assert end["params"] == {"w": lines[-2]["updates"][0]["after"]}
+    assert "step 6" in result.stderr
+
+
+def test_nothing_but_json_on_stdout_even_with_warnings(tmp_path):
+    f = tmp_path / "unused.bp"
+    f.write_text("param w = 1\nparam u = 2\nloss L = w^2\n")
+    result = invoke("run", str(f), "--json")
+    assert result.exit_code == 0
+    assert "warning" in result.stderr
+    for line in result.stdout.splitlines():
+        strict(line)
+
+
+def run_process(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "bptrace", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def test_head_closes_the_pipe_and_the_run_exits_quietly_and_promptly():
+    proc = run_process("run", SIMPLE, "--steps", "100000", "--json")
+    first = [proc.stdout.readline() for _ in range(3)]
+    proc.stdout.close()  # what `| head -n 3` does
+    _, err = proc.communicate(timeout=30)
+    assert [strict(line.decode())["type"] for line in first] == ["begin", "step", "step"]
+    assert proc.returncode == 0
+    assert err == b""
+
+
+def test_ctrl_c_writes_an_end_record_saying_so():
+    proc = run_process(
+        "run", str(ROOT / "networks" / "two_layer.bp"), "--steps", "1000000", "--json",
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    proc.stdout.readline()
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    out = proc.stdout.read()  # through the same buffered reader: communicate() would skip its buffer
+    err = proc.stderr.read()
+    proc.wait(timeout=30)
+    lines = [strict(line) for line in out.decode().splitlines()]  # every line whole
+    last = lines[-1]
+    assert proc.returncode == 130
+    assert last["type"] == "end" and last["error"]["kind"] == "interrupted"
+    assert err.decode().endswith("bptrace: interrupted\n")
+
+
+def test_records_are_streamed_not_collected():
+    # Memory cannot grow with --steps when at most the current step's records are alive.
+    # (Counting live records is exact; tracemalloc would also count CPython's tuple free list.)
+    import gc
+
+    from bptrace.tracer import Partial, Step
+
+    graph = load(ROOT / "networks" / "two_layer.bp")
+    alive = []
+    for record in trace(graph, 300):
+        if hasattr(record, "updates"):
+            jsonl.line(jsonl.step(graph, record))
+            if record.step % 100 == 0:
+                objects = gc.get_objects()
+                alive.append((sum(isinstance(o, Step) for o in objects), sum(isinstance(o, Partial) for o in objects)))
+                del objects  # it holds this step too
+    assert alive == [(1, 14)] * 3  # one step, its 14 local partials
+
+
+def test_the_example_in_docs_json_md_is_the_real_output(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    doc = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+    example = doc.split("## A complete example")[1].split("```json\n")[1].split("```")[0]
+    assert example == invoke("run", "networks/simple.bp", "--json").stdout
+
+
+@pytest.mark.skipif(not __import__("shutil").which("jq"), reason="jq is not installed")
+def test_the_jq_one_liners_in_docs_json_md_work(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "trace.jsonl").write_text(invoke("run", SIMPLE, "--steps", "3", "--json").stdout)
+    doc = (ROOT / "docs" / "json.md").read_text(encoding="utf-8").split("## jq one-liners")[1].split("## From Python")[0]
+    commands = [block.split("```")[0].strip() for block in doc.split("```sh\n")[1:]]
+    outputs = [subprocess.run(c, shell=True, capture_output=True, text=True, check=True).stdout for c in commands]
+    assert outputs[0].splitlines()[0] == "[1,0.6384499999999999]"
+    assert outputs[1].splitlines()[0] == "0.43220000000000003"  # 0.5 − 0.1·0.678
+    assert '"nodes":["L","g","h","w1"]' in outputs[2]
+    assert outputs[3].splitlines()[0] == "1,0.6384499999999999"
+    assert outputs[4].strip() == '"completed"'
