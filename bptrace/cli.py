@@ -105,12 +105,12 @@ def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, 
     first = None
     with _Interrupts() as interrupts:
         for record in trace(graph, steps, lr, max_paths):
-            interrupts.check()
             if isinstance(record, Step):
                 first = first or record
                 out.print(render_step(graph, record, view))
             else:
                 out.print(render_final(graph, first, record, view))
+            interrupts.check()
 
 
 def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> None:
@@ -131,7 +131,6 @@ def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> Non
     try:
         with _Interrupts() as interrupts:
             for record in trace(graph, steps, lr, max_paths):
-                interrupts.check()
                 if not isinstance(record, Step):
                     write(jsonl.end(record))
                     continue
@@ -142,6 +141,7 @@ def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> Non
                         reported.add(what)
                         err.print(f"bptrace: warning: step {record.step}: {what} is not a finite number; "
                                   "the trace writes it as a string", markup=False)
+                interrupts.check()  # after the write: every step computed is in the trace
     except NumericFault as fault:
         error = {"kind": "numeric", "message": str(fault), "step": fault.step, "where": fault.where}
         if fault.span is not None and fault.span.line:
@@ -149,7 +149,10 @@ def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> Non
         write(jsonl.end_with_error(done, params, error))
         raise
     except KeyboardInterrupt:
-        write(jsonl.end_with_error(done, params, {"kind": "interrupted", "message": "interrupted (Ctrl-C)"}))
+        error = {"kind": "interrupted", "message": f"interrupted (Ctrl-C) after step {done}"}
+        if done:
+            error["step"] = done
+        write(jsonl.end_with_error(done, params, error))
         raise
 
 

@@ -174,6 +174,8 @@ def test_ctrl_c_writes_an_end_record_saying_so():
     last = lines[-1]
     assert proc.returncode == 130
     assert last["type"] == "end" and last["error"]["kind"] == "interrupted"
+    assert last["steps"] == last["error"]["step"] == lines[-2]["step"]  # every computed step was written
+    assert last["params"] == {u["param"]: u["after"] for u in lines[-2]["updates"]}
     assert err.decode().endswith("bptrace: interrupted\n")
 
 
