@@ -62,6 +62,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return f"did you mean '{by_lower[close[0]]}'?" if close else None
 
 
+_WIDTH = 100  # the widest part of a source line a diagnostic quotes
+
+
 def format_diagnostic(
     filename: str,
     source: str,
@@ -80,6 +83,13 @@ def format_diagnostic(
     start = max(span.col - 1, 0)
     end = span.end_col - 1 if span.end_line == span.line else len(text.rstrip())
     end = max(end, start + 1)
+    if len(text) > _WIDTH:
+        # Quote a window around the culprit, not a whole megabyte of line.
+        left = max(0, min(start - _WIDTH // 3, len(text) - _WIDTH))
+        right = left + _WIDTH
+        prefix, suffix = ("..." if left else ""), ("..." if right < len(text) else "")
+        text = prefix + text[left:right] + suffix
+        start, end = start - left + len(prefix), min(end, right) - left + len(prefix)
     # Expand tabs so the underline lines up with what the terminal shows.
     shown = text.expandtabs(4)
     pad = len(text[:start].expandtabs(4))

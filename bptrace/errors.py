@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Exit codes, documented in README.md and docs/language.md. 2 is click's own code for usage errors.
 # 0 is success.
@@ -14,8 +15,7 @@ EXIT_NUMERIC = 5
 EXIT_INTERRUPTED = 130
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """Where a piece of source text sits: 1-based line and columns, end exclusive."""
 
     line: int

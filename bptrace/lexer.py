@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bptrace.diagnostics import CHARACTER_HINTS
 from bptrace.errors import NetworkError, Span
@@ -13,15 +13,20 @@ KEYWORDS = ("param", "input", "target", "const", "loss", "set")
 
 _TOKEN = re.compile(
     r"""
-     (?P<space>[ \t\r\f\v]+)
-    |(?P<comment>\#[^\n]*)
+    [ \t\r\f\v]*                  # spaces before a token are skipped in the same match
+    (?:
+     (?P<comment>\#[^\n]*)
     |(?P<newline>\n)
     |(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
     |(?P<name>[^\W\d]\w*)
     |(?P<op>\*\*|[-+*/^(),=])
+    |(?P<end>\Z)
+    )
     """,
     re.VERBOSE,
 )
+_SPACES = re.compile(r"[ \t\r\f\v]*")
+_AFTER_NUMBER = frozenset("._xXbBoOeE")  # characters that may make a number malformed
 
 
 
@@ -55,8 +60,7 @@ def _check_number(text: str, start: int, end: int, line: int, col: int) -> None:
         raise NetworkError(f"invalid number '{whole}'", Span(line, col, line, col + tail - start), hint)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One token: its kind (number, name, keyword, op, newline, end), its text, its span."""
 
     kind: str
@@ -67,53 +71,69 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     """Return the tokens of `text`; newlines inside parentheses are dropped, so expressions may continue."""
     tokens: list[Token] = []
+    append = tokens.append
+    match = _TOKEN.match
     depth = 0
     opened: list[Token] = []
     line, line_start, pos, n = 1, 0, 0, len(text)
-    while pos < n:
-        m = _TOKEN.match(text, pos)
-        col = pos - line_start + 1
+    while True:
+        m = match(text, pos)
         if m is None:
-            ch = text[pos]
-            hint = CHARACTER_HINTS.get(ch)
-            shown = repr(ch) if ch.isascii() and ch.isprintable() else f"U+{ord(ch):04X}"
-            if not ch.isascii() and ch.isprintable():
-                shown = f"'{ch}' ({shown})"
-            raise NetworkError(f"unexpected character {shown}", Span(line, col, line, col + 1), hint)
-        kind, value, end = m.lastgroup, m.group(), m.end()
+            _bad_character(text, _SPACES.match(text, pos).end(), line, line_start)
+        kind = m.lastgroup
+        start, end = m.span(kind)
+        value = text[start:end]
+        col = start - line_start + 1
         if kind == "name":
-            while end < n and unicodedata.category(text[end]) in ("Mn", "Mc"):
-                end += 1  # combining accents: x̂ typed as x + U+0302
-            value = _name_part(text[pos:end])
-            end = pos + len(value)
-            span_text = value
-            value = unicodedata.normalize("NFC", value)  # x̂ precomposed or not is one name
-            if not value:
-                raise NetworkError(f"unexpected character {text[pos]!r}", Span(line, col, line, col + 1), CHARACTER_HINTS.get(text[pos]))
+            if not value.isascii() or (end < n and not text[end].isascii()):
+                value, end = _unicode_name(text, start, end, line, line_start)
+            if value in KEYWORDS:
+                kind = "keyword"
         elif kind == "number":
-            _check_number(text, pos, end, line, col)
-        span = Span(line, col, line, col + len(span_text if kind == "name" else value))
-        pos = end
-        if kind == "newline":
+            if end < n and text[end] in _AFTER_NUMBER:
+                _check_number(text, start, end, line, col)
+        elif kind == "newline":
             if depth == 0:
-                tokens.append(Token("newline", value, span))
-            line, line_start = line + 1, end
+                append(Token("newline", value, Span(line, col, line, col + 1)))
+            pos, line, line_start = end, line + 1, end
             continue
-        if kind in ("space", "comment"):
+        elif kind == "comment":
+            pos = end
             continue
-        if kind == "name" and value in KEYWORDS:
-            kind = "keyword"
-        token = Token(kind, value, span)
+        elif kind == "end":
+            break
+        token = Token(kind, value, Span(line, col, line, col + end - start))
         if value == "(":
             depth += 1
             opened.append(token)
         elif value == ")" and depth > 0:
             depth -= 1
             opened.pop()
-        tokens.append(token)
+        append(token)
+        pos = end
     if opened:
         raise NetworkError("'(' is never closed", opened[-1].span, "add the matching ')'")
-    end_span = Span(line, pos - line_start + 1, line, pos - line_start + 2)
+    end_col = n - line_start + 1
+    end_span = Span(line, end_col, line, end_col + 1)
     tokens.append(Token("newline", "", end_span))
     tokens.append(Token("end", "", end_span))
     return tokens
+
+
+def _bad_character(text: str, pos: int, line: int, line_start: int):
+    ch = text[pos]
+    col = pos - line_start + 1
+    shown = repr(ch) if ch.isascii() and ch.isprintable() else f"U+{ord(ch):04X}"
+    if not ch.isascii() and ch.isprintable():
+        shown = f"'{ch}' ({shown})"
+    raise NetworkError(f"unexpected character {shown}", Span(line, col, line, col + 1), CHARACTER_HINTS.get(ch))
+
+
+def _unicode_name(text: str, start: int, end: int, line: int, line_start: int) -> tuple[str, int]:
+    """Return a name with letters beyond ASCII, and where it ends: accents joined, ² and ³ left out."""
+    while end < len(text) and unicodedata.category(text[end]) in ("Mn", "Mc"):
+        end += 1  # combining accents: x̂ typed as x + U+0302
+    value = _name_part(text[start:end])
+    if not value:
+        _bad_character(text, start, line, line_start)
+    return unicodedata.normalize("NFC", value), start + len(value)  # x̂ precomposed or not is one name

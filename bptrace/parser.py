@@ -178,19 +178,29 @@ class _Parser:
 
     def sum(self) -> Expr:
         e = self.term()
+        chain = 0
         while self.at("+", "-"):
-            op = self.advance().text
+            op = self.advance()
+            chain = self.chained(chain, op)
             right = self.term()
-            e = Binary(op, e, right, e.span.to(right.span))
+            e = Binary(op.text, e, right, e.span.to(right.span))
         return e
+
+    def chained(self, length: int, op: Token) -> int:
+        """Count one more operator in a chain, refusing at once a chain deeper than MAX_DEPTH."""
+        if length + self.nesting >= MAX_DEPTH:
+            raise NetworkError(f"expression is more than {MAX_DEPTH} levels deep", op.span, "split it into several nodes")
+        return length + 1
 
     def term(self) -> Expr:
         """term = unary { ( "*" | "/" ) unary } ;"""
         e = self.unary()
+        chain = 0
         while self.at("*", "/"):
-            op = self.advance().text
+            op = self.advance()
+            chain = self.chained(chain, op)
             right = self.unary()
-            e = Binary(op, e, right, e.span.to(right.span))
+            e = Binary(op.text, e, right, e.span.to(right.span))
         return e
 
     def unary(self) -> Expr:

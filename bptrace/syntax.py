@@ -1,4 +1,8 @@
-"""The syntax tree of a .bp file: expressions and statements, each carrying its span."""
+"""The syntax tree of a .bp file: expressions and statements, each carrying its span.
+
+Expression nodes are never changed once built; they are plain (not frozen) dataclasses only because
+frozen ones cost a microsecond per field to construct, and a big network has millions of fields.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from bptrace.errors import NOWHERE, Span
 Number = Fraction | float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Num:
     """A number literal."""
 
@@ -20,7 +24,7 @@ class Num:
     span: Span = field(default=NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Name:
     """A use of a named value: a param, input, target, const or node."""
 
@@ -28,7 +32,7 @@ class Name:
     span: Span = field(default=NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Neg:
     """Unary minus."""
 
@@ -36,7 +40,7 @@ class Neg:
     span: Span = field(default=NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Binary:
     """A binary operator: + - * / ^."""
 
@@ -46,7 +50,7 @@ class Binary:
     span: Span = field(default=NOWHERE, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Call:
     """A call of a built-in function, by its canonical name."""
 

@@ -16,7 +16,7 @@ from bptrace.graph import Edge, Graph
 from bptrace.printer import show
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Partial:
     """One local derivative ∂of/∂wrt at this step: its formula and its value."""
 
@@ -26,7 +26,7 @@ class Partial:
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Path:
     """One path of the chain rule: names from the loss to a param, the factor on each edge, their product."""
 
@@ -35,7 +35,7 @@ class Path:
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Chain:
     """∂L/∂param as a sum over paths of products of local derivatives."""
 
@@ -45,7 +45,7 @@ class Chain:
     paths_total: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Update:
     """One gradient-descent update: after = before − lr·grad."""
 
@@ -56,7 +56,7 @@ class Update:
     after: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Step:
     """Everything one training step computed, before its update is applied."""
 
@@ -70,7 +70,7 @@ class Step:
     updates: tuple[Update, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Final:
     """The state after the last update: the loss with the final parameters."""
 

@@ -60,6 +60,12 @@ def check_quote(err: list[str], lines: list[str], line_no: int, col: int) -> Non
     raw = lines[line_no - 1]
     gutter = f" {line_no} | "
     assert len(err) >= 3, "the diagnostic must quote the source line and underline it"
+    if len(raw) > 100:  # a long line is quoted as a window around the culprit, marked with ...
+        quoted = err[1][len(gutter):]
+        caret = err[2].index("^") - len(gutter)
+        assert quoted[caret] == raw[col - 1], "the caret is not under the culprit"
+        assert quoted.strip(".") in raw, "the window is not part of the source line"
+        return
     assert err[1].rstrip() == (gutter + raw.expandtabs(TAB)).rstrip(), "quotes the wrong source line"
     blank = f" {' ' * len(str(line_no))} | "
     assert err[2].startswith(blank), f"underline gutter: {err[2]!r}"
