@@ -10,6 +10,7 @@ import typer
 
 from bptrace import __version__
 from bptrace.errors import (
+    EXIT_CHECK,
     EXIT_FILE,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -200,6 +201,71 @@ class _Interrupts:
 
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
+
+
+@app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="The .bp network to check.", show_default=False, metavar="FILE")],
+    steps: Annotated[int, typer.Option("--steps", "-n", metavar="N", callback=_at_least(1), help="Check at each of the first N steps of training.")] = 1,
+    lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α along the way; overrides `set lr`.", show_default="the file's, or 0.1")] = None,
+    precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown.")] = 6,
+) -> None:
+    """Compare every gradient with central finite differences, node by node, and exit 6 on any mismatch."""
+    if lr is not None and not (_finite(lr) and lr >= 0):
+        raise typer.BadParameter("must be a finite number, 0 or more", param_hint="'--lr'")
+    source = ""
+    try:
+        source = _read(file)
+        failures = _check(source, steps, lr, precision, str(file))
+    except (BptraceError, RecursionError) as error:
+        raise typer.Exit(_report(error, str(file), source)) from None
+    except KeyboardInterrupt:
+        _stderr().print("bptrace: interrupted", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        _silence_stdout()
+        raise typer.Exit(0) from None
+    if failures:
+        raise typer.Exit(EXIT_CHECK)
+
+
+def _check(source: str, steps: int, lr, precision: int, filename: str) -> int:
+    """Print the check of each step; report each mismatch on stderr; return how many there were."""
+    from bptrace.check import check as check_steps
+    from bptrace.printer import ASCII, MATH, show
+    from bptrace.render import PipeConsole, View, render_check
+
+    graph = _build(source, filename)
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    view = View(precision=precision, notation=MATH if out.encoding.lower().startswith("utf") else ASCII)
+    err = _stderr()
+    failures = 0
+    nodes = {node.name: node for node in graph.nodes}
+    with _Interrupts() as interrupts:
+        for checked in check_steps(graph, steps, lr):
+            out.print(render_check(graph, checked, view))
+            for g in checked.grads:
+                if g.result.status != "mismatch":
+                    continue
+                failures += 1
+                message = (f"step {checked.step}: dL/d{g.param} is {g.result.analytic:.9g} by backprop "
+                           f"but {g.result.numeric:.9g} by finite differences")
+                if g.culprit is None:
+                    err.print(f"bptrace: error: {message}", markup=False)
+                    continue
+                edge, local = g.culprit.edge, g.culprit.result
+                message += (f"; the first wrong local derivative is d{edge.of}/d{edge.wrt} = {show(edge.formula)}, "
+                            f"{local.analytic:.9g} instead of {local.numeric:.9g}")
+                _diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
+            interrupts.check()
+    if not failures:
+        out.print(f"All gradients agree with finite differences "
+                  f"(step h = {EPS_TEXT}·max(1, |x|), |analytic − numeric| ≤ {ATOL_TEXT} + {RTOL_TEXT}·|numeric|).",
+                  markup=False, highlight=False)
+    return failures
+
+
+EPS_TEXT, ATOL_TEXT, RTOL_TEXT = "1e-6", "1e-5", "1e-3"
 
 
 @app.command()

@@ -12,6 +12,7 @@ EXIT_USAGE = 2  # raised by click itself for bad options and arguments
 EXIT_FILE = 3
 EXIT_NETWORK = 4
 EXIT_NUMERIC = 5
+EXIT_CHECK = 6  # bptrace check found a gradient that disagrees with finite differences
 EXIT_INTERRUPTED = 130
 
 

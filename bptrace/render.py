@@ -12,6 +12,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from bptrace.check import CheckStep
 from bptrace.graph import Graph
 from bptrace.printer import MATH, Notation, format_number, name_text, partial_text, show
 from bptrace.tracer import Chain, Final, Step
@@ -222,3 +223,31 @@ def _updates(graph: Graph, step: Step, view: View) -> Table:
     for u in step.updates:
         table.add_row(name_text(u.param, n), num(u.before), num(u.grad), num(u.lr * u.grad), num(u.after))
     return table
+
+
+def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType:
+    """Return one step's gradient check: each param's analytic and numeric gradient, and any wrong local derivative."""
+    n, num = view.notation, _num(view)
+    table = _table(
+        f"Gradient check, step {checked.step}: analytic beside central differences",
+        ("gradient", "analytic", "numeric", "abs error", "rel error", "result"),
+        numeric_from=1,
+    )
+    for g in checked.grads:
+        r = g.result
+        error = lambda v: format_number(v, 3, n)  # noqa: E731 - errors need no more digits
+        table.add_row(partial_text(graph.loss, g.param, n), num(r.analytic), num(r.numeric),
+                      error(r.abs_error), error(r.rel_error), _STATUS[r.status], style=_STATUS_STYLE[r.status])
+    parts: list[RenderableType] = [_titled(table)]
+    wrong = [p for p in checked.partials if p.result.status != "ok"]
+    if wrong:
+        local = _table("Local derivatives that disagree, node by node", ("partial", "formula", "analytic", "numeric", "result"), numeric_from=2)
+        for p in wrong:
+            local.add_row(partial_text(p.edge.of, p.edge.wrt, n), show(p.edge.formula, n), num(p.result.analytic),
+                          num(p.result.numeric), _STATUS[p.result.status], style=_STATUS_STYLE[p.result.status])
+        parts.append(_titled(local))
+    return Group(*parts, Text(""))
+
+
+_STATUS = {"ok": "ok", "mismatch": "MISMATCH", "unstable": "unstable"}
+_STATUS_STYLE = {"ok": None, "mismatch": "bold red", "unstable": "yellow"}

@@ -1,0 +1,95 @@
+"""`bptrace check`: gradients against finite differences, and a wrong rule located node by node."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace import ops
+from bptrace.algebra import call
+from bptrace.check import check, compare
+from bptrace.cli import app
+from conftest import NETWORKS, ROOT, load
+
+ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+
+
+def invoke(*args):
+    return CliRunner(env=ENV).invoke(app, list(args), prog_name="bptrace")
+
+
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.name for p in NETWORKS])
+def test_every_example_passes_along_its_trajectory(path):
+    result = invoke("check", str(path), "--steps", "3")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "MISMATCH" not in result.stdout
+    assert "All gradients agree" in result.stdout
+    assert result.stdout.count("Gradient check, step") == 3
+
+
+def test_compare_follows_the_documented_tolerance():
+    # f(x) = x², f'(3) = 6: within atol + rtol·|6| = 1e-5 + 6e-3 of 6 is ok, beyond is a mismatch.
+    square = lambda x: x * x  # noqa: E731
+    assert compare(6.0, square, 3.0).status == "ok"
+    assert compare(6.005, square, 3.0).status == "ok"
+    assert compare(6.007, square, 3.0).status == "mismatch"
+    # At relu's kink the difference quotient depends on h: unstable, not a failure.
+    relu = lambda x: max(x, 0.0)  # noqa: E731
+    assert compare(0.0, relu, 0.0).status == "unstable"
+
+
+@pytest.fixture
+def wrong_sine(monkeypatch):
+    """Break one rule of the math table: sin'(u) = sin(u) instead of cos(u)."""
+    broken = dataclasses.replace(ops.FUNCTIONS["sin"], partials=(lambda u: call("sin", u),))
+    monkeypatch.setitem(ops.FUNCTIONS, "sin", broken)
+
+
+NETWORK = """\
+param w = 0.7
+input x = 2
+h = x*w
+s = sin(h)
+loss L = (s - 1)^2
+"""
+
+
+def test_a_wrong_rule_is_detected_and_located(wrong_sine, tmp_path):
+    f = tmp_path / "sine.bp"
+    f.write_text(NETWORK)
+    result = invoke("check", str(f))
+    assert result.exit_code == 6
+    assert "MISMATCH" in result.stdout
+    lines = result.stderr.splitlines()
+    # Points at node s (line 4) and names its local derivative and formula.
+    assert lines[0].startswith(f"{f}:4:5: error: step 1: dL/dw is ")
+    assert "the first wrong local derivative is ds/dh = s, " in lines[0]  # sin(h) written as the node s
+    assert lines[1:3] == [" 4 | s = sin(h)", "   |     ^~~~~~"]
+
+
+def test_the_located_rule_is_the_only_wrong_partial(wrong_sine):
+    (step,) = check(load(NETWORK))
+    wrong = [(p.edge.of, p.edge.wrt) for p in step.partials if p.result.status == "mismatch"]
+    assert wrong == [("s", "h")]
+    (grad,) = step.grads
+    assert grad.result.status == "mismatch"
+    assert (grad.culprit.edge.of, grad.culprit.edge.wrt) == ("s", "h")
+
+
+def test_check_follows_the_training_trajectory():
+    graph = load(ROOT / "networks" / "fanout.bp")
+    steps = list(check(graph, 3))
+    # L = 4a², ∂L/∂a = 8a, with a = 3, then 3 − 0.05·24 = 1.8, then 1.8 − 0.05·14.4 = 1.08.
+    assert [s.grads[0].result.analytic for s in steps] == pytest.approx([24.0, 14.4, 8.64])
+    assert [s.grads[0].result.numeric for s in steps] == pytest.approx([24.0, 14.4, 8.64], rel=1e-6)
+
+
+def test_a_kink_is_reported_unstable_and_does_not_fail(tmp_path):
+    f = tmp_path / "kink.bp"
+    f.write_text("param w = 0\nparam b = 0.5\nloss L = relu(w) + b^2\n")  # relu'(0) = 0 by convention
+    result = invoke("check", str(f))
+    assert result.exit_code == 0
+    assert "unstable" in result.stdout
+    assert result.stderr == ""
