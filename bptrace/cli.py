@@ -123,12 +123,18 @@ def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> Non
     err = _stderr()
 
     def write(record: dict) -> None:
-        sys.stdout.write(jsonl.line(record))
-        sys.stdout.flush()  # each step reaches `tail -f` and pipes as soon as it is computed
+        # UTF-8 whatever the locale (RFC 8259), flushed at once for `tail -f` and pipes, and with
+        # Ctrl-C held until the line is out, so no line is ever cut in half.
+        data = jsonl.line(record).encode("utf-8")
+        with _signals_held():
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
 
     rate = graph.settings["lr"] if lr is None else lr
     write(jsonl.begin(graph, filename, steps, rate, max_paths))
-    done, params, reported = 0, None, set()
+    done, reported = 0, set()
+    params = {leaf.name: leaf.value for leaf in graph.leaves if leaf.kind == "param"}
     try:
         with _Interrupts() as interrupts:
             for record in trace(graph, steps, lr, max_paths):
@@ -144,16 +150,14 @@ def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> Non
                                   "the trace writes it as a string", markup=False)
                 interrupts.check()  # after the write: every step computed is in the trace
     except NumericFault as fault:
-        error = {"kind": "numeric", "message": str(fault), "step": fault.step, "where": fault.where}
+        error = {"kind": "numeric", "message": str(fault), "where": fault.where}
+        error.update({"final": True} if fault.final else {"step": fault.step})
         if fault.span is not None and fault.span.line:
             error.update(line=fault.span.line, col=fault.span.col)
         write(jsonl.end_with_error(done, params, error))
         raise
     except KeyboardInterrupt:
-        error = {"kind": "interrupted", "message": f"interrupted (Ctrl-C) after step {done}"}
-        if done:
-            error["step"] = done
-        write(jsonl.end_with_error(done, params, error))
+        write(jsonl.end_with_error(done, params, {"kind": "interrupted", "message": f"interrupted after step {done}"}))
         raise
 
 
@@ -169,6 +173,25 @@ def _build(source: str, filename: str):
     return graph
 
 
+class _signals_held:
+    """Hold SIGINT and SIGTERM while a line is written; they arrive the moment it is out."""
+
+    SIGNALS = ("SIGINT", "SIGTERM")
+
+    def __enter__(self) -> None:
+        import signal
+
+        self.held = hasattr(signal, "pthread_sigmask")
+        if self.held:
+            signal.pthread_sigmask(signal.SIG_BLOCK, [getattr(signal, s) for s in self.SIGNALS])
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [getattr(signal, s) for s in self.SIGNALS])
+
+
 class _Interrupts:
     """Defer Ctrl-C to the next step boundary, so no table or JSON line is cut in half.
 
@@ -179,12 +202,13 @@ class _Interrupts:
         import signal
 
         self.pending = False
-        self.previous = None
-        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            try:
-                self.previous = signal.signal(signal.SIGINT, self._handle)
-            except ValueError:  # not the main thread: leave Python's default
-                pass
+        self.previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):  # `timeout` and `kill` stop a run as Ctrl-C does
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                try:
+                    self.previous[sig] = signal.signal(sig, self._handle)
+                except ValueError:  # not the main thread: leave Python's default
+                    pass
         return self
 
     def _handle(self, signum, frame) -> None:
@@ -199,8 +223,8 @@ class _Interrupts:
     def __exit__(self, *exc) -> None:
         import signal
 
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 @app.command()

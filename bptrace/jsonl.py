@@ -10,6 +10,7 @@ import json
 import math
 from typing import Any
 
+from bptrace import __version__
 from bptrace.graph import Graph
 from bptrace.printer import show
 from bptrace.tracer import Final, Step
@@ -38,6 +39,7 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int) -> 
         "type": "begin",
         "schema": SCHEMA,
         "version": VERSION,
+        "bptrace": __version__,
         "network": network,
         "loss": graph.loss,
         "lr": number(lr),
@@ -58,6 +60,7 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int) -> 
             }
             for node in graph.nodes
         ],
+        "warnings": [{"message": w.message, "line": w.span.line, "col": w.span.col} for w in graph.warnings],
     }
 
 
@@ -102,12 +105,15 @@ def end(final: Final) -> dict[str, Any]:
     }
 
 
-def end_with_error(steps_done: int, params: dict[str, Any] | None, error: dict[str, Any]) -> dict[str, Any]:
-    """Return the record that closes a trace stopped early, saying what happened and where."""
-    record: dict[str, Any] = {"type": "end", "steps": steps_done, "final_loss": None, "error": error}
-    if params is not None:
-        record["params"] = {name: number(v) for name, v in params.items()}
-    return record
+def end_with_error(steps_done: int, params: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
+    """Return the record that closes a trace stopped early: what happened, and the params it stopped at."""
+    return {
+        "type": "end",
+        "steps": steps_done,
+        "final_loss": None,
+        "params": {name: number(v) for name, v in params.items()},
+        "error": error,
+    }
 
 
 def non_finite(record: Step, loss: str) -> list[str]:

@@ -129,7 +129,7 @@ def test_a_run_that_stops_early_still_ends_with_an_end_record(tmp_path, validato
         validator.validate(record)
     end = lines[-1]
     assert end["type"] == "end" and end["steps"] == 5 and end["final_loss"] is None
-    assert end["error"]["kind"] == "numeric" and end["error"]["step"] == 6
+    assert end["error"]["kind"] == "numeric" and end["error"]["step"] == 6 and end["error"]["where"] == "node L = w^4"
     assert (end["error"]["line"], end["error"]["col"]) == (3, 10)
     assert end["params"] == {"w": lines[-2]["updates"][0]["after"]}
     assert "step 6" in result.stderr
@@ -174,7 +174,8 @@ def test_ctrl_c_writes_an_end_record_saying_so():
     last = lines[-1]
     assert proc.returncode == 130
     assert last["type"] == "end" and last["error"]["kind"] == "interrupted"
-    assert last["steps"] == last["error"]["step"] == lines[-2]["step"]  # every computed step was written
+    assert last["steps"] == lines[-2]["step"]  # every computed step was written
+    assert last["error"]["message"] == f"interrupted after step {last['steps']}"
     assert last["params"] == {u["param"]: u["after"] for u in lines[-2]["updates"]}
     assert err.decode().endswith("bptrace: interrupted\n")
 
@@ -216,4 +217,45 @@ def test_the_jq_one_liners_in_docs_json_md_work(tmp_path, monkeypatch):
     assert outputs[1].splitlines()[0] == "0.43220000000000003"  # 0.5 − 0.1·0.678
     assert '"nodes":["L","g","h","w1"]' in outputs[2]
     assert outputs[3].splitlines()[0] == "1,0.6384499999999999"
-    assert outputs[4].strip() == '"completed"'
+    assert outputs[4].strip() == "true"
+
+
+def test_a_fault_in_step_one_ends_with_the_initial_params(tmp_path, validator):
+    f = tmp_path / "log.bp"
+    f.write_text("param w = 0.5\ninput x = 2\nh = x*w - 3\nloss L = log(h)\n")
+    result = invoke("run", str(f), "--json")
+    assert result.exit_code == 5
+    begin, end = (strict(line) for line in result.stdout.splitlines())
+    validator.validate(end)
+    assert end["steps"] == 0 and end["params"] == begin["params"] == {"w": 0.5}
+    assert end["error"]["step"] == 1 and (end["error"]["line"], end["error"]["col"]) == (4, 10)
+
+
+def test_a_fault_after_the_last_step_is_marked_final(tmp_path, validator):
+    f = tmp_path / "final.bp"
+    f.write_text("param w = 0.5\nset lr = 1\nloss L = log(w)\n")  # w: 0.5 − 1·(1/0.5) = −1.5
+    end = strict(invoke("run", str(f), "--json").stdout.splitlines()[-1])
+    validator.validate(end)
+    assert end["steps"] == 1 and end["error"]["final"] is True and "step" not in end["error"]
+    assert end["params"] == {"w": -1.5}
+
+
+def test_json_is_utf8_whatever_the_locale(tmp_path):
+    f = tmp_path / "greek.bp"
+    f.write_text("param θ = 0.5\nparam α = 0.25\nloss L = θ^2 + α^2\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
+    out = subprocess.run([sys.executable, "-m", "bptrace", "run", str(f), "--json"], capture_output=True, env=env).stdout
+    begin = strict(out.decode("utf-8").splitlines()[0])
+    assert begin["params"] == {"θ": 0.5, "α": 0.25}
+
+
+def test_sigterm_also_ends_with_an_end_record():
+    proc = run_process("run", str(ROOT / "networks" / "two_layer.bp"), "--steps", "1000000", "--json")
+    proc.stdout.readline()
+    time.sleep(1)
+    proc.terminate()
+    out = proc.stdout.read()
+    proc.stderr.read()
+    proc.wait(timeout=30)
+    last = strict(out.decode().splitlines()[-1])
+    assert last["type"] == "end" and last["error"]["kind"] == "interrupted"

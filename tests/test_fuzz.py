@@ -1,0 +1,69 @@
+"""Whatever a student types: random bytes and mutated networks never produce a traceback."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+from conftest import NETWORKS
+
+EXAMPLES = int(os.environ.get("BPTRACE_EXAMPLES", 150))
+DOCUMENTED = {0, 3, 4, 5}  # success, unreadable file, invalid network, numeric fault
+POSITIONED = re.compile(r"^\S+:\d+:\d+: error: \S")
+ONE_LINE = re.compile(r"^bptrace: error: \S.*$")
+SOURCES = [p.read_text(encoding="utf-8") for p in NETWORKS]
+# Pieces a student might type, slip or paste: tokens of the language and its usual accidents.
+PIECES = ["(", ")", "*", "^", "**", "-", "+", "/", ",", "=", "1e", "0.5", ".", "x", "w1", "loss ", "param ",
+          "σ(", "sigmoid(", "max(", "\n", "#", " ", "\t", "×", "²", "1e999", "0/0", "log(-1)", "λ", "\x00", "\r\n"]
+
+
+def run_on(tmp_path, data: bytes):
+    path = tmp_path / "fuzz.bp"
+    path.write_bytes(data)
+    result = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, ["run", str(path), "--steps", "2"])
+    return str(path), result
+
+
+def assert_reported(path: str, result) -> None:
+    assert not (result.exception and not isinstance(result.exception, SystemExit)), repr(result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.exit_code in DOCUMENTED, (result.exit_code, result.stderr)
+    first = result.stderr.splitlines()[0] if result.stderr else ""
+    if result.exit_code == 4:
+        assert first.startswith(path) and POSITIONED.match(first), result.stderr
+        assert result.stdout == ""  # nothing half written
+    elif result.exit_code == 3:
+        assert ONE_LINE.match(first) and len(result.stderr.splitlines()) == 1, result.stderr
+    elif result.exit_code == 5:
+        assert POSITIONED.match(first) or ONE_LINE.match(first), result.stderr
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300))
+def test_random_bytes(tmp_path, data):
+    assert_reported(*run_on(tmp_path, data))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    source=st.sampled_from(SOURCES),
+    edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 6), st.sampled_from(PIECES)), min_size=1, max_size=4),
+)
+def test_mutated_example_networks(tmp_path, source, edits):
+    text = source
+    for where, cut, piece in edits:
+        i = int(where * len(text))
+        text = text[:i] + piece + text[i + cut:]  # replace a few characters with a likely slip
+    assert_reported(*run_on(tmp_path, text.encode("utf-8", "surrogatepass")))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.sampled_from(PIECES), max_size=30))
+def test_token_soup(tmp_path, pieces):
+    text = "".join(pieces)
+    assert_reported(*run_on(tmp_path, ("param w = 1\n" + text + "\nloss L = w^2\n").encode("utf-8", "surrogatepass")))
