@@ -93,10 +93,11 @@ def _chain(coefficient: Fraction, factors: list[Expr]) -> Expr:
     """
     if not factors:
         return num(coefficient)
-    counts: dict[Expr, int] = {}
-    for f in factors:
-        counts[f] = counts.get(f, 0) + 1
-    factors = [f if k == 1 else power(f, num(k)) for f, k in counts.items()]
+    if len(factors) > 1:
+        counts: dict[Expr, int] = {}
+        for f in factors:
+            counts[f] = counts.get(f, 0) + 1
+        factors = [f if k == 1 else power(f, num(k)) for f, k in counts.items()]
     if abs(coefficient) == 1:
         body, rest = factors[0], factors[1:]
     else:
@@ -108,6 +109,10 @@ def _chain(coefficient: Fraction, factors: list[Expr]) -> Expr:
 
 def mul(a: Expr, b: Expr) -> Expr:
     """Return a·b."""
+    if a == ONE:  # the chain rule multiplies by 1 at every sum it passes: keep that cheap
+        return b
+    if b == ONE:
+        return a
     ca, fa = split(a)
     cb, fb = split(b)
     if not foldable(ca * cb):
@@ -123,6 +128,10 @@ def neg(a: Expr) -> Expr:
 
 def add(a: Expr, b: Expr) -> Expr:
     """Return a + b, combining like terms and writing a + (−b) as a − b."""
+    if a == ZERO:
+        return b
+    if b == ZERO:
+        return a
     ca, fa = split(a)
     cb, fb = split(b)
     if ca == 0:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from bptrace.graph import Graph
 
+MAX_LISTED_LENGTH = 1000  # longest path (in edges) a chain lists; longer ones are only counted
+
 
 @dataclass(frozen=True, slots=True)
 class ChainPlan:
@@ -42,35 +44,38 @@ def plan_chains(graph: Graph, max_paths: int) -> tuple[ChainPlan, ...]:
     """Return each param's chain plan, at most `max_paths` paths listed per param."""
     totals = count_paths(graph)
     used_by = users(graph)
-    deps = {node.name: [e.wrt for e in node.edges] for node in graph.nodes}
-    plans = []
-    for param in graph.params:
-        reaches = _ancestors(param, used_by)
-        plans.append(ChainPlan(param, _first_paths(graph.loss, param, deps, reaches, max_paths), totals[param]))
-    return tuple(plans)
+    return tuple(
+        ChainPlan(param, _first_paths(graph.loss, param, used_by, totals, max_paths), totals[param])
+        for param in graph.params
+    )
 
 
-def _ancestors(name: str, used_by: dict[str, list[str]]) -> set[str]:
-    seen, todo = {name}, [name]
-    while todo:
-        for user in used_by[todo.pop()]:
-            if user not in seen:
-                seen.add(user)
-                todo.append(user)
-    return seen
+def _first_paths(loss: str, param: str, used_by, totals: dict[str, int], limit: int) -> tuple[tuple[str, ...], ...]:
+    """Return the first `limit` paths from the loss to `param`, found by walking up from the param.
 
-
-def _first_paths(loss: str, param: str, deps, reaches: set[str], limit: int) -> tuple[tuple[str, ...], ...]:
-    if loss not in reaches or limit <= 0:
+    Only users the loss depends on (a path count above 0) are followed, so every branch of the
+    walk reaches the loss (unless it grows past MAX_LISTED_LENGTH): the work is proportional to
+    the paths listed, however many there are.
+    """
+    if totals[param] == 0 or limit <= 0:
         return ()
+    entries: list[tuple[str, int, int]] = [(param, -1, 0)]  # (name, entry it came from, edges so far)
+    stack = [0]
     found: list[tuple[str, ...]] = []
-    stack: list[tuple[str, ...]] = [(loss,)]
     while stack and len(found) < limit:
-        path = stack.pop()
-        last = path[-1]
-        if last == param:
-            found.append(path)
+        i = stack.pop()
+        name, _, length = entries[i]
+        if length > MAX_LISTED_LENGTH:
+            continue  # counted in the total, but no one reads a product this long
+        if name == loss:
+            path = []
+            while i >= 0:
+                path.append(entries[i][0])
+                i = entries[i][1]
+            found.append(tuple(path))  # from the loss down to the param
             continue
-        nxt = [d for d in deps.get(last, ()) if d in reaches]
-        stack.extend(path + (d,) for d in reversed(nxt))
+        for user in reversed(used_by[name]):
+            if totals[user]:
+                entries.append((user, i, length + 1))
+                stack.append(len(entries) - 1)
     return tuple(found)
