@@ -96,7 +96,8 @@ def run(
 
 def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, filename: str) -> None:
     from bptrace.printer import ASCII, BP, MATH
-    from bptrace.render import PipeConsole, View, render_final, render_step
+    from bptrace.errors import NumericFault
+    from bptrace.render import PipeConsole, View, render_final, render_step, render_stopped
     from bptrace.tracer import Step, trace
 
     graph = _build(source, filename)
@@ -105,13 +106,18 @@ def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, 
     view = View(sections, precision, notation)
     first = None
     with _Interrupts() as interrupts:
-        for record in trace(graph, steps, lr, max_paths):
-            if isinstance(record, Step):
-                first = first or record
-                out.print(render_step(graph, record, view))
-            else:
-                out.print(render_final(graph, first, record, view))
-            interrupts.check()
+        try:
+            for record in trace(graph, steps, lr, max_paths):
+                if isinstance(record, Step):
+                    first = first or record
+                    out.print(render_step(graph, record, view))
+                else:
+                    out.print(render_final(graph, first, record, view))
+                interrupts.check()
+        except NumericFault as fault:
+            if "forward" in sections and fault.computed is not None:
+                out.print(render_stopped(graph, fault, view))  # everything computed up to the fault
+            raise
 
 
 def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> None:

@@ -73,3 +73,4 @@ class NumericFault(BptraceError):
         self.detail = detail
         self.span = span  # where in the source the fault arose, when known
         self.final = final
+        self.computed: dict | None = None  # a forward pass's values up to the fault, when it arose there

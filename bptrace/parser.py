@@ -188,7 +188,7 @@ class _Parser:
 
     def chained(self, length: int, op: Token) -> int:
         """Count one more operator in a chain, refusing at once a chain deeper than MAX_DEPTH."""
-        if length + self.nesting >= MAX_DEPTH:
+        if length + self.nesting >= MAX_DEPTH - 1:  # n operators in a chain make n + 1 levels
             raise NetworkError(f"expression is more than {MAX_DEPTH} levels deep", op.span, "split it into several nodes")
         return length + 1
 

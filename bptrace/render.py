@@ -12,7 +12,9 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from bptrace.chains import MAX_LISTED_LENGTH
 from bptrace.check import CheckStep
+from bptrace.errors import NumericFault
 from bptrace.graph import Graph
 from bptrace.printer import MATH, Notation, format_number, name_text, partial_text, show
 from bptrace.tracer import Chain, Final, Step
@@ -137,11 +139,23 @@ class _Packed:
             yield Text(line.rstrip(), style=self.style)
 
 
-def _forward(graph: Graph, step: Step, view: View) -> Table:
+def render_stopped(graph: Graph, fault: NumericFault, view: View) -> RenderableType:
+    """Return the forward pass of the step that stopped, up to the node whose value is not finite."""
+    values = fault.computed or {}
+    when = f"after step {fault.step - 1}" if fault.final else f"Step {fault.step}"
+    stopped = Step(fault.step, 0.0, values.get(graph.loss, float("nan")), values, (), {}, (), ())
+    table = _forward(graph, stopped, view, only=set(values))
+    table.caption_title = "Forward pass, until a value stopped being finite"
+    return Group(Rule(f"{when}: stopped", style="bold red"), _titled(table), Text(""))
+
+
+def _forward(graph: Graph, step: Step, view: View, only: set[str] | None = None) -> Table:
     n, num = view.notation, _num(view)
     table = _table("Forward pass", ("node", "expression", "with numbers", "value"), numeric_from=3)
     value_of = lambda name: num(step.values[name])  # noqa: E731
     for node in graph.nodes:
+        if only is not None and node.name not in only:
+            break
         is_loss = node.name == graph.loss
         label = f"loss {name_text(node.name, n)}" if is_loss else name_text(node.name, n)
         table.add_row(
@@ -198,6 +212,11 @@ def _chain_rows(table: Table, chain: Chain, loss: str, view: View) -> None:
     label = partial_text(loss, chain.param, n)
     if chain.paths_total == 0:
         table.add_row(label, Text("no path: the loss does not depend on it", style="dim"), "", num(chain.grad))
+        return
+    if not chain.paths:
+        paths = "1 path of" if chain.paths_total == 1 else f"{chain.paths_total:,} paths, each of"
+        text = f"{paths} more than {MAX_LISTED_LENGTH:,} factors: counted, not listed"
+        table.add_row(label, Text(text, style="dim"), "", num(chain.grad))
         return
     for i, path in enumerate(chain.paths):
         symbols = sep.join(partial_text(a, b, n) for a, b in zip(path.nodes, path.nodes[1:]))

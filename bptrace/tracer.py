@@ -103,7 +103,9 @@ def forward(
         for node in graph.nodes:
             value = run(node.program, env)
             if node.name in checked and not np.all(np.isfinite(value)):
-                raise _fault(step, f"node {node.name} = {show(node.expr)}", node.expr, env, node.expr.span, final)
+                fault = _fault(step, f"node {node.name} = {show(node.expr)}", node.expr, env, node.expr.span, final)
+                fault.computed = {**env, node.name: value}  # what was computed, for the view to show
+                raise fault
             env[node.name] = value
     return env
 

@@ -1,0 +1,70 @@
+"""Inputs at the limits: refused with a clear error or handled, never a RecursionError or a traceback."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from bptrace.chains import MAX_LISTED_LENGTH, plan_chains
+from bptrace.cli import app
+from bptrace.parser import MAX_DEPTH, MAX_NESTING
+from conftest import load
+
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+
+
+def run(tmp_path, text: str, *args):
+    f = tmp_path / "limit.bp"
+    f.write_text(text, encoding="utf-8")
+    return str(f), CliRunner(env=ENV).invoke(app, ["run", str(f), *args], prog_name="bptrace")
+
+
+def test_ten_thousand_nested_parentheses_are_refused_at_the_one_too_many(tmp_path):
+    path, result = run(tmp_path, "param w = 1\nloss L = " + "(" * 10_000 + "w" + ")" * 10_000 + "\n")
+    assert result.exit_code == 4
+    col = len("loss L = ") + MAX_NESTING + 1  # the 101st '('
+    assert result.stderr.startswith(f"{path}:2:{col}: error: expression nested more than {MAX_NESTING} levels deep")
+    assert "RecursionError" not in result.stderr
+
+
+def test_a_one_megabyte_line_is_refused_with_a_short_quote(tmp_path):
+    path, result = run(tmp_path, "param w = 1\nloss L = " + "+".join(["w"] * 350_000) + "\n")
+    assert result.exit_code == 4
+    first, quote, underline = result.stderr.splitlines()[:3]
+    # The 256th '+' would make 257 levels: refused there, without reading the rest of the line.
+    assert first == f"{path}:2:{len('loss L = ') + 2 * MAX_DEPTH}: error: expression is more than {MAX_DEPTH} levels deep"
+    assert len(quote) < 120 and quote.startswith(" 2 | ...") and quote.endswith("...")
+    assert underline.strip().startswith("|") and underline.strip().endswith(" ^")
+
+
+def test_a_one_megabyte_comment_is_fine(tmp_path):
+    _, result = run(tmp_path, "# " + "x" * 1_000_000 + "\nparam w = 1\nloss L = w^2\n")
+    assert result.exit_code == 0
+
+
+def test_the_widest_sum_allowed_works(tmp_path):
+    terms = " + ".join(f"w{i}" for i in range(MAX_DEPTH - 1))
+    params = "".join(f"param w{i} = 0.01\n" for i in range(MAX_DEPTH - 1))
+    _, result = run(tmp_path, params + f"loss L = {terms}\n", "--show", "updates")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_numeric_fault_shows_what_was_computed_before_it(tmp_path):
+    path, result = run(tmp_path, "param w = 0.5\ninput x = 2\nh = x*w - 3\nloss L = log(h)\n")
+    assert result.exit_code == 5
+    out = result.stdout
+    assert "Step 1: stopped" in out
+    assert "2·0.5 − 3" in out and "−2" in out  # h = 2·0.5 − 3 = −2, by hand
+    assert "log(−2)" in out and "nan" in out
+    assert result.stderr.startswith(f"{path}:4:10: error: step 1: node L = log(h): log of -2: log needs a positive number")
+
+
+def test_paths_too_long_to_read_are_counted_not_listed(tmp_path):
+    n = MAX_LISTED_LENGTH + 5
+    lines = ["param w = 0.5", "s0 = w"] + [f"s{i} = s{i - 1}*1" for i in range(1, n)] + [f"loss L = s{n - 1}"]
+    graph = load("\n".join(lines) + "\n")
+    (plan,) = plan_chains(graph, 8)
+    assert plan.total == 1 and plan.paths == ()
+    _, result = run(tmp_path, "\n".join(lines) + "\n", "--show", "chains")
+    assert result.exit_code == 0
+    words = " ".join(result.stdout.split())  # the note may wrap inside its cell
+    assert f"1 path of more than {MAX_LISTED_LENGTH:,} factors: counted," in words and "not listed" in words
