@@ -134,7 +134,8 @@ def test_random_networks_gradients_match_finite_differences(text):
         assert p.result.status != "mismatch", (text, p.edge.of, p.edge.wrt, show(p.edge.formula))
 
 
-@settings(max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)), deadline=None)
+@settings(max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(text=networks())
 def test_random_networks_print_and_parse_back_the_same(text):
     from bptrace.parser import parse
