@@ -74,15 +74,24 @@ def run(
     from bptrace.render import SECTIONS
 
     sections = _sections(show, SECTIONS)
+    _check_lr(lr)
+    if json_lines:
+        _guarded(file, lambda source: _run_json(source, steps, lr, max_paths, str(file)))
+    else:
+        _guarded(file, lambda source: _run(source, steps, lr, precision, sections, max_paths, ascii_math, str(file)))
+
+
+def _check_lr(lr: float | None) -> None:
     if lr is not None and not (_finite(lr) and lr >= 0):
         raise typer.BadParameter("must be a finite number, 0 or more", param_hint="'--lr'")
+
+
+def _guarded(file: Path, command):
+    """Read FILE and run `command` on its text, turning every way it can stop into a message and an exit code."""
     source = ""
     try:
         source = _read(file)
-        if json_lines:
-            _run_json(source, steps, lr, max_paths, str(file))
-        else:
-            _run(source, steps, lr, precision, sections, max_paths, ascii_math, str(file))
+        return command(source)
     except (BptraceError, RecursionError) as error:
         raise typer.Exit(_report(error, str(file), source)) from None
     except KeyboardInterrupt:
@@ -241,21 +250,8 @@ def check(
     precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown.")] = 6,
 ) -> None:
     """Compare every gradient with central finite differences, node by node, and exit 6 on any mismatch."""
-    if lr is not None and not (_finite(lr) and lr >= 0):
-        raise typer.BadParameter("must be a finite number, 0 or more", param_hint="'--lr'")
-    source = ""
-    try:
-        source = _read(file)
-        failures = _check(source, steps, lr, precision, str(file))
-    except (BptraceError, RecursionError) as error:
-        raise typer.Exit(_report(error, str(file), source)) from None
-    except KeyboardInterrupt:
-        _stderr().print("bptrace: interrupted", markup=False)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except BrokenPipeError:
-        _silence_stdout()
-        raise typer.Exit(0) from None
-    if failures:
+    _check_lr(lr)
+    if _guarded(file, lambda source: _check(source, steps, lr, precision, str(file))):
         raise typer.Exit(EXIT_CHECK)
 
 
