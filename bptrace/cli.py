@@ -101,6 +101,10 @@ def _guarded(file: Path, command):
         # The reader went away (`| head`): stop quietly, as Unix tools do.
         _silence_stdout()
         raise typer.Exit(0) from None
+    except OSError as error:  # the output cannot be written: a full disk, a closed terminal
+        _silence_stdout()
+        _stderr().print(f"bptrace: error: cannot write the output: {error.strerror or error}", markup=False)
+        raise typer.Exit(EXIT_FILE) from None
 
 
 def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, filename: str) -> None:

@@ -217,3 +217,13 @@ def test_distinct_names_never_look_alike(tmp_path):
     f = tmp_path / "s.bp"
     f.write_text("param w1 = 1\nparam w_1 = 2\nloss L = w1*w_1\n")
     assert "w₁·w_1" in invoke("run", str(f), "--show", "forward").stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("mode", [[], ["--json"]])
+def test_a_full_disk_is_a_clear_error_not_an_internal_one(mode):
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "bptrace", "run", SIMPLE, "--steps", "50", *mode],
+                                stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert result.returncode == 3
+    assert result.stderr.decode().startswith("bptrace: error: cannot write the output: No space left on device")
