@@ -44,20 +44,31 @@ def plan_chains(graph: Graph, max_paths: int) -> tuple[ChainPlan, ...]:
     """Return each param's chain plan, at most `max_paths` paths listed per param."""
     totals = count_paths(graph)
     used_by = users(graph)
+    near = distances(graph)
     return tuple(
-        ChainPlan(param, _first_paths(graph.loss, param, used_by, totals, max_paths), totals[param])
+        ChainPlan(param, _first_paths(graph.loss, param, used_by, near, max_paths), totals[param])
         for param in graph.params
     )
 
 
-def _first_paths(loss: str, param: str, used_by, totals: dict[str, int], limit: int) -> tuple[tuple[str, ...], ...]:
+def distances(graph: Graph) -> dict[str, int]:
+    """Return, for every name the loss depends on, the fewest edges on a path from the loss to it."""
+    near = {graph.loss: 0}
+    for node in reversed(graph.nodes):  # a reverse topological order: every user comes first
+        if node.name in near:
+            for edge in node.edges:
+                near[edge.wrt] = min(near.get(edge.wrt, near[node.name] + 1), near[node.name] + 1)
+    return near
+
+
+def _first_paths(loss: str, param: str, used_by, near: dict[str, int], limit: int) -> tuple[tuple[str, ...], ...]:
     """Return the first `limit` paths from the loss to `param`, found by walking up from the param.
 
-    Only users the loss depends on (a path count above 0) are followed, so every branch of the
-    walk reaches the loss (unless it grows past MAX_LISTED_LENGTH): the work is proportional to
-    the paths listed, however many there are.
+    A user is followed only when the loss can be reached from it within MAX_LISTED_LENGTH edges
+    (by its distance to the loss), so no branch of the walk is a dead end: the work is
+    proportional to the paths listed, however many paths there are.
     """
-    if totals[param] == 0 or limit <= 0:
+    if param not in near or near[param] > MAX_LISTED_LENGTH or limit <= 0:
         return ()
     entries: list[tuple[str, int, int]] = [(param, -1, 0)]  # (name, entry it came from, edges so far)
     stack = [0]
@@ -65,8 +76,6 @@ def _first_paths(loss: str, param: str, used_by, totals: dict[str, int], limit: 
     while stack and len(found) < limit:
         i = stack.pop()
         name, _, length = entries[i]
-        if length > MAX_LISTED_LENGTH:
-            continue  # counted in the total, but no one reads a product this long
         if name == loss:
             path = []
             while i >= 0:
@@ -75,7 +84,8 @@ def _first_paths(loss: str, param: str, used_by, totals: dict[str, int], limit: 
             found.append(tuple(path))  # from the loss down to the param
             continue
         for user in reversed(used_by[name]):
-            if totals[user]:
+            # Longer paths are counted in the total, but no one reads a product that long.
+            if user in near and length + 1 + near[user] <= MAX_LISTED_LENGTH:
                 entries.append((user, i, length + 1))
                 stack.append(len(entries) - 1)
     return tuple(found)

@@ -69,6 +69,7 @@ def run(
     max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths listed per parameter; the rest are counted exactly.")] = 8,
     ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")] = False,
     json_lines: Annotated[bool, typer.Option("--json", help="Write the trace as JSON Lines (see `bptrace schema`) instead of tables.")] = False,
+    all_rows: Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")] = False,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
     from bptrace.render import SECTIONS
@@ -78,7 +79,7 @@ def run(
     if json_lines:
         _guarded(file, lambda source: _run_json(source, steps, lr, max_paths, str(file)))
     else:
-        _guarded(file, lambda source: _run(source, steps, lr, precision, sections, max_paths, ascii_math, str(file)))
+        _guarded(file, lambda source: _run(source, steps, lr, precision, sections, max_paths, ascii_math, all_rows, str(file)))
 
 
 def _check_lr(lr: float | None) -> None:
@@ -107,16 +108,16 @@ def _guarded(file: Path, command):
         raise typer.Exit(EXIT_FILE) from None
 
 
-def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, filename: str) -> None:
+def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, all_rows: bool, filename: str) -> None:
     from bptrace.printer import ASCII, BP, MATH
     from bptrace.errors import NumericFault
-    from bptrace.render import PipeConsole, View, render_final, render_step, render_stopped
+    from bptrace.render import MAX_ROWS, PipeConsole, View, render_final, render_step, render_stopped
     from bptrace.tracer import Step, trace
 
     graph = _build(source, filename)
     out = PipeConsole(highlight=False, soft_wrap=False)
     notation = ASCII if not out.encoding.lower().startswith("utf") else BP if ascii_math else MATH
-    view = View(sections, precision, notation)
+    view = View(sections, precision, notation, None if all_rows else MAX_ROWS)
     first = None
     with _Interrupts() as interrupts:
         try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rich import box
 from rich.cells import cell_len
@@ -20,6 +21,8 @@ from bptrace.printer import MATH, Notation, format_number, name_text, partial_te
 from bptrace.tracer import Chain, Final, Step
 
 SECTIONS = ("forward", "partials", "chains", "updates")
+T = TypeVar("T")
+MAX_ROWS = 60  # a table longer than this shows its first 50 and last 10 rows
 LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
 
 
@@ -38,6 +41,23 @@ class View:
     sections: tuple[str, ...] = SECTIONS
     precision: int = 4
     notation: Notation = MATH
+    max_rows: int | None = MAX_ROWS  # rows per table before the middle is summarised; None shows all
+
+    def pick(self, items: Sequence[T]) -> list[T | None]:
+        """Return the items a table shows: all, or the first and last few with None for the gap."""
+        if self.max_rows is None or len(items) <= self.max_rows:
+            return list(items)
+        head = self.max_rows - 10
+        return [*items[:head], None, *items[-10:]]
+
+    def gap(self, table: Table, items: Sequence, columns: int) -> None:
+        """Add the row that stands for the rows left out, and say under the table how to see them."""
+        hidden = len(items) - (self.max_rows or 0)
+        dots = "…" if self.notation.pretty else "..."
+        table.add_row(Text(f"{dots} {hidden:,} more", style="dim"), *([""] * (columns - 1)))
+        table.caption = "Some rows are left out: --all shows every row."
+        table.caption_justify = "left"
+        table.caption_style = "dim"
 
 
 def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
@@ -66,7 +86,10 @@ def render_final(graph: Graph, first: Step, final: Final, view: View) -> Rendera
     steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
     table = _table(f"After {steps}", ("", "start", "final"), numeric_from=1)
     table.add_row(Text(f"loss {name_text(graph.loss, n)}", style="bold"), num(first.loss), num(final.loss), style="bold")
-    for update in first.updates:
+    for update in view.pick(first.updates):
+        if update is None:
+            view.gap(table, first.updates, 3)
+            continue
         table.add_row(name_text(update.param, n), num(update.before), num(final.params[update.param]))
     return Group(Rule("Summary", style="bold"), _titled(table), Text(""))
 
@@ -153,9 +176,11 @@ def _forward(graph: Graph, step: Step, view: View, only: set[str] | None = None)
     n, num = view.notation, _num(view)
     table = _table("Forward pass", ("node", "expression", "with numbers", "value"), numeric_from=3)
     value_of = lambda name: num(step.values[name])  # noqa: E731
-    for node in graph.nodes:
-        if only is not None and node.name not in only:
-            break
+    nodes = [node for node in graph.nodes if only is None or node.name in only]
+    for node in view.pick(nodes):
+        if node is None:
+            view.gap(table, nodes, 4)
+            continue
         is_loss = node.name == graph.loss
         label = f"loss {name_text(node.name, n)}" if is_loss else name_text(node.name, n)
         table.add_row(
@@ -172,7 +197,10 @@ def _partials(graph: Graph, step: Step, view: View) -> Table:
     n, num = view.notation, _num(view)
     loss = name_text(graph.loss, n)
     table = _table(f"Local derivatives, backwards from {loss}", ("partial", "formula", "value"), numeric_from=2)
-    for p in step.partials:
+    for p in view.pick(step.partials):
+        if p is None:
+            view.gap(table, step.partials, 3)
+            continue
         table.add_row(partial_text(p.of, p.wrt, n), show(p.edge.formula, n), num(p.value))
     return table
 
@@ -189,8 +217,10 @@ def _gradients(graph: Graph, step: Step, view: View) -> Table:
     uses: dict[str, list] = {}
     for p in step.partials:
         uses.setdefault(p.wrt, []).append(p)
-    for node in reversed(graph.nodes):
-        if node.name == graph.loss or node.name not in uses:
+    nodes = [node for node in reversed(graph.nodes) if node.name != graph.loss and node.name in uses]
+    for node in view.pick(nodes):
+        if node is None:
+            view.gap(table, nodes, 4)
             continue
         terms = uses[node.name]
         symbols = " + ".join(f"{d(graph.loss, p.of, n)} {n.times} {d(p.of, p.wrt, n)}" for p in terms)
@@ -201,7 +231,10 @@ def _gradients(graph: Graph, step: Step, view: View) -> Table:
 
 def _chains(graph: Graph, step: Step, view: View) -> Table:
     table = _table("Chain rule, one product per path", ("gradient", "chain", "with numbers", "value"), numeric_from=3)
-    for chain in step.chains:
+    for chain in view.pick(step.chains):
+        if chain is None:
+            view.gap(table, step.chains, 4)
+            continue
         _chain_rows(table, chain, graph.loss, view)
     return table
 
@@ -239,7 +272,10 @@ def _updates(graph: Graph, step: Step, view: View) -> Table:
     # Written in the columns' words, so it never clashes with a node the user called p.
     title = f"Update  after = before {n.minus} {alpha}{n.times}gradient   ({alpha} = {num(step.lr)})"
     table = _table(title, ("param", "before", "gradient", f"{alpha}{n.times}gradient", "after"), numeric_from=1)
-    for u in step.updates:
+    for u in view.pick(step.updates):
+        if u is None:
+            view.gap(table, step.updates, 5)
+            continue
         table.add_row(name_text(u.param, n), num(u.before), num(u.grad), num(u.lr * u.grad), num(u.after))
     return table
 

@@ -68,3 +68,27 @@ def test_paths_too_long_to_read_are_counted_not_listed(tmp_path):
     assert result.exit_code == 0
     words = " ".join(result.stdout.split())  # the note may wrap inside its cell
     assert f"1 path of more than {MAX_LISTED_LENGTH:,} factors: counted," in words and "not listed" in words
+
+
+def test_long_tables_show_their_ends_and_say_how_to_see_all(tmp_path):
+    params = "".join(f"param w{i} = 0.01\n" for i in range(100))
+    sums = "s = " + " + ".join(f"w{i}" for i in range(50)) + "\nt = " + " + ".join(f"w{i}" for i in range(50, 100))
+    text = params + sums + "\nloss L = s + t\n"
+    _, result = run(tmp_path, text, "--show", "updates")
+    assert result.exit_code == 0
+    updates = result.stdout.split("Summary")[0]
+    rows = [line.split()[0] for line in updates.splitlines() if line.startswith("w")]
+    assert rows == [f"w{i}".translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")) for i in [*range(50), *range(90, 100)]]
+    assert "… 40 more" in result.stdout and "--all shows every row" in result.stdout
+    _, everything = run(tmp_path, text, "--show", "updates", "--all")
+    assert sum(line.startswith("w") for line in everything.stdout.split("Summary")[0].splitlines()) == 100
+
+
+def test_the_path_search_does_not_wander_down_branches_too_long_to_list(tmp_path):
+    # Every node uses w, so w has 3,000 paths of every length up to 3,001: only those of at most
+    # MAX_LISTED_LENGTH edges can be listed, and finding the first 8 must not explore the rest.
+    lines = ["param w = 0.5", "n0 = w"] + [f"n{i} = n{i - 1}*0.5 + w" for i in range(1, 3000)] + ["loss L = n2999"]
+    (plan,) = plan_chains(load("\n".join(lines) + "\n"), 8)
+    assert plan.total == 3000
+    assert len(set(plan.paths)) == 8 and all(len(p) - 1 <= MAX_LISTED_LENGTH for p in plan.paths)
+    assert all(p[0] == "L" and p[-1] == "w" for p in plan.paths)
