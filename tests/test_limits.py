@@ -92,3 +92,17 @@ def test_the_path_search_does_not_wander_down_branches_too_long_to_list(tmp_path
     assert plan.total == 3000
     assert len(set(plan.paths)) == 8 and all(len(p) - 1 <= MAX_LISTED_LENGTH for p in plan.paths)
     assert all(p[0] == "L" and p[-1] == "w" for p in plan.paths)
+
+
+def test_ten_thousand_params_are_handled(tmp_path):
+    # 100 nodes of 100 weighted inputs each, summed into the loss: every gradient is x/100·(s/100 − y)·…,
+    # and only the ends of each 10,000-row table are shown.
+    lines = ["input x = 0.5", "target y = 1"]
+    lines += [f"param w{j}_{k} = 0.01" for j in range(100) for k in range(100)]
+    lines += [f"z{j} = " + " + ".join(f"w{j}_{k}*x" for k in range(100)) for j in range(100)]
+    lines += ["s = " + " + ".join(f"z{j}" for j in range(100)), "loss L = 1/2*(y - s/100)^2"]
+    _, result = run(tmp_path, "\n".join(lines) + "\n", "--show", "updates")
+    assert result.exit_code == 0, result.stderr
+    # s = 10,000 · 0.01 · 0.5 = 50, so ∂L/∂w = −(y − s/100)·x/100 = −(1 − 0.5)·0.005 = −0.0025 for every w.
+    assert "… 9,940 more" in result.stdout
+    assert result.stdout.count("−0.0025") >= 60
