@@ -16,6 +16,7 @@ from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num
 
 ZERO = Num(Fraction(0))
 ONE = Num(Fraction(1))
+UNIT = Fraction(1)  # the coefficient of a plain factor: tested by identity, to skip Fraction arithmetic
 _MAX_BITS = 2000  # beyond this a folded fraction is rounded to the nearest float
 _LARGEST = Fraction(sys.float_info.max)
 _SMALLEST = Fraction(sys.float_info.min)  # the smallest normal float
@@ -28,7 +29,9 @@ def foldable(v: Fraction) -> bool:
 
 def num(value: Fraction | int | float) -> Num:
     """Return a number node, exact while short text can write it, else the nearest float."""
-    v = Fraction(value)
+    v = value if type(value) is Fraction else Fraction(value)
+    if v.denominator < 2**53 and -(2**53) < v.numerator < 2**53:
+        return Num(v)  # p/q of float-sized integers always has exact short text
     if v.numerator.bit_length() > _MAX_BITS or v.denominator.bit_length() > _MAX_BITS or exact_text(abs(v)) is None:
         v = Fraction(float(v))  # callers check foldable() first, so this cannot overflow; repr() is exact
     return Num(v)
@@ -58,7 +61,7 @@ def split(e: Expr) -> tuple[Fraction, list[Expr]]:
             if not fb:
                 return ct / cb, ft
             return ct / cb, [Binary("/", _chain(Fraction(1), ft), _chain(Fraction(1), fb))]
-    return Fraction(1), [e]
+    return UNIT, [e]
 
 
 def product(coefficient: Fraction, factors: list[Expr]) -> Expr:
@@ -115,9 +118,10 @@ def mul(a: Expr, b: Expr) -> Expr:
         return a
     ca, fa = split(a)
     cb, fb = split(b)
-    if not foldable(ca * cb):
+    c = cb if ca is UNIT else ca if cb is UNIT else ca * cb
+    if c is not UNIT and not foldable(c):
         return Binary("*", a, b)
-    return product(ca * cb, fa + fb)
+    return product(c, fa + fb)
 
 
 def neg(a: Expr) -> Expr:
