@@ -36,3 +36,19 @@ def test_rendered_output_matches_golden(name, monkeypatch):
     if os.environ.get("BPTRACE_REGEN_GOLDEN"):
         path.write_text(result.stdout, encoding="utf-8")
     assert result.stdout == path.read_text(encoding="utf-8")
+
+
+def test_the_readme_shows_the_real_first_step():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("(colour and bold on a real terminal):\n\n```\n")[1].split("```")[0]
+    first_step = (GOLDEN / "simple_2_steps.txt").read_text(encoding="utf-8").split("─" * 36 + " Step 2")[0]
+    assert sample.rstrip() == first_step.rstrip()
+
+
+def test_the_readme_check_sample_is_real(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("$ bptrace check networks/two_layer.bp\n")[1].split("…")[0]
+    env = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+    out = CliRunner(env=env).invoke(app, ["check", "networks/two_layer.bp"], prog_name="bptrace").stdout
+    assert sample.strip() in out
