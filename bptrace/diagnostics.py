@@ -103,3 +103,9 @@ def format_diagnostic(
     if hint:
         out.append(f"  hint: {hint}")
     return "\n".join(out)
+
+# What other tools and textbooks call bptrace's settings.
+SETTING_HINTS = {
+    name: "the learning rate is called lr: write `set lr = VALUE`"
+    for name in ("learning_rate", "learningrate", "alpha", "α", "eta", "η", "step_size", "stepsize", "rate")
+}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bptrace.algebra import replace, simplify
-from bptrace.diagnostics import NAME_HINTS, did_you_mean
+from bptrace.diagnostics import NAME_HINTS, SETTING_HINTS, did_you_mean
 from bptrace.errors import NetworkError, Span, Warning_
 from bptrace.evaluate import Program, compile_expr, find_fault, run
 from bptrace.ops import derivative
@@ -123,7 +123,7 @@ def build(statements: tuple[Statement, ...]) -> Graph:
 
 def _setting(s: Setting) -> float:
     if s.name not in SETTINGS:
-        hint = did_you_mean(s.name, SETTINGS) or f"known settings: {', '.join(SETTINGS)}"
+        hint = SETTING_HINTS.get(s.name.lower()) or did_you_mean(s.name, SETTINGS) or f"known settings: {', '.join(SETTINGS)}"
         raise NetworkError(f"unknown setting '{s.name}'", s.span, hint)
     value = _constant(s.value, f"setting '{s.name}'")
     if s.name == "lr" and value < 0:
