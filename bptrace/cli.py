@@ -143,21 +143,20 @@ def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> Non
     err = _stderr()
 
     def write(record: dict) -> None:
-        # UTF-8 whatever the locale (RFC 8259), flushed at once for `tail -f` and pipes, and with
-        # Ctrl-C held until the line is out, so no line is ever cut in half.
-        data = jsonl.line(record).encode("utf-8")
-        with _signals_held():
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
+        # UTF-8 whatever the locale (RFC 8259), flushed at once for `tail -f` and pipes. A first
+        # Ctrl-C waits for the step boundary (_Interrupts), so it never cuts a line in half.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(jsonl.line(record).encode("utf-8"))
+        sys.stdout.buffer.flush()
 
     rate = graph.settings["lr"] if lr is None else lr
-    write(jsonl.begin(graph, filename, steps, rate, max_paths))
     done, reported = 0, set()
     params = {leaf.name: leaf.value for leaf in graph.leaves if leaf.kind == "param"}
     try:
         with _Interrupts() as interrupts:
+            write(jsonl.begin(graph, filename, steps, rate, max_paths))
             for record in trace(graph, steps, lr, max_paths):
+                interrupts.check()  # a signal during the final evaluation counts too
                 if not isinstance(record, Step):
                     write(jsonl.end(record))
                     continue
@@ -191,25 +190,6 @@ def _build(source: str, filename: str):
     for w in graph.warnings:
         _diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
     return graph
-
-
-class _signals_held:
-    """Hold SIGINT and SIGTERM while a line is written; they arrive the moment it is out."""
-
-    SIGNALS = ("SIGINT", "SIGTERM")
-
-    def __enter__(self) -> None:
-        import signal
-
-        self.held = hasattr(signal, "pthread_sigmask")
-        if self.held:
-            signal.pthread_sigmask(signal.SIG_BLOCK, [getattr(signal, s) for s in self.SIGNALS])
-
-    def __exit__(self, *exc) -> None:
-        import signal
-
-        if self.held:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, [getattr(signal, s) for s in self.SIGNALS])
 
 
 class _Interrupts:
@@ -275,6 +255,7 @@ def _check(source: str, steps: int, lr, precision: int, filename: str) -> int:
     with _Interrupts() as interrupts:
         for checked in check_steps(graph, steps, lr):
             out.print(render_check(graph, checked, view))
+            blamed = set()
             for g in checked.grads:
                 if g.result.status != "mismatch":
                     continue
@@ -285,9 +266,17 @@ def _check(source: str, steps: int, lr, precision: int, filename: str) -> int:
                     err.print(f"bptrace: error: {message}", markup=False)
                     continue
                 edge, local = g.culprit.edge, g.culprit.result
+                blamed.add((edge.of, edge.wrt))
                 message += (f"; the first wrong local derivative is d{edge.of}/d{edge.wrt} = {show(edge.formula)}, "
                             f"{local.analytic:.9g} instead of {local.numeric:.9g}")
                 _diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
+            for p in checked.partials:  # a wrong local derivative fails the check even when no gradient shows it
+                edge, local = p.edge, p.result
+                if local.status == "mismatch" and (edge.of, edge.wrt) not in blamed:
+                    failures += 1
+                    message = (f"step {checked.step}: the local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)} "
+                               f"is {local.analytic:.9g}, but {local.numeric:.9g} by finite differences")
+                    _diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
             interrupts.check()
     if not failures:
         out.print(f"All gradients agree with finite differences "

@@ -93,3 +93,34 @@ def test_a_kink_is_reported_unstable_and_does_not_fail(tmp_path):
     assert result.exit_code == 0
     assert "unstable" in result.stdout
     assert result.stderr == ""
+
+
+def test_a_wrong_gradient_near_a_minimum_is_still_a_mismatch():
+    # f(w) = ½(1 − 100w)², f'(0.0105) = −100·(1 − 1.05) = 5: curvature is not a kink.
+    f = lambda w: 0.5 * (1 - 100 * w) ** 2  # noqa: E731
+    assert compare(5.0, f, 0.0105).status == "ok"
+    assert compare(999.0, f, 0.0105).status == "mismatch"
+    g = lambda w: 50 * (w - 1) ** 2  # noqa: E731 - at its minimum, f' = 0
+    assert compare(0.0, g, 1.0).status == "ok"
+    assert compare(999.0, g, 1.0).status == "mismatch"
+
+
+def test_rounding_in_a_large_loss_is_not_blamed_on_a_correct_derivative():
+    # 1e8 + (w − 1)² at w = 0.5: f' = −1, but the quotient carries rounding of about 1e8·2e-16/1e-6.
+    assert compare(-1.0, lambda w: 1e8 + (w - 1) ** 2, 0.5).status == "ok"
+
+
+def test_a_wrong_local_derivative_fails_even_when_no_gradient_shows_it(wrong_sine, tmp_path):
+    f = tmp_path / "hidden.bp"
+    f.write_text("param w = 0.7\ninput z = 0\nm = sin(w)\nloss L = z*m + (w - 1)^2\n")  # ∂L/∂m = z = 0
+    result = invoke("check", str(f))
+    assert result.exit_code == 6
+    assert "All gradients agree" not in result.stdout
+    assert result.stderr.startswith(f"{f}:3:5: error: step 1: the local derivative dm/dw = m is ")
+
+
+def test_check_does_not_need_the_loss_after_the_last_update(tmp_path):
+    f = tmp_path / "final.bp"
+    f.write_text("param w = 1\na = log(w)\nloss L = a + w\n")  # after one step at lr 1, w = −1
+    result = invoke("check", str(f), "--lr", "1")
+    assert result.exit_code == 0, result.stderr
