@@ -50,11 +50,13 @@ class View:
         head = self.max_rows - 10
         return [*items[:head], None, *items[-10:]]
 
-    def gap(self, table: Table, items: Sequence, columns: int) -> None:
+    def gap(self, table: Table, items: Sequence, columns: int, noun: str = "", hidden: int | None = None) -> None:
         """Add the row that stands for the rows left out, and say under the table how to see them."""
-        hidden = len(items) - (self.max_rows or 0)
+        if hidden is None:
+            hidden = len(items) - (self.max_rows or 0)
         dots = "…" if self.notation.pretty else "..."
-        table.add_row(Text(f"{dots} {hidden:,} more", style="dim"), *([""] * (columns - 1)))
+        label = f"{dots} {hidden:,} more {noun}".rstrip()
+        table.add_row(Text(label, style="dim"), *([""] * (columns - 1)))
         table.caption = "Some rows are left out: --all shows every row."
         table.caption_justify = "left"
         table.caption_style = "dim"
@@ -231,12 +233,27 @@ def _gradients(graph: Graph, step: Step, view: View) -> Table:
 
 def _chains(graph: Graph, step: Step, view: View) -> Table:
     table = _table("Chain rule, one product per path", ("gradient", "chain", "with numbers", "value"), numeric_from=3)
-    for chain in view.pick(step.chains):
+    picked = _pick_chains(step.chains, view)
+    for chain in picked:
         if chain is None:
-            view.gap(table, step.chains, 4)
+            view.gap(table, step.chains, 4, noun="params", hidden=len(step.chains) - len(picked) + 1)
             continue
         _chain_rows(table, chain, graph.loss, view)
     return table
+
+
+def _pick_chains(chains: Sequence[Chain], view: View) -> list[Chain | None]:
+    """Return the chains to show: whole chains, until about max_rows rows, then the last few."""
+    rows = [1 if not c.paths else len(c.paths) + (c.paths_total > len(c.paths)) + (c.paths_total > 1) for c in chains]
+    if view.max_rows is None or sum(rows) <= view.max_rows:
+        return list(chains)
+    head, used = 0, 0
+    while head < len(chains) and used + rows[head] <= view.max_rows - 10:
+        used, head = used + rows[head], head + 1
+    tail, used = len(chains), 0
+    while tail > head + 1 and used + rows[tail - 1] <= 10:
+        used, tail = used + rows[tail - 1], tail - 1
+    return [*chains[:max(head, 1)], None, *chains[tail:]]
 
 
 def _chain_rows(table: Table, chain: Chain, loss: str, view: View) -> None:

@@ -106,3 +106,15 @@ def test_ten_thousand_params_are_handled(tmp_path):
     # s = 10,000 · 0.01 · 0.5 = 50, so ∂L/∂w = −(y − s/100)·x/100 = −(1 − 0.5)·0.005 = −0.0025 for every w.
     assert "… 9,940 more" in result.stdout
     assert result.stdout.count("−0.0025") >= 60
+
+
+def test_a_long_chain_table_is_cut_between_params_not_inside_one(tmp_path):
+    lines = ["input x = 1"] + [f"param w{i} = 0.1" for i in range(30)]
+    lines += [f"a{i} = w{i}*x + w{i}*w{i}" for i in range(30)]  # two paths to each w: ~4 rows per param
+    lines += ["s = " + " + ".join(f"a{i}*w{i}" for i in range(30)), "loss L = s^2"]
+    _, result = run(tmp_path, "\n".join(lines) + "\n", "--show", "chains")
+    assert result.exit_code == 0
+    shown = sum(line.startswith("∂L/∂w") for line in result.stdout.splitlines())
+    hidden = int(result.stdout.split("… ")[1].split(" more params")[0])
+    assert shown + hidden == 30 and hidden > 0
+    assert result.stdout.count("sum over the 2 paths") == shown  # every shown param is whole
