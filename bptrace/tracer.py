@@ -82,7 +82,8 @@ class Final:
 def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8) -> Iterator[Step | Final]:
     """Yield a Step record for each training step, then a Final record."""
     lr = graph.settings["lr"] if lr is None else lr
-    plan = _Plan(graph, plan_chains(graph, max_paths), graph.used_by_loss(), graph.leads_to_params())
+    needed = graph.leads_to_params()
+    plan = _Plan(graph, plan_chains(graph, max_paths), graph.used_by_loss(), needed, _shown_edges(graph, needed))
     params = {leaf.name: np.float64(leaf.value) for leaf in graph.leaves if leaf.kind == "param"}
     for k in range(1, steps + 1):
         with np.errstate(all="ignore"):
@@ -118,10 +119,7 @@ class _Plan:
     chains: tuple[ChainPlan, ...]
     used: frozenset[str]  # what the loss depends on: only these may stop a run by going non-finite
     needed: frozenset[str]  # params and the nodes that depend on them: what training needs
-    shown: tuple[Edge, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "shown", _shown_edges(self.graph, self.needed))
+    shown: tuple[Edge, ...]  # the local partials on loss-to-param paths, from the loss back
 
 
 def _backward(plan: _Plan, values: dict[str, Any], step: int):
