@@ -142,10 +142,7 @@ def _local(program, wrt: str, values: dict[str, Any], analytic) -> Comparison:
 
 def _culprit(graph: Graph, param: str, partials: list[PartialCheck]) -> PartialCheck | None:
     """Return the first mismatched local partial, from the loss backwards, that lies on a path to `param`."""
-    reaches = {param}
-    for node in graph.nodes:
-        if any(e.wrt in reaches for e in node.edges):
-            reaches.add(node.name)
+    reaches = graph.depends_on((param,))
     for p in partials:
         if p.result.status == "mismatch" and p.edge.wrt in reaches:
             return p

@@ -69,7 +69,11 @@ class Graph:
 
     def leads_to_params(self) -> frozenset[str]:
         """Return the params and every node that depends on one."""
-        found = set(self.params)
+        return self.depends_on(self.params)
+
+    def depends_on(self, names) -> frozenset[str]:
+        """Return `names` and every node that depends on one of them."""
+        found = set(names)
         for node in self.nodes:
             if any(e.wrt in found for e in node.edges):
                 found.add(node.name)
