@@ -151,7 +151,7 @@ def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> Non
 
     rate = graph.settings["lr"] if lr is None else lr
     done, reported = 0, set()
-    params = {leaf.name: leaf.value for leaf in graph.leaves if leaf.kind == "param"}
+    params = graph.initial_params()
     try:
         with _Interrupts() as interrupts:
             write(jsonl.begin(graph, filename, steps, rate, max_paths))

@@ -67,6 +67,10 @@ class Graph:
         """Return the loss and every name it depends on."""
         return _used_by(self.nodes, self.loss)
 
+    def initial_params(self) -> dict[str, float]:
+        """Return each param's declared value, in source order."""
+        return {leaf.name: leaf.value for leaf in self.leaves if leaf.kind == "param"}
+
     def leads_to_params(self) -> frozenset[str]:
         """Return the params and every node that depends on one."""
         return self.depends_on(self.params)

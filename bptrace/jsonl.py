@@ -45,7 +45,7 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int) -> 
         "lr": number(lr),
         "steps": steps,
         "max_paths": max_paths,
-        "params": {leaf.name: number(leaf.value) for leaf in graph.leaves if leaf.kind == "param"},
+        "params": {name: number(v) for name, v in graph.initial_params().items()},
         "leaves": [
             {"name": leaf.name, "kind": leaf.kind, "value": number(leaf.value), "line": leaf.span.line}
             for leaf in graph.leaves

@@ -84,7 +84,7 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8)
     lr = graph.settings["lr"] if lr is None else lr
     needed = graph.leads_to_params()
     plan = _Plan(graph, plan_chains(graph, max_paths), graph.used_by_loss(), needed, _shown_edges(graph, needed))
-    params = {leaf.name: np.float64(leaf.value) for leaf in graph.leaves if leaf.kind == "param"}
+    params = {name: np.float64(v) for name, v in graph.initial_params().items()}
     for k in range(1, steps + 1):
         with np.errstate(all="ignore"):
             record = _step(plan, params, k, lr)

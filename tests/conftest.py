@@ -22,7 +22,7 @@ def load(text_or_path: str | Path) -> Graph:
 
 
 def declared_params(graph: Graph) -> dict[str, float]:
-    return {leaf.name: float(leaf.value) for leaf in graph.leaves if leaf.kind == "param"}
+    return graph.initial_params()
 
 
 def loss_at(graph: Graph, params: dict[str, float]) -> float:
