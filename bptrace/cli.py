@@ -143,11 +143,13 @@ def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> Non
     err = _stderr()
 
     def write(record: dict) -> None:
-        # UTF-8 whatever the locale (RFC 8259), flushed at once for `tail -f` and pipes. A first
-        # Ctrl-C waits for the step boundary (_Interrupts), so it never cuts a line in half.
-        sys.stdout.flush()
-        sys.stdout.buffer.write(jsonl.line(record).encode("utf-8"))
-        sys.stdout.buffer.flush()
+        # UTF-8 whatever the locale (RFC 8259), flushed at once for `tail -f` and pipes, with
+        # SIGINT and SIGTERM held until the line is out, so no line is ever cut in half.
+        data = jsonl.line(record).encode("utf-8")
+        with _signals_held():
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
 
     rate = graph.settings["lr"] if lr is None else lr
     done, reported = 0, set()
@@ -190,6 +192,27 @@ def _build(source: str, filename: str):
     for w in graph.warnings:
         _diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
     return graph
+
+
+class _signals_held:
+    """Hold SIGINT and SIGTERM while a line is written; they arrive the moment it is out.
+
+    The previous signal mask is restored afterwards, so signals a parent blocked stay blocked.
+    The price: while a reader has stopped reading, Ctrl-C waits for it (`kill -9` does not).
+    """
+
+    def __enter__(self) -> None:
+        import signal
+
+        self.previous = None
+        if hasattr(signal, "pthread_sigmask"):
+            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
 
 
 class _Interrupts:

@@ -259,3 +259,19 @@ def test_sigterm_also_ends_with_an_end_record():
     proc.wait(timeout=30)
     last = strict(out.decode().splitlines()[-1])
     assert last["type"] == "end" and last["error"]["kind"] == "interrupted"
+
+
+def test_signals_a_parent_blocked_stay_blocked_while_writing():
+    # Writing a line holds SIGINT and SIGTERM, then restores the mask it found: a SIGTERM the
+    # parent blocked must not end the run.
+    proc = run_process(
+        "run", SIMPLE, "--steps", "200", "--json",
+        preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}),
+    )
+    proc.stdout.readline()
+    proc.terminate()
+    out = proc.stdout.read()
+    proc.stderr.read()
+    proc.wait(timeout=60)
+    assert proc.returncode == 0
+    assert strict(out.decode().splitlines()[-1])["steps"] == 200
