@@ -3,8 +3,8 @@
 Tolerances follow torch.autograd.gradcheck: a step h = EPS·max(1, |x|) scaled to the value, and
 agreement when |analytic − numeric| ≤ ATOL + RTOL·|numeric| + the rounding error of the quotient
 (8·machine epsilon·|f|/h). Where the slopes just left and right of x differ by a jump that does not
-shrink with h, x sits on a kink (relu, abs, max, min, step, sign) and no difference quotient proves
-anything: such a comparison is marked unstable and does not fail the check.
+halve with h, a kink (relu, abs, max, min, step, sign) lies within h of x and no difference quotient
+proves anything: such a comparison is marked unstable and does not fail the check.
 """
 
 from __future__ import annotations
@@ -96,16 +96,24 @@ def compare(analytic: float, f, x: float) -> Comparison:
 
 
 def _kink(f, x: float, h: float, here: float, noise: float) -> bool:
-    """Tell whether the slopes left and right of x differ by a jump that does not shrink with h.
+    """Tell whether a kink lies within h of x, where no difference quotient can be trusted.
 
-    On a smooth curve they differ by about f''·h, which halves when h does; at a kink of relu, abs,
-    max or min they differ by the same jump at every h, and no difference quotient can be trusted.
+    On a smooth curve the slopes left and right of x differ by about f''·s, which halves when the
+    step s does. A kink of relu, abs, max or min within s of x breaks that: at x itself the jump
+    stays the same as s shrinks, and a little way off it vanishes once s no longer reaches it.
+    Three steps (h, h/2, h/4) tell every kink position from curvature.
     """
     def jump(step: float) -> float:
         return (f(x + step) - here) / step - (here - f(x - step)) / step
 
-    wide, narrow = jump(h), jump(h / 2)
-    return not _close(wide, 0.0, noise) and abs(narrow) > 0.75 * abs(wide)
+    wide, narrow, narrower = jump(h), jump(h / 2), jump(h / 4)
+    if _close(wide, 0.0, noise):
+        return False
+    return not _halves(wide, narrow, 2 * noise) or not _halves(narrow, narrower, 4 * noise)
+
+
+def _halves(big: float, small: float, noise: float) -> bool:
+    return abs(small - big / 2) <= 0.25 * abs(big) + ATOL + noise
 
 
 def _close(a: float, b: float, noise: float = 0.0) -> bool:

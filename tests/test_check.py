@@ -124,3 +124,18 @@ def test_check_does_not_need_the_loss_after_the_last_update(tmp_path):
     f.write_text("param w = 1\na = log(w)\nloss L = a + w\n")  # after one step at lr 1, w = −1
     result = invoke("check", str(f), "--lr", "1")
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.1, 0.3, 0.5, 0.63, 0.9, -0.4, -0.99])
+def test_a_kink_within_the_step_is_unstable_wherever_it_lies(offset):
+    # abs has its kink at 0; at x = offset·h the central difference straddles it: (|x+h| − |x−h|)/2h
+    # is offset, not sign(x) = ±1. Whatever the offset, that is unstable, never a mismatch.
+    x = offset * 1e-6
+    expected = 0.0 if x == 0 else (1.0 if x > 0 else -1.0)
+    assert compare(expected, abs, x).status == "unstable"
+
+
+def test_a_kink_just_beyond_the_step_is_checked_normally():
+    # At x = 1.01·h the difference quotient no longer reaches the kink: slope 1, exactly right.
+    assert compare(1.0, abs, 1.01e-6).status == "ok"
+    assert compare(-1.0, abs, 1.01e-6).status == "mismatch"
