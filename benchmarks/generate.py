@@ -1,0 +1,71 @@
+"""Write a large random .bp network: N nodes over every operator and function, values bounded.
+
+    python benchmarks/generate.py 10000 > /tmp/net10k.bp
+    python benchmarks/generate.py 10000 --seed 3 --out /tmp/net10k.bp
+
+Node i combines node i−1 with a random earlier node or param, so every node reaches the loss and
+paths multiply as in a real network. Every template maps values in [−4, 4] back into [−4, 4], so a
+network of any size has finite values and gradients (no log of a negative, no overflow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+
+# {a} and {b} are earlier values, {w} a param. Each stays within [−4, 4] for inputs within [−4, 4].
+TEMPLATES = (
+    "tanh({a}*{w} + {b})",
+    "sigmoid({a} - {b})",
+    "{a}*{b}/(1 + {a}^2)",
+    "exp(-{a}^2)",
+    "log(1 + {a}^2)",
+    "sqrt(1 + {a}^2) - 1",
+    "sin({a}) + cos({b})",
+    "(abs({a}) - {b})/2",
+    "max({a}, {b})",
+    "min({a}, {w})",
+    "relu({a})*{w}",
+    "-{a}",
+    "({a}/2)^2",
+    "{a} - {b}*{w}/4",
+)
+
+
+def network(n: int, seed: int = 0) -> str:
+    """Return the text of a random network of `n` nodes (about n/10 params), ending in a loss."""
+    rng = random.Random(seed)
+    n_params = max(2, n // 10)
+    lines = [f"# {n} random nodes, seed {seed}: python benchmarks/generate.py {n} --seed {seed}", "input x = 0.5", "target y = 0.25"]
+    lines += [f"param w{j} = {rng.uniform(-1, 1):.3f}" for j in range(n_params)]
+    lines.append("set lr = 0.01")
+    previous = "x"
+    unused = [f"w{j}" for j in reversed(range(n_params))]  # every param is used at least once
+    for i in range(n):
+        template = TEMPLATES[i % len(TEMPLATES)] if i < len(TEMPLATES) else rng.choice(TEMPLATES)
+        earlier = f"h{rng.randrange(i)}" if i and rng.random() < 0.7 else "x"
+        w = unused.pop() if unused and "{w}" in template else f"w{rng.randrange(n_params)}"
+        other = unused.pop() if unused and "{w}" not in template and "{b}" in template else rng.choice((earlier, w))
+        lines.append(f"h{i} = " + template.format(a=previous, b=other, w=w))
+        previous = f"h{i}"
+    lines.append(f"loss L = 1/2*(y - {previous})^2")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("nodes", type=int, help="number of nodes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="file to write (default: stdout)")
+    args = parser.parse_args(argv)
+    text = network(args.nodes, args.seed)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
