@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bptrace.graph import Graph
 
-MAX_LISTED_LENGTH = 1000  # longest path (in edges) a chain lists; longer ones are only counted
+MAX_LISTED_LENGTH = 100  # longest path (in edges) a chain lists; longer ones are only counted: no one reads them
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,7 @@ def run(
     lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α (0 or more); overrides `set lr` in the file.", show_default="the file's, or 0.1")] = None,
     precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown, 1 to 17 (the engine keeps full float64).")] = 4,
     show: Annotated[str, typer.Option("--show", metavar="TABLES", show_default=False, help="Tables to show, comma-separated, from forward,partials,chains,updates (default: all four).")] = "forward,partials,chains,updates",
-    max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths listed per parameter; the rest are counted exactly.")] = 8,
+    max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths listed per parameter; the rest, and any path of more than 100 factors, are counted exactly.")] = 8,
     ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")] = False,
     json_lines: Annotated[bool, typer.Option("--json", help="Write the trace as JSON Lines (see `bptrace schema`) instead of tables.")] = False,
     all_rows: Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")] = False,
