@@ -213,3 +213,16 @@ def replace(e: Expr, target: Expr, by: Expr) -> Expr:
     if isinstance(e, Call):
         return Call(e.fn, tuple(replace(a, target, by) for a in e.args))
     return e
+
+
+def rename(e: Expr, names: dict[str, str]) -> Expr:
+    """Return `e` with each name in `names` renamed; numbers keep their values, spans are dropped."""
+    if isinstance(e, Name):
+        return Name(names.get(e.id, e.id))
+    if isinstance(e, Binary):
+        return Binary(e.op, rename(e.left, names), rename(e.right, names))
+    if isinstance(e, Neg):
+        return Neg(rename(e.operand, names))
+    if isinstance(e, Call):
+        return Call(e.fn, tuple(rename(a, names) for a in e.args))
+    return Num(e.value)

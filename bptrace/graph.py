@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bptrace.algebra import replace, simplify
+from bptrace.algebra import rename, replace, simplify
 from bptrace.diagnostics import NAME_HINTS, SETTING_HINTS, did_you_mean
 from bptrace.errors import NetworkError, Span, Warning_
-from bptrace.evaluate import Program, compile_expr, find_fault, run
+from bptrace.evaluate import LOAD, Program, compile_expr, find_fault, run
 from bptrace.ops import derivative
 from bptrace.printer import show
 from bptrace.syntax import Assignment, Declaration, Expr, Name, Num, Setting, Statement, names_in
@@ -94,6 +94,7 @@ def build(statements: tuple[Statement, ...]) -> Graph:
     last_node: Assignment | None = None
     later = {s.name: s.span for s in statements if not isinstance(s, Setting)}
     set_on: dict[str, Span] = {}
+    shapes: dict[Expr, tuple] = {}  # each shape of expression, derived once
     for s in statements:
         if isinstance(s, Setting):
             if s.name in set_on:
@@ -120,7 +121,7 @@ def build(statements: tuple[Statement, ...]) -> Graph:
                 )
             loss = s if s.is_loss else loss
             last_node = s
-            nodes.append(_node(s))
+            nodes.append(_node(s, shapes))
         defined[s.name] = s.span
     if loss is None:
         span = last_node.span if last_node else Span(1, 1, 1, 2)
@@ -175,16 +176,46 @@ def _check_uses(s: Assignment, defined: dict[str, Span], later: dict[str, Span])
         raise NetworkError(f"unknown name '{name.id}'", name.span, hint)
 
 
-def _node(s: Assignment) -> Node:
-    expr = simplify(s.expr)
-    edges = []
-    for wrt in dict.fromkeys(n.id for n in names_in(s.expr)):
+def _node(s: Assignment, shapes: dict[Expr, tuple]) -> Node:
+    """Return the node of `s`, with every local partial, derived once per shape of expression.
+
+    Big networks repeat a few shapes (tanh(a*w + b) for every unit): the derivatives are worked
+    out on the shape, its names numbered in order of use, and the names put back for each node.
+    """
+    wrts = tuple(dict.fromkeys(n.id for n in names_in(s.expr)))
+    placeholders = {name: f"\0{i}" for i, name in enumerate(wrts)}  # no .bp name contains NUL
+    shape = rename(s.expr, placeholders)
+    derived = shapes.get(shape)
+    if derived is None:
+        derived = shapes[shape] = _derive(shape, tuple(placeholders.values()))
+    back = dict(zip(placeholders.values(), wrts))
+    back[_SELF] = s.name
+    edges = tuple(
+        Edge(s.name, wrt, rename(formula, back), _load(program, back))
+        for wrt, (formula, program) in zip(wrts, derived[1])
+    )
+    return Node(s.name, s.expr, _load(derived[0], back), edges, s.span)
+
+
+_SELF = "\0self"  # the node's own name inside a shape
+
+
+def _derive(shape: Expr, wrts: tuple[str, ...]) -> tuple[Program, tuple[tuple[Expr, Program], ...]]:
+    """Return the program of a shape and, for each name it uses, its partial's formula and program."""
+    expr = simplify(shape)
+    partials = []
+    for wrt in wrts:
         formula = derivative(expr, wrt)
         if not isinstance(expr, (Name, Num)):
             # Write σ/tanh/exp derivatives in terms of the node itself: ∂a/∂z = a*(1 - a).
-            formula = replace(formula, expr, Name(s.name))
-        edges.append(Edge(s.name, wrt, formula, compile_expr(formula)))
-    return Node(s.name, s.expr, compile_expr(s.expr), tuple(edges), s.span)
+            formula = replace(formula, expr, Name(_SELF))
+        partials.append((formula, compile_expr(formula)))
+    return compile_expr(shape), tuple(partials)
+
+
+def _load(program: Program, names: dict[str, str]) -> Program:
+    """Return `program` loading the named values `names` maps its placeholders to."""
+    return tuple((kind, names[arg], arity) if kind == LOAD else (kind, arg, arity) for kind, arg, arity in program)
 
 
 def _used_by(nodes, loss: str) -> frozenset[str]:
