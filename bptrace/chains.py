@@ -42,13 +42,30 @@ def count_paths(graph: Graph) -> dict[str, int]:
 
 def plan_chains(graph: Graph, max_paths: int) -> tuple[ChainPlan, ...]:
     """Return each param's chain plan, at most `max_paths` paths listed per param."""
-    totals = count_paths(graph)
-    used_by = users(graph)
-    near = distances(graph)
-    return tuple(
-        ChainPlan(param, _first_paths(graph.loss, param, used_by, near, max_paths), totals[param])
-        for param in graph.params
-    )
+    finder = ChainFinder(graph, max_paths)
+    return tuple(finder.plan(param) for param in graph.params)
+
+
+class ChainFinder:
+    """Find a param's chain plan when it is first asked for, and keep it.
+
+    A view of a big network shows a few params' chains: only those are ever walked.
+    """
+
+    def __init__(self, graph: Graph, max_paths: int) -> None:
+        self.loss = graph.loss
+        self.max_paths = max_paths
+        self.totals = count_paths(graph)
+        self.used_by = users(graph)
+        self.near = distances(graph)
+        self.found: dict[str, ChainPlan] = {}
+
+    def plan(self, param: str) -> ChainPlan:
+        plan = self.found.get(param)
+        if plan is None:
+            paths = _first_paths(self.loss, param, self.used_by, self.near, self.max_paths)
+            plan = self.found[param] = ChainPlan(param, paths, self.totals[param])
+        return plan
 
 
 def distances(graph: Graph) -> dict[str, int]:

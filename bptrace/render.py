@@ -243,17 +243,32 @@ def _chains(graph: Graph, step: Step, view: View) -> Table:
 
 
 def _pick_chains(chains: Sequence[Chain], view: View) -> list[Chain | None]:
-    """Return the chains to show: whole chains, until about max_rows rows, then the last few."""
-    rows = [1 if not c.paths else len(c.paths) + (c.paths_total > len(c.paths)) + (c.paths_total > 1) for c in chains]
-    if view.max_rows is None or sum(rows) <= view.max_rows:
+    """Return the chains to show: whole chains, until about max_rows rows, then the last few.
+
+    Only the chains looked at are worked out, so a network of 10,000 params costs no more than one of 60.
+    """
+    if view.max_rows is None:
+        return list(chains)
+    used = 0
+    for chain in chains:
+        used += _rows(chain)
+        if used > view.max_rows:
+            break
+    else:
         return list(chains)
     head, used = 0, 0
-    while head < len(chains) and used + rows[head] <= view.max_rows - 10:
-        used, head = used + rows[head], head + 1
+    while head < len(chains) and used + _rows(chains[head]) <= view.max_rows - 10:
+        used, head = used + _rows(chains[head]), head + 1
     tail, used = len(chains), 0
-    while tail > head + 1 and used + rows[tail - 1] <= 10:
-        used, tail = used + rows[tail - 1], tail - 1
+    while tail > head + 1 and used + _rows(chains[tail - 1]) <= 10:
+        used, tail = used + _rows(chains[tail - 1]), tail - 1
     return [*chains[:max(head, 1)], None, *chains[tail:]]
+
+
+def _rows(chain: Chain) -> int:
+    """Return how many table rows a chain takes: its paths, a note of those not listed, the sum."""
+    listed = len(chain.paths)
+    return 1 if not listed else listed + (chain.paths_total > listed) + (chain.paths_total > 1)
 
 
 def _chain_rows(table: Table, chain: Chain, loss: str, view: View) -> None:

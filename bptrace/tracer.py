@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from bptrace.chains import ChainPlan, plan_chains
+from bptrace.chains import ChainFinder
 from bptrace.errors import NumericFault
 from bptrace.evaluate import find_fault, op_of, run
 from bptrace.graph import Edge, Graph
@@ -37,12 +37,28 @@ class Path:
 
 @dataclass(slots=True)
 class Chain:
-    """∂L/∂param as a sum over paths of products of local derivatives."""
+    """∂L/∂param as a sum over paths of products of local derivatives.
+
+    The listed paths are worked out when first read: a view of a big network reads a few chains.
+    """
 
     param: str
     grad: Any
-    paths: tuple[Path, ...]
     paths_total: int
+    finder: ChainFinder = field(repr=False, compare=False)
+    partial_values: dict[tuple[str, str], Any] = field(repr=False, compare=False)
+    listed: tuple[Path, ...] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """Return the listed paths, each with its factors and their product."""
+        if self.listed is None:
+            paths = []
+            for nodes in self.finder.plan(self.param).paths:
+                factors = tuple(self.partial_values[(a, b)] for a, b in zip(nodes, nodes[1:]))
+                paths.append(Path(nodes, factors, math.prod(factors) if factors else np.float64(1.0)))
+            self.listed = tuple(paths)
+        return self.listed
 
 
 @dataclass(slots=True)
@@ -83,7 +99,7 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8)
     """Yield a Step record for each training step, then a Final record."""
     lr = graph.settings["lr"] if lr is None else lr
     needed = graph.leads_to_params()
-    plan = _Plan(graph, plan_chains(graph, max_paths), graph.used_by_loss(), needed, _shown_edges(graph, needed))
+    plan = _Plan(graph, ChainFinder(graph, max_paths), graph.used_by_loss(), needed, _shown_edges(graph, needed))
     params = {name: np.float64(v) for name, v in graph.initial_params().items()}
     for k in range(1, steps + 1):
         with np.errstate(all="ignore"):
@@ -123,7 +139,7 @@ class _Plan:
     """What every step needs and never changes: the graph, its chains and reachability sets."""
 
     graph: Graph
-    chains: tuple[ChainPlan, ...]
+    chains: ChainFinder
     used: frozenset[str]  # what the loss depends on: only these may stop a run by going non-finite
     needed: frozenset[str]  # params and the nodes that depend on them: what training needs
     shown: tuple[Edge, ...]  # the local partials on loss-to-param paths, from the loss back
@@ -159,7 +175,7 @@ def _step(plan: _Plan, params, k: int, lr: float) -> Step:
     values = forward(graph, params, plan.used, k)
     grads, partial_values = _backward(plan, values, k)
     partials = tuple(Partial(e.of, e.wrt, e, partial_values[(e.of, e.wrt)]) for e in plan.shown)
-    chains = tuple(_chain(chain, grads, partial_values) for chain in plan.chains)
+    chains = tuple(Chain(p, grads[p], plan.chains.totals[p], plan.chains, partial_values) for p in graph.params)
     spans = {leaf.name: leaf.span for leaf in graph.leaves}
     updates = []
     for name, before in params.items():
@@ -169,14 +185,6 @@ def _step(plan: _Plan, params, k: int, lr: float) -> Step:
             raise NumericFault(k, f"update of {name}", detail, spans[name])
         updates.append(Update(name, before, grads[name], lr, after))
     return Step(k, lr, values[graph.loss], values, partials, grads, chains, tuple(updates))
-
-
-def _chain(plan: ChainPlan, grads, partial_values) -> Chain:
-    paths = []
-    for nodes in plan.paths:
-        factors = tuple(partial_values[(a, b)] for a, b in zip(nodes, nodes[1:]))
-        paths.append(Path(nodes, factors, math.prod(factors) if factors else np.float64(1.0)))
-    return Chain(plan.param, grads[plan.param], tuple(paths), plan.total)
 
 
 def _shown_edges(graph: Graph, leads_to_param: frozenset[str]) -> tuple[Edge, ...]:
