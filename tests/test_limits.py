@@ -118,3 +118,19 @@ def test_a_long_chain_table_is_cut_between_params_not_inside_one(tmp_path):
     hidden = int(result.stdout.split("… ")[1].split(" more params")[0])
     assert shown + hidden == 30 and hidden > 0
     assert result.stdout.count("sum over the 2 paths") == shown  # every shown param is whole
+
+
+def test_a_hundred_thousand_line_network_is_handled(tmp_path):
+    # h0 = x·w, h_i = h_(i−1) + w, so h_99999 = 100,000·w (x = 1) and L = ½(h/100,000 − 1)² = ½(w − 1)².
+    # By hand at w = 0.5: L = 0.125 and ∂L/∂w = w − 1 = −0.5, summed over 100,000 paths (one through
+    # each h_i's own use of w); after one update w = 0.5 + 0.1·0.5 = 0.55 and L = ½(0.45)² = 0.10125.
+    n = 100_000
+    lines = ["input x = 1", "param w = 0.5", "h0 = x*w"] + [f"h{i} = h{i - 1} + w" for i in range(1, n)]
+    lines.append(f"loss L = 1/2*(h{n - 1}/{n} - 1)^2")
+    assert len(lines) > n
+    _, result = run(tmp_path, "\n".join(lines) + "\n", "--show", "chains,updates", "--precision", "6")
+    assert result.exit_code == 0, result.stderr
+    words = " ".join(result.stdout.split())
+    assert "sum over the 100,000 paths −0.5" in words
+    assert "w 0.5 −0.5 −0.05 0.55" in words
+    assert "loss L 0.125 0.10125" in words and "w 0.5 0.55" in words
