@@ -41,7 +41,8 @@ def _step(x):
 
 
 def _n(x) -> str:
-    return f"{float(x):.6g}" if np.ndim(x) == 0 else np.array2string(np.asarray(x), precision=6)
+    # + 0.0 turns −0.0 into 0.0: "division by zero: 0/0", not "(-0)/0".
+    return f"{float(x) + 0.0:.6g}" if np.ndim(x) == 0 else np.array2string(np.asarray(x) + 0.0, precision=6)
 
 
 def _p(x) -> str:

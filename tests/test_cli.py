@@ -194,6 +194,8 @@ def test_ctrl_c_ends_a_long_run_with_a_short_message_and_130():
         ("param w = 1\ninput x = 0\nloss L = w*sqrt(x)\n", 0, ""),
         # A fault in the final forward pass says so, rather than naming a step that did not run.
         ("param w = 0.5\nset lr = 1\nloss L = log(w)\n", 5, "after step 1, with the final params"),
+        # −1·0 is −0.0 in floating point; a student reads 0/0, not (-0)/0.
+        ("param w = -1\nloss L = w*0/0\n", 5, "division by zero: 0/0\n"),
     ],
 )
 def test_numeric_edge_cases(tmp_path, text, code, says):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -33,12 +33,14 @@ def assert_reported(path: str, result) -> None:
     assert not (result.exception and not isinstance(result.exception, SystemExit)), repr(result.exception)
     assert "Traceback" not in result.stdout + result.stderr
     assert result.exit_code in DOCUMENTED, (result.exit_code, result.stderr)
-    first = result.stderr.splitlines()[0] if result.stderr else ""
+    # Warnings (with their quoted lines) may come before the error: the error is the first line that says so.
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    first = errors[0] if errors else ""
     if result.exit_code == 4:
         assert first.startswith(path) and POSITIONED.match(first), result.stderr
         assert result.stdout == ""  # nothing half written
     elif result.exit_code == 3:
-        assert ONE_LINE.match(first) and len(result.stderr.splitlines()) == 1, result.stderr
+        assert ONE_LINE.match(first) and result.stderr.splitlines()[-1] == first, result.stderr
     elif result.exit_code == 5:
         assert POSITIONED.match(first) or ONE_LINE.match(first), result.stderr
 
@@ -54,6 +56,8 @@ def test_random_bytes(tmp_path, data):
     source=st.sampled_from(SOURCES),
     edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 6), st.sampled_from(PIECES)), min_size=1, max_size=4),
 )
+# Found in CI: warnings (w3 no longer used) come before the numeric fault's error on stderr.
+@example(source=SOURCES[[p.name for p in NETWORKS].index("two_layer.bp")], edits=[(0.875, 2, "0/0")])
 def test_mutated_example_networks(tmp_path, source, edits):
     text = source
     for where, cut, piece in edits:
