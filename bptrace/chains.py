@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bptrace.graph import Graph
+from bptrace.graph import Edge, Graph
 
 MAX_LISTED_LENGTH = 100  # longest path (in edges) a chain lists; longer ones are only counted: no one reads them
 
@@ -66,6 +66,31 @@ class ChainFinder:
             paths = _first_paths(self.loss, param, self.used_by, self.near, self.max_paths)
             plan = self.found[param] = ChainPlan(param, paths, self.totals[param])
         return plan
+
+
+def edges_on_paths(graph: Graph, leads_to_param: frozenset[str] | None = None) -> tuple[Edge, ...]:
+    """Return the edges on some loss-to-param path, from the loss backwards: the local partials backprop needs."""
+    if leads_to_param is None:
+        leads_to_param = graph.leads_to_params()
+    from_loss = {graph.loss}
+    shown = []
+    for node in reversed(graph.nodes):
+        if node.name in from_loss:
+            for edge in node.edges:
+                if edge.wrt in leads_to_param:
+                    from_loss.add(edge.wrt)
+                    shown.append(edge)
+    return tuple(shown)
+
+
+def longest(graph: Graph) -> dict[str, int]:
+    """Return, for every name the loss depends on, the most edges on a path from the loss to it."""
+    far = {graph.loss: 0}
+    for node in reversed(graph.nodes):
+        if node.name in far:
+            for edge in node.edges:
+                far[edge.wrt] = max(far.get(edge.wrt, 0), far[node.name] + 1)
+    return far
 
 
 def distances(graph: Graph) -> dict[str, int]:

@@ -109,15 +109,13 @@ def _guarded(file: Path, command):
 
 
 def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, all_rows: bool, filename: str) -> None:
-    from bptrace.printer import ASCII, BP, MATH
     from bptrace.errors import NumericFault
     from bptrace.render import MAX_ROWS, PipeConsole, View, render_final, render_step, render_stopped
     from bptrace.tracer import Step, trace
 
     graph = _build(source, filename)
     out = PipeConsole(highlight=False, soft_wrap=False)
-    notation = ASCII if not out.encoding.lower().startswith("utf") else BP if ascii_math else MATH
-    view = View(sections, precision, notation, None if all_rows else MAX_ROWS)
+    view = View(sections, precision, _notation(out, ascii_math), None if all_rows else MAX_ROWS)
     first = None
     with _Interrupts() as interrupts:
         try:
@@ -319,6 +317,50 @@ def _check(source: str, steps: int, lr, precision: int, filename: str) -> int:
 
 
 EPS_TEXT, ATOL_TEXT, RTOL_TEXT = "1e-6", "1e-5", "1e-3"
+
+
+@app.command()
+def explain(
+    file: Annotated[Path, typer.Argument(help="The .bp network to explain.", show_default=False, metavar="FILE")],
+    params: Annotated[Optional[list[str]], typer.Argument(help="Params whose chains to write (default: every param).", show_default=False, metavar="[PARAM]...")] = None,
+    latex: Annotated[bool, typer.Option("--latex", help="Write the answers as LaTeX (amsmath) to paste into slides.")] = False,
+    max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths written per parameter; the rest are counted exactly.")] = 8,
+    ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1) instead of ∂L/∂w₁.")] = False,
+    all_rows: Annotated[bool, typer.Option("--all", help="Show every row of every table.")] = False,
+) -> None:
+    """Answer the handout's five questions for FILE: gradient size, local partials, each chain and its length."""
+    _guarded(file, lambda source: _explain(source, tuple(params or ()), latex, max_paths, ascii_math, all_rows, str(file)))
+
+
+def _explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, ascii_math: bool, all_rows: bool, filename: str) -> None:
+    from bptrace.diagnostics import did_you_mean
+    from bptrace.explain import explain as answer
+
+    graph = _build(source, filename)
+    for name in params:
+        if name not in graph.params:
+            hint = did_you_mean(name, graph.params) or f"its params are {', '.join(graph.params) or 'none'}"
+            raise typer.BadParameter(f"'{name}' is not a param of {filename}; {hint}", param_hint="PARAM")
+    answers = answer(graph, params, max_paths)
+    title = f"bptrace explain {filename}"
+    if latex:
+        from bptrace.latex import explanation
+
+        typer.echo(explanation(answers, title), nl=False)
+        return
+    from bptrace.render import MAX_ROWS, PipeConsole, View
+    from bptrace.render_explain import render_explain
+
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    view = View(precision=4, notation=_notation(out, ascii_math), max_rows=None if all_rows else MAX_ROWS)
+    out.print(render_explain(graph, answers, view, f"Questions about {filename}"))
+
+
+def _notation(out, ascii_math: bool):
+    """Return the notation for math on `out`: slide math, or plain text where asked or where Unicode cannot show."""
+    from bptrace.printer import ASCII, BP, MATH
+
+    return ASCII if not out.encoding.lower().startswith("utf") else BP if ascii_math else MATH
 
 
 @app.command()

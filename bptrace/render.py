@@ -78,7 +78,7 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
         tables.append(_chains(graph, step, view))
     if "updates" in view.sections:
         tables.append(_updates(graph, step, view))
-    return Group(*parts, *(_titled(t) for t in tables), Text(""))
+    return Group(*parts, *(titled(t) for t in tables), Text(""))
 
 
 
@@ -86,21 +86,21 @@ def render_final(graph: Graph, first: Step, final: Final, view: View) -> Rendera
     """Return the summary after the last step: the final loss and the final params."""
     n, num = view.notation, _num(view)
     steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
-    table = _table(f"After {steps}", ("", "start", "final"), numeric_from=1)
+    table = new_table(f"After {steps}", ("", "start", "final"), numeric_from=1)
     table.add_row(Text(f"loss {name_text(graph.loss, n)}", style="bold"), num(first.loss), num(final.loss), style="bold")
     for update in view.pick(first.updates):
         if update is None:
             view.gap(table, first.updates, 3)
             continue
         table.add_row(name_text(update.param, n), num(update.before), num(final.params[update.param]))
-    return Group(Rule("Summary", style="bold"), _titled(table), Text(""))
+    return Group(Rule("Summary", style="bold"), titled(table), Text(""))
 
 
 def _num(view: View):
     return lambda v: format_number(v, view.precision, view.notation)
 
 
-def _table(title: str, headers: Iterable[str], numeric_from: int = 99) -> Table:
+def new_table(title: str, headers: Iterable[str], numeric_from: int = 99) -> Table:
     # The title is a caption above the table, not rich's title, which would wrap at the table's width.
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.caption_title = title
@@ -109,7 +109,7 @@ def _table(title: str, headers: Iterable[str], numeric_from: int = 99) -> Table:
     return table
 
 
-def _titled(table: Table) -> RenderableType:
+def titled(table: Table) -> RenderableType:
     return Group(Text(""), Text(table.caption_title, style="bold"), _Fitted(table))
 
 
@@ -171,12 +171,12 @@ def render_stopped(graph: Graph, fault: NumericFault, view: View) -> RenderableT
     stopped = Step(fault.step, 0.0, values.get(graph.loss, float("nan")), values, (), {}, (), ())
     table = _forward(graph, stopped, view, only=set(values))
     table.caption_title = "Forward pass, until a value stopped being finite"
-    return Group(Rule(f"{when}: stopped", style="bold red"), _titled(table), Text(""))
+    return Group(Rule(f"{when}: stopped", style="bold red"), titled(table), Text(""))
 
 
 def _forward(graph: Graph, step: Step, view: View, only: set[str] | None = None) -> Table:
     n, num = view.notation, _num(view)
-    table = _table("Forward pass", ("node", "expression", "with numbers", "value"), numeric_from=3)
+    table = new_table("Forward pass", ("node", "expression", "with numbers", "value"), numeric_from=3)
     value_of = lambda name: num(step.values[name])  # noqa: E731
     nodes = [node for node in graph.nodes if only is None or node.name in only]
     for node in view.pick(nodes):
@@ -198,7 +198,7 @@ def _forward(graph: Graph, step: Step, view: View, only: set[str] | None = None)
 def _partials(graph: Graph, step: Step, view: View) -> Table:
     n, num = view.notation, _num(view)
     loss = name_text(graph.loss, n)
-    table = _table(f"Local derivatives, backwards from {loss}", ("partial", "formula", "value"), numeric_from=2)
+    table = new_table(f"Local derivatives, backwards from {loss}", ("partial", "formula", "value"), numeric_from=2)
     for p in view.pick(step.partials):
         if p is None:
             view.gap(table, step.partials, 3)
@@ -210,7 +210,7 @@ def _partials(graph: Graph, step: Step, view: View) -> Table:
 def _gradients(graph: Graph, step: Step, view: View) -> Table:
     n, num = view.notation, _num(view)
     d = partial_text
-    table = _table(
+    table = new_table(
         f"Gradients {d(graph.loss, 'node', n)}, summed over each node's uses",
         ("gradient", "chain rule", "with numbers", "value"),
         numeric_from=3,
@@ -232,7 +232,7 @@ def _gradients(graph: Graph, step: Step, view: View) -> Table:
 
 
 def _chains(graph: Graph, step: Step, view: View) -> Table:
-    table = _table("Chain rule, one product per path", ("gradient", "chain", "with numbers", "value"), numeric_from=3)
+    table = new_table("Chain rule, one product per path", ("gradient", "chain", "with numbers", "value"), numeric_from=3)
     picked = _pick_chains(step.chains, view)
     for chain in picked:
         if chain is None:
@@ -303,7 +303,7 @@ def _updates(graph: Graph, step: Step, view: View) -> Table:
     alpha = "α" if n.pretty else "lr"
     # Written in the columns' words, so it never clashes with a node the user called p.
     title = f"Update  after = before {n.minus} {alpha}{n.times}gradient   ({alpha} = {num(step.lr)})"
-    table = _table(title, ("param", "before", "gradient", f"{alpha}{n.times}gradient", "after"), numeric_from=1)
+    table = new_table(title, ("param", "before", "gradient", f"{alpha}{n.times}gradient", "after"), numeric_from=1)
     for u in view.pick(step.updates):
         if u is None:
             view.gap(table, step.updates, 5)
@@ -315,7 +315,7 @@ def _updates(graph: Graph, step: Step, view: View) -> Table:
 def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType:
     """Return one step's gradient check: each param's analytic and numeric gradient, and any wrong local derivative."""
     n, num = view.notation, _num(view)
-    table = _table(
+    table = new_table(
         f"Gradient check, step {checked.step}: analytic beside central differences",
         ("gradient", "analytic", "numeric", "abs error", "rel error", "result"),
         numeric_from=1,
@@ -325,14 +325,14 @@ def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType
         error = lambda v: format_number(v, 3, n)  # noqa: E731 - errors need no more digits
         table.add_row(partial_text(graph.loss, g.param, n), num(r.analytic), num(r.numeric),
                       error(r.abs_error), error(r.rel_error), _STATUS[r.status], style=_STATUS_STYLE[r.status])
-    parts: list[RenderableType] = [_titled(table)]
+    parts: list[RenderableType] = [titled(table)]
     wrong = [p for p in checked.partials if p.result.status != "ok"]
     if wrong:
-        local = _table("Local derivatives that disagree, node by node", ("partial", "formula", "analytic", "numeric", "result"), numeric_from=2)
+        local = new_table("Local derivatives that disagree, node by node", ("partial", "formula", "analytic", "numeric", "result"), numeric_from=2)
         for p in wrong:
             local.add_row(partial_text(p.edge.of, p.edge.wrt, n), show(p.edge.formula, n), num(p.result.analytic),
                           num(p.result.numeric), _STATUS[p.result.status], style=_STATUS_STYLE[p.result.status])
-        parts.append(_titled(local))
+        parts.append(titled(local))
     return Group(*parts, Text(""))
 
 

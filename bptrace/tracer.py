@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from bptrace.chains import ChainFinder
+from bptrace.chains import ChainFinder, edges_on_paths
 from bptrace.errors import NumericFault
 from bptrace.evaluate import find_fault, op_of, run
 from bptrace.graph import Edge, Graph
@@ -99,7 +99,7 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8)
     """Yield a Step record for each training step, then a Final record."""
     lr = graph.settings["lr"] if lr is None else lr
     needed = graph.leads_to_params()
-    plan = _Plan(graph, ChainFinder(graph, max_paths), graph.used_by_loss(), needed, _shown_edges(graph, needed))
+    plan = _Plan(graph, ChainFinder(graph, max_paths), graph.used_by_loss(), needed, edges_on_paths(graph, needed))
     params = {name: np.float64(v) for name, v in graph.initial_params().items()}
     for k in range(1, steps + 1):
         with np.errstate(all="ignore"):
@@ -185,19 +185,6 @@ def _step(plan: _Plan, params, k: int, lr: float) -> Step:
             raise NumericFault(k, f"update of {name}", detail, spans[name])
         updates.append(Update(name, before, grads[name], lr, after))
     return Step(k, lr, values[graph.loss], values, partials, grads, chains, tuple(updates))
-
-
-def _shown_edges(graph: Graph, leads_to_param: frozenset[str]) -> tuple[Edge, ...]:
-    """Return the edges on some loss-to-param path, from the loss backwards."""
-    from_loss = {graph.loss}
-    shown = []
-    for node in reversed(graph.nodes):
-        if node.name in from_loss:
-            for edge in node.edges:
-                if edge.wrt in leads_to_param:
-                    from_loss.add(edge.wrt)
-                    shown.append(edge)
-    return tuple(shown)
 
 
 def _fault(step: int, where: str, expr, env, span, final: bool = False) -> NumericFault:

@@ -19,10 +19,13 @@ from conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {
-    "simple_2_steps": ["networks/simple.bp", "--steps", "2"],
-    "two_layer": ["networks/two_layer.bp"],
-    "fanout": ["networks/fanout.bp", "--steps", "2"],
-    "simple_ascii": ["networks/simple.bp", "--ascii", "--show", "forward,chains"],
+    "simple_2_steps": ["run", "networks/simple.bp", "--steps", "2"],
+    "two_layer": ["run", "networks/two_layer.bp"],
+    "fanout": ["run", "networks/fanout.bp", "--steps", "2"],
+    "simple_ascii": ["run", "networks/simple.bp", "--ascii", "--show", "forward,chains"],
+    "explain_two_layer": ["explain", "networks/two_layer.bp"],
+    "explain_fanout_ascii": ["explain", "networks/fanout.bp", "--ascii"],
+    "explain_two_layer_latex": ["explain", "networks/two_layer.bp", "--latex"],
 }
 
 
@@ -30,7 +33,7 @@ CASES = {
 def test_rendered_output_matches_golden(name, monkeypatch):
     monkeypatch.chdir(ROOT)
     env = {"COLUMNS": "80", "LINES": "50", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
-    result = CliRunner(env=env).invoke(app, ["run", *CASES[name]], prog_name="bptrace")
+    result = CliRunner(env=env).invoke(app, CASES[name], prog_name="bptrace")
     assert result.exit_code == 0, result.stderr
     path = GOLDEN / f"{name}.txt"
     if os.environ.get("BPTRACE_REGEN_GOLDEN"):

@@ -1,0 +1,174 @@
+"""Write names, formulas and partial derivatives as LaTeX math (amsmath), ready to paste into slides."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bptrace.chains import MAX_LISTED_LENGTH
+from bptrace.explain import Explanation, ParamChain, conclusion, factors
+from bptrace.printer import ATOM, POWER, PRODUCT, SUM, UNARY, number_text
+from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num
+
+GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
+    "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
+    "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
+    "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma",
+    "Υ": "Upsilon", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}
+ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}  # x̂ x̄ x̃ ẋ
+FUNCTIONS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "sin": r"\sin",
+             "cos": r"\cos", "max": r"\max", "min": r"\min"}  # the rest are written \operatorname{…}
+
+
+def name(text: str) -> str:
+    """Return a .bp name as LaTeX: w1 is w_{1}, θ is \\theta, x̂ is \\hat{x}, loss is \\mathit{loss}.
+
+    As on the terminal, only a letter's trailing digits become a subscript: w_1 stays one word,
+    so that w1 and w_1 never look the same.
+    """
+    if "_" in text:
+        return rf"\mathit{{{''.join(_letters(text))}}}"
+    base = text.rstrip("0123456789")
+    digits = text[len(base):]
+    latex = _base(base) if base else ""
+    if digits and base:
+        return f"{latex}_{{{digits}}}"
+    return latex + digits
+
+
+def _base(text: str) -> str:
+    letters = _letters(text)
+    if len(letters) == 1:
+        return letters[0]
+    if all(len(x) == 1 for x in letters):
+        return rf"\mathit{{{''.join(letters)}}}"  # one word, not a product of letters
+    return "".join(letters)
+
+
+def _letters(text: str) -> list[str]:
+    letters: list[str] = []
+    for ch in unicodedata.normalize("NFD", text):
+        if ch in ACCENTS and letters:
+            letters[-1] = f"\\{ACCENTS[ch]}{{{letters[-1]}}}"
+        elif unicodedata.combining(ch):
+            continue  # an accent LaTeX has no command for here: the bare letter
+        elif ch in GREEK:
+            letters.append(f"\\{GREEK[ch]}")
+        elif ch == "_":
+            letters.append(r"\_")
+        elif ch.isascii():
+            letters.append(ch)
+        else:
+            letters.append(_spelled(ch))
+    return letters
+
+
+def _spelled(ch: str) -> str:
+    stripped = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    return stripped or rf"\mathrm{{u{ord(ch):04x}}}"
+
+
+def partial(of: str, wrt: str) -> str:
+    """Return ∂of/∂wrt as a fraction."""
+    return rf"\frac{{\partial {name(of)}}}{{\partial {name(wrt)}}}"
+
+
+def formula(e: Expr) -> str:
+    """Return an expression as LaTeX math."""
+    return _latex(e)[0]
+
+
+def _wrap(part: tuple[str, int], need: int) -> str:
+    text, level = part
+    return rf"\left({text}\right)" if level < need else text
+
+
+def _latex(e: Expr) -> tuple[str, int]:
+    if isinstance(e, Num):
+        v = e.value
+        text, level = number_text(abs(v)), ATOM
+        if "/" in text:
+            p, q = text.split("/")
+            text, level = rf"\frac{{{p}}}{{{q}}}", POWER  # a base of a power needs parentheses
+        elif "e" in text:
+            mantissa, exponent = text.split("e")
+            text, level = rf"{mantissa} \times 10^{{{int(exponent)}}}", PRODUCT
+        return ("-" + text, UNARY) if v < 0 else (text, level)
+    if isinstance(e, Name):
+        return name(e.id), ATOM
+    if isinstance(e, Neg):
+        return "-" + _wrap(_latex(e.operand), POWER if isinstance(e.operand, Neg) else PRODUCT), UNARY
+    if isinstance(e, Call):
+        args = ", ".join(formula(a) for a in e.args)
+        if e.fn == "sqrt":
+            return rf"\sqrt{{{args}}}", ATOM
+        if e.fn == "abs":
+            return rf"\left\lvert {args} \right\rvert", ATOM
+        fn = FUNCTIONS.get(e.fn, rf"\operatorname{{{e.fn}}}")
+        return rf"{fn}\left({args}\right)", ATOM
+    left, right = _latex(e.left), _latex(e.right)
+    if e.op in "+-":
+        right_text = _wrap(right, PRODUCT) if not right[0].startswith("-") else rf"\left({right[0]}\right)"
+        return f"{_wrap(left, SUM)} {e.op} {right_text}", SUM
+    if e.op == "*":
+        right_text = _wrap(right, POWER) if not right[0].startswith("-") else rf"\left({right[0]}\right)"
+        return rf"{_wrap(left, PRODUCT)} \cdot {right_text}", PRODUCT
+    if e.op == "/":
+        return rf"\frac{{{left[0]}}}{{{right[0]}}}", POWER
+    return f"{{{_wrap(left, ATOM)}}}^{{{right[0]}}}", POWER
+
+
+def explanation(answers: Explanation, title: str) -> str:
+    """Return the five answers as a LaTeX fragment: an enumerate with align* blocks (needs amsmath)."""
+    loss = answers.loss
+    entries = [partial(loss, p) for p in answers.params]
+    if len(entries) > 6:
+        entries = [*entries[:3], r"\ldots", entries[-1]]
+    lines = [
+        f"% {title}",
+        "% Paste into a slide or a handout; needs \\usepackage{amsmath}.",
+        r"\begin{enumerate}",
+        rf"  \item The gradient has {len(answers.params)} entries, one per param:",
+        rf"    $\nabla {name(loss)} = \left({', '.join(entries)}\right)$.",
+        rf"  \item Backprop computes {len(answers.partials)} local partial derivatives, each once:",
+        r"    \begin{align*}",
+        *_rows([rf"{partial(e.of, e.wrt)} &= {formula(e.formula)}" for e in answers.partials]),
+        r"    \end{align*}",
+        r"  \item[3--4.] Each param's partial derivative, by the chain rule:",
+        r"    \begin{align*}",
+        *_rows([row for chain in answers.written for row in _chain(chain, loss)]),
+        r"    \end{align*}",
+        rf"  \item[5.] {_text(conclusion(answers, lambda p: f'${name(p)}$', '--'))}",
+        r"\end{enumerate}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _rows(rows: list[str]) -> list[str]:
+    return [f"      {row}" + (r" \\" if i < len(rows) - 1 else "") for i, row in enumerate(rows)]
+
+
+def _chain(chain: ParamChain, loss: str) -> list[str]:
+    """Return the align* rows of one chain: the first path after '&=', the others after '&\\quad +'."""
+    left = partial(loss, chain.param)
+    count = rf"&& \text{{{factors(chain, '--')} factor{'' if factors(chain) == '1' else 's'}}}"
+    if chain.total == 0:
+        return [rf"{left} &= 0 && \text{{no path}}"]
+    if not chain.paths:
+        return [rf"{left} &= \text{{{chain.total:,} paths of more than {MAX_LISTED_LENGTH} factors}} {count}"]
+    rows = []
+    for i, path in enumerate(chain.paths):
+        terms = [partial(a, b) for a, b in zip(path, path[1:])]
+        if len(terms) == 1 and chain.total > 1:
+            terms = [rf"\left.{terms[0]}\right|_{{\text{{direct}}}}"]  # the edge itself, not the whole gradient
+        product = r" \cdot ".join(terms)
+        rows.append(rf"{left} &= {product} {count}" if i == 0 else rf"&\quad + {product}")
+    if chain.total > len(chain.paths):
+        rows.append(rf"&\quad + \cdots \text{{ ({chain.total - len(chain.paths):,} more paths)}}")
+    return rows
+
+
+def _text(sentence: str) -> str:
+    """Return prose for LaTeX text mode (its names are already $…$)."""
+    return sentence.replace("%", r"\%").replace("&", r"\&").replace("#", r"\#")

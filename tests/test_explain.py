@@ -1,0 +1,178 @@
+"""`bptrace explain`: the handout's five questions, answered from the network alone, in text and LaTeX."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from bptrace import latex
+from bptrace.cli import app
+from bptrace.explain import explain
+from bptrace.parser import parse_expression
+from conftest import NETWORKS, ROOT, load
+
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+
+
+def invoke(*args):
+    return CliRunner(env=ENV).invoke(app, list(args), prog_name="bptrace")
+
+
+def test_the_handouts_questions_for_the_two_layer_network():
+    # Worked out from the handout's diagram: 6 weights and 3 biases; the loss uses a2 (1 partial),
+    # a2 uses a0, a1, w4, w5, b2 (5), each a_i its z_i (2), each z_i two weights and a bias (6): 14.
+    answers = explain(load(ROOT / "networks/two_layer.bp"))
+    assert len(answers.params) == 9
+    assert len(answers.partials) == 14
+    chains = {c.param: c for c in answers.chains}
+    assert chains["w4"].paths == (("L", "a2", "w4"),) and chains["w4"].longest == 2
+    assert chains["w0"].paths == (("L", "a2", "a0", "z0", "w0"),) and chains["w0"].longest == 4
+    assert {c.param for c in answers.longest_chains} == {"w0", "w1", "w2", "w3", "b0", "b1"}
+    assert {c.param for c in answers.shortest_chains} == {"w4", "w5", "b2"}
+
+
+def test_the_simple_network_needs_six_local_partials():
+    # ∂L/∂g, ∂g/∂h, ∂g/∂w2, ∂g/∂b2, ∂h/∂w1, ∂h/∂b1: the handout's boxes.
+    answers = explain(load(ROOT / "networks/simple.bp"))
+    assert [(e.of, e.wrt) for e in answers.partials] == [
+        ("L", "g"), ("g", "h"), ("g", "w2"), ("g", "b2"), ("h", "w1"), ("h", "b1"),
+    ]
+    assert {c.param: c.longest for c in answers.chains} == {"w1": 3, "b1": 3, "w2": 2, "b2": 2}
+
+
+def test_a_reused_node_gives_paths_of_different_lengths():
+    # fanout.bp: b = a + a, c = b + b, L = c·a: a reaches L through c (3 edges) and directly (1).
+    (chain,) = explain(load(ROOT / "networks/fanout.bp")).chains
+    assert chain.total == 2 and (chain.shortest, chain.longest) == (1, 3)
+    assert chain.paths == (("L", "c", "b", "a"), ("L", "a"))
+
+
+def test_params_that_no_path_reaches_are_not_compared():
+    answers = explain(load("param w = 1\nparam unused = 2\nloss L = w^2\n"))
+    assert {c.param: c.total for c in answers.chains} == {"w": 1, "unused": 0}
+    assert [c.param for c in answers.longest_chains] == ["w"]
+
+
+def test_explain_for_chosen_params_writes_only_their_chains_but_compares_all():
+    result = invoke("explain", str(ROOT / "networks/two_layer.bp"), "w4")
+    assert result.exit_code == 0, result.stderr
+    chains = [line.split()[0] for line in result.stdout.splitlines() if re.match(r"∂L/∂\S+ =", line)]
+    assert chains == ["∂L/∂w₄"]
+    assert "The longest chains (4 factors): w₀, w₁, w₂, w₃, b₀, b₁" in " ".join(result.stdout.split())
+
+
+def test_an_unknown_param_is_a_usage_error_with_a_suggestion():
+    result = invoke("explain", str(ROOT / "networks/two_layer.bp"), "w9", "W4")
+    assert result.exit_code == 2
+    assert "'w9' is not a param" in result.stderr
+
+
+# -- LaTeX -----------------------------------------------------------------------------------------
+
+KNOWN_COMMANDS = {
+    "frac", "partial", "cdot", "left", "right", "nabla", "ldots", "cdots", "text", "quad", "begin", "end",
+    "item", "sigma", "tanh", "exp", "log", "sin", "cos", "max", "min", "sqrt", "lvert", "rvert",
+    "operatorname", "times", "hat", "bar", "tilde", "dot", "mathit", "mathrm", "_", "%", "&", "#", *latex.GREEK.values(),
+}
+ENVIRONMENTS = {"enumerate", "align*"}
+
+
+def assert_compiles(text: str) -> None:
+    """Check what a LaTeX run would trip over: braces, environments, commands, math delimiters."""
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("%"))
+    depth = 0
+    for i, ch in enumerate(body):
+        if ch in "{}" and i and body[i - 1] == "\\":
+            continue  # \{ and \} are characters
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0, f"'}}' without '{{' at {i}: {body[max(0, i - 40):i + 1]}"
+    assert depth == 0, "unbalanced braces"
+    stack = []
+    for kind, env in re.findall(r"\\(begin|end)\{([^}]*)\}", body):
+        assert env in ENVIRONMENTS, env
+        if kind == "begin":
+            stack.append(env)
+        else:
+            assert stack.pop() == env
+    assert not stack
+    commands = set(re.findall(r"\\([A-Za-z]+|[^A-Za-z\s])", body)) - {"\\"}
+    assert commands <= KNOWN_COMMANDS, commands - KNOWN_COMMANDS
+    assert body.count(r"\left") == body.count(r"\right")
+    for line in body.splitlines():
+        outside_math = not ("align" in line) and "&" not in line
+        if outside_math:
+            assert line.count("$") % 2 == 0, line
+    assert "\u2013" not in body and all(ord(ch) < 128 for ch in body), "non-ASCII reaches LaTeX"
+
+
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.stem for p in NETWORKS])
+def test_latex_of_every_example_would_compile(path):
+    result = invoke("explain", str(path), "--latex")
+    assert result.exit_code == 0, result.stderr
+    assert_compiles(result.stdout)
+    assert r"\usepackage{amsmath}" in result.stdout.splitlines()[1]
+
+
+def test_latex_writes_the_handouts_chain_for_w0():
+    text = latex.explanation(explain(load(ROOT / "networks/two_layer.bp")), "two_layer")
+    d = lambda a, b: rf"\frac{{\partial {a}}}{{\partial {b}}}"  # noqa: E731
+    w0 = rf"{d('L', 'w_{0}')} &= {d('L', 'a_{2}')} \cdot {d('a_{2}', 'a_{0}')} \cdot {d('a_{0}', 'z_{0}')} \cdot {d('z_{0}', 'w_{0}')}"
+    assert w0 + r" && \text{4 factors} \\" in text
+    assert r"\item The gradient has 9 entries" in text
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("w1", "w_{1}"), ("w_1", r"\mathit{w\_1}"), ("θ", r"\theta"), ("x̂", r"\hat{x}"), ("ŷ", r"\hat{y}"),
+     ("loss", r"\mathit{loss}"), ("L", "L"), ("b12", "b_{12}"), ("λ2", r"\lambda_{2}"), ("h_out", r"\mathit{h\_out}")],
+)
+def test_names_in_latex(name, expected):
+    assert latex.name(name) == expected
+
+
+@pytest.mark.parametrize(
+    "bp, expected",
+    [
+        ("-(y - g)", r"-\left(y - g\right)"),
+        ("a0*(1 - a0)", r"a_{0} \cdot \left(1 - a_{0}\right)"),
+        ("1/2*(y - g)^2", r"\frac{1}{2} \cdot {\left(y - g\right)}^{2}"),
+        ("w/L", r"\frac{w}{L}"),
+        ("sigmoid(z)*(1 - sigmoid(z))", r"\sigma\left(z\right) \cdot \left(1 - \sigma\left(z\right)\right)"),
+        ("sqrt(x)/abs(x)", r"\frac{\sqrt{x}}{\left\lvert x \right\rvert}"),
+        ("relu(x) + step(x)", r"\operatorname{relu}\left(x\right) + \operatorname{step}\left(x\right)"),
+        ("x^-1", r"{x}^{-1}"),
+        ("2.5e-8*x", r"2.5 \times 10^{-8} \cdot x"),
+        ("a - -b", r"a - \left(-b\right)"),
+    ],
+)
+def test_formulas_in_latex(bp, expected):
+    assert latex.formula(parse_expression(bp)) == expected
+
+
+NAMES = st.sampled_from(["x", "w1", "θ", "x̂", "h_out", "b12"])
+LEAVES = st.one_of(NAMES.map(str), st.sampled_from(["2", "0.5", "1/3"]))
+
+
+@st.composite
+def expressions(draw, depth=3):
+    if depth == 0 or draw(st.booleans()):
+        return draw(LEAVES)
+    kind = draw(st.sampled_from(["+", "-", "*", "/", "^", "neg", "fn"]))
+    a = draw(expressions(depth=depth - 1))
+    if kind == "neg":
+        return f"-({a})"
+    if kind == "fn":
+        fn = draw(st.sampled_from(["sigmoid", "tanh", "relu", "exp", "log", "sqrt", "sin", "cos", "abs", "step", "sign"]))
+        return f"{fn}({a})"
+    b = draw(expressions(depth=depth - 1))
+    return f"({a}) {kind} ({b})"
+
+
+@settings(max_examples=200, deadline=None)
+@given(expressions())
+def test_every_formula_is_balanced_latex(text):
+    assert_compiles("$" + latex.formula(parse_expression(text)) + "$")
