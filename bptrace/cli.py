@@ -356,6 +356,53 @@ def _explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, 
     out.print(render_explain(graph, answers, view, f"Questions about {filename}"))
 
 
+GRAPH_FORMATS = ("text", "dot", "mermaid")
+
+
+@app.command()
+def graph(
+    file: Annotated[Path, typer.Argument(help="The .bp network to draw.", show_default=False, metavar="FILE")],
+    form: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="text (the terminal), dot (Graphviz) or mermaid.")] = "text",
+    step: Annotated[Optional[int], typer.Option("--step", metavar="K", callback=lambda v: v if v is None else _at_least(1)(v), help="Annotate nodes with their value and ∂L/∂node, and edges with their local derivative, at step K.", show_default=False)] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α for the steps before K; overrides `set lr`.", show_default="the file's, or 0.1")] = None,
+    precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown.")] = 4,
+    ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1) instead of ∂L/∂w₁.")] = False,
+    all_rows: Annotated[bool, typer.Option("--all", help="Show every node of every layer (text format).")] = False,
+) -> None:
+    """Draw the computational graph of FILE, layered from inputs and params to the loss."""
+    if form not in GRAPH_FORMATS:
+        raise typer.BadParameter(f"unknown format '{form}'; choose from {', '.join(GRAPH_FORMATS)}", param_hint="'--format'")
+    _check_lr(lr)
+    _guarded(file, lambda source: _graph(source, form, step, lr, precision, ascii_math, all_rows, str(file)))
+
+
+def _graph(source: str, form: str, step: int | None, lr, precision: int, ascii_math: bool, all_rows: bool, filename: str) -> None:
+    from bptrace.drawing import Labels, dot, mermaid
+    from bptrace.render import MAX_ROWS, PipeConsole, View
+    from bptrace.tracer import Step, trace
+
+    graph = _build(source, filename)
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    notation = _notation(out, ascii_math)
+    record = None
+    if step is not None:
+        for record in trace(graph, step, lr, max_paths=1):
+            if isinstance(record, Step) and record.step == step:
+                break
+    labels = Labels(notation, record, precision)
+    title = Path(filename).stem
+    if form == "dot":
+        typer.echo(dot(graph, labels, title), nl=False)
+    elif form == "mermaid":
+        typer.echo(mermaid(graph, labels), nl=False)
+    else:
+        from bptrace.render_graph import render_graph
+
+        when = f" at step {step}" if step else ""
+        view = View(precision=precision, notation=notation, max_rows=None if all_rows else MAX_ROWS)
+        out.print(render_graph(graph, labels, view, f"Computational graph of {filename}{when}"))
+
+
 def _notation(out, ascii_math: bool):
     """Return the notation for math on `out`: slide math, or plain text where asked or where Unicode cannot show."""
     from bptrace.printer import ASCII, BP, MATH

@@ -26,6 +26,9 @@ CASES = {
     "explain_two_layer": ["explain", "networks/two_layer.bp"],
     "explain_fanout_ascii": ["explain", "networks/fanout.bp", "--ascii"],
     "explain_two_layer_latex": ["explain", "networks/two_layer.bp", "--latex"],
+    "graph_simple": ["graph", "networks/simple.bp"],
+    "graph_two_layer_step_1": ["graph", "networks/two_layer.bp", "--step", "1"],
+    "graph_fanout_mermaid": ["graph", "networks/fanout.bp", "--format", "mermaid"],
 }
 
 
