@@ -333,14 +333,10 @@ def explain(
 
 
 def _explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, ascii_math: bool, all_rows: bool, filename: str) -> None:
-    from bptrace.diagnostics import did_you_mean
     from bptrace.explain import explain as answer
 
     graph = _build(source, filename)
-    for name in params:
-        if name not in graph.params:
-            hint = did_you_mean(name, graph.params) or f"its params are {', '.join(graph.params) or 'none'}"
-            raise typer.BadParameter(f"'{name}' is not a param of {filename}; {hint}", param_hint="PARAM")
+    _check_params(graph, params, filename)
     answers = answer(graph, params, max_paths)
     title = f"bptrace explain {filename}"
     if latex:
@@ -401,6 +397,46 @@ def _graph(source: str, form: str, step: int | None, lr, precision: int, ascii_m
         when = f" at step {step}" if step else ""
         view = View(precision=precision, notation=notation, max_rows=None if all_rows else MAX_ROWS)
         out.print(render_graph(graph, labels, view, f"Computational graph of {filename}{when}"))
+
+
+@app.command()
+def nudge(
+    file: Annotated[Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")],
+    param: Annotated[str, typer.Argument(help="The param to nudge.", show_default=False, metavar="PARAM")],
+    by: Annotated[float, typer.Option("--by", metavar="D", help="The nudge Δ added to the param (not 0); 10Δ, Δ/10 and Δ/100 are shown too.")] = 1e-3,
+    step: Annotated[int, typer.Option("--step", metavar="K", callback=_at_least(1), help="Nudge the param as it is at step K of training.")] = 1,
+    lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α for the steps before K; overrides `set lr`.", show_default="the file's, or 0.1")] = None,
+    precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown.")] = 4,
+    ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1) instead of ∂L/∂w₁.")] = False,
+) -> None:
+    """Change PARAM a little: the gradient's predicted loss change beside the actual one, from the forward pass."""
+    if not (_finite(by) and by != 0):
+        raise typer.BadParameter("must be a finite number other than 0", param_hint="'--by'")
+    _check_lr(lr)
+    _guarded(file, lambda source: _nudge(source, param, by, step, lr, precision, ascii_math, str(file)))
+
+
+def _nudge(source: str, param: str, by: float, step: int, lr, precision: int, ascii_math: bool, filename: str) -> None:
+    from bptrace.nudge import nudge as nudged
+    from bptrace.render import PipeConsole, View
+    from bptrace.render_nudge import render_nudge
+
+    graph = _build(source, filename)
+    _check_params(graph, (param,), filename)
+    report = nudged(graph, param, by, step, lr)
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    view = View(precision=precision, notation=_notation(out, ascii_math))
+    when = "its declared value" if step == 1 else f"step {step}"
+    out.print(render_nudge(report, graph.loss, view, f"Nudging {param} in {filename}, at {when}"))
+
+
+def _check_params(graph, params, filename: str) -> None:
+    from bptrace.diagnostics import did_you_mean
+
+    for name in params:
+        if name not in graph.params:
+            hint = did_you_mean(name, graph.params) or f"its params are {', '.join(graph.params) or 'none'}"
+            raise typer.BadParameter(f"'{name}' is not a param of {filename}; {hint}", param_hint="PARAM")
 
 
 def _notation(out, ascii_math: bool):

@@ -1,0 +1,77 @@
+"""Nudge one param and compare the gradient's prediction of the loss change with the actual change.
+
+The prediction ∂L/∂p·Δ is the first-order Taylor term; the actual change comes from running the
+forward pass again. Their difference is about ½·∂²L/∂p²·Δ²: it shrinks a hundred times when Δ
+shrinks ten times, which is what it means for the gradient to be the best linear prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bptrace.graph import Graph
+from bptrace.tracer import Step, forward, trace
+
+SCALES = (10.0, 1.0, 0.1, 0.01)  # the asked Δ and its neighbours, to show how the error shrinks
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    """The loss after changing the param by `by`: predicted from the gradient, and actual."""
+
+    by: float
+    value: float  # the param after the nudge
+    predicted: float  # ∂L/∂p·Δ
+    actual: float  # L(p + Δ) − L(p)
+
+    @property
+    def error(self) -> float:
+        return self.actual - self.predicted
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeReport:
+    """A param at one step of training, its gradient, and nudges of several sizes."""
+
+    param: str
+    step: int
+    value: float
+    loss: float
+    grad: float
+    by: float  # the nudge asked for
+    nudges: tuple[Nudge, ...]  # Δ·10, Δ, Δ/10, Δ/100
+
+    @property
+    def asked(self) -> Nudge:
+        return self.nudges[SCALES.index(1.0)]
+
+
+def nudge(graph: Graph, param: str, by: float, step: int = 1, lr: float | None = None) -> NudgeReport:
+    """Return the nudges of `param` by Δ = `by` (and 10Δ, Δ/10, Δ/100) at the params of step `step`."""
+    record = next(r for r in trace(graph, step, lr, max_paths=1) if isinstance(r, Step) and r.step == step)
+    params = {u.param: u.before for u in record.updates}
+    checked = graph.used_by_loss()
+    nudges = []
+    with np.errstate(all="ignore"):
+        for scale in SCALES:
+            d = by * scale
+            moved = params[param] + d
+            loss = forward(graph, {**params, param: np.float64(moved)}, checked, step)[graph.loss]
+            nudges.append(Nudge(d, float(moved), float(record.grads[param] * d), float(loss - record.loss)))
+    return NudgeReport(param, step, float(params[param]), float(record.loss), float(record.grads[param]), by, tuple(nudges))
+
+
+def how_the_error_shrinks(report: NudgeReport, delta: str = "Δ", squared: str = "Δ²") -> str:
+    """Return what the errors of Δ and Δ/10 say: Δ², exact (linear), or something else (a kink)."""
+    asked, smaller = report.asked, report.nudges[SCALES.index(1.0) + 1]
+    scale = max(abs(asked.actual), abs(asked.predicted), 1e-300)
+    if abs(asked.error) <= 1e-9 * scale:
+        return "The loss changes linearly with this param here: the prediction is exact, up to rounding."
+    ratio = abs(asked.error) / abs(smaller.error) if smaller.error else float("inf")
+    if 30 <= ratio <= 300:
+        return (f"With {delta} ten times smaller the error is {ratio:.0f} times smaller: it shrinks like {squared}, "
+                "so the gradient is the best straight-line prediction of the loss.")
+    return (f"With {delta} ten times smaller the error is {ratio:.3g} times smaller, not about 100: "
+            "the loss is not smooth near this point (a kink of relu, abs, max or min?), or rounding dominates.")

@@ -1,0 +1,62 @@
+"""`bptrace nudge`: the gradient's prediction of a loss change beside the change itself."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+from bptrace.nudge import nudge
+from conftest import ROOT, load
+
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+
+
+def invoke(*args):
+    return CliRunner(env=ENV).invoke(app, list(args), prog_name="bptrace")
+
+
+def test_the_error_is_the_second_order_term_worked_out_by_hand():
+    # simple.bp: L = ½(y − g)², g = (x·w1 + b1)·w2 + b2, so L is quadratic in w1 with
+    # ∂²L/∂w1² = (x·w2)² = (2·(−0.3))² = 0.36: the error of the prediction is exactly ½·0.36·Δ².
+    report = nudge(load(ROOT / "networks/simple.bp"), "w1", 1e-3)
+    assert report.grad == pytest.approx(0.678)  # the handout's ∂L/∂w1
+    assert [n.by for n in report.nudges] == pytest.approx([1e-2, 1e-3, 1e-4, 1e-5])
+    for n in report.nudges:
+        assert n.predicted == pytest.approx(0.678 * n.by, rel=1e-12)
+        assert n.error == pytest.approx(0.18 * n.by**2, rel=1e-4)
+
+
+def test_a_later_step_nudges_the_trained_value():
+    # After one update w1 = 0.5 − 0.1·0.678 = 0.4322 (the handout's first update).
+    report = nudge(load(ROOT / "networks/simple.bp"), "w1", 1e-3, step=2)
+    assert report.value == pytest.approx(0.4322)
+
+
+def test_the_cli_says_how_the_error_shrinks():
+    result = invoke("nudge", str(ROOT / "networks/simple.bp"), "w1", "--by", "0.001")
+    assert result.exit_code == 0, result.stderr
+    words = " ".join(result.stdout.split())
+    assert "ΔL ≈ ∂L/∂w₁ · Δ = 0.678 · 0.001 = 0.000678" in words
+    assert "the error is 100 times smaller: it shrinks like Δ²" in words
+    assert "0.50001" in words  # Δ/100 is visible in the nudged value
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("param w = 2\nloss L = 3*w\n", "changes linearly"),  # no second-order term at all
+        ("param w = 0\ninput x = 1\nloss L = relu(w*x) + w\n", "not smooth"),  # relu's kink at 0
+    ],
+)
+def test_linear_losses_and_kinks_are_told_apart(tmp_path, text, says):
+    f = tmp_path / "n.bp"
+    f.write_text(text)
+    result = invoke("nudge", str(f), "w")
+    assert result.exit_code == 0 and says in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("args, says", [(["w9"], "not a param"), (["w1", "--by", "0"], "other than 0"), (["w1", "--by", "nan"], "finite")])
+def test_bad_arguments_are_usage_errors(args, says):
+    result = invoke("nudge", str(ROOT / "networks/simple.bp"), *args)
+    assert result.exit_code == 2 and says in " ".join(result.stderr.replace("│", "").split())
