@@ -70,16 +70,21 @@ def run(
     ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")] = False,
     json_lines: Annotated[bool, typer.Option("--json", help="Write the trace as JSON Lines (see `bptrace schema`) instead of tables.")] = False,
     all_rows: Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")] = False,
+    export: Annotated[Optional[Path], typer.Option("--export", metavar="FILE", help="Also save what the terminal shows, in colour, as FILE.html or FILE.svg (for slides).", show_default=False)] = None,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
     from bptrace.render import SECTIONS
 
     sections = _sections(show, SECTIONS)
     _check_lr(lr)
+    if export is not None and export.suffix.lower() not in (".html", ".svg"):
+        raise typer.BadParameter(f"'{export}' must end in .html or .svg", param_hint="'--export'")
+    if export is not None and json_lines:
+        raise typer.BadParameter("exports the tables; it cannot be used with --json", param_hint="'--export'")
     if json_lines:
         _guarded(file, lambda source: _run_json(source, steps, lr, max_paths, str(file)))
     else:
-        _guarded(file, lambda source: _run(source, steps, lr, precision, sections, max_paths, ascii_math, all_rows, str(file)))
+        _guarded(file, lambda source: _run(source, steps, lr, precision, sections, max_paths, ascii_math, all_rows, str(file), export))
 
 
 def _check_lr(lr: float | None) -> None:
@@ -108,28 +113,39 @@ def _guarded(file: Path, command):
         raise typer.Exit(EXIT_FILE) from None
 
 
-def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, all_rows: bool, filename: str) -> None:
+def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, all_rows: bool, filename: str, export: Path | None = None) -> None:
     from bptrace.errors import NumericFault
     from bptrace.render import MAX_ROWS, PipeConsole, View, render_final, render_step, render_stopped
     from bptrace.tracer import Step, trace
 
     graph = _build(source, filename)
     out = PipeConsole(highlight=False, soft_wrap=False)
-    view = View(sections, precision, _notation(out, ascii_math), None if all_rows else MAX_ROWS)
+    if export is not None:
+        from bptrace.export import Recorder
+
+        out = Recorder(out, f"bptrace run {filename}")
+    view = View(sections, precision, _notation(out.out if export else out, ascii_math), None if all_rows else MAX_ROWS)
     first = None
-    with _Interrupts() as interrupts:
-        try:
-            for record in trace(graph, steps, lr, max_paths):
-                if isinstance(record, Step):
-                    first = first or record
-                    out.print(render_step(graph, record, view))
-                else:
-                    out.print(render_final(graph, first, record, view))
-                interrupts.check()
-        except NumericFault as fault:
-            if "forward" in sections and fault.computed is not None:
-                out.print(render_stopped(graph, fault, view))  # everything computed up to the fault
-            raise
+    try:
+        with _Interrupts() as interrupts:
+            try:
+                for record in trace(graph, steps, lr, max_paths):
+                    if isinstance(record, Step):
+                        first = first or record
+                        out.print(render_step(graph, record, view))
+                    else:
+                        out.print(render_final(graph, first, record, view))
+                    interrupts.check()
+            except NumericFault as fault:
+                if "forward" in sections and fault.computed is not None:
+                    out.print(render_stopped(graph, fault, view))  # everything computed up to the fault
+                raise
+    finally:
+        if export is not None:  # what was shown, up to a fault or an interrupt too
+            try:
+                out.save(export)
+            except OSError as error:
+                raise FileProblem(f"cannot write {export}: {error.strerror or error}") from None
 
 
 def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> None:
