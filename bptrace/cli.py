@@ -71,6 +71,9 @@ def run(
     json_lines: Annotated[bool, typer.Option("--json", help="Write the trace as JSON Lines (see `bptrace schema`) instead of tables.")] = False,
     all_rows: Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")] = False,
     export: Annotated[Optional[Path], typer.Option("--export", metavar="FILE", help="Also save what the terminal shows, in colour, as FILE.html or FILE.svg (for slides).", show_default=False)] = None,
+    form: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="text (the terminal), markdown or latex (tables for handouts and worksheets).")] = "text",
+    blank: Annotated[Optional[str], typer.Option("--blank", metavar="TABLES", help="Make a worksheet: leave the answer columns of these tables empty (markdown or latex).", show_default=False)] = None,
+    key: Annotated[Optional[Path], typer.Option("--key", metavar="FILE", help="With --blank, also write the answer key (the same tables, filled in) to FILE.", show_default=False)] = None,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
     from bptrace.render import SECTIONS
@@ -81,7 +84,18 @@ def run(
         raise typer.BadParameter(f"'{export}' must end in .html or .svg", param_hint="'--export'")
     if export is not None and json_lines:
         raise typer.BadParameter("exports the tables; it cannot be used with --json", param_hint="'--export'")
-    if json_lines:
+    if form not in RUN_FORMATS:
+        raise typer.BadParameter(f"unknown format '{form}'; choose from {', '.join(RUN_FORMATS)}", param_hint="'--format'")
+    if form != "text" and (json_lines or export is not None):
+        raise typer.BadParameter("writes the tables as text; it cannot be used with --json or --export", param_hint="'--format'")
+    blanks = frozenset(_sections(blank, SECTIONS, "--blank")) if blank is not None else frozenset()
+    if blanks and form == "text":
+        raise typer.BadParameter("makes a worksheet: use it with --format markdown or latex", param_hint="'--blank'")
+    if key is not None and not blanks:
+        raise typer.BadParameter("is the answer key of a worksheet: use it with --blank", param_hint="'--key'")
+    if form != "text":
+        _guarded(file, lambda source: _run_handout(source, steps, lr, precision, sections, max_paths, all_rows, str(file), form, blanks, key))
+    elif json_lines:
         _guarded(file, lambda source: _run_json(source, steps, lr, max_paths, str(file)))
     else:
         _guarded(file, lambda source: _run(source, steps, lr, precision, sections, max_paths, ascii_math, all_rows, str(file), export))
@@ -146,6 +160,59 @@ def _run(source: str, steps: int, lr, precision: int, sections, max_paths: int, 
                 out.save(export)
             except OSError as error:
                 raise FileProblem(f"cannot write {export}: {error.strerror or error}") from None
+
+
+RUN_FORMATS = ("text", "markdown", "latex")
+
+
+def _run_handout(source: str, steps: int, lr, precision: int, sections, max_paths: int, all_rows: bool, filename: str,
+                 form: str, blanks: frozenset[str], key: Path | None) -> None:
+    """Write the tables as Markdown or LaTeX as they are computed; with blanks, the filled-in key to `key`."""
+    import itertools
+
+    from bptrace import handout
+    from bptrace.render import MAX_ROWS
+    from bptrace.tracer import trace
+
+    graph = _build(source, filename)
+    write = handout.markdown if form == "markdown" else handout.latex_document
+    max_rows = None if all_rows else MAX_ROWS
+    sheet = handout.Sheet(sections, blanks, precision, max_rows)
+    worksheet_records, key_records = itertools.tee(trace(graph, steps, lr, max_paths))
+    worksheet = write(graph, worksheet_records, sheet, f"bptrace run {filename}" + (" (worksheet)" if blanks else ""))
+    # The key has the same chunks with nothing blank, so both advance together, a record apart at most.
+    answers = write(graph, key_records, handout.Sheet(sections, frozenset(), precision, max_rows), f"bptrace run {filename} (answer key)")
+    filled: list[str] = []
+    with _Interrupts() as interrupts:
+        try:
+            for chunk, answer in zip(worksheet, answers if key is not None else itertools.repeat("")):
+                _write_utf8(chunk)  # Markdown and LaTeX files are UTF-8, whatever the locale
+                filled.append(answer)
+                interrupts.check()
+        except BaseException:
+            _write_utf8(handout.ending(form))  # a document that stopped early is still well formed
+            raise
+    if key is not None:
+        _save(key, "".join(filled))
+
+
+def _write_utf8(text: str) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+
+
+def _save(path: Path, text: str) -> None:
+    """Write `text` to `path` at once (a temporary file renamed), or raise FileProblem."""
+    import os
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise FileProblem(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def _run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> None:
@@ -501,16 +568,16 @@ def _read(file: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _sections(show: str, known: tuple[str, ...]) -> tuple[str, ...]:
+def _sections(show: str, known: tuple[str, ...], option: str = "--show") -> tuple[str, ...]:
     from bptrace.diagnostics import did_you_mean
 
     chosen = tuple(s.strip() for s in show.split(",") if s.strip())
     for s in chosen:
         if s not in known:
             hint = did_you_mean(s, known) or f"choose from {','.join(known)}"
-            raise typer.BadParameter(f"unknown table '{s}'; {hint}", param_hint="'--show'")
+            raise typer.BadParameter(f"unknown table '{s}'; {hint}", param_hint=f"'{option}'")
     if not chosen:
-        raise typer.BadParameter(f"choose at least one of {','.join(known)}", param_hint="'--show'")
+        raise typer.BadParameter(f"choose at least one of {','.join(known)}", param_hint=f"'{option}'")
     return tuple(s for s in known if s in chosen)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from bptrace.ops import FUNCTIONS, OPERATORS, Op
-from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num, children
+from bptrace.syntax import Binary, Expr, Name, Neg, Num, children
 
 # An instruction is (kind, argument, arity): push a constant, load a name, or apply an op.
 CONST, LOAD, APPLY = 0, 1, 2

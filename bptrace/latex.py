@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 from bptrace.chains import MAX_LISTED_LENGTH
 from bptrace.explain import Explanation, ParamChain, conclusion, factors
 from bptrace.printer import ATOM, POWER, PRODUCT, SUM, UNARY, number_text
-from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num
+from bptrace.syntax import Call, Expr, Name, Neg, Num
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
@@ -74,9 +75,18 @@ def partial(of: str, wrt: str) -> str:
     return rf"\frac{{\partial {name(of)}}}{{\partial {name(wrt)}}}"
 
 
-def formula(e: Expr) -> str:
-    """Return an expression as LaTeX math."""
-    return _latex(e)[0]
+def formula(e: Expr, value_of: Callable[[str], str] | None = None) -> str:
+    """Return an expression as LaTeX math; with `value_of`, each name is replaced by its number."""
+    return _latex(e, value_of)[0]
+
+
+def number(text: str) -> str:
+    """Return a number as written for people (−0.13, 1.8e−07, ∞) in LaTeX math."""
+    text = text.replace("−", "-").replace("∞", r"\infty")
+    if "e" in text and text not in ("nan",):
+        mantissa, exponent = text.split("e")
+        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return r"\text{NaN}" if text == "nan" else text
 
 
 def _wrap(part: tuple[str, int], need: int) -> str:
@@ -84,7 +94,7 @@ def _wrap(part: tuple[str, int], need: int) -> str:
     return rf"\left({text}\right)" if level < need else text
 
 
-def _latex(e: Expr) -> tuple[str, int]:
+def _latex(e: Expr, value_of=None) -> tuple[str, int]:
     if isinstance(e, Num):
         v = e.value
         text, level = number_text(abs(v)), ATOM
@@ -96,18 +106,22 @@ def _latex(e: Expr) -> tuple[str, int]:
             text, level = rf"{mantissa} \times 10^{{{int(exponent)}}}", PRODUCT
         return ("-" + text, UNARY) if v < 0 else (text, level)
     if isinstance(e, Name):
-        return name(e.id), ATOM
+        if value_of is None:
+            return name(e.id), ATOM
+        text = number(value_of(e.id))
+        return (rf"\left({text}\right)" if text.startswith("-") or "times" in text else text), ATOM
     if isinstance(e, Neg):
-        return "-" + _wrap(_latex(e.operand), POWER if isinstance(e.operand, Neg) else PRODUCT), UNARY
+        return "-" + _wrap(_latex(e.operand, value_of), POWER if isinstance(e.operand, Neg) else PRODUCT), UNARY
     if isinstance(e, Call):
-        args = ", ".join(formula(a) for a in e.args)
+        # A number alone as an argument needs no parentheses of its own: σ(−0.15), not σ((−0.15)).
+        args = ", ".join(number(value_of(a.id)) if value_of and isinstance(a, Name) else formula(a, value_of) for a in e.args)
         if e.fn == "sqrt":
             return rf"\sqrt{{{args}}}", ATOM
         if e.fn == "abs":
             return rf"\left\lvert {args} \right\rvert", ATOM
         fn = FUNCTIONS.get(e.fn, rf"\operatorname{{{e.fn}}}")
         return rf"{fn}\left({args}\right)", ATOM
-    left, right = _latex(e.left), _latex(e.right)
+    left, right = _latex(e.left, value_of), _latex(e.right, value_of)
     if e.op in "+-":
         right_text = _wrap(right, PRODUCT) if not right[0].startswith("-") else rf"\left({right[0]}\right)"
         return f"{_wrap(left, SUM)} {e.op} {right_text}", SUM

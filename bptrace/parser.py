@@ -7,7 +7,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 from bptrace.diagnostics import FUNCTION_HINTS, did_you_mean
-from bptrace.errors import NetworkError, Span
+from bptrace.errors import NetworkError
 from bptrace.lexer import KEYWORDS, Token, tokenize
 from bptrace.ops import ALIASES, FUNCTIONS
 from bptrace.syntax import Assignment, Binary, Call, Declaration, Expr, Neg, Num, Name, Setting, Statement, children

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num
+from bptrace.syntax import Call, Expr, Name, Neg, Num
 
 # Precedence levels, loosest first.
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5

@@ -13,10 +13,10 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from bptrace.chains import MAX_LISTED_LENGTH
 from bptrace.check import CheckStep
 from bptrace.errors import NumericFault
 from bptrace.graph import Graph
+from bptrace import tables
 from bptrace.printer import MATH, Notation, format_number, name_text, partial_text, show
 from bptrace.tracer import Chain, Final, Step
 
@@ -175,36 +175,11 @@ def render_stopped(graph: Graph, fault: NumericFault, view: View) -> RenderableT
 
 
 def _forward(graph: Graph, step: Step, view: View, only: set[str] | None = None) -> Table:
-    n, num = view.notation, _num(view)
-    table = new_table("Forward pass", ("node", "expression", "with numbers", "value"), numeric_from=3)
-    value_of = lambda name: num(step.values[name])  # noqa: E731
-    nodes = [node for node in graph.nodes if only is None or node.name in only]
-    for node in view.pick(nodes):
-        if node is None:
-            view.gap(table, nodes, 4)
-            continue
-        is_loss = node.name == graph.loss
-        label = f"loss {name_text(node.name, n)}" if is_loss else name_text(node.name, n)
-        table.add_row(
-            label,
-            show(node.expr, n),
-            show(node.expr, n, value_of),
-            num(step.values[node.name]),
-            style="bold yellow" if is_loss else None,
-        )
-    return table
+    return _rich(tables.forward(graph, step, _writer(view), only), view)
 
 
 def _partials(graph: Graph, step: Step, view: View) -> Table:
-    n, num = view.notation, _num(view)
-    loss = name_text(graph.loss, n)
-    table = new_table(f"Local derivatives, backwards from {loss}", ("partial", "formula", "value"), numeric_from=2)
-    for p in view.pick(step.partials):
-        if p is None:
-            view.gap(table, step.partials, 3)
-            continue
-        table.add_row(partial_text(p.of, p.wrt, n), show(p.edge.formula, n), num(p.value))
-    return table
+    return _rich(tables.partials(graph, step, _writer(view)), view)
 
 
 def _gradients(graph: Graph, step: Step, view: View) -> Table:
@@ -272,44 +247,38 @@ def _rows(chain: Chain) -> int:
 
 
 def _chain_rows(table: Table, chain: Chain, loss: str, view: View) -> None:
-    n, num = view.notation, _num(view)
-    sep = f" {n.times} "
-    label = partial_text(loss, chain.param, n)
-    if chain.paths_total == 0:
-        table.add_row(label, Text("no path: the loss does not depend on it", style="dim"), "", num(chain.grad))
-        return
-    if not chain.paths:
-        paths = "1 path of" if chain.paths_total == 1 else f"{chain.paths_total:,} paths, each of"
-        text = f"{paths} more than {MAX_LISTED_LENGTH:,} factors: counted, not listed"
-        table.add_row(label, Text(text, style="dim"), "", num(chain.grad))
-        return
-    for i, path in enumerate(chain.paths):
-        symbols = sep.join(partial_text(a, b, n) for a, b in zip(path.nodes, path.nodes[1:]))
-        if len(path.nodes) == 2 and chain.paths_total > 1:
-            symbols += " (direct)"  # the local partial, not the whole gradient of the same name
-        numbers = sep.join(f"({num(f)})" for f in path.factors)
-        table.add_row(label if i == 0 else "", symbols, numbers, num(path.value))
-    if chain.paths_total > 1:
-        more = chain.paths_total - len(chain.paths)
-        if more:
-            noun = "path" if more == 1 else "paths"
-            dots = "…" if n.pretty else "..."
-            table.add_row("", Text(f"{dots} and {more:,} more {noun} (not listed; --max-paths shows more)", style="dim"), "", "")
-        table.add_row("", Text(f"sum over the {chain.paths_total:,} paths", style="italic"), "", num(chain.grad), style="bold")
+    for row in tables.chain_rows(chain, loss, _writer(view)):
+        _add(table, row)
 
 
 def _updates(graph: Graph, step: Step, view: View) -> Table:
-    n, num = view.notation, _num(view)
-    alpha = "α" if n.pretty else "lr"
-    # Written in the columns' words, so it never clashes with a node the user called p.
-    title = f"Update  after = before {n.minus} {alpha}{n.times}gradient   ({alpha} = {num(step.lr)})"
-    table = new_table(title, ("param", "before", "gradient", f"{alpha}{n.times}gradient", "after"), numeric_from=1)
-    for u in view.pick(step.updates):
-        if u is None:
-            view.gap(table, step.updates, 5)
+    return _rich(tables.updates(step, _writer(view)), view)
+
+
+def _writer(view: View) -> tables.Writer:
+    return tables.Writer(view.notation, view.precision)
+
+
+def _rich(rows: tables.TableRows, view: View) -> Table:
+    """Return a table's rows as a rich Table, the middle of a long one summarised by the view."""
+    table = new_table(rows.title, rows.headers, rows.numeric_from)
+    for row in view.pick(rows.rows):
+        if row is None:
+            view.gap(table, rows.rows, len(rows.headers))
             continue
-        table.add_row(name_text(u.param, n), num(u.before), num(u.grad), num(u.lr * u.grad), num(u.after))
+        _add(table, row)
     return table
+
+
+_ROW_STYLES = {"loss": "bold yellow", "sum": "bold"}
+_NOTE_STYLES = {"note": "dim", "sum": "italic"}
+
+
+def _add(table: Table, row: tables.Row) -> None:
+    cells: list = list(row.cells)
+    if row.kind in _NOTE_STYLES:
+        cells[1] = Text(cells[1], style=_NOTE_STYLES[row.kind])
+    table.add_row(*cells, style=_ROW_STYLES.get(row.kind))
 
 
 def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType:

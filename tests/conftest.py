@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bptrace.graph import Graph, build
+from bptrace.latex import GREEK
 from bptrace.parser import parse
 from bptrace.tracer import forward
 
@@ -41,3 +43,40 @@ def finite_difference(graph: Graph, params: dict[str, float], name: str, eps: fl
 @pytest.fixture(params=NETWORKS, ids=[p.name for p in NETWORKS])
 def network(request) -> Path:
     return request.param
+
+
+# What bptrace's LaTeX may use: amsmath and the standard article class, nothing else.
+LATEX_COMMANDS = {
+    "documentclass", "usepackage", "section", "subsection", "paragraph", "mbox", "hline", "hspace", "multicolumn",
+    "textbackslash", "textasciitilde", "textasciicircum", "infty", "alpha", "{", "}", "$",
+    "frac", "partial", "cdot", "left", "right", "nabla", "ldots", "cdots", "text", "quad", "begin", "end",
+    "item", "sigma", "tanh", "exp", "log", "sin", "cos", "max", "min", "sqrt", "lvert", "rvert",
+    "operatorname", "times", "hat", "bar", "tilde", "dot", "mathit", "mathrm", "_", "%", "&", "#", *GREEK.values(),
+}
+LATEX_ENVIRONMENTS = {"enumerate", "align*", "document", "tabular"}
+
+
+def assert_latex_compiles(text: str) -> None:
+    """Check what a LaTeX run would trip over: braces, environments, commands, math delimiters."""
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("%"))
+    depth = 0
+    for i, ch in enumerate(body):
+        if ch in "{}" and i and body[i - 1] == "\\":
+            continue  # \{ and \} are characters
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0, f"'}}' without '{{' at {i}: {body[max(0, i - 40):i + 1]}"
+    assert depth == 0, "unbalanced braces"
+    stack = []
+    for kind, env in re.findall(r"\\(begin|end)\{([^}]*)\}", body):
+        assert env in LATEX_ENVIRONMENTS, env
+        if kind == "begin":
+            stack.append(env)
+        else:
+            assert stack.pop() == env
+    assert not stack
+    commands = set(re.findall(r"\\([A-Za-z]+|[^A-Za-z\s])", body)) - {"\\"}
+    assert commands <= LATEX_COMMANDS, commands - LATEX_COMMANDS
+    assert body.count(r"\left") == body.count(r"\right")
+    for line in body.splitlines():  # math opens and closes on the same line, cell by cell
+        assert line.replace(r"\$", "").count("$") % 2 == 0, line
+    assert "\u2013" not in body and all(ord(ch) < 128 for ch in body), "non-ASCII reaches LaTeX"

@@ -13,7 +13,7 @@ from bptrace import latex
 from bptrace.cli import app
 from bptrace.explain import explain
 from bptrace.parser import parse_expression
-from conftest import NETWORKS, ROOT, load
+from conftest import NETWORKS, ROOT, assert_latex_compiles, load
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 
@@ -73,47 +73,11 @@ def test_an_unknown_param_is_a_usage_error_with_a_suggestion():
 
 # -- LaTeX -----------------------------------------------------------------------------------------
 
-KNOWN_COMMANDS = {
-    "frac", "partial", "cdot", "left", "right", "nabla", "ldots", "cdots", "text", "quad", "begin", "end",
-    "item", "sigma", "tanh", "exp", "log", "sin", "cos", "max", "min", "sqrt", "lvert", "rvert",
-    "operatorname", "times", "hat", "bar", "tilde", "dot", "mathit", "mathrm", "_", "%", "&", "#", *latex.GREEK.values(),
-}
-ENVIRONMENTS = {"enumerate", "align*"}
-
-
-def assert_compiles(text: str) -> None:
-    """Check what a LaTeX run would trip over: braces, environments, commands, math delimiters."""
-    body = "\n".join(line for line in text.splitlines() if not line.startswith("%"))
-    depth = 0
-    for i, ch in enumerate(body):
-        if ch in "{}" and i and body[i - 1] == "\\":
-            continue  # \{ and \} are characters
-        depth += {"{": 1, "}": -1}.get(ch, 0)
-        assert depth >= 0, f"'}}' without '{{' at {i}: {body[max(0, i - 40):i + 1]}"
-    assert depth == 0, "unbalanced braces"
-    stack = []
-    for kind, env in re.findall(r"\\(begin|end)\{([^}]*)\}", body):
-        assert env in ENVIRONMENTS, env
-        if kind == "begin":
-            stack.append(env)
-        else:
-            assert stack.pop() == env
-    assert not stack
-    commands = set(re.findall(r"\\([A-Za-z]+|[^A-Za-z\s])", body)) - {"\\"}
-    assert commands <= KNOWN_COMMANDS, commands - KNOWN_COMMANDS
-    assert body.count(r"\left") == body.count(r"\right")
-    for line in body.splitlines():
-        outside_math = not ("align" in line) and "&" not in line
-        if outside_math:
-            assert line.count("$") % 2 == 0, line
-    assert "\u2013" not in body and all(ord(ch) < 128 for ch in body), "non-ASCII reaches LaTeX"
-
-
 @pytest.mark.parametrize("path", NETWORKS, ids=[p.stem for p in NETWORKS])
 def test_latex_of_every_example_would_compile(path):
     result = invoke("explain", str(path), "--latex")
     assert result.exit_code == 0, result.stderr
-    assert_compiles(result.stdout)
+    assert_latex_compiles(result.stdout)
     assert r"\usepackage{amsmath}" in result.stdout.splitlines()[1]
 
 
@@ -175,4 +139,4 @@ def expressions(draw, depth=3):
 @settings(max_examples=200, deadline=None)
 @given(expressions())
 def test_every_formula_is_balanced_latex(text):
-    assert_compiles("$" + latex.formula(parse_expression(text)) + "$")
+    assert_latex_compiles("$" + latex.formula(parse_expression(text)) + "$")

@@ -1,0 +1,178 @@
+"""Write a run's tables as Markdown or LaTeX for handouts and worksheets, with chosen columns blank.
+
+The rows come from tables.py, as on the terminal. A worksheet leaves the columns a student should
+work out empty (BLANKS); the same run without blanks is its answer key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from bptrace import tables
+from bptrace.graph import Graph
+from bptrace.printer import MATH
+from bptrace.tracer import Final, Step
+
+# The columns a student works out, by table (numbered from 0): left empty on a worksheet.
+BLANKS = {
+    "forward": (2, 3),  # with numbers, value
+    "partials": (1, 2),  # formula, value
+    "chains": (2, 3),  # with numbers, value
+    "updates": (2, 3, 4),  # gradient, α·gradient, after
+}
+LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """What a handout shows: its tables, the ones with blanks, digits, and how many rows at most."""
+
+    sections: tuple[str, ...]
+    blank: frozenset[str] = frozenset()
+    precision: int = 4
+    max_rows: int | None = None
+
+
+def markdown(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
+    """Yield a Markdown document, a step at a time."""
+    w = tables.Writer(MATH, sheet.precision)
+    yield f"# {_md(title)}\n"
+    first = None
+    for record in records:
+        if isinstance(record, Step):
+            first = first or record
+            yield f"\n## Step {record.step}\n\n{_md(_leaves(graph, record, w))}\n"
+            for rows, name in _tables(graph, record, w, sheet):
+                yield f"\n### {_md(rows.title)}\n\n" + _md_table(rows, _blanked(rows, name, sheet), sheet)
+        elif first is not None:
+            yield "\n## Summary\n\n" + _md_table(_summary(graph, first, record, w), set(), sheet)
+
+
+def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
+    """Yield a LaTeX document (article, amsmath), a step at a time."""
+    w = tables.Writer(MATH, sheet.precision, tex=True)
+    yield ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage[margin=2cm]{geometry}\n"
+           f"\\begin{{document}}\n\\section*{{{_tex_text(title)}}}\n")
+    first = None
+    for record in records:
+        if isinstance(record, Step):
+            first = first or record
+            yield f"\n\\subsection*{{Step {record.step}}}\n{_tex_leaves(graph, record, w)}\n"
+            for rows, name in _tables(graph, record, w, sheet):
+                yield _tex_table(rows, _blanked(rows, name, sheet), sheet)
+        elif first is not None:
+            yield "\n\\subsection*{Summary}\n" + _tex_table(_summary(graph, first, record, w), set(), sheet)
+    yield ending("latex")
+
+
+def ending(form: str) -> str:
+    """Return what closes a document of `form`: nothing for Markdown, \\end{document} for LaTeX."""
+    return "\n\\end{document}\n" if form == "latex" else ""
+
+
+def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
+    made = {
+        "forward": lambda: tables.forward(graph, step, w),
+        "partials": lambda: tables.partials(graph, step, w),
+        "chains": lambda: tables.chains(step, graph.loss, w),
+        "updates": lambda: tables.updates(step, w),
+    }
+    return [(made[name](), name) for name in tables.TABLES if name in sheet.sections]
+
+
+def _blanked(rows: tables.TableRows, name: str, sheet: Sheet) -> set[int]:
+    if name not in sheet.blank:
+        return set()
+    return set(BLANKS[name])
+
+
+def _picked(rows: Sequence[tables.Row], sheet: Sheet) -> list[tables.Row | None]:
+    if sheet.max_rows is None or len(rows) <= sheet.max_rows:
+        return list(rows)
+    return [*rows[: sheet.max_rows - 10], None, *rows[-10:]]
+
+
+def _summary(graph: Graph, first: Step, final: Final, w: tables.Writer) -> tables.TableRows:
+    steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
+    table = tables.TableRows(f"After {steps}", ("", "start", "final"), numeric_from=1)
+    loss = f"loss {w.name(graph.loss)}" if not w.tex else w.name(graph.loss)
+    table.rows.append(tables.Row((loss, w.number(first.loss), w.number(final.loss)), "loss"))
+    for u in first.updates:
+        table.rows.append(tables.Row((w.name(u.param), w.number(u.before), w.number(final.params[u.param]))))
+    return table
+
+
+def _leaves(graph: Graph, step: Step, w: tables.Writer) -> str:
+    groups: dict[str, list[str]] = {}
+    for leaf in graph.leaves:
+        groups.setdefault(leaf.kind, []).append(f"{w.name(leaf.name)} = {w.number(step.values[leaf.name])}")
+    return "; ".join(f"{LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items())
+
+
+def _tex_leaves(graph: Graph, step: Step, w: tables.Writer) -> str:
+    groups: dict[str, list[str]] = {}
+    for leaf in graph.leaves:
+        groups.setdefault(leaf.kind, []).append(f"${w.name(leaf.name)} = {w.number(step.values[leaf.name])}$")
+    return "; ".join(f"{LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items()) + "."
+
+
+# -- Markdown ------------------------------------------------------------------------------------------
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>|#"})
+
+
+def _md(text: str) -> str:
+    """Return text with Markdown's special characters escaped, so w_1 and x*y stay as written."""
+    return text.translate(_MD_SPECIAL)
+
+
+def _md_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
+    aligns = ["---:" if i >= rows.numeric_from else ":---" for i in range(len(rows.headers))]
+    lines = ["| " + " | ".join(_md(h) for h in rows.headers) + " |", "| " + " | ".join(aligns) + " |"]
+    for row in _picked(rows.rows, sheet):
+        if row is None:
+            hidden = len(rows.rows) - (sheet.max_rows or 0)
+            lines.append("| " + " | ".join([f"… {hidden:,} more rows (--all shows them)", *[""] * (len(rows.headers) - 1)]) + " |")
+            continue
+        cells = ["" if i in blank and cell else _md(cell) for i, cell in enumerate(row.cells)]
+        if row.kind in ("loss", "sum"):
+            cells = [f"**{c}**" if c else c for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# -- LaTeX ---------------------------------------------------------------------------------------------
+
+_TEX_SPECIAL = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                              "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"})
+
+
+def _tex_text(text: str) -> str:
+    return text.translate(_TEX_SPECIAL)
+
+
+def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
+    spec = "".join("r" if i >= rows.numeric_from else "l" for i in range(len(rows.headers)))
+    title = rows.title  # written by the LaTeX writer: already LaTeX
+    headers = [h if "$" in h else _tex_text(h) for h in rows.headers]
+    lines = [f"\n\\paragraph{{{title}}}\\mbox{{}}\\\\[0.5ex]", f"\\begin{{tabular}}{{{spec}}}", r"\hline",
+             " & ".join(headers) + r" \\", r"\hline"]
+    for row in _picked(rows.rows, sheet):
+        if row is None:
+            hidden = len(rows.rows) - (sheet.max_rows or 0)
+            lines.append(f"\\multicolumn{{{len(rows.headers)}}}{{l}}{{\\ldots\\ {hidden:,} more rows}} \\\\")
+            continue
+        cells = []
+        for i, cell in enumerate(row.cells):
+            if i in blank and cell:
+                cells.append(r"\hspace{2.5cm}")  # room to write the answer
+            elif not cell:
+                cells.append("")
+            elif i == 0 and row.kind == "loss":
+                cells.append(f"loss ${cell}$")
+            else:
+                cells.append(f"${cell}$")
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\hline", r"\end{tabular}", ""]
+    return "\n".join(lines)

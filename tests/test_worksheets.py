@@ -1,0 +1,103 @@
+"""`bptrace run --format markdown|latex`: the tables for handouts, and worksheets with their answer keys."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+from bptrace.handout import BLANKS
+from conftest import NETWORKS, ROOT, assert_latex_compiles
+
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+SIMPLE = str(ROOT / "networks/simple.bp")
+
+
+def invoke(*args):
+    return CliRunner(env=ENV).invoke(app, list(args), prog_name="bptrace")
+
+
+def md_tables(text: str) -> dict[str, list[list[str]]]:
+    """Return each Markdown table under its ### title (the Summary under ## Summary), as rows of cells."""
+    found, title = {}, None
+    for line in text.splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("# ")
+        elif line.startswith("|"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            found.setdefault(title, []).append(cells)
+    return found
+
+
+def test_markdown_has_the_handouts_numbers_in_well_formed_tables():
+    result = invoke("run", SIMPLE, "--format", "markdown")
+    assert result.exit_code == 0, result.stderr
+    tables = md_tables(result.stdout)
+    for rows in tables.values():
+        assert len({len(r) for r in rows}) == 1  # every row has the header's number of cells
+    chain = {r[0]: r for r in tables["Chain rule, one product per path"]}
+    assert chain["∂L/∂w₁"][2:] == ["(−1.13) · (−0.3) · (2)", "0.678"]  # the handout's ∂L/∂w1
+    update = {r[0]: r for r in tables["Update  after = before − α·gradient   (α = 0.1)"]}
+    assert update["w₁"][-1] == "0.4322"
+
+
+def test_markdown_escapes_what_markdown_would_eat(tmp_path):
+    f = tmp_path / "m.bp"
+    f.write_text("param w_1 = 0.5\ninput x = 2\nloss L = (x*w_1)^2\n")
+    out = invoke("run", str(f), "-f", "markdown").stdout
+    assert "w\\_1" in out and "w_1" not in out.replace("w\\_1", "")
+
+
+@pytest.mark.parametrize("form", ["markdown", "latex"])
+def test_a_worksheet_blanks_exactly_the_answer_columns_and_the_key_fills_them(tmp_path, form):
+    key = tmp_path / f"key.{form}"
+    worksheet = invoke("run", SIMPLE, "-f", form, "--blank", "forward,updates", "--key", str(key))
+    assert worksheet.exit_code == 0, worksheet.stderr
+    plain = invoke("run", SIMPLE, "-f", form).stdout
+    answers = key.read_text(encoding="utf-8")
+    assert answers.replace(" (answer key)", "") == plain  # the key is the run itself
+    if form == "markdown":
+        sheet, full = md_tables(worksheet.stdout), md_tables(answers)
+        for title, rows in full.items():
+            table = "forward" if title == "Forward pass" else "updates" if title.startswith("Update") else None
+            for blank_row, row in zip(sheet[title][2:], rows[2:]):  # after the header and alignment rows
+                for i, (b, a) in enumerate(zip(blank_row, row)):
+                    assert b == ("" if table and i in BLANKS[table] else a), (title, i)
+    else:
+        assert worksheet.stdout.count(r"\hspace{2.5cm}") == 3 * 2 + 4 * 3  # 3 nodes × 2 columns, 4 params × 3
+
+
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.stem for p in NETWORKS])
+def test_every_latex_handout_would_compile(path, tmp_path):
+    result = invoke("run", str(path), "-f", "latex", "--steps", "2", "--blank", "partials,chains", "--key", str(tmp_path / "k.tex"))
+    assert result.exit_code == 0, result.stderr
+    assert_latex_compiles(result.stdout)
+    assert_latex_compiles((tmp_path / "k.tex").read_text(encoding="utf-8"))
+
+
+def test_a_numeric_fault_still_closes_the_document_and_writes_no_key(tmp_path):
+    f = tmp_path / "fault.bp"
+    f.write_text("param w = 0.5\nset lr = 1\nloss L = log(w)\n")
+    key = tmp_path / "key.tex"
+    result = invoke("run", str(f), "--steps", "3", "-f", "latex", "--blank", "forward", "--key", str(key))
+    assert result.exit_code == 5
+    assert result.stdout.rstrip().endswith(r"\end{document}") and r"\subsection*{Step 1}" in result.stdout
+    assert_latex_compiles(result.stdout)
+    assert not key.exists()
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--blank", "forward"], "use it with --format markdown or latex"),
+        (["-f", "markdown", "--key", "k.md"], "use it with --blank"),
+        (["-f", "markdown", "--json"], "cannot be used with --json"),
+        (["-f", "markdown", "--blank", "fowrard"], "did you mean 'forward'"),
+        (["-f", "pdf"], "choose from text, markdown, latex"),
+    ],
+)
+def test_worksheet_usage_errors(args, says):
+    result = invoke("run", SIMPLE, *args)
+    assert result.exit_code == 2 and says in " ".join(result.stderr.replace("│", "").split())
