@@ -1,0 +1,244 @@
+"""What each command does between reading its file and exiting: build, trace, and print.
+
+The CLI (cli.py) declares the options and maps errors to exit codes; terminal.py touches the
+outside world; these functions tie the pure core to the views. No typer here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bptrace import terminal
+
+
+def run_tables(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, all_rows: bool, filename: str, export: Path | None = None) -> None:
+    from bptrace.errors import NumericFault
+    from bptrace.render import MAX_ROWS, PipeConsole, View, render_final, render_step, render_stopped
+    from bptrace.tracer import Step, trace
+
+    graph = terminal.build(source, filename)
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    if export is not None:
+        from bptrace.export import Recorder
+
+        out = Recorder(out, f"bptrace run {filename}")
+    view = View(sections, precision, terminal.notation(out.out if export else out, ascii_math), None if all_rows else MAX_ROWS)
+    first = None
+    try:
+        with terminal.Interrupts() as interrupts:
+            try:
+                for record in trace(graph, steps, lr, max_paths):
+                    if isinstance(record, Step):
+                        first = first or record
+                        out.print(render_step(graph, record, view))
+                    else:
+                        out.print(render_final(graph, first, record, view))
+                    interrupts.check()
+            except NumericFault as fault:
+                if "forward" in sections and fault.computed is not None:
+                    out.print(render_stopped(graph, fault, view))  # everything computed up to the fault
+                raise
+    finally:
+        if export is not None:  # what was shown, up to a fault or an interrupt too
+            try:
+                out.save(export)
+            except OSError as error:
+                raise terminal.FileProblem(f"cannot write {export}: {error.strerror or error}") from None
+
+
+def run_handout(source: str, steps: int, lr, precision: int, sections, max_paths: int, all_rows: bool, filename: str,
+                 form: str, blanks: frozenset[str], key: Path | None) -> None:
+    """Write the tables as Markdown or LaTeX as they are computed; with blanks, the filled-in key to `key`."""
+    import itertools
+
+    from bptrace import handout
+    from bptrace.render import MAX_ROWS
+    from bptrace.tracer import trace
+
+    graph = terminal.build(source, filename)
+    write = handout.markdown if form == "markdown" else handout.latex_document
+    max_rows = None if all_rows else MAX_ROWS
+    sheet = handout.Sheet(sections, blanks, precision, max_rows)
+    worksheet_records, key_records = itertools.tee(trace(graph, steps, lr, max_paths))
+    worksheet = write(graph, worksheet_records, sheet, f"bptrace run {filename}" + (" (worksheet)" if blanks else ""))
+    # The key has the same chunks with nothing blank, so both advance together, a record apart at most.
+    answers = write(graph, key_records, handout.Sheet(sections, frozenset(), precision, max_rows), f"bptrace run {filename} (answer key)")
+    filled: list[str] = []
+    with terminal.Interrupts() as interrupts:
+        try:
+            for chunk, answer in zip(worksheet, answers if key is not None else itertools.repeat("")):
+                terminal.write_utf8(chunk)  # Markdown and LaTeX files are UTF-8, whatever the locale
+                filled.append(answer)
+                interrupts.check()
+        except BaseException:
+            terminal.write_utf8(handout.ending(form))  # a document that stopped early is still well formed
+            raise
+    if key is not None:
+        terminal.save(key, "".join(filled))
+
+
+def run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> None:
+    from bptrace import jsonl
+    from bptrace.errors import NumericFault
+    from bptrace.tracer import Step, trace
+
+    graph = terminal.build(source, filename)
+    err = terminal.stderr()
+
+    def write(record: dict) -> None:
+        # UTF-8 whatever the locale (RFC 8259), flushed at once for `tail -f` and pipes, with
+        # SIGINT and SIGTERM held until the line is out, so no line is ever cut in half.
+        data = jsonl.line(record).encode("utf-8")
+        with terminal.signals_held():
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+
+    rate = graph.settings["lr"] if lr is None else lr
+    done, reported = 0, set()
+    params = graph.initial_params()
+    try:
+        with terminal.Interrupts() as interrupts:
+            write(jsonl.begin(graph, filename, steps, rate, max_paths))
+            for record in trace(graph, steps, lr, max_paths):
+                interrupts.check()  # a signal during the final evaluation counts too
+                if not isinstance(record, Step):
+                    write(jsonl.end(record))
+                    continue
+                write(jsonl.step(graph, record))
+                done, params = record.step, {u.param: u.after for u in record.updates}
+                for what in jsonl.non_finite(record, graph.loss):
+                    if what not in reported:
+                        reported.add(what)
+                        err.print(f"bptrace: warning: step {record.step}: {what} is not a finite number; "
+                                  "the trace writes it as a string", markup=False)
+                interrupts.check()  # after the write: every step computed is in the trace
+    except NumericFault as fault:
+        error = {"kind": "numeric", "message": str(fault), "where": fault.where}
+        error.update({"final": True} if fault.final else {"step": fault.step})
+        if fault.span is not None and fault.span.line:
+            error.update(line=fault.span.line, col=fault.span.col)
+        write(jsonl.end_with_error(done, params, error))
+        raise
+    except KeyboardInterrupt:
+        write(jsonl.end_with_error(done, params, {"kind": "interrupted", "message": f"interrupted after step {done}"}))
+        raise
+
+
+def check(source: str, steps: int, lr, precision: int, filename: str) -> int:
+    """Print the check of each step; report each mismatch on stderr; return how many there were."""
+    from bptrace.check import check as check_steps
+    from bptrace.printer import ASCII, MATH, show
+    from bptrace.render import PipeConsole, View, render_check
+
+    graph = terminal.build(source, filename)
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    view = View(precision=precision, notation=MATH if out.encoding.lower().startswith("utf") else ASCII)
+    err = terminal.stderr()
+    failures = 0
+    nodes = {node.name: node for node in graph.nodes}
+    with terminal.Interrupts() as interrupts:
+        for checked in check_steps(graph, steps, lr):
+            out.print(render_check(graph, checked, view))
+            blamed = set()
+            for g in checked.grads:
+                if g.result.status != "mismatch":
+                    continue
+                failures += 1
+                message = (f"step {checked.step}: dL/d{g.param} is {g.result.analytic:.9g} by backprop "
+                           f"but {g.result.numeric:.9g} by finite differences")
+                if g.culprit is None:
+                    err.print(f"bptrace: error: {message}", markup=False)
+                    continue
+                edge, local = g.culprit.edge, g.culprit.result
+                blamed.add((edge.of, edge.wrt))
+                message += (f"; the first wrong local derivative is d{edge.of}/d{edge.wrt} = {show(edge.formula)}, "
+                            f"{local.analytic:.9g} instead of {local.numeric:.9g}")
+                terminal.diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
+            for p in checked.partials:  # a wrong local derivative fails the check even when no gradient shows it
+                edge, local = p.edge, p.result
+                if local.status == "mismatch" and (edge.of, edge.wrt) not in blamed:
+                    failures += 1
+                    message = (f"step {checked.step}: the local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)} "
+                               f"is {local.analytic:.9g}, but {local.numeric:.9g} by finite differences")
+                    terminal.diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
+            interrupts.check()
+    if not failures:
+        out.print(f"All gradients agree with finite differences "
+                  f"(step h = {EPS_TEXT}·max(1, |x|), |analytic − numeric| ≤ {ATOL_TEXT} + {RTOL_TEXT}·|numeric|).",
+                  markup=False, highlight=False)
+    return failures
+
+
+EPS_TEXT, ATOL_TEXT, RTOL_TEXT = "1e-6", "1e-5", "1e-3"
+
+
+def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, ascii_math: bool, all_rows: bool, filename: str) -> None:
+    from bptrace.explain import explain as answer
+
+    graph = terminal.build(source, filename)
+    check_params(graph, params, filename)
+    answers = answer(graph, params, max_paths)
+    title = f"bptrace explain {filename}"
+    if latex:
+        from bptrace.latex import explanation
+
+        terminal.write_utf8(explanation(answers, title))
+        return
+    from bptrace.render import MAX_ROWS, PipeConsole, View
+    from bptrace.render_explain import render_explain
+
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    view = View(precision=4, notation=terminal.notation(out, ascii_math), max_rows=None if all_rows else MAX_ROWS)
+    out.print(render_explain(graph, answers, view, f"Questions about {filename}"))
+
+
+def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_math: bool, all_rows: bool, filename: str) -> None:
+    from bptrace.drawing import Labels, dot, mermaid
+    from bptrace.render import MAX_ROWS, PipeConsole, View
+    from bptrace.tracer import Step, trace
+
+    graph = terminal.build(source, filename)
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    notation = terminal.notation(out, ascii_math)
+    record = None
+    if step is not None:
+        for record in trace(graph, step, lr, max_paths=1):
+            if isinstance(record, Step) and record.step == step:
+                break
+    labels = Labels(notation, record, precision)
+    title = Path(filename).stem
+    if form == "dot":
+        terminal.write_utf8(dot(graph, labels, title))
+    elif form == "mermaid":
+        terminal.write_utf8(mermaid(graph, labels))
+    else:
+        from bptrace.render_graph import render_graph
+
+        when = f" at step {step}" if step else ""
+        view = View(precision=precision, notation=notation, max_rows=None if all_rows else MAX_ROWS)
+        out.print(render_graph(graph, labels, view, f"Computational graph of {filename}{when}"))
+
+
+def nudge(source: str, param: str, by: float, step: int, lr, precision: int, ascii_math: bool, filename: str) -> None:
+    from bptrace.nudge import nudge as nudged
+    from bptrace.render import PipeConsole, View
+    from bptrace.render_nudge import render_nudge
+
+    graph = terminal.build(source, filename)
+    check_params(graph, (param,), filename)
+    report = nudged(graph, param, by, step, lr)
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    view = View(precision=precision, notation=terminal.notation(out, ascii_math))
+    when = "its declared value" if step == 1 else f"step {step}"
+    out.print(render_nudge(report, graph.loss, view, f"Nudging {param} in {filename}, at {when}"))
+
+
+def check_params(graph, params, filename: str) -> None:
+    from bptrace.diagnostics import did_you_mean
+
+    for name in params:
+        if name not in graph.params:
+            hint = did_you_mean(name, graph.params) or f"its params are {', '.join(graph.params) or 'none'}"
+            raise terminal.UsageProblem(f"'{name}' is not a param of {filename}; {hint}")

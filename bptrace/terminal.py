@@ -1,0 +1,196 @@
+"""The process's edge: read files, write diagnostics, hold signals and survive closed pipes.
+
+Everything here touches the outside world; the core modules never do. No typer: the CLI turns
+what this raises into exit codes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bptrace.errors import EXIT_FILE, EXIT_NETWORK, EXIT_USAGE, BptraceError, NetworkError
+
+
+class FileProblem(BptraceError):
+    """A file that cannot be read or written."""
+
+    exit_code = EXIT_FILE
+
+
+class UsageProblem(BptraceError):
+    """A command-line argument that does not fit the network, such as a param it does not have."""
+
+    exit_code = EXIT_USAGE
+
+
+def read(file: Path) -> str:
+    try:
+        data = file.read_bytes()
+    except IsADirectoryError:
+        raise FileProblem(f"{file}: is a directory, not a .bp file") from None
+    except FileNotFoundError:
+        raise FileProblem(f"{file}: no such file") from None
+    except OSError as e:
+        raise FileProblem(f"{file}: cannot read: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise FileProblem(f"{file}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
+    if "\x00" in text:
+        raise FileProblem(f"{file}: a binary file, not a .bp file (it contains NUL bytes)")
+    return text.removeprefix("\ufeff")
+
+
+def save(path: Path, text: str) -> None:
+    """Write `text` to `path` at once (a temporary file renamed), or raise FileProblem."""
+    import os
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise FileProblem(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def write_utf8(text: str) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+
+
+def stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def diagnose(err, filename: str, source: str, span, message: str, hint, severity: str = "error") -> None:
+    from rich.text import Text
+
+    from bptrace.diagnostics import format_diagnostic
+
+    text = Text(format_diagnostic(filename, source, span, message, hint, severity))
+    colour = "bold red" if severity == "error" else "bold magenta"
+    text.highlight_words([f"{severity}:"], colour)
+    err.print(text)
+
+
+def report(error: BptraceError | RecursionError, filename: str, source: str) -> int:
+    """Print `error` to stderr as a diagnostic and return its exit code."""
+    err = stderr()
+    if isinstance(error, RecursionError):
+        err.print(f"{filename}: error: the network is nested too deeply to process", markup=False)
+        return EXIT_NETWORK
+    if isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
+        diagnose(err, filename, source, error.span, error.message, getattr(error, "hint", None))
+    else:
+        err.print(f"bptrace: error: {error}", markup=False)
+    return error.exit_code
+
+
+def build(source: str, filename: str):
+    """Return the graph of `source`, its warnings printed to stderr."""
+    import gc
+
+    from bptrace.graph import build
+    from bptrace.parser import parse
+
+    # Parsing allocates millions of small acyclic objects that all survive; the cycle collector
+    # would walk them again and again (half the time of a 100,000-line network). Frozen, the
+    # graph is never walked again while the run goes on.
+    gc.disable()
+    try:
+        graph = build(parse(source))
+    finally:
+        gc.enable()
+    gc.freeze()
+    err = stderr()
+    for w in graph.warnings:
+        diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
+    return graph
+
+
+class signals_held:
+    """Hold SIGINT and SIGTERM while a line is written; they arrive the moment it is out.
+
+    The previous signal mask is restored afterwards, so signals a parent blocked stay blocked.
+    The price: while a reader has stopped reading, Ctrl-C waits for it (`kill -9` does not).
+    """
+
+    def __enter__(self) -> None:
+        import signal
+
+        self.previous = None
+        if hasattr(signal, "pthread_sigmask"):
+            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
+
+
+class Interrupts:
+    """Defer Ctrl-C to the next step boundary, so no table or JSON line is cut in half.
+
+    A second Ctrl-C stops at once. A SIGINT that the parent ignores stays ignored.
+    """
+
+    def __enter__(self) -> Interrupts:
+        import signal
+
+        self.pending = False
+        self.previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):  # `timeout` and `kill` stop a run as Ctrl-C does
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                try:
+                    self.previous[sig] = signal.signal(sig, self._handle)
+                except ValueError:  # not the main thread: leave Python's default
+                    pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def check(self) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def tolerant_streams() -> None:
+    # A terminal that cannot show ∂ or σ must still not crash the run.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def notation(out, ascii_math: bool):
+    """Return the notation for math on `out`: slide math, or plain text where asked or where Unicode cannot show."""
+    from bptrace.printer import ASCII, BP, MATH
+
+    return ASCII if not out.encoding.lower().startswith("utf") else BP if ascii_math else MATH
