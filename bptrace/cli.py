@@ -60,6 +60,8 @@ def run(
     form: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="text (the terminal), markdown or latex (tables for handouts and worksheets).")] = "text",
     blank: Annotated[Optional[str], typer.Option("--blank", metavar="TABLES", help="Make a worksheet: leave the answer columns of these tables empty (markdown or latex).", show_default=False)] = None,
     key: Annotated[Optional[Path], typer.Option("--key", metavar="FILE", help="With --blank, also write the answer key (the same tables, filled in) to FILE.", show_default=False)] = None,
+    pause: Annotated[bool, typer.Option("--pause", help="Reveal each step a piece at a time, on Enter or space (q quits): for a lecture.")] = False,
+    focus: Annotated[Optional[str], typer.Option("--focus", metavar="PARAM", help="Highlight PARAM's paths to the loss in every table.", show_default=False)] = None,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
     from bptrace.render import SECTIONS
@@ -79,12 +81,21 @@ def run(
         raise typer.BadParameter("makes a worksheet: use it with --format markdown or latex", param_hint="'--blank'")
     if key is not None and not blanks:
         raise typer.BadParameter("is the answer key of a worksheet: use it with --blank", param_hint="'--key'")
-    if form != "text":
+    if pause and (form != "text" or json_lines or export is not None):
+        raise typer.BadParameter("reveals the tables live in the terminal; it cannot be used with --format, --json or --export", param_hint="'--pause'")
+    if pause and not sys.stdin.isatty():
+        raise typer.BadParameter("reads keys from a terminal, but stdin is not one; run bptrace in a terminal, or drop --pause", param_hint="'--pause'")
+    if focus is not None and (form != "text" or json_lines):
+        raise typer.BadParameter("highlights rows of the terminal tables; it cannot be used with --format or --json", param_hint="'--focus'")
+    how = commands.TableRun(steps, lr, precision, sections, max_paths, ascii_math, all_rows, export, focus)
+    if pause:
+        _guarded(file, lambda source: commands.run_paused(source, str(file), how))
+    elif form != "text":
         _guarded(file, lambda source: commands.run_handout(source, steps, lr, precision, sections, max_paths, all_rows, str(file), form, blanks, key))
     elif json_lines:
         _guarded(file, lambda source: commands.run_json(source, steps, lr, max_paths, str(file)))
     else:
-        _guarded(file, lambda source: commands.run_tables(source, steps, lr, precision, sections, max_paths, ascii_math, all_rows, str(file), export))
+        _guarded(file, lambda source: commands.run_tables(source, str(file), how))
 
 
 def _check_lr(lr: float | None) -> None:

@@ -7,28 +7,45 @@ outside world; these functions tie the pure core to the views. No typer here.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from bptrace import terminal
 
 
-def run_tables(source: str, steps: int, lr, precision: int, sections, max_paths: int, ascii_math: bool, all_rows: bool, filename: str, export: Path | None = None) -> None:
+@dataclass(frozen=True, slots=True)
+class TableRun:
+    """How `bptrace run` shows its tables in the terminal."""
+
+    steps: int
+    lr: float | None
+    precision: int
+    sections: tuple[str, ...]
+    max_paths: int
+    ascii_math: bool = False
+    all_rows: bool = False
+    export: Path | None = None
+    focus: str | None = None  # a param whose paths are highlighted
+
+
+def run_tables(source: str, filename: str, how: TableRun) -> None:
+    """Print every step's tables as they are computed (or reveal them on key presses, with --pause)."""
     from bptrace.errors import NumericFault
-    from bptrace.render import MAX_ROWS, PipeConsole, View, render_final, render_step, render_stopped
+    from bptrace.render import PipeConsole, render_final, render_step, render_stopped
     from bptrace.tracer import Step, trace
 
     graph = terminal.build(source, filename)
     out = PipeConsole(highlight=False, soft_wrap=False)
-    if export is not None:
+    view = _view(graph, how, out, filename)
+    if how.export is not None:
         from bptrace.export import Recorder
 
         out = Recorder(out, f"bptrace run {filename}")
-    view = View(sections, precision, terminal.notation(out.out if export else out, ascii_math), None if all_rows else MAX_ROWS)
     first = None
     try:
         with terminal.Interrupts() as interrupts:
             try:
-                for record in trace(graph, steps, lr, max_paths):
+                for record in trace(graph, how.steps, how.lr, how.max_paths):
                     if isinstance(record, Step):
                         first = first or record
                         out.print(render_step(graph, record, view))
@@ -36,15 +53,55 @@ def run_tables(source: str, steps: int, lr, precision: int, sections, max_paths:
                         out.print(render_final(graph, first, record, view))
                     interrupts.check()
             except NumericFault as fault:
-                if "forward" in sections and fault.computed is not None:
+                if "forward" in how.sections and fault.computed is not None:
                     out.print(render_stopped(graph, fault, view))  # everything computed up to the fault
                 raise
     finally:
-        if export is not None:  # what was shown, up to a fault or an interrupt too
+        if how.export is not None:  # what was shown, up to a fault or an interrupt too
             try:
-                out.save(export)
+                out.save(how.export)
             except OSError as error:
-                raise terminal.FileProblem(f"cannot write {export}: {error.strerror or error}") from None
+                raise terminal.FileProblem(f"cannot write {how.export}: {error.strerror or error}") from None
+
+
+def run_paused(source: str, filename: str, how: TableRun) -> None:
+    """Reveal each step a piece at a time, on Enter or space; q stops. Ctrl-C stops at once."""
+    from bptrace.errors import NumericFault
+    from bptrace.render import PipeConsole, render_final, render_stopped
+    from bptrace.stepper import Keys, Quit, step_through
+    from bptrace.tracer import Step, trace
+
+    graph = terminal.build(source, filename)
+    out = PipeConsole(highlight=False, soft_wrap=False)
+    view = _view(graph, how, out, filename)
+    out.print("Enter or space: next · q: quit" if view.notation.pretty else "Enter or space: next, q: quit", style="dim")
+    first = None
+    with Keys() as keys:
+        try:
+            for record in trace(graph, how.steps, how.lr, how.max_paths):
+                if isinstance(record, Step):
+                    first = first or record
+                    step_through(out, graph, record, view, keys)
+                else:
+                    keys.wait()
+                    out.print(render_final(graph, first, record, view))
+        except Quit:
+            out.print("Stopped (q).", style="dim")
+        except NumericFault as fault:
+            if "forward" in how.sections and fault.computed is not None:
+                out.print(render_stopped(graph, fault, view))
+            raise
+
+
+def _view(graph, how: TableRun, out, filename: str):
+    from bptrace.render import MAX_ROWS, View
+
+    focus = frozenset()
+    if how.focus is not None:
+        check_params(graph, (how.focus,), filename)
+        focus = graph.depends_on((how.focus,)) & graph.used_by_loss()
+    notation = terminal.notation(out, how.ascii_math)
+    return View(how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus)
 
 
 def run_handout(source: str, steps: int, lr, precision: int, sections, max_paths: int, all_rows: bool, filename: str,

@@ -42,6 +42,11 @@ class View:
     precision: int = 4
     notation: Notation = MATH
     max_rows: int | None = MAX_ROWS  # rows per table before the middle is summarised; None shows all
+    focus: frozenset[str] = frozenset()  # one param and the nodes on its paths to the loss, highlighted
+
+    def focused(self, subject: tuple[str, ...]) -> bool:
+        """Tell whether a row about `subject` (a node, an edge's ends, a param) lies on the focused param's paths."""
+        return bool(self.focus) and bool(subject) and all(name in self.focus for name in subject)
 
     def pick(self, items: Sequence[T]) -> list[T | None]:
         """Return the items a table shows: all, or the first and last few with None for the gap."""
@@ -67,7 +72,7 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
     parts: list[RenderableType] = [Rule(f"Step {step.step}", style="bold")]
     tables: list[Table] = []
     if "forward" in view.sections:
-        parts.append(_leaves(graph, step, view))
+        parts.append(leaves_line(graph, step, view))
         tables.append(_forward(graph, step, view))
     if "partials" in view.sections:
         tables.append(_partials(graph, step, view))
@@ -133,7 +138,7 @@ class _Fitted:
         yield self.table
 
 
-def _leaves(graph: Graph, step: Step, view: View) -> _Packed:
+def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
     n, num = view.notation, _num(view)
     groups: dict[str, list[str]] = {}
     for leaf in graph.leaves:
@@ -202,7 +207,10 @@ def _gradients(graph: Graph, step: Step, view: View) -> Table:
         terms = uses[node.name]
         symbols = " + ".join(f"{d(graph.loss, p.of, n)} {n.times} {d(p.of, p.wrt, n)}" for p in terms)
         numbers = " + ".join(f"({num(step.grads[p.of])}) {n.times} ({num(p.value)})" for p in terms)
-        table.add_row(d(graph.loss, node.name, n), symbols, numbers, num(step.grads[node.name]))
+        label = d(graph.loss, node.name, n)
+        focused = view.focused((node.name,))
+        table.add_row(marked(label, view) if focused else label, symbols, numbers, num(step.grads[node.name]),
+                      style=FOCUS_STYLE if focused else None)
     return table
 
 
@@ -248,7 +256,7 @@ def _rows(chain: Chain) -> int:
 
 def _chain_rows(table: Table, chain: Chain, loss: str, view: View) -> None:
     for row in tables.chain_rows(chain, loss, _writer(view)):
-        _add(table, row)
+        add_row(table, row, view)
 
 
 def _updates(graph: Graph, step: Step, view: View) -> Table:
@@ -266,7 +274,7 @@ def _rich(rows: tables.TableRows, view: View) -> Table:
         if row is None:
             view.gap(table, rows.rows, len(rows.headers))
             continue
-        _add(table, row)
+        add_row(table, row, view)
     return table
 
 
@@ -274,11 +282,23 @@ _ROW_STYLES = {"loss": "bold yellow", "sum": "bold"}
 _NOTE_STYLES = {"note": "dim", "sum": "italic"}
 
 
-def _add(table: Table, row: tables.Row) -> None:
+def add_row(table: Table, row: tables.Row, view: View) -> None:
     cells: list = list(row.cells)
     if row.kind in _NOTE_STYLES:
         cells[1] = Text(cells[1], style=_NOTE_STYLES[row.kind])
-    table.add_row(*cells, style=_ROW_STYLES.get(row.kind))
+    style = _ROW_STYLES.get(row.kind)
+    if view.focused(row.subject):
+        cells[0] = marked(cells[0], view)
+        style = FOCUS_STYLE
+    table.add_row(*cells, style=style)
+
+
+FOCUS_STYLE = "bold red"  # as the handout marks g in red
+
+
+def marked(label: str, view: View) -> str:
+    """Return a focused row's label with a marker, visible without colour too."""
+    return f"{'▸' if view.notation.pretty else '>'} {label}" if label else label
 
 
 def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType:

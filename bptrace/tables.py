@@ -63,6 +63,7 @@ class Row:
 
     cells: tuple[str, ...]
     kind: str = "plain"
+    subject: tuple[str, ...] = ()  # the names the row is about: a node, an edge's two ends, a param
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +85,14 @@ def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -
         is_loss = node.name == graph.loss
         label = f"loss {w.name(node.name)}" if is_loss and not w.tex else w.name(node.name)
         cells = (label, w.expr(node.expr), w.expr(node.expr, value_of), w.number(step.values[node.name]))
-        table.rows.append(Row(cells, "loss" if is_loss else "plain"))
+        table.rows.append(Row(cells, "loss" if is_loss else "plain", (node.name,)))
     return table
 
 
 def partials(graph: Graph, step: Step, w: Writer) -> TableRows:
     table = TableRows(f"Local derivatives, backwards from {w.inline(graph.loss)}", ("partial", "formula", "value"), numeric_from=2)
     for p in step.partials:
-        table.rows.append(Row((w.partial(p.of, p.wrt), w.expr(p.edge.formula), w.number(p.value))))
+        table.rows.append(Row((w.partial(p.of, p.wrt), w.expr(p.edge.formula), w.number(p.value)), subject=(p.of, p.wrt)))
     return table
 
 
@@ -99,25 +100,25 @@ def chain_rows(chain: Chain, loss: str, w: Writer) -> list[Row]:
     """Return one param's rows: a product per listed path, a note of the rest, the sum over paths."""
     label = w.partial(loss, chain.param)
     if chain.paths_total == 0:
-        return [Row((label, w.note("no path: the loss does not depend on it"), "", w.number(chain.grad)), "note")]
+        return [Row((label, w.note("no path: the loss does not depend on it"), "", w.number(chain.grad)), "note", (chain.param,))]
     if not chain.paths:
         paths = "1 path of" if chain.paths_total == 1 else f"{chain.paths_total:,} paths, each of"
         text = f"{paths} more than {MAX_LISTED_LENGTH:,} factors: counted, not listed"
-        return [Row((label, w.note(text), "", w.number(chain.grad)), "note")]
+        return [Row((label, w.note(text), "", w.number(chain.grad)), "note", (chain.param,))]
     rows = []
     for i, path in enumerate(chain.paths):
         symbols = w.times.join(w.partial(a, b) for a, b in zip(path.nodes, path.nodes[1:]))
         if len(path.nodes) == 2 and chain.paths_total > 1:
             symbols += w.note(" (direct)")  # the local partial, not the whole gradient of the same name
         numbers = w.times.join(f"({w.number(f)})" for f in path.factors)
-        rows.append(Row((label if i == 0 else "", symbols, numbers, w.number(path.value))))
+        rows.append(Row((label if i == 0 else "", symbols, numbers, w.number(path.value)), subject=(chain.param,)))
     if chain.paths_total > 1:
         more = chain.paths_total - len(chain.paths)
         if more:
             noun = "path" if more == 1 else "paths"
             dots = "…" if w.notation.pretty and not w.tex else "..."
-            rows.append(Row(("", w.note(f"{dots} and {more:,} more {noun} (not listed; --max-paths shows more)"), "", ""), "note"))
-        rows.append(Row(("", w.note(f"sum over the {chain.paths_total:,} paths"), "", w.number(chain.grad)), "sum"))
+            rows.append(Row(("", w.note(f"{dots} and {more:,} more {noun} (not listed; --max-paths shows more)"), "", ""), "note", (chain.param,)))
+        rows.append(Row(("", w.note(f"sum over the {chain.paths_total:,} paths"), "", w.number(chain.grad)), "sum", (chain.param,)))
     return rows
 
 
@@ -143,5 +144,6 @@ def updates(step: Step, w: Writer) -> TableRows:
         scaled = f"{w.alpha}{n.times}gradient"
     table = TableRows(title, ("param", "before", "gradient", scaled, "after"), numeric_from=1)
     for u in step.updates:
-        table.rows.append(Row((w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.lr * u.grad), w.number(u.after))))
+        cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.lr * u.grad), w.number(u.after))
+        table.rows.append(Row(cells, subject=(u.param,)))
     return table

@@ -229,3 +229,23 @@ def test_a_full_disk_is_a_clear_error_not_an_internal_one(mode):
                                 stdout=full, stderr=subprocess.PIPE, timeout=60)
     assert result.returncode == 3
     assert result.stderr.decode().startswith("bptrace: error: cannot write the output: No space left on device")
+
+
+def test_focus_marks_exactly_the_rows_on_the_params_paths():
+    # simple.bp: w1 reaches L through h and g, so the path is w1 → h → g → L (worked out by hand).
+    result = invoke("run", str(ROOT / "networks/simple.bp"), "--focus", "w1")
+    assert result.exit_code == 0, result.stderr
+    marked = [line.split()[1] + (" " + line.split()[2] if line.split()[1] == "loss" else "")
+              for line in result.stdout.splitlines() if line.startswith("▸")]
+    assert marked == [
+        "h", "g", "loss L",  # forward
+        "∂L/∂g", "∂g/∂h", "∂h/∂w₁",  # local derivatives on the path
+        "∂L/∂g", "∂L/∂h",  # gradients of the nodes on the path
+        "∂L/∂w₁",  # its chain
+        "w₁",  # its update
+    ]
+
+
+def test_focus_on_an_unknown_param_is_a_usage_error():
+    result = invoke("run", str(ROOT / "networks/simple.bp"), "--focus", "w3")
+    assert result.exit_code == 2 and "'w3' is not a param" in result.stderr

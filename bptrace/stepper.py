@@ -1,0 +1,136 @@
+"""Step through a trace live, a piece at a time, as a lecturer builds up a slide.
+
+Each forward node, then each local derivative (its formula, then its number), each param's chain
+and each update appear on the next key: Enter or space; q quits. What was revealed stays on screen.
+Tables keep the widths of the whole table from their first row, so rows line up as they arrive.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console
+from rich.control import Control
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from bptrace import tables
+from bptrace.graph import Graph
+from bptrace.render import View, add_row, leaves_line
+from bptrace.tracer import Step
+
+ADVANCE = ("\r", "\n", " ")
+QUIT = ("q", "Q", "\x1b")  # q or Esc
+
+
+class Quit(Exception):
+    """The lecturer pressed q."""
+
+
+class Keys:
+    """Read single key presses from the terminal on stdin, without echo, restoring it afterwards."""
+
+    def __enter__(self) -> Keys:
+        self.fd = sys.stdin.fileno()
+        self.saved = None
+        if os.name == "posix":
+            import termios
+            import tty
+
+            self.saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd)  # keys arrive one by one; Ctrl-C still interrupts
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+
+    def wait(self) -> None:
+        """Return on Enter or space; raise Quit on q or Esc (or when stdin ends); ignore other keys."""
+        while True:
+            if os.name == "posix":
+                data = os.read(self.fd, 1).decode("utf-8", "replace")
+            else:  # pragma: no cover - Windows
+                import msvcrt
+
+                data = msvcrt.getwch()
+            if not data or data in QUIT:
+                raise Quit
+            if data in ADVANCE:
+                return
+
+
+def step_through(out: Console, graph: Graph, step: Step, view: View, keys: Keys) -> None:
+    """Reveal one step piece by piece, waiting for a key before each piece."""
+    w = tables.Writer(view.notation, view.precision)
+    out.print(Rule(f"Step {step.step}", style="bold"))
+    if "forward" in view.sections:
+        out.print(leaves_line(graph, step, view))
+        _reveal(out, tables.forward(graph, step, w), view, keys)
+    if "partials" in view.sections:
+        _reveal(out, tables.partials(graph, step, w), view, keys, formula_first=True)
+    if "chains" in view.sections:
+        _reveal(out, tables.chains(step, graph.loss, w), view, keys, by_subject=True)
+    if "updates" in view.sections:
+        _reveal(out, tables.updates(step, w), view, keys)
+    out.print()
+
+
+def _reveal(out: Console, rows: tables.TableRows, view: View, keys: Keys, formula_first: bool = False, by_subject: bool = False) -> None:
+    widths = _widths(rows, out.width, view)
+    out.print()
+    out.print(Text(rows.title, style="bold"))
+    out.print(_table(rows, widths, header=True))
+    rewrite = formula_first and out.is_terminal
+    for group in _groups(rows.rows, by_subject):
+        keys.wait()
+        for row in group:
+            if rewrite:
+                blank = tables.Row((*row.cells[:-1], " " * cell_len(row.cells[-1])), row.kind, row.subject)
+                part = _table(rows, widths, [blank], view)
+                out.print(part)
+                keys.wait()
+                out.control(Control.move(0, -len(out.render_lines(part, out.options))))
+            out.print(_table(rows, widths, [row], view))
+
+
+def _groups(rows: list[tables.Row], by_subject: bool) -> Iterator[list[tables.Row]]:
+    """Yield the rows revealed together: one at a time, or a param's whole chain."""
+    group: list[tables.Row] = []
+    for row in rows:
+        if group and (not by_subject or row.subject != group[-1].subject):
+            yield group
+            group = []
+        group.append(row)
+    if group:
+        yield group
+
+
+def _widths(rows: tables.TableRows, width: int, view: View) -> list[int]:
+    """Return column widths that fit the whole table, so rows printed one by one line up."""
+    widths = [max(cell_len(c) for c in [h, *(r.cells[i] for r in rows.rows)]) for i, h in enumerate(rows.headers)]
+    if view.focus:
+        widths[0] += 2  # room for the focus marker
+    room = width - 2 * (len(widths) - 1)  # two spaces between columns
+    while sum(widths) > room:
+        widest = max((i for i in range(len(widths)) if i < rows.numeric_from), key=lambda i: widths[i], default=None)
+        if widest is None or widths[widest] <= 8:
+            break
+        widths[widest] -= 1  # formulas wrap; names and numbers keep their width
+    return widths
+
+
+def _table(rows: tables.TableRows, widths: list[int], body: list[tables.Row] = (), view: View = View(), header: bool = False) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_header=header)
+    for i, (name, width) in enumerate(zip(rows.headers, widths)):
+        table.add_column(name, width=width, justify="right" if i >= rows.numeric_from else "left", overflow="fold")
+    for row in body:
+        add_row(table, row, view)
+    return table

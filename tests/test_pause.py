@@ -1,0 +1,123 @@
+"""`bptrace run --pause`: a live step-through, driven through a pseudo-terminal as a lecturer would."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+from conftest import ROOT
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+
+
+class Lecture:
+    """bptrace running on a pseudo-terminal of 80×40: press keys, read what the screen gained."""
+
+    def __init__(self, *args: str) -> None:
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 80, 0, 0))
+        env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "COLUMNS": "80"}
+        env.pop("FORCE_COLOR", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bptrace", "run", *args], stdin=slave, stdout=slave, stderr=slave,
+            env=env, cwd=ROOT, close_fds=True,
+            # Its own session with the pseudo-terminal as controlling terminal, so Ctrl-C sends SIGINT.
+            start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        )
+        os.close(slave)
+        self.screen = ""
+
+    def until(self, text: str, timeout: float = 20) -> str:
+        """Read until `text` has appeared; return everything read since the last call."""
+        start, end = len(self.screen), time.monotonic() + timeout
+        while text not in self.screen[start:] and time.monotonic() < end:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    self.screen += os.read(self.master, 65536).decode("utf-8", "replace")
+                except OSError:
+                    break
+        assert text in self.screen[start:], f"{text!r} never appeared; screen ends with {self.screen[-500:]!r}"
+        return self.screen[start:]
+
+    def settle(self) -> str:
+        """Read what arrives within a moment: to show that nothing more came without a key."""
+        start = len(self.screen)
+        while select.select([self.master], [], [], 0.3)[0]:
+            try:
+                self.screen += os.read(self.master, 65536).decode("utf-8", "replace")
+            except OSError:
+                break
+        return self.screen[start:]
+
+    def press(self, key: str) -> None:
+        os.write(self.master, key.encode())
+
+    def close(self) -> int:
+        try:
+            return self.process.wait(timeout=20)
+        finally:
+            os.close(self.master)
+
+
+def test_each_piece_waits_for_a_key_and_stays_on_screen():
+    lecture = Lecture("networks/simple.bp", "--pause")
+    lecture.until("Forward pass")
+    assert "2·0.5 + 0.1" not in lecture.settle()  # nothing revealed before the first key
+    lecture.press("\r")
+    assert "2·0.5 + 0.1" in lecture.until("1.1")  # h = x·w₁ + b₁ = 1.1, the handout's first node
+    assert "1.1·(−0.3)" not in lecture.settle()
+    lecture.press(" ")  # space advances too
+    lecture.until("−0.13")
+    lecture.press("x")  # other keys do nothing
+    assert "0.6385" not in lecture.settle()
+    lecture.press("\r")
+    lecture.until("0.6385")
+    # A local derivative: its formula first, then on the next key the same row again with its value.
+    lecture.press("\r")
+    shown = lecture.until("−(y − g)")
+    assert "−1.13" not in shown
+    lecture.press("\r")
+    assert "\x1b[1A" in lecture.until("−1.13")  # the cursor goes back up to fill in the number
+    lecture.press("q")
+    lecture.until("Stopped (q).")
+    assert lecture.close() == 0
+
+
+def test_a_whole_run_ends_with_the_summary():
+    lecture = Lecture("networks/simple.bp", "--pause", "--show", "updates")
+    lecture.until("Update")
+    for _ in range(4):  # the four params' updates
+        lecture.press("\r")
+    lecture.until("0.313")  # b₂ = 0.2 + 0.1·1.13, the handout's last update
+    lecture.press("\r")
+    lecture.until("Summary")
+    assert lecture.close() == 0
+
+
+def test_ctrl_c_stops_at_once_and_leaves_the_terminal_as_it_was():
+    lecture = Lecture("networks/simple.bp", "--pause")
+    before = termios.tcgetattr(lecture.master)[3]
+    lecture.until("Forward pass")
+    assert not termios.tcgetattr(lecture.master)[3] & termios.ICANON  # keys arrive one by one meanwhile
+    lecture.press("\x03")
+    lecture.until("bptrace: interrupted")
+    assert termios.tcgetattr(lecture.master)[3] == before  # line editing and echo are back
+    assert lecture.close() == 130
+
+
+def test_pause_refuses_politely_without_a_terminal():
+    result = CliRunner().invoke(app, ["run", str(ROOT / "networks/simple.bp"), "--pause"], input="\n")
+    assert result.exit_code == 2
+    assert "stdin is not one" in " ".join(result.stderr.replace("│", "").split())
