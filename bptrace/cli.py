@@ -143,7 +143,7 @@ def check(
 @app.command()
 def explain(
     file: Annotated[Path, typer.Argument(help="The .bp network to explain.", show_default=False, metavar="FILE")],
-    params: Annotated[Optional[list[str]], typer.Argument(help="Params whose chains to write (default: every param).", show_default=False, metavar="[PARAM]...")] = None,
+    params: Annotated[Optional[list[str]], typer.Argument(help="Params whose chains to write (default: every param).", show_default=False, metavar="PARAM")] = None,
     latex: Annotated[bool, typer.Option("--latex", help="Write the answers as LaTeX (amsmath) to paste into slides.")] = False,
     max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths written per parameter; the rest are counted exactly.")] = 8,
     ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1) instead of ∂L/∂w₁.")] = False,

@@ -58,3 +58,31 @@ def test_the_readme_check_sample_is_real(monkeypatch):
     env = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
     out = CliRunner(env=env).invoke(app, ["check", "networks/two_layer.bp"], prog_name="bptrace").stdout
     assert sample.strip() in out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "bptrace graph networks/simple.bp --step 1",
+        "bptrace nudge networks/simple.bp w1",
+    ],
+)
+def test_the_lecture_docs_show_real_output(command, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    doc = (ROOT / "docs" / "lecture.md").read_text(encoding="utf-8")
+    sample = doc.split(f"$ {command}\n")[1].split("```")[0]
+    env = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+    out = CliRunner(env=env).invoke(app, command.split()[1:], prog_name="bptrace").stdout
+    assert sample.rstrip() == out.rstrip()
+
+
+@pytest.mark.parametrize(
+    "command, fence",
+    [("bptrace explain networks/simple.bp --latex", "```latex\n"), ("bptrace graph networks/simple.bp -f mermaid", "```mermaid\n")],
+)
+def test_the_lecture_docs_show_real_latex_and_mermaid(command, fence, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    doc = (ROOT / "docs" / "lecture.md").read_text(encoding="utf-8")
+    sample = doc.split(fence)[1].split("```")[0]
+    out = CliRunner().invoke(app, command.split()[1:], prog_name="bptrace").stdout
+    assert sample == out
