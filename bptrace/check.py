@@ -17,7 +17,7 @@ import numpy as np
 
 from bptrace.evaluate import run
 from bptrace.graph import Edge, Graph
-from bptrace.tracer import Step, forward, trace
+from bptrace.tracer import Step, batch, forward, trace
 
 EPS = 1e-6
 ATOL = 1e-5
@@ -132,7 +132,7 @@ def _check_step(graph: Graph, record: Step) -> CheckStep:
         grads = []
         for chain in record.chains:
             def loss(x: float, name: str = chain.param) -> float:
-                return float(forward(graph, {**params, name: np.float64(x)})[graph.loss])
+                return float(batch(graph, forward(graph, {**params, name: np.float64(x)})[graph.loss]))
 
             result = compare(chain.grad, loss, float(params[chain.param]))
             grads.append(GradCheck(chain.param, result, _culprit(graph, chain.param, partials) if result.status == "mismatch" else None))
@@ -140,8 +140,25 @@ def _check_step(graph: Graph, record: Step) -> CheckStep:
 
 
 def _local(program, wrt: str, values: dict[str, Any], analytic) -> Comparison:
-    """Compare one local partial with the difference quotient of its own node, other inputs fixed."""
+    """Compare one local partial with the difference quotient of its own node, other inputs fixed.
 
+    With samples, each sample is compared on its own; the worst comparison stands for all.
+    """
+    if np.ndim(analytic) == 0 and all(np.ndim(v) == 0 for v in values.values()):
+        return _local_at(program, wrt, values, analytic)
+    samples = max(np.size(v) for v in values.values())
+    found = [
+        _local_at(program, wrt, {k: np.broadcast_to(v, (samples,))[i] for k, v in values.items()},
+                  np.broadcast_to(analytic, (samples,))[i])
+        for i in range(samples)
+    ]
+    return max(found, key=lambda c: (_RANK[c.status], c.abs_error))
+
+
+_RANK = {"ok": 0, "unstable": 1, "mismatch": 2}
+
+
+def _local_at(program, wrt: str, values: dict[str, Any], analytic) -> Comparison:
     def node_value(x: float) -> float:
         return float(run(program, {**values, wrt: np.float64(x)}))
 

@@ -62,6 +62,7 @@ def run(
     key: Annotated[Optional[Path], typer.Option("--key", metavar="FILE", help="With --blank, also write the answer key (the same tables, filled in) to FILE.", show_default=False)] = None,
     pause: Annotated[bool, typer.Option("--pause", help="Reveal each step a piece at a time, on Enter or space (q quits): for a lecture.")] = False,
     focus: Annotated[Optional[str], typer.Option("--focus", metavar="PARAM", help="Highlight PARAM's paths to the loss in every table.", show_default=False)] = None,
+    sample: Annotated[Optional[int], typer.Option("--sample", metavar="I", help="With samples: show sample I alone, with numbers in the formulas (the first 4 are shown side by side by default).", show_default=False)] = None,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
     from bptrace.render import SECTIONS
@@ -87,7 +88,9 @@ def run(
         raise typer.BadParameter("reads keys from a terminal, but stdin is not one; run bptrace in a terminal, or drop --pause", param_hint="'--pause'")
     if focus is not None and (form != "text" or json_lines):
         raise typer.BadParameter("highlights rows of the terminal tables; it cannot be used with --format or --json", param_hint="'--focus'")
-    how = commands.TableRun(steps, lr, precision, sections, max_paths, ascii_math, all_rows, export, focus)
+    if sample is not None and (form != "text" or json_lines):
+        raise typer.BadParameter("picks the sample the terminal tables show; it cannot be used with --format or --json", param_hint="'--sample'")
+    how = commands.TableRun(steps, lr, precision, sections, max_paths, ascii_math, all_rows, export, focus, sample)
     if pause:
         _guarded(file, lambda source: commands.run_paused(source, str(file), how))
     elif form != "text":

@@ -26,6 +26,7 @@ class TableRun:
     all_rows: bool = False
     export: Path | None = None
     focus: str | None = None  # a param whose paths are highlighted
+    sample: int | None = None  # with samples: the one to show, numbered from 1
 
 
 def run_tables(source: str, filename: str, how: TableRun) -> None:
@@ -100,8 +101,15 @@ def _view(graph, how: TableRun, out, filename: str):
     if how.focus is not None:
         check_params(graph, (how.focus,), filename)
         focus = graph.depends_on((how.focus,)) & graph.used_by_loss()
+    sample = None
+    if how.sample is not None:
+        if graph.samples is None:
+            raise terminal.UsageProblem(f"--sample picks one of the samples, but the inputs and targets of {filename} hold one value each")
+        if not 1 <= how.sample <= graph.samples:
+            raise terminal.UsageProblem(f"--sample {how.sample}: {filename} has samples 1 to {graph.samples}")
+        sample = how.sample - 1
     notation = terminal.notation(out, how.ascii_math)
-    return View(how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus)
+    return View(how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus, sample)
 
 
 def run_handout(source: str, steps: int, lr, precision: int, sections, max_paths: int, all_rows: bool, filename: str,

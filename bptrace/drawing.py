@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bptrace.evaluate import run
 from bptrace.graph import Edge, Graph, Leaf, Node
-from bptrace.printer import MATH, Notation, format_number, name_text, partial_text, show
+from bptrace.printer import MATH, Notation, format_value, name_text, partial_text, show
 from bptrace.syntax import Num
 from bptrace.tracer import Step
 
@@ -25,7 +25,7 @@ class Labels:
     precision: int = 4
 
     def num(self, value) -> str:
-        return format_number(value, self.precision, self.notation)
+        return format_value(value, self.precision, self.notation)
 
 
 def layers(graph: Graph) -> list[list[str]]:
@@ -45,7 +45,8 @@ def leaf_label(graph: Graph, leaf: Leaf, labels: Labels) -> str:
     value = labels.step.values[name] if labels.step is not None else leaf.value
     text = f"{leaf.kind} {name_text(name, n)} = {labels.num(value)}"
     if labels.step is not None and leaf.kind == "param":
-        text += f"\n{partial_text(graph.loss, name, n)} = {labels.num(labels.step.grads[name])}"
+        grad = next(u.grad for u in labels.step.updates if u.param == name)  # the batch's, with samples
+        text += f"\n{partial_text(graph.loss, name, n)} = {labels.num(grad)}"
     return text
 
 

@@ -12,9 +12,10 @@ from bptrace.errors import NetworkError, Span, Warning_
 from bptrace.evaluate import LOAD, Program, compile_expr, find_fault, run
 from bptrace.ops import derivative
 from bptrace.printer import show
-from bptrace.syntax import Assignment, Declaration, Expr, Name, Num, Setting, Statement, names_in
+from bptrace.syntax import Assignment, Declaration, Expr, Name, Num, Samples, Setting, Statement, names_in
 
-SETTINGS = {"lr": 0.1}  # every setting with its default
+SETTINGS: dict[str, float | str] = {"lr": 0.1, "reduction": "mean"}  # every setting with its default
+CHOICES = {"reduction": ("mean", "sum")}  # settings that are words: their choices, the default first
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,7 @@ class Leaf:
 
     name: str
     kind: str
-    value: float
+    value: float | tuple[float, ...]  # a tuple: one value per sample (inputs and targets only)
     span: Span
 
 
@@ -55,8 +56,9 @@ class Graph:
     leaves: tuple[Leaf, ...]
     nodes: tuple[Node, ...]
     loss: str
-    settings: dict[str, float]
+    settings: dict[str, float | str]
     warnings: tuple[Warning_, ...]
+    samples: int | None = None  # how many samples the inputs and targets hold; None: no lists, one value each
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -95,6 +97,7 @@ def build(statements: tuple[Statement, ...]) -> Graph:
     later = {s.name: s.span for s in statements if not isinstance(s, Setting)}
     set_on: dict[str, Span] = {}
     shapes: dict[Expr, tuple] = {}  # each shape of expression, derived once
+    first: Leaf | None = None  # the first leaf with samples: every other must have as many
     for s in statements:
         if isinstance(s, Setting):
             if s.name in set_on:
@@ -109,8 +112,16 @@ def build(statements: tuple[Statement, ...]) -> Graph:
                 "each name is defined once; choose another name",
             )
         if isinstance(s, Declaration):
-            article = "an" if s.kind[0] in "aeiou" else "a"
-            leaves.append(Leaf(s.name, s.kind, _constant(s.value, f"{article} {s.kind}'s value"), s.span))
+            leaf = _leaf(s)
+            if isinstance(leaf.value, tuple):
+                first = first or leaf
+                if len(leaf.value) != len(first.value):
+                    raise NetworkError(
+                        f"'{leaf.name}' has {len(leaf.value)} samples, but '{first.name}' (line {first.span.line}) has {len(first.value)}",
+                        s.value.span,
+                        "every input and target holds one value per sample",
+                    )
+            leaves.append(leaf)
         else:
             _check_uses(s, defined, later)
             if s.is_loss and loss is not None:
@@ -127,13 +138,33 @@ def build(statements: tuple[Statement, ...]) -> Graph:
         span = last_node.span if last_node else Span(1, 1, 1, 2)
         hint = f"write `loss {last_node.name} = ...`" if last_node else "write `loss L = EXPR`"
         raise NetworkError("no loss: mark one node with `loss`", span, hint)
-    return Graph(tuple(leaves), tuple(nodes), loss.name, settings, _warnings(leaves, nodes, loss.name))
+    samples = len(first.value) if first is not None else None
+    return Graph(tuple(leaves), tuple(nodes), loss.name, settings, _warnings(leaves, nodes, loss.name), samples)
 
 
-def _setting(s: Setting) -> float:
+def _leaf(s: Declaration) -> Leaf:
+    article = "an" if s.kind[0] in "aeiou" else "a"
+    if not isinstance(s.value, Samples):
+        return Leaf(s.name, s.kind, _constant(s.value, f"{article} {s.kind}'s value"), s.span)
+    if s.kind not in ("input", "target"):
+        raise NetworkError(f"{article} {s.kind} is one number; only inputs and targets hold samples", s.value.span,
+                           f"write `{s.kind} {s.name} = VALUE`")
+    return Leaf(s.name, s.kind, tuple(_constant(item, f"a sample of {s.name}") for item in s.value.items), s.span)
+
+
+def _setting(s: Setting) -> float | str:
     if s.name not in SETTINGS:
         hint = SETTING_HINTS.get(s.name.lower()) or did_you_mean(s.name, SETTINGS) or f"known settings: {', '.join(SETTINGS)}"
         raise NetworkError(f"unknown setting '{s.name}'", s.span, hint)
+    if s.name in CHOICES:
+        choices = CHOICES[s.name]
+        if isinstance(s.value, Name) and s.value.id in choices:
+            return s.value.id
+        written = s.value.id if isinstance(s.value, Name) else None
+        hint = did_you_mean(written, choices) if written else None
+        raise NetworkError(f"'{s.name}' is {' or '.join(choices)}", s.value.span, hint or f"write `set {s.name} = {choices[0]}`")
+    if isinstance(s.value, Samples):
+        raise NetworkError(f"setting '{s.name}' is one number", s.value.span, f"write `set {s.name} = VALUE`")
     value = _constant(s.value, f"setting '{s.name}'")
     if s.name == "lr" and value < 0:
         raise NetworkError("lr must not be negative", s.value.span, "gradient descent subtracts lr·gradient; lr = 0 leaves params unchanged")

@@ -7,7 +7,7 @@ work out empty (BLANKS); the same run without blanks is its answer key.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bptrace import tables
 from bptrace.graph import Graph
@@ -42,6 +42,7 @@ def markdown(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title:
     for record in records:
         if isinstance(record, Step):
             first = first or record
+            w = _writer(graph, record, w)
             yield f"\n## Step {record.step}\n\n{_md(_leaves(graph, record, w))}\n"
             for rows, name in _tables(graph, record, w, sheet):
                 yield f"\n### {_md(rows.title)}\n\n" + _md_table(rows, _blanked(rows, name, sheet), sheet)
@@ -58,6 +59,7 @@ def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, 
     for record in records:
         if isinstance(record, Step):
             first = first or record
+            w = _writer(graph, record, w)
             yield f"\n\\subsection*{{Step {record.step}}}\n{_tex_leaves(graph, record, w)}\n"
             for rows, name in _tables(graph, record, w, sheet):
                 yield _tex_table(rows, _blanked(rows, name, sheet), sheet)
@@ -69,6 +71,14 @@ def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, 
 def ending(form: str) -> str:
     """Return what closes a document of `form`: nothing for Markdown, \\end{document} for LaTeX."""
     return "\n\\end{document}\n" if form == "latex" else ""
+
+
+def _writer(graph: Graph, step: Step, w: tables.Writer) -> tables.Writer:
+    """Return the writer for a step: with samples, the first few are columns, as on the terminal."""
+    if step.samples is None:
+        return w
+    shown = tuple(range(min(step.samples, tables.MAX_SAMPLES)))
+    return replace(w, shown=shown, reduction=str(graph.settings["reduction"]))
 
 
 def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+
+import numpy as np
 from typing import Any
 
 from bptrace import __version__
@@ -16,12 +18,17 @@ from bptrace.printer import show
 from bptrace.tracer import Final, Step
 
 SCHEMA = "bptrace.trace"
-VERSION = 1
+VERSION = 2  # 2: values are arrays, one number per sample, when the inputs and targets hold samples
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 
-def number(value: Any) -> float | str:
-    """Return a float, or "NaN", "Infinity" or "-Infinity": JSON has no tokens for those."""
+def number(value: Any) -> float | str | list:
+    """Return a float, or "NaN", "Infinity" or "-Infinity": JSON has no tokens for those.
+
+    An array (one value per sample) becomes a list of them.
+    """
+    if getattr(value, "ndim", 0):
+        return [number(v) for v in value]
     v = float(value)
     if math.isfinite(v):
         return v
@@ -45,9 +52,11 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int) -> 
         "lr": number(lr),
         "steps": steps,
         "max_paths": max_paths,
+        "samples": graph.samples,
+        "reduction": graph.settings["reduction"],
         "params": {name: number(v) for name, v in graph.initial_params().items()},
         "leaves": [
-            {"name": leaf.name, "kind": leaf.kind, "value": number(leaf.value), "line": leaf.span.line}
+            {"name": leaf.name, "kind": leaf.kind, "value": number(np.array(leaf.value)), "line": leaf.span.line}
             for leaf in graph.leaves
         ],
         "nodes": [
@@ -118,6 +127,6 @@ def end_with_error(steps_done: int, params: dict[str, Any], error: dict[str, Any
 
 def non_finite(record: Step, loss: str) -> list[str]:
     """Return what in a step is not a finite number (and so is written as a string), e.g. dL/dk."""
-    found = [f"the value of {name}" for name, v in record.values.items() if not math.isfinite(float(v))]
-    found += [f"d{loss}/d{name}" for name, g in record.grads.items() if not math.isfinite(float(g))]
+    found = [f"the value of {name}" for name, v in record.values.items() if not np.isfinite(v).all()]
+    found += [f"d{loss}/d{name}" for name, g in record.grads.items() if not np.isfinite(g).all()]
     return found

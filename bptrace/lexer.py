@@ -19,7 +19,7 @@ _TOKEN = re.compile(
     |(?P<newline>\n)
     |(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
     |(?P<name>[^\W\d]\w*)
-    |(?P<op>\*\*|[-+*/^(),=])
+    |(?P<op>\*\*|[-+*/^(),=\[\]])
     |(?P<end>\Z)
     )
     """,
@@ -103,16 +103,17 @@ def tokenize(text: str) -> list[Token]:
         elif kind == "end":
             break
         token = Token(kind, value, Span(line, col, line, col + end - start))
-        if value == "(":
+        if value == "(" or value == "[":
             depth += 1
             opened.append(token)
-        elif value == ")" and depth > 0:
+        elif (value == ")" or value == "]") and depth > 0:
             depth -= 1
             opened.pop()
         append(token)
         pos = end
     if opened:
-        raise NetworkError("'(' is never closed", opened[-1].span, "add the matching ')'")
+        bracket = opened[-1].text
+        raise NetworkError(f"'{bracket}' is never closed", opened[-1].span, f"add the matching '{')' if bracket == '(' else ']'}'")
     end_col = n - line_start + 1
     end_span = Span(line, end_col, line, end_col + 1)
     tokens.append(Token("newline", "", end_span))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bptrace.graph import Graph
-from bptrace.tracer import Step, forward, trace
+from bptrace.tracer import Step, batch, forward, trace
 
 SCALES = (10.0, 1.0, 0.1, 0.01)  # the asked Δ and its neighbours, to show how the error shrinks
 
@@ -52,15 +52,16 @@ def nudge(graph: Graph, param: str, by: float, step: int = 1, lr: float | None =
     """Return the nudges of `param` by Δ = `by` (and 10Δ, Δ/10, Δ/100) at the params of step `step`."""
     record = next(r for r in trace(graph, step, lr, max_paths=1) if isinstance(r, Step) and r.step == step)
     params = {u.param: u.before for u in record.updates}
+    grad = next(u.grad for u in record.updates if u.param == param)  # the batch's, with samples
     checked = graph.used_by_loss()
     nudges = []
     with np.errstate(all="ignore"):
         for scale in SCALES:
             d = by * scale
             moved = params[param] + d
-            loss = forward(graph, {**params, param: np.float64(moved)}, checked, step)[graph.loss]
-            nudges.append(Nudge(d, float(moved), float(record.grads[param] * d), float(loss - record.loss)))
-    return NudgeReport(param, step, float(params[param]), float(record.loss), float(record.grads[param]), by, tuple(nudges))
+            loss = batch(graph, forward(graph, {**params, param: np.float64(moved)}, checked, step)[graph.loss])
+            nudges.append(Nudge(d, float(moved), float(grad * d), float(loss - record.loss)))
+    return NudgeReport(param, step, float(params[param]), float(record.loss), float(grad), by, tuple(nudges))
 
 
 def how_the_error_shrinks(report: NudgeReport, delta: str = "Δ", squared: str = "Δ²") -> str:

@@ -10,7 +10,7 @@ from bptrace.diagnostics import FUNCTION_HINTS, did_you_mean
 from bptrace.errors import NetworkError
 from bptrace.lexer import KEYWORDS, Token, tokenize
 from bptrace.ops import ALIASES, FUNCTIONS
-from bptrace.syntax import Assignment, Binary, Call, Declaration, Expr, Neg, Num, Name, Setting, Statement, children
+from bptrace.syntax import Assignment, Binary, Call, Declaration, Expr, Neg, Num, Name, Samples, Setting, Statement, children
 
 MAX_NESTING = 100  # parentheses, calls and prefix signs inside one another
 MAX_DEPTH = 256  # levels of the expression tree, operators in a chain included
@@ -135,11 +135,26 @@ class _Parser:
         raise self.unexpected("a name or a keyword (param, input, target, const, loss, set)", hint)
 
     def declaration(self) -> Declaration:
-        """declaration = ( "param" | "input" | "target" | "const" ) NAME "=" expr ;"""
+        """declaration = ( "param" | "input" | "target" | "const" ) NAME "=" ( expr | samples ) ;"""
         keyword = self.advance()
         name = self.defined_name()
         self.expect_op("=", f"'=' after '{name.text}'", f"write `{keyword.text} {name.text} = VALUE`")
-        return Declaration(keyword.text, name.text, self.expression(), name.span, keyword.span)
+        value = self.samples() if self.at("[") else self.expression()
+        return Declaration(keyword.text, name.text, value, name.span, keyword.span)
+
+    def samples(self) -> Samples:
+        """samples = "[" expr { "," expr } [ "," ] "]" ;"""
+        opening = self.advance()
+        items = []
+        while not self.at("]"):
+            items.append(self.nested(self.sum))
+            if not self.at(","):
+                break
+            self.advance()
+        closing = self.expect_op("]", "',' or ']'", "samples are written [0, 1, 1, 0]")
+        if not items:
+            raise NetworkError("no samples in '[]'", opening.span.to(closing.span), "write at least one value, as in [0, 1]")
+        return Samples(tuple(items), opening.span.to(closing.span))
 
     def setting(self) -> Setting:
         """setting = "set" NAME "=" expr ;"""
@@ -244,6 +259,9 @@ class _Parser:
             return replace(e, span=opening.span.to(closing.span))  # underline the parentheses too
         if t.kind == "keyword":
             raise NetworkError(f"'{t.text}' is a keyword and cannot be used in an expression", t.span)
+        if t.text in ("[", "]"):
+            raise NetworkError(f"unexpected '{t.text}' in an expression", t.span,
+                               "use ( and ) for grouping; [ ] hold the samples of an input or target: input x = [0, 1]")
         hint = None
         if t.kind in ("newline", "end") and self.i and self.tokens[self.i - 1].kind == "op":
             hint = "to continue an expression on the next line, wrap it in parentheses"

@@ -160,6 +160,15 @@ def _show(e: Expr, n: Notation, value_of) -> tuple[str, int]:
     return f"{base}^{_wrap(right, POWER)}", POWER
 
 
+def format_value(v, precision: int, notation: Notation = BP) -> str:
+    """Return a number, or the samples of an array as a short list: [0, 1, 1, 0], [0.1, 0.2, …]."""
+    if getattr(v, "ndim", 0):
+        items = [format_number(x, precision, notation) for x in list(v)[:6]]
+        more = (", …" if notation.pretty else ", ...") if len(v) > 6 else ""
+        return f"[{', '.join(items)}{more}]"
+    return format_number(v, precision, notation)
+
+
 def format_number(v: float, precision: int, notation: Notation = BP) -> str:
     """Return `v` rounded to `precision` significant digits for a human to read."""
     v = float(v)

@@ -43,6 +43,7 @@ class View:
     notation: Notation = MATH
     max_rows: int | None = MAX_ROWS  # rows per table before the middle is summarised; None shows all
     focus: frozenset[str] = frozenset()  # one param and the nodes on its paths to the loss, highlighted
+    sample: int | None = None  # with samples: the one sample shown (numbered from 0), else the first few
 
     def focused(self, subject: tuple[str, ...]) -> bool:
         """Tell whether a row about `subject` (a node, an edge's ends, a param) lies on the focused param's paths."""
@@ -70,6 +71,8 @@ class View:
 def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
     """Return everything shown for one step."""
     parts: list[RenderableType] = [Rule(f"Step {step.step}", style="bold")]
+    if step.samples is not None:
+        parts.append(Text(batch_note(graph, step, view), style="dim"))
     tables: list[Table] = []
     if "forward" in view.sections:
         parts.append(leaves_line(graph, step, view))
@@ -85,6 +88,18 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
         tables.append(_updates(graph, step, view))
     return Group(*parts, *(titled(t) for t in tables), Text(""))
 
+
+
+def batch_note(graph: Graph, step: Step, view: View) -> str:
+    """Return what a batch step shows: how many samples, which of them, and what the means are."""
+    n = step.samples
+    how = "mean" if graph.settings["reduction"] == "mean" else "sum"
+    said = f"{n} sample{'s' if n > 1 else ''}: the loss and the gradients that update the params are the {how} over them"
+    if view.sample is not None:
+        return f"{said}; showing sample {view.sample + 1}."
+    if n > MAX_SAMPLES:
+        return f"{said}; showing samples 1–{MAX_SAMPLES} (--sample i shows sample i)."
+    return said + "."
 
 
 def render_final(graph: Graph, first: Step, final: Final, view: View) -> RenderableType:
@@ -139,7 +154,7 @@ class _Fitted:
 
 
 def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
-    n, num = view.notation, _num(view)
+    n, num = view.notation, tables.Writer(view.notation, view.precision).number  # samples as [0, 1, 1, 0]
     groups: dict[str, list[str]] = {}
     for leaf in graph.leaves:
         groups.setdefault(leaf.kind, []).append(f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}")
@@ -180,48 +195,28 @@ def render_stopped(graph: Graph, fault: NumericFault, view: View) -> RenderableT
 
 
 def _forward(graph: Graph, step: Step, view: View, only: set[str] | None = None) -> Table:
-    return _rich(tables.forward(graph, step, _writer(view), only), view)
+    return _rich(tables.forward(graph, step, writer(view, step, graph), only), view)
 
 
 def _partials(graph: Graph, step: Step, view: View) -> Table:
-    return _rich(tables.partials(graph, step, _writer(view)), view)
+    return _rich(tables.partials(graph, step, writer(view, step, graph)), view)
 
 
 def _gradients(graph: Graph, step: Step, view: View) -> Table:
-    n, num = view.notation, _num(view)
-    d = partial_text
-    table = new_table(
-        f"Gradients {d(graph.loss, 'node', n)}, summed over each node's uses",
-        ("gradient", "chain rule", "with numbers", "value"),
-        numeric_from=3,
-    )
-    table.add_row(d(graph.loss, graph.loss, n), "", "", num(1.0))
-    uses: dict[str, list] = {}
-    for p in step.partials:
-        uses.setdefault(p.wrt, []).append(p)
-    nodes = [node for node in reversed(graph.nodes) if node.name != graph.loss and node.name in uses]
-    for node in view.pick(nodes):
-        if node is None:
-            view.gap(table, nodes, 4)
-            continue
-        terms = uses[node.name]
-        symbols = " + ".join(f"{d(graph.loss, p.of, n)} {n.times} {d(p.of, p.wrt, n)}" for p in terms)
-        numbers = " + ".join(f"({num(step.grads[p.of])}) {n.times} ({num(p.value)})" for p in terms)
-        label = d(graph.loss, node.name, n)
-        focused = view.focused((node.name,))
-        table.add_row(marked(label, view) if focused else label, symbols, numbers, num(step.grads[node.name]),
-                      style=FOCUS_STYLE if focused else None)
-    return table
+    return _rich(tables.gradients(graph, step, writer(view, step, graph)), view)
 
 
 def _chains(graph: Graph, step: Step, view: View) -> Table:
-    table = new_table("Chain rule, one product per path", ("gradient", "chain", "with numbers", "value"), numeric_from=3)
+    w = writer(view, step, graph)
+    empty = tables.chains(Step(step.step, step.lr, step.loss, step.values, (), step.grads, (), ()), graph.loss, w)
+    table = new_table(empty.title, empty.headers, empty.numeric_from)
     picked = _pick_chains(step.chains, view)
     for chain in picked:
         if chain is None:
-            view.gap(table, step.chains, 4, noun="params", hidden=len(step.chains) - len(picked) + 1)
+            view.gap(table, step.chains, len(empty.headers), noun="params", hidden=len(step.chains) - len(picked) + 1)
             continue
-        _chain_rows(table, chain, graph.loss, view)
+        for row in tables.chain_rows(chain, graph.loss, w, step.grads.get(chain.param)):
+            add_row(table, row, view)
     return table
 
 
@@ -254,17 +249,19 @@ def _rows(chain: Chain) -> int:
     return 1 if not listed else listed + (chain.paths_total > listed) + (chain.paths_total > 1)
 
 
-def _chain_rows(table: Table, chain: Chain, loss: str, view: View) -> None:
-    for row in tables.chain_rows(chain, loss, _writer(view)):
-        add_row(table, row, view)
-
-
 def _updates(graph: Graph, step: Step, view: View) -> Table:
-    return _rich(tables.updates(step, _writer(view)), view)
+    return _rich(tables.updates(step, writer(view, step, graph)), view)
 
 
-def _writer(view: View) -> tables.Writer:
-    return tables.Writer(view.notation, view.precision)
+MAX_SAMPLES = tables.MAX_SAMPLES
+
+
+def writer(view: View, step: Step, graph: Graph) -> tables.Writer:
+    """Return how the view writes cells: with samples, which ones are columns."""
+    shown = None
+    if step.samples is not None:
+        shown = (view.sample,) if view.sample is not None else tuple(range(min(step.samples, MAX_SAMPLES)))
+    return tables.Writer(view.notation, view.precision, shown=shown, reduction=str(graph.settings["reduction"]))
 
 
 def _rich(rows: tables.TableRows, view: View) -> Table:

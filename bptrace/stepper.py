@@ -21,7 +21,7 @@ from rich.text import Text
 
 from bptrace import tables
 from bptrace.graph import Graph
-from bptrace.render import View, add_row, leaves_line
+from bptrace.render import View, add_row, batch_note, leaves_line, writer
 from bptrace.tracer import Step
 
 ADVANCE = ("\r", "\n", " ")
@@ -69,8 +69,10 @@ class Keys:
 
 def step_through(out: Console, graph: Graph, step: Step, view: View, keys: Keys) -> None:
     """Reveal one step piece by piece, waiting for a key before each piece."""
-    w = tables.Writer(view.notation, view.precision)
+    w = writer(view, step, graph)
     out.print(Rule(f"Step {step.step}", style="bold"))
+    if step.samples is not None:
+        out.print(Text(batch_note(graph, step, view), style="dim"))
     if "forward" in view.sections:
         out.print(leaves_line(graph, step, view))
         _reveal(out, tables.forward(graph, step, w), view, keys)

@@ -88,12 +88,20 @@ def names_in(e: Expr) -> tuple[Name, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class Samples:
+    """`[v1, v2, …]`: one value per sample, for an input or a target."""
+
+    items: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Declaration:
-    """`param|input|target|const NAME = VALUE`."""
+    """`param|input|target|const NAME = VALUE`, VALUE a constant expression or, for data, samples."""
 
     kind: str
     name: str
-    value: Expr
+    value: Expr | Samples
     span: Span  # the name
     keyword_span: Span
 

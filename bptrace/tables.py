@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bptrace import latex
 from bptrace.chains import MAX_LISTED_LENGTH
 from bptrace.graph import Graph
-from bptrace.printer import Notation, format_number, name_text, partial_text, show
+from bptrace.printer import Notation, format_value, name_text, partial_text, show
 from bptrace.syntax import Expr
 from bptrace.tracer import Chain, Step
 
 TABLES = ("forward", "partials", "chains", "updates")
+MAX_SAMPLES = 4  # sample columns shown side by side; --sample i shows any one
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,8 @@ class Writer:
     notation: Notation
     precision: int
     tex: bool = False  # LaTeX math instead of Unicode text
+    shown: tuple[int, ...] | None = None  # with samples: those shown as columns (numbered from 0)
+    reduction: str = "mean"  # how the batch's gradient comes from the samples': mean or sum
 
     def name(self, name: str) -> str:
         return latex.name(name) if self.tex else name_text(name, self.notation)
@@ -41,8 +46,35 @@ class Writer:
         return latex.partial(of, wrt) if self.tex else partial_text(of, wrt, self.notation)
 
     def number(self, v) -> str:
-        text = format_number(v, self.precision, self.notation)
+        """Return a number; an array (one value per sample) as a short list, [0, 1, 1, 0]."""
+        if self.tex and np.ndim(v):
+            items = [self.number(x) for x in np.asarray(v)[:6]]
+            more = r", \ldots" if np.size(v) > 6 else ""
+            return f"[{', '.join(items)}{more}]"
+        text = format_value(v, self.precision, self.notation)
         return latex.number(text) if self.tex else text
+
+    def values(self, v) -> tuple[str, ...]:
+        """Return a value's cells: one, or one per shown sample."""
+        if self.shown is None:
+            return (self.number(v),)
+        a = np.asarray(v)
+        return tuple(self.number(a[i] if a.ndim else a) for i in self.shown)
+
+    def value_headers(self, header: str = "value") -> tuple[str, ...]:
+        if self.shown is None:
+            return (header,)
+        return tuple(f"sample {i + 1}" for i in self.shown)
+
+    @property
+    def one_sample(self) -> bool:
+        """Tell whether a single set of values is shown, so numbers can be written into formulas."""
+        return self.shown is None or len(self.shown) == 1
+
+    def at(self, v):
+        """Return the value a formula with numbers shows: the one shown sample's."""
+        a = np.asarray(v)
+        return v if self.shown is None or not a.ndim else a[self.shown[0]]
 
     @property
     def times(self) -> str:
@@ -77,59 +109,98 @@ class TableRows:
 
 
 def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -> TableRows:
-    value_of = lambda name: w.number(step.values[name])  # noqa: E731
-    table = TableRows("Forward pass", ("node", "expression", "with numbers", "value"), numeric_from=3)
+    value_of = lambda name: w.number(w.at(step.values[name]))  # noqa: E731
+    numbers = ("with numbers",) if w.one_sample else ()
+    table = TableRows("Forward pass", ("node", "expression", *numbers, *w.value_headers()), numeric_from=2 + len(numbers))
     for node in graph.nodes:
         if only is not None and node.name not in only:
             continue
         is_loss = node.name == graph.loss
         label = f"loss {w.name(node.name)}" if is_loss and not w.tex else w.name(node.name)
-        cells = (label, w.expr(node.expr), w.expr(node.expr, value_of), w.number(step.values[node.name]))
+        substituted = (w.expr(node.expr, value_of),) if w.one_sample else ()
+        cells = (label, w.expr(node.expr), *substituted, *w.values(step.values[node.name]))
         table.rows.append(Row(cells, "loss" if is_loss else "plain", (node.name,)))
     return table
 
 
 def partials(graph: Graph, step: Step, w: Writer) -> TableRows:
-    table = TableRows(f"Local derivatives, backwards from {w.inline(graph.loss)}", ("partial", "formula", "value"), numeric_from=2)
+    table = TableRows(f"Local derivatives, backwards from {w.inline(graph.loss)}", ("partial", "formula", *w.value_headers()), numeric_from=2)
     for p in step.partials:
-        table.rows.append(Row((w.partial(p.of, p.wrt), w.expr(p.edge.formula), w.number(p.value)), subject=(p.of, p.wrt)))
+        table.rows.append(Row((w.partial(p.of, p.wrt), w.expr(p.edge.formula), *w.values(p.value)), subject=(p.of, p.wrt)))
     return table
 
 
-def chain_rows(chain: Chain, loss: str, w: Writer) -> list[Row]:
-    """Return one param's rows: a product per listed path, a note of the rest, the sum over paths."""
+def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
+    """Return each node's gradient ∂L/∂node, summed over the node's uses, from the loss backwards."""
+    numbers = ("with numbers",) if w.one_sample else ()
+    table = TableRows(f"Gradients {w.partial(graph.loss, 'node')}, summed over each node's uses",
+                      ("gradient", "chain rule", *numbers, *w.value_headers()), numeric_from=2 + len(numbers))
+    table.rows.append(Row((w.partial(graph.loss, graph.loss), "", *[""] * len(numbers), *w.values(1.0)), subject=(graph.loss,)))
+    uses: dict[str, list] = {}
+    for p in step.partials:
+        uses.setdefault(p.wrt, []).append(p)
+    for node in reversed(graph.nodes):
+        if node.name == graph.loss or node.name not in uses:
+            continue
+        terms = uses[node.name]
+        symbols = " + ".join(f"{w.partial(graph.loss, p.of)}{w.times}{w.partial(p.of, p.wrt)}" for p in terms)
+        substituted = (" + ".join(f"({w.number(w.at(step.grads[p.of]))}){w.times}({w.number(w.at(p.value))})" for p in terms),)
+        cells = (w.partial(graph.loss, node.name), symbols, *(substituted if numbers else ()), *w.values(step.grads[node.name]))
+        table.rows.append(Row(cells, subject=(node.name,)))
+    return table
+
+
+def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None) -> list[Row]:
+    """Return one param's rows: a product per listed path, a note of the rest, the sum over paths.
+
+    With samples, each path's value is shown per sample, and the last column holds the batch's
+    (the mean over samples, or their sum); `per_sample` is ∂L/∂param of each sample.
+    """
     label = w.partial(loss, chain.param)
+    numbers = 1 if w.one_sample else 0
+    batched = w.shown is not None
+    blank = ("",) * (numbers + len(w.value_headers()))
+    total = w.values(per_sample) if batched else ()
+
+    def row(first: str, second: str, substituted: str, values: tuple[str, ...], batch_value: str, kind: str = "plain") -> Row:
+        cells = (first, second, *((substituted,) if numbers else ()), *values, *((batch_value,) if batched else ()))
+        return Row(cells, kind, (chain.param,))
+
     if chain.paths_total == 0:
-        return [Row((label, w.note("no path: the loss does not depend on it"), "", w.number(chain.grad)), "note", (chain.param,))]
+        return [row(label, w.note("no path: the loss does not depend on it"), "", total or w.values(chain.grad), w.number(chain.grad), "note")]
     if not chain.paths:
         paths = "1 path of" if chain.paths_total == 1 else f"{chain.paths_total:,} paths, each of"
         text = f"{paths} more than {MAX_LISTED_LENGTH:,} factors: counted, not listed"
-        return [Row((label, w.note(text), "", w.number(chain.grad)), "note", (chain.param,))]
+        return [row(label, w.note(text), "", total or w.values(chain.grad), w.number(chain.grad), "note")]
     rows = []
+    single = chain.paths_total == 1
     for i, path in enumerate(chain.paths):
         symbols = w.times.join(w.partial(a, b) for a, b in zip(path.nodes, path.nodes[1:]))
-        if len(path.nodes) == 2 and chain.paths_total > 1:
+        if len(path.nodes) == 2 and not single:
             symbols += w.note(" (direct)")  # the local partial, not the whole gradient of the same name
-        numbers = w.times.join(f"({w.number(f)})" for f in path.factors)
-        rows.append(Row((label if i == 0 else "", symbols, numbers, w.number(path.value)), subject=(chain.param,)))
-    if chain.paths_total > 1:
+        substituted = w.times.join(f"({w.number(w.at(f))})" for f in path.factors)
+        mean = w.number(chain.grad) if single else ""  # one path: its batch value is the gradient
+        rows.append(row(label if i == 0 else "", symbols, substituted, w.values(path.value), mean))
+    if not single:
         more = chain.paths_total - len(chain.paths)
         if more:
             noun = "path" if more == 1 else "paths"
             dots = "…" if w.notation.pretty and not w.tex else "..."
-            rows.append(Row(("", w.note(f"{dots} and {more:,} more {noun} (not listed; --max-paths shows more)"), "", ""), "note", (chain.param,)))
-        rows.append(Row(("", w.note(f"sum over the {chain.paths_total:,} paths"), "", w.number(chain.grad)), "sum", (chain.param,)))
+            note = w.note(f"{dots} and {more:,} more {noun} (not listed; --max-paths shows more)")
+            rows.append(Row(("", note, *blank, *(("",) if batched else ())), "note", (chain.param,)))
+        rows.append(row("", w.note(f"sum over the {chain.paths_total:,} paths"), "", total or w.values(chain.grad), w.number(chain.grad), "sum"))
     return rows
 
 
 CHAINS_TITLE = "Chain rule, one product per path"
-CHAINS_HEADERS = ("gradient", "chain", "with numbers", "value")
 
 
 def chains(step: Step, loss: str, w: Writer) -> TableRows:
-    table = TableRows(CHAINS_TITLE, CHAINS_HEADERS, numeric_from=3)
+    numbers = ("with numbers",) if w.one_sample else ()
+    batch = (f"batch {w.reduction}",) if w.shown is not None else ()
+    table = TableRows(CHAINS_TITLE, ("gradient", "chain", *numbers, *w.value_headers(), *batch), numeric_from=2 + len(numbers))
     for chain in step.chains:
-        table.rows.extend(chain_rows(chain, loss, w))
+        table.rows.extend(chain_rows(chain, loss, w, step.grads.get(chain.param)))
     return table
 
 
@@ -142,7 +213,8 @@ def updates(step: Step, w: Writer) -> TableRows:
         n = w.notation
         title = f"Update  after = before {n.minus} {w.alpha}{n.times}gradient   ({w.alpha} = {w.number(step.lr)})"
         scaled = f"{w.alpha}{n.times}gradient"
-    table = TableRows(title, ("param", "before", "gradient", scaled, "after"), numeric_from=1)
+    gradient = "gradient" if w.shown is None else f"{w.reduction} gradient"  # the batch's, from the samples'
+    table = TableRows(title, ("param", "before", gradient, scaled, "after"), numeric_from=1)
     for u in step.updates:
         cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.lr * u.grad), w.number(u.after))
         table.rows.append(Row(cells, subject=(u.param,)))

@@ -84,6 +84,7 @@ class Step:
     grads: dict[str, Any]  # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
     chains: tuple[Chain, ...]
     updates: tuple[Update, ...]
+    samples: int | None = None  # with samples, values, partials, grads and path values are per-sample arrays
 
 
 @dataclass(slots=True)
@@ -108,7 +109,18 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8)
         params = {u.param: u.after for u in record.updates}
     with np.errstate(all="ignore"):
         values = forward(graph, params, plan.used, steps + 1, final=True)
-    yield Final(steps, values[graph.loss], params)
+    yield Final(steps, batch(graph, values[graph.loss]), params)
+
+
+def batch(graph: Graph, per_sample):
+    """Return the batch's value of per-sample numbers: their mean, or their sum with `set reduction = sum`.
+
+    Without samples there is one value, returned as it is.
+    """
+    if graph.samples is None:
+        return per_sample
+    each = np.broadcast_to(per_sample, (graph.samples,))  # a value the samples do not change counts for each
+    return np.float64(each.mean() if graph.settings["reduction"] == "mean" else each.sum())
 
 
 def finite(value) -> bool:
@@ -122,7 +134,7 @@ def forward(
     graph: Graph, params: dict[str, Any], checked: frozenset[str] = frozenset(), step: int = 0, final: bool = False
 ) -> dict[str, Any]:
     """Return every leaf's and node's value; a non-finite value of a `checked` node is a NumericFault."""
-    env = {leaf.name: params[leaf.name] if leaf.kind == "param" else np.float64(leaf.value) for leaf in graph.leaves}
+    env = {leaf.name: params[leaf.name] if leaf.kind == "param" else _data(leaf.value) for leaf in graph.leaves}
     with np.errstate(all="ignore"):
         for node in graph.nodes:
             value = run(node.program, env)
@@ -132,6 +144,11 @@ def forward(
                 raise fault
             env[node.name] = value
     return env
+
+
+def _data(value):
+    """Return a leaf's value as numpy: a float64, or an array with one float64 per sample."""
+    return np.array(value, dtype=np.float64) if isinstance(value, tuple) else np.float64(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +163,11 @@ class _Plan:
 
 
 def _backward(plan: _Plan, values: dict[str, Any], step: int):
-    """Return ∂loss/∂name for every name and every local partial's value, by reverse accumulation."""
+    """Return ∂loss/∂name for every name and every local partial's value, by reverse accumulation.
+
+    With samples, each is an array: sample i's loss differentiated with respect to sample i's values
+    (the batch's gradient of a param is then their mean or sum, see `batch`).
+    """
     graph = plan.graph
     grads = dict.fromkeys(values, np.float64(0.0))
     grads[graph.loss] = np.float64(1.0)
@@ -175,16 +196,17 @@ def _step(plan: _Plan, params, k: int, lr: float) -> Step:
     values = forward(graph, params, plan.used, k)
     grads, partial_values = _backward(plan, values, k)
     partials = tuple(Partial(e.of, e.wrt, e, partial_values[(e.of, e.wrt)]) for e in plan.shown)
-    chains = tuple(Chain(p, grads[p], plan.chains.totals[p], plan.chains, partial_values) for p in graph.params)
+    gradient = {p: batch(graph, grads[p]) for p in graph.params}  # the batch's: per-sample ones averaged
+    chains = tuple(Chain(p, gradient[p], plan.chains.totals[p], plan.chains, partial_values) for p in graph.params)
     spans = {leaf.name: leaf.span for leaf in graph.leaves}
     updates = []
     for name, before in params.items():
-        after = before - lr * grads[name]
+        after = before - lr * gradient[name]
         if not finite(after):
-            detail = f"{before} - {lr}*{grads[name]} is {after}: training diverges; try a smaller lr"
+            detail = f"{before} - {lr}*{gradient[name]} is {after}: training diverges; try a smaller lr"
             raise NumericFault(k, f"update of {name}", detail, spans[name])
-        updates.append(Update(name, before, grads[name], lr, after))
-    return Step(k, lr, values[graph.loss], values, partials, grads, chains, tuple(updates))
+        updates.append(Update(name, before, gradient[name], lr, after))
+    return Step(k, lr, batch(graph, values[graph.loss]), values, partials, grads, chains, tuple(updates), graph.samples)
 
 
 def _fault(step: int, where: str, expr, env, span, final: bool = False) -> NumericFault:

@@ -11,7 +11,7 @@ import pytest
 from bptrace.graph import Graph, build
 from bptrace.latex import GREEK
 from bptrace.parser import parse
-from bptrace.tracer import forward
+from bptrace.tracer import batch, forward
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = sorted((ROOT / "networks").glob("*.bp"))
@@ -28,7 +28,8 @@ def declared_params(graph: Graph) -> dict[str, float]:
 
 
 def loss_at(graph: Graph, params: dict[str, float]) -> float:
-    return float(forward(graph, {k: np.float64(v) for k, v in params.items()})[graph.loss])  # unchecked
+    values = forward(graph, {k: np.float64(v) for k, v in params.items()})  # unchecked
+    return float(batch(graph, values[graph.loss]))  # the batch's loss: the mean over samples
 
 
 def finite_difference(graph: Graph, params: dict[str, float], name: str, eps: float = 1e-6) -> float:

@@ -240,7 +240,7 @@ def test_focus_marks_exactly_the_rows_on_the_params_paths():
     assert marked == [
         "h", "g", "loss L",  # forward
         "∂L/∂g", "∂g/∂h", "∂h/∂w₁",  # local derivatives on the path
-        "∂L/∂g", "∂L/∂h",  # gradients of the nodes on the path
+        "∂L/∂L", "∂L/∂g", "∂L/∂h",  # gradients of the nodes on the path, from the seed ∂L/∂L = 1
         "∂L/∂w₁",  # its chain
         "w₁",  # its update
     ]

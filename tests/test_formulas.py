@@ -8,7 +8,7 @@ import pytest
 from bptrace.evaluate import compile_expr, run
 from bptrace.parser import parse, parse_expression
 from bptrace.printer import MATH, show
-from bptrace.tracer import trace
+from bptrace.tracer import batch, trace
 from conftest import ROOT, finite_difference, load, declared_params
 
 
@@ -66,19 +66,22 @@ def test_every_formula_of_every_network_reparses_and_gives_exactly_its_value(net
                 text = show(edge.formula)
                 reparsed = parse_expression(text)
                 with np.errstate(all="ignore"):
-                    assert run(compile_expr(reparsed), step.values) == run(edge.program, step.values), text
+                    again, value = run(compile_expr(reparsed), step.values), run(edge.program, step.values)
+                    assert np.array_equal(again, value, equal_nan=True), text  # per sample, with samples
                 show(edge.formula, MATH)  # the slide form renders too
         for p in step.partials:
-            assert float(run(compile_expr(parse_expression(show(p.edge.formula))), step.values)) == float(p.value)
+            again = run(compile_expr(parse_expression(show(p.edge.formula))), step.values)
+            assert np.array_equal(np.broadcast_to(again, np.shape(p.value)), p.value)
 
 
 def test_parse_print_parse_is_stable(network):
     statements = parse(network.read_text("utf-8"))
     for s in statements:
         e = getattr(s, "expr", None) or s.value
-        text = show(e)
-        assert parse_expression(text) == e
-        assert show(parse_expression(text)) == text
+        for item in getattr(e, "items", (e,)):  # each sample of an input or target
+            text = show(item)
+            assert parse_expression(text) == item
+            assert show(parse_expression(text)) == text
 
 
 @pytest.mark.parametrize(
@@ -108,5 +111,6 @@ def test_whole_network_gradients_match_finite_differences(network):
         numeric = finite_difference(graph, params, chain.param)
         assert float(chain.grad) == pytest.approx(numeric, rel=1e-5, abs=1e-7), chain.param
         # The sum over the listed paths is the gradient when none were left out.
-        if chain.paths_total == len(chain.paths):
-            assert sum(float(p.value) for p in chain.paths) == pytest.approx(float(chain.grad), rel=1e-12, abs=1e-15)
+        if chain.paths_total == len(chain.paths):  # with samples, per sample and then the batch's mean
+            total = batch(graph, sum(p.value for p in chain.paths))
+            assert float(total) == pytest.approx(float(chain.grad), rel=1e-12, abs=1e-15)
