@@ -78,6 +78,9 @@ def run(
     if form != "text" and (json_lines or export is not None):
         raise typer.BadParameter("writes the tables as text; it cannot be used with --json or --export", param_hint="'--format'")
     blanks = frozenset(_sections(blank, SECTIONS, "--blank")) if blank is not None else frozenset()
+    if blanks - set(sections):
+        left_out = ",".join(t for t in SECTIONS if t in blanks - set(sections))
+        raise typer.BadParameter(f"blanks {left_out}, which --show leaves out", param_hint="'--blank'")
     if blanks and form == "text":
         raise typer.BadParameter("makes a worksheet: use it with --format markdown or latex", param_hint="'--blank'")
     if key is not None and not blanks:
@@ -94,7 +97,7 @@ def run(
     if pause:
         _guarded(file, lambda source: commands.run_paused(source, str(file), how))
     elif form != "text":
-        _guarded(file, lambda source: commands.run_handout(source, steps, lr, precision, sections, max_paths, all_rows, str(file), form, blanks, key))
+        _guarded(file, lambda source: commands.run_handout(source, str(file), how, form, blanks, key))
     elif json_lines:
         _guarded(file, lambda source: commands.run_json(source, steps, lr, max_paths, str(file)))
     else:
@@ -173,6 +176,8 @@ def graph(
     if form not in GRAPH_FORMATS:
         raise typer.BadParameter(f"unknown format '{form}'; choose from {', '.join(GRAPH_FORMATS)}", param_hint="'--format'")
     _check_lr(lr)
+    if lr is not None and step is None:
+        raise typer.BadParameter("sets the learning rate of the steps before --step K; use it with --step", param_hint="'--lr'")
     _guarded(file, lambda source: commands.graph(source, form, step, lr, precision, ascii_math, all_rows, str(file)))
 
 

@@ -7,7 +7,8 @@ outside world; these functions tie the pure core to the views. No typer here.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bptrace import terminal
@@ -112,8 +113,7 @@ def _view(graph, how: TableRun, out, filename: str):
     return View(how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus, sample)
 
 
-def run_handout(source: str, steps: int, lr, precision: int, sections, max_paths: int, all_rows: bool, filename: str,
-                 form: str, blanks: frozenset[str], key: Path | None) -> None:
+def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: frozenset[str], key: Path | None) -> None:
     """Write the tables as Markdown or LaTeX as they are computed; with blanks, the filled-in key to `key`."""
     import itertools
 
@@ -123,21 +123,25 @@ def run_handout(source: str, steps: int, lr, precision: int, sections, max_paths
 
     graph = terminal.build(source, filename)
     write = handout.markdown if form == "markdown" else handout.latex_document
-    max_rows = None if all_rows else MAX_ROWS
-    sheet = handout.Sheet(sections, blanks, precision, max_rows)
-    worksheet_records, key_records = itertools.tee(trace(graph, steps, lr, max_paths))
-    worksheet = write(graph, worksheet_records, sheet, f"bptrace run {filename}" + (" (worksheet)" if blanks else ""))
-    # The key has the same chunks with nothing blank, so both advance together, a record apart at most.
-    answers = write(graph, key_records, handout.Sheet(sections, frozenset(), precision, max_rows), f"bptrace run {filename} (answer key)")
+    max_rows = None if how.all_rows else MAX_ROWS
+    sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)
+    records = trace(graph, how.steps, how.lr, how.max_paths)
+    answers: Iterator[str] = itertools.repeat("")
+    if key is not None:  # the key has the same chunks with nothing blank: both advance together
+        records, key_records = itertools.tee(records)
+        answers = write(graph, key_records, replace(sheet, blank=frozenset()), f"bptrace run {filename} (answer key)")
+    worksheet = write(graph, records, sheet, f"bptrace run {filename}" + (" (worksheet)" if blanks else ""))
     filled: list[str] = []
     with terminal.Interrupts() as interrupts:
         try:
-            for chunk, answer in zip(worksheet, answers if key is not None else itertools.repeat("")):
+            for chunk, answer in zip(worksheet, answers):
                 terminal.write_utf8(chunk)  # Markdown and LaTeX files are UTF-8, whatever the locale
                 filled.append(answer)
                 interrupts.check()
         except BaseException:
             terminal.write_utf8(handout.ending(form))  # a document that stopped early is still well formed
+            if key is not None:  # and its key holds the same steps
+                terminal.save(key, "".join(filled) + handout.ending(form))
             raise
     if key is not None:
         terminal.save(key, "".join(filled))

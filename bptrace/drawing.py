@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bptrace.chains import count_paths
 from bptrace.evaluate import run
 from bptrace.graph import Edge, Graph, Leaf, Node
 from bptrace.printer import MATH, Notation, format_value, name_text, partial_text, show
@@ -60,10 +61,14 @@ def node_label(graph: Graph, node: Node, labels: Labels) -> str:
     return text
 
 
-def edge_label(edge: Edge, labels: Labels) -> str:
-    """Return `∂h/∂x = w1`, and with a step `= 0.5` after it."""
+def edge_label(edge: Edge, labels: Labels, direct: bool = False) -> str:
+    """Return `∂h/∂x = w1`, and with a step `= 0.5` after it.
+
+    `direct` marks an edge from the loss to a name the loss also reaches another way: its local
+    partial ∂L/∂a is then only part of the gradient ∂L/∂a the name's own label shows.
+    """
     n = labels.notation
-    text = f"{partial_text(edge.of, edge.wrt, n)} = {show(edge.formula, n)}"
+    text = f"{partial_text(edge.of, edge.wrt, n)}{' (direct)' if direct else ''} = {show(edge.formula, n)}"
     if labels.step is not None and not isinstance(edge.formula, Num):  # not "∂h/∂b = 1 = 1"
         text += f" = {labels.num(run(edge.program, labels.step.values))}"
     return text
@@ -85,11 +90,20 @@ def dot(graph: Graph, labels: Labels, title: str) -> str:
                 lines.append(f"  {_quote(name)} [shape={shape}, label={_quote(node_label(graph, nodes[name], labels))}];")
         if k == 0 and names:
             lines.append("  { rank=same; " + " ".join(_quote(name) + ";" for name in names) + " }")
+    direct = direct_edges(graph)
     for node in graph.nodes:
         for edge in node.edges:
-            lines.append(f"  {_quote(edge.wrt)} -> {_quote(edge.of)} [label={_quote(edge_label(edge, labels))}];")
+            label = edge_label(edge, labels, (edge.of, edge.wrt) in direct)
+            lines.append(f"  {_quote(edge.wrt)} -> {_quote(edge.of)} [label={_quote(label)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def direct_edges(graph: Graph) -> frozenset[tuple[str, str]]:
+    """Return the edges that leave the loss for a name the loss also reaches through other nodes."""
+    paths = count_paths(graph)
+    loss = next(node for node in graph.nodes if node.name == graph.loss)
+    return frozenset((e.of, e.wrt) for e in loss.edges if paths[e.wrt] > 1)
 
 
 def _by_name(graph: Graph) -> tuple[dict[str, Leaf], dict[str, Node]]:
@@ -115,9 +129,11 @@ def mermaid(graph: Graph, labels: Labels) -> str:
                 lines.append(f"  {ids[name]}[[{_mermaid_text(node_label(graph, nodes[name], labels))}]]")
             else:
                 lines.append(f"  {ids[name]}([{_mermaid_text(node_label(graph, nodes[name], labels))}])")
+    direct = direct_edges(graph)
     for node in graph.nodes:
         for edge in node.edges:
-            lines.append(f"  {ids[edge.wrt]} -->|{_mermaid_text(edge_label(edge, labels))}| {ids[edge.of]}")
+            label = edge_label(edge, labels, (edge.of, edge.wrt) in direct)
+            lines.append(f"  {ids[edge.wrt]} -->|{_mermaid_text(label)}| {ids[edge.of]}")
     params = [ids[leaf.name] for leaf in graph.leaves if leaf.kind == "param"]
     if params:
         lines.append("  classDef param fill:#fff2cc")

@@ -37,16 +37,17 @@ class Explanation:
 
     @property
     def longest_chains(self) -> tuple[ParamChain, ...]:
-        """Question 5: the chains with the most factors on a path (params no path reaches left out)."""
+        """Question 5: the chains whose longest path has the most factors (params no path reaches left out)."""
         reached = [c for c in self.chains if c.total]
         most = max((c.longest for c in reached), default=0)
         return tuple(c for c in reached if c.longest == most)
 
     @property
     def shortest_chains(self) -> tuple[ParamChain, ...]:
+        """The chains whose shortest path has the fewest factors."""
         reached = [c for c in self.chains if c.total]
-        least = min((c.longest for c in reached), default=0)
-        return tuple(c for c in reached if c.longest == least)
+        least = min((c.shortest for c in reached), default=0)
+        return tuple(c for c in reached if c.shortest == least)
 
 
 def explain(graph: Graph, params: tuple[str, ...] = (), max_paths: int = 8) -> Explanation:
@@ -74,13 +75,13 @@ def conclusion(answers: Explanation, written: Callable[[str], str], dash: str = 
     if not longest:
         return "No param affects the loss: there are no chains."
     names = lambda chains: ", ".join(written(c.param) for c in chains)  # noqa: E731
-    most, least = longest[0].longest, shortest[0].longest
+    most, least = longest[0].longest, shortest[0].shortest
     if len(answers.chains) == 1:
         only = answers.chains[0]
         return (f"There is one param, {written(only.param)}, so nothing to compare: its chain has {factors(only, dash)} "
                 "factors per path, one per edge between the param and the loss.")
     if most == least:
-        return f"Every chain has {most} factor{'s' if most > 1 else ''}: no param is farther from the loss than another."
+        return f"Every path has {most} factor{'s' if most > 1 else ''}: no param is farther from the loss than another."
     return (f"Longer. The longest chains ({most} factors): {names(longest)}. The shortest ({least}): {names(shortest)}. "
             "A chain has one factor per edge between its param and the loss, so params nearer the inputs, "
             "farther from the loss, have longer chains.")

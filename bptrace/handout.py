@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from bptrace import tables
 from bptrace.graph import Graph
-from bptrace.printer import MATH
+from bptrace.printer import ASCII, BP, MATH, name_text
 from bptrace.tracer import Final, Step
 
 # The columns a student works out, by table (numbered from 0): left empty on a worksheet.
@@ -21,7 +21,6 @@ BLANKS = {
     "chains": (2, 3),  # with numbers, value
     "updates": (2, 3, 4),  # gradient, α·gradient, after
 }
-LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,39 +31,43 @@ class Sheet:
     blank: frozenset[str] = frozenset()
     precision: int = 4
     max_rows: int | None = None
+    ascii_math: bool = False  # Markdown in plain .bp notation (LaTeX is ASCII anyway)
 
 
 def markdown(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
     """Yield a Markdown document, a step at a time."""
-    w = tables.Writer(MATH, sheet.precision)
+    w = tables.Writer(BP if sheet.ascii_math else MATH, sheet.precision)
     yield f"# {_md(title)}\n"
     first = None
     for record in records:
         if isinstance(record, Step):
             first = first or record
             w = _writer(graph, record, w)
-            yield f"\n## Step {record.step}\n\n{_md(_leaves(graph, record, w))}\n"
+            yield f"\n## Step {record.step}\n\n{_md(_leaves(graph, record, w, sheet))}\n"
             for rows, name in _tables(graph, record, w, sheet):
-                yield f"\n### {_md(rows.title)}\n\n" + _md_table(rows, _blanked(rows, name, sheet), sheet)
+                yield f"\n### {_md(rows.title)}\n\n" + _md_table(rows, _blanked(record, name, sheet), sheet)
         elif first is not None:
-            yield "\n## Summary\n\n" + _md_table(_summary(graph, first, record, w), set(), sheet)
+            # A worksheet has no summary: its final values are the answers. (An empty chunk keeps
+            # the worksheet in step with its key.)
+            yield "" if sheet.blank else "\n## Summary\n\n" + _md_table(_summary(graph, first, record, w), set(), sheet)
 
 
 def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
     """Yield a LaTeX document (article, amsmath), a step at a time."""
     w = tables.Writer(MATH, sheet.precision, tex=True)
-    yield ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage[margin=2cm]{geometry}\n"
-           f"\\begin{{document}}\n\\section*{{{_tex_text(title)}}}\n")
+    yield ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
+           "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
+           f"\\begin{{document}}\n\\section*{{{_tex_text(_ascii(title))}}}\n")
     first = None
     for record in records:
         if isinstance(record, Step):
             first = first or record
             w = _writer(graph, record, w)
-            yield f"\n\\subsection*{{Step {record.step}}}\n{_tex_leaves(graph, record, w)}\n"
+            yield f"\n\\subsection*{{Step {record.step}}}\n{_leaves(graph, record, w, sheet)}\n"
             for rows, name in _tables(graph, record, w, sheet):
-                yield _tex_table(rows, _blanked(rows, name, sheet), sheet)
+                yield _tex_table(rows, _blanked(record, name, sheet), sheet)
         elif first is not None:
-            yield "\n\\subsection*{Summary}\n" + _tex_table(_summary(graph, first, record, w), set(), sheet)
+            yield "" if sheet.blank else "\n\\subsection*{Summary}\n" + _tex_table(_summary(graph, first, record, w), set(), sheet)
     yield ending("latex")
 
 
@@ -91,10 +94,11 @@ def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
     return [(made[name](), name) for name in tables.TABLES if name in sheet.sections]
 
 
-def _blanked(rows: tables.TableRows, name: str, sheet: Sheet) -> set[int]:
+def _blanked(step: Step, name: str, sheet: Sheet) -> set[int]:
+    """Return the columns left empty: the table's answers, and an update's "before" after step 1."""
     if name not in sheet.blank:
         return set()
-    return set(BLANKS[name])
+    return set(BLANKS[name]) | ({1} if name == "updates" and _hides_updates(step, sheet) else set())
 
 
 def _picked(rows: Sequence[tables.Row], sheet: Sheet) -> list[tables.Row | None]:
@@ -113,18 +117,20 @@ def _summary(graph: Graph, first: Step, final: Final, w: tables.Writer) -> table
     return table
 
 
-def _leaves(graph: Graph, step: Step, w: tables.Writer) -> str:
+def _leaves(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet) -> str:
+    """Return the step's inputs, targets, params and consts; a worksheet hides params an earlier step updated."""
+    hidden = _hides_updates(step, sheet)
     groups: dict[str, list[str]] = {}
     for leaf in graph.leaves:
-        groups.setdefault(leaf.kind, []).append(f"{w.name(leaf.name)} = {w.number(step.values[leaf.name])}")
-    return "; ".join(f"{LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items())
+        value = "?" if hidden and leaf.kind == "param" else w.number(step.values[leaf.name])
+        item = f"{w.name(leaf.name)} = {value}"
+        groups.setdefault(leaf.kind, []).append(f"${item}$" if w.tex else item)
+    return "; ".join(f"{tables.LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items()) + ("." if w.tex else "")
 
 
-def _tex_leaves(graph: Graph, step: Step, w: tables.Writer) -> str:
-    groups: dict[str, list[str]] = {}
-    for leaf in graph.leaves:
-        groups.setdefault(leaf.kind, []).append(f"${w.name(leaf.name)} = {w.number(step.values[leaf.name])}$")
-    return "; ".join(f"{LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items()) + "."
+def _hides_updates(step: Step, sheet: Sheet) -> bool:
+    """Tell whether a step's params would give away the blanked updates of the step before."""
+    return "updates" in sheet.blank and step.step > 1
 
 
 # -- Markdown ------------------------------------------------------------------------------------------
@@ -162,12 +168,17 @@ def _tex_text(text: str) -> str:
     return text.translate(_TEX_SPECIAL)
 
 
+def _ascii(text: str) -> str:
+    """Return text pdflatex can set: θ spelled theta, other letters without accents (a file name)."""
+    return text if text.isascii() else name_text(text, ASCII)
+
+
 def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
     spec = "".join("r" if i >= rows.numeric_from else "l" for i in range(len(rows.headers)))
     title = rows.title  # written by the LaTeX writer: already LaTeX
     headers = [h if "$" in h else _tex_text(h) for h in rows.headers]
-    lines = [f"\n\\paragraph{{{title}}}\\mbox{{}}\\\\[0.5ex]", f"\\begin{{tabular}}{{{spec}}}", r"\hline",
-             " & ".join(headers) + r" \\", r"\hline"]
+    lines = [f"\n\\paragraph{{{title}}}\\mbox{{}}", f"\\begin{{longtable}}{{{spec}}}", r"\hline",
+             " & ".join(headers) + r" \\", r"\hline", r"\endhead"]
     for row in _picked(rows.rows, sheet):
         if row is None:
             hidden = len(rows.rows) - (sheet.max_rows or 0)
@@ -184,5 +195,5 @@ def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
             else:
                 cells.append(f"${cell}$")
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\hline", r"\end{tabular}", ""]
+    lines += [r"\hline", r"\end{longtable}", ""]
     return "\n".join(lines)

@@ -76,7 +76,7 @@ def partial(of: str, wrt: str) -> str:
 
 
 def formula(e: Expr, value_of: Callable[[str], str] | None = None) -> str:
-    """Return an expression as LaTeX math; with `value_of`, each name is replaced by its number."""
+    """Return an expression as LaTeX math; with `value_of`, each name is replaced by its number (LaTeX)."""
     return _latex(e, value_of)[0]
 
 
@@ -108,13 +108,13 @@ def _latex(e: Expr, value_of=None) -> tuple[str, int]:
     if isinstance(e, Name):
         if value_of is None:
             return name(e.id), ATOM
-        text = number(value_of(e.id))
+        text = value_of(e.id)  # already LaTeX (see tables.Writer.number)
         return (rf"\left({text}\right)" if text.startswith("-") or "times" in text else text), ATOM
     if isinstance(e, Neg):
         return "-" + _wrap(_latex(e.operand, value_of), POWER if isinstance(e.operand, Neg) else PRODUCT), UNARY
     if isinstance(e, Call):
         # A number alone as an argument needs no parentheses of its own: σ(−0.15), not σ((−0.15)).
-        args = ", ".join(number(value_of(a.id)) if value_of and isinstance(a, Name) else formula(a, value_of) for a in e.args)
+        args = ", ".join(value_of(a.id) if value_of and isinstance(a, Name) else formula(a, value_of) for a in e.args)
         if e.fn == "sqrt":
             return rf"\sqrt{{{args}}}", ATOM
         if e.fn == "abs":
@@ -143,9 +143,9 @@ def explanation(answers: Explanation, title: str) -> str:
         f"% {title}",
         "% Paste into a slide or a handout; needs \\usepackage{amsmath}.",
         r"\begin{enumerate}",
-        rf"  \item The gradient has {len(answers.params)} entries, one per param:",
+        rf"  \item The gradient has {_count(len(answers.params), 'entry', 'entries')}, one per param:",
         rf"    $\nabla {name(loss)} = \left({', '.join(entries)}\right)$.",
-        rf"  \item Backprop computes {len(answers.partials)} local partial derivatives, each once:",
+        rf"  \item Backprop computes {_count(len(answers.partials), 'local partial derivative', 'local partial derivatives')}, each once:",
         r"    \begin{align*}",
         *_rows([rf"{partial(e.of, e.wrt)} &= {formula(e.formula)}" for e in answers.partials]),
         r"    \end{align*}",
@@ -170,7 +170,7 @@ def _chain(chain: ParamChain, loss: str) -> list[str]:
     if chain.total == 0:
         return [rf"{left} &= 0 && \text{{no path}}"]
     if not chain.paths:
-        return [rf"{left} &= \text{{{chain.total:,} paths of more than {MAX_LISTED_LENGTH} factors}} {count}"]
+        return [rf"{left} &= \text{{{_count(chain.total, 'path', 'paths')} of more than {MAX_LISTED_LENGTH} factors}} {count}"]
     rows = []
     for i, path in enumerate(chain.paths):
         terms = [partial(a, b) for a, b in zip(path, path[1:])]
@@ -179,10 +179,14 @@ def _chain(chain: ParamChain, loss: str) -> list[str]:
         product = r" \cdot ".join(terms)
         rows.append(rf"{left} &= {product} {count}" if i == 0 else rf"&\quad + {product}")
     if chain.total > len(chain.paths):
-        rows.append(rf"&\quad + \cdots \text{{ ({chain.total - len(chain.paths):,} more paths)}}")
+        rows.append(rf"&\quad + \cdots \text{{ ({_count(chain.total - len(chain.paths), 'more path', 'more paths')})}}")
     return rows
 
 
 def _text(sentence: str) -> str:
     """Return prose for LaTeX text mode (its names are already $…$)."""
     return sentence.replace("%", r"\%").replace("&", r"\&").replace("#", r"\#")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"

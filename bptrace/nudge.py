@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bptrace.errors import NumericFault
 from bptrace.graph import Graph
 from bptrace.tracer import Step, batch, forward, trace
 
@@ -59,16 +60,34 @@ def nudge(graph: Graph, param: str, by: float, step: int = 1, lr: float | None =
         for scale in SCALES:
             d = by * scale
             moved = params[param] + d
-            loss = batch(graph, forward(graph, {**params, param: np.float64(moved)}, checked, step)[graph.loss])
+            try:
+                if not np.isfinite(moved):
+                    raise NumericFault(step, f"nudging {param} by {d:g}", f"{param} + Δ = {moved} is not a finite number")
+                loss = batch(graph, forward(graph, {**params, param: np.float64(moved)}, checked, step)[graph.loss])
+            except NumericFault as fault:
+                if scale == 1.0:  # the nudge asked for: say where it fails
+                    raise NumericFault(step, f"with {param} nudged to {float(moved):g}, {fault.where}", fault.detail, fault.span) from None
+                loss = np.nan  # a neighbour the user did not ask for: shown as not finite
             nudges.append(Nudge(d, float(moved), float(grad * d), float(loss - record.loss)))
     return NudgeReport(param, step, float(params[param]), float(record.loss), float(grad), by, tuple(nudges))
+
+
+def exact(report: NudgeReport) -> bool:
+    """Tell whether the prediction of the asked nudge is exact, up to rounding."""
+    asked = report.asked
+    if not np.isfinite(asked.error):
+        return False
+    return abs(asked.error) <= 1e-9 * max(abs(asked.actual), abs(asked.predicted), abs(report.loss) * 1e-7, 1e-300)
 
 
 def how_the_error_shrinks(report: NudgeReport, delta: str = "Δ", squared: str = "Δ²") -> str:
     """Return what the errors of Δ and Δ/10 say: Δ², exact (linear), or something else (a kink)."""
     asked, smaller = report.asked, report.nudges[SCALES.index(1.0) + 1]
-    scale = max(abs(asked.actual), abs(asked.predicted), 1e-300)
-    if abs(asked.error) <= 1e-9 * scale:
+    if not np.isfinite(asked.error):
+        return f"{delta} is too large: the prediction or the loss is not a finite number. Try a smaller --by."
+    if report.grad == 0 and asked.actual == 0:
+        return "The loss does not depend on this param here: nudging it changes nothing."
+    if exact(report):
         return "The loss changes linearly with this param here: the prediction is exact, up to rounding."
     ratio = abs(asked.error) / abs(smaller.error) if smaller.error else float("inf")
     if 30 <= ratio <= 300:

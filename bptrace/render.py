@@ -23,7 +23,6 @@ from bptrace.tracer import Chain, Final, Step
 SECTIONS = ("forward", "partials", "chains", "updates")
 T = TypeVar("T")
 MAX_ROWS = 60  # a table longer than this shows its first 50 and last 10 rows
-LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
 
 
 class PipeConsole(Console):
@@ -160,7 +159,7 @@ def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
         groups.setdefault(leaf.kind, []).append(f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}")
     units = []
     for kind, items in groups.items():
-        labelled = [f"{LEAF_TITLES[kind]}: {items[0]}", *items[1:]]
+        labelled = [f"{tables.LEAF_TITLES[kind]}: {items[0]}", *items[1:]]
         units += [item + "," for item in labelled[:-1]] + [labelled[-1] + "  "]
     return _Packed(units, "dim")
 

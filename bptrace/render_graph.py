@@ -8,7 +8,7 @@ from rich.rule import Rule
 from rich.text import Text
 from rich.tree import Tree
 
-from bptrace.drawing import Labels, edge_label, layers, leaf_label, node_label
+from bptrace.drawing import Labels, direct_edges, edge_label, layers, leaf_label, node_label
 from bptrace.graph import Graph
 from bptrace.printer import name_text
 from bptrace.render import View
@@ -24,6 +24,7 @@ def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> Render
     layered = layers(graph)
     kinds = [k for k in LEAF_KINDS if any(leaf.kind == k for leaf in graph.leaves)]
     parts: list[RenderableType] = [Rule(title, style="bold"), Text("")]
+    direct = direct_edges(graph)
     if layered and layered[0]:
         tree = Tree(Text(f"layer 0: {', '.join(k + 's' for k in kinds)}", style="bold"), guide_style="dim")
         for name in view.pick(layered[0]):
@@ -44,7 +45,7 @@ def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> Render
             width = max((cell_len(name_text(e.wrt, n)) for e in node.edges), default=0)
             for edge in node.edges:
                 source = name_text(edge.wrt, n)
-                branch.add(f"{arrow} {source}{' ' * (width - cell_len(source))}   {edge_label(edge, labels)}")
+                branch.add(f"{arrow} {source}{' ' * (width - cell_len(source))}   {edge_label(edge, labels, (edge.of, edge.wrt) in direct)}")
         parts.append(tree)
     return Group(*parts, Text(""))
 

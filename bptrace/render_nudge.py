@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.rule import Rule
 from rich.text import Text
 
-from bptrace.nudge import NudgeReport, how_the_error_shrinks
+from bptrace.nudge import NudgeReport, exact, how_the_error_shrinks
 from bptrace.printer import format_number, name_text, partial_text
 from bptrace.render import View, new_table, titled
 
@@ -19,18 +19,20 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
     num = lambda v: format_number(v, view.precision, n)  # noqa: E731
     p, L, d = name_text(report.param, n), name_text(loss, n), partial_text(loss, report.param, n)
     asked = report.asked
-    delta = "Δ" if n.pretty else "delta "
+    step = "Δ" if n.pretty else "delta"  # the nudge itself
+    delta = "Δ" if n.pretty else "delta "  # the change of: ΔL, delta L
     times, approx = (" · ", "≈") if n.pretty else (" * ", "~")
     lines = [
         f"{p} = {num(report.value)}, {L} = {num(report.loss)}, {d} = {num(report.grad)}",
         "",
-        f"The gradient predicts:  {delta}{L} {approx} {d}{times}{delta} = {num(report.grad)}{times}{_signed(num(asked.by))} "
+        f"The gradient predicts:  {delta}{L} {approx} {d}{times}{step} = {num(report.grad)}{times}{_signed(num(asked.by))} "
         f"= {num(asked.predicted)}",
         f"The forward pass with {p} = {_moved(asked, view)} gives {L} = {num(report.loss + asked.actual)}, "
         f"so {delta}{L} = {num(asked.actual)}",
-        f"The prediction is off by {num(asked.error)}: the gradient is the slope at {p}, and the loss curves away from it.",
     ]
-    table = new_table("Nudges of four sizes", (delta.strip(), p, f"predicted {delta}{L}", f"actual {delta}{L}", "error"), numeric_from=0)
+    if not exact(report):
+        lines.append(f"The prediction is off by {num(asked.error)}: the gradient is the slope at {p}, and the loss curves away from it.")
+    table = new_table("Nudges of four sizes", (step, p, f"predicted {delta}{L}", f"actual {delta}{L}", "error"), numeric_from=0)
     for nudge in report.nudges:
         style = "bold" if nudge is asked else None
         table.add_row(num(nudge.by), _moved(nudge, view), num(nudge.predicted), num(nudge.actual), num(nudge.error), style=style)
@@ -47,6 +49,8 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
 
 def _moved(nudge, view: View) -> str:
     """Return p + Δ with enough digits to differ from p on the page: 0.50001, not 0.5."""
+    if not (math.isfinite(nudge.value) and math.isfinite(nudge.by)):
+        return format_number(nudge.value, view.precision, view.notation)
     digits = math.ceil(math.log10(max(abs(nudge.value), abs(nudge.by)) / abs(nudge.by))) + 1
     return format_number(nudge.value, min(max(view.precision, digits), 17), view.notation)
 

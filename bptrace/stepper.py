@@ -25,7 +25,8 @@ from bptrace.render import View, add_row, batch_note, leaves_line, writer
 from bptrace.tracer import Step
 
 ADVANCE = ("\r", "\n", " ")
-QUIT = ("q", "Q", "\x1b")  # q or Esc
+ADVANCE_SEQUENCES = ("\x1b[C", "\x1b[B", "\x1b[6~", "\x1bOC", "\x1bOB", "\x00M", "\x00P", "\xe0M", "\xe0P", "\xe0Q")
+QUIT = ("q", "Q", "\x1b")  # q, or Esc alone
 
 
 class Quit(Exception):
@@ -53,18 +54,29 @@ class Keys:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
 
     def wait(self) -> None:
-        """Return on Enter or space; raise Quit on q or Esc (or when stdin ends); ignore other keys."""
+        """Return on Enter, space, → ↓ or Page Down (what presentation clickers send); raise Quit on q or Esc."""
         while True:
-            if os.name == "posix":
-                data = os.read(self.fd, 1).decode("utf-8", "replace")
-            else:  # pragma: no cover - Windows
-                import msvcrt
-
-                data = msvcrt.getwch()
-            if not data or data in QUIT:
+            key = self._key()
+            if not key or key in QUIT:  # stdin ended, q, or Esc alone
                 raise Quit
-            if data in ADVANCE:
+            if key in ADVANCE or key in ADVANCE_SEQUENCES:
                 return
+
+    def _key(self) -> str:
+        if os.name != "posix":  # pragma: no cover - Windows
+            import msvcrt
+
+            key = msvcrt.getwch()
+            return key + msvcrt.getwch() if key in ("\x00", "\xe0") else key
+        import select
+
+        key = os.read(self.fd, 1).decode("utf-8", "replace")
+        if key == "\x1b":  # Esc alone, or the start of an arrow key's sequence
+            while select.select([self.fd], [], [], 0.05)[0]:
+                key += os.read(self.fd, 1).decode("utf-8", "replace")
+                if key[-1].isalpha() or key[-1] == "~":
+                    break
+        return key
 
 
 def step_through(out: Console, graph: Graph, step: Step, view: View, keys: Keys) -> None:
@@ -120,7 +132,7 @@ def _widths(rows: tables.TableRows, width: int, view: View) -> list[int]:
     widths = [max(cell_len(c) for c in [h, *(r.cells[i] for r in rows.rows)]) for i, h in enumerate(rows.headers)]
     if view.focus:
         widths[0] += 2  # room for the focus marker
-    room = width - 2 * (len(widths) - 1)  # two spaces between columns
+    room = width - 3 * (len(widths) - 1)  # a cell's padding on each side and the rule between: 3 cells
     while sum(widths) > room:
         widest = max((i for i in range(len(widths)) if i < rows.numeric_from), key=lambda i: widths[i], default=None)
         if widest is None or widths[widest] <= 8:

@@ -19,6 +19,7 @@ from bptrace.syntax import Expr
 from bptrace.tracer import Chain, Step
 
 TABLES = ("forward", "partials", "chains", "updates")
+LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
 MAX_SAMPLES = 4  # sample columns shown side by side; --sample i shows any one
 
 

@@ -48,13 +48,13 @@ def network(request) -> Path:
 
 # What bptrace's LaTeX may use: amsmath and the standard article class, nothing else.
 LATEX_COMMANDS = {
-    "documentclass", "usepackage", "section", "subsection", "paragraph", "mbox", "hline", "hspace", "multicolumn",
+    "documentclass", "usepackage", "renewcommand", "arraystretch", "endhead", "section", "subsection", "paragraph", "mbox", "hline", "hspace", "multicolumn",
     "textbackslash", "textasciitilde", "textasciicircum", "infty", "alpha", "{", "}", "$",
     "frac", "partial", "cdot", "left", "right", "nabla", "ldots", "cdots", "text", "quad", "begin", "end",
     "item", "sigma", "tanh", "exp", "log", "sin", "cos", "max", "min", "sqrt", "lvert", "rvert",
     "operatorname", "times", "hat", "bar", "tilde", "dot", "mathit", "mathrm", "_", "%", "&", "#", *GREEK.values(),
 }
-LATEX_ENVIRONMENTS = {"enumerate", "align*", "document", "tabular"}
+LATEX_ENVIRONMENTS = {"enumerate", "align*", "document", "longtable"}
 
 
 def assert_latex_compiles(text: str) -> None:

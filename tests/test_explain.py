@@ -140,3 +140,21 @@ def expressions(draw, depth=3):
 @given(expressions())
 def test_every_formula_is_balanced_latex(text):
     assert_latex_compiles("$" + latex.formula(parse_expression(text)) + "$")
+
+
+def test_question_5_compares_shortest_and_longest_paths():
+    # a reaches L directly (1 edge) and through c (2 edges); b only through c (2 edges).
+    answers = explain(load("param a = 1\nparam b = 2\nc = a*b\nloss L = c + a\n"))
+    assert [c.param for c in answers.longest_chains] == ["a", "b"]
+    assert [c.param for c in answers.shortest_chains] == ["a"]
+
+
+@pytest.mark.skipif(not __import__("shutil").which("pdflatex"), reason="pdflatex is not installed")
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.stem for p in NETWORKS])
+def test_explain_latex_compiles_with_pdflatex(path, tmp_path):
+    fragment = invoke("explain", str(path), "--latex").stdout
+    document = "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n" + fragment + "\\end{document}\n"
+    (tmp_path / "e.tex").write_text(document, encoding="utf-8")
+    run = __import__("subprocess").run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "e.tex"],
+                                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]

@@ -101,3 +101,17 @@ def test_a_step_that_never_comes_is_a_numeric_fault_not_a_drawing(tmp_path):
     f.write_text("param w = 0.5\nset lr = 1\nloss L = log(w)\n")  # w = 0.5 − 1·2 = −1.5 after step 1
     result = invoke("graph", str(f), "--step", "3")
     assert result.exit_code == 5 and result.stdout == ""
+
+
+def test_an_edge_from_the_loss_that_is_not_the_whole_gradient_says_direct():
+    # fanout.bp: L = c·a, and a also reaches L through c: the edge's ∂L/∂a = c = 12 is not ∂L/∂a = 24.
+    out = invoke("graph", str(ROOT / "networks/fanout.bp"), "--step", "1").stdout
+    assert "∂L/∂a (direct) = c = 12" in out and "∂L/∂c = a = 3" in out
+
+
+@pytest.mark.skipif(not __import__("shutil").which("dot"), reason="Graphviz is not installed")
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.stem for p in NETWORKS])
+def test_graphviz_renders_the_dot(path):
+    dot = invoke("graph", str(path), "-f", "dot", "--step", "1").stdout
+    run = __import__("subprocess").run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "<svg" in run.stdout, run.stderr

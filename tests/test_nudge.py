@@ -60,3 +60,19 @@ def test_linear_losses_and_kinks_are_told_apart(tmp_path, text, says):
 def test_bad_arguments_are_usage_errors(args, says):
     result = invoke("nudge", str(ROOT / "networks/simple.bp"), *args)
     assert result.exit_code == 2 and says in " ".join(result.stderr.replace("│", "").split())
+
+
+def test_a_neighbour_out_of_range_is_shown_not_fatal_and_the_asked_one_says_where(tmp_path):
+    f = tmp_path / "log.bp"
+    f.write_text("param w = 0.5\nloss L = log(w)\n")
+    fine = invoke("nudge", str(f), "w", "--by", "-0.1")  # 10Δ = −1 takes w to −0.5: log of a negative
+    assert fine.exit_code == 0 and "nan" in fine.stdout
+    bad = invoke("nudge", str(f), "w", "--by", "-1")
+    assert bad.exit_code == 5 and "with w nudged to -0.5, node L = log(w): log of -0.5" in bad.stderr
+
+
+def test_a_param_the_loss_ignores_is_said_to_change_nothing(tmp_path):
+    f = tmp_path / "u.bp"
+    f.write_text("param w = 1\nparam unused = 2\nloss L = w^2\n")
+    words = " ".join(invoke("nudge", str(f), "unused").stdout.split())
+    assert "does not depend on this param" in words and "curves away" not in words

@@ -83,7 +83,8 @@ def test_each_piece_waits_for_a_key_and_stays_on_screen():
     assert "1.1·(−0.3)" not in lecture.settle()
     lecture.press(" ")  # space advances too
     lecture.until("−0.13")
-    lecture.press("x")  # other keys do nothing
+    lecture.press("\x1b[A")  # other keys do nothing: ↑ here
+    lecture.press("x")
     assert "0.6385" not in lecture.settle()
     lecture.press("\r")
     lecture.until("0.6385")
@@ -101,8 +102,8 @@ def test_each_piece_waits_for_a_key_and_stays_on_screen():
 def test_a_whole_run_ends_with_the_summary():
     lecture = Lecture("networks/simple.bp", "--pause", "--show", "updates")
     lecture.until("Update")
-    for _ in range(4):  # the four params' updates
-        lecture.press("\r")
+    for key in ("\r", "\x1b[C", "\x1b[6~", "\x1b[B"):  # Enter, →, Page Down, ↓: what clickers send
+        lecture.press(key)
     lecture.until("0.313")  # b₂ = 0.2 + 0.1·1.13, the handout's last update
     lecture.press("\r")
     lecture.until("Summary")

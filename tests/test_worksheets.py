@@ -60,6 +60,8 @@ def test_a_worksheet_blanks_exactly_the_answer_columns_and_the_key_fills_them(tm
     assert answers.replace(" (answer key)", "") == plain  # the key is the run itself
     if form == "markdown":
         sheet, full = md_tables(worksheet.stdout), md_tables(answers)
+        assert "Summary" in full and "Summary" not in sheet  # its final values would be the answers
+        del full["Summary"]
         for title, rows in full.items():
             table = "forward" if title == "Forward pass" else "updates" if title.startswith("Update") else None
             for blank_row, row in zip(sheet[title][2:], rows[2:]):  # after the header and alignment rows
@@ -77,15 +79,34 @@ def test_every_latex_handout_would_compile(path, tmp_path):
     assert_latex_compiles((tmp_path / "k.tex").read_text(encoding="utf-8"))
 
 
-def test_a_numeric_fault_still_closes_the_document_and_writes_no_key(tmp_path):
+def test_a_numeric_fault_still_closes_the_document_and_its_key(tmp_path):
     f = tmp_path / "fault.bp"
-    f.write_text("param w = 0.5\nset lr = 1\nloss L = log(w)\n")
+    f.write_text("param w = 0.5\nset lr = 1\nloss L = log(w)\n")  # w = 0.5 − 1·2 = −1.5 after step 1
     key = tmp_path / "key.tex"
     result = invoke("run", str(f), "--steps", "3", "-f", "latex", "--blank", "forward", "--key", str(key))
     assert result.exit_code == 5
-    assert result.stdout.rstrip().endswith(r"\end{document}") and r"\subsection*{Step 1}" in result.stdout
-    assert_latex_compiles(result.stdout)
-    assert not key.exists()
+    for document in (result.stdout, key.read_text(encoding="utf-8")):
+        assert document.rstrip().endswith(r"\end{document}") and r"\subsection*{Step 1}" in document
+        assert r"\subsection*{Step 2}" not in document
+        assert_latex_compiles(document)
+
+
+def test_a_later_step_of_a_worksheet_does_not_give_the_blanked_updates_away():
+    out = invoke("run", SIMPLE, "--steps", "2", "-f", "markdown", "--blank", "updates").stdout
+    step2 = out.split("## Step 2")[1]
+    assert "params: w₁ = ?, b₁ = ?, w₂ = ?, b₂ = ?" in step2  # not 0.4322, the answer of step 1
+    update = md_tables("## Step 2" + step2)
+    rows = next(rows for title, rows in update.items() if title.startswith("Update"))
+    assert all(row[1] == "" for row in rows[2:])  # nor as "before"
+
+
+@pytest.mark.skipif(not __import__("shutil").which("pdflatex"), reason="pdflatex is not installed")
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.stem for p in NETWORKS])
+def test_latex_handouts_compile_with_pdflatex(path, tmp_path):
+    (tmp_path / "h.tex").write_text(invoke("run", str(path), "-f", "latex", "--steps", "2").stdout, encoding="utf-8")
+    run = __import__("subprocess").run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "h.tex"],
+                                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
 
 
 @pytest.mark.parametrize(
