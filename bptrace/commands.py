@@ -60,10 +60,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
                 raise
     finally:
         if how.export is not None:  # what was shown, up to a fault or an interrupt too
-            try:
-                out.save(how.export)
-            except OSError as error:
-                raise terminal.FileProblem(f"cannot write {how.export}: {error.strerror or error}") from None
+            terminal.save(how.export, out.exported(how.export))
 
 
 def run_paused(source: str, filename: str, how: TableRun) -> None:

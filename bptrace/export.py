@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 from rich.console import Console, RenderableType
-
-FORMATS = (".html", ".svg")
-
 
 class Recorder:
     """Print to the terminal and to a recording console that keeps colours even when the terminal has none."""
@@ -26,13 +22,6 @@ class Recorder:
         self.out.print(renderable)
         self.copy.print(renderable)
 
-    def save(self, path: Path) -> None:
-        """Write the recording to `path` (.html or .svg) at once, so no half-written file is ever left."""
-        text = self.copy.export_svg(title=self.title) if path.suffix.lower() == ".svg" else self.copy.export_html()
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+    def exported(self, path: Path) -> str:
+        """Return the recording as the document `path` names: SVG for .svg, else HTML."""
+        return self.copy.export_svg(title=self.title) if path.suffix.lower() == ".svg" else self.copy.export_html()

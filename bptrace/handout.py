@@ -49,7 +49,7 @@ def markdown(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title:
         elif first is not None:
             # A worksheet has no summary: its final values are the answers. (An empty chunk keeps
             # the worksheet in step with its key.)
-            yield "" if sheet.blank else "\n## Summary\n\n" + _md_table(_summary(graph, first, record, w), set(), sheet)
+            yield "" if sheet.blank else "\n## Summary\n\n" + _md_table(tables.summary(graph, first, record, w), set(), sheet)
 
 
 def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
@@ -67,7 +67,7 @@ def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, 
             for rows, name in _tables(graph, record, w, sheet):
                 yield _tex_table(rows, _blanked(record, name, sheet), sheet)
         elif first is not None:
-            yield "" if sheet.blank else "\n\\subsection*{Summary}\n" + _tex_table(_summary(graph, first, record, w), set(), sheet)
+            yield "" if sheet.blank else "\n\\subsection*{Summary}\n" + _tex_table(tables.summary(graph, first, record, w), set(), sheet)
     yield ending("latex")
 
 
@@ -105,16 +105,6 @@ def _picked(rows: Sequence[tables.Row], sheet: Sheet) -> list[tables.Row | None]
     if sheet.max_rows is None or len(rows) <= sheet.max_rows:
         return list(rows)
     return [*rows[: sheet.max_rows - 10], None, *rows[-10:]]
-
-
-def _summary(graph: Graph, first: Step, final: Final, w: tables.Writer) -> tables.TableRows:
-    steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
-    table = tables.TableRows(f"After {steps}", ("", "start", "final"), numeric_from=1)
-    loss = f"loss {w.name(graph.loss)}" if not w.tex else w.name(graph.loss)
-    table.rows.append(tables.Row((loss, w.number(first.loss), w.number(final.loss)), "loss"))
-    for u in first.updates:
-        table.rows.append(tables.Row((w.name(u.param), w.number(u.before), w.number(final.params[u.param]))))
-    return table
 
 
 def _leaves(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet) -> str:

@@ -103,16 +103,9 @@ def batch_note(graph: Graph, step: Step, view: View) -> str:
 
 def render_final(graph: Graph, first: Step, final: Final, view: View) -> RenderableType:
     """Return the summary after the last step: the final loss and the final params."""
-    n, num = view.notation, _num(view)
-    steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
-    table = new_table(f"After {steps}", ("", "start", "final"), numeric_from=1)
-    table.add_row(Text(f"loss {name_text(graph.loss, n)}", style="bold"), num(first.loss), num(final.loss), style="bold")
-    for update in view.pick(first.updates):
-        if update is None:
-            view.gap(table, first.updates, 3)
-            continue
-        table.add_row(name_text(update.param, n), num(update.before), num(final.params[update.param]))
-    return Group(Rule("Summary", style="bold"), titled(table), Text(""))
+    rows = tables.summary(graph, first, final, tables.Writer(view.notation, view.precision))
+    rows.rows[0] = tables.Row(rows.rows[0].cells, "total")  # bold, not the forward pass's yellow
+    return Group(Rule("Summary", style="bold"), titled(_rich(rows, view)), Text(""))
 
 
 def _num(view: View):
@@ -274,7 +267,7 @@ def _rich(rows: tables.TableRows, view: View) -> Table:
     return table
 
 
-_ROW_STYLES = {"loss": "bold yellow", "sum": "bold"}
+_ROW_STYLES = {"loss": "bold yellow", "sum": "bold", "total": "bold"}
 _NOTE_STYLES = {"note": "dim", "sum": "italic"}
 
 

@@ -16,7 +16,7 @@ from bptrace.chains import MAX_LISTED_LENGTH
 from bptrace.graph import Graph
 from bptrace.printer import Notation, format_value, name_text, partial_text, show
 from bptrace.syntax import Expr
-from bptrace.tracer import Chain, Step
+from bptrace.tracer import Chain, Final, Step
 
 TABLES = ("forward", "partials", "chains", "updates")
 LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
@@ -219,4 +219,15 @@ def updates(step: Step, w: Writer) -> TableRows:
     for u in step.updates:
         cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.lr * u.grad), w.number(u.after))
         table.rows.append(Row(cells, subject=(u.param,)))
+    return table
+
+
+def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
+    """Return the run's summary: the loss and each param at the start and after the last step."""
+    steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
+    table = TableRows(f"After {steps}", ("", "start", "final"), numeric_from=1)
+    loss = f"loss {w.name(graph.loss)}" if not w.tex else w.name(graph.loss)
+    table.rows.append(Row((loss, w.number(first.loss), w.number(final.loss)), "loss", (graph.loss,)))
+    for u in first.updates:
+        table.rows.append(Row((w.name(u.param), w.number(u.before), w.number(final.params[u.param])), subject=(u.param,)))
     return table
