@@ -243,6 +243,7 @@ def test_focus_marks_exactly_the_rows_on_the_params_paths():
         "∂L/∂L", "∂L/∂g", "∂L/∂h",  # gradients of the nodes on the path, from the seed ∂L/∂L = 1
         "∂L/∂w₁",  # its chain
         "w₁",  # its update
+        "w₁",  # and its row in the summary
     ]
 
 
