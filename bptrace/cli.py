@@ -62,6 +62,8 @@ def run(
     key: Annotated[Optional[Path], typer.Option("--key", metavar="FILE", help="With --blank, also write the answer key (the same tables, filled in) to FILE.", show_default=False)] = None,
     pause: Annotated[bool, typer.Option("--pause", help="Reveal each step a piece at a time, on Enter or space (q quits): for a lecture.")] = False,
     focus: Annotated[Optional[str], typer.Option("--focus", metavar="PARAM", help="Highlight PARAM's paths to the loss in every table.", show_default=False)] = None,
+    every: Annotated[int, typer.Option("--every", metavar="K", callback=_at_least(1), help="Show the tables of every K-th step (and always the first and the last).")] = 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show no step's tables: only the summary and the loss curve.")] = False,
     sample: Annotated[Optional[int], typer.Option("--sample", metavar="I", help="With samples: show sample I alone, with numbers in the formulas (the first 4 are shown side by side by default).", show_default=False)] = None,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
@@ -93,7 +95,9 @@ def run(
         raise typer.BadParameter("highlights rows of the terminal tables; it cannot be used with --format or --json", param_hint="'--focus'")
     if sample is not None and (form != "text" or json_lines):
         raise typer.BadParameter("picks the sample the terminal tables show; it cannot be used with --format or --json", param_hint="'--sample'")
-    how = commands.TableRun(steps, lr, precision, sections, max_paths, ascii_math, all_rows, export, focus, sample)
+    if (every > 1 or quiet) and (form != "text" or json_lines or pause):
+        raise typer.BadParameter("leaves step tables out of the terminal view; it cannot be used with --format, --json or --pause", param_hint="'--every' or '--quiet'")
+    how = commands.TableRun(steps, lr, precision, sections, max_paths, ascii_math, all_rows, export, focus, sample, every, quiet)
     if pause:
         _guarded(file, lambda source: commands.run_paused(source, str(file), how))
     elif form != "text":

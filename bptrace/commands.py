@@ -28,12 +28,14 @@ class TableRun:
     export: Path | None = None
     focus: str | None = None  # a param whose paths are highlighted
     sample: int | None = None  # with samples: the one to show, numbered from 1
+    every: int = 1  # show the tables of every K-th step (and always the first and the last)
+    quiet: bool = False  # show no step's tables, only the summary and the loss curve
 
 
 def run_tables(source: str, filename: str, how: TableRun) -> None:
     """Print every step's tables as they are computed (or reveal them on key presses, with --pause)."""
     from bptrace.errors import NumericFault
-    from bptrace.render import PipeConsole, render_final, render_step, render_stopped
+    from bptrace.render import PipeConsole, render_curve, render_final, render_step, render_stopped
     from bptrace.tracer import Step, trace
 
     graph = terminal.build(source, filename)
@@ -43,16 +45,24 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
         from bptrace.export import Recorder
 
         out = Recorder(out, f"bptrace run {filename}")
-    first = None
+    first, losses = None, []
+    progress = _progress(how)
     try:
-        with terminal.Interrupts() as interrupts:
+        with terminal.Interrupts() as interrupts, progress:
+            task = progress.add_task("training", total=how.steps)
             try:
                 for record in trace(graph, how.steps, how.lr, how.max_paths):
                     if isinstance(record, Step):
                         first = first or record
-                        out.print(render_step(graph, record, view))
+                        losses.append(float(record.loss))
+                        k = record.step
+                        if not how.quiet and (k == 1 or k % how.every == 0 or k == how.steps):
+                            out.print(render_step(graph, record, view))
+                        progress.advance(task)
                     else:
                         out.print(render_final(graph, first, record, view))
+                        if how.steps > 1:
+                            out.print(render_curve([*losses, float(record.loss)], view, out.width if hasattr(out, "width") else 80))
                     interrupts.check()
             except NumericFault as fault:
                 if "forward" in how.sections and fault.computed is not None:
@@ -61,6 +71,28 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
     finally:
         if how.export is not None:  # what was shown, up to a fault or an interrupt too
             terminal.save(how.export, out.exported(how.export))
+
+
+LONG_RUN = 100  # steps; a run this long with its tables left out shows a progress bar on stderr
+
+
+def _progress(how: TableRun):
+    """Return a progress bar on stderr when tables are left out of a long run and stderr is a terminal."""
+    from contextlib import nullcontext
+
+    if (how.quiet or how.every > 1) and how.steps >= LONG_RUN and sys.stderr.isatty():
+        from rich.progress import Progress
+
+        return Progress(console=terminal.stderr(), transient=True)
+
+    class _Silent(nullcontext):
+        def add_task(self, *args, **kwargs):
+            return 0
+
+        def advance(self, *args):
+            pass
+
+    return _Silent()
 
 
 def run_paused(source: str, filename: str, how: TableRun) -> None:

@@ -108,6 +108,19 @@ def render_final(graph: Graph, first: Step, final: Final, view: View) -> Rendera
     return Group(Rule("Summary", style="bold"), titled(_rich(rows, view)), Text(""))
 
 
+def render_curve(losses: list[float], view: View, width: int) -> RenderableType:
+    """Return the loss over the run as a sparkline, from the first step to the final params."""
+    from bptrace.curve import curve
+
+    num = _num(view)
+    first, last = num(losses[0]), num(losses[-1])
+    drawn = curve(losses, max(10, min(60, width - len(first) - len(last) - 4)), ascii_only=not view.notation.pretty)
+    scale = "log scale" if drawn.log else "linear scale"
+    title = f"Loss over {len(losses) - 1:,} steps ({scale}, lowest {num(drawn.low)}, highest {num(drawn.high)})"
+    line = Text.assemble(first + "  ", (drawn.bars, "bold"), "  " + last)
+    return Group(Text(title, style="bold"), line, Text(""))
+
+
 def _num(view: View):
     return lambda v: format_number(v, view.precision, view.notation)
 

@@ -250,3 +250,25 @@ def test_focus_marks_exactly_the_rows_on_the_params_paths():
 def test_focus_on_an_unknown_param_is_a_usage_error():
     result = invoke("run", str(ROOT / "networks/simple.bp"), "--focus", "w3")
     assert result.exit_code == 2 and "'w3' is not a param" in result.stderr
+
+
+def test_every_k_shows_the_first_the_kth_and_the_last_step():
+    out = invoke("run", str(ROOT / "networks/simple.bp"), "--steps", "7", "--every", "3", "--show", "updates").stdout
+    assert [line.split()[2] for line in out.splitlines() if " Step " in line] == ["1", "3", "6", "7"]
+
+
+def test_quiet_shows_only_the_summary_and_the_loss_curve():
+    out = invoke("run", str(ROOT / "networks/simple.bp"), "--steps", "5", "--quiet").stdout
+    assert " Step " not in out and "Summary" in out
+    # The handout's losses: 0.6385 at the start, 0.07684 after 5 steps (see the summary).
+    assert "Loss over 5 steps (linear scale, lowest 0.07684, highest 0.6385)" in out
+    assert "0.6385  █" in out and "▁  0.07684" in out
+
+
+def test_a_loss_that_spans_decades_is_drawn_on_a_log_scale():
+    from bptrace.curve import curve
+
+    drawn = curve([1.0, 0.1, 0.01, 0.001])
+    assert drawn.log and drawn.bars == "█▆▃▁"  # equal steps on a log scale
+    flat = curve([0.5, 0.4, 0.3])
+    assert not flat.log and flat.bars == "█▅▁"
