@@ -125,3 +125,15 @@ def test_pause_refuses_politely_without_a_terminal():
     result = CliRunner().invoke(app, ["run", str(ROOT / "networks/simple.bp"), "--pause"], input="\n")
     assert result.exit_code == 2
     assert "stdin is not one" in " ".join(result.stderr.replace("│", "").split())
+
+
+def test_a_long_quiet_run_shows_a_progress_bar_on_a_terminal():
+    lecture = Lecture("networks/xor.bp", "--steps", "3000", "--quiet")
+    lecture.until("training")  # rich's bar, on stderr, cleared when the run ends
+    lecture.until("Summary")
+    assert lecture.close() == 0
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal():
+    result = CliRunner().invoke(app, ["run", str(ROOT / "networks/xor.bp"), "--steps", "300", "--quiet"])
+    assert result.exit_code == 0 and result.stderr == ""
