@@ -11,11 +11,15 @@ from bptrace.diagnostics import NAME_HINTS, SETTING_HINTS, did_you_mean
 from bptrace.errors import NetworkError, Span, Warning_
 from bptrace.evaluate import LOAD, Program, compile_expr, find_fault, run
 from bptrace.ops import derivative
+from bptrace.optimizers import OPTIMIZERS, SETTING_RANGES
 from bptrace.printer import show
 from bptrace.syntax import Assignment, Declaration, Expr, Name, Num, Samples, Setting, Statement, names_in
 
-SETTINGS: dict[str, float | str] = {"lr": 0.1, "reduction": "mean"}  # every setting with its default
-CHOICES = {"reduction": ("mean", "sum")}  # settings that are words: their choices, the default first
+# Every setting with its default.
+SETTINGS: dict[str, float | str] = {"lr": 0.1, "reduction": "mean", "optimizer": "sgd"}
+for _optimizer in OPTIMIZERS.values():
+    SETTINGS.update(_optimizer.settings)
+CHOICES = {"reduction": ("mean", "sum"), "optimizer": tuple(OPTIMIZERS)}  # settings that are words, the default first
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +143,20 @@ def build(statements: tuple[Statement, ...]) -> Graph:
         hint = f"write `loss {last_node.name} = ...`" if last_node else "write `loss L = EXPR`"
         raise NetworkError("no loss: mark one node with `loss`", span, hint)
     samples = len(first.value) if first is not None else None
-    return Graph(tuple(leaves), tuple(nodes), loss.name, settings, _warnings(leaves, nodes, loss.name), samples)
+    found = _warnings(leaves, nodes, loss.name) + _unused_settings(settings, set_on)
+    return Graph(tuple(leaves), tuple(nodes), loss.name, settings, found, samples)
+
+
+def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_, ...]:
+    """Warn of an optimiser's setting given while another optimiser trains: `set momentum` with sgd."""
+    used = OPTIMIZERS[str(settings["optimizer"])].settings
+    found = []
+    for name, span in set_on.items():
+        owner = next((o.name for o in OPTIMIZERS.values() if name in o.settings), None)
+        if owner is not None and name not in used:
+            found.append(Warning_(f"'{name}' is a setting of the {owner} optimizer, and this network trains with "
+                                  f"{settings['optimizer']}", span, f"add `set optimizer = {owner}`, or remove it"))
+    return tuple(found)
 
 
 def _leaf(s: Declaration) -> Leaf:
@@ -168,6 +185,12 @@ def _setting(s: Setting) -> float | str:
     value = _constant(s.value, f"setting '{s.name}'")
     if s.name == "lr" and value < 0:
         raise NetworkError("lr must not be negative", s.value.span, "gradient descent subtracts lr·gradient; lr = 0 leaves params unchanged")
+    if s.name in SETTING_RANGES:
+        low, high = SETTING_RANGES[s.name]
+        if high is not None and not low <= value < high:
+            raise NetworkError(f"{s.name} must be at least {low:g} and less than {high:g}", s.value.span, f"the usual value is {SETTINGS[s.name]:g}")
+        if high is None and not value > low:
+            raise NetworkError(f"{s.name} must be more than {low:g}", s.value.span, f"the usual value is {SETTINGS[s.name]:g}")
     return value
 
 

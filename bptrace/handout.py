@@ -89,7 +89,7 @@ def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
         "forward": lambda: tables.forward(graph, step, w),
         "partials": lambda: tables.partials(graph, step, w),
         "chains": lambda: tables.chains(step, graph.loss, w),
-        "updates": lambda: tables.updates(step, w),
+        "updates": lambda: tables.updates(graph, step, w),
     }
     return [(made[name](), name) for name in tables.TABLES if name in sheet.sections]
 

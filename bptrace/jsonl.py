@@ -14,6 +14,7 @@ from typing import Any
 
 from bptrace import __version__
 from bptrace.graph import Graph
+from bptrace.optimizers import OPTIMIZERS
 from bptrace.printer import show
 from bptrace.tracer import Final, Step
 
@@ -52,6 +53,8 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int) -> 
         "lr": number(lr),
         "steps": steps,
         "max_paths": max_paths,
+        "optimizer": {"name": graph.settings["optimizer"],
+                      **{k: graph.settings[k] for k in OPTIMIZERS[str(graph.settings["optimizer"])].settings}},
         "samples": graph.samples,
         "reduction": graph.settings["reduction"],
         "params": {name: number(v) for name, v in graph.initial_params().items()},
@@ -98,7 +101,8 @@ def step(graph: Graph, record: Step) -> dict[str, Any]:
             for c in record.chains
         ],
         "updates": [
-            {"param": u.param, "before": number(u.before), "grad": number(u.grad), "lr": number(u.lr), "after": number(u.after)}
+            {"param": u.param, "before": number(u.before), "grad": number(u.grad), "lr": number(u.lr), "after": number(u.after),
+             **({"state": {k: number(v) for k, v in u.state.items()}} if u.state else {})}
             for u in record.updates
         ],
     }

@@ -255,7 +255,7 @@ def _rows(chain: Chain) -> int:
 
 
 def _updates(graph: Graph, step: Step, view: View) -> Table:
-    return _rich(tables.updates(step, writer(view, step, graph)), view)
+    return _rich(tables.updates(graph, step, writer(view, step, graph)), view)
 
 
 MAX_SAMPLES = tables.MAX_SAMPLES

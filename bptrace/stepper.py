@@ -93,7 +93,7 @@ def step_through(out: Console, graph: Graph, step: Step, view: View, keys: Keys)
     if "chains" in view.sections:
         _reveal(out, tables.chains(step, graph.loss, w), view, keys, by_subject=True)
     if "updates" in view.sections:
-        _reveal(out, tables.updates(step, w), view, keys)
+        _reveal(out, tables.updates(graph, step, w), view, keys)
     out.print()
 
 

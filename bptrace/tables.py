@@ -205,7 +205,14 @@ def chains(step: Step, loss: str, w: Writer) -> TableRows:
     return table
 
 
-def updates(step: Step, w: Writer) -> TableRows:
+def updates(graph: Graph, step: Step, w: Writer) -> TableRows:
+    """Return each param's update, with the optimiser's state: velocity for momentum, m, v, m̂, v̂ for adam."""
+    settings, optimizer = graph.settings, graph.settings["optimizer"]
+    gradient = "gradient" if w.shown is None else f"{w.reduction} gradient"  # the batch's, from the samples'
+    if optimizer == "momentum":
+        return _momentum(step, w, gradient, settings)
+    if optimizer == "adam":
+        return _adam(step, w, gradient, settings)
     # Written in the columns' words, so it never clashes with a node the user called p.
     if w.tex:
         title = rf"Update: after $=$ before $- \alpha \cdot$ gradient, with $\alpha = {w.number(step.lr)}$"
@@ -214,12 +221,62 @@ def updates(step: Step, w: Writer) -> TableRows:
         n = w.notation
         title = f"Update  after = before {n.minus} {w.alpha}{n.times}gradient   ({w.alpha} = {w.number(step.lr)})"
         scaled = f"{w.alpha}{n.times}gradient"
-    gradient = "gradient" if w.shown is None else f"{w.reduction} gradient"  # the batch's, from the samples'
     table = TableRows(title, ("param", "before", gradient, scaled, "after"), numeric_from=1)
     for u in step.updates:
         cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.lr * u.grad), w.number(u.after))
         table.rows.append(Row(cells, subject=(u.param,)))
     return table
+
+
+def _symbols(w: Writer, *names: str) -> list[str]:
+    """Return Greek setting names as written: μ, β₁, ε (mu, beta1, eps in plain text; LaTeX commands)."""
+    tex = {"mu": r"\mu", "beta1": r"\beta_1", "beta2": r"\beta_2", "eps": r"\epsilon", "alpha": r"\alpha"}
+    pretty = {"mu": "μ", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "alpha": "α"}
+    plain = {"mu": "mu", "beta1": "beta1", "beta2": "beta2", "eps": "eps", "alpha": "lr"}
+    table = tex if w.tex else pretty if w.notation.pretty else plain
+    return [f"${table[x]}$" if w.tex else table[x] for x in names]
+
+
+def _momentum(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
+    mu, alpha = _symbols(w, "mu", "alpha")
+    times = w.times.strip() if not w.tex else r"$\cdot$"
+    values = f"({alpha} = {w.number(step.lr)}, {mu} = {w.number(settings['momentum'])})"
+    title = f"Update with momentum  velocity = {mu}{times}velocity + gradient,  after = before − {alpha}{times}velocity   {values}"
+    if not w.notation.pretty or w.tex:
+        title = title.replace("−", "-")
+    table = TableRows(title, ("param", "before", gradient, "velocity", "with numbers", f"{alpha}{times}velocity", "after"), numeric_from=1)
+    for u in step.updates:
+        substituted = f"{w.number(settings['momentum'])}{w.times}{_paren(w, w.number(u.previous.get('velocity', 0.0)))} + {_paren(w, w.number(u.grad))}"
+        cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.state["velocity"]), substituted,
+                 w.number(u.lr * u.state["velocity"]), w.number(u.after))
+        table.rows.append(Row(cells, subject=(u.param,)))
+    return table
+
+
+def _adam(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
+    b1, b2, eps, alpha = _symbols(w, "beta1", "beta2", "eps", "alpha")
+    t = step.step
+    values = (f"({alpha} = {w.number(step.lr)}, {b1} = {w.number(settings['beta1'])}, {b2} = {w.number(settings['beta2'])}, "
+              f"{eps} = {w.number(settings['eps'])}, t = {t})")
+    hat = (lambda x: f"{x}̂") if w.notation.pretty and not w.tex else (lambda x: f"{x}_hat")
+    title = (f"Update with adam  m = {b1}·m + (1 − {b1})·g,  v = {b2}·v + (1 − {b2})·g²,  {hat('m')} = m/(1 − {b1}^t),  "
+             f"{hat('v')} = v/(1 − {b2}^t),  after = before − {alpha}·{hat('m')}/(√{hat('v')} + {eps})   {values}")
+    if not w.notation.pretty or w.tex:
+        title = title.replace("−", "-").replace("·", "*").replace("²", "^2").replace("√", "sqrt ")
+    if w.tex:
+        title = title.replace("^", r"\textasciicircum{}").replace("_hat", r"\_hat")
+    step_header = f"{alpha}·{hat('m')}/(√{hat('v')} + {eps})" if w.notation.pretty and not w.tex else "step"
+    table = TableRows(title, ("param", "before", gradient, "m", "v", hat("m"), hat("v"), step_header, "after"), numeric_from=1)
+    for u in step.updates:
+        s = u.state
+        cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(s["m"]), w.number(s["v"]),
+                 w.number(s["m_hat"]), w.number(s["v_hat"]), w.number(u.before - u.after), w.number(u.after))
+        table.rows.append(Row(cells, subject=(u.param,)))
+    return table
+
+
+def _paren(w: Writer, number: str) -> str:
+    return rf"\left({number}\right)" if w.tex and number.startswith("-") else f"({number})" if number.startswith(("-", "−")) else number
 
 
 def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:

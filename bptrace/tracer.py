@@ -13,6 +13,7 @@ from bptrace.chains import ChainFinder, edges_on_paths
 from bptrace.errors import NumericFault
 from bptrace.evaluate import find_fault, op_of, run
 from bptrace.graph import Edge, Graph
+from bptrace.optimizers import OPTIMIZERS
 from bptrace.printer import show
 
 
@@ -63,13 +64,15 @@ class Chain:
 
 @dataclass(slots=True)
 class Update:
-    """One gradient-descent update: after = before − lr·grad."""
+    """One param's update by the optimiser: after = before − lr·grad for sgd; see optimizers.py."""
 
     param: str
     before: Any
     grad: Any
     lr: float
     after: Any
+    state: dict[str, Any] = field(default_factory=dict)  # the optimiser's state after this step: velocity, m, v, …
+    previous: dict[str, Any] = field(default_factory=dict)  # and before it (empty at step 1)
 
 
 @dataclass(slots=True)
@@ -102,11 +105,13 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8)
     needed = graph.leads_to_params()
     plan = _Plan(graph, ChainFinder(graph, max_paths), graph.used_by_loss(), needed, edges_on_paths(graph, needed))
     params = {name: np.float64(v) for name, v in graph.initial_params().items()}
+    states: dict[str, dict[str, Any]] = {name: {} for name in params}
     for k in range(1, steps + 1):
         with np.errstate(all="ignore"):
-            record = _step(plan, params, k, lr)
+            record = _step(plan, params, k, lr, states)
         yield record
         params = {u.param: u.after for u in record.updates}
+        states = {u.param: u.state for u in record.updates}
     with np.errstate(all="ignore"):
         values = forward(graph, params, plan.used, steps + 1, final=True)
     yield Final(steps, batch(graph, values[graph.loss]), params)
@@ -191,7 +196,7 @@ def _backward(plan: _Plan, values: dict[str, Any], step: int):
     return grads, partials
 
 
-def _step(plan: _Plan, params, k: int, lr: float) -> Step:
+def _step(plan: _Plan, params, k: int, lr: float, states: dict[str, dict[str, Any]]) -> Step:
     graph = plan.graph
     values = forward(graph, params, plan.used, k)
     grads, partial_values = _backward(plan, values, k)
@@ -199,13 +204,17 @@ def _step(plan: _Plan, params, k: int, lr: float) -> Step:
     gradient = {p: batch(graph, grads[p]) for p in graph.params}  # the batch's: per-sample ones averaged
     chains = tuple(Chain(p, gradient[p], plan.chains.totals[p], plan.chains, partial_values) for p in graph.params)
     spans = {leaf.name: leaf.span for leaf in graph.leaves}
+    optimizer = OPTIMIZERS[str(graph.settings["optimizer"])]
+    settings = {name: float(graph.settings[name]) for name in optimizer.settings}
     updates = []
     for name, before in params.items():
-        after = before - lr * gradient[name]
+        after, state = optimizer.step(before, gradient[name], states[name], k, lr, settings)
         if not finite(after):
             detail = f"{before} - {lr}*{gradient[name]} is {after}: training diverges; try a smaller lr"
+            if optimizer.name != "sgd":
+                detail = f"{optimizer.name} moves it from {before} to {after}: training diverges; try a smaller lr"
             raise NumericFault(k, f"update of {name}", detail, spans[name])
-        updates.append(Update(name, before, gradient[name], lr, after))
+        updates.append(Update(name, before, gradient[name], lr, after, state, states[name]))
     return Step(k, lr, batch(graph, values[graph.loss]), values, partials, grads, chains, tuple(updates), graph.samples)
 
 

@@ -1,0 +1,99 @@
+"""Optimisers against their papers' formulas, applied by hand to gradients found by finite differences."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+from bptrace.tracer import trace
+from conftest import ROOT, finite_difference, load
+
+SIMPLE = (ROOT / "networks" / "simple.bp").read_text(encoding="utf-8")
+ENV = {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+
+
+def with_optimizer(settings: str):
+    return load(SIMPLE + settings)
+
+
+def gradients_along(graph, steps):
+    """Yield (step, params before it, their gradients by central differences)."""
+    for record in trace(graph, steps):
+        if hasattr(record, "updates"):
+            params = {u.param: float(u.before) for u in record.updates}
+            yield record, params, {p: finite_difference(graph, params, p) for p in params}
+
+
+def test_momentum_follows_the_velocity_formula():
+    # velocity_t = μ·velocity_(t−1) + g_t, after = before − α·velocity_t (PyTorch's SGD with momentum).
+    graph, mu, alpha = with_optimizer("set optimizer = momentum\nset momentum = 0.8\n"), 0.8, 0.1
+    velocity = {}
+    for record, params, grads in gradients_along(graph, 3):
+        for u in record.updates:
+            velocity[u.param] = mu * velocity.get(u.param, 0.0) + grads[u.param]
+            assert float(u.state["velocity"]) == pytest.approx(velocity[u.param], rel=1e-6, abs=1e-9)
+            assert float(u.after) == pytest.approx(params[u.param] - alpha * velocity[u.param], rel=1e-6, abs=1e-9)
+
+
+def test_adam_follows_algorithm_1_of_kingma_and_ba():
+    graph = load(SIMPLE.replace("set lr = 0.1", "set lr = 0.01") + "set optimizer = adam\n")
+    alpha, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    m, v = {}, {}
+    for record, params, grads in gradients_along(graph, 4):
+        t = record.step
+        for u in record.updates:
+            g = grads[u.param]
+            m[u.param] = b1 * m.get(u.param, 0.0) + (1 - b1) * g
+            v[u.param] = b2 * v.get(u.param, 0.0) + (1 - b2) * g * g
+            m_hat, v_hat = m[u.param] / (1 - b1**t), v[u.param] / (1 - b2**t)
+            assert float(u.state["m_hat"]) == pytest.approx(m_hat, rel=1e-6)
+            assert float(u.after) == pytest.approx(params[u.param] - alpha * m_hat / (math.sqrt(v_hat) + eps), rel=1e-6)
+
+
+def test_adams_first_step_moves_every_param_by_the_learning_rate():
+    # At t = 1, m̂ = g and v̂ = g², so the step is α·g/(|g| + ε): α in the direction against g.
+    (record, *_), = [next(gradients_along(with_optimizer("set optimizer = adam\n"), 1))]
+    for u in record.updates:
+        assert float(u.before - u.after) == pytest.approx(0.1 * math.copysign(1, float(u.grad)), rel=1e-6)
+
+
+def test_sgd_is_unchanged_by_the_table():
+    record = next(trace(load(SIMPLE), 1))
+    assert [float(u.after) for u in record.updates] == pytest.approx([0.4322, 0.0661, -0.1757, 0.313])  # the handout's
+    assert all(u.state == {} for u in record.updates)
+
+
+def test_the_update_table_shows_the_optimizers_state(tmp_path):
+    f = tmp_path / "m.bp"
+    f.write_text(SIMPLE + "set optimizer = momentum\n")
+    out = CliRunner(env=ENV).invoke(app, ["run", str(f), "--steps", "2", "--show", "updates"]).stdout
+    words = " ".join(out.split())
+    assert "velocity = μ·velocity + gradient, after = before − α·velocity (α = 0.1, μ = 0.9)" in words
+    # Step 2 for w1: velocity = 0.9·0.678 + 0.2989 = 0.9091, after = 0.4322 − 0.1·0.9091 = 0.3413.
+    assert "w₁ 0.4322 0.2989 0.9091 0.9 · 0.678 + 0.2989 0.09091 0.3413" in words
+
+
+@pytest.mark.parametrize(
+    "setting, says",
+    [
+        ("set optimizer = rmsprop", "'optimizer' is sgd or momentum or adam"),
+        ("set momentum = 1", "momentum must be at least 0 and less than 1"),
+        ("set eps = 0", "eps must be more than 0"),
+    ],
+)
+def test_settings_out_of_range_are_refused(tmp_path, setting, says):
+    f = tmp_path / "s.bp"
+    f.write_text(SIMPLE + setting + "\n")
+    result = CliRunner(env=ENV).invoke(app, ["run", str(f)])
+    assert result.exit_code == 4 and says in result.stderr
+
+
+def test_a_setting_of_another_optimizer_is_a_warning(tmp_path):
+    f = tmp_path / "s.bp"
+    f.write_text(SIMPLE + "set beta1 = 0.8\n")
+    result = CliRunner(env=ENV).invoke(app, ["run", str(f)])
+    assert result.exit_code == 0
+    assert "warning: 'beta1' is a setting of the adam optimizer, and this network trains with sgd" in result.stderr
