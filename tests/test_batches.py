@@ -120,3 +120,11 @@ def test_samples_that_are_not_constants_are_refused(tmp_path):
     f.write_text("param w = 1\ninput x = [1, w]\nloss L = w*x\n")
     result = invoke("run", str(f))
     assert result.exit_code == 4 and "a sample of x must be a constant, but uses the name 'w'" in result.stderr
+
+
+def test_xor_learns_as_the_readme_says():
+    # README and networks/xor.bp: the loss is first under 0.01 at step 183 (lr 5, full batch).
+    losses = [float(r.loss) for r in trace(load(ROOT / "networks" / "xor.bp"), 183) if isinstance(r, Step)]
+    assert losses[181] >= 0.01 > losses[182]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "takes the loss under 0.01 at\nstep 183" in readme or "takes the loss under 0.01 at step 183" in readme
