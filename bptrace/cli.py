@@ -64,6 +64,7 @@ def run(
     focus: Annotated[Optional[str], typer.Option("--focus", metavar="PARAM", help="Highlight PARAM's paths to the loss in every table.", show_default=False)] = None,
     every: Annotated[int, typer.Option("--every", metavar="K", callback=_at_least(1), help="Show the tables of every K-th step (and always the first and the last).")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show no step's tables: only the summary and the loss curve.")] = False,
+    seed: Seed = None,
     sample: Annotated[Optional[int], typer.Option("--sample", metavar="I", help="With samples: show sample I alone, with numbers in the formulas (the first 4 are shown side by side by default).", show_default=False)] = None,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
@@ -97,15 +98,18 @@ def run(
         raise typer.BadParameter("picks the sample the terminal tables show; it cannot be used with --format or --json", param_hint="'--sample'")
     if (every > 1 or quiet) and (form != "text" or json_lines or pause):
         raise typer.BadParameter("leaves step tables out of the terminal view; it cannot be used with --format, --json or --pause", param_hint="'--every' or '--quiet'")
-    how = commands.TableRun(steps, lr, precision, sections, max_paths, ascii_math, all_rows, export, focus, sample, every, quiet)
+    how = commands.TableRun(steps, lr, precision, sections, max_paths, ascii_math, all_rows, export, focus, sample, every, quiet, seed)
     if pause:
         _guarded(file, lambda source: commands.run_paused(source, str(file), how))
     elif form != "text":
         _guarded(file, lambda source: commands.run_handout(source, str(file), how, form, blanks, key))
     elif json_lines:
-        _guarded(file, lambda source: commands.run_json(source, steps, lr, max_paths, str(file)))
+        _guarded(file, lambda source: commands.run_json(source, steps, lr, max_paths, str(file), seed))
     else:
         _guarded(file, lambda source: commands.run_tables(source, str(file), how))
+
+
+Seed = Annotated[Optional[int], typer.Option("--seed", metavar="S", callback=lambda v: v if v is None else _at_least(0)(v), show_default="the file's `set seed`, or 0", help="Seed for params written uniform(…) or normal(…): the same seed, the same start.")]
 
 
 def _check_lr(lr: float | None) -> None:
@@ -143,10 +147,11 @@ def check(
     steps: Annotated[int, typer.Option("--steps", "-n", metavar="N", callback=_at_least(1), help="Check at each of the first N steps of training.")] = 1,
     lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α along the way; overrides `set lr`.", show_default="the file's, or 0.1")] = None,
     precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown.")] = 6,
+    seed: Seed = None,
 ) -> None:
     """Compare every gradient with central finite differences, node by node, and exit 6 on any mismatch."""
     _check_lr(lr)
-    if _guarded(file, lambda source: commands.check(source, steps, lr, precision, str(file))):
+    if _guarded(file, lambda source: commands.check(source, steps, lr, precision, str(file), seed)):
         raise typer.Exit(EXIT_CHECK)
 
 
@@ -175,6 +180,7 @@ def graph(
     precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown.")] = 4,
     ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1) instead of ∂L/∂w₁.")] = False,
     all_rows: Annotated[bool, typer.Option("--all", help="Show every node of every layer (text format).")] = False,
+    seed: Seed = None,
 ) -> None:
     """Draw the computational graph of FILE, layered from inputs and params to the loss."""
     if form not in GRAPH_FORMATS:
@@ -182,7 +188,7 @@ def graph(
     _check_lr(lr)
     if lr is not None and step is None:
         raise typer.BadParameter("sets the learning rate of the steps before --step K; use it with --step", param_hint="'--lr'")
-    _guarded(file, lambda source: commands.graph(source, form, step, lr, precision, ascii_math, all_rows, str(file)))
+    _guarded(file, lambda source: commands.graph(source, form, step, lr, precision, ascii_math, all_rows, str(file), seed))
 
 
 @app.command()
@@ -194,12 +200,13 @@ def nudge(
     lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α for the steps before K; overrides `set lr`.", show_default="the file's, or 0.1")] = None,
     precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown.")] = 4,
     ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1) instead of ∂L/∂w₁.")] = False,
+    seed: Seed = None,
 ) -> None:
     """Change PARAM a little: the gradient's predicted loss change beside the actual one, from the forward pass."""
     if not (_finite(by) and by != 0):
         raise typer.BadParameter("must be a finite number other than 0", param_hint="'--by'")
     _check_lr(lr)
-    _guarded(file, lambda source: commands.nudge(source, param, by, step, lr, precision, ascii_math, str(file)))
+    _guarded(file, lambda source: commands.nudge(source, param, by, step, lr, precision, ascii_math, str(file), seed))
 
 
 @app.command()

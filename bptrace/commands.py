@@ -30,6 +30,7 @@ class TableRun:
     sample: int | None = None  # with samples: the one to show, numbered from 1
     every: int = 1  # show the tables of every K-th step (and always the first and the last)
     quiet: bool = False  # show no step's tables, only the summary and the loss curve
+    seed: int | None = None  # for params drawn at random: uniform(…), normal(…); None: the file's
 
 
 def run_tables(source: str, filename: str, how: TableRun) -> None:
@@ -38,7 +39,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
     from bptrace.render import PipeConsole, render_curve, render_final, render_step, render_stopped
     from bptrace.tracer import Step, trace
 
-    graph = terminal.build(source, filename)
+    graph = terminal.build(source, filename, how.seed)
     out = PipeConsole(highlight=False, soft_wrap=False)
     view = _view(graph, how, out, filename)
     if how.export is not None:
@@ -102,7 +103,7 @@ def run_paused(source: str, filename: str, how: TableRun) -> None:
     from bptrace.stepper import Keys, Quit, step_through
     from bptrace.tracer import Step, trace
 
-    graph = terminal.build(source, filename)
+    graph = terminal.build(source, filename, how.seed)
     out = PipeConsole(highlight=False, soft_wrap=False)
     view = _view(graph, how, out, filename)
     out.print("Enter or space: next · q: quit" if view.notation.pretty else "Enter or space: next, q: quit", style="dim")
@@ -150,7 +151,7 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
     from bptrace.render import MAX_ROWS
     from bptrace.tracer import trace
 
-    graph = terminal.build(source, filename)
+    graph = terminal.build(source, filename, how.seed)
     write = handout.markdown if form == "markdown" else handout.latex_document
     max_rows = None if how.all_rows else MAX_ROWS
     sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)
@@ -176,12 +177,12 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
         terminal.save(key, "".join(filled))
 
 
-def run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> None:
+def run_json(source: str, steps: int, lr, max_paths: int, filename: str, seed: int | None = None) -> None:
     from bptrace import jsonl
     from bptrace.errors import NumericFault
     from bptrace.tracer import Step, trace
 
-    graph = terminal.build(source, filename)
+    graph = terminal.build(source, filename, seed)
     err = terminal.stderr()
 
     def write(record: dict) -> None:
@@ -224,13 +225,13 @@ def run_json(source: str, steps: int, lr, max_paths: int, filename: str) -> None
         raise
 
 
-def check(source: str, steps: int, lr, precision: int, filename: str) -> int:
+def check(source: str, steps: int, lr, precision: int, filename: str, seed: int | None = None) -> int:
     """Print the check of each step; report each mismatch on stderr; return how many there were."""
     from bptrace.check import check as check_steps
     from bptrace.printer import ASCII, MATH, show
     from bptrace.render import PipeConsole, View, render_check
 
-    graph = terminal.build(source, filename)
+    graph = terminal.build(source, filename, seed)
     out = PipeConsole(highlight=False, soft_wrap=False)
     view = View(precision=precision, notation=MATH if out.encoding.lower().startswith("utf") else ASCII)
     err = terminal.stderr()
@@ -292,12 +293,12 @@ def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, a
     out.print(render_explain(graph, answers, view, f"Questions about {filename}"))
 
 
-def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_math: bool, all_rows: bool, filename: str) -> None:
+def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_math: bool, all_rows: bool, filename: str, seed: int | None = None) -> None:
     from bptrace.drawing import Labels, dot, mermaid
     from bptrace.render import MAX_ROWS, PipeConsole, View
     from bptrace.tracer import Step, trace
 
-    graph = terminal.build(source, filename)
+    graph = terminal.build(source, filename, seed)
     out = PipeConsole(highlight=False, soft_wrap=False)
     notation = terminal.notation(out, ascii_math)
     record = None
@@ -319,12 +320,12 @@ def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_ma
         out.print(render_graph(graph, labels, view, f"Computational graph of {filename}{when}"))
 
 
-def nudge(source: str, param: str, by: float, step: int, lr, precision: int, ascii_math: bool, filename: str) -> None:
+def nudge(source: str, param: str, by: float, step: int, lr, precision: int, ascii_math: bool, filename: str, seed: int | None = None) -> None:
     from bptrace.nudge import nudge as nudged
     from bptrace.render import PipeConsole, View
     from bptrace.render_nudge import render_nudge
 
-    graph = terminal.build(source, filename)
+    graph = terminal.build(source, filename, seed)
     check_params(graph, (param,), filename)
     report = nudged(graph, param, by, step, lr)
     out = PipeConsole(highlight=False, soft_wrap=False)

@@ -45,6 +45,8 @@ def leaf_label(graph: Graph, leaf: Leaf, labels: Labels) -> str:
     n, name = labels.notation, leaf.name
     value = labels.step.values[name] if labels.step is not None else leaf.value
     text = f"{leaf.kind} {name_text(name, n)} = {labels.num(value)}"
+    if leaf.drawn and labels.step is None:
+        text += f" ~ {leaf.drawn}"  # drawn at random (with the seed in the title)
     if labels.step is not None and leaf.kind == "param":
         grad = next(u.grad for u in labels.step.updates if u.param == name)  # the batch's, with samples
         text += f"\n{partial_text(graph.loss, name, n)} = {labels.num(grad)}"

@@ -13,10 +13,10 @@ from bptrace.evaluate import LOAD, Program, compile_expr, find_fault, run
 from bptrace.ops import derivative
 from bptrace.optimizers import OPTIMIZERS, SETTING_RANGES
 from bptrace.printer import show
-from bptrace.syntax import Assignment, Declaration, Expr, Name, Num, Samples, Setting, Statement, names_in
+from bptrace.syntax import Assignment, Declaration, Draw, Expr, Name, Num, Samples, Setting, Statement, names_in
 
 # Every setting with its default.
-SETTINGS: dict[str, float | str] = {"lr": 0.1, "reduction": "mean", "optimizer": "sgd"}
+SETTINGS: dict[str, float | str] = {"lr": 0.1, "reduction": "mean", "optimizer": "sgd", "seed": 0}
 for _optimizer in OPTIMIZERS.values():
     SETTINGS.update(_optimizer.settings)
 CHOICES = {"reduction": ("mean", "sum"), "optimizer": tuple(OPTIMIZERS)}  # settings that are words, the default first
@@ -30,6 +30,7 @@ class Leaf:
     kind: str
     value: float | tuple[float, ...]  # a tuple: one value per sample (inputs and targets only)
     span: Span
+    drawn: str = ""  # for a param drawn at random: its distribution, as written (uniform(-1, 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class Graph:
     settings: dict[str, float | str]
     warnings: tuple[Warning_, ...]
     samples: int | None = None  # how many samples the inputs and targets hold; None: no lists, one value each
+    seed: int | None = None  # the seed params were drawn with; None when none was drawn
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -90,8 +92,16 @@ class Graph:
         return frozenset(found)
 
 
-def build(statements: tuple[Statement, ...]) -> Graph:
-    """Check the statements and return their graph."""
+def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
+    """Check the statements and return their graph.
+
+    Params written uniform(…) or normal(…) are drawn with `seed` (--seed), else the file's
+    `set seed`, else 0.
+    """
+    if seed is None:
+        written = [_setting(s) for s in statements if isinstance(s, Setting) and s.name == "seed"]
+        seed = int(written[0]) if written else 0
+    rng = np.random.default_rng(seed)
     defined: dict[str, Span] = {}
     leaves: list[Leaf] = []
     nodes: list[Node] = []
@@ -116,7 +126,7 @@ def build(statements: tuple[Statement, ...]) -> Graph:
                 "each name is defined once; choose another name",
             )
         if isinstance(s, Declaration):
-            leaf = _leaf(s)
+            leaf = _leaf(s, rng)
             if isinstance(leaf.value, tuple):
                 first = first or leaf
                 if len(leaf.value) != len(first.value):
@@ -144,7 +154,8 @@ def build(statements: tuple[Statement, ...]) -> Graph:
         raise NetworkError("no loss: mark one node with `loss`", span, hint)
     samples = len(first.value) if first is not None else None
     found = _warnings(leaves, nodes, loss.name) + _unused_settings(settings, set_on)
-    return Graph(tuple(leaves), tuple(nodes), loss.name, settings, found, samples)
+    drew = any(leaf.drawn for leaf in leaves)
+    return Graph(tuple(leaves), tuple(nodes), loss.name, settings, found, samples, seed if drew else None)
 
 
 def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_, ...]:
@@ -159,14 +170,30 @@ def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_,
     return tuple(found)
 
 
-def _leaf(s: Declaration) -> Leaf:
+def _leaf(s: Declaration, rng: np.random.Generator) -> Leaf:
     article = "an" if s.kind[0] in "aeiou" else "a"
+    if isinstance(s.value, Draw):
+        return _drawn(s, rng)
     if not isinstance(s.value, Samples):
         return Leaf(s.name, s.kind, _constant(s.value, f"{article} {s.kind}'s value"), s.span)
     if s.kind not in ("input", "target"):
         raise NetworkError(f"{article} {s.kind} is one number; only inputs and targets hold samples", s.value.span,
                            f"write `{s.kind} {s.name} = VALUE`")
     return Leaf(s.name, s.kind, tuple(_constant(item, f"a sample of {s.name}") for item in s.value.items), s.span)
+
+
+def _drawn(s: Declaration, rng: np.random.Generator) -> Leaf:
+    """Return a param whose initial value is drawn: uniform(low, high) or normal(mean, sd)."""
+    if s.kind != "param":
+        raise NetworkError(f"only a param starts at a random value, not {'an' if s.kind[0] in 'aeiou' else 'a'} {s.kind}",
+                           s.value.span, "inputs, targets and consts are data: write their values")
+    a, b = (_constant(arg, f"an argument of {s.value.dist}") for arg in s.value.args)
+    if s.value.dist == "uniform" and not a < b:
+        raise NetworkError(f"uniform({a:g}, {b:g}) needs its low end below its high end", s.value.span, "write uniform(LOW, HIGH)")
+    if s.value.dist == "normal" and not b >= 0:
+        raise NetworkError(f"normal({a:g}, {b:g}) needs a standard deviation of 0 or more", s.value.span, "write normal(MEAN, SD)")
+    value = float(rng.uniform(a, b) if s.value.dist == "uniform" else rng.normal(a, b))
+    return Leaf(s.name, s.kind, value, s.span, f"{s.value.dist}({show(s.value.args[0])}, {show(s.value.args[1])})")
 
 
 def _setting(s: Setting) -> float | str:
@@ -185,6 +212,8 @@ def _setting(s: Setting) -> float | str:
     value = _constant(s.value, f"setting '{s.name}'")
     if s.name == "lr" and value < 0:
         raise NetworkError("lr must not be negative", s.value.span, "gradient descent subtracts lr·gradient; lr = 0 leaves params unchanged")
+    if s.name == "seed" and not (value == int(value) and 0 <= value < 2**63):
+        raise NetworkError("seed must be a whole number, 0 or more", s.value.span, "write `set seed = 3`")
     if s.name in SETTING_RANGES:
         low, high = SETTING_RANGES[s.name]
         if high is not None and not low <= value < high:

@@ -55,11 +55,13 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int) -> 
         "max_paths": max_paths,
         "optimizer": {"name": graph.settings["optimizer"],
                       **{k: graph.settings[k] for k in OPTIMIZERS[str(graph.settings["optimizer"])].settings}},
+        "seed": graph.seed,
         "samples": graph.samples,
         "reduction": graph.settings["reduction"],
         "params": {name: number(v) for name, v in graph.initial_params().items()},
         "leaves": [
-            {"name": leaf.name, "kind": leaf.kind, "value": number(np.array(leaf.value)), "line": leaf.span.line}
+            {"name": leaf.name, "kind": leaf.kind, "value": number(np.array(leaf.value)), "line": leaf.span.line,
+             **({"drawn": leaf.drawn} if leaf.drawn else {})}
             for leaf in graph.leaves
         ],
         "nodes": [

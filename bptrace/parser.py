@@ -10,8 +10,9 @@ from bptrace.diagnostics import FUNCTION_HINTS, did_you_mean
 from bptrace.errors import NetworkError
 from bptrace.lexer import KEYWORDS, Token, tokenize
 from bptrace.ops import ALIASES, FUNCTIONS
-from bptrace.syntax import Assignment, Binary, Call, Declaration, Expr, Neg, Num, Name, Samples, Setting, Statement, children
+from bptrace.syntax import Assignment, Binary, Call, Declaration, Draw, Expr, Neg, Num, Name, Samples, Setting, Statement, children
 
+DISTRIBUTIONS = {"uniform": "uniform(LOW, HIGH)", "normal": "normal(MEAN, SD)"}  # a param's random start
 MAX_NESTING = 100  # parentheses, calls and prefix signs inside one another
 MAX_DEPTH = 256  # levels of the expression tree, operators in a chain included
 DECLARATION_KINDS = ("param", "input", "target", "const")
@@ -139,8 +140,28 @@ class _Parser:
         keyword = self.advance()
         name = self.defined_name()
         self.expect_op("=", f"'=' after '{name.text}'", f"write `{keyword.text} {name.text} = VALUE`")
-        value = self.samples() if self.at("[") else self.expression()
+        t = self.tok
+        if self.at("["):
+            value = self.samples()
+        elif t.kind == "name" and t.text in DISTRIBUTIONS and self.tokens[self.i + 1].text == "(":
+            value = self.draw()
+        else:
+            value = self.expression()
         return Declaration(keyword.text, name.text, value, name.span, keyword.span)
+
+    def draw(self) -> Draw:
+        """draw = ( "uniform" | "normal" ) "(" expr "," expr ")" ;"""
+        name = self.advance()
+        self.advance()  # (
+        args = [self.nested(self.sum)]
+        while self.at(","):
+            self.advance()
+            args.append(self.nested(self.sum))
+        close = self.expect_op(")", "')' or ','", f"write {DISTRIBUTIONS[name.text]}")
+        span = name.span.to(close.span)
+        if len(args) != 2:
+            raise NetworkError(f"{name.text} takes 2 arguments, got {len(args)}", span, f"write {DISTRIBUTIONS[name.text]}")
+        return Draw(name.text, tuple(args), span)
 
     def samples(self) -> Samples:
         """samples = "[" expr { "," expr } [ "," ] "]" ;"""

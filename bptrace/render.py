@@ -72,6 +72,8 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
     parts: list[RenderableType] = [Rule(f"Step {step.step}", style="bold")]
     if step.samples is not None:
         parts.append(Text(batch_note(graph, step, view), style="dim"))
+    if graph.seed is not None and step.step == 1:
+        parts.append(Text(drawn_note(graph, view), style="dim"))
     tables: list[Table] = []
     if "forward" in view.sections:
         parts.append(leaves_line(graph, step, view))
@@ -87,6 +89,13 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
         tables.append(_updates(graph, step, view))
     return Group(*parts, *(titled(t) for t in tables), Text(""))
 
+
+
+def drawn_note(graph: Graph, view: View) -> str:
+    """Return which params started at random values, and the seed that makes them reproducible."""
+    n = view.notation
+    drawn = [f"{name_text(leaf.name, n)} ~ {leaf.drawn.replace('-', n.minus)}" for leaf in graph.leaves if leaf.drawn]
+    return f"drawn with --seed {graph.seed}: {', '.join(drawn)}."
 
 
 def batch_note(graph: Graph, step: Step, view: View) -> str:

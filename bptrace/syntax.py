@@ -96,12 +96,21 @@ class Samples:
 
 
 @dataclass(frozen=True, slots=True)
+class Draw:
+    """`uniform(a, b)` or `normal(mean, sd)`: a param's initial value drawn at random (see --seed)."""
+
+    dist: str
+    args: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Declaration:
     """`param|input|target|const NAME = VALUE`, VALUE a constant expression or, for data, samples."""
 
     kind: str
     name: str
-    value: Expr | Samples
+    value: Expr | Samples | Draw
     span: Span  # the name
     keyword_span: Span
 

@@ -91,8 +91,8 @@ def report(error: BptraceError | RecursionError, filename: str, source: str) -> 
     return error.exit_code
 
 
-def build(source: str, filename: str):
-    """Return the graph of `source`, its warnings printed to stderr."""
+def build(source: str, filename: str, seed: int | None = None):
+    """Return the graph of `source` (params drawn at random with `seed`), its warnings printed to stderr."""
     import gc
 
     from bptrace.graph import build
@@ -103,7 +103,7 @@ def build(source: str, filename: str):
     # graph is never walked again while the run goes on.
     gc.disable()
     try:
-        graph = build(parse(source))
+        graph = build(parse(source), seed)
     finally:
         gc.enable()
     gc.freeze()

@@ -123,8 +123,8 @@ def test_samples_that_are_not_constants_are_refused(tmp_path):
 
 
 def test_xor_learns_as_the_readme_says():
-    # README and networks/xor.bp: the loss is first under 0.01 at step 183 (lr 5, full batch).
-    losses = [float(r.loss) for r in trace(load(ROOT / "networks" / "xor.bp"), 183) if isinstance(r, Step)]
-    assert losses[181] >= 0.01 > losses[182]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "takes the loss under 0.01 at\nstep 183" in readme or "takes the loss under 0.01 at step 183" in readme
+    # README and networks/xor.bp: from seed 3 the loss is first under 0.01 at step 345 (lr 5, full batch).
+    losses = [float(r.loss) for r in trace(load(ROOT / "networks" / "xor.bp"), 345) if isinstance(r, Step)]
+    assert losses[343] >= 0.01 > losses[344]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "takes the loss under 0.01 at step 345" in readme

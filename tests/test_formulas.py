@@ -78,7 +78,7 @@ def test_parse_print_parse_is_stable(network):
     statements = parse(network.read_text("utf-8"))
     for s in statements:
         e = getattr(s, "expr", None) or s.value
-        for item in getattr(e, "items", (e,)):  # each sample of an input or target
+        for item in getattr(e, "items", None) or getattr(e, "args", None) or (e,):  # samples, a draw's arguments
             text = show(item)
             assert parse_expression(text) == item
             assert show(parse_expression(text)) == text
