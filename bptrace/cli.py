@@ -65,6 +65,9 @@ def run(
     every: Annotated[int, typer.Option("--every", metavar="K", callback=_at_least(1), help="Show the tables of every K-th step (and always the first and the last).")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show no step's tables: only the summary and the loss curve.")] = False,
     seed: Seed = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", metavar="B", callback=lambda v: v if v is None else _at_least(1)(v), help="With samples: each step trains on the next B of them, wrapping around.", show_default="the file's `set batch`, or all samples")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", metavar="CSV", help="Samples from a CSV file: a header row naming inputs and targets, then one row per sample.", show_default=False)] = None,
+    shuffle: Annotated[bool, typer.Option("--shuffle", help="With --batch-size: shuffle the samples on every pass through them (with --seed).")] = False,
     sample: Annotated[Optional[int], typer.Option("--sample", metavar="I", help="With samples: show sample I alone, with numbers in the formulas (the first 4 are shown side by side by default).", show_default=False)] = None,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
@@ -98,13 +101,17 @@ def run(
         raise typer.BadParameter("picks the sample the terminal tables show; it cannot be used with --format or --json", param_hint="'--sample'")
     if (every > 1 or quiet) and (form != "text" or json_lines or pause):
         raise typer.BadParameter("leaves step tables out of the terminal view; it cannot be used with --format, --json or --pause", param_hint="'--every' or '--quiet'")
-    how = commands.TableRun(steps, lr, precision, sections, max_paths, ascii_math, all_rows, export, focus, sample, every, quiet, seed)
+    how = commands.TableRun(
+        steps=steps, lr=lr, precision=precision, sections=sections, max_paths=max_paths, ascii_math=ascii_math,
+        all_rows=all_rows, export=export, focus=focus, sample=sample, every=every, quiet=quiet, seed=seed,
+        batch_size=batch_size, shuffle=shuffle, data=data,
+    )
     if pause:
         _guarded(file, lambda source: commands.run_paused(source, str(file), how))
     elif form != "text":
         _guarded(file, lambda source: commands.run_handout(source, str(file), how, form, blanks, key))
     elif json_lines:
-        _guarded(file, lambda source: commands.run_json(source, steps, lr, max_paths, str(file), seed))
+        _guarded(file, lambda source: commands.run_json(source, str(file), how))
     else:
         _guarded(file, lambda source: commands.run_tables(source, str(file), how))
 

@@ -31,6 +31,35 @@ class TableRun:
     every: int = 1  # show the tables of every K-th step (and always the first and the last)
     quiet: bool = False  # show no step's tables, only the summary and the loss curve
     seed: int | None = None  # for params drawn at random: uniform(…), normal(…); None: the file's
+    batch_size: int | None = None  # samples per step; None: the file's `set batch`, else all of them
+    data: Path | None = None  # a CSV file whose columns replace inputs and targets
+    shuffle: bool = False  # shuffle the samples on each pass (with the seed)
+
+
+def build(source: str, filename: str, how: TableRun):
+    """Return the run's graph: built with the run's seed, its inputs and targets from --data when given."""
+    graph = terminal.build(source, filename, how.seed)
+    if how.data is None:
+        return graph
+    from bptrace.data import DataProblem, read_csv, with_data
+
+    try:
+        text = how.data.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else (error.strerror or str(error)).lower()
+        raise DataProblem(f"{how.data}: cannot read: {reason}") from None
+    return with_data(graph, read_csv(text, str(how.data)), str(how.data))
+
+
+def batches(graph, how: TableRun):
+    """Return the mini-batches a run trains on, or None for all the samples at every step."""
+    from bptrace.tracer import Batches
+
+    size = how.batch_size or int(graph.settings["batch"])
+    if not size or graph.samples is None:
+        return None
+    seed = how.seed if how.seed is not None else int(graph.settings["seed"])
+    return Batches(size, how.shuffle, seed)
 
 
 def run_tables(source: str, filename: str, how: TableRun) -> None:
@@ -39,7 +68,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
     from bptrace.render import PipeConsole, render_curve, render_final, render_step, render_stopped
     from bptrace.tracer import Step, trace
 
-    graph = terminal.build(source, filename, how.seed)
+    graph = build(source, filename, how)
     out = PipeConsole(highlight=False, soft_wrap=False)
     view = _view(graph, how, out, filename)
     if how.export is not None:
@@ -52,7 +81,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
         with terminal.Interrupts() as interrupts, progress:
             task = progress.add_task("training", total=how.steps)
             try:
-                for record in trace(graph, how.steps, how.lr, how.max_paths):
+                for record in trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how)):
                     if isinstance(record, Step):
                         first = first or record
                         losses.append(float(record.loss))
@@ -103,14 +132,14 @@ def run_paused(source: str, filename: str, how: TableRun) -> None:
     from bptrace.stepper import Keys, Quit, step_through
     from bptrace.tracer import Step, trace
 
-    graph = terminal.build(source, filename, how.seed)
+    graph = build(source, filename, how)
     out = PipeConsole(highlight=False, soft_wrap=False)
     view = _view(graph, how, out, filename)
     out.print("Enter or space: next · q: quit" if view.notation.pretty else "Enter or space: next, q: quit", style="dim")
     first = None
     with Keys() as keys:
         try:
-            for record in trace(graph, how.steps, how.lr, how.max_paths):
+            for record in trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how)):
                 if isinstance(record, Step):
                     first = first or record
                     step_through(out, graph, record, view, keys)
@@ -151,11 +180,11 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
     from bptrace.render import MAX_ROWS
     from bptrace.tracer import trace
 
-    graph = terminal.build(source, filename, how.seed)
+    graph = build(source, filename, how)
     write = handout.markdown if form == "markdown" else handout.latex_document
     max_rows = None if how.all_rows else MAX_ROWS
     sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)
-    records = trace(graph, how.steps, how.lr, how.max_paths)
+    records = trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how))
     answers: Iterator[str] = itertools.repeat("")
     if key is not None:  # the key has the same chunks with nothing blank: both advance together
         records, key_records = itertools.tee(records)
@@ -177,12 +206,12 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
         terminal.save(key, "".join(filled))
 
 
-def run_json(source: str, steps: int, lr, max_paths: int, filename: str, seed: int | None = None) -> None:
+def run_json(source: str, filename: str, how: TableRun) -> None:
     from bptrace import jsonl
     from bptrace.errors import NumericFault
     from bptrace.tracer import Step, trace
 
-    graph = terminal.build(source, filename, seed)
+    graph = build(source, filename, how)
     err = terminal.stderr()
 
     def write(record: dict) -> None:
@@ -194,13 +223,14 @@ def run_json(source: str, steps: int, lr, max_paths: int, filename: str, seed: i
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
 
+    steps, lr, max_paths = how.steps, how.lr, how.max_paths
     rate = graph.settings["lr"] if lr is None else lr
     done, reported = 0, set()
     params = graph.initial_params()
     try:
         with terminal.Interrupts() as interrupts:
             write(jsonl.begin(graph, filename, steps, rate, max_paths))
-            for record in trace(graph, steps, lr, max_paths):
+            for record in trace(graph, steps, lr, max_paths, batches(graph, how)):
                 interrupts.check()  # a signal during the final evaluation counts too
                 if not isinstance(record, Step):
                     write(jsonl.end(record))

@@ -16,7 +16,7 @@ from bptrace.printer import show
 from bptrace.syntax import Assignment, Declaration, Draw, Expr, Name, Num, Samples, Setting, Statement, names_in
 
 # Every setting with its default.
-SETTINGS: dict[str, float | str] = {"lr": 0.1, "reduction": "mean", "optimizer": "sgd", "seed": 0}
+SETTINGS: dict[str, float | str] = {"lr": 0.1, "reduction": "mean", "batch": 0, "optimizer": "sgd", "seed": 0}
 for _optimizer in OPTIMIZERS.values():
     SETTINGS.update(_optimizer.settings)
 CHOICES = {"reduction": ("mean", "sum"), "optimizer": tuple(OPTIMIZERS)}  # settings that are words, the default first
@@ -214,6 +214,8 @@ def _setting(s: Setting) -> float | str:
         raise NetworkError("lr must not be negative", s.value.span, "gradient descent subtracts lr·gradient; lr = 0 leaves params unchanged")
     if s.name == "seed" and not (value == int(value) and 0 <= value < 2**63):
         raise NetworkError("seed must be a whole number, 0 or more", s.value.span, "write `set seed = 3`")
+    if s.name == "batch" and not (value == int(value) and 0 <= value < 2**63):
+        raise NetworkError("batch must be a whole number of samples (0: all of them)", s.value.span, "write `set batch = 4`")
     if s.name in SETTING_RANGES:
         low, high = SETTING_RANGES[s.name]
         if high is not None and not low <= value < high:

@@ -81,7 +81,7 @@ def _writer(graph: Graph, step: Step, w: tables.Writer) -> tables.Writer:
     if step.samples is None:
         return w
     shown = tuple(range(min(step.samples, tables.MAX_SAMPLES)))
-    return replace(w, shown=shown, reduction=str(graph.settings["reduction"]))
+    return replace(w, shown=shown, reduction=str(graph.settings["reduction"]), numbers=step.indices)
 
 
 def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):

@@ -83,6 +83,7 @@ def step(graph: Graph, record: Step) -> dict[str, Any]:
     return {
         "type": "step",
         "step": record.step,
+        **({"batch": list(record.indices)} if record.indices is not None else {}),
         "loss": number(record.loss),
         "forward": [{"node": node.name, "value": number(record.values[node.name])} for node in graph.nodes],
         "partials": [
@@ -116,6 +117,7 @@ def end(final: Final) -> dict[str, Any]:
         "type": "end",
         "steps": final.steps,
         "final_loss": number(final.loss),
+        **({"start_loss": number(final.start_loss)} if final.start_loss is not None else {}),
         "params": {name: number(v) for name, v in final.params.items()},
     }
 

@@ -103,6 +103,10 @@ def batch_note(graph: Graph, step: Step, view: View) -> str:
     n = step.samples
     how = "mean" if graph.settings["reduction"] == "mean" else "sum"
     said = f"{n} sample{'s' if n > 1 else ''}: the loss and the gradients that update the params are the {how} over them"
+    if step.indices is not None:
+        picked = ", ".join(str(i + 1) for i in step.indices[:8]) + (", …" if len(step.indices) > 8 else "")
+        said = (f"a batch of {n} of the {graph.samples} samples ({picked}): the loss and the gradients that update "
+                f"the params are the {how} over them")
     if view.sample is not None:
         return f"{said}; showing sample {view.sample + 1}."
     if n > MAX_SAMPLES:
@@ -113,6 +117,9 @@ def batch_note(graph: Graph, step: Step, view: View) -> str:
 def render_final(graph: Graph, first: Step, final: Final, view: View) -> RenderableType:
     """Return the summary after the last step: the final loss and the final params."""
     rows = tables.summary(graph, first, final, tables.Writer(view.notation, view.precision))
+    if final.start_loss is not None:  # mini-batches: both losses over all the samples, not a batch's
+        loss = rows.rows[0].cells
+        rows.rows[0] = tables.Row((f"{loss[0]} (all samples)", _num(view)(final.start_loss), loss[2]), "total")
     rows.rows[0] = tables.Row(rows.rows[0].cells, "total")  # bold, not the forward pass's yellow
     return Group(Rule("Summary", style="bold"), titled(_rich(rows, view)), Text(""))
 
@@ -275,7 +282,8 @@ def writer(view: View, step: Step, graph: Graph) -> tables.Writer:
     shown = None
     if step.samples is not None:
         shown = (view.sample,) if view.sample is not None else tuple(range(min(step.samples, MAX_SAMPLES)))
-    return tables.Writer(view.notation, view.precision, shown=shown, reduction=str(graph.settings["reduction"]))
+    return tables.Writer(view.notation, view.precision, shown=shown, reduction=str(graph.settings["reduction"]),
+                         numbers=step.indices)
 
 
 def _rich(rows: tables.TableRows, view: View) -> Table:

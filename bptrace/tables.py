@@ -32,6 +32,7 @@ class Writer:
     tex: bool = False  # LaTeX math instead of Unicode text
     shown: tuple[int, ...] | None = None  # with samples: those shown as columns (numbered from 0)
     reduction: str = "mean"  # how the batch's gradient comes from the samples': mean or sum
+    numbers: tuple[int, ...] | None = None  # with mini-batches: each batch position's sample, numbered from 0
 
     def name(self, name: str) -> str:
         return latex.name(name) if self.tex else name_text(name, self.notation)
@@ -65,7 +66,7 @@ class Writer:
     def value_headers(self, header: str = "value") -> tuple[str, ...]:
         if self.shown is None:
             return (header,)
-        return tuple(f"sample {i + 1}" for i in self.shown)
+        return tuple(f"sample {(self.numbers[i] if self.numbers else i) + 1}" for i in self.shown)
 
     @property
     def one_sample(self) -> bool:

@@ -88,43 +88,78 @@ class Step:
     chains: tuple[Chain, ...]
     updates: tuple[Update, ...]
     samples: int | None = None  # with samples, values, partials, grads and path values are per-sample arrays
+    indices: tuple[int, ...] | None = None  # with mini-batches: which samples (numbered from 0) this step ran
 
 
 @dataclass(slots=True)
 class Final:
-    """The state after the last update: the loss with the final parameters."""
+    """The state after the last update: the loss with the final parameters (over all the samples)."""
 
     steps: int
     loss: Any
     params: dict[str, Any]
+    start_loss: Any = None  # with mini-batches: the loss over all the samples before training
 
 
-def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8) -> Iterator[Step | Final]:
+@dataclass(frozen=True, slots=True)
+class Batches:
+    """Mini-batches: each step takes the next `size` samples, in order or shuffled each pass, wrapping around."""
+
+    size: int
+    shuffle: bool = False
+    seed: int = 0
+
+
+def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8, batches: Batches | None = None) -> Iterator[Step | Final]:
     """Yield a Step record for each training step, then a Final record."""
     lr = graph.settings["lr"] if lr is None else lr
     needed = graph.leads_to_params()
     plan = _Plan(graph, ChainFinder(graph, max_paths), graph.used_by_loss(), needed, edges_on_paths(graph, needed))
     params = {name: np.float64(v) for name, v in graph.initial_params().items()}
     states: dict[str, dict[str, Any]] = {name: {} for name in params}
-    for k in range(1, steps + 1):
+    picks = _picks(graph.samples, batches)
+    start_loss = None
+    if picks is not None:
         with np.errstate(all="ignore"):
-            record = _step(plan, params, k, lr, states)
+            start_loss = batch(graph, forward(graph, params, plan.used, 1)[graph.loss])
+    for k in range(1, steps + 1):
+        indices = next(picks) if picks is not None else None
+        with np.errstate(all="ignore"):
+            record = _step(plan, params, k, lr, states, indices)
         yield record
         params = {u.param: u.after for u in record.updates}
         states = {u.param: u.state for u in record.updates}
     with np.errstate(all="ignore"):
         values = forward(graph, params, plan.used, steps + 1, final=True)
-    yield Final(steps, batch(graph, values[graph.loss]), params)
+    yield Final(steps, batch(graph, values[graph.loss]), params, start_loss)
 
 
-def batch(graph: Graph, per_sample):
+def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray] | None:
+    """Yield each step's sample indices: the next `size`, wrapping around (None: all samples each step)."""
+    if samples is None or batches is None or batches.size >= samples:
+        return None
+
+    def indices() -> Iterator[np.ndarray]:
+        rng = np.random.default_rng(batches.seed)
+        order, at = np.array([], dtype=np.intp), 0
+        while True:
+            while len(order) - at < batches.size:  # the next pass through the samples, shuffled or not
+                order = np.concatenate([order[at:], rng.permutation(samples) if batches.shuffle else np.arange(samples)])
+                at = 0
+            yield order[at:at + batches.size]
+            at += batches.size
+
+    return indices()
+
+
+def batch(graph: Graph, per_sample, size: int | None = None):
     """Return the batch's value of per-sample numbers: their mean, or their sum with `set reduction = sum`.
 
-    Without samples there is one value, returned as it is.
+    Without samples there is one value, returned as it is. `size` is the batch's, when it is not all the samples.
     """
     if graph.samples is None:
         return per_sample
-    each = np.broadcast_to(per_sample, (graph.samples,))  # a value the samples do not change counts for each
+    each = np.broadcast_to(per_sample, (size or graph.samples,))  # a value the samples do not change counts for each
     return np.float64(each.mean() if graph.settings["reduction"] == "mean" else each.sum())
 
 
@@ -136,10 +171,14 @@ def finite(value) -> bool:
 
 
 def forward(
-    graph: Graph, params: dict[str, Any], checked: frozenset[str] = frozenset(), step: int = 0, final: bool = False
+    graph: Graph, params: dict[str, Any], checked: frozenset[str] = frozenset(), step: int = 0, final: bool = False,
+    indices: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Return every leaf's and node's value; a non-finite value of a `checked` node is a NumericFault."""
-    env = {leaf.name: params[leaf.name] if leaf.kind == "param" else _data(leaf.value) for leaf in graph.leaves}
+    """Return every leaf's and node's value; a non-finite value of a `checked` node is a NumericFault.
+
+    With `indices`, only those samples are run (a mini-batch).
+    """
+    env = {leaf.name: params[leaf.name] if leaf.kind == "param" else _data(leaf.value, indices) for leaf in graph.leaves}
     with np.errstate(all="ignore"):
         for node in graph.nodes:
             value = run(node.program, env)
@@ -151,9 +190,12 @@ def forward(
     return env
 
 
-def _data(value):
-    """Return a leaf's value as numpy: a float64, or an array with one float64 per sample."""
-    return np.array(value, dtype=np.float64) if isinstance(value, tuple) else np.float64(value)
+def _data(value, indices: np.ndarray | None = None):
+    """Return a leaf's value as numpy: a float64, or an array with one float64 per sample (those picked)."""
+    if not isinstance(value, tuple):
+        return np.float64(value)
+    samples = np.array(value, dtype=np.float64)
+    return samples if indices is None else samples[indices]
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,12 +238,13 @@ def _backward(plan: _Plan, values: dict[str, Any], step: int):
     return grads, partials
 
 
-def _step(plan: _Plan, params, k: int, lr: float, states: dict[str, dict[str, Any]]) -> Step:
+def _step(plan: _Plan, params, k: int, lr: float, states: dict[str, dict[str, Any]], indices=None) -> Step:
     graph = plan.graph
-    values = forward(graph, params, plan.used, k)
+    values = forward(graph, params, plan.used, k, indices=indices)
+    size = len(indices) if indices is not None else None
     grads, partial_values = _backward(plan, values, k)
     partials = tuple(Partial(e.of, e.wrt, e, partial_values[(e.of, e.wrt)]) for e in plan.shown)
-    gradient = {p: batch(graph, grads[p]) for p in graph.params}  # the batch's: per-sample ones averaged
+    gradient = {p: batch(graph, grads[p], size) for p in graph.params}  # the batch's: per-sample ones averaged
     chains = tuple(Chain(p, gradient[p], plan.chains.totals[p], plan.chains, partial_values) for p in graph.params)
     spans = {leaf.name: leaf.span for leaf in graph.leaves}
     optimizer = OPTIMIZERS[str(graph.settings["optimizer"])]
@@ -215,7 +258,9 @@ def _step(plan: _Plan, params, k: int, lr: float, states: dict[str, dict[str, An
                 detail = f"{optimizer.name} moves it from {before} to {after}: training diverges; try a smaller lr"
             raise NumericFault(k, f"update of {name}", detail, spans[name])
         updates.append(Update(name, before, gradient[name], lr, after, state, states[name]))
-    return Step(k, lr, batch(graph, values[graph.loss]), values, partials, grads, chains, tuple(updates), graph.samples)
+    samples = size or graph.samples
+    picked = tuple(int(i) for i in indices) if indices is not None else None
+    return Step(k, lr, batch(graph, values[graph.loss], size), values, partials, grads, chains, tuple(updates), samples, picked)
 
 
 def _fault(step: int, where: str, expr, env, span, final: bool = False) -> NumericFault:

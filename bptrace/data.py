@@ -1,0 +1,64 @@
+"""Samples from a CSV file: a header row of input and target names, then one row per sample."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import replace
+
+from bptrace.diagnostics import did_you_mean
+from bptrace.errors import EXIT_FILE, BptraceError
+from bptrace.graph import Graph
+
+
+class DataProblem(BptraceError):
+    """A data file that cannot be used: not CSV, a cell that is not a number, a column the network lacks."""
+
+    exit_code = EXIT_FILE
+
+
+def read_csv(text: str, filename: str) -> dict[str, tuple[float, ...]]:
+    """Return each column of a CSV text (a header row, then numbers) by its header's name."""
+    rows = list(csv.reader(io.StringIO(text)))
+    rows = [row for row in rows if any(cell.strip() for cell in row)]  # blank lines are nothing
+    if not rows:
+        raise DataProblem(f"{filename}: empty: a CSV file needs a header row of names, then one row per sample")
+    names = [cell.strip() for cell in rows[0]]
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise DataProblem(f"{filename}: line 1: the column '{twice}' appears twice")
+    if len(rows) == 1:
+        raise DataProblem(f"{filename}: no samples: the header row is the only row")
+    columns: dict[str, list[float]] = {name: [] for name in names}
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(names):
+            raise DataProblem(f"{filename}: line {line}: {len(row)} cells, but the header names {len(names)} columns")
+        for name, cell in zip(names, row):
+            try:
+                value = float(cell)
+            except ValueError:
+                raise DataProblem(f"{filename}: line {line}, column '{name}': '{cell.strip()}' is not a number") from None
+            if not math.isfinite(value):
+                raise DataProblem(f"{filename}: line {line}, column '{name}': {cell.strip()} is not a finite number")
+            columns[name].append(value)
+    return {name: tuple(values) for name, values in columns.items()}
+
+
+def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str) -> Graph:
+    """Return `graph` with the inputs and targets the columns name holding the columns' samples."""
+    data = {leaf.name: leaf for leaf in graph.leaves if leaf.kind in ("input", "target")}
+    for name in columns:
+        if name not in data:
+            other = next((leaf.kind for leaf in graph.leaves if leaf.name == name), None)
+            if other is not None:
+                raise DataProblem(f"{filename}: the column '{name}' is a {other} of the network; only inputs and targets take data")
+            hint = did_you_mean(name, list(data)) or (f"the inputs and targets are {', '.join(data)}" if data else "the network has no inputs or targets")
+            raise DataProblem(f"{filename}: the column '{name}' is not an input or target of the network; {hint}")
+    samples = len(next(iter(columns.values())))
+    for leaf in data.values():
+        if leaf.name not in columns and isinstance(leaf.value, tuple) and len(leaf.value) != samples:
+            raise DataProblem(f"{filename}: {samples} samples, but '{leaf.name}' (line {leaf.span.line}) holds "
+                              f"{len(leaf.value)}: give it a column too, or one value")
+    leaves = tuple(replace(leaf, value=columns[leaf.name]) if leaf.name in columns else leaf for leaf in graph.leaves)
+    return replace(graph, leaves=leaves, samples=samples)

@@ -1,0 +1,101 @@
+"""Samples from CSV files (--data) and mini-batches (--batch-size, set batch, --shuffle)."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+from bptrace.tracer import Batches, Step, trace
+from conftest import load
+
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+LINE = "input x = 0\ntarget y = 0\nparam w = 1\nloss L = 1/2*(y - w*x)^2\n"
+
+
+def invoke(*args):
+    return CliRunner(env=ENV).invoke(app, list(args), prog_name="bptrace")
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "line.bp").write_text(LINE)
+    (tmp_path / "five.csv").write_text("x,y\n1,2\n2,4\n3,6\n4,8\n5,10\n")
+    return tmp_path
+
+
+def test_csv_columns_replace_the_inputs_and_targets(files):
+    # x = 1..5, y = 2x, w = 1: ∂L_i/∂w = −(y_i − x_i)·x_i = −x_i², mean −(1+4+9+16+25)/5 = −11.
+    lines = [json.loads(x) for x in invoke("run", str(files / "line.bp"), "--data", str(files / "five.csv"), "--json").stdout.splitlines()]
+    assert lines[0]["samples"] == 5
+    assert lines[1]["grads"]["w"] == pytest.approx([-1, -4, -9, -16, -25])
+    assert lines[1]["updates"][0]["grad"] == pytest.approx(-11)
+
+
+@pytest.mark.parametrize(
+    "csv, says",
+    [
+        ("x,z\n1,2\n", "the column 'z' is not an input or target of the network; the inputs and targets are x, y"),
+        ("x,Y\n1,2\n", "did you mean 'y'?"),
+        ("x,w\n1,2\n", "the column 'w' is a param of the network; only inputs and targets take data"),
+        ("x,y\n1,two\n", "line 2, column 'y': 'two' is not a number"),
+        ("x,y\n1,2,3\n", "line 2: 3 cells, but the header names 2 columns"),
+        ("x,x\n1,2\n", "the column 'x' appears twice"),
+        ("x,y\n", "no samples: the header row is the only row"),
+        ("", "empty"),
+        ("x,y\n1,inf\n", "inf is not a finite number"),
+    ],
+)
+def test_bad_data_files_are_file_errors(files, csv, says):
+    (files / "bad.csv").write_text(csv)
+    result = invoke("run", str(files / "line.bp"), "--data", str(files / "bad.csv"))
+    assert result.exit_code == 3 and says in result.stderr and result.stdout == ""
+
+
+def test_a_list_in_the_file_must_match_the_data(files):
+    (files / "two.bp").write_text("input x = 0\ntarget y = [1, 2]\nparam w = 1\nloss L = (y - w*x)^2\n")
+    (files / "x.csv").write_text("x\n1\n2\n3\n")
+    result = invoke("run", str(files / "two.bp"), "--data", str(files / "x.csv"))
+    assert result.exit_code == 3 and "3 samples, but 'y' (line 2) holds 2" in result.stderr
+
+
+def test_batches_take_the_next_samples_in_order_wrapping_around():
+    graph = load("input x = [1, 2, 3, 4, 5]\ntarget y = [2, 4, 6, 8, 10]\nparam w = 1\nset lr = 0\nloss L = 1/2*(y - w*x)^2\n")
+    steps = [r for r in trace(graph, 4, batches=Batches(2)) if isinstance(r, Step)]
+    assert [r.indices for r in steps] == [(0, 1), (2, 3), (4, 0), (1, 2)]
+    # With lr = 0, w stays 1 and each batch's gradient is the mean of −x_i² over its two samples.
+    assert [float(r.updates[0].grad) for r in steps] == pytest.approx([-2.5, -12.5, -13, -6.5])
+
+
+def test_shuffled_batches_take_each_sample_once_a_pass_and_repeat_with_the_seed():
+    graph = load("input x = [1, 2, 3, 4, 5, 6]\nparam w = 1\nloss L = w*x\n")
+    first = [r.indices for r in trace(graph, 6, batches=Batches(2, True, 7)) if isinstance(r, Step)]
+    again = [r.indices for r in trace(graph, 6, batches=Batches(2, True, 7)) if isinstance(r, Step)]
+    assert first == again
+    assert sorted(i for b in first[:3] for i in b) == list(range(6)) == sorted(i for b in first[3:] for i in b)
+    rng = np.random.default_rng(7)  # numpy's own permutations, pass by pass
+    assert [i for b in first for i in b] == [*rng.permutation(6), *rng.permutation(6)]
+
+
+def test_set_batch_in_the_file_and_the_summary_over_all_samples(files):
+    (files / "b.bp").write_text("input x = [1, 2, 3, 4]\ntarget y = [2, 4, 6, 8]\nparam w = 1\nset batch = 2\nloss L = 1/2*(y - w*x)^2\n")
+    out = invoke("run", str(files / "b.bp"), "--steps", "2", "--show", "updates").stdout
+    words = " ".join(out.split())
+    assert "a batch of 2 of the 4 samples (1, 2)" in words and "a batch of 2 of the 4 samples (3, 4)" in words
+    # Before training, over all four samples: mean of ½(x_i)² = (1 + 4 + 9 + 16)/8 = 3.75.
+    assert "loss L (all samples) 3.75" in words
+    assert "--batch-size" in invoke("run", "--help").stdout
+
+
+def test_the_json_names_each_steps_batch(files):
+    lines = [json.loads(x) for x in invoke("run", str(files / "line.bp"), "--data", str(files / "five.csv"), "-b", "2",
+                                            "--steps", "2", "--json").stdout.splitlines()]
+    assert [r.get("batch") for r in lines[1:3]] == [[0, 1], [2, 3]]
+    assert "start_loss" in lines[-1]
+    schema = json.loads(invoke("schema").stdout)
+    for record in lines:
+        jsonschema.validate(record, schema)
