@@ -141,12 +141,13 @@ def _num(view: View):
     return lambda v: format_number(v, view.precision, view.notation)
 
 
-def new_table(title: str, headers: Iterable[str], numeric_from: int = 99) -> Table:
+def new_table(title: str, headers: Iterable[str], numeric_from: int = 99, text: Iterable[int] = ()) -> Table:
+    """Return a table: columns from `numeric_from` on hold numbers (right-justified), except `text` ones."""
     # The title is a caption above the table, not rich's title, which would wrap at the table's width.
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.caption_title = title
     for i, header in enumerate(headers):
-        table.add_column(header, justify="right" if i >= numeric_from else "left", overflow="fold")
+        table.add_column(header, justify="right" if i >= numeric_from and i not in text else "left", overflow="fold")
     return table
 
 
@@ -288,7 +289,7 @@ def writer(view: View, step: Step, graph: Graph) -> tables.Writer:
 
 def _rich(rows: tables.TableRows, view: View) -> Table:
     """Return a table's rows as a rich Table, the middle of a long one summarised by the view."""
-    table = new_table(rows.title, rows.headers, rows.numeric_from)
+    table = new_table(rows.title, rows.headers, rows.numeric_from, rows.text)
     for row in view.pick(rows.rows):
         if row is None:
             view.gap(table, rows.rows, len(rows.headers))

@@ -108,6 +108,7 @@ class TableRows:
     headers: tuple[str, ...]
     rows: list[Row] = field(default_factory=list)
     numeric_from: int = 99
+    text: tuple[int, ...] = ()  # columns of text among the numeric ones: a formula with numbers, which may wrap
 
 
 def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -> TableRows:
@@ -240,12 +241,17 @@ def _symbols(w: Writer, *names: str) -> list[str]:
 
 def _momentum(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
     mu, alpha = _symbols(w, "mu", "alpha")
-    times = w.times.strip() if not w.tex else r"$\cdot$"
-    values = f"({alpha} = {w.number(step.lr)}, {mu} = {w.number(settings['momentum'])})"
-    title = f"Update with momentum  velocity = {mu}{times}velocity + gradient,  after = before − {alpha}{times}velocity   {values}"
-    if not w.notation.pretty or w.tex:
-        title = title.replace("−", "-")
-    table = TableRows(title, ("param", "before", gradient, "velocity", "with numbers", f"{alpha}{times}velocity", "after"), numeric_from=1)
+    values = f"{alpha} = {w.number(step.lr)}, {mu} = {w.number(settings['momentum'])}"
+    if w.tex:
+        title = (r"Update with momentum: velocity $= \mu \cdot$ velocity $+$ gradient, "
+                 rf"after $=$ before $- \alpha \cdot$ velocity, with ${values.replace('$', '')}$")
+        scaled = r"$\alpha \cdot$ velocity"
+    else:
+        n = w.notation
+        title = (f"Update with momentum  velocity = {mu}{n.times}velocity + gradient,  "
+                 f"after = before {n.minus} {alpha}{n.times}velocity   ({values})")
+        scaled = f"{alpha}{n.times}velocity"
+    table = TableRows(title, ("param", "before", gradient, "velocity", "with numbers", scaled, "after"), numeric_from=1, text=(4,))
     for u in step.updates:
         substituted = f"{w.number(settings['momentum'])}{w.times}{_paren(w, w.number(u.previous.get('velocity', 0.0)))} + {_paren(w, w.number(u.grad))}"
         cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.state["velocity"]), substituted,
@@ -255,23 +261,34 @@ def _momentum(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows
 
 
 def _adam(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
-    b1, b2, eps, alpha = _symbols(w, "beta1", "beta2", "eps", "alpha")
     t = step.step
-    values = (f"({alpha} = {w.number(step.lr)}, {b1} = {w.number(settings['beta1'])}, {b2} = {w.number(settings['beta2'])}, "
-              f"{eps} = {w.number(settings['eps'])}, t = {t})")
-    hat = (lambda x: f"{x}̂") if w.notation.pretty and not w.tex else (lambda x: f"{x}_hat")
-    title = (f"Update with adam  m = {b1}·m + (1 − {b1})·g,  v = {b2}·v + (1 − {b2})·g²,  {hat('m')} = m/(1 − {b1}^t),  "
-             f"{hat('v')} = v/(1 − {b2}^t),  after = before − {alpha}·{hat('m')}/(√{hat('v')} + {eps})   {values}")
-    if not w.notation.pretty or w.tex:
-        title = title.replace("−", "-").replace("·", "*").replace("²", "^2").replace("√", "sqrt ")
     if w.tex:
-        title = title.replace("^", r"\textasciicircum{}").replace("_hat", r"\_hat")
-    step_header = f"{alpha}·{hat('m')}/(√{hat('v')} + {eps})" if w.notation.pretty and not w.tex else "step"
-    table = TableRows(title, ("param", "before", gradient, "m", "v", hat("m"), hat("v"), step_header, "after"), numeric_from=1)
+        numbers = (rf"$\alpha = {w.number(step.lr)}$, $\beta_1 = {w.number(settings['beta1'])}$, "
+                   rf"$\beta_2 = {w.number(settings['beta2'])}$, $\epsilon = {w.number(settings['eps'])}$, $t = {t}$")
+        title = (r"Update with Adam: $m = \beta_1 m + (1 - \beta_1) g$, $v = \beta_2 v + (1 - \beta_2) g^2$, "
+                 r"$\hat{m} = m/(1 - \beta_1^t)$, $\hat{v} = v/(1 - \beta_2^t)$, "
+                 rf"after $=$ before $- \alpha \hat{{m}}/(\sqrt{{\hat{{v}}}} + \epsilon)$, with {numbers}")
+    else:
+        b1, b2, eps, alpha = _symbols(w, "beta1", "beta2", "eps", "alpha")
+        values = (f"({alpha} = {w.number(step.lr)}, {b1} = {w.number(settings['beta1'])}, {b2} = {w.number(settings['beta2'])}, "
+                  f"{eps} = {w.number(settings['eps'])}, t = {t})")
+        if w.notation.pretty:
+            title = (f"Update with adam  m = {b1}·m + (1 − {b1})·g,  v = {b2}·v + (1 − {b2})·g²,  m̂ = m/(1 − {b1}^t),  "
+                     f"v̂ = v/(1 − {b2}^t),  after = before − {alpha}·m̂/(√v̂ + {eps})   {values}")
+        else:
+            title = (f"Update with adam  m = {b1}*m + (1 - {b1})*g,  v = {b2}*v + (1 - {b2})*g^2,  m_hat = m/(1 - {b1}^t),  "
+                     f"v_hat = v/(1 - {b2}^t),  after = before - {alpha}*m_hat/(sqrt(v_hat) + {eps})   {values}")
+    # m̂ and v̂ appear in the formula with numbers (and in the JSON state): a column each would not fit 80 columns.
+    table = TableRows(title, ("param", "before", gradient, "m", "v", "with numbers", "after"), numeric_from=1, text=(5,))
+    root = (lambda x: rf"\sqrt{{{x}}}") if w.tex else (lambda x: f"√{x}") if w.notation.pretty else (lambda x: f"sqrt({x})")
+    minus = "-" if w.tex or not w.notation.pretty else "−"
     for u in step.updates:
         s = u.state
+        # after = before − α·m̂/(√v̂ + ε), every symbol replaced by its number
+        fraction = f"{_paren(w, w.number(s['m_hat']))}/({root(w.number(s['v_hat']))} + {w.number(settings['eps'])})"
+        substituted = f"{w.number(u.before)} {minus} {w.number(u.lr)}{w.times.strip() if not w.tex else w.times}{fraction}"
         cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(s["m"]), w.number(s["v"]),
-                 w.number(s["m_hat"]), w.number(s["v_hat"]), w.number(u.before - u.after), w.number(u.after))
+                 substituted, w.number(u.after))
         table.rows.append(Row(cells, subject=(u.param,)))
     return table
 

@@ -100,10 +100,15 @@ def test_a_later_step_of_a_worksheet_does_not_give_the_blanked_updates_away():
     assert all(row[1] == "" for row in rows[2:])  # nor as "before"
 
 
+OPTIMIZED = [(p, "") for p in NETWORKS] + [(ROOT / "networks/simple.bp", "momentum"), (ROOT / "networks/xor.bp", "adam")]
+
+
 @pytest.mark.skipif(not __import__("shutil").which("pdflatex"), reason="pdflatex is not installed")
-@pytest.mark.parametrize("path", NETWORKS, ids=[p.stem for p in NETWORKS])
-def test_latex_handouts_compile_with_pdflatex(path, tmp_path):
-    (tmp_path / "h.tex").write_text(invoke("run", str(path), "-f", "latex", "--steps", "2").stdout, encoding="utf-8")
+@pytest.mark.parametrize("path, optimizer", OPTIMIZED, ids=[f"{p.stem}-{o or 'sgd'}" for p, o in OPTIMIZED])
+def test_latex_handouts_compile_with_pdflatex(path, optimizer, tmp_path):
+    network = tmp_path / "net.bp"
+    network.write_text(path.read_text(encoding="utf-8") + (f"set optimizer = {optimizer}\n" if optimizer else ""), encoding="utf-8")
+    (tmp_path / "h.tex").write_text(invoke("run", str(network), "-f", "latex", "--steps", "2").stdout, encoding="utf-8")
     run = __import__("subprocess").run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "h.tex"],
                                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-2000:]
