@@ -31,11 +31,22 @@ TEMPLATES = (
     "({a}/2)^2",
     "{a} - {b}*{w}/4",
 )
+# Only what micrograd has (+ − × ÷, powers by a number, relu), for comparing engines on the same network.
+BASIC = (
+    "({a}*{w} + {b})/4",
+    "(relu({a}) - {b})/2",
+    "{a}*{b}/4",
+    "({a}/2)^2",
+    "({a} - {b}*{w})/2",
+    "-{a}",
+    "{a}/(1 + {b}^2)",
+)
 
 
-def network(n: int, seed: int = 0) -> str:
+def network(n: int, seed: int = 0, basic: bool = False) -> str:
     """Return the text of a random network of `n` nodes (about n/10 params), ending in a loss."""
     rng = random.Random(seed)
+    templates = BASIC if basic else TEMPLATES
     n_params = max(2, n // 10)
     lines = [f"# {n} random nodes, seed {seed}: python benchmarks/generate.py {n} --seed {seed}", "input x = 0.5", "target y = 0.25"]
     lines += [f"param w{j} = {rng.uniform(-1, 1):.3f}" for j in range(n_params)]
@@ -43,7 +54,7 @@ def network(n: int, seed: int = 0) -> str:
     previous = "x"
     unused = [f"w{j}" for j in reversed(range(n_params))]  # every param is used at least once
     for i in range(n):
-        template = TEMPLATES[i % len(TEMPLATES)] if i < len(TEMPLATES) else rng.choice(TEMPLATES)
+        template = templates[i % len(templates)] if i < len(templates) else rng.choice(templates)
         earlier = f"h{rng.randrange(i)}" if i and rng.random() < 0.7 else "x"
         w = unused.pop() if unused and "{w}" in template else f"w{rng.randrange(n_params)}"
         other = unused.pop() if unused and "{w}" not in template and "{b}" in template else rng.choice((earlier, w))
@@ -58,8 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("nodes", type=int, help="number of nodes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="file to write (default: stdout)")
+    parser.add_argument("--basic", action="store_true", help="only + - * / ^ and relu (what micrograd has)")
     args = parser.parse_args(argv)
-    text = network(args.nodes, args.seed)
+    text = network(args.nodes, args.seed, args.basic)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text)

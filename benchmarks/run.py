@@ -1,0 +1,202 @@
+"""Measure bptrace where it matters and print the figures (medians), with ratios to the floors.
+
+    python benchmarks/run.py                      # N = 1,000 / 10,000 / 100,000 (a few minutes)
+    python benchmarks/run.py --sizes 1000,10000   # quicker
+
+Figures, per size N of a random network (benchmarks/generate.py):
+  parse+build     parsing and building the graph, every local derivative included
+  engine          bptrace's forward+backward per node per step (the trace records, without a view)
+  tape            the same on the floor: a straight-line tape over Python floats (benchmarks/tape.py)
+  micrograd       the same in micrograd 0.1.0, when installed (pip install -e '.[bench]'), on a
+                  network of only what micrograd has (+ − × ÷ ^ relu); bptrace and the tape are
+                  timed on that network too for its ratios
+  json            a full --json trace per node per step, written to /dev/null
+  render          the terminal's tables per row, every row shown (--all), on an 80-column console
+  memory          peak RSS of `bptrace run --json` for 10 and for 1,000 steps (two_layer.bp)
+  start-up        whole-process time of `bptrace --version` and `bptrace run networks/simple.bp
+                  --steps 5`, beside a minimal typer app printing one small rich table
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from generate import network  # noqa: E402
+from tape import forward_backward, lower  # noqa: E402
+
+from bptrace import jsonl  # noqa: E402
+from bptrace.graph import build  # noqa: E402
+from bptrace.parser import parse  # noqa: E402
+from bptrace.tracer import Step, trace  # noqa: E402
+
+
+def median_time(f, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def built(text: str):
+    gc.disable()
+    try:
+        return build(parse(text))
+    finally:
+        gc.enable()
+        gc.freeze()
+
+
+def engine_per_node(graph, nodes: int, steps: int) -> float:
+    """Seconds per node per step of bptrace's trace, the first (planning) step left out."""
+    records = trace(graph, steps + 1)
+    next(records)
+    start = time.perf_counter()
+    for record in records:
+        if not isinstance(record, Step):
+            break
+    return (time.perf_counter() - start) / steps / nodes
+
+
+def tape_per_node(graph, nodes: int, steps: int) -> float:
+    ops, a, b, values, loss = lower(graph)
+    start = time.perf_counter()
+    for _ in range(steps):
+        forward_backward(ops, a, b, list(values), loss)
+    return (time.perf_counter() - start) / steps / nodes
+
+
+def micrograd_per_node(graph, nodes: int, steps: int) -> float | None:
+    try:
+        from micrograd.engine import Value
+    except ImportError:
+        return None
+    from bptrace.syntax import Binary, Call, Name, Neg, Num
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * nodes + 1000))  # micrograd's topological sort recurses
+
+    def one_step() -> None:
+        env = {leaf.name: Value(float(leaf.value)) for leaf in graph.leaves}
+
+        def value(e):
+            if isinstance(e, Name):
+                return env[e.id]
+            if isinstance(e, Num):
+                return float(e.value)
+            if isinstance(e, Neg):
+                return -value(e.operand)
+            if isinstance(e, Call):
+                return value(e.args[0]).relu()
+            x, y = value(e.left), value(e.right)
+            if e.op == "^":
+                return x ** y
+            return {"+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y, "/": lambda: x / y}[e.op]()
+
+        for node in graph.nodes:
+            env[node.name] = value(node.expr)
+        env[graph.loss].backward()
+
+    start = time.perf_counter()
+    for _ in range(steps):
+        one_step()
+    return (time.perf_counter() - start) / steps / nodes
+
+
+def json_per_node(graph, nodes: int, steps: int) -> float:
+    sink = open(os.devnull, "w", encoding="utf-8")
+    start = time.perf_counter()
+    for record in trace(graph, steps):
+        if isinstance(record, Step):
+            sink.write(jsonl.line(jsonl.step(graph, record)))
+    sink.close()
+    return (time.perf_counter() - start) / steps / nodes
+
+
+def render_per_row(graph) -> tuple[float, int]:
+    from rich.console import Console
+
+    from bptrace.render import View, render_step
+
+    record = next(trace(graph, 1))
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    view = View(max_rows=None)
+    start = time.perf_counter()
+    console.print(render_step(graph, record, view))
+    elapsed = time.perf_counter() - start
+    rows = console.file.getvalue().count("\n")
+    return elapsed / rows, rows
+
+
+def peak_rss_mb(steps: int) -> float:
+    code = (
+        "import resource, sys; from bptrace.cli import main; sys.argv = ['bptrace', 'run', 'networks/two_layer.bp', "
+        f"'--steps', '{steps}', '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return int(done.stderr.strip().splitlines()[-1]) / 1024
+
+
+def process_seconds(argv: list[str], repeat: int) -> float:
+    def once():
+        subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    once()  # warm the file cache
+    return median_time(once, repeat)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="network sizes, comma-separated")
+    parser.add_argument("--repeat", type=int, default=5, help="repeats for the medians of small measurements")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"bptrace benchmarks — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+    # Processes first: on Linux a child's peak RSS starts from its parent's, and big networks come later.
+    low, high = peak_rss_mb(10), peak_rss_mb(1000)
+    print(f"peak RSS, two_layer.bp --json: {low:.1f} MB for 10 steps, {high:.1f} MB for 1,000 ({high / low:.2f}×)")
+    typer_app = process_seconds([sys.executable, str(HERE / "minimal_app.py")], args.repeat)
+    version = process_seconds([sys.executable, "-m", "bptrace", "--version"], args.repeat)
+    simple = process_seconds([sys.executable, "-m", "bptrace", "run", "networks/simple.bp", "--steps", "5"], args.repeat)
+    print(f"start-up (median of {args.repeat}): minimal typer app {typer_app * 1e3:.0f} ms; "
+          f"bptrace --version {version * 1e3:.0f} ms ({version / typer_app:.2f}×); "
+          f"bptrace run networks/simple.bp --steps 5 {simple * 1e3:.0f} ms ({simple / typer_app:.2f}×)\n", flush=True)
+    print("| N | parse+build | engine µs/node/step | tape µs/node/step | engine/tape | micrograd µs/node/step | "
+          "engine/tape (basic) | micrograd/engine (basic) | json µs/node/step | json/engine | render µs/row |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for n in sizes:
+        text = network(n)
+        steps = max(2, min(20, 200_000 // n))
+        start = time.perf_counter()
+        graph = built(text)
+        parse_build = time.perf_counter() - start
+        engine = engine_per_node(graph, n, steps)
+        floor = tape_per_node(graph, n, steps)
+        basic = built(network(n, basic=True))
+        engine_basic = engine_per_node(basic, n, steps)
+        tape_basic = tape_per_node(basic, n, steps)
+        micro = micrograd_per_node(basic, n, max(1, steps // 4))
+        as_json = json_per_node(graph, n, max(1, steps // 4))
+        row, _ = render_per_row(graph) if n <= 10_000 else (float("nan"), 0)  # 100,000 rows: minutes, and no one reads them
+        micro_text = f"{micro * 1e6:.2f}" if micro else "not installed"
+        micro_ratio = f"{micro / engine_basic:.2f}×" if micro else "–"
+        print(f"| {n:,} | {parse_build:.2f} s | {engine * 1e6:.2f} | {floor * 1e6:.2f} | {engine / floor:.1f}× | {micro_text} | "
+              f"{engine_basic / tape_basic:.1f}× | {micro_ratio} | {as_json * 1e6:.2f} | {as_json / engine:.1f}× | "
+              f"{row * 1e6:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
