@@ -116,7 +116,7 @@ def run(
         _guarded(file, lambda source: commands.run_tables(source, str(file), how))
 
 
-Seed = Annotated[Optional[int], typer.Option("--seed", metavar="S", callback=lambda v: v if v is None else _at_least(0)(v), show_default="the file's `set seed`, or 0", help="Seed for params written uniform(…) or normal(…): the same seed, the same start.")]
+Seed = Annotated[Optional[int], typer.Option("--seed", metavar="S", callback=lambda v: v if v is None else _at_least(0)(v), show_default="the file's `set seed`, or 0", help="Seed for params written uniform(…) or normal(…), and for --shuffle: the same seed, the same run.")]
 
 
 def _check_lr(lr: float | None) -> None:

@@ -56,7 +56,13 @@ def batches(graph, how: TableRun):
     from bptrace.tracer import Batches
 
     size = how.batch_size or int(graph.settings["batch"])
-    if not size or graph.samples is None:
+    if graph.samples is None:
+        if how.batch_size or how.shuffle:
+            raise terminal.UsageProblem("--batch-size and --shuffle pick samples, but the inputs and targets hold one value each")
+        return None
+    if how.shuffle and not size:
+        raise terminal.UsageProblem("--shuffle shuffles mini-batches: give --batch-size B (or `set batch = B`) too")
+    if not size:
         return None
     seed = how.seed if how.seed is not None else int(graph.settings["seed"])
     return Batches(size, how.shuffle, seed)
@@ -92,7 +98,9 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
                     else:
                         out.print(render_final(graph, first, record, view))
                         if how.steps > 1:
-                            out.print(render_curve([*losses, float(record.loss)], view, out.width if hasattr(out, "width") else 80))
+                            # With mini-batches every point is a batch's loss: the final loss over all samples is not one.
+                            points = losses if record.start_loss is not None else [*losses, float(record.loss)]
+                            out.print(render_curve(points, view, getattr(out, "width", 80), batched=record.start_loss is not None))
                     interrupts.check()
             except NumericFault as fault:
                 if "forward" in how.sections and fault.computed is not None:
@@ -163,6 +171,8 @@ def _view(graph, how: TableRun, out, filename: str):
         focus = graph.depends_on((how.focus,)) & graph.used_by_loss()
     sample = None
     if how.sample is not None:
+        if batches(graph, how) is not None:
+            raise terminal.UsageProblem("--sample shows one sample of every step, but with mini-batches each step runs other samples")
         if graph.samples is None:
             raise terminal.UsageProblem(f"--sample picks one of the samples, but the inputs and targets of {filename} hold one value each")
         if not 1 <= how.sample <= graph.samples:

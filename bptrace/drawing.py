@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from bptrace.chains import count_paths
 from bptrace.evaluate import run
 from bptrace.graph import Edge, Graph, Leaf, Node
@@ -43,7 +45,7 @@ def layers(graph: Graph) -> list[list[str]]:
 def leaf_label(graph: Graph, leaf: Leaf, labels: Labels) -> str:
     """Return `param w1 = 0.5`; with a step, the param's value then and ∂L/∂param below."""
     n, name = labels.notation, leaf.name
-    value = labels.step.values[name] if labels.step is not None else leaf.value
+    value = labels.step.values[name] if labels.step is not None else np.array(leaf.value) if isinstance(leaf.value, tuple) else leaf.value
     text = f"{leaf.kind} {name_text(name, n)} = {labels.num(value)}"
     if leaf.drawn and labels.step is None:
         text += f" ~ {leaf.drawn}"  # drawn at random (with the seed in the title)

@@ -65,8 +65,12 @@ def run(program: Program, env: Mapping[str, Any]) -> Any:
     return stack[0]
 
 
-def find_fault(e: Expr, env: Mapping[str, Any]) -> tuple[Expr, tuple[Any, ...], Any] | None:
-    """Return the innermost operation of `e` that turns finite inputs into a non-finite value."""
+def find_fault(e: Expr, env: Mapping[str, Any]) -> tuple | None:
+    """Return the innermost operation of `e` that turns finite inputs into a non-finite value.
+
+    Returns (operation, its arguments, its result), and with samples the arguments of the first
+    sample that fails and that sample's index: (operation, arguments, result, index).
+    """
     with np.errstate(all="ignore"):
         values: dict[int, Any] = {}
         order = list(_postorder(e))
@@ -79,8 +83,15 @@ def find_fault(e: Expr, env: Mapping[str, Any]) -> tuple[Expr, tuple[Any, ...], 
                 args = tuple(values[id(c)] for c in children(node))
                 result = op_of(node).value(*args)
                 values[id(node)] = result
-                if np.all(np.isfinite(args)) and not np.all(np.isfinite(result)):
-                    return node, args, result
+                # Per sample: the first sample whose arguments are finite but whose result is not.
+                bad = np.isfinite(result) == False  # noqa: E712 - elementwise
+                for a in args:
+                    bad = bad & np.isfinite(a)
+                if np.any(bad):
+                    if np.ndim(bad) == 0:
+                        return node, args, result
+                    i = int(np.flatnonzero(bad)[0])
+                    return node, tuple(a[i] if np.ndim(a) else a for a in args), result, i
     return None
 
 

@@ -18,6 +18,10 @@ class Recorder:
             highlight=False, soft_wrap=False, no_color=False,
         )
 
+    @property
+    def width(self) -> int:
+        return self.out.width
+
     def print(self, renderable: RenderableType) -> None:
         self.out.print(renderable)
         self.copy.print(renderable)

@@ -192,7 +192,13 @@ def _drawn(s: Declaration, rng: np.random.Generator) -> Leaf:
         raise NetworkError(f"uniform({a:g}, {b:g}) needs its low end below its high end", s.value.span, "write uniform(LOW, HIGH)")
     if s.value.dist == "normal" and not b >= 0:
         raise NetworkError(f"normal({a:g}, {b:g}) needs a standard deviation of 0 or more", s.value.span, "write normal(MEAN, SD)")
-    value = float(rng.uniform(a, b) if s.value.dist == "uniform" else rng.normal(a, b))
+    with np.errstate(all="ignore"):
+        try:
+            value = float(rng.uniform(a, b) if s.value.dist == "uniform" else rng.normal(a, b))
+        except (OverflowError, ValueError):
+            value = float("inf")
+    if not np.isfinite(value):
+        raise NetworkError(f"{s.value.dist}({a:g}, {b:g}) spans more than a float can hold", s.value.span, "choose a narrower range")
     return Leaf(s.name, s.kind, value, s.span, f"{s.value.dist}({show(s.value.args[0])}, {show(s.value.args[1])})")
 
 

@@ -1,7 +1,7 @@
 """Write a run's tables as Markdown or LaTeX for handouts and worksheets, with chosen columns blank.
 
 The rows come from tables.py, as on the terminal. A worksheet leaves the columns a student should
-work out empty (BLANKS); the same run without blanks is its answer key.
+work out empty (all but the SCAFFOLD columns); the same run without blanks is its answer key.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from bptrace.graph import Graph
 from bptrace.printer import ASCII, BP, MATH, name_text
 from bptrace.tracer import Final, Step
 
-# The columns a student works out, by table (numbered from 0): left empty on a worksheet.
-BLANKS = {
-    "forward": (2, 3),  # with numbers, value
-    "partials": (1, 2),  # formula, value
-    "chains": (2, 3),  # with numbers, value
-    "updates": (2, 3, 4),  # gradient, α·gradient, after
+# The columns a worksheet keeps, by table: the rest (values, formulas, numbers, the optimiser's
+# state, the batch's mean) are what a student works out, and are left empty.
+SCAFFOLD = {
+    "forward": ("node", "expression"),
+    "partials": ("partial",),
+    "chains": ("gradient", "chain"),
+    "updates": ("param", "before"),
 }
 
 
@@ -45,7 +46,7 @@ def markdown(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title:
             w = _writer(graph, record, w)
             yield f"\n## Step {record.step}\n\n{_md(_leaves(graph, record, w, sheet))}\n"
             for rows, name in _tables(graph, record, w, sheet):
-                yield f"\n### {_md(rows.title)}\n\n" + _md_table(rows, _blanked(record, name, sheet), sheet)
+                yield f"\n### {_md(rows.title)}\n\n" + _md_table(rows, _blanked(record, name, sheet, rows.headers), sheet)
         elif first is not None:
             # A worksheet has no summary: its final values are the answers. (An empty chunk keeps
             # the worksheet in step with its key.)
@@ -65,7 +66,7 @@ def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, 
             w = _writer(graph, record, w)
             yield f"\n\\subsection*{{Step {record.step}}}\n{_leaves(graph, record, w, sheet)}\n"
             for rows, name in _tables(graph, record, w, sheet):
-                yield _tex_table(rows, _blanked(record, name, sheet), sheet)
+                yield _tex_table(rows, _blanked(record, name, sheet, rows.headers), sheet)
         elif first is not None:
             yield "" if sheet.blank else "\n\\subsection*{Summary}\n" + _tex_table(tables.summary(graph, first, record, w), set(), sheet)
     yield ending("latex")
@@ -94,11 +95,12 @@ def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
     return [(made[name](), name) for name in tables.TABLES if name in sheet.sections]
 
 
-def _blanked(step: Step, name: str, sheet: Sheet) -> set[int]:
+def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> set[int]:
     """Return the columns left empty: the table's answers, and an update's "before" after step 1."""
     if name not in sheet.blank:
         return set()
-    return set(BLANKS[name]) | ({1} if name == "updates" and _hides_updates(step, sheet) else set())
+    kept = set(SCAFFOLD[name]) - ({"before"} if name == "updates" and _hides_updates(step, sheet) else set())
+    return {i for i, header in enumerate(headers) if header not in kept}
 
 
 def _picked(rows: Sequence[tables.Row], sheet: Sheet) -> list[tables.Row | None]:
@@ -164,7 +166,7 @@ def _ascii(text: str) -> str:
 
 
 def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
-    spec = "".join("r" if i >= rows.numeric_from else "l" for i in range(len(rows.headers)))
+    spec = "".join("p{4.5cm}" if i in rows.text else "r" if i >= rows.numeric_from else "l" for i in range(len(rows.headers)))
     title = rows.title  # written by the LaTeX writer: already LaTeX
     headers = [h if "$" in h else _tex_text(h) for h in rows.headers]
     lines = [f"\n\\paragraph{{{title}}}\\mbox{{}}", f"\\begin{{longtable}}{{{spec}}}", r"\hline",

@@ -95,7 +95,7 @@ def drawn_note(graph: Graph, view: View) -> str:
     """Return which params started at random values, and the seed that makes them reproducible."""
     n = view.notation
     drawn = [f"{name_text(leaf.name, n)} ~ {leaf.drawn.replace('-', n.minus)}" for leaf in graph.leaves if leaf.drawn]
-    return f"drawn with --seed {graph.seed}: {', '.join(drawn)}."
+    return f"drawn with seed {graph.seed}: {', '.join(drawn)}."
 
 
 def batch_note(graph: Graph, step: Step, view: View) -> str:
@@ -104,13 +104,17 @@ def batch_note(graph: Graph, step: Step, view: View) -> str:
     how = "mean" if graph.settings["reduction"] == "mean" else "sum"
     said = f"{n} sample{'s' if n > 1 else ''}: the loss and the gradients that update the params are the {how} over them"
     if step.indices is not None:
-        picked = ", ".join(str(i + 1) for i in step.indices[:8]) + (", …" if len(step.indices) > 8 else "")
+        picked = ", ".join(str(i + 1) for i in step.indices[:8]) + ((", …" if view.notation.pretty else ", ...") if len(step.indices) > 8 else "")
         said = (f"a batch of {n} of the {graph.samples} samples ({picked}): the loss and the gradients that update "
                 f"the params are the {how} over them")
     if view.sample is not None:
         return f"{said}; showing sample {view.sample + 1}."
     if n > MAX_SAMPLES:
-        return f"{said}; showing samples 1–{MAX_SAMPLES} (--sample i shows sample i)."
+        numbers = step.indices or range(n)
+        shown = ", ".join(str(i + 1) for i in numbers[:MAX_SAMPLES])
+        dots = "…" if view.notation.pretty else "..."
+        more = "" if step.indices is not None else " (--sample i shows sample i)"
+        return f"{said}; showing samples {shown}, {dots}{more}."
     return said + "."
 
 
@@ -124,15 +128,17 @@ def render_final(graph: Graph, first: Step, final: Final, view: View) -> Rendera
     return Group(Rule("Summary", style="bold"), titled(_rich(rows, view)), Text(""))
 
 
-def render_curve(losses: list[float], view: View, width: int) -> RenderableType:
-    """Return the loss over the run as a sparkline, from the first step to the final params."""
+def render_curve(losses: list[float], view: View, width: int, batched: bool = False) -> RenderableType:
+    """Return the loss over the run as a sparkline, from the first step to the final params (or the last batch)."""
     from bptrace.curve import curve
 
     num = _num(view)
     first, last = num(losses[0]), num(losses[-1])
     drawn = curve(losses, max(10, min(60, width - len(first) - len(last) - 4)), ascii_only=not view.notation.pretty)
     scale = "log scale" if drawn.log else "linear scale"
-    title = f"Loss over {len(losses) - 1:,} steps ({scale}, lowest {num(drawn.low)}, highest {num(drawn.high)})"
+    steps = len(losses) if batched else len(losses) - 1
+    what = "each step's batch loss" if batched else "loss"
+    title = f"{what[0].upper()}{what[1:]} over {steps:,} steps ({scale}, lowest {num(drawn.low)}, highest {num(drawn.high)})"
     line = Text.assemble(first + "  ", (drawn.bars, "bold"), "  " + last)
     return Group(Text(title, style="bold"), line, Text(""))
 

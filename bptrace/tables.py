@@ -251,11 +251,13 @@ def _momentum(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows
         title = (f"Update with momentum  velocity = {mu}{n.times}velocity + gradient,  "
                  f"after = before {n.minus} {alpha}{n.times}velocity   ({values})")
         scaled = f"{alpha}{n.times}velocity"
-    table = TableRows(title, ("param", "before", gradient, "velocity", "with numbers", scaled, "after"), numeric_from=1, text=(4,))
+    # The formula with numbers goes last: when the terminal is narrow, it wraps and the numbers keep their width.
+    headers = ("param", "before", gradient, "velocity", scaled, "after", "velocity with numbers")
+    table = TableRows(title, headers, numeric_from=1, text=(6,))
     for u in step.updates:
         substituted = f"{w.number(settings['momentum'])}{w.times}{_paren(w, w.number(u.previous.get('velocity', 0.0)))} + {_paren(w, w.number(u.grad))}"
-        cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.state["velocity"]), substituted,
-                 w.number(u.lr * u.state["velocity"]), w.number(u.after))
+        cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.state["velocity"]),
+                 w.number(u.lr * u.state["velocity"]), w.number(u.after), substituted)
         table.rows.append(Row(cells, subject=(u.param,)))
     return table
 
@@ -265,7 +267,7 @@ def _adam(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
     if w.tex:
         numbers = (rf"$\alpha = {w.number(step.lr)}$, $\beta_1 = {w.number(settings['beta1'])}$, "
                    rf"$\beta_2 = {w.number(settings['beta2'])}$, $\epsilon = {w.number(settings['eps'])}$, $t = {t}$")
-        title = (r"Update with Adam: $m = \beta_1 m + (1 - \beta_1) g$, $v = \beta_2 v + (1 - \beta_2) g^2$, "
+        title = (r"Update with adam: $m = \beta_1 m + (1 - \beta_1) g$, $v = \beta_2 v + (1 - \beta_2) g^2$, "
                  r"$\hat{m} = m/(1 - \beta_1^t)$, $\hat{v} = v/(1 - \beta_2^t)$, "
                  rf"after $=$ before $- \alpha \hat{{m}}/(\sqrt{{\hat{{v}}}} + \epsilon)$, with {numbers}")
     else:
@@ -279,7 +281,8 @@ def _adam(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
             title = (f"Update with adam  m = {b1}*m + (1 - {b1})*g,  v = {b2}*v + (1 - {b2})*g^2,  m_hat = m/(1 - {b1}^t),  "
                      f"v_hat = v/(1 - {b2}^t),  after = before - {alpha}*m_hat/(sqrt(v_hat) + {eps})   {values}")
     # m̂ and v̂ appear in the formula with numbers (and in the JSON state): a column each would not fit 80 columns.
-    table = TableRows(title, ("param", "before", gradient, "m", "v", "with numbers", "after"), numeric_from=1, text=(5,))
+    m, v = ("$m$", "$v$") if w.tex else ("m", "v")
+    table = TableRows(title, ("param", "before", gradient, m, v, "after", "after with numbers"), numeric_from=1, text=(6,))
     root = (lambda x: rf"\sqrt{{{x}}}") if w.tex else (lambda x: f"√{x}") if w.notation.pretty else (lambda x: f"sqrt({x})")
     minus = "-" if w.tex or not w.notation.pretty else "−"
     for u in step.updates:
@@ -288,7 +291,7 @@ def _adam(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
         fraction = f"{_paren(w, w.number(s['m_hat']))}/({root(w.number(s['v_hat']))} + {w.number(settings['eps'])})"
         substituted = f"{w.number(u.before)} {minus} {w.number(u.lr)}{w.times.strip() if not w.tex else w.times}{fraction}"
         cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(s["m"]), w.number(s["v"]),
-                 substituted, w.number(u.after))
+                 w.number(u.after), substituted)
         table.rows.append(Row(cells, subject=(u.param,)))
     return table
 

@@ -103,7 +103,8 @@ class Final:
 
 @dataclass(frozen=True, slots=True)
 class Batches:
-    """Mini-batches: each step takes the next `size` samples, in order or shuffled each pass, wrapping around."""
+    """Mini-batches: each step takes the next `size` samples in order, wrapping around; or, shuffled, each
+    pass through the samples is a fresh permutation cut into batches of `size` (the last may be smaller)."""
 
     size: int
     shuffle: bool = False
@@ -140,14 +141,16 @@ def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray]
         return None
 
     def indices() -> Iterator[np.ndarray]:
-        rng = np.random.default_rng(batches.seed)
-        order, at = np.array([], dtype=np.intp), 0
-        while True:
-            while len(order) - at < batches.size:  # the next pass through the samples, shuffled or not
-                order = np.concatenate([order[at:], rng.permutation(samples) if batches.shuffle else np.arange(samples)])
-                at = 0
-            yield order[at:at + batches.size]
-            at += batches.size
+        if batches.shuffle:  # each pass a fresh permutation, cut into batches: no sample twice in a batch
+            rng = np.random.default_rng(batches.seed)
+            while True:
+                order = rng.permutation(samples)
+                for at in range(0, samples, batches.size):
+                    yield order[at:at + batches.size]  # the last batch of a pass may be smaller
+        order, at = np.arange(samples), 0
+        while True:  # in order, wrapping around
+            yield np.take(order, range(at, at + batches.size), mode="wrap")
+            at = (at + batches.size) % samples
 
     return indices()
 
@@ -268,7 +271,10 @@ def _fault(step: int, where: str, expr, env, span, final: bool = False) -> Numer
     found = find_fault(expr, env)
     if found is None:
         return NumericFault(step, where, "the value is not finite", span, final)
-    node, args, _ = found
+    node, args = found[0], found[1]
     if node.span.line:  # a subexpression of the source: point at it exactly
         span = node.span
-    return NumericFault(step, where, op_of(node).fault(*args), span, final)
+    detail = op_of(node).fault(*args)
+    if len(found) == 4:
+        detail = f"sample {found[3] + 1}: {detail}"
+    return NumericFault(step, where, detail, span, final)

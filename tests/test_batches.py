@@ -96,7 +96,7 @@ def test_more_samples_than_columns_say_how_to_see_the_rest(tmp_path):
     f = tmp_path / "many.bp"
     f.write_text("input x = [1, 2, 3, 4, 5, 6]\nparam w = 1\nloss L = (w*x)^2\n")
     out = invoke("run", str(f), "--show", "forward").stdout
-    assert "showing samples 1–4 (--sample i shows sample i)" in " ".join(out.split())
+    assert "showing samples 1, 2, 3, 4, … (--sample i shows sample i)" in " ".join(out.split())
     assert "sample 4" in out and "sample 5" not in out
 
 

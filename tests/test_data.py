@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bptrace.cli import app
 from bptrace.tracer import Batches, Step, trace
-from conftest import load
+from conftest import ROOT, load
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 LINE = "input x = 0\ntarget y = 0\nparam w = 1\nloss L = 1/2*(y - w*x)^2\n"
@@ -99,3 +99,47 @@ def test_the_json_names_each_steps_batch(files):
     schema = json.loads(invoke("schema").stdout)
     for record in lines:
         jsonschema.validate(record, schema)
+
+
+def test_shuffled_batches_never_hold_a_sample_twice():
+    # 4 samples in batches of 3: each pass is a permutation cut into 3 + 1.
+    graph = load("input x = [1, 2, 3, 4]\nparam w = 1\nloss L = w*x\n")
+    picked = [r.indices for r in trace(graph, 6, batches=Batches(3, True, 0)) if isinstance(r, Step)]
+    assert [len(b) for b in picked] == [3, 1, 3, 1, 3, 1]
+    assert all(len(set(b)) == len(b) for b in picked)
+    assert sorted(picked[0] + picked[1]) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--batch-size", "2"], "the inputs and targets hold one value each"),
+        (["--shuffle"], "the inputs and targets hold one value each"),
+    ],
+)
+def test_batch_options_without_samples_are_usage_errors(files, args, says):
+    result = invoke("run", str(files / "line.bp"), *args)
+    assert result.exit_code == 2 and says in result.stderr
+
+
+def test_sample_and_shuffle_need_what_they_act_on(files):
+    data = ["--data", str(files / "five.csv")]
+    assert "give --batch-size B" in invoke("run", str(files / "line.bp"), *data, "--shuffle").stderr
+    assert "with mini-batches each step runs other samples" in invoke("run", str(files / "line.bp"), *data, "-b", "2", "--sample", "1").stderr
+
+
+def test_a_fault_in_one_sample_names_the_sample(tmp_path):
+    f = tmp_path / "f.bp"
+    f.write_text("input x = [1, -1, 2]\nparam w = 1\nloss L = log(w*x)\n")
+    result = invoke("run", str(f))
+    assert result.exit_code == 5 and "step 1: node L = log(w*x): sample 2: log of -1" in result.stderr
+    end = json.loads(invoke("run", str(f), "--json").stdout.splitlines()[-1])
+    assert end["type"] == "end" and end["error"]["kind"] == "numeric"
+
+
+def test_graph_and_a_too_wide_draw(tmp_path):
+    out = invoke("graph", str(ROOT / "networks" / "xor.bp")).stdout
+    assert "input x₀ = [0, 0, 1, 1]" in out
+    f = tmp_path / "u.bp"
+    f.write_text("param w = uniform(-1e308, 1e308)\nloss L = w^2\n")
+    assert "spans more than a float can hold" in invoke("run", str(f)).stderr

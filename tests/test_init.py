@@ -39,7 +39,7 @@ def test_the_trace_says_what_was_drawn(tmp_path):
     f = tmp_path / "init.bp"
     f.write_text(NETWORK)
     words = " ".join(invoke("run", str(f), "--seed", "5", "--show", "forward").stdout.split())
-    assert "drawn with --seed 5: w ~ uniform(−1, 1), b ~ normal(0, 0.5)." in words
+    assert "drawn with seed 5: w ~ uniform(−1, 1), b ~ normal(0, 0.5)." in words
     begin = json.loads(invoke("run", str(f), "--seed", "5", "--json").stdout.splitlines()[0])
     assert begin["seed"] == 5
     assert [leaf.get("drawn") for leaf in begin["leaves"]] == ["uniform(-1, 1)", "normal(0, 0.5)", None, None]

@@ -73,7 +73,7 @@ def test_the_update_table_shows_the_optimizers_state(tmp_path):
     words = " ".join(out.split())
     assert "velocity = μ·velocity + gradient, after = before − α·velocity (α = 0.1, μ = 0.9)" in words
     # Step 2 for w1: velocity = 0.9·0.678 + 0.2989 = 0.9091, after = 0.4322 − 0.1·0.9091 = 0.3413.
-    assert "w₁ 0.4322 0.2989 0.9091 0.9 · 0.678 + 0.2989 0.09091 0.3413" in words
+    assert "w₁ 0.4322 0.2989 0.9091 0.09091 0.3413 0.9 · 0.678 + 0.2989" in words
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bptrace.cli import app
-from bptrace.handout import BLANKS
+from bptrace.handout import SCAFFOLD
 from conftest import NETWORKS, ROOT, assert_latex_compiles
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
@@ -64,9 +64,10 @@ def test_a_worksheet_blanks_exactly_the_answer_columns_and_the_key_fills_them(tm
         del full["Summary"]
         for title, rows in full.items():
             table = "forward" if title == "Forward pass" else "updates" if title.startswith("Update") else None
+            headers = rows[0]
             for blank_row, row in zip(sheet[title][2:], rows[2:]):  # after the header and alignment rows
-                for i, (b, a) in enumerate(zip(blank_row, row)):
-                    assert b == ("" if table and i in BLANKS[table] else a), (title, i)
+                for header, b, a in zip(headers, blank_row, row):
+                    assert b == ("" if table and header not in SCAFFOLD[table] else a), (title, header)
     else:
         assert worksheet.stdout.count(r"\hspace{2.5cm}") == 3 * 2 + 4 * 3  # 3 nodes × 2 columns, 4 params × 3
 
@@ -127,3 +128,14 @@ def test_latex_handouts_compile_with_pdflatex(path, optimizer, tmp_path):
 def test_worksheet_usage_errors(args, says):
     result = invoke("run", SIMPLE, *args)
     assert result.exit_code == 2 and says in " ".join(result.stderr.replace("│", "").split())
+
+
+def test_a_worksheet_blanks_the_optimizers_state_and_the_batch_means_too(tmp_path):
+    f = tmp_path / "m.bp"
+    f.write_text((ROOT / "networks/xor.bp").read_text(encoding="utf-8") + "set optimizer = momentum\n")
+    tables = md_tables(invoke("run", str(f), "-f", "markdown", "--blank", "updates,chains").stdout)
+    for title, rows in tables.items():
+        if title.startswith("Update") or title.startswith("Chain"):
+            kept = SCAFFOLD["updates" if title.startswith("Update") else "chains"]
+            for row in rows[2:]:
+                assert all(cell == "" for header, cell in zip(rows[0], row) if header not in kept), (title, row)
