@@ -6,7 +6,7 @@ work out empty (all but the SCAFFOLD columns); the same run without blanks is it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from bptrace import tables
@@ -38,38 +38,59 @@ class Sheet:
 def markdown(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
     """Yield a Markdown document, a step at a time."""
     w = tables.Writer(BP if sheet.ascii_math else MATH, sheet.precision)
-    yield f"# {_md(title)}\n"
-    first = None
-    for record in records:
-        if isinstance(record, Step):
-            first = first or record
-            w = _writer(graph, record, w)
-            yield f"\n## Step {record.step}\n\n{_md(_leaves(graph, record, w, sheet))}\n"
-            for rows, name in _tables(graph, record, w, sheet):
-                yield f"\n### {_md(rows.title)}\n\n" + _md_table(rows, _blanked(record, name, sheet, rows.headers), sheet)
-        elif first is not None:
-            # A worksheet has no summary: its final values are the answers. (An empty chunk keeps
-            # the worksheet in step with its key.)
-            yield "" if sheet.blank else "\n## Summary\n\n" + _md_table(tables.summary(graph, first, record, w), set(), sheet)
+    return _document(graph, records, sheet, w, _Form(
+        begin=f"# {_md(title)}\n",
+        step=lambda k, leaves: f"\n## Step {k}\n\n{_md(leaves)}\n",
+        table=lambda rows, blank: f"\n### {_md(rows.title)}\n\n" + _md_table(rows, blank, sheet),
+        summary=lambda rows: "\n## Summary\n\n" + _md_table(rows, set(), sheet),
+        end=ending("markdown"),
+    ))
 
 
 def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
     """Yield a LaTeX document (article, amsmath), a step at a time."""
     w = tables.Writer(MATH, sheet.precision, tex=True)
-    yield ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
-           "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
-           f"\\begin{{document}}\n\\section*{{{_tex_text(_ascii(title))}}}\n")
+    return _document(graph, records, sheet, w, _Form(
+        begin=("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
+               "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
+               f"\\begin{{document}}\n\\section*{{{_tex_text(_ascii(title))}}}\n"),
+        step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}\n",
+        table=lambda rows, blank: _tex_table(rows, blank, sheet),
+        summary=lambda rows: "\n\\subsection*{Summary}\n" + _tex_table(rows, set(), sheet),
+        end=ending("latex"),
+    ))
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """How one document format writes its parts."""
+
+    begin: str
+    step: Callable[[int, str], str]  # a step's heading, given its number and its leaves line
+    table: Callable[[tables.TableRows, set[int]], str]  # a table, given its blank columns
+    summary: Callable[[tables.TableRows], str]  # the summary, under its heading
+    end: str
+
+
+def _document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: tables.Writer, form: _Form) -> Iterator[str]:
+    """Yield a document's chunks: its beginning, a chunk per step and per table, the summary, its end.
+
+    A worksheet and its key yield the same number of chunks, so they can be written side by side.
+    """
+    yield form.begin
     first = None
     for record in records:
         if isinstance(record, Step):
             first = first or record
             w = _writer(graph, record, w)
-            yield f"\n\\subsection*{{Step {record.step}}}\n{_leaves(graph, record, w, sheet)}\n"
+            yield form.step(record.step, _leaves(graph, record, w, sheet))
             for rows, name in _tables(graph, record, w, sheet):
-                yield _tex_table(rows, _blanked(record, name, sheet, rows.headers), sheet)
+                yield form.table(rows, _blanked(record, name, sheet, rows.headers))
         elif first is not None:
-            yield "" if sheet.blank else "\n\\subsection*{Summary}\n" + _tex_table(tables.summary(graph, first, record, w), set(), sheet)
-    yield ending("latex")
+            # A worksheet has no summary: its final values are the answers. (An empty chunk keeps
+            # the worksheet in step with its key.)
+            yield "" if sheet.blank else form.summary(tables.summary(graph, first, record, w))
+    yield form.end
 
 
 def ending(form: str) -> str:
