@@ -45,17 +45,23 @@ def _at_least(low: int, high: int | None = None):
     return check
 
 
+Lr = Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α (0 or more); overrides `set lr` in the file.", show_default="the file's, or 0.1")]
+Precision = Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown, 1 to 17 (the engine keeps full float64).")]
+AsciiMath = Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")]
+AllRows = Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")]
+
+
 @app.command()
 def run(
     file: Annotated[Path, typer.Argument(help="The .bp network to train.", show_default=False, metavar="FILE")],
     steps: Annotated[int, typer.Option("--steps", "-n", metavar="N", callback=_at_least(1), help="Training steps to run.")] = 1,
-    lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α (0 or more); overrides `set lr` in the file.", show_default="the file's, or 0.1")] = None,
-    precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown, 1 to 17 (the engine keeps full float64).")] = 4,
+    lr: Lr = None,
+    precision: Precision = 4,
     show: Annotated[str, typer.Option("--show", metavar="TABLES", show_default=False, help="Tables to show, comma-separated, from forward,partials,chains,updates (default: all four).")] = "forward,partials,chains,updates",
     max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths listed per parameter; the rest, and any path of more than 100 factors, are counted exactly.")] = 8,
-    ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")] = False,
+    ascii_math: AsciiMath = False,
     json_lines: Annotated[bool, typer.Option("--json", help="Write the trace as JSON Lines (see `bptrace schema`) instead of tables.")] = False,
-    all_rows: Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")] = False,
+    all_rows: AllRows = False,
     export: Annotated[Optional[Path], typer.Option("--export", metavar="FILE", help="Also save what the terminal shows, in colour, as FILE.html or FILE.svg (for slides).", show_default=False)] = None,
     form: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="text (the terminal), markdown or latex (tables for handouts and worksheets).")] = "text",
     blank: Annotated[Optional[str], typer.Option("--blank", metavar="TABLES", help="Make a worksheet: leave the answer columns of these tables empty (markdown or latex).", show_default=False)] = None,
@@ -152,8 +158,8 @@ RUN_FORMATS = ("text", "markdown", "latex")
 def check(
     file: Annotated[Path, typer.Argument(help="The .bp network to check.", show_default=False, metavar="FILE")],
     steps: Annotated[int, typer.Option("--steps", "-n", metavar="N", callback=_at_least(1), help="Check at each of the first N steps of training.")] = 1,
-    lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α along the way; overrides `set lr`.", show_default="the file's, or 0.1")] = None,
-    precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown.")] = 6,
+    lr: Lr = None,
+    precision: Precision = 6,
     seed: Seed = None,
 ) -> None:
     """Compare every gradient with central finite differences, node by node, and exit 6 on any mismatch."""
@@ -168,8 +174,8 @@ def explain(
     params: Annotated[Optional[list[str]], typer.Argument(help="Params whose chains to write (default: every param).", show_default=False, metavar="PARAM")] = None,
     latex: Annotated[bool, typer.Option("--latex", help="Write the answers as LaTeX (amsmath) to paste into slides.")] = False,
     max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths written per parameter; the rest are counted exactly.")] = 8,
-    ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1) instead of ∂L/∂w₁.")] = False,
-    all_rows: Annotated[bool, typer.Option("--all", help="Show every row of every table.")] = False,
+    ascii_math: AsciiMath = False,
+    all_rows: AllRows = False,
 ) -> None:
     """Answer the handout's five questions for FILE: gradient size, local partials, each chain and its length."""
     _guarded(file, lambda source: commands.explain(source, tuple(params or ()), latex, max_paths, ascii_math, all_rows, str(file)))
@@ -183,10 +189,10 @@ def graph(
     file: Annotated[Path, typer.Argument(help="The .bp network to draw.", show_default=False, metavar="FILE")],
     form: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="text (the terminal), dot (Graphviz) or mermaid.")] = "text",
     step: Annotated[Optional[int], typer.Option("--step", metavar="K", callback=lambda v: v if v is None else _at_least(1)(v), help="Annotate nodes with their value and ∂L/∂node, and edges with their local derivative, at step K.", show_default=False)] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α for the steps before K; overrides `set lr`.", show_default="the file's, or 0.1")] = None,
-    precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown.")] = 4,
-    ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1) instead of ∂L/∂w₁.")] = False,
-    all_rows: Annotated[bool, typer.Option("--all", help="Show every node of every layer (text format).")] = False,
+    lr: Lr = None,
+    precision: Precision = 4,
+    ascii_math: AsciiMath = False,
+    all_rows: AllRows = False,
     seed: Seed = None,
 ) -> None:
     """Draw the computational graph of FILE, layered from inputs and params to the loss."""
@@ -204,9 +210,9 @@ def nudge(
     param: Annotated[str, typer.Argument(help="The param to nudge.", show_default=False, metavar="PARAM")],
     by: Annotated[float, typer.Option("--by", metavar="D", help="The nudge Δ added to the param (not 0); 10Δ, Δ/10 and Δ/100 are shown too.")] = 1e-3,
     step: Annotated[int, typer.Option("--step", metavar="K", callback=_at_least(1), help="Nudge the param as it is at step K of training.")] = 1,
-    lr: Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α for the steps before K; overrides `set lr`.", show_default="the file's, or 0.1")] = None,
-    precision: Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown.")] = 4,
-    ascii_math: Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1) instead of ∂L/∂w₁.")] = False,
+    lr: Lr = None,
+    precision: Precision = 4,
+    ascii_math: AsciiMath = False,
     seed: Seed = None,
 ) -> None:
     """Change PARAM a little: the gradient's predicted loss change beside the actual one, from the forward pass."""
