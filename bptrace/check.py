@@ -132,7 +132,7 @@ def _check_step(graph: Graph, record: Step) -> CheckStep:
         grads = []
         for chain in record.chains:
             def loss(x: float, name: str = chain.param) -> float:
-                return float(batch(graph, forward(graph, {**params, name: np.float64(x)})[graph.loss]))
+                return float(batch(graph, forward(graph, {**params, name: float(x)})[graph.loss]))
 
             result = compare(chain.grad, loss, float(params[chain.param]))
             grads.append(GradCheck(chain.param, result, _culprit(graph, chain.param, partials) if result.status == "mismatch" else None))
@@ -160,7 +160,7 @@ _RANK = {"ok": 0, "unstable": 1, "mismatch": 2}
 
 def _local_at(program, wrt: str, values: dict[str, Any], analytic) -> Comparison:
     def node_value(x: float) -> float:
-        return float(run(program, {**values, wrt: np.float64(x)}))
+        return float(run(program, {**values, wrt: float(x)}))
 
     return compare(analytic, node_value, float(values[wrt]))
 

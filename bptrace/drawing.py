@@ -74,7 +74,8 @@ def edge_label(edge: Edge, labels: Labels, direct: bool = False) -> str:
     n = labels.notation
     text = f"{partial_text(edge.of, edge.wrt, n)}{' (direct)' if direct else ''} = {show(edge.formula, n)}"
     if labels.step is not None and not isinstance(edge.formula, Num):  # not "∂h/∂b = 1 = 1"
-        text += f" = {labels.num(run(edge.program, labels.step.values))}"
+        with np.errstate(all="ignore"):  # ∂L/∂k of a const may be nan, and is shown as such
+            text += f" = {labels.num(run(edge.program, labels.step.values))}"
     return text
 
 

@@ -1,10 +1,12 @@
 """Evaluate expressions: compile each to a flat postfix program once, run it every step.
 
-Values are numpy float64 scalars; the same programs run unchanged on arrays (one value per sample).
+Values are Python floats (the math table computes on them with the math module, and with numpy
+where math raises); the same programs run unchanged on numpy arrays (one value per sample).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,12 +29,12 @@ def op_of(e: Expr) -> Op:
     return FUNCTIONS[e.fn]
 
 
-def constant(value) -> np.float64:
-    """Return a number as float64: the nearest one, or ±inf beyond the largest."""
+def constant(value) -> float:
+    """Return a number as a float: the nearest one, or ±inf beyond the largest."""
     try:
-        return np.float64(float(value))
+        return float(value)
     except OverflowError:
-        return np.float64(np.inf if value > 0 else -np.inf)
+        return math.inf if value > 0 else -math.inf
 
 
 def compile_expr(e: Expr) -> Program:

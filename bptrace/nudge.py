@@ -63,7 +63,7 @@ def nudge(graph: Graph, param: str, by: float, step: int = 1, lr: float | None =
             try:
                 if not np.isfinite(moved):
                     raise NumericFault(step, f"nudging {param} by {d:g}", f"{param} + Δ = {moved} is not a finite number")
-                loss = batch(graph, forward(graph, {**params, param: np.float64(moved)}, checked, step)[graph.loss])
+                loss = batch(graph, forward(graph, {**params, param: float(moved)}, checked, step)[graph.loss])
             except NumericFault as fault:
                 if scale == 1.0:  # the nudge asked for: say where it fails
                     raise NumericFault(step, f"with {param} nudged to {float(moved):g}, {fault.where}", fault.detail, fault.span) from None

@@ -8,6 +8,8 @@ from evaluating those formulas, so a formula and its value can never disagree.
 from __future__ import annotations
 
 from collections.abc import Callable
+import math
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,14 +32,71 @@ class Op:
     convention: str = ""
 
 
-def _sigmoid(x):
+def _sigmoid_array(x):
     # Two branches so that neither exp can overflow: exp of a non-positive number only.
     e = np.exp(-np.abs(x))
     return np.where(np.asarray(x) >= 0, 1 / (1 + e), e / (1 + e))[()]
 
 
-def _step(x):
-    return np.heaviside(x, 0.0)
+def _sigmoid_float(x: float) -> float:
+    e = math.exp(-abs(x))
+    return 1 / (1 + e) if x >= 0 else e / (1 + e)
+
+
+# Each operation computes on a plain Python float with the math module (a numpy scalar operation
+# costs ten times more), and on anything else, or wherever math raises (log of a negative, an
+# overflow, 1/0), with numpy, whose inf and nan the run then reports. The tests check that the two
+# agree bit for bit on ordinary and special values.
+def _unary(fast, slow):
+    def op(x):
+        if type(x) is float:
+            try:
+                return fast(x)
+            except (ValueError, OverflowError, ZeroDivisionError):
+                pass
+            with np.errstate(all="ignore"):  # the inf or nan is the answer; the run reports it
+                return slow(np.float64(x))
+        return slow(x)
+
+    return op
+
+
+def _binary(fast, slow):
+    def op(a, b):
+        if type(a) is float and type(b) is float:
+            try:
+                value = fast(a, b)
+                if type(value) is float:  # (−8)**(1/3) is a complex number in Python: numpy's nan instead
+                    return value
+            except (ValueError, OverflowError, ZeroDivisionError):
+                pass
+            with np.errstate(all="ignore"):
+                return slow(np.float64(a), np.float64(b))
+        return slow(a, b)
+
+    return op
+
+
+def _nan_first(fast):
+    """Return `fast` made to pass a nan argument through, as numpy does (max(nan, 1) is nan)."""
+    def op(*args):
+        for a in args:
+            if a != a:
+                raise ValueError  # numpy's answer
+        return fast(*args)
+
+    return op
+
+
+def _square(a: float, b: float) -> float:
+    """x^2 as x·x (as numpy computes it, bit for bit); numpy's own power for any other exponent."""
+    if b == 2.0:
+        return a * a
+    raise ValueError  # numpy's power differs from the C library's in the last bit: use numpy's
+
+
+_sigmoid = _unary(_sigmoid_float, _sigmoid_array)
+_step = _unary(_nan_first(lambda x: 1.0 if x > 0 else 0.0), lambda x: np.heaviside(x, 0.0))
 
 
 def _n(x) -> str:
@@ -73,20 +132,20 @@ def _never(name: str):
 
 
 OPERATORS: dict[str, Op] = {
-    "+": Op("+", 2, np.add, (lambda a, b: ONE, lambda a, b: ONE), _overflow("+")),
-    "-": Op("-", 2, np.subtract, (lambda a, b: ONE, lambda a, b: num(-1)), _overflow("-")),
-    "*": Op("*", 2, np.multiply, (lambda a, b: b, lambda a, b: a), _overflow("*")),
+    "+": Op("+", 2, _binary(operator.add, np.add), (lambda a, b: ONE, lambda a, b: ONE), _overflow("+")),
+    "-": Op("-", 2, _binary(operator.sub, np.subtract), (lambda a, b: ONE, lambda a, b: num(-1)), _overflow("-")),
+    "*": Op("*", 2, _binary(operator.mul, np.multiply), (lambda a, b: b, lambda a, b: a), _overflow("*")),
     "/": Op(
         "/",
         2,
-        np.divide,
+        _binary(operator.truediv, np.divide),
         (lambda a, b: div(ONE, b), lambda a, b: neg(div(a, power(b, num(2))))),
         _divide_fault,
     ),
     "^": Op(
         "^",
         2,
-        np.power,
+        _binary(_square, np.power),
         (
             lambda a, b: mul(b, power(a, sub(b, ONE))),
             # d(c^v)/dv = c^v·log(c); for the bases 0 and 1 that is exactly 0 (where it exists).
@@ -94,7 +153,7 @@ OPERATORS: dict[str, Op] = {
         ),
         _power_fault,
     ),
-    "neg": Op("neg", 1, np.negative, (lambda a: num(-1),), _never("-")),
+    "neg": Op("neg", 1, _unary(operator.neg, np.negative), (lambda a: num(-1),), _never("-")),
 }
 
 FUNCTIONS: dict[str, Op] = {
@@ -107,34 +166,34 @@ FUNCTIONS: dict[str, Op] = {
         "σ'(u) = σ(u)·(1 − σ(u))",
     ),
     "tanh": Op(
-        "tanh", 1, np.tanh, (lambda u: sub(ONE, power(call("tanh", u), num(2))),), _never("tanh"),
+        "tanh", 1, _unary(math.tanh, np.tanh), (lambda u: sub(ONE, power(call("tanh", u), num(2))),), _never("tanh"),
         "tanh'(u) = 1 − tanh(u)²",
     ),
     "relu": Op(
-        "relu", 1, lambda x: np.maximum(x, 0.0), (lambda u: call("step", u),), _never("relu"),
+        "relu", 1, _unary(_nan_first(lambda x: x if x > 0.0 else 0.0), lambda x: np.maximum(x, 0.0)), (lambda u: call("step", u),), _never("relu"),
         "relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0",
     ),
-    "exp": Op("exp", 1, np.exp, (lambda u: call("exp", u),), lambda u: f"overflow: exp({_n(u)}) is too large for a float",
+    "exp": Op("exp", 1, _unary(math.exp, np.exp), (lambda u: call("exp", u),), lambda u: f"overflow: exp({_n(u)}) is too large for a float",
         "exp'(u) = exp(u)",
     ),
     "log": Op(
-        "log", 1, np.log, (lambda u: div(ONE, u),), lambda u: f"log of {_n(u)}: log needs a positive number",
+        "log", 1, _unary(math.log, np.log), (lambda u: div(ONE, u),), lambda u: f"log of {_n(u)}: log needs a positive number",
         "log'(u) = 1/u (natural logarithm)",
     ),
     "sqrt": Op(
-        "sqrt", 1, np.sqrt, (lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
+        "sqrt", 1, _unary(math.sqrt, np.sqrt), (lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
         lambda u: f"sqrt of {_n(u)}: sqrt needs a number ≥ 0", "sqrt'(u) = 1/(2·sqrt(u))",
     ),
-    "sin": Op("sin", 1, np.sin, (lambda u: call("cos", u),), _never("sin"), "sin'(u) = cos(u)"),
-    "cos": Op("cos", 1, np.cos, (lambda u: neg(call("sin", u)),), _never("cos"), "cos'(u) = −sin(u)"),
+    "sin": Op("sin", 1, _unary(math.sin, np.sin), (lambda u: call("cos", u),), _never("sin"), "sin'(u) = cos(u)"),
+    "cos": Op("cos", 1, _unary(math.cos, np.cos), (lambda u: neg(call("sin", u)),), _never("cos"), "cos'(u) = −sin(u)"),
     "abs": Op(
-        "abs", 1, np.abs, (lambda u: call("sign", u),), _never("abs"),
+        "abs", 1, _unary(abs, np.abs), (lambda u: call("sign", u),), _never("abs"),
         "abs'(u) = sign(u), so abs'(0) = 0",
     ),
     "max": Op(
         "max",
         2,
-        np.maximum,
+        _binary(_nan_first(lambda a, b: a if a > b else b), np.maximum),
         (lambda a, b: sub(ONE, call("step", sub(b, a))), lambda a, b: call("step", sub(b, a))),
         _never("max"),
         "on a tie max(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(b − a), ∂/∂b = step(b − a)",
@@ -142,7 +201,7 @@ FUNCTIONS: dict[str, Op] = {
     "min": Op(
         "min",
         2,
-        np.minimum,
+        _binary(_nan_first(lambda a, b: a if a < b else b), np.minimum),
         (lambda a, b: sub(ONE, call("step", sub(a, b))), lambda a, b: call("step", sub(a, b))),
         _never("min"),
         "on a tie min(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(a − b), ∂/∂b = step(a − b)",
@@ -152,7 +211,7 @@ FUNCTIONS: dict[str, Op] = {
         "step(u) is 1 for u > 0 and 0 otherwise; its derivative is taken as 0 everywhere",
     ),
     "sign": Op(
-        "sign", 1, np.sign, (lambda u: ZERO,), _never("sign"),
+        "sign", 1, _unary(_nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0), np.sign), (lambda u: ZERO,), _never("sign"),
         "sign(u) is −1, 0 or 1; its derivative is taken as 0 everywhere",
     ),
 }

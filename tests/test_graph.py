@@ -115,3 +115,12 @@ def test_graphviz_renders_the_dot(path):
     dot = invoke("graph", str(path), "-f", "dot", "--step", "1").stdout
     run = __import__("subprocess").run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and "<svg" in run.stdout, run.stderr
+
+
+def test_a_nan_local_derivative_is_drawn_without_a_numpy_warning(tmp_path):
+    # L = w^k with w = −2: ∂L/∂k = L·log(w) is not a number, and training does not need it.
+    f = tmp_path / "wk.bp"
+    f.write_text("param w = -2\nconst k = 2\nloss L = w^k\n")
+    result = invoke("graph", str(f), "--step", "1")
+    assert result.exit_code == 0 and "∂L/∂k = L·log(w) = nan" in result.stdout
+    assert result.stderr == ""
