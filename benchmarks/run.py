@@ -117,10 +117,11 @@ def micrograd_per_node(graph, nodes: int, steps: int) -> float | None:
 
 def json_per_node(graph, nodes: int, steps: int) -> float:
     sink = open(os.devnull, "w", encoding="utf-8")
+    formulas: dict[int, str] = {}
     start = time.perf_counter()
     for record in trace(graph, steps):
         if isinstance(record, Step):
-            sink.write(jsonl.line(jsonl.step(graph, record)))
+            sink.write(jsonl.line(jsonl.step(graph, record, formulas)))
     sink.close()
     return (time.perf_counter() - start) / steps / nodes
 

@@ -28,6 +28,8 @@ def number(value: Any) -> float | str | list:
 
     An array (one value per sample) becomes a list of them.
     """
+    if type(value) is float and value - value == 0.0:  # a finite float, as nearly every value is
+        return value
     if getattr(value, "ndim", 0):
         return [number(v) for v in value]
     v = float(value)
@@ -78,8 +80,10 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int) -> 
     }
 
 
-def step(graph: Graph, record: Step) -> dict[str, Any]:
-    """Return the record of one training step."""
+def step(graph: Graph, record: Step, formulas: dict[int, str] | None = None) -> dict[str, Any]:
+    """Return the record of one training step; `formulas` keeps each partial's .bp text from step to step."""
+    if formulas is None:
+        formulas = {}
     return {
         "type": "step",
         "step": record.step,
@@ -87,7 +91,7 @@ def step(graph: Graph, record: Step) -> dict[str, Any]:
         "loss": number(record.loss),
         "forward": [{"node": node.name, "value": number(record.values[node.name])} for node in graph.nodes],
         "partials": [
-            {"of": p.of, "wrt": p.wrt, "formula": show(p.edge.formula), "value": number(p.value)}
+            {"of": p.of, "wrt": p.wrt, "formula": _formula(p.edge, formulas), "value": number(p.value)}
             for p in record.partials
         ],
         "grads": {name: number(g) for name, g in record.grads.items()},
@@ -109,6 +113,13 @@ def step(graph: Graph, record: Step) -> dict[str, Any]:
             for u in record.updates
         ],
     }
+
+
+def _formula(edge, formulas: dict[int, str]) -> str:
+    text = formulas.get(id(edge))  # the edges live as long as the graph, so their ids stay theirs
+    if text is None:
+        text = formulas[id(edge)] = show(edge.formula)
+    return text
 
 
 def end(final: Final) -> dict[str, Any]:
