@@ -84,7 +84,7 @@ def micrograd_per_node(graph, nodes: int, steps: int) -> float | None:
         from micrograd.engine import Value
     except ImportError:
         return None
-    from bptrace.syntax import Binary, Call, Name, Neg, Num
+    from bptrace.syntax import Call, Name, Neg, Num
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * nodes + 1000))  # micrograd's topological sort recurses
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from bptrace.graph import Graph
-from bptrace.syntax import Binary, Call, Name, Neg, Num
+from bptrace.syntax import Binary, Name, Neg, Num
 
 
 def lower(graph: Graph) -> tuple[list[str], list[int], list[int], list[float], int]:
