@@ -1,4 +1,10 @@
-"""The math table's fast path on Python floats agrees with numpy bit for bit, special values included."""
+"""The math table's fast path on Python floats agrees with numpy, special values included.
+
+Arithmetic, sqrt and the piecewise functions are exact in IEEE arithmetic, so the two agree bit for
+bit. tanh, exp, log, sin, cos and sigmoid come from the C library on one side and from numpy on the
+other, whose implementations may differ in the last bit (they do with numpy 2.2 on Python 3.10):
+those agree within one unit in the last place, and exactly on inf, nan and zero.
+"""
 
 from __future__ import annotations
 
@@ -22,16 +28,21 @@ SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.0, 2.5, -2.5, 0.5, 3.0, -8.0, 1 / 3, 1e308, -
 OPS = {**OPERATORS, **FUNCTIONS}
 
 
-def same(fast, slow) -> bool:
+LIBRARY = {"tanh", "exp", "log", "sin", "cos", "sigmoid"}  # the C library's or numpy's: may differ by an ulp
+
+
+def same(fast, slow, ulps: int = 0) -> bool:
     fast, slow = np.float64(fast), np.float64(slow)
-    return bool(np.isnan(fast) and np.isnan(slow)) or fast.tobytes() == slow.tobytes()
+    if np.isnan(fast) or np.isnan(slow) or np.isinf(fast) or np.isinf(slow) or fast == 0 or slow == 0:
+        return bool(np.isnan(fast) and np.isnan(slow)) or fast.tobytes() == slow.tobytes()
+    return fast.tobytes() == slow.tobytes() or abs(fast - slow) <= ulps * np.spacing(abs(slow))
 
 
 def check(name: str, *args: float) -> None:
     with np.errstate(all="ignore"):
         fast = OPS[name].value(*args)
         slow = NUMPY[name](*(np.float64(a) for a in args))
-    assert same(fast, slow), (name, args, fast, slow)
+    assert same(fast, slow, 1 if name in LIBRARY else 0), (name, args, fast, slow)
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
