@@ -7,7 +7,7 @@ work out empty (all but the SCAFFOLD columns); the same run without blanks is it
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bptrace import tables
 from bptrace.graph import Graph
@@ -82,7 +82,7 @@ def _document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: ta
     for record in records:
         if isinstance(record, Step):
             first = first or record
-            w = _writer(graph, record, w)
+            w = tables.for_step(w, graph, record)
             yield form.step(record.step, _leaves(graph, record, w, sheet))
             for rows, name in _tables(graph, record, w, sheet):
                 yield form.table(rows, _blanked(record, name, sheet, rows.headers))
@@ -96,14 +96,6 @@ def _document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: ta
 def ending(form: str) -> str:
     """Return what closes a document of `form`: nothing for Markdown, \\end{document} for LaTeX."""
     return "\n\\end{document}\n" if form == "latex" else ""
-
-
-def _writer(graph: Graph, step: Step, w: tables.Writer) -> tables.Writer:
-    """Return the writer for a step: with samples, the first few are columns, as on the terminal."""
-    if step.samples is None:
-        return w
-    shown = tuple(range(min(step.samples, tables.MAX_SAMPLES)))
-    return replace(w, shown=shown, reduction=str(graph.settings["reduction"]), numbers=step.indices)
 
 
 def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):

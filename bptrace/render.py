@@ -286,11 +286,7 @@ MAX_SAMPLES = tables.MAX_SAMPLES
 
 def writer(view: View, step: Step, graph: Graph) -> tables.Writer:
     """Return how the view writes cells: with samples, which ones are columns."""
-    shown = None
-    if step.samples is not None:
-        shown = (view.sample,) if view.sample is not None else tuple(range(min(step.samples, MAX_SAMPLES)))
-    return tables.Writer(view.notation, view.precision, shown=shown, reduction=str(graph.settings["reduction"]),
-                         numbers=step.indices)
+    return tables.for_step(tables.Writer(view.notation, view.precision), graph, step, view.sample)
 
 
 def _rich(rows: tables.TableRows, view: View) -> Table:

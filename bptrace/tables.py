@@ -7,7 +7,7 @@ three can never disagree about what a cell says.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -89,6 +89,14 @@ class Writer:
     def note(self, text: str) -> str:
         """Return prose inside a math cell."""
         return rf"\text{{{text}}}" if self.tex else text
+
+
+def for_step(w: Writer, graph: Graph, step: Step, sample: int | None = None) -> Writer:
+    """Return `w` set for a step: with samples, which are columns (the first few, or `sample` alone)."""
+    if step.samples is None:
+        return w
+    shown = (sample,) if sample is not None else tuple(range(min(step.samples, MAX_SAMPLES)))
+    return replace(w, shown=shown, reduction=str(graph.settings["reduction"]), numbers=step.indices)
 
 
 @dataclass(frozen=True, slots=True)
