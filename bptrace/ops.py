@@ -31,6 +31,16 @@ class Op:
     fault: Callable[..., str]  # given the finite arguments, why the result is not finite
     convention: str = ""
 
+    @property
+    def raw(self) -> Callable[..., float]:
+        """Return what the tape calls on floats: `value`'s own fast function, without its checks.
+
+        It returns the same float as `value` wherever that is finite and its arguments are; elsewhere it may
+        raise or return anything, and the tape, which checks every value afterwards, runs the step again
+        with `value` itself.
+        """
+        return self.value.raw
+
 
 def _sigmoid_array(x):
     # Two branches so that neither exp can overflow: exp of a non-positive number only.
@@ -56,13 +66,14 @@ def _unary(fast, slow):
             except (ValueError, OverflowError, ZeroDivisionError):
                 pass
             with np.errstate(all="ignore"):  # the inf or nan is the answer; the run reports it
-                return slow(np.float64(x))
+                return float(slow(np.float64(x)))  # a float in, a float out: later operations stay on the fast path
         return slow(x)
 
+    op.raw = getattr(fast, "raw", fast)  # what the tape calls on floats: see Op.raw
     return op
 
 
-def _binary(fast, slow):
+def _binary(fast, slow, raw=None):
     def op(a, b):
         if type(a) is float and type(b) is float:
             try:
@@ -72,9 +83,10 @@ def _binary(fast, slow):
             except (ValueError, OverflowError, ZeroDivisionError):
                 pass
             with np.errstate(all="ignore"):
-                return slow(np.float64(a), np.float64(b))
+                return float(slow(np.float64(a), np.float64(b)))
         return slow(a, b)
 
+    op.raw = raw or getattr(fast, "raw", fast)
     return op
 
 
@@ -86,6 +98,7 @@ def _nan_first(fast):
                 raise ValueError  # numpy's answer
         return fast(*args)
 
+    op.raw = fast  # the tape's runs check every value after the fact, nan included
     return op
 
 
@@ -94,6 +107,11 @@ def _square(a: float, b: float) -> float:
     if b == 2.0:
         return a * a
     raise ValueError  # numpy's power differs from the C library's in the last bit: use numpy's
+
+
+def _power_float(a: float, b: float) -> float:
+    """x^y on floats as `^` computes it, for the tape (under the tracer's np.errstate: inf and nan pass)."""
+    return a * a if b == 2.0 else float(np.power(a, b))
 
 
 _sigmoid = _unary(_sigmoid_float, _sigmoid_array)
@@ -146,7 +164,7 @@ OPERATORS: dict[str, Op] = {
     "^": Op(
         "^",
         2,
-        _binary(_square, np.power),
+        _binary(_square, np.power, raw=_power_float),
         (
             lambda a, b: mul(b, power(a, sub(b, ONE))),
             # d(c^v)/dv = c^v·log(c); for the bases 0 and 1 that is exactly 0 (where it exists).

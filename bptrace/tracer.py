@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from bptrace.evaluate import find_fault, op_of, run
 from bptrace.graph import Edge, Graph
 from bptrace.optimizers import OPTIMIZERS
 from bptrace.printer import show
+from bptrace.tape import Slots, Tape, lower, run as run_tape
 
 
 @dataclass(slots=True)
@@ -25,6 +26,29 @@ class Partial:
     wrt: str
     edge: Edge
     value: Any
+
+
+class Partials(Sequence):
+    """A step's local partials, made into Partial records when first read: a big network's view reads a few."""
+
+    __slots__ = ("edges", "values", "_made")
+
+    def __init__(self, edges: tuple[Edge, ...], values: Mapping[tuple[str, str], Any]) -> None:
+        self.edges, self.values, self._made = edges, values, None
+
+    def _all(self) -> tuple[Partial, ...]:
+        if self._made is None:
+            self._made = tuple(Partial(e.of, e.wrt, e, self.values[(e.of, e.wrt)]) for e in self.edges)
+        return self._made
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self.edges)
 
 
 @dataclass(slots=True)
@@ -47,7 +71,7 @@ class Chain:
     grad: Any
     paths_total: int
     finder: ChainFinder = field(repr=False, compare=False)
-    partial_values: dict[tuple[str, str], Any] = field(repr=False, compare=False)
+    partial_values: Mapping[tuple[str, str], Any] = field(repr=False, compare=False)
     listed: tuple[Path, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -82,9 +106,9 @@ class Step:
     step: int
     lr: float
     loss: Any
-    values: dict[str, Any]  # every leaf and node, in source order
-    partials: tuple[Partial, ...]  # the local derivatives on loss-to-param paths, in backprop order
-    grads: dict[str, Any]  # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
+    values: Mapping[str, Any]  # every leaf and node, in source order
+    partials: Sequence[Partial]  # the local derivatives on loss-to-param paths, in backprop order
+    grads: Mapping[str, Any]  # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
     chains: tuple[Chain, ...]
     updates: tuple[Update, ...]
     samples: int | None = None  # with samples, values, partials, grads and path values are per-sample arrays
@@ -114,15 +138,17 @@ class Batches:
 def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8, batches: Batches | None = None) -> Iterator[Step | Final]:
     """Yield a Step record for each training step, then a Final record."""
     lr = graph.settings["lr"] if lr is None else lr
-    needed = graph.leads_to_params()
-    plan = _Plan(graph, ChainFinder(graph, max_paths), graph.used_by_loss(), needed, edges_on_paths(graph, needed))
+    needed, used = graph.leads_to_params(), graph.used_by_loss()
+    plan = _Plan(graph, ChainFinder(graph, max_paths), used, needed, edges_on_paths(graph, needed), lower(graph, used),
+                 {leaf.name: _data(leaf.value) for leaf in graph.leaves if leaf.kind != "param"},
+                 {leaf.name: leaf.span for leaf in graph.leaves})
     params = {name: float(v) for name, v in graph.initial_params().items()}  # plain floats: the fast path of ops
     states: dict[str, dict[str, Any]] = {name: {} for name in params}
     picks = _picks(graph.samples, batches)
     start_loss = None
     if picks is not None:
         with np.errstate(all="ignore"):
-            start_loss = batch(graph, forward(graph, params, plan.used, 1)[graph.loss])
+            start_loss = batch(graph, _values(plan, params, 1)[graph.loss])
     for k in range(1, steps + 1):
         indices = next(picks) if picks is not None else None
         with np.errstate(all="ignore"):
@@ -131,7 +157,7 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
         params = {u.param: u.after for u in record.updates}
         states = {u.param: u.state for u in record.updates}
     with np.errstate(all="ignore"):
-        values = forward(graph, params, plan.used, steps + 1, final=True)
+        values = _values(plan, params, steps + 1, final=True)
     yield Final(steps, batch(graph, values[graph.loss]), params, start_loss)
 
 
@@ -210,6 +236,9 @@ class _Plan:
     used: frozenset[str]  # what the loss depends on: only these may stop a run by going non-finite
     needed: frozenset[str]  # params and the nodes that depend on them: what training needs
     shown: tuple[Edge, ...]  # the local partials on loss-to-param paths, from the loss back
+    tape: Tape  # the same forward and backward passes on one straight-line tape: the fast path
+    data: dict[str, Any]  # the inputs', targets' and consts' values: floats, or arrays of all the samples
+    spans: dict[str, Any]  # where each leaf is declared
 
 
 def _backward(plan: _Plan, values: dict[str, Any], step: int):
@@ -241,26 +270,59 @@ def _backward(plan: _Plan, values: dict[str, Any], step: int):
     return grads, partials
 
 
+def _passes(plan: _Plan, params, k: int, indices=None):
+    """Return a step's values, ∂L/∂name for every name, and the local partials' values.
+
+    The tape computes them; when it meets an inf, a nan or an error, the step is run again name by name,
+    which raises a NumericFault saying where (or, where the non-finite value does no harm, carries on).
+    """
+    graph, tape = plan.graph, plan.tape
+    data = plan.data if indices is None else {name: _pick(value, indices) for name, value in plan.data.items()}
+    fast = run_tape(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
+    if fast is None:
+        values = forward(graph, params, plan.used, k, indices=indices)
+        return (values, *_backward(plan, values, k))
+    v, g = fast
+    return Slots(tape.names, v), Slots(tape.names, g), Slots(tape.partials, v)
+
+
+def _values(plan: _Plan, params, k: int, final: bool = False) -> Mapping[str, Any]:
+    """Return every leaf's and node's value over all the samples (a forward pass alone), as `_passes` does."""
+    graph = plan.graph
+    fast = run_tape(plan.tape, _leaves(plan, params, plan.data), arrays=graph.samples is not None, backward=False)
+    if fast is None:
+        return forward(graph, params, plan.used, k, final=final)
+    return Slots(plan.tape.names, fast[0])
+
+
+def _leaves(plan: _Plan, params, data) -> list[Any]:
+    return [params[leaf.name] if leaf.kind == "param" else data[leaf.name] for leaf in plan.graph.leaves]
+
+
+def _pick(value, indices):
+    return value[indices] if isinstance(value, np.ndarray) else value
+
+
 def _step(plan: _Plan, params, k: int, lr: float, states: dict[str, dict[str, Any]], indices=None) -> Step:
     graph = plan.graph
-    values = forward(graph, params, plan.used, k, indices=indices)
+    values, grads, partial_values = _passes(plan, params, k, indices)
     size = len(indices) if indices is not None else None
-    grads, partial_values = _backward(plan, values, k)
-    partials = tuple(Partial(e.of, e.wrt, e, partial_values[(e.of, e.wrt)]) for e in plan.shown)
-    gradient = {p: batch(graph, grads[p], size) for p in graph.params}  # the batch's: per-sample ones averaged
-    chains = tuple(Chain(p, gradient[p], plan.chains.totals[p], plan.chains, partial_values) for p in graph.params)
-    spans = {leaf.name: leaf.span for leaf in graph.leaves}
+    partials = Partials(plan.shown, partial_values)
+    gradient = {p: batch(graph, grads[p], size) for p in params} if graph.samples else {p: grads[p] for p in params}  # the batch's: per-sample ones averaged
+    chains = tuple(Chain(p, gradient[p], plan.chains.totals[p], plan.chains, partial_values) for p in params)
+    spans = plan.spans
     optimizer = OPTIMIZERS[str(graph.settings["optimizer"])]
     settings = {name: float(graph.settings[name]) for name in optimizer.settings}
-    updates = []
-    for name, before in params.items():
-        after, state = optimizer.step(before, gradient[name], states[name], k, lr, settings)
-        if not finite(after):
-            detail = f"{before} - {lr}*{gradient[name]} is {after}: training diverges; try a smaller lr"
-            if optimizer.name != "sgd":
-                detail = f"{optimizer.name} moves it from {before} to {after}: training diverges; try a smaller lr"
-            raise NumericFault(k, f"update of {name}", detail, spans[name])
-        updates.append(Update(name, before, gradient[name], lr, after, state, states[name]))
+    move = optimizer.step
+    updates = [Update(name, before, gradient[name], lr, *move(before, gradient[name], states[name], k, lr, settings), states[name])
+               for name, before in params.items()]
+    if not finite(sum(u.after for u in updates)):  # one check for all (an overflowing sum only costs the search)
+        for u in updates:
+            if not finite(u.after):
+                detail = f"{u.before} - {lr}*{u.grad} is {u.after}: training diverges; try a smaller lr"
+                if optimizer.name != "sgd":
+                    detail = f"{optimizer.name} moves it from {u.before} to {u.after}: training diverges; try a smaller lr"
+                raise NumericFault(k, f"update of {u.param}", detail, spans[u.param])
     samples = size or graph.samples
     picked = tuple(int(i) for i in indices) if indices is not None else None
     return Step(k, lr, batch(graph, values[graph.loss], size), values, partials, grads, chains, tuple(updates), samples, picked)

@@ -1,0 +1,184 @@
+"""Lower a graph to one straight-line tape, and run a training step's forward and backward passes on it.
+
+The tape is three lists: instructions (function, slot a, slot b, out slot) that compute every node's
+value and then every local partial's value; for each edge on the loss's side, the slot of its value;
+and the chain rule as (of, wrt, partial) slot triples, from the loss back: ∂L/∂wrt += ∂L/∂of · partial.
+Slots hold the leaves, then the nodes, in source order, then constants and intermediate values; an
+expression that occurs twice (x*w in a node and in its partial) is computed once.
+
+This is the fast path, and it is optimistic: on floats it calls the math table's C functions
+directly, and a step that raises or produces a value that is not finite is run again by the tracer's
+exact per-node path, which reports where and why. Where nothing goes wrong, the two compute the same
+operations on the same numbers, so they agree bit for bit (tests/test_tape.py checks that).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bptrace.evaluate import CONST, LOAD, Program
+from bptrace.graph import Edge, Graph
+from bptrace.ops import OPERATORS
+
+Instruction = tuple[Callable[..., Any], int, int, int]  # (function, a, b, out); b < 0 for a function of one argument
+_COPY = operator.pos  # a node that is a name, a number, or an expression an earlier node computed
+_POWER = OPERATORS["^"].value
+
+
+@dataclass(frozen=True, slots=True)
+class Tape:
+    """A graph lowered to slots: what each step computes, in order, without a per-node object."""
+
+    names: dict[str, int]  # each leaf's and node's slot: 0, 1, 2, … in source order
+    start: tuple[Any, ...]  # every slot's value before a step: constants in theirs, 0.0 elsewhere
+    floats: tuple[Instruction, ...]  # the instructions on floats: the math table's C functions where it has them
+    arrays: tuple[Instruction, ...]  # the same on numpy arrays (one value per sample): the table's own functions
+    partials: dict[tuple[str, str], int]  # the slot of the value of each edge (of, wrt) of a node the loss uses
+    chain: tuple[tuple[int, int, int], ...]  # (of, wrt, partial) slots, from the loss back
+    loss: int
+    forward: int  # how many instructions compute the nodes' values (the partials' come after them)
+
+
+def lower(graph: Graph, used: frozenset[str]) -> Tape:
+    """Return the tape of `graph`, with the partials of the nodes in `used` (those the loss depends on)."""
+    lowering = _Lowering([leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes])
+    for node in graph.nodes:
+        lowering.emit(node.program, lowering.slot[node.name])
+    forward = len(lowering.code)
+    edges: list[Edge] = [e for node in graph.nodes if node.name in used for e in node.edges]
+    partials = [lowering.emit(e.program) for e in edges]
+    where = {(e.of, e.wrt): s for e, s in zip(edges, partials)}
+    slot = lowering.slot
+    chain = tuple(
+        (slot[node.name], slot[e.wrt], where[(e.of, e.wrt)])
+        for node in reversed(graph.nodes) if node.name in used for e in node.edges
+    )
+    code = tuple(lowering.code)
+    return Tape(
+        names=dict(lowering.slot),
+        start=tuple(lowering.start),
+        floats=tuple(_on_floats(f, a, b, out, lowering.start) for f, a, b, out in code),
+        arrays=code,
+        partials=where,
+        chain=chain,
+        loss=slot[graph.loss],
+        forward=forward,
+    )
+
+
+def _on_floats(f, a: int, b: int, out: int, start: list[Any]) -> Instruction:
+    """Return an instruction as it runs on floats: x^2 as x·x (as `^` computes it), else the raw function."""
+    if f is _POWER and b >= 0 and start[b] == 2.0:  # only a constant's slot starts at 2
+        return operator.mul, a, a, out
+    return getattr(f, "raw", f), a, b, out
+
+
+class Slots(Mapping):
+    """Named values read off a run's slots, without copying them: `values["h"]`, `partials[("h", "w")]`."""
+
+    __slots__ = ("_slot", "_run")
+
+    def __init__(self, slot: dict[Hashable, int], run: list[Any]) -> None:
+        self._slot, self._run = slot, run
+
+    def __getitem__(self, key: Hashable) -> Any:
+        return self._run[self._slot[key]]
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._slot)
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __repr__(self) -> str:
+        return f"Slots({dict(self)!r})"
+
+
+class _Lowering:
+    """The tape under construction: slots by name, and each distinct operation's slot."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.slot = {name: i for i, name in enumerate(names)}
+        self.start: list[Any] = [0.0] * len(names)
+        self.code: list[Instruction] = []
+        self.computed: dict[tuple, int] = {}  # (function, a, b) or a constant's bits → its slot
+
+    def emit(self, program: Program, out: int | None = None) -> int:
+        """Append the instructions of a postfix program; return the slot of its value (`out` if given)."""
+        stack: list[int] = []
+        last = len(program) - 1
+        for i, (kind, arg, arity) in enumerate(program):
+            if kind == LOAD:
+                stack.append(self.slot[arg])
+            elif kind == CONST:
+                stack.append(self._constant(arg))
+            else:
+                b = stack.pop() if arity == 2 else -1
+                a = stack.pop()
+                key = (arg, a, b)
+                found = self.computed.get(key)
+                if found is None or (i == last and out is not None):
+                    target = out if i == last and out is not None else self._new()
+                    self.code.append((arg, a, b, target))
+                    self.computed.setdefault(key, target)
+                    found = target
+                stack.append(found)
+        (result,) = stack
+        if out is not None and result != out:  # `h = x`, `h = 2`: a copy
+            self.code.append((_COPY, result, -1, out))
+            result = out
+        return result
+
+    def _new(self) -> int:
+        self.start.append(0.0)
+        return len(self.start) - 1
+
+    def _constant(self, value: float) -> int:
+        key = ("const", value, math.copysign(1.0, value))  # 0.0 and -0.0 are equal, but not the same constant
+        found = self.computed.get(key)
+        if found is None:
+            found = self.computed[key] = self._new()
+            self.start[found] = value
+        return found
+
+
+def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = True) -> tuple[list[Any], list[Any]] | None:
+    """Run one forward and backward pass from the leaves' values (in the graph's order).
+
+    Returns every slot's value and every name's ∂L/∂name, or None when an operation raised or a value is
+    not finite: the tracer then runs the step on its exact path, which says where it went wrong. Without
+    `backward`, only the nodes' values are computed, and the list of ∂L/∂name is empty.
+    """
+    v = list(tape.start)
+    v[: len(leaves)] = leaves
+    code = tape.arrays if arrays else tape.floats
+    try:
+        for f, a, b, out in code if backward else code[: tape.forward]:
+            if b < 0:  # a statement, not a conditional expression: measurably faster
+                v[out] = f(v[a])
+            else:
+                v[out] = f(v[a], v[b])
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return None
+    if not _finite(sum(v)):  # an inf or nan anywhere makes the sum so (and an overflowing sum errs safely)
+        return None
+    if not backward:
+        return v, []
+    g: list[Any] = [0.0] * len(tape.names)
+    g[tape.loss] = 1.0
+    for of, wrt, partial in tape.chain:
+        g[wrt] = g[wrt] + g[of] * v[partial]
+    if not _finite(sum(g)):
+        return None
+    return v, g
+
+
+def _finite(x) -> bool:
+    return math.isfinite(x) if type(x) is float else bool(np.isfinite(x).all())

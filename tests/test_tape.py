@@ -1,0 +1,150 @@
+"""The tape (the fast path) computes what the exact per-node path computes, bit for bit, and hands over
+to it exactly when a value is not finite."""
+
+from __future__ import annotations
+
+import math
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from bptrace import tracer
+from bptrace.errors import NumericFault
+from bptrace.evaluate import CONST
+from bptrace.ops import FUNCTIONS
+from bptrace.printer import show
+from bptrace.syntax import Binary, Call, Name, Neg, Num
+from bptrace.tape import _Lowering, lower, run
+from bptrace.tracer import Final, Step, trace
+from conftest import load
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMBERS = [Fraction(n) for n in ("0", "1", "2", "0.5", "3", "1e300")]
+
+
+def expressions(names: list[str]):
+    leaves = st.one_of(st.builds(Name, st.sampled_from(names)), st.builds(Num, st.sampled_from(NUMBERS)))
+
+    def extend(children):
+        calls = [st.builds(lambda f, *args: Call(f, tuple(args)), st.just(name), *([children] * op.arity))
+                 for name, op in FUNCTIONS.items()]
+        return st.one_of(st.builds(Binary, st.sampled_from(["+", "-", "*", "/", "^"]), children, children),
+                         st.builds(Neg, children), *calls)
+
+    return st.recursive(leaves, extend, max_leaves=6)
+
+
+@st.composite
+def networks(draw) -> str:
+    """A random network: params a and b, an input x (one value, or samples), nodes over what came before."""
+    samples = draw(st.booleans())
+    x = "[0.5, -1, 2]" if samples else draw(st.sampled_from(["0.5", "-1", "2"]))
+    lines = [f"param a = {draw(st.sampled_from(['0.7', '-0.3', '1.5']))}", "param b = 1.3", f"input x = {x}"]
+    names = ["a", "b", "x"]
+    for i in range(draw(st.integers(1, 5))):
+        expr = draw(expressions(names))
+        lines.append(f"h{i} = {show(expr)}")
+        names.append(f"h{i}")
+    lines.append(f"loss L = {show(draw(expressions(names)))} + a*b")  # the loss uses both params
+    return "\n".join(lines) + "\n"
+
+
+def setup(graph):
+    """The plan, the initial params and the leaves' values (in the graph's order) of a step."""
+    used = graph.used_by_loss()
+    plan = tracer._Plan(graph, None, used, graph.leads_to_params(), (), lower(graph, used), {}, {})
+    params = {name: float(v) for name, v in graph.initial_params().items()}
+    leaves = [params[leaf.name] if leaf.kind == "param" else tracer._data(leaf.value) for leaf in graph.leaves]
+    return plan, params, leaves
+
+
+def every_slot(tape, leaves) -> list:
+    """Every slot's value, intermediate ones included, computed with the math table's own functions."""
+    v = list(tape.start)
+    v[: len(leaves)] = leaves
+    for f, a, b, out in tape.arrays:
+        v[out] = f(v[a]) if b < 0 else f(v[a], v[b])
+    return v
+
+
+def same(a, b) -> bool:
+    """Bit for bit: equal floats with equal signs (0.0 is not -0.0), or equal arrays of them."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@settings(max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks())
+@example("param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = x*a\nh1 = x*a\nh2 = a\nloss L = h0 + h1^2 + h2 + a*b\n")
+@example("param a = 0.7\nparam b = 1.3\ninput x = 0.5\nh0 = log(x - 1)\nloss L = a*b\n")  # an unused nan: no harm
+def test_the_tape_computes_what_the_exact_path_computes(text):
+    graph = load(text)
+    plan, params, leaves = setup(graph)
+    with np.errstate(all="ignore"):
+        fast = run(plan.tape, leaves, arrays=graph.samples is not None)
+        try:  # the exact path
+            values = tracer.forward(graph, params, plan.used)
+            grads, partials = tracer._backward(plan, values, 1)
+        except NumericFault:
+            assert fast is None  # the exact path stops the run: the tape must have handed over to it
+            return
+    if fast is None:  # handed over: only where some value, intermediate ones included, is not finite
+        with np.errstate(all="ignore"):
+            everything = [*every_slot(plan.tape, leaves), *grads.values()]
+            assert not all(np.isfinite(v).all() for v in everything) or not np.isfinite(sum(everything)).all()
+        return
+    v, g = fast
+    tape = plan.tape
+    for name, slot in tape.names.items():
+        assert same(v[slot], values[name]), name
+        assert same(g[slot], grads[name]), f"dL/d{name}"
+    assert set(tape.partials) == set(partials)
+    for edge, slot in tape.partials.items():
+        assert same(v[slot], partials[edge]), edge
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "networks").glob("*.bp")), ids=lambda p: p.name)
+def test_a_trace_on_the_tape_equals_the_trace_on_the_exact_path(path, monkeypatch):
+    graph = load(path.read_text(encoding="utf-8"))
+    fast = list(trace(graph, 30))
+    monkeypatch.setattr(tracer, "run_tape", lambda *args, **kwargs: None)  # every step on the exact path
+    slow = list(trace(graph, 30))
+    assert len(fast) == len(slow) == 31
+    for a, b in zip(fast, slow):
+        if isinstance(a, Final):
+            assert same(a.loss, b.loss) and a.params == b.params
+            continue
+        assert isinstance(a, Step) and same(a.loss, b.loss)
+        assert all(same(a.values[k], b.values[k]) for k in b.values) and list(a.values) == list(b.values)
+        assert all(same(a.grads[k], b.grads[k]) for k in b.grads) and list(a.grads) == list(b.grads)
+        assert [(p.of, p.wrt) for p in a.partials] == [(p.of, p.wrt) for p in b.partials]
+        assert all(same(p.value, q.value) for p, q in zip(a.partials, b.partials))
+        assert [(u.param, u.before, u.grad, u.after, u.state) for u in a.updates] == \
+               [(u.param, u.before, u.grad, u.after, u.state) for u in b.updates]
+        assert all(same(f, g) for c, d in zip(a.chains, b.chains) for p, q in zip(c.paths, d.paths) for f, g in zip(p.factors, q.factors))
+
+
+def test_the_example_networks_run_on_the_tape():
+    """No network of the examples hands a step over: the fast path is the one that runs."""
+    for path in sorted((ROOT / "networks").glob("*.bp")):
+        graph = load(path.read_text(encoding="utf-8"))
+        plan, _, leaves = setup(graph)
+        with np.errstate(all="ignore"):
+            assert run(plan.tape, leaves, arrays=graph.samples is not None) is not None, path.name
+
+
+def test_an_expression_is_computed_once_and_a_zero_keeps_its_sign():
+    graph = load("param w = 0.5\ninput x = 2\nh = x*w\ng = x*w + tanh(x*w)\nloss L = (g - h)^2\n")
+    tape = lower(graph, graph.used_by_loss())
+    products = [ins for ins in tape.floats if ins[0].__name__ == "mul" and {ins[1], ins[2]} == {tape.names["x"], tape.names["w"]}]
+    assert len(products) == 1  # x*w: once, into h's slot, and read from there by g and every partial
+    assert products[0][3] == tape.names["h"]
+    lowering = _Lowering(["x"])
+    assert lowering.emit(((CONST, 0.0, 0),)) != lowering.emit(((CONST, -0.0, 0),))
+    assert lowering.emit(((CONST, 0.0, 0),)) == lowering.emit(((CONST, 0.0, 0),))
+    assert math.copysign(1, lowering.start[lowering.emit(((CONST, -0.0, 0),))]) == -1
