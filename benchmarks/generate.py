@@ -43,12 +43,19 @@ BASIC = (
 )
 
 
-def network(n: int, seed: int = 0, basic: bool = False) -> str:
-    """Return the text of a random network of `n` nodes (about n/10 params), ending in a loss."""
+def network(n: int, seed: int = 0, basic: bool = False, samples: int = 0) -> str:
+    """Return the text of a random network of `n` nodes (about n/10 params), ending in a loss.
+
+    With `samples`, the input x and the target y hold that many samples, in [−1, 1] and [0, 0.5].
+    """
     rng = random.Random(seed)
     templates = BASIC if basic else TEMPLATES
     n_params = max(2, n // 10)
-    lines = [f"# {n} random nodes, seed {seed}: python benchmarks/generate.py {n} --seed {seed}", "input x = 0.5", "target y = 0.25"]
+    x, y = "0.5", "0.25"
+    if samples:
+        x = "[" + ", ".join(f"{rng.uniform(-1, 1):.3f}" for _ in range(samples)) + "]"
+        y = "[" + ", ".join(f"{rng.uniform(0, 0.5):.3f}" for _ in range(samples)) + "]"
+    lines = [f"# {n} random nodes, seed {seed}: python benchmarks/generate.py {n} --seed {seed}", f"input x = {x}", f"target y = {y}"]
     lines += [f"param w{j} = {rng.uniform(-1, 1):.3f}" for j in range(n_params)]
     lines.append("set lr = 0.01")
     previous = "x"
@@ -70,8 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="file to write (default: stdout)")
     parser.add_argument("--basic", action="store_true", help="only + - * / ^ and relu (what micrograd has)")
+    parser.add_argument("--samples", type=int, default=0, help="samples of the input and target (default: one value each)")
     args = parser.parse_args(argv)
-    text = network(args.nodes, args.seed, args.basic)
+    text = network(args.nodes, args.seed, args.basic, args.samples)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text)

@@ -10,6 +10,9 @@ Figures, per size N of a random network (benchmarks/generate.py):
   micrograd       the same in micrograd 0.1.0, when installed (pip install -e '.[bench]'), on a
                   network of only what micrograd has (+ − × ÷ ^ relu); bptrace and the tape are
                   timed on that network too for its ratios
+  batched         bptrace's forward+backward per node per sample, the input and target holding 1,000
+                  samples (every step runs them all as numpy arrays); up to 10,000 nodes (100,000
+                  would hold about 5 GB of arrays)
   json            a full --json trace per node per step, written to /dev/null
   render          the terminal's tables per row, every row shown (--all), on an 80-column console
   memory          peak RSS of `bptrace run --json` for 10 and for 1,000 steps (two_layer.bp)
@@ -69,6 +72,12 @@ def engine_per_node(graph, nodes: int, steps: int) -> float:
         if not isinstance(record, Step):
             break
     return (time.perf_counter() - start) / steps / nodes
+
+
+def batched_per_sample(n: int, samples: int = 1000, steps: int = 5) -> float:
+    """Seconds per node per sample of bptrace's trace with `samples` samples, the first step left out."""
+    graph = built(network(n, samples=samples))
+    return engine_per_node(graph, n, steps) / samples
 
 
 def tape_per_node(graph, nodes: int, steps: int) -> float:
@@ -176,8 +185,9 @@ def main() -> None:
           f"bptrace --version {version * 1e3:.0f} ms ({version / typer_app:.2f}×); "
           f"bptrace run networks/simple.bp --steps 5 {simple * 1e3:.0f} ms ({simple / typer_app:.2f}×)\n", flush=True)
     print("| N | parse+build | engine µs/node/step | tape µs/node/step | engine/tape | micrograd µs/node/step | "
-          "engine/tape (basic) | micrograd/engine (basic) | json µs/node/step | json/engine | render µs/row |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "engine/tape (basic) | micrograd/engine (basic) | batched ns/node/sample | json µs/node/step | json/engine | "
+          "render µs/row |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in sizes:
         text = network(n)
         steps = max(2, min(20, 200_000 // n))
@@ -190,12 +200,13 @@ def main() -> None:
         engine_basic = engine_per_node(basic, n, steps)
         tape_basic = tape_per_node(basic, n, steps)
         micro = micrograd_per_node(basic, n, max(1, steps // 4))
+        batched = f"{batched_per_sample(n) * 1e9:.1f}" if n <= 10_000 else "–"
         as_json = json_per_node(graph, n, max(1, steps // 4))
         row, _ = render_per_row(graph) if n <= 10_000 else (float("nan"), 0)  # 100,000 rows: minutes, and no one reads them
         micro_text = f"{micro * 1e6:.2f}" if micro else "not installed"
         micro_ratio = f"{micro / engine_basic:.2f}×" if micro else "–"
         print(f"| {n:,} | {parse_build:.2f} s | {engine * 1e6:.2f} | {floor * 1e6:.2f} | {engine / floor:.1f}× | {micro_text} | "
-              f"{engine_basic / tape_basic:.1f}× | {micro_ratio} | {as_json * 1e6:.2f} | {as_json / engine:.1f}× | "
+              f"{engine_basic / tape_basic:.1f}× | {micro_ratio} | {batched} | {as_json * 1e6:.2f} | {as_json / engine:.1f}× | "
               f"{row * 1e6:.0f} |", flush=True)
 
 

@@ -70,6 +70,7 @@ def _unary(fast, slow):
         return slow(x)
 
     op.raw = getattr(fast, "raw", fast)  # what the tape calls on floats: see Op.raw
+    op.slow = slow  # and on arrays
     return op
 
 
@@ -87,6 +88,7 @@ def _binary(fast, slow, raw=None):
         return slow(a, b)
 
     op.raw = raw or getattr(fast, "raw", fast)
+    op.slow = slow
     return op
 
 

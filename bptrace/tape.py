@@ -14,6 +14,7 @@ operations on the same numbers, so they agree bit for bit (tests/test_tape.py ch
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 from collections.abc import Callable, Hashable, Iterator, Mapping
@@ -29,6 +30,7 @@ from bptrace.ops import OPERATORS
 Instruction = tuple[Callable[..., Any], int, int, int]  # (function, a, b, out); b < 0 for a function of one argument
 _COPY = operator.pos  # a node that is a name, a number, or an expression an earlier node computed
 _POWER = OPERATORS["^"].value
+_NOTHING = contextlib.nullcontext()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ class Tape:
     names: dict[str, int]  # each leaf's and node's slot: 0, 1, 2, … in source order
     start: tuple[Any, ...]  # every slot's value before a step: constants in theirs, 0.0 elsewhere
     floats: tuple[Instruction, ...]  # the instructions on floats: the math table's C functions where it has them
-    arrays: tuple[Instruction, ...]  # the same on numpy arrays (one value per sample): the table's own functions
+    arrays: tuple[Instruction, ...]  # the same with samples: numpy's functions where an argument holds samples
     partials: dict[tuple[str, str], int]  # the slot of the value of each edge (of, wrt) of a node the loss uses
     chain: tuple[tuple[int, int, int], ...]  # (of, wrt, partial) slots, from the loss back
     loss: int
@@ -60,11 +62,15 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
         for node in reversed(graph.nodes) if node.name in used for e in node.edges
     )
     code = tuple(lowering.code)
+    floats = tuple(_on_floats(f, a, b, out, lowering.start) for f, a, b, out in code)
+    sampled = [isinstance(leaf.value, tuple) for leaf in graph.leaves] + [False] * (len(lowering.start) - len(graph.leaves))
+    for f, a, b, out in code:  # which slots hold samples: those computed from a leaf that does
+        sampled[out] = sampled[a] or (b >= 0 and sampled[b])
     return Tape(
         names=dict(lowering.slot),
         start=tuple(lowering.start),
-        floats=tuple(_on_floats(f, a, b, out, lowering.start) for f, a, b, out in code),
-        arrays=code,
+        floats=floats,
+        arrays=tuple((getattr(f, "slow", f), a, b, out) if sampled[out] else fast for (f, a, b, out), fast in zip(code, floats)),
         partials=where,
         chain=chain,
         loss=slot[graph.loss],
@@ -160,25 +166,40 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
     v[: len(leaves)] = leaves
     code = tape.arrays if arrays else tape.floats
     try:
-        for f, a, b, out in code if backward else code[: tape.forward]:
-            if b < 0:  # a statement, not a conditional expression: measurably faster
-                v[out] = f(v[a])
+        # With samples, numpy raises where an operation on finite numbers gives an inf or a nan (an
+        # underflow to 0 is fine), so only the leaves and the plain floats need checking afterwards.
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore") if arrays else _NOTHING:
+            if arrays and not all(np.isfinite(x).all() for x in leaves if type(x) is np.ndarray):
+                return None
+            for f, a, b, out in code if backward else code[: tape.forward]:
+                if b < 0:  # a statement, not a conditional expression: measurably faster
+                    v[out] = f(v[a])
+                else:
+                    v[out] = f(v[a], v[b])
+            if not _finite(v, arrays):
+                return None
+            if not backward:
+                return v, []
+            g: list[Any] = [0.0] * len(tape.names)
+            g[tape.loss] = 1.0
+            if arrays:
+                for of, wrt, partial in tape.chain:
+                    total = g[wrt]
+                    if type(total) is np.ndarray:  # a sum this loop made: add in place, no new array
+                        total += g[of] * v[partial]
+                    else:
+                        g[wrt] = total + g[of] * v[partial]
             else:
-                v[out] = f(v[a], v[b])
-    except (ValueError, OverflowError, ZeroDivisionError):
+                for of, wrt, partial in tape.chain:
+                    g[wrt] = g[wrt] + g[of] * v[partial]
+            return (v, g) if _finite(g, arrays) else None
+    except (ValueError, OverflowError, ZeroDivisionError, FloatingPointError):
         return None
-    if not _finite(sum(v)):  # an inf or nan anywhere makes the sum so (and an overflowing sum errs safely)
-        return None
-    if not backward:
-        return v, []
-    g: list[Any] = [0.0] * len(tape.names)
-    g[tape.loss] = 1.0
-    for of, wrt, partial in tape.chain:
-        g[wrt] = g[wrt] + g[of] * v[partial]
-    if not _finite(sum(g)):
-        return None
-    return v, g
 
 
-def _finite(x) -> bool:
-    return math.isfinite(x) if type(x) is float else bool(np.isfinite(x).all())
+def _finite(values: list[Any], arrays: bool) -> bool:
+    """Tell whether every float among `values` is finite (with `arrays`, numpy has vouched for the arrays).
+
+    An inf or a nan anywhere makes the sum so; a sum that overflows is a false alarm that costs a rerun.
+    """
+    return math.isfinite(sum(x for x in values if type(x) is not np.ndarray) if arrays else sum(values))
