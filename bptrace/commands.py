@@ -239,14 +239,14 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
     params = graph.initial_params()
     try:
         with terminal.Interrupts() as interrupts:
-            formulas: dict[int, str] = {}  # each partial's .bp text, written out once and kept
-            write(jsonl.begin(graph, filename, steps, rate, max_paths))
+            shape = jsonl.layout(graph, max_paths)  # the names and paths every record shares, worked out once
+            write(jsonl.begin(graph, filename, steps, rate, max_paths, shape))
             for record in trace(graph, steps, lr, max_paths, batches(graph, how)):
                 interrupts.check()  # a signal during the final evaluation counts too
                 if not isinstance(record, Step):
                     write(jsonl.end(record))
                     continue
-                write(jsonl.step(graph, record, formulas))
+                write(jsonl.step(graph, record, shape))
                 done, params = record.step, {u.param: u.after for u in record.updates}
                 for what in jsonl.non_finite(record, graph.loss):
                     if what not in reported:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import math
-
-import numpy as np
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from bptrace import __version__
+from bptrace.chains import ChainPlan, edges_on_paths, plan_chains
 from bptrace.graph import Graph
 from bptrace.optimizers import OPTIMIZERS
 from bptrace.printer import show
 from bptrace.tracer import Final, Step
 
 SCHEMA = "bptrace.trace"
-VERSION = 2  # 2: values are arrays, one number per sample, when the inputs and targets hold samples
+VERSION = 3  # 2: arrays of samples. 3: forward and partials keyed by name, each path's nodes once in begin
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 
@@ -31,11 +33,72 @@ def number(value: Any) -> float | str | list:
     if type(value) is float and value - value == 0.0:  # a finite float, as nearly every value is
         return value
     if getattr(value, "ndim", 0):
-        return [number(v) for v in value]
+        return value.tolist() if np.isfinite(value).all() else [number(v) for v in value]
     v = float(value)
     if math.isfinite(v):
         return v
     return "NaN" if math.isnan(v) else _NON_FINITE[v]
+
+
+def numbers(values: dict[Any, Any]) -> dict[Any, Any]:
+    """Return `values` with each value made a JSON number by `number`: the dict itself when all are finite floats."""
+    try:
+        if math.isfinite(math.fsum(values.values())):  # C speed; raises for an array, and for inf − inf
+            return values
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return {k: number(v) for k, v in values.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What every record of a trace shares, worked out once: the nodes, the partials by node, the listed paths."""
+
+    nodes: tuple[str, ...]
+    partials: tuple[tuple[str, tuple[str, ...]], ...]  # (of, its wrts) on loss-to-param paths, in backprop order
+    chains: tuple[ChainPlan, ...]
+    # The listed paths' products, left to right from the loss as math.prod takes them, each shared prefix once:
+    # prefix i is prefix `parent` (−1: none) times the partial edges[e]; each path ends at one prefix.
+    edges: tuple[tuple[str, str], ...]
+    prefixes: tuple[tuple[int, int], ...]  # (parent, e)
+    ends: tuple[tuple[int, ...], ...]  # per chain, per listed path: its last prefix
+
+
+def layout(graph: Graph, max_paths: int) -> Layout:
+    """Return the layout of a trace of `graph` listing at most `max_paths` paths per param."""
+    grouped: dict[str, list[str]] = {}
+    for edge in edges_on_paths(graph):
+        grouped.setdefault(edge.of, []).append(edge.wrt)
+    chains = plan_chains(graph, max_paths)
+    edges: dict[tuple[str, str], int] = {}
+    prefixes: dict[tuple[int, int], int] = {}
+    ends = []
+    for c in chains:
+        found = []
+        for path in c.paths:
+            at = -1
+            for edge in zip(path, path[1:]):
+                at = prefixes.setdefault((at, edges.setdefault(edge, len(edges))), len(prefixes))
+            found.append(at)
+        ends.append(tuple(found))
+    return Layout(
+        tuple(node.name for node in graph.nodes),
+        tuple((of, tuple(wrts)) for of, wrts in grouped.items()),
+        chains,
+        tuple(edges),
+        tuple(prefixes),
+        tuple(ends),
+    )
+
+
+def _products(shape: Layout, partials: dict[tuple[str, str], Any]) -> list[Any]:
+    """Return the product of every prefix of the listed paths: the same floats as math.prod of each path."""
+    factors = list(map(partials.__getitem__, shape.edges))
+    products: list[Any] = []
+    push = products.append
+    for parent, e in shape.prefixes:
+        push(factors[e] if parent < 0 else products[parent] * factors[e])
+    return products
 
 
 def line(record: dict[str, Any]) -> str:
@@ -43,8 +106,9 @@ def line(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")) + "\n"
 
 
-def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int) -> dict[str, Any]:
-    """Return the record that opens a trace: the network, its settings and its graph."""
+def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, shape: Layout | None = None) -> dict[str, Any]:
+    """Return the record that opens a trace: the network, its settings, its graph and its listed paths."""
+    shape = shape or layout(graph, max_paths)
     return {
         "type": "begin",
         "schema": SCHEMA,
@@ -72,40 +136,35 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int) -> 
                 "kind": "loss" if node.name == graph.loss else "node",
                 "expr": show(node.expr),
                 "uses": [edge.wrt for edge in node.edges],
+                "partials": {edge.wrt: show(edge.formula) for edge in node.edges},
                 "line": node.span.line,
             }
             for node in graph.nodes
         ],
+        "chains": [{"param": c.param, "paths_total": c.total, "paths": [list(path) for path in c.paths]} for c in shape.chains],
         "warnings": [{"message": w.message, "line": w.span.line, "col": w.span.col} for w in graph.warnings],
     }
 
 
-def step(graph: Graph, record: Step, formulas: dict[int, str] | None = None) -> dict[str, Any]:
-    """Return the record of one training step; `formulas` keeps each partial's .bp text from step to step."""
-    if formulas is None:
-        formulas = {}
+def step(graph: Graph, record: Step, shape: Layout | None = None) -> dict[str, Any]:
+    """Return the record of one training step; `shape` is the trace's layout (worked out here if not given)."""
+    if shape is None:
+        finder = record.chains[0].finder if record.chains else None
+        shape = layout(graph, finder.max_paths if finder else 8)
+    values = record.values.copy()  # plain dicts: read at C speed
+    partials = record.partial_values.copy()
+    products = _products(shape, partials)
     return {
         "type": "step",
         "step": record.step,
         **({"batch": list(record.indices)} if record.indices is not None else {}),
         "loss": number(record.loss),
-        "forward": [{"node": node.name, "value": number(record.values[node.name])} for node in graph.nodes],
-        "partials": [
-            {"of": p.of, "wrt": p.wrt, "formula": _formula(p.edge, formulas), "value": number(p.value)}
-            for p in record.partials
-        ],
-        "grads": {name: number(g) for name, g in record.grads.items()},
+        "forward": numbers({name: values[name] for name in shape.nodes}),
+        "partials": {of: numbers({wrt: partials[(of, wrt)] for wrt in wrts}) for of, wrts in shape.partials},
+        "grads": numbers(record.grads.copy()),
         "chains": [
-            {
-                "param": c.param,
-                "grad": number(c.grad),
-                "paths_total": c.paths_total,
-                "paths": [
-                    {"nodes": list(p.nodes), "factors": [number(f) for f in p.factors], "value": number(p.value)}
-                    for p in c.paths
-                ],
-            }
-            for c in record.chains
+            {"param": c.param, "grad": number(c.grad), "paths": [number(products[end]) for end in ends]}
+            for c, ends in zip(record.chains, shape.ends)
         ],
         "updates": [
             {"param": u.param, "before": number(u.before), "grad": number(u.grad), "lr": number(u.lr), "after": number(u.after),
@@ -113,13 +172,6 @@ def step(graph: Graph, record: Step, formulas: dict[int, str] | None = None) -> 
             for u in record.updates
         ],
     }
-
-
-def _formula(edge, formulas: dict[int, str]) -> str:
-    text = formulas.get(id(edge))  # the edges live as long as the graph, so their ids stay theirs
-    if text is None:
-        text = formulas[id(edge)] = show(edge.formula)
-    return text
 
 
 def end(final: Final) -> dict[str, Any]:

@@ -113,6 +113,7 @@ class Step:
     updates: tuple[Update, ...]
     samples: int | None = None  # with samples, values, partials, grads and path values are per-sample arrays
     indices: tuple[int, ...] | None = None  # with mini-batches: which samples (numbered from 0) this step ran
+    partial_values: Mapping[tuple[str, str], Any] = field(default_factory=dict)  # (of, wrt) → value, every partial computed
 
 
 @dataclass(slots=True)
@@ -325,7 +326,8 @@ def _step(plan: _Plan, params, k: int, lr: float, states: dict[str, dict[str, An
                 raise NumericFault(k, f"update of {u.param}", detail, spans[u.param])
     samples = size or graph.samples
     picked = tuple(int(i) for i in indices) if indices is not None else None
-    return Step(k, lr, batch(graph, values[graph.loss], size), values, partials, grads, chains, tuple(updates), samples, picked)
+    return Step(k, lr, batch(graph, values[graph.loss], size), values, partials, grads, chains, tuple(updates), samples, picked,
+                partial_values)
 
 
 def _fault(step: int, where: str, expr, env, span, final: bool = False) -> NumericFault:

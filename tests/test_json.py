@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import os
 import re
 import signal
@@ -11,6 +13,7 @@ import sys
 import time
 
 import jsonschema
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -82,9 +85,27 @@ def test_numbers_are_full_precision_and_match_the_engine():
     assert {c["param"]: c["grad"] for c in first["chains"]} == pytest.approx(
         {"w1": 0.678, "b1": 0.339, "w2": -1.243, "b2": -1.13}, abs=1e-15
     )
-    assert first["chains"][0]["paths"] == [
-        {"nodes": ["L", "g", "h", "w1"], "factors": pytest.approx([-1.13, -0.3, 2.0], abs=1e-15), "value": pytest.approx(0.678, abs=1e-15)}
-    ]
+    by_hand = {"L": {"g": -1.13}, "g": {"h": -0.3, "w2": 1.1, "b2": 1.0}, "h": {"w1": 2.0, "b1": 1.0}}
+    assert list(first["partials"]) == ["L", "g", "h"]  # backprop's order: from the loss back
+    assert {of: pytest.approx(d, abs=1e-15) for of, d in by_hand.items()} == first["partials"]
+    assert lines[0]["chains"][0] == {"param": "w1", "paths_total": 1, "paths": [["L", "g", "h", "w1"]]}
+    assert first["chains"][0]["paths"] == [pytest.approx(-1.13 * -0.3 * 2.0, abs=1e-15)]
+    assert lines[0]["nodes"][2]["partials"] == {"y": "y - g", "g": "-(y - g)"}  # L = 1/2*(y - g)^2
+
+
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.name for p in NETWORKS])
+def test_each_paths_product_is_its_partials_multiplied_as_the_engine_does(path):
+    lines = records(str(path), "--steps", "2")
+    begin, steps = lines[0], lines[1:3]
+    engine = [r for r in trace(load(path), 2) if hasattr(r, "updates")]
+    for record, step in zip(steps, engine):
+        for listed, chain, written in zip(begin["chains"], step.chains, record["chains"]):
+            assert listed["paths"] == [list(p.nodes) for p in chain.paths]
+            assert listed["paths_total"] == chain.paths_total
+            assert written["paths"] == [jsonl.number(p.value) for p in chain.paths]  # bit for bit
+            for nodes, value in zip(listed["paths"], written["paths"]):  # a consumer's join gives the same
+                factors = [np.array(record["partials"][a][b]) for a, b in zip(nodes, nodes[1:])]
+                assert np.array_equal(functools.reduce(operator.mul, factors), value)
 
 
 def test_json_and_tables_show_the_same_numbers():
@@ -103,7 +124,8 @@ def test_begin_describes_the_graph():
     begin = records(SIMPLE)[0]
     assert begin["loss"] == "L" and begin["lr"] == 0.1 and begin["steps"] == 1
     assert begin["params"] == {"w1": 0.5, "b1": 0.1, "w2": -0.3, "b2": 0.2}
-    assert begin["nodes"][0] == {"name": "h", "kind": "node", "expr": "x*w1 + b1", "uses": ["x", "w1", "b1"], "line": 12}
+    assert begin["nodes"][0] == {"name": "h", "kind": "node", "expr": "x*w1 + b1", "uses": ["x", "w1", "b1"],
+                                 "partials": {"x": "w1", "w1": "x", "b1": "1"}, "line": 12}
     assert begin["nodes"][-1]["kind"] == "loss"
 
 
@@ -185,7 +207,8 @@ def test_records_are_streamed_not_collected():
     # (Counting live records is exact; tracemalloc would also count CPython's tuple free list.)
     import gc
 
-    from bptrace.tracer import Partial, Step
+    from bptrace.tape import Slots
+    from bptrace.tracer import Step
 
     graph = load(ROOT / "networks" / "two_layer.bp")
     alive = []
@@ -194,9 +217,9 @@ def test_records_are_streamed_not_collected():
             jsonl.line(jsonl.step(graph, record))
             if record.step % 100 == 0:
                 objects = gc.get_objects()
-                alive.append((sum(isinstance(o, Step) for o in objects), sum(isinstance(o, Partial) for o in objects)))
+                alive.append((sum(isinstance(o, Step) for o in objects), sum(isinstance(o, Slots) for o in objects)))
                 del objects  # it holds this step too
-    assert alive == [(1, 14)] * 3  # one step, its 14 local partials
+    assert alive == [(1, 3)] * 3  # one step, and its values, gradients and partials
 
 
 def test_the_example_in_docs_json_md_is_the_real_output(monkeypatch):
@@ -215,9 +238,10 @@ def test_the_jq_one_liners_in_docs_json_md_work(tmp_path, monkeypatch):
     outputs = [subprocess.run(c, shell=True, capture_output=True, text=True, check=True).stdout for c in commands]
     assert outputs[0].splitlines()[0] == "[1,0.6384499999999999]"
     assert outputs[1].splitlines()[0] == "0.43220000000000003"  # 0.5 − 0.1·0.678
-    assert '"nodes":["L","g","h","w1"]' in outputs[2]
-    assert outputs[3].splitlines()[0] == "1,0.6384499999999999"
-    assert outputs[4].strip() == "true"
+    assert json.loads(outputs[2]) == {"nodes": ["L", "g", "h", "w1"], "factors": [-1.13, -0.3, 2], "value": 0.6779999999999999}
+    assert outputs[3].split() == ["-0.3", "-0.1757", "-0.09656201250749998"]  # w2 at each step: 0.1·1.243 nearer 0
+    assert outputs[4].splitlines()[0] == "1,0.6384499999999999"
+    assert outputs[5].strip() == "true"
 
 
 def test_a_fault_in_step_one_ends_with_the_initial_params(tmp_path, validator):
