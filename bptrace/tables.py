@@ -6,7 +6,7 @@ three can never disagree about what a cell says.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -108,13 +108,30 @@ class Row:
     subject: tuple[str, ...] = ()  # the names the row is about: a node, an edge's two ends, a param
 
 
+class Rows(Sequence):
+    """A table's rows, each written when it is read: a view of a big network reads a few of thousands."""
+
+    __slots__ = ("items", "write")
+
+    def __init__(self, items: Sequence, write: Callable[..., Row]) -> None:
+        self.items, self.write = items, write
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.write(item) for item in self.items[i]]
+        return self.write(self.items[i])
+
+
 @dataclass(frozen=True, slots=True)
 class TableRows:
     """A table's title, column headers (numeric columns from `numeric_from` on) and rows."""
 
     title: str
     headers: tuple[str, ...]
-    rows: list[Row] = field(default_factory=list)
+    rows: list[Row] | Rows = field(default_factory=list)
     numeric_from: int = 99
     text: tuple[int, ...] = ()  # columns of text among the numeric ones: a formula with numbers, which may wrap
 
@@ -122,43 +139,45 @@ class TableRows:
 def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -> TableRows:
     value_of = lambda name: w.number(w.at(step.values[name]))  # noqa: E731
     numbers = ("with numbers",) if w.one_sample else ()
-    table = TableRows("Forward pass", ("node", "expression", *numbers, *w.value_headers()), numeric_from=2 + len(numbers))
-    for node in graph.nodes:
-        if only is not None and node.name not in only:
-            continue
+
+    def row(node) -> Row:
         is_loss = node.name == graph.loss
         label = f"loss {w.name(node.name)}" if is_loss and not w.tex else w.name(node.name)
         substituted = (w.expr(node.expr, value_of),) if w.one_sample else ()
         cells = (label, w.expr(node.expr), *substituted, *w.values(step.values[node.name]))
-        table.rows.append(Row(cells, "loss" if is_loss else "plain", (node.name,)))
-    return table
+        return Row(cells, "loss" if is_loss else "plain", (node.name,))
+
+    nodes = [node for node in graph.nodes if only is None or node.name in only]
+    return TableRows("Forward pass", ("node", "expression", *numbers, *w.value_headers()), Rows(nodes, row), 2 + len(numbers))
 
 
 def partials(graph: Graph, step: Step, w: Writer) -> TableRows:
-    table = TableRows(f"Local derivatives, backwards from {w.inline(graph.loss)}", ("partial", "formula", *w.value_headers()), numeric_from=2)
-    for p in step.partials:
-        table.rows.append(Row((w.partial(p.of, p.wrt), w.expr(p.edge.formula), *w.values(p.value)), subject=(p.of, p.wrt)))
-    return table
+    def row(p) -> Row:
+        return Row((w.partial(p.of, p.wrt), w.expr(p.edge.formula), *w.values(p.value)), subject=(p.of, p.wrt))
+
+    return TableRows(f"Local derivatives, backwards from {w.inline(graph.loss)}", ("partial", "formula", *w.value_headers()),
+                     Rows(step.partials, row), 2)
 
 
 def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
     """Return each node's gradient ∂L/∂node, summed over the node's uses, from the loss backwards."""
     numbers = ("with numbers",) if w.one_sample else ()
-    table = TableRows(f"Gradients {w.partial(graph.loss, 'node')}, summed over each node's uses",
-                      ("gradient", "chain rule", *numbers, *w.value_headers()), numeric_from=2 + len(numbers))
-    table.rows.append(Row((w.partial(graph.loss, graph.loss), "", *[""] * len(numbers), *w.values(1.0)), subject=(graph.loss,)))
     uses: dict[str, list] = {}
     for p in step.partials:
         uses.setdefault(p.wrt, []).append(p)
-    for node in reversed(graph.nodes):
-        if node.name == graph.loss or node.name not in uses:
-            continue
-        terms = uses[node.name]
+
+    def row(name: str) -> Row:
+        if name == graph.loss:  # the seed: ∂L/∂L = 1
+            return Row((w.partial(graph.loss, graph.loss), "", *[""] * len(numbers), *w.values(1.0)), subject=(graph.loss,))
+        terms = uses[name]
         symbols = " + ".join(f"{w.partial(graph.loss, p.of)}{w.times}{w.partial(p.of, p.wrt)}" for p in terms)
         substituted = (" + ".join(f"({w.number(w.at(step.grads[p.of]))}){w.times}({w.number(w.at(p.value))})" for p in terms),)
-        cells = (w.partial(graph.loss, node.name), symbols, *(substituted if numbers else ()), *w.values(step.grads[node.name]))
-        table.rows.append(Row(cells, subject=(node.name,)))
-    return table
+        cells = (w.partial(graph.loss, name), symbols, *(substituted if numbers else ()), *w.values(step.grads[name]))
+        return Row(cells, subject=(name,))
+
+    names = [graph.loss, *(node.name for node in reversed(graph.nodes) if node.name != graph.loss and node.name in uses)]
+    return TableRows(f"Gradients {w.partial(graph.loss, 'node')}, summed over each node's uses",
+                     ("gradient", "chain rule", *numbers, *w.value_headers()), Rows(names, row), 2 + len(numbers))
 
 
 def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None) -> list[Row]:
