@@ -10,6 +10,7 @@ from bptrace.diagnostics import CHARACTER_HINTS
 from bptrace.errors import NetworkError, Span
 
 KEYWORDS = ("param", "input", "target", "const", "loss", "set")
+_KEYWORDS = frozenset(KEYWORDS)
 
 _TOKEN = re.compile(
     r"""
@@ -21,11 +22,13 @@ _TOKEN = re.compile(
     |(?P<name>[^\W\d]\w*)
     |(?P<op>\*\*|[-+*/^(),=\[\]])
     |(?P<end>\Z)
+    |(?P<bad>.)                   # a character no token starts with
     )
     """,
     re.VERBOSE,
 )
 _SPACES = re.compile(r"[ \t\r\f\v]*")
+_COMMENT, _NEWLINE, _NUMBER, _NAME, _OP, _END, _BAD = range(1, 8)  # the groups of _TOKEN, by number
 _AFTER_NUMBER = frozenset("._xXbBoOeE")  # characters that may make a number malformed
 
 
@@ -61,63 +64,72 @@ def _check_number(text: str, start: int, end: int, line: int, col: int) -> None:
 
 
 class Token(NamedTuple):
-    """One token: its kind (number, name, keyword, op, newline, end), its text, its span."""
+    """One token: its kind (number, name, keyword, op, newline, end), its text, and where it is on its line."""
 
     kind: str
     text: str
-    span: Span
+    line: int
+    col: int
+    end: int  # the column after it
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.col, self.line, self.end)
 
 
 def tokenize(text: str) -> list[Token]:
     """Return the tokens of `text`; newlines inside parentheses are dropped, so expressions may continue."""
     tokens: list[Token] = []
     append = tokens.append
-    match = _TOKEN.match
+    new = tuple.__new__  # Token(…) without NamedTuple's Python-level __new__: twice as fast, and a million tokens is common
     depth = 0
     opened: list[Token] = []
     line, line_start, pos, n = 1, 0, 0, len(text)
-    while True:
-        m = match(text, pos)
-        if m is None:
-            _bad_character(text, _SPACES.match(text, pos).end(), line, line_start)
-        kind = m.lastgroup
-        start, end = m.span(kind)
-        value = text[start:end]
-        col = start - line_start + 1
-        if kind == "name":
-            if not value.isascii() or (end < n and not text[end].isascii()):
-                value, end = _unicode_name(text, start, end, line, line_start)
-            if value in KEYWORDS:
-                kind = "keyword"
-        elif kind == "number":
-            if end < n and text[end] in _AFTER_NUMBER:
-                _check_number(text, start, end, line, col)
-        elif kind == "newline":
-            if depth == 0:
-                append(Token("newline", value, Span(line, col, line, col + 1)))
-            pos, line, line_start = end, line + 1, end
-            continue
-        elif kind == "comment":
-            pos = end
-            continue
-        elif kind == "end":
-            break
-        token = Token(kind, value, Span(line, col, line, col + end - start))
-        if value == "(" or value == "[":
-            depth += 1
-            opened.append(token)
-        elif (value == ")" or value == "]") and depth > 0:
-            depth -= 1
-            opened.pop()
-        append(token)
-        pos = end
+    ascii = text.isascii()  # then no name needs a closer look
+    done = False
+    while not done:  # once through, unless a name beyond ASCII ends before the regex's match: then on from there
+        before = line_start - 1  # a column is its position minus this
+        for m in _TOKEN.finditer(text, pos):  # every character is in some match, a bad one in its own group
+            group = m.lastindex
+            start, end = m.span(group)
+            if group == _NAME:
+                value = text[start:end]
+                if not ascii and (not value.isascii() or (end < n and not text[end].isascii())):
+                    value, pos = _unicode_name(text, start, end, line, line_start)
+                    append(new(Token, ("keyword" if value in _KEYWORDS else "name", value, line, start - before, pos - before)))
+                    if pos != end:
+                        break
+                    continue
+                append(new(Token, ("keyword" if value in _KEYWORDS else "name", value, line, start - before, end - before)))
+            elif group == _OP:
+                value = text[start:end]
+                token = new(Token, ("op", value, line, start - before, end - before))
+                if value == "(" or value == "[":
+                    depth += 1
+                    opened.append(token)
+                elif (value == ")" or value == "]") and depth > 0:
+                    depth -= 1
+                    opened.pop()
+                append(token)
+            elif group == _NUMBER:
+                if end < n and text[end] in _AFTER_NUMBER:
+                    _check_number(text, start, end, line, start - before)
+                append(new(Token, ("number", text[start:end], line, start - before, end - before)))
+            elif group == _NEWLINE:
+                if depth == 0:
+                    append(new(Token, ("newline", "\n", line, start - before, end - before)))
+                line, line_start, before = line + 1, end, end - 1
+            elif group == _END:
+                done = True
+                break
+            elif group == _BAD:
+                _bad_character(text, start, line, line_start)
     if opened:
         bracket = opened[-1].text
         raise NetworkError(f"'{bracket}' is never closed", opened[-1].span, f"add the matching '{')' if bracket == '(' else ']'}'")
     end_col = n - line_start + 1
-    end_span = Span(line, end_col, line, end_col + 1)
-    tokens.append(Token("newline", "", end_span))
-    tokens.append(Token("end", "", end_span))
+    tokens.append(Token("newline", "", line, end_col, end_col + 1))
+    tokens.append(Token("end", "", line, end_col, end_col + 1))
     return tokens
 
 

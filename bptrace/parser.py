@@ -7,7 +7,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 from bptrace.diagnostics import FUNCTION_HINTS, did_you_mean
-from bptrace.errors import NetworkError
+from bptrace.errors import NetworkError, Span
 from bptrace.lexer import KEYWORDS, Token, tokenize
 from bptrace.ops import ALIASES, FUNCTIONS
 from bptrace.syntax import Assignment, Binary, Call, Declaration, Draw, Expr, Neg, Num, Name, Samples, Setting, Statement, children
@@ -16,7 +16,9 @@ DISTRIBUTIONS = {"uniform": "uniform(LOW, HIGH)", "normal": "normal(MEAN, SD)"} 
 MAX_NESTING = 100  # parentheses, calls and prefix signs inside one another
 MAX_DEPTH = 256  # levels of the expression tree, operators in a chain included
 DECLARATION_KINDS = ("param", "input", "target", "const")
-_FUNCTION_NAMES = tuple(FUNCTIONS) + tuple(ALIASES)
+_FUNCTION_LIST = tuple(FUNCTIONS) + tuple(ALIASES)  # in order, for suggestions
+_FUNCTION_NAMES = frozenset(_FUNCTION_LIST)
+_SUM, _PRODUCT, _POWER = frozenset("+-"), frozenset("*/"), frozenset(("^", "**"))
 
 
 def parse(text: str) -> tuple[Statement, ...]:
@@ -40,6 +42,7 @@ class _Parser:
         self.i = 0
         self.nesting = 0
         self.defined: set[str] = set()  # names defined by earlier statements, for better hints
+        self.numbers: dict[str, Fraction] = {}  # each number's value by its text: a big network repeats a few
 
     # -- token helpers -------------------------------------------------------------------
 
@@ -208,14 +211,17 @@ class _Parser:
 
     def expression(self) -> Expr:
         """expr = term { ( "+" | "-" ) term } ;"""
+        first = self.i
         e = self.sum()
-        _check_depth(e)
+        if self.i - first >= MAX_DEPTH:  # each level of the tree takes a token at least: fewer cannot be too deep
+            _check_depth(e)
         return e
 
     def sum(self) -> Expr:
         e = self.term()
         chain = 0
-        while self.at("+", "-"):
+        tokens = self.tokens
+        while (t := tokens[self.i]).kind == "op" and t.text in _SUM:  # self.at("+", "-"), inline: the hottest loop
             op = self.advance()
             chain = self.chained(chain, op)
             right = self.term()
@@ -232,7 +238,8 @@ class _Parser:
         """term = unary { ( "*" | "/" ) unary } ;"""
         e = self.unary()
         chain = 0
-        while self.at("*", "/"):
+        tokens = self.tokens
+        while (t := tokens[self.i]).kind == "op" and t.text in _PRODUCT:
             op = self.advance()
             chain = self.chained(chain, op)
             right = self.unary()
@@ -241,7 +248,8 @@ class _Parser:
 
     def unary(self) -> Expr:
         """unary = ( "-" | "+" ) unary | power ;"""
-        if self.at("-", "+"):
+        t = self.tokens[self.i]
+        if t.kind == "op" and t.text in _SUM:
             sign = self.advance()
             operand = self.nested(self.unary)
             if sign.text == "+":
@@ -254,7 +262,8 @@ class _Parser:
     def power(self) -> Expr:
         """power = atom [ ( "^" | "**" ) unary ] ;   (so ^ is right-associative and binds tighter than a sign)"""
         base = self.atom()
-        if self.at("^", "**"):
+        t = self.tokens[self.i]
+        if t.kind == "op" and t.text in _POWER:
             self.advance()
             exponent = self.nested(self.unary)
             return Binary("^", base, exponent, base.span.to(exponent.span))
@@ -262,17 +271,17 @@ class _Parser:
 
     def atom(self) -> Expr:
         """atom = NUMBER | NAME | call | "(" expr ")" ;"""
-        t = self.tok
-        if t.kind == "number":
-            self.advance()
-            return Num(_number(t), t.span)
+        t = self.tokens[self.i]
         if t.kind == "name":
             if self.tokens[self.i + 1].text == "(":
                 return self.call()
             if t.text in _FUNCTION_NAMES:
                 raise NetworkError(f"'{t.text}' is a function", t.span, f"call it as {t.text}(...)")
-            self.advance()
-            return Name(t.text, t.span)
+            self.i += 1
+            return Name(t.text, Span(t.line, t.col, t.line, t.end))
+        if t.kind == "number":
+            self.i += 1
+            return Num(self.number(t), Span(t.line, t.col, t.line, t.end))
         if self.at("("):
             opening = self.advance()
             e = self.nested(self.sum)
@@ -297,7 +306,7 @@ class _Parser:
         if fn not in FUNCTIONS:
             hint = (
                 FUNCTION_HINTS.get(name.text.lower())
-                or did_you_mean(name.text, _FUNCTION_NAMES)
+                or did_you_mean(name.text, _FUNCTION_LIST)
                 or f"known functions: {', '.join(FUNCTIONS)}"
             )
             raise NetworkError(f"unknown function '{name.text}'", name.span, hint)
@@ -315,6 +324,12 @@ class _Parser:
         if len(args) != arity:
             raise NetworkError(f"{name.text} takes {_arguments(arity)}, got {len(args)}", span)
         return Call(fn, tuple(args), span)
+
+    def number(self, t: Token) -> Fraction:
+        value = self.numbers.get(t.text)
+        if value is None:
+            value = self.numbers[t.text] = _number(t)
+        return value
 
     def nested(self, rule):
         self.nesting += 1
