@@ -26,7 +26,7 @@ class Span(NamedTuple):
 
     def to(self, other: Span) -> Span:
         """Return the span from the start of this one to the end of `other`."""
-        return Span(self.line, self.col, other.end_line, other.end_col)
+        return tuple.__new__(Span, (self.line, self.col, other.end_line, other.end_col))  # Span(…), at C speed
 
 
 NOWHERE = Span(0, 0, 0, 0)

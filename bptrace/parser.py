@@ -19,6 +19,7 @@ DECLARATION_KINDS = ("param", "input", "target", "const")
 _FUNCTION_LIST = tuple(FUNCTIONS) + tuple(ALIASES)  # in order, for suggestions
 _FUNCTION_NAMES = frozenset(_FUNCTION_LIST)
 _SUM, _PRODUCT, _POWER = frozenset("+-"), frozenset("*/"), frozenset(("^", "**"))
+_new = tuple.__new__  # Span(…) at C speed
 
 
 def parse(text: str) -> tuple[Statement, ...]:
@@ -46,25 +47,21 @@ class _Parser:
 
     # -- token helpers -------------------------------------------------------------------
 
-    @property
-    def tok(self) -> Token:
-        return self.tokens[self.i]
-
     def advance(self) -> Token:
         t = self.tokens[self.i]
         self.i += 1
         return t
 
     def at(self, *texts: str) -> bool:
-        t = self.tok
-        return t.kind in ("op", "keyword") and t.text in texts
+        t = self.tokens[self.i]
+        return t.text in texts and (t.kind == "op" or t.kind == "keyword")
 
     def skip_newlines(self) -> None:
-        while self.tok.kind == "newline":
+        while self.tokens[self.i].kind == "newline":
             self.advance()
 
     def expect_kind(self, kind: str, what: str) -> Token:
-        if self.tok.kind != kind:
+        if self.tokens[self.i].kind != kind:
             raise self.unexpected(what)
         return self.advance()
 
@@ -75,7 +72,7 @@ class _Parser:
         return self.advance()
 
     def unexpected(self, what: str, hint: str | None = None, product: bool = True) -> NetworkError:
-        t = self.tok
+        t = self.tokens[self.i]
         found = "the end of the line" if t.kind in ("newline", "end") else f"'{t.text}'"
         if product:
             hint = self.product_hint() or hint
@@ -83,7 +80,7 @@ class _Parser:
 
     def product_hint(self) -> str | None:
         """Return a hint when two operands stand side by side, as in `2w` or `(a)(b)`."""
-        prev, t = self.tokens[self.i - 1] if self.i else None, self.tok
+        prev, t = self.tokens[self.i - 1] if self.i else None, self.tokens[self.i]
         if prev is None or not (prev.kind in ("number", "name") or prev.text == ")"):
             return None
         if not (t.kind in ("number", "name") or t.text == "("):
@@ -97,18 +94,18 @@ class _Parser:
     def program(self) -> tuple[Statement, ...]:
         """program = { [ statement ] NEWLINE } ;"""
         statements: list[Statement] = []
-        while self.tok.kind != "end":
-            if self.tok.kind == "newline":
+        while self.tokens[self.i].kind != "end":
+            if self.tokens[self.i].kind == "newline":
                 self.advance()
                 continue
             statements.append(self.statement())
             self.defined.add(statements[-1].name)
-            if self.tok.kind != "newline":
+            if self.tokens[self.i].kind != "newline":
                 raise self.trailing()
         return tuple(statements)
 
     def trailing(self) -> NetworkError:
-        t = self.tok
+        t = self.tokens[self.i]
         if t.text == ")":
             return NetworkError("unmatched ')'", t.span, "remove it or add a '(' before it")
         before, after = self.tokens[self.i - 1], self.tokens[self.i + 1]
@@ -119,7 +116,7 @@ class _Parser:
 
     def statement(self) -> Statement:
         """statement = declaration | setting | assignment ;"""
-        t = self.tok
+        t = self.tokens[self.i]
         if t.kind == "keyword" and t.text in DECLARATION_KINDS:
             return self.declaration()
         if t.kind == "keyword" and t.text == "set":
@@ -143,7 +140,7 @@ class _Parser:
         keyword = self.advance()
         name = self.defined_name()
         self.expect_op("=", f"'=' after '{name.text}'", f"write `{keyword.text} {name.text} = VALUE`")
-        t = self.tok
+        t = self.tokens[self.i]
         if self.at("["):
             value = self.samples()
         elif t.kind == "name" and t.text in DISTRIBUTIONS and self.tokens[self.i + 1].text == "(":
@@ -197,7 +194,7 @@ class _Parser:
         return Assignment(name.text, self.expression(), is_loss, name.span)
 
     def defined_name(self) -> Token:
-        t, before = self.tok, self.tokens[self.i - 1] if self.i else None
+        t, before = self.tokens[self.i], self.tokens[self.i - 1] if self.i else None
         if t.text == "=" and before is not None and before.kind == "keyword":
             example = "L = EXPR" if before.text == "loss" else "NAME = VALUE"
             raise self.unexpected("a name", f"write `{before.text} {example}`")
@@ -278,10 +275,10 @@ class _Parser:
             if t.text in _FUNCTION_NAMES:
                 raise NetworkError(f"'{t.text}' is a function", t.span, f"call it as {t.text}(...)")
             self.i += 1
-            return Name(t.text, Span(t.line, t.col, t.line, t.end))
+            return Name(t.text, _new(Span, (t.line, t.col, t.line, t.end)))
         if t.kind == "number":
             self.i += 1
-            return Num(self.number(t), Span(t.line, t.col, t.line, t.end))
+            return Num(self.number(t), _new(Span, (t.line, t.col, t.line, t.end)))
         if self.at("("):
             opening = self.advance()
             e = self.nested(self.sum)
@@ -313,7 +310,7 @@ class _Parser:
         self.advance()  # (
         arity = FUNCTIONS[fn].arity
         if self.at(")"):
-            span = name.span.to(self.tok.span)
+            span = name.span.to(self.tokens[self.i].span)
             raise NetworkError(f"{name.text} takes {_arguments(arity)}, got 0", span)
         args = [self.nested(self.sum)]
         while self.at(","):
