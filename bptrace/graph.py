@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,12 +35,22 @@ class Leaf:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """The local partial derivative ∂of/∂wrt, as a formula and as its compiled program."""
+    """The local partial derivative ∂of/∂wrt, as a formula and as its compiled program.
+
+    The formula is kept as derived on the node's shape, with the names to put back: a view writes
+    the formulas of the few rows it shows, so a big network does not rename thousands up front.
+    """
 
     of: str
     wrt: str
-    formula: Expr
-    program: Program
+    shape: Expr  # the formula on the node's shape, its names numbered placeholders
+    names: dict[str, str] = field(compare=False, hash=False)  # each placeholder's name
+    program: Program = ()
+
+    @property
+    def formula(self) -> Expr:
+        """Return ∂of/∂wrt as an expression in the network's names."""
+        return rename(self.shape, self.names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +292,7 @@ def _node(s: Assignment, shapes: dict[Expr, tuple]) -> Node:
     back = dict(zip(placeholders.values(), wrts))
     back[_SELF] = s.name
     edges = tuple(
-        Edge(s.name, wrt, rename(formula, back), _load(program, back))
+        Edge(s.name, wrt, formula, back, _load(program, back))
         for wrt, (formula, program) in zip(wrts, derived[1])
     )
     return Node(s.name, s.expr, _load(derived[0], back), edges, s.span)
