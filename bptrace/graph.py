@@ -147,7 +147,8 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
                     )
             leaves.append(leaf)
         else:
-            _check_uses(s, defined, later)
+            names = names_in(s.expr)
+            _check_uses(s, names, defined, later)
             if s.is_loss and loss is not None:
                 raise NetworkError(
                     f"two losses: '{loss.name}' (line {loss.span.line}) and '{s.name}'",
@@ -156,7 +157,7 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
                 )
             loss = s if s.is_loss else loss
             last_node = s
-            nodes.append(_node(s, shapes))
+            nodes.append(_node(s, names, shapes))
         defined[s.name] = s.span
     if loss is None:
         span = last_node.span if last_node else Span(1, 1, 1, 2)
@@ -257,8 +258,8 @@ def _constant(e: Expr, what: str) -> float:
     return float(value)
 
 
-def _check_uses(s: Assignment, defined: dict[str, Span], later: dict[str, Span]) -> None:
-    for name in names_in(s.expr):
+def _check_uses(s: Assignment, names: tuple[Name, ...], defined: dict[str, Span], later: dict[str, Span]) -> None:
+    for name in names:
         if name.id in defined:
             continue
         if name.id == s.name:
@@ -277,13 +278,13 @@ def _check_uses(s: Assignment, defined: dict[str, Span], later: dict[str, Span])
         raise NetworkError(f"unknown name '{name.id}'", name.span, hint)
 
 
-def _node(s: Assignment, shapes: dict[Expr, tuple]) -> Node:
+def _node(s: Assignment, names: tuple[Name, ...], shapes: dict[Expr, tuple]) -> Node:
     """Return the node of `s`, with every local partial, derived once per shape of expression.
 
     Big networks repeat a few shapes (tanh(a*w + b) for every unit): the derivatives are worked
     out on the shape, its names numbered in order of use, and the names put back for each node.
     """
-    wrts = tuple(dict.fromkeys(n.id for n in names_in(s.expr)))
+    wrts = tuple(dict.fromkeys(n.id for n in names))
     placeholders = {name: f"\0{i}" for i, name in enumerate(wrts)}  # no .bp name contains NUL
     shape = rename(s.expr, placeholders)
     derived = shapes.get(shape)

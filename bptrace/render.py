@@ -181,6 +181,10 @@ class _Fitted:
         yield self.table
 
 
+MAX_LEAVES = 16  # of each kind on the line above the forward pass, unless --all
+MAX_FACTORS = 8  # of a path in the chain rule table, unless --all: a path of 90 factors would fill a screen
+
+
 def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
     n, num = view.notation, tables.Writer(view.notation, view.precision).number  # samples as [0, 1, 1, 0]
     groups: dict[str, list[str]] = {}
@@ -188,6 +192,9 @@ def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
         groups.setdefault(leaf.kind, []).append(f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}")
     units = []
     for kind, items in groups.items():
+        if view.max_rows is not None and len(items) > MAX_LEAVES:  # a thousand params: no one reads them all here
+            dots = "…" if n.pretty else "..."
+            items = [*items[:MAX_LEAVES], f"{dots} and {len(items) - MAX_LEAVES:,} more (--all shows every one)"]
         labelled = [f"{tables.LEAF_TITLES[kind]}: {items[0]}", *items[1:]]
         units += [item + "," for item in labelled[:-1]] + [labelled[-1] + "  "]
     return _Packed(units, "dim")
@@ -243,8 +250,13 @@ def _chains(graph: Graph, step: Step, view: View) -> Table:
         if chain is None:
             view.gap(table, step.chains, len(empty.headers), noun="params", hidden=len(step.chains) - len(picked) + 1)
             continue
-        for row in tables.chain_rows(chain, graph.loss, w, step.grads.get(chain.param)):
+        longest = max((len(path.factors) for path in chain.paths), default=0)
+        limit = MAX_FACTORS if view.max_rows is not None else None
+        for row in tables.chain_rows(chain, graph.loss, w, step.grads.get(chain.param), limit):
             add_row(table, row, view)
+        if limit is not None and longest > limit:
+            table.caption = "Long paths are shortened, and some rows may be left out: --all shows everything."
+            table.caption_justify, table.caption_style = "left", "dim"
     return table
 
 

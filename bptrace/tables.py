@@ -180,11 +180,12 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
                      ("gradient", "chain rule", *numbers, *w.value_headers()), Rows(names, row), 2 + len(numbers))
 
 
-def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None) -> list[Row]:
+def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors: int | None = None) -> list[Row]:
     """Return one param's rows: a product per listed path, a note of the rest, the sum over paths.
 
     With samples, each path's value is shown per sample, and the last column holds the batch's
-    (the mean over samples, or their sum); `per_sample` is ∂L/∂param of each sample.
+    (the mean over samples, or their sum); `per_sample` is ∂L/∂param of each sample. A path of more
+    than `max_factors` factors shows its first and last few, and how many lie between.
     """
     label = w.partial(loss, chain.param)
     numbers = 1 if w.one_sample else 0
@@ -205,10 +206,12 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None) -> list[Row]
     rows = []
     single = chain.paths_total == 1
     for i, path in enumerate(chain.paths):
-        symbols = w.times.join(w.partial(a, b) for a, b in zip(path.nodes, path.nodes[1:]))
+        edges = list(zip(path.nodes, path.nodes[1:]))
+        symbols = w.times.join(_elided([w.partial(a, b) for a, b in _ends(edges, max_factors)], len(edges), w))
         if len(path.nodes) == 2 and not single:
             symbols += w.note(" (direct)")  # the local partial, not the whole gradient of the same name
-        substituted = w.times.join(f"({w.number(w.at(f))})" for f in path.factors)
+        substituted = w.times.join(_elided([f"({w.number(w.at(f))})" for f in _ends(path.factors, max_factors)],
+                                           len(path.factors), w))
         mean = w.number(chain.grad) if single else ""  # one path: its batch value is the gradient
         rows.append(row(label if i == 0 else "", symbols, substituted, w.values(path.value), mean))
     if not single:
@@ -220,6 +223,24 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None) -> list[Row]
             rows.append(Row(("", note, *blank, *(("",) if batched else ())), "note", (chain.param,)))
         rows.append(row("", w.note(f"sum over the {chain.paths_total:,} paths"), "", total or w.values(chain.grad), w.number(chain.grad), "sum"))
     return rows
+
+
+_HEAD = 3  # factors a shortened path shows before its gap (and one after it)
+
+
+def _ends(items: Sequence, max_factors: int | None) -> Sequence:
+    """Return the factors a path shows: all of them, or the first few and the last."""
+    if max_factors is None or len(items) <= max_factors:
+        return items
+    return [*items[:_HEAD], items[-1]]
+
+
+def _elided(written: list[str], total: int, w: Writer) -> list[str]:
+    """Put the gap into a shortened path's written factors: ∂L/∂h₉ · … 93 more … · ∂h₁/∂w."""
+    if len(written) == total:
+        return written
+    dots = "…" if w.notation.pretty and not w.tex else "..."
+    return [*written[:-1], w.note(f"{dots} {total - len(written):,} more {dots}"), written[-1]]
 
 
 CHAINS_TITLE = "Chain rule, one product per path"

@@ -134,3 +134,22 @@ def test_a_hundred_thousand_line_network_is_handled(tmp_path):
     assert "sum over the 100,000 paths −0.5" in words
     assert "w 0.5 −0.5 −0.05 0.55" in words
     assert "loss L 0.125 0.10125" in words and "w 0.5 0.55" in words
+
+
+def test_the_default_view_summarises_many_params_and_long_paths_and_all_shows_them(tmp_path):
+    # 40 params and a chain of 20 nodes, each using two params: w0's path has 21 factors.
+    lines = [f"param w{i} = 0.5" for i in range(40)] + ["input x = 1", "h0 = x*w0 + w20"]
+    lines += [f"h{i} = h{i - 1}*w{i} + w{i + 20}" for i in range(1, 20)] + ["loss L = h19^2"]
+    f = tmp_path / "wide.bp"
+    f.write_text("\n".join(lines) + "\n")
+    wide = {**ENV, "COLUMNS": "250"}  # no wrapping: each row on one line
+    short = CliRunner(env=wide).invoke(app, ["run", str(f)], prog_name="bptrace")
+    assert short.exit_code == 0 and short.stderr == "", short.stderr
+    head, chains = short.stdout.split("Forward pass")[0], short.stdout.split("Chain rule")[1]
+    assert "w₁₅ = 0.5, … and 24 more (--all shows every one)" in head and "w₁₆" not in head  # 16 named, 24 counted
+    assert "∂L/∂h₁₉ · ∂h₁₉/∂h₁₈ · ∂h₁₈/∂h₁₇ · … 17 more … · ∂h₀/∂w₀ " in chains  # 21 factors: 3, the gap, the last
+    assert "(2) · (0.5) · (0.5) · … 17 more … · (1)" in chains
+    assert "Long paths are shortened, and some rows may be left out: --all shows everything." in chains
+    every = CliRunner(env=wide).invoke(app, ["run", str(f), "--all"], prog_name="bptrace").stdout
+    assert "w₃₉ = 0.5" in every.split("Forward pass")[0] and "more (--all" not in every and "more …" not in every
+    assert "∂h₁₀/∂h₉" in every.split("Chain rule")[1] and "∂h₁₀/∂h₉" not in chains and "shortened" not in every
