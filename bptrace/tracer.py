@@ -189,8 +189,10 @@ def batch(graph: Graph, per_sample, size: int | None = None):
     """
     if graph.samples is None:
         return per_sample
-    each = np.broadcast_to(per_sample, (size or graph.samples,))  # a value the samples do not change counts for each
-    return float(each.mean() if graph.settings["reduction"] == "mean" else each.sum())
+    n = size or graph.samples
+    each = np.broadcast_to(per_sample, (n,))  # a value the samples do not change counts for each
+    total = float(np.add.reduce(each))  # what .sum() and .mean() add up, without their Python-level wrappers
+    return total / n if graph.settings["reduction"] == "mean" else total
 
 
 def finite(value) -> bool:
