@@ -86,6 +86,33 @@ class Chain:
         return self.listed
 
 
+class Chains(Sequence):
+    """A step's chains, one per param, each made into a Chain record when first read: a view of a network
+    with 10,000 params reads a few."""
+
+    __slots__ = ("params", "grads", "finder", "values", "_made")
+
+    def __init__(self, params: tuple[str, ...], grads: dict[str, Any], finder: ChainFinder, values: Mapping) -> None:
+        self.params, self.grads, self.finder, self.values = params, grads, finder, values
+        self._made: dict[int, Chain] = {}
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self.params)))]
+        i = range(len(self.params))[i]  # negative indices, and IndexError past the end
+        chain = self._made.get(i)
+        if chain is None:
+            p = self.params[i]
+            chain = self._made[i] = Chain(p, self.grads[p], self.finder.totals[p], self.finder, self.values)
+        return chain
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self.params)))
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+
 @dataclass(slots=True)
 class Update:
     """One param's update by the optimiser: after = before − lr·grad for sgd; see optimizers.py."""
@@ -109,7 +136,7 @@ class Step:
     values: Mapping[str, Any]  # every leaf and node, in source order
     partials: Sequence[Partial]  # the local derivatives on loss-to-param paths, in backprop order
     grads: Mapping[str, Any]  # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
-    chains: tuple[Chain, ...]
+    chains: Sequence[Chain]
     updates: tuple[Update, ...]
     samples: int | None = None  # with samples, values, partials, grads and path values are per-sample arrays
     indices: tuple[int, ...] | None = None  # with mini-batches: which samples (numbered from 0) this step ran
@@ -312,7 +339,7 @@ def _step(plan: _Plan, params, k: int, lr: float, states: dict[str, dict[str, An
     size = len(indices) if indices is not None else None
     partials = Partials(plan.shown, partial_values)
     gradient = {p: batch(graph, grads[p], size) for p in params} if graph.samples else {p: grads[p] for p in params}  # the batch's: per-sample ones averaged
-    chains = tuple(Chain(p, gradient[p], plan.chains.totals[p], plan.chains, partial_values) for p in params)
+    chains = Chains(tuple(params), gradient, plan.chains, partial_values)
     spans = plan.spans
     optimizer = OPTIMIZERS[str(graph.settings["optimizer"])]
     settings = {name: float(graph.settings[name]) for name in optimizer.settings}
