@@ -219,17 +219,17 @@ class _Parser:
         chain = 0
         tokens = self.tokens
         while (t := tokens[self.i]).kind == "op" and t.text in _SUM:  # self.at("+", "-"), inline: the hottest loop
-            op = self.advance()
-            chain = self.chained(chain, op)
+            self.i += 1
+            chain += 1
+            if chain + self.nesting >= MAX_DEPTH:
+                self.too_deep(t)
             right = self.term()
-            e = Binary(op.text, e, right, e.span.to(right.span))
+            e = Binary(t.text, e, right, e.span.to(right.span))
         return e
 
-    def chained(self, length: int, op: Token) -> int:
-        """Count one more operator in a chain, refusing at once a chain deeper than MAX_DEPTH."""
-        if length + self.nesting >= MAX_DEPTH - 1:  # n operators in a chain make n + 1 levels
-            raise NetworkError(f"expression is more than {MAX_DEPTH} levels deep", op.span, "split it into several nodes")
-        return length + 1
+    def too_deep(self, op: Token):
+        """Refuse a chain of operators deeper than MAX_DEPTH at once (n operators make n + 1 levels)."""
+        raise NetworkError(f"expression is more than {MAX_DEPTH} levels deep", op.span, "split it into several nodes")
 
     def term(self) -> Expr:
         """term = unary { ( "*" | "/" ) unary } ;"""
@@ -237,10 +237,12 @@ class _Parser:
         chain = 0
         tokens = self.tokens
         while (t := tokens[self.i]).kind == "op" and t.text in _PRODUCT:
-            op = self.advance()
-            chain = self.chained(chain, op)
+            self.i += 1
+            chain += 1
+            if chain + self.nesting >= MAX_DEPTH:
+                self.too_deep(t)
             right = self.unary()
-            e = Binary(op.text, e, right, e.span.to(right.span))
+            e = Binary(t.text, e, right, e.span.to(right.span))
         return e
 
     def unary(self) -> Expr:
@@ -254,6 +256,11 @@ class _Parser:
             if isinstance(operand, Num):  # -3 is the number −3, as printed formulas write it
                 return Num(-operand.value, sign.span.to(operand.span))
             return Neg(operand, sign.span.to(operand.span))
+        if t.kind == "name" and t.text not in _FUNCTION_NAMES:
+            after = self.tokens[self.i + 1].text
+            if after != "(" and after not in _POWER:  # a name alone, the commonest operand: what power() and atom() return
+                self.i += 1
+                return Name(t.text, _new(Span, (t.line, t.col, t.line, t.end)))
         return self.power()
 
     def power(self) -> Expr:
