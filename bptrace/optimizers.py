@@ -12,11 +12,11 @@ update, written as in the paper it comes from.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
 State = dict[str, Any]
 
@@ -45,7 +45,8 @@ def _adam(before, grad, state: State, t: int, lr: float, s: dict[str, float]):
     m = b1 * state.get("m", 0.0) + (1 - b1) * grad
     v = b2 * state.get("v", 0.0) + (1 - b2) * grad * grad
     m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-    return before - lr * m_hat / (np.sqrt(v_hat) + s["eps"]), {"m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
+    # math.sqrt, not numpy's: a float stays a Python float, and every later operation on it stays on the fast path
+    return before - lr * m_hat / (math.sqrt(v_hat) + s["eps"]), {"m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
 
 
 OPTIMIZERS: dict[str, Optimizer] = {

@@ -187,14 +187,18 @@ MAX_FACTORS = 8  # of a path in the chain rule table, unless --all: a path of 90
 
 def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
     n, num = view.notation, tables.Writer(view.notation, view.precision).number  # samples as [0, 1, 1, 0]
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, list] = {}
     for leaf in graph.leaves:
-        groups.setdefault(leaf.kind, []).append(f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}")
+        groups.setdefault(leaf.kind, []).append(leaf)
     units = []
-    for kind, items in groups.items():
-        if view.max_rows is not None and len(items) > MAX_LEAVES:  # a thousand params: no one reads them all here
+    for kind, leaves in groups.items():
+        if view.max_rows is not None and len(leaves) > MAX_LEAVES:  # a thousand params: no one reads them all here
+            shown = leaves[:MAX_LEAVES] + [leaf for leaf in leaves[MAX_LEAVES:] if leaf.name in view.focus]
             dots = "…" if n.pretty else "..."
-            items = [*items[:MAX_LEAVES], f"{dots} and {len(items) - MAX_LEAVES:,} more (--all shows every one)"]
+            more = f"{dots} and {len(leaves) - len(shown):,} more (--all shows every one)"
+        else:
+            shown, more = leaves, None
+        items = [f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}" for leaf in shown] + ([more] if more else [])
         labelled = [f"{tables.LEAF_TITLES[kind]}: {items[0]}", *items[1:]]
         units += [item + "," for item in labelled[:-1]] + [labelled[-1] + "  "]
     return _Packed(units, "dim")
@@ -246,17 +250,17 @@ def _chains(graph: Graph, step: Step, view: View) -> Table:
     empty = tables.chains(Step(step.step, step.lr, step.loss, step.values, (), step.grads, (), ()), graph.loss, w)
     table = new_table(empty.title, empty.headers, empty.numeric_from)
     picked = _pick_chains(step.chains, view)
+    limit, shortened = (MAX_FACTORS if view.max_rows is not None else None), False
     for chain in picked:
         if chain is None:
             view.gap(table, step.chains, len(empty.headers), noun="params", hidden=len(step.chains) - len(picked) + 1)
             continue
-        longest = max((len(path.factors) for path in chain.paths), default=0)
-        limit = MAX_FACTORS if view.max_rows is not None else None
         for row in tables.chain_rows(chain, graph.loss, w, step.grads.get(chain.param), limit):
             add_row(table, row, view)
-        if limit is not None and longest > limit:
-            table.caption = "Long paths are shortened, and some rows may be left out: --all shows everything."
-            table.caption_justify, table.caption_style = "left", "dim"
+        shortened = shortened or (limit is not None and any(len(path.factors) > limit for path in chain.paths))
+    if shortened:  # after the gap's caption, which this one includes
+        table.caption = "Long paths are shortened, and some rows may be left out: --all shows everything."
+        table.caption_justify, table.caption_style = "left", "dim"
     return table
 
 

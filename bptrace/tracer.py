@@ -186,7 +186,8 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
         states = {u.param: u.state for u in record.updates}
     with np.errstate(all="ignore"):
         values = _values(plan, params, steps + 1, final=True)
-    yield Final(steps, batch(graph, values[graph.loss]), params, start_loss)
+        loss = batch(graph, values[graph.loss])  # a mean of huge losses may overflow: inf, reported, not warned of
+    yield Final(steps, loss, params, start_loss)
 
 
 def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray] | None:

@@ -299,3 +299,18 @@ def test_signals_a_parent_blocked_stay_blocked_while_writing():
     proc.wait(timeout=60)
     assert proc.returncode == 0
     assert strict(out.decode().splitlines()[-1])["steps"] == 200
+
+
+@pytest.mark.parametrize("args", [("--batch-size", "1"), ()], ids=["a batch of one", "one sample"])
+def test_one_sample_is_an_array_of_one_number(tmp_path, validator, args):
+    f = tmp_path / "one.bp"
+    samples = "[1, 2, 3]" if args else "[3]"
+    f.write_text(f"input x = {samples}\ntarget y = {samples.replace('1', '2').replace('3', '6')}\nparam w = 0.5\nloss L = (y - x*w)^2\n")
+    result = invoke("run", str(f), "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    lines = [strict(line) for line in result.stdout.splitlines()]
+    for record in lines:
+        validator.validate(record)
+    step = lines[1]
+    assert step["forward"] == {"L": [(6 - 3 * 0.5) ** 2] if not args else [(2 - 0.5) ** 2]}  # by hand
+    assert step["grads"]["w"] == ([-2 * 3 * 4.5] if not args else [-2 * 1 * 1.5])

@@ -153,3 +153,14 @@ def test_the_default_view_summarises_many_params_and_long_paths_and_all_shows_th
     every = CliRunner(env=wide).invoke(app, ["run", str(f), "--all"], prog_name="bptrace").stdout
     assert "w₃₉ = 0.5" in every.split("Forward pass")[0] and "more (--all" not in every and "more …" not in every
     assert "∂h₁₀/∂h₉" in every.split("Chain rule")[1] and "∂h₁₀/∂h₉" not in chains and "shortened" not in every
+
+
+def test_shortened_paths_are_explained_when_rows_are_left_out_too(tmp_path):
+    # w0 to w11 on a chain 12 deep, then 60 params added to the loss directly: a gap after the long paths.
+    lines = [f"param w{i} = 0.5" for i in range(72)] + ["input x = 1", "h0 = x*w0"]
+    lines += [f"h{i} = h{i - 1}*w{i}" for i in range(1, 12)]
+    lines += ["loss L = h11^2 + " + " + ".join(f"w{i}" for i in range(12, 72))]
+    _, result = run(tmp_path, "\n".join(lines) + "\n")
+    chains = " ".join(result.stdout.split("Chain rule")[1].split())
+    assert "more params" in chains and "more …" in chains
+    assert "Long paths are shortened, and some rows may be left out: --all shows everything." in chains
