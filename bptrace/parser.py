@@ -314,17 +314,21 @@ class _Parser:
                 or f"known functions: {', '.join(FUNCTIONS)}"
             )
             raise NetworkError(f"unknown function '{name.text}'", name.span, hint)
-        self.advance()  # (
+        self.i += 1  # (
         arity = FUNCTIONS[fn].arity
+        tokens = self.tokens
         if self.at(")"):
-            span = name.span.to(self.tokens[self.i].span)
+            span = name.span.to(tokens[self.i].span)
             raise NetworkError(f"{name.text} takes {_arguments(arity)}, got 0", span)
         args = [self.nested(self.sum)]
-        while self.at(","):
-            self.advance()
+        while (t := tokens[self.i]).text == "," and t.kind == "op":
+            self.i += 1
             args.append(self.nested(self.sum))
-        close = self.expect_op(")", "')' or ','", "close the call's parenthesis")
-        span = name.span.to(close.span)
+        if t.text == ")" and t.kind == "op":
+            self.i += 1
+        else:
+            self.expect_op(")", "')' or ','", "close the call's parenthesis")  # raises
+        span = _new(Span, (name.line, name.col, t.line, t.end))  # name.span.to(t.span)
         if len(args) != arity:
             raise NetworkError(f"{name.text} takes {_arguments(arity)}, got {len(args)}", span)
         return Call(fn, tuple(args), span)
@@ -337,7 +341,7 @@ class _Parser:
 
     def nested(self, rule):
         self.nesting += 1
-        if self.nesting > MAX_NESTING:
+        if self.nesting > MAX_NESTING:  # raises; else the rule runs, and the count is restored however it ends
             raise NetworkError(
                 f"expression nested more than {MAX_NESTING} levels deep",
                 self.tokens[self.i - 1].span,  # the '(', sign or operator that went past the limit
