@@ -28,24 +28,42 @@ class Partial:
     value: Any
 
 
-class Partials(Sequence):
-    """A step's local partials, made into Partial records when first read: a big network's view reads a few."""
+class _Records(Sequence):
+    """A sequence of a step's records, each made when first read: a view of a big network reads a few."""
 
-    __slots__ = ("edges", "values", "_made")
+    __slots__ = ("_made",)
 
-    def __init__(self, edges: tuple[Edge, ...], values: Mapping[tuple[str, str], Any]) -> None:
-        self.edges, self.values, self._made = edges, values, None
+    def __init__(self) -> None:
+        self._made: dict[int, Any] = {}
 
-    def _all(self) -> tuple[Partial, ...]:
-        if self._made is None:
-            self._made = tuple(Partial(e.of, e.wrt, e, self.values[(e.of, e.wrt)]) for e in self.edges)
-        return self._made
+    def _make(self, i: int) -> Any:
+        raise NotImplementedError
 
     def __getitem__(self, i):
-        return self._all()[i]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        i = range(len(self))[i]  # negative indices, and IndexError past the end
+        made = self._made.get(i)
+        if made is None:
+            made = self._made[i] = self._make(i)
+        return made
 
     def __iter__(self):
-        return iter(self._all())
+        return (self[i] for i in range(len(self)))
+
+
+class Partials(_Records):
+    """A step's local partials, as Partial records."""
+
+    __slots__ = ("edges", "values")
+
+    def __init__(self, edges: tuple[Edge, ...], values: Mapping[tuple[str, str], Any]) -> None:
+        super().__init__()
+        self.edges, self.values = edges, values
+
+    def _make(self, i: int) -> Partial:
+        e = self.edges[i]
+        return Partial(e.of, e.wrt, e, self.values[(e.of, e.wrt)])
 
     def __len__(self) -> int:
         return len(self.edges)
@@ -86,28 +104,18 @@ class Chain:
         return self.listed
 
 
-class Chains(Sequence):
-    """A step's chains, one per param, each made into a Chain record when first read: a view of a network
-    with 10,000 params reads a few."""
+class Chains(_Records):
+    """A step's chains, one per param, as Chain records."""
 
-    __slots__ = ("params", "grads", "finder", "values", "_made")
+    __slots__ = ("params", "grads", "finder", "values")
 
     def __init__(self, params: tuple[str, ...], grads: dict[str, Any], finder: ChainFinder, values: Mapping) -> None:
+        super().__init__()
         self.params, self.grads, self.finder, self.values = params, grads, finder, values
-        self._made: dict[int, Chain] = {}
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self.params)))]
-        i = range(len(self.params))[i]  # negative indices, and IndexError past the end
-        chain = self._made.get(i)
-        if chain is None:
-            p = self.params[i]
-            chain = self._made[i] = Chain(p, self.grads[p], self.finder.totals[p], self.finder, self.values)
-        return chain
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self.params)))
+    def _make(self, i: int) -> Chain:
+        p = self.params[i]
+        return Chain(p, self.grads[p], self.finder.totals[p], self.finder, self.values)
 
     def __len__(self) -> int:
         return len(self.params)
