@@ -15,12 +15,12 @@ _KEYWORDS = frozenset(KEYWORDS)
 _TOKEN = re.compile(
     r"""
     [ \t\r\f\v]*                  # spaces before a token are skipped in the same match
-    (?:
-     (?P<comment>\#[^\n]*)
-    |(?P<newline>\n)
-    |(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
-    |(?P<name>[^\W\d]\w*)
+    (?:                           # each alternative starts with its own characters: the commonest first
+     (?P<name>[^\W\d]\w*)
     |(?P<op>\*\*|[-+*/^(),=\[\]])
+    |(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+    |(?P<newline>\n)
+    |(?P<comment>\#[^\n]*)
     |(?P<end>\Z)
     |(?P<bad>.)                   # a character no token starts with
     )
@@ -28,7 +28,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _SPACES = re.compile(r"[ \t\r\f\v]*")
-_COMMENT, _NEWLINE, _NUMBER, _NAME, _OP, _END, _BAD = range(1, 8)  # the groups of _TOKEN, by number
+_NAME, _OP, _NUMBER, _NEWLINE, _END, _BAD = (_TOKEN.groupindex[g] for g in ("name", "op", "number", "newline", "end", "bad"))
 _AFTER_NUMBER = frozenset("._xXbBoOeE")  # characters that may make a number malformed
 
 
