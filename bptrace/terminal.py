@@ -108,9 +108,16 @@ def build(source: str, filename: str, seed: int | None = None):
         gc.enable()
     gc.freeze()
     err = stderr()
-    for w in graph.warnings:
+    for w in graph.warnings[:MAX_WARNINGS]:
         diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
+    if len(graph.warnings) > MAX_WARNINGS:  # a generated network may have hundreds: the rest are counted
+        more = len(graph.warnings) - MAX_WARNINGS
+        err.print(f"{filename}: warning: and {more:,} more warning{'s' if more > 1 else ''} "
+                  "(the begin record of --json lists them all)", markup=False)
     return graph
+
+
+MAX_WARNINGS = 10  # shown in full on stderr
 
 
 class signals_held:

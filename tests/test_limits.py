@@ -164,3 +164,15 @@ def test_shortened_paths_are_explained_when_rows_are_left_out_too(tmp_path):
     chains = " ".join(result.stdout.split("Chain rule")[1].split())
     assert "more params" in chains and "more …" in chains
     assert "Long paths are shortened, and some rows may be left out: --all shows everything." in chains
+
+
+def test_many_warnings_are_counted_after_the_first_ten(tmp_path):
+    lines = [f"param w{i} = 0.5" for i in range(30)] + ["loss L = w0^2"]  # w1 to w29 cannot affect the loss
+    path, result = run(tmp_path, "\n".join(lines) + "\n", "--quiet")
+    assert result.exit_code == 0
+    assert result.stderr.count(": warning: param") == 10  # w1 to w10 in full: line, quote, underline, hint
+    assert f"{path}:2:7: warning: param 'w1' cannot affect the loss 'L'" in result.stderr
+    assert "w11" not in result.stderr
+    assert result.stderr.rstrip().endswith(f"{path}: warning: and 19 more warnings (the begin record of --json lists them all)")
+    begin = __import__("json").loads(CliRunner(env=ENV).invoke(app, ["run", path, "--json"]).stdout.splitlines()[0])
+    assert len(begin["warnings"]) == 29
