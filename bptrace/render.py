@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from rich import box
 from rich.cells import cell_len
@@ -13,12 +13,14 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from bptrace.check import CheckStep
 from bptrace.errors import NumericFault
 from bptrace.graph import Graph
-from bptrace import tables
+from bptrace import grid, tables
 from bptrace.printer import MATH, Notation, format_number, name_text, partial_text, show
 from bptrace.tracer import Chain, Final, Step
+
+if TYPE_CHECKING:
+    from bptrace.check import CheckStep
 
 SECTIONS = ("forward", "partials", "chains", "updates")
 T = TypeVar("T")
@@ -178,7 +180,18 @@ class _Fitted:
         fits = sum(widths.values()) + padding + 4 * (len(self.table.columns) - len(keep)) <= options.max_width
         for column in keep:
             column.min_width = widths[id(column)] if fits else None
-        yield self.table
+        segments = grid.lines(self.table, console, options)
+        yield self.table if segments is None else _Segments(segments)
+
+
+@dataclass(frozen=True, slots=True)
+class _Segments:
+    """Segments already laid out (by bptrace.grid), rendered as they are."""
+
+    segments: list
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        return self.segments
 
 
 MAX_LEAVES = 16  # of each kind on the line above the forward pass, unless --all

@@ -1,0 +1,135 @@
+"""bptrace.grid lays tables out as rich's Table does: the same characters in the same styles.
+
+Each test renders a table both ways and compares them character by character, each character with
+its style (segments may split differently: that changes no pixel).
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
+import pytest
+from rich.console import Console
+from rich.errors import MarkupError
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from typer.testing import CliRunner
+
+from bptrace import grid, render
+from bptrace.cli import app
+from conftest import NETWORKS, ROOT, load
+
+
+def cells(segments) -> list[tuple[str, Style]]:
+    """Return each character with its style (no style as the null style): what a terminal shows."""
+    return [(ch, seg.style or Style.null()) for seg in segments if not seg.control for ch in seg.text]
+
+
+def both(table: Table, console: Console, width: int):
+    options = console.options.update_width(width)
+    fast = grid.lines(table, console, options)
+    return fast, list(console.render(table, options))
+
+
+@pytest.fixture
+def compared(monkeypatch):
+    """Check every table the CLI lays out with grid against rich's own layout; count both kinds."""
+    seen = {"fast": 0, "rich": 0}
+    lines = grid.lines
+
+    def checked(table, console, options):
+        fast = lines(table, console, options)
+        if fast is None:
+            seen["rich"] += 1
+        else:
+            seen["fast"] += 1
+            assert cells(fast) == cells(console.render(table, options)), table.caption_title
+        return fast
+
+    monkeypatch.setattr(grid, "lines", checked)
+    return seen
+
+
+RUNS = [
+    ["run", "{net}", "--steps", "2"],
+    ["run", "{net}", "--ascii", "--precision", "17", "--all"],
+    ["explain", "{net}"],
+    ["check", "{net}"],
+]
+
+
+@pytest.mark.parametrize("columns", ["80", "44", "200"])
+def test_every_table_of_every_example_network_matches_rich(compared, monkeypatch, columns):
+    monkeypatch.chdir(ROOT)
+    env = {"COLUMNS": columns, "LINES": "50", "FORCE_COLOR": "1", "TERM": "xterm-256color", "NO_COLOR": None}
+    for path in NETWORKS:
+        for args in RUNS:
+            argv = [a.format(net=path.relative_to(ROOT)) for a in args]
+            result = CliRunner(env=env).invoke(app, argv, prog_name="bptrace")
+            assert result.exit_code in (0, 6), (argv, result.stderr)
+        focus = next(leaf.name for leaf in load(path).leaves if leaf.kind == "param")
+        result = CliRunner(env=env).invoke(app, ["run", str(path.relative_to(ROOT)), "--focus", focus], prog_name="bptrace")
+        assert result.exit_code == 0, result.stderr
+    assert compared["fast"] > 30  # the tables that fit were laid out here, and checked
+    if columns == "44":
+        assert compared["rich"] > 0  # and those too wide went to rich
+
+
+def test_a_focused_row_and_a_summarised_table_match_rich(compared, tmp_path):
+    params = "".join(f"param w{i} = 0.01\n" for i in range(100))
+    sums = "s = " + " + ".join(f"w{i}" for i in range(50)) + "\nt = " + " + ".join(f"w{i}" for i in range(50, 100))
+    f = tmp_path / "wide.bp"
+    f.write_text(params + sums + "\nloss L = s + t\n", encoding="utf-8")
+    env = {"COLUMNS": "80", "FORCE_COLOR": "1", "TERM": "xterm-256color", "NO_COLOR": None}
+    result = CliRunner(env=env).invoke(app, ["run", str(f), "--focus", "w3", "--show", "updates,partials"], prog_name="bptrace")
+    assert result.exit_code == 0, result.stderr
+    assert "Some rows are left out" in result.stdout and "▸" in result.stdout
+    assert compared["fast"] >= 3
+
+
+def test_the_fast_layout_is_what_simple_bp_shows():
+    console = Console(width=80, force_terminal=True, color_system="truecolor")
+    table = render.new_table("T", ("node", "value"), numeric_from=1)
+    table.add_row("h", "1.1")
+    table.add_row("loss L", "−0.13", style="bold yellow")
+    fast = grid.lines(table, console, console.options)
+    assert fast is not None
+    assert "".join(s.text for s in fast) == "node     value\n──────────────\nh          1.1\nloss L   −0.13\n"
+    assert cells(fast)[-3] == ("1", console.get_style("bold yellow"))
+
+
+TEXTS = st.text(alphabet=st.sampled_from("ab1.−∂/₁² x·漢"), max_size=12) | st.text(alphabet=st.sampled_from("ab1 []/:smile\\"), max_size=8)
+STYLES = st.sampled_from([None, None, None, "bold", "dim", "bold yellow", "italic", "bold red", "on blue"])
+
+
+@st.composite
+def tables(draw):
+    n = draw(st.integers(1, 5))
+    headers = draw(st.lists(st.text(alphabet=st.sampled_from("ab∂/₁ "), min_size=1, max_size=8), min_size=n, max_size=n))
+    table = render.new_table("t", headers, numeric_from=draw(st.integers(0, n)))
+    for _ in range(draw(st.integers(0, 6))):
+        row = [Text(t, style=draw(STYLES) or "") if draw(st.booleans()) else t for t in draw(st.lists(TEXTS, min_size=n, max_size=n))]
+        table.add_row(*row, style=draw(STYLES))
+    if draw(st.booleans()):
+        table.caption, table.caption_justify, table.caption_style = draw(TEXTS), "left", "dim"
+    return table
+
+
+@settings(max_examples=500, deadline=None)
+@given(table=tables(), width=st.integers(1, 120), ascii_only=st.booleans())
+def test_any_table_that_fits_matches_rich(table, width, ascii_only):
+    console = Console(width=200, force_terminal=True, color_system="truecolor", legacy_windows=False)
+    options = console.options.update_width(width)
+    if ascii_only:  # a terminal that cannot show box characters: rich draws the rule with '-'
+        options.encoding = "ascii"
+    note(repr([(c.header, c.justify, list(c.cells)) for c in table.columns]))
+    note(repr([r.style for r in table.rows]) + repr(table.caption))
+    try:
+        slow = list(console.render(table, options))
+    except MarkupError:  # '[/]' in a cell: rich refuses it, and grid leaves it to rich
+        assert grid.lines(table, console, options) is None
+        return
+    fast = grid.lines(table, console, options)
+    if fast is not None:
+        assert cells(fast) == cells(slow)
