@@ -10,8 +10,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from bptrace.ops import FUNCTIONS, OPERATORS, Op
 from bptrace.syntax import Binary, Expr, Name, Neg, Num, children
 
@@ -76,6 +74,8 @@ def find_fault(e: Expr, env: Mapping[str, Any]) -> tuple | None:
     Returns (operation, its arguments, its result), and with samples the arguments of the first
     sample that fails and that sample's index: (operation, arguments, result, index).
     """
+    import numpy as np  # only a run that went wrong gets here
+
     with np.errstate(all="ignore"):
         values: dict[int, Any] = {}
         order = list(_postorder(e))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from bptrace.algebra import rename, replace, simplify
 from bptrace.diagnostics import NAME_HINTS, SETTING_HINTS, did_you_mean
@@ -111,7 +110,7 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
     if seed is None:
         written = [_setting(s) for s in statements if isinstance(s, Setting) and s.name == "seed"]
         seed = int(written[0]) if written else 0
-    rng = np.random.default_rng(seed)
+    rng = _Draws(seed)
     defined: dict[str, Span] = {}
     leaves: list[Leaf] = []
     nodes: list[Node] = []
@@ -181,7 +180,7 @@ def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_,
     return tuple(found)
 
 
-def _leaf(s: Declaration, rng: np.random.Generator) -> Leaf:
+def _leaf(s: Declaration, rng: _Draws) -> Leaf:
     article = "an" if s.kind[0] in "aeiou" else "a"
     if isinstance(s.value, Draw):
         return _drawn(s, rng)
@@ -193,7 +192,26 @@ def _leaf(s: Declaration, rng: np.random.Generator) -> Leaf:
     return Leaf(s.name, s.kind, tuple(_constant(item, f"a sample of {s.name}") for item in s.value.items), s.span)
 
 
-def _drawn(s: Declaration, rng: np.random.Generator) -> Leaf:
+class _Draws:
+    """The seeded generator that draws params' initial values, made at the first draw: only then is numpy loaded."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed, self.rng = seed, None
+
+    def draw(self, dist: str, a: float, b: float) -> float:
+        """Return the next draw from uniform(a, b) or normal(a, b); inf where it overflows."""
+        import numpy as np
+
+        if self.rng is None:
+            self.rng = np.random.default_rng(self.seed)
+        with np.errstate(all="ignore"):
+            try:
+                return float(self.rng.uniform(a, b) if dist == "uniform" else self.rng.normal(a, b))
+            except (OverflowError, ValueError):
+                return float("inf")
+
+
+def _drawn(s: Declaration, rng: _Draws) -> Leaf:
     """Return a param whose initial value is drawn: uniform(low, high) or normal(mean, sd)."""
     if s.kind != "param":
         raise NetworkError(f"only a param starts at a random value, not {'an' if s.kind[0] in 'aeiou' else 'a'} {s.kind}",
@@ -203,12 +221,8 @@ def _drawn(s: Declaration, rng: np.random.Generator) -> Leaf:
         raise NetworkError(f"uniform({a:g}, {b:g}) needs its low end below its high end", s.value.span, "write uniform(LOW, HIGH)")
     if s.value.dist == "normal" and not b >= 0:
         raise NetworkError(f"normal({a:g}, {b:g}) needs a standard deviation of 0 or more", s.value.span, "write normal(MEAN, SD)")
-    with np.errstate(all="ignore"):
-        try:
-            value = float(rng.uniform(a, b) if s.value.dist == "uniform" else rng.normal(a, b))
-        except (OverflowError, ValueError):
-            value = float("inf")
-    if not np.isfinite(value):
+    value = rng.draw(s.value.dist, a, b)
+    if not math.isfinite(value):
         raise NetworkError(f"{s.value.dist}({a:g}, {b:g}) spans more than a float can hold", s.value.span, "choose a narrower range")
     return Leaf(s.name, s.kind, value, s.span, f"{s.value.dist}({show(s.value.args[0])}, {show(s.value.args[1])})")
 
@@ -249,9 +263,8 @@ def _constant(e: Expr, what: str) -> float:
             name.span,
             "use numbers, operators and functions only; write a node `NAME = EXPR` to compute from other values",
         )
-    with np.errstate(all="ignore"):
-        value = run(compile_expr(e), {})
-    if not np.isfinite(value):
+    value = run(compile_expr(e), {})  # on floats: an inf or a nan comes back, without a warning
+    if not math.isfinite(value):
         fault = find_fault(e, {})
         detail = f" ({show(fault[0])} is {value})" if fault else ""
         raise NetworkError(f"{what} is not a finite number{detail}", e.span)

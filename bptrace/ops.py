@@ -11,8 +11,7 @@ from collections.abc import Callable
 import math
 import operator
 from dataclasses import dataclass
-
-import numpy as np
+from typing import Any
 
 from bptrace.algebra import ONE, ZERO, add, call, div, mul, neg, num, power, sub
 from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num
@@ -26,7 +25,7 @@ class Op:
 
     name: str
     arity: int
-    value: Callable[..., np.ndarray]
+    value: Callable[..., Any]  # a float in, a float out; an array of samples in, an array out
     partials: tuple[Partial, ...]
     fault: Callable[..., str]  # given the finite arguments, why the result is not finite
     convention: str = ""
@@ -43,6 +42,8 @@ class Op:
 
 
 def _sigmoid_array(x):
+    import numpy as np
+
     # Two branches so that neither exp can overflow: exp of a non-positive number only.
     e = np.exp(-np.abs(x))
     return np.where(np.asarray(x) >= 0, 1 / (1 + e), e / (1 + e))[()]
@@ -58,23 +59,38 @@ def _sigmoid_float(x: float) -> float:
 # overflow, 1/0), with numpy, whose inf and nan the run then reports. The tests check that the two
 # agree: bit for bit for arithmetic and the piecewise functions, within the last bit for tanh, exp,
 # log, sin, cos and sigmoid, whose C-library and numpy implementations may differ there.
-def _unary(fast, slow):
+# numpy is imported where it is first needed: a network of plain numbers may never load it.
+def on_arrays(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Return what computes `f` on arrays of samples: numpy's function for an operation of the table."""
+    slow = getattr(f, "slow", f)
+    if isinstance(slow, str):
+        import numpy
+
+        return getattr(numpy, slow)
+    return slow
+
+
+def _unary(fast, slow: str | Callable[..., Any]):
+    """Return an operation of one argument: `fast` on floats, `slow` (numpy's, or the name of numpy's) elsewhere."""
     def op(x):
         if type(x) is float:
             try:
                 return fast(x)
             except (ValueError, OverflowError, ZeroDivisionError):
                 pass
+            import numpy as np
+
             with np.errstate(all="ignore"):  # the inf or nan is the answer; the run reports it
-                return float(slow(np.float64(x)))  # a float in, a float out: later operations stay on the fast path
-        return slow(x)
+                return float(on_arrays(op)(np.float64(x)))  # a float in, a float out: later operations stay on the fast path
+        return on_arrays(op)(x)
 
     op.raw = getattr(fast, "raw", fast)  # what the tape calls on floats: see Op.raw
     op.slow = slow  # and on arrays
     return op
 
 
-def _binary(fast, slow, raw=None):
+def _binary(fast, slow: str | Callable[..., Any], raw=None):
+    """Return an operation of two arguments, as `_unary` does."""
     def op(a, b):
         if type(a) is float and type(b) is float:
             try:
@@ -83,9 +99,11 @@ def _binary(fast, slow, raw=None):
                     return value
             except (ValueError, OverflowError, ZeroDivisionError):
                 pass
+            import numpy as np
+
             with np.errstate(all="ignore"):
-                return float(slow(np.float64(a), np.float64(b)))
-        return slow(a, b)
+                return float(on_arrays(op)(np.float64(a), np.float64(b)))
+        return on_arrays(op)(a, b)
 
     op.raw = raw or getattr(fast, "raw", fast)
     op.slow = slow
@@ -112,15 +130,34 @@ def _square(a: float, b: float) -> float:
 
 
 def _power_float(a: float, b: float) -> float:
-    """x^y on floats as `^` computes it, for the tape (under the tracer's np.errstate: inf and nan pass)."""
+    """x^y on floats as `^` computes it, for the tape (under the tape's np.errstate: see NUMPY_ON_FLOATS)."""
+    import numpy as np
+
     return a * a if b == 2.0 else float(np.power(a, b))
 
 
+NUMPY_ON_FLOATS = frozenset({_power_float})  # the only raw functions that call numpy, on floats too
+
+
+def _heaviside(x):
+    import numpy as np
+
+    return np.heaviside(x, 0.0)
+
+
+def _relu_array(x):
+    import numpy as np
+
+    return np.maximum(x, 0.0)
+
+
 _sigmoid = _unary(_sigmoid_float, _sigmoid_array)
-_step = _unary(_nan_first(lambda x: 1.0 if x > 0 else 0.0), lambda x: np.heaviside(x, 0.0))
+_step = _unary(_nan_first(lambda x: 1.0 if x > 0 else 0.0), _heaviside)
 
 
 def _n(x) -> str:
+    import numpy as np
+
     # + 0.0 turns −0.0 into 0.0: "division by zero: 0/0", not "(-0)/0".
     return f"{float(x) + 0.0:.6g}" if np.ndim(x) == 0 else np.array2string(np.asarray(x) + 0.0, precision=6)
 
@@ -135,12 +172,16 @@ def _overflow(symbol: str):
 
 
 def _divide_fault(a, b) -> str:
+    import numpy as np
+
     if np.any(np.asarray(b) == 0):
         return f"division by zero: {_p(a)}/0"
     return f"overflow: {_p(a)}/{_p(b)} is too large for a float"
 
 
 def _power_fault(a, b) -> str:
+    import numpy as np
+
     if np.any((np.asarray(a) < 0) & (np.asarray(b) != np.round(b))):
         return f"a negative base needs a whole exponent: {_p(a)}^{_p(b)} is not a real number"
     if np.any((np.asarray(a) == 0) & (np.asarray(b) < 0)):
@@ -153,20 +194,20 @@ def _never(name: str):
 
 
 OPERATORS: dict[str, Op] = {
-    "+": Op("+", 2, _binary(operator.add, np.add), (lambda a, b: ONE, lambda a, b: ONE), _overflow("+")),
-    "-": Op("-", 2, _binary(operator.sub, np.subtract), (lambda a, b: ONE, lambda a, b: num(-1)), _overflow("-")),
-    "*": Op("*", 2, _binary(operator.mul, np.multiply), (lambda a, b: b, lambda a, b: a), _overflow("*")),
+    "+": Op("+", 2, _binary(operator.add, "add"), (lambda a, b: ONE, lambda a, b: ONE), _overflow("+")),
+    "-": Op("-", 2, _binary(operator.sub, "subtract"), (lambda a, b: ONE, lambda a, b: num(-1)), _overflow("-")),
+    "*": Op("*", 2, _binary(operator.mul, "multiply"), (lambda a, b: b, lambda a, b: a), _overflow("*")),
     "/": Op(
         "/",
         2,
-        _binary(operator.truediv, np.divide),
+        _binary(operator.truediv, "divide"),
         (lambda a, b: div(ONE, b), lambda a, b: neg(div(a, power(b, num(2))))),
         _divide_fault,
     ),
     "^": Op(
         "^",
         2,
-        _binary(_square, np.power, raw=_power_float),
+        _binary(_square, "power", raw=_power_float),
         (
             lambda a, b: mul(b, power(a, sub(b, ONE))),
             # d(c^v)/dv = c^v·log(c); for the bases 0 and 1 that is exactly 0 (where it exists).
@@ -174,7 +215,7 @@ OPERATORS: dict[str, Op] = {
         ),
         _power_fault,
     ),
-    "neg": Op("neg", 1, _unary(operator.neg, np.negative), (lambda a: num(-1),), _never("-")),
+    "neg": Op("neg", 1, _unary(operator.neg, "negative"), (lambda a: num(-1),), _never("-")),
 }
 
 FUNCTIONS: dict[str, Op] = {
@@ -187,34 +228,34 @@ FUNCTIONS: dict[str, Op] = {
         "σ'(u) = σ(u)·(1 − σ(u))",
     ),
     "tanh": Op(
-        "tanh", 1, _unary(math.tanh, np.tanh), (lambda u: sub(ONE, power(call("tanh", u), num(2))),), _never("tanh"),
+        "tanh", 1, _unary(math.tanh, "tanh"), (lambda u: sub(ONE, power(call("tanh", u), num(2))),), _never("tanh"),
         "tanh'(u) = 1 − tanh(u)²",
     ),
     "relu": Op(
-        "relu", 1, _unary(_nan_first(lambda x: x if x > 0.0 else 0.0), lambda x: np.maximum(x, 0.0)), (lambda u: call("step", u),), _never("relu"),
+        "relu", 1, _unary(_nan_first(lambda x: x if x > 0.0 else 0.0), _relu_array), (lambda u: call("step", u),), _never("relu"),
         "relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0",
     ),
-    "exp": Op("exp", 1, _unary(math.exp, np.exp), (lambda u: call("exp", u),), lambda u: f"overflow: exp({_n(u)}) is too large for a float",
+    "exp": Op("exp", 1, _unary(math.exp, "exp"), (lambda u: call("exp", u),), lambda u: f"overflow: exp({_n(u)}) is too large for a float",
         "exp'(u) = exp(u)",
     ),
     "log": Op(
-        "log", 1, _unary(math.log, np.log), (lambda u: div(ONE, u),), lambda u: f"log of {_n(u)}: log needs a positive number",
+        "log", 1, _unary(math.log, "log"), (lambda u: div(ONE, u),), lambda u: f"log of {_n(u)}: log needs a positive number",
         "log'(u) = 1/u (natural logarithm)",
     ),
     "sqrt": Op(
-        "sqrt", 1, _unary(math.sqrt, np.sqrt), (lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
+        "sqrt", 1, _unary(math.sqrt, "sqrt"), (lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
         lambda u: f"sqrt of {_n(u)}: sqrt needs a number ≥ 0", "sqrt'(u) = 1/(2·sqrt(u))",
     ),
-    "sin": Op("sin", 1, _unary(math.sin, np.sin), (lambda u: call("cos", u),), _never("sin"), "sin'(u) = cos(u)"),
-    "cos": Op("cos", 1, _unary(math.cos, np.cos), (lambda u: neg(call("sin", u)),), _never("cos"), "cos'(u) = −sin(u)"),
+    "sin": Op("sin", 1, _unary(math.sin, "sin"), (lambda u: call("cos", u),), _never("sin"), "sin'(u) = cos(u)"),
+    "cos": Op("cos", 1, _unary(math.cos, "cos"), (lambda u: neg(call("sin", u)),), _never("cos"), "cos'(u) = −sin(u)"),
     "abs": Op(
-        "abs", 1, _unary(abs, np.abs), (lambda u: call("sign", u),), _never("abs"),
+        "abs", 1, _unary(abs, "abs"), (lambda u: call("sign", u),), _never("abs"),
         "abs'(u) = sign(u), so abs'(0) = 0",
     ),
     "max": Op(
         "max",
         2,
-        _binary(_nan_first(lambda a, b: a if a > b else b), np.maximum),
+        _binary(_nan_first(lambda a, b: a if a > b else b), "maximum"),
         (lambda a, b: sub(ONE, call("step", sub(b, a))), lambda a, b: call("step", sub(b, a))),
         _never("max"),
         "on a tie max(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(b − a), ∂/∂b = step(b − a)",
@@ -222,7 +263,7 @@ FUNCTIONS: dict[str, Op] = {
     "min": Op(
         "min",
         2,
-        _binary(_nan_first(lambda a, b: a if a < b else b), np.minimum),
+        _binary(_nan_first(lambda a, b: a if a < b else b), "minimum"),
         (lambda a, b: sub(ONE, call("step", sub(a, b))), lambda a, b: call("step", sub(a, b))),
         _never("min"),
         "on a tie min(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(a − b), ∂/∂b = step(a − b)",
@@ -232,7 +273,7 @@ FUNCTIONS: dict[str, Op] = {
         "step(u) is 1 for u > 0 and 0 otherwise; its derivative is taken as 0 everywhere",
     ),
     "sign": Op(
-        "sign", 1, _unary(_nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0), np.sign), (lambda u: ZERO,), _never("sign"),
+        "sign", 1, _unary(_nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0), "sign"), (lambda u: ZERO,), _never("sign"),
         "sign(u) is −1, 0 or 1; its derivative is taken as 0 everywhere",
     ),
 }

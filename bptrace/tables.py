@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from bptrace import latex
 from bptrace.chains import MAX_LISTED_LENGTH
 from bptrace.graph import Graph
@@ -49,7 +47,9 @@ class Writer:
 
     def number(self, v) -> str:
         """Return a number; an array (one value per sample) as a short list, [0, 1, 1, 0]."""
-        if self.tex and np.ndim(v):
+        if self.tex and _ndim(v):
+            import numpy as np
+
             items = [self.number(x) for x in np.asarray(v)[:6]]
             more = r", \ldots" if np.size(v) > 6 else ""
             return f"[{', '.join(items)}{more}]"
@@ -60,6 +60,8 @@ class Writer:
         """Return a value's cells: one, or one per shown sample."""
         if self.shown is None:
             return (self.number(v),)
+        import numpy as np
+
         a = np.asarray(v)
         return tuple(self.number(a[i] if a.ndim else a) for i in self.shown)
 
@@ -75,8 +77,7 @@ class Writer:
 
     def at(self, v):
         """Return the value a formula with numbers shows: the one shown sample's."""
-        a = np.asarray(v)
-        return v if self.shown is None or not a.ndim else a[self.shown[0]]
+        return v if self.shown is None or not _ndim(v) else v[self.shown[0]]
 
     @property
     def times(self) -> str:
@@ -357,3 +358,15 @@ def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
     for u in first.updates:
         table.rows.append(Row((w.name(u.param), w.number(u.before), w.number(final.params[u.param])), subject=(u.param,)))
     return table
+
+
+def _ndim(v) -> int:
+    """Return how many dimensions a value has: 0 for a number, 1 for samples (numpy loads only for these)."""
+    if isinstance(v, (float, int)):
+        return 0
+    ndim = getattr(v, "ndim", None)
+    if ndim is None:
+        import numpy as np
+
+        ndim = np.ndim(v)
+    return ndim

@@ -21,11 +21,9 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from bptrace.evaluate import CONST, LOAD, Program
 from bptrace.graph import Edge, Graph
-from bptrace.ops import OPERATORS
+from bptrace.ops import NUMPY_ON_FLOATS, OPERATORS, on_arrays
 
 Instruction = tuple[Callable[..., Any], int, int, int]  # (function, a, b, out); b < 0 for a function of one argument
 _COPY = operator.pos  # a node that is a name, a number, or an expression an earlier node computed
@@ -46,6 +44,7 @@ class Tape:
     loss: int
     forward: int  # how many instructions compute the nodes' values (the partials' come after them)
     temporary: tuple[int, ...] = ()  # slots no record reads: with samples, their arrays are let go after a run
+    numpy: bool = False  # whether the instructions on floats call numpy (x^y, but for x²): it loads only then
 
 
 def lower(graph: Graph, used: frozenset[str]) -> Tape:
@@ -71,13 +70,15 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
         names=dict(lowering.slot),
         start=tuple(lowering.start),
         floats=floats,
-        arrays=tuple((getattr(f, "slow", f), a, b, out) if sampled[out] else fast for (f, a, b, out), fast in zip(code, floats)),
+        arrays=tuple((on_arrays(f), a, b, out) if sampled[out] else fast for (f, a, b, out), fast in zip(code, floats))
+        if any(sampled) else floats,
         partials=where,
         chain=chain,
         loss=slot[graph.loss],
         forward=forward,
         temporary=tuple(sorted(set(range(len(slot), len(lowering.start))) - set(where.values())
                                - set(lowering.constants))),
+        numpy=any(f in NUMPY_ON_FLOATS for f, *_ in floats),
     )
 
 
@@ -174,10 +175,12 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
     v = list(tape.start)
     v[: len(leaves)] = leaves
     code = tape.arrays if arrays else tape.floats
+    if arrays or tape.numpy:
+        import numpy as np
     try:
         # With samples, numpy raises where an operation on finite numbers gives an inf or a nan (an
         # underflow to 0 is fine), so only the leaves and the plain floats need checking afterwards.
-        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore") if arrays else _NOTHING:
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore") if arrays or tape.numpy else _NOTHING:
             if arrays and not all(np.isfinite(x).all() for x in leaves if type(x) is np.ndarray):
                 return None
             for f, a, b, out in code if backward else code[: tape.forward]:
@@ -214,4 +217,8 @@ def _finite(values: list[Any], arrays: bool) -> bool:
 
     An inf or a nan anywhere makes the sum so; a sum that overflows is a false alarm that costs a rerun.
     """
-    return math.isfinite(sum(x for x in values if type(x) is not np.ndarray) if arrays else sum(values))
+    if not arrays:
+        return math.isfinite(sum(values))
+    import numpy as np
+
+    return math.isfinite(sum(x for x in values if type(x) is not np.ndarray))

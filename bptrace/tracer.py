@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from bptrace.chains import ChainFinder, edges_on_paths
 from bptrace.errors import NumericFault
@@ -16,6 +15,9 @@ from bptrace.graph import Edge, Graph
 from bptrace.optimizers import OPTIMIZERS
 from bptrace.printer import show
 from bptrace.tape import Slots, Tape, lower, run as run_tape
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(slots=True)
@@ -183,25 +185,39 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
     picks = _picks(graph.samples, batches)
     start_loss = None
     if picks is not None:
-        with np.errstate(all="ignore"):
+        with _quiet(graph):
             start_loss = batch(graph, _values(plan, params, 1)[graph.loss])
     for k in range(1, steps + 1):
         indices = next(picks) if picks is not None else None
-        with np.errstate(all="ignore"):
+        with _quiet(graph):
             record = _step(plan, params, k, lr, states, indices)
         yield record
         params = {u.param: u.after for u in record.updates}
         states = {u.param: u.state for u in record.updates}
-    with np.errstate(all="ignore"):
+    with _quiet(graph):
         values = _values(plan, params, steps + 1, final=True)
         loss = batch(graph, values[graph.loss])  # a mean of huge losses may overflow: inf, reported, not warned of
     yield Final(steps, loss, params, start_loss)
+
+
+def _quiet(graph: Graph):
+    """Return numpy's error state that lets an inf or a nan through, with samples (numpy's arrays warn).
+
+    Without samples every value is a Python float, which never warns, and numpy may not be loaded at all:
+    the few operations that call it on floats set their own error state (see ops.py and tape.py).
+    """
+    if graph.samples is None:
+        return contextlib.nullcontext()
+    import numpy as np
+
+    return np.errstate(all="ignore")
 
 
 def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray] | None:
     """Yield each step's sample indices: the next `size`, wrapping around (None: all samples each step)."""
     if samples is None or batches is None or batches.size >= samples:
         return None
+    import numpy as np
 
     def indices() -> Iterator[np.ndarray]:
         if batches.shuffle:  # each pass a fresh permutation, cut into batches: no sample twice in a batch
@@ -225,6 +241,8 @@ def batch(graph: Graph, per_sample, size: int | None = None):
     """
     if graph.samples is None:
         return per_sample
+    import numpy as np
+
     n = size or graph.samples
     each = np.broadcast_to(per_sample, (n,))  # a value the samples do not change counts for each
     total = float(np.add.reduce(each))  # what .sum() and .mean() add up, without their Python-level wrappers
@@ -235,6 +253,8 @@ def finite(value) -> bool:
     """Tell whether a value (a float64, or an array of them) is finite everywhere."""
     if isinstance(value, float):  # a float, or numpy's float64: math.isfinite is 30 times faster than numpy's
         return math.isfinite(value)
+    import numpy as np
+
     return bool(np.isfinite(value).all())
 
 
@@ -247,7 +267,7 @@ def forward(
     With `indices`, only those samples are run (a mini-batch).
     """
     env = {leaf.name: params[leaf.name] if leaf.kind == "param" else _data(leaf.value, indices) for leaf in graph.leaves}
-    with np.errstate(all="ignore"):
+    with _quiet(graph):
         for node in graph.nodes:
             value = run(node.program, env)
             if node.name in checked and not finite(value):
@@ -262,6 +282,8 @@ def _data(value, indices: np.ndarray | None = None):
     """Return a leaf's value: a float, or a numpy array with one float64 per sample (those picked)."""
     if not isinstance(value, tuple):
         return float(value)
+    import numpy as np
+
     samples = np.array(value, dtype=np.float64)
     return samples if indices is None else samples[indices]
 
@@ -339,7 +361,7 @@ def _leaves(plan: _Plan, params, data) -> list[Any]:
 
 
 def _pick(value, indices):
-    return value[indices] if isinstance(value, np.ndarray) else value
+    return value if isinstance(value, float) else value[indices]  # a float, or an array of samples
 
 
 def _step(plan: _Plan, params, k: int, lr: float, states: dict[str, dict[str, Any]], indices=None) -> Step:
