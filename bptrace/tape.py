@@ -18,7 +18,8 @@ import contextlib
 import math
 import operator
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial as bind
 from typing import Any
 
 from bptrace.evaluate import CONST, LOAD, Program
@@ -45,6 +46,9 @@ class Tape:
     forward: int  # how many instructions compute the nodes' values (the partials' come after them)
     temporary: tuple[int, ...] = ()  # slots no record reads: with samples, their arrays are let go after a run
     numpy: bool = False  # whether the instructions on floats call numpy (x^y, but for x²): it loads only then
+    shared: tuple[tuple[int, int], ...] = ()  # with samples: (instruction, buffer) for temporaries written in place
+    buffers: int = 0  # how many buffers those share (see _share)
+    bound: dict[int, tuple[Instruction, ...]] = field(default_factory=dict, compare=False, repr=False)  # see _bound
 
 
 def lower(graph: Graph, used: frozenset[str]) -> Tape:
@@ -66,20 +70,78 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
     sampled = [isinstance(leaf.value, tuple) for leaf in graph.leaves] + [False] * (len(lowering.start) - len(graph.leaves))
     for f, a, b, out in code:  # which slots hold samples: those computed from a leaf that does
         sampled[out] = sampled[a] or (b >= 0 and sampled[b])
+    temporary = tuple(sorted(set(range(len(slot), len(lowering.start))) - set(where.values()) - set(lowering.constants)))
+    arrays, shared, buffers = floats, (), 0
+    if any(sampled):
+        arrays = tuple((on_arrays(f), a, b, out) if sampled[out] else fast for (f, a, b, out), fast in zip(code, floats))
+        shared, buffers = _share(arrays, frozenset(i for i in temporary if sampled[i]))
     return Tape(
         names=dict(lowering.slot),
         start=tuple(lowering.start),
         floats=floats,
-        arrays=tuple((on_arrays(f), a, b, out) if sampled[out] else fast for (f, a, b, out), fast in zip(code, floats))
-        if any(sampled) else floats,
+        arrays=arrays,
         partials=where,
         chain=chain,
         loss=slot[graph.loss],
         forward=forward,
-        temporary=tuple(sorted(set(range(len(slot), len(lowering.start))) - set(where.values())
-                               - set(lowering.constants))),
+        temporary=temporary,
         numpy=any(f in NUMPY_ON_FLOATS for f, *_ in floats),
+        shared=shared,
+        buffers=buffers,
     )
+
+
+def _share(code: tuple[Instruction, ...], temporary: frozenset[int]) -> tuple[tuple[tuple[int, int], ...], int]:
+    """Return which instructions write their array into a shared buffer, and how many buffers there are.
+
+    Only temporaries share: the arrays no record reads (values and partials must stay valid in the records
+    a consumer keeps). A temporary is dead after the last instruction that reads it, and its buffer then
+    takes another's value, so a step of a 10,000-node network cycles through a few dozen buffers that stay
+    in the cache instead of allocating 25,000 arrays. An instruction may write over an argument it reads
+    for the last time: numpy's elementwise functions allow that.
+    """
+    import numpy as np
+
+    last: dict[int, int] = {}
+    for i, (_, a, b, _) in enumerate(code):
+        last[a] = i
+        last[b] = i
+    free: list[int] = []
+    owner: dict[int, int] = {}  # a live temporary's slot → its buffer
+    shared: list[tuple[int, int]] = []
+    count = 0
+    for i, (f, a, b, out) in enumerate(code):
+        for read in {a, b}:
+            if read in owner and last[read] == i:
+                free.append(owner.pop(read))
+        if out in temporary and isinstance(f, np.ufunc):
+            if not free:
+                free.append(count)
+                count += 1
+            k = owner[out] = free.pop()
+            shared.append((i, k))
+            if last.get(out, i) <= i:  # never read: its buffer is free at once
+                free.append(owner.pop(out))
+    return tuple(shared), count
+
+
+def _bound(tape: Tape, size: int) -> tuple[Instruction, ...]:
+    """Return the instructions on arrays of `size` samples, the shared ones bound to their buffers.
+
+    The buffers are made once per batch size and kept in the tape, for the next step.
+    """
+    code = tape.bound.get(size)
+    if code is None:
+        import numpy as np
+
+        buffers = [np.empty(size) for _ in range(tape.buffers)]
+        bound = list(tape.arrays)
+        for i, k in tape.shared:
+            f, a, b, out = bound[i]
+            bound[i] = (bind(f, out=buffers[k]), a, b, out)
+        tape.bound.clear()  # one batch size at a time (a shuffled pass's last batch may be smaller)
+        code = tape.bound[size] = tuple(bound)
+    return code
 
 
 def _on_floats(f, a: int, b: int, out: int, start: list[Any]) -> Instruction:
@@ -177,6 +239,10 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
     code = tape.arrays if arrays else tape.floats
     if arrays or tape.numpy:
         import numpy as np
+    if arrays:
+        size = next((len(x) for x in leaves if type(x) is np.ndarray), 1)
+        if tape.shared:
+            code = _bound(tape, size)
     try:
         # With samples, numpy raises where an operation on finite numbers gives an inf or a nan (an
         # underflow to 0 is fine), so only the leaves and the plain floats need checking afterwards.
@@ -198,10 +264,11 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
             g: list[Any] = [0.0] * len(tape.names)
             g[tape.loss] = 1.0
             if arrays:
+                add, multiply, scratch = np.add, np.multiply, np.empty(size)
                 for of, wrt, partial in tape.chain:
                     total = g[wrt]
                     if type(total) is np.ndarray:  # a sum this loop made: add in place, no new array
-                        total += g[of] * v[partial]
+                        add(total, multiply(g[of], v[partial], out=scratch), out=total)
                     else:
                         g[wrt] = total + g[of] * v[partial]
             else:

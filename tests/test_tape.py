@@ -157,3 +157,45 @@ def test_an_expression_is_computed_once_and_a_zero_keeps_its_sign():
     assert lowering.emit(((CONST, 0.0, 0),)) != lowering.emit(((CONST, -0.0, 0),))
     assert lowering.emit(((CONST, 0.0, 0),)) == lowering.emit(((CONST, 0.0, 0),))
     assert math.copysign(1, lowering.start[lowering.emit(((CONST, -0.0, 0),))]) == -1
+
+
+def test_temporaries_share_buffers_only_when_one_is_dead():
+    """With samples, a temporary writes into a shared buffer: never one whose value is still to be read."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import network
+
+    graph = load(network(300, samples=7))
+    tape = lower(graph, graph.used_by_loss())
+    assert tape.shared and tape.buffers < len(tape.shared) / 3  # buffers are reused, a lot
+    buffer_of = {tape.arrays[i][3]: k for i, k in tape.shared}
+    holder: dict[int, int] = {}  # buffer → the slot whose value it holds now
+    for i, (f, a, b, out) in enumerate(tape.arrays):
+        for read in (a, b):
+            if read in buffer_of:
+                assert holder[buffer_of[read]] == read, f"instruction {i} reads slot {read}, overwritten"
+        if out in buffer_of:
+            holder[buffer_of[out]] = out
+    assert not set(buffer_of) & (set(tape.names.values()) | set(tape.partials.values()))  # records own their arrays
+
+
+def test_a_big_network_with_samples_on_the_tape_equals_the_exact_path(monkeypatch):
+    """Thousands of temporaries in shared buffers, and the records of every step kept: all as the exact path has them."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import network
+
+    graph = load(network(400, samples=9))
+    ran = []
+    monkeypatch.setattr(tracer, "run_tape", lambda *args, **kwargs: ran.append(run(*args, **kwargs)) or ran[-1])
+    fast = list(trace(graph, 3))
+    assert len(ran) == 4 and None not in ran  # three steps and the final loss, all on the tape
+    monkeypatch.setattr(tracer, "run_tape", lambda *args, **kwargs: None)
+    slow = list(trace(graph, 3))
+    for a, b in zip(fast[:-1], slow[:-1]):
+        assert all(same(a.values[k], b.values[k]) for k in b.values)
+        assert all(same(a.grads[k], b.grads[k]) for k in b.grads)
+        assert all(same(p.value, q.value) for p, q in zip(a.partials, b.partials))
+    assert same(fast[-1].loss, slow[-1].loss) and fast[-1].params == slow[-1].params
