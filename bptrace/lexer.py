@@ -79,8 +79,21 @@ class Token(NamedTuple):
 
 def tokenize(text: str) -> list[Token]:
     """Return the tokens of `text`; newlines inside parentheses are dropped, so expressions may continue."""
+    return scan(text, frozenset())[0]
+
+
+def scan(text: str, keep: frozenset[str]) -> tuple[list[Token], list[tuple[str, ...]], list[int]]:
+    """Return the tokens of `text`, and for each line (a statement, or nothing) its shape and its newline's index.
+
+    A shape is the line's tokens with each name and number written as its kind; operators, keywords and
+    the names in `keep` as their text (see shapes.py). Lines are counted as the newline tokens are.
+    """
     tokens: list[Token] = []
     append = tokens.append
+    shapes: list[tuple[str, ...]] = []
+    ends: list[int] = []
+    shape: list[str] = []
+    add = shape.append
     new = tuple.__new__  # Token(…) without NamedTuple's Python-level __new__: twice as fast, and a million tokens is common
     depth = 0
     opened: list[Token] = []
@@ -96,13 +109,16 @@ def tokenize(text: str) -> list[Token]:
                 value = text[start:end]
                 if not ascii and (not value.isascii() or (end < n and not text[end].isascii())):
                     value, pos = _unicode_name(text, start, end, line, line_start)
+                    add(value if value in _KEYWORDS or value in keep else "name")
                     append(new(Token, ("keyword" if value in _KEYWORDS else "name", value, line, start - before, pos - before)))
                     if pos != end:
                         break
                     continue
                 append(new(Token, ("keyword" if value in _KEYWORDS else "name", value, line, start - before, end - before)))
+                add(value if value in _KEYWORDS or value in keep else "name")
             elif group == _OP:
                 value = text[start:end]
+                add(value)
                 token = new(Token, ("op", value, line, start - before, end - before))
                 if value == "(" or value == "[":
                     depth += 1
@@ -115,8 +131,12 @@ def tokenize(text: str) -> list[Token]:
                 if end < n and text[end] in _AFTER_NUMBER:
                     _check_number(text, start, end, line, start - before)
                 append(new(Token, ("number", text[start:end], line, start - before, end - before)))
+                add("number")
             elif group == _NEWLINE:
                 if depth == 0:
+                    shapes.append(tuple(shape))
+                    shape.clear()
+                    ends.append(len(tokens))
                     append(new(Token, ("newline", "\n", line, start - before, end - before)))
                 line, line_start, before = line + 1, end, end - 1
             elif group == _END:
@@ -128,9 +148,11 @@ def tokenize(text: str) -> list[Token]:
         bracket = opened[-1].text
         raise NetworkError(f"'{bracket}' is never closed", opened[-1].span, f"add the matching '{')' if bracket == '(' else ']'}'")
     end_col = n - line_start + 1
+    shapes.append(tuple(shape))
+    ends.append(len(tokens))
     tokens.append(Token("newline", "", line, end_col, end_col + 1))
     tokens.append(Token("end", "", line, end_col, end_col + 1))
-    return tokens
+    return tokens, shapes, ends
 
 
 def _bad_character(text: str, pos: int, line: int, line_start: int):

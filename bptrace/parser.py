@@ -8,7 +8,8 @@ from fractions import Fraction
 
 from bptrace.diagnostics import FUNCTION_HINTS, did_you_mean
 from bptrace.errors import NetworkError, Span
-from bptrace.lexer import KEYWORDS, Token, tokenize
+from bptrace import template
+from bptrace.lexer import KEYWORDS, Token, scan, tokenize
 from bptrace.ops import ALIASES, FUNCTIONS
 from bptrace.syntax import Assignment, Binary, Call, Declaration, Draw, Expr, Neg, Num, Name, Samples, Setting, Statement, children
 
@@ -18,13 +19,15 @@ MAX_DEPTH = 256  # levels of the expression tree, operators in a chain included
 DECLARATION_KINDS = ("param", "input", "target", "const")
 _FUNCTION_LIST = tuple(FUNCTIONS) + tuple(ALIASES)  # in order, for suggestions
 _FUNCTION_NAMES = frozenset(_FUNCTION_LIST)
+_SPECIAL_NAMES = _FUNCTION_NAMES | frozenset(DISTRIBUTIONS)  # names whose text the parser reads: part of a shape
 _SUM, _PRODUCT, _POWER = frozenset("+-"), frozenset("*/"), frozenset(("^", "**"))
 _new = tuple.__new__  # Span(…) at C speed
 
 
 def parse(text: str) -> tuple[Statement, ...]:
     """Return the statements of a .bp program, in source order."""
-    return _Parser(tokenize(text)).program()
+    tokens, shapes, ends = scan(text, _SPECIAL_NAMES)
+    return _Parser(tokens).program(shapes, ends)
 
 
 def parse_expression(text: str) -> Expr:
@@ -91,17 +94,36 @@ class _Parser:
 
     # -- statements ----------------------------------------------------------------------
 
-    def program(self) -> tuple[Statement, ...]:
-        """program = { [ statement ] NEWLINE } ;"""
+    def program(self, shapes: list[tuple[str, ...]] | None = None, ends: list[int] | None = None) -> tuple[Statement, ...]:
+        """program = { [ statement ] NEWLINE } ;
+
+        With each line's shape and the index of its newline (lexer.scan), a statement of a shape seen before
+        is built from that one's template (see shapes.py).
+        """
         statements: list[Statement] = []
-        while self.tokens[self.i].kind != "end":
-            if self.tokens[self.i].kind == "newline":
-                self.advance()
+        tokens = self.tokens
+        templates: dict[tuple, tuple] = {}
+        line = 0  # lines are counted as newline tokens are
+        while tokens[self.i].kind != "end":
+            if tokens[self.i].kind == "newline":
+                self.i += 1
+                line += 1
                 continue
-            statements.append(self.statement())
+            i = self.i
+            key, end = (shapes[line], ends[line]) if shapes is not None else (None, -1)
+            plan = templates.get(key)
+            if plan is not None:
+                statements.append(template.build(plan, tokens, i, self.number))
+                self.i = end
+            else:
+                statements.append(self.statement())
             self.defined.add(statements[-1].name)
-            if self.tokens[self.i].kind != "newline":
+            if tokens[self.i].kind != "newline":
                 raise self.trailing()
+            if plan is None and self.i == end:
+                plan = template.plan(statements[-1], tokens, i, end)
+                if plan is not None:
+                    templates[key] = plan
         return tuple(statements)
 
     def trailing(self) -> NetworkError:
@@ -189,8 +211,12 @@ class _Parser:
         is_loss = self.at("loss")
         if is_loss:
             self.advance()
-        name = self.defined_name()
-        self.expect_op("=", f"'=' after '{name.text}'", f"a node is written `{name.text} = EXPR`")
+        name, equals = self.tokens[self.i], self.tokens[self.i + 1]
+        if name.kind == "name" and name.text not in _FUNCTION_NAMES and equals.text == "=" and equals.kind == "op":
+            self.i += 2  # `h = …`, the commonest statement: what defined_name and expect_op accept, checked inline
+        else:
+            name = self.defined_name()
+            self.expect_op("=", f"'=' after '{name.text}'", f"a node is written `{name.text} = EXPR`")
         return Assignment(name.text, self.expression(), is_loss, name.span)
 
     def defined_name(self) -> Token:
@@ -224,7 +250,8 @@ class _Parser:
             if chain + self.nesting >= MAX_DEPTH:
                 self.too_deep(t)
             right = self.term()
-            e = Binary(t.text, e, right, e.span.to(right.span))
+            left, end = e.span, right.span
+            e = Binary(t.text, e, right, _new(Span, (left.line, left.col, end.end_line, end.end_col)))
         return e
 
     def too_deep(self, op: Token):
@@ -242,7 +269,8 @@ class _Parser:
             if chain + self.nesting >= MAX_DEPTH:
                 self.too_deep(t)
             right = self.unary()
-            e = Binary(t.text, e, right, e.span.to(right.span))
+            left, end = e.span, right.span
+            e = Binary(t.text, e, right, _new(Span, (left.line, left.col, end.end_line, end.end_col)))
         return e
 
     def unary(self) -> Expr:
@@ -256,11 +284,15 @@ class _Parser:
             if isinstance(operand, Num):  # -3 is the number −3, as printed formulas write it
                 return Num(-operand.value, sign.span.to(operand.span))
             return Neg(operand, sign.span.to(operand.span))
-        if t.kind == "name" and t.text not in _FUNCTION_NAMES:
+        kind = t.kind
+        if kind == "name" and t.text not in _FUNCTION_NAMES:
             after = self.tokens[self.i + 1].text
             if after != "(" and after not in _POWER:  # a name alone, the commonest operand: what power() and atom() return
                 self.i += 1
                 return Name(t.text, _new(Span, (t.line, t.col, t.line, t.end)))
+        elif kind == "number" and self.tokens[self.i + 1].text not in _POWER:  # a number alone, likewise
+            self.i += 1
+            return Num(self.number(t), _new(Span, (t.line, t.col, t.line, t.end)))
         return self.power()
 
     def power(self) -> Expr:
