@@ -216,12 +216,12 @@ def main() -> None:
         micro = micrograd_per_node(basic, n, max(1, steps // 4))
         batched = f"{batched_per_sample(n) * 1e9:.1f}" if n <= 10_000 else "–"
         as_json = json_per_node(graph, n, max(1, steps // 4))
-        row, _ = render_per_row(graph) if n <= 10_000 else (float("nan"), 0)  # 100,000 rows: minutes, and no one reads them
+        row, _ = render_per_row(graph) if n <= 10_000 else (None, 0)  # 100,000 rows: minutes, and no one reads them
         micro_text = f"{micro * 1e6:.2f}" if micro else "not installed"
         micro_ratio = f"{micro / engine_basic:.2f}×" if micro else "–"
         print(f"| {n:,} | {parse_only:.2f} s | {parse_build:.2f} s | {engine * 1e6:.2f} | {floor * 1e6:.2f} | {engine / floor:.1f}× | {micro_text} | "
               f"{engine_basic / tape_basic:.1f}× | {micro_ratio} | {batched} | {as_json * 1e6:.2f} | {as_json / engine:.1f}× | "
-              f"{row * 1e6:.0f} |", flush=True)
+              f"{f'{row * 1e6:.0f}' if row is not None else '–'} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -31,19 +31,28 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
     columns = table.columns
     n = len(columns)
     header_style = get_style(table.header_style or "")
-    grid: list[list[tuple[str, Style | None]]] = []  # per column: the header, then each row's (text, style)
-    widths: list[int] = []
-    for column in columns:
-        cells = [_cell(column.header, console)]
-        cells += [_cell(c, console) for c in column.cells]
-        if any(c is None for c in cells) or column.style or column.header_style:
-            return None
-        grid.append(cells)
-        widths.append(max(column.min_width or 0, *(cell_len(text) for text, _ in cells)))
+    if any(column.style or column.header_style for column in columns):
+        return None
     pads = [(0 if i == 0 else 1) + (0 if i == n - 1 else 1) for i in range(n)]
-    total = sum(widths) + sum(pads) + n - 1
-    if total > options.max_width or not all(widths) or any("\n" in text for cells in grid for text, _ in cells):
+    room = options.max_width - sum(pads) - (n - 1)  # for the columns' text
+    # Row by row, so that a table too wide is given up at its first long row, before every cell is measured.
+    grid: list[list[tuple[str, Style | None]]] = [[] for _ in columns]  # per column: the header, then each row's
+    widths = [column.min_width or 0 for column in columns]
+    rows = [[column.header for column in columns], *zip(*(column.cells for column in columns))]
+    for row in rows:
+        for i, cell in enumerate(row):
+            cell = _cell(cell, console)
+            if cell is None or "\n" in cell[0]:
+                return None
+            grid[i].append(cell)
+            width = cell_len(cell[0])
+            if width > widths[i]:
+                widths[i] = width
+                if sum(widths) > room:
+                    return None
+    if not all(widths):
         return None  # (rich styles a column with no text at all in its own way)
+    total = sum(widths) + sum(pads) + n - 1
     row_styles = [_NULL] + [get_style(row.style) if row.style is not None else _NULL for row in table.rows]
     if any(s.bgcolor is not None for s in row_styles):  # rich styles the dividers with a row's background
         return None
