@@ -86,7 +86,7 @@ def scan(text: str, keep: frozenset[str]) -> tuple[list[Token], list[tuple[str, 
     """Return the tokens of `text`, and for each line (a statement, or nothing) its shape and its newline's index.
 
     A shape is the line's tokens with each name and number written as its kind; operators, keywords and
-    the names in `keep` as their text (see shapes.py). Lines are counted as the newline tokens are.
+    the names in `keep` as their text (see template.py). Lines are counted as the newline tokens are.
     """
     tokens: list[Token] = []
     append = tokens.append

@@ -98,7 +98,7 @@ class _Parser:
         """program = { [ statement ] NEWLINE } ;
 
         With each line's shape and the index of its newline (lexer.scan), a statement of a shape seen before
-        is built from that one's template (see shapes.py).
+        is built from that one's template (see template.py).
         """
         statements: list[Statement] = []
         tokens = self.tokens

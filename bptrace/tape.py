@@ -44,7 +44,7 @@ class Tape:
     chain: tuple[tuple[int, int, int], ...]  # (of, wrt, partial) slots, from the loss back
     loss: int
     forward: int  # how many instructions compute the nodes' values (the partials' come after them)
-    temporary: tuple[int, ...] = ()  # slots no record reads: with samples, their arrays are let go after a run
+    temporary: tuple[int, ...] = ()  # slots no record reads: with samples, let go after a run (or kept in shared buffers)
     numpy: bool = False  # whether the instructions on floats call numpy (x^y, but for x²): it loads only then
     shared: tuple[tuple[int, int], ...] = ()  # with samples: (instruction, buffer) for temporaries written in place
     buffers: int = 0  # how many buffers those share (see _share)

@@ -99,7 +99,7 @@ def test_the_fast_layout_is_what_simple_bp_shows():
     assert cells(fast)[-3] == ("1", console.get_style("bold yellow"))
 
 
-TEXTS = st.text(alphabet=st.sampled_from("ab1.−∂/₁² x·漢"), max_size=12) | st.text(alphabet=st.sampled_from("ab1 []/:smile\\"), max_size=8)
+TEXTS = st.text(alphabet=st.sampled_from("ab1.−∂/₁² x·漢"), max_size=12) | st.text(alphabet=st.sampled_from("ab1 []/:smile\\\t\r\u2028"), max_size=8)
 STYLES = st.sampled_from([None, None, None, "bold", "dim", "bold yellow", "italic", "bold red", "on blue"])
 
 
@@ -133,3 +133,30 @@ def test_any_table_that_fits_matches_rich(table, width, ascii_only):
     fast = grid.lines(table, console, options)
     if fast is not None:
         assert cells(fast) == cells(slow)
+
+
+def _tricky():
+    """Tables bptrace never makes, which grid must leave to rich or lay out exactly as rich does."""
+    def table(*rows, **settings):
+        t = render.new_table("t", ("a", "b"), numeric_from=1)
+        for row in rows:
+            t.add_row(*row)
+        for k, v in settings.items():
+            setattr(t, k, v)
+        return t
+
+    late = table(("x", "1"))
+    late.add_column("c")  # a column added after the rows
+    empty = Table(box=render.box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    return [
+        table(("x\ty", "1")), table(("x\ry", "1")), table(("x\x07y", "1")), table(("abc\u2028defgh", "1")), table(("a\x85b", "1")),
+        table((Text("x", style="bolt"), "1")), table(("x", "1"), highlight=True), table(("x", "1"), border_style="red"),
+        late, empty,
+    ]
+
+
+@pytest.mark.parametrize("table", _tricky(), ids=lambda t: repr([list(c.cells) for c in t.columns])[:40])
+def test_what_bptrace_never_writes_is_left_to_rich_or_matches_it(table):
+    console = Console(width=80, force_terminal=True, color_system="truecolor")
+    fast = grid.lines(table, console, console.options)
+    assert fast is None or cells(fast) == cells(console.render(table, console.options))
