@@ -98,11 +98,11 @@ class _Parser:
         """program = { [ statement ] NEWLINE } ;
 
         With each line's shape and the index of its newline (lexer.scan), a statement of a shape seen before
-        is built from that one's template (see template.py).
+        is built from that one's plan (see template.py).
         """
         statements: list[Statement] = []
         tokens = self.tokens
-        templates: dict[tuple, tuple] = {}
+        plans: dict[tuple, tuple] = {}  # by shape
         line = 0  # lines are counted as newline tokens are
         while tokens[self.i].kind != "end":
             if tokens[self.i].kind == "newline":
@@ -111,7 +111,7 @@ class _Parser:
                 continue
             i = self.i
             key, end = (shapes[line], ends[line]) if shapes is not None else (None, -1)
-            plan = templates.get(key)
+            plan = plans.get(key)
             if plan is not None:
                 statements.append(template.build(plan, tokens, i, self.number))
                 self.i = end
@@ -123,7 +123,7 @@ class _Parser:
             if plan is None and self.i == end:
                 plan = template.plan(statements[-1], tokens, i, end)
                 if plan is not None:
-                    templates[key] = plan
+                    plans[key] = plan
         return tuple(statements)
 
     def trailing(self) -> NetworkError:
