@@ -1,7 +1,7 @@
 """Lower a graph to one straight-line tape, and run a training step's forward and backward passes on it.
 
-The tape is three lists: instructions (function, slot a, slot b, out slot) that compute every node's
-value and then every local partial's value; for each edge on the loss's side, the slot of its value;
+The tape is three lists: instructions (function, slot a, slot b, out slot) that compute each node's
+value followed by its local partials' values; for each edge on the loss's side, the slot of its value;
 and the chain rule as (of, wrt, partial) slot triples, from the loss back: ∂L/∂wrt += ∂L/∂of · partial.
 Slots hold the leaves, then the nodes, in source order, then constants and intermediate values; an
 expression that occurs twice (x*w in a node and in its partial) is computed once.
@@ -23,7 +23,7 @@ from functools import partial as bind
 from typing import Any
 
 from bptrace.evaluate import CONST, LOAD, Program
-from bptrace.graph import Edge, Graph
+from bptrace.graph import Graph
 from bptrace.ops import NUMPY_ON_FLOATS, OPERATORS, on_arrays
 
 Instruction = tuple[Callable[..., Any], int, int, int]  # (function, a, b, out); b < 0 for a function of one argument
@@ -43,7 +43,7 @@ class Tape:
     partials: dict[tuple[str, str], int]  # the slot of the value of each edge (of, wrt) of a node the loss uses
     chain: tuple[tuple[int, int, int], ...]  # (of, wrt, partial) slots, from the loss back
     loss: int
-    forward: int  # how many instructions compute the nodes' values (the partials' come after them)
+    forward: tuple[int, ...]  # the instructions the nodes' values need: all a forward pass alone runs
     temporary: tuple[int, ...] = ()  # slots no record reads: with samples, let go after a run (or kept in shared buffers)
     numpy: bool = False  # whether the instructions on floats call numpy (x^y, but for x²): it loads only then
     shared: tuple[tuple[int, int], ...] = ()  # with samples: (instruction, buffer) for temporaries written in place
@@ -54,12 +54,12 @@ class Tape:
 def lower(graph: Graph, used: frozenset[str]) -> Tape:
     """Return the tape of `graph`, with the partials of the nodes in `used` (those the loss depends on)."""
     lowering = _Lowering([leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes])
-    for node in graph.nodes:
+    where: dict[tuple[str, str], int] = {}
+    for node in graph.nodes:  # each node's partials right after its value: what they share is still at hand
         lowering.emit(node.program, lowering.slot[node.name])
-    forward = len(lowering.code)
-    edges: list[Edge] = [e for node in graph.nodes if node.name in used for e in node.edges]
-    partials = [lowering.emit(e.program) for e in edges]
-    where = {(e.of, e.wrt): s for e, s in zip(edges, partials)}
+        if node.name in used:
+            for e in node.edges:
+                where[(e.of, e.wrt)] = lowering.emit(e.program)
     slot = lowering.slot
     chain = tuple(
         (slot[node.name], slot[e.wrt], where[(e.of, e.wrt)])
@@ -83,12 +83,23 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
         partials=where,
         chain=chain,
         loss=slot[graph.loss],
-        forward=forward,
+        forward=_needed(lowering.code, range(len(graph.leaves), len(slot))),
         temporary=temporary,
         numpy=any(f in NUMPY_ON_FLOATS for f, *_ in floats),
         shared=shared,
         buffers=buffers,
     )
+
+
+def _needed(code: list[Instruction], slots) -> tuple[int, ...]:
+    """Return the indices of the instructions that the values of `slots` need, in order."""
+    needed, kept = set(slots), []
+    for i in range(len(code) - 1, -1, -1):
+        _, a, b, out = code[i]
+        if out in needed:
+            kept.append(i)
+            needed.update((a, b))
+    return tuple(reversed(kept))
 
 
 def _share(code: tuple[Instruction, ...], temporary: frozenset[int]) -> tuple[tuple[tuple[int, int], ...], int]:
@@ -250,7 +261,7 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
         with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore") if arrays or tape.numpy else _NOTHING:
             if arrays and not all(np.isfinite(x).all() for x in leaves if type(x) is np.ndarray):
                 return None
-            for f, a, b, out in code if backward else code[: tape.forward]:
+            for f, a, b, out in code if backward else map(code.__getitem__, tape.forward):
                 if b < 0:  # a statement, not a conditional expression: measurably faster
                     v[out] = f(v[a])
                 else:

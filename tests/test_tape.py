@@ -168,7 +168,7 @@ def test_temporaries_share_buffers_only_when_one_is_dead():
 
     graph = load(network(300, samples=7))
     tape = lower(graph, graph.used_by_loss())
-    assert tape.shared and tape.buffers < len(tape.shared) / 3  # buffers are reused, a lot
+    assert tape.shared and tape.buffers <= 20  # a node's partials follow it: its temporaries die within a few instructions
     buffer_of = {tape.arrays[i][3]: k for i, k in tape.shared}
     holder: dict[int, int] = {}  # buffer → the slot whose value it holds now
     for i, (f, a, b, out) in enumerate(tape.arrays):
