@@ -44,6 +44,7 @@ from generate import network  # noqa: E402
 from tape import forward_backward, lower  # noqa: E402
 
 from bptrace import jsonl  # noqa: E402
+from bptrace.terminal import settle  # noqa: E402
 from bptrace.graph import build  # noqa: E402
 from bptrace.parser import parse  # noqa: E402
 from bptrace.tracer import trace  # noqa: E402
@@ -64,7 +65,7 @@ def built(text: str):
         return build(parse(text))
     finally:
         gc.enable()
-        gc.freeze()
+        settle()  # the collector as the CLI sets it for a run
 
 
 def engine_per_node(graph, nodes: int, steps: int) -> float:
@@ -207,7 +208,7 @@ def main() -> None:
         graph = build(statements)
         parse_only, parse_build = parsed - start, time.perf_counter() - start
         gc.enable()
-        gc.freeze()
+        settle()
         engine = engine_per_node(graph, n, steps)
         floor = tape_per_node(graph, n, steps)
         basic = built(network(n, basic=True))
