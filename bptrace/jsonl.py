@@ -196,6 +196,16 @@ def end_with_error(steps_done: int, params: dict[str, Any], error: dict[str, Any
 
 def non_finite(record: Step, loss: str) -> list[str]:
     """Return what in a step is not a finite number (and so is written as a string), e.g. dL/dk."""
-    found = [f"the value of {name}" for name, v in record.values.items() if not np.isfinite(v).all()]
-    found += [f"d{loss}/d{name}" for name, g in record.grads.items() if not np.isfinite(g).all()]
+    found = [f"the value of {name}" for name in _not_finite(record.values.copy())]
+    found += [f"d{loss}/d{name}" for name in _not_finite(record.grads.copy())]
     return found
+
+
+def _not_finite(values: dict[str, Any]) -> list[str]:
+    """Return the names whose value, a float or an array of samples, is not finite everywhere."""
+    try:  # floats: one sum at C speed says that all are finite (an inf or a nan would make it so)
+        if math.isfinite(sum(values.values())):
+            return []
+    except TypeError:  # arrays of samples: their sum is an array
+        pass
+    return [name for name, v in values.items() if not np.isfinite(v).all()]

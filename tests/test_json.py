@@ -141,6 +141,17 @@ def test_non_finite_values_are_strings_and_reported(tmp_path, validator):
     assert "dL/dk is not a finite number" in result.stderr
 
 
+def test_non_finite_values_of_samples_are_reported_too(tmp_path, validator):
+    f = tmp_path / "k.bp"
+    f.write_text("param w = -2\nconst k = 2\ninput x = [1, 3]\nloss L = x*w^k\n")  # ∂L/∂k = L·log(w): NaN per sample
+    result = invoke("run", str(f), "--json")
+    assert result.exit_code == 0
+    step = strict(result.stdout.splitlines()[1])
+    validator.validate(step)
+    assert step["grads"]["w"] == [-4.0, -12.0]  # 2xw, by hand
+    assert "dL/dk is not a finite number" in result.stderr and "dL/dw" not in result.stderr
+
+
 def test_a_run_that_stops_early_still_ends_with_an_end_record(tmp_path, validator):
     f = tmp_path / "diverge.bp"
     f.write_text("param w = 3\nset lr = 2\nloss L = w^4\n")
