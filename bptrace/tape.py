@@ -141,7 +141,7 @@ def _share(code: tuple[Instruction, ...], temporary: frozenset[int]) -> tuple[tu
 def _bound(tape: Tape, size: int) -> tuple[Instruction, ...]:
     """Return the instructions on arrays of `size` samples, the shared ones bound to their buffers.
 
-    The buffers are made once per batch size and kept in the tape, for the next step.
+    The buffers are made once per batch size and kept in the tape, for the next steps (two sizes at most).
     """
     code = tape.bound.get(size)
     if code is None:
@@ -152,7 +152,8 @@ def _bound(tape: Tape, size: int) -> tuple[Instruction, ...]:
         for i, k in tape.shared:
             f, a, b, out = bound[i]
             bound[i] = (bind(f, out=buffers[k]), a, b, out)
-        tape.bound.clear()  # one batch size at a time (a shuffled pass's last batch may be smaller)
+        if len(tape.bound) > 1:  # a batch's size and all the samples' (-b), or a pass's smaller last batch
+            tape.bound.clear()
         code = tape.bound[size] = tuple(bound)
     return code
 
