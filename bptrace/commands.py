@@ -224,10 +224,10 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
     graph = build(source, filename, how)
     err = terminal.stderr()
 
-    def write(record: dict) -> None:
+    def write(record: dict | str) -> None:
         # UTF-8 whatever the locale (RFC 8259), flushed at once for `tail -f` and pipes, with
         # SIGINT and SIGTERM held until the line is out, so no line is ever cut in half.
-        data = jsonl.line(record).encode("utf-8")
+        data = (record if isinstance(record, str) else jsonl.line(record)).encode("utf-8")
         with terminal.signals_held():
             sys.stdout.flush()
             sys.stdout.buffer.write(data)
@@ -241,12 +241,13 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
         with terminal.Interrupts() as interrupts:
             shape = jsonl.layout(graph, max_paths)  # the names and paths every record shares, worked out once
             write(jsonl.begin(graph, filename, steps, rate, max_paths, shape))
+            step_line = jsonl.StepLines(graph, shape)
             for record in trace(graph, steps, lr, max_paths, batches(graph, how)):
                 interrupts.check()  # a signal during the final evaluation counts too
                 if not isinstance(record, Step):
                     write(jsonl.end(record))
                     continue
-                write(jsonl.step(graph, record, shape))
+                write(step_line(record))
                 done, params = record.step, {u.param: u.after for u in record.updates}
                 for what in jsonl.non_finite(record, graph.loss):
                     if what not in reported:

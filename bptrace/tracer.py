@@ -344,7 +344,7 @@ def _passes(plan: _Plan, params, k: int, indices=None):
         values = forward(graph, params, plan.used, k, indices=indices)
         return (values, *_backward(plan, values, k))
     v, g = fast
-    return Slots(tape.names, v), Slots(tape.names, g), Slots(tape.partials, v)
+    return Slots(tape.names, v, tape.taken), Slots(tape.names, g, tape.taken), Slots(tape.partials, v, tape.taken)
 
 
 def _values(plan: _Plan, params, k: int, final: bool = False) -> Mapping[str, Any]:
@@ -353,7 +353,7 @@ def _values(plan: _Plan, params, k: int, final: bool = False) -> Mapping[str, An
     fast = run_tape(plan.tape, _leaves(plan, params, plan.data), arrays=graph.samples is not None, backward=False)
     if fast is None:
         return forward(graph, params, plan.used, k, final=final)
-    return Slots(plan.tape.names, fast[0])
+    return Slots(plan.tape.names, fast[0], plan.tape.taken)
 
 
 def _leaves(plan: _Plan, params, data) -> list[Any]:

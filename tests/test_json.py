@@ -15,6 +15,8 @@ import time
 import jsonschema
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bptrace import jsonl
@@ -22,6 +24,7 @@ from bptrace.cli import app
 from bptrace.printer import MATH, format_number
 from bptrace.tracer import trace
 from conftest import NETWORKS, ROOT, load
+from test_properties import networks as random_networks
 
 SIMPLE = str(ROOT / "networks" / "simple.bp")
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
@@ -325,3 +328,48 @@ def test_one_sample_is_an_array_of_one_number(tmp_path, validator, args):
     step = lines[1]
     assert step["forward"] == {"L": [(6 - 3 * 0.5) ** 2] if not args else [(2 - 0.5) ** 2]}  # by hand
     assert step["grads"]["w"] == ([-2 * 3 * 4.5] if not args else [-2 * 1 * 1.5])
+
+
+def _written_both_ways(graph, steps: int):
+    """Each step's line from the fast writer and from its record; and whether the fast one filled its template."""
+    shape = jsonl.layout(graph, 8)
+    write = jsonl.StepLines(graph, shape)
+    pairs = []
+    with np.errstate(all="ignore"):
+        for record in trace(graph, steps):
+            if hasattr(record, "updates"):
+                pairs.append((write(record), jsonl.line(jsonl.step(graph, record, shape))))
+    return pairs, write.count > 0
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.name for p in NETWORKS])
+def test_the_fast_writer_writes_each_step_as_its_record_does(path, optimizer):
+    """`run --json` fills a template with each step's numbers; the line must be the record's, character for
+    character. With samples it writes the record itself (no template), which must hold as well."""
+    graph = load(f"set optimizer = {optimizer}\n" + path.read_text())
+    pairs, templated = _written_both_ways(graph, 4)
+    assert [fast for fast, _ in pairs] == [slow for _, slow in pairs]
+    assert templated == (graph.samples is None)  # the template was used, or the test would prove nothing
+
+
+def test_the_fast_writer_writes_non_finite_steps_the_slow_way_and_then_carries_on():
+    # ∂(w^k)/∂k = w^k·log(w) is NaN while w < 0; step 1 moves w from -0.3 by -0.5·(2w - 1) = 0.8, to 0.5.
+    graph = load("param w = -0.3\nconst k = 2\nset lr = 0.5\nloss L = w^k - w\n")
+    pairs, templated = _written_both_ways(graph, 6)
+    texts = [fast for fast, _ in pairs]
+    assert texts == [slow for _, slow in pairs] and templated
+    assert '"NaN"' in texts[0] and '"NaN"' not in texts[-1]  # both kinds of step were written
+
+
+@settings(max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(text=random_networks(), optimizer=st.sampled_from(["sgd", "momentum", "adam"]))
+def test_the_fast_writer_agrees_on_random_networks(text, optimizer):
+    from bptrace.errors import NumericFault
+
+    try:
+        pairs, _ = _written_both_ways(load(f"set optimizer = {optimizer}\n" + text), 3)
+    except NumericFault:
+        assume(False)  # a step that cannot be computed is not written at all
+    assert [fast for fast, _ in pairs] == [slow for _, slow in pairs]

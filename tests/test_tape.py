@@ -199,3 +199,22 @@ def test_a_big_network_with_samples_on_the_tape_equals_the_exact_path(monkeypatc
         assert all(same(a.grads[k], b.grads[k]) for k in b.grads)
         assert all(same(p.value, q.value) for p, q in zip(a.partials, b.partials))
     assert same(fast[-1].loss, slow[-1].loss) and fast[-1].params == slow[-1].params
+
+
+def test_slots_take_reads_each_tuple_of_keys_right_however_often_it_is_asked():
+    """Slots.take keeps the slots of the keys it was given, for the tape's later runs: the same tuple over
+    another name→slot map, or any of many fresh tuples, must still read the right values."""
+    from bptrace.tape import Slots
+
+    names = {f"n{i}": i for i in range(20)}
+    reversed_ = {f"n{i}": 19 - i for i in range(20)}
+    run_ = [float(i) for i in range(20)]
+    taken: dict = {}
+    for k in range(300):
+        keys = tuple(f"n{(k * 7 + j) % 20}" for j in range(k % 5 + 1))
+        for _ in range(2):
+            assert Slots(names, run_, taken).take(keys) == [run_[names[key]] for key in keys]
+            assert Slots(reversed_, run_, taken).take(keys) == [run_[reversed_[key]] for key in keys]
+    assert len(taken) <= 8
+    values = Slots(names, run_, taken)
+    assert values.values() == run_ and values.copy() == dict(zip(names, run_))
