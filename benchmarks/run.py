@@ -199,6 +199,7 @@ def main() -> None:
           "engine/tape (basic) | micrograd/engine (basic) | batched ns/node/sample | json µs/node/step | json/engine | "
           "render µs/row |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    totals: dict[int, dict[str, float]] = {}  # per size: each figure as the cost of the whole network
     for n in sizes:
         text = network(n)
         steps = max(2, min(20, 200_000 // n))
@@ -224,6 +225,18 @@ def main() -> None:
         print(f"| {n:,} | {parse_only:.2f} s | {parse_build:.2f} s | {engine * 1e6:.2f} | {floor * 1e6:.2f} | {engine / floor:.1f}× | {micro_text} | "
               f"{engine_basic / tape_basic:.1f}× | {micro_ratio} | {batched} | {as_json * 1e6:.2f} | {as_json / engine:.1f}× | "
               f"{f'{row * 1e6:.0f}' if row is not None else '–'} |", flush=True)
+        totals[n] = {"parse": parse_only, "parse+build": parse_build, "engine": engine * n, "tape": floor * n,
+                     "engine (basic)": engine_basic * n, "tape (basic)": tape_basic * n, "json": as_json * n}
+    growth(totals)
+
+
+def growth(totals: dict[int, dict[str, float]]) -> None:
+    """Print what each figure of the largest network costs against the next smaller one (linear: the sizes' ratio)."""
+    if len(totals) < 2:
+        return
+    small, large = sorted(totals)[-2:]
+    ratios = ", ".join(f"{name} {totals[large][name] / totals[small][name]:.1f}×" for name in totals[large])
+    print(f"\ngrowth from {small:,} to {large:,} nodes ({large / small:g}× the nodes): {ratios}")
 
 
 if __name__ == "__main__":
