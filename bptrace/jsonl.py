@@ -45,10 +45,17 @@ def number(value: Any) -> float | str | list:
 
 def numbers(values: list[Any]) -> list[Any]:
     """Return `values` with each made a JSON number by `number`: the list itself when all are finite floats."""
-    total = sum(values, 0.0)  # at C speed: a float only if every value is one, finite only if each is
-    if type(total) is float and math.isfinite(total):
-        return values
-    return [number(v) for v in values]
+    return values if _plain(values) else [number(v) for v in values]
+
+
+def _plain(values: list[Any]) -> bool:
+    """Tell whether every value is a finite Python float or int, as JSON writes it as it is (not numpy's).
+
+    One sum at C speed: it stays a float only while each value is an int or a float (numpy's scalars and
+    arrays make it theirs), and is finite only if each is (a sum that overflows costs only the slow way).
+    """
+    total = sum(values, 0.0)
+    return type(total) is float and math.isfinite(total)
 
 
 def _take(values: Mapping[Any, Any], keys: tuple[Any, ...]) -> list[Any]:
@@ -205,8 +212,7 @@ class StepLines:
 
     def __call__(self, record: Step) -> str:
         found = _numbers_in(record, self.shape)
-        total = sum(found, 0.0)  # a float only if each is an int or a float, finite only if each is
-        if type(total) is not float or not math.isfinite(total) or record.indices is not None:
+        if not _plain(found) or record.indices is not None:
             return line(step(self.graph, record, self.shape))
         if len(found) != self.count:
             self.template, self.count = _template(step(self.graph, record, self.shape))
