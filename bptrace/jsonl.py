@@ -25,7 +25,8 @@ from bptrace.tracer import Final, Step
 SCHEMA = "bptrace.trace"
 VERSION = 3  # 2: arrays of samples. 3: forward and partials keyed by name, each path's nodes once in begin
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
-_BLANK = "\x00"  # a number's place in a template: no name holds a control character (see _template)
+_FLOAT = {float}
+_BLANK, _STEP = "\x00", "\x01"  # a float's place in a template, and the step's: no name holds a control character
 
 
 def number(value: Any) -> float | str | list:
@@ -49,13 +50,12 @@ def numbers(values: list[Any]) -> list[Any]:
 
 
 def _plain(values: list[Any]) -> bool:
-    """Tell whether every value is a finite Python float or int, as JSON writes it as it is (not numpy's).
+    """Tell whether every value is a finite Python float, which JSON writes as it is (its repr), at C speed.
 
-    One sum at C speed: it stays a float only while each value is an int or a float (numpy's scalars and
-    arrays make it theirs), and is finite only if each is (a sum that overflows costs only the slow way).
+    Not an int, a bool or numpy's float64 (whose repr is not a JSON number); finite only if the sum is (a
+    sum that overflows costs only the slow way).
     """
-    total = sum(values, 0.0)
-    return type(total) is float and math.isfinite(total)
+    return set(map(type, values)) <= _FLOAT and math.isfinite(sum(values, 0.0))
 
 
 def _take(values: Mapping[Any, Any], keys: tuple[Any, ...]) -> list[Any]:
@@ -168,7 +168,10 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, sha
 
 
 def step(graph: Graph, record: Step, shape: Layout | None = None) -> dict[str, Any]:
-    """Return the record of one training step; `shape` is the trace's layout (worked out here if not given)."""
+    """Return the record of one training step; `shape` is the trace's layout (worked out here if not given).
+
+    `_numbers_in` lists its numbers in the same order: a change here is a change there.
+    """
     if shape is None:
         finder = record.chains[0].finder if record.chains else None
         shape = layout(graph, finder.max_paths if finder else 8)
@@ -216,14 +219,17 @@ class StepLines:
             return line(step(self.graph, record, self.shape))
         if len(found) != self.count:
             self.template, self.count = _template(step(self.graph, record, self.shape))
-        return self.template % tuple(found)
+        return self.template % (record.step, *found)
 
 
 def _numbers_in(record: Step, shape: Layout) -> list[Any]:
-    """Return the numbers of a step's record (`step`) in the order its line writes them."""
+    """Return the numbers of a step's record but its step number, in the order its line writes them.
+
+    This is `step` read off in order: a change there is a change here (tests/test_json.py compares the two).
+    """
     partials = _take(record.partial_values, shape.keys)
     products = _products(shape, partials)
-    found = [record.step, record.loss]
+    found = [record.loss]
     found += _take(record.values, shape.nodes)
     found += partials
     found += record.grads.values()
@@ -236,12 +242,12 @@ def _numbers_in(record: Step, shape: Layout) -> list[Any]:
 
 
 def _template(record: dict[str, Any]) -> tuple[str, int]:
-    """Return a record's line with %r in place of each number (int or float), and how many there are."""
+    """Return a step record's line with %d for its step number and %r for each float, and how many floats."""
     count = 0
 
     def blank(value: Any) -> Any:
         nonlocal count
-        if type(value) is float or type(value) is int:  # not a bool
+        if type(value) is float:
             count += 1
             return _BLANK
         if type(value) is dict:
@@ -250,8 +256,8 @@ def _template(record: dict[str, Any]) -> tuple[str, int]:
             return [blank(v) for v in value]
         return value
 
-    text = line(blank(record)).replace("%", "%%").replace(json.dumps(_BLANK), "%r")  # repr is how json writes both
-    return text, count
+    text = line({**blank(record), "step": _STEP}).replace("%", "%%")  # the step stays first: "type" is not a number
+    return text.replace(json.dumps(_STEP), "%d").replace(json.dumps(_BLANK), "%r"), count  # a float's repr is its JSON
 
 
 def end(final: Final) -> dict[str, Any]:

@@ -330,13 +330,13 @@ def test_one_sample_is_an_array_of_one_number(tmp_path, validator, args):
     assert step["grads"]["w"] == ([-2 * 3 * 4.5] if not args else [-2 * 1 * 1.5])
 
 
-def _written_both_ways(graph, steps: int):
+def _written_both_ways(graph, steps: int, max_paths: int = 8):
     """Each step's line from the fast writer and from its record; and whether the fast one filled its template."""
-    shape = jsonl.layout(graph, 8)
+    shape = jsonl.layout(graph, max_paths)
     write = jsonl.StepLines(graph, shape)
     pairs = []
     with np.errstate(all="ignore"):
-        for record in trace(graph, steps):
+        for record in trace(graph, steps, max_paths=max_paths):
             if hasattr(record, "updates"):
                 pairs.append((write(record), jsonl.line(jsonl.step(graph, record, shape))))
     return pairs, write.count > 0
@@ -351,6 +351,37 @@ def test_the_fast_writer_writes_each_step_as_its_record_does(path, optimizer):
     pairs, templated = _written_both_ways(graph, 4)
     assert [fast for fast, _ in pairs] == [slow for _, slow in pairs]
     assert templated == (graph.samples is None)  # the template was used, or the test would prove nothing
+
+
+@pytest.mark.parametrize("max_paths", [0, 1])
+def test_the_fast_writer_lists_as_many_paths_as_asked(max_paths):
+    pairs, templated = _written_both_ways(load(ROOT / "networks" / "fanout.bp"), 3, max_paths)
+    assert [fast for fast, _ in pairs] == [slow for _, slow in pairs] and templated
+    assert all(len(c["paths"]) <= max_paths for fast, _ in pairs for c in strict(fast)["chains"])
+
+
+def test_the_fast_writer_leaves_what_is_not_a_plain_float_to_the_records():
+    """numpy's float64 would be written np.float64(…) by its repr, True as True, an int as an int where the
+    record writes a float: a record holding any of them is written by the records, as valid JSON."""
+    import dataclasses
+
+    graph = load(ROOT / "networks" / "simple.bp")
+    shape = jsonl.layout(graph, 8)
+    write = jsonl.StepLines(graph, shape)
+    first, second = [r for r in trace(graph, 2) if hasattr(r, "updates")]
+    write(first)  # the template is made
+    u = second.updates[0]
+    odd = [
+        dataclasses.replace(second, loss=np.float64(second.loss)),
+        dataclasses.replace(second, updates=(dataclasses.replace(u, lr=1),) + second.updates[1:]),
+        dataclasses.replace(second, updates=(dataclasses.replace(u, grad=True),) + second.updates[1:]),
+        dataclasses.replace(second, values={**second.values.copy(), "h": 2}),
+    ]
+    for record in odd:
+        fast = write(record)
+        assert fast == jsonl.line(jsonl.step(graph, record, shape))
+        strict(fast)
+    assert write(second) == jsonl.line(jsonl.step(graph, second, shape))  # and the template is still good
 
 
 def test_the_fast_writer_writes_non_finite_steps_the_slow_way_and_then_carries_on():
