@@ -4,9 +4,10 @@
     python benchmarks/run.py --sizes 1000,10000   # quicker
 
 Figures, per size N of a random network (benchmarks/generate.py):
-  parse           reading the .bp text into statements
-  parse+build     that and building the graph, every local derivative included
-  engine          bptrace's forward+backward per node per step (the trace records, without a view)
+  parse           reading the .bp text into statements (median of 3)
+  parse+build     that and building the graph, every local derivative included (median of 3)
+  engine          bptrace's forward+backward per node per step (the trace records, without a view),
+                  the median of 5 to 20 steps, as are tape, json and batched
   tape            the same on the floor: a straight-line tape over Python floats (benchmarks/tape.py)
   micrograd       the same in micrograd 0.1.0, when installed (pip install -e '.[bench]'), on a
                   network of only what micrograd has (+ − × ÷ ^ relu); bptrace and the tape are
@@ -59,6 +60,23 @@ def median_time(f, repeat: int) -> float:
     return statistics.median(times)
 
 
+def parse_and_build(text: str, repeat: int):
+    """Return the median seconds to parse `text` and to parse and build it (collector off, as the CLI's), and the graph."""
+    parsed, whole = [], []
+    for _ in range(repeat):
+        gc.disable()
+        start = time.perf_counter()
+        statements = parse(text)
+        parsed.append(time.perf_counter() - start)
+        graph = build(statements)
+        whole.append(time.perf_counter() - start)
+        gc.enable()
+        del statements
+    gc.collect()  # the graphs built before this one, before the collector freezes what is alive
+    settle()
+    return statistics.median(parsed), statistics.median(whole), graph
+
+
 def built(text: str):
     gc.disable()
     try:
@@ -69,14 +87,11 @@ def built(text: str):
 
 
 def engine_per_node(graph, nodes: int, steps: int) -> float:
-    """Seconds per node per step of bptrace's trace: steps 2 to steps + 1 (the first plans the run; the
-    loss of the final params, one more forward pass after the last step, is not asked for)."""
+    """Seconds per node of bptrace's trace, the median of steps 2 to steps + 1 (the first plans the run;
+    the loss of the final params, one more forward pass after the last step, is not asked for)."""
     records = trace(graph, steps + 1)
     next(records)
-    start = time.perf_counter()
-    for _ in range(steps):
-        next(records)
-    return (time.perf_counter() - start) / steps / nodes
+    return median_time(lambda: next(records), steps) / nodes
 
 
 def batched_per_sample(n: int, samples: int = 1000, steps: int = 5) -> float:
@@ -87,10 +102,7 @@ def batched_per_sample(n: int, samples: int = 1000, steps: int = 5) -> float:
 
 def tape_per_node(graph, nodes: int, steps: int) -> float:
     ops, a, b, values, loss = lower(graph)
-    start = time.perf_counter()
-    for _ in range(steps):
-        forward_backward(ops, a, b, list(values), loss)
-    return (time.perf_counter() - start) / steps / nodes
+    return median_time(lambda: forward_backward(ops, a, b, list(values), loss), steps) / nodes
 
 
 def micrograd_per_node(graph, nodes: int, steps: int) -> float | None:
@@ -130,19 +142,17 @@ def micrograd_per_node(graph, nodes: int, steps: int) -> float | None:
 
 
 def json_per_node(graph, nodes: int, steps: int) -> float:
-    """Seconds per node per step of a --json trace: its step records, the begin record and the first step left out."""
+    """Seconds per node of a --json trace's step, the median of `steps`: the begin record and the first step left out."""
     sink = open(os.devnull, "w", encoding="utf-8")
     shape = jsonl.layout(graph, 8)
     sink.write(jsonl.line(jsonl.begin(graph, "net.bp", steps, 0.01, 8, shape)))
     step_line = jsonl.StepLines(graph, shape)  # as `bptrace run --json` writes them
     records = trace(graph, steps + 1)
     sink.write(step_line(next(records)))
-    start = time.perf_counter()
-    for _ in range(steps):  # as the engine figure: the final record's forward pass is left out of both
-        sink.write(step_line(next(records)))
-    elapsed = time.perf_counter() - start
+    # As the engine figure: the final record's forward pass is left out of both.
+    elapsed = median_time(lambda: sink.write(step_line(next(records))), steps)
     sink.close()
-    return elapsed / steps / nodes
+    return elapsed / nodes
 
 
 def render_per_row(graph) -> tuple[float, int]:
@@ -202,15 +212,8 @@ def main() -> None:
     totals: dict[int, dict[str, float]] = {}  # per size: each figure as the cost of the whole network
     for n in sizes:
         text = network(n)
-        steps = max(2, min(20, 200_000 // n))
-        gc.disable()
-        start = time.perf_counter()
-        statements = parse(text)
-        parsed = time.perf_counter()
-        graph = build(statements)
-        parse_only, parse_build = parsed - start, time.perf_counter() - start
-        gc.enable()
-        settle()
+        steps = max(5, min(20, 200_000 // n))
+        parse_only, parse_build, graph = parse_and_build(text, 3)
         engine = engine_per_node(graph, n, steps)
         floor = tape_per_node(graph, n, steps)
         basic = built(network(n, basic=True))
@@ -218,7 +221,7 @@ def main() -> None:
         tape_basic = tape_per_node(basic, n, steps)
         micro = micrograd_per_node(basic, n, max(1, steps // 4))
         batched = f"{batched_per_sample(n) * 1e9:.1f}" if n <= 10_000 else "–"
-        as_json = json_per_node(graph, n, max(1, steps // 4))
+        as_json = json_per_node(graph, n, max(3, steps // 4))
         row, _ = render_per_row(graph) if n <= 10_000 else (None, 0)  # 100,000 rows: minutes, and no one reads them
         micro_text = f"{micro * 1e6:.2f}" if micro else "not installed"
         micro_ratio = f"{micro / engine_basic:.2f}×" if micro else "–"
