@@ -49,7 +49,7 @@ class Tape:
     shared: tuple[tuple[int, int], ...] = ()  # with samples: (instruction, buffer) for temporaries written in place
     buffers: int = 0  # how many buffers those share (see _share)
     bound: dict[int, tuple[Instruction, ...]] = field(default_factory=dict, compare=False, repr=False)  # see _bound
-    taken: dict[int, tuple] = field(default_factory=dict, compare=False, repr=False)  # see Slots.take
+    taken: dict[tuple[int, int], tuple] = field(default_factory=dict, compare=False, repr=False)  # see Slots.take
 
 
 def lower(graph: Graph, used: frozenset[str]) -> Tape:
@@ -171,7 +171,7 @@ class Slots(Mapping):
 
     __slots__ = ("_slot", "_run", "_taken")
 
-    def __init__(self, slot: dict[Hashable, int], run: list[Any], taken: dict[int, tuple] | None = None) -> None:
+    def __init__(self, slot: dict[Hashable, int], run: list[Any], taken: dict[tuple[int, int], tuple] | None = None) -> None:
         self._slot, self._run = slot, run
         self._taken = {} if taken is None else taken  # see take: shared by the Slots of a tape's runs
 
