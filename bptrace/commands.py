@@ -277,11 +277,12 @@ def check(source: str, steps: int, lr, precision: int, filename: str, seed: int 
     out = PipeConsole(highlight=False, soft_wrap=False)
     view = View(precision=precision, notation=MATH if out.encoding.lower().startswith("utf") else ASCII)
     err = terminal.stderr()
-    failures = 0
+    failures = unstable = 0
     nodes = {node.name: node for node in graph.nodes}
     with terminal.Interrupts() as interrupts:
         for checked in check_steps(graph, steps, lr):
             out.print(render_check(graph, checked, view))
+            unstable += sum(c.result.status == "unstable" for c in (*checked.grads, *checked.partials))
             blamed = set()
             for g in checked.grads:
                 if g.result.status != "mismatch":
@@ -306,7 +307,11 @@ def check(source: str, steps: int, lr, precision: int, filename: str, seed: int 
                     terminal.diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
             interrupts.check()
     if not failures:
-        out.print(f"All gradients agree with finite differences "
+        said = "All gradients agree with finite differences"
+        if unstable:
+            said = (f"No gradient disagrees with finite differences, but {unstable} comparison{'s' if unstable > 1 else ''} "
+                    "could not be made: a kink lies within the step h, where a finite difference cannot tell")
+        out.print(f"{said} "
                   f"(step h = {EPS_TEXT}·max(1, |x|), |analytic − numeric| ≤ {ATOL_TEXT} + {RTOL_TEXT}·|numeric|).",
                   markup=False, highlight=False)
     return failures

@@ -368,7 +368,9 @@ def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType
     parts: list[RenderableType] = [titled(table)]
     wrong = [p for p in checked.partials if p.result.status != "ok"]
     if wrong:
-        local = new_table("Local derivatives that disagree, node by node", ("partial", "formula", "analytic", "numeric", "result"), numeric_from=2)
+        title = ("Local derivatives that disagree, node by node" if any(p.result.status == "mismatch" for p in wrong)
+                 else "Local derivatives at a kink, which finite differences cannot check, node by node")
+        local = new_table(title, ("partial", "formula", "analytic", "numeric", "result"), numeric_from=2)
         for p in wrong:
             local.add_row(partial_text(p.edge.of, p.edge.wrt, n), show(p.edge.formula, n), num(p.result.analytic),
                           num(p.result.numeric), _STATUS[p.result.status], style=_STATUS_STYLE[p.result.status])

@@ -93,6 +93,18 @@ def test_a_kink_is_reported_unstable_and_does_not_fail(tmp_path):
     assert result.exit_code == 0
     assert "unstable" in result.stdout
     assert result.stderr == ""
+    # Not "all agree": ∂L/∂w and its local ∂L/∂w could not be checked; the summary says so, not the opposite.
+    assert "All gradients agree" not in result.stdout
+    assert "No gradient disagrees with finite differences, but 2 comparisons could not be made" in " ".join(result.stdout.split())
+
+
+def test_a_local_derivative_at_a_kink_is_not_listed_as_disagreeing(tmp_path):
+    f = tmp_path / "kink.bp"
+    f.write_text("input x = 2\nparam w = 0\nh = relu(w*x)\nloss L = (h - 1)^2\n")
+    result = invoke("check", str(f))
+    assert result.exit_code == 0
+    assert "disagree," not in result.stdout and "Local derivatives at a kink" in result.stdout
+    assert "2 comparisons could not be made" in " ".join(result.stdout.split())  # ∂L/∂w and ∂h/∂w
 
 
 def test_a_wrong_gradient_near_a_minimum_is_still_a_mismatch():
