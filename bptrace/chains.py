@@ -40,6 +40,17 @@ def count_paths(graph: Graph) -> dict[str, int]:
     return count
 
 
+def direct_edges(graph: Graph) -> frozenset[tuple[str, str]]:
+    """Return the edges that leave the loss for a name the loss also reaches through other nodes.
+
+    Such an edge's local partial ∂L/∂name is not the gradient ∂L/∂name, which sums every path: views mark it
+    "(direct)", so that the two never read as one number.
+    """
+    paths = count_paths(graph)
+    loss = next(node for node in graph.nodes if node.name == graph.loss)
+    return frozenset((e.of, e.wrt) for e in loss.edges if paths[e.wrt] > 1)
+
+
 def plan_chains(graph: Graph, max_paths: int) -> tuple[ChainPlan, ...]:
     """Return each param's chain plan, at most `max_paths` paths listed per param."""
     finder = ChainFinder(graph, max_paths)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bptrace.chains import count_paths
+from bptrace.chains import direct_edges
 from bptrace.evaluate import run
 from bptrace.graph import Edge, Graph, Leaf, Node
 from bptrace.printer import MATH, Notation, format_value, name_text, partial_text, show
@@ -102,13 +102,6 @@ def dot(graph: Graph, labels: Labels, title: str) -> str:
             lines.append(f"  {_quote(edge.wrt)} -> {_quote(edge.of)} [label={_quote(label)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-def direct_edges(graph: Graph) -> frozenset[tuple[str, str]]:
-    """Return the edges that leave the loss for a name the loss also reaches through other nodes."""
-    paths = count_paths(graph)
-    loss = next(node for node in graph.nodes if node.name == graph.loss)
-    return frozenset((e.of, e.wrt) for e in loss.edges if paths[e.wrt] > 1)
 
 
 def _by_name(graph: Graph) -> tuple[dict[str, Leaf], dict[str, Node]]:

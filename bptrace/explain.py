@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bptrace.chains import ChainFinder, distances, edges_on_paths, longest
+from bptrace.chains import ChainFinder, direct_edges, distances, edges_on_paths, longest
 from bptrace.graph import Edge, Graph
 
 
@@ -29,6 +29,7 @@ class Explanation:
     partials: tuple[Edge, ...]  # question 2: each computed once, from the loss backwards
     chains: tuple[ParamChain, ...]  # questions 3 to 5, one per param
     asked: tuple[str, ...]  # the params whose chains to write out (all by default)
+    direct: frozenset[tuple[str, str]] = frozenset()  # partials ∂L/∂name that are not the gradient ∂L/∂name (see chains)
 
     @property
     def written(self) -> tuple[ParamChain, ...]:
@@ -59,7 +60,7 @@ def explain(graph: Graph, params: tuple[str, ...] = (), max_paths: int = 8) -> E
         ParamChain(p, finder.plan(p).paths if p in asked else (), finder.totals[p], near.get(p, 0), far.get(p, 0))
         for p in graph.params
     )
-    return Explanation(graph.loss, graph.params, edges_on_paths(graph), chains, asked)
+    return Explanation(graph.loss, graph.params, edges_on_paths(graph), chains, asked, direct_edges(graph))
 
 
 def factors(chain: ParamChain, dash: str = "–") -> str:

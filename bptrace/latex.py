@@ -70,6 +70,17 @@ def _spelled(ch: str) -> str:
     return stripped or rf"\mathrm{{u{ord(ch):04x}}}"
 
 
+def _local(edge, direct: frozenset[tuple[str, str]]) -> str:
+    """Return a local partial ∂of/∂wrt, marked when it is the edge alone and not the gradient of the same name."""
+    text = partial(edge.of, edge.wrt)
+    return _direct(text) if (edge.of, edge.wrt) in direct else text
+
+
+def _direct(partial: str) -> str:
+    """Return a local partial ∂L/∂name marked as the edge itself, not the gradient of the same name."""
+    return rf"\left.{partial}\right|_{{\text{{direct}}}}"
+
+
 def partial(of: str, wrt: str) -> str:
     """Return ∂of/∂wrt as a fraction."""
     return rf"\frac{{\partial {name(of)}}}{{\partial {name(wrt)}}}"
@@ -147,7 +158,7 @@ def explanation(answers: Explanation, title: str) -> str:
         rf"    $\nabla {name(loss)} = \left({', '.join(entries)}\right)$.",
         rf"  \item Backprop computes {_count(len(answers.partials), 'local partial derivative', 'local partial derivatives')}, each once:",
         r"    \begin{align*}",
-        *_rows([rf"{partial(e.of, e.wrt)} &= {formula(e.formula)}" for e in answers.partials]),
+        *_rows([rf"{_local(e, answers.direct)} &= {formula(e.formula)}" for e in answers.partials]),
         r"    \end{align*}",
         r"  \item[3--4.] Each param's partial derivative, by the chain rule:",
         r"    \begin{align*}",
@@ -175,7 +186,7 @@ def _chain(chain: ParamChain, loss: str) -> list[str]:
     for i, path in enumerate(chain.paths):
         terms = [partial(a, b) for a, b in zip(path, path[1:])]
         if len(terms) == 1 and chain.total > 1:
-            terms = [rf"\left.{terms[0]}\right|_{{\text{{direct}}}}"]  # the edge itself, not the whole gradient
+            terms = [_direct(terms[0])]  # the edge itself, not the whole gradient
         product = r" \cdot ".join(terms)
         rows.append(rf"{left} &= {product} {count}" if i == 0 else rf"&\quad + {product}")
     if chain.total > len(chain.paths):

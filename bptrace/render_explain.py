@@ -57,7 +57,8 @@ def _partials_table(answers: Explanation, view: View):
         if edge is None:
             view.gap(table, answers.partials, 2)
             continue
-        table.add_row(partial_text(edge.of, edge.wrt, n), show(edge.formula, n))
+        label = partial_text(edge.of, edge.wrt, n) + (" (direct)" if (edge.of, edge.wrt) in answers.direct else "")
+        table.add_row(label, show(edge.formula, n))
     return table
 
 

@@ -8,7 +8,8 @@ from rich.rule import Rule
 from rich.text import Text
 from rich.tree import Tree
 
-from bptrace.drawing import Labels, direct_edges, edge_label, layers, leaf_label, node_label
+from bptrace.chains import direct_edges
+from bptrace.drawing import Labels, edge_label, layers, leaf_label, node_label
 from bptrace.graph import Graph
 from bptrace.printer import name_text
 from bptrace.render import View

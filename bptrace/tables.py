@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from bptrace import latex
-from bptrace.chains import MAX_LISTED_LENGTH
+from bptrace.chains import MAX_LISTED_LENGTH, direct_edges
 from bptrace.graph import Graph
 from bptrace.printer import Notation, format_value, name_text, partial_text, show
 from bptrace.syntax import Expr
@@ -153,8 +153,16 @@ def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -
 
 
 def partials(graph: Graph, step: Step, w: Writer) -> TableRows:
+    direct: frozenset[tuple[str, str]] | None = None  # found when a row of the loss is first shown
+
     def row(p) -> Row:
-        return Row((w.partial(p.of, p.wrt), w.expr(p.edge.formula), *w.values(p.value)), subject=(p.of, p.wrt))
+        nonlocal direct
+        label = w.partial(p.of, p.wrt)
+        if p.of == graph.loss:
+            direct = direct_edges(graph) if direct is None else direct
+            if (p.of, p.wrt) in direct:
+                label += w.note(" (direct)")  # the local partial, not the gradient ∂L/∂wrt of the same name
+        return Row((label, w.expr(p.edge.formula), *w.values(p.value)), subject=(p.of, p.wrt))
 
     return TableRows(f"Local derivatives, backwards from {w.inline(graph.loss)}", ("partial", "formula", *w.value_headers()),
                      Rows(step.partials, row), 2)

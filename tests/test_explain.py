@@ -158,3 +158,14 @@ def test_explain_latex_compiles_with_pdflatex(path, tmp_path):
     run = __import__("subprocess").run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "e.tex"],
                                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-2000:]
+
+
+def test_a_local_partial_of_the_loss_is_marked_direct_where_the_gradient_of_that_name_differs():
+    # fanout: L = c·a with c = 4a. The edge's ∂L/∂a = c = 12, the gradient ∂L/∂a = 8a = 24: two numbers,
+    # so every view that lists the local partial marks it (direct); ∂L/∂c, c's only path, is both at once.
+    graph = load(ROOT / "networks" / "fanout.bp")
+    assert explain(graph).direct == {("L", "a")}
+    assert explain(load(ROOT / "networks" / "simple.bp")).direct == frozenset()
+    assert r"\left.\frac{\partial L}{\partial a}\right|_{\text{direct}} &= c" in latex.explanation(explain(graph), "fanout")
+    table = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, ["run", str(ROOT / "networks" / "fanout.bp")]).stdout
+    assert re.search(r"∂L/∂a \(direct\)\s+c\s+12\n", table) and re.search(r"∂L/∂c\s+a\s+3\n", table)
