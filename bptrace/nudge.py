@@ -80,17 +80,28 @@ def exact(report: NudgeReport) -> bool:
     return abs(asked.error) <= 1e-9 * max(abs(asked.actual), abs(asked.predicted), abs(report.loss) * 1e-7, 1e-300)
 
 
+def _shrinks(report: NudgeReport) -> float:
+    """Return how many times smaller the error is with Δ/10 than with Δ."""
+    asked, smaller = report.asked, report.nudges[SCALES.index(1.0) + 1]
+    return abs(asked.error) / abs(smaller.error) if smaller.error else float("inf")
+
+
+def smooth(report: NudgeReport) -> bool:
+    """Tell whether the error shrinks like Δ², as it does where the loss is smooth (about 100 times for Δ/10)."""
+    return bool(np.isfinite(report.asked.error)) and 30 <= _shrinks(report) <= 300
+
+
 def how_the_error_shrinks(report: NudgeReport, delta: str = "Δ", squared: str = "Δ²") -> str:
     """Return what the errors of Δ and Δ/10 say: Δ², exact (linear), or something else (a kink)."""
-    asked, smaller = report.asked, report.nudges[SCALES.index(1.0) + 1]
+    asked = report.asked
     if not np.isfinite(asked.error):
         return f"{delta} is too large: the prediction or the loss is not a finite number. Try a smaller --by."
     if report.grad == 0 and asked.actual == 0:
         return "The loss does not depend on this param here: nudging it changes nothing."
     if exact(report):
         return "The loss changes linearly with this param here: the prediction is exact, up to rounding."
-    ratio = abs(asked.error) / abs(smaller.error) if smaller.error else float("inf")
-    if 30 <= ratio <= 300:
+    ratio = _shrinks(report)
+    if smooth(report):
         return (f"With {delta} ten times smaller the error is {ratio:.0f} times smaller: it shrinks like {squared}, "
                 "so the gradient is the best straight-line prediction of the loss.")
     return (f"With {delta} ten times smaller the error is {ratio:.3g} times smaller, not about 100: "

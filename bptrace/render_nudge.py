@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.rule import Rule
 from rich.text import Text
 
-from bptrace.nudge import NudgeReport, exact, how_the_error_shrinks
+from bptrace.nudge import NudgeReport, exact, how_the_error_shrinks, smooth
 from bptrace.printer import format_number, name_text, partial_text
 from bptrace.render import View, new_table, titled
 
@@ -31,7 +31,8 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
         f"so {delta}{L} = {num(asked.actual)}",
     ]
     if not exact(report):
-        lines.append(f"The prediction is off by {num(asked.error)}: the gradient is the slope at {p}, and the loss curves away from it.")
+        why = "the loss curves away from it" if smooth(report) else "the loss does not follow it (see below)"
+        lines.append(f"The prediction is off by {num(asked.error)}: the gradient is the slope at {p}, and {why}.")
     table = new_table("Nudges of four sizes", (step, p, f"predicted {delta}{L}", f"actual {delta}{L}", "error"), numeric_from=0)
     for nudge in report.nudges:
         style = "bold" if nudge is asked else None

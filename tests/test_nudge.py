@@ -39,6 +39,7 @@ def test_the_cli_says_how_the_error_shrinks():
     words = " ".join(result.stdout.split())
     assert "ΔL ≈ ∂L/∂w₁ · Δ = 0.678 · 0.001 = 0.000678" in words
     assert "the error is 100 times smaller: it shrinks like Δ²" in words
+    assert "the loss curves away from it" in words
     assert "0.50001" in words  # Δ/100 is visible in the nudged value
 
 
@@ -54,6 +55,7 @@ def test_linear_losses_and_kinks_are_told_apart(tmp_path, text, says):
     f.write_text(text)
     result = invoke("nudge", str(f), "w")
     assert result.exit_code == 0 and says in " ".join(result.stdout.split())
+    assert "curves away" not in result.stdout  # a kink does not curve, and a line has no error to explain
 
 
 @pytest.mark.parametrize("args, says", [(["w9"], "not a param"), (["w1", "--by", "0"], "other than 0"), (["w1", "--by", "nan"], "finite")])
