@@ -49,6 +49,7 @@ Lr = Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning
 Precision = Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown, 1 to 17 (the engine keeps full float64).")]
 AsciiMath = Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")]
 AllRows = Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")]
+SHOW_ALL = "forward,partials,chains,updates"
 
 
 @app.command()
@@ -57,7 +58,7 @@ def run(
     steps: Annotated[int, typer.Option("--steps", "-n", metavar="N", callback=_at_least(1), help="Training steps to run.")] = 1,
     lr: Lr = None,
     precision: Precision = 4,
-    show: Annotated[str, typer.Option("--show", metavar="TABLES", show_default=False, help="Tables to show, comma-separated, from forward,partials,chains,updates (default: all four).")] = "forward,partials,chains,updates",
+    show: Annotated[str, typer.Option("--show", metavar="TABLES", show_default=False, help="Tables to show, comma-separated, from forward,partials,chains,updates (default: all four).")] = SHOW_ALL,
     max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths listed per parameter; the rest, and any path of more than 100 factors, are counted exactly.")] = 8,
     ascii_math: AsciiMath = False,
     json_lines: Annotated[bool, typer.Option("--json", help="Write the trace as JSON Lines (see `bptrace schema`) instead of tables.")] = False,
@@ -88,7 +89,11 @@ def run(
     if form not in RUN_FORMATS:
         raise typer.BadParameter(f"unknown format '{form}'; choose from {', '.join(RUN_FORMATS)}", param_hint="'--format'")
     if form != "text" and (json_lines or export is not None):
-        raise typer.BadParameter("writes the tables as text; it cannot be used with --json or --export", param_hint="'--format'")
+        raise typer.BadParameter(f"writes the tables as {form}; it cannot be used with --json or --export", param_hint="'--format'")
+    if json_lines and (show != SHOW_ALL or precision != 4):
+        option = "'--show'" if show != SHOW_ALL else "'--precision'"
+        raise typer.BadParameter("shapes the tables; --json writes every record, every number at full precision",
+                                 param_hint=option)
     blanks = frozenset(_sections(blank, SECTIONS, "--blank")) if blank is not None else frozenset()
     if blanks - set(sections):
         left_out = ",".join(t for t in SECTIONS if t in blanks - set(sections))
@@ -106,7 +111,8 @@ def run(
     if sample is not None and (form != "text" or json_lines):
         raise typer.BadParameter("picks the sample the terminal tables show; it cannot be used with --format or --json", param_hint="'--sample'")
     if (every > 1 or quiet) and (form != "text" or json_lines or pause):
-        raise typer.BadParameter("leaves step tables out of the terminal view; it cannot be used with --format, --json or --pause", param_hint="'--every' or '--quiet'")
+        raise typer.BadParameter("leaves step tables out of the terminal view; it cannot be used with --format, --json or --pause",
+                                 param_hint="'--every'" if every > 1 else "'--quiet'")
     how = commands.TableRun(
         steps=steps, lr=lr, precision=precision, sections=sections, max_paths=max_paths, ascii_math=ascii_math,
         all_rows=all_rows, export=export, focus=focus, sample=sample, every=every, quiet=quiet, seed=seed,

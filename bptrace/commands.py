@@ -51,8 +51,11 @@ def build(source: str, filename: str, how: TableRun):
     return with_data(graph, read_csv(text, str(how.data)), str(how.data))
 
 
-def batches(graph, how: TableRun):
-    """Return the mini-batches a run trains on, or None for all the samples at every step."""
+def batches(graph, how: TableRun, warn: bool = True):
+    """Return the mini-batches a run trains on, or None for all the samples at every step.
+
+    A batch as large as the samples, or larger, is all of them (said on stderr, with `warn`).
+    """
     from bptrace.tracer import Batches
 
     size = how.batch_size or int(graph.settings["batch"])
@@ -63,6 +66,11 @@ def batches(graph, how: TableRun):
     if how.shuffle and not size:
         raise terminal.UsageProblem("--shuffle shuffles mini-batches: give --batch-size B (or `set batch = B`) too")
     if not size:
+        return None
+    if size >= graph.samples:
+        if warn:
+            terminal.stderr().print(f"bptrace: warning: a batch of {size} is not smaller than the {graph.samples} samples: "
+                                    "every step trains on all of them", markup=False)
         return None
     seed = how.seed if how.seed is not None else int(graph.settings["seed"])
     return Batches(size, how.shuffle, seed)
@@ -171,7 +179,7 @@ def _view(graph, how: TableRun, out, filename: str):
         focus = graph.depends_on((how.focus,)) & graph.used_by_loss()
     sample = None
     if how.sample is not None:
-        if batches(graph, how) is not None:
+        if batches(graph, how, warn=False) is not None:
             raise terminal.UsageProblem("--sample shows one sample of every step, but with mini-batches each step runs other samples")
         if graph.samples is None:
             raise terminal.UsageProblem(f"--sample picks one of the samples, but the inputs and targets of {filename} hold one value each")

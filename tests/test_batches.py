@@ -128,3 +128,14 @@ def test_xor_learns_as_the_readme_says():
     assert losses[343] >= 0.01 > losses[344]
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "takes the loss under 0.01 at step 345" in readme
+
+
+@pytest.mark.parametrize("extra", [[], ["--sample", "2"], ["--json"]])
+def test_a_batch_as_large_as_the_samples_is_all_of_them_and_says_so(extra):
+    xor = str(ROOT / "networks" / "xor.bp")  # 4 samples
+    whole = invoke("run", xor, "--steps", "2", *extra)
+    result = invoke("run", xor, "--steps", "2", "--batch-size", "9", *extra)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == whole.stdout  # every step on all 4 samples, as without --batch-size
+    assert "a batch of 9 is not smaller than the 4 samples: every step trains on all of them" in " ".join(result.stderr.split())
+    assert result.stderr.count("bptrace: warning: a batch") == 1

@@ -84,6 +84,22 @@ def test_usage_errors_exit_2_on_stderr(args):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args, names",
+    [
+        (["--json", "--show", "forward"], "'--show'"),
+        (["--json", "--precision", "2"], "'--precision'"),
+        (["--json", "--every", "2"], "'--every'"),
+        (["--json", "--quiet"], "'--quiet'"),
+        (["--json", "--format", "markdown"], "'--format': writes the tables as markdown"),
+    ],
+)
+def test_an_option_json_would_ignore_is_refused_and_named(args, names):
+    result = invoke("run", SIMPLE, *args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert names in " ".join(result.stderr.replace("│", " ").split())  # the option given, not a pair
+
+
 def test_numeric_fault_exits_5_after_printing_the_steps_that_worked(tmp_path):
     bad = tmp_path / "diverge.bp"
     bad.write_text("param w = 3\nset lr = 2\nloss L = w^4\n")
