@@ -156,12 +156,10 @@ def json_per_node(graph, nodes: int, steps: int) -> float:
 
 
 def render_per_row(graph) -> tuple[float, int]:
-    from rich.console import Console
-
-    from bptrace.render import View, render_step
+    from bptrace.render import PipeConsole, View, render_step
 
     record = next(trace(graph, 1))
-    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console = PipeConsole(file=io.StringIO(), width=80, color_system=None)  # the CLI's console
     view = View(max_rows=None)
     start = time.perf_counter()
     console.print(render_step(graph, record, view))

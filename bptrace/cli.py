@@ -90,10 +90,11 @@ def run(
         raise typer.BadParameter(f"unknown format '{form}'; choose from {', '.join(RUN_FORMATS)}", param_hint="'--format'")
     if form != "text" and (json_lines or export is not None):
         raise typer.BadParameter(f"writes the tables as {form}; it cannot be used with --json or --export", param_hint="'--format'")
-    if json_lines and (show != SHOW_ALL or precision != 4):
-        option = "'--show'" if show != SHOW_ALL else "'--precision'"
+    shaping = [name for name, given in (("--show", set(sections) != set(SECTIONS)), ("--precision", precision != 4),
+                                        ("--ascii", ascii_math), ("--all", all_rows)) if given]
+    if json_lines and shaping:  # (an option given its default value cannot be told from one not given)
         raise typer.BadParameter("shapes the tables; --json writes every record, every number at full precision",
-                                 param_hint=option)
+                                 param_hint=f"'{shaping[0]}'")
     blanks = frozenset(_sections(blank, SECTIONS, "--blank")) if blank is not None else frozenset()
     if blanks - set(sections):
         left_out = ",".join(t for t in SECTIONS if t in blanks - set(sections))

@@ -69,8 +69,10 @@ def batches(graph, how: TableRun, warn: bool = True):
         return None
     if size >= graph.samples:
         if warn:
-            terminal.stderr().print(f"bptrace: warning: a batch of {size} is not smaller than the {graph.samples} samples: "
-                                    "every step trains on all of them", markup=False)
+            given = "--batch-size" if how.batch_size else "`set batch`"
+            samples = f"the {graph.samples} samples: every step trains on all of them" if graph.samples > 1 else \
+                "the one sample: every step trains on it"
+            terminal.stderr().print(f"bptrace: warning: a batch of {size} ({given}) is not smaller than {samples}", markup=False)
         return None
     seed = how.seed if how.seed is not None else int(graph.settings["seed"])
     return Batches(size, how.shuffle, seed)
@@ -318,7 +320,8 @@ def check(source: str, steps: int, lr, precision: int, filename: str, seed: int 
         said = "All gradients agree with finite differences"
         if unstable:
             said = (f"No gradient disagrees with finite differences, but {unstable} comparison{'s' if unstable > 1 else ''} "
-                    "could not be made: a kink lies within the step h, where a finite difference cannot tell")
+                    "could not be made: within the step h lies a kink, or a value where the function is not defined, "
+                    "and a finite difference cannot tell")
         out.print(f"{said} "
                   f"(step h = {EPS_TEXT}·max(1, |x|), |analytic − numeric| ≤ {ATOL_TEXT} + {RTOL_TEXT}·|numeric|).",
                   markup=False, highlight=False)

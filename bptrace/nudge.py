@@ -104,5 +104,9 @@ def how_the_error_shrinks(report: NudgeReport, delta: str = "Δ", squared: str =
     if smooth(report):
         return (f"With {delta} ten times smaller the error is {ratio:.0f} times smaller: it shrinks like {squared}, "
                 "so the gradient is the best straight-line prediction of the loss.")
+    if 300 < ratio < float("inf"):
+        return (f"With {delta} ten times smaller the error is {ratio:.3g} times smaller, more than the 100 of a curve: "
+                f"the loss bends less than a parabola here (its second derivative is about 0), or {delta} crosses a "
+                f"kink that {delta}/10 does not.")
     return (f"With {delta} ten times smaller the error is {ratio:.3g} times smaller, not about 100: "
             "the loss is not smooth near this point (a kink of relu, abs, max or min?), or rounding dominates.")

@@ -10,6 +10,7 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.rule import Rule
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -28,11 +29,23 @@ MAX_ROWS = 60  # a table longer than this shows its first 50 and last 10 rows
 
 
 class PipeConsole(Console):
-    """A console that raises BrokenPipeError when its reader goes away, instead of exiting with 1."""
+    """The console of a command's output: it raises BrokenPipeError when its reader goes away, instead of
+    exiting with 1, and ends no line in the spaces that pad it (see _trimmed)."""
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
         raise BrokenPipeError
+
+    _rendering = False  # inside a render: what a table renders for its cells is left as it is
+
+    def render(self, renderable, options=None):
+        if self._rendering:
+            return super().render(renderable, options)
+        self._rendering = True
+        try:
+            return iter(_trimmed(super().render(renderable, options)))  # rendered in full here, nested renders too
+        finally:
+            self._rendering = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +205,44 @@ class _Segments:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         return self.segments
+
+
+def _trimmed(segments: Iterable[Segment]) -> list[Segment]:
+    """Return lines without the spaces that pad them: a table's last cells to their column's width, wrapped
+    text to the terminal's. Copied into slides, they would be trailing whitespace. Spaces that show (a
+    background, an underline, reverse video) stay.
+    """
+    out: list[Segment] = []
+    start = 0  # where the current line began in `out`
+
+    def end_line(newline: Segment) -> None:
+        nonlocal start
+        while len(out) > start and _invisible(out[-1]):
+            last = out.pop()
+            if last.text.strip(" "):
+                out.append(Segment(last.text.rstrip(" "), last.style))
+                break
+        out.append(newline)
+        start = len(out)
+
+    for segment in segments:
+        if segment.control or "\n" not in segment.text:
+            out.append(segment)
+            continue
+        *lines, rest = segment.text.split("\n")  # wrapped text: one segment holds several lines
+        for text in lines:
+            if text:
+                out.append(Segment(text, segment.style))
+            end_line(Segment("\n", segment.style) if segment.text == "\n" else Segment.line())
+        if rest:
+            out.append(Segment(rest, segment.style))
+    return out
+
+
+def _invisible(segment: Segment) -> bool:
+    """Tell whether a segment's trailing spaces would not show: no background, underline or reverse video."""
+    style = segment.style
+    return not segment.control and (style is None or not (style.bgcolor or style.underline or style.reverse or style.strike))
 
 
 MAX_LEAVES = 16  # of each kind on the line above the forward pass, unless --all
@@ -368,8 +419,10 @@ def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType
     parts: list[RenderableType] = [titled(table)]
     wrong = [p for p in checked.partials if p.result.status != "ok"]
     if wrong:
-        title = ("Local derivatives that disagree, node by node" if any(p.result.status == "mismatch" for p in wrong)
-                 else "Local derivatives at a kink, which finite differences cannot check, node by node")
+        kinds = {p.result.status for p in wrong}
+        title = {frozenset({"mismatch"}): "Local derivatives that disagree, node by node",
+                 frozenset({"unstable"}): "Local derivatives finite differences cannot check here, node by node"}.get(
+                     frozenset(kinds), "Local derivatives that disagree, or that finite differences cannot check here, node by node")
         local = new_table(title, ("partial", "formula", "analytic", "numeric", "result"), numeric_from=2)
         for p in wrong:
             local.add_row(partial_text(p.edge.of, p.edge.wrt, n), show(p.edge.formula, n), num(p.result.analytic),

@@ -30,8 +30,8 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
         f"The forward pass with {p} = {_moved(asked, view)} gives {L} = {num(report.loss + asked.actual)}, "
         f"so {delta}{L} = {num(asked.actual)}",
     ]
-    if not exact(report):
-        why = "the loss curves away from it" if smooth(report) else "the loss does not follow it (see below)"
+    if not exact(report) and math.isfinite(asked.error):  # an inf or a nan: the paragraph below says Δ is too large
+        why = "the loss curves away from it" if smooth(report) else "the loss departs from it (see below)"
         lines.append(f"The prediction is off by {num(asked.error)}: the gradient is the slope at {p}, and {why}.")
     table = new_table("Nudges of four sizes", (step, p, f"predicted {delta}{L}", f"actual {delta}{L}", "error"), numeric_from=0)
     for nudge in report.nudges:

@@ -137,5 +137,6 @@ def test_a_batch_as_large_as_the_samples_is_all_of_them_and_says_so(extra):
     result = invoke("run", xor, "--steps", "2", "--batch-size", "9", *extra)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == whole.stdout  # every step on all 4 samples, as without --batch-size
-    assert "a batch of 9 is not smaller than the 4 samples: every step trains on all of them" in " ".join(result.stderr.split())
+    assert "a batch of 9 (--batch-size) is not smaller than the 4 samples: every step trains on all of them" in \
+        " ".join(result.stderr.split())
     assert result.stderr.count("bptrace: warning: a batch") == 1

@@ -89,6 +89,8 @@ def test_usage_errors_exit_2_on_stderr(args):
     [
         (["--json", "--show", "forward"], "'--show'"),
         (["--json", "--precision", "2"], "'--precision'"),
+        (["--json", "--ascii"], "'--ascii'"),
+        (["--json", "--all"], "'--all'"),
         (["--json", "--every", "2"], "'--every'"),
         (["--json", "--quiet"], "'--quiet'"),
         (["--json", "--format", "markdown"], "'--format': writes the tables as markdown"),
@@ -98,6 +100,10 @@ def test_an_option_json_would_ignore_is_refused_and_named(args, names):
     result = invoke("run", SIMPLE, *args)
     assert result.exit_code == 2 and result.stdout == ""
     assert names in " ".join(result.stderr.replace("│", " ").split())  # the option given, not a pair
+
+
+def test_json_takes_show_naming_all_four_tables_in_any_order():
+    assert invoke("run", SIMPLE, "--json", "--show", "updates,forward,partials,chains").exit_code == 0
 
 
 def test_numeric_fault_exits_5_after_printing_the_steps_that_worked(tmp_path):
@@ -288,3 +294,13 @@ def test_a_loss_that_spans_decades_is_drawn_on_a_log_scale():
     assert drawn.log and drawn.bars == "█▆▃▁"  # equal steps on a log scale
     flat = curve([0.5, 0.4, 0.3])
     assert not flat.log and flat.bars == "█▅▁"
+
+
+@pytest.mark.parametrize("path", NETWORKS, ids=[p.name for p in NETWORKS])
+@pytest.mark.parametrize("command", [["run", "--steps", "2"], ["explain"], ["check"], ["graph"]])
+def test_no_line_ends_in_spaces_to_carry_into_slides(path, command):
+    for columns in ("44", "80"):
+        result = invoke(command[0], str(path), *command[1:], env={"COLUMNS": columns})
+        assert result.exit_code == 0, result.stderr
+        padded = [line for line in result.stdout.splitlines() if line != line.rstrip()]
+        assert padded == [], (columns, padded[:3])

@@ -48,6 +48,7 @@ def test_the_cli_says_how_the_error_shrinks():
     [
         ("param w = 2\nloss L = 3*w\n", "changes linearly"),  # no second-order term at all
         ("param w = 0\ninput x = 1\nloss L = relu(w*x) + w\n", "not smooth"),  # relu's kink at 0
+        ("param w = 0\nloss L = tanh(w)\n", "bends less than a parabola"),  # an inflection: the error goes like Δ³
     ],
 )
 def test_linear_losses_and_kinks_are_told_apart(tmp_path, text, says):
