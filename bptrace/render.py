@@ -173,7 +173,11 @@ def new_table(title: str, headers: Iterable[str], numeric_from: int = 99, text: 
 
 
 def titled(table: Table) -> RenderableType:
-    return Group(Text(""), Text(table.caption_title, style="bold"), _Fitted(table))
+    """Return a table under its title, and its note (rows left out, say) under it, at the terminal's width:
+    as rich's caption it would wrap at the table's, one word a line under a narrow table."""
+    note, table.caption = table.caption, None
+    below = [Text(note, style=table.caption_style or "dim")] if note else []
+    return Group(Text(""), Text(table.caption_title, style="bold"), _Fitted(table), *below)
 
 
 @dataclass(frozen=True, slots=True)

@@ -304,3 +304,23 @@ def test_no_line_ends_in_spaces_to_carry_into_slides(path, command):
         assert result.exit_code == 0, result.stderr
         padded = [line for line in result.stdout.splitlines() if line != line.rstrip()]
         assert padded == [], (columns, padded[:3])
+
+
+@pytest.mark.parametrize("layout", ["grid", "rich"])
+def test_the_note_under_a_narrow_table_is_one_line(layout, monkeypatch):
+    # A summary of 1,000 params is a narrow table: rich wraps a caption at the table's width.
+    import io
+
+    from rich.console import Console
+
+    from bptrace import grid
+    from bptrace.render import new_table, titled
+
+    if layout == "rich":
+        monkeypatch.setattr(grid, "lines", lambda *args: None)
+    table = new_table("After 1 step", ("", "start", "final"), numeric_from=1)
+    table.add_row("w₉₉₉", "−0.039", "−0.039")
+    table.caption, table.caption_style = "Some rows are left out: --all shows every row.", "dim"
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(titled(table))
+    assert "Some rows are left out: --all shows every row.\n" in console.file.getvalue()
