@@ -151,3 +151,13 @@ def test_a_kink_just_beyond_the_step_is_checked_normally():
     # At x = 1.01·h the difference quotient no longer reaches the kink: slope 1, exactly right.
     assert compare(1.0, abs, 1.01e-6).status == "ok"
     assert compare(-1.0, abs, 1.01e-6).status == "mismatch"
+
+
+def test_a_table_with_both_kinds_is_titled_for_both(wrong_sine, tmp_path):
+    # sin's rule broken (a mismatch) and abs at 0 (a kink): the table lists both and says it holds both.
+    f = tmp_path / "both.bp"
+    f.write_text("param w = 0.7\nparam v = 0\ns = sin(w)\nloss L = (s - 1)^2 + abs(v)\n")
+    result = invoke("check", str(f))
+    assert result.exit_code == 6
+    assert "Local derivatives that disagree, or that finite differences cannot check here" in result.stdout
+    assert "MISMATCH" in result.stdout and "unstable" in result.stdout
