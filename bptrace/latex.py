@@ -185,8 +185,8 @@ def _chain(chain: ParamChain, loss: str) -> list[str]:
     rows = []
     for i, path in enumerate(chain.paths):
         terms = [partial(a, b) for a, b in zip(path, path[1:])]
-        if len(terms) == 1 and chain.total > 1:
-            terms = [_direct(terms[0])]  # the edge itself, not the whole gradient
+        if len(terms) == 1:  # the edge itself, not the gradient of the same name (nor circular when it is the only path)
+            terms = [_direct(terms[0])]
         product = r" \cdot ".join(terms)
         rows.append(rf"{left} &= {product} {count}" if i == 0 else rf"&\quad + {product}")
     if chain.total > len(chain.paths):

@@ -85,8 +85,8 @@ def _chain_rows(table, chain: ParamChain, loss: str, n: Notation) -> None:
         return
     for i, path in enumerate(chain.paths):
         product = f" {n.times} ".join(partial_text(a, b, n) for a, b in zip(path, path[1:]))
-        if len(path) == 2 and chain.total > 1:
-            product += " (direct)"  # the edge itself, not the whole gradient of the same name
+        if len(path) == 2:  # the edge itself: ∂L/∂w = ∂L/∂w would read as circular, and with other paths it is a part
+            product += " (direct)"
         table.add_row(label if i == 0 else "", product if i == 0 else f"+ {product}", str(len(path) - 1))
     if chain.total > len(chain.paths):
         more = chain.total - len(chain.paths)

@@ -217,8 +217,8 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors:
     for i, path in enumerate(chain.paths):
         edges = list(zip(path.nodes, path.nodes[1:]))
         symbols = w.times.join(_elided([w.partial(a, b) for a, b in _ends(edges, max_factors)], len(edges), w))
-        if len(path.nodes) == 2 and not single:
-            symbols += w.note(" (direct)")  # the local partial, not the whole gradient of the same name
+        if len(path.nodes) == 2:  # the local partial: the whole gradient when it is the only path, else a part
+            symbols += w.note(" (direct)")
         substituted = w.times.join(_elided([f"({w.number(w.at(f))})" for f in _ends(path.factors, max_factors)],
                                            len(path.factors), w))
         mean = w.number(chain.grad) if single else ""  # one path: its batch value is the gradient

@@ -169,3 +169,15 @@ def test_a_local_partial_of_the_loss_is_marked_direct_where_the_gradient_of_that
     assert r"\left.\frac{\partial L}{\partial a}\right|_{\text{direct}} &= c" in latex.explanation(explain(graph), "fanout")
     table = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, ["run", str(ROOT / "networks" / "fanout.bp")]).stdout
     assert re.search(r"∂L/∂a \(direct\)\s+c\s+12\n", table) and re.search(r"∂L/∂c\s+a\s+3\n", table)
+
+
+def test_a_single_direct_path_is_marked_so_it_does_not_read_as_circular(tmp_path):
+    # L = w²: the gradient is the one local partial ∂L/∂w = 2w; "∂L/∂w = ∂L/∂w" would say nothing.
+    f = tmp_path / "square.bp"
+    f.write_text("param w = 3\nloss L = w^2\n")
+    graph = load(f)
+    assert r"\frac{\partial L}{\partial w} &= \left.\frac{\partial L}{\partial w}\right|_{\text{direct}}" in \
+        latex.explanation(explain(graph), "square")
+    runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"})
+    assert re.search(r"∂L/∂w =\s+∂L/∂w \(direct\)\s+1\n", runner.invoke(app, ["explain", str(f)]).stdout)
+    assert re.search(r"∂L/∂w\s+∂L/∂w \(direct\)\s+\(6\)\s+6\n", runner.invoke(app, ["run", str(f)]).stdout)  # 2w at w = 3
