@@ -80,7 +80,7 @@ def test_the_tables_show_samples_side_by_side_and_say_what_is_a_mean(tmp_path):
     words = " ".join(out.split())
     assert "3 samples: the loss and the gradients that update the params are the mean over them." in words
     assert "sample 1   sample 2   sample 3" in out
-    assert "∂L/∂w ∂L/∂w −1 −4 −9 −4.667" in words  # per sample, then the batch mean
+    assert "∂L/∂w ∂L/∂w (direct) −1 −4 −9 −4.667" in words  # per sample, then the batch mean
     assert "w 1 −4.667 −0.4667 1.467" in words
 
 
