@@ -49,7 +49,6 @@ Lr = Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning
 Precision = Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown, 1 to 17 (the engine keeps full float64).")]
 AsciiMath = Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")]
 AllRows = Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")]
-SHOW_ALL = "forward,partials,chains,updates"
 
 
 @app.command()
@@ -58,7 +57,7 @@ def run(
     steps: Annotated[int, typer.Option("--steps", "-n", metavar="N", callback=_at_least(1), help="Training steps to run.")] = 1,
     lr: Lr = None,
     precision: Precision = 4,
-    show: Annotated[str, typer.Option("--show", metavar="TABLES", show_default=False, help="Tables to show, comma-separated, from forward,partials,chains,updates (default: all four).")] = SHOW_ALL,
+    show: Annotated[str, typer.Option("--show", metavar="TABLES", show_default=False, help="Tables to show, comma-separated, from forward,partials,chains,updates (default: all four).")] = "forward,partials,chains,updates",
     max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths listed per parameter; the rest, and any path of more than 100 factors, are counted exactly.")] = 8,
     ascii_math: AsciiMath = False,
     json_lines: Annotated[bool, typer.Option("--json", help="Write the trace as JSON Lines (see `bptrace schema`) instead of tables.")] = False,
