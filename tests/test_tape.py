@@ -65,16 +65,19 @@ def setup(graph):
     return plan, params, leaves
 
 
-def every_slot(tape, leaves) -> list:
-    """Every slot's value, intermediate ones included, computed with the math table's own functions."""
+def every_value(tape, leaves, arrays: bool) -> list:
+    """Every value a step computes, intermediate ones included (on floats they share slots), with the math
+    table's own functions."""
     exact = {f: op.value for op in OPS for f in (op.value.raw, on_arrays(op.value))}
     exact[operator.mul] = OPERATORS["*"].value  # x^2 on floats is x*x, as ^ computes it
-    v = list(tape.start)
+    v = [*tape.start, *[0.0] * (tape.temporaries if arrays else tape.registers)]
     v[: len(leaves)] = leaves
-    for f, a, b, out in tape.arrays:
+    computed = [*tape.start, *leaves]
+    for f, a, b, out in tape.arrays if arrays else tape.floats:
         f = exact.get(f, f)
         v[out] = f(v[a]) if b < 0 else f(v[a], v[b])
-    return v
+        computed.append(v[out])
+    return computed
 
 
 def same(a, b) -> bool:
@@ -100,7 +103,7 @@ def test_the_tape_computes_what_the_exact_path_computes(text):
             return
     if fast is None:  # handed over: only where some value, intermediate ones included, is not finite
         with np.errstate(all="ignore"):
-            everything = [*every_slot(plan.tape, leaves), *grads.values()]
+            everything = [*every_value(plan.tape, leaves, graph.samples is not None), *grads.values()]
             assert not all(np.isfinite(v).all() for v in everything) or not np.isfinite(sum(everything)).all()
         return
     v, g = fast
@@ -180,14 +183,20 @@ def test_temporaries_share_buffers_only_when_one_is_dead():
     assert not set(buffer_of) & (set(tape.names.values()) | set(tape.partials.values()))  # records own their arrays
 
 
-def test_a_big_network_with_samples_on_the_tape_equals_the_exact_path(monkeypatch):
-    """Thousands of temporaries in shared buffers, and the records of every step kept: all as the exact path has them."""
+@pytest.mark.parametrize("samples", [9, 0], ids=["samples", "floats"])
+def test_a_big_network_on_the_tape_equals_the_exact_path(samples, monkeypatch):
+    """Thousands of temporaries in shared buffers (with samples) or shared slots (on floats), and the records
+    of every step kept: all as the exact path has them."""
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from generate import network
 
-    graph = load(network(400, samples=9))
+    graph = load(network(400, samples=samples))
+    if not samples:
+        tape = lower(graph, graph.used_by_loss())
+        assert tape.temporaries > 500 and tape.registers <= 20  # a node's partials follow it: its temporaries die soon
+        assert len(run(tape, [float(leaf.value) for leaf in graph.leaves])[0]) == len(tape.start)  # none kept
     ran = []
     monkeypatch.setattr(tracer, "run_tape", lambda *args, **kwargs: ran.append(run(*args, **kwargs)) or ran[-1])
     fast = list(trace(graph, 3))
