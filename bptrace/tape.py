@@ -69,15 +69,17 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
     # Renumber: the slots records read (names, partials' values, constants) first, temporaries after them.
     temporary = set(range(len(slot), len(start))) - set(where.values()) - set(lowering.constants)
     order = [i for i in range(len(start)) if i not in temporary] + sorted(temporary)
-    new = {old: i for i, old in enumerate(order)}
-    new[-1] = -1  # no second argument
+    new = [0] * (len(order) + 1)  # old slot → new; the last entry maps -1 (no second argument) to itself
+    for i, old in enumerate(order):
+        new[old] = i
+    new[-1] = -1
     kept = len(start) - len(temporary)
     code = [(f, new[a], new[b], new[out]) for f, a, b, out in lowering.code]
     where = {edge: new[i] for edge, i in where.items()}
-    chain = [
-        (new[slot[node.name]], new[slot[e.wrt]], where[(e.of, e.wrt)])
+    chain = tuple(  # new ints, next to their triples in memory: see _laid_out
+        (new[slot[node.name]] + 0, new[slot[e.wrt]] + 0, where[(e.of, e.wrt)] + 0)
         for node in reversed(graph.nodes) if node.name in used for e in node.edges
-    ]
+    )
     start = [start[i] for i in order[:kept]]
     floats = [_on_floats(f, a, b, out, start) for f, a, b, out in code]
     sampled = [isinstance(leaf.value, tuple) for leaf in graph.leaves] + [False] * (len(order) - len(graph.leaves))
@@ -88,14 +90,13 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
         arrays = [(on_arrays(f), a, b, out) if sampled[out] else fast for (f, a, b, out), fast in zip(code, floats)]
         shared, buffers = _share(arrays, frozenset(i for i in range(kept, len(order)) if sampled[i]))
     floats, registers = _registers(floats, kept)
-    floats = _laid_out(floats)
     return Tape(
         names=dict(slot),  # the leaves and nodes come first in both numberings
         start=tuple(start),
         floats=floats,
         arrays=floats if arrays is None else _laid_out(arrays),
         partials=where,
-        chain=_laid_out(chain),
+        chain=chain,
         loss=slot[graph.loss],
         forward=_needed(code, range(len(graph.leaves), len(slot))),
         registers=registers,
@@ -106,8 +107,9 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
     )
 
 
-def _registers(code: list[Instruction], first: int) -> tuple[list[Instruction], int]:
-    """Return the instructions with the temporaries (slots from `first` on) in shared slots, and how many there are.
+def _registers(code: list[Instruction], first: int) -> tuple[tuple[Instruction, ...], int]:
+    """Return the instructions with the temporaries (slots from `first` on) in shared slots, and how many there are,
+    laid out as _laid_out does.
 
     A temporary's slot is free again after the last instruction that reads it, and the next temporary takes
     it: a step of a random 100,000-node network writes its 244,000 temporaries into 738 slots. Its float is
@@ -123,10 +125,12 @@ def _registers(code: list[Instruction], first: int) -> tuple[list[Instruction], 
     count = 0
     shared = []
     for i, (f, a, b, out) in enumerate(code):
-        a, b, reads = held.get(a, a), held.get(b, b), (a, b)
-        for read in set(reads):
-            if read in held and last[read] == i:
-                free.append(held.pop(read))
+        ra = held[a] if a >= first else a
+        rb = held[b] if b >= first else b
+        if a >= first and last[a] == i:
+            free.append(held.pop(a))
+        if b >= first and b != a and last[b] == i:
+            free.append(held.pop(b))
         if out >= first:
             if not free:
                 free.append(first + count)
@@ -135,19 +139,19 @@ def _registers(code: list[Instruction], first: int) -> tuple[list[Instruction], 
             if last.get(out, i) <= i:  # never read: free at once
                 free.append(held.pop(out))
             out = register
-        shared.append((f, a, b, out))
-    return shared, count
+        shared.append((f, ra + 0, rb + 0, out + 0))  # new ints, as _laid_out makes them
+    return tuple(shared), count
 
 
-def _laid_out(rows: list[tuple]) -> tuple[tuple, ...]:
-    """Return `rows` as new tuples of new ints, made one after another: in memory in the order a run reads them.
+def _laid_out(code: list[Instruction]) -> tuple[Instruction, ...]:
+    """Return the instructions as new tuples of new ints, made one after another: in memory in the order a run reads them.
 
     A run reads its instructions in order, and each instruction's slot numbers; made here, those numbers lie
     next to the instruction that holds them, instead of wherever the lowering made them (shared with other
     instructions that read a slot far away). At 100,000 nodes, where the tape no longer fits the caches, a
     step ran a tenth faster. (n + 0 is a new int in CPython, which keeps only -5…256 as single objects.)
     """
-    return tuple(tuple(x + 0 if type(x) is int else x for x in row) for row in rows)
+    return tuple([(f, a + 0, b + 0, out + 0) for f, a, b, out in code])
 
 
 def _needed(code: list[Instruction], slots) -> tuple[int, ...]:
