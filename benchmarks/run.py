@@ -7,21 +7,25 @@ Figures, per size N of a random network (benchmarks/generate.py):
   parse           reading the .bp text into statements (median of 3)
   parse+build     that and building the graph, every local derivative included (median of 3)
   engine          bptrace's forward+backward per node per step (the trace records, without a view),
-                  the median of 5 to 20 steps, as are tape, json and batched
+                  the median of 9 to 18 steps; these and the tape's and json's are timed in turns,
+                  a block of steps of each figure and size at a time, three rounds (see alternating)
   tape            the same on the floor: a straight-line tape over Python floats (benchmarks/tape.py)
   micrograd       the same in micrograd 0.1.0, when installed (pip install -e '.[bench]'), on a
                   network of only what micrograd has (+ − × ÷ ^ relu); bptrace and the tape are
                   timed on that network too for its ratios
   batched         bptrace's forward+backward per node per sample, the input and target holding 1,000
-                  samples (every step runs them all as numpy arrays); up to 10,000 nodes (100,000
+                  samples (every step runs them all as numpy arrays), the median of 5 steps; up to
+                  10,000 nodes (100,000
                   would hold about 5 GB of arrays)
   json            a full --json trace per node per step, written to /dev/null
+  growth          what each figure of the largest size costs against the next smaller one (10× the nodes)
   render          the terminal's tables per row, every row shown (--all), on an 80-column console
   memory          peak RSS of `bptrace run --json` for 10 and for 1,000 steps (two_layer.bp)
   start-up        whole-process time of `bptrace --version` and `bptrace run networks/simple.bp
-                  --steps 5`, beside a minimal typer app printing one small rich table; bptrace's
-                  modules are byte-compiled first, as `pip install` does (with PYTHONDONTWRITEBYTECODE
-                  set, an uncompiled copy would compile about 6,000 lines on every start)
+                  --steps 5`, beside a minimal typer app printing one small rich table, the median of
+                  9 with the three commands in turns; bptrace's modules are byte-compiled first, as
+                  `pip install` does (with PYTHONDONTWRITEBYTECODE set, an uncompiled copy would
+                  compile about 6,000 lines on every start)
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -51,13 +56,10 @@ from bptrace.parser import parse  # noqa: E402
 from bptrace.tracer import trace  # noqa: E402
 
 
-def median_time(f, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def timed(f) -> float:
+    start = time.perf_counter()
+    f()
+    return time.perf_counter() - start
 
 
 def parse_and_build(text: str, repeat: int):
@@ -86,23 +88,27 @@ def built(text: str):
         settle()  # the collector as the CLI sets it for a run
 
 
-def engine_per_node(graph, nodes: int, steps: int) -> float:
-    """Seconds per node of bptrace's trace, the median of steps 2 to steps + 1 (the first plans the run;
-    the loss of the final params, one more forward pass after the last step, is not asked for)."""
-    records = trace(graph, steps + 1)
+def engine_steps(graph) -> Callable[[], float]:
+    """Return a function that runs one more step of bptrace's trace and returns its seconds.
+
+    The first step, which also plans the run, is left out; so is the loss of the final params (one more
+    forward pass after the last step), never asked for."""
+    records = trace(graph, 10**9)
     next(records)
-    return median_time(lambda: next(records), steps) / nodes
+    return lambda: timed(records.__next__)
 
 
 def batched_per_sample(n: int, samples: int = 1000, steps: int = 5) -> float:
     """Seconds per node per sample of bptrace's trace with `samples` samples, the first step left out."""
     graph = built(network(n, samples=samples))
-    return engine_per_node(graph, n, steps) / samples
+    step = engine_steps(graph)
+    return statistics.median(step() for _ in range(steps)) / n / samples
 
 
-def tape_per_node(graph, nodes: int, steps: int) -> float:
+def tape_steps(graph) -> Callable[[], float]:
+    """Return a function that runs the floor's forward+backward pass once and returns its seconds."""
     ops, a, b, values, loss = lower(graph)
-    return median_time(lambda: forward_backward(ops, a, b, list(values), loss), steps) / nodes
+    return lambda: timed(lambda: forward_backward(ops, a, b, list(values), loss))
 
 
 def micrograd_per_node(graph, nodes: int, steps: int) -> float | None:
@@ -141,18 +147,34 @@ def micrograd_per_node(graph, nodes: int, steps: int) -> float | None:
     return (time.perf_counter() - start) / steps / nodes
 
 
-def json_per_node(graph, nodes: int, steps: int) -> float:
-    """Seconds per node of a --json trace's step, the median of `steps`: the begin record and the first step left out."""
+def json_steps(graph) -> Callable[[], float]:
+    """Return a function that writes one more step of a --json trace to /dev/null and returns its seconds.
+
+    The begin record and the first step are left out, and, as for the engine, the final record's forward pass."""
     sink = open(os.devnull, "w", encoding="utf-8")
     shape = jsonl.layout(graph, 8)
-    sink.write(jsonl.line(jsonl.begin(graph, "net.bp", steps, 0.01, 8, shape)))
+    sink.write(jsonl.line(jsonl.begin(graph, "net.bp", 10**9, 0.01, 8, shape)))
     step_line = jsonl.StepLines(graph, shape)  # as `bptrace run --json` writes them
-    records = trace(graph, steps + 1)
+    records = trace(graph, 10**9)
     sink.write(step_line(next(records)))
-    # As the engine figure: the final record's forward pass is left out of both.
-    elapsed = median_time(lambda: sink.write(step_line(next(records))), steps)
-    sink.close()
-    return elapsed / nodes
+    return lambda: timed(lambda: sink.write(step_line(next(records))))
+
+
+def alternating(blocks: dict[tuple[str, int], Callable[[], float]], steps: dict[int, int], rounds: int) -> dict[tuple[str, int], float]:
+    """Time each (figure, size)'s `steps[size]` steps in a block, the blocks in turn, `rounds` times; return
+    each one's median step.
+
+    The machine's speed drifts by 2× within minutes: timed one size after the other, the sizes would be
+    measured at different speeds, and their ratio (the growth) would be the drift's. In turns, each figure
+    of each size is timed across the same minutes. Within a block the steps run back to back, as in a run,
+    after one untimed step that brings the block's data back into the caches.
+    """
+    times: dict[tuple[str, int], list[float]] = {key: [] for key in blocks}
+    for _ in range(rounds):
+        for key, step in blocks.items():
+            step()
+            times[key] += [step() for _ in range(steps[key[1]])]
+    return {key: statistics.median(seconds) for key, seconds in times.items()}
 
 
 def render_per_row(graph) -> tuple[float, int]:
@@ -179,17 +201,24 @@ def peak_rss_mb(steps: int) -> float:
     return int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
-def process_seconds(argv: list[str], repeat: int) -> float:
-    def once():
-        subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    once()  # warm the file cache
-    return median_time(once, repeat)
+def process_seconds(commands: dict[str, list[str]], repeat: int) -> dict[str, float]:
+    """Return each command's median whole-process seconds, the commands run in turns (see alternating)."""
+    def once(argv: list[str]) -> float:
+        return timed(lambda: subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True))
+
+    for argv in commands.values():
+        once(argv)  # warm the file cache
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            times[name].append(once(argv))
+    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="network sizes, comma-separated")
-    parser.add_argument("--repeat", type=int, default=5, help="repeats for the medians of small measurements")
+    parser.add_argument("--repeat", type=int, default=9, help="repeats for the medians of the start-up times")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"bptrace benchmarks — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
@@ -197,37 +226,44 @@ def main() -> None:
     low, high = peak_rss_mb(10), peak_rss_mb(1000)
     print(f"peak RSS, two_layer.bp --json: {low:.1f} MB for 10 steps, {high:.1f} MB for 1,000 ({high / low:.2f}×)")
     compileall.compile_dir(ROOT / "bptrace", quiet=1)  # what an installed copy runs: see the docstring
-    typer_app = process_seconds([sys.executable, str(HERE / "minimal_app.py")], args.repeat)
-    version = process_seconds([sys.executable, "-m", "bptrace", "--version"], args.repeat)
-    simple = process_seconds([sys.executable, "-m", "bptrace", "run", "networks/simple.bp", "--steps", "5"], args.repeat)
-    print(f"start-up (median of {args.repeat}): minimal typer app {typer_app * 1e3:.0f} ms; "
+    started = process_seconds({"typer": [sys.executable, str(HERE / "minimal_app.py")],
+                               "version": [sys.executable, "-m", "bptrace", "--version"],
+                               "run": [sys.executable, "-m", "bptrace", "run", "networks/simple.bp", "--steps", "5"]}, args.repeat)
+    typer_app, version, simple = started["typer"], started["version"], started["run"]
+    print(f"start-up (median of {args.repeat}, in turns): minimal typer app {typer_app * 1e3:.0f} ms; "
           f"bptrace --version {version * 1e3:.0f} ms ({version / typer_app:.2f}×); "
           f"bptrace run networks/simple.bp --steps 5 {simple * 1e3:.0f} ms ({simple / typer_app:.2f}×)\n", flush=True)
     print("| N | parse | parse+build | engine µs/node/step | tape µs/node/step | engine/tape | micrograd µs/node/step | "
           "engine/tape (basic) | micrograd/engine (basic) | batched ns/node/sample | json µs/node/step | json/engine | "
           "render µs/row |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    totals: dict[int, dict[str, float]] = {}  # per size: each figure as the cost of the whole network
+    steps = {n: max(5, min(20, 200_000 // n)) for n in sizes}
+    built_ = {}
     for n in sizes:
-        text = network(n)
-        steps = max(5, min(20, 200_000 // n))
-        parse_only, parse_build, graph = parse_and_build(text, 3)
-        engine = engine_per_node(graph, n, steps)
-        floor = tape_per_node(graph, n, steps)
-        basic = built(network(n, basic=True))
-        engine_basic = engine_per_node(basic, n, steps)
-        tape_basic = tape_per_node(basic, n, steps)
-        micro = micrograd_per_node(basic, n, max(1, steps // 4))
+        parse_only, parse_build, graph = parse_and_build(network(n), 3)
+        built_[n] = parse_only, parse_build, graph, built(network(n, basic=True))
+    blocks = {}
+    for n, (_, _, graph, basic) in built_.items():
+        blocks |= {("engine", n): engine_steps(graph), ("tape", n): tape_steps(graph),
+                   ("engine (basic)", n): engine_steps(basic), ("tape (basic)", n): tape_steps(basic)}
+    for n, (_, _, graph, _) in built_.items():
+        blocks["json", n] = json_steps(graph)
+    per_step = alternating(blocks, {n: max(3, steps[n] // 3) for n in sizes}, rounds=3)
+    del blocks  # the traces' records
+    totals: dict[int, dict[str, float]] = {}  # per size: each figure as the cost of the whole network
+    for n, (parse_only, parse_build, graph, basic) in built_.items():
+        engine, floor, as_json = (per_step[name, n] / n for name in ("engine", "tape", "json"))
+        engine_basic, tape_basic = (per_step[name, n] / n for name in ("engine (basic)", "tape (basic)"))
+        micro = micrograd_per_node(basic, n, max(1, steps[n] // 4))
         batched = f"{batched_per_sample(n) * 1e9:.1f}" if n <= 10_000 else "–"
-        as_json = json_per_node(graph, n, max(3, steps // 4))
         row, _ = render_per_row(graph) if n <= 10_000 else (None, 0)  # 100,000 rows: minutes, and no one reads them
         micro_text = f"{micro * 1e6:.2f}" if micro else "not installed"
         micro_ratio = f"{micro / engine_basic:.2f}×" if micro else "–"
         print(f"| {n:,} | {parse_only:.2f} s | {parse_build:.2f} s | {engine * 1e6:.2f} | {floor * 1e6:.2f} | {engine / floor:.1f}× | {micro_text} | "
               f"{engine_basic / tape_basic:.1f}× | {micro_ratio} | {batched} | {as_json * 1e6:.2f} | {as_json / engine:.1f}× | "
               f"{f'{row * 1e6:.0f}' if row is not None else '–'} |", flush=True)
-        totals[n] = {"parse": parse_only, "parse+build": parse_build, "engine": engine * n, "tape": floor * n,
-                     "engine (basic)": engine_basic * n, "tape (basic)": tape_basic * n, "json": as_json * n}
+        totals[n] = {"parse": parse_only, "parse+build": parse_build, **{name: per_step[name, n] for name in
+                     ("engine", "tape", "engine (basic)", "tape (basic)", "json")}}
     growth(totals)
 
 
