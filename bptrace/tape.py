@@ -65,40 +65,44 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
         if node.name in used:
             for e in node.edges:
                 where[(e.of, e.wrt)] = lowering.emit(e.program)
-    slot, start = lowering.slot, lowering.start
+    slot, start, constants, ssa = lowering.slot, lowering.start, lowering.constants, lowering.code
+    del lowering  # a 100,000-node network's tape is built from half a million instructions: one copy at a time
     # Renumber: the slots records read (names, partials' values, constants) first, temporaries after them.
-    temporary = set(range(len(slot), len(start))) - set(where.values()) - set(lowering.constants)
+    temporary = set(range(len(slot), len(start))) - set(where.values()) - set(constants)
     order = [i for i in range(len(start)) if i not in temporary] + sorted(temporary)
     new = [0] * (len(order) + 1)  # old slot → new; the last entry maps -1 (no second argument) to itself
     for i, old in enumerate(order):
         new[old] = i
     new[-1] = -1
     kept = len(start) - len(temporary)
-    code = [(f, new[a], new[b], new[out]) for f, a, b, out in lowering.code]
+    code = [(f, new[a], new[b], new[out]) for f, a, b, out in ssa]
+    del ssa
     where = {edge: new[i] for edge, i in where.items()}
     chain = tuple(  # new ints, next to their triples in memory: see _laid_out
         (new[slot[node.name]] + 0, new[slot[e.wrt]] + 0, where[(e.of, e.wrt)] + 0)
         for node in reversed(graph.nodes) if node.name in used for e in node.edges
     )
     start = [start[i] for i in order[:kept]]
-    floats = [_on_floats(f, a, b, out, start) for f, a, b, out in code]
     sampled = [isinstance(leaf.value, tuple) for leaf in graph.leaves] + [False] * (len(order) - len(graph.leaves))
     for f, a, b, out in code:  # which slots hold samples: those computed from a leaf that does
         sampled[out] = sampled[a] or (b >= 0 and sampled[b])
     arrays, shared, buffers = None, (), 0
     if any(sampled):
-        arrays = [(on_arrays(f), a, b, out) if sampled[out] else fast for (f, a, b, out), fast in zip(code, floats)]
+        arrays = [(on_arrays(f), a, b, out) if sampled[out] else _on_floats(f, a, b, out, start) for f, a, b, out in code]
         shared, buffers = _share(arrays, frozenset(i for i in range(kept, len(order)) if sampled[i]))
-    floats, registers = _registers(floats, kept)
+        arrays = _laid_out(arrays)
+    forward = _needed(code, range(len(graph.leaves), len(slot)))
+    floats, registers = _registers(code, kept, start)
+    del code
     return Tape(
         names=dict(slot),  # the leaves and nodes come first in both numberings
         start=tuple(start),
         floats=floats,
-        arrays=floats if arrays is None else _laid_out(arrays),
+        arrays=floats if arrays is None else arrays,
         partials=where,
         chain=chain,
         loss=slot[graph.loss],
-        forward=_needed(code, range(len(graph.leaves), len(slot))),
+        forward=forward,
         registers=registers,
         temporaries=len(temporary),
         numpy=any(f in NUMPY_ON_FLOATS for f, *_ in floats),
@@ -107,9 +111,9 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
     )
 
 
-def _registers(code: list[Instruction], first: int) -> tuple[tuple[Instruction, ...], int]:
-    """Return the instructions with the temporaries (slots from `first` on) in shared slots, and how many there are,
-    laid out as _laid_out does.
+def _registers(code: list[Instruction], first: int, start: list[Any]) -> tuple[tuple[Instruction, ...], int]:
+    """Return the instructions on floats (see _on_floats) with the temporaries (slots from `first` on) in shared
+    slots, laid out as _laid_out does, and how many shared slots there are.
 
     A temporary's slot is free again after the last instruction that reads it, and the next temporary takes
     it: a step of a random 100,000-node network writes its 244,000 temporaries into 738 slots. Its float is
@@ -139,7 +143,7 @@ def _registers(code: list[Instruction], first: int) -> tuple[tuple[Instruction, 
             if last.get(out, i) <= i:  # never read: free at once
                 free.append(held.pop(out))
             out = register
-        shared.append((f, ra + 0, rb + 0, out + 0))  # new ints, as _laid_out makes them
+        shared.append(_on_floats(f, ra + 0, rb + 0, out + 0, start))  # new ints, as _laid_out makes them
     return tuple(shared), count
 
 
