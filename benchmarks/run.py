@@ -7,8 +7,8 @@ Figures, per size N of a random network (benchmarks/generate.py):
   parse           reading the .bp text into statements (median of 3)
   parse+build     that and building the graph, every local derivative included (median of 3)
   engine          bptrace's forward+backward per node per step (the trace records, without a view),
-                  the median of 9 to 18 steps; these and the tape's and json's are timed in turns,
-                  a block of steps of each figure and size at a time, three rounds (see alternating)
+                  the median of 15 to 25 steps; these and the tape's and json's are timed in turns,
+                  a block of steps of each size at a time, figure by figure, five rounds (see alternating)
   tape            the same on the floor: a straight-line tape over Python floats (benchmarks/tape.py)
   micrograd       the same in micrograd 0.1.0, when installed (pip install -e '.[bench]'), on a
                   network of only what micrograd has (+ − × ÷ ^ relu); bptrace and the tape are
@@ -242,13 +242,11 @@ def main() -> None:
     for n in sizes:
         parse_only, parse_build, graph = parse_and_build(network(n), 3)
         built_[n] = parse_only, parse_build, graph, built(network(n, basic=True))
-    blocks = {}
-    for n, (_, _, graph, basic) in built_.items():
-        blocks |= {("engine", n): engine_steps(graph), ("tape", n): tape_steps(graph),
-                   ("engine (basic)", n): engine_steps(basic), ("tape (basic)", n): tape_steps(basic)}
-    for n, (_, _, graph, _) in built_.items():
-        blocks["json", n] = json_steps(graph)
-    per_step = alternating(blocks, {n: max(3, steps[n] // 3) for n in sizes}, rounds=3)
+    figures = {"engine": lambda graph, basic: engine_steps(graph), "tape": lambda graph, basic: tape_steps(graph),
+               "engine (basic)": lambda graph, basic: engine_steps(basic), "tape (basic)": lambda graph, basic: tape_steps(basic),
+               "json": lambda graph, basic: json_steps(graph)}
+    blocks = {(name, n): make(graph, basic) for name, make in figures.items() for n, (_, _, graph, basic) in built_.items()}
+    per_step = alternating(blocks, {n: max(3, steps[n] // 4) for n in sizes}, rounds=5)
     del blocks  # the traces' records
     totals: dict[int, dict[str, float]] = {}  # per size: each figure as the cost of the whole network
     for n, (parse_only, parse_build, graph, basic) in built_.items():
