@@ -34,9 +34,11 @@ class Op:
     def raw(self) -> Callable[..., float]:
         """Return what the tape calls on floats: `value`'s own fast function, without its checks.
 
-        It returns the same float as `value` wherever that is finite and its arguments are; elsewhere it may
-        raise or return anything, and the tape, which checks every value afterwards, runs the step again
-        with `value` itself.
+        It returns the same float as `value` wherever that is finite and its arguments are, and a nan
+        wherever an argument is one; elsewhere it may raise or return anything. The tape checks the values
+        records read afterwards, and where one is not finite it runs the step again with `value` itself.
+        A nan must pass through even where `value` would not look at it: the tape does not check the
+        intermediate values it computes on the way (relu of a nan that is then 0 would hide it).
         """
         return self.value.raw
 
@@ -111,14 +113,17 @@ def _binary(fast, slow: str | Callable[..., Any], raw=None):
 
 
 def _nan_first(fast):
-    """Return `fast` made to pass a nan argument through, as numpy does (max(nan, 1) is nan)."""
+    """Return `fast` made to pass a nan argument through, as numpy does (max(nan, 1) is nan).
+
+    `fast` must pass a nan through itself (see Op.raw), for the tape, which calls it as it is.
+    """
     def op(*args):
         for a in args:
             if a != a:
                 raise ValueError  # numpy's answer
         return fast(*args)
 
-    op.raw = fast  # the tape's runs check every value after the fact, nan included
+    op.raw = fast
     return op
 
 
@@ -152,7 +157,7 @@ def _relu_array(x):
 
 
 _sigmoid = _unary(_sigmoid_float, _sigmoid_array)
-_step = _unary(_nan_first(lambda x: 1.0 if x > 0 else 0.0), _heaviside)
+_step = _unary(_nan_first(lambda x: 1.0 if x > 0 else 0.0 if x <= 0 else x), _heaviside)  # the last `x`: a nan
 
 
 def _n(x) -> str:
@@ -232,7 +237,7 @@ FUNCTIONS: dict[str, Op] = {
         "tanh'(u) = 1 − tanh(u)²",
     ),
     "relu": Op(
-        "relu", 1, _unary(_nan_first(lambda x: x if x > 0.0 else 0.0), _relu_array), (lambda u: call("step", u),), _never("relu"),
+        "relu", 1, _unary(_nan_first(lambda x: 0.0 if x <= 0.0 else x), _relu_array), (lambda u: call("step", u),), _never("relu"),
         "relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0",
     ),
     "exp": Op("exp", 1, _unary(math.exp, "exp"), (lambda u: call("exp", u),), lambda u: f"overflow: exp({_n(u)}) is too large for a float",
@@ -255,7 +260,7 @@ FUNCTIONS: dict[str, Op] = {
     "max": Op(
         "max",
         2,
-        _binary(_nan_first(lambda a, b: a if a > b else b), "maximum"),
+        _binary(_nan_first(lambda a, b: a if a > b else b if a <= b else a + b), "maximum"),
         (lambda a, b: sub(ONE, call("step", sub(b, a))), lambda a, b: call("step", sub(b, a))),
         _never("max"),
         "on a tie max(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(b − a), ∂/∂b = step(b − a)",
@@ -263,7 +268,7 @@ FUNCTIONS: dict[str, Op] = {
     "min": Op(
         "min",
         2,
-        _binary(_nan_first(lambda a, b: a if a < b else b), "minimum"),
+        _binary(_nan_first(lambda a, b: a if a < b else b if a >= b else a + b), "minimum"),
         (lambda a, b: sub(ONE, call("step", sub(a, b))), lambda a, b: call("step", sub(a, b))),
         _never("min"),
         "on a tie min(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(a − b), ∂/∂b = step(a − b)",
@@ -273,7 +278,7 @@ FUNCTIONS: dict[str, Op] = {
         "step(u) is 1 for u > 0 and 0 otherwise; its derivative is taken as 0 everywhere",
     ),
     "sign": Op(
-        "sign", 1, _unary(_nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0), "sign"), (lambda u: ZERO,), _never("sign"),
+        "sign", 1, _unary(_nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else x), "sign"), (lambda u: ZERO,), _never("sign"),
         "sign(u) is −1, 0 or 1; its derivative is taken as 0 everywhere",
     ),
 }

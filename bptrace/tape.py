@@ -9,9 +9,13 @@ partial) is computed once. On floats, temporaries share a few slots, each taken 
 is read for the last time (see _registers).
 
 This is the fast path, and it is optimistic: on floats it calls the math table's C functions
-directly, and a step that raises or produces a value that is not finite is run again by the tracer's
-exact per-node path, which reports where and why. Where nothing goes wrong, the two compute the same
-operations on the same numbers, so they agree bit for bit (tests/test_tape.py checks that).
+directly, and a step that raises, or in which a value records read (a node's, a partial's, a
+gradient) is not finite, is run again by the tracer's exact per-node path, which reports where and
+why. Intermediate values are not checked on floats: an inf among them that the next operation turns
+into a number (1/x of x = inf) is what the exact path computes too, and a nan is passed on by every
+function the tape calls (see Op.raw) until it reaches a value that is checked. Where nothing goes
+wrong, the two compute the same operations on the same numbers, so they agree bit for bit
+(tests/test_tape.py checks that).
 """
 
 from __future__ import annotations
@@ -331,10 +335,9 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
     """Run one forward and backward pass from the leaves' values (in the graph's order).
 
     Returns the value of every slot a record reads and every name's ∂L/∂name, or None when an operation
-    raised or one of those is not finite: the tracer then runs the step on its exact path, which says where
-    it went wrong. (A temporary that is not finite, 1/x of x = inf say, does not stop the run by itself:
-    the exact path checks the nodes' values and the partials', not what they are computed from.) Without
-    `backward`, only the nodes' values are computed, and the list of ∂L/∂name is empty.
+    raised or one of those is not finite (with samples, or a float temporary: see below): the tracer then
+    runs the step on its exact path, which says where it went wrong. Without `backward`, only the nodes'
+    values are computed, and the list of ∂L/∂name is empty.
     """
     v = list(tape.start)
     v.extend(repeat(0.0, tape.temporaries if arrays else tape.registers))
@@ -357,8 +360,13 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
                     v[out] = f(v[a])
                 else:
                     v[out] = f(v[a], v[b])
+            # With samples the temporaries are checked too: a float one that overflowed to inf (1e300*1e300)
+            # passes into an array without numpy raising (inf + x). On floats they share slots, gone by now;
+            # an inf or a nan among them reaches a value records read, as the raw functions pass it on.
+            if arrays and not _finite(v, arrays):
+                return None
             del v[len(tape.start):]  # the temporaries: no record reads them (with samples, 30,000 arrays at 10,000 nodes)
-            if not _finite(v, arrays):
+            if not arrays and not _finite(v, arrays):
                 return None
             if not backward:
                 return v, []
