@@ -97,6 +97,34 @@ def same(a, b) -> bool:
 @example("param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = sign(1e300*1e300*0)\nloss L = h0 + a*b\n")
 @example("param a = 0.7\nparam b = 1.3\ninput x = [0.5, -1, 2]\nloss L = 1e300*1e300 + x + a*b\n")  # inf + array: numpy does not raise
 def test_the_tape_computes_what_the_exact_path_computes(text):
+    agrees(text)
+
+
+NON_FINITE = {"inf": "1e300*1e300", "-inf": "-(1e300*1e300)", "nan": "1e300*1e300*0"}
+
+
+@pytest.mark.parametrize("x", ["2", "[0.5, -1, 2]"], ids=["floats", "samples"])
+@pytest.mark.parametrize("temporary", sorted(NON_FINITE))
+@pytest.mark.parametrize("name", sorted(op.name for op in OPS))
+def test_every_operation_on_an_unchecked_inf_or_nan_does_as_the_exact_path_does(name, temporary, x):
+    """A temporary (a value no record reads) is not checked on floats: whatever each operation makes of an
+    inf or a nan in one, in either argument, the tape must give the exact path's numbers, or hand over to it."""
+    op = {op.name: op for op in OPS}[name]
+    bad = NON_FINITE[temporary]
+    for position in range(op.arity):
+        args = ["a"] * op.arity
+        args[position] = bad
+        if name == "neg":
+            expr = f"-({bad})"
+        elif name in OPERATORS:
+            expr = f"({args[0]}) {name} ({args[1]})"
+        else:
+            expr = f"{name}({', '.join(args)})"
+        agrees(f"param a = 0.7\nparam b = 1.3\ninput x = {x}\nh0 = {expr} + x\nloss L = h0 + a*b\n")
+
+
+def agrees(text: str) -> None:
+    """Check that the tape computes what the exact path computes for `text`, or hands over to it."""
     graph = load(text)
     plan, params, leaves = setup(graph)
     with np.errstate(all="ignore"):
