@@ -4,21 +4,20 @@
     python benchmarks/run.py --sizes 1000,10000   # quicker
 
 Figures, per size N of a random network (benchmarks/generate.py):
-  parse           reading the .bp text into statements (median of 3)
+  parse           reading the .bp text into statements (median of 3, in a fresh process: see in_child)
   parse+build     that and building the graph, every local derivative included (median of 3)
   engine          bptrace's forward+backward per node per step (the trace records, without a view),
                   the median of 15 to 25 steps; these and the tape's and json's are timed in turns,
                   a block of steps of each size at a time, figure by figure, five rounds (see alternating)
   tape            the same on the floor: a straight-line tape over Python floats (benchmarks/tape.py)
   micrograd       the same in micrograd 0.1.0, when installed (pip install -e '.[bench]'), on a
-                  network of only what micrograd has (+ − × ÷ ^ relu); bptrace and the tape are
-                  timed on that network too for its ratios
+                  network of only what micrograd has (+ − × ÷ ^ relu), the mean of its steps (timed
+                  after the turns); bptrace and the tape are timed on that network too for its ratios
   batched         bptrace's forward+backward per node per sample, the input and target holding 1,000
-                  samples (every step runs them all as numpy arrays), the median of 5 steps; up to
-                  10,000 nodes (100,000
-                  would hold about 5 GB of arrays)
+                  samples (every step runs them all as numpy arrays), the median of 5 steps in a
+                  fresh process; up to 10,000 nodes (100,000 would hold about 5 GB of arrays)
   json            a full --json trace per node per step, written to /dev/null
-  growth          what each figure of the largest size costs against the next smaller one (10× the nodes)
+  growth          what each figure of the largest size costs against the next smaller one
   render          the terminal's tables per row, every row shown (--all), on an 80-column console
   memory          peak RSS of `bptrace run --json` for 10 and for 1,000 steps (two_layer.bp)
   start-up        whole-process time of `bptrace --version` and `bptrace run networks/simple.bp
@@ -34,6 +33,7 @@ import argparse
 import compileall
 import gc
 import io
+import json
 import os
 import statistics
 import subprocess
@@ -199,6 +199,18 @@ def peak_rss_mb(steps: int) -> float:
     return int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
+def in_child(call: str):
+    """Return what `call` (of a function of this module, as `run.f(…)`) returns, run in a fresh Python process.
+
+    Parsing and the batched steps are timed each in a process of its own, on a heap like the CLI's, not on
+    one that holds every network and trace of this run (which made parsing 100,000 lines take 2.4 s instead
+    of 1.5, and a batched step a third longer).
+    """
+    code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import run; print(json.dumps({call}))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def process_seconds(commands: dict[str, list[str]], repeat: int) -> dict[str, float]:
     """Return each command's median whole-process seconds, the commands run in turns (see alternating)."""
     def once(argv: list[str]) -> float:
@@ -237,9 +249,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     steps = {n: max(5, min(20, 200_000 // n)) for n in sizes}
     # Each network is built once, as the CLI builds it, before anything else: the steps are timed on a heap
-    # like the CLI's. Graphs built and thrown away first (the parse timings' three) leave its pools full of
-    # holes that the steps' floats and the tape's instructions then fill, scattered: that made the engine at
-    # 10,000 nodes 1.5 times the floor instead of 1.2 (alternating runs of the two orders, 2026-11-28).
+    # like the CLI's. Graphs built and thrown away first (the parse timings' three, now in a child process)
+    # leave its pools full of holes that the steps' floats and the tape's instructions then fill, scattered:
+    # that made the engine at 10,000 nodes 1.5 times the floor instead of 1.2 (runs of the two orders).
     built_ = {n: (built(network(n)), built(network(n, basic=True))) for n in sizes}
     figures = {"engine": lambda graph, basic: engine_steps(graph), "tape": lambda graph, basic: tape_steps(graph),
                "engine (basic)": lambda graph, basic: engine_steps(basic), "tape (basic)": lambda graph, basic: tape_steps(basic),
@@ -249,11 +261,11 @@ def main() -> None:
     del blocks  # the traces' records
     totals: dict[int, dict[str, float]] = {}  # per size: each figure as the cost of the whole network
     for n, (graph, basic) in built_.items():
-        parse_only, parse_build = parse_and_build(network(n), 3)
+        parse_only, parse_build = in_child(f"run.parse_and_build(run.network({n}), 3)")
         engine, floor, as_json = (per_step[name, n] / n for name in ("engine", "tape", "json"))
         engine_basic, tape_basic = (per_step[name, n] / n for name in ("engine (basic)", "tape (basic)"))
         micro = micrograd_per_node(basic, n, max(1, steps[n] // 4))
-        batched = f"{batched_per_sample(n) * 1e9:.1f}" if n <= 10_000 else "–"
+        batched = f"{in_child(f'run.batched_per_sample({n})') * 1e9:.1f}" if n <= 10_000 else "–"
         row, _ = render_per_row(graph) if n <= 10_000 else (None, 0)  # 100,000 rows: minutes, and no one reads them
         micro_text = f"{micro * 1e6:.2f}" if micro else "not installed"
         micro_ratio = f"{micro / engine_basic:.2f}×" if micro else "–"
