@@ -360,14 +360,13 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
                     v[out] = f(v[a])
                 else:
                     v[out] = f(v[a], v[b])
-            # With samples the temporaries are checked too: a float one that overflowed to inf (1e300*1e300)
-            # passes into an array without numpy raising (inf + x). On floats they share slots, gone by now;
-            # an inf or a nan among them reaches a value records read, as the raw functions pass it on.
-            if arrays and not _finite(v, arrays):
+            # With samples every temporary is still here, and must be checked: a float one that overflowed to
+            # inf (1e300*1e300) passes into an array without numpy raising (inf + x). On floats they share
+            # slots and most are gone by now; an inf or a nan among them reaches a value records read, as the
+            # raw functions pass it on.
+            if not _finite(v, arrays):
                 return None
             del v[len(tape.start):]  # the temporaries: no record reads them (with samples, 30,000 arrays at 10,000 nodes)
-            if not arrays and not _finite(v, arrays):
-                return None
             if not backward:
                 return v, []
             g: list[Any] = [0.0] * len(tape.names)
