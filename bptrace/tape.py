@@ -11,9 +11,10 @@ is read for the last time (see _registers).
 This is the fast path, and it is optimistic: on floats it calls the math table's C functions
 directly, and a step that raises, or in which a value records read (a node's, a partial's, a
 gradient) is not finite, is run again by the tracer's exact per-node path, which reports where and
-why. Intermediate values are not checked on floats: an inf among them that the next operation turns
-into a number (1/x of x = inf) is what the exact path computes too, and a nan is passed on by every
-function the tape calls (see Op.raw) until it reaches a value that is checked. Where nothing goes
+why. On floats, intermediate values share slots and most are gone when the check comes: an inf among
+them that the next operation turns into a number (1/x of x = inf) is what the exact path computes too,
+and a nan is passed on by every function the tape calls (see Op.raw) until it reaches a value that is
+checked. Where nothing goes
 wrong, the two compute the same operations on the same numbers, so they agree bit for bit
 (tests/test_tape.py checks that).
 """
