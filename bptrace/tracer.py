@@ -6,6 +6,7 @@ import contextlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from bptrace.chains import ChainFinder, edges_on_paths
@@ -43,7 +44,7 @@ class _Records(Sequence):
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
+            return tuple(self[k] for k in range(*i.indices(len(self))))
         i = range(len(self))[i]  # negative indices, and IndexError past the end
         made = self._made.get(i)
         if made is None:
@@ -51,7 +52,12 @@ class _Records(Sequence):
         return made
 
     def __iter__(self):
-        return (self[i] for i in range(len(self)))
+        made, make = self._made, self._make
+        for i in range(len(self)):
+            record = made.get(i)
+            if record is None:
+                record = made[i] = make(i)
+            yield record
 
 
 class Partials(_Records):
@@ -136,6 +142,23 @@ class Update:
     previous: dict[str, Any] = field(default_factory=dict)  # and before it (empty at step 1)
 
 
+class Updates(_Records):
+    """A step's updates, one per param, as Update records; the numbers themselves in lists, one entry per param."""
+
+    __slots__ = ("params", "before", "grad", "lr", "after", "state", "previous")
+
+    def __init__(self, params: tuple[str, ...], before: list, grad: list, lr: float, after: list, state: list, previous: list) -> None:
+        super().__init__()
+        self.params, self.before, self.grad, self.lr = params, before, grad, lr
+        self.after, self.state, self.previous = after, state, previous
+
+    def _make(self, i: int) -> Update:
+        return Update(self.params[i], self.before[i], self.grad[i], self.lr, self.after[i], self.state[i], self.previous[i])
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+
 @dataclass(slots=True)
 class Step:
     """Everything one training step computed, before its update is applied."""
@@ -147,7 +170,7 @@ class Step:
     partials: Sequence[Partial]  # the local derivatives on loss-to-param paths, in backprop order
     grads: Mapping[str, Any]  # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
     chains: Sequence[Chain]
-    updates: tuple[Update, ...]
+    updates: Sequence[Update]  # one per param, in source order
     samples: int | None = None  # with samples, values, partials, grads and path values are per-sample arrays
     indices: tuple[int, ...] | None = None  # with mini-batches: which samples (numbered from 0) this step ran
     partial_values: Mapping[tuple[str, str], Any] = field(default_factory=dict)  # (of, wrt) → value, every partial computed
@@ -177,11 +200,12 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
     """Yield a Step record for each training step, then a Final record."""
     lr = graph.settings["lr"] if lr is None else lr
     needed, used = graph.leads_to_params(), graph.used_by_loss()
+    initial = graph.initial_params()
     plan = _Plan(graph, ChainFinder(graph, max_paths), used, needed, edges_on_paths(graph, needed), lower(graph, used),
                  {leaf.name: _data(leaf.value) for leaf in graph.leaves if leaf.kind != "param"},
-                 {leaf.name: leaf.span for leaf in graph.leaves})
-    params = {name: float(v) for name, v in graph.initial_params().items()}  # plain floats: the fast path of ops
-    states: dict[str, dict[str, Any]] = {name: {} for name in params}
+                 {leaf.name: leaf.span for leaf in graph.leaves}, tuple(initial), tuple(leaf.name for leaf in graph.leaves))
+    params = [float(v) for v in initial.values()]  # in plan.params' order; plain floats: the fast path of ops
+    states: list[dict[str, Any]] = [{} for _ in params]
     picks = _picks(graph.samples, batches)
     start_loss = None
     if picks is not None:
@@ -192,12 +216,11 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
         with _quiet(graph):
             record = _step(plan, params, k, lr, states, indices)
         yield record
-        params = {u.param: u.after for u in record.updates}
-        states = {u.param: u.state for u in record.updates}
+        params, states = record.updates.after, record.updates.state
     with _quiet(graph):
         values = _values(plan, params, steps + 1, final=True)
         loss = batch(graph, values[graph.loss])  # a mean of huge losses may overflow: inf, reported, not warned of
-    yield Final(steps, loss, params, start_loss)
+    yield Final(steps, loss, dict(zip(plan.params, params)), start_loss)
 
 
 def _quiet(graph: Graph):
@@ -300,6 +323,8 @@ class _Plan:
     tape: Tape  # the same forward and backward passes on one straight-line tape: the fast path
     data: dict[str, Any]  # the inputs', targets' and consts' values: floats, or arrays of all the samples
     spans: dict[str, Any]  # where each leaf is declared
+    params: tuple[str, ...] = ()  # the params, in source order: a step's params, grads and updates are lists in this order
+    leaves: tuple[str, ...] = ()  # every leaf, in source order: the tape's first slots
 
 
 def _backward(plan: _Plan, values: dict[str, Any], step: int):
@@ -341,7 +366,7 @@ def _passes(plan: _Plan, params, k: int, indices=None):
     data = plan.data if indices is None else {name: _pick(value, indices) for name, value in plan.data.items()}
     fast = run_tape(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
     if fast is None:
-        values = forward(graph, params, plan.used, k, indices=indices)
+        values = forward(graph, dict(zip(plan.params, params)), plan.used, k, indices=indices)
         return (values, *_backward(plan, values, k))
     v, g = fast
     return Slots(tape.names, v, tape.taken), Slots(tape.names, g, tape.taken), Slots(tape.partials, v, tape.taken)
@@ -352,41 +377,47 @@ def _values(plan: _Plan, params, k: int, final: bool = False) -> Mapping[str, An
     graph = plan.graph
     fast = run_tape(plan.tape, _leaves(plan, params, plan.data), arrays=graph.samples is not None, backward=False)
     if fast is None:
-        return forward(graph, params, plan.used, k, final=final)
+        return forward(graph, dict(zip(plan.params, params)), plan.used, k, final=final)
     return Slots(plan.tape.names, fast[0], plan.tape.taken)
 
 
-def _leaves(plan: _Plan, params, data) -> list[Any]:
-    return [params[leaf.name] if leaf.kind == "param" else data[leaf.name] for leaf in plan.graph.leaves]
+def _leaves(plan: _Plan, params: list[Any], data: dict[str, Any]) -> list[Any]:
+    """Return the leaves' values in the tape's order, from the params' (in plan.params' order) and the data's."""
+    known = dict(data)
+    known.update(zip(plan.params, params))
+    return list(map(known.__getitem__, plan.leaves))
 
 
 def _pick(value, indices):
     return value if isinstance(value, float) else value[indices]  # a float, or an array of samples
 
 
-def _step(plan: _Plan, params, k: int, lr: float, states: dict[str, dict[str, Any]], indices=None) -> Step:
-    graph = plan.graph
+def _step(plan: _Plan, params: list[Any], k: int, lr: float, states: list[dict[str, Any]], indices=None) -> Step:
+    """Return step k's record: its passes from `params` and the optimiser's `states` (lists in plan.params' order)."""
+    graph, names = plan.graph, plan.params
     values, grads, partial_values = _passes(plan, params, k, indices)
     size = len(indices) if indices is not None else None
     partials = Partials(plan.shown, partial_values)
-    gradient = {p: batch(graph, grads[p], size) for p in params} if graph.samples else {p: grads[p] for p in params}  # the batch's: per-sample ones averaged
-    chains = Chains(tuple(params), gradient, plan.chains, partial_values)
-    spans = plan.spans
+    if graph.samples:  # the batch's: per-sample gradients averaged (or summed)
+        gradient = [batch(graph, grads[p], size) for p in names]
+    else:
+        gradient = grads.take(names) if isinstance(grads, Slots) else [grads[p] for p in names]
+    chains = Chains(names, dict(zip(names, gradient)), plan.chains, partial_values)
     optimizer = OPTIMIZERS[str(graph.settings["optimizer"])]
     settings = {name: float(graph.settings[name]) for name in optimizer.settings}
-    move = optimizer.step
-    updates = [Update(name, before, gradient[name], lr, *move(before, gradient[name], states[name], k, lr, settings), states[name])
-               for name, before in params.items()]
-    if not finite(sum(u.after for u in updates)):  # one check for all (an overflowing sum only costs the search)
-        for u in updates:
-            if not finite(u.after):
-                detail = f"{u.before} - {lr}*{u.grad} is {u.after}: training diverges; try a smaller lr"
+    moved = list(map(optimizer.step, params, gradient, states, repeat(k), repeat(lr), repeat(settings)))
+    after, state = [m[0] for m in moved], [m[1] for m in moved]
+    if not finite(sum(after)):  # one check for all (an overflowing sum only costs the search)
+        for name, before, grad, new in zip(names, params, gradient, after):
+            if not finite(new):
+                detail = f"{before} - {lr}*{grad} is {new}: training diverges; try a smaller lr"
                 if optimizer.name != "sgd":
-                    detail = f"{optimizer.name} moves it from {u.before} to {u.after}: training diverges; try a smaller lr"
-                raise NumericFault(k, f"update of {u.param}", detail, spans[u.param])
+                    detail = f"{optimizer.name} moves it from {before} to {new}: training diverges; try a smaller lr"
+                raise NumericFault(k, f"update of {name}", detail, plan.spans[name])
     samples = size or graph.samples
     picked = tuple(int(i) for i in indices) if indices is not None else None
-    return Step(k, lr, batch(graph, values[graph.loss], size), values, partials, grads, chains, tuple(updates), samples, picked,
+    updates = Updates(names, params, gradient, lr, after, state, states)
+    return Step(k, lr, batch(graph, values[graph.loss], size), values, partials, grads, chains, updates, samples, picked,
                 partial_values)
 
 

@@ -66,6 +66,21 @@ def test_sgd_is_unchanged_by_the_table():
     assert all(u.state == {} for u in record.updates)
 
 
+def test_a_steps_updates_read_as_a_sequence_of_records():
+    # w1 = 2, L = w1²·w2/2 with w2 = 3: ∂L/∂w1 = w1·w2 = 6, ∂L/∂w2 = w1²/2 = 2; sgd at lr 0.1 moves them to 1.4 and 2.8.
+    graph = load("param w1 = 2\nparam w2 = 3\nset lr = 0.1\nloss L = w1^2*w2/2\n")
+    first, second = [r for r in trace(graph, 2) if hasattr(r, "updates")]
+    updates = first.updates
+    assert len(updates) == 2 and [u.param for u in updates] == ["w1", "w2"]
+    assert [(u.before, u.grad, u.lr) for u in updates] == [(2.0, 6.0, 0.1), (3.0, 2.0, 0.1)]
+    assert [u.after for u in updates] == pytest.approx([1.4, 2.8])
+    assert updates[-1] is updates[1] is list(updates)[1]  # one record per param, made once
+    assert updates[:1] == (updates[0],) and updates[5:] == ()
+    with pytest.raises(IndexError):
+        updates[2]
+    assert [u.before for u in second.updates] == [u.after for u in updates]  # the next step starts where this one ended
+
+
 def test_the_update_table_shows_the_optimizers_state(tmp_path):
     f = tmp_path / "m.bp"
     f.write_text(SIMPLE + "set optimizer = momentum\n")
