@@ -217,6 +217,7 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
             record = _step(plan, params, k, lr, states, indices)
         yield record
         params, states = record.updates.after, record.updates.state
+        del record  # before the next step: its floats then take the memory this one's leave, still in the caches
     with _quiet(graph):
         values = _values(plan, params, steps + 1, final=True)
         loss = batch(graph, values[graph.loss])  # a mean of huge losses may overflow: inf, reported, not warned of
