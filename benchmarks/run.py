@@ -8,17 +8,21 @@ Figures, per size N of a random network (benchmarks/generate.py):
   parse+build     that and building the graph, every local derivative included (median of 3)
   engine          bptrace's forward+backward per node per step (the trace records, without a view),
                   the median of 15 to 25 steps; these and the tape's and json's are timed in turns,
-                  a block of steps of each size at a time, figure by figure, five rounds (see alternating)
+                  a block of steps of each size at a time, figure by figure, five rounds (see alternating),
+                  each figure of each size in a process of its own that holds one network, as the
+                  CLI's does (see Worker)
   tape            the same on the floor: a straight-line tape over Python floats (benchmarks/tape.py)
   micrograd       the same in micrograd 0.1.0, when installed (pip install -e '.[bench]'), on a
-                  network of only what micrograd has (+ − × ÷ ^ relu), the mean of its steps (timed
-                  after the turns); bptrace and the tape are timed on that network too for its ratios
+                  network of only what micrograd has (+ − × ÷ ^ relu), the mean of its steps (in a
+                  fresh process, after the turns); bptrace and the tape are timed on that network too
+                  for its ratios
   batched         bptrace's forward+backward per node per sample, the input and target holding 1,000
                   samples (every step runs them all as numpy arrays), the median of 5 steps in a
                   fresh process; up to 10,000 nodes (100,000 would hold about 5 GB of arrays)
   json            a full --json trace per node per step, written to /dev/null
   growth          what each figure of the largest size costs against the next smaller one
   render          the terminal's tables per row, every row shown (--all), on an 80-column console
+                  (in a fresh process)
   memory          peak RSS of `bptrace run --json` for 10 and for 1,000 steps (two_layer.bp)
   start-up        whole-process time of `bptrace --version` and `bptrace run networks/simple.bp
                   --steps 5`, beside a minimal typer app printing one small rich table, the median of
@@ -109,12 +113,15 @@ def tape_steps(graph) -> Callable[[], float]:
     return lambda: timed(lambda: forward_backward(ops, a, b, list(values), loss))
 
 
-def micrograd_per_node(graph, nodes: int, steps: int) -> float | None:
+def micrograd_per_node(nodes: int, steps: int) -> float | None:
+    """Seconds per node of a micrograd step on the basic network of `nodes` nodes (None: not installed)."""
     try:
         from micrograd.engine import Value
     except ImportError:
         return None
     from bptrace.syntax import Call, Name, Neg, Num
+
+    graph = built(network(nodes, basic=True))
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * nodes + 1000))  # micrograd's topological sort recurses
 
@@ -158,7 +165,53 @@ def json_steps(graph) -> Callable[[], float]:
     return lambda: timed(lambda: sink.write(step_line(next(records))))
 
 
-def alternating(blocks: dict[tuple[str, int], Callable[[], float]], steps: dict[int, int], rounds: int) -> dict[tuple[str, int], float]:
+FIGURES = {  # what times a step of each figure, and on which network
+    "engine": (engine_steps, False), "tape": (tape_steps, False), "engine (basic)": (engine_steps, True),
+    "tape (basic)": (tape_steps, True), "json": (json_steps, False),
+}
+
+
+def serve(figure: str, n: int) -> None:
+    """Build the network of `n` nodes and time blocks of steps of `figure` on it, as a Worker asks: a line
+    with k in, one untimed step and k timed ones run, their seconds out as a JSON line."""
+    make, basic = FIGURES[figure]
+    step = make(built(network(n, basic=basic)))
+    print("ready", flush=True)
+    for line in sys.stdin:
+        step()  # untimed: brings the block's data back into the caches
+        print(json.dumps([step() for _ in range(int(line))]), flush=True)
+
+
+class Worker:
+    """A process that holds one network and times one figure's steps on it (see serve).
+
+    Each figure of each size has a process of its own, as a run of the CLI holds one network. In one
+    process holding them all, a step's cost depended on what the benchmark had built there before it:
+    graphs built and thrown away leave holes in the heap that the steps' floats then fill, scattered
+    (that made the engine at 10,000 nodes 1.5 times the floor instead of 1.2), and which network was
+    built after which changed the growth from 10,000 to 100,000 nodes from 11× to 15×.
+    """
+
+    def __init__(self, figure: str, n: int) -> None:
+        code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import run; run.serve({figure!r}, {n})"
+        self.process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ready(self) -> None:
+        if self.process.stdout.readline().strip() != "ready":
+            raise SystemExit(f"a benchmark worker failed (exit code {self.process.wait()})")
+
+    def block(self, k: int) -> list[float]:
+        """Return the seconds of each of k steps, run back to back after an untimed one."""
+        self.process.stdin.write(f"{k}\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def alternating(blocks: dict[tuple[str, int], Callable[[int], list[float]]], steps: dict[int, int], rounds: int) -> dict[tuple[str, int], float]:
     """Time each (figure, size)'s `steps[size]` steps in a block, the blocks in turn, `rounds` times; return
     each one's median step.
 
@@ -169,23 +222,23 @@ def alternating(blocks: dict[tuple[str, int], Callable[[], float]], steps: dict[
     """
     times: dict[tuple[str, int], list[float]] = {key: [] for key in blocks}
     for _ in range(rounds):
-        for key, step in blocks.items():
-            step()
-            times[key] += [step() for _ in range(steps[key[1]])]
+        for key, block in blocks.items():
+            times[key] += block(steps[key[1]])
     return {key: statistics.median(seconds) for key, seconds in times.items()}
 
 
-def render_per_row(graph) -> tuple[float, int]:
+def render_per_row(n: int) -> float:
+    """Seconds per printed line of the terminal's tables of a step of the network of `n` nodes, every row shown."""
     from bptrace.render import PipeConsole, View, render_step
 
+    graph = built(network(n))
     record = next(trace(graph, 1))
     console = PipeConsole(file=io.StringIO(), width=80, color_system=None)  # the CLI's console
     view = View(max_rows=None)
     start = time.perf_counter()
     console.print(render_step(graph, record, view))
     elapsed = time.perf_counter() - start
-    rows = console.file.getvalue().count("\n")
-    return elapsed / rows, rows
+    return elapsed / console.file.getvalue().count("\n")
 
 
 def peak_rss_mb(steps: int) -> float:
@@ -248,31 +301,26 @@ def main() -> None:
           "render µs/row |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     steps = {n: max(5, min(20, 200_000 // n)) for n in sizes}
-    # Each network is built once, as the CLI builds it, before anything else: the steps are timed on a heap
-    # like the CLI's. Graphs built and thrown away first (the parse timings' three, now in a child process)
-    # leave its pools full of holes that the steps' floats and the tape's instructions then fill, scattered:
-    # that made the engine at 10,000 nodes 1.5 times the floor instead of 1.2 (runs of the two orders).
-    built_ = {n: (built(network(n)), built(network(n, basic=True))) for n in sizes}
-    figures = {"engine": (engine_steps, 0), "tape": (tape_steps, 0), "engine (basic)": (engine_steps, 1),
-               "tape (basic)": (tape_steps, 1), "json": (json_steps, 0)}  # what times a step, on which network
-    blocks = {(name, n): make(networks[which]) for name, (make, which) in figures.items() for n, networks in built_.items()}
-    per_step = alternating(blocks, {n: max(3, steps[n] // 4) for n in sizes}, rounds=5)
-    del blocks  # the traces' records
+    workers = {(figure, n): Worker(figure, n) for figure in FIGURES for n in sizes}  # built side by side
+    for worker in workers.values():
+        worker.ready()
+    per_step = alternating({key: worker.block for key, worker in workers.items()}, {n: max(3, steps[n] // 4) for n in sizes}, rounds=5)
+    for worker in workers.values():
+        worker.close()
     totals: dict[int, dict[str, float]] = {}  # per size: each figure as the cost of the whole network
-    for n, (graph, basic) in built_.items():
+    for n in sizes:
         parse_only, parse_build = in_child(f"run.parse_and_build(run.network({n}), 3)")
         engine, floor, as_json = (per_step[name, n] / n for name in ("engine", "tape", "json"))
         engine_basic, tape_basic = (per_step[name, n] / n for name in ("engine (basic)", "tape (basic)"))
-        micro = micrograd_per_node(basic, n, max(1, steps[n] // 4))
+        micro = in_child(f"run.micrograd_per_node({n}, {max(1, steps[n] // 4)})")
         batched = f"{in_child(f'run.batched_per_sample({n})') * 1e9:.1f}" if n <= 10_000 else "–"
-        row, _ = render_per_row(graph) if n <= 10_000 else (None, 0)  # 100,000 rows: minutes, and no one reads them
+        row = in_child(f"run.render_per_row({n})") if n <= 10_000 else None  # 100,000 rows: minutes, and no one reads them
         micro_text = f"{micro * 1e6:.2f}" if micro else "not installed"
         micro_ratio = f"{micro / engine_basic:.2f}×" if micro else "–"
         print(f"| {n:,} | {parse_only:.2f} s | {parse_build:.2f} s | {engine * 1e6:.2f} | {floor * 1e6:.2f} | {engine / floor:.1f}× | {micro_text} | "
               f"{engine_basic / tape_basic:.1f}× | {micro_ratio} | {batched} | {as_json * 1e6:.2f} | {as_json / engine:.1f}× | "
               f"{f'{row * 1e6:.0f}' if row is not None else '–'} |", flush=True)
-        totals[n] = {"parse": parse_only, "parse+build": parse_build, **{name: per_step[name, n] for name in
-                     ("engine", "tape", "engine (basic)", "tape (basic)", "json")}}
+        totals[n] = {"parse": parse_only, "parse+build": parse_build, **{name: per_step[name, n] for name in FIGURES}}
     growth(totals)
 
 
