@@ -51,7 +51,7 @@ def exact_text(v: Fraction) -> str | None:
     k = _decimal_places(q)
     if k is not None:
         digits = str(p * 10**k // q)
-        if k <= 6:
+        if k <= 6 and len(digits) <= 40:  # as for whole numbers: longer, the parser reads a float
             digits = digits.rjust(k + 1, "0")
             return f"{digits[:-k]}.{digits[-k:]}"
         if len(digits) <= 17:

@@ -114,3 +114,15 @@ def test_whole_network_gradients_match_finite_differences(network):
         if chain.paths_total == len(chain.paths):  # with samples, per sample and then the batch's mean
             total = batch(graph, sum(p.value for p in chain.paths))
             assert float(total) == pytest.approx(float(chain.grad), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("p, q", [(2 * 10**300 + 1, 2), (10**45 + 1, 4), (123456789, 1000)])
+def test_a_number_is_written_as_text_that_reads_back_as_itself(p, q):
+    # 10^300 + 1/2 has 302 digits: written in full, the parser (exact up to 40 digits) read back 1e300.
+    from fractions import Fraction
+
+    from bptrace.printer import number_text
+
+    text = number_text(Fraction(p, q))
+    assert show(parse_expression(text)) == text
+    assert float(parse_expression(text).value) == float(Fraction(p, q))
