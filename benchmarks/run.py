@@ -84,10 +84,11 @@ def parse_and_build(text: str, repeat: int) -> tuple[float, float]:
 def built(text: str):
     gc.disable()
     try:
-        return build(parse(text))
+        graph = build(parse(text))
     finally:
         gc.enable()
-        settle()  # the collector as the CLI sets it for a run
+    settle(graph.samples is not None)  # the process as the CLI sets it for a run
+    return graph
 
 
 def engine_steps(graph) -> Callable[[], float]:

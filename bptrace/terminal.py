@@ -91,8 +91,9 @@ def report(error: BptraceError | RecursionError, filename: str, source: str) -> 
     return error.exit_code
 
 
-def settle() -> None:
-    """Set the cycle collector for a run: the graph frozen, and young objects collected rarely.
+def settle(samples: bool = False) -> None:
+    """Set the process for a run: the graph frozen, young objects collected rarely, and, with samples,
+    the memory of freed arrays kept for the next step.
 
     Frozen, the graph is never walked again while the run goes on. A step's records are acyclic and
     reference counting frees them; collected every 700 allocations, as by default, the young ones
@@ -103,6 +104,32 @@ def settle() -> None:
 
     gc.freeze()
     gc.set_threshold(100_000, 10, 10)
+    if samples:
+        keep_freed_memory()
+
+
+def keep_freed_memory() -> None:
+    """Have glibc's malloc keep the memory of freed blocks for later ones, instead of giving it back.
+
+    A step with samples makes an array per value and partial, and frees the previous step's; by
+    default glibc hands the freed memory at the top of the heap back to the system, and the next step
+    page-faults all of it in again: 6,700 faults a step of a 1,000-node network over 1,000 samples,
+    a third of its time. Kept (trimmed only past 1 GB free, and blocks up to 32 MB from the heap, not
+    their own mappings), the next step reuses it; peak memory is the same. Elsewhere than glibc, nothing.
+    """
+    import os
+
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError, ValueError):  # not glibc: no such name, or no such library
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    mallopt(m_trim_threshold, 1 << 30)
+    mallopt(m_mmap_threshold, 32 << 20)  # the most glibc allows on a 64-bit system
 
 
 def build(source: str, filename: str, seed: int | None = None):
@@ -119,7 +146,7 @@ def build(source: str, filename: str, seed: int | None = None):
         graph = build(parse(source), seed)
     finally:
         gc.enable()
-    settle()
+    settle(graph.samples is not None)
     err = stderr()
     for w in graph.warnings[:MAX_WARNINGS]:
         diagnose(err, filename, source, w.span, w.message, w.hint, "warning")

@@ -17,13 +17,13 @@ try:
     main()
 except SystemExit:
     pass
-print("numpy" in sys.modules, "bptrace.check" in sys.modules, file=sys.stderr)
+print("numpy" in sys.modules, "bptrace.check" in sys.modules, "ctypes" in sys.modules, file=sys.stderr)
 """
 
 
 def loaded(*args: str) -> list[str]:
     done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, check=True)
-    return done.stderr.split()[-2:]
+    return done.stderr.split()[-3:]
 
 
 @pytest.mark.parametrize("args", [
@@ -33,8 +33,33 @@ def loaded(*args: str) -> list[str]:
     ["--version"],
 ])
 def test_a_network_of_plain_numbers_runs_without_loading_numpy(args):
-    assert loaded(*args) == ["False", "False"]
+    assert loaded(*args) == ["False", "False", "False"]  # numpy, `check`, and ctypes (see terminal.keep_freed_memory)
 
 
 def test_samples_load_numpy_when_they_are_read():
     assert loaded("run", "networks/xor.bp", "--steps", "2")[0] == "True"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc is set only on Linux")
+def test_samples_keep_freed_memory_for_the_next_step():
+    import os
+
+    glibc = bool(os.confstr("CS_GNU_LIBC_VERSION")) if "CS_GNU_LIBC_VERSION" in os.confstr_names else False
+    assert loaded("run", "networks/xor.bp", "--steps", "2")[2] == str(glibc)  # mallopt is called through ctypes
+
+
+def test_keeping_freed_memory_is_nothing_without_glibc(monkeypatch):
+    import ctypes
+    import os
+
+    from bptrace import terminal
+
+    def no_glibc(name):
+        raise ValueError(name)
+
+    def untouched(*args):
+        raise AssertionError("the allocator was set")
+
+    monkeypatch.setattr(os, "confstr", no_glibc)
+    monkeypatch.setattr(ctypes, "CDLL", untouched)
+    terminal.keep_freed_memory()
