@@ -114,7 +114,7 @@ def keep_freed_memory() -> None:
     A step with samples makes an array per value and partial, and frees the previous step's; by
     default glibc hands the freed memory at the top of the heap back to the system, and the next step
     page-faults all of it in again: 6,700 faults a step of a 1,000-node network over 1,000 samples,
-    a third of its time. Kept (trimmed only past 1 GB free, and blocks up to 32 MB from the heap, not
+    about 40% of its time. Kept (trimmed only past 1 GB free, and blocks up to 32 MB from the heap, not
     their own mappings), the next step reuses it; peak memory is the same. Elsewhere than glibc, nothing.
     """
     import os

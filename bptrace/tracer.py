@@ -45,19 +45,16 @@ class _Records(Sequence):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return tuple(self[k] for k in range(*i.indices(len(self))))
-        i = range(len(self))[i]  # negative indices, and IndexError past the end
+        return self._made_once(range(len(self))[i])  # negative indices, and IndexError past the end
+
+    def __iter__(self):
+        return map(self._made_once, range(len(self)))
+
+    def _made_once(self, i: int) -> Any:
         made = self._made.get(i)
         if made is None:
             made = self._made[i] = self._make(i)
         return made
-
-    def __iter__(self):
-        made, make = self._made, self._make
-        for i in range(len(self)):
-            record = made.get(i)
-            if record is None:
-                record = made[i] = make(i)
-            yield record
 
 
 class Partials(_Records):
