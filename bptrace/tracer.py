@@ -321,8 +321,8 @@ class _Plan:
     tape: Tape  # the same forward and backward passes on one straight-line tape: the fast path
     data: dict[str, Any]  # the inputs', targets' and consts' values: floats, or arrays of all the samples
     spans: dict[str, Any]  # where each leaf is declared
-    params: tuple[str, ...] = ()  # the params, in source order: a step's params, grads and updates are lists in this order
-    leaves: tuple[str, ...] = ()  # every leaf, in source order: the tape's first slots
+    params: tuple[str, ...]  # the params, in source order: a step's params, grads and updates are lists in this order
+    leaves: tuple[str, ...]  # every leaf, in source order: the tape's first slots
 
 
 def _backward(plan: _Plan, values: dict[str, Any], step: int):

@@ -59,8 +59,9 @@ def networks(draw) -> str:
 def setup(graph):
     """The plan, the initial params and the leaves' values (in the graph's order) of a step."""
     used = graph.used_by_loss()
-    plan = tracer._Plan(graph, None, used, graph.leads_to_params(), (), lower(graph, used), {}, {})
     params = {name: float(v) for name, v in graph.initial_params().items()}
+    names = tuple(leaf.name for leaf in graph.leaves)
+    plan = tracer._Plan(graph, None, used, graph.leads_to_params(), (), lower(graph, used), {}, {}, tuple(params), names)
     leaves = [params[leaf.name] if leaf.kind == "param" else tracer._data(leaf.value) for leaf in graph.leaves]
     return plan, params, leaves
 
