@@ -245,8 +245,15 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
 
     steps, lr, max_paths = how.steps, how.lr, how.max_paths
     rate = graph.settings["lr"] if lr is None else lr
-    done, reported = 0, set()
-    params = graph.initial_params()
+    reported: set[str] = set()
+    last = None  # the last step written: where an error or an interrupt leaves the params
+
+    def stopped() -> tuple[int, dict]:
+        """Return the last step written and the params after it (the declared ones before any)."""
+        if last is None:
+            return 0, graph.initial_params()
+        return last.step, {u.param: u.after for u in last.updates}
+
     try:
         with terminal.Interrupts() as interrupts:
             shape = jsonl.layout(graph, max_paths)  # the names and paths every record shares, worked out once
@@ -258,7 +265,7 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
                     write(jsonl.end(record))
                     continue
                 write(step_line(record))
-                done, params = record.step, {u.param: u.after for u in record.updates}
+                last = record
                 for what in jsonl.non_finite(record, graph.loss):
                     if what not in reported:
                         reported.add(what)
@@ -270,9 +277,10 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
         error.update({"final": True} if fault.final else {"step": fault.step})
         if fault.span is not None and fault.span.line:
             error.update(line=fault.span.line, col=fault.span.col)
-        write(jsonl.end_with_error(done, params, error))
+        write(jsonl.end_with_error(*stopped(), error))
         raise
     except KeyboardInterrupt:
+        done, params = stopped()
         write(jsonl.end_with_error(done, params, {"kind": "interrupted", "message": f"interrupted after step {done}"}))
         raise
 
