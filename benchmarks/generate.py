@@ -4,7 +4,8 @@
     python benchmarks/generate.py 10000 --seed 3 --out /tmp/net10k.bp
 
 Node i combines node i−1 with a random earlier node or param, so every node reaches the loss and
-paths multiply as in a real network. Every template maps values in [−4, 4] back into [−4, 4], so a
+paths multiply as in a real network. The earlier node is any of them, or with --window K one of the
+last K (as a layer reads the layers just below it). Every template maps values in [−4, 4] back into [−4, 4], so a
 network of any size has finite values and gradients (no log of a negative, no overflow).
 """
 
@@ -43,10 +44,11 @@ BASIC = (
 )
 
 
-def network(n: int, seed: int = 0, basic: bool = False, samples: int = 0) -> str:
+def network(n: int, seed: int = 0, basic: bool = False, samples: int = 0, window: int | None = None) -> str:
     """Return the text of a random network of `n` nodes (about n/10 params), ending in a loss.
 
-    With `samples`, the input x and the target y hold that many samples, in [−1, 1] and [0, 0.5].
+    With `samples`, the input x and the target y hold that many samples, in [−1, 1] and [0, 0.5]. With
+    `window`, a node's random earlier node is one of the `window` nodes before it.
     """
     rng = random.Random(seed)
     templates = BASIC if basic else TEMPLATES
@@ -55,14 +57,15 @@ def network(n: int, seed: int = 0, basic: bool = False, samples: int = 0) -> str
     if samples:
         x = "[" + ", ".join(f"{rng.uniform(-1, 1):.3f}" for _ in range(samples)) + "]"
         y = "[" + ", ".join(f"{rng.uniform(0, 0.5):.3f}" for _ in range(samples)) + "]"
-    lines = [f"# {n} random nodes, seed {seed}: python benchmarks/generate.py {n} --seed {seed}", f"input x = {x}", f"target y = {y}"]
+    options = f" --seed {seed}" + (" --basic" if basic else "") + (f" --samples {samples}" if samples else "") + (f" --window {window}" if window else "")
+    lines = [f"# {n} random nodes: python benchmarks/generate.py {n}{options}", f"input x = {x}", f"target y = {y}"]
     lines += [f"param w{j} = {rng.uniform(-1, 1):.3f}" for j in range(n_params)]
     lines.append("set lr = 0.01")
     previous = "x"
     unused = [f"w{j}" for j in reversed(range(n_params))]  # every param is used at least once
     for i in range(n):
         template = templates[i % len(templates)] if i < len(templates) else rng.choice(templates)
-        earlier = f"h{rng.randrange(i)}" if i and rng.random() < 0.7 else "x"
+        earlier = f"h{rng.randrange(max(0, i - window) if window else 0, i)}" if i and rng.random() < 0.7 else "x"
         w = unused.pop() if unused and "{w}" in template else f"w{rng.randrange(n_params)}"
         other = unused.pop() if unused and "{w}" not in template and "{b}" in template else rng.choice((earlier, w))
         lines.append(f"h{i} = " + template.format(a=previous, b=other, w=w))
@@ -78,8 +81,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", help="file to write (default: stdout)")
     parser.add_argument("--basic", action="store_true", help="only + - * / ^ and relu (what micrograd has)")
     parser.add_argument("--samples", type=int, default=0, help="samples of the input and target (default: one value each)")
+    parser.add_argument("--window", type=int, help="a node reads one of the K nodes before it (default: any earlier node)", metavar="K")
     args = parser.parse_args(argv)
-    text = network(args.nodes, args.seed, args.basic, args.samples)
+    if args.window is not None and args.window < 1:
+        parser.error("--window must be at least 1")
+    text = network(args.nodes, args.seed, args.basic, args.samples, args.window)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text)

@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                      # N = 1,000 / 10,000 / 100,000 (a few minutes)
     python benchmarks/run.py --sizes 1000,10000   # quicker
+    python benchmarks/run.py --window 1000        # networks whose nodes read only the 1,000 before them
 
 Figures, per size N of a random network (benchmarks/generate.py):
   parse           reading the .bp text into statements (median of 3, in a fresh process: see in_child)
@@ -101,9 +102,9 @@ def engine_steps(graph) -> Callable[[], float]:
     return lambda: timed(records.__next__)
 
 
-def batched_per_sample(n: int, samples: int = 1000, steps: int = 5) -> float:
+def batched_per_sample(n: int, window: int | None = None, samples: int = 1000, steps: int = 5) -> float:
     """Seconds per node per sample of bptrace's trace with `samples` samples, the first step left out."""
-    graph = built(network(n, samples=samples))
+    graph = built(network(n, samples=samples, window=window))
     step = engine_steps(graph)
     return statistics.median(step() for _ in range(steps)) / n / samples
 
@@ -114,7 +115,7 @@ def tape_steps(graph) -> Callable[[], float]:
     return lambda: timed(lambda: forward_backward(ops, a, b, list(values), loss))
 
 
-def micrograd_per_node(nodes: int, steps: int) -> float | None:
+def micrograd_per_node(nodes: int, steps: int, window: int | None = None) -> float | None:
     """Seconds per node of a micrograd step on the basic network of `nodes` nodes (None: not installed)."""
     try:
         from micrograd.engine import Value
@@ -122,7 +123,7 @@ def micrograd_per_node(nodes: int, steps: int) -> float | None:
         return None
     from bptrace.syntax import Call, Name, Neg, Num
 
-    graph = built(network(nodes, basic=True))
+    graph = built(network(nodes, basic=True, window=window))
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * nodes + 1000))  # micrograd's topological sort recurses
 
@@ -172,11 +173,11 @@ FIGURES = {  # what times a step of each figure, and on which network
 }
 
 
-def serve(figure: str, n: int) -> None:
+def serve(figure: str, n: int, window: int | None = None) -> None:
     """Build the network of `n` nodes and time blocks of steps of `figure` on it, as a Worker asks: a line
     with k in, one untimed step and k timed ones run, their seconds out as a JSON line."""
     make, basic = FIGURES[figure]
-    step = make(built(network(n, basic=basic)))
+    step = make(built(network(n, basic=basic, window=window)))
     print("ready", flush=True)
     for line in sys.stdin:
         step()  # untimed: brings the block's data back into the caches
@@ -193,8 +194,8 @@ class Worker:
     built after which changed the growth from 10,000 to 100,000 nodes from 11× to 15×.
     """
 
-    def __init__(self, figure: str, n: int) -> None:
-        code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import run; run.serve({figure!r}, {n})"
+    def __init__(self, figure: str, n: int, window: int | None = None) -> None:
+        code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import run; run.serve({figure!r}, {n}, {window})"
         self.process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def ready(self) -> None:
@@ -228,11 +229,11 @@ def alternating(blocks: dict[tuple[str, int], Callable[[int], list[float]]], ste
     return {key: statistics.median(seconds) for key, seconds in times.items()}
 
 
-def render_per_row(n: int) -> float:
+def render_per_row(n: int, window: int | None = None) -> float:
     """Seconds per printed line of the terminal's tables of a step of the network of `n` nodes, every row shown."""
     from bptrace.render import PipeConsole, View, render_step
 
-    graph = built(network(n))
+    graph = built(network(n, window=window))
     record = next(trace(graph, 1))
     console = PipeConsole(file=io.StringIO(), width=80, color_system=None)  # the CLI's console
     view = View(max_rows=None)
@@ -283,9 +284,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="network sizes, comma-separated")
     parser.add_argument("--repeat", type=int, default=9, help="repeats for the medians of the start-up times")
+    parser.add_argument("--window", type=int, metavar="K", help="networks whose nodes read one of the K nodes before them "
+                        "(generate.py --window; default: any earlier node)")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"bptrace benchmarks — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+    if args.window is not None and args.window < 1:
+        parser.error("--window must be at least 1")
+    sizes, window = [int(s) for s in args.sizes.split(",")], args.window
+    shape = f"; each node reads one of the {window:,} before it" if window else ""
+    print(f"bptrace benchmarks — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs{shape}\n")
     # Processes first: on Linux a child's peak RSS starts from its parent's, and big networks come later.
     low, high = peak_rss_mb(10), peak_rss_mb(1000)
     print(f"peak RSS, two_layer.bp --json: {low:.1f} MB for 10 steps, {high:.1f} MB for 1,000 ({high / low:.2f}×)")
@@ -302,7 +308,7 @@ def main() -> None:
           "render µs/row |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     steps = {n: max(5, min(20, 200_000 // n)) for n in sizes}
-    workers = {(figure, n): Worker(figure, n) for figure in FIGURES for n in sizes}  # built side by side
+    workers = {(figure, n): Worker(figure, n, window) for figure in FIGURES for n in sizes}  # built side by side
     for worker in workers.values():
         worker.ready()
     per_step = alternating({key: worker.block for key, worker in workers.items()}, {n: max(3, steps[n] // 4) for n in sizes}, rounds=5)
@@ -310,12 +316,12 @@ def main() -> None:
         worker.close()
     totals: dict[int, dict[str, float]] = {}  # per size: each figure as the cost of the whole network
     for n in sizes:
-        parse_only, parse_build = in_child(f"run.parse_and_build(run.network({n}), 3)")
+        parse_only, parse_build = in_child(f"run.parse_and_build(run.network({n}, window={window}), 3)")
         engine, floor, as_json = (per_step[name, n] / n for name in ("engine", "tape", "json"))
         engine_basic, tape_basic = (per_step[name, n] / n for name in ("engine (basic)", "tape (basic)"))
-        micro = in_child(f"run.micrograd_per_node({n}, {max(1, steps[n] // 4)})")
-        batched = f"{in_child(f'run.batched_per_sample({n})') * 1e9:.1f}" if n <= 10_000 else "–"
-        row = in_child(f"run.render_per_row({n})") if n <= 10_000 else None  # 100,000 rows: minutes, and no one reads them
+        micro = in_child(f"run.micrograd_per_node({n}, {max(1, steps[n] // 4)}, {window})")
+        batched = f"{in_child(f'run.batched_per_sample({n}, {window})') * 1e9:.1f}" if n <= 10_000 else "–"
+        row = in_child(f"run.render_per_row({n}, {window})") if n <= 10_000 else None  # 100,000 rows: minutes, and no one reads them
         micro_text = f"{micro * 1e6:.2f}" if micro else "not installed"
         micro_ratio = f"{micro / engine_basic:.2f}×" if micro else "–"
         print(f"| {n:,} | {parse_only:.2f} s | {parse_build:.2f} s | {engine * 1e6:.2f} | {floor * 1e6:.2f} | {engine / floor:.1f}× | {micro_text} | "
