@@ -47,7 +47,7 @@ def _at_least(low: int, high: int | None = None):
 
 Lr = Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α (0 or more); overrides `set lr` in the file.", show_default="the file's, or 0.1")]
 Precision = Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown, 1 to 17 (the engine keeps full float64).")]
-AsciiMath = Annotated[bool, typer.Option("--ascii", help="Write math in plain ASCII (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ.")]
+AsciiMath = Annotated[bool, typer.Option("--ascii", help="Write plain ASCII: math as dL/dw1, *, sigmoid instead of ∂L/∂w₁, ·, σ, and lines drawn with - instead of ─.")]
 AllRows = Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")]
 
 
@@ -167,10 +167,11 @@ def check(
     lr: Lr = None,
     precision: Precision = 6,
     seed: Seed = None,
+    ascii_math: AsciiMath = False,
 ) -> None:
     """Compare every gradient with central finite differences, node by node, and exit 6 on any mismatch."""
     _check_lr(lr)
-    if _guarded(file, lambda source: commands.check(source, steps, lr, precision, str(file), seed)):
+    if _guarded(file, lambda source: commands.check(source, steps, lr, precision, str(file), seed, ascii_math)):
         raise typer.Exit(EXIT_CHECK)
 
 

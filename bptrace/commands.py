@@ -81,11 +81,11 @@ def batches(graph, how: TableRun, warn: bool = True):
 def run_tables(source: str, filename: str, how: TableRun) -> None:
     """Print every step's tables as they are computed (or reveal them on key presses, with --pause)."""
     from bptrace.errors import NumericFault
-    from bptrace.render import PipeConsole, render_curve, render_final, render_step, render_stopped
+    from bptrace.render import output, render_curve, render_final, render_step, render_stopped
     from bptrace.tracer import Step, trace
 
     graph = build(source, filename, how)
-    out = PipeConsole(highlight=False, soft_wrap=False)
+    out = output(how.ascii_math)
     view = _view(graph, how, out, filename)
     if how.export is not None:
         from bptrace.export import Recorder
@@ -146,12 +146,12 @@ def _progress(how: TableRun):
 def run_paused(source: str, filename: str, how: TableRun) -> None:
     """Reveal each step a piece at a time, on Enter or space; q stops. Ctrl-C stops at once."""
     from bptrace.errors import NumericFault
-    from bptrace.render import PipeConsole, render_final, render_stopped
+    from bptrace.render import output, render_final, render_stopped
     from bptrace.stepper import Keys, Quit, step_through
     from bptrace.tracer import Step, trace
 
     graph = build(source, filename, how)
-    out = PipeConsole(highlight=False, soft_wrap=False)
+    out = output(how.ascii_math)
     view = _view(graph, how, out, filename)
     out.print("Enter or space: next · q: quit" if view.notation.pretty else "Enter or space: next, q: quit", style="dim")
     first = None
@@ -285,15 +285,15 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
         raise
 
 
-def check(source: str, steps: int, lr, precision: int, filename: str, seed: int | None = None) -> int:
+def check(source: str, steps: int, lr, precision: int, filename: str, seed: int | None = None, ascii_math: bool = False) -> int:
     """Print the check of each step; report each mismatch on stderr; return how many there were."""
     from bptrace.check import check as check_steps
-    from bptrace.printer import ASCII, MATH, show
-    from bptrace.render import PipeConsole, View, render_check
+    from bptrace.printer import show
+    from bptrace.render import View, output, render_check
 
     graph = terminal.build(source, filename, seed)
-    out = PipeConsole(highlight=False, soft_wrap=False)
-    view = View(precision=precision, notation=MATH if out.encoding.lower().startswith("utf") else ASCII)
+    out = output(ascii_math)
+    view = View(precision=precision, notation=terminal.notation(out, ascii_math))
     err = terminal.stderr()
     failures = unstable = 0
     nodes = {node.name: node for node in graph.nodes}
@@ -330,8 +330,9 @@ def check(source: str, steps: int, lr, precision: int, filename: str, seed: int 
             said = (f"No gradient disagrees with finite differences, but {unstable} comparison{'s' if unstable > 1 else ''} "
                     "could not be made: within the step h lies a kink, or a value where the function is not defined, "
                     "and a finite difference cannot tell")
-        out.print(f"{said} "
-                  f"(step h = {EPS_TEXT}·max(1, |x|), |analytic − numeric| ≤ {ATOL_TEXT} + {RTOL_TEXT}·|numeric|).",
+        times, minus, at_most = view.notation.times, view.notation.minus, "≤" if view.notation.pretty else "<="
+        out.print(f"{said} (step h = {EPS_TEXT}{times}max(1, |x|), "
+                  f"|analytic {minus} numeric| {at_most} {ATOL_TEXT} + {RTOL_TEXT}{times}|numeric|).",
                   markup=False, highlight=False)
     return failures
 
@@ -351,21 +352,21 @@ def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, a
 
         terminal.write_utf8(explanation(answers, title))
         return
-    from bptrace.render import MAX_ROWS, PipeConsole, View
+    from bptrace.render import MAX_ROWS, View, output
     from bptrace.render_explain import render_explain
 
-    out = PipeConsole(highlight=False, soft_wrap=False)
+    out = output(ascii_math)
     view = View(precision=4, notation=terminal.notation(out, ascii_math), max_rows=None if all_rows else MAX_ROWS)
     out.print(render_explain(graph, answers, view, f"Questions about {filename}"))
 
 
 def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_math: bool, all_rows: bool, filename: str, seed: int | None = None) -> None:
     from bptrace.drawing import Labels, dot, mermaid
-    from bptrace.render import MAX_ROWS, PipeConsole, View
+    from bptrace.render import MAX_ROWS, View, output
     from bptrace.tracer import Step, trace
 
     graph = terminal.build(source, filename, seed)
-    out = PipeConsole(highlight=False, soft_wrap=False)
+    out = output(ascii_math)
     notation = terminal.notation(out, ascii_math)
     record = None
     if step is not None:
@@ -388,13 +389,13 @@ def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_ma
 
 def nudge(source: str, param: str, by: float, step: int, lr, precision: int, ascii_math: bool, filename: str, seed: int | None = None) -> None:
     from bptrace.nudge import nudge as nudged
-    from bptrace.render import PipeConsole, View
+    from bptrace.render import View, output
     from bptrace.render_nudge import render_nudge
 
     graph = terminal.build(source, filename, seed)
     check_params(graph, (param,), filename)
     report = nudged(graph, param, by, step, lr)
-    out = PipeConsole(highlight=False, soft_wrap=False)
+    out = output(ascii_math)
     view = View(precision=precision, notation=terminal.notation(out, ascii_math))
     when = "its declared value" if step == 1 else f"step {step}"
     out.print(render_nudge(report, graph.loss, view, f"Nudging {param} in {filename}, at {when}"))

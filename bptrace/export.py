@@ -13,9 +13,11 @@ class Recorder:
     def __init__(self, out: Console, title: str) -> None:
         self.out = out
         self.title = title
-        self.copy = Console(
+        from bptrace.render import PipeConsole
+
+        self.copy = PipeConsole(
             record=True, file=io.StringIO(), width=out.width, force_terminal=True, color_system="truecolor",
-            highlight=False, soft_wrap=False, no_color=False,
+            highlight=False, soft_wrap=False, no_color=False, ascii_only=getattr(out, "ascii_only", False),
         )
 
     @property

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.rule import Rule
@@ -30,7 +29,19 @@ MAX_ROWS = 60  # a table longer than this shows its first 50 and last 10 rows
 
 class PipeConsole(Console):
     """The console of a command's output: it raises BrokenPipeError when its reader goes away, instead of
-    exiting with 1, and ends no line in the spaces that pad it (see _trimmed)."""
+    exiting with 1, and ends no line in the spaces that pad it (see _trimmed). With `ascii_only`, rules
+    and tables are drawn in ASCII, as on a terminal that cannot show Unicode (`--ascii`)."""
+
+    def __init__(self, *args, ascii_only: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ascii_only = ascii_only
+
+    @property
+    def options(self) -> ConsoleOptions:
+        options = super().options
+        if self.ascii_only:
+            options.encoding = "ascii"  # what rich reads to draw rules with '-' and boxes in ASCII (grid.HEAD too)
+        return options
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
@@ -46,6 +57,11 @@ class PipeConsole(Console):
             return iter(_trimmed(super().render(renderable, options)))  # rendered in full here, nested renders too
         finally:
             self._rendering = False
+
+
+def output(ascii_only: bool = False) -> PipeConsole:
+    """Return the console of a command's results, on stdout (see PipeConsole)."""
+    return PipeConsole(highlight=False, soft_wrap=False, ascii_only=ascii_only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +181,7 @@ def _num(view: View):
 def new_table(title: str, headers: Iterable[str], numeric_from: int = 99, text: Iterable[int] = ()) -> Table:
     """Return a table: columns from `numeric_from` on hold numbers (right-justified), except `text` ones."""
     # The title is a caption above the table, not rich's title, which would wrap at the table's width.
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = Table(box=grid.HEAD, show_edge=False, pad_edge=False)
     table.caption_title = title
     for i, header in enumerate(headers):
         table.add_column(header, justify="right" if i >= numeric_from and i not in text else "left", overflow="fold")

@@ -11,7 +11,6 @@ import os
 import sys
 from collections.abc import Iterator
 
-from rich import box
 from rich.cells import cell_len
 from rich.console import Console
 from rich.control import Control
@@ -19,7 +18,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from bptrace import tables
+from bptrace import grid, tables
 from bptrace.graph import Graph
 from bptrace.render import View, add_row, batch_note, leaves_line, writer
 from bptrace.tracer import Step
@@ -142,7 +141,7 @@ def _widths(rows: tables.TableRows, width: int, view: View) -> list[int]:
 
 
 def _table(rows: tables.TableRows, widths: list[int], body: list[tables.Row] = (), view: View = View(), header: bool = False) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_header=header)
+    table = Table(box=grid.HEAD, show_edge=False, pad_edge=False, show_header=header)
     for i, (name, width) in enumerate(zip(rows.headers, widths)):
         table.add_column(name, width=width, justify="right" if i >= rows.numeric_from else "left", overflow="fold")
     for row in body:

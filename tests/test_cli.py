@@ -177,6 +177,16 @@ def test_ascii_flag_writes_plain_math():
     assert "∂" not in out and "·" not in out
 
 
+@pytest.mark.parametrize("command", [["run", SIMPLE, "--steps", "2"], ["check", SIMPLE], ["explain", SIMPLE], ["graph", SIMPLE],
+                                     ["nudge", SIMPLE, "w1"], ["run", SIMPLE, "--all", "--precision", "17"]])
+def test_ascii_flag_writes_nothing_but_ascii(command):
+    """Math, rules and table lines alike: what a terminal without Unicode gets, on one that has it."""
+    result = invoke(*command, "--ascii")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.isascii() and "-----" in result.stdout
+    assert not invoke(*command).stdout.isascii()  # without it, Unicode: the check above can fail
+
+
 def test_closed_pipe_stops_quietly_with_exit_0():
     proc = subprocess.Popen(
         [sys.executable, "-m", "bptrace", "run", SIMPLE, "--steps", "5000"],

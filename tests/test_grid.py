@@ -99,6 +99,17 @@ def test_the_fast_layout_is_what_simple_bp_shows():
     assert cells(fast)[-3] == ("1", console.get_style("bold yellow"))
 
 
+def test_where_only_ascii_shows_the_rule_is_dashes_and_nothing_else_changes():
+    """Not rich's ASCII box, which would put | between the columns: the same table with - for ─."""
+    console = Console(width=80, force_terminal=True, color_system="truecolor")
+    table = render.new_table("t", ("node", "value"), numeric_from=1)
+    table.add_row("h", "1.1")
+    options = console.options
+    options.encoding = "ascii"
+    for laid_out in (grid.lines(table, console, options), list(console.render(table, options))):  # fast, and rich's
+        assert "".join(s.text for s in laid_out) == "node   value\n------------\nh        1.1\n"
+
+
 TEXTS = st.text(alphabet=st.sampled_from("ab1.−∂/₁² x·漢"), max_size=12) | st.text(alphabet=st.sampled_from("ab1 []/:smile\\\t\r\u2028"), max_size=8)
 STYLES = st.sampled_from([None, None, None, "bold", "dim", "bold yellow", "italic", "bold red", "on blue"])
 
@@ -121,7 +132,7 @@ def tables(draw):
 def test_any_table_that_fits_matches_rich(table, width, ascii_only):
     console = Console(width=200, force_terminal=True, color_system="truecolor", legacy_windows=False)
     options = console.options.update_width(width)
-    if ascii_only:  # a terminal that cannot show box characters: rich draws the rule with '-'
+    if ascii_only:  # a terminal that cannot show box characters, or --ascii: the rule is drawn with '-'
         options.encoding = "ascii"
     note(repr([(c.header, c.justify, list(c.cells)) for c in table.columns]))
     note(repr([r.style for r in table.rows]) + repr(table.caption))
@@ -147,7 +158,7 @@ def _tricky():
 
     late = table(("x", "1"))
     late.add_column("c")  # a column added after the rows
-    empty = Table(box=render.box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    empty = Table(box=grid.HEAD, show_edge=False, pad_edge=False)
     return [
         table(("x\ty", "1")), table(("x\ry", "1")), table(("x\x07y", "1")), table(("abc\u2028defgh", "1")), table(("a\x85b", "1")),
         table((Text("x", style="bolt"), "1")), table(("x", "1"), highlight=True), table(("x", "1"), border_style="red"),
