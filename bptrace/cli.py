@@ -47,7 +47,7 @@ def _at_least(low: int, high: int | None = None):
 
 Lr = Annotated[Optional[float], typer.Option("--lr", metavar="A", help="Learning rate α (0 or more); overrides `set lr` in the file.", show_default="the file's, or 0.1")]
 Precision = Annotated[int, typer.Option("--precision", "-p", metavar="P", callback=_at_least(1, 17), help="Significant digits shown, 1 to 17 (the engine keeps full float64).")]
-AsciiMath = Annotated[bool, typer.Option("--ascii", help="Write plain ASCII: math as dL/dw1, *, sigmoid instead of ∂L/∂w₁, ·, σ, and lines drawn with - instead of ─.")]
+AsciiMath = Annotated[bool, typer.Option("--ascii", help="Write math as .bp text (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ, and lines with - instead of ─; names as written.")]
 AllRows = Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")]
 
 

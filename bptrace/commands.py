@@ -188,7 +188,7 @@ def _view(graph, how: TableRun, out, filename: str):
         if not 1 <= how.sample <= graph.samples:
             raise terminal.UsageProblem(f"--sample {how.sample}: {filename} has samples 1 to {graph.samples}")
         sample = how.sample - 1
-    notation = terminal.notation(out, how.ascii_math)
+    notation = terminal.notation(out, how.ascii_math, graph)
     return View(how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus, sample)
 
 
@@ -293,7 +293,7 @@ def check(source: str, steps: int, lr, precision: int, filename: str, seed: int 
 
     graph = terminal.build(source, filename, seed)
     out = output(ascii_math)
-    view = View(precision=precision, notation=terminal.notation(out, ascii_math))
+    view = View(precision=precision, notation=terminal.notation(out, ascii_math, graph))
     err = terminal.stderr()
     failures = unstable = 0
     nodes = {node.name: node for node in graph.nodes}
@@ -356,7 +356,7 @@ def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, a
     from bptrace.render_explain import render_explain
 
     out = output(ascii_math)
-    view = View(precision=4, notation=terminal.notation(out, ascii_math), max_rows=None if all_rows else MAX_ROWS)
+    view = View(precision=4, notation=terminal.notation(out, ascii_math, graph), max_rows=None if all_rows else MAX_ROWS)
     out.print(render_explain(graph, answers, view, f"Questions about {filename}"))
 
 
@@ -367,7 +367,7 @@ def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_ma
 
     graph = terminal.build(source, filename, seed)
     out = output(ascii_math)
-    notation = terminal.notation(out, ascii_math)
+    notation = terminal.notation(out, ascii_math, graph)
     record = None
     if step is not None:
         for record in trace(graph, step, lr, max_paths=1):
@@ -396,7 +396,7 @@ def nudge(source: str, param: str, by: float, step: int, lr, precision: int, asc
     check_params(graph, (param,), filename)
     report = nudged(graph, param, by, step, lr)
     out = output(ascii_math)
-    view = View(precision=precision, notation=terminal.notation(out, ascii_math))
+    view = View(precision=precision, notation=terminal.notation(out, ascii_math, graph))
     when = "its declared value" if step == 1 else f"step {step}"
     out.print(render_nudge(report, graph.loss, view, f"Nudging {param} in {filename}, at {when}"))
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from itertools import count
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -27,6 +29,7 @@ class Notation:
     partial: str
     pretty: bool
     ascii_names: bool = False  # spell θ as theta, for terminals that cannot show it
+    spelled: Mapping[str, str] | None = None  # with ascii_names: a network's names as spelled, none alike (ascii_spellings)
 
 
 BP = Notation(times="*", minus="-", partial="d", pretty=False)
@@ -80,8 +83,7 @@ def _decimal_places(q: int) -> int | None:
 def name_text(name: str, notation: Notation) -> str:
     """Return a name as written: w1 becomes w₁ in slide math, θ becomes theta in plain ASCII."""
     if notation.ascii_names and not name.isascii():
-        bare = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
-        return "".join(_ascii_letter(ch) for ch in bare)
+        return (notation.spelled or {}).get(name) or _spelled(name)
     if not notation.pretty:
         return name
     base = name.rstrip("0123456789")
@@ -90,6 +92,44 @@ def name_text(name: str, notation: Notation) -> str:
     if digits and base and base[-1].isalpha():
         return base + digits.translate(_SUBSCRIPTS)
     return name
+
+
+def ascii_spellings(names: Iterable[str]) -> dict[str, str]:
+    """Return how each non-ASCII name of a network is spelled in ASCII, no two names alike.
+
+    θ is theta and ŷ is y, unless the network also has a y (or another name spelled y): then the accent is
+    spelled out too, ŷ as y_hat, and where even that is taken, the code points are added (ℒ beside L is
+    L_u2112). A name in ASCII is always shown as written.
+    """
+    names = list(dict.fromkeys(names))
+    taken = {name for name in names if name.isascii()}
+    spelled: dict[str, str] = {}
+    wanted = {name: _spelled(name) for name in names if not name.isascii()}
+    counts = Counter(wanted.values())
+    for name, text in wanted.items():
+        for candidate in (text, _spelled(name, marks=True), f"{text}_{'_'.join(f'u{ord(c):04x}' for c in name if not c.isascii())}"):
+            if candidate not in taken and counts[candidate] <= (candidate == text):
+                break
+        else:  # a name written to look like another's spelling: number it
+            candidate = next(f"{text}_{k}" for k in count(2) if f"{text}_{k}" not in taken and f"{text}_{k}" not in counts)
+        taken.add(candidate)
+        spelled[name] = candidate
+    return spelled
+
+
+_MARKS = {"\u0302": "hat", "\u0304": "bar", "\u0305": "bar", "\u0303": "tilde", "\u0307": "dot", "\u0308": "ddot",
+          "\u20d7": "vec", "\u0301": "acute", "\u0300": "grave", "\u030c": "check", "\u0306": "breve"}
+
+
+def _spelled(name: str, marks: bool = False) -> str:
+    """Return a name in ASCII letters: each letter without its accents (with `marks`, followed by them, y_hat)."""
+    out = []
+    for ch in unicodedata.normalize("NFKD", name):
+        if not unicodedata.combining(ch):
+            out.append(_ascii_letter(ch))
+        elif marks:
+            out.append("_" + _MARKS.get(ch, unicodedata.name(ch, f"u{ord(ch):04x}").split()[-1].lower()))
+    return "".join(out)
 
 
 def _ascii_letter(ch: str) -> str:

@@ -236,8 +236,13 @@ def silence_stdout() -> None:
         pass
 
 
-def notation(out, ascii_math: bool):
-    """Return the notation for math on `out`: slide math, or plain text where asked or where Unicode cannot show."""
-    from bptrace.printer import ASCII, BP, MATH
+def notation(out, ascii_math: bool, graph):
+    """Return the notation for math on `out`: slide math, or plain text where asked or where Unicode cannot
+    show (there, `graph`'s names spelled in ASCII, no two alike)."""
+    from dataclasses import replace
 
-    return ASCII if not out.encoding.lower().startswith("utf") else BP if ascii_math else MATH
+    from bptrace.printer import ASCII, BP, MATH, ascii_spellings
+
+    if out.encoding.lower().startswith("utf"):
+        return BP if ascii_math else MATH
+    return replace(ASCII, spelled=ascii_spellings([leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]))

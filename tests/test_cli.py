@@ -163,6 +163,17 @@ def test_plain_ascii_terminal_does_not_crash_and_writes_ascii_math(tmp_path):
     assert "dL/dalpha" in out and "?" not in out
 
 
+def test_on_a_plain_ascii_terminal_two_names_never_look_alike(tmp_path):
+    """ŷ is y where nothing else is; beside a y it is y_hat, and ℒ beside L keeps its code point."""
+    hat = tmp_path / "hat.bp"
+    hat.write_text("input y = 2\nparam ŷ = 1\nparam θ = 1\nparam ℒ = 0\nparam L = 0\nloss E = (y - ŷ)^2 + θ + ℒ + L\n", encoding="utf-8")
+    out = run_process("run", str(hat), env={"PYTHONIOENCODING": "ascii"}).stdout.decode("ascii")
+    assert "(y - y_hat)^2 + theta + L_u2112 + L" in out and "dE/dy_hat" in out
+    alone = tmp_path / "alone.bp"
+    alone.write_text("param ŷ = 1\nloss E = ŷ^2\n", encoding="utf-8")
+    assert "dE/dy " in run_process("run", str(alone), env={"PYTHONIOENCODING": "ascii"}).stdout.decode("ascii")
+
+
 def test_no_color_keeps_colour_codes_out_even_on_a_terminal():
     result = invoke("run", SIMPLE, env={"NO_COLOR": "1", "FORCE_COLOR": "1", "TERM": "xterm-256color"})
     colour = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;)")

@@ -7,7 +7,7 @@ import pytest
 
 from bptrace.evaluate import compile_expr, run
 from bptrace.parser import parse, parse_expression
-from bptrace.printer import MATH, show
+from bptrace.printer import MATH, ascii_spellings, show
 from bptrace.tracer import batch, trace
 from conftest import ROOT, finite_difference, load, declared_params
 
@@ -126,3 +126,18 @@ def test_a_number_is_written_as_text_that_reads_back_as_itself(p, q):
     text = number_text(Fraction(p, q))
     assert show(parse_expression(text)) == text
     assert float(parse_expression(text).value) == float(Fraction(p, q))
+
+
+@pytest.mark.parametrize("names, spelled", [
+    (["ŷ", "θ", "β2"], {"ŷ": "y", "θ": "theta", "β2": "beta2"}),  # nothing alike: accents dropped, letters spelled
+    (["y", "ŷ"], {"ŷ": "y_hat"}),  # beside a y, the accent is spelled out
+    (["ŷ", "ý"], {"ŷ": "y_hat", "ý": "y_acute"}),  # neither takes y from the other
+    (["x̄", "x"], {"x̄": "x_bar"}),
+    (["L", "ℒ"], {"ℒ": "L_u2112"}),  # no accent to spell: the code point
+    (["y", "y_hat", "ŷ"], {"ŷ": "y_u0177"}),
+    (["y", "y_hat", "ŷ", "y_u0177"], {"ŷ": "y_2"}),
+])
+def test_names_spelled_in_ascii_never_look_alike(names, spelled):
+    assert ascii_spellings(names) == spelled
+    shown = [spelled.get(n, n) for n in names]
+    assert len(set(shown)) == len(shown) and all(s.isascii() for s in shown)
