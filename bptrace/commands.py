@@ -115,6 +115,8 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
             except NumericFault as fault:
                 if "forward" in how.sections and fault.computed is not None:
                     out.print(render_stopped(graph, fault, view))  # everything computed up to the fault
+                if len(losses) > 2:  # how the loss went until then: up, as a rule
+                    out.print(render_curve(losses, view, getattr(out, "width", 80), batched=batches(graph, how, warn=False) is not None))
                 raise
     finally:
         if how.export is not None:  # what was shown, up to a fault or an interrupt too
@@ -275,6 +277,8 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
     except NumericFault as fault:
         error = {"kind": "numeric", "message": str(fault), "where": fault.where}
         error.update({"final": True} if fault.final else {"step": fault.step})
+        if fault.hint:
+            error["hint"] = fault.hint
         if fault.span is not None and fault.span.line:
             error.update(line=fault.span.line, col=fault.span.col)
         write(jsonl.end_with_error(*stopped(), error))

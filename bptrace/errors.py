@@ -73,4 +73,5 @@ class NumericFault(BptraceError):
         self.detail = detail
         self.span = span  # where in the source the fault arose, when known
         self.final = final
+        self.hint: str | None = None  # what to do about it, when that is known (see tracer.diverged)
         self.computed: dict | None = None  # a forward pass's values up to the fault, when it arose there

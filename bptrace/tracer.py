@@ -14,7 +14,7 @@ from bptrace.errors import NumericFault
 from bptrace.evaluate import find_fault, op_of, run
 from bptrace.graph import Edge, Graph
 from bptrace.optimizers import OPTIMIZERS
-from bptrace.printer import show
+from bptrace.printer import format_number, show
 from bptrace.tape import Slots, Tape, lower, run as run_tape
 
 if TYPE_CHECKING:
@@ -208,17 +208,32 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
     if picks is not None:
         with _quiet(graph):
             start_loss = batch(graph, _values(plan, params, 1)[graph.loss])
-    for k in range(1, steps + 1):
-        indices = next(picks) if picks is not None else None
+    losses: list[tuple[int, float]] = []  # step 1's loss and the last step's: a fault after it grew is training diverging
+    try:
+        for k in range(1, steps + 1):
+            indices = next(picks) if picks is not None else None
+            with _quiet(graph):
+                record = _step(plan, params, k, lr, states, indices)
+            losses[1:] = [(k, float(record.loss))]
+            yield record
+            params, states = record.updates.after, record.updates.state
+            del record  # before the next step: its floats then take the memory this one's leave, still in the caches
         with _quiet(graph):
-            record = _step(plan, params, k, lr, states, indices)
-        yield record
-        params, states = record.updates.after, record.updates.state
-        del record  # before the next step: its floats then take the memory this one's leave, still in the caches
-    with _quiet(graph):
-        values = _values(plan, params, steps + 1, final=True)
-        loss = batch(graph, values[graph.loss])  # a mean of huge losses may overflow: inf, reported, not warned of
+            values = _values(plan, params, steps + 1, final=True)
+            loss = batch(graph, values[graph.loss])  # a mean of huge losses may overflow: inf, reported, not warned of
+    except NumericFault as fault:
+        fault.hint = fault.hint or diverged(losses, lr)
+        raise
     yield Final(steps, loss, dict(zip(plan.params, params)), start_loss)
+
+
+def diverged(losses: list[tuple[int, float]], lr: float) -> str | None:
+    """Return the hint for a fault after the loss grew from step 1's to the last step's (None if it did not)."""
+    if len(losses) < 2 or not lr or not losses[1][1] > losses[0][1]:  # a nan compares false: no claim
+        return None
+    (_, first), (k, last) = losses
+    return (f"the loss grew from {format_number(first, 4)} at step 1 to {format_number(last, 4)} at step {k}: "
+            "training diverges; try a smaller lr")
 
 
 def _quiet(graph: Graph):

@@ -114,7 +114,9 @@ def test_numeric_fault_exits_5_after_printing_the_steps_that_worked(tmp_path):
     assert "Step 1" in result.stdout
     # w: 3 → −213 → 7.7e7 → … until w^4 overflows; the diagnostic points at the power in the source.
     assert result.stderr.startswith(f"{bad}:3:10: error: step 6: node L = w^4: overflow: (-5.27612e+224)^4")
-    assert result.stderr.splitlines()[1:] == [" 3 | loss L = w^4", "   |          ^~~"]
+    assert result.stderr.splitlines()[1:3] == [" 3 | loss L = w^4", "   |          ^~~"]
+    assert result.stderr.splitlines()[3].startswith("  hint: the loss grew from 81 at step 1 to ")  # 3^4
+    assert result.stderr.splitlines()[3].endswith(" at step 5: training diverges; try a smaller lr")
 
 
 def test_log_of_negative_names_step_node_and_operation(tmp_path):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 from typer.testing import CliRunner
 
 from bptrace.cli import app
-from bptrace.tracer import trace
+from bptrace.printer import format_number
+from bptrace.tracer import diverged, trace
 from conftest import ROOT, finite_difference, load
 
 SIMPLE = (ROOT / "networks" / "simple.bp").read_text(encoding="utf-8")
@@ -112,3 +114,39 @@ def test_a_setting_of_another_optimizer_is_a_warning(tmp_path):
     result = CliRunner(env=ENV).invoke(app, ["run", str(f)])
     assert result.exit_code == 0
     assert "warning: 'beta1' is a setting of the adam optimizer, and this network trains with sgd" in result.stderr
+
+
+def test_a_fault_after_the_loss_grew_says_training_diverges():
+    """simple.bp at lr 3: the loss grows from the handout's 0.6385 (1/2·(1 − (−0.13))²) until a value overflows."""
+    from bptrace.errors import NumericFault
+
+    steps = []
+    with pytest.raises(NumericFault) as fault:
+        for record in trace(load(SIMPLE), 50, lr=3.0):
+            steps.append(float(record.loss))
+    assert steps[0] == pytest.approx(0.5 * 1.13**2) and all(b > a for a, b in zip(steps, steps[1:]))
+    assert fault.value.step == len(steps) + 1
+    assert fault.value.hint == (f"the loss grew from 0.6385 at step 1 to {format_number(steps[-1], 4)} at step {len(steps)}: "
+                                "training diverges; try a smaller lr")
+
+
+def test_a_fault_without_the_loss_growing_gets_no_divergence_hint():
+    from bptrace.errors import NumericFault
+
+    # L = (w − 1/2)² + log(w − 1/5) at w = 1: ∂L/∂w = 1 + 1/0.8 = 2.25, so lr 1/2 moves w to −0.125 and log faults at step 2.
+    with pytest.raises(NumericFault) as fault:
+        list(trace(load("param w = 1\nloss L = (w - 1/2)^2 + log(w - 1/5)\n"), 3, lr=0.5))
+    assert fault.value.step == 2 and fault.value.hint is None
+    assert diverged([(1, 1.0), (4, 0.5)], 0.1) is None  # the loss fell
+    assert diverged([(1, 1.0), (4, 2.0)], 0.0) is None  # no lr, no divergence by it
+    assert diverged([(1, 1.0), (4, math.nan)], 0.1) is None
+    assert diverged([(1, 1.0), (4, 2.0)], 0.1).startswith("the loss grew from 1 at step 1 to 2 at step 4")
+
+
+def test_the_cli_shows_the_loss_curve_and_the_hint_when_training_diverges():
+    result = CliRunner(env=ENV).invoke(app, ["run", str(ROOT / "networks" / "simple.bp"), "--lr", "3", "-n", "50", "-q"])
+    assert result.exit_code == 5
+    assert "Loss over 5 steps (log scale, lowest 0.6385" in result.stdout
+    assert "hint: the loss grew from 0.6385 at step 1" in result.stderr
+    end = CliRunner(env=ENV).invoke(app, ["run", str(ROOT / "networks" / "simple.bp"), "--lr", "3", "-n", "50", "--json"])
+    assert json.loads(end.stdout.splitlines()[-1])["error"]["hint"].endswith("training diverges; try a smaller lr")
