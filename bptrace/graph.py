@@ -354,4 +354,8 @@ def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[Warning
         for node in nodes
         if node.name not in used
     ]
+    if not any(leaf.kind == "param" for leaf in leaves):
+        span = next(node.span for node in nodes if node.name == loss)
+        found.append(Warning_("the network has no param: training changes nothing", span,
+                              "declare what training should change with `param`, as `param w = 0.5` (an input never changes)"))
     return tuple(found)

@@ -171,3 +171,17 @@ def test_warning_goes_to_stderr_and_the_run_succeeds(tmp_path: Path) -> None:
     assert "error" not in result.stderr
     assert "warning:" not in result.stdout
     assert "Step 1" in result.stdout and "w" in result.stdout
+
+
+def test_a_network_without_a_param_is_warned_of(tmp_path: Path) -> None:
+    """`input w` where `param w` was meant: the run computes the loss and trains nothing."""
+    f = tmp_path / "no_param.bp"
+    f.write_text("input x = 1\ninput w = 2\nloss L = (x*w - 1)^2\n", encoding="utf-8")
+    result = invoke(str(f))
+    assert result.exit_code == 0
+    err = result.stderr.split("\n")
+    assert err[0] == f"{f}:3:6: warning: the network has no param: training changes nothing"
+    check_quote(err, source_lines(f.read_text(encoding="utf-8")), 3, 6)
+    assert "`param w = 0.5`" in result.stderr
+    f.write_text("input x = 1\nparam w = 2\nloss L = (x*w - 1)^2\n", encoding="utf-8")
+    assert "warning" not in invoke(str(f)).stderr  # with one param, nothing to warn of
