@@ -285,10 +285,19 @@ def _check_uses(s: Assignment, names: tuple[Name, ...], defined: dict[str, Span]
             )
         hint = (
             NAME_HINTS.get(name.id)
+            or _product_hint(name.id, defined)
             or did_you_mean(name.id, list(defined))
             or "declare it with `param`, `input`, `target` or `const`"
         )
         raise NetworkError(f"unknown name '{name.id}'", name.span, hint)
+
+
+def _product_hint(name: str, defined: dict[str, Span]) -> str | None:
+    """Return the hint for two defined names written together, `wx` for w·x (None if it is not that)."""
+    for i in range(1, len(name)):
+        if name[:i] in defined and name[i:] in defined:
+            return f"write {name[:i]}*{name[i:]} for a product: bptrace has no implicit multiplication"
+    return None
 
 
 def _node(s: Assignment, names: tuple[Name, ...], shapes: dict[Expr, tuple]) -> Node:
