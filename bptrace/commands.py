@@ -90,6 +90,8 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
     if how.export is not None:
         from bptrace.export import Recorder
 
+        terminal.writable(how.export)
+
         out = Recorder(out, f"bptrace run {filename}")
     first, losses = None, []
     progress = _progress(how)
@@ -203,6 +205,8 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
     from bptrace.tracer import trace
 
     graph = build(source, filename, how)
+    if key is not None:
+        terminal.writable(key)
     write = handout.markdown if form == "markdown" else handout.latex_document
     max_rows = None if how.all_rows else MAX_ROWS
     sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)

@@ -55,6 +55,18 @@ def save(path: Path, text: str) -> None:
         raise FileProblem(f"cannot write {path}: {error.strerror or error}") from None
 
 
+def writable(path: Path) -> None:
+    """Raise FileProblem now if `path` cannot be written later (save): before a run, not after it."""
+    import os
+
+    folder = path.parent
+    reason = ("is a directory" if path.is_dir() else "no such directory" if not folder.is_dir()
+              else "permission denied" if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
+              else None)
+    if reason:
+        raise FileProblem(f"cannot write {path}: {reason}")
+
+
 def write_utf8(text: str) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(text.encode("utf-8"))

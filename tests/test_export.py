@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -52,11 +53,26 @@ def test_export_usage_errors(args, says):
     assert result.exit_code == 2 and says in " ".join(result.stderr.replace("│", "").split())
 
 
-def test_an_unwritable_export_is_a_file_error_with_nothing_left_behind(tmp_path):
+def test_an_unwritable_export_is_a_file_error_before_the_run_with_nothing_left_behind(tmp_path):
     target = tmp_path / "missing" / "t.html"
-    result = invoke("run", SIMPLE, "--export", str(target))
+    result = invoke("run", SIMPLE, "--export", str(target), "--steps", "400")
     assert result.exit_code == 3
-    assert f"cannot write {target}: No such file or directory" in result.stderr
+    assert result.stderr == f"bptrace: error: cannot write {target}: no such directory\n"
+    assert result.stdout == ""  # said before a long run, not after it
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "t.html").mkdir()
+    assert "t.html: is a directory" in invoke("run", SIMPLE, "--export", str(tmp_path / "t.html")).stderr
+
+
+def test_an_export_that_fails_when_written_is_still_a_file_error(tmp_path, monkeypatch):
+    """The folder was there when the run began, and a write can still fail (a full disk): exit 3, nothing left."""
+    def full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    result = invoke("run", SIMPLE, "--export", str(tmp_path / "t.html"))
+    assert result.exit_code == 3
+    assert f"cannot write {tmp_path / 't.html'}: No space left on device" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 

@@ -139,3 +139,11 @@ def test_a_worksheet_blanks_the_optimizers_state_and_the_batch_means_too(tmp_pat
             kept = SCAFFOLD["updates" if title.startswith("Update") else "chains"]
             for row in rows[2:]:
                 assert all(cell == "" for header, cell in zip(rows[0], row) if header not in kept), (title, row)
+
+
+def test_an_unwritable_key_is_a_file_error_before_the_worksheet_is_written(tmp_path):
+    key = tmp_path / "missing" / "key.md"
+    result = invoke("run", SIMPLE, "--format", "markdown", "--blank", "forward", "--key", str(key))
+    assert result.exit_code == 3
+    assert result.stderr == f"bptrace: error: cannot write {key}: no such directory\n"
+    assert result.stdout == ""
