@@ -70,10 +70,10 @@ def run(
     focus: Annotated[Optional[str], typer.Option("--focus", metavar="PARAM", help="Highlight PARAM's paths to the loss in every table.", show_default=False)] = None,
     every: Annotated[int, typer.Option("--every", metavar="K", callback=_at_least(1), help="Show the tables of every K-th step (and always the first and the last).")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show no step's tables: only the summary and the loss curve.")] = False,
-    seed: Seed = None,
+    seed: RunSeed = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", metavar="B", callback=lambda v: v if v is None else _at_least(1)(v), help="With samples: each step trains on the next B of them, wrapping around.", show_default="the file's `set batch`, or all samples")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", metavar="CSV", help="Samples from a CSV file: a header row naming inputs and targets, then one row per sample.", show_default=False)] = None,
-    shuffle: Annotated[bool, typer.Option("--shuffle", help="With --batch-size: shuffle the samples on every pass through them (with --seed).")] = False,
+    shuffle: Annotated[bool, typer.Option("--shuffle", help="With --batch-size: shuffle the samples on every pass through them (with --seed), each pass cut into batches.")] = False,
     sample: Annotated[Optional[int], typer.Option("--sample", metavar="I", help="With samples: show sample I alone, with numbers in the formulas (the first 4 are shown side by side by default).", show_default=False)] = None,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
@@ -110,6 +110,8 @@ def run(
         raise typer.BadParameter("highlights rows of the terminal tables; it cannot be used with --format or --json", param_hint="'--focus'")
     if sample is not None and (form != "text" or json_lines):
         raise typer.BadParameter("picks the sample the terminal tables show; it cannot be used with --format or --json", param_hint="'--sample'")
+    if every > 1 and quiet:
+        raise typer.BadParameter("shows every K-th step's tables, but --quiet shows none: use one of them", param_hint="'--every'")
     if (every > 1 or quiet) and (form != "text" or json_lines or pause):
         raise typer.BadParameter("leaves step tables out of the terminal view; it cannot be used with --format, --json or --pause",
                                  param_hint="'--every'" if every > 1 else "'--quiet'")
@@ -128,7 +130,13 @@ def run(
         _guarded(file, lambda source: commands.run_tables(source, str(file), how))
 
 
-Seed = Annotated[Optional[int], typer.Option("--seed", metavar="S", callback=lambda v: v if v is None else _at_least(0)(v), show_default="the file's `set seed`, or 0", help="Seed for params written uniform(…) or normal(…), and for --shuffle: the same seed, the same run.")]
+def _seed(also: str = ""):
+    return Annotated[Optional[int], typer.Option("--seed", metavar="S", callback=lambda v: v if v is None else _at_least(0)(v), show_default="the file's `set seed`, or 0",
+                                                 help=f"Seed for params written uniform(…) or normal(…){also}: the same seed, the same run.")]
+
+
+Seed = _seed()
+RunSeed = _seed(", and for --shuffle")
 
 
 def _check_lr(lr: float | None) -> None:

@@ -20,11 +20,16 @@ class DataProblem(BptraceError):
 
 def read_csv(text: str, filename: str) -> dict[str, tuple[float, ...]]:
     """Return each column of a CSV text (a header row, then numbers) by its header's name."""
-    rows = list(csv.reader(io.StringIO(text)))
-    rows = [row for row in rows if any(cell.strip() for cell in row)]  # blank lines are nothing
+    rows = _rows(text, ",")
     if not rows:
         raise DataProblem(f"{filename}: empty: a CSV file needs a header row of names, then one row per sample")
+    if len(rows[0]) == 1:  # cells separated by ; (a spreadsheet set for decimal commas) or by tabs
+        separator = next((c for c in ";\t" if c in rows[0][0]), None)
+        rows = _rows(text, separator) if separator else rows
     names = [cell.strip() for cell in rows[0]]
+    if names[0].startswith("#"):
+        raise DataProblem(f"{filename}: line 1 starts with '#': a CSV file's first row names its columns "
+                          "(this looks like a .bp network: give it as the FILE, and the samples as --data)")
     if len(set(names)) != len(names):
         twice = next(n for n in names if names.count(n) > 1)
         raise DataProblem(f"{filename}: line 1: the column '{twice}' appears twice")
@@ -33,16 +38,32 @@ def read_csv(text: str, filename: str) -> dict[str, tuple[float, ...]]:
     columns: dict[str, list[float]] = {name: [] for name in names}
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(names):
-            raise DataProblem(f"{filename}: line {line}: {len(row)} cells, but the header names {len(names)} columns")
+            raise DataProblem(f"{filename}: line {line}: {len(row)} cell{'s' if len(row) != 1 else ''}, "
+                              f"but the header names {len(names)} column{'s' if len(names) != 1 else ''}")
         for name, cell in zip(names, row):
             try:
                 value = float(cell)
             except ValueError:
-                raise DataProblem(f"{filename}: line {line}, column '{name}': '{cell.strip()}' is not a number") from None
+                hint = f": use a decimal point, {cell.strip().replace(',', '.')}" if _decimal_comma(cell) else ""
+                raise DataProblem(f"{filename}: line {line}, column '{name}': '{cell.strip()}' is not a number{hint}") from None
             if not math.isfinite(value):
                 raise DataProblem(f"{filename}: line {line}, column '{name}': {cell.strip()} is not a finite number")
             columns[name].append(value)
     return {name: tuple(values) for name, values in columns.items()}
+
+
+def _rows(text: str, separator: str) -> list[list[str]]:
+    """Return the CSV text's rows, cells split at `separator`, blank lines left out."""
+    return [row for row in csv.reader(io.StringIO(text), delimiter=separator) if any(cell.strip() for cell in row)]
+
+
+def _decimal_comma(cell: str) -> bool:
+    """Tell whether a cell is a number written with a decimal comma, 1,5."""
+    try:
+        float(cell.replace(",", "."))
+    except ValueError:
+        return False
+    return cell.count(",") == 1
 
 
 def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str) -> Graph:

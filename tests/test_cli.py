@@ -102,6 +102,12 @@ def test_an_option_json_would_ignore_is_refused_and_named(args, names):
     assert names in " ".join(result.stderr.replace("│", " ").split())  # the option given, not a pair
 
 
+def test_every_and_quiet_together_are_refused():
+    result = invoke("run", SIMPLE, "--steps", "4", "--every", "2", "--quiet")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "'--every': shows every K-th step's tables, but --quiet shows none" in " ".join(result.stderr.replace("│", " ").split())
+
+
 def test_json_takes_show_naming_all_four_tables_in_any_order():
     assert invoke("run", SIMPLE, "--json", "--show", "updates,forward,partials,chains").exit_code == 0
 

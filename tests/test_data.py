@@ -48,12 +48,23 @@ def test_csv_columns_replace_the_inputs_and_targets(files):
         ("x,y\n", "no samples: the header row is the only row"),
         ("", "empty"),
         ("x,y\n1,inf\n", "inf is not a finite number"),
+        ("x,y\n1\n", "line 2: 1 cell, but the header names 2 columns"),
+        ("x;y\n1,5;3\n", "line 2, column 'x': '1,5' is not a number: use a decimal point, 1.5"),
+        ("# a network\nparam w = 1\n", "line 1 starts with '#': a CSV file's first row names its columns (this looks like a .bp network"),
     ],
 )
 def test_bad_data_files_are_file_errors(files, csv, says):
     (files / "bad.csv").write_text(csv)
     result = invoke("run", str(files / "line.bp"), "--data", str(files / "bad.csv"))
     assert result.exit_code == 3 and says in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("text", ["x;y\n1;2\n2;4\n3;6\n4;8\n5;10\n", "x\ty\n1\t2\n2\t4\n3\t6\n4\t8\n5\t10\n"], ids=["semicolons", "tabs"])
+def test_cells_separated_by_semicolons_or_tabs_are_read_as_commas_are(files, text):
+    """What a spreadsheet set for decimal commas writes, and a table copied as text: five.csv's numbers."""
+    (files / "other.csv").write_text(text)
+    run = [json.loads(x) for x in invoke("run", str(files / "line.bp"), "--data", str(files / "other.csv"), "--json").stdout.splitlines()]
+    assert run[1]["updates"][0]["grad"] == pytest.approx(-11)  # as in test_csv_columns_replace_the_inputs_and_targets
 
 
 def test_a_list_in_the_file_must_match_the_data(files):
