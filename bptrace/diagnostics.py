@@ -30,6 +30,11 @@ CHARACTER_HINTS = {
     "¾": "write 3/4",
     "√": "write sqrt(x)",
     "∑": "write the sum out term by term",
+    "\u00a0": "a non-breaking space, as pasted from a document: use a plain space",
+    "\u202f": "a narrow non-breaking space, as pasted from a document: use a plain space",
+    "\u2009": "a thin space, as pasted from a document: use a plain space",
+    "\u200b": "a zero-width space, as pasted from a document: delete it",
+    "\u3000": "a full-width space: use a plain space",
 }
 
 # Names from other languages and textbooks, with what bptrace calls them.

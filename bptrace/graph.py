@@ -237,7 +237,7 @@ def _setting(s: Setting) -> float | str:
             return s.value.id
         written = s.value.id if isinstance(s.value, Name) else None
         hint = did_you_mean(written, choices) if written else None
-        raise NetworkError(f"'{s.name}' is {' or '.join(choices)}", s.value.span, hint or f"write `set {s.name} = {choices[0]}`")
+        raise NetworkError(f"'{s.name}' must be {', '.join(choices[:-1])} or {choices[-1]}", s.value.span, hint or f"write `set {s.name} = {choices[0]}`")
     if isinstance(s.value, Samples):
         raise NetworkError(f"setting '{s.name}' is one number", s.value.span, f"write `set {s.name} = VALUE`")
     value = _constant(s.value, f"setting '{s.name}'")

@@ -216,7 +216,8 @@ class _Parser:
             self.i += 2  # `h = …`, the commonest statement: what defined_name and expect_op accept, checked inline
         else:
             name = self.defined_name()
-            self.expect_op("=", f"'=' after '{name.text}'", f"a node is written `{name.text} = EXPR`")
+            what = f"a loss is written `loss {name.text} = EXPR`" if is_loss else f"a node is written `{name.text} = EXPR`"
+            self.expect_op("=", f"'=' after '{name.text}'", what)
         return Assignment(name.text, self.expression(), is_loss, name.span)
 
     def defined_name(self) -> Token:
@@ -329,8 +330,13 @@ class _Parser:
             raise NetworkError(f"unexpected '{t.text}' in an expression", t.span,
                                "use ( and ) for grouping; [ ] hold the samples of an input or target: input x = [0, 1]")
         hint = None
-        if t.kind in ("newline", "end") and self.i and self.tokens[self.i - 1].kind == "op":
+        before = self.tokens[self.i - 1] if self.i else None
+        if t.kind in ("newline", "end") and before is not None and before.kind == "op":
             hint = "to continue an expression on the next line, wrap it in parentheses"
+        elif t.text == "=" and before is not None and before.text == "=":
+            hint = "write one '=': a statement defines a name, it does not compare"
+        elif t.text in ("*", "^", "**") and before is not None and before.text in ("*", "**"):
+            hint = "for a power write ^ (or **): w^2"
         raise self.unexpected("a number, a name or '('", hint)
 
     def call(self) -> Expr:

@@ -188,12 +188,12 @@ def new_table(title: str, headers: Iterable[str], numeric_from: int = 99, text: 
     return table
 
 
-def titled(table: Table) -> RenderableType:
-    """Return a table under its title, and its note (rows left out, say) under it, at the terminal's width:
-    as rich's caption it would wrap at the table's, one word a line under a narrow table."""
+def titled(table: Table, gap: bool = True) -> RenderableType:
+    """Return a table under its title (after a blank line, with `gap`), and its note (rows left out, say) under it,
+    at the terminal's width: as rich's caption it would wrap at the table's, one word a line under a narrow table."""
     note, table.caption = table.caption, None
     below = [Text(note, style=table.caption_style or "dim")] if note else []
-    return Group(Text(""), Text(table.caption_title, style="bold"), _Fitted(table), *below)
+    return Group(*[Text("")] * gap, Text(table.caption_title, style="bold"), _Fitted(table), *below)
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,7 +436,7 @@ def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType
         error = lambda v: format_number(v, 3, n)  # noqa: E731 - errors need no more digits
         table.add_row(partial_text(graph.loss, g.param, n), num(r.analytic), num(r.numeric),
                       error(r.abs_error), error(r.rel_error), _STATUS[r.status], style=_STATUS_STYLE[r.status])
-    parts: list[RenderableType] = [titled(table)]
+    parts: list[RenderableType] = [titled(table, gap=checked.step > 1)]  # the output's first line is the title
     wrong = [p for p in checked.partials if p.result.status != "ok"]
     if wrong:
         kinds = {p.result.status for p in wrong}

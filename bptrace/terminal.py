@@ -36,10 +36,24 @@ def read(file: Path) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise FileProblem(f"{file}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
+        raise _not_utf8(data, e.start) from None
     if "\x00" in text:
         raise FileProblem(f"{file}: a binary file, not a .bp file (it contains NUL bytes)")
     return text.removeprefix("\ufeff")
+
+
+def _not_utf8(data: bytes, at: int) -> FileProblem:
+    """Return the problem of a byte that is not UTF-8, pointing at it in the text (the rest decoded as it can be)."""
+    from bptrace.errors import Span
+
+    line = data.count(b"\n", 0, at) + 1
+    col = len(data[data.rfind(b"\n", 0, at) + 1:at].decode("utf-8", "replace")) + 1
+    problem = FileProblem(f"not UTF-8 text: byte 0x{data[at]:02x} is not a character in UTF-8")
+    problem.message, problem.span = str(problem), Span(line, col, line, col + 1)
+    problem.source = data.decode("utf-8", "replace")  # what the diagnostic quotes: the byte shows as �
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))  # the byte order mark a UTF-16 file starts with
+    problem.hint = f"{'it is UTF-16: ' if utf16 else ''}save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)"
+    return problem
 
 
 def save(path: Path, text: str) -> None:
@@ -97,7 +111,7 @@ def report(error: BptraceError | RecursionError, filename: str, source: str) -> 
         err.print(f"{filename}: error: the network is nested too deeply to process", markup=False)
         return EXIT_NETWORK
     if isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
-        diagnose(err, filename, source, error.span, error.message, getattr(error, "hint", None))
+        diagnose(err, filename, getattr(error, "source", source), error.span, error.message, getattr(error, "hint", None))
     else:
         err.print(f"bptrace: error: {error}", markup=False)
     return error.exit_code

@@ -143,10 +143,9 @@ def _nul(tmp_path: Path) -> Path:
     [
         (_missing, "no such file"),
         (_directory, "is a directory"),
-        (_latin1, "not UTF-8"),
         (_nul, "NUL bytes"),
     ],
-    ids=["missing", "directory", "not_utf8", "nul_bytes"],
+    ids=["missing", "directory", "nul_bytes"],
 )
 def test_file_error(tmp_path: Path, make, says: str) -> None:
     path = str(make(tmp_path))
@@ -185,3 +184,18 @@ def test_a_network_without_a_param_is_warned_of(tmp_path: Path) -> None:
     assert "`param w = 0.5`" in result.stderr
     f.write_text("input x = 1\nparam w = 2\nloss L = (x*w - 1)^2\n", encoding="utf-8")
     assert "warning" not in invoke(str(f)).stderr  # with one param, nothing to warn of
+
+
+def test_a_file_not_in_utf8_points_at_the_byte_and_says_how_to_save_it(tmp_path: Path) -> None:
+    f = _latin1(tmp_path)  # "# réseau": é is the byte 0xe9 in Latin-1, at line 1, column 4
+    result = invoke(str(f))
+    assert result.exit_code == EXIT_FILE and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{f}:1:4: error: not UTF-8 text: byte 0xe9 is not a character in UTF-8",
+        " 1 | # r\ufffdseau",
+        "   |    ^",
+        "  hint: save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)",
+    ]
+    utf16 = tmp_path / "utf16.bp"
+    utf16.write_text("param w = 2\nloss L = w^2\n", encoding="utf-16")
+    assert "hint: it is UTF-16: save the file as UTF-8" in invoke(str(utf16)).stderr

@@ -161,3 +161,10 @@ def test_a_table_with_both_kinds_is_titled_for_both(wrong_sine, tmp_path):
     assert result.exit_code == 6
     assert "Local derivatives that disagree, or that finite differences cannot check here" in result.stdout
     assert "MISMATCH" in result.stdout and "unstable" in result.stdout
+
+
+def test_the_check_begins_with_its_title_and_keeps_a_blank_line_between_steps():
+    out = invoke("check", str(ROOT / "networks" / "simple.bp"), "--steps", "2").stdout.splitlines()
+    assert out[0] == "Gradient check, step 1: analytic beside central differences"
+    second = out.index("Gradient check, step 2: analytic beside central differences")
+    assert out[second - 1] == ""

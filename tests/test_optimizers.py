@@ -96,7 +96,7 @@ def test_the_update_table_shows_the_optimizers_state(tmp_path):
 @pytest.mark.parametrize(
     "setting, says",
     [
-        ("set optimizer = rmsprop", "'optimizer' is sgd or momentum or adam"),
+        ("set optimizer = rmsprop", "'optimizer' must be sgd, momentum or adam"),
         ("set momentum = 1", "momentum must be at least 0 and less than 1"),
         ("set eps = 0", "eps must be more than 0"),
     ],
