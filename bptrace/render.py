@@ -105,20 +105,30 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
         parts.append(Text(batch_note(graph, step, view), style="dim"))
     if graph.seed is not None and step.step == 1:
         parts.append(Text(drawn_note(graph, view), style="dim"))
-    tables: list[Table] = []
     if "forward" in view.sections:
-        parts.append(leaves_line(graph, step, view))
-        tables.append(_forward(graph, step, view))
+        parts += [leaves_line(graph, step, view), titled(_forward(graph, step, view))]
+        if step.samples is not None:
+            parts.append(batch_loss(graph, step, view))
     if "partials" in view.sections:
-        tables.append(_partials(graph, step, view))
+        parts.append(titled(_partials(graph, step, view)))
         gradients = _gradients(graph, step, view)
         if gradients.row_count > 1:  # more than the seed ∂L/∂L = 1
-            tables.append(gradients)
+            parts.append(titled(gradients))
     if "chains" in view.sections:
-        tables.append(_chains(graph, step, view))
+        parts.append(titled(_chains(graph, step, view)))
     if "updates" in view.sections:
-        tables.append(_updates(graph, step, view))
-    return Group(*parts, *(titled(t) for t in tables), Text(""))
+        parts.append(titled(_updates(graph, step, view)))
+    return Group(*parts, Text(""))
+
+
+def batch_loss(graph: Graph, step: Step, view: View) -> Text:
+    """Return the line under the forward pass that gives the loss training lowers: the batch's mean (or sum)."""
+    how = "mean" if graph.settings["reduction"] == "mean" else "sum"
+    whose = "the batch's" if step.indices is not None else "the"
+    n = step.samples
+    loss = name_text(graph.loss, view.notation)
+    return Text.assemble(f"The {how} over {whose} {n} sample{'s' if n > 1 else ''}, what training lowers: {loss} = ",
+                         (format_number(step.loss, view.precision, view.notation), "bold"))
 
 
 

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from bptrace import grid, tables
 from bptrace.graph import Graph
-from bptrace.render import View, add_row, batch_note, leaves_line, writer
+from bptrace.render import View, add_row, batch_loss, batch_note, leaves_line, writer
 from bptrace.tracer import Step
 
 ADVANCE = ("\r", "\n", " ")
@@ -87,6 +87,8 @@ def step_through(out: Console, graph: Graph, step: Step, view: View, keys: Keys)
     if "forward" in view.sections:
         out.print(leaves_line(graph, step, view))
         _reveal(out, tables.forward(graph, step, w), view, keys)
+        if step.samples is not None:
+            out.print(batch_loss(graph, step, view))
     if "partials" in view.sections:
         _reveal(out, tables.partials(graph, step, w), view, keys, formula_first=True)
     if "chains" in view.sections:

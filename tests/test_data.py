@@ -154,3 +154,15 @@ def test_graph_and_a_too_wide_draw(tmp_path):
     f = tmp_path / "u.bp"
     f.write_text("param w = uniform(-1e308, 1e308)\nloss L = w^2\n")
     assert "spans more than a float can hold" in invoke("run", str(f)).stderr
+
+
+def test_each_step_shows_the_loss_training_lowers_under_the_forward_pass(files):
+    # x = 1..5, y = 2x, w = 1: L_i = 1/2·(2x_i − x_i)² = x_i²/2; mean (1+4+9+16+25)/10 = 5.5, sum 27.5;
+    # the first batch of 2 (samples 1 and 2): (1/2 + 2)/2 = 1.25.
+    line, five = str(files / "line.bp"), str(files / "five.csv")
+    out = invoke("run", line, "--data", five).stdout
+    assert "The mean over the 5 samples, what training lowers: L = 5.5\n" in out
+    assert "The mean over the batch's 2 samples, what training lowers: L = 1.25\n" in invoke("run", line, "--data", five, "-b", "2").stdout
+    (files / "sum.bp").write_text(LINE + "set reduction = sum\n")
+    assert "The sum over the 5 samples, what training lowers: L = 27.5\n" in invoke("run", str(files / "sum.bp"), "--data", five).stdout
+    assert "what training lowers" not in invoke("run", str(ROOT / "networks" / "simple.bp")).stdout  # one value: the table's
