@@ -19,6 +19,7 @@ from bptrace.tracer import Final, Step
 SCAFFOLD = {
     "forward": ("node", "expression"),
     "partials": ("partial",),
+    "gradients": ("gradient",),  # ∂L/∂node summed over its uses: shown, and blanked, with the partials
     "chains": ("gradient", "chain"),
     "updates": ("param", "before"),
 }
@@ -105,12 +106,17 @@ def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
         "chains": lambda: tables.chains(step, graph.loss, w),
         "updates": lambda: tables.updates(graph, step, w),
     }
-    return [(made[name](), name) for name in tables.TABLES if name in sheet.sections]
+    made = [(made[name](), name) for name in tables.TABLES if name in sheet.sections]
+    if "partials" in sheet.sections:  # as the terminal shows it: after the partials, when a node has a gradient to sum
+        gradients = tables.gradients(graph, step, w)
+        if len(gradients.rows) > 1:  # more than the seed ∂L/∂L = 1
+            made.insert([name for _, name in made].index("partials") + 1, (gradients, "gradients"))
+    return made
 
 
 def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> set[int]:
     """Return the columns left empty: the table's answers, and an update's "before" after step 1."""
-    if name not in sheet.blank:
+    if (name if name != "gradients" else "partials") not in sheet.blank:
         return set()
     kept = set(SCAFFOLD[name]) - ({"before"} if name == "updates" and _hides_updates(step, sheet) else set())
     return {i for i, header in enumerate(headers) if header not in kept}

@@ -45,6 +45,10 @@ class Writer:
     def partial(self, of: str, wrt: str) -> str:
         return latex.partial(of, wrt) if self.tex else partial_text(of, wrt, self.notation)
 
+    def inline_partial(self, of: str, wrt: str) -> str:
+        """Return ∂of/∂wrt inside prose: in $…$ in LaTeX."""
+        return f"${latex.partial(of, wrt)}$" if self.tex else self.partial(of, wrt)
+
     def number(self, v) -> str:
         """Return a number; an array (one value per sample) as a short list, [0, 1, 1, 0]."""
         if self.tex and _ndim(v):
@@ -185,7 +189,7 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
         return Row(cells, subject=(name,))
 
     names = [graph.loss, *(node.name for node in reversed(graph.nodes) if node.name != graph.loss and node.name in uses)]
-    return TableRows(f"Gradients {w.partial(graph.loss, 'node')}, summed over each node's uses",
+    return TableRows(f"Gradients {w.inline_partial(graph.loss, 'node')}, summed over each node's uses",
                      ("gradient", "chain rule", *numbers, *w.value_headers()), Rows(names, row), 2 + len(numbers))
 
 

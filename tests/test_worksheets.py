@@ -147,3 +147,16 @@ def test_an_unwritable_key_is_a_file_error_before_the_worksheet_is_written(tmp_p
     assert result.exit_code == 3
     assert result.stderr == f"bptrace: error: cannot write {key}: no such directory\n"
     assert result.stdout == ""
+
+
+def test_handouts_show_each_nodes_summed_gradient_as_the_terminal_does_and_blank_it_with_the_partials(tmp_path):
+    """fanout.bp at a = 3: b = 2a, c = 2b, L = c·a, so ∂L/∂c = a = 3 and ∂L/∂b = ∂L/∂c · ∂c/∂b = 3·2 = 6."""
+    fanout = str(ROOT / "networks/fanout.bp")
+    handout = invoke("run", fanout, "--format", "markdown").stdout
+    titles = re.findall(r"^### (.*)$", handout, re.M)
+    assert titles.index("Gradients ∂L/∂node, summed over each node's uses") == titles.index("Local derivatives, backwards from L") + 1
+    assert "| ∂L/∂b | ∂L/∂c · ∂c/∂b | (3) · (2) | 6 |" in handout
+    key = tmp_path / "key.md"
+    sheet = invoke("run", fanout, "--format", "markdown", "--blank", "partials", "--key", str(key)).stdout
+    assert "| ∂L/∂b |  |  |  |" in sheet and "| ∂L/∂b | ∂L/∂c · ∂c/∂b | (3) · (2) | 6 |" in key.read_text(encoding="utf-8")
+    assert "Gradients" not in invoke("run", fanout, "--format", "markdown", "--show", "forward,chains").stdout
