@@ -39,8 +39,10 @@ def assert_reported(path: str, result) -> None:
     if result.exit_code == 4:
         assert first.startswith(path) and POSITIONED.match(first), result.stderr
         assert result.stdout == ""  # nothing half written
-    elif result.exit_code == 3:
-        assert ONE_LINE.match(first) and result.stderr.splitlines()[-1] == first, result.stderr
+    elif result.exit_code == 3:  # unreadable: one line, or pointing at the first byte that is not UTF-8
+        assert (ONE_LINE.match(first) and result.stderr.splitlines()[-1] == first) or (
+            first.startswith(path) and POSITIONED.match(first) and "not UTF-8" in first), result.stderr
+        assert result.stdout == ""
     elif result.exit_code == 5:
         assert POSITIONED.match(first) or ONE_LINE.match(first), result.stderr
 
