@@ -183,7 +183,9 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
         if name == graph.loss:  # the seed: ∂L/∂L = 1
             return Row((w.partial(graph.loss, graph.loss), "", *[""] * len(numbers), *w.values(1.0)), subject=(graph.loss,))
         terms = uses[name]
-        symbols = " + ".join(f"{w.partial(graph.loss, p.of)}{w.times}{w.partial(p.of, p.wrt)}" for p in terms)
+        direct = direct_edges(graph) if any(p.of == graph.loss for p in terms) else frozenset()  # as the partials table marks them
+        symbols = " + ".join(f"{w.partial(graph.loss, p.of)}{w.times}{w.partial(p.of, p.wrt)}"
+                             f"{w.note(' (direct)') if (p.of, p.wrt) in direct else ''}" for p in terms)
         substituted = (" + ".join(f"({w.number(w.at(step.grads[p.of]))}){w.times}({w.number(w.at(p.value))})" for p in terms),)
         cells = (w.partial(graph.loss, name), symbols, *(substituted if numbers else ()), *w.values(step.grads[name]))
         return Row(cells, subject=(name,))

@@ -160,3 +160,12 @@ def test_handouts_show_each_nodes_summed_gradient_as_the_terminal_does_and_blank
     sheet = invoke("run", fanout, "--format", "markdown", "--blank", "partials", "--key", str(key)).stdout
     assert "| ∂L/∂b |  |  |  |" in sheet and "| ∂L/∂b | ∂L/∂c · ∂c/∂b | (3) · (2) | 6 |" in key.read_text(encoding="utf-8")
     assert "Gradients" not in invoke("run", fanout, "--format", "markdown", "--show", "forward,chains").stdout
+
+
+def test_a_direct_edge_of_the_loss_is_marked_in_the_summed_gradients_too(tmp_path):
+    """L = g + h with g = 2h: ∂L/∂h sums the direct edge (1) and the path through g (1·2), 3 = ∂(3h)/∂h."""
+    net = tmp_path / "direct.bp"
+    net.write_text("param a = 3\nh = a*a\ng = 2*h\nloss L = g + h\n")
+    handout = invoke("run", str(net), "--format", "markdown").stdout
+    assert "| ∂L/∂h (direct) | 1 | 1 |" in handout  # the local partial, in the partials table
+    assert "| ∂L/∂h | ∂L/∂L · ∂L/∂h (direct) + ∂L/∂g · ∂g/∂h | (1) · (1) + (1) · (2) | 3 |" in handout
