@@ -11,7 +11,27 @@ import typer
 from bptrace import __version__, commands, terminal
 from bptrace.errors import EXIT_CHECK, EXIT_FILE, EXIT_INTERNAL, EXIT_INTERRUPTED, BptraceError
 
+class _Flags:
+    """Show a flag without a type in --help: `--ascii`, not `--ascii <bool>`, which reads as if it took a value."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class _Command(_Flags, typer.core.TyperCommand):
+    pass
+
+
+class _Group(_Flags, typer.core.TyperGroup):
+    pass
+
+
 app = typer.Typer(
+    cls=_Group,
     name="bptrace",
     help="Trace backpropagation step by step: forward values, local derivatives, chain-rule products and updates.",
     add_completion=False,
@@ -51,7 +71,7 @@ AsciiMath = Annotated[bool, typer.Option("--ascii", help="Write math as .bp text
 AllRows = Annotated[bool, typer.Option("--all", help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.")]
 
 
-@app.command()
+@app.command(cls=_Command)
 def run(
     file: Annotated[Path, typer.Argument(help="The .bp network to train.", show_default=False, metavar="FILE")],
     steps: Annotated[int, typer.Option("--steps", "-n", metavar="N", callback=_at_least(1), help="Training steps to run.")] = 1,
@@ -168,7 +188,7 @@ def _guarded(file: Path, command):
 RUN_FORMATS = ("text", "markdown", "latex")
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     file: Annotated[Path, typer.Argument(help="The .bp network to check.", show_default=False, metavar="FILE")],
     steps: Annotated[int, typer.Option("--steps", "-n", metavar="N", callback=_at_least(1), help="Check at each of the first N steps of training.")] = 1,
@@ -183,7 +203,7 @@ def check(
         raise typer.Exit(EXIT_CHECK)
 
 
-@app.command()
+@app.command(cls=_Command)
 def explain(
     file: Annotated[Path, typer.Argument(help="The .bp network to explain.", show_default=False, metavar="FILE")],
     params: Annotated[Optional[list[str]], typer.Argument(help="Params whose chains to write (default: every param).", show_default=False, metavar="PARAM")] = None,
@@ -199,7 +219,7 @@ def explain(
 GRAPH_FORMATS = ("text", "dot", "mermaid")
 
 
-@app.command()
+@app.command(cls=_Command)
 def graph(
     file: Annotated[Path, typer.Argument(help="The .bp network to draw.", show_default=False, metavar="FILE")],
     form: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="text (the terminal), dot (Graphviz) or mermaid.")] = "text",
@@ -219,7 +239,7 @@ def graph(
     _guarded(file, lambda source: commands.graph(source, form, step, lr, precision, ascii_math, all_rows, str(file), seed))
 
 
-@app.command()
+@app.command(cls=_Command)
 def nudge(
     file: Annotated[Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")],
     param: Annotated[str, typer.Argument(help="The param to nudge.", show_default=False, metavar="PARAM")],
@@ -237,7 +257,7 @@ def nudge(
     _guarded(file, lambda source: commands.nudge(source, param, by, step, lr, precision, ascii_math, str(file), seed))
 
 
-@app.command()
+@app.command(cls=_Command)
 def schema() -> None:
     """Print the JSON Schema of the records `bptrace run --json` writes."""
     from importlib.resources import files

@@ -36,6 +36,15 @@ def test_help(args):
     assert "Usage" in result.stdout
 
 
+@pytest.mark.parametrize("command", [[], ["run"], ["explain"], ["graph"], ["nudge"], ["check"], ["schema"]])
+def test_help_shows_flags_without_a_type_as_they_take_no_value(command):
+    out = invoke(*command, "--help", env={"COLUMNS": "200"}).stdout
+    assert re.search(r"--help\s+-h\s+Show this message", out)  # no <bool> between the flag and its help
+    assert "<bool>" not in out
+    if command == ["run"]:
+        assert re.search(r"--ascii\s+Write math", out) and re.search(r"--steps\s+-n\s+N\s+Training steps", out)
+
+
 def test_run_prints_four_tables_and_a_summary_to_stdout_only():
     result = invoke("run", SIMPLE, "--steps", "2")
     assert result.exit_code == 0, result.stderr
