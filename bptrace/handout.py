@@ -19,7 +19,7 @@ from bptrace.tracer import Final, Step
 SCAFFOLD = {
     "forward": ("node", "expression"),
     "partials": ("partial",),
-    "gradients": ("gradient",),  # ∂L/∂node summed over its uses: shown, and blanked, with the partials
+    "gradients": ("gradient",),  # ∂L/∂node summed over its uses: shown with the partials, blanked with them or the chains
     "chains": ("gradient", "chain"),
     "updates": ("param", "before"),
 }
@@ -116,8 +116,8 @@ def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
 
 def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> set[int]:
     """Return the columns left empty: the table's answers, and an update's "before" after step 1."""
-    if (name if name != "gradients" else "partials") not in sheet.blank:
-        return set()
+    if name not in sheet.blank and not (name == "gradients" and sheet.blank & {"partials", "chains"}):
+        return set()  # (the summed gradients give the partials' and the chains' answers away)
     kept = set(SCAFFOLD[name]) - ({"before"} if name == "updates" and _hides_updates(step, sheet) else set())
     return {i for i, header in enumerate(headers) if header not in kept}
 

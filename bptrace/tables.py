@@ -156,16 +156,29 @@ def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -
     return TableRows("Forward pass", ("node", "expression", *numbers, *w.value_headers()), Rows(nodes, row), 2 + len(numbers))
 
 
+class _Direct:
+    """Which edges leave the loss for a name the loss also reaches through other nodes (chains.direct_edges):
+    their local partial ∂L/∂name is not the gradient ∂L/∂name, and tables mark it "(direct)". Found once, when
+    a table first shows an edge of the loss: it counts paths over the whole graph."""
+
+    __slots__ = ("graph", "edges")
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph, self.edges = graph, None
+
+    def mark(self, of: str, wrt: str, w: Writer) -> str:
+        if of != self.graph.loss:
+            return ""
+        if self.edges is None:
+            self.edges = direct_edges(self.graph)
+        return w.note(" (direct)") if (of, wrt) in self.edges else ""
+
+
 def partials(graph: Graph, step: Step, w: Writer) -> TableRows:
-    direct: frozenset[tuple[str, str]] | None = None  # found when a row of the loss is first shown
+    direct = _Direct(graph)
 
     def row(p) -> Row:
-        nonlocal direct
-        label = w.partial(p.of, p.wrt)
-        if p.of == graph.loss:
-            direct = direct_edges(graph) if direct is None else direct
-            if (p.of, p.wrt) in direct:
-                label += w.note(" (direct)")  # the local partial, not the gradient ∂L/∂wrt of the same name
+        label = w.partial(p.of, p.wrt) + direct.mark(p.of, p.wrt, w)
         return Row((label, w.expr(p.edge.formula), *w.values(p.value)), subject=(p.of, p.wrt))
 
     return TableRows(f"Local derivatives, backwards from {w.inline(graph.loss)}", ("partial", "formula", *w.value_headers()),
@@ -178,14 +191,13 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
     uses: dict[str, list] = {}
     for p in step.partials:
         uses.setdefault(p.wrt, []).append(p)
+    direct = _Direct(graph)
 
     def row(name: str) -> Row:
         if name == graph.loss:  # the seed: ∂L/∂L = 1
             return Row((w.partial(graph.loss, graph.loss), "", *[""] * len(numbers), *w.values(1.0)), subject=(graph.loss,))
         terms = uses[name]
-        direct = direct_edges(graph) if any(p.of == graph.loss for p in terms) else frozenset()  # as the partials table marks them
-        symbols = " + ".join(f"{w.partial(graph.loss, p.of)}{w.times}{w.partial(p.of, p.wrt)}"
-                             f"{w.note(' (direct)') if (p.of, p.wrt) in direct else ''}" for p in terms)
+        symbols = " + ".join(f"{w.partial(graph.loss, p.of)}{w.times}{w.partial(p.of, p.wrt)}{direct.mark(p.of, p.wrt, w)}" for p in terms)
         substituted = (" + ".join(f"({w.number(w.at(step.grads[p.of]))}){w.times}({w.number(w.at(p.value))})" for p in terms),)
         cells = (w.partial(graph.loss, name), symbols, *(substituted if numbers else ()), *w.values(step.grads[name]))
         return Row(cells, subject=(name,))

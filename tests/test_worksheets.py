@@ -159,6 +159,9 @@ def test_handouts_show_each_nodes_summed_gradient_as_the_terminal_does_and_blank
     key = tmp_path / "key.md"
     sheet = invoke("run", fanout, "--format", "markdown", "--blank", "partials", "--key", str(key)).stdout
     assert "| ∂L/∂b |  |  |  |" in sheet and "| ∂L/∂b | ∂L/∂c · ∂c/∂b | (3) · (2) | 6 |" in key.read_text(encoding="utf-8")
+    # Blank chains, and the summed gradients would give each chain's answer away: they are blank too.
+    assert "| ∂L/∂b |  |  |  |" in invoke("run", fanout, "--format", "markdown", "--blank", "chains").stdout
+    assert "| ∂L/∂b | ∂L/∂c · ∂c/∂b | (3) · (2) | 6 |" in invoke("run", fanout, "--format", "markdown", "--blank", "forward").stdout
     assert "Gradients" not in invoke("run", fanout, "--format", "markdown", "--show", "forward,chains").stdout
 
 
