@@ -118,7 +118,8 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
                 if "forward" in how.sections and fault.computed is not None:
                     out.print(render_stopped(graph, fault, view))  # everything computed up to the fault
                 if len(losses) > 2:  # how the loss went until then: up, as a rule
-                    out.print(render_curve(losses, view, getattr(out, "width", 80), batched=batches(graph, how, warn=False) is not None))
+                    out.print(render_curve(losses, view, getattr(out, "width", 80), batched=batches(graph, how, warn=False) is not None,
+                                           stopped=True))
                 raise
     finally:
         if how.export is not None:  # what was shown, up to a fault or an interrupt too

@@ -169,8 +169,9 @@ def render_final(graph: Graph, first: Step, final: Final, view: View) -> Rendera
     return Group(Rule("Summary", style="bold"), titled(_rich(rows, view)), Text(""))
 
 
-def render_curve(losses: list[float], view: View, width: int, batched: bool = False) -> RenderableType:
-    """Return the loss over the run as a sparkline, from the first step to the final params (or the last batch)."""
+def render_curve(losses: list[float], view: View, width: int, batched: bool = False, stopped: bool = False) -> RenderableType:
+    """Return the loss over the run as a sparkline, from the first step to the final params (or the last batch);
+    when the run `stopped` at a fault, each step's loss until then."""
     from bptrace.curve import curve
 
     num = _num(view)
@@ -179,7 +180,8 @@ def render_curve(losses: list[float], view: View, width: int, batched: bool = Fa
     scale = "log scale" if drawn.log else "linear scale"
     steps = len(losses) if batched else len(losses) - 1
     what = "each step's batch loss" if batched else "loss"
-    title = f"{what[0].upper()}{what[1:]} over {steps:,} steps ({scale}, lowest {num(drawn.low)}, highest {num(drawn.high)})"
+    when = f"at steps 1 to {len(losses):,}" if stopped else f"over {steps:,} steps"
+    title = f"{what[0].upper()}{what[1:]} {when} ({scale}, lowest {num(drawn.low)}, highest {num(drawn.high)})"
     line = Text.assemble(first + "  ", (drawn.bars, "bold"), "  " + last)
     return Group(Text(title, style="bold"), line, Text(""))
 

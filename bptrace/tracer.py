@@ -208,13 +208,16 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
     if picks is not None:
         with _quiet(graph):
             start_loss = batch(graph, _values(plan, params, 1)[graph.loss])
-    losses: list[tuple[int, float]] = []  # step 1's loss and the last step's: a fault after it grew is training diverging
+    # Step 1's loss and the last step's: a fault after it grew is training diverging. Not with mini-batches,
+    # whose losses are over different samples (a batch of harder samples is no divergence).
+    losses: list[tuple[int, float]] = []
     try:
         for k in range(1, steps + 1):
             indices = next(picks) if picks is not None else None
             with _quiet(graph):
                 record = _step(plan, params, k, lr, states, indices)
-            losses[1:] = [(k, float(record.loss))]
+            if picks is None:
+                losses[1:] = [(k, float(record.loss))]
             yield record
             params, states = record.updates.after, record.updates.state
             del record  # before the next step: its floats then take the memory this one's leave, still in the caches
@@ -222,7 +225,8 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
             values = _values(plan, params, steps + 1, final=True)
             loss = batch(graph, values[graph.loss])  # a mean of huge losses may overflow: inf, reported, not warned of
     except NumericFault as fault:
-        fault.hint = fault.hint or diverged(losses, lr)
+        if fault.hint is None and not fault.where.startswith("update of"):  # an update's fault says so itself
+            fault.hint = diverged(losses, lr)
         raise
     yield Final(steps, loss, dict(zip(plan.params, params)), start_loss)
 
@@ -307,7 +311,7 @@ def forward(
         for node in graph.nodes:
             value = run(node.program, env)
             if node.name in checked and not finite(value):
-                fault = _fault(step, f"node {node.name} = {show(node.expr)}", node.expr, env, node.expr.span, final)
+                fault = _fault(step, f"node {node.name} = {show(node.expr)}", node.expr, env, node.expr.span, final, indices)
                 fault.computed = {**env, node.name: value}  # what was computed, for the view to show
                 raise fault
             env[node.name] = value
@@ -340,7 +344,7 @@ class _Plan:
     leaves: tuple[str, ...]  # every leaf, in source order: the tape's first slots
 
 
-def _backward(plan: _Plan, values: dict[str, Any], step: int):
+def _backward(plan: _Plan, values: dict[str, Any], step: int, indices=None):
     """Return ∂loss/∂name for every name and every local partial's value, by reverse accumulation.
 
     With samples, each is an array: sample i's loss differentiated with respect to sample i's values
@@ -359,7 +363,7 @@ def _backward(plan: _Plan, values: dict[str, Any], step: int):
             # Only a partial on the way to a param can spoil training; ∂L/∂input may be inf in peace.
             if edge.wrt in plan.needed and not finite(value):
                 where = f"local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)}"
-                raise _fault(step, where, edge.formula, values, node.expr.span)
+                raise _fault(step, where, edge.formula, values, node.expr.span, indices=indices)
             partials[(edge.of, edge.wrt)] = value
             grads[edge.wrt] = grads[edge.wrt] + adjoint * value
     for leaf in graph.leaves:
@@ -380,7 +384,7 @@ def _passes(plan: _Plan, params, k: int, indices=None):
     fast = run_tape(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
     if fast is None:
         values = forward(graph, dict(zip(plan.params, params)), plan.used, k, indices=indices)
-        return (values, *_backward(plan, values, k))
+        return (values, *_backward(plan, values, k, indices))
     v, g = fast
     return Slots(tape.names, v, tape.taken), Slots(tape.names, g, tape.taken), Slots(tape.partials, v, tape.taken)
 
@@ -434,8 +438,9 @@ def _step(plan: _Plan, params: list[Any], k: int, lr: float, states: list[dict[s
                 partial_values)
 
 
-def _fault(step: int, where: str, expr, env, span, final: bool = False) -> NumericFault:
-    """Return the fault of a non-finite value, naming the innermost operation that produced it."""
+def _fault(step: int, where: str, expr, env, span, final: bool = False, indices=None) -> NumericFault:
+    """Return the fault of a non-finite value, naming the innermost operation that produced it (and, with samples,
+    the sample: its number among all the samples, with `indices` the batch's)."""
     found = find_fault(expr, env)
     if found is None:
         return NumericFault(step, where, "the value is not finite", span, final)
@@ -444,5 +449,6 @@ def _fault(step: int, where: str, expr, env, span, final: bool = False) -> Numer
         span = node.span
     detail = op_of(node).fault(*args)
     if len(found) == 4:
-        detail = f"sample {found[3] + 1}: {detail}"
+        sample = int(indices[found[3]]) if indices is not None else found[3]
+        detail = f"sample {sample + 1}: {detail}"
     return NumericFault(step, where, detail, span, final)

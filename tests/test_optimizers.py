@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -146,7 +147,30 @@ def test_a_fault_without_the_loss_growing_gets_no_divergence_hint():
 def test_the_cli_shows_the_loss_curve_and_the_hint_when_training_diverges():
     result = CliRunner(env=ENV).invoke(app, ["run", str(ROOT / "networks" / "simple.bp"), "--lr", "3", "-n", "50", "-q"])
     assert result.exit_code == 5
-    assert "Loss over 5 steps (log scale, lowest 0.6385" in result.stdout
-    assert "hint: the loss grew from 0.6385 at step 1" in result.stderr
+    failed = int(re.search(r"error: step (\d+):", result.stderr)[1])  # the curve ends at the step before
+    assert f"Loss at steps 1 to {failed - 1} (log scale, lowest 0.6385" in result.stdout
+    assert "hint: the loss grew from 0.6385 at step 1 to " in result.stderr and f" at step {failed - 1}: " in result.stderr
     end = CliRunner(env=ENV).invoke(app, ["run", str(ROOT / "networks" / "simple.bp"), "--lr", "3", "-n", "50", "--json"])
     assert json.loads(end.stdout.splitlines()[-1])["error"]["hint"].endswith("training diverges; try a smaller lr")
+
+
+def test_with_mini_batches_a_fault_names_its_sample_among_all_and_claims_no_divergence():
+    """A batch of one: step k runs sample k. Step 3's sample 3 (x = −1) takes log below 0, whatever the lr:
+    its loss is over another sample than step 1's, so no divergence is claimed."""
+    from bptrace.errors import NumericFault
+    from bptrace.tracer import Batches
+
+    graph = load("input x = [1, 3, -1]\ntarget y = [2, 9, 1]\nparam w = 1\nloss L = (y - w*x)^2 + log(w*x + 1.01)\n")
+    with pytest.raises(NumericFault) as fault:
+        list(trace(graph, 5, lr=0.001, batches=Batches(1)))
+    assert fault.value.step == 3 and "sample 3: log of -" in str(fault.value)  # sample 3 of the 3, not the batch's first
+    assert fault.value.hint is None
+
+
+def test_an_updates_fault_says_training_diverges_once():
+    from bptrace.errors import NumericFault
+
+    with pytest.raises(NumericFault) as fault:
+        list(trace(load("param w = 0.1\nloss L = 1e307*abs(sin(w))\n"), 50, lr=5.0))
+    assert fault.value.where == "update of w" and str(fault.value).endswith("training diverges; try a smaller lr")
+    assert fault.value.hint is None
