@@ -41,13 +41,9 @@ def build(source: str, filename: str, how: TableRun):
     graph = terminal.build(source, filename, how.seed)
     if how.data is None:
         return graph
-    from bptrace.data import DataProblem, read_csv, with_data
+    from bptrace.data import read_csv, with_data
 
-    try:
-        text = how.data.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else (error.strerror or str(error)).lower()
-        raise DataProblem(f"{how.data}: cannot read: {reason}") from None
+    text = terminal.read(how.data, "CSV file")
     return with_data(graph, read_csv(text, str(how.data)), str(how.data))
 
 

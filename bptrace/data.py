@@ -5,11 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import replace
 
 from bptrace.diagnostics import did_you_mean
 from bptrace.errors import EXIT_FILE, BptraceError
 from bptrace.graph import Graph
+
+
+# A first row no CSV file of samples has: a comment, or a statement of a network (`input x = 0`).
+_NETWORK_LINE = re.compile(r"#|(param|input|target|const|set|loss)\s")
 
 
 class DataProblem(BptraceError):
@@ -27,9 +32,9 @@ def read_csv(text: str, filename: str) -> dict[str, tuple[float, ...]]:
         separator = next((c for c in ";\t" if c in rows[0][0]), None)
         rows = _rows(text, separator) if separator else rows
     names = [cell.strip() for cell in rows[0]]
-    if names[0].startswith("#"):
-        raise DataProblem(f"{filename}: line 1 starts with '#': a CSV file's first row names its columns "
-                          "(this looks like a .bp network: give it as the FILE, and the samples as --data)")
+    if filename.lower().endswith(".bp") or (len(names) == 1 and _NETWORK_LINE.match(names[0])):
+        raise DataProblem(f"{filename}: a .bp network, not a CSV file of samples: give the network as FILE, and "
+                          "a CSV file (a header row of input and target names, then a row per sample) as --data")
     if len(set(names)) != len(names):
         twice = next(n for n in names if names.count(n) > 1)
         raise DataProblem(f"{filename}: line 1: the column '{twice}' appears twice")

@@ -335,7 +335,7 @@ class _Parser:
             hint = "to continue an expression on the next line, wrap it in parentheses"
         elif t.text == "=" and before is not None and before.text == "=":
             hint = "write one '=': a statement defines a name, it does not compare"
-        elif t.text in ("*", "^", "**") and before is not None and before.text in ("*", "**"):
+        elif t.text in ("*", "**") and before is not None and before.text in ("*", "**"):
             hint = "for a power write ^ (or **): w^2"
         raise self.unexpected("a number, a name or '('", hint)
 

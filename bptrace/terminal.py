@@ -9,13 +9,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bptrace.errors import EXIT_FILE, EXIT_NETWORK, EXIT_USAGE, BptraceError, NetworkError
+from bptrace.errors import EXIT_FILE, EXIT_NETWORK, EXIT_USAGE, BptraceError, NetworkError, Span
 
 
 class FileProblem(BptraceError):
-    """A file that cannot be read or written."""
+    """A file that cannot be read or written; for one that is not UTF-8, where in it (a diagnostic quotes it)."""
 
     exit_code = EXIT_FILE
+
+    def __init__(self, message: str, file: str | None = None, span: Span | None = None, text: str = "", hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.file, self.span, self.text, self.hint = message, file, span, text, hint
 
 
 class UsageProblem(BptraceError):
@@ -24,36 +28,34 @@ class UsageProblem(BptraceError):
     exit_code = EXIT_USAGE
 
 
-def read(file: Path) -> str:
+def read(file: Path, kind: str = ".bp file") -> str:
+    """Return the text of a UTF-8 file (a byte order mark left out), or raise FileProblem saying why it cannot be read."""
     try:
         data = file.read_bytes()
     except IsADirectoryError:
-        raise FileProblem(f"{file}: is a directory, not a .bp file") from None
+        raise FileProblem(f"{file}: is a directory, not a {kind}") from None
     except FileNotFoundError:
         raise FileProblem(f"{file}: no such file") from None
     except OSError as e:
         raise FileProblem(f"{file}: cannot read: {e.strerror or e}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # the byte order mark a UTF-16 file starts with
+        raise FileProblem(f"{file}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)")
+    if b"\x00" in data:
+        raise FileProblem(f"{file}: a binary file, not a {kind} (it contains NUL bytes)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise _not_utf8(data, e.start) from None
-    if "\x00" in text:
-        raise FileProblem(f"{file}: a binary file, not a .bp file (it contains NUL bytes)")
+        raise _not_utf8(file, data, e.start) from None
     return text.removeprefix("\ufeff")
 
 
-def _not_utf8(data: bytes, at: int) -> FileProblem:
+def _not_utf8(file: Path, data: bytes, at: int) -> FileProblem:
     """Return the problem of a byte that is not UTF-8, pointing at it in the text (the rest decoded as it can be)."""
-    from bptrace.errors import Span
-
     line = data.count(b"\n", 0, at) + 1
     col = len(data[data.rfind(b"\n", 0, at) + 1:at].decode("utf-8", "replace")) + 1
-    problem = FileProblem(f"not UTF-8 text: byte 0x{data[at]:02x} is not a character in UTF-8")
-    problem.message, problem.span = str(problem), Span(line, col, line, col + 1)
-    problem.source = data.decode("utf-8", "replace")  # what the diagnostic quotes: the byte shows as �
-    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))  # the byte order mark a UTF-16 file starts with
-    problem.hint = f"{'it is UTF-16: ' if utf16 else ''}save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)"
-    return problem
+    return FileProblem(f"not UTF-8 text: byte 0x{data[at]:02x} is not a character in UTF-8", str(file), Span(line, col, line, col + 1),
+                       data.decode("utf-8", "replace"),  # what the diagnostic quotes: the byte shows as �
+                       "save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)")
 
 
 def save(path: Path, text: str) -> None:
@@ -73,10 +75,9 @@ def writable(path: Path) -> None:
     """Raise FileProblem now if `path` cannot be written later (save): before a run, not after it."""
     import os
 
-    folder = path.parent
+    folder = path.parent  # save writes a file there and renames it over `path`: the folder is what must be writable
     reason = ("is a directory" if path.is_dir() else "no such directory" if not folder.is_dir()
-              else "permission denied" if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
-              else None)
+              else "permission denied" if not os.access(folder, os.W_OK) else None)
     if reason:
         raise FileProblem(f"cannot write {path}: {reason}")
 
@@ -110,8 +111,10 @@ def report(error: BptraceError | RecursionError, filename: str, source: str) -> 
     if isinstance(error, RecursionError):
         err.print(f"{filename}: error: the network is nested too deeply to process", markup=False)
         return EXIT_NETWORK
-    if isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
-        diagnose(err, filename, getattr(error, "source", source), error.span, error.message, getattr(error, "hint", None))
+    if isinstance(error, FileProblem) and error.span is not None:  # in a file of its own: the network's, or --data's
+        diagnose(err, error.file, error.text, error.span, error.message, error.hint)
+    elif isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
+        diagnose(err, filename, source, error.span, error.message, getattr(error, "hint", None))
     else:
         err.print(f"bptrace: error: {error}", markup=False)
     return error.exit_code

@@ -198,4 +198,6 @@ def test_a_file_not_in_utf8_points_at_the_byte_and_says_how_to_save_it(tmp_path:
     ]
     utf16 = tmp_path / "utf16.bp"
     utf16.write_text("param w = 2\nloss L = w^2\n", encoding="utf-16")
-    assert "hint: it is UTF-16: save the file as UTF-8" in invoke(str(utf16)).stderr
+    result = invoke(str(utf16))
+    assert result.exit_code == EXIT_FILE
+    assert result.stderr == f"bptrace: error: {utf16}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)\n"

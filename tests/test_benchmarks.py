@@ -11,7 +11,7 @@ from bptrace.graph import build
 from bptrace.parser import parse
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.append(str(ROOT / "benchmarks"))  # last: bptrace's modules and the tests' come first
 from generate import main, network  # noqa: E402
 
 

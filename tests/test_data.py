@@ -50,7 +50,8 @@ def test_csv_columns_replace_the_inputs_and_targets(files):
         ("x,y\n1,inf\n", "inf is not a finite number"),
         ("x,y\n1\n", "line 2: 1 cell, but the header names 2 columns"),
         ("x;y\n1,5;3\n", "line 2, column 'x': '1,5' is not a number: use a decimal point, 1.5"),
-        ("# a network\nparam w = 1\n", "line 1 starts with '#': a CSV file's first row names its columns (this looks like a .bp network"),
+        ("# a network\nparam w = 1\n", "a .bp network, not a CSV file of samples: give the network as FILE"),
+        ("input x = 0\ntarget y = 0\n", "a .bp network, not a CSV file of samples"),
     ],
 )
 def test_bad_data_files_are_file_errors(files, csv, says):
@@ -166,3 +167,20 @@ def test_each_step_shows_the_loss_training_lowers_under_the_forward_pass(files):
     (files / "sum.bp").write_text(LINE + "set reduction = sum\n")
     assert "The sum over the 5 samples, what training lowers: L = 27.5\n" in invoke("run", str(files / "sum.bp"), "--data", five).stdout
     assert "what training lowers" not in invoke("run", str(ROOT / "networks" / "simple.bp")).stdout  # one value: the table's
+
+
+def test_a_column_named_hash_is_a_column_and_a_bp_file_is_named_as_such(files):
+    (files / "numbered.csv").write_text("#,x,y\n1,1,2\n")
+    assert "the column '#' is not an input or target" in invoke("run", str(files / "line.bp"), "--data", str(files / "numbered.csv")).stderr
+    said = invoke("run", str(files / "line.bp"), "--data", str(files / "line.bp")).stderr
+    assert said.startswith(f"bptrace: error: {files / 'line.bp'}: a .bp network, not a CSV file of samples")
+
+
+def test_a_data_file_not_in_utf8_points_at_the_byte_in_the_data_file(files):
+    """What a spreadsheet may save: Latin-1, é the byte 0xe9 on line 2, column 3 of the CSV (not of the network)."""
+    (files / "latin1.csv").write_bytes("x;y\n1;é\n".encode("latin-1"))
+    result = invoke("run", str(files / "line.bp"), "--data", str(files / "latin1.csv"))
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr.splitlines()[0] == f"{files / 'latin1.csv'}:2:3: error: not UTF-8 text: byte 0xe9 is not a character in UTF-8"
+    assert "hint: save the file as UTF-8" in result.stderr
+    assert invoke("run", str(files / "line.bp"), "--data", str(files / "none.csv")).stderr == f"bptrace: error: {files / 'none.csv'}: no such file\n"
