@@ -20,6 +20,9 @@ class ParamChain:
     longest: int  # factors on the longest path
 
 
+VECTOR_ENTRIES = 12  # question 1 writes ∇L out whole up to this many params (a two-layer network's nine, say)
+
+
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """The five answers: the gradient's dimension, the local partials, each chain, their lengths."""
@@ -30,6 +33,12 @@ class Explanation:
     chains: tuple[ParamChain, ...]  # questions 3 to 5, one per param
     asked: tuple[str, ...]  # the params whose chains to write out (all by default)
     direct: frozenset[tuple[str, str]] = frozenset()  # partials ∂L/∂name that are not the gradient ∂L/∂name (see chains)
+
+    @property
+    def gradient_entries(self) -> tuple[str | None, ...]:
+        """Question 1's ∇L, entry by entry: each param, or past VECTOR_ENTRIES the first three, None, and the last."""
+        p = self.params
+        return p if len(p) <= VECTOR_ENTRIES else (*p[:3], None, p[-1])
 
     @property
     def written(self) -> tuple[ParamChain, ...]:

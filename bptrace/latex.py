@@ -144,18 +144,19 @@ def _latex(e: Expr, value_of=None) -> tuple[str, int]:
     return f"{{{_wrap(left, ATOM)}}}^{{{right[0]}}}", POWER
 
 
+_BREAKABLE_COMMA = r", \allowbreak "  # TeX breaks inline math after a relation or an operator, not after a comma
+
+
 def explanation(answers: Explanation, title: str) -> str:
     """Return the five answers as a LaTeX fragment: an enumerate with align* blocks (needs amsmath)."""
     loss = answers.loss
-    entries = [partial(loss, p) for p in answers.params]
-    if len(entries) > 6:
-        entries = [*entries[:3], r"\ldots", entries[-1]]
+    entries = [partial(loss, p) if p is not None else r"\ldots" for p in answers.gradient_entries]
     lines = [
         f"% {title}",
         "% Paste into a slide or a handout; needs \\usepackage{amsmath}.",
         r"\begin{enumerate}",
         rf"  \item The gradient has {_count(len(answers.params), 'entry', 'entries')}, one per param:",
-        rf"    $\nabla {name(loss)} = \left({', '.join(entries)}\right)$.",
+        rf"    $\nabla {name(loss)} = \bigl({_BREAKABLE_COMMA.join(entries)}\bigr)$.",  # not \left(: a line may break in it
         rf"  \item Backprop computes {_count(len(answers.partials), 'local partial derivative', 'local partial derivatives')}, each once:",
         r"    \begin{align*}",
         *_rows([rf"{_local(e, answers.direct)} &= {formula(e.formula)}" for e in answers.partials]),

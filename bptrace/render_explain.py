@@ -42,9 +42,8 @@ def _answer(text: str) -> RenderableType:
 
 
 def _gradient_vector(answers: Explanation, n: Notation) -> str:
-    entries = [partial_text(answers.loss, p, n) for p in answers.params]
-    if len(entries) > 6:
-        entries = [*entries[:3], "…" if n.pretty else "...", entries[-1]]
+    dots = "…" if n.pretty else "..."
+    entries = [partial_text(answers.loss, p, n) if p is not None else dots for p in answers.gradient_entries]
     nabla = "∇" if n.pretty else "grad "
     return f"{nabla}{name_text(answers.loss, n)} = ({', '.join(entries)})."
 

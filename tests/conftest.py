@@ -50,7 +50,7 @@ def network(request) -> Path:
 LATEX_COMMANDS = {
     "documentclass", "usepackage", "renewcommand", "arraystretch", "endhead", "section", "subsection", "paragraph", "mbox", "hline", "hspace", "multicolumn",
     "textbackslash", "textasciitilde", "textasciicircum", "infty", "alpha", "{", "}", "$",
-    "frac", "partial", "cdot", "left", "right", "nabla", "ldots", "cdots", "text", "quad", "begin", "end",
+    "frac", "partial", "cdot", "left", "right", "bigl", "bigr", "allowbreak", "nabla", "ldots", "cdots", "text", "quad", "begin", "end",
     "item", "sigma", "tanh", "exp", "log", "sin", "cos", "max", "min", "sqrt", "lvert", "rvert",
     "operatorname", "times", "hat", "bar", "tilde", "dot", "mathit", "mathrm", "_", "%", "&", "#", *GREEK.values(),
 }

@@ -181,3 +181,12 @@ def test_a_single_direct_path_is_marked_so_it_does_not_read_as_circular(tmp_path
     runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"})
     assert re.search(r"∂L/∂w =\s+∂L/∂w \(direct\)\s+1\n", runner.invoke(app, ["explain", str(f)]).stdout)
     assert re.search(r"∂L/∂w\s+∂L/∂w \(direct\)\s+\(6\)\s+6\n", runner.invoke(app, ["run", str(f)]).stdout)  # 2w at w = 3
+
+
+@pytest.mark.parametrize("n, whole", [(12, True), (13, False)])
+def test_question_one_writes_the_gradient_out_whole_up_to_twelve_params(tmp_path, n, whole):
+    net = tmp_path / "many.bp"
+    net.write_text("".join(f"param p{i} = 1\n" for i in range(1, n + 1)) + "loss L = " + " + ".join(f"p{i}" for i in range(1, n + 1)) + "\n")
+    out = CliRunner(env={"COLUMNS": "400", "NO_COLOR": "1"}).invoke(app, ["explain", str(net), "--ascii"]).stdout
+    entries = ", ".join(f"dL/dp{i}" for i in range(1, n + 1)) if whole else f"dL/dp1, dL/dp2, dL/dp3, ..., dL/dp{n}"
+    assert f"{n}: one entry per param, grad L = ({entries})." in out
