@@ -162,9 +162,6 @@ def batch_note(graph: Graph, step: Step, view: View) -> str:
 def render_final(graph: Graph, first: Step, final: Final, view: View) -> RenderableType:
     """Return the summary after the last step: the final loss and the final params."""
     rows = tables.summary(graph, first, final, tables.Writer(view.notation, view.precision))
-    if final.start_loss is not None:  # mini-batches: both losses over all the samples, not a batch's
-        loss = rows.rows[0].cells
-        rows.rows[0] = tables.Row((f"{loss[0]} (all samples)", _num(view)(final.start_loss), loss[2]), "total")
     rows.rows[0] = tables.Row(rows.rows[0].cells, "total")  # bold, not the forward pass's yellow
     return Group(Rule("Summary", style="bold"), titled(_rich(rows, view)), Text(""))
 

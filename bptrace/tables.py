@@ -380,7 +380,10 @@ def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
     steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
     table = TableRows(f"After {steps}", ("", "start", "final"), numeric_from=1)
     loss = f"loss {w.name(graph.loss)}" if not w.tex else w.name(graph.loss)
-    table.rows.append(Row((loss, w.number(first.loss), w.number(final.loss)), "loss", (graph.loss,)))
+    start = first.loss
+    if final.start_loss is not None:  # mini-batches: both losses over all the samples, not step 1's batch's
+        loss, start = loss + w.note(" (all samples)"), final.start_loss
+    table.rows.append(Row((loss, w.number(start), w.number(final.loss)), "loss", (graph.loss,)))
     for u in first.updates:
         table.rows.append(Row((w.name(u.param), w.number(u.before), w.number(final.params[u.param])), subject=(u.param,)))
     return table

@@ -184,3 +184,11 @@ def test_a_data_file_not_in_utf8_points_at_the_byte_in_the_data_file(files):
     assert result.stderr.splitlines()[0] == f"{files / 'latin1.csv'}:2:3: error: not UTF-8 text: byte 0xe9 is not a character in UTF-8"
     assert "hint: save the file as UTF-8" in result.stderr
     assert invoke("run", str(files / "line.bp"), "--data", str(files / "none.csv")).stderr == f"bptrace: error: {files / 'none.csv'}: no such file\n"
+
+
+@pytest.mark.parametrize("form", ["markdown", "latex"])
+def test_a_handouts_summary_with_mini_batches_starts_from_the_loss_over_all_samples(files, form):
+    """five.csv at w = 1: the loss over all 5 samples is 5.5 (as the terminal says), step 1's batch of 2 only 1.25."""
+    out = invoke("run", str(files / "line.bp"), "--data", str(files / "five.csv"), "-b", "2", "--format", form).stdout
+    row = "| **loss L (all samples)** | **5.5** |" if form == "markdown" else r"loss $L\text{ (all samples)}$ & $5.5$ &"
+    assert row in out
