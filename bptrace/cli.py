@@ -103,6 +103,10 @@ def run(
     _check_lr(lr)
     if export is not None and export.suffix.lower() not in (".html", ".svg"):
         raise typer.BadParameter(f"'{export}' must end in .html or .svg", param_hint="'--export'")
+    for written, option in ((key, "--key"), (export, "--export")):
+        replaced = written is not None and terminal.overwritten(written, {"the network FILE": file, "the --data file": data})
+        if replaced:
+            raise typer.BadParameter(f"'{written}' is {replaced}: writing it there would replace it; give another file", param_hint=f"'{option}'")
     if export is not None and json_lines:
         raise typer.BadParameter("exports the tables; it cannot be used with --json", param_hint="'--export'")
     if form not in RUN_FORMATS:

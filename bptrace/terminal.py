@@ -71,6 +71,23 @@ def save(path: Path, text: str) -> None:
         raise FileProblem(f"cannot write {path}: {error.strerror or error}") from None
 
 
+def overwritten(path: Path, inputs: dict[str, Path | None]) -> str | None:
+    """Return what of the run's, an input named in `inputs` or standard output, writing `path` would replace (or None)."""
+    import os
+
+    if not path.exists():
+        return None
+    for what, given in inputs.items():
+        if given is not None and given.exists() and path.samefile(given):
+            return what
+    try:
+        if os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(path)):
+            return "where standard output goes"
+    except (OSError, ValueError):  # no real stdout (a test's): nothing to compare
+        pass
+    return None
+
+
 def writable(path: Path) -> None:
     """Raise FileProblem now if `path` cannot be written later (save): before a run, not after it."""
     import os

@@ -172,3 +172,19 @@ def test_a_direct_edge_of_the_loss_is_marked_in_the_summed_gradients_too(tmp_pat
     handout = invoke("run", str(net), "--format", "markdown").stdout
     assert "| ∂L/∂h (direct) | 1 | 1 |" in handout  # the local partial, in the partials table
     assert "| ∂L/∂h | ∂L/∂L · ∂L/∂h (direct) + ∂L/∂g · ∂g/∂h | (1) · (1) + (1) · (2) | 3 |" in handout
+
+
+def test_an_answer_key_never_replaces_the_network_or_the_worksheet(tmp_path):
+    import subprocess
+    import sys
+
+    net = tmp_path / "net.bp"
+    net.write_text((ROOT / "networks/simple.bp").read_text())
+    result = invoke("run", str(net), "--format", "markdown", "--blank", "forward", "--key", str(net))
+    assert result.exit_code == 2 and "is the network FILE: writing it there would replace it" in " ".join(result.stderr.replace("│", " ").split())
+    assert net.read_text() == (ROOT / "networks/simple.bp").read_text()
+    sheet = tmp_path / "ws.md"
+    with open(sheet, "w") as out:  # `--key ws.md > ws.md`: the key would take the worksheet's place
+        done = subprocess.run([sys.executable, "-m", "bptrace", "run", str(net), "--format", "markdown", "--blank", "forward",
+                               "--key", str(sheet)], stdout=out, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 2 and "is where standard output goes" in " ".join(done.stderr.replace("│", " ").split())
