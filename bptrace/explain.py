@@ -92,6 +92,8 @@ def conclusion(answers: Explanation, written: Callable[[str], str], dash: str = 
                 "factors per path, one per edge between the param and the loss.")
     if most == least:
         return f"Every path has {most} factor{'s' if most > 1 else ''}: no param is farther from the loss than another."
-    return (f"Longer. The longest chains ({most} factors): {names(longest)}. The shortest ({least}): {names(shortest)}. "
+    both = [c for c in longest if c in shortest]  # a param with paths of both lengths, through a skip connection say
+    also = f" {names(both)} {'has paths' if len(both) == 1 else 'have paths'} of both lengths." if both else ""
+    return (f"Longer. The longest paths ({most} factors) lead to {names(longest)}; the shortest ({least}) to {names(shortest)}.{also} "
             "A chain has one factor per edge between its param and the loss, so params nearer the inputs, "
             "farther from the loss, have longer chains.")

@@ -62,7 +62,7 @@ def test_explain_for_chosen_params_writes_only_their_chains_but_compares_all():
     assert result.exit_code == 0, result.stderr
     chains = [line.split()[0] for line in result.stdout.splitlines() if re.match(r"∂L/∂\S+ =", line)]
     assert chains == ["∂L/∂w₄"]
-    assert "The longest chains (4 factors): w₀, w₁, w₂, w₃, b₀, b₁" in " ".join(result.stdout.split())
+    assert "The longest paths (4 factors) lead to w₀, w₁, w₂, w₃, b₀, b₁; the shortest (2) to w₄, w₅, b₂." in " ".join(result.stdout.split())
 
 
 def test_an_unknown_param_is_a_usage_error_with_a_suggestion():
@@ -190,3 +190,12 @@ def test_question_one_writes_the_gradient_out_whole_up_to_twelve_params(tmp_path
     out = CliRunner(env={"COLUMNS": "400", "NO_COLOR": "1"}).invoke(app, ["explain", str(net), "--ascii"]).stdout
     entries = ", ".join(f"dL/dp{i}" for i in range(1, n + 1)) if whole else f"dL/dp1, dL/dp2, dL/dp3, ..., dL/dp{n}"
     assert f"{n}: one entry per param, grad L = ({entries})." in out
+
+
+def test_question_five_says_which_params_have_paths_of_both_lengths(tmp_path):
+    """h = x·w + b reaches the loss directly (3 factors: ∂L/∂out·∂out/∂h·∂h/∂w) and through r, m and a too (6)."""
+    net = tmp_path / "skip.bp"
+    net.write_text("input x = 1.5\ntarget y = 2\nparam w = 0.8\nparam v = -0.5\nparam b = 0.1\nh = x*w + b\n"
+                   "r = relu(h*v + 1)\nm = max(h, r)\na = abs(m - h*h)\nout = a + r*h\nloss L = (out - y)^2\n")
+    out = " ".join(CliRunner().invoke(app, ["explain", str(net), "--ascii"]).stdout.split())
+    assert "The longest paths (6 factors) lead to w, b; the shortest (3) to w, v, b. w, b have paths of both lengths." in out
