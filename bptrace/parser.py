@@ -119,15 +119,21 @@ class _Parser:
                 statements.append(self.statement())
             self.defined.add(statements[-1].name)
             if tokens[self.i].kind != "newline":
-                raise self.trailing()
+                raise self.trailing(statements[-1])
             if plan is None and self.i == end:
                 plan = template.plan(statements[-1], tokens, i, end)
                 if plan is not None:
                     plans[key] = plan
         return tuple(statements)
 
-    def trailing(self) -> NetworkError:
+    def trailing(self, statement: Statement | None = None) -> NetworkError:
         t = self.tokens[self.i]
+        if isinstance(getattr(statement, "value", None), Draw):  # `param w = uniform(-1, 1)*2`
+            dist = statement.value.dist
+            want = ("the range you want: uniform(-2, 2) is twice uniform(-1, 1)" if dist == "uniform"
+                    else "the mean and spread you want: normal(1, 2) is 1 + 2*normal(0, 1)")
+            return NetworkError(f"unexpected '{t.text}' after {dist}(...)", t.span,
+                                f"a param drawn at random is {DISTRIBUTIONS[dist]} alone: give {want}")
         if t.text == ")":
             return NetworkError("unmatched ')'", t.span, "remove it or add a '(' before it")
         before, after = self.tokens[self.i - 1], self.tokens[self.i + 1]
