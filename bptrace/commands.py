@@ -207,6 +207,9 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
     write = handout.markdown if form == "markdown" else handout.latex_document
     max_rows = None if how.all_rows else MAX_ROWS
     sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)
+    err = terminal.stderr()
+    for leak in handout.leaks(graph, sheet, how.steps):
+        err.print(f"bptrace: warning: the worksheet gives answers away: {leak}", markup=False)
     records = trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how))
     answers: Iterator[str] = itertools.repeat("")
     if key is not None:  # the key has the same chunks with nothing blank: both advance together

@@ -13,6 +13,7 @@ from bptrace import tables
 from bptrace.graph import Graph
 from bptrace.printer import ASCII, BP, MATH, name_text
 from bptrace.tracer import Final, Step
+from bptrace.syntax import Name
 
 # The columns a worksheet keeps, by table: the rest (values, formulas, numbers, the optimiser's
 # state, the batch's mean) are what a student works out, and are left empty.
@@ -115,11 +116,35 @@ def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
 
 
 def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> set[int]:
-    """Return the columns left empty: the table's answers, and an update's "before" after step 1."""
+    """Return the columns left empty: the table's answers, an update's "before" after step 1, and the numbers
+    another table substitutes from a blank one (the chains' "with numbers" are the local derivatives' values)."""
+    if name == "chains" and "partials" in sheet.blank and name not in sheet.blank:
+        return {i for i, header in enumerate(headers) if header == "with numbers"}
     if name not in sheet.blank and not (name == "gradients" and sheet.blank & {"partials", "chains"}):
         return set()  # (the summed gradients give the partials' and the chains' answers away)
     kept = set(SCAFFOLD[name]) - ({"before"} if name == "updates" and _hides_updates(step, sheet) else set())
     return {i for i, header in enumerate(headers) if header not in kept}
+
+
+def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
+    """Return how the tables a worksheet shows filled in would give its blank answers away, each with what to do."""
+    blank, shown = sheet.blank, set(sheet.sections)
+    said = []
+    if "forward" in blank and "partials" in shown - blank:
+        nodes = {node.name for node in graph.nodes}
+        named = next(((e.of, e.wrt, e.formula.id) for node in graph.nodes for e in node.edges
+                      if isinstance(e.formula, Name) and e.formula.id in nodes), None)
+        if named is not None:
+            of, wrt, value = named
+            said.append(f"the local derivatives show node values (d{of}/d{wrt} = {value}), which the blank forward pass "
+                        "asks for: blank the partials too, or leave them out with --show")
+    if "chains" in blank and "updates" in shown - blank:
+        said.append("the updates show each gradient, which the blank chains ask for: blank the updates too, or leave "
+                    "them out with --show")
+    if "updates" in blank and steps > 1:
+        said.append("from step 2 on, the values shown come from the params the blank updates ask for: "
+                    "give --steps 1")
+    return said
 
 
 def _picked(rows: Sequence[tables.Row], sheet: Sheet) -> list[tables.Row | None]:

@@ -188,3 +188,28 @@ def test_an_answer_key_never_replaces_the_network_or_the_worksheet(tmp_path):
         done = subprocess.run([sys.executable, "-m", "bptrace", "run", str(net), "--format", "markdown", "--blank", "forward",
                                "--key", str(sheet)], stdout=out, stderr=subprocess.PIPE, text=True)
     assert done.returncode == 2 and "is where standard output goes" in " ".join(done.stderr.replace("│", " ").split())
+
+
+def test_blank_partials_blank_the_numbers_the_chains_substitute_for_them(tmp_path):
+    """simple.bp's chain for w1 with numbers is (−1.13)·(−0.3)·(2): the values of ∂L/∂g, ∂g/∂h and ∂h/∂w1."""
+    key = tmp_path / "key.md"
+    sheet = invoke("run", SIMPLE, "--format", "markdown", "--blank", "partials", "--key", str(key)).stdout
+    assert "(−1.13) · (−0.3) · (2)" in key.read_text(encoding="utf-8")
+    assert "(−1.13)" not in sheet
+    assert "| ∂L/∂w₁ | ∂L/∂g · ∂g/∂h · ∂h/∂w₁ |  | 0.678 |" in sheet  # the chain and its value stay
+
+
+@pytest.mark.parametrize("args, says", [
+    (["networks/two_layer.bp", "--blank", "forward"], "the local derivatives show node values (da2/dw4 = a0)"),
+    (["networks/simple.bp", "--blank", "chains"], "the updates show each gradient, which the blank chains ask for"),
+    (["networks/simple.bp", "--blank", "updates", "--steps", "2"], "from step 2 on, the values shown come from the params"),
+])
+def test_a_worksheet_that_gives_its_answers_away_is_warned_of(args, says):
+    result = invoke("run", str(ROOT / args[0]), "--format", "markdown", *args[1:])
+    assert result.exit_code == 0 and f"bptrace: warning: the worksheet gives answers away: {says}" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["networks/simple.bp", "--blank", "forward,partials"], ["networks/two_layer.bp", "--blank", "chains,updates"],
+                                  ["networks/simple.bp", "--blank", "updates"]])
+def test_the_documented_worksheets_give_nothing_away(args):
+    assert "warning" not in invoke("run", str(ROOT / args[0]), "--format", "markdown", *args[1:]).stderr
