@@ -43,6 +43,7 @@ def markdown(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title:
     return _document(graph, records, sheet, w, _Form(
         begin=f"# {_md(title)}\n",
         step=lambda k, leaves: f"\n## Step {k}\n\n{_md(leaves)}\n",
+        note=lambda prose, math: f"\n{_md(prose + math)}\n",
         table=lambda rows, blank: f"\n### {_md(rows.title)}\n\n" + _md_table(rows, blank, sheet),
         summary=lambda rows: "\n## Summary\n\n" + _md_table(rows, set(), sheet),
         end=ending("markdown"),
@@ -57,6 +58,7 @@ def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, 
                "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
                f"\\begin{{document}}\n\\section*{{{_tex_text(_ascii(title))}}}\n"),
         step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}\n",
+        note=lambda prose, math: f"\n{_tex_text(prose)}{f'${math}$' if math else ''}\n",
         table=lambda rows, blank: _tex_table(rows, blank, sheet),
         summary=lambda rows: "\n\\subsection*{Summary}\n" + _tex_table(rows, set(), sheet),
         end=ending("latex"),
@@ -69,6 +71,7 @@ class _Form:
 
     begin: str
     step: Callable[[int, str], str]  # a step's heading, given its number and its leaves line
+    note: Callable[[str, str], str]  # a paragraph: its prose, and math after it (LaTeX sets that in $…$)
     table: Callable[[tables.TableRows, set[int]], str]  # a table, given its blank columns
     summary: Callable[[tables.TableRows], str]  # the summary, under its heading
     end: str
@@ -86,8 +89,14 @@ def _document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: ta
             first = first or record
             w = tables.for_step(w, graph, record)
             yield form.step(record.step, _leaves(graph, record, w, sheet))
+            if record.samples is not None:  # which samples, and that the loss and the gradients are their mean
+                said = tables.samples_said(graph, record, r"\ldots" if w.tex else "…")
+                yield form.note(said[0].upper() + said[1:] + ".", "")
             for rows, name in _tables(graph, record, w, sheet):
                 yield form.table(rows, _blanked(record, name, sheet, rows.headers))
+                if name == "forward" and record.samples is not None:  # the loss training lowers, an answer where forward is blank
+                    loss = f"{w.name(graph.loss)} = " + ("" if "forward" in sheet.blank else w.number(record.loss))
+                    yield form.note(tables.batch_loss_said(graph, record), loss)
         elif first is not None:
             # A worksheet has no summary: its final values are the answers. (An empty chunk keeps
             # the worksheet in step with its key.)

@@ -123,12 +123,8 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
 
 def batch_loss(graph: Graph, step: Step, view: View) -> Text:
     """Return the line under the forward pass that gives the loss training lowers: the batch's mean (or sum)."""
-    how = "mean" if graph.settings["reduction"] == "mean" else "sum"
-    whose = "the batch's" if step.indices is not None else "the"
-    n = step.samples
     loss = name_text(graph.loss, view.notation)
-    return Text.assemble(f"The {how} over {whose} {n} sample{'s' if n > 1 else ''}, what training lowers: {loss} = ",
-                         (format_number(step.loss, view.precision, view.notation), "bold"))
+    return Text.assemble(f"{tables.batch_loss_said(graph, step)}{loss} = ", (format_number(step.loss, view.precision, view.notation), "bold"))
 
 
 
@@ -141,19 +137,13 @@ def drawn_note(graph: Graph, view: View) -> str:
 
 def batch_note(graph: Graph, step: Step, view: View) -> str:
     """Return what a batch step shows: how many samples, which of them, and what the means are."""
-    n = step.samples
-    how = "mean" if graph.settings["reduction"] == "mean" else "sum"
-    said = f"{n} sample{'s' if n > 1 else ''}: the loss and the gradients that update the params are the {how} over them"
-    if step.indices is not None:
-        picked = ", ".join(str(i + 1) for i in step.indices[:8]) + ((", …" if view.notation.pretty else ", ...") if len(step.indices) > 8 else "")
-        said = (f"a batch of {n} of the {graph.samples} samples ({picked}): the loss and the gradients that update "
-                f"the params are the {how} over them")
+    n, dots = step.samples, "…" if view.notation.pretty else "..."
+    said = tables.samples_said(graph, step, dots)
     if view.sample is not None:
         return f"{said}; showing sample {view.sample + 1}."
     if n > MAX_SAMPLES:
         numbers = step.indices or range(n)
         shown = ", ".join(str(i + 1) for i in numbers[:MAX_SAMPLES])
-        dots = "…" if view.notation.pretty else "..."
         more = "" if step.indices is not None else " (--sample i shows sample i)"
         return f"{said}; showing samples {shown}, {dots}{more}."
     return said + "."

@@ -375,6 +375,24 @@ def _paren(w: Writer, number: str) -> str:
     return rf"\left({number}\right)" if w.tex and number.startswith("-") else f"({number})" if number.startswith(("-", "−")) else number
 
 
+def samples_said(graph: Graph, step: Step, dots: str = "…") -> str:
+    """Return what a step with samples trains on: how many (which, for a batch), and that the loss and the
+    gradients are their mean (or sum). Without a full stop: views add what they show."""
+    n, how = step.samples, "mean" if graph.settings["reduction"] == "mean" else "sum"
+    whom = f"{n} sample{'s' if n > 1 else ''}"
+    if step.indices is not None:
+        picked = ", ".join(str(i + 1) for i in step.indices[:8]) + (f", {dots}" if len(step.indices) > 8 else "")
+        whom = f"a batch of {n} of the {graph.samples} samples ({picked})"
+    return f"{whom}: the loss and the gradients that update the params are the {how} over them"
+
+
+def batch_loss_said(graph: Graph, step: Step) -> str:
+    """Return the words before the loss training lowers, the batch's mean (or sum): "The mean over the 4 samples, …"."""
+    how = "mean" if graph.settings["reduction"] == "mean" else "sum"
+    whose = "the batch's" if step.indices is not None else "the"
+    return f"The {how} over {whose} {step.samples} sample{'s' if step.samples > 1 else ''}, what training lowers: "
+
+
 def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
     """Return the run's summary: the loss and each param at the start and after the last step."""
     steps = "1 step" if final.steps == 1 else f"{final.steps} steps"

@@ -192,3 +192,15 @@ def test_a_handouts_summary_with_mini_batches_starts_from_the_loss_over_all_samp
     out = invoke("run", str(files / "line.bp"), "--data", str(files / "five.csv"), "-b", "2", "--format", form).stdout
     row = "| **loss L (all samples)** | **5.5** |" if form == "markdown" else r"loss $L\text{ (all samples)}$ & $5.5$ &"
     assert row in out
+
+
+def test_handouts_say_which_samples_a_step_trains_on_and_the_loss_it_lowers(files):
+    """five.csv at w = 1: L = 5.5 over all 5 samples, 1.25 over the first batch of 2 (samples 1 and 2)."""
+    line, five = str(files / "line.bp"), str(files / "five.csv")
+    out = invoke("run", line, "--data", five, "--format", "markdown").stdout
+    assert "5 samples: the loss and the gradients that update the params are the mean over them." in out
+    assert "The mean over the 5 samples, what training lowers: L = 5.5\n" in out
+    batch = invoke("run", line, "--data", five, "-b", "2", "--format", "latex").stdout
+    assert "A batch of 2 of the 5 samples (1, 2): the loss" in batch and "what training lowers: $L = 1.25$" in batch
+    sheet = invoke("run", line, "--data", five, "--format", "markdown", "--blank", "forward").stdout
+    assert "what training lowers: L = \n" in sheet and "5.5" not in sheet  # an answer of the blank forward pass
