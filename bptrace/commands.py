@@ -263,9 +263,10 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
     try:
         with terminal.Interrupts() as interrupts:
             shape = jsonl.layout(graph, max_paths)  # the names and paths every record shares, worked out once
-            write(jsonl.begin(graph, filename, steps, rate, max_paths, shape))
+            picked = batches(graph, how)
+            write(jsonl.begin(graph, filename, steps, rate, max_paths, shape, picked))
             step_line = jsonl.StepLines(graph, shape)
-            for record in trace(graph, steps, lr, max_paths, batches(graph, how)):
+            for record in trace(graph, steps, lr, max_paths, picked):
                 interrupts.check()  # a signal during the final evaluation counts too
                 if not isinstance(record, Step):
                     write(jsonl.end(record))

@@ -20,7 +20,7 @@ from bptrace.chains import ChainPlan, edges_on_paths, plan_chains
 from bptrace.graph import Graph
 from bptrace.optimizers import OPTIMIZERS
 from bptrace.printer import show
-from bptrace.tracer import Final, Step
+from bptrace.tracer import Batches, Final, Step
 
 SCHEMA = "bptrace.trace"
 VERSION = 3  # 2: arrays of samples. 3: forward and partials keyed by name, each path's nodes once in begin
@@ -127,9 +127,12 @@ def line(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")) + "\n"
 
 
-def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, shape: Layout | None = None) -> dict[str, Any]:
-    """Return the record that opens a trace: the network, its settings, its graph and its listed paths."""
+def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, shape: Layout | None = None,
+          batches: Batches | None = None) -> dict[str, Any]:
+    """Return the record that opens a trace: the network, its settings (the mini-batches' too), its graph and its listed paths."""
     shape = shape or layout(graph, max_paths)
+    batch = {} if batches is None else {"batch": {"size": batches.size, "shuffle": batches.shuffle,
+                                                   **({"seed": batches.seed} if batches.shuffle else {})}}
     return {
         "type": "begin",
         "schema": SCHEMA,
@@ -144,6 +147,7 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, sha
                       **{k: graph.settings[k] for k in OPTIMIZERS[str(graph.settings["optimizer"])].settings}},
         "seed": graph.seed,
         "samples": graph.samples,
+        **batch,
         "reduction": graph.settings["reduction"],
         "params": {name: number(v) for name, v in graph.initial_params().items()},
         "leaves": [

@@ -107,9 +107,15 @@ def test_the_json_names_each_steps_batch(files):
     lines = [json.loads(x) for x in invoke("run", str(files / "line.bp"), "--data", str(files / "five.csv"), "-b", "2",
                                             "--steps", "2", "--json").stdout.splitlines()]
     assert [r.get("batch") for r in lines[1:3]] == [[0, 1], [2, 3]]
+    assert lines[0]["batch"] == {"size": 2, "shuffle": False}  # how they were picked, for a grader to redo
     assert "start_loss" in lines[-1]
+    shuffled = [json.loads(x) for x in invoke("run", str(files / "line.bp"), "--data", str(files / "five.csv"), "-b", "2",
+                                               "--shuffle", "--seed", "7", "--json").stdout.splitlines()]
+    assert shuffled[0]["batch"] == {"size": 2, "shuffle": True, "seed": 7}
+    everything = [json.loads(x) for x in invoke("run", str(files / "line.bp"), "--data", str(files / "five.csv"), "--json").stdout.splitlines()]
+    assert "batch" not in everything[0] and "batch" not in everything[1]
     schema = json.loads(invoke("schema").stdout)
-    for record in lines:
+    for record in lines + shuffled + everything:
         jsonschema.validate(record, schema)
 
 
