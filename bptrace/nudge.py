@@ -13,6 +13,7 @@ import numpy as np
 
 from bptrace.errors import NumericFault
 from bptrace.graph import Graph
+from bptrace.printer import BP, Notation, format_number
 from bptrace.tracer import Step, batch, forward, trace
 
 SCALES = (10.0, 1.0, 0.1, 0.01)  # the asked Δ and its neighbours, to show how the error shrinks
@@ -72,6 +73,18 @@ def nudge(graph: Graph, param: str, by: float, step: int = 1, lr: float | None =
     return NudgeReport(param, step, float(params[param]), float(record.loss), float(grad), by, tuple(nudges))
 
 
+def rounding(report: NudgeReport) -> float:
+    """Return about how far rounding puts a loss change L(p + Δ) − L(p) off: a few float64 units of the losses."""
+    return 4 * np.finfo(float).eps * max(abs(report.loss), abs(report.loss + report.asked.actual))
+
+
+def too_small(report: NudgeReport) -> bool:
+    """Tell whether the asked nudge changes the loss by so little that its error measures rounding, not the curve
+    (the change has fewer than about 7 digits above rounding)."""
+    asked = report.asked
+    return bool(np.isfinite(asked.actual)) and abs(asked.actual) < 1e7 * rounding(report) and report.grad != 0
+
+
 def exact(report: NudgeReport) -> bool:
     """Tell whether the prediction of the asked nudge is exact, up to rounding."""
     asked = report.asked
@@ -91,13 +104,17 @@ def smooth(report: NudgeReport) -> bool:
     return bool(np.isfinite(report.asked.error)) and 30 <= _shrinks(report) <= 300
 
 
-def how_the_error_shrinks(report: NudgeReport, delta: str = "Δ", squared: str = "Δ²") -> str:
+def how_the_error_shrinks(report: NudgeReport, delta: str = "Δ", squared: str = "Δ²", notation: Notation = BP) -> str:
     """Return what the errors of Δ and Δ/10 say: Δ², exact (linear), or something else (a kink)."""
     asked = report.asked
     if not np.isfinite(asked.error):
         return f"{delta} is too large: the prediction or the loss is not a finite number. Try a smaller --by."
     if report.grad == 0 and asked.actual == 0:
         return "The loss does not depend on this param here: nudging it changes nothing."
+    if too_small(report):
+        return (f"{delta} is too small to tell: the loss changes by only {format_number(asked.actual, 3, notation)}, while rounding a "
+                f"loss of {format_number(report.loss, 4, notation)} puts it off by about {format_number(rounding(report), 1, notation)}, so the "
+                "errors measure rounding, not the curve. Try a larger --by.")
     if exact(report):
         return "The loss changes linearly with this param here: the prediction is exact, up to rounding."
     ratio = _shrinks(report)

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.rule import Rule
 from rich.text import Text
 
-from bptrace.nudge import NudgeReport, exact, how_the_error_shrinks, smooth
+from bptrace.nudge import NudgeReport, exact, how_the_error_shrinks, smooth, too_small
 from bptrace.printer import format_number, name_text, partial_text
 from bptrace.render import View, new_table, titled
 
@@ -30,7 +30,7 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
         f"The forward pass with {p} = {_moved(asked, view)} gives {L} = {num(report.loss + asked.actual)}, "
         f"so {delta}{L} = {num(asked.actual)}",
     ]
-    if not exact(report) and math.isfinite(asked.error):  # an inf or a nan: the paragraph below says Δ is too large
+    if not exact(report) and not too_small(report) and math.isfinite(asked.error):  # else the paragraph below says why
         why = "the loss curves away from it" if smooth(report) else "the loss departs from it (see below)"
         lines.append(f"The prediction is off by {num(asked.error)}: the gradient is the slope at {p}, and {why}.")
     table = new_table("Nudges of four sizes", (step, p, f"predicted {delta}{L}", f"actual {delta}{L}", "error"), numeric_from=0)
@@ -43,7 +43,7 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
         *(Text(line) for line in lines),
         titled(table),
         Text(""),
-        Text(how_the_error_shrinks(report, *(("Δ", "Δ²") if n.pretty else ("delta", "delta^2")))),
+        Text(how_the_error_shrinks(report, *(("Δ", "Δ²") if n.pretty else ("delta", "delta^2")), n)),
         Text(""),
     )
 

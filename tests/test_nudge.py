@@ -79,3 +79,11 @@ def test_a_param_the_loss_ignores_is_said_to_change_nothing(tmp_path):
     f.write_text("param w = 1\nparam unused = 2\nloss L = w^2\n")
     words = " ".join(invoke("nudge", str(f), "unused").stdout.split())
     assert "does not depend on this param" in words and "curves away" not in words
+
+
+def test_a_nudge_too_small_to_tell_says_so_instead_of_a_verdict():
+    """simple.bp's w1 at --by 1e-9: ΔL ≈ 0.678e-9, only ~6 digits above the rounding of L = 0.6385 (about 6e-16)."""
+    out = " ".join(invoke("nudge", str(ROOT / "networks/simple.bp"), "w1", "--by", "1e-9").stdout.split())
+    assert "Δ is too small to tell: the loss changes by only 6.78e−10, while rounding a loss of 0.6385" in out
+    assert "kink" not in out and "exact" not in out
+    assert "shrinks like Δ²" in " ".join(invoke("nudge", str(ROOT / "networks/simple.bp"), "w1", "--by", "1e-5").stdout.split())  # 1e-5 still tells
