@@ -222,6 +222,7 @@ def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
     spec = "".join("p{4.5cm}" if i in rows.text else "r" if i >= rows.numeric_from else "l" for i in range(len(rows.headers)))
     title = rows.title  # written by the LaTeX writer: already LaTeX
     headers = [h if "$" in h else _tex_text(h) for h in rows.headers]
+    room = r"\hspace{2.5cm}" if len(blank) <= 3 else r"\hspace{1.5cm}"  # four samples' columns and more: narrower, to fit the page
     lines = [f"\n\\paragraph{{{title}}}\\mbox{{}}", f"\\begin{{longtable}}{{{spec}}}", r"\hline",
              " & ".join(headers) + r" \\", r"\hline", r"\endhead"]
     for row in _picked(rows.rows, sheet):
@@ -232,7 +233,7 @@ def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
         cells = []
         for i, cell in enumerate(row.cells):
             if i in blank and cell:
-                cells.append(r"\hspace{2.5cm}")  # room to write the answer
+                cells.append(room)  # to write the answer in
             elif not cell:
                 cells.append("")
             elif i == 0 and row.kind == "loss":
