@@ -115,6 +115,17 @@ def test_latex_handouts_compile_with_pdflatex(path, optimizer, tmp_path):
     assert run.returncode == 0, run.stdout[-2000:]
 
 
+@pytest.mark.skipif(not __import__("shutil").which("pdflatex"), reason="pdflatex is not installed")
+def test_a_worksheet_of_four_samples_fits_the_page(tmp_path):
+    """xor.bp's tables have a column per sample: four blank ones at 2.5 cm each ran 79pt past the margin."""
+    sheet = invoke("run", str(ROOT / "networks/xor.bp"), "-f", "latex", "--blank", "forward,partials,chains,updates").stdout
+    (tmp_path / "w.tex").write_text(sheet, encoding="utf-8")
+    run = __import__("subprocess").run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "w.tex"],
+                                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "Overfull \\hbox" not in (tmp_path / "w.log").read_text(encoding="latin-1")
+
+
 @pytest.mark.parametrize(
     "args, says",
     [
