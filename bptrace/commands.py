@@ -38,7 +38,7 @@ class TableRun:
 
 def build(source: str, filename: str, how: TableRun):
     """Return the run's graph: built with the run's seed, its inputs and targets from --data when given."""
-    graph = terminal.build(source, filename, how.seed)
+    graph = terminal.build(source, filename, how.seed, shuffles=how.shuffle)
     if how.data is None:
         return graph
     from bptrace.data import read_csv, with_data

@@ -178,8 +178,9 @@ def keep_freed_memory() -> None:
     mallopt(m_mmap_threshold, 32 << 20)  # the most glibc allows on a 64-bit system
 
 
-def build(source: str, filename: str, seed: int | None = None):
-    """Return the graph of `source` (params drawn at random with `seed`), its warnings printed to stderr."""
+def build(source: str, filename: str, seed: int | None = None, shuffles: bool = False):
+    """Return the graph of `source` (params drawn at random with `seed`), its warnings printed to stderr; a `seed`
+    that neither draws a param nor shuffles samples (`shuffles`) is warned of."""
     import gc
 
     from bptrace.graph import build
@@ -200,6 +201,9 @@ def build(source: str, filename: str, seed: int | None = None):
         more = len(graph.warnings) - MAX_WARNINGS
         err.print(f"{filename}: warning: and {more:,} more warning{'s' if more > 1 else ''} "
                   "(the begin record of --json lists them all)", markup=False)
+    if seed is not None and graph.seed is None and not shuffles:
+        err.print(f"bptrace: warning: --seed {seed} changes nothing: {filename} draws no param at random "
+                  f"(uniform(...) or normal(...)){' and no samples are shuffled' if graph.samples else ''}", markup=False)
     return graph
 
 

@@ -362,3 +362,10 @@ def test_the_note_under_a_narrow_table_is_one_line(layout, monkeypatch):
     console = Console(file=io.StringIO(), width=80, color_system=None)
     console.print(titled(table))
     assert "Some rows are left out: --all shows every row.\n" in console.file.getvalue()
+
+
+def test_a_seed_that_changes_nothing_is_warned_of():
+    said = invoke("run", SIMPLE, "--seed", "4").stderr
+    assert said == "bptrace: warning: --seed 4 changes nothing: " + SIMPLE + " draws no param at random (uniform(...) or normal(...))\n"
+    assert "warning" not in invoke("run", str(ROOT / "networks" / "xor.bp"), "--seed", "4").stderr  # xor.bp draws its weights
+    assert "warning" not in invoke("run", SIMPLE).stderr
