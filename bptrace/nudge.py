@@ -75,22 +75,36 @@ def nudge(graph: Graph, param: str, by: float, step: int = 1, lr: float | None =
 
 def rounding(report: NudgeReport) -> float:
     """Return about how far rounding puts a loss change L(p + Δ) − L(p) off: a few float64 units of the losses."""
-    return 4 * np.finfo(float).eps * max(abs(report.loss), abs(report.loss + report.asked.actual))
+    return 4 * np.finfo(float).eps * max([abs(report.loss)] + [abs(report.loss + n.actual) for n in report.nudges if np.isfinite(n.actual)])
+
+
+def _rounding_only(report: NudgeReport, nudge: Nudge) -> bool:
+    """Tell whether a nudge's error is within rounding (ten times it): no curve can be read from it."""
+    return abs(nudge.error) <= 10 * rounding(report)
+
+
+def _all_rounding(report: NudgeReport) -> bool:
+    return all(_rounding_only(report, n) for n in report.nudges if np.isfinite(n.error))
+
+
+def _tiny(report: NudgeReport) -> bool:
+    """Tell whether Δ is below a ten-thousandth of the param's scale, max(1, |p|): too small for a curve to show."""
+    return abs(report.by) < 1e-4 * max(1.0, abs(report.value))
 
 
 def too_small(report: NudgeReport) -> bool:
-    """Tell whether the asked nudge changes the loss by so little that its error measures rounding, not the curve
-    (the change has fewer than about 7 digits above rounding)."""
-    asked = report.asked
-    return bool(np.isfinite(asked.actual)) and abs(asked.actual) < 1e7 * rounding(report) and report.grad != 0
+    """Tell whether the errors the verdict compares are rounding's, not the curve's: Δ/10's (Δ's being larger),
+    or all of them with a Δ so small that no curve could show (a straight line's are rounding's at any Δ)."""
+    if not np.isfinite(report.asked.error):
+        return False
+    if _all_rounding(report):
+        return _tiny(report)
+    return _rounding_only(report, report.nudges[SCALES.index(1.0) + 1])
 
 
 def exact(report: NudgeReport) -> bool:
-    """Tell whether the prediction of the asked nudge is exact, up to rounding."""
-    asked = report.asked
-    if not np.isfinite(asked.error):
-        return False
-    return abs(asked.error) <= 1e-9 * max(abs(asked.actual), abs(asked.predicted), abs(report.loss) * 1e-7, 1e-300)
+    """Tell whether the prediction is exact, up to rounding: every nudge's error is rounding's, and Δ is not tiny."""
+    return bool(np.isfinite(report.asked.error)) and _all_rounding(report) and not _tiny(report)
 
 
 def _shrinks(report: NudgeReport) -> float:
@@ -109,12 +123,12 @@ def how_the_error_shrinks(report: NudgeReport, delta: str = "Δ", squared: str =
     asked = report.asked
     if not np.isfinite(asked.error):
         return f"{delta} is too large: the prediction or the loss is not a finite number. Try a smaller --by."
-    if report.grad == 0 and asked.actual == 0:
-        return "The loss does not depend on this param here: nudging it changes nothing."
     if too_small(report):
         return (f"{delta} is too small to tell: the loss changes by only {format_number(asked.actual, 3, notation)}, while rounding a "
                 f"loss of {format_number(report.loss, 4, notation)} puts it off by about {format_number(rounding(report), 1, notation)}, so the "
                 "errors measure rounding, not the curve. Try a larger --by.")
+    if report.grad == 0 and asked.actual == 0:
+        return "The loss does not depend on this param here: nudging it changes nothing."
     if exact(report):
         return "The loss changes linearly with this param here: the prediction is exact, up to rounding."
     ratio = _shrinks(report)

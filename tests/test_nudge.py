@@ -86,4 +86,21 @@ def test_a_nudge_too_small_to_tell_says_so_instead_of_a_verdict():
     out = " ".join(invoke("nudge", str(ROOT / "networks/simple.bp"), "w1", "--by", "1e-9").stdout.split())
     assert "Δ is too small to tell: the loss changes by only 6.78e−10, while rounding a loss of 0.6385" in out
     assert "kink" not in out and "exact" not in out
-    assert "shrinks like Δ²" in " ".join(invoke("nudge", str(ROOT / "networks/simple.bp"), "w1", "--by", "1e-5").stdout.split())  # 1e-5 still tells
+    simple = str(ROOT / "networks/simple.bp")
+    # L is quadratic in w1 with ∂²L/∂w1² = (∂g/∂w1)² = (x·w2)² = 0.36: the error at Δ/10 is 0.18·(Δ/10)², which is
+    # rounding's (about 6e-16) up to Δ = 1e-6, and 1.8e-13 at Δ = 1e-5, three hundred roundings.
+    for by in ("1e-8", "1e-7", "1e-6"):
+        assert "too small to tell" in " ".join(invoke("nudge", simple, "w1", "--by", by).stdout.split()), by
+    assert "shrinks like Δ²" in " ".join(invoke("nudge", simple, "w1", "--by", "1e-5").stdout.split())
+
+
+@pytest.mark.parametrize("loss, param, by, says", [
+    ("1000000 + w^2", "w = 0.5", "0.001", "shrinks like Δ²"),  # errors 1e-6 and 1e-8, above a rounding of about 1e-9
+    ("1000000 + 3*w", "w = 0.5", "0.001", "exact, up to rounding"),  # a straight line, however large the loss
+    ("1 + w^2", "w = 0", "1e-7", "too small to tell"),  # a flat point: ΔL = Δ² = 1e-14, Δ/10's 1e-16 is rounding
+    ("1 + w^2", "w = 0", "0.001", "shrinks like Δ²"),
+])
+def test_the_verdict_reads_the_curve_only_above_rounding(tmp_path, loss, param, by, says):
+    net = tmp_path / "n.bp"
+    net.write_text(f"param {param}\nloss L = {loss}\n")
+    assert says in " ".join(invoke("nudge", str(net), "w", "--by", by).stdout.split())
