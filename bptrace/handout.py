@@ -90,7 +90,7 @@ def _document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: ta
             w = tables.for_step(w, graph, record)
             yield form.step(record.step, _leaves(graph, record, w, sheet))
             if record.samples is not None:  # which samples, and that the loss and the gradients are their mean
-                said = tables.samples_said(graph, record, r"\ldots" if w.tex else "…")
+                said = tables.samples_said(graph, record, "..." if w.tex else "…")  # prose: LaTeX sets ... as it is
                 yield form.note(said[0].upper() + said[1:] + ".", "")
             for rows, name in _tables(graph, record, w, sheet):
                 yield form.table(rows, _blanked(record, name, sheet, rows.headers))

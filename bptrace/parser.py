@@ -128,7 +128,7 @@ class _Parser:
 
     def trailing(self, statement: Statement | None = None) -> NetworkError:
         t = self.tokens[self.i]
-        if isinstance(getattr(statement, "value", None), Draw):  # `param w = uniform(-1, 1)*2`
+        if isinstance(getattr(statement, "value", None), Draw) and t.kind == "op" and t.text in ("*", "/", "+", "-", "^", "**"):  # uniform(-1, 1)*2
             dist = statement.value.dist
             want = ("the range you want: uniform(-2, 2) is twice uniform(-1, 1)" if dist == "uniform"
                     else "the mean and spread you want: normal(1, 2) is 1 + 2*normal(0, 1)")

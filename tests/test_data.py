@@ -210,3 +210,10 @@ def test_handouts_say_which_samples_a_step_trains_on_and_the_loss_it_lowers(file
     assert "A batch of 2 of the 5 samples (1, 2): the loss" in batch and "what training lowers: $L = 1.25$" in batch
     sheet = invoke("run", line, "--data", five, "--format", "markdown", "--blank", "forward").stdout
     assert "what training lowers: L = \n" in sheet and "5.5" not in sheet  # an answer of the blank forward pass
+
+
+def test_a_handouts_note_of_a_batch_of_many_samples_is_plain_latex(files):
+    (files / "twelve.csv").write_text("x,y\n" + "".join(f"{i},{2 * i}\n" for i in range(1, 13)))
+    out = invoke("run", str(files / "line.bp"), "--data", str(files / "twelve.csv"), "-b", "10", "--format", "latex").stdout
+    assert "A batch of 10 of the 12 samples (1, 2, 3, 4, 5, 6, 7, 8, ...): the loss" in out
+    assert "textbackslash" not in out
