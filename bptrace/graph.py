@@ -92,6 +92,12 @@ class Graph:
         """Return the params and every node that depends on one."""
         return self.depends_on(self.params)
 
+    def partials_using_nodes(self) -> tuple[Edge, ...]:
+        """Return the edges whose local partial's formula uses a node's value (∂L/∂p = p − y uses p): shown filled
+        in, a partial's value gives that node's away."""
+        nodes = {node.name for node in self.nodes}
+        return tuple(e for node in self.nodes for e in node.edges if any(n.id in nodes for n in names_in(e.formula)))
+
     def depends_on(self, names) -> frozenset[str]:
         """Return `names` and every node that depends on one of them."""
         found = set(names)

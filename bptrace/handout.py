@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from bptrace import tables
 from bptrace.graph import Graph
-from bptrace.printer import ASCII, BP, MATH, name_text
+from bptrace.printer import ASCII, BP, MATH, name_text, partial_text, show
 from bptrace.tracer import Final, Step
-from bptrace.syntax import Name
 
 # The columns a worksheet keeps, by table: the rest (values, formulas, numbers, the optimiser's
 # state, the batch's mean) are what a student works out, and are left empty.
@@ -139,14 +138,11 @@ def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
     """Return how the tables a worksheet shows filled in would give its blank answers away, each with what to do."""
     blank, shown = sheet.blank, set(sheet.sections)
     said = []
-    if "forward" in blank and "partials" in shown - blank:
-        nodes = {node.name for node in graph.nodes}
-        named = next(((e.of, e.wrt, e.formula.id) for node in graph.nodes for e in node.edges
-                      if isinstance(e.formula, Name) and e.formula.id in nodes), None)
-        if named is not None:
-            of, wrt, value = named
-            said.append(f"the local derivatives show node values (d{of}/d{wrt} = {value}), which the blank forward pass "
-                        "asks for: blank the partials too, or leave them out with --show")
+    using = graph.partials_using_nodes() if "forward" in blank and "partials" in shown - blank else ()
+    if using:
+        n, e = BP if sheet.ascii_math else MATH, using[0]
+        said.append(f"the local derivatives use node values, which the blank forward pass asks for "
+                    f"({partial_text(e.of, e.wrt, n)} = {show(e.formula, n)}): blank the partials too, or leave them out with --show")
     if "chains" in blank and "updates" in shown - blank:
         said.append("the updates show each gradient, which the blank chains ask for: blank the updates too, or leave "
                     "them out with --show")

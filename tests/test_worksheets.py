@@ -211,7 +211,9 @@ def test_blank_partials_blank_the_numbers_the_chains_substitute_for_them(tmp_pat
 
 
 @pytest.mark.parametrize("args, says", [
-    (["networks/two_layer.bp", "--blank", "forward"], "the local derivatives show node values (da2/dw4 = a0)"),
+    (["networks/two_layer.bp", "--blank", "forward"], "the local derivatives use node values, which the blank forward pass asks for (∂a₀/∂z₀ = a₀·(1 − a₀))"),
+    (["networks/logistic.bp", "--blank", "forward"], "the local derivatives use node values, which the blank forward pass asks for (∂p/∂z = p·(1 − p))"),
+    (["networks/simple.bp", "--blank", "forward", "--ascii"], "the local derivatives use node values, which the blank forward pass asks for (dg/dw2 = h)"),
     (["networks/simple.bp", "--blank", "chains"], "the updates show each gradient, which the blank chains ask for"),
     (["networks/simple.bp", "--blank", "updates", "--steps", "2"], "from step 2 on, the values shown come from the params"),
 ])
