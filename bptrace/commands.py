@@ -38,13 +38,13 @@ class TableRun:
 
 def build(source: str, filename: str, how: TableRun):
     """Return the run's graph: built with the run's seed, its inputs and targets from --data when given."""
-    graph = terminal.build(source, filename, how.seed, shuffles=how.shuffle)
-    if how.data is None:
-        return graph
-    from bptrace.data import read_csv, with_data
+    graph = terminal.build(source, filename, how.seed, shuffles=None)
+    if how.data is not None:
+        from bptrace.data import read_csv, with_data
 
-    text = terminal.read(how.data, "CSV file")
-    return with_data(graph, read_csv(text, str(how.data)), str(how.data))
+        graph = with_data(graph, read_csv(terminal.read(how.data, "CSV file"), str(how.data)), str(how.data))
+    terminal.unused_seed(graph, how.seed, filename, how.shuffle)  # with the data's samples, which --shuffle may shuffle
+    return graph
 
 
 def batches(graph, how: TableRun, warn: bool = True):

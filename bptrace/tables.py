@@ -378,7 +378,7 @@ def _paren(w: Writer, number: str) -> str:
 def samples_said(graph: Graph, step: Step, dots: str = "…") -> str:
     """Return what a step with samples trains on: how many (which, for a batch), and that the loss and the
     gradients are their mean (or sum). Without a full stop: views add what they show."""
-    n, how = step.samples, "mean" if graph.settings["reduction"] == "mean" else "sum"
+    n, how = step.samples, graph.settings["reduction"]  # "mean" or "sum"
     whom = f"{n} sample{'s' if n > 1 else ''}"
     if step.indices is not None:
         picked = ", ".join(str(i + 1) for i in step.indices[:8]) + (f", {dots}" if len(step.indices) > 8 else "")
@@ -388,9 +388,8 @@ def samples_said(graph: Graph, step: Step, dots: str = "…") -> str:
 
 def batch_loss_said(graph: Graph, step: Step) -> str:
     """Return the words before the loss training lowers, the batch's mean (or sum): "The mean over the 4 samples, …"."""
-    how = "mean" if graph.settings["reduction"] == "mean" else "sum"
     whose = "the batch's" if step.indices is not None else "the"
-    return f"The {how} over {whose} {step.samples} sample{'s' if step.samples > 1 else ''}, what training lowers: "
+    return f"The {graph.settings['reduction']} over {whose} {step.samples} sample{'s' if step.samples > 1 else ''}, what training lowers: "
 
 
 def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:

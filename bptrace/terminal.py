@@ -72,10 +72,11 @@ def save(path: Path, text: str) -> None:
 
 
 def overwritten(path: Path, inputs: dict[str, Path | None]) -> str | None:
-    """Return what of the run's, an input named in `inputs` or standard output, writing `path` would replace (or None)."""
+    """Return which file the run reads or writes (one of `inputs`, or standard output's) writing `path` would replace;
+    None if none. Only a regular file can be replaced: /dev/null or a terminal cannot."""
     import os
 
-    if not path.exists():
+    if not path.is_file():
         return None
     for what, given in inputs.items():
         if given is not None and given.exists() and path.samefile(given):
@@ -178,9 +179,10 @@ def keep_freed_memory() -> None:
     mallopt(m_mmap_threshold, 32 << 20)  # the most glibc allows on a 64-bit system
 
 
-def build(source: str, filename: str, seed: int | None = None, shuffles: bool = False):
+def build(source: str, filename: str, seed: int | None = None, shuffles: bool | None = False):
     """Return the graph of `source` (params drawn at random with `seed`), its warnings printed to stderr; a `seed`
-    that neither draws a param nor shuffles samples (`shuffles`) is warned of."""
+    that neither draws a param nor shuffles samples (`shuffles`) is warned of (with None, the caller warns: see
+    unused_seed)."""
     import gc
 
     from bptrace.graph import build
@@ -201,10 +203,17 @@ def build(source: str, filename: str, seed: int | None = None, shuffles: bool = 
         more = len(graph.warnings) - MAX_WARNINGS
         err.print(f"{filename}: warning: and {more:,} more warning{'s' if more > 1 else ''} "
                   "(the begin record of --json lists them all)", markup=False)
-    if seed is not None and graph.seed is None and not shuffles:
-        err.print(f"bptrace: warning: --seed {seed} changes nothing: {filename} draws no param at random "
-                  f"(uniform(...) or normal(...)){' and no samples are shuffled' if graph.samples else ''}", markup=False)
+    if shuffles is not None:
+        unused_seed(graph, seed, filename, shuffles)
     return graph
+
+
+def unused_seed(graph, seed: int | None, filename: str, shuffles: bool = False) -> None:
+    """Warn on stderr of a --seed that changes nothing: no param drawn at random, and no samples shuffled."""
+    if seed is not None and graph.seed is None and not shuffles:
+        also = ", and no samples are shuffled (--shuffle)" if graph.samples else ""
+        stderr().print(f"bptrace: warning: --seed {seed} changes nothing: {filename} draws no param at random "
+                       f"(uniform(...) or normal(...)){also}", markup=False)
 
 
 MAX_WARNINGS = 10  # shown in full on stderr

@@ -217,3 +217,10 @@ def test_a_handouts_note_of_a_batch_of_many_samples_is_plain_latex(files):
     out = invoke("run", str(files / "line.bp"), "--data", str(files / "twelve.csv"), "-b", "10", "--format", "latex").stdout
     assert "A batch of 10 of the 12 samples (1, 2, 3, 4, 5, 6, 7, 8, ...): the loss" in out
     assert "textbackslash" not in out
+
+
+def test_a_seed_without_shuffle_or_draws_is_warned_of_with_the_datas_samples_in_mind(files):
+    line, five = str(files / "line.bp"), str(files / "five.csv")
+    said = invoke("run", line, "--data", five, "-b", "2", "--seed", "7").stderr
+    assert said.endswith("draws no param at random (uniform(...) or normal(...)), and no samples are shuffled (--shuffle)\n")
+    assert "warning" not in invoke("run", line, "--data", five, "-b", "2", "--seed", "7", "--shuffle").stderr
