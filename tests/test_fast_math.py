@@ -2,8 +2,9 @@
 
 Arithmetic, sqrt and the piecewise functions are exact in IEEE arithmetic, so the two agree bit for
 bit. tanh, exp, log, sin, cos and sigmoid come from the C library on one side and from numpy on the
-other, whose implementations may differ in the last bit (they do with numpy 2.2 on Python 3.10):
-those agree within one unit in the last place, and exactly on inf, nan and zero.
+other, whose implementations may differ in the last bits (they do with numpy 2.2 on Python 3.10, and
+tanh(0.7) is 2 units apart with numpy 2.4 and glibc 2.36: each is within about one unit of the true
+value): those agree within two units in the last place, and exactly on inf, nan and zero.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bptrace.ops import FUNCTIONS, OPERATORS, _sigmoid_array
@@ -28,7 +29,7 @@ SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.0, 2.5, -2.5, 0.5, 3.0, -8.0, 1 / 3, 1e308, -
 OPS = {**OPERATORS, **FUNCTIONS}
 
 
-LIBRARY = {"tanh", "exp", "log", "sin", "cos", "sigmoid"}  # the C library's or numpy's: may differ by an ulp
+LIBRARY = {"tanh", "exp", "log", "sin", "cos", "sigmoid"}  # the C library's or numpy's: may differ by two ulps
 
 
 def same(fast, slow, ulps: int = 0) -> bool:
@@ -42,7 +43,7 @@ def check(name: str, *args: float) -> None:
     with np.errstate(all="ignore"):
         fast = OPS[name].value(*args)
         slow = NUMPY[name](*(np.float64(a) for a in args))
-    assert same(fast, slow, 1 if name in LIBRARY else 0), (name, args, fast, slow)
+    assert same(fast, slow, 2 if name in LIBRARY else 0), (name, args, fast, slow)
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -53,6 +54,7 @@ def test_special_values(name):
 
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(sorted(OPS)), st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=2, max_size=2))
+@example(name="tanh", values=[0.7, 0.0])  # found by this test: 0.6043677771171636 against numpy's ...634, two units apart
 def test_random_values(name, values):
     check(name, *values[: OPS[name].arity])
 
