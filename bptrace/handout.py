@@ -6,6 +6,7 @@ work out empty (all but the SCAFFOLD columns); the same run without blanks is it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -214,14 +215,37 @@ def _ascii(text: str) -> str:
     return text if text.isascii() else name_text(text, ASCII)
 
 
+_LONG = 40  # characters a formula column's widest cell may show before the column wraps (in math mode, at + − ·)
+
+
+def _shown_length(cell: str) -> int:
+    """Return about how many characters a LaTeX cell shows: its text without commands and braces."""
+    return len(re.sub(r"\\[a-zA-Z]+|[{}^_$]", "", cell))
+
+
+def _tex_spec(rows: tables.TableRows, shown: list[tables.Row | None]) -> str:
+    """Return a table's column spec: names left, numbers right, text that may be long (with numbers, and formulas of
+    more than _LONG characters among the `shown` rows) in columns that wrap."""
+    def column(i: int) -> str:
+        if i in rows.text:
+            return "p{4.5cm}"
+        if i >= rows.numeric_from:
+            return "r"
+        if i > 0 and max((_shown_length(row.cells[i]) for row in shown if row is not None), default=0) > _LONG:
+            return "p{5cm}"
+        return "l"
+    return "".join(column(i) for i in range(len(rows.headers)))
+
+
 def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
-    spec = "".join("p{4.5cm}" if i in rows.text else "r" if i >= rows.numeric_from else "l" for i in range(len(rows.headers)))
+    shown = _picked(rows.rows, sheet)
+    spec = _tex_spec(rows, shown)
     title = rows.title  # written by the LaTeX writer: already LaTeX
     headers = [h if "$" in h else _tex_text(h) for h in rows.headers]
     room = r"\hspace{2.5cm}" if len(blank) <= 3 else r"\hspace{1.5cm}"  # four samples' columns and more: narrower, to fit the page
     lines = [f"\n\\paragraph{{{title}}}\\mbox{{}}", f"\\begin{{longtable}}{{{spec}}}", r"\hline",
              " & ".join(headers) + r" \\", r"\hline", r"\endhead"]
-    for row in _picked(rows.rows, sheet):
+    for row in shown:
         if row is None:
             hidden = len(rows.rows) - (sheet.max_rows or 0)
             lines.append(f"\\multicolumn{{{len(rows.headers)}}}{{l}}{{\\ldots\\ {hidden:,} more rows}} \\\\")

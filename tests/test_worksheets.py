@@ -126,6 +126,22 @@ def test_a_worksheet_of_four_samples_fits_the_page(tmp_path):
     assert "Overfull \\hbox" not in (tmp_path / "w.log").read_text(encoding="latin-1")
 
 
+@pytest.mark.skipif(not __import__("shutil").which("pdflatex"), reason="pdflatex is not installed")
+def test_a_long_formula_wraps_in_its_column_instead_of_running_off_the_page(tmp_path, monkeypatch):
+    """The whole network in the loss: ∂L/∂w is σ's derivative times the rest, about 90 characters of formula."""
+    monkeypatch.chdir(tmp_path)  # the title holds the file's path as given: a short one
+    (tmp_path / "long.bp").write_text("input x0 = [0, 0, 1, 1]\ninput x1 = [0, 1, 0, 1]\ntarget y = [0, 1, 1, 0]\nparam w = 0.5\n"
+                                      "param b = 0.1\nloss L = 1/2*(y - sigmoid(x0*w + x1*w + b))^2\n")
+    handout = invoke("run", "long.bp", "-f", "latex").stdout
+    assert r"\begin{longtable}{lp{5cm}rrrr}" in handout  # the partials' formula column wraps; short ones stay `l`
+    (tmp_path / "h.tex").write_text(handout, encoding="utf-8")
+    for _ in range(2):  # as for any longtable: the first pass measures the columns, the second sets them
+        run = __import__("subprocess").run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "h.tex"],
+                                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout[-2000:]
+    assert "Overfull \\hbox" not in (tmp_path / "h.log").read_text(encoding="latin-1")
+
+
 @pytest.mark.parametrize(
     "args, says",
     [
