@@ -80,12 +80,19 @@ class ChainFinder:
 
 
 def edges_on_paths(graph: Graph, leads_to_param: frozenset[str] | None = None) -> tuple[Edge, ...]:
-    """Return the edges on some loss-to-param path, from the loss backwards: the local partials backprop needs."""
+    """Return the edges on some loss-to-param path, from the loss backwards, layer by layer: the local partials
+    backprop needs, a node's after every node that uses it.
+
+    A node's layer is its longest path from the loss (a node is always in a later layer than the nodes that use
+    it); within a layer, nodes come in source order: a two-layer network's unit 0 before its unit 1.
+    """
     if leads_to_param is None:
         leads_to_param = graph.leads_to_params()
+    far = longest(graph)
+    order = {node.name: i for i, node in enumerate(graph.nodes)}
     from_loss = {graph.loss}
     shown = []
-    for node in reversed(graph.nodes):
+    for node in sorted((n for n in graph.nodes if n.name in far), key=lambda n: (far[n.name], order[n.name])):
         if node.name in from_loss:
             for edge in node.edges:
                 if edge.wrt in leads_to_param:

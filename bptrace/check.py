@@ -122,13 +122,11 @@ def _close(a: float, b: float, noise: float = 0.0) -> bool:
 
 def _check_step(graph: Graph, record: Step) -> CheckStep:
     params = {u.param: u.before for u in record.updates}
-    shown = {(p.of, p.wrt): p for p in record.partials}
+    nodes = {node.name: node for node in graph.nodes}
     partials = []
     with np.errstate(all="ignore"):
-        for node in reversed(graph.nodes):
-            for edge in node.edges:
-                if (edge.of, edge.wrt) in shown:
-                    partials.append(PartialCheck(edge, _local(node.program, edge.wrt, record.values, shown[(edge.of, edge.wrt)].value)))
+        for p in record.partials:  # in the step's order: from the loss back, layer by layer
+            partials.append(PartialCheck(p.edge, _local(nodes[p.of].program, p.wrt, record.values, p.value)))
         grads = []
         for chain in record.chains:
             def loss(x: float, name: str = chain.param) -> float:

@@ -202,7 +202,8 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
         cells = (w.partial(graph.loss, name), symbols, *(substituted if numbers else ()), *w.values(step.grads[name]))
         return Row(cells, subject=(name,))
 
-    names = [graph.loss, *(node.name for node in reversed(graph.nodes) if node.name != graph.loss and node.name in uses)]
+    # Each node where its own partials begin: from the loss back, layer by layer, as the partials are listed.
+    names = [graph.loss, *(name for name in dict.fromkeys(p.of for p in step.partials) if name in uses)]
     return TableRows(f"Gradients {w.inline_partial(graph.loss, 'node')}, summed over each node's uses",
                      ("gradient", "chain rule", *numbers, *w.value_headers()), Rows(names, row), 2 + len(numbers))
 

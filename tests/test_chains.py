@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bptrace.chains import count_paths, plan_chains
+from bptrace.chains import count_paths, edges_on_paths, plan_chains
 from bptrace.tracer import trace
 from conftest import declared_params, finite_difference, load
 
@@ -44,3 +44,31 @@ def test_small_ladder_lists_every_path_and_they_sum_to_the_gradient():
     assert len(chain.paths) == chain.paths_total == 22
     assert sum(float(p.value) for p in chain.paths) == pytest.approx(float(chain.grad), rel=1e-12)
     assert float(chain.grad) == pytest.approx(finite_difference(graph, declared_params(graph), "w"), rel=1e-6)
+
+
+def test_the_local_partials_go_from_the_loss_back_layer_by_layer():
+    """two_layer.bp: L, then a2 (a0 w4 a1 w5 b2 in its expression's order), then the hidden units' σ, unit 0 first,
+    then their weighted sums (x0 and x1 are inputs: no partial is needed towards them)."""
+    from conftest import ROOT
+
+    graph = load(ROOT / "networks" / "two_layer.bp")
+    order = [(e.of, e.wrt) for e in edges_on_paths(graph)]
+    assert order == [("L", "a2"), ("a2", "a0"), ("a2", "w4"), ("a2", "a1"), ("a2", "w5"), ("a2", "b2"), ("a0", "z0"),
+                     ("a1", "z1"), ("z0", "w0"), ("z0", "w2"), ("z0", "b0"), ("z1", "w1"), ("z1", "w3"), ("z1", "b1")]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_nodes_partials_come_after_every_partial_into_it(seed):
+    """Backprop order on random networks: ∂L/∂node is complete before the node's own partials are used."""
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.append(str(ROOT / "benchmarks"))
+    from generate import network
+
+    order = [(e.of, e.wrt) for e in edges_on_paths(load(network(300, seed=seed)))]
+    first_own = {}
+    for i, (of, _) in enumerate(order):
+        first_own.setdefault(of, i)
+    assert all(i < first_own[wrt] for i, (_, wrt) in enumerate(order) if wrt in first_own)
