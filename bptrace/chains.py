@@ -89,10 +89,11 @@ def edges_on_paths(graph: Graph, leads_to_param: frozenset[str] | None = None) -
     if leads_to_param is None:
         leads_to_param = graph.leads_to_params()
     far = longest(graph)
-    order = {node.name: i for i, node in enumerate(graph.nodes)}
+    reached = [node for node in graph.nodes if node.name in far]  # in source order, which the stable sort keeps within a layer
+    layers = sorted(range(len(reached)), key=[far[node.name] for node in reached].__getitem__)
     from_loss = {graph.loss}
     shown = []
-    for node in sorted((n for n in graph.nodes if n.name in far), key=lambda n: (far[n.name], order[n.name])):
+    for node in map(reached.__getitem__, layers):
         if node.name in from_loss:
             for edge in node.edges:
                 if edge.wrt in leads_to_param:
@@ -106,8 +107,10 @@ def longest(graph: Graph) -> dict[str, int]:
     far = {graph.loss: 0}
     for node in reversed(graph.nodes):
         if node.name in far:
+            d = far[node.name] + 1
             for edge in node.edges:
-                far[edge.wrt] = max(far.get(edge.wrt, 0), far[node.name] + 1)
+                if far.get(edge.wrt, 0) < d:
+                    far[edge.wrt] = d
     return far
 
 
