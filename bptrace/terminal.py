@@ -58,17 +58,116 @@ def _not_utf8(file: Path, data: bytes, at: int) -> FileProblem:
                        "save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)")
 
 
+def shown(path: Path | str) -> str:
+    """Return a file name as bptrace writes it anywhere: bytes that are not UTF-8 escaped (\\xff), so every output,
+    JSON included, stays UTF-8."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def save(path: Path, text: str) -> None:
-    """Write `text` to `path` at once (a temporary file renamed), or raise FileProblem."""
+    """Write `text` to `path`, or raise FileProblem: a regular file at once (a temporary file renamed over it, its mode
+    kept), a symlink's file in its place, and a FIFO, terminal or other device in place (opened, not replaced)."""
+    import os
+    import stat
+
+    target, status = _target(path)
+    data = text.encode("utf-8")
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        try:
+            out = os.open(target, os.O_WRONLY | os.O_NOCTTY)
+            try:
+                _write_all(out, data)
+            finally:
+                os.close(out)
+        except OSError as error:
+            raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
+        return
+    # Ctrl-C and SIGTERM wait for the rename: the file is whole or as it was, and no temporary is left behind.
+    with signals_held():
+        out, temporary = _temporary(target.parent, path)
+        try:
+            try:
+                if status is not None:
+                    os.fchmod(out, stat.S_IMODE(status.st_mode))
+                    if (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
+                        try:
+                            os.fchown(out, status.st_uid, status.st_gid)
+                        except OSError:  # not ours to give away: the file becomes the writer's, as an editor's would
+                            pass
+                _write_all(out, data)
+            finally:
+                os.close(out)
+            os.replace(temporary, target)
+        except BaseException as error:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            if isinstance(error, OSError):
+                raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
+            raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
     import os
 
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _temporary(folder: Path, path: Path) -> tuple[int, Path]:
+    """Return a new file in `folder`, open for writing, and its name: short, so that it fits wherever `path` does."""
+    import os
+    import secrets
+
+    while True:
+        temporary = folder / f".bptrace-{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temporary
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
+
+
+def _target(path: Path):
+    """Return the file writing `path` writes (a symlink followed to it) and its stat (None if there is none yet);
+    raise FileProblem if it is nothing bptrace may write: a directory, a read-only file, a name too long."""
+    import os
+    import stat
+
+    def refuse(reason: str) -> FileProblem:
+        return FileProblem(f"cannot write {shown(path)}: {reason}")
+
+    target = Path(os.path.realpath(path))
+    folder = target.parent
     try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    if len(os.fsencode(target.name)) > longest:
+        raise refuse(f"the name is longer than the {longest} bytes a file name may have here")
+    try:
+        status = os.stat(target)
+    except FileNotFoundError:
+        status = None
     except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise FileProblem(f"cannot write {path}: {error.strerror or error}") from None
+        raise refuse(error.strerror or str(error)) from None
+    if status is not None and stat.S_ISDIR(status.st_mode):
+        raise refuse("is a directory")
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        if stat.S_ISCHR(status.st_mode) or stat.S_ISFIFO(status.st_mode):
+            return target, status  # written in place: a terminal, a FIFO, a device
+        raise refuse("not a file, a FIFO or a terminal")
+    if not folder.is_dir():
+        raise refuse("no such directory")
+    if not os.access(folder, os.W_OK):
+        raise refuse("permission denied")
+    # As root, os.access allows everything: the mode bits say whether the file is meant to be written.
+    if status is not None and (not status.st_mode & 0o222 or not os.access(target, os.W_OK)):
+        raise refuse("the file is read-only")
+    return target, status
 
 
 def overwritten(path: Path, inputs: dict[str, Path | None]) -> str | None:
@@ -76,7 +175,10 @@ def overwritten(path: Path, inputs: dict[str, Path | None]) -> str | None:
     None if none. Only a regular file can be replaced: /dev/null or a terminal cannot."""
     import os
 
-    if not path.is_file():
+    try:
+        if not path.is_file():
+            return None
+    except OSError:  # a name too long, a loop of symlinks: `writable` says so
         return None
     for what, given in inputs.items():
         if given is not None and given.exists() and path.samefile(given):
@@ -91,13 +193,7 @@ def overwritten(path: Path, inputs: dict[str, Path | None]) -> str | None:
 
 def writable(path: Path) -> None:
     """Raise FileProblem now if `path` cannot be written later (save): before a run, not after it."""
-    import os
-
-    folder = path.parent  # save writes a file there and renames it over `path`: the folder is what must be writable
-    reason = ("is a directory" if path.is_dir() else "no such directory" if not folder.is_dir()
-              else "permission denied" if not os.access(folder, os.W_OK) else None)
-    if reason:
-        raise FileProblem(f"cannot write {path}: {reason}")
+    _target(path)
 
 
 def write_utf8(text: str) -> None:

@@ -1,0 +1,151 @@
+"""The files `--key` and `--export` write: whole or untouched, and only ever a regular file replaced."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+from conftest import ROOT
+
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+SIMPLE = str(ROOT / "networks/simple.bp")
+# How each option writes a file, and the name its file needs.
+WRITERS = {"--key": (["-f", "markdown", "--blank", "forward", "--key"], "key.md"), "--export": (["--export"], "t.html")}
+
+
+def invoke(*args):
+    return CliRunner(env=ENV).invoke(app, list(args), prog_name="bptrace")
+
+
+def write(option: str, target: Path):
+    return invoke("run", SIMPLE, *WRITERS[option][0], str(target))
+
+
+def written(option: str, tmp_path: Path) -> bytes:
+    """Return what `option` writes to a fresh regular file."""
+    plain = tmp_path / "plain" / WRITERS[option][1]
+    plain.parent.mkdir()
+    assert write(option, plain).exit_code == 0
+    return plain.read_bytes()
+
+
+@pytest.fixture(params=list(WRITERS))
+def option(request) -> str:
+    return request.param
+
+
+def test_a_symlink_is_followed_to_its_file_and_stays_a_symlink(option, tmp_path):
+    real = tmp_path / "real" / WRITERS[option][1]
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / WRITERS[option][1]
+    link.symlink_to(real)
+    result = write(option, link)
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_bytes() == written(option, tmp_path)
+    assert sorted(p.name for p in real.parent.iterdir()) == [real.name]  # no temporary left beside it
+
+
+def test_a_replaced_file_keeps_its_mode(option, tmp_path):
+    target = tmp_path / WRITERS[option][1]
+    target.write_text("old")
+    target.chmod(0o640)
+    assert write(option, target).exit_code == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert target.read_bytes() == written(option, tmp_path)
+
+
+def test_a_read_only_file_is_refused_before_the_run_and_left_as_it_was(option, tmp_path):
+    """Decided on the mode bits: as root, os.access allows every write."""
+    target = tmp_path / WRITERS[option][1]
+    target.write_text("old")
+    target.chmod(0o444)
+    result = write(option, target)
+    assert result.exit_code == 3
+    assert result.stderr.endswith(f"bptrace: error: cannot write {target}: the file is read-only\n")
+    assert result.stdout == ""  # said before the run
+    assert target.read_text() == "old" and stat.S_IMODE(target.stat().st_mode) == 0o444
+
+
+def test_a_fifo_is_written_in_place_not_replaced(option, tmp_path):
+    fifo = tmp_path / WRITERS[option][1]
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    keep_open = os.open(fifo, os.O_WRONLY)  # so that the reader sees no end of file until bptrace has written
+    os.set_blocking(reader, True)
+    got: list[bytes] = []
+
+    def read_all() -> None:
+        while chunk := os.read(reader, 65536):
+            got.append(chunk)
+
+    thread = threading.Thread(target=read_all, daemon=True)
+    thread.start()
+    try:
+        result = write(option, fifo)
+    finally:
+        os.close(keep_open)
+        thread.join(timeout=30)
+        os.close(reader)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert b"".join(got) == written(option, tmp_path)
+
+
+def test_a_terminal_is_written_in_place():
+    """A character device: a pseudo-terminal of the test's own, opened by bptrace, never renamed over."""
+    master, slave = os.openpty()
+    tty = os.ttyname(slave)
+    assert stat.S_ISCHR(os.stat(tty).st_mode)
+    got: list[bytes] = []
+
+    def read_all() -> None:
+        try:
+            while chunk := os.read(master, 65536):
+                got.append(chunk)
+        except OSError:  # EIO: the terminal's last writer closed it
+            pass
+
+    thread = threading.Thread(target=read_all, daemon=True)
+    thread.start()
+    try:
+        result = invoke("run", SIMPLE, "-f", "markdown", "--blank", "forward", "--key", tty)
+        assert stat.S_ISCHR(os.stat(tty).st_mode)
+    finally:
+        os.close(slave)
+        thread.join(timeout=30)
+        os.close(master)
+    assert result.exit_code == 0, result.stderr
+    assert b"# bptrace run" in b"".join(got) and b"(answer key)" in b"".join(got)
+
+
+def test_a_name_as_long_as_the_folder_allows_is_written(option, tmp_path):
+    name = "a" * (255 - len(Path(WRITERS[option][1]).suffix)) + Path(WRITERS[option][1]).suffix
+    result = write(option, tmp_path / name)
+    assert result.exit_code == 0, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_name_too_long_is_a_file_error_before_the_run(option, tmp_path):
+    name = "a" * (256 - len(Path(WRITERS[option][1]).suffix)) + Path(WRITERS[option][1]).suffix
+    result = write(option, tmp_path / name)
+    assert result.exit_code == 3, result.output
+    assert "the name is longer than the 255 bytes a file name may have here" in result.stderr
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_while_the_file_is_saved_leaves_no_temporary_behind(option, tmp_path, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    result = write(option, tmp_path / WRITERS[option][1])
+    assert result.exit_code == 130
+    assert list(tmp_path.iterdir()) == []
