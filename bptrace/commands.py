@@ -217,19 +217,33 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
         answers = write(graph, key_records, replace(sheet, blank=frozenset()), f"bptrace run {filename} (answer key)")
     worksheet = write(graph, records, sheet, f"bptrace run {filename}" + (" (worksheet)" if blanks else ""))
     filled: list[str] = []
+    lost: OSError | None = None  # stdout gone (`| head`) or full: the key is still made whole and saved, then that is said
+
+    def show(chunk: str) -> None:
+        nonlocal lost
+        if lost is None:
+            try:
+                terminal.write_utf8(chunk)  # Markdown and LaTeX files are UTF-8, whatever the locale
+            except OSError as error:
+                if key is None:
+                    raise
+                lost = error
+
     with terminal.Interrupts() as interrupts:
         try:
             for chunk, answer in zip(worksheet, answers):
-                terminal.write_utf8(chunk)  # Markdown and LaTeX files are UTF-8, whatever the locale
+                show(chunk)
                 filled.append(answer)
                 interrupts.check()
         except BaseException:
-            terminal.write_utf8(handout.ending(form))  # a document that stopped early is still well formed
+            show(handout.ending(form))  # a document that stopped early is still well formed
             if key is not None:  # and its key holds the same steps
                 terminal.save(key, "".join(filled) + handout.ending(form))
             raise
     if key is not None:
         terminal.save(key, "".join(filled))
+    if lost is not None:
+        raise lost
 
 
 def run_json(source: str, filename: str, how: TableRun) -> None:

@@ -1,0 +1,57 @@
+"""Standard output closed, full or gone mid-run, standard error the same: every command ends with its documented code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+from conftest import ROOT
+
+SIMPLE = str(ROOT / "networks/simple.bp")
+FULL = "/dev/full"
+
+
+@contextmanager
+def stdout_to(mode: str):
+    """Yield the keyword arguments that send a child's stdout where `mode` says: a pipe whose reader has gone
+    (`| true`), a full disk, or nowhere (`>&-`)."""
+    if mode == "gone":
+        reader, writer = os.pipe()
+        os.close(reader)  # every write fails with EPIPE at once: `| true`, deterministically
+        try:
+            yield {"stdout": writer}
+        finally:
+            os.close(writer)
+    elif mode == "full":
+        if not os.path.exists(FULL):
+            pytest.skip("needs /dev/full")
+        with open(FULL, "w") as full:  # opened, never written by path: bptrace only sees a descriptor
+            yield {"stdout": full}
+    else:
+        yield {"stdout": None, "preexec_fn": lambda: os.close(1)}
+
+
+def bptrace(*args: str, **streams) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    env.pop("FORCE_COLOR", None)
+    streams.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run([sys.executable, "-m", "bptrace", *args], env=env, timeout=60, **streams)
+
+
+@pytest.mark.parametrize("mode", ["gone", "full"])
+def test_a_worksheet_whose_stdout_fails_still_has_its_whole_key(mode, tmp_path):
+    """The key is complete or absent: a reader gone (`| head`) ends quietly with 0, a full disk with 3, key whole."""
+    key, reference = tmp_path / "key.md", tmp_path / "reference.md"
+    args = ["run", SIMPLE, "-f", "markdown", "--steps", "20", "--blank", "partials", "--key"]
+    assert CliRunner().invoke(app, [*args, str(reference)]).exit_code == 0
+    with stdout_to(mode) as stdout:
+        done = bptrace(*args, str(key), **stdout)
+    assert done.returncode == {"gone": 0, "full": 3}[mode], done.stderr
+    assert done.stderr == {"gone": b"", "full": b"bptrace: error: cannot write the output: No space left on device\n"}[mode]
+    assert key.read_bytes() == reference.read_bytes()
