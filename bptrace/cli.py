@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,7 +13,8 @@ from bptrace import __version__, commands, terminal
 from bptrace.errors import EXIT_CHECK, EXIT_FILE, EXIT_INTERNAL, EXIT_INTERRUPTED, BptraceError
 
 class _Flags:
-    """Show a flag without a type in --help: `--ascii`, not `--ascii <bool>`, which reads as if it took a value."""
+    """Show a flag without a type in --help: `--ascii`, not `--ascii <bool>`, which reads as if it took a value;
+    and end --help and --version written to a closed pipe or a full disk as a command's output ends (_output)."""
 
     def get_params(self, ctx):
         params = super().get_params(ctx)
@@ -20,6 +22,15 @@ class _Flags:
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
         return params
+
+    def make_context(self, *args, **kwargs):
+        try:
+            with _output():  # --help and --version write while the command line is parsed
+                return super().make_context(*args, **kwargs)
+        except SystemExit as stop:
+            if isinstance(stop.__context__, BrokenPipeError):  # typer's help console exits with 1 when its reader goes
+                raise typer.Exit(0) from None
+            raise
 
 
 class _Command(_Flags, typer.core.TyperCommand):
@@ -172,15 +183,23 @@ def _guarded(file: Path, command):
     """Read FILE and run `command` on its text, turning every way it can stop into a message and an exit code."""
     source = ""
     try:
-        source = terminal.read(file)
-        return command(source)
+        with _output():
+            source = terminal.read(file)
+            return command(source)
     except (BptraceError, RecursionError) as error:
         raise typer.Exit(terminal.report(error, str(file), source)) from None
     except KeyboardInterrupt:
         terminal.stderr().print("bptrace: interrupted", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+@contextmanager
+def _output():
+    """Turn a write to stdout that fails into an exit: quietly 0 when the reader went away (`| head`), as Unix
+    tools do, else 3 with a message (a full disk). typer would exit with 1 for the first and crash on the second."""
+    try:
+        yield
     except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as Unix tools do.
         terminal.silence_stdout()
         raise typer.Exit(0) from None
     except OSError as error:  # the output cannot be written: a full disk, a closed terminal
@@ -266,7 +285,9 @@ def schema() -> None:
     """Print the JSON Schema of the records `bptrace run --json` writes."""
     from importlib.resources import files
 
-    typer.echo(files("bptrace").joinpath("schema/trace.schema.json").read_text(encoding="utf-8"), nl=False)
+    text = files("bptrace").joinpath("schema/trace.schema.json").read_text(encoding="utf-8")
+    with _output():
+        terminal.write_utf8(text)
 
 
 def _sections(show: str, known: tuple[str, ...], option: str = "--show") -> tuple[str, ...]:
@@ -290,6 +311,9 @@ def main() -> None:
     """Run the command line, mapping interrupts, closed pipes and bugs to quiet exits with codes."""
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     terminal.tolerant_streams()
+    if sys.stdout is None:  # closed (`>&-`): Python found no stdout to open
+        print("bptrace: error: cannot write the output: standard output is closed", file=sys.stderr)
+        sys.exit(EXIT_FILE)
     try:
         app(prog_name="bptrace")
     except KeyboardInterrupt:

@@ -55,3 +55,29 @@ def test_a_worksheet_whose_stdout_fails_still_has_its_whole_key(mode, tmp_path):
     assert done.returncode == {"gone": 0, "full": 3}[mode], done.stderr
     assert done.stderr == {"gone": b"", "full": b"bptrace: error: cannot write the output: No space left on device\n"}[mode]
     assert key.read_bytes() == reference.read_bytes()
+
+
+# Each writer of stdout: JSON lines, documents, typer's --version and --help (the tables' console: test_cli.py).
+COMMANDS = {
+    "run --json": ["run", SIMPLE, "--json"],
+    "run --format": ["run", SIMPLE, "--format", "markdown"],
+    "explain --latex": ["explain", SIMPLE, "--latex"],
+    "graph --format dot": ["graph", SIMPLE, "--format", "dot"],
+    "schema": ["schema"],
+    "--version": ["--version"],
+    "--help": ["run", "--help"],
+}
+ENDINGS = {  # how each way of losing stdout ends: README's exit codes, and `| true` quiet
+    "gone": (0, b""),
+    "full": (3, b"bptrace: error: cannot write the output: No space left on device\n"),
+    "closed": (3, b"bptrace: error: cannot write the output: standard output is closed\n"),
+}
+
+
+@pytest.mark.parametrize("mode", list(ENDINGS))
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_an_output_that_cannot_be_written_ends_with_the_documented_code(command, mode):
+    with stdout_to(mode) as stdout:
+        done = bptrace(*COMMANDS[command], **stdout)
+    assert (done.returncode, done.stderr) == ENDINGS[mode]
+
