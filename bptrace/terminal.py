@@ -372,13 +372,57 @@ class Interrupts:
 
 
 def tolerant_streams() -> None:
-    # A terminal that cannot show ∂ or σ must still not crash the run.
+    """Set the standard streams so that neither a terminal that cannot show ∂ or σ, nor a stderr closed (`2>&-`) or
+    full, changes how a run ends: a warning that cannot be shown must not cost the exit code or the output."""
+    import os
+
+    if sys.stderr is None:  # closed: diagnostics go nowhere, and no file bptrace opens takes descriptor 2
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            if devnull != 2:
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+        except OSError:
+            pass
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             try:
                 stream.reconfigure(errors="replace")
             except (ValueError, OSError):
                 pass
+    if sys.stderr is not None:
+        sys.stderr = _Forgiving(sys.stderr)
+
+
+class _Forgiving:
+    """stderr whose writes never fail: one that cannot be written (a full disk) is left for /dev/null, silently."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._attempt(self._stream.write, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._attempt(self._stream.flush)
+
+    def _attempt(self, action, *args) -> None:
+        try:
+            action(*args)
+        except OSError:
+            import os
+
+            try:  # what is still buffered, flushed at exit, goes nowhere instead of failing again
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self._stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):
+                pass
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def silence_stdout() -> None:

@@ -81,3 +81,29 @@ def test_an_output_that_cannot_be_written_ends_with_the_documented_code(command,
         done = bptrace(*COMMANDS[command], **stdout)
     assert (done.returncode, done.stderr) == ENDINGS[mode]
 
+
+@contextmanager
+def stderr_to(mode: str):
+    if mode == "full":
+        if not os.path.exists(FULL):
+            pytest.skip("needs /dev/full")
+        with open(FULL, "w") as full:
+            yield {"stderr": full}
+    else:
+        yield {"stderr": None, "preexec_fn": lambda: os.close(2)}
+
+
+@pytest.mark.parametrize("text, args, code", [
+    ("param w = 1\nparam u = 2\nloss L = w^2\n", [], 0),  # a warning: u cannot affect the loss
+    ("param w = 0.5\nset lr = 1\nloss L = log(w)\n", ["--json"], 5),  # a numeric fault after the first step
+    ("param w = 1\nloss L = w +\n", [], 4),  # an invalid network
+], ids=["warning", "numeric fault", "invalid"])
+def test_a_stderr_closed_or_full_changes_neither_the_exit_code_nor_the_output(text, args, code, tmp_path):
+    net = tmp_path / "net.bp"
+    net.write_text(text)
+    shown = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, ["run", str(net), *args])
+    assert shown.exit_code == code and shown.stderr  # something to say on stderr
+    for mode in ("closed", "full"):
+        with stderr_to(mode) as stderr:
+            done = bptrace("run", str(net), *args, stdout=subprocess.PIPE, **stderr)
+        assert (done.returncode, done.stdout) == (code, shown.stdout_bytes), mode
