@@ -113,11 +113,11 @@ def run(
     sections = _sections(show, SECTIONS)
     _check_lr(lr)
     if export is not None and export.suffix.lower() not in (".html", ".svg"):
-        raise typer.BadParameter(f"'{export}' must end in .html or .svg", param_hint="'--export'")
+        raise typer.BadParameter(f"'{terminal.shown(export)}' must end in .html or .svg", param_hint="'--export'")
     for written, option in ((key, "--key"), (export, "--export")):
         replaced = written is not None and terminal.overwritten(written, {"the network FILE": file, "the --data file": data})
         if replaced:
-            raise typer.BadParameter(f"'{written}' is {replaced}: writing it there would replace it; give another file", param_hint=f"'{option}'")
+            raise typer.BadParameter(f"'{terminal.shown(written)}' is {replaced}: writing it there would replace it; give another file", param_hint=f"'{option}'")
     if export is not None and json_lines:
         raise typer.BadParameter("exports the tables; it cannot be used with --json", param_hint="'--export'")
     if form not in RUN_FORMATS:
@@ -156,13 +156,13 @@ def run(
         batch_size=batch_size, shuffle=shuffle, data=data,
     )
     if pause:
-        _guarded(file, lambda source: commands.run_paused(source, str(file), how))
+        _guarded(file, lambda source: commands.run_paused(source, terminal.shown(file), how))
     elif form != "text":
-        _guarded(file, lambda source: commands.run_handout(source, str(file), how, form, blanks, key))
+        _guarded(file, lambda source: commands.run_handout(source, terminal.shown(file), how, form, blanks, key))
     elif json_lines:
-        _guarded(file, lambda source: commands.run_json(source, str(file), how))
+        _guarded(file, lambda source: commands.run_json(source, terminal.shown(file), how))
     else:
-        _guarded(file, lambda source: commands.run_tables(source, str(file), how))
+        _guarded(file, lambda source: commands.run_tables(source, terminal.shown(file), how))
 
 
 def _seed(also: str = ""):
@@ -187,7 +187,7 @@ def _guarded(file: Path, command):
             source = terminal.read(file)
             return command(source)
     except (BptraceError, RecursionError) as error:
-        raise typer.Exit(terminal.report(error, str(file), source)) from None
+        raise typer.Exit(terminal.report(error, terminal.shown(file), source)) from None
     except KeyboardInterrupt:
         terminal.stderr().print("bptrace: interrupted", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -222,7 +222,7 @@ def check(
 ) -> None:
     """Compare every gradient with central finite differences, node by node, and exit 6 on any mismatch."""
     _check_lr(lr)
-    if _guarded(file, lambda source: commands.check(source, steps, lr, precision, str(file), seed, ascii_math)):
+    if _guarded(file, lambda source: commands.check(source, steps, lr, precision, terminal.shown(file), seed, ascii_math)):
         raise typer.Exit(EXIT_CHECK)
 
 
@@ -236,7 +236,7 @@ def explain(
     all_rows: AllRows = False,
 ) -> None:
     """Answer the handout's five questions for FILE: gradient size, local partials, each chain and its length."""
-    _guarded(file, lambda source: commands.explain(source, tuple(params or ()), latex, max_paths, ascii_math, all_rows, str(file)))
+    _guarded(file, lambda source: commands.explain(source, tuple(params or ()), latex, max_paths, ascii_math, all_rows, terminal.shown(file)))
 
 
 GRAPH_FORMATS = ("text", "dot", "mermaid")
@@ -259,7 +259,7 @@ def graph(
     _check_lr(lr)
     if lr is not None and step is None:
         raise typer.BadParameter("sets the learning rate of the steps before --step K; use it with --step", param_hint="'--lr'")
-    _guarded(file, lambda source: commands.graph(source, form, step, lr, precision, ascii_math, all_rows, str(file), seed))
+    _guarded(file, lambda source: commands.graph(source, form, step, lr, precision, ascii_math, all_rows, terminal.shown(file), seed))
 
 
 @app.command(cls=_Command)
@@ -277,7 +277,7 @@ def nudge(
     if not (_finite(by) and by != 0):
         raise typer.BadParameter("must be a finite number other than 0", param_hint="'--by'")
     _check_lr(lr)
-    _guarded(file, lambda source: commands.nudge(source, param, by, step, lr, precision, ascii_math, str(file), seed))
+    _guarded(file, lambda source: commands.nudge(source, param, by, step, lr, precision, ascii_math, terminal.shown(file), seed))
 
 
 @app.command(cls=_Command)

@@ -42,7 +42,7 @@ def build(source: str, filename: str, how: TableRun):
     if how.data is not None:
         from bptrace.data import read_csv, with_data
 
-        graph = with_data(graph, read_csv(terminal.read(how.data, "CSV file"), str(how.data)), str(how.data))
+        graph = with_data(graph, read_csv(terminal.read(how.data, "CSV file"), terminal.shown(how.data)), terminal.shown(how.data))
     terminal.unused_seed(graph, how.seed, filename, how.shuffle)  # with the data's samples, which --shuffle may shuffle
     return graph
 

@@ -33,15 +33,15 @@ def read(file: Path, kind: str = ".bp file") -> str:
     try:
         data = file.read_bytes()
     except IsADirectoryError:
-        raise FileProblem(f"{file}: is a directory, not a {kind}") from None
+        raise FileProblem(f"{shown(file)}: is a directory, not a {kind}") from None
     except FileNotFoundError:
-        raise FileProblem(f"{file}: no such file") from None
+        raise FileProblem(f"{shown(file)}: no such file") from None
     except OSError as e:
-        raise FileProblem(f"{file}: cannot read: {e.strerror or e}") from None
+        raise FileProblem(f"{shown(file)}: cannot read: {e.strerror or e}") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # the byte order mark a UTF-16 file starts with
-        raise FileProblem(f"{file}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)")
+        raise FileProblem(f"{shown(file)}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)")
     if b"\x00" in data:
-        raise FileProblem(f"{file}: a binary file, not a {kind} (it contains NUL bytes)")
+        raise FileProblem(f"{shown(file)}: a binary file, not a {kind} (it contains NUL bytes)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -53,7 +53,7 @@ def _not_utf8(file: Path, data: bytes, at: int) -> FileProblem:
     """Return the problem of a byte that is not UTF-8, pointing at it in the text (the rest decoded as it can be)."""
     line = data.count(b"\n", 0, at) + 1
     col = len(data[data.rfind(b"\n", 0, at) + 1:at].decode("utf-8", "replace")) + 1
-    return FileProblem(f"not UTF-8 text: byte 0x{data[at]:02x} is not a character in UTF-8", str(file), Span(line, col, line, col + 1),
+    return FileProblem(f"not UTF-8 text: byte 0x{data[at]:02x} is not a character in UTF-8", shown(file), Span(line, col, line, col + 1),
                        data.decode("utf-8", "replace"),  # what the diagnostic quotes: the byte shows as �
                        "save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)")
 
