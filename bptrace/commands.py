@@ -120,6 +120,8 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
     finally:
         if how.export is not None:  # what was shown, up to a fault or an interrupt too
             terminal.save(how.export, out.exported(how.export))
+    if how.export is not None and out.lost is not None:  # the export is whole: now say that the terminal is not
+        raise out.lost
 
 
 LONG_RUN = 100  # steps; a run this long with its tables left out shows a progress bar on stderr

@@ -8,11 +8,16 @@ from pathlib import Path
 from rich.console import Console, RenderableType
 
 class Recorder:
-    """Print to the terminal and to a recording console that keeps colours even when the terminal has none."""
+    """Print to the terminal and to a recording console that keeps colours even when the terminal has none.
+
+    A terminal that cannot be written (its reader gone, `| head`, or a full disk) stops being printed to, and
+    the recording goes on: the export is whole, and `lost` says why the terminal is not.
+    """
 
     def __init__(self, out: Console, title: str) -> None:
         self.out = out
         self.title = title
+        self.lost: OSError | None = None
         from bptrace.render import PipeConsole
 
         self.copy = PipeConsole(
@@ -25,7 +30,11 @@ class Recorder:
         return self.out.width
 
     def print(self, renderable: RenderableType) -> None:
-        self.out.print(renderable)
+        if self.lost is None:
+            try:
+                self.out.print(renderable)
+            except OSError as error:
+                self.lost = error
         self.copy.print(renderable)
 
     def exported(self, path: Path) -> str:

@@ -45,16 +45,20 @@ def bptrace(*args: str, **streams) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("mode", ["gone", "full"])
-def test_a_worksheet_whose_stdout_fails_still_has_its_whole_key(mode, tmp_path):
-    """The key is complete or absent: a reader gone (`| head`) ends quietly with 0, a full disk with 3, key whole."""
-    key, reference = tmp_path / "key.md", tmp_path / "reference.md"
-    args = ["run", SIMPLE, "-f", "markdown", "--steps", "20", "--blank", "partials", "--key"]
-    assert CliRunner().invoke(app, [*args, str(reference)]).exit_code == 0
+@pytest.mark.parametrize("option", ["--key", "--export"])
+def test_a_file_written_beside_a_failing_stdout_is_still_whole(option, mode, tmp_path):
+    """A worksheet's key or an export is complete or absent: a reader gone (`| head`) ends quietly with 0, a full
+    disk with 3, and the file holds the whole run."""
+    suffix = ".md" if option == "--key" else ".html"
+    written, reference = tmp_path / f"written{suffix}", tmp_path / f"reference{suffix}"
+    args = ["run", SIMPLE, "--steps", "20", *(["-f", "markdown", "--blank", "partials"] if option == "--key" else [])]
+    done = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, [*args, option, str(reference)])
+    assert done.exit_code == 0
     with stdout_to(mode) as stdout:
-        done = bptrace(*args, str(key), **stdout)
+        done = bptrace(*args, option, str(written), **stdout)
     assert done.returncode == {"gone": 0, "full": 3}[mode], done.stderr
     assert done.stderr == {"gone": b"", "full": b"bptrace: error: cannot write the output: No space left on device\n"}[mode]
-    assert key.read_bytes() == reference.read_bytes()
+    assert written.read_bytes() == reference.read_bytes()
 
 
 # Each writer of stdout: JSON lines, documents, typer's --version and --help (the tables' console: test_cli.py).
