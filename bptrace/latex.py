@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from bptrace.chains import MAX_LISTED_LENGTH
 from bptrace.explain import Explanation, ParamChain, conclusion, factors
-from bptrace.printer import ATOM, POWER, PRODUCT, SUM, UNARY, number_text
+from bptrace.printer import ATOM, POWER, PRODUCT, SUM, UNARY, number_text, visible
 from bptrace.syntax import Call, Expr, Name, Neg, Num
 
 GREEK = {
@@ -152,7 +152,7 @@ def explanation(answers: Explanation, title: str) -> str:
     loss = answers.loss
     entries = [partial(loss, p) if p is not None else r"\ldots" for p in answers.gradient_entries]
     lines = [
-        f"% {title}",
+        comment(title),
         "% Paste into a slide or a handout; needs \\usepackage{amsmath}.",
         r"\begin{enumerate}",
         rf"  \item The gradient has {_count(len(answers.params), 'entry', 'entries')}, one per param:",
@@ -193,6 +193,21 @@ def _chain(chain: ParamChain, loss: str) -> list[str]:
     if chain.total > len(chain.paths):
         rows.append(rf"&\quad + \cdots \text{{ ({_count(chain.total - len(chain.paths), 'more path', 'more paths')})}}")
     return rows
+
+
+_SPECIAL = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                          "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                          "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"})  # (OT1 sets <>| as ¡¿—)
+
+
+def text(words: str) -> str:
+    """Return any text (a file name, a header) for LaTeX text mode, on one line: every special character escaped."""
+    return visible(words).translate(_SPECIAL)
+
+
+def comment(words: str) -> str:
+    """Return a % comment holding any text: on one line, so that nothing after a line break is read as LaTeX."""
+    return f"% {visible(words)}"
 
 
 def _text(sentence: str) -> str:

@@ -1,0 +1,95 @@
+"""Hostile file names in every output that quotes one: LaTeX, Markdown, DOT, Mermaid, SVG and HTML stay as they should."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli import app
+from bptrace.printer import visible
+from conftest import ROOT, assert_latex_compiles
+
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+HOSTILE = [
+    "a\n\\immediate\\write18{touch pwned}%.bp",  # a line break, then a command
+    "b\r\\input{secrets}.bp",
+    "c\n\n\\end{document}.bp",  # a paragraph break ends a \section's argument
+    "%$&#_^~|`<b>\"q'.bp",
+    "[x](javascript:alert(1)){}();%%`.bp",
+    '"\\"\\n.bp',  # a DOT string's quotes, backslashes and escapes
+    "d\u2028e\x85f\x0bg\x0ch\x1ci\x1dj\x1ek\u2029.bp",  # every other line break str.splitlines knows
+    "rtl\u202egpj.bp",  # a bidi override
+    "θ ﬁ 𝔁 é.bp",
+]
+IDS = ["newline-command", "return-input", "paragraph", "specials", "markdown-link", "dot-quotes", "line-separators",
+       "bidi", "unicode"]
+
+
+def invoke(*args):
+    return CliRunner(env=ENV).invoke(app, list(args), prog_name="bptrace")
+
+
+@pytest.fixture(params=HOSTILE, ids=IDS)
+def files(request, tmp_path):
+    """Return the same network under a plain name and under a hostile one."""
+    source = (ROOT / "networks" / "simple.bp").read_text(encoding="utf-8")
+    plain, hostile = tmp_path / "plain.bp", tmp_path / request.param
+    for f in (plain, hostile):
+        f.write_text(source, encoding="utf-8")
+    return plain, hostile
+
+
+def outputs(args, plain, hostile) -> tuple[list[str], list[str]]:
+    """Return the lines two runs write, split where any reader would split them."""
+    found = []
+    for f in (plain, hostile):
+        result = invoke(*[str(f) if a is None else a for a in args])
+        assert result.exit_code == 0, result.output
+        found.append(result.stdout.splitlines())
+    return found[0], found[1]
+
+
+def differing(plain: list[str], hostile: list[str]) -> list[int]:
+    """Return which lines differ: a name may change the line it is on, never how many lines there are."""
+    assert len(hostile) == len(plain)
+    return [i for i, (a, b) in enumerate(zip(plain, hostile)) if a != b]
+
+
+def test_explain_latex_keeps_the_name_in_its_comment(files):
+    plain, hostile = outputs(["explain", None, "--latex"], *files)
+    assert differing(plain, hostile) == [0]
+    assert hostile[0] == "% bptrace explain " + visible(str(files[1]))
+    assert_latex_compiles("\n".join(hostile))
+
+
+def test_latex_handouts_set_the_name_as_text(files):
+    plain, hostile = outputs(["run", None, "--steps", "1", "-f", "latex"], *files)
+    assert [hostile[i] for i in differing(plain, hostile)] == [h for h in hostile if h.startswith(r"\section*{")]
+    title = next(h for h in hostile if h.startswith(r"\section*{"))[len(r"\section*{"):-1]
+    bare = re.sub(r"\\(textbackslash|textasciitilde|textasciicircum|textless|textgreater|textbar)\{\}|\\[&%$#_{}]", "", title)
+    assert not set(bare) & set("\\{}$&#^_~%<>|") and bare.isascii() and bare.isprintable(), bare
+    assert_latex_compiles("\n".join(hostile))
+
+
+def test_markdown_handouts_keep_the_name_in_the_heading(files):
+    plain, hostile = outputs(["run", None, "--steps", "1", "-f", "markdown"], *files)
+    assert differing(plain, hostile) == [0]
+    bare = re.sub(r"\\[!-/:-@\[-`{-~]", "", hostile[0].removeprefix("# "))  # CommonMark's backslash escapes
+    assert not set(bare) & set("\\`*_{}[]<>|#$&~") and bare.isprintable(), bare
+
+
+@pytest.mark.skipif(not shutil.which("pdflatex"), reason="pdflatex is not installed")
+def test_latex_with_a_hostile_name_compiles_without_shell_escape(files, tmp_path):
+    fragment = "\n".join(outputs(["explain", None, "--latex"], *files)[1]) + "\n"
+    explained = "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n" + fragment + "\\end{document}\n"
+    handout = "\n".join(outputs(["run", None, "--steps", "1", "-f", "latex"], *files)[1]) + "\n"
+    for name, document in (("e.tex", explained), ("h.tex", handout)):
+        (tmp_path / name).write_text(document, encoding="utf-8")
+        run = subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", name],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout[-2000:]
+    assert not (tmp_path / "pwned").exists()
