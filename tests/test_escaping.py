@@ -6,9 +6,11 @@ import re
 import shutil
 import subprocess
 
+import pydot
 import pytest
 from typer.testing import CliRunner
 
+from bptrace import drawing
 from bptrace.cli import app
 from bptrace.printer import visible
 from conftest import ROOT, assert_latex_compiles
@@ -80,6 +82,39 @@ def test_markdown_handouts_keep_the_name_in_the_heading(files):
     assert differing(plain, hostile) == [0]
     bare = re.sub(r"\\[!-/:-@\[-`{-~]", "", hostile[0].removeprefix("# "))  # CommonMark's backslash escapes
     assert not set(bare) & set("\\`*_{}[]<>|#$&~") and bare.isprintable(), bare
+
+
+def test_dot_parses_back_with_the_same_nodes_and_edges(files):
+    plain, hostile = outputs(["graph", None, "-f", "dot"], *files)
+    assert differing(plain, hostile) == [0]  # the graph's name
+    graphs = [pydot.graph_from_dot_data("\n".join(lines)) for lines in (plain, hostile)]
+    assert all(len(g) == 1 for g in graphs)
+    (a,), (b,) = graphs
+    assert [n.get_name() for n in b.get_nodes()] == [n.get_name() for n in a.get_nodes()]
+    assert [(e.get_source(), e.get_destination()) for e in b.get_edges()] == \
+           [(e.get_source(), e.get_destination()) for e in a.get_edges()]
+
+
+def test_mermaid_never_shows_the_file_name(files):
+    plain, hostile = outputs(["graph", None, "-f", "mermaid"], *files)
+    assert hostile == plain
+
+
+@pytest.mark.parametrize("text", HOSTILE + ["∂L/∂h = w₂\nvalue 0.5"], ids=[*IDS, "label"])
+def test_a_dot_string_reads_back_as_the_text(text):
+    (graph,) = pydot.graph_from_dot_data(f"digraph {{ a [label={drawing._quote(text)}]; }}")
+    label = graph.get_node("a")[0].get("label")
+    unquoted = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], label[1:-1])
+    assert unquoted == "\n".join(visible(part) for part in text.split("\n"))
+
+
+@pytest.mark.parametrize("text", HOSTILE + ["∂L/∂h = w₂\nvalue 0.5"], ids=[*IDS, "label"])
+def test_a_mermaid_label_is_quoted_with_no_raw_quote(text):
+    label = drawing._mermaid_text(text)
+    assert label[0] == label[-1] == '"' and '"' not in label[1:-1]
+    inside = label[1:-1].replace("<br>", "")
+    assert not set(re.sub(r"#(\w+);", "", inside)) & set("#<>`&") and inside.isprintable()
+    assert label.count("<br>") == text.count("\n")
 
 
 @pytest.mark.skipif(not shutil.which("pdflatex"), reason="pdflatex is not installed")
