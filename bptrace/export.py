@@ -7,12 +7,15 @@ from pathlib import Path
 
 from rich.console import Console, RenderableType
 
+from bptrace.printer import visible
+
+
 class Recorder:
     """Print to the terminal and to a recording console that keeps colours even when the terminal has none."""
 
     def __init__(self, out: Console, title: str) -> None:
         self.out = out
-        self.title = title
+        self.title = visible(title)  # rich escapes it as SVG text, but no escape makes a control character valid XML
         from bptrace.render import PipeConsole
 
         self.copy = PipeConsole(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html.parser
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 
 import pydot
 import pytest
@@ -115,6 +117,34 @@ def test_a_mermaid_label_is_quoted_with_no_raw_quote(text):
     inside = label[1:-1].replace("<br>", "")
     assert not set(re.sub(r"#(\w+);", "", inside)) & set("#<>`&") and inside.isprintable()
     assert label.count("<br>") == text.count("\n")
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".html"])
+def test_exports_show_the_name_only_as_text(files, suffix, tmp_path):
+    pages = []
+    for f in files:
+        target = tmp_path / f"{f.stem[:20]}{suffix}".replace("\n", "")
+        assert invoke("run", str(f), "--steps", "1", "--export", str(target)).exit_code == 0
+        pages.append(target.read_text(encoding="utf-8"))
+    if suffix == ".svg":
+        root = ET.fromstring(pages[1])  # well-formed XML: no control character made it in
+        title = next(t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class", "").endswith("-title"))
+        assert "".join(title.itertext()).replace("\xa0", " ") == "bptrace run " + visible(str(files[1]))
+    tags = [Tags(), Tags()]
+    for page, found in zip(pages, tags):
+        found.feed(page)
+    assert tags[1].seen == tags[0].seen  # the same elements and attributes: none came from the name
+
+
+class Tags(html.parser.HTMLParser):
+    """Collect every start tag and its attribute names."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def handle_starttag(self, tag, attrs):
+        self.seen.add((tag, tuple(name for name, _ in attrs)))
 
 
 @pytest.mark.skipif(not shutil.which("pdflatex"), reason="pdflatex is not installed")
