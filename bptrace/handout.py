@@ -52,7 +52,8 @@ def markdown(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title:
 
 def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
     """Yield a LaTeX document (article, amsmath), a step at a time."""
-    w = tables.Writer(MATH, sheet.precision, tex=True)
+    names = [leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]
+    w = tables.Writer(MATH, sheet.precision, tex=True, spelled=latex.spellings(names))
     return _document(graph, records, sheet, w, _Form(
         begin=("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
                "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"

@@ -6,6 +6,7 @@ import html.parser
 import re
 import shutil
 import subprocess
+import unicodedata
 import xml.etree.ElementTree as ET
 
 import pydot
@@ -158,3 +159,28 @@ def test_latex_with_a_hostile_name_compiles_without_shell_escape(files, tmp_path
                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stdout[-2000:]
     assert not (tmp_path / "pwned").exists()
+
+
+# Names NFKC makes one, which LaTeX would write alike, and é, whose accent LaTeX has no command for here.
+LOOK_ALIKES = [("x", "𝔁"), ("fi", "ﬁ"), ("K", "𝒦"), ("𝒦", "𝓚"), ("a", "ａ"), ("e", "ℯ"), ("e", "é")]
+
+
+def shows(latex: str) -> str:
+    """Return what a name's LaTeX shows, near enough: \\mathit{fi} and fi both show fi."""
+    return re.sub(r"\\math(?:it|rm)|[{}]", "", latex)
+
+
+@pytest.mark.parametrize("pair", LOOK_ALIKES, ids=["-".join(p) for p in LOOK_ALIKES])
+def test_latex_keeps_names_that_look_alike_apart_as_the_terminal_does(pair, tmp_path):
+    a, b = pair
+    assert unicodedata.normalize("NFKC", a) == unicodedata.normalize("NFKC", b) or b == "é"
+    f = tmp_path / "alike.bp"
+    f.write_text(f"param {a} = 1\nparam {b} = 2\nloss L = {a}*{b}\n", encoding="utf-8")
+    explained = invoke("explain", str(f), "--latex").stdout
+    gradient = re.findall(r"\\partial L\}\{\\partial (.+?)\}(?:, \\allowbreak |\\bigr)", explained)
+    handout = invoke("run", str(f), "--steps", "1", "-f", "latex").stdout
+    leaves = re.findall(r"\$(.+?) = [0-9.]+\$", next(line for line in handout.splitlines() if line.startswith("params:")))
+    for written in (gradient, leaves):
+        assert len(written) == 2 and shows(written[0]) != shows(written[1]), written
+    assert_latex_compiles(explained)
+    assert_latex_compiles(handout)
