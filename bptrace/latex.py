@@ -101,7 +101,8 @@ def _look(latex: str) -> str:
 
 def _spelled(ch: str) -> str:
     stripped = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-    return stripped or rf"\mathrm{{u{ord(ch):04x}}}"
+    # Letters and digits only: ⑴ is not (1), which reads as a call, nor ͺ a space.
+    return stripped if stripped.isalnum() else rf"\mathrm{{u{ord(ch):04x}}}"
 
 
 def _local(edge, direct: frozenset[tuple[str, str]], spelled: Mapping[str, str]) -> str:

@@ -13,7 +13,7 @@ import pydot
 import pytest
 from typer.testing import CliRunner
 
-from bptrace import drawing
+from bptrace import drawing, latex
 from bptrace.cli import app
 from bptrace.printer import visible
 from conftest import ROOT, assert_latex_compiles
@@ -184,3 +184,9 @@ def test_latex_keeps_names_that_look_alike_apart_as_the_terminal_does(pair, tmp_
         assert len(written) == 2 and shows(written[0]) != shows(written[1]), written
     assert_latex_compiles(explained)
     assert_latex_compiles(handout)
+
+
+@pytest.mark.parametrize("text", ["a⑴", "b⒈", "c🄂", "dͺ"], ids=["parenthesized", "full-stop", "comma", "ypogegrammeni"])
+def test_a_letter_latex_spells_is_spelled_in_letters_and_digits(text):
+    written = latex.name(text)
+    assert not set(written) & set("()., "), written
