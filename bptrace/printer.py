@@ -105,8 +105,13 @@ def visible(text: str) -> str:
     """
     if text.isprintable():
         return text
-    return "".join(ch.encode("unicode_escape", "backslashreplace").decode("ascii")
-                   if unicodedata.category(ch) in _INVISIBLE else ch for ch in text)
+    return "".join(_escape(ch) if unicodedata.category(ch) in _INVISIBLE else ch for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if "\udc80" <= ch <= "\udcff":  # a byte of a file name that is not UTF-8 (os.fsdecode): as \xff
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    return ch.encode("unicode_escape").decode("ascii")
 
 
 def ascii_spellings(names: Iterable[str]) -> dict[str, str]:

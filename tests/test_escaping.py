@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html.parser
+import os
 import re
 import shutil
 import subprocess
@@ -190,3 +191,9 @@ def test_latex_keeps_names_that_look_alike_apart_as_the_terminal_does(pair, tmp_
 def test_a_letter_latex_spells_is_spelled_in_letters_and_digits(text):
     written = latex.name(text)
     assert not set(written) & set("()., "), written
+
+
+def test_visible_writes_each_invisible_character_as_its_escape():
+    assert visible("θ w_1 (a).bp") == "θ w_1 (a).bp"
+    assert visible("a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff") == r"a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff"
+    assert visible(os.fsdecode(b"z\xff\xfe.bp")) == r"z\xff\xfe.bp"  # a file name that is not UTF-8: its bytes
