@@ -57,7 +57,7 @@ def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, 
     return _document(graph, records, sheet, w, _Form(
         begin=("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
                "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
-               f"\\begin{{document}}\n\\section*{{{latex.text(_ascii(title))}}}\n"),
+               f"\\begin{{document}}\n\\section*{{{latex.text(_ascii(visible(title)))}}}\n"),
         step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}\n",
         note=lambda prose, math: f"\n{latex.text(prose)}{f'${math}$' if math else ''}\n",
         table=lambda rows, blank: _tex_table(rows, blank, sheet),

@@ -30,9 +30,10 @@ HOSTILE = [
     "d\u2028e\x85f\x0bg\x0ch\x1ci\x1dj\x1ek\u2029.bp",  # every other line break str.splitlines knows
     "rtl\u202egpj.bp",  # a bidi override
     "θ ﬁ 𝔁 é.bp",
+    os.fsdecode(b"bytes\xff\xfe.bp"),  # not UTF-8
 ]
 IDS = ["newline-command", "return-input", "paragraph", "specials", "markdown-link", "dot-quotes", "line-separators",
-       "bidi", "unicode"]
+       "bidi", "unicode", "not-utf-8"]
 
 
 def invoke(*args):
@@ -78,6 +79,8 @@ def test_latex_handouts_set_the_name_as_text(files):
     title = next(h for h in hostile if h.startswith(r"\section*{"))[len(r"\section*{"):-1]
     bare = re.sub(r"\\(textbackslash|textasciitilde|textasciicircum|textless|textgreater|textbar)\{\}|\\[&%$#_{}]", "", title)
     assert not set(bare) & set("\\{}$&#^_~%<>|") and bare.isascii() and bare.isprintable(), bare
+    if visible(str(files[1])).isascii():  # (other letters are spelled in ASCII first: θ is theta)
+        assert latex.text(visible(str(files[1]))) in title  # a byte that is not UTF-8 too: \xff, as everywhere
     assert_latex_compiles("\n".join(hostile))
 
 
