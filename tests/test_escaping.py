@@ -200,3 +200,51 @@ def test_visible_writes_each_invisible_character_as_its_escape():
     assert visible("θ w_1 (a).bp") == "θ w_1 (a).bp"
     assert visible("a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff") == r"a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff"
     assert visible(os.fsdecode(b"z\xff\xfe.bp")) == r"z\xff\xfe.bp"  # a file name that is not UTF-8: its bytes
+
+
+# Names the language allows that mean something to an output: _ (Markdown emphasis, LaTeX subscript), letters
+# LaTeX spells (θ, x̂), look-alikes, a mark on its own (ͅ after a letter) and leading underscores.
+NAMES_SOURCE = """input _x = 2
+target y_ = 1
+param θ_1 = 0.5
+param x̂ = 0.1
+param 𝔁 = -0.3
+param ﬁ = 0.2
+param aͅ = 0.1
+h__ = _x*θ_1 + x̂ + aͅ
+g_ = h__*𝔁 + ﬁ
+loss L_ = 1/2*(y_ - g_)^2
+"""
+
+
+@pytest.fixture
+def names_file(tmp_path):
+    f = tmp_path / "names.bp"
+    f.write_text(NAMES_SOURCE, encoding="utf-8")
+    return str(f)
+
+
+def test_markdown_tables_keep_their_columns_whatever_the_names(names_file):
+    result = invoke("run", names_file, "--steps", "1", "-f", "markdown")
+    assert result.exit_code == 0, result.output
+    for table in re.findall(r"(?m)(?:^\|.*\n)+", result.stdout):
+        rows = [re.split(r"(?<!\\)\|", row) for row in table.splitlines()]
+        assert len({len(cells) for cells in rows}) == 1, table
+        assert not any(re.search(r"(?<!\\)[_`<>$]", cell) for cells in rows for cell in cells), table
+
+
+def test_latex_outputs_stay_latex_whatever_the_names(names_file):
+    for args in (["run", names_file, "--steps", "1", "-f", "latex"], ["explain", names_file, "--latex"]):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert_latex_compiles(result.stdout)
+
+
+def test_dot_and_mermaid_keep_every_node_whatever_the_names(names_file):
+    dot = invoke("graph", names_file, "-f", "dot", "--step", "1").stdout
+    (graph,) = pydot.graph_from_dot_data(dot)
+    assert len([n for n in graph.get_nodes() if n.get_name() not in ("node", "edge")]) == 10
+    assert len(graph.get_edges()) == 9
+    mermaid = invoke("graph", names_file, "-f", "mermaid", "--step", "1").stdout
+    labels = re.findall(r'\[\[?\(?("[^"]*")\)?\]?\]|\|("[^"]*")\|', mermaid)
+    assert len(labels) == 19 and mermaid.count('"') == 2 * 19  # every label quoted, no quote inside one
