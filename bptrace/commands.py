@@ -373,9 +373,10 @@ def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, a
     answers = answer(graph, params, max_paths)
     title = f"bptrace explain {filename}"
     if latex:
-        from bptrace.latex import explanation
+        from bptrace.latex import explanation, spellings
 
-        terminal.write_utf8(explanation(answers, title))
+        names = [leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]
+        terminal.write_utf8(explanation(answers, title, spellings(names)))
         return
     from bptrace.render import MAX_ROWS, View, output
     from bptrace.render_explain import render_explain

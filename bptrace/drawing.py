@@ -14,7 +14,7 @@ import numpy as np
 from bptrace.chains import direct_edges
 from bptrace.evaluate import run
 from bptrace.graph import Edge, Graph, Leaf, Node
-from bptrace.printer import MATH, Notation, format_value, name_text, partial_text, show
+from bptrace.printer import MATH, Notation, format_value, name_text, partial_text, show, visible
 from bptrace.syntax import Num
 from bptrace.tracer import Step
 
@@ -109,9 +109,9 @@ def _by_name(graph: Graph) -> tuple[dict[str, Leaf], dict[str, Node]]:
 
 
 def _quote(text: str) -> str:
-    """Return a DOT string: quoted, backslashes and quotes escaped, line breaks as \\n."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    """Return a DOT string: quoted, backslashes and quotes escaped, line breaks as \\n, other controls made visible."""
+    lines = (visible(part).replace("\\", "\\\\").replace('"', '\\"') for part in text.split("\n"))
+    return '"' + "\\n".join(lines) + '"'
 
 
 def mermaid(graph: Graph, labels: Labels) -> str:
@@ -139,6 +139,9 @@ def mermaid(graph: Graph, labels: Labels) -> str:
     return "\n".join(lines) + "\n"
 
 
+_MERMAID_SPECIAL = str.maketrans({"#": "#35;", "&": "#amp;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;"})
+
+
 def _mermaid_text(text: str) -> str:
-    """Return a quoted Mermaid label: quotes as #quot;, line breaks as <br>."""
-    return '"' + text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;").replace("\n", "<br>") + '"'
+    """Return a quoted Mermaid label: quotes, #, &, <, > and backticks as entities (#quot;), line breaks as <br>."""
+    return '"' + "<br>".join(visible(part).translate(_MERMAID_SPECIAL) for part in text.split("\n")) + '"'

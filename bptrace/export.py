@@ -7,6 +7,9 @@ from pathlib import Path
 
 from rich.console import Console, RenderableType
 
+from bptrace.printer import visible
+
+
 class Recorder:
     """Print to the terminal and to a recording console that keeps colours even when the terminal has none.
 
@@ -16,7 +19,7 @@ class Recorder:
 
     def __init__(self, out: Console, title: str) -> None:
         self.out = out
-        self.title = title
+        self.title = visible(title)  # rich escapes it as SVG text, but no escape makes a control character valid XML
         self.lost: OSError | None = None
         from bptrace.render import PipeConsole
 

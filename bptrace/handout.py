@@ -10,9 +10,9 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from bptrace import tables
+from bptrace import latex, tables
 from bptrace.graph import Graph
-from bptrace.printer import ASCII, BP, MATH, name_text, partial_text, show
+from bptrace.printer import ASCII, BP, MATH, name_text, partial_text, show, visible
 from bptrace.tracer import Final, Step
 
 # The columns a worksheet keeps, by table: the rest (values, formulas, numbers, the optimiser's
@@ -52,13 +52,14 @@ def markdown(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title:
 
 def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
     """Yield a LaTeX document (article, amsmath), a step at a time."""
-    w = tables.Writer(MATH, sheet.precision, tex=True)
+    names = [leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]
+    w = tables.Writer(MATH, sheet.precision, tex=True, spelled=latex.spellings(names))
     return _document(graph, records, sheet, w, _Form(
         begin=("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
                "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
-               f"\\begin{{document}}\n\\section*{{{_tex_text(_ascii(title))}}}\n"),
+               f"\\begin{{document}}\n\\section*{{{latex.text(_ascii(visible(title)))}}}\n"),
         step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}\n",
-        note=lambda prose, math: f"\n{_tex_text(prose)}{f'${math}$' if math else ''}\n",
+        note=lambda prose, math: f"\n{latex.text(prose)}{f'${math}$' if math else ''}\n",
         table=lambda rows, blank: _tex_table(rows, blank, sheet),
         summary=lambda rows: "\n\\subsection*{Summary}\n" + _tex_table(rows, set(), sheet),
         end=ending("latex"),
@@ -177,12 +178,15 @@ def _hides_updates(step: Step, sheet: Sheet) -> bool:
 
 # -- Markdown ------------------------------------------------------------------------------------------
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>|#"})
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>|#$&~"})
 
 
 def _md(text: str) -> str:
-    """Return text with Markdown's special characters escaped, so w_1 and x*y stay as written."""
-    return text.translate(_MD_SPECIAL)
+    """Return text on one line with Markdown's special characters escaped, so w_1 and x*y stay as written.
+
+    (& is escaped so that no entity is read, $ for renderers that set $…$ as math, ~ for strikethrough.)
+    """
+    return visible(text).translate(_MD_SPECIAL)
 
 
 def _md_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
@@ -201,14 +205,6 @@ def _md_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
 
 
 # -- LaTeX ---------------------------------------------------------------------------------------------
-
-_TEX_SPECIAL = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                              "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"})
-
-
-def _tex_text(text: str) -> str:
-    return text.translate(_TEX_SPECIAL)
-
 
 def _ascii(text: str) -> str:
     """Return text pdflatex can set: θ spelled theta, other letters without accents (a file name)."""
@@ -241,7 +237,7 @@ def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
     shown = _picked(rows.rows, sheet)
     spec = _tex_spec(rows, shown)
     title = rows.title  # written by the LaTeX writer: already LaTeX
-    headers = [h if "$" in h else _tex_text(h) for h in rows.headers]
+    headers = [h if "$" in h else latex.text(h) for h in rows.headers]
     room = r"\hspace{2.5cm}" if len(blank) <= 3 else r"\hspace{1.5cm}"  # four samples' columns and more: narrower, to fit the page
     lines = [f"\n\\paragraph{{{title}}}\\mbox{{}}", f"\\begin{{longtable}}{{{spec}}}", r"\hline",
              " & ".join(headers) + r" \\", r"\hline", r"\endhead"]

@@ -122,9 +122,15 @@ def _products(shape: Layout, partials: list[Any]) -> list[Any]:
     return products
 
 
+# Characters str.splitlines (and JavaScript, for U+2028 and U+2029) ends a line at, which JSON may write raw in a
+# string: written as \u escapes, so that a reader splitting lines never splits a record. (json escapes the others.)
+_LINE_BREAKS = str.maketrans({c: f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"})
+
+
 def line(record: dict[str, Any]) -> str:
     """Return one record as one line of strict JSON (NaN and Infinity are refused, never written)."""
-    return json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")) + "\n"
+    text = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+    return (text if text.isascii() else text.translate(_LINE_BREAKS)) + "\n"
 
 
 def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, shape: Layout | None = None,

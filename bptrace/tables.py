@@ -6,7 +6,7 @@ three can never disagree about what a cell says.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bptrace import latex
@@ -31,23 +31,24 @@ class Writer:
     shown: tuple[int, ...] | None = None  # with samples: those shown as columns (numbered from 0)
     reduction: str = "mean"  # how the batch's gradient comes from the samples': mean or sum
     numbers: tuple[int, ...] | None = None  # with mini-batches: each batch position's sample, numbered from 0
+    spelled: Mapping[str, str] | None = None  # in LaTeX: the network's look-alike names, written apart (latex.spellings)
 
     def name(self, name: str) -> str:
-        return latex.name(name) if self.tex else name_text(name, self.notation)
+        return latex.name(name, self.spelled) if self.tex else name_text(name, self.notation)
 
     def expr(self, e: Expr, value_of: Callable[[str], str] | None = None) -> str:
-        return latex.formula(e, value_of) if self.tex else show(e, self.notation, value_of)
+        return latex.formula(e, value_of, self.spelled) if self.tex else show(e, self.notation, value_of)
 
     def inline(self, name: str) -> str:
         """Return a name inside prose: $w_{1}$ in LaTeX."""
-        return f"${latex.name(name)}$" if self.tex else name_text(name, self.notation)
+        return f"${latex.name(name, self.spelled)}$" if self.tex else name_text(name, self.notation)
 
     def partial(self, of: str, wrt: str) -> str:
-        return latex.partial(of, wrt) if self.tex else partial_text(of, wrt, self.notation)
+        return latex.partial(of, wrt, self.spelled) if self.tex else partial_text(of, wrt, self.notation)
 
     def inline_partial(self, of: str, wrt: str) -> str:
         """Return ∂of/∂wrt inside prose: in $…$ in LaTeX."""
-        return f"${latex.partial(of, wrt)}$" if self.tex else self.partial(of, wrt)
+        return f"${latex.partial(of, wrt, self.spelled)}$" if self.tex else self.partial(of, wrt)
 
     def number(self, v) -> str:
         """Return a number; an array (one value per sample) as a short list, [0, 1, 1, 0]."""

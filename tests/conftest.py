@@ -49,7 +49,7 @@ def network(request) -> Path:
 # What bptrace's LaTeX may use: amsmath and the standard article class, nothing else.
 LATEX_COMMANDS = {
     "documentclass", "usepackage", "renewcommand", "arraystretch", "endhead", "section", "subsection", "paragraph", "mbox", "hline", "hspace", "multicolumn",
-    "textbackslash", "textasciitilde", "textasciicircum", "infty", "alpha", "{", "}", "$",
+    "textbackslash", "textasciitilde", "textasciicircum", "textless", "textgreater", "textbar", "infty", "alpha", "{", "}", "$",
     "frac", "partial", "cdot", "left", "right", "bigl", "bigr", "allowbreak", "nabla", "ldots", "cdots", "text", "quad", "begin", "end",
     "item", "sigma", "tanh", "exp", "log", "sin", "cos", "max", "min", "sqrt", "lvert", "rvert",
     "operatorname", "times", "hat", "bar", "tilde", "dot", "mathit", "mathrm", "_", "%", "&", "#", *GREEK.values(),

@@ -404,3 +404,25 @@ def test_the_fast_writer_agrees_on_random_networks(text, optimizer):
     except NumericFault:
         assume(False)  # a step that cannot be computed is not written at all
     assert [fast for fast, _ in pairs] == [slow for _, slow in pairs]
+
+
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # every character str.splitlines ends a line at
+
+
+@pytest.mark.parametrize("ch", list(LINE_BREAKS), ids=lambda c: f"U+{ord(c):04X}")
+def test_no_character_splitlines_splits_at_is_written_raw(ch, tmp_path):
+    f = tmp_path / f"a{ch}b.bp"
+    f.write_text((ROOT / "networks" / "simple.bp").read_text(encoding="utf-8"), encoding="utf-8")
+    result = invoke("run", str(f), "--json", "--steps", "2")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    records = [strict(text) for text in lines]
+    assert [r["type"] for r in records] == ["begin", "step", "step", "end"]  # one line per record
+    assert records[0]["network"] == str(f)  # escaped, not left out
+
+
+def test_a_record_is_one_line_whatever_its_strings_hold():
+    record = {"type": "begin", "network": "x" + LINE_BREAKS + "θ", LINE_BREAKS: [LINE_BREAKS]}
+    text = jsonl.line(record)
+    assert text.endswith("\n") and text[:-1].splitlines() == [text[:-1]]
+    assert json.loads(text) == record
