@@ -100,7 +100,7 @@ class View:
 
 def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
     """Return everything shown for one step."""
-    parts: list[RenderableType] = [Rule(f"Step {step.step}", style="bold")]
+    parts: list[RenderableType] = [Heading(f"Step {step.step}")]
     if step.samples is not None:
         parts.append(Text(batch_note(graph, step, view), style="dim"))
     if graph.seed is not None and step.step == 1:
@@ -119,6 +119,22 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
     if "updates" in view.sections:
         parts.append(titled(_updates(graph, step, view)))
     return Group(*parts, Text(""))
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A rule with a title in it, as rich's Rule; a title too long for the width goes whole under a plain rule
+    (rich would cut it short with an ellipsis)."""
+
+    title: str
+    style: str = "bold"
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if cell_len(self.title) + 4 <= options.max_width:  # a space and a rule character on each side
+            yield Rule(self.title, style=self.style)
+        else:
+            yield Rule(style=self.style)
+            yield Text(self.title, style=self.style)
 
 
 def batch_loss(graph: Graph, step: Step, view: View) -> Text:
@@ -153,7 +169,7 @@ def render_final(graph: Graph, first: Step, final: Final, view: View) -> Rendera
     """Return the summary after the last step: the final loss and the final params."""
     rows = tables.summary(graph, first, final, tables.Writer(view.notation, view.precision))
     rows.rows[0] = tables.Row(rows.rows[0].cells, "total")  # bold, not the forward pass's yellow
-    return Group(Rule("Summary", style="bold"), titled(_rich(rows, view)), Text(""))
+    return Group(Heading("Summary"), titled(_rich(rows, view)), Text(""))
 
 
 def render_curve(losses: list[float], view: View, width: int, batched: bool = False, stopped: bool = False) -> RenderableType:
@@ -313,7 +329,7 @@ def render_stopped(graph: Graph, fault: NumericFault, view: View) -> RenderableT
     stopped = Step(fault.step, 0.0, values.get(graph.loss, float("nan")), values, (), {}, (), ())
     table = _forward(graph, stopped, view, only=set(values))
     table.caption_title = "Forward pass, until a value stopped being finite"
-    return Group(Rule(f"{when}: stopped", style="bold red"), titled(table), Text(""))
+    return Group(Heading(f"{when}: stopped", "bold red"), titled(table), Text(""))
 
 
 def _forward(graph: Graph, step: Step, view: View, only: set[str] | None = None) -> Table:

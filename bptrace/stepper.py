@@ -14,13 +14,12 @@ from collections.abc import Iterator
 from rich.cells import cell_len
 from rich.console import Console
 from rich.control import Control
-from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
 from bptrace import grid, tables
 from bptrace.graph import Graph
-from bptrace.render import View, add_row, batch_loss, batch_note, leaves_line, writer
+from bptrace.render import Heading, View, add_row, batch_loss, batch_note, leaves_line, writer
 from bptrace.tracer import Step
 
 ADVANCE = ("\r", "\n", " ")
@@ -81,7 +80,7 @@ class Keys:
 def step_through(out: Console, graph: Graph, step: Step, view: View, keys: Keys) -> None:
     """Reveal one step piece by piece, waiting for a key before each piece."""
     w = writer(view, step, graph)
-    out.print(Rule(f"Step {step.step}", style="bold"))
+    out.print(Heading(f"Step {step.step}"))
     if step.samples is not None:
         out.print(Text(batch_note(graph, step, view), style="dim"))
     if "forward" in view.sections:
