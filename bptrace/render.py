@@ -15,7 +15,7 @@ from rich.text import Text
 
 from bptrace.errors import NumericFault
 from bptrace.graph import Graph
-from bptrace import grid, tables
+from bptrace import fit, grid, tables
 from bptrace.printer import MATH, Notation, format_number, name_text, partial_text, show
 from bptrace.tracer import Chain, Final, Step
 
@@ -213,23 +213,22 @@ def titled(table: Table, gap: bool = True) -> RenderableType:
 
 @dataclass(frozen=True, slots=True)
 class _Fitted:
-    """A table whose names and numbers keep their full width, so that only formulas wrap.
+    """A table in the terminal's width, cutting no number, name or header word (see bptrace.fit).
 
-    When even the names and numbers alone are wider than the terminal, every column may fold:
-    a long number then continues on the next line of its cell, but is never cut.
+    A table that fits on one line a row is laid out by bptrace.grid; one that must wrap or leave
+    columns out is rebuilt with those columns gone, each cell wrapped at its own breaks, and a note.
     """
 
     table: Table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        keep = [c for c in self.table.columns if c.justify == "right" or c._index == 0]
-        widths = {id(c): max(cell_len(str(x)) for x in [c.header, *c.cells]) for c in keep}
-        padding = 2 * len(self.table.columns)
-        fits = sum(widths.values()) + padding + 4 * (len(self.table.columns) - len(keep)) <= options.max_width
-        for column in keep:
-            column.min_width = widths[id(column)] if fits else None
-        segments = grid.lines(self.table, console, options)
-        yield self.table if segments is None else _Segments(segments)
+        layout = fit.plan_table(self.table, console, options.max_width)
+        table = self.table if layout.one_line else fit.fitted(self.table, layout, console)
+        segments = grid.lines(table, console, options)
+        yield table if segments is None else _Segments(segments)
+        left_out = [fit.plain(c.header, console).plain for c in self.table.columns if c._index not in layout.shown]
+        if left_out:
+            yield Text(fit.left_out_note(left_out, layout.needed), style="dim")
 
 
 @dataclass(frozen=True, slots=True)
