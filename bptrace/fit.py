@@ -4,9 +4,11 @@ plan() decides from the cells' text alone; fitted() rebuilds a rich Table to tha
 
 Names and numbers stay whole, on one line. A formula wraps only between its pieces: at a space,
 after a product's dot, after a division's slash (never the slash of ∂L/∂w). A header wraps only at
-its spaces. When even the narrowest such layout is too wide, columns are left out, formulas first
-(the rightmost first), then numbers right to left, the last of them (the value, the param after
-its update) kept longest and the first column always; a note under the table names them.
+its spaces. When even the narrowest such layout is too wide, plan() leaves columns out, formulas
+first (the rightmost first), then numbers right to left, the last of them (the value, the param
+after its update) kept longest and the first column always. The terminal shows the columns left
+out in tables of their own under the first, the names repeated (render._Fitted); --pause names
+them in a note.
 """
 
 from __future__ import annotations
@@ -163,6 +165,17 @@ def plan_table(table: Table, console: Console, width: int) -> Layout:
               for x in (c.header, *c.cells)] for c in table.columns]
     keep = [c.justify == "right" or c._index == 0 for c in table.columns]
     return plan(texts, keep, width)
+
+
+def columns(table: Table, indices: list[int]) -> Table:
+    """Return a table of some of `table`'s columns, in its rows' styles."""
+    out = Table(box=grid.HEAD, show_edge=False, pad_edge=False, show_header=table.show_header)
+    for i in indices:
+        column = table.columns[i]
+        out.add_column(column.header, justify=column.justify)
+    for r, row in enumerate(table.rows):
+        out.add_row(*(table.columns[i]._cells[r] for i in indices), style=row.style)
+    return out
 
 
 def fitted(table: Table, layout: Layout, console: Console, fixed: bool = False) -> Table:

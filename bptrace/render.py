@@ -215,20 +215,37 @@ def titled(table: Table, gap: bool = True) -> RenderableType:
 class _Fitted:
     """A table in the terminal's width, cutting no number, name or header word (see bptrace.fit).
 
-    A table that fits on one line a row is laid out by bptrace.grid; one that must wrap or leave
-    columns out is rebuilt with those columns gone, each cell wrapped at its own breaks, and a note.
+    A table that fits on one line a row is laid out by bptrace.grid; one that must wrap is rebuilt,
+    each cell wrapped at its own breaks. Columns that do not fit beside the others follow in a table
+    of their own under it, the first column (the names) repeated; only a column too wide to stand
+    even beside the names alone is left out, with a note.
     """
 
     table: Table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        layout = fit.plan_table(self.table, console, options.max_width)
-        table = self.table if layout.one_line else fit.fitted(self.table, layout, console)
-        segments = grid.lines(table, console, options)
-        yield table if segments is None else _Segments(segments)
-        left_out = [fit.plain(c.header, console).plain for c in self.table.columns if c._index not in layout.shown]
+        width = options.max_width
+        layout = fit.plan_table(self.table, console, width)
+        rest = [i for i in range(len(self.table.columns)) if i not in layout.shown]
+        part = self.table if layout.one_line else fit.fitted(self.table, layout, console)
+        left_out: list[int] = []
+        while part is not None:
+            segments = grid.lines(part, console, options)
+            yield part if segments is None else _Segments(segments)
+            part = None
+            while rest and part is None:
+                for k in range(len(rest), 0, -1):  # the next columns in their order, as many as fit beside the names
+                    picked = fit.columns(self.table, [0, *rest[:k]])
+                    layout = fit.plan_table(picked, console, width)
+                    if len(layout.shown) == k + 1:
+                        yield Text("")
+                        part, rest = picked if layout.one_line else fit.fitted(picked, layout, console), rest[k:]
+                        break
+                else:  # too wide to stand even beside the names alone
+                    left_out.append(rest.pop(0))
         if left_out:
-            yield Text(fit.left_out_note(left_out, layout.needed), style="dim")
+            headers = [fit.plain(self.table.columns[i].header, console).plain for i in left_out]
+            yield Text(fit.left_out_note(headers, fit.plan_table(self.table, console, 0).needed), style="dim")
 
 
 @dataclass(frozen=True, slots=True)
