@@ -15,7 +15,7 @@ from rich.text import Text
 
 from bptrace.errors import NumericFault
 from bptrace.graph import Graph
-from bptrace import grid, tables
+from bptrace import fit, grid, tables
 from bptrace.printer import MATH, Notation, format_number, name_text, partial_text, show
 from bptrace.tracer import Chain, Final, Step
 
@@ -100,7 +100,7 @@ class View:
 
 def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
     """Return everything shown for one step."""
-    parts: list[RenderableType] = [Rule(f"Step {step.step}", style="bold")]
+    parts: list[RenderableType] = [Heading(f"Step {step.step}")]
     if step.samples is not None:
         parts.append(Text(batch_note(graph, step, view), style="dim"))
     if graph.seed is not None and step.step == 1:
@@ -119,6 +119,22 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
     if "updates" in view.sections:
         parts.append(titled(_updates(graph, step, view)))
     return Group(*parts, Text(""))
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A rule with a title in it, as rich's Rule; a title too long for the width goes whole under a plain rule
+    (rich would cut it short with an ellipsis)."""
+
+    title: str
+    style: str = "bold"
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if cell_len(self.title) + 4 <= options.max_width:  # a space and a rule character on each side
+            yield Rule(self.title, style=self.style)
+        else:
+            yield Rule(style=self.style)
+            yield Text(self.title, style=self.style)
 
 
 def batch_loss(graph: Graph, step: Step, view: View) -> Text:
@@ -153,7 +169,7 @@ def render_final(graph: Graph, first: Step, final: Final, view: View) -> Rendera
     """Return the summary after the last step: the final loss and the final params."""
     rows = tables.summary(graph, first, final, tables.Writer(view.notation, view.precision))
     rows.rows[0] = tables.Row(rows.rows[0].cells, "total")  # bold, not the forward pass's yellow
-    return Group(Rule("Summary", style="bold"), titled(_rich(rows, view)), Text(""))
+    return Group(Heading("Summary"), titled(_rich(rows, view)), Text(""))
 
 
 def render_curve(losses: list[float], view: View, width: int, batched: bool = False, stopped: bool = False) -> RenderableType:
@@ -197,23 +213,39 @@ def titled(table: Table, gap: bool = True) -> RenderableType:
 
 @dataclass(frozen=True, slots=True)
 class _Fitted:
-    """A table whose names and numbers keep their full width, so that only formulas wrap.
+    """A table in the terminal's width, cutting no number, name or header word (see bptrace.fit).
 
-    When even the names and numbers alone are wider than the terminal, every column may fold:
-    a long number then continues on the next line of its cell, but is never cut.
+    A table that fits on one line a row is laid out by bptrace.grid; one that must wrap is rebuilt,
+    each cell wrapped at its own breaks. Columns that do not fit beside the others follow in a table
+    of their own under it, the first column (the names) repeated; only a column too wide to stand
+    even beside the names alone is left out, with a note.
     """
 
     table: Table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        keep = [c for c in self.table.columns if c.justify == "right" or c._index == 0]
-        widths = {id(c): max(cell_len(str(x)) for x in [c.header, *c.cells]) for c in keep}
-        padding = 2 * len(self.table.columns)
-        fits = sum(widths.values()) + padding + 4 * (len(self.table.columns) - len(keep)) <= options.max_width
-        for column in keep:
-            column.min_width = widths[id(column)] if fits else None
-        segments = grid.lines(self.table, console, options)
-        yield self.table if segments is None else _Segments(segments)
+        width = options.max_width
+        layout = fit.plan_table(self.table, console, width)
+        rest = [i for i in range(len(self.table.columns)) if i not in layout.shown]
+        part = self.table if layout.one_line else fit.fitted(self.table, layout, console)
+        left_out: list[int] = []
+        while part is not None:
+            segments = grid.lines(part, console, options)
+            yield part if segments is None else _Segments(segments)
+            part = None
+            while rest and part is None:
+                for k in range(len(rest), 0, -1):  # the next columns in their order, as many as fit beside the names
+                    picked = fit.columns(self.table, [0, *rest[:k]])
+                    layout = fit.plan_table(picked, console, width)
+                    if len(layout.shown) == k + 1:
+                        yield Text("")
+                        part, rest = picked if layout.one_line else fit.fitted(picked, layout, console), rest[k:]
+                        break
+                else:  # too wide to stand even beside the names alone
+                    left_out.append(rest.pop(0))
+        if left_out:
+            headers = [fit.plain(self.table.columns[i].header, console).plain for i in left_out]
+            yield Text(fit.left_out_note(headers, fit.plan_table(self.table, console, 0).needed), style="dim")
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +345,7 @@ def render_stopped(graph: Graph, fault: NumericFault, view: View) -> RenderableT
     stopped = Step(fault.step, 0.0, values.get(graph.loss, float("nan")), values, (), {}, (), ())
     table = _forward(graph, stopped, view, only=set(values))
     table.caption_title = "Forward pass, until a value stopped being finite"
-    return Group(Rule(f"{when}: stopped", style="bold red"), titled(table), Text(""))
+    return Group(Heading(f"{when}: stopped", "bold red"), titled(table), Text(""))
 
 
 def _forward(graph: Graph, step: Step, view: View, only: set[str] | None = None) -> Table:

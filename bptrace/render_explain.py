@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.padding import Padding
-from rich.rule import Rule
 from rich.text import Text
 
 from bptrace.chains import MAX_LISTED_LENGTH
 from bptrace.explain import Explanation, ParamChain, conclusion, factors
 from bptrace.graph import Graph
 from bptrace.printer import Notation, name_text, partial_text, show
-from bptrace.render import View, new_table, titled
+from bptrace.render import Heading, View, new_table, titled
 
 
 def render_explain(graph: Graph, answers: Explanation, view: View, title: str) -> RenderableType:
     """Return the five answers, each under the handout's question."""
     n = view.notation
     return Group(
-        Rule(title, style="bold"),
+        Heading(title),
         _question(1, "What is the dimension of the gradient (how many params are there)?"),
         _answer(f"{len(answers.params)}: one entry per param, {_gradient_vector(answers, n)}"),
         _question(2, "How many partial derivatives does backprop compute for the whole gradient?"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
-from rich.rule import Rule
 from rich.text import Text
 from rich.tree import Tree
 
@@ -12,7 +11,7 @@ from bptrace.chains import direct_edges
 from bptrace.drawing import Labels, edge_label, layers, leaf_label, node_label
 from bptrace.graph import Graph
 from bptrace.printer import name_text
-from bptrace.render import View
+from bptrace.render import Heading, View
 
 LEAF_KINDS = ("input", "target", "param", "const")
 
@@ -24,7 +23,7 @@ def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> Render
     nodes = {node.name: node for node in graph.nodes}
     layered = layers(graph)
     kinds = [k for k in LEAF_KINDS if any(leaf.kind == k for leaf in graph.leaves)]
-    parts: list[RenderableType] = [Rule(title, style="bold"), Text("")]
+    parts: list[RenderableType] = [Heading(title), Text("")]
     direct = direct_edges(graph)
     if layered and layered[0]:
         tree = Tree(Text(f"layer 0: {', '.join(k + 's' for k in kinds)}", style="bold"), guide_style="dim")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 from rich.console import Group, RenderableType
-from rich.rule import Rule
 from rich.text import Text
 
 from bptrace.nudge import NudgeReport, exact, how_the_error_shrinks, smooth, too_small
 from bptrace.printer import format_number, name_text, partial_text
-from bptrace.render import View, new_table, titled
+from bptrace.render import Heading, View, new_table, titled
 
 
 def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> RenderableType:
@@ -38,7 +37,7 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
         style = "bold" if nudge is asked else None
         table.add_row(num(nudge.by), _moved(nudge, view), num(nudge.predicted), num(nudge.actual), num(nudge.error), style=style)
     return Group(
-        Rule(title, style="bold"),
+        Heading(title),
         Text(""),
         *(Text(line) for line in lines),
         titled(table),

@@ -2,7 +2,8 @@
 
 Each forward node, then each local derivative (its formula, then its number), each param's chain
 and each update appear on the next key: Enter or space; q quits. What was revealed stays on screen.
-Tables keep the widths of the whole table from their first row, so rows line up as they arrive.
+Tables keep the layout of the whole table from their first row (bptrace.fit: the same columns at the
+same widths), so rows line up as they arrive.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from collections.abc import Iterator
 from rich.cells import cell_len
 from rich.console import Console
 from rich.control import Control
-from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from bptrace import grid, tables
+from bptrace import fit, grid, tables
 from bptrace.graph import Graph
-from bptrace.render import View, add_row, batch_loss, batch_note, leaves_line, writer
+from bptrace.render import Heading, View, add_row, batch_loss, batch_note, leaves_line, writer
 from bptrace.tracer import Step
 
 ADVANCE = ("\r", "\n", " ")
@@ -81,7 +81,7 @@ class Keys:
 def step_through(out: Console, graph: Graph, step: Step, view: View, keys: Keys) -> None:
     """Reveal one step piece by piece, waiting for a key before each piece."""
     w = writer(view, step, graph)
-    out.print(Rule(f"Step {step.step}", style="bold"))
+    out.print(Heading(f"Step {step.step}"))
     if step.samples is not None:
         out.print(Text(batch_note(graph, step, view), style="dim"))
     if "forward" in view.sections:
@@ -99,21 +99,24 @@ def step_through(out: Console, graph: Graph, step: Step, view: View, keys: Keys)
 
 
 def _reveal(out: Console, rows: tables.TableRows, view: View, keys: Keys, formula_first: bool = False, by_subject: bool = False) -> None:
-    widths = _widths(rows, out.width, view)
+    layout = fit.plan_table(_table(rows, list(rows.rows), view), out, out.width)  # the whole table's, so rows line up
     out.print()
     out.print(Text(rows.title, style="bold"))
-    out.print(_table(rows, widths, header=True))
+    out.print(_fitted(rows, layout, out, header=True))
     rewrite = formula_first and out.is_terminal
     for group in _groups(rows.rows, by_subject):
         keys.wait()
         for row in group:
             if rewrite:
                 blank = tables.Row((*row.cells[:-1], " " * cell_len(row.cells[-1])), row.kind, row.subject)
-                part = _table(rows, widths, [blank], view)
+                part = _fitted(rows, layout, out, [blank], view)
                 out.print(part)
                 keys.wait()
                 out.control(Control.move(0, -len(out.render_lines(part, out.options))))
-            out.print(_table(rows, widths, [row], view))
+            out.print(_fitted(rows, layout, out, [row], view))
+    left_out = [h for i, h in enumerate(rows.headers) if i not in layout.shown]
+    if left_out:
+        out.print(Text(fit.left_out_note(left_out, layout.needed), style="dim"))
 
 
 def _groups(rows: list[tables.Row], by_subject: bool) -> Iterator[list[tables.Row]]:
@@ -128,24 +131,16 @@ def _groups(rows: list[tables.Row], by_subject: bool) -> Iterator[list[tables.Ro
         yield group
 
 
-def _widths(rows: tables.TableRows, width: int, view: View) -> list[int]:
-    """Return column widths that fit the whole table, so rows printed one by one line up."""
-    widths = [max(cell_len(c) for c in [h, *(r.cells[i] for r in rows.rows)]) for i, h in enumerate(rows.headers)]
-    if view.focus:
-        widths[0] += 2  # room for the focus marker
-    room = width - 3 * (len(widths) - 1)  # a cell's padding on each side and the rule between: 3 cells
-    while sum(widths) > room:
-        widest = max((i for i in range(len(widths)) if i < rows.numeric_from), key=lambda i: widths[i], default=None)
-        if widest is None or widths[widest] <= 8:
-            break
-        widths[widest] -= 1  # formulas wrap; names and numbers keep their width
-    return widths
+def _fitted(rows: tables.TableRows, layout: fit.Layout, out: Console, body: list[tables.Row] = (),
+            view: View = View(), header: bool = False) -> Table:
+    """Return rows of the table as laid out for the whole table: the same columns at the same widths."""
+    return fit.fitted(_table(rows, body, view, header), layout, out, fixed=True)
 
 
-def _table(rows: tables.TableRows, widths: list[int], body: list[tables.Row] = (), view: View = View(), header: bool = False) -> Table:
+def _table(rows: tables.TableRows, body: list[tables.Row] = (), view: View = View(), header: bool = False) -> Table:
     table = Table(box=grid.HEAD, show_edge=False, pad_edge=False, show_header=header)
-    for i, (name, width) in enumerate(zip(rows.headers, widths)):
-        table.add_column(name, width=width, justify="right" if i >= rows.numeric_from else "left", overflow="fold")
+    for i, name in enumerate(rows.headers):
+        table.add_column(name, justify="right" if i >= rows.numeric_from and i not in rows.text else "left")
     for row in body:
         add_row(table, row, view)
     return table
