@@ -131,7 +131,7 @@ class Heading:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if cell_len(self.title) + 4 <= options.max_width:  # a space and a rule character on each side
-            yield Rule(self.title, style=self.style)
+            yield Rule(Text(self.title, style="rule.text"), style=self.style)  # a file name's [red] is not markup
         else:
             yield Rule(style=self.style)
             yield Text(self.title, style=self.style)

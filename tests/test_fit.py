@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import html
 import io
+import os
 import re
 from collections import Counter
 
@@ -29,6 +30,19 @@ from bptrace.tracer import Step, trace
 from conftest import ROOT, load
 
 TWO_LAYER = (ROOT / "networks/two_layer.bp").read_text(encoding="utf-8")
+
+
+@contextlib.contextmanager
+def chdir(path):
+    """Work in path for a while (contextlib.chdir is Python 3.11 and newer; bptrace runs on 3.10)."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 NETWORKS = {
     "simple": (ROOT / "networks/simple.bp").read_text(encoding="utf-8"),
     "two_layer": TWO_LAYER,
@@ -64,7 +78,7 @@ def assert_nothing_cut(narrow: str, wide: str, width: int, paused: bool = False)
 def run(tmp_path, source: str, width: int, *args: str) -> str:
     (tmp_path / "net.bp").write_text(source, encoding="utf-8")
     env = {"COLUMNS": str(width), "LINES": "50", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
-    with contextlib.chdir(tmp_path):  # titles name the file: net.bp, as short as a lecturer's
+    with chdir(tmp_path):  # titles name the file: net.bp, as short as a lecturer's
         result = CliRunner(env=env).invoke(app, [a.replace("NET", "net.bp") for a in args], prog_name="bptrace")
     assert result.exit_code in (0, 6), result.output
     return result.stdout
@@ -190,7 +204,7 @@ def test_a_title_too_long_for_its_rule_is_shown_whole(tmp_path):
     """rich's Rule cut it with an ellipsis: "Nudging w1 in a_network_with_a_rather_long_name.bp, at…"."""
     (tmp_path / "a_network_with_a_rather_long_name.bp").write_text((ROOT / "networks/simple.bp").read_text("utf-8"))
     env = {"COLUMNS": "40", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
-    with contextlib.chdir(tmp_path):
+    with chdir(tmp_path):
         for args, title in [(["nudge", "w1"], "Nudging w1 in a_network_with_a_rather_long_name.bp, at its declared value"),
                             (["graph"], "Computational graph of a_network_with_a_rather_long_name.bp")]:
             result = CliRunner(env=env).invoke(app, [args[0], "a_network_with_a_rather_long_name.bp", *args[1:]])
@@ -199,3 +213,15 @@ def test_a_title_too_long_for_its_rule_is_shown_whole(tmp_path):
             assert " ".join(result.stdout.split("\n\n")[0].replace("─", " ").split()) == title
         short = CliRunner(env=env).invoke(app, ["run", str(ROOT / "networks/simple.bp"), "--show", "updates"])
         assert short.stdout.startswith("─" * 16 + " Step 1 " + "─" * 16 + "\n")  # a title that fits stays in its rule
+
+
+def test_a_file_name_in_a_heading_is_text_not_markup(tmp_path):
+    """rich reads [red] in a str title as a style: a file named "[red]y.bp" turned the heading red."""
+    (tmp_path / "[red]y.bp").write_text((ROOT / "networks/simple.bp").read_text("utf-8"))
+    env = {"COLUMNS": "80", "NO_COLOR": None, "TERM": "xterm", "FORCE_COLOR": "1"}
+    for command, title in [("explain", "Questions about "), ("graph", "Computational graph of ")]:
+        with chdir(tmp_path):
+            result = CliRunner(env=env).invoke(app, [command, "[red]y.bp"])
+        assert result.exit_code == 0, result.output
+        assert title + "[red]y.bp" in result.stdout.split("\n")[0]
+        assert "\x1b[31m" not in result.stdout.split("\n")[0]
