@@ -24,24 +24,27 @@ class DataProblem(BptraceError):
 
 
 def read_csv(text: str, filename: str) -> dict[str, tuple[float, ...]]:
-    """Return each column of a CSV text (a header row, then numbers) by its header's name."""
-    rows = _rows(text, ",")
+    """Return each column of a CSV text (a header row, then numbers) by its header's name.
+
+    Lines may end in LF, CRLF or a lone CR (old Mac files): all three end a line.
+    """
+    rows = _rows(text, ",", filename)
     if not rows:
         raise DataProblem(f"{filename}: empty: a CSV file needs a header row of names, then one row per sample")
-    if len(rows[0]) == 1:  # cells separated by ; (a spreadsheet set for decimal commas) or by tabs
-        separator = next((c for c in ";\t" if c in rows[0][0]), None)
-        rows = _rows(text, separator) if separator else rows
-    names = [cell.strip() for cell in rows[0]]
+    if len(rows[0][1]) == 1:  # cells separated by ; (a spreadsheet set for decimal commas) or by tabs
+        separator = next((c for c in ";\t" if c in rows[0][1][0]), None)
+        rows = _rows(text, separator, filename) if separator else rows
+    names = [cell.strip() for cell in rows[0][1]]
     if filename.lower().endswith(".bp") or (len(names) == 1 and _NETWORK_LINE.match(names[0])):
         raise DataProblem(f"{filename}: a .bp network, not a CSV file of samples: give the network as FILE, and "
                           "a CSV file (a header row of input and target names, then a row per sample) as --data")
     if len(set(names)) != len(names):
         twice = next(n for n in names if names.count(n) > 1)
-        raise DataProblem(f"{filename}: line 1: the column '{twice}' appears twice")
+        raise DataProblem(f"{filename}: line {rows[0][0]}: the column '{twice}' appears twice")
     if len(rows) == 1:
         raise DataProblem(f"{filename}: no samples: the header row is the only row")
     columns: dict[str, list[float]] = {name: [] for name in names}
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in rows[1:]:
         if len(row) != len(names):
             raise DataProblem(f"{filename}: line {line}: {len(row)} cell{'s' if len(row) != 1 else ''}, "
                               f"but the header names {len(names)} column{'s' if len(names) != 1 else ''}")
@@ -57,9 +60,22 @@ def read_csv(text: str, filename: str) -> dict[str, tuple[float, ...]]:
     return {name: tuple(values) for name, values in columns.items()}
 
 
-def _rows(text: str, separator: str) -> list[list[str]]:
-    """Return the CSV text's rows, cells split at `separator`, blank lines left out."""
-    return [row for row in csv.reader(io.StringIO(text), delimiter=separator) if any(cell.strip() for cell in row)]
+def _rows(text: str, separator: str, filename: str) -> list[tuple[int, list[str]]]:
+    """Return the CSV text's rows, each with its line number, cells split at `separator`, blank lines left out."""
+    # newline=None: \r\n and a lone \r read as \n, as Python reads text files
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=separator)
+    rows = []
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append((reader.line_num, row))
+    except csv.Error as error:
+        line = reader.line_num
+        if "field larger than field limit" in str(error):
+            raise DataProblem(f"{filename}: line {line}: a cell of more than {csv.field_size_limit():,} characters; "
+                              "a cell holds one number") from None
+        raise DataProblem(f"{filename}: line {line}: not a CSV file of samples ({error})") from None
+    return rows
 
 
 def _decimal_comma(cell: str) -> bool:

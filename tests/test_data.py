@@ -68,6 +68,28 @@ def test_cells_separated_by_semicolons_or_tabs_are_read_as_commas_are(files, tex
     assert run[1]["updates"][0]["grad"] == pytest.approx(-11)  # as in test_csv_columns_replace_the_inputs_and_targets
 
 
+def test_lone_cr_line_endings_are_read_as_old_mac_files_end_their_lines(files):
+    """five.csv's numbers with lines ended by CR alone: the same gradient, −11."""
+    (files / "mac.csv").write_bytes(b"x,y\r1,2\r2,4\r3,6\r4,8\r5,10\r")
+    run = [json.loads(x) for x in invoke("run", str(files / "line.bp"), "--data", str(files / "mac.csv"), "--json").stdout.splitlines()]
+    assert run[0]["samples"] == 5 and run[1]["updates"][0]["grad"] == pytest.approx(-11)
+
+
+@pytest.mark.parametrize(
+    "data, says",
+    [
+        (b"x,y\n1,2\r5\n3,4\n", "line 3: 1 cell, but the header names 2 columns"),  # a CR inside a cell ends its line
+        (b"x,y\n1," + b"2" * 140_000 + b"\n", "line 2: a cell of more than 131,072 characters; a cell holds one number"),
+        (b"x,y\n\n1,2\n\n3,four\n", "line 5, column 'y': 'four' is not a number"),  # blank lines counted
+    ],
+    ids=["cr_in_a_cell", "cell_too_long", "blank_lines_counted"],
+)
+def test_csv_the_csv_module_refuses_is_a_file_error_at_its_line(files, data, says):
+    (files / "bad.csv").write_bytes(data)
+    result = invoke("run", str(files / "line.bp"), "--data", str(files / "bad.csv"))
+    assert result.exit_code == 3 and result.stderr == f"bptrace: error: {files / 'bad.csv'}: {says}\n"
+
+
 def test_a_list_in_the_file_must_match_the_data(files):
     (files / "two.bp").write_text("input x = 0\ntarget y = [1, 2]\nparam w = 1\nloss L = (y - w*x)^2\n")
     (files / "x.csv").write_text("x\n1\n2\n3\n")
