@@ -28,20 +28,39 @@ class UsageProblem(BptraceError):
     exit_code = EXIT_USAGE
 
 
+MAX_BYTES = 256 << 20  # the most read of a file: 80 times a 100,000-node network (3 MB), 6 times 1M samples (40 MB)
+_CHUNK = 1 << 20
+
+
 def read(file: Path, kind: str = ".bp file") -> str:
-    """Return the text of a UTF-8 file (a byte order mark left out), or raise FileProblem saying why it cannot be read."""
+    """Return the text of a UTF-8 file (a byte order mark left out), or raise FileProblem saying why it cannot be read.
+
+    Read a chunk at a time, and never past MAX_BYTES or past a NUL byte: /dev/zero or an endless pipe is refused,
+    not read whole.
+    """
+    chunks: list[bytes] = []
+    size = 0
     try:
-        data = file.read_bytes()
+        with open(file, "rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                if size < 2 and (b"".join(chunks) + chunk).startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's BOM
+                    raise FileProblem(f"{file}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, "
+                                      "then the encoding UTF-8)")
+                if b"\x00" in chunk:
+                    raise FileProblem(f"{file}: a binary file, not a {kind} (it contains NUL bytes)")
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise FileProblem(f"{file}: more than {MAX_BYTES >> 20} MB: too large for a {kind} "
+                                      f"(bptrace reads at most {MAX_BYTES >> 20} MB)")
+                chunks.append(chunk)
     except IsADirectoryError:
         raise FileProblem(f"{file}: is a directory, not a {kind}") from None
     except FileNotFoundError:
         raise FileProblem(f"{file}: no such file") from None
     except OSError as e:
         raise FileProblem(f"{file}: cannot read: {e.strerror or e}") from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # the byte order mark a UTF-16 file starts with
-        raise FileProblem(f"{file}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)")
-    if b"\x00" in data:
-        raise FileProblem(f"{file}: a binary file, not a {kind} (it contains NUL bytes)")
+    data = b"".join(chunks)
+    del chunks
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -10,12 +10,15 @@ LINE counts the header lines themselves; COL counts characters (a tab is one col
 
 from __future__ import annotations
 
+import os
+import threading
 import traceback
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from bptrace import terminal
 from bptrace.cli import app
 
 BAD = Path(__file__).parent / "bad"
@@ -156,6 +159,53 @@ def test_file_error(tmp_path: Path, make, says: str) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, f"expected a one-line message, got:\n{result.stderr}"
     assert path in lines[0] and says in lines[0] and "error" in lines[0]
+
+
+def _feed(fifo: Path, block: bytes, most: int) -> tuple[threading.Thread, list[int]]:
+    """Start writing `block` into `fifo` again and again, `most` bytes at most; return the thread and what it wrote."""
+    written = [0]
+
+    def write() -> None:
+        with open(fifo, "wb", buffering=0) as out:
+            try:
+                while written[0] < most:
+                    written[0] += out.write(block)
+            except BrokenPipeError:  # the reader stopped reading: what we want
+                pass
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread, written
+
+
+@pytest.mark.parametrize("option", [None, "--data"])
+def test_an_endless_stream_is_read_up_to_the_limit_not_whole(tmp_path: Path, monkeypatch, option) -> None:
+    """A pipe of comment lines that never ends (as /dev/zero never does): refused at MAX_BYTES, 1 MB here."""
+    monkeypatch.setattr(terminal, "MAX_BYTES", 1 << 20)
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+    thread, written = _feed(fifo, b"# " + b"a" * 65_532 + b"\n", 64 << 20)
+    net = tmp_path / "net.bp"
+    net.write_text("input x = 1\nparam w = 1\nloss L = w*x\n")
+    args = ["run", str(net), "--data", str(fifo)] if option else ["run", str(fifo)]
+    result = CliRunner().invoke(app, args, env=PLAIN)
+    thread.join(10)
+    kind = "CSV file" if option else ".bp file"
+    assert result.exit_code == EXIT_FILE and result.stdout == ""
+    assert result.stderr == f"bptrace: error: {fifo}: more than 1 MB: too large for a {kind} (bptrace reads at most 1 MB)\n"
+    assert written[0] < 4 << 20  # the limit, a chunk of 1 MB past it, and what the pipe holds
+
+
+def test_a_stream_of_nul_bytes_is_refused_at_its_first_chunk(tmp_path: Path) -> None:
+    """What /dev/zero gives: binary from the first byte, refused after one chunk (1 MB), not 256 MB later."""
+    fifo = tmp_path / "zeros"
+    os.mkfifo(fifo)
+    thread, written = _feed(fifo, bytes(65_536), 64 << 20)
+    result = invoke(str(fifo))
+    thread.join(10)
+    assert result.exit_code == EXIT_FILE
+    assert result.stderr == f"bptrace: error: {fifo}: a binary file, not a .bp file (it contains NUL bytes)\n"
+    assert written[0] < 4 << 20
 
 
 def test_warning_goes_to_stderr_and_the_run_succeeds(tmp_path: Path) -> None:
