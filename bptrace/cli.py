@@ -301,5 +301,7 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
-        print(f"bptrace: internal error: {type(e).__name__}: {e}\nplease report this with the .bp file", file=sys.stderr)
+        from bptrace.diagnostics import escaped
+
+        print(f"bptrace: internal error: {type(e).__name__}: {escaped(str(e))}\nplease report this with the .bp file", file=sys.stderr)
         sys.exit(EXIT_INTERNAL)

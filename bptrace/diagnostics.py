@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 from bptrace.errors import Span
@@ -69,6 +70,22 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 _WIDTH = 100  # the widest part of a source line a diagnostic quotes
 
+# Characters a terminal acts on instead of showing (ESC starts a colour or a clipboard write, C1 0x9b too),
+# and the invisible ones that reorder or break a line (bidi controls, U+2028): written as escapes, as compilers do.
+_UNSAFE = "\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE_IN_LINE = re.compile(f"[{_UNSAFE}]")  # a quoted line keeps its tabs: they are expanded to line up the caret
+_UNSAFE_IN_TEXT = re.compile(f"[\t{_UNSAFE}]")
+
+
+def escaped(text: str, keep_tabs: bool = False) -> str:
+    """Return `text` with every control character written as an escape, \\x1b or \\u202e (tabs too, unless kept)."""
+    return (_UNSAFE_IN_LINE if keep_tabs else _UNSAFE_IN_TEXT).sub(_escape, text)
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
 
 def format_diagnostic(
     filename: str,
@@ -81,6 +98,7 @@ def format_diagnostic(
     """Return the diagnostic as plain text lines, the culprit underlined with ^~~~."""
     # Split at \n only, as the lexer counts lines (splitlines would also split at \f, \x85, …).
     lines = [line.removesuffix("\r") for line in source.split("\n")]
+    filename, message, hint = escaped(filename), escaped(message), hint and escaped(hint)
     if not 1 <= span.line <= len(lines) or not lines[span.line - 1].strip():
         head = f"{filename}:{max(span.line, 1)}:{max(span.col, 1)}: {severity}: {message}"
         return head + (f"\n  hint: {hint}" if hint else "")
@@ -95,10 +113,10 @@ def format_diagnostic(
         prefix, suffix = ("..." if left else ""), ("..." if right < len(text) else "")
         text = prefix + text[left:right] + suffix
         start, end = start - left + len(prefix), min(end, right) - left + len(prefix)
-    # Expand tabs so the underline lines up with what the terminal shows.
-    shown = text.expandtabs(4)
-    pad = len(text[:start].expandtabs(4))
-    width = max(len(text[:end].expandtabs(4)) - pad, 1)
+    # Escape control characters and expand tabs, so the underline lines up with what the terminal shows.
+    shown = escaped(text, keep_tabs=True).expandtabs(4)
+    pad = len(escaped(text[:start], keep_tabs=True).expandtabs(4))
+    width = max(len(escaped(text[:end], keep_tabs=True).expandtabs(4)) - pad, 1)
     gutter = str(span.line)
     out = [
         f"{filename}:{span.line}:{span.col}: {severity}: {message}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bptrace.diagnostics import escaped
 from bptrace.errors import EXIT_FILE, EXIT_NETWORK, EXIT_USAGE, BptraceError, NetworkError, Span
 
 
@@ -146,14 +147,14 @@ def report(error: BptraceError | RecursionError, filename: str, source: str) -> 
     """Print `error` to stderr as a diagnostic and return its exit code."""
     err = stderr()
     if isinstance(error, RecursionError):
-        err.print(f"{filename}: error: the network is nested too deeply to process", markup=False)
+        err.print(f"{escaped(filename)}: error: the network is nested too deeply to process", markup=False)
         return EXIT_NETWORK
     if isinstance(error, FileProblem) and error.span is not None:  # in a file of its own: the network's, or --data's
         diagnose(err, error.file, error.text, error.span, error.message, error.hint)
     elif isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
         diagnose(err, filename, source, error.span, error.message, getattr(error, "hint", None))
     else:
-        err.print(f"bptrace: error: {error}", markup=False)
+        err.print(f"bptrace: error: {escaped(str(error))}", markup=False)  # it may quote a file's name or a cell
     return error.exit_code
 
 
@@ -220,7 +221,7 @@ def build(source: str, filename: str, seed: int | None = None, shuffles: bool | 
         diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
     if len(graph.warnings) > MAX_WARNINGS:  # a generated network may have hundreds: the rest are counted
         more = len(graph.warnings) - MAX_WARNINGS
-        err.print(f"{filename}: warning: and {more:,} more warning{'s' if more > 1 else ''} "
+        err.print(f"{escaped(filename)}: warning: and {more:,} more warning{'s' if more > 1 else ''} "
                   "(the begin record of --json lists them all)", markup=False)
     if shuffles is not None:
         unused_seed(graph, seed, filename, shuffles)
@@ -231,7 +232,7 @@ def unused_seed(graph, seed: int | None, filename: str, shuffles: bool = False) 
     """Warn on stderr of a --seed that changes nothing: no param drawn at random, and no samples shuffled."""
     if seed is not None and graph.seed is None and not shuffles:
         also = ", and no samples are shuffled (--shuffle)" if graph.samples else ""
-        stderr().print(f"bptrace: warning: --seed {seed} changes nothing: {filename} draws no param at random "
+        stderr().print(f"bptrace: warning: --seed {seed} changes nothing: {escaped(filename)} draws no param at random "
                        f"(uniform(...) or normal(...)){also}", markup=False)
 
 

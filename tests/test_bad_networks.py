@@ -251,3 +251,41 @@ def test_a_file_not_in_utf8_points_at_the_byte_and_says_how_to_save_it(tmp_path:
     result = invoke(str(utf16))
     assert result.exit_code == EXIT_FILE
     assert result.stderr == f"bptrace: error: {utf16}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)\n"
+
+
+def test_control_characters_in_a_quoted_line_are_shown_escaped_with_the_caret_under_the_culprit(tmp_path: Path) -> None:
+    """An OSC 52 clipboard write in a comment, and ESC in code after a tab: written \\x1b, \\x07, never raw."""
+    f = tmp_path / "esc.bp"
+    f.write_bytes(b"param w = 1 2 # \x1b]52;c;aGk=\x07\nloss L = w\n")
+    result = invoke(str(f))
+    assert result.exit_code == EXIT_NETWORK
+    assert result.stderr.splitlines() == [
+        f"{f}:1:13: error: unexpected '2' after the expression",
+        r" 1 | param w = 1 2 # \x1b]52;c;aGk=\x07",
+        "   |             ^",
+        "  hint: write 1*2 for a product: bptrace has no implicit multiplication",
+    ]
+    f.write_bytes(b"param w = 1\n\tx\x1b = 2  # \xc2\x9b\xe2\x80\xae\nloss L = w\n")  # ESC, then C1 CSI and a bidi override
+    result = invoke(str(f))
+    assert result.exit_code == EXIT_NETWORK
+    # The tab is 4 columns and x one: the caret at display column 6, under the backslash of \x1b.
+    assert result.stderr.splitlines()[:3] == [
+        f"{f}:2:3: error: unexpected character U+001B",
+        r" 2 |     x\x1b = 2  # \x9b\u202e",
+        "   |      ^~~~",
+    ]
+
+
+def test_control_characters_in_a_file_name_or_a_csv_cell_are_shown_escaped(tmp_path: Path) -> None:
+    net = tmp_path / "net.bp"
+    net.write_text("input x = 0\ntarget y = 0\nparam w = 1\nloss L = (y - w*x)^2\n")
+    data = tmp_path / "cells.csv"
+    data.write_bytes(b"x,y\n1,\x1b[31mred\n")
+    result = CliRunner().invoke(app, ["run", str(net), "--data", str(data)], env=PLAIN)
+    assert result.exit_code == EXIT_FILE
+    assert result.stderr == f"bptrace: error: {data}: line 2, column 'y': '\\x1b[31mred' is not a number\n"
+    named = tmp_path / "a\x1b[2Jb.bp"
+    named.write_text("loss L = w\n")
+    result = invoke(str(named))
+    assert result.exit_code == EXIT_NETWORK and "\x1b" not in result.stderr
+    assert result.stderr.startswith(f"{tmp_path}/a\\x1b[2Jb.bp:1:10: error: unknown name 'w'")
