@@ -38,11 +38,14 @@ class TableRun:
 
 def build(source: str, filename: str, how: TableRun):
     """Return the run's graph: built with the run's seed, its inputs and targets from --data when given."""
-    graph = terminal.build(source, filename, how.seed, shuffles=None)
+    then = None
     if how.data is not None:
         from bptrace.data import read_csv, with_data
 
-        graph = with_data(graph, read_csv(terminal.read(how.data, "CSV file"), str(how.data)), str(how.data))
+        def then(graph):
+            return with_data(graph, read_csv(terminal.read(how.data, "CSV file"), str(how.data)), str(how.data))
+
+    graph = terminal.build(source, filename, how.seed, shuffles=None, then=then)
     terminal.unused_seed(graph, how.seed, filename, how.shuffle)  # with the data's samples, which --shuffle may shuffle
     return graph
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from bptrace.diagnostics import did_you_mean
 from bptrace.errors import EXIT_FILE, BptraceError
-from bptrace.graph import Graph
+from bptrace.graph import BATCH_WITHOUT_SAMPLES, Graph
 
 
 # A first row no CSV file of samples has: a comment, or a statement of a network (`input x = 0`).
@@ -100,7 +100,19 @@ def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str
     samples = len(next(iter(columns.values())))
     for leaf in data.values():
         if leaf.name not in columns and isinstance(leaf.value, tuple) and len(leaf.value) != samples:
-            raise DataProblem(f"{filename}: {samples} samples, but '{leaf.name}' (line {leaf.span.line}) holds "
+            raise DataProblem(f"{filename}: {_count(samples, 'sample')}, but '{leaf.name}' (line {leaf.span.line}) holds "
                               f"{len(leaf.value)}: give it a column too, or one value")
+    # One value where a column was meant would be every sample's, said nowhere: a column left out, or misnamed.
+    missing = [leaf for leaf in data.values() if leaf.name not in columns and not isinstance(leaf.value, tuple)]
+    if missing:
+        named = " and ".join(f"the {leaf.kind} '{leaf.name}' (line {leaf.span.line})" for leaf in missing)
+        which = "the column" if len(missing) == 1 else "a column for each"
+        raise DataProblem(f"{filename}: no column for {named}: the header names {', '.join(columns)}; add {which}, "
+                          "or declare a value every sample shares with `const`")
     leaves = tuple(replace(leaf, value=columns[leaf.name]) if leaf.name in columns else leaf for leaf in graph.leaves)
-    return replace(graph, leaves=leaves, samples=samples)
+    warnings = tuple(w for w in graph.warnings if w.message != BATCH_WITHOUT_SAMPLES)  # the samples are here now
+    return replace(graph, leaves=leaves, samples=samples, warnings=warnings)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

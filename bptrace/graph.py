@@ -170,8 +170,14 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
         raise NetworkError("no loss: mark one node with `loss`", span, hint)
     samples = len(first.value) if first is not None else None
     found = _warnings(leaves, nodes, loss.name) + _unused_settings(settings, set_on)
+    if samples is None and settings["batch"]:  # as --batch-size is refused there (with --data, see data.with_data)
+        found += (Warning_(BATCH_WITHOUT_SAMPLES, set_on["batch"], "give the inputs and targets samples, "
+                           "input x = [0, 1, 1, 0], or a CSV file with --data; or remove it"),)
     drew = any(leaf.drawn for leaf in leaves)
     return Graph(tuple(leaves), tuple(nodes), loss.name, settings, found, samples, seed if drew else None)
+
+
+BATCH_WITHOUT_SAMPLES = "`set batch` picks mini-batches of samples, but the inputs and targets hold one value each"
 
 
 def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_, ...]:

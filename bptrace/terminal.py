@@ -199,10 +199,10 @@ def keep_freed_memory() -> None:
     mallopt(m_mmap_threshold, 32 << 20)  # the most glibc allows on a 64-bit system
 
 
-def build(source: str, filename: str, seed: int | None = None, shuffles: bool | None = False):
+def build(source: str, filename: str, seed: int | None = None, shuffles: bool | None = False, then=None):
     """Return the graph of `source` (params drawn at random with `seed`), its warnings printed to stderr; a `seed`
     that neither draws a param nor shuffles samples (`shuffles`) is warned of (with None, the caller warns: see
-    unused_seed)."""
+    unused_seed). `then`, if given, makes the graph warned of from the one built: with --data's samples."""
     import gc
 
     from bptrace.graph import build
@@ -215,6 +215,8 @@ def build(source: str, filename: str, seed: int | None = None, shuffles: bool | 
         graph = build(parse(source), seed)
     finally:
         gc.enable()
+    if then is not None:
+        graph = then(graph)
     settle(graph.samples is not None)
     err = stderr()
     for w in graph.warnings[:MAX_WARNINGS]:

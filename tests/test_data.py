@@ -162,6 +162,33 @@ def test_batch_options_without_samples_are_usage_errors(files, args, says):
     assert result.exit_code == 2 and says in result.stderr
 
 
+def test_a_column_the_network_declares_missing_from_the_csv_is_named_not_trained_on_its_placeholder(files):
+    """line.bp's target y = 0 would be every sample's target, with no word: refused, naming the column."""
+    (files / "x.csv").write_text("x\n1\n2\n")
+    result = invoke("run", str(files / "line.bp"), "--data", str(files / "x.csv"))
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr == (f"bptrace: error: {files / 'x.csv'}: no column for the target 'y' (line 2): the header names x; "
+                             "add the column, or declare a value every sample shares with `const`\n")
+    (files / "w.bp").write_text("input z = 0\n" + LINE)
+    (files / "z.csv").write_text("z\n1\n")
+    said = invoke("run", str(files / "w.bp"), "--data", str(files / "z.csv")).stderr
+    assert "no column for the input 'x' (line 2) and the target 'y' (line 3): the header names z; add a column for each" in said
+
+
+def test_set_batch_without_samples_is_warned_of_at_its_line_as_batch_size_is_refused(files):
+    (files / "b.bp").write_text(LINE + "set batch = 2\n")
+    result = invoke("run", str(files / "b.bp"), "--show", "updates")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[:3] == [
+        f"{files / 'b.bp'}:5:5: warning: `set batch` picks mini-batches of samples, but the inputs and targets hold one value each",
+        " 5 | set batch = 2",
+        "   |     ^~~~~",
+    ]
+    with_data = invoke("run", str(files / "b.bp"), "--data", str(files / "five.csv"), "--show", "updates")
+    assert with_data.exit_code == 0 and with_data.stderr == ""  # the samples are the data's: batches of 2 of 5
+    assert "a batch of 2 of the 5 samples (1, 2)" in " ".join(with_data.stdout.split())
+
+
 def test_sample_and_shuffle_need_what_they_act_on(files):
     data = ["--data", str(files / "five.csv")]
     assert "give --batch-size B" in invoke("run", str(files / "line.bp"), *data, "--shuffle").stderr
