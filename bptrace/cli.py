@@ -12,7 +12,8 @@ from bptrace import __version__, commands, terminal
 from bptrace.errors import EXIT_CHECK, EXIT_FILE, EXIT_INTERNAL, EXIT_INTERRUPTED, BptraceError
 
 class _Flags:
-    """Show a flag without a type in --help: `--ascii`, not `--ascii <bool>`, which reads as if it took a value."""
+    """Show a flag without a type in --help: `--ascii`, not `--ascii <bool>`, which reads as if it took a value;
+    and say what is wrong with a value that is not a number in bptrace's words, not the validator's."""
 
     def get_params(self, ctx):
         params = super().get_params(ctx)
@@ -20,6 +21,25 @@ class _Flags:
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
         return params
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except typer.BadParameter as error:
+            raise _not_a_number(error) from None
+
+
+def _not_a_number(error: typer.BadParameter) -> typer.BadParameter:
+    """Return `error` saying which value is not a number, where typer's validator said "Input should be a valid
+    number, unable to parse string as a number" (the option's name is added when it is shown)."""
+    from bptrace.diagnostics import escaped
+
+    problems = getattr(error.__cause__, "errors", lambda: [])()  # a pydantic ValidationError's
+    kind = problems[0].get("type", "") if problems else ""
+    if kind.startswith(("int_", "float_")) and "input" in problems[0]:
+        value = escaped(str(problems[0]["input"]))
+        error.message = f"'{value}' is not a whole number" if kind.startswith("int_") else f"'{value}' is not a number"
+    return error
 
 
 class _Command(_Flags, typer.core.TyperCommand):
@@ -116,8 +136,8 @@ def run(
     shaping = [name for name, given in (("--show", set(sections) != set(SECTIONS)), ("--precision", precision != 4),
                                         ("--ascii", ascii_math), ("--all", all_rows)) if given]
     if json_lines and shaping:  # (an option given its default value cannot be told from one not given)
-        raise typer.BadParameter("shapes the tables; --json writes every record, every number at full precision",
-                                 param_hint=f"'{shaping[0]}'")
+        raise typer.BadParameter("shapes the tables; it cannot be used with --json, which writes every record, "
+                                 "every number at full precision", param_hint=f"'{shaping[0]}'")
     blanks = frozenset(_sections(blank, SECTIONS, "--blank")) if blank is not None else frozenset()
     if blanks - set(sections):
         left_out = ",".join(t for t in SECTIONS if t in blanks - set(sections))
