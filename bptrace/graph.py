@@ -256,9 +256,9 @@ def _setting(s: Setting) -> float | str:
     if s.name == "lr" and value < 0:
         raise NetworkError("lr must not be negative", s.value.span, "gradient descent subtracts lr·gradient; lr = 0 leaves params unchanged")
     if s.name == "seed" and not (value == int(value) and 0 <= value < 2**63):
-        raise NetworkError("seed must be a whole number, 0 or more", s.value.span, "write `set seed = 3`")
+        raise NetworkError("seed must be a whole number, 0 or more", s.value.span, _whole("seed", value, 0))
     if s.name == "batch" and not (value == int(value) and 0 <= value < 2**63):
-        raise NetworkError("batch must be a whole number of samples (0: all of them)", s.value.span, "write `set batch = 4`")
+        raise NetworkError("batch must be a whole number of samples (0: all of them)", s.value.span, _whole("batch", value, 1))
     if s.name in SETTING_RANGES:
         low, high = SETTING_RANGES[s.name]
         if high is not None and not low <= value < high:
@@ -266,6 +266,15 @@ def _setting(s: Setting) -> float | str:
         if high is None and not value > low:
             raise NetworkError(f"{s.name} must be more than {low:g}", s.value.span, f"the usual value is {SETTINGS[s.name]:g}")
     return value
+
+
+def _whole(name: str, value: float, least: int) -> str:
+    """Return the hint for a setting that must be a whole number from 0: the nearest one below it that is allowed."""
+    if 0 <= value < 2**63:  # a fraction: its whole part
+        return f"write `set {name} = {max(int(value), least)}`"
+    if -(2**63) < value < 0 and value == int(value):  # a minus sign too many
+        return f"write `set {name} = {int(-value)}`"
+    return f"a whole number from 0 to 2^63 - 1, as in `set {name} = 3`"
 
 
 def _constant(e: Expr, what: str) -> float:
