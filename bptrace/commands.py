@@ -190,7 +190,8 @@ def _view(graph, how: TableRun, out, filename: str):
         if graph.samples is None:
             raise terminal.UsageProblem(f"--sample picks one of the samples, but the inputs and targets of {filename} hold one value each")
         if not 1 <= how.sample <= graph.samples:
-            raise terminal.UsageProblem(f"--sample {how.sample}: {filename} has samples 1 to {graph.samples}")
+            has = f"samples 1 to {graph.samples}" if graph.samples > 1 else "one sample, sample 1"
+            raise terminal.UsageProblem(f"--sample {how.sample}: {filename} has {has}")
         sample = how.sample - 1
     notation = terminal.notation(out, how.ascii_math, graph)
     return View(how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus, sample)

@@ -146,7 +146,8 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
                 first = first or leaf
                 if len(leaf.value) != len(first.value):
                     raise NetworkError(
-                        f"'{leaf.name}' has {len(leaf.value)} samples, but '{first.name}' (line {first.span.line}) has {len(first.value)}",
+                        f"'{leaf.name}' has {len(leaf.value)} sample{'s' if len(leaf.value) > 1 else ''}, "
+                        f"but '{first.name}' (line {first.span.line}) has {len(first.value)}",
                         s.value.span,
                         "every input and target holds one value per sample",
                     )

@@ -224,6 +224,22 @@ def test_each_step_shows_the_loss_training_lowers_under_the_forward_pass(files):
     assert "what training lowers" not in invoke("run", str(ROOT / "networks" / "simple.bp")).stdout  # one value: the table's
 
 
+def test_one_sample_is_said_as_one_not_as_a_mean_over_them(files):
+    """x = 1, y = 2, w = 1: L = 1/2·(2 − 1)² = 0.5, the one sample's loss."""
+    (files / "one.csv").write_text("x,y\n1,2\n")
+    out = " ".join(invoke("run", str(files / "line.bp"), "--data", str(files / "one.csv")).stdout.split())
+    assert "1 sample: the loss and the gradients that update the params are that sample's." in out
+    assert "The loss of the one sample, what training lowers: L = 0.5" in out
+    assert "over them" not in out and "1 samples" not in out and "the 1 sample" not in out
+    batch = " ".join(invoke("run", str(files / "line.bp"), "--data", str(files / "five.csv"), "-b", "1").stdout.split())
+    assert "a batch of 1 of the 5 samples (1): the loss and the gradients that update the params are that sample's." in batch
+    assert "The loss of the batch's one sample, what training lowers: L = 0.5" in batch
+    (files / "y1.bp").write_text("input x = [1, 2]\ntarget y = [1]\nparam w = 1\nloss L = (y - w*x)^2\n")
+    assert "error: 'y' has 1 sample, but 'x' (line 1) has 2" in invoke("run", str(files / "y1.bp")).stderr
+    said = invoke("run", str(files / "line.bp"), "--data", str(files / "one.csv"), "--sample", "2").stderr
+    assert said.endswith("line.bp has one sample, sample 1\n")
+
+
 def test_a_column_named_hash_is_a_column_and_a_bp_file_is_named_as_such(files):
     (files / "numbered.csv").write_text("#,x,y\n1,1,2\n")
     assert "the column '#' is not an input or target" in invoke("run", str(files / "line.bp"), "--data", str(files / "numbered.csv")).stderr
