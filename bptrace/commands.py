@@ -43,7 +43,8 @@ def build(source: str, filename: str, how: TableRun):
         from bptrace.data import read_csv, with_data
 
         def then(graph):
-            return with_data(graph, read_csv(terminal.read(how.data, "CSV file"), str(how.data)), str(how.data))
+            wanted = tuple(leaf.name for leaf in graph.leaves if leaf.kind in ("input", "target"))
+            return with_data(graph, read_csv(terminal.read(how.data, "CSV file"), str(how.data), wanted), str(how.data))
 
     graph = terminal.build(source, filename, how.seed, shuffles=None, then=then)
     terminal.unused_seed(graph, how.seed, filename, how.shuffle)  # with the data's samples, which --shuffle may shuffle

@@ -23,8 +23,9 @@ class DataProblem(BptraceError):
     exit_code = EXIT_FILE
 
 
-def read_csv(text: str, filename: str) -> dict[str, tuple[float, ...]]:
-    """Return each column of a CSV text (a header row, then numbers) by its header's name.
+def read_csv(text: str, filename: str, wanted: tuple[str, ...] = ()) -> dict[str, tuple[float, ...]]:
+    """Return each column of a CSV text (a header row, then numbers) by its header's name; `wanted`, the network's
+    inputs and targets, are what a missing header row should hold.
 
     Lines may end in LF, CRLF or a lone CR (old Mac files): all three end a line.
     """
@@ -38,6 +39,11 @@ def read_csv(text: str, filename: str) -> dict[str, tuple[float, ...]]:
     if filename.lower().endswith(".bp") or (len(names) == 1 and _NETWORK_LINE.match(names[0])):
         raise DataProblem(f"{filename}: a .bp network, not a CSV file of samples: give the network as FILE, and "
                           "a CSV file (a header row of input and target names, then a row per sample) as --data")
+    if all(_number(name) for name in names):  # a header row names inputs and targets, and no name is a number
+        shown = ",".join(names) if len(",".join(names)) <= 40 else ",".join(names)[:40] + "..."
+        header = f": {','.join(wanted)}" if wanted else ""
+        raise DataProblem(f"{filename}: line {rows[0][0]} holds numbers ({shown}), not names: start the file with a header "
+                          f"row naming the inputs and targets{header}")
     if len(set(names)) != len(names):
         twice = next(n for n in names if names.count(n) > 1)
         raise DataProblem(f"{filename}: line {rows[0][0]}: the column '{twice}' appears twice")
@@ -76,6 +82,15 @@ def _rows(text: str, separator: str, filename: str) -> list[tuple[int, list[str]
                               "a cell holds one number") from None
         raise DataProblem(f"{filename}: line {line}: not a CSV file of samples ({error})") from None
     return rows
+
+
+def _number(cell: str) -> bool:
+    """Tell whether a cell is a number, written with a decimal point or comma."""
+    try:
+        float(cell.replace(",", "."))
+    except ValueError:
+        return False
+    return True
 
 
 def _decimal_comma(cell: str) -> bool:

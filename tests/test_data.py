@@ -68,6 +68,18 @@ def test_cells_separated_by_semicolons_or_tabs_are_read_as_commas_are(files, tex
     assert run[1]["updates"][0]["grad"] == pytest.approx(-11)  # as in test_csv_columns_replace_the_inputs_and_targets
 
 
+@pytest.mark.parametrize("text", ["1,1\n2,2\n", "1;2\n3;4\n", "\n1.5\t2\n"], ids=["commas", "semicolons", "tabs"])
+def test_a_csv_without_a_header_row_is_told_to_start_with_the_networks_names(files, text):
+    """A first row of numbers is samples, not names (no .bp name is a number): not 'the column '1' appears twice'."""
+    (files / "bare.csv").write_text(text)
+    result = invoke("run", str(files / "line.bp"), "--data", str(files / "bare.csv"))
+    first = [c for c in text.splitlines() if c][0].replace(";", ",").replace("\t", ",")
+    line = 1 if text[0] != "\n" else 2
+    assert result.exit_code == 3 and result.stderr == (
+        f"bptrace: error: {files / 'bare.csv'}: line {line} holds numbers ({first}), not names: "
+        "start the file with a header row naming the inputs and targets: x,y\n")
+
+
 def test_lone_cr_line_endings_are_read_as_old_mac_files_end_their_lines(files):
     """five.csv's numbers with lines ended by CR alone: the same gradient, −11."""
     (files / "mac.csv").write_bytes(b"x,y\r1,2\r2,4\r3,6\r4,8\r5,10\r")
