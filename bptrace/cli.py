@@ -28,6 +28,15 @@ class _Flags:
         except typer.BadParameter as error:
             raise _not_a_number(error) from None
 
+    def invoke(self, ctx):
+        from bptrace.diagnostics import escaped
+
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as error:  # it may quote a value as given: `--format` ESC[2J
+            error.message = escaped(error.message)
+            raise
+
 
 def _not_a_number(error: typer.BadParameter) -> typer.BadParameter:
     """Return `error` saying which value is not a number, where typer's validator said "Input should be a valid

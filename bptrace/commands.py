@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bptrace import terminal
+from bptrace.diagnostics import escaped
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
 
         terminal.writable(how.export)
 
-        out = Recorder(out, f"bptrace run {filename}")
+        out = Recorder(out, f"bptrace run {escaped(filename)}")
     first, losses = None, []
     progress = _progress(how)
     try:
@@ -219,8 +220,8 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
     answers: Iterator[str] = itertools.repeat("")
     if key is not None:  # the key has the same chunks with nothing blank: both advance together
         records, key_records = itertools.tee(records)
-        answers = write(graph, key_records, replace(sheet, blank=frozenset()), f"bptrace run {filename} (answer key)")
-    worksheet = write(graph, records, sheet, f"bptrace run {filename}" + (" (worksheet)" if blanks else ""))
+        answers = write(graph, key_records, replace(sheet, blank=frozenset()), f"bptrace run {escaped(filename)} (answer key)")
+    worksheet = write(graph, records, sheet, f"bptrace run {escaped(filename)}" + (" (worksheet)" if blanks else ""))
     filled: list[str] = []
     with terminal.Interrupts() as interrupts:
         try:
@@ -360,7 +361,7 @@ def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, a
     graph = terminal.build(source, filename)
     check_params(graph, params, filename)
     answers = answer(graph, params, max_paths)
-    title = f"bptrace explain {filename}"
+    title = f"bptrace explain {escaped(filename)}"
     if latex:
         from bptrace.latex import explanation
 
@@ -371,7 +372,7 @@ def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, a
 
     out = output(ascii_math)
     view = View(precision=4, notation=terminal.notation(out, ascii_math, graph), max_rows=None if all_rows else MAX_ROWS)
-    out.print(render_explain(graph, answers, view, f"Questions about {filename}"))
+    out.print(render_explain(graph, answers, view, f"Questions about {escaped(filename)}"))
 
 
 def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_math: bool, all_rows: bool, filename: str, seed: int | None = None) -> None:
@@ -398,7 +399,7 @@ def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_ma
 
         when = f" at step {step}" if step else ""
         view = View(precision=precision, notation=notation, max_rows=None if all_rows else MAX_ROWS)
-        out.print(render_graph(graph, labels, view, f"Computational graph of {filename}{when}"))
+        out.print(render_graph(graph, labels, view, f"Computational graph of {escaped(filename)}{when}"))
 
 
 def nudge(source: str, param: str, by: float, step: int, lr, precision: int, ascii_math: bool, filename: str, seed: int | None = None) -> None:
@@ -412,7 +413,7 @@ def nudge(source: str, param: str, by: float, step: int, lr, precision: int, asc
     out = output(ascii_math)
     view = View(precision=precision, notation=terminal.notation(out, ascii_math, graph))
     when = "its declared value" if step == 1 else f"step {step}"
-    out.print(render_nudge(report, graph.loss, view, f"Nudging {param} in {filename}, at {when}"))
+    out.print(render_nudge(report, graph.loss, view, f"Nudging {param} in {escaped(filename)}, at {when}"))
 
 
 def check_params(graph, params, filename: str) -> None:

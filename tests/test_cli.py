@@ -392,3 +392,14 @@ def test_a_seed_that_changes_nothing_is_warned_of():
     assert said == "bptrace: warning: --seed 4 changes nothing: " + SIMPLE + " draws no param at random (uniform(...) or normal(...))\n"
     assert "warning" not in invoke("run", str(ROOT / "networks" / "xor.bp"), "--seed", "4").stderr  # xor.bp draws its weights
     assert "warning" not in invoke("run", SIMPLE).stderr
+
+
+def test_a_value_or_a_file_name_with_control_characters_is_shown_escaped(tmp_path):
+    """`--format ESC[2J` (clear the screen) and a file named with ESC[31m: written \\x1b, never sent raw."""
+    result = invoke("run", SIMPLE, "--format", "\x1b[2Jx")
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert result.exit_code == 2 and "unknown format '\\x1b[2Jx'" in said and "\x1b" not in result.stderr
+    named = tmp_path / "n\x1b[31m.bp"
+    named.write_text((ROOT / "networks" / "simple.bp").read_text())
+    out = invoke("explain", str(named), env={"COLUMNS": "400"}).stdout
+    assert "Questions about" in out and "n\\x1b[31m.bp" in out and "\x1b" not in out
