@@ -66,6 +66,10 @@ def read(file: Path, kind: str = ".bp file") -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise _not_utf8(file, data, e.start) from None
+    if "\r" in text:  # lines ended by a lone CR, as old Mac files are: each ends a line, as \n and \r\n do
+        import re
+
+        text = re.sub(r"\r(?!\n)", "\n", text)
     return text.removeprefix("\ufeff")
 
 

@@ -289,3 +289,14 @@ def test_control_characters_in_a_file_name_or_a_csv_cell_are_shown_escaped(tmp_p
     result = invoke(str(named))
     assert result.exit_code == EXIT_NETWORK and "\x1b" not in result.stderr
     assert result.stderr.startswith(f"{tmp_path}/a\\x1b[2Jb.bp:1:10: error: unknown name 'w'")
+
+
+def test_lines_ended_by_a_lone_cr_are_lines(tmp_path: Path) -> None:
+    """An old Mac file: each CR ends a line, so the error is on line 2, not in one long line."""
+    f = tmp_path / "mac.bp"
+    f.write_bytes(b"param w = 2\rloss L = v^2\r")
+    result = invoke(str(f))
+    assert result.exit_code == EXIT_NETWORK
+    assert result.stderr.splitlines()[:3] == [f"{f}:2:10: error: unknown name 'v'", " 2 | loss L = v^2", "   |          ^"]
+    f.write_bytes(b"param w = 2\rinput x = 3\r\nloss L = (w*x)^2\r")
+    assert invoke(str(f)).exit_code == 0
