@@ -30,11 +30,11 @@ def read_csv(text: str, filename: str, wanted: tuple[str, ...] = ()) -> dict[str
     Lines may end in LF, CRLF or a lone CR (old Mac files): all three end a line.
     """
     rows = _rows(text, ",", filename)
-    if not rows:
-        raise DataProblem(f"{filename}: empty: a CSV file needs a header row of names, then one row per sample")
-    if len(rows[0][1]) == 1:  # cells separated by ; (a spreadsheet set for decimal commas) or by tabs
+    if rows and len(rows[0][1]) == 1:  # cells separated by ; (a spreadsheet set for decimal commas) or by tabs
         separator = next((c for c in ";\t" if c in rows[0][1][0]), None)
         rows = _rows(text, separator, filename) if separator else rows
+    if not rows:  # nothing, or separators alone
+        raise DataProblem(f"{filename}: empty: a CSV file needs a header row of names, then one row per sample")
     names = [cell.strip() for cell in rows[0][1]]
     if filename.lower().endswith(".bp") or (len(names) == 1 and _NETWORK_LINE.match(names[0])):
         raise DataProblem(f"{filename}: a .bp network, not a CSV file of samples: give the network as FILE, and "

@@ -47,6 +47,7 @@ def test_csv_columns_replace_the_inputs_and_targets(files):
         ("x,x\n1,2\n", "the column 'x' appears twice"),
         ("x,y\n", "no samples: the header row is the only row"),
         ("", "empty"),
+        (";\n\t;\n", "empty"),  # separators alone
         ("x,y\n1,inf\n", "inf is not a finite number"),
         ("x,y\n1\n", "line 2: 1 cell, but the header names 2 columns"),
         ("x;y\n1,5;3\n", "line 2, column 'x': '1,5' is not a number: use a decimal point, 1.5"),
