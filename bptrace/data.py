@@ -42,8 +42,8 @@ def read_csv(text: str, filename: str, wanted: tuple[str, ...] = ()) -> dict[str
     if all(_number(name) for name in names):  # a header row names inputs and targets, and no name is a number
         shown = ",".join(names) if len(",".join(names)) <= 40 else ",".join(names)[:40] + "..."
         header = f": {','.join(wanted)}" if wanted else ""
-        raise DataProblem(f"{filename}: line {rows[0][0]} holds numbers ({shown}), not names: start the file with a header "
-                          f"row naming the inputs and targets{header}")
+        raise DataProblem(f"{filename}: line {rows[0][0]} holds numbers ({shown}), not names: "
+                          f"start the file with a header row naming the inputs and targets{header}")
     if len(set(names)) != len(names):
         twice = next(n for n in names if names.count(n) > 1)
         raise DataProblem(f"{filename}: line {rows[0][0]}: the column '{twice}' appears twice")

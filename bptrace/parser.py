@@ -202,7 +202,8 @@ class _Parser:
             self.advance()
         if not self.at("]") and self.product_hint():  # [1 2 3]: samples side by side, not a product
             t = self.tokens[self.i]
-            raise NetworkError(f"expected ',' or ']', found '{t.text}'", t.span, "separate samples with commas, as in [1, 2, 3]")
+            raise NetworkError(f"expected ',' or ']', found '{t.text}'", t.span,
+                               "separate samples with commas, as in [1, 2, 3]")
         closing = self.expect_op("]", "',' or ']'", "samples are written [0, 1, 1, 0]")
         if not items:
             raise NetworkError("no samples in '[]'", opening.span.to(closing.span), "write at least one value, as in [0, 1]")

@@ -45,8 +45,8 @@ def read(file: Path, kind: str = ".bp file") -> str:
         with open(file, "rb") as stream:
             while chunk := stream.read(_CHUNK):
                 if size < 2 and (b"".join(chunks) + chunk).startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's BOM
-                    raise FileProblem(f"{file}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, "
-                                      "then the encoding UTF-8)")
+                    raise FileProblem(f"{file}: not UTF-8 text: it is UTF-16; save it as UTF-8 "
+                                      "(in most editors: Save As, then the encoding UTF-8)")
                 if b"\x00" in chunk:
                     raise FileProblem(f"{file}: a binary file, not a {kind} (it contains NUL bytes)")
                 size += len(chunk)
