@@ -270,7 +270,7 @@ def _setting(s: Setting) -> float | str:
 
 
 def _whole(name: str, value: float, least: int) -> str:
-    """Return the hint for a setting that must be a whole number from 0: the nearest one below it that is allowed."""
+    """Return the hint for a setting that must be a whole number from 0: the allowed value nearest to the one written."""
     if 0 <= value < 2**63:  # a fraction: its whole part
         return f"write `set {name} = {max(int(value), least)}`"
     if -(2**63) < value < 0 and value == int(value):  # a minus sign too many
