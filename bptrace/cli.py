@@ -14,7 +14,8 @@ from bptrace.errors import EXIT_CHECK, EXIT_FILE, EXIT_INTERNAL, EXIT_INTERRUPTE
 
 class _Flags:
     """Show a flag without a type in --help: `--ascii`, not `--ascii <bool>`, which reads as if it took a value;
-    and end --help and --version written to a closed pipe or a full disk as a command's output ends (_output)."""
+    say what is wrong with a value that is not a number in bptrace's words, not the validator's; and end --help
+    and --version written to a closed pipe or a full disk as a command's output ends (_output)."""
 
     def get_params(self, ctx):
         params = super().get_params(ctx)
@@ -31,6 +32,34 @@ class _Flags:
             if isinstance(stop.__context__, BrokenPipeError):  # typer's help console exits with 1 when its reader goes
                 raise typer.Exit(0) from None
             raise
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except typer.BadParameter as error:
+            raise _not_a_number(error) from None
+
+    def invoke(self, ctx):
+        from bptrace.diagnostics import escaped
+
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as error:  # it may quote a value as given: `--format` ESC[2J
+            error.message = escaped(error.message)
+            raise
+
+
+def _not_a_number(error: typer.BadParameter) -> typer.BadParameter:
+    """Return `error` saying which value is not a number, where typer's validator said "Input should be a valid
+    number, unable to parse string as a number" (the option's name is added when it is shown)."""
+    from bptrace.diagnostics import escaped
+
+    problems = getattr(error.__cause__, "errors", lambda: [])()  # a pydantic ValidationError's
+    kind = problems[0].get("type", "") if problems else ""
+    if kind.startswith(("int_", "float_")) and "input" in problems[0]:
+        value = escaped(str(problems[0]["input"]))
+        error.message = f"'{value}' is not a whole number" if kind.startswith("int_") else f"'{value}' is not a number"
+    return error
 
 
 class _Command(_Flags, typer.core.TyperCommand):
@@ -127,8 +156,8 @@ def run(
     shaping = [name for name, given in (("--show", set(sections) != set(SECTIONS)), ("--precision", precision != 4),
                                         ("--ascii", ascii_math), ("--all", all_rows)) if given]
     if json_lines and shaping:  # (an option given its default value cannot be told from one not given)
-        raise typer.BadParameter("shapes the tables; --json writes every record, every number at full precision",
-                                 param_hint=f"'{shaping[0]}'")
+        raise typer.BadParameter("shapes the tables; it cannot be used with --json, which writes every record, "
+                                 "every number at full precision", param_hint=f"'{shaping[0]}'")
     blanks = frozenset(_sections(blank, SECTIONS, "--blank")) if blank is not None else frozenset()
     if blanks - set(sections):
         left_out = ",".join(t for t in SECTIONS if t in blanks - set(sections))
@@ -325,5 +354,7 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
-        print(f"bptrace: internal error: {type(e).__name__}: {e}\nplease report this with the .bp file", file=sys.stderr)
+        from bptrace.diagnostics import escaped
+
+        print(f"bptrace: internal error: {type(e).__name__}: {escaped(str(e))}\nplease report this with the .bp file", file=sys.stderr)
         sys.exit(EXIT_INTERNAL)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bptrace import terminal
+from bptrace.diagnostics import escaped
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +39,15 @@ class TableRun:
 
 def build(source: str, filename: str, how: TableRun):
     """Return the run's graph: built with the run's seed, its inputs and targets from --data when given."""
-    graph = terminal.build(source, filename, how.seed, shuffles=None)
+    then = None
     if how.data is not None:
         from bptrace.data import read_csv, with_data
 
-        graph = with_data(graph, read_csv(terminal.read(how.data, "CSV file"), terminal.shown(how.data)), terminal.shown(how.data))
+        def then(graph):
+            wanted = tuple(leaf.name for leaf in graph.leaves if leaf.kind in ("input", "target"))
+            return with_data(graph, read_csv(terminal.read(how.data, "CSV file"), terminal.shown(how.data), wanted), terminal.shown(how.data))
+
+    graph = terminal.build(source, filename, how.seed, shuffles=None, then=then)
     terminal.unused_seed(graph, how.seed, filename, how.shuffle)  # with the data's samples, which --shuffle may shuffle
     return graph
 
@@ -88,7 +93,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
 
         terminal.writable(how.export)
 
-        out = Recorder(out, f"bptrace run {filename}")
+        out = Recorder(out, f"bptrace run {escaped(filename)}")
     first, losses = None, []
     progress = _progress(how)
     try:
@@ -189,7 +194,8 @@ def _view(graph, how: TableRun, out, filename: str):
         if graph.samples is None:
             raise terminal.UsageProblem(f"--sample picks one of the samples, but the inputs and targets of {filename} hold one value each")
         if not 1 <= how.sample <= graph.samples:
-            raise terminal.UsageProblem(f"--sample {how.sample}: {filename} has samples 1 to {graph.samples}")
+            has = f"samples 1 to {graph.samples}" if graph.samples > 1 else "one sample, sample 1"
+            raise terminal.UsageProblem(f"--sample {how.sample}: {filename} has {has}")
         sample = how.sample - 1
     notation = terminal.notation(out, how.ascii_math, graph)
     return View(how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus, sample)
@@ -216,8 +222,8 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
     answers: Iterator[str] = itertools.repeat("")
     if key is not None:  # the key has the same chunks with nothing blank: both advance together
         records, key_records = itertools.tee(records)
-        answers = write(graph, key_records, replace(sheet, blank=frozenset()), f"bptrace run {filename} (answer key)")
-    worksheet = write(graph, records, sheet, f"bptrace run {filename}" + (" (worksheet)" if blanks else ""))
+        answers = write(graph, key_records, replace(sheet, blank=frozenset()), f"bptrace run {escaped(filename)} (answer key)")
+    worksheet = write(graph, records, sheet, f"bptrace run {escaped(filename)}" + (" (worksheet)" if blanks else ""))
     filled: list[str] = []
     lost: OSError | None = None  # stdout gone (`| head`) or full: the key is still made whole and saved, then that is said
 
@@ -371,7 +377,7 @@ def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, a
     graph = terminal.build(source, filename)
     check_params(graph, params, filename)
     answers = answer(graph, params, max_paths)
-    title = f"bptrace explain {filename}"
+    title = f"bptrace explain {escaped(filename)}"
     if latex:
         from bptrace.latex import explanation, spellings
 
@@ -383,7 +389,7 @@ def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, a
 
     out = output(ascii_math)
     view = View(precision=4, notation=terminal.notation(out, ascii_math, graph), max_rows=None if all_rows else MAX_ROWS)
-    out.print(render_explain(graph, answers, view, f"Questions about {filename}"))
+    out.print(render_explain(graph, answers, view, f"Questions about {escaped(filename)}"))
 
 
 def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_math: bool, all_rows: bool, filename: str, seed: int | None = None) -> None:
@@ -410,7 +416,7 @@ def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_ma
 
         when = f" at step {step}" if step else ""
         view = View(precision=precision, notation=notation, max_rows=None if all_rows else MAX_ROWS)
-        out.print(render_graph(graph, labels, view, f"Computational graph of {filename}{when}"))
+        out.print(render_graph(graph, labels, view, f"Computational graph of {escaped(filename)}{when}"))
 
 
 def nudge(source: str, param: str, by: float, step: int, lr, precision: int, ascii_math: bool, filename: str, seed: int | None = None) -> None:
@@ -424,7 +430,7 @@ def nudge(source: str, param: str, by: float, step: int, lr, precision: int, asc
     out = output(ascii_math)
     view = View(precision=precision, notation=terminal.notation(out, ascii_math, graph))
     when = "its declared value" if step == 1 else f"step {step}"
-    out.print(render_nudge(report, graph.loss, view, f"Nudging {param} in {filename}, at {when}"))
+    out.print(render_nudge(report, graph.loss, view, f"Nudging {param} in {escaped(filename)}, at {when}"))
 
 
 def check_params(graph, params, filename: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 
 from bptrace.errors import Span
@@ -69,6 +70,29 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 _WIDTH = 100  # the widest part of a source line a diagnostic quotes
 
+# What is written as an escape, as compilers do: controls (ESC starts a colour or a clipboard write, C1's 0x9b
+# too), line and paragraph breaks, and the invisible format characters that reorder a line (bidi controls).
+_INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
+def escaped(text: str, keep_tabs: bool = False) -> str:
+    """Return `text` with each character that acts on a terminal, ends a line or shows nothing written as its
+    escape: \\x1b, \\n, \\u202e, and a byte of a file name that is not UTF-8 as \\xff (tabs too, unless kept).
+
+    Every output puts such text on one line, where a line break could start a command (LaTeX), a heading or a
+    table row (Markdown), and a bidi control could reorder what a reader sees.
+    """
+    if text.isprintable():
+        return text
+    return "".join(_escape(ch) if unicodedata.category(ch) in _INVISIBLE and not (keep_tabs and ch == "\t") else ch
+                   for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if "\udc80" <= ch <= "\udcff":  # a byte of a file name that is not UTF-8 (os.fsdecode): as \xff
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    return ch.encode("unicode_escape").decode("ascii")
+
 
 def format_diagnostic(
     filename: str,
@@ -81,6 +105,7 @@ def format_diagnostic(
     """Return the diagnostic as plain text lines, the culprit underlined with ^~~~."""
     # Split at \n only, as the lexer counts lines (splitlines would also split at \f, \x85, …).
     lines = [line.removesuffix("\r") for line in source.split("\n")]
+    filename, message, hint = escaped(filename), escaped(message), hint and escaped(hint)
     if not 1 <= span.line <= len(lines) or not lines[span.line - 1].strip():
         head = f"{filename}:{max(span.line, 1)}:{max(span.col, 1)}: {severity}: {message}"
         return head + (f"\n  hint: {hint}" if hint else "")
@@ -95,10 +120,10 @@ def format_diagnostic(
         prefix, suffix = ("..." if left else ""), ("..." if right < len(text) else "")
         text = prefix + text[left:right] + suffix
         start, end = start - left + len(prefix), min(end, right) - left + len(prefix)
-    # Expand tabs so the underline lines up with what the terminal shows.
-    shown = text.expandtabs(4)
-    pad = len(text[:start].expandtabs(4))
-    width = max(len(text[:end].expandtabs(4)) - pad, 1)
+    # Escape control characters and expand tabs, so the underline lines up with what the terminal shows.
+    shown = escaped(text, keep_tabs=True).expandtabs(4)
+    pad = len(escaped(text[:start], keep_tabs=True).expandtabs(4))
+    width = max(len(escaped(text[:end], keep_tabs=True).expandtabs(4)) - pad, 1)
     gutter = str(span.line)
     out = [
         f"{filename}:{span.line}:{span.col}: {severity}: {message}",

@@ -14,7 +14,8 @@ import numpy as np
 from bptrace.chains import direct_edges
 from bptrace.evaluate import run
 from bptrace.graph import Edge, Graph, Leaf, Node
-from bptrace.printer import MATH, Notation, format_value, name_text, partial_text, show, visible
+from bptrace.printer import MATH, Notation, format_value, name_text, partial_text, show
+from bptrace.diagnostics import escaped
 from bptrace.syntax import Num
 from bptrace.tracer import Step
 
@@ -110,7 +111,7 @@ def _by_name(graph: Graph) -> tuple[dict[str, Leaf], dict[str, Node]]:
 
 def _quote(text: str) -> str:
     """Return a DOT string: quoted, backslashes and quotes escaped, line breaks as \\n, other controls made visible."""
-    lines = (visible(part).replace("\\", "\\\\").replace('"', '\\"') for part in text.split("\n"))
+    lines = (escaped(part).replace("\\", "\\\\").replace('"', '\\"') for part in text.split("\n"))
     return '"' + "\\n".join(lines) + '"'
 
 
@@ -144,4 +145,4 @@ _MERMAID_SPECIAL = str.maketrans({"#": "#35;", "&": "#amp;", '"': "#quot;", "<":
 
 def _mermaid_text(text: str) -> str:
     """Return a quoted Mermaid label: quotes, #, &, <, > and backticks as entities (#quot;), line breaks as <br>."""
-    return '"' + "<br>".join(visible(part).translate(_MERMAID_SPECIAL) for part in text.split("\n")) + '"'
+    return '"' + "<br>".join(escaped(part).translate(_MERMAID_SPECIAL) for part in text.split("\n")) + '"'

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console, RenderableType
 
-from bptrace.printer import visible
+from bptrace.diagnostics import escaped
 
 
 class Recorder:
@@ -19,7 +19,7 @@ class Recorder:
 
     def __init__(self, out: Console, title: str) -> None:
         self.out = out
-        self.title = visible(title)  # rich escapes it as SVG text, but no escape makes a control character valid XML
+        self.title = escaped(title)  # rich escapes it as SVG text, but no escape makes a control character valid XML
         self.lost: OSError | None = None
         from bptrace.render import PipeConsole
 

@@ -146,7 +146,8 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
                 first = first or leaf
                 if len(leaf.value) != len(first.value):
                     raise NetworkError(
-                        f"'{leaf.name}' has {len(leaf.value)} samples, but '{first.name}' (line {first.span.line}) has {len(first.value)}",
+                        f"'{leaf.name}' has {len(leaf.value)} sample{'s' if len(leaf.value) > 1 else ''}, "
+                        f"but '{first.name}' (line {first.span.line}) has {len(first.value)}",
                         s.value.span,
                         "every input and target holds one value per sample",
                     )
@@ -170,8 +171,14 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
         raise NetworkError("no loss: mark one node with `loss`", span, hint)
     samples = len(first.value) if first is not None else None
     found = _warnings(leaves, nodes, loss.name) + _unused_settings(settings, set_on)
+    if samples is None and settings["batch"]:  # as --batch-size is refused there (with --data, see data.with_data)
+        found += (Warning_(BATCH_WITHOUT_SAMPLES, set_on["batch"], "give the inputs and targets samples, "
+                           "input x = [0, 1, 1, 0], or a CSV file with --data; or remove it"),)
     drew = any(leaf.drawn for leaf in leaves)
     return Graph(tuple(leaves), tuple(nodes), loss.name, settings, found, samples, seed if drew else None)
+
+
+BATCH_WITHOUT_SAMPLES = "`set batch` picks mini-batches of samples, but the inputs and targets hold one value each"
 
 
 def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_, ...]:
@@ -250,9 +257,9 @@ def _setting(s: Setting) -> float | str:
     if s.name == "lr" and value < 0:
         raise NetworkError("lr must not be negative", s.value.span, "gradient descent subtracts lr·gradient; lr = 0 leaves params unchanged")
     if s.name == "seed" and not (value == int(value) and 0 <= value < 2**63):
-        raise NetworkError("seed must be a whole number, 0 or more", s.value.span, "write `set seed = 3`")
+        raise NetworkError("seed must be a whole number, 0 or more", s.value.span, _whole("seed", value, 0))
     if s.name == "batch" and not (value == int(value) and 0 <= value < 2**63):
-        raise NetworkError("batch must be a whole number of samples (0: all of them)", s.value.span, "write `set batch = 4`")
+        raise NetworkError("batch must be a whole number of samples (0: all of them)", s.value.span, _whole("batch", value, 1))
     if s.name in SETTING_RANGES:
         low, high = SETTING_RANGES[s.name]
         if high is not None and not low <= value < high:
@@ -260,6 +267,15 @@ def _setting(s: Setting) -> float | str:
         if high is None and not value > low:
             raise NetworkError(f"{s.name} must be more than {low:g}", s.value.span, f"the usual value is {SETTINGS[s.name]:g}")
     return value
+
+
+def _whole(name: str, value: float, least: int) -> str:
+    """Return the hint for a setting that must be a whole number from 0: the allowed value nearest to the one written."""
+    if 0 <= value < 2**63:  # a fraction: its whole part
+        return f"write `set {name} = {max(int(value), least)}`"
+    if -(2**63) < value < 0 and value == int(value):  # a minus sign too many
+        return f"write `set {name} = {int(-value)}`"
+    return f"a whole number from 0 to 2^63 - 1, as in `set {name} = 3`"
 
 
 def _constant(e: Expr, what: str) -> float:

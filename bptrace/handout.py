@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from bptrace import latex, tables
 from bptrace.graph import Graph
-from bptrace.printer import ASCII, BP, MATH, name_text, partial_text, show, visible
+from bptrace.printer import ASCII, BP, MATH, name_text, partial_text, show
 from bptrace.tracer import Final, Step
+from bptrace.diagnostics import escaped
 
 # The columns a worksheet keeps, by table: the rest (values, formulas, numbers, the optimiser's
 # state, the batch's mean) are what a student works out, and are left empty.
@@ -57,7 +58,7 @@ def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, 
     return _document(graph, records, sheet, w, _Form(
         begin=("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
                "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
-               f"\\begin{{document}}\n\\section*{{{latex.text(_ascii(visible(title)))}}}\n"),
+               f"\\begin{{document}}\n\\section*{{{latex.text(_ascii(escaped(title)))}}}\n"),
         step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}\n",
         note=lambda prose, math: f"\n{latex.text(prose)}{f'${math}$' if math else ''}\n",
         table=lambda rows, blank: _tex_table(rows, blank, sheet),
@@ -186,7 +187,7 @@ def _md(text: str) -> str:
 
     (& is escaped so that no entity is read, $ for renderers that set $…$ as math, ~ for strikethrough.)
     """
-    return visible(text).translate(_MD_SPECIAL)
+    return escaped(text).translate(_MD_SPECIAL)
 
 
 def _md_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:

@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 from bptrace.chains import MAX_LISTED_LENGTH
 from bptrace.explain import Explanation, ParamChain, conclusion, factors
-from bptrace.printer import ATOM, POWER, PRODUCT, SUM, UNARY, ascii_spellings, number_text, visible
+from bptrace.printer import ATOM, POWER, PRODUCT, SUM, UNARY, ascii_spellings, number_text
 from bptrace.syntax import Call, Expr, Name, Neg, Num
+from bptrace.diagnostics import escaped
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
@@ -240,12 +241,12 @@ _SPECIAL = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$"
 
 def text(words: str) -> str:
     """Return any text (a file name, a header) for LaTeX text mode, on one line: every special character escaped."""
-    return visible(words).translate(_SPECIAL)
+    return escaped(words).translate(_SPECIAL)
 
 
 def comment(words: str) -> str:
     """Return a % comment holding any text: on one line, so that nothing after a line break is read as LaTeX."""
-    return f"% {visible(words)}"
+    return f"% {escaped(words)}"
 
 
 def _text(sentence: str) -> str:

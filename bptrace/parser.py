@@ -200,6 +200,10 @@ class _Parser:
             if not self.at(","):
                 break
             self.advance()
+        if not self.at("]") and self.product_hint():  # [1 2 3]: samples side by side, not a product
+            t = self.tokens[self.i]
+            raise NetworkError(f"expected ',' or ']', found '{t.text}'", t.span,
+                               "separate samples with commas, as in [1, 2, 3]")
         closing = self.expect_op("]", "',' or ']'", "samples are written [0, 1, 1, 0]")
         if not items:
             raise NetworkError("no samples in '[]'", opening.span.to(closing.span), "write at least one value, as in [0, 1]")
@@ -412,8 +416,11 @@ def _number(t: Token) -> Fraction:
     mantissa, _, exponent = t.text.lower().partition("e")
     if abs(value) < sys.float_info.min:
         return Fraction(value)  # zero or subnormal: the float itself, as the forward pass sees it
-    if len(mantissa) <= 40 and (not exponent or abs(int(exponent)) <= 400):
-        return Fraction(t.text)  # exact: 0.1 stays one tenth
+    # A finite, normal value has a small exponent, but its digits may be padded with zeros: 1e-0…01.
+    digits = exponent.lstrip("+-").lstrip("0")
+    if len(mantissa) <= 40 and len(digits) <= 3 and (not digits or int(digits) <= 400):
+        power = int(digits or "0") * (-1 if exponent.startswith("-") else 1)
+        return Fraction(mantissa) * Fraction(10) ** power  # exact: 0.1 stays one tenth
     return Fraction(value)
 
 

@@ -94,26 +94,6 @@ def name_text(name: str, notation: Notation) -> str:
     return name
 
 
-_INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, line and paragraph breaks, bidi and other format characters
-
-
-def visible(text: str) -> str:
-    """Return text (a file name, say) with each character that ends a line or shows nothing written as its escape.
-
-    A line break is \\n, U+2028 is \\u2028: outputs put such text on one line, where a line break could start a
-    command (LaTeX), a heading or a table row (Markdown), and a bidi control could reorder what a reader sees.
-    """
-    if text.isprintable():
-        return text
-    return "".join(_escape(ch) if unicodedata.category(ch) in _INVISIBLE else ch for ch in text)
-
-
-def _escape(ch: str) -> str:
-    if "\udc80" <= ch <= "\udcff":  # a byte of a file name that is not UTF-8 (os.fsdecode): as \xff
-        return f"\\x{ord(ch) - 0xDC00:02x}"
-    return ch.encode("unicode_escape").decode("ascii")
-
-
 def ascii_spellings(names: Iterable[str]) -> dict[str, str]:
     """Return how each non-ASCII name of a network is spelled in ASCII, no two names alike.
 

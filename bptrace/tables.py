@@ -385,13 +385,17 @@ def samples_said(graph: Graph, step: Step, dots: str = "…") -> str:
     if step.indices is not None:
         picked = ", ".join(str(i + 1) for i in step.indices[:8]) + (f", {dots}" if len(step.indices) > 8 else "")
         whom = f"a batch of {n} of the {graph.samples} samples ({picked})"
+    if n == 1:  # a mean over one sample is that sample's
+        return f"{whom}: the loss and the gradients that update the params are that sample's"
     return f"{whom}: the loss and the gradients that update the params are the {how} over them"
 
 
 def batch_loss_said(graph: Graph, step: Step) -> str:
     """Return the words before the loss training lowers, the batch's mean (or sum): "The mean over the 4 samples, …"."""
     whose = "the batch's" if step.indices is not None else "the"
-    return f"The {graph.settings['reduction']} over {whose} {step.samples} sample{'s' if step.samples > 1 else ''}, what training lowers: "
+    if step.samples == 1:
+        return f"The loss of {whose} one sample, what training lowers: "
+    return f"The {graph.settings['reduction']} over {whose} {step.samples} samples, what training lowers: "
 
 
 def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:

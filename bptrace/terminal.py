@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bptrace.diagnostics import escaped
 from bptrace.errors import EXIT_FILE, EXIT_NETWORK, EXIT_USAGE, BptraceError, NetworkError, Span
 
 
@@ -28,24 +29,47 @@ class UsageProblem(BptraceError):
     exit_code = EXIT_USAGE
 
 
+MAX_BYTES = 256 << 20  # the most read of a file: 80 times a 100,000-node network (3 MB), 6 times 1M samples (40 MB)
+_CHUNK = 1 << 20
+
+
 def read(file: Path, kind: str = ".bp file") -> str:
-    """Return the text of a UTF-8 file (a byte order mark left out), or raise FileProblem saying why it cannot be read."""
+    """Return the text of a UTF-8 file (a byte order mark left out), or raise FileProblem saying why it cannot be read.
+
+    Read a chunk at a time, and never past MAX_BYTES or past a NUL byte: /dev/zero or an endless pipe is refused,
+    not read whole.
+    """
+    chunks: list[bytes] = []
+    size = 0
     try:
-        data = file.read_bytes()
+        with open(file, "rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                if size < 2 and (b"".join(chunks) + chunk).startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's BOM
+                    raise FileProblem(f"{shown(file)}: not UTF-8 text: it is UTF-16; save it as UTF-8 "
+                                      "(in most editors: Save As, then the encoding UTF-8)")
+                if b"\x00" in chunk:
+                    raise FileProblem(f"{shown(file)}: a binary file, not a {kind} (it contains NUL bytes)")
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise FileProblem(f"{shown(file)}: more than {MAX_BYTES >> 20} MB: too large for a {kind} "
+                                      f"(bptrace reads at most {MAX_BYTES >> 20} MB)")
+                chunks.append(chunk)
     except IsADirectoryError:
         raise FileProblem(f"{shown(file)}: is a directory, not a {kind}") from None
     except FileNotFoundError:
         raise FileProblem(f"{shown(file)}: no such file") from None
     except OSError as e:
         raise FileProblem(f"{shown(file)}: cannot read: {e.strerror or e}") from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # the byte order mark a UTF-16 file starts with
-        raise FileProblem(f"{shown(file)}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)")
-    if b"\x00" in data:
-        raise FileProblem(f"{shown(file)}: a binary file, not a {kind} (it contains NUL bytes)")
+    data = b"".join(chunks)
+    del chunks
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise _not_utf8(file, data, e.start) from None
+    if "\r" in text:  # lines ended by a lone CR, as old Mac files are: each ends a line, as \n and \r\n do
+        import re
+
+        text = re.sub(r"\r(?!\n)", "\n", text)
     return text.removeprefix("\ufeff")
 
 
@@ -223,14 +247,14 @@ def report(error: BptraceError | RecursionError, filename: str, source: str) -> 
     """Print `error` to stderr as a diagnostic and return its exit code."""
     err = stderr()
     if isinstance(error, RecursionError):
-        err.print(f"{filename}: error: the network is nested too deeply to process", markup=False)
+        err.print(f"{escaped(filename)}: error: the network is nested too deeply to process", markup=False)
         return EXIT_NETWORK
     if isinstance(error, FileProblem) and error.span is not None:  # in a file of its own: the network's, or --data's
         diagnose(err, error.file, error.text, error.span, error.message, error.hint)
     elif isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
         diagnose(err, filename, source, error.span, error.message, getattr(error, "hint", None))
     else:
-        err.print(f"bptrace: error: {error}", markup=False)
+        err.print(f"bptrace: error: {escaped(str(error))}", markup=False)  # it may quote a file's name or a cell
     return error.exit_code
 
 
@@ -275,10 +299,10 @@ def keep_freed_memory() -> None:
     mallopt(m_mmap_threshold, 32 << 20)  # the most glibc allows on a 64-bit system
 
 
-def build(source: str, filename: str, seed: int | None = None, shuffles: bool | None = False):
+def build(source: str, filename: str, seed: int | None = None, shuffles: bool | None = False, then=None):
     """Return the graph of `source` (params drawn at random with `seed`), its warnings printed to stderr; a `seed`
     that neither draws a param nor shuffles samples (`shuffles`) is warned of (with None, the caller warns: see
-    unused_seed)."""
+    unused_seed). `then`, if given, makes the graph warned of from the one built: with --data's samples."""
     import gc
 
     from bptrace.graph import build
@@ -291,13 +315,15 @@ def build(source: str, filename: str, seed: int | None = None, shuffles: bool | 
         graph = build(parse(source), seed)
     finally:
         gc.enable()
+    if then is not None:
+        graph = then(graph)
     settle(graph.samples is not None)
     err = stderr()
     for w in graph.warnings[:MAX_WARNINGS]:
         diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
     if len(graph.warnings) > MAX_WARNINGS:  # a generated network may have hundreds: the rest are counted
         more = len(graph.warnings) - MAX_WARNINGS
-        err.print(f"{filename}: warning: and {more:,} more warning{'s' if more > 1 else ''} "
+        err.print(f"{escaped(filename)}: warning: and {more:,} more warning{'s' if more > 1 else ''} "
                   "(the begin record of --json lists them all)", markup=False)
     if shuffles is not None:
         unused_seed(graph, seed, filename, shuffles)
@@ -308,7 +334,7 @@ def unused_seed(graph, seed: int | None, filename: str, shuffles: bool = False) 
     """Warn on stderr of a --seed that changes nothing: no param drawn at random, and no samples shuffled."""
     if seed is not None and graph.seed is None and not shuffles:
         also = ", and no samples are shuffled (--shuffle)" if graph.samples else ""
-        stderr().print(f"bptrace: warning: --seed {seed} changes nothing: {filename} draws no param at random "
+        stderr().print(f"bptrace: warning: --seed {seed} changes nothing: {escaped(filename)} draws no param at random "
                        f"(uniform(...) or normal(...)){also}", markup=False)
 
 

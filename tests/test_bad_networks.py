@@ -10,12 +10,15 @@ LINE counts the header lines themselves; COL counts characters (a tab is one col
 
 from __future__ import annotations
 
+import os
+import threading
 import traceback
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from bptrace import terminal
 from bptrace.cli import app
 
 BAD = Path(__file__).parent / "bad"
@@ -158,6 +161,53 @@ def test_file_error(tmp_path: Path, make, says: str) -> None:
     assert path in lines[0] and says in lines[0] and "error" in lines[0]
 
 
+def _feed(fifo: Path, block: bytes, most: int) -> tuple[threading.Thread, list[int]]:
+    """Start writing `block` into `fifo` again and again, `most` bytes at most; return the thread and what it wrote."""
+    written = [0]
+
+    def write() -> None:
+        with open(fifo, "wb", buffering=0) as out:
+            try:
+                while written[0] < most:
+                    written[0] += out.write(block)
+            except BrokenPipeError:  # the reader stopped reading: what we want
+                pass
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread, written
+
+
+@pytest.mark.parametrize("option", [None, "--data"])
+def test_an_endless_stream_is_read_up_to_the_limit_not_whole(tmp_path: Path, monkeypatch, option) -> None:
+    """A pipe of comment lines that never ends (as /dev/zero never does): refused at MAX_BYTES, 1 MB here."""
+    monkeypatch.setattr(terminal, "MAX_BYTES", 1 << 20)
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+    thread, written = _feed(fifo, b"# " + b"a" * 65_532 + b"\n", 64 << 20)
+    net = tmp_path / "net.bp"
+    net.write_text("input x = 1\nparam w = 1\nloss L = w*x\n")
+    args = ["run", str(net), "--data", str(fifo)] if option else ["run", str(fifo)]
+    result = CliRunner().invoke(app, args, env=PLAIN)
+    thread.join(10)
+    kind = "CSV file" if option else ".bp file"
+    assert result.exit_code == EXIT_FILE and result.stdout == ""
+    assert result.stderr == f"bptrace: error: {fifo}: more than 1 MB: too large for a {kind} (bptrace reads at most 1 MB)\n"
+    assert written[0] < 4 << 20  # the limit, a chunk of 1 MB past it, and what the pipe holds
+
+
+def test_a_stream_of_nul_bytes_is_refused_at_its_first_chunk(tmp_path: Path) -> None:
+    """What /dev/zero gives: binary from the first byte, refused after one chunk (1 MB), not 256 MB later."""
+    fifo = tmp_path / "zeros"
+    os.mkfifo(fifo)
+    thread, written = _feed(fifo, bytes(65_536), 64 << 20)
+    result = invoke(str(fifo))
+    thread.join(10)
+    assert result.exit_code == EXIT_FILE
+    assert result.stderr == f"bptrace: error: {fifo}: a binary file, not a .bp file (it contains NUL bytes)\n"
+    assert written[0] < 4 << 20
+
+
 def test_warning_goes_to_stderr_and_the_run_succeeds(tmp_path: Path) -> None:
     f = tmp_path / "unused_param.bp"
     f.write_text("param w = 2\nparam b = 1\nloss L = (w - 1)^2\n", encoding="utf-8")
@@ -201,3 +251,52 @@ def test_a_file_not_in_utf8_points_at_the_byte_and_says_how_to_save_it(tmp_path:
     result = invoke(str(utf16))
     assert result.exit_code == EXIT_FILE
     assert result.stderr == f"bptrace: error: {utf16}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)\n"
+
+
+def test_control_characters_in_a_quoted_line_are_shown_escaped_with_the_caret_under_the_culprit(tmp_path: Path) -> None:
+    """An OSC 52 clipboard write in a comment, and ESC in code after a tab: written \\x1b, \\x07, never raw."""
+    f = tmp_path / "esc.bp"
+    f.write_bytes(b"param w = 1 2 # \x1b]52;c;aGk=\x07\nloss L = w\n")
+    result = invoke(str(f))
+    assert result.exit_code == EXIT_NETWORK
+    assert result.stderr.splitlines() == [
+        f"{f}:1:13: error: unexpected '2' after the expression",
+        r" 1 | param w = 1 2 # \x1b]52;c;aGk=\x07",
+        "   |             ^",
+        "  hint: write 1*2 for a product: bptrace has no implicit multiplication",
+    ]
+    f.write_bytes(b"param w = 1\n\tx\x1b = 2  # \xc2\x9b\xe2\x80\xae\nloss L = w\n")  # ESC, then C1 CSI and a bidi override
+    result = invoke(str(f))
+    assert result.exit_code == EXIT_NETWORK
+    # The tab is 4 columns and x one: the caret at display column 6, under the backslash of \x1b.
+    assert result.stderr.splitlines()[:3] == [
+        f"{f}:2:3: error: unexpected character U+001B",
+        r" 2 |     x\x1b = 2  # \x9b\u202e",
+        "   |      ^~~~",
+    ]
+
+
+def test_control_characters_in_a_file_name_or_a_csv_cell_are_shown_escaped(tmp_path: Path) -> None:
+    net = tmp_path / "net.bp"
+    net.write_text("input x = 0\ntarget y = 0\nparam w = 1\nloss L = (y - w*x)^2\n")
+    data = tmp_path / "cells.csv"
+    data.write_bytes(b"x,y\n1,\x1b[31mred\n")
+    result = CliRunner().invoke(app, ["run", str(net), "--data", str(data)], env=PLAIN)
+    assert result.exit_code == EXIT_FILE
+    assert result.stderr == f"bptrace: error: {data}: line 2, column 'y': '\\x1b[31mred' is not a number\n"
+    named = tmp_path / "a\x1b[2Jb.bp"
+    named.write_text("loss L = w\n")
+    result = invoke(str(named))
+    assert result.exit_code == EXIT_NETWORK and "\x1b" not in result.stderr
+    assert result.stderr.startswith(f"{tmp_path}/a\\x1b[2Jb.bp:1:10: error: unknown name 'w'")
+
+
+def test_lines_ended_by_a_lone_cr_are_lines(tmp_path: Path) -> None:
+    """An old Mac file: each CR ends a line, so the error is on line 2, not in one long line."""
+    f = tmp_path / "mac.bp"
+    f.write_bytes(b"param w = 2\rloss L = v^2\r")
+    result = invoke(str(f))
+    assert result.exit_code == EXIT_NETWORK
+    assert result.stderr.splitlines()[:3] == [f"{f}:2:10: error: unknown name 'v'", " 2 | loss L = v^2", "   |          ^"]
+    f.write_bytes(b"param w = 2\rinput x = 3\r\nloss L = (w*x)^2\r")
+    assert invoke(str(f)).exit_code == 0

@@ -111,6 +111,29 @@ def test_an_option_json_would_ignore_is_refused_and_named(args, names):
     assert names in " ".join(result.stderr.replace("│", " ").split())  # the option given, not a pair
 
 
+def test_precision_with_json_says_it_cannot_be_used_with_json():
+    result = invoke("run", SIMPLE, "--json", "--precision", "2")
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert result.exit_code == 2 and "'--precision': shapes the tables; it cannot be used with --json" in said
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["run", SIMPLE, "--lr", "abc"], "Invalid value for '--lr': 'abc' is not a number"),
+        (["run", SIMPLE, "--steps", "1.5"], "Invalid value for '--steps' / '-n': '1.5' is not a whole number"),
+        (["nudge", SIMPLE, "w1", "--by", "0,1"], "Invalid value for '--by': '0,1' is not a number"),
+        (["check", SIMPLE, "--seed", "x"], "Invalid value for '--seed': 'x' is not a whole number"),
+        (["run", SIMPLE, "--lr", "\x1b[2J"], "Invalid value for '--lr': '\\x1b[2J' is not a number"),
+    ],
+)
+def test_a_value_that_is_not_a_number_is_named_with_its_option(args, says):
+    result = invoke(*args)
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert result.exit_code == 2 and result.stdout == "" and says in said
+    assert "Input should be" not in said and "\x1b" not in result.stderr
+
+
 def test_every_and_quiet_together_are_refused():
     result = invoke("run", SIMPLE, "--steps", "4", "--every", "2", "--quiet")
     assert result.exit_code == 2 and result.stdout == ""
@@ -369,3 +392,14 @@ def test_a_seed_that_changes_nothing_is_warned_of():
     assert said == "bptrace: warning: --seed 4 changes nothing: " + SIMPLE + " draws no param at random (uniform(...) or normal(...))\n"
     assert "warning" not in invoke("run", str(ROOT / "networks" / "xor.bp"), "--seed", "4").stderr  # xor.bp draws its weights
     assert "warning" not in invoke("run", SIMPLE).stderr
+
+
+def test_a_value_or_a_file_name_with_control_characters_is_shown_escaped(tmp_path):
+    """`--format ESC[2J` (clear the screen) and a file named with ESC[31m: written \\x1b, never sent raw."""
+    result = invoke("run", SIMPLE, "--format", "\x1b[2Jx")
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert result.exit_code == 2 and "unknown format '\\x1b[2Jx'" in said and "\x1b" not in result.stderr
+    named = tmp_path / "n\x1b[31m.bp"
+    named.write_text((ROOT / "networks" / "simple.bp").read_text())
+    out = invoke("explain", str(named), env={"COLUMNS": "400"}).stdout
+    assert "Questions about" in out and "n\\x1b[31m.bp" in out and "\x1b" not in out

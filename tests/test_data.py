@@ -47,6 +47,7 @@ def test_csv_columns_replace_the_inputs_and_targets(files):
         ("x,x\n1,2\n", "the column 'x' appears twice"),
         ("x,y\n", "no samples: the header row is the only row"),
         ("", "empty"),
+        (";\n\t;\n", "empty"),  # separators alone
         ("x,y\n1,inf\n", "inf is not a finite number"),
         ("x,y\n1\n", "line 2: 1 cell, but the header names 2 columns"),
         ("x;y\n1,5;3\n", "line 2, column 'x': '1,5' is not a number: use a decimal point, 1.5"),
@@ -66,6 +67,40 @@ def test_cells_separated_by_semicolons_or_tabs_are_read_as_commas_are(files, tex
     (files / "other.csv").write_text(text)
     run = [json.loads(x) for x in invoke("run", str(files / "line.bp"), "--data", str(files / "other.csv"), "--json").stdout.splitlines()]
     assert run[1]["updates"][0]["grad"] == pytest.approx(-11)  # as in test_csv_columns_replace_the_inputs_and_targets
+
+
+@pytest.mark.parametrize("text", ["1,1\n2,2\n", "1;2\n3;4\n", "\n1.5\t2\n"], ids=["commas", "semicolons", "tabs"])
+def test_a_csv_without_a_header_row_is_told_to_start_with_the_networks_names(files, text):
+    """A first row of numbers is samples, not names (no .bp name is a number): not 'the column '1' appears twice'."""
+    (files / "bare.csv").write_text(text)
+    result = invoke("run", str(files / "line.bp"), "--data", str(files / "bare.csv"))
+    first = [c for c in text.splitlines() if c][0].replace(";", ",").replace("\t", ",")
+    line = 1 if text[0] != "\n" else 2
+    assert result.exit_code == 3 and result.stderr == (
+        f"bptrace: error: {files / 'bare.csv'}: line {line} holds numbers ({first}), not names: "
+        "start the file with a header row naming the inputs and targets: x,y\n")
+
+
+def test_lone_cr_line_endings_are_read_as_old_mac_files_end_their_lines(files):
+    """five.csv's numbers with lines ended by CR alone: the same gradient, −11."""
+    (files / "mac.csv").write_bytes(b"x,y\r1,2\r2,4\r3,6\r4,8\r5,10\r")
+    run = [json.loads(x) for x in invoke("run", str(files / "line.bp"), "--data", str(files / "mac.csv"), "--json").stdout.splitlines()]
+    assert run[0]["samples"] == 5 and run[1]["updates"][0]["grad"] == pytest.approx(-11)
+
+
+@pytest.mark.parametrize(
+    "data, says",
+    [
+        (b"x,y\n1,2\r5\n3,4\n", "line 3: 1 cell, but the header names 2 columns"),  # a CR inside a cell ends its line
+        (b"x,y\n1," + b"2" * 140_000 + b"\n", "line 2: a cell of more than 131,072 characters; a cell holds one number"),
+        (b"x,y\n\n1,2\n\n3,four\n", "line 5, column 'y': 'four' is not a number"),  # blank lines counted
+    ],
+    ids=["cr_in_a_cell", "cell_too_long", "blank_lines_counted"],
+)
+def test_csv_the_csv_module_refuses_is_a_file_error_at_its_line(files, data, says):
+    (files / "bad.csv").write_bytes(data)
+    result = invoke("run", str(files / "line.bp"), "--data", str(files / "bad.csv"))
+    assert result.exit_code == 3 and result.stderr == f"bptrace: error: {files / 'bad.csv'}: {says}\n"
 
 
 def test_a_list_in_the_file_must_match_the_data(files):
@@ -140,6 +175,33 @@ def test_batch_options_without_samples_are_usage_errors(files, args, says):
     assert result.exit_code == 2 and says in result.stderr
 
 
+def test_a_column_the_network_declares_missing_from_the_csv_is_named_not_trained_on_its_placeholder(files):
+    """line.bp's target y = 0 would be every sample's target, with no word: refused, naming the column."""
+    (files / "x.csv").write_text("x\n1\n2\n")
+    result = invoke("run", str(files / "line.bp"), "--data", str(files / "x.csv"))
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr == (f"bptrace: error: {files / 'x.csv'}: no column for the target 'y' (line 2): the header names x; "
+                             "add the column, or declare a value every sample shares with `const`\n")
+    (files / "w.bp").write_text("input z = 0\n" + LINE)
+    (files / "z.csv").write_text("z\n1\n")
+    said = invoke("run", str(files / "w.bp"), "--data", str(files / "z.csv")).stderr
+    assert "no column for the input 'x' (line 2) and the target 'y' (line 3): the header names z; add a column for each" in said
+
+
+def test_set_batch_without_samples_is_warned_of_at_its_line_as_batch_size_is_refused(files):
+    (files / "b.bp").write_text(LINE + "set batch = 2\n")
+    result = invoke("run", str(files / "b.bp"), "--show", "updates")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[:3] == [
+        f"{files / 'b.bp'}:5:5: warning: `set batch` picks mini-batches of samples, but the inputs and targets hold one value each",
+        " 5 | set batch = 2",
+        "   |     ^~~~~",
+    ]
+    with_data = invoke("run", str(files / "b.bp"), "--data", str(files / "five.csv"), "--show", "updates")
+    assert with_data.exit_code == 0 and with_data.stderr == ""  # the samples are the data's: batches of 2 of 5
+    assert "a batch of 2 of the 5 samples (1, 2)" in " ".join(with_data.stdout.split())
+
+
 def test_sample_and_shuffle_need_what_they_act_on(files):
     data = ["--data", str(files / "five.csv")]
     assert "give --batch-size B" in invoke("run", str(files / "line.bp"), *data, "--shuffle").stderr
@@ -173,6 +235,22 @@ def test_each_step_shows_the_loss_training_lowers_under_the_forward_pass(files):
     (files / "sum.bp").write_text(LINE + "set reduction = sum\n")
     assert "The sum over the 5 samples, what training lowers: L = 27.5\n" in invoke("run", str(files / "sum.bp"), "--data", five).stdout
     assert "what training lowers" not in invoke("run", str(ROOT / "networks" / "simple.bp")).stdout  # one value: the table's
+
+
+def test_one_sample_is_said_as_one_not_as_a_mean_over_them(files):
+    """x = 1, y = 2, w = 1: L = 1/2·(2 − 1)² = 0.5, the one sample's loss."""
+    (files / "one.csv").write_text("x,y\n1,2\n")
+    out = " ".join(invoke("run", str(files / "line.bp"), "--data", str(files / "one.csv")).stdout.split())
+    assert "1 sample: the loss and the gradients that update the params are that sample's." in out
+    assert "The loss of the one sample, what training lowers: L = 0.5" in out
+    assert "over them" not in out and "1 samples" not in out and "the 1 sample" not in out
+    batch = " ".join(invoke("run", str(files / "line.bp"), "--data", str(files / "five.csv"), "-b", "1").stdout.split())
+    assert "a batch of 1 of the 5 samples (1): the loss and the gradients that update the params are that sample's." in batch
+    assert "The loss of the batch's one sample, what training lowers: L = 0.5" in batch
+    (files / "y1.bp").write_text("input x = [1, 2]\ntarget y = [1]\nparam w = 1\nloss L = (y - w*x)^2\n")
+    assert "error: 'y' has 1 sample, but 'x' (line 1) has 2" in invoke("run", str(files / "y1.bp")).stderr
+    said = invoke("run", str(files / "line.bp"), "--data", str(files / "one.csv"), "--sample", "2").stderr
+    assert said.endswith("line.bp has one sample, sample 1\n")
 
 
 def test_a_column_named_hash_is_a_column_and_a_bp_file_is_named_as_such(files):

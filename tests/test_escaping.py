@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from bptrace import drawing, latex
 from bptrace.cli import app
-from bptrace.printer import visible
+from bptrace.diagnostics import escaped
 from conftest import ROOT, assert_latex_compiles
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
@@ -69,7 +69,7 @@ def differing(plain: list[str], hostile: list[str]) -> list[int]:
 def test_explain_latex_keeps_the_name_in_its_comment(files):
     plain, hostile = outputs(["explain", None, "--latex"], *files)
     assert differing(plain, hostile) == [0]
-    assert hostile[0] == "% bptrace explain " + visible(str(files[1]))
+    assert hostile[0] == "% bptrace explain " + escaped(str(files[1]))
     assert_latex_compiles("\n".join(hostile))
 
 
@@ -79,8 +79,8 @@ def test_latex_handouts_set_the_name_as_text(files):
     title = next(h for h in hostile if h.startswith(r"\section*{"))[len(r"\section*{"):-1]
     bare = re.sub(r"\\(textbackslash|textasciitilde|textasciicircum|textless|textgreater|textbar)\{\}|\\[&%$#_{}]", "", title)
     assert not set(bare) & set("\\{}$&#^_~%<>|") and bare.isascii() and bare.isprintable(), bare
-    if visible(str(files[1])).isascii():  # (other letters are spelled in ASCII first: θ is theta)
-        assert latex.text(visible(str(files[1]))) in title  # a byte that is not UTF-8 too: \xff, as everywhere
+    if escaped(str(files[1])).isascii():  # (other letters are spelled in ASCII first: θ is theta)
+        assert latex.text(escaped(str(files[1]))) in title  # a byte that is not UTF-8 too: \xff, as everywhere
     assert_latex_compiles("\n".join(hostile))
 
 
@@ -112,7 +112,7 @@ def test_a_dot_string_reads_back_as_the_text(text):
     (graph,) = pydot.graph_from_dot_data(f"digraph {{ a [label={drawing._quote(text)}]; }}")
     label = graph.get_node("a")[0].get("label")
     unquoted = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], label[1:-1])
-    assert unquoted == "\n".join(visible(part) for part in text.split("\n"))
+    assert unquoted == "\n".join(escaped(part) for part in text.split("\n"))
 
 
 @pytest.mark.parametrize("text", HOSTILE + ["∂L/∂h = w₂\nvalue 0.5"], ids=[*IDS, "label"])
@@ -134,7 +134,7 @@ def test_exports_show_the_name_only_as_text(files, suffix, tmp_path):
     if suffix == ".svg":
         root = ET.fromstring(pages[1])  # well-formed XML: no control character made it in
         title = next(t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class", "").endswith("-title"))
-        assert "".join(title.itertext()).replace("\xa0", " ") == "bptrace run " + visible(str(files[1]))
+        assert "".join(title.itertext()).replace("\xa0", " ") == "bptrace run " + escaped(str(files[1]))
     tags = [Tags(), Tags()]
     for page, found in zip(pages, tags):
         found.feed(page)
@@ -197,9 +197,9 @@ def test_a_letter_latex_spells_is_spelled_in_letters_and_digits(text):
 
 
 def test_visible_writes_each_invisible_character_as_its_escape():
-    assert visible("θ w_1 (a).bp") == "θ w_1 (a).bp"
-    assert visible("a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff") == r"a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff"
-    assert visible(os.fsdecode(b"z\xff\xfe.bp")) == r"z\xff\xfe.bp"  # a file name that is not UTF-8: its bytes
+    assert escaped("θ w_1 (a).bp") == "θ w_1 (a).bp"
+    assert escaped("a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff") == r"a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff"
+    assert escaped(os.fsdecode(b"z\xff\xfe.bp")) == r"z\xff\xfe.bp"  # a file name that is not UTF-8: its bytes
 
 
 # Names the language allows that mean something to an output: _ (Markdown emphasis, LaTeX subscript), letters

@@ -19,7 +19,8 @@ ONE_LINE = re.compile(r"^bptrace: error: \S.*$")
 SOURCES = [p.read_text(encoding="utf-8") for p in NETWORKS]
 # Pieces a student might type, slip or paste: tokens of the language and its usual accidents.
 PIECES = ["(", ")", "*", "^", "**", "-", "+", "/", ",", "=", "1e", "0.5", ".", "x", "w1", "loss ", "param ",
-          "σ(", "sigmoid(", "max(", "\n", "#", " ", "\t", "×", "²", "1e999", "0/0", "log(-1)", "λ", "\x00", "\r\n"]
+          "σ(", "sigmoid(", "max(", "\n", "#", " ", "\t", "×", "²", "1e999", "0/0", "log(-1)", "λ", "\x00", "\r\n",
+          "\r", "\x1b", "1e-" + "0" * 5000 + "1"]  # an exponent past int()'s 4,300 digits
 
 
 def run_on(tmp_path, data: bytes):
@@ -73,3 +74,22 @@ def test_mutated_example_networks(tmp_path, source, edits):
 def test_token_soup(tmp_path, pieces):
     text = "".join(pieces)
     assert_reported(*run_on(tmp_path, ("param w = 1\n" + text + "\nloss L = w^2\n").encode("utf-8", "surrogatepass")))
+
+
+CSV_PIECES = ["x", "y", "w", ",", ";", "\t", "\n", "\r", "\r\n", '"', "1", "2.5", "1,5", "-", "e", "inf", "nan", " ",
+              "\x1b", "#", "x,y\n", "7" * 140_000]  # a cell past the csv module's 131,072 characters
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.sampled_from(CSV_PIECES), max_size=20))
+@example(pieces=["x,y\n", "1", ",", "2", "\r", "3", ",", "4"])  # lone CR line ends (csv.Error before)
+@example(pieces=[";"])  # separators alone: empty (an IndexError before)
+def test_csv_soup(tmp_path, pieces):
+    net = tmp_path / "line.bp"
+    net.write_text("input x = 0\ntarget y = 0\nparam w = 1\nloss L = 1/2*(y - w*x)^2\n")
+    data = tmp_path / "fuzz.csv"
+    data.write_bytes("".join(pieces).encode("utf-8"))
+    result = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, ["run", str(net), "--data", str(data), "--show", "updates"])
+    assert not (result.exception and not isinstance(result.exception, SystemExit)), repr(result.exception)
+    assert result.exit_code in DOCUMENTED, (result.exit_code, result.stderr)
+    assert "\x1b" not in result.stderr

@@ -176,3 +176,14 @@ def test_many_warnings_are_counted_after_the_first_ten(tmp_path):
     assert result.stderr.rstrip().endswith(f"{path}: warning: and 19 more warnings (the begin record of --json lists them all)")
     begin = __import__("json").loads(CliRunner(env=ENV).invoke(app, ["run", path, "--json"]).stdout.splitlines()[0])
     assert len(begin["warnings"]) == 29
+
+
+def test_an_exponent_of_more_than_4300_digits_is_read_as_a_number(tmp_path):
+    """Python refuses int() of a string of more than 4,300 digits; 1e-000…01 is 1e-1, a tenth, all the same."""
+    zeros = "0" * 5000
+    _, result = run(tmp_path, f"param w = 1e-{zeros}1\nloss L = w^2\n", "--json")
+    assert result.exit_code == 0, result.stderr
+    begin = __import__("json").loads(result.stdout.splitlines()[0])
+    assert begin["params"] == {"w": 0.1}
+    path, result = run(tmp_path, f"param w = 1e+{zeros}400\nloss L = w^2\n")  # 1e400: more than a float holds
+    assert result.exit_code == 4 and result.stderr.startswith(f"{path}:1:11: error: number 1e+00000000000000000... is too large")
