@@ -302,8 +302,14 @@ def derivative(e: Expr, wrt: str) -> Expr:
     else:  # pragma: no cover - the syntax tree has no other node types
         raise TypeError(f"cannot differentiate {type(e).__name__}")
     total: Expr = ZERO
-    for partial, arg in zip(op.partials, args):
+    for i, (partial, arg) in enumerate(zip(op.partials, args)):
         inner = derivative(arg, wrt)
         if inner != ZERO:
-            total = add(total, mul(partial(*args), inner))
+            # The product rule keeps the factors where they stand: ∂(a·b) = ∂a·b + a·∂b, so the
+            # partials of w·h₁·h₂ read w·h₂ and w·h₁, in the order written.
+            term = mul(inner, partial(*args)) if op is _TIMES and i == 0 else mul(partial(*args), inner)
+            total = add(total, term)
     return total
+
+
+_TIMES = OPERATORS["*"]
