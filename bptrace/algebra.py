@@ -155,31 +155,42 @@ def add(a: Expr, b: Expr) -> Expr:
     """Return a + b, combining like terms and writing a + (−b) as a − b.
 
     Terms keep the order they first appear in: 1 − step(u) + step(u) is 1, and a − b + 2·a is 3·a − b.
+    A sum with nothing to combine keeps its shape: a balanced sum of 10,000 terms stays balanced.
     """
     if a == ZERO:
         return b
     if b == ZERO:
         return a
+    left, right = _terms(a), _terms(b)
     terms: dict[tuple[Expr, ...], Fraction] = {}
-    for e in (a, b):
-        for c, factors in _terms(e):
-            key = tuple(factors)
-            total = terms.get(key, 0) + c
-            if not foldable(total):
-                return _joined(_terms(a) + _terms(b))
-            terms[key] = total
+    for c, factors in left + right:
+        key = tuple(factors)
+        total = terms.get(key, 0) + c
+        if not foldable(total):
+            return _joined(left + right)
+        terms[key] = total
+    if len(terms) == len(left) + len(right):  # nothing combined: a + b as it stands
+        cb, fb = split(b)
+        if cb < 0:
+            return Binary("-", a, product(-cb, fb))
+        return Binary("+", a, b)
     return _joined([(c, list(f)) for f, c in terms.items() if c != 0])
 
 
 def _terms(e: Expr) -> list[tuple[Fraction, list[Expr]]]:
-    """Return `e` as a sum of terms, each a coefficient and its factors."""
-    if isinstance(e, Binary) and e.op in "+-":
-        right = _terms(e.right)
-        if e.op == "-":
-            right = [(-c, f) for c, f in right]
-        return _terms(e.left) + right
-    c, factors = split(e)
-    return [(c, factors)] if c != 0 else []
+    """Return `e` as a sum of terms, each a coefficient and its factors (without recursion)."""
+    found: list[tuple[Fraction, list[Expr]]] = []
+    stack = [(e, 1)]
+    while stack:
+        node, sign = stack.pop()
+        if isinstance(node, Binary) and node.op in "+-":
+            stack.append((node.right, -sign if node.op == "-" else sign))
+            stack.append((node.left, sign))
+            continue
+        c, factors = split(node)
+        if c != 0:
+            found.append((c if sign > 0 else -c, factors))
+    return found
 
 
 def _joined(terms: list[tuple[Fraction, list[Expr]]]) -> Expr:

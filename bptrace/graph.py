@@ -334,8 +334,9 @@ def _derive(shape: Expr, wrts: tuple[str, ...]) -> tuple[Program, tuple[tuple[Ex
     """Return the program of a shape and, for each name it uses, its partial's formula and program."""
     expr = simplify(shape)
     partials = []
+    uses: dict[int, frozenset[str]] = {}  # the names under each part of expr: see derivative
     for wrt in wrts:
-        formula = derivative(expr, wrt)
+        formula = derivative(expr, wrt, uses)
         if not isinstance(expr, (Name, Num)):
             # Write σ/tanh/exp derivatives in terms of the node itself: ∂a/∂z = a*(1 - a).
             formula = replace(formula, expr, Name(_SELF))
