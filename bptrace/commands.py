@@ -99,6 +99,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
                     if isinstance(record, Step):
                         first = first or record
                         losses.append(float(record.loss))
+                        _warn_of_kinks(record, filename, source)
                         k = record.step
                         if not how.quiet and (k == 1 or k % how.every == 0 or k == how.steps):
                             out.print(render_step(graph, record, view))
@@ -120,6 +121,12 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
     finally:
         if how.export is not None:  # what was shown, up to a fault or an interrupt too
             terminal.save(how.export, out.exported(how.export))
+
+
+def _warn_of_kinks(record, filename: str, source: str) -> None:
+    """Warn on stderr of each kink whose argument is within rounding of 0 (once per node: see kinks.py)."""
+    for near in record.kinks:
+        terminal.diagnose(terminal.stderr(), filename, source, near.span, near.message, near.hint, "warning")
 
 
 LONG_RUN = 100  # steps; a run this long with its tables left out shows a progress bar on stderr
@@ -273,6 +280,7 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
                     continue
                 write(step_line(record))
                 last = record
+                _warn_of_kinks(record, filename, source)
                 for what in jsonl.non_finite(record, graph.loss):
                     if what not in reported:
                         reported.add(what)
