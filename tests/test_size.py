@@ -40,3 +40,22 @@ def test_a_sum_of_many_terms_keeps_its_shape():
     # deep, and the run would stop with "nested too deeply".
     graph = load(network(4096, "({} + {})"))
     assert len(graph.nodes[0].edges) == 4096
+
+
+def test_partials_too_large_to_write_out_are_refused_at_once():
+    import pytest
+
+    from bptrace.errors import NetworkError
+    from bptrace.graph import MAX_PARTIALS
+
+    # Each of the 4,096 partials of a balanced max holds about 4·4,096 operations: 67 million in all,
+    # projected from the first one, before the others are built (at 10,000 names: 17.8 GB).
+    with pytest.raises(NetworkError) as refused:
+        load(network(4096, "max({}, {})"))
+    assert "the local derivatives of 'L' would take about" in str(refused.value)
+    assert f"at most {MAX_PARTIALS:,}" in str(refused.value)
+
+
+def test_a_balanced_max_within_the_limit_is_still_derived():
+    graph = load(network(128, "max({}, {})"))
+    assert len(graph.nodes[0].edges) == 128
