@@ -50,7 +50,7 @@ def network(shape: str, n: int) -> str:
 def measure(command: list[str], timeout: float) -> str:
     """Return the wall time and peak memory of `command` in a fresh process, or how it stopped."""
     line = " ".join(command)
-    script = f"ulimit -v 4000000; exec /usr/bin/time -f '%e %M' timeout {timeout} {line} > /dev/null"
+    script = f"ulimit -v 4000000; exec /usr/bin/time -f '%e %M' timeout -k 5 {timeout} {line} > /dev/null"
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
     if done.returncode == 124:
