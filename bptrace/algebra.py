@@ -65,7 +65,11 @@ def split(e: Expr) -> tuple[Fraction, list[Expr]]:
 
 
 def product(coefficient: Fraction, factors: list[Expr]) -> Expr:
-    """Return coefficient·f1·f2·…, with quotients gathered into one fraction: y·(1/p) is y/p."""
+    """Return coefficient·f1·f2·…, with quotients gathered into one fraction: y·(1/p) is y/p.
+
+    Whole powers of one base add up and cancel: v·v is v², w·v/(w·v) is 1, w/w² is 1/w. The formula
+    then leaves out a factor x/x that is nan at x = 0 (see docs/language.md: Simplification).
+    """
     if coefficient == 0:
         return ZERO
     top: list[Expr] = []
@@ -82,6 +86,8 @@ def product(coefficient: Fraction, factors: list[Expr]) -> Expr:
         top.append(f)
     if coefficient == 0:
         return ZERO
+    if len(top) + len(bottom) > 1:
+        top, bottom = _cancel(top, bottom)
     if not bottom:
         return _chain(coefficient, top)
     # p/q·top/bottom is written (p·top)/(q·bottom): 2·(1/(2·L))·w becomes w/L.
@@ -89,18 +95,33 @@ def product(coefficient: Fraction, factors: list[Expr]) -> Expr:
     return Binary("/", numerator, _chain(Fraction(coefficient.denominator), bottom))
 
 
-def _chain(coefficient: Fraction, factors: list[Expr]) -> Expr:
-    """Return coefficient·f1·f2·… left to right, the number first; −1 becomes a minus sign.
+def _base(f: Expr) -> tuple[Expr, int]:
+    """Return `f` as base^k with k a whole number (k = 1 for anything but a whole power)."""
+    if isinstance(f, Binary) and f.op == "^" and isinstance(f.right, Num):
+        k = f.right.value
+        if isinstance(k, Fraction) and k.denominator == 1 and abs(k) <= _MAX_BITS:
+            return f.left, int(k)
+    return f, 1
 
-    Repeated factors become powers: v·(m·v − y)·v is v²·(m·v − y).
-    """
+
+def _cancel(top: list[Expr], bottom: list[Expr]) -> tuple[list[Expr], list[Expr]]:
+    """Return the factors above and below the line with whole powers of each base added up, in first-seen order."""
+    powers: dict[Expr, int] = {}
+    for f in top:
+        b, k = _base(f)
+        powers[b] = powers.get(b, 0) + k
+    for f in bottom:
+        b, k = _base(f)
+        powers[b] = powers.get(b, 0) - k
+    up = [b if k == 1 else power(b, num(k)) for b, k in powers.items() if k > 0]
+    down = [b if k == -1 else power(b, num(-k)) for b, k in powers.items() if k < 0]
+    return up, down
+
+
+def _chain(coefficient: Fraction, factors: list[Expr]) -> Expr:
+    """Return coefficient·f1·f2·… left to right, the number first; −1 becomes a minus sign."""
     if not factors:
         return num(coefficient)
-    if len(factors) > 1:
-        counts: dict[Expr, int] = {}
-        for f in factors:
-            counts[f] = counts.get(f, 0) + 1
-        factors = [f if k == 1 else power(f, num(k)) for f, k in counts.items()]
     if abs(coefficient) == 1:
         body, rest = factors[0], factors[1:]
     else:
@@ -131,22 +152,56 @@ def neg(a: Expr) -> Expr:
 
 
 def add(a: Expr, b: Expr) -> Expr:
-    """Return a + b, combining like terms and writing a + (−b) as a − b."""
+    """Return a + b, combining like terms and writing a + (−b) as a − b.
+
+    Terms keep the order they first appear in: 1 − step(u) + step(u) is 1, and a − b + 2·a is 3·a − b.
+    A sum with nothing to combine keeps its shape: a balanced sum of 10,000 terms stays balanced.
+    """
     if a == ZERO:
         return b
     if b == ZERO:
         return a
-    ca, fa = split(a)
-    cb, fb = split(b)
-    if ca == 0:
-        return b
-    if cb == 0:
-        return a
-    if fa == fb and foldable(ca + cb):
-        return product(ca + cb, fa)
-    if cb < 0:
-        return Binary("-", a, product(-cb, fb))
-    return Binary("+", a, b)
+    left, right = _terms(a), _terms(b)
+    terms: dict[tuple[Expr, ...], Fraction] = {}
+    for c, factors in left + right:
+        key = tuple(factors)
+        total = terms.get(key, 0) + c
+        if not foldable(total):
+            return _joined(left + right)
+        terms[key] = total
+    if len(terms) == len(left) + len(right):  # nothing combined: a + b as it stands
+        cb, fb = split(b)
+        if cb < 0:
+            return Binary("-", a, product(-cb, fb))
+        return Binary("+", a, b)
+    return _joined([(c, list(f)) for f, c in terms.items() if c != 0])
+
+
+def _terms(e: Expr) -> list[tuple[Fraction, list[Expr]]]:
+    """Return `e` as a sum of terms, each a coefficient and its factors (without recursion)."""
+    found: list[tuple[Fraction, list[Expr]]] = []
+    stack = [(e, 1)]
+    while stack:
+        node, sign = stack.pop()
+        if isinstance(node, Binary) and node.op in "+-":
+            stack.append((node.right, -sign if node.op == "-" else sign))
+            stack.append((node.left, sign))
+            continue
+        c, factors = split(node)
+        if c != 0:
+            found.append((c if sign > 0 else -c, factors))
+    return found
+
+
+def _joined(terms: list[tuple[Fraction, list[Expr]]]) -> Expr:
+    """Return the terms added left to right, a negative one written as a subtraction."""
+    if not terms:
+        return ZERO
+    c, factors = terms[0]
+    total = product(c, factors)
+    for c, factors in terms[1:]:
+        total = Binary("-", total, product(-c, factors)) if c < 0 else Binary("+", total, product(c, factors))
+    return total
 
 
 def sub(a: Expr, b: Expr) -> Expr:
@@ -167,7 +222,7 @@ def power(a: Expr, b: Expr) -> Expr:
     """Return a^b."""
     if is_num(b, 1):
         return a
-    if is_num(b, 0):
+    if is_num(b, 0) or is_num(a, 1):  # 1^b is 1 for every b, in floats too (1^nan is 1)
         return ONE
     if isinstance(a, Binary) and a.op == "^" and isinstance(a.right, Num) and isinstance(b, Num) and b.value.denominator == 1:
         return power(a.left, num(a.right.value * b.value))  # (x^2)^3 is x^6 for a whole outer power
@@ -182,8 +237,22 @@ def power(a: Expr, b: Expr) -> Expr:
 
 
 def call(fn: str, *args: Expr) -> Expr:
-    """Return fn(args…); calls are never folded, so exp(1) stays exp(1)."""
+    """Return fn(args…); a piecewise function of numbers folds exactly (step(0) is 0), others never (exp(1))."""
+    fold = _PIECEWISE.get(fn)
+    if fold is not None and all(isinstance(a, Num) for a in args):
+        return num(fold(*(a.value for a in args)))
     return Call(fn, tuple(args))
+
+
+# What the piecewise functions give on exact numbers: the math table's values (ops.py), on fractions.
+_PIECEWISE = {
+    "step": lambda u: 1 if u > 0 else 0,
+    "sign": lambda u: (u > 0) - (u < 0),
+    "relu": lambda u: u if u > 0 else 0,
+    "abs": abs,
+    "max": lambda a, b: a if a > b else b,
+    "min": lambda a, b: a if a < b else b,
+}
 
 
 _BUILD = {"+": add, "-": sub, "*": mul, "/": div, "^": power}
@@ -196,7 +265,7 @@ def simplify(e: Expr) -> Expr:
     if isinstance(e, Neg):
         return neg(simplify(e.operand))
     if isinstance(e, Call):
-        return Call(e.fn, tuple(simplify(a) for a in e.args))
+        return call(e.fn, *(simplify(a) for a in e.args))
     if isinstance(e, Num):
         return num(e.value)
     return Name(e.id)

@@ -4,7 +4,9 @@ Tolerances follow torch.autograd.gradcheck: a step h = EPS·max(1, |x|) scaled t
 agreement when |analytic − numeric| ≤ ATOL + RTOL·|numeric| + the rounding error of the quotient
 (8·machine epsilon·|f|/h). Where the slopes just left and right of x differ by a jump that does not
 halve with h, a kink (relu, abs, max, min, step, sign) lies within h of x and no difference quotient
-proves anything: such a comparison is marked unstable and does not fail the check.
+proves anything; likewise where f(x + h) − f(x − h) does not halve with h (a jump of sign or step at
+x, or a step too wide for f: cos at 1e300). Such a comparison is marked unstable and does not fail
+the check.
 """
 
 from __future__ import annotations
@@ -85,17 +87,20 @@ def check(graph: Graph, steps: int = 1, lr: float | None = None) -> Iterator[Che
 def compare(analytic: float, f, x: float) -> Comparison:
     """Compare `analytic` with the central difference of f at x, with a step scaled to x."""
     h = EPS * max(1.0, abs(x))
-    up, here, down = f(x + h), f(x), f(x - h)
+    here = f(x)
+    steps = (h, h / 2, h / 4)
+    ups, downs = [f(x + s) for s in steps], [f(x - s) for s in steps]
+    up, down = ups[0], downs[0]
     numeric = (up - down) / (2 * h)
     analytic = float(analytic)
     # Rounding in f itself limits what any difference quotient can tell apart.
     noise = 8 * np.finfo(float).eps * max(abs(up), abs(here), abs(down), 1.0) / h
-    if not np.all(np.isfinite([up, here, down])) or _kink(f, x, h, here, noise):
+    if not np.all(np.isfinite([here, *ups, *downs])) or _kink(steps, ups, downs, here, noise) or _unsettled(ups, downs):
         return Comparison(analytic, float(numeric), "unstable")
     return Comparison(analytic, float(numeric), "ok" if _close(analytic, numeric, noise) else "mismatch")
 
 
-def _kink(f, x: float, h: float, here: float, noise: float) -> bool:
+def _kink(steps, ups, downs, here: float, noise: float) -> bool:
     """Tell whether a kink lies within h of x, where no difference quotient can be trusted.
 
     On a smooth curve the slopes left and right of x differ by about f''·s, which halves when the
@@ -103,13 +108,23 @@ def _kink(f, x: float, h: float, here: float, noise: float) -> bool:
     stays the same as s shrinks, and a little way off it vanishes once s no longer reaches it.
     Three steps (h, h/2, h/4) tell every kink position from curvature.
     """
-    def jump(step: float) -> float:
-        return (f(x + step) - here) / step - (here - f(x - step)) / step
-
-    wide, narrow, narrower = jump(h), jump(h / 2), jump(h / 4)
+    wide, narrow, narrower = ((u - here) / s - (here - d) / s for s, u, d in zip(steps, ups, downs))
     if _close(wide, 0.0, noise):
         return False
     return not _halves(wide, narrow, 2 * noise) or not _halves(narrow, narrower, 4 * noise)
+
+
+def _unsettled(ups, downs) -> bool:
+    """Tell whether the change f(x + s) − f(x − s) fails to halve with the step s, beyond rounding.
+
+    On a smooth curve it does (it is about 2·f'·s). It does not across a jump (sign or step at x:
+    the change stays 2 however small s is), nor where the step is far wider than anything f can
+    resolve (cos at 1e300, whose step of 1e294 spans 1e293 periods): there the difference quotient
+    measures nothing, and the comparison is unstable, not a failure.
+    """
+    changes = [u - d for u, d in zip(ups, downs)]
+    rounding = 8 * np.finfo(float).eps * max(*map(abs, ups), *map(abs, downs), 1.0)
+    return any(abs(small - big / 2) > 0.25 * abs(big) + rounding for big, small in zip(changes, changes[1:]))
 
 
 def _halves(big: float, small: float, noise: float) -> bool:

@@ -104,6 +104,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
                     if isinstance(record, Step):
                         first = first or record
                         losses.append(float(record.loss))
+                        _warn_of_kinks(record, filename, source)
                         k = record.step
                         if not how.quiet and (k == 1 or k % how.every == 0 or k == how.steps):
                             out.print(render_step(graph, record, view))
@@ -127,6 +128,12 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
             terminal.save(how.export, out.exported(how.export))
     if how.export is not None and out.lost is not None:  # the export is whole: now say that the terminal is not
         raise out.lost
+
+
+def _warn_of_kinks(record, filename: str, source: str) -> None:
+    """Warn on stderr of each kink whose argument is within rounding of 0 (once per node: see kinks.py)."""
+    for near in record.kinks:
+        terminal.diagnose(terminal.stderr(), filename, source, near.span, near.message, near.hint, "warning")
 
 
 LONG_RUN = 100  # steps; a run this long with its tables left out shows a progress bar on stderr
@@ -295,6 +302,7 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
                     continue
                 write(step_line(record))
                 last = record
+                _warn_of_kinks(record, filename, source)
                 for what in jsonl.non_finite(record, graph.loss):
                     if what not in reported:
                         reported.add(what)

@@ -206,7 +206,14 @@ def step(graph: Graph, record: Step, shape: Layout | None = None) -> dict[str, A
              **({"state": {k: number(v) for k, v in u.state.items()}} if u.state else {})}
             for u in record.updates
         ],
+        **({"warnings": [_kink(near) for near in record.kinks]} if record.kinks else {}),
     }
+
+
+def _kink(near) -> dict[str, Any]:
+    """Return the warning of a kink whose argument is within rounding of 0 (see kinks.py)."""
+    return {"message": near.message, "node": near.node, "function": near.fn, "value": number(near.value),
+            "bound": number(near.bound), "line": near.span.line, "col": near.span.col}
 
 
 class StepLines:
@@ -225,7 +232,7 @@ class StepLines:
 
     def __call__(self, record: Step) -> str:
         found = _numbers_in(record, self.shape)
-        if not _plain(found) or record.indices is not None:
+        if not _plain(found) or record.indices is not None or record.kinks:
             return line(step(self.graph, record, self.shape))
         if len(found) != self.count:
             self.template, self.count = _template(step(self.graph, record, self.shape))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bptrace.algebra import ONE, ZERO, add, call, div, mul, neg, num, power, sub
-from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num
+from bptrace.syntax import Binary, Call, Expr, Name, Neg, Num, children
 
 Partial = Callable[..., Expr]
 
@@ -287,12 +287,19 @@ FUNCTIONS: dict[str, Op] = {
 ALIASES = {"σ": "sigmoid"}
 
 
-def derivative(e: Expr, wrt: str) -> Expr:
-    """Return ∂e/∂wrt as a simplified expression (chain rule over the math table)."""
+def derivative(e: Expr, wrt: str, uses: dict[int, frozenset[str]] | None = None) -> Expr:
+    """Return ∂e/∂wrt as a simplified expression (chain rule over the math table).
+
+    `uses`, shared by the calls for each name of one expression, remembers the names under each
+    subexpression: a part that does not use `wrt` is skipped unread, so the partials of a sum of
+    n terms cost n steps in all, not n each.
+    """
     if isinstance(e, Num):
         return ZERO
     if isinstance(e, Name):
         return ONE if e.id == wrt else ZERO
+    if uses is not None and wrt not in names_under(e, uses):
+        return ZERO
     if isinstance(e, Neg):
         op, args = OPERATORS["neg"], (e.operand,)
     elif isinstance(e, Binary):
@@ -302,8 +309,36 @@ def derivative(e: Expr, wrt: str) -> Expr:
     else:  # pragma: no cover - the syntax tree has no other node types
         raise TypeError(f"cannot differentiate {type(e).__name__}")
     total: Expr = ZERO
-    for partial, arg in zip(op.partials, args):
-        inner = derivative(arg, wrt)
+    for i, (partial, arg) in enumerate(zip(op.partials, args)):
+        inner = derivative(arg, wrt, uses)
         if inner != ZERO:
-            total = add(total, mul(partial(*args), inner))
+            # The product rule keeps the factors where they stand: ∂(a·b) = ∂a·b + a·∂b, so the
+            # partials of w·h₁·h₂ read w·h₂ and w·h₁, in the order written.
+            term = mul(inner, partial(*args)) if op is _TIMES and i == 0 else mul(partial(*args), inner)
+            total = add(total, term)
     return total
+
+
+_TIMES = OPERATORS["*"]
+
+
+def names_under(e: Expr, uses: dict[int, frozenset[str]]) -> frozenset[str]:
+    """Return the names `e` uses, remembered in `uses` by subexpression (without recursion)."""
+    found = uses.get(id(e))
+    if found is not None:
+        return found
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        if isinstance(node, Name):
+            uses[id(node)] = frozenset((node.id,))
+            stack.pop()
+            continue
+        parts = children(node)
+        missing = [c for c in parts if id(c) not in uses]
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        uses[id(node)] = frozenset().union(*(uses[id(c)] for c in parts))
+    return uses[id(e)]

@@ -32,15 +32,22 @@ class Name:
     span: Span = field(default=NOWHERE, compare=False)
 
 
-@dataclass(slots=True, unsafe_hash=True)
+@dataclass(slots=True, eq=True)
 class Neg:
     """Unary minus."""
 
     operand: Expr
     span: Span = field(default=NOWHERE, compare=False)
+    hashed: int = field(default=0, init=False, repr=False, compare=False)  # see __hash__
+
+    def __hash__(self) -> int:
+        # Kept once worked out: formulas share big subexpressions, and hashing one again walks all of it.
+        if not self.hashed:
+            self.hashed = hash((self.operand,)) or 1
+        return self.hashed
 
 
-@dataclass(slots=True, unsafe_hash=True)
+@dataclass(slots=True, eq=True)
 class Binary:
     """A binary operator: + - * / ^."""
 
@@ -48,15 +55,29 @@ class Binary:
     left: Expr
     right: Expr
     span: Span = field(default=NOWHERE, compare=False)
+    hashed: int = field(default=0, init=False, repr=False, compare=False)  # see __hash__
+
+    def __hash__(self) -> int:
+        # Kept once worked out: formulas share big subexpressions, and hashing one again walks all of it.
+        if not self.hashed:
+            self.hashed = hash((self.op, self.left, self.right,)) or 1
+        return self.hashed
 
 
-@dataclass(slots=True, unsafe_hash=True)
+@dataclass(slots=True, eq=True)
 class Call:
     """A call of a built-in function, by its canonical name."""
 
     fn: str
     args: tuple[Expr, ...]
     span: Span = field(default=NOWHERE, compare=False)
+    hashed: int = field(default=0, init=False, repr=False, compare=False)  # see __hash__
+
+    def __hash__(self) -> int:
+        # Kept once worked out: formulas share big subexpressions, and hashing one again walks all of it.
+        if not self.hashed:
+            self.hashed = hash((self.fn, self.args,)) or 1
+        return self.hashed
 
 
 Expr = Num | Name | Neg | Binary | Call

@@ -13,6 +13,7 @@ from bptrace.chains import ChainFinder, edges_on_paths
 from bptrace.errors import NumericFault
 from bptrace.evaluate import find_fault, op_of, run
 from bptrace.graph import Edge, Graph
+from bptrace.kinks import NearKink, Watch, kinks
 from bptrace.optimizers import OPTIMIZERS
 from bptrace.printer import format_number, show
 from bptrace.tape import Slots, Tape, lower, run as run_tape
@@ -171,6 +172,7 @@ class Step:
     samples: int | None = None  # with samples, values, partials, grads and path values are per-sample arrays
     indices: tuple[int, ...] | None = None  # with mini-batches: which samples (numbered from 0) this step ran
     partial_values: Mapping[tuple[str, str], Any] = field(default_factory=dict)  # (of, wrt) → value, every partial computed
+    kinks: tuple[NearKink, ...] = ()  # kinks whose argument is within rounding of 0, each node's first only (see kinks.py)
 
 
 @dataclass(slots=True)
@@ -211,6 +213,7 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
     # Step 1's loss and the last step's: a fault after it grew is training diverging. Not with mini-batches,
     # whose losses are over different samples (a batch of harder samples is no divergence).
     losses: list[tuple[int, float]] = []
+    watched = _kinks(graph, used)
     try:
         for k in range(1, steps + 1):
             indices = next(picks) if picks is not None else None
@@ -218,6 +221,8 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
                 record = _step(plan, params, k, lr, states, indices)
             if picks is None:
                 losses[1:] = [(k, float(record.loss))]
+            if watched is not None:
+                record.kinks = watched.near(record.values, k)
             yield record
             params, states = record.updates.after, record.updates.state
             del record  # before the next step: its floats then take the memory this one's leave, still in the caches
@@ -229,6 +234,15 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
             fault.hint = diverged(losses, lr)
         raise
     yield Final(steps, loss, dict(zip(plan.params, params)), start_loss)
+
+
+def _kinks(graph: Graph, used: frozenset[str]) -> Watch | None:
+    """Return the kinks of the nodes the loss uses, to examine at every step (without samples: floats only)."""
+    if graph.samples is not None:
+        return None
+    exprs = {node.name: node.expr for node in graph.nodes}
+    found = [k for node in graph.nodes if node.name in used for k in kinks(node.name, node.expr, exprs)]
+    return Watch(found, exprs) if found else None
 
 
 def diverged(losses: list[tuple[int, float]], lr: float) -> str | None:

@@ -168,3 +168,24 @@ def test_the_check_begins_with_its_title_and_keeps_a_blank_line_between_steps():
     assert out[0] == "Gradient check, step 1: analytic beside central differences"
     second = out.index("Gradient check, step 2: analytic beside central differences")
     assert out[second - 1] == ""
+
+
+@pytest.mark.parametrize("text", ["param w = 0\nloss L = sign(w)\n", "param w = 1e300\nloss L = cos(w)\n",
+                                  "param w = 0\nloss L = step(w)\n"])
+def test_a_jump_or_a_step_that_loses_all_precision_is_unstable_not_a_failure(text, tmp_path):
+    f = tmp_path / "jump.bp"
+    f.write_text(text)
+    result = invoke("check", str(f), "--lr", "0")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "MISMATCH" not in result.stdout and "unstable" in result.stdout
+
+
+def test_a_jump_is_unstable_and_a_smooth_wrong_slope_is_still_a_mismatch():
+    import math
+
+    sign = lambda x: (x > 0) - (x < 0)  # noqa: E731 - a jump of 2 at 0: (sign(h) − sign(−h))/2h = 1/h
+    assert compare(0.0, sign, 0.0).status == "unstable"
+    assert compare(0.0, sign, 0.5).status == "ok"  # flat away from the jump
+    assert compare(-math.sin(1e300), math.cos, 1e300).status == "unstable"  # step 1e294: 1e293 periods
+    assert compare(-math.sin(1.0), math.cos, 1.0).status == "ok"
+    assert compare(math.sin(1.0), math.cos, 1.0).status == "mismatch"

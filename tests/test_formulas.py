@@ -48,12 +48,36 @@ def test_sigmoid_derivative_is_written_in_terms_of_the_node():
         ("q = z + z", "z", "2"),
         ("q = log(z)", "z", "1/z"),
         ("q = relu(z)", "z", "step(z)"),
+        # Exactly zero, exactly one: no rounding noise and no step(0) left over (issue 17).
+        ("h = (z/z)^2.5", "z", "0"),
+        ("m = max(z, z)", "z", "1"),
+        ("m = min(z, z) + step(z - z)", "z", "1"),
+        ("q = z*w/(z*w)", "z", "0"),
+        ("q = z*w/(w*z)", "w", "0"),
+        ("q = z/z^3", "z", "-2/z^3"),
+        ("q = z*w*z/(w*z^3)", "w", "0"),
+        ("q = z - w + 2*z - 3*z + w", "z", "0"),
     ],
 )
 def test_formulas_are_simplified(node, wrt, expected):
     graph = load(f"param z = 0.5\nparam w = 2\nloss {node}\n")
     (edge,) = [e for e in graph.nodes[0].edges if e.wrt == wrt]
     assert show(edge.formula) == expected
+
+
+def test_sibling_partials_keep_the_factors_in_the_order_written():
+    graph = load("param z = 0.5\nparam a = 2\nparam w = 3\nloss L = z*a*w\n")
+    f = {e.wrt: show(e.formula) for e in graph.nodes[0].edges}
+    assert f == {"z": "a*w", "a": "z*w", "w": "z*a"}
+
+
+def test_simplified_partials_are_what_is_computed():
+    graph = load("param w = 0.7\nparam v = 0.3\nh = (w/w)^2.5\nm = max(w, w)\nq = w*v/(w*v)\nloss L = h + m + q\n")
+    step = next(trace(graph, 1))
+    got = {(p.of, p.wrt): (show(p.edge.formula), p.value) for p in step.partials}
+    assert got[("h", "w")] == ("0", 0.0)
+    assert got[("m", "w")] == ("1", 1.0)
+    assert got[("q", "w")] == ("0", 0.0) and got[("q", "v")] == ("0", 0.0)
 
 
 def test_every_formula_of_every_network_reparses_and_gives_exactly_its_value(network):
