@@ -33,6 +33,7 @@ class Explanation:
     chains: tuple[ParamChain, ...]  # questions 3 to 5, one per param
     asked: tuple[str, ...]  # the params whose chains to write out (all by default)
     direct: frozenset[tuple[str, str]] = frozenset()  # partials ∂L/∂name that are not the gradient ∂L/∂name (see chains)
+    capped: bool = False  # fewer paths listed than --max-paths asked for: a trace lists at most MAX_LISTED_PATHS
 
     @property
     def gradient_entries(self) -> tuple[str | None, ...]:
@@ -69,7 +70,7 @@ def explain(graph: Graph, params: tuple[str, ...] = (), max_paths: int = 8) -> E
         ParamChain(p, finder.plan(p).paths if p in asked else (), finder.totals[p], near.get(p, 0), far.get(p, 0))
         for p in graph.params
     )
-    return Explanation(graph.loss, graph.params, edges_on_paths(graph), chains, asked, direct_edges(graph))
+    return Explanation(graph.loss, graph.params, edges_on_paths(graph), chains, asked, direct_edges(graph), finder.capped)
 
 
 def factors(chain: ParamChain, dash: str = "–") -> str:

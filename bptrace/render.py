@@ -367,6 +367,8 @@ def _pick_chains(chains: Sequence[Chain], view: View) -> list[Chain | None]:
     tail, used = len(chains), 0
     while tail > head + 1 and used + _rows(chains[tail - 1]) <= 10:
         used, tail = used + _rows(chains[tail - 1]), tail - 1
+    if tail <= max(head, 1):  # one chain longer than the table: shown whole, nothing left out
+        return list(chains)
     return [*chains[:max(head, 1)], None, *chains[tail:]]
 
 

@@ -7,10 +7,10 @@ from rich.padding import Padding
 from rich.rule import Rule
 from rich.text import Text
 
-from bptrace.chains import MAX_LISTED_LENGTH
+from bptrace.chains import MAX_LISTED_LENGTH, MAX_LISTED_PATHS
 from bptrace.explain import Explanation, ParamChain, conclusion, factors
 from bptrace.graph import Graph
-from bptrace.printer import Notation, name_text, partial_text, show
+from bptrace.printer import Notation, count_text, name_text, partial_text, show
 from bptrace.render import View, new_table, titled
 
 
@@ -69,17 +69,17 @@ def _chains_table(answers: Explanation, view: View):
         if chain is None:
             view.gap(table, answers.written, 3, noun="params")
             continue
-        _chain_rows(table, chain, answers.loss, n)
+        _chain_rows(table, chain, answers.loss, n, answers.capped)
     return table
 
 
-def _chain_rows(table, chain: ParamChain, loss: str, n: Notation) -> None:
+def _chain_rows(table, chain: ParamChain, loss: str, n: Notation, capped: bool = False) -> None:
     label = f"{partial_text(loss, chain.param, n)} ="
     if chain.total == 0:
         table.add_row(label, Text("0: no path leads from the loss to it", style="dim"), "0")
         return
     if not chain.paths:
-        text = f"{chain.total:,} path{'s' if chain.total > 1 else ''} of more than {MAX_LISTED_LENGTH} factors: counted, not written"
+        text = f"{count_text(chain.total, n)} path{'s' if chain.total > 1 else ''} of more than {MAX_LISTED_LENGTH} factors: counted, not written"
         table.add_row(label, Text(text, style="dim"), factors(chain, '–' if n.pretty else '-'))
         return
     for i, path in enumerate(chain.paths):
@@ -90,6 +90,7 @@ def _chain_rows(table, chain: ParamChain, loss: str, n: Notation) -> None:
     if chain.total > len(chain.paths):
         more = chain.total - len(chain.paths)
         dots = "…" if n.pretty else "..."
-        table.add_row("", Text(f"+ {dots} {more:,} more path{'s' if more > 1 else ''} (--max-paths writes more)", style="dim"), "")
+        why = f"at most {MAX_LISTED_PATHS:,} are written" if capped else "--max-paths writes more"
+        table.add_row("", Text(f"+ {dots} {count_text(more, n)} more path{'s' if more > 1 else ''} ({why})", style="dim"), "")
     if chain.total > 1:
-        table.add_row("", Text(f"sum over {chain.total:,} paths", style="italic"), factors(chain, '–' if n.pretty else '-'))
+        table.add_row("", Text(f"sum over {count_text(chain.total, n)} paths", style="italic"), factors(chain, '–' if n.pretty else '-'))

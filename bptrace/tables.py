@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from bptrace import latex
-from bptrace.chains import MAX_LISTED_LENGTH, direct_edges
+from bptrace.chains import MAX_LISTED_LENGTH, MAX_LISTED_PATHS, direct_edges
 from bptrace.graph import Graph
-from bptrace.printer import Notation, format_value, name_text, partial_text, show
+from bptrace.printer import Notation, count_text, format_value, name_text, partial_text, show
 from bptrace.syntax import Expr
 from bptrace.tracer import Chain, Final, Step
 
@@ -48,6 +48,10 @@ class Writer:
     def inline_partial(self, of: str, wrt: str) -> str:
         """Return ∂of/∂wrt inside prose: in $…$ in LaTeX."""
         return f"${latex.partial(of, wrt)}$" if self.tex else self.partial(of, wrt)
+
+    def count(self, n: int) -> str:
+        """Return a count of paths: exact, or past 24 digits its order of magnitude (see printer.count_text)."""
+        return latex.count(n) if self.tex else count_text(n, self.notation)
 
     def number(self, v) -> str:
         """Return a number; an array (one value per sample) as a short list, [0, 1, 1, 0]."""
@@ -228,7 +232,7 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors:
     if chain.paths_total == 0:
         return [row(label, w.note("no path: the loss does not depend on it"), "", total or w.values(chain.grad), w.number(chain.grad), "note")]
     if not chain.paths:
-        paths = "1 path of" if chain.paths_total == 1 else f"{chain.paths_total:,} paths, each of"
+        paths = "1 path of" if chain.paths_total == 1 else f"{w.count(chain.paths_total)} paths, each of"
         text = f"{paths} more than {MAX_LISTED_LENGTH:,} factors: counted, not listed"
         return [row(label, w.note(text), "", total or w.values(chain.grad), w.number(chain.grad), "note")]
     rows = []
@@ -247,9 +251,10 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors:
         if more:
             noun = "path" if more == 1 else "paths"
             dots = "…" if w.notation.pretty and not w.tex else "..."
-            note = w.note(f"{dots} and {more:,} more {noun} (not listed; --max-paths shows more)")
+            why = (f"a trace lists at most {MAX_LISTED_PATHS:,} paths" if chain.finder.capped else "--max-paths shows more")
+            note = w.note(f"{dots} and {w.count(more)} more {noun} (not listed; {why})")
             rows.append(Row(("", note, *blank, *(("",) if batched else ())), "note", (chain.param,)))
-        rows.append(row("", w.note(f"sum over the {chain.paths_total:,} paths"), "", total or w.values(chain.grad), w.number(chain.grad), "sum"))
+        rows.append(row("", w.note(f"sum over the {w.count(chain.paths_total)} paths"), "", total or w.values(chain.grad), w.number(chain.grad), "sum"))
     return rows
 
 

@@ -404,3 +404,11 @@ def test_the_fast_writer_agrees_on_random_networks(text, optimizer):
     except NumericFault:
         assume(False)  # a step that cannot be computed is not written at all
     assert [fast for fast, _ in pairs] == [slow for _, slow in pairs]
+
+
+def test_a_count_of_more_digits_than_python_reads_back_is_a_string_of_its_digits(validator):
+    from bptrace.jsonl import paths_count
+
+    assert paths_count(10**4300 - 1) == 10**4300 - 1  # 4,300 nines: json.loads reads it back
+    assert json.loads(json.dumps(paths_count(10**4300 - 1))) == 10**4300 - 1
+    assert paths_count(10**4300) == "1" + "0" * 4300

@@ -176,3 +176,55 @@ def test_many_warnings_are_counted_after_the_first_ten(tmp_path):
     assert result.stderr.rstrip().endswith(f"{path}: warning: and 19 more warnings (the begin record of --json lists them all)")
     begin = __import__("json").loads(CliRunner(env=ENV).invoke(app, ["run", path, "--json"]).stdout.splitlines()[0])
     assert len(begin["warnings"]) == 29
+
+
+def test_one_chain_longer_than_the_table_is_shown_whole_without_a_gap_of_no_params(tmp_path):
+    from test_chains import ladder
+
+    _, result = run(tmp_path, ladder(6), "--show", "chains", "--max-paths", "100")  # 3·2^6 − 2 = 190 paths
+    assert result.exit_code == 0
+    assert "0 more params" not in result.stdout and "Some rows are left out" not in result.stdout
+    assert "and 90 more paths" in " ".join(result.stdout.split())
+
+
+def diamonds(depth: int) -> str:
+    """a(i+1) = a(i)/2 + a(i)/2: 2^depth paths from the loss to w, each of 2·depth + 2 factors; ∂L/∂w = x = 1."""
+    lines = ["param w = 0.5", "input x = 1", "a0 = x*w"]
+    for i in range(depth):
+        lines += [f"p{i} = a{i}*0.5", f"q{i} = a{i}*0.5", f"a{i + 1} = p{i} + q{i}"]
+    return "\n".join([*lines, f"loss L = a{depth}"]) + "\n"
+
+
+def test_more_paths_than_python_writes_digits_for_are_shown_by_magnitude_and_written_exactly(tmp_path):
+    """2^14300 paths: 4,305 digits, more than Python turns into a string by default (log10(2)·14300 = 4304.73,
+    and 10^0.73 = 5.37)."""
+    import json
+    import sys
+
+    path, result = run(tmp_path, diamonds(14300), "--show", "chains")
+    assert result.exit_code == 0, result.stderr
+    assert "≈ 5.4·10⁴³⁰⁴ paths, each of more than 100" in result.stdout
+    result = CliRunner(env=ENV).invoke(app, ["run", path, "--json"], prog_name="bptrace")
+    assert result.exit_code == 0, result.stderr
+    (chain,) = json.loads(result.stdout.splitlines()[0])["chains"]
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        assert chain["paths_total"] == str(2**14300)
+    finally:
+        sys.set_int_max_str_digits(limit)
+    for args in (["explain", path], ["explain", path, "--latex"]):
+        result = CliRunner(env=ENV).invoke(app, args, prog_name="bptrace")
+        assert result.exit_code == 0, result.stderr
+        assert "≈ 5.4·10⁴³⁰⁴ paths" in result.stdout or r"$\approx 5.4 \cdot 10^{4304}$ paths" in result.stdout
+
+
+def test_more_paths_asked_for_than_a_trace_lists_say_why_they_are_not_listed(tmp_path):
+    from test_chains import wide
+
+    path, result = run(tmp_path, wide(5, 8), "--show", "chains", "--max-paths", "1000000000")  # 8^5 = 32,768 paths
+    assert result.exit_code == 0
+    words = " ".join(result.stdout.split())
+    assert "and 22,768 more paths (not listed; a trace lists at most 10,000 paths)" in words
+    result = CliRunner(env=ENV).invoke(app, ["explain", path, "--max-paths", "1000000000"], prog_name="bptrace")
+    assert "… 22,768 more paths (at most 10,000 are written)" in " ".join(result.stdout.split())
