@@ -257,6 +257,9 @@ def nudge(
     """Change PARAM a little: the gradient's predicted loss change beside the actual one, from the forward pass."""
     if not (_finite(by) and by != 0):
         raise typer.BadParameter("must be a finite number other than 0", param_hint="'--by'")
+    if abs(by) < sys.float_info.min:  # a subnormal: fewer digits than a float64's, and no param it could move
+        raise typer.BadParameter(f"{by:.3g} is subnormal: smaller than {sys.float_info.min:.3g}, the smallest float64 "
+                                 "with full precision; try the default, 0.001", param_hint="'--by'")
     _check_lr(lr)
     _guarded(file, lambda source: commands.nudge(source, param, by, step, lr, precision, ascii_math, str(file), seed))
 
