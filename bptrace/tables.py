@@ -212,7 +212,8 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
                      ("gradient", "chain rule", *numbers, *w.value_headers()), Rows(names, row), 2 + len(numbers))
 
 
-def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors: int | None = None) -> list[Row]:
+def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors: int | None = None,
+               max_shown: int | None = None) -> list[Row]:
     """Return one param's rows: a product per listed path, a note of the rest, the sum over paths.
 
     With samples, each path's value is shown per sample, and the last column holds the batch's
@@ -237,7 +238,8 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors:
         return [row(label, w.note(text), "", total or w.values(chain.grad), w.number(chain.grad), "note")]
     rows = []
     single = chain.paths_total == 1
-    for i, path in enumerate(chain.paths):
+    shown = chain.paths if max_shown is None else chain.paths[:max_shown]  # a view of a few rows shows the first
+    for i, path in enumerate(shown):
         edges = list(zip(path.nodes, path.nodes[1:]))
         symbols = w.times.join(_elided([w.partial(a, b) for a, b in _ends(edges, max_factors)], len(edges), w))
         if len(path.nodes) == 2:  # the local partial: the whole gradient when it is the only path, else a part
@@ -247,12 +249,16 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors:
         mean = w.number(chain.grad) if single else ""  # one path: its batch value is the gradient
         rows.append(row(label if i == 0 else "", symbols, substituted, w.values(path.value), mean))
     if not single:
-        more = chain.paths_total - len(chain.paths)
+        more = chain.paths_total - len(shown)
         if more:
             noun = "path" if more == 1 else "paths"
             dots = "…" if w.notation.pretty and not w.tex else "..."
-            why = (f"a trace lists at most {MAX_LISTED_PATHS:,} paths" if chain.finder.capped else "--max-paths shows more")
-            note = w.note(f"{dots} and {w.count(more)} more {noun} (not listed; {why})")
+            if len(shown) < len(chain.paths):
+                why = f"not shown; --all shows the first {len(chain.paths):,}"
+            else:
+                why = f"not listed; a trace lists at most {MAX_LISTED_PATHS:,} paths" if chain.finder.capped else \
+                    "not listed; --max-paths shows more"
+            note = w.note(f"{dots} and {w.count(more)} more {noun} ({why})")
             rows.append(Row(("", note, *blank, *(("",) if batched else ())), "note", (chain.param,)))
         rows.append(row("", w.note(f"sum over the {w.count(chain.paths_total)} paths"), "", total or w.values(chain.grad), w.number(chain.grad), "sum"))
     return rows

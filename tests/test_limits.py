@@ -184,7 +184,12 @@ def test_one_chain_longer_than_the_table_is_shown_whole_without_a_gap_of_no_para
     _, result = run(tmp_path, ladder(6), "--show", "chains", "--max-paths", "100")  # 3·2^6 − 2 = 190 paths
     assert result.exit_code == 0
     assert "0 more params" not in result.stdout and "Some rows are left out" not in result.stdout
-    assert "and 90 more paths" in " ".join(result.stdout.split())
+    words = " ".join(result.stdout.split())  # a table's worth of paths shown (50), the 100 listed with --all
+    assert "and 140 more paths (not shown; --all shows the first 100)" in words
+    assert words.count("∂L/∂a₆ · ") == 50
+    _, result = run(tmp_path, ladder(6), "--show", "chains", "--max-paths", "100", "--all")
+    words = " ".join(result.stdout.split())
+    assert "and 90 more paths (not listed; --max-paths shows more)" in words and words.count("∂L/∂a₆ · ") == 100
 
 
 def diamonds(depth: int) -> str:
@@ -222,9 +227,16 @@ def test_more_paths_than_python_writes_digits_for_are_shown_by_magnitude_and_wri
 def test_more_paths_asked_for_than_a_trace_lists_say_why_they_are_not_listed(tmp_path):
     from test_chains import wide
 
-    path, result = run(tmp_path, wide(5, 8), "--show", "chains", "--max-paths", "1000000000")  # 8^5 = 32,768 paths
+    from bptrace import tables
+    from bptrace.printer import MATH
+    from bptrace.tracer import trace
+
+    (chain,) = next(trace(load(wide(5, 8)), 1, max_paths=10**9)).chains  # 8^5 = 32,768 paths, 10,000 listed
+    rows = tables.chain_rows(chain, "L", tables.Writer(MATH, 4))
+    assert "… and 22,768 more paths (not listed; a trace lists at most 10,000 paths)" in rows[-2].cells[1]
+    path, result = run(tmp_path, wide(5, 8), "--show", "chains", "--max-paths", "1000000000")
     assert result.exit_code == 0
-    words = " ".join(result.stdout.split())
-    assert "and 22,768 more paths (not listed; a trace lists at most 10,000 paths)" in words
+    words = " ".join(result.stdout.split())  # memory and time for what is shown: 50 rows
+    assert "and 32,718 more paths (not shown; --all shows the first 10,000)" in words
     result = CliRunner(env=ENV).invoke(app, ["explain", path, "--max-paths", "1000000000"], prog_name="bptrace")
     assert "… 22,768 more paths (at most 10,000 are written)" in " ".join(result.stdout.split())
