@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bptrace.graph import Edge, Graph
 
 MAX_LISTED_LENGTH = 100  # longest path (in edges) a chain lists; longer ones are only counted: no one reads them
+MAX_LISTED_PATHS = 10_000  # paths a trace lists over all its params (never fewer than 8 a param): see listed_per_param
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,16 @@ def direct_edges(graph: Graph) -> frozenset[tuple[str, str]]:
     return frozenset((e.of, e.wrt) for e in loss.edges if paths[e.wrt] > 1)
 
 
+def listed_per_param(max_paths: int, params: int) -> int:
+    """Return how many paths each param's chain lists when `max_paths` are asked for: at most MAX_LISTED_PATHS in all,
+    shared among the `params`, but never fewer than 8 (the default) a param.
+
+    No one reads more, and the listed paths are held in memory and written at every step: a network of 2^60 paths
+    asked for a billion of them must not list a billion.
+    """
+    return min(max_paths, max(8, MAX_LISTED_PATHS // max(params, 1)))
+
+
 def plan_chains(graph: Graph, max_paths: int) -> tuple[ChainPlan, ...]:
     """Return each param's chain plan, at most `max_paths` paths listed per param."""
     finder = ChainFinder(graph, max_paths)
@@ -65,16 +76,22 @@ class ChainFinder:
 
     def __init__(self, graph: Graph, max_paths: int) -> None:
         self.loss = graph.loss
-        self.max_paths = max_paths
+        self.max_paths = max_paths  # as asked for
+        self.limit = listed_per_param(max_paths, len(graph.params))  # as listed
         self.totals = count_paths(graph)
         self.used_by = users(graph)
         self.near = distances(graph)
         self.found: dict[str, ChainPlan] = {}
 
+    @property
+    def capped(self) -> bool:
+        """Tell whether fewer paths are listed per param than were asked for (see listed_per_param)."""
+        return self.limit < self.max_paths
+
     def plan(self, param: str) -> ChainPlan:
         plan = self.found.get(param)
         if plan is None:
-            paths = _first_paths(self.loss, param, self.used_by, self.near, self.max_paths)
+            paths = _first_paths(self.loss, param, self.used_by, self.near, self.limit)
             plan = self.found[param] = ChainPlan(param, paths, self.totals[param])
         return plan
 

@@ -118,7 +118,7 @@ def run(
     lr: Lr = None,
     precision: Precision = 4,
     show: Annotated[str, typer.Option("--show", metavar="TABLES", show_default=False, help="Tables to show, comma-separated, from forward,partials,chains,updates (default: all four).")] = "forward,partials,chains,updates",
-    max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths listed per parameter; the rest, and any path of more than 100 factors, are counted exactly.")] = 8,
+    max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths listed per parameter (at most 10,000 in all); the rest, and any path of more than 100 factors, are counted exactly.")] = 8,
     ascii_math: AsciiMath = False,
     json_lines: Annotated[bool, typer.Option("--json", help="Write the trace as JSON Lines (see `bptrace schema`) instead of tables.")] = False,
     all_rows: AllRows = False,
@@ -260,7 +260,7 @@ def explain(
     file: Annotated[Path, typer.Argument(help="The .bp network to explain.", show_default=False, metavar="FILE")],
     params: Annotated[Optional[list[str]], typer.Argument(help="Params whose chains to write (default: every param).", show_default=False, metavar="PARAM")] = None,
     latex: Annotated[bool, typer.Option("--latex", help="Write the answers as LaTeX (amsmath) to paste into slides.")] = False,
-    max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths written per parameter; the rest are counted exactly.")] = 8,
+    max_paths: Annotated[int, typer.Option("--max-paths", metavar="K", callback=_at_least(1), help="Chain-rule paths written per parameter (at most 10,000 in all); the rest are counted exactly.")] = 8,
     ascii_math: AsciiMath = False,
     all_rows: AllRows = False,
 ) -> None:
@@ -305,6 +305,9 @@ def nudge(
     """Change PARAM a little: the gradient's predicted loss change beside the actual one, from the forward pass."""
     if not (_finite(by) and by != 0):
         raise typer.BadParameter("must be a finite number other than 0", param_hint="'--by'")
+    if abs(by) < sys.float_info.min:  # a subnormal: fewer digits than a float64's, and no param it could move
+        raise typer.BadParameter(f"{by:.3g} is subnormal: smaller than {sys.float_info.min:.3g}, the smallest float64 "
+                                 "with full precision; try the default, 0.001", param_hint="'--by'")
     _check_lr(lr)
     _guarded(file, lambda source: commands.nudge(source, param, by, step, lr, precision, ascii_math, terminal.shown(file), seed))
 

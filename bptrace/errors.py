@@ -59,6 +59,16 @@ class Warning_:
     hint: str | None = None
 
 
+class BadArgument(BptraceError):
+    """A command-line argument that does not fit the network's values, found only once they are computed."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(f"{message}; {hint}" if hint else message)
+        self.message, self.hint = message, hint
+
+
 class NumericFault(BptraceError):
     """A value stopped being a finite number during a run."""
 

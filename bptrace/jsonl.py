@@ -133,6 +133,27 @@ def line(record: dict[str, Any]) -> str:
     return (text if text.isascii() else text.translate(_LINE_BREAKS)) + "\n"
 
 
+JSON_INT_DIGITS = 4300  # the most digits Python's json module reads back as an int by default (sys.int_info)
+
+
+def paths_count(n: int) -> int | str:
+    """Return a count of paths for JSON: an integer; one of more than 4,300 digits, a string of its digits.
+
+    JSON itself has no limit, but Python's json refuses to read such an integer by default (and to write one):
+    as a string the trace stays readable, and exact.
+    """
+    import sys
+
+    limit = sys.get_int_max_str_digits()  # json writes an int through str(): at most this many digits (0: no limit)
+    if n < 10 ** min(JSON_INT_DIGITS, limit or JSON_INT_DIGITS):
+        return n
+    sys.set_int_max_str_digits(0)  # no limit, for this one conversion
+    try:
+        return str(n)
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
 def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, shape: Layout | None = None,
           batches: Batches | None = None) -> dict[str, Any]:
     """Return the record that opens a trace: the network, its settings (the mini-batches' too), its graph and its listed paths."""
@@ -172,7 +193,7 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, sha
             }
             for node in graph.nodes
         ],
-        "chains": [{"param": c.param, "paths_total": c.total, "paths": [list(path) for path in c.paths]} for c in shape.chains],
+        "chains": [{"param": c.param, "paths_total": paths_count(c.total), "paths": [list(path) for path in c.paths]} for c in shape.chains],
         "warnings": [{"message": w.message, "line": w.span.line, "col": w.span.col} for w in graph.warnings],
     }
 

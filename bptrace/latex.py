@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 from bptrace.chains import MAX_LISTED_LENGTH
 from bptrace.explain import Explanation, ParamChain, conclusion, factors
-from bptrace.printer import ATOM, POWER, PRODUCT, SUM, UNARY, ascii_spellings, number_text
-from bptrace.syntax import Call, Expr, Name, Neg, Num
 from bptrace.diagnostics import escaped
+from bptrace.printer import ATOM, POWER, PRODUCT, SUM, UNARY, ascii_spellings, count_parts, number_text
+from bptrace.syntax import Call, Expr, Name, Neg, Num
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
@@ -254,5 +254,11 @@ def _text(sentence: str) -> str:
     return sentence.replace("%", r"\%").replace("&", r"\&").replace("#", r"\#")
 
 
+def count(n: int) -> str:
+    """Return a count for text mode: 1,024, or past 24 digits $\\approx 1.2 \\cdot 10^{4304}$ (see printer.count_text)."""
+    parts = count_parts(n)
+    return f"{n:,}" if parts is None else rf"$\approx {parts[0]} \cdot 10^{{{parts[1]}}}$"
+
+
 def _count(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
+    return f"{count(n)} {one if n == 1 else many}"

@@ -7,11 +7,12 @@ shrinks ten times, which is what it means for the gradient to be the best linear
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from bptrace.errors import NumericFault
+from bptrace.errors import BadArgument, NumericFault
 from bptrace.graph import Graph
 from bptrace.printer import BP, Notation, format_number
 from bptrace.tracer import Step, batch, forward, trace
@@ -55,6 +56,10 @@ def nudge(graph: Graph, param: str, by: float, step: int = 1, lr: float | None =
     record = next(r for r in trace(graph, step, lr, max_paths=1) if isinstance(r, Step) and r.step == step)
     params = {u.param: u.before for u in record.updates}
     grad = next(u.grad for u in record.updates if u.param == param)  # the batch's, with samples
+    value = params[param]
+    if value + by == value:
+        raise BadArgument(f"--by {by:g} leaves {param} = {value:g} unchanged: a float64 holds about 16 significant digits",
+                          f"try --by {suggested(value):g} (a thousandth of {param}, as the default 0.001 is of a param near 1)")
     checked = graph.used_by_loss()
     nudges = []
     with np.errstate(all="ignore"):
@@ -71,6 +76,11 @@ def nudge(graph: Graph, param: str, by: float, step: int = 1, lr: float | None =
                 loss = np.nan  # a neighbour the user did not ask for: shown as not finite
             nudges.append(Nudge(d, float(moved), float(grad * d), float(loss - record.loss)))
     return NudgeReport(param, step, float(params[param]), float(record.loss), float(grad), by, tuple(nudges))
+
+
+def suggested(value: float) -> float:
+    """Return a nudge large enough to show a param's curve: the power of ten about a thousandth of it (0.001 near 1)."""
+    return 10.0 ** (math.floor(math.log10(max(1.0, abs(value)))) - 3)
 
 
 def rounding(report: NudgeReport) -> float:

@@ -229,3 +229,31 @@ def format_number(v: float, precision: int, notation: Notation = BP) -> str:
         text = f"{float(rounded):.{precision}g}"
     return text.replace("-", notation.minus)
 
+
+
+EXACT_COUNT_DIGITS = 24  # a count of more digits is shown as ≈ 1.2·10²⁵: no one reads 25 digits, nor 4,300
+
+
+def count_parts(n: int) -> tuple[str, int] | None:
+    """Return a huge count as its mantissa rounded to two digits and its exponent, ("1.2", 4304), or None
+    when it has at most EXACT_COUNT_DIGITS digits (written exactly). No int-to-str conversion: Python refuses
+    one of more than 4,300 digits."""
+    if n < 10**EXACT_COUNT_DIGITS:
+        return None
+    e = int(math.log10(n))  # may be one off near a power of ten: corrected below
+    e += (n >= 10 ** (e + 1)) - (n < 10**e)
+    lead = (n * 10 // 10 ** (e - 1) + 5) // 10  # the first two digits, rounded half up
+    if lead == 100:
+        lead, e = 10, e + 1
+    return f"{lead // 10}.{lead % 10}", e
+
+
+def count_text(n: int, notation: Notation = BP) -> str:
+    """Return a count for a human to read: 1,152,921,504,606,846,976, or past 24 digits ≈ 1.2·10⁴³⁰⁴ (~1.2e4304)."""
+    parts = count_parts(n)
+    if parts is None:
+        return f"{n:,}"
+    mantissa, e = parts
+    if notation.pretty:
+        return f"≈ {mantissa}·10{str(e).translate(_SUPERSCRIPTS)}"
+    return f"~{mantissa}e{e}"

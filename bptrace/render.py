@@ -370,7 +370,7 @@ def _chains(graph: Graph, step: Step, view: View) -> Table:
         if chain is None:
             view.gap(table, step.chains, len(empty.headers), noun="params", hidden=len(step.chains) - len(picked) + 1)
             continue
-        for row in tables.chain_rows(chain, graph.loss, w, step.grads.get(chain.param), limit):
+        for row in tables.chain_rows(chain, graph.loss, w, step.grads.get(chain.param), limit, _shown_paths(view)):
             add_row(table, row, view)
         shortened = shortened or (limit is not None and any(len(path.factors) > limit for path in chain.paths))
     if shortened:  # after the gap's caption, which this one includes
@@ -388,23 +388,30 @@ def _pick_chains(chains: Sequence[Chain], view: View) -> list[Chain | None]:
         return list(chains)
     used = 0
     for chain in chains:
-        used += _rows(chain)
+        used += _rows(chain, view)
         if used > view.max_rows:
             break
     else:
         return list(chains)
     head, used = 0, 0
-    while head < len(chains) and used + _rows(chains[head]) <= view.max_rows - 10:
-        used, head = used + _rows(chains[head]), head + 1
+    while head < len(chains) and used + _rows(chains[head], view) <= view.max_rows - 10:
+        used, head = used + _rows(chains[head], view), head + 1
     tail, used = len(chains), 0
-    while tail > head + 1 and used + _rows(chains[tail - 1]) <= 10:
-        used, tail = used + _rows(chains[tail - 1]), tail - 1
+    while tail > head + 1 and used + _rows(chains[tail - 1], view) <= 10:
+        used, tail = used + _rows(chains[tail - 1], view), tail - 1
+    if tail <= max(head, 1):  # one chain longer than the table: shown whole, nothing left out
+        return list(chains)
     return [*chains[:max(head, 1)], None, *chains[tail:]]
 
 
-def _rows(chain: Chain) -> int:
+def _shown_paths(view: View) -> int | None:
+    """Return how many of a chain's paths a view shows: a table's worth (--all: every one listed)."""
+    return None if view.max_rows is None else view.max_rows - 10
+
+
+def _rows(chain: Chain, view: View) -> int:
     """Return how many table rows a chain takes: its paths, a note of those not listed, the sum."""
-    listed = len(chain.paths)
+    listed = min(len(chain.paths), _shown_paths(view) or len(chain.paths))
     return 1 if not listed else listed + (chain.paths_total > listed) + (chain.paths_total > 1)
 
 

@@ -6,10 +6,10 @@ from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.text import Text
 
-from bptrace.chains import MAX_LISTED_LENGTH
+from bptrace.chains import MAX_LISTED_LENGTH, MAX_LISTED_PATHS
 from bptrace.explain import Explanation, ParamChain, conclusion, factors
 from bptrace.graph import Graph
-from bptrace.printer import Notation, name_text, partial_text, show
+from bptrace.printer import Notation, count_text, name_text, partial_text, show
 from bptrace.render import Heading, View, new_table, titled
 
 
@@ -68,27 +68,31 @@ def _chains_table(answers: Explanation, view: View):
         if chain is None:
             view.gap(table, answers.written, 3, noun="params")
             continue
-        _chain_rows(table, chain, answers.loss, n)
+        _chain_rows(table, chain, answers.loss, n, answers.capped, None if view.max_rows is None else view.max_rows - 10)
     return table
 
 
-def _chain_rows(table, chain: ParamChain, loss: str, n: Notation) -> None:
+def _chain_rows(table, chain: ParamChain, loss: str, n: Notation, capped: bool = False, max_shown: int | None = None) -> None:
     label = f"{partial_text(loss, chain.param, n)} ="
     if chain.total == 0:
         table.add_row(label, Text("0: no path leads from the loss to it", style="dim"), "0")
         return
     if not chain.paths:
-        text = f"{chain.total:,} path{'s' if chain.total > 1 else ''} of more than {MAX_LISTED_LENGTH} factors: counted, not written"
+        text = f"{count_text(chain.total, n)} path{'s' if chain.total > 1 else ''} of more than {MAX_LISTED_LENGTH} factors: counted, not written"
         table.add_row(label, Text(text, style="dim"), factors(chain, '–' if n.pretty else '-'))
         return
-    for i, path in enumerate(chain.paths):
+    shown = chain.paths if max_shown is None else chain.paths[:max_shown]  # a table's worth, unless --all
+    for i, path in enumerate(shown):
         product = f" {n.times} ".join(partial_text(a, b, n) for a, b in zip(path, path[1:]))
         if len(path) == 2:  # the edge itself: ∂L/∂w = ∂L/∂w would read as circular, and with other paths it is a part
             product += " (direct)"
         table.add_row(label if i == 0 else "", product if i == 0 else f"+ {product}", str(len(path) - 1))
-    if chain.total > len(chain.paths):
-        more = chain.total - len(chain.paths)
+    if chain.total > len(shown):
+        more = chain.total - len(shown)
         dots = "…" if n.pretty else "..."
-        table.add_row("", Text(f"+ {dots} {more:,} more path{'s' if more > 1 else ''} (--max-paths writes more)", style="dim"), "")
+        why = f"at most {MAX_LISTED_PATHS:,} are written" if capped else "--max-paths writes more"
+        if len(shown) < len(chain.paths):
+            why = f"--all writes the first {len(chain.paths):,}"
+        table.add_row("", Text(f"+ {dots} {count_text(more, n)} more path{'s' if more > 1 else ''} ({why})", style="dim"), "")
     if chain.total > 1:
-        table.add_row("", Text(f"sum over {chain.total:,} paths", style="italic"), factors(chain, '–' if n.pretty else '-'))
+        table.add_row("", Text(f"sum over {count_text(chain.total, n)} paths", style="italic"), factors(chain, '–' if n.pretty else '-'))

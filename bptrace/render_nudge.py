@@ -51,7 +51,8 @@ def _moved(nudge, view: View) -> str:
     """Return p + Δ with enough digits to differ from p on the page: 0.50001, not 0.5."""
     if not (math.isfinite(nudge.value) and math.isfinite(nudge.by)):
         return format_number(nudge.value, view.precision, view.notation)
-    digits = math.ceil(math.log10(max(abs(nudge.value), abs(nudge.by)) / abs(nudge.by))) + 1
+    # Logarithms subtracted, not divided: 1e306 / 1e-5 would overflow to inf.
+    digits = math.ceil(math.log10(max(abs(nudge.value), abs(nudge.by))) - math.log10(abs(nudge.by))) + 1
     return format_number(nudge.value, min(max(view.precision, digits), 17), view.notation)
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bptrace import latex
-from bptrace.chains import MAX_LISTED_LENGTH, direct_edges
+from bptrace.chains import MAX_LISTED_LENGTH, MAX_LISTED_PATHS, direct_edges
 from bptrace.graph import Graph
-from bptrace.printer import Notation, format_value, name_text, partial_text, show
+from bptrace.printer import Notation, count_text, format_value, name_text, partial_text, show
 from bptrace.syntax import Expr
 from bptrace.tracer import Chain, Final, Step
 
@@ -49,6 +49,10 @@ class Writer:
     def inline_partial(self, of: str, wrt: str) -> str:
         """Return ∂of/∂wrt inside prose: in $…$ in LaTeX."""
         return f"${latex.partial(of, wrt, self.spelled)}$" if self.tex else self.partial(of, wrt)
+
+    def count(self, n: int) -> str:
+        """Return a count of paths: exact, or past 24 digits its order of magnitude (see printer.count_text)."""
+        return latex.count(n) if self.tex else count_text(n, self.notation)
 
     def number(self, v) -> str:
         """Return a number; an array (one value per sample) as a short list, [0, 1, 1, 0]."""
@@ -209,7 +213,8 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
                      ("gradient", "chain rule", *numbers, *w.value_headers()), Rows(names, row), 2 + len(numbers))
 
 
-def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors: int | None = None) -> list[Row]:
+def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors: int | None = None,
+               max_shown: int | None = None) -> list[Row]:
     """Return one param's rows: a product per listed path, a note of the rest, the sum over paths.
 
     With samples, each path's value is shown per sample, and the last column holds the batch's
@@ -229,12 +234,13 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors:
     if chain.paths_total == 0:
         return [row(label, w.note("no path: the loss does not depend on it"), "", total or w.values(chain.grad), w.number(chain.grad), "note")]
     if not chain.paths:
-        paths = "1 path of" if chain.paths_total == 1 else f"{chain.paths_total:,} paths, each of"
+        paths = "1 path of" if chain.paths_total == 1 else f"{w.count(chain.paths_total)} paths, each of"
         text = f"{paths} more than {MAX_LISTED_LENGTH:,} factors: counted, not listed"
         return [row(label, w.note(text), "", total or w.values(chain.grad), w.number(chain.grad), "note")]
     rows = []
     single = chain.paths_total == 1
-    for i, path in enumerate(chain.paths):
+    shown = chain.paths if max_shown is None else chain.paths[:max_shown]  # a view of a few rows shows the first
+    for i, path in enumerate(shown):
         edges = list(zip(path.nodes, path.nodes[1:]))
         symbols = w.times.join(_elided([w.partial(a, b) for a, b in _ends(edges, max_factors)], len(edges), w))
         if len(path.nodes) == 2:  # the local partial: the whole gradient when it is the only path, else a part
@@ -244,13 +250,18 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors:
         mean = w.number(chain.grad) if single else ""  # one path: its batch value is the gradient
         rows.append(row(label if i == 0 else "", symbols, substituted, w.values(path.value), mean))
     if not single:
-        more = chain.paths_total - len(chain.paths)
+        more = chain.paths_total - len(shown)
         if more:
             noun = "path" if more == 1 else "paths"
             dots = "…" if w.notation.pretty and not w.tex else "..."
-            note = w.note(f"{dots} and {more:,} more {noun} (not listed; --max-paths shows more)")
+            if len(shown) < len(chain.paths):
+                why = f"not shown; --all shows the first {len(chain.paths):,}"
+            else:
+                why = f"not listed; a trace lists at most {MAX_LISTED_PATHS:,} paths" if chain.finder.capped else \
+                    "not listed; --max-paths shows more"
+            note = w.note(f"{dots} and {w.count(more)} more {noun} ({why})")
             rows.append(Row(("", note, *blank, *(("",) if batched else ())), "note", (chain.param,)))
-        rows.append(row("", w.note(f"sum over the {chain.paths_total:,} paths"), "", total or w.values(chain.grad), w.number(chain.grad), "sum"))
+        rows.append(row("", w.note(f"sum over the {w.count(chain.paths_total)} paths"), "", total or w.values(chain.grad), w.number(chain.grad), "sum"))
     return rows
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bptrace.chains import count_paths, edges_on_paths, plan_chains
+from bptrace.chains import MAX_LISTED_PATHS, count_paths, edges_on_paths, listed_per_param, plan_chains
 from bptrace.tracer import trace
 from conftest import declared_params, finite_difference, load
 
@@ -72,3 +72,68 @@ def test_a_nodes_partials_come_after_every_partial_into_it(seed):
     for i, (of, _) in enumerate(order):
         first_own.setdefault(of, i)
     assert all(i < first_own[wrt] for i, (_, wrt) in enumerate(order) if wrt in first_own)
+
+
+def wide(layers: int, branches: int) -> str:
+    """Each layer a(i+1) sums `branches` scaled copies of a(i): branches^layers paths from the loss back to a(0),
+    and as many to w (whose only user is a0)."""
+    lines = ["param w = 0.5", "input x = 1", "a0 = x*w"]
+    for i in range(layers):
+        lines += [f"b{i}_{j} = a{i}*{1 + j / 100}" for j in range(branches)]
+        lines.append(f"a{i + 1} = " + " + ".join(f"b{i}_{j}" for j in range(branches)))
+    lines.append(f"loss L = a{layers}*1e-18")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("asked", "params", "listed"), [
+    (8, 1, 8), (10**9, 1, MAX_LISTED_PATHS), (10**9, 1000, MAX_LISTED_PATHS // 1000), (100, 1000, 10),
+    (10**9, 2000, 8), (8, 100_000, 8), (3, 10, 3),
+])
+def test_a_trace_lists_at_most_ten_thousand_paths_in_all_and_never_fewer_than_eight_a_param(asked, params, listed):
+    assert MAX_LISTED_PATHS == 10_000
+    assert listed_per_param(asked, params) == listed
+
+
+def test_a_billion_paths_asked_of_two_to_the_sixty_lists_ten_thousand_distinct_ones():
+    graph = load(wide(20, 8))
+    (plan,) = plan_chains(graph, max_paths=10**9)
+    assert plan.total == 8**20 == 2**60
+    assert len(plan.paths) == len(set(plan.paths)) == MAX_LISTED_PATHS
+    assert all(len(p) == 2 * 20 + 3 and p[0] == "L" and p[-2:] == ("a0", "w") for p in plan.paths)  # L, 2 a layer, a0, w
+
+
+def test_a_billion_paths_asked_for_are_written_within_a_bounded_memory(tmp_path):
+    """Listing every path asked for took 24 GB; bounded, the trace fits in 2 GB of address space (numpy included)."""
+    import json
+    import resource
+    import subprocess
+    import sys
+
+    network = tmp_path / "wide.bp"
+    network.write_text(wide(20, 8), encoding="utf-8")
+    limit = 2 * 1024**3
+
+    def bounded() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    done = subprocess.run([sys.executable, "-m", "bptrace", "run", str(network), "--json", "--max-paths", str(10**9)],
+                          capture_output=True, text=True, preexec_fn=bounded, timeout=600)
+    assert done.returncode == 0, done.stderr
+    begin, step, _ = map(json.loads, done.stdout.splitlines())
+    assert begin["max_paths"] == 10**9  # as asked
+    (chain,) = begin["chains"]
+    assert chain["paths_total"] == 2**60 and len(chain["paths"]) == MAX_LISTED_PATHS
+    assert len(step["chains"][0]["paths"]) == MAX_LISTED_PATHS
+
+
+@pytest.mark.parametrize(("count", "pretty", "plain"), [
+    (3 * 2**60 - 2, "3,458,764,513,820,540,926", "3,458,764,513,820,540,926"),
+    (10**24 - 1, "999,999,999,999,999,999,999,999", "999,999,999,999,999,999,999,999"),
+    (10**24, "≈ 1.0·10²⁴", "~1.0e24"),
+    (996 * 10**28, "≈ 1.0·10³¹", "~1.0e31"),  # 9.96 rounds up to the next power of ten
+    (12 * 10**4303 + 5, "≈ 1.2·10⁴³⁰⁴", "~1.2e4304"),
+], ids=["2^60", "24 digits", "25 digits", "rounded up", "4305 digits"])
+def test_counts_past_24_digits_are_shown_by_their_order_of_magnitude(count, pretty, plain):
+    from bptrace.printer import BP, MATH, count_text
+
+    assert count_text(count, MATH) == pretty and count_text(count, BP) == plain

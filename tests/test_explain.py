@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bptrace import latex
 from bptrace.cli import app
-from bptrace.explain import explain
+from bptrace.explain import conclusion, explain
 from bptrace.parser import parse_expression
 from conftest import NETWORKS, ROOT, assert_latex_compiles, load
 
@@ -199,3 +199,33 @@ def test_question_five_says_which_params_have_paths_of_both_lengths(tmp_path):
                    "r = relu(h*v + 1)\nm = max(h, r)\na = abs(m - h*h)\nout = a + r*h\nloss L = (out - y)^2\n")
     out = " ".join(CliRunner().invoke(app, ["explain", str(net), "--ascii"]).stdout.split())
     assert "The longest paths (6 factors) lead to w, b; the shortest (3) to w, v, b. w, b have paths of both lengths." in out
+
+
+SOFTMAX = ("input x = 1\ntarget y1 = 1\ntarget y2 = 0\ntarget y3 = 0\n"
+           "param w1 = 0.1\nparam w2 = 0.2\nparam w3 = 0.3\nparam b1 = 0\nparam b2 = 0\nparam b3 = 0\n"
+           "z1 = x*w1 + b1\nz2 = x*w2 + b2\nz3 = x*w3 + b3\ne1 = exp(z1)\ne2 = exp(z2)\ne3 = exp(z3)\n"
+           "s = e1 + e2 + e3\np1 = e1/s\np2 = e2/s\np3 = e3/s\n"
+           "loss L = -(y1*log(p1) + y2*log(p2) + y3*log(p3))\n")
+
+
+def test_question_five_says_every_param_has_paths_of_both_lengths_when_each_does(tmp_path):
+    """Softmax over three classes: w1 reaches L through p1 straight from e1 (L, p1, e1, z1, w1: 4 factors) and
+    through s from p1, p2 and p3 (5 factors); so does every param. None is farther from the loss than another."""
+    net = tmp_path / "softmax.bp"
+    net.write_text(SOFTMAX)
+    answers = explain(load(SOFTMAX))
+    assert {(c.param, c.shortest, c.longest, c.total) for c in answers.chains} == {
+        (p, 4, 5, 4) for p in ("w1", "w2", "w3", "b1", "b2", "b3")}
+    out = " ".join(CliRunner().invoke(app, ["explain", str(net), "--ascii"]).stdout.split())
+    assert ("Neither: every param has paths of 4 factors and of 5, so no param is farther from the loss "
+            "than another.") in out
+    assert "the shortest (4)" not in out and "Longer." not in out
+    assert "every param has paths of 4 factors and of 5" in latex.explanation(answers, "softmax")
+
+
+def test_question_five_says_when_the_same_params_have_the_longest_and_the_shortest_paths():
+    # a reaches L directly (1 factor) and through e, d and c (4); b only through e and d (3 factors).
+    answers = explain(load("param a = 1\nparam b = 2\nc = a*2\nd = c*b\ne = d*2\nloss L = e + a\n"))
+    text = conclusion(answers, str)
+    assert text.startswith("Both the longest paths (4 factors) and the shortest (1) lead to a; the other params' "
+                           "paths lie between.")

@@ -426,3 +426,16 @@ def test_a_record_is_one_line_whatever_its_strings_hold():
     text = jsonl.line(record)
     assert text.endswith("\n") and text[:-1].splitlines() == [text[:-1]]
     assert json.loads(text) == record
+
+
+def test_a_count_of_more_digits_than_python_reads_back_is_a_string_of_its_digits(validator):
+    from bptrace.jsonl import paths_count
+
+    assert paths_count(10**4300 - 1) == 10**4300 - 1  # 4,300 nines: json.loads reads it back
+    assert json.loads(json.dumps(paths_count(10**4300 - 1))) == 10**4300 - 1
+    assert paths_count(10**4300) == "1" + "0" * 4300
+    begin = records(str(ROOT / "networks" / "simple.bp"))[0]
+    begin["chains"][0]["paths_total"] = "1" + "0" * 4300
+    assert validator.is_valid(begin)
+    begin["chains"][0]["paths_total"] = "1000"  # a count that fits an integer is written as one
+    assert not validator.is_valid(begin)

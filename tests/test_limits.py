@@ -187,3 +187,75 @@ def test_an_exponent_of_more_than_4300_digits_is_read_as_a_number(tmp_path):
     assert begin["params"] == {"w": 0.1}
     path, result = run(tmp_path, f"param w = 1e+{zeros}400\nloss L = w^2\n")  # 1e400: more than a float holds
     assert result.exit_code == 4 and result.stderr.startswith(f"{path}:1:11: error: number 1e+00000000000000000... is too large")
+
+
+def test_one_chain_longer_than_the_table_is_shown_whole_without_a_gap_of_no_params(tmp_path):
+    from test_chains import ladder
+
+    _, result = run(tmp_path, ladder(6), "--show", "chains", "--max-paths", "100")  # 3·2^6 − 2 = 190 paths
+    assert result.exit_code == 0
+    assert "0 more params" not in result.stdout and "Some rows are left out" not in result.stdout
+    words = " ".join(result.stdout.split())  # a table's worth of paths shown (50), the 100 listed with --all
+    assert "and 140 more paths (not shown; --all shows the first 100)" in words
+    assert words.count("∂L/∂a₆ · ") == 50
+    _, result = run(tmp_path, ladder(6), "--show", "chains", "--max-paths", "100", "--all")
+    words = " ".join(result.stdout.split())
+    assert "and 90 more paths (not listed; --max-paths shows more)" in words and words.count("∂L/∂a₆ · ") == 100
+
+
+def diamonds(depth: int) -> str:
+    """a(i+1) = a(i)/2 + a(i)/2: 2^depth paths from the loss to w, each of 2·depth + 2 factors; ∂L/∂w = x = 1."""
+    lines = ["param w = 0.5", "input x = 1", "a0 = x*w"]
+    for i in range(depth):
+        lines += [f"p{i} = a{i}*0.5", f"q{i} = a{i}*0.5", f"a{i + 1} = p{i} + q{i}"]
+    return "\n".join([*lines, f"loss L = a{depth}"]) + "\n"
+
+
+def test_more_paths_than_python_writes_digits_for_are_shown_by_magnitude_and_written_exactly(tmp_path):
+    """2^14300 paths: 4,305 digits, more than Python turns into a string by default (log10(2)·14300 = 4304.73,
+    and 10^0.73 = 5.37)."""
+    import json
+    import sys
+
+    from bptrace import jsonl, latex, tables
+    from bptrace.explain import explain
+    from bptrace.printer import MATH
+    from bptrace.tracer import trace
+
+    graph = load(diamonds(14300))
+    (traced,) = next(trace(graph, 1)).chains
+    assert "≈ 5.4·10⁴³⁰⁴ paths, each of more than 100" in tables.chain_rows(traced, "L", tables.Writer(MATH, 4))[0].cells[1]
+    (chain,) = json.loads(jsonl.line(jsonl.begin(graph, "d.bp", 1, 0.1, 8)))["chains"]  # where --json stopped, exit 1
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        assert chain["paths_total"] == str(2**14300)
+    finally:
+        sys.set_int_max_str_digits(limit)
+    assert r"$\approx 5.4 \cdot 10^{4304}$ paths of more than 100 factors" in latex.explanation(explain(graph), "diamonds")
+
+
+def test_more_paths_asked_for_than_a_trace_lists_say_why_they_are_not_listed(tmp_path):
+    from test_chains import wide
+
+    from bptrace import tables
+    from bptrace.printer import MATH
+    from bptrace.tracer import trace
+
+    (chain,) = next(trace(load(wide(5, 8)), 1, max_paths=10**9)).chains  # 8^5 = 32,768 paths, 10,000 listed
+    rows = tables.chain_rows(chain, "L", tables.Writer(MATH, 4))
+    assert "… and 22,768 more paths (not listed; a trace lists at most 10,000 paths)" in rows[-2].cells[1]
+    path, result = run(tmp_path, wide(5, 8), "--show", "chains", "--max-paths", "1000000000")
+    assert result.exit_code == 0
+    words = " ".join(result.stdout.split())  # memory and time for what is shown: 50 rows
+    assert "and 32,718 more paths (not shown; --all shows the first 10,000)" in words
+    result = CliRunner(env=ENV).invoke(app, ["explain", path, "--max-paths", "1000000000"], prog_name="bptrace")
+    assert "… 32,718 more paths (--all writes the first 10,000)" in " ".join(result.stdout.split())
+    from bptrace.explain import explain
+    from bptrace.render_explain import _chain_rows
+    from rich.table import Table
+
+    table = Table("gradient", "chain", "factors")
+    (chain,) = explain(load(wide(5, 8)), max_paths=10**9).chains
+    _chain_rows(table, chain, "L", MATH, capped=True)
+    assert "22,768 more paths (at most 10,000 are written)" in str(table.columns[1]._cells[-2])

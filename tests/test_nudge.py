@@ -104,3 +104,38 @@ def test_the_verdict_reads_the_curve_only_above_rounding(tmp_path, loss, param, 
     net = tmp_path / "n.bp"
     net.write_text(f"param {param}\nloss L = {loss}\n")
     assert says in " ".join(invoke("nudge", str(net), "w", "--by", by).stdout.split())
+
+
+def test_a_subnormal_nudge_is_a_usage_error_with_a_hint(tmp_path):
+    f = tmp_path / "sq.bp"
+    f.write_text("param w = 0.5\nloss L = w*w\n")
+    result = invoke("nudge", str(f), "w", "--by", "1e-320")  # below 2.2e-308, the smallest normal float64
+    assert result.exit_code == 2
+    assert "subnormal" in " ".join(result.stderr.replace("│", "").split())
+
+
+def test_a_nudge_that_leaves_the_param_unchanged_is_a_usage_error_saying_how_large_one_must_be(tmp_path):
+    f = tmp_path / "big.bp"
+    f.write_text("param w = 1e306\nloss L = w/1e306\n")
+    result = invoke("nudge", str(f), "w")  # 1e306 + 0.001 is 1e306: float64 spacing there is 2^965 ≈ 2.5e290
+    assert result.exit_code == 2, result.output
+    words = " ".join(result.stderr.split())
+    assert "--by 0.001 leaves w = 1e+306 unchanged" in words and "try --by 1e+303" in words
+
+
+def test_the_nudge_the_hint_suggests_for_a_huge_param_shows_its_line(tmp_path):
+    """L = w/1e306 is a straight line: ΔL = Δ/1e306, so Δ = 1e303 (a thousandth of w) changes L by 0.001, exactly as
+    predicted."""
+    f = tmp_path / "big.bp"
+    f.write_text("param w = 1e306\nloss L = w/1e306\n")
+    result = invoke("nudge", str(f), "w", "--by", "1e303")
+    assert result.exit_code == 0, result.output
+    assert "exact, up to rounding" in " ".join(result.stdout.split())
+
+
+def test_a_nudge_past_the_largest_float_is_a_numeric_fault(tmp_path):
+    f = tmp_path / "big.bp"
+    f.write_text("param w = 1e308\nloss L = w/1e308\n")
+    result = invoke("nudge", str(f), "w", "--by", "1e308")  # 2e308 is past 1.8e308: inf
+    assert result.exit_code == 5
+    assert "w + Δ = inf is not a finite number" in result.stderr
