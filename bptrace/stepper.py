@@ -43,14 +43,22 @@ class Keys:
             import tty
 
             self.saved = termios.tcgetattr(self.fd)
-            tty.setcbreak(self.fd)  # keys arrive one by one; Ctrl-C still interrupts
+            try:
+                tty.setcbreak(self.fd)  # keys arrive one by one; Ctrl-C still interrupts
+            except BaseException:  # a signal right now: __exit__ will not be called
+                self.__exit__()
+                raise
         return self
 
     def __exit__(self, *exc) -> None:
         if self.saved is not None:
             import termios
 
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            try:
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            except termios.error:  # the terminal is gone (SIGHUP): nothing left to restore
+                pass
+            self.saved = None
 
     def wait(self) -> None:
         """Return on Enter, space, → ↓ or Page Down (what presentation clickers send); raise Quit on q or Esc."""

@@ -6,6 +6,7 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -119,6 +120,18 @@ def test_ctrl_c_stops_at_once_and_leaves_the_terminal_as_it_was():
     lecture.until("bptrace: interrupted")
     assert termios.tcgetattr(lecture.master)[3] == before  # line editing and echo are back
     assert lecture.close() == 130
+
+
+@pytest.mark.parametrize("sig, code, says", [(signal.SIGTERM, 143, "stopped by SIGTERM"), (signal.SIGHUP, 129, "stopped by SIGHUP")])
+def test_sigterm_and_sighup_leave_the_terminal_as_it_was(sig, code, says):
+    # `kill`, or the ssh session closing, while the lecture waits for a key: echo and line editing come back.
+    lecture = Lecture("networks/simple.bp", "--pause")
+    before = termios.tcgetattr(lecture.master)[3]
+    lecture.until("Forward pass")
+    lecture.process.send_signal(sig)
+    lecture.until(f"bptrace: {says}")
+    assert termios.tcgetattr(lecture.master)[3] == before
+    assert lecture.close() == code
 
 
 def test_pause_refuses_politely_without_a_terminal():
