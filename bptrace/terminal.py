@@ -300,20 +300,9 @@ class Interrupts:
         if not (first and self.writes):
             raise Interrupted(self.signum)
 
-    def writing(self):
+    def writing(self) -> _Writing:
         """Return a context in which a signal waits until the output written in it is out."""
-        from contextlib import contextmanager
-
-        @contextmanager
-        def held():
-            self.writes += 1
-            try:
-                yield
-            finally:
-                self.writes -= 1
-            self.check()
-
-        return held()
+        return _Writing(self)
 
     def check(self) -> None:
         if self.signum is not None:
@@ -324,6 +313,23 @@ class Interrupts:
 
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
+
+
+class _Writing:
+    """While output is written, a first signal waits; it stops the run when the writing is done."""
+
+    __slots__ = ("interrupts",)
+
+    def __init__(self, interrupts: Interrupts) -> None:
+        self.interrupts = interrupts
+
+    def __enter__(self) -> None:
+        self.interrupts.writes += 1
+
+    def __exit__(self, kind, *exc) -> None:
+        self.interrupts.writes -= 1
+        if kind is None:  # an exception on its way out already stops the run
+            self.interrupts.check()
 
 
 def tolerant_streams() -> None:
