@@ -101,9 +101,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
                         losses.append(float(record.loss))
                         k = record.step
                         if not how.quiet and (k == 1 or k % how.every == 0 or k == how.steps):
-                            shown = render_step(graph, record, view)
-                            with interrupts.writing():  # a signal waits for the step's tables to be out
-                                out.print(shown)
+                            show_whole(out, render_step(graph, record, view), interrupts)
                         progress.advance(task)
                     else:
                         with interrupts.writing():
@@ -139,6 +137,38 @@ def _interrupted_summary(out, graph, first, last, losses: list[float], view, bat
         out.print(render_final(graph, first, Final(last.step, None, params), view))
         if len(losses) > 1:
             out.print(render_curve(losses, view, getattr(out, "width", 80), batched=batched, stopped=True))
+
+
+def laid_out(out, renderable):
+    """Return the text printing `renderable` on `out` writes (its colours as escape codes), to write with `write`.
+
+    Laying out the tables of 6,000 nodes with --all takes half a minute, and a signal must stop it at
+    once; writing them must not be cut in half (see show_whole). A recording console (--export) lays
+    them out as it prints: `renderable` comes back as it is.
+    """
+    from rich.console import Console
+
+    if not isinstance(out, Console):
+        return renderable
+    with out.capture() as captured:
+        out.print(renderable)
+    return captured.get()
+
+
+def write(out, shown) -> None:
+    """Write what `laid_out` returned."""
+    if isinstance(shown, str):
+        out.file.write(shown)
+        out.file.flush()
+    else:
+        out.print(shown)
+
+
+def show_whole(out, renderable, interrupts: terminal.Interrupts) -> None:
+    """Print `renderable`: laid out where a signal stops the run at once, written with signals waiting."""
+    shown = laid_out(out, renderable)
+    with interrupts.writing():
+        write(out, shown)
 
 
 LONG_RUN = 100  # steps; a run this long with its tables left out shows a progress bar on stderr
@@ -329,9 +359,9 @@ def check(source: str, steps: int, lr, precision: int, filename: str, seed: int 
     nodes = {node.name: node for node in graph.nodes}
     with terminal.Interrupts() as interrupts:
         for checked in check_steps(graph, steps, lr):
-            shown = render_check(graph, checked, view)
+            shown = laid_out(out, render_check(graph, checked, view))
             with interrupts.writing():  # a step's table and its errors together
-                out.print(shown)
+                write(out, shown)
                 unstable += sum(c.result.status == "unstable" for c in (*checked.grads, *checked.partials))
                 blamed = set()
                 for g in checked.grads:
