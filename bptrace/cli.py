@@ -212,14 +212,19 @@ def _guarded(file: Path, command):
     """Read FILE and run `command` on its text, turning every way it can stop into a message and an exit code."""
     source = ""
     try:
-        with _output():
+        with _output(), terminal.Interrupts():  # a signal stops reading and building too, not only the steps
             source = terminal.read(file)
             return command(source)
     except (BptraceError, RecursionError) as error:
         raise typer.Exit(terminal.report(error, terminal.shown(file), source)) from None
-    except KeyboardInterrupt:
-        terminal.stderr().print("bptrace: interrupted", markup=False)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt as stop:
+        if not isinstance(stop, terminal.Interrupted):  # Python's own, from a Ctrl-C outside Interrupts
+            stop = terminal.Interrupted(EXIT_INTERRUPTED - 128)
+        try:
+            terminal.stderr().print(stop.message, markup=False)
+        except OSError:  # SIGHUP: the terminal may be gone
+            pass
+        raise typer.Exit(stop.exit_code) from None
 
 
 @contextmanager

@@ -94,7 +94,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
         terminal.writable(how.export)
 
         out = Recorder(out, f"bptrace run {escaped(filename)}")
-    first, losses = None, []
+    first, last, losses = None, None, []
     progress = _progress(how)
     try:
         with terminal.Interrupts() as interrupts, progress:
@@ -102,20 +102,25 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
             try:
                 for record in trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how)):
                     if isinstance(record, Step):
-                        first = first or record
+                        first, last = first or record, record
                         losses.append(float(record.loss))
                         _warn_of_kinks(record, filename, source)
                         k = record.step
                         if not how.quiet and (k == 1 or k % how.every == 0 or k == how.steps):
-                            out.print(render_step(graph, record, view))
+                            show_whole(out, render_step(graph, record, view), interrupts)
                         progress.advance(task)
                     else:
-                        out.print(render_final(graph, first, record, view))
-                        if how.steps > 1:
-                            # With mini-batches every point is a batch's loss: the final loss over all samples is not one.
-                            points = losses if record.start_loss is not None else [*losses, float(record.loss)]
-                            out.print(render_curve(points, view, getattr(out, "width", 80), batched=record.start_loss is not None))
+                        with interrupts.writing():
+                            out.print(render_final(graph, first, record, view))
+                            if how.steps > 1:
+                                # With mini-batches every point is a batch's loss: the final loss over all samples is not one.
+                                points = losses if record.start_loss is not None else [*losses, float(record.loss)]
+                                out.print(render_curve(points, view, getattr(out, "width", 80), batched=record.start_loss is not None))
                     interrupts.check()
+            except KeyboardInterrupt:
+                if (how.quiet or how.every > 1) and first is not None:  # the steps it hid: how far they went
+                    _interrupted_summary(out, graph, first, last, losses, view, batches(graph, how, warn=False) is not None)
+                raise
             except NumericFault as fault:
                 if "forward" in how.sections and fault.computed is not None:
                     out.print(render_stopped(graph, fault, view))  # everything computed up to the fault
@@ -134,6 +139,50 @@ def _warn_of_kinks(record, filename: str, source: str) -> None:
     """Warn on stderr of each kink whose argument is within rounding of 0 (once per node: see kinks.py)."""
     for near in record.kinks:
         terminal.diagnose(terminal.stderr(), filename, source, near.span, near.message, near.hint, "warning")
+
+
+def _interrupted_summary(out, graph, first, last, losses: list[float], view, batched: bool) -> None:
+    """Print the summary of a run stopped by a signal after `last`: the params after it, and the loss curve."""
+    from bptrace.render import render_curve, render_final
+    from bptrace.tracer import Final
+
+    params = {u.param: u.after for u in last.updates}
+    with terminal.signals_held():  # a second signal waits for the summary: it is short
+        out.print(render_final(graph, first, Final(last.step, None, params), view))
+        if len(losses) > 1:
+            out.print(render_curve(losses, view, getattr(out, "width", 80), batched=batched, stopped=True))
+
+
+def laid_out(out, renderable):
+    """Return the text printing `renderable` on `out` writes (its colours as escape codes), to write with `write`.
+
+    Laying out the tables of 6,000 nodes with --all takes half a minute, and a signal must stop it at
+    once; writing them must not be cut in half (see show_whole). A recording console (--export) lays
+    them out as it prints: `renderable` comes back as it is.
+    """
+    from rich.console import Console
+
+    if not isinstance(out, Console):
+        return renderable
+    with out.capture() as captured:
+        out.print(renderable)
+    return captured.get()
+
+
+def write(out, shown) -> None:
+    """Write what `laid_out` returned."""
+    if isinstance(shown, str):
+        out.file.write(shown)
+        out.file.flush()
+    else:
+        out.print(shown)
+
+
+def show_whole(out, renderable, interrupts: terminal.Interrupts) -> None:
+    """Print `renderable`: laid out where a signal stops the run at once, written with signals waiting."""
+    shown = laid_out(out, renderable)
+    with interrupts.writing():
+        write(out, shown)
 
 
 LONG_RUN = 100  # steps; a run this long with its tables left out shows a progress bar on stderr
@@ -247,9 +296,9 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
     with terminal.Interrupts() as interrupts:
         try:
             for chunk, answer in zip(worksheet, answers):
-                show(chunk)
+                with interrupts.writing():
+                    show(chunk)
                 filled.append(answer)
-                interrupts.check()
         except BaseException:
             show(handout.ending(form))  # a document that stopped early is still well formed
             if key is not None:  # and its key holds the same steps
@@ -300,8 +349,10 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
                 if not isinstance(record, Step):
                     write(jsonl.end(record))
                     continue
-                write(step_line(record))
-                last = record
+                text = step_line(record)  # a signal while it is made stops the run without this step
+                with interrupts.writing():  # once written, the end record counts it
+                    write(text)
+                    last = record
                 _warn_of_kinks(record, filename, source)
                 for what in jsonl.non_finite(record, graph.loss):
                     if what not in reported:
@@ -338,31 +389,32 @@ def check(source: str, steps: int, lr, precision: int, filename: str, seed: int 
     nodes = {node.name: node for node in graph.nodes}
     with terminal.Interrupts() as interrupts:
         for checked in check_steps(graph, steps, lr):
-            out.print(render_check(graph, checked, view))
-            unstable += sum(c.result.status == "unstable" for c in (*checked.grads, *checked.partials))
-            blamed = set()
-            for g in checked.grads:
-                if g.result.status != "mismatch":
-                    continue
-                failures += 1
-                message = (f"step {checked.step}: dL/d{g.param} is {g.result.analytic:.9g} by backprop "
-                           f"but {g.result.numeric:.9g} by finite differences")
-                if g.culprit is None:
-                    err.print(f"bptrace: error: {message}", markup=False)
-                    continue
-                edge, local = g.culprit.edge, g.culprit.result
-                blamed.add((edge.of, edge.wrt))
-                message += (f"; the first wrong local derivative is d{edge.of}/d{edge.wrt} = {show(edge.formula)}, "
-                            f"{local.analytic:.9g} instead of {local.numeric:.9g}")
-                terminal.diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
-            for p in checked.partials:  # a wrong local derivative fails the check even when no gradient shows it
-                edge, local = p.edge, p.result
-                if local.status == "mismatch" and (edge.of, edge.wrt) not in blamed:
+            shown = laid_out(out, render_check(graph, checked, view))
+            with interrupts.writing():  # a step's table and its errors together
+                write(out, shown)
+                unstable += sum(c.result.status == "unstable" for c in (*checked.grads, *checked.partials))
+                blamed = set()
+                for g in checked.grads:
+                    if g.result.status != "mismatch":
+                        continue
                     failures += 1
-                    message = (f"step {checked.step}: the local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)} "
-                               f"is {local.analytic:.9g}, but {local.numeric:.9g} by finite differences")
+                    message = (f"step {checked.step}: dL/d{g.param} is {g.result.analytic:.9g} by backprop "
+                               f"but {g.result.numeric:.9g} by finite differences")
+                    if g.culprit is None:
+                        err.print(f"bptrace: error: {message}", markup=False)
+                        continue
+                    edge, local = g.culprit.edge, g.culprit.result
+                    blamed.add((edge.of, edge.wrt))
+                    message += (f"; the first wrong local derivative is d{edge.of}/d{edge.wrt} = {show(edge.formula)}, "
+                                f"{local.analytic:.9g} instead of {local.numeric:.9g}")
                     terminal.diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
-            interrupts.check()
+                for p in checked.partials:  # a wrong local derivative fails the check even when no gradient shows it
+                    edge, local = p.edge, p.result
+                    if local.status == "mismatch" and (edge.of, edge.wrt) not in blamed:
+                        failures += 1
+                        message = (f"step {checked.step}: the local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)} "
+                                   f"is {local.analytic:.9g}, but {local.numeric:.9g} by finite differences")
+                        terminal.diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
     if not failures:
         said = "All gradients agree with finite differences"
         if unstable:

@@ -33,24 +33,61 @@ class Quit(Exception):
 
 
 class Keys:
-    """Read single key presses from the terminal on stdin, without echo, restoring it afterwards."""
+    """Read single key presses from the terminal on stdin, without echo, restoring it afterwards.
+
+    A signal must stop a wait for a key at once. Python runs its handler between two operations, so a
+    signal arriving just before os.read() would wait inside it for the next key; here a key is read
+    only once select() says one is there, and select() also watches the pipe that the C-level handler
+    writes each signal to (signal.set_wakeup_fd), which wakes it whenever the signal came.
+    """
 
     def __enter__(self) -> Keys:
         self.fd = sys.stdin.fileno()
         self.saved = None
+        self.wakeup = None
         if os.name == "posix":
             import termios
             import tty
 
             self.saved = termios.tcgetattr(self.fd)
-            tty.setcbreak(self.fd)  # keys arrive one by one; Ctrl-C still interrupts
+            try:
+                tty.setcbreak(self.fd)  # keys arrive one by one; Ctrl-C still interrupts
+                self._watch_signals()
+            except BaseException:  # a signal right now: __exit__ will not be called
+                self.__exit__()
+                raise
         return self
 
+    def _watch_signals(self) -> None:
+        import signal
+
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        os.set_blocking(write, False)
+        try:
+            self.previous_wakeup = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        except ValueError:  # not the main thread, where no handler runs anyway
+            os.close(read)
+            os.close(write)
+            return
+        self.wakeup = (read, write)
+
     def __exit__(self, *exc) -> None:
+        if self.wakeup is not None:
+            import signal
+
+            signal.set_wakeup_fd(self.previous_wakeup)
+            for fd in self.wakeup:
+                os.close(fd)
+            self.wakeup = None
         if self.saved is not None:
             import termios
 
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            try:
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            except termios.error:  # the terminal is gone (SIGHUP): nothing left to restore
+                pass
+            self.saved = None
 
     def wait(self) -> None:
         """Return on Enter, space, → ↓ or Page Down (what presentation clickers send); raise Quit on q or Esc."""
@@ -69,7 +106,12 @@ class Keys:
             return key + msvcrt.getwch() if key in ("\x00", "\xe0") else key
         import select
 
+        watched = [self.fd] if self.wakeup is None else [self.fd, self.wakeup[0]]
+        while self.fd not in select.select(watched, [], [])[0]:
+            os.read(self.wakeup[0], 64)  # a signal's byte: its handler runs next and stops the run
         key = os.read(self.fd, 1).decode("utf-8", "replace")
+        if key == "\x03":  # Ctrl-C as a byte: the terminal sends no SIGINT (stty -isig)
+            raise KeyboardInterrupt
         if key == "\x1b":  # Esc alone, or the start of an arrow key's sequence
             while select.select([self.fd], [], [], 0.05)[0]:
                 key += os.read(self.fd, 1).decode("utf-8", "replace")

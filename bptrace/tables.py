@@ -412,12 +412,13 @@ def batch_loss_said(graph: Graph, step: Step) -> str:
 def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
     """Return the run's summary: the loss and each param at the start and after the last step."""
     steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
-    table = TableRows(f"After {steps}", ("", "start", "final"), numeric_from=1)
+    stopped = final.loss is None  # interrupted: the loss with the last params was never computed
+    table = TableRows(f"Interrupted after {steps}" if stopped else f"After {steps}", ("", "start", "final"), numeric_from=1)
     loss = f"loss {w.name(graph.loss)}" if not w.tex else w.name(graph.loss)
     start = first.loss
     if final.start_loss is not None:  # mini-batches: both losses over all the samples, not step 1's batch's
         loss, start = loss + w.note(" (all samples)"), final.start_loss
-    table.rows.append(Row((loss, w.number(start), w.number(final.loss)), "loss", (graph.loss,)))
+    table.rows.append(Row((loss, w.number(start), "" if stopped else w.number(final.loss)), "loss", (graph.loss,)))
     for u in first.updates:
         table.rows.append(Row((w.name(u.param), w.number(u.before), w.number(final.params[u.param])), subject=(u.param,)))
     return table

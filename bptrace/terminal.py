@@ -341,8 +341,17 @@ def unused_seed(graph, seed: int | None, filename: str, shuffles: bool = False) 
 MAX_WARNINGS = 10  # shown in full on stderr
 
 
+STOPS = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl-C; `timeout` and `kill`; a closed terminal or ssh session
+
+
+def _stops() -> tuple:
+    import signal
+
+    return tuple(getattr(signal, name) for name in STOPS if hasattr(signal, name))
+
+
 class signals_held:
-    """Hold SIGINT and SIGTERM while a line is written; they arrive the moment it is out.
+    """Hold SIGINT, SIGTERM and SIGHUP while a line is written; they arrive the moment it is out.
 
     The previous signal mask is restored afterwards, so signals a parent blocked stay blocked.
     The price: while a reader has stopped reading, Ctrl-C waits for it (`kill -9` does not).
@@ -353,7 +362,7 @@ class signals_held:
 
         self.previous = None
         if hasattr(signal, "pthread_sigmask"):
-            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(_stops()))
 
     def __exit__(self, *exc) -> None:
         import signal
@@ -362,18 +371,43 @@ class signals_held:
             signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
 
 
-class Interrupts:
-    """Defer Ctrl-C to the next step boundary, so no table or JSON line is cut in half.
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal; it exits with 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
 
-    A second Ctrl-C stops at once. A SIGINT that the parent ignores stays ignored.
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    @property
+    def message(self) -> str:
+        import signal
+
+        if self.signum == signal.SIGINT:
+            return "bptrace: interrupted"
+        return f"bptrace: stopped by {signal.Signals(self.signum).name}"
+
+
+class Interrupts:
+    """Stop a run at once on Ctrl-C, SIGTERM or SIGHUP, but never halfway through writing a table or a line.
+
+    A signal raises Interrupted wherever the run is, between two Python operations: a step of a big
+    network may take minutes, and waiting for its end made `timeout` wait as long. While output is
+    written (`writing()`) it waits for the write to end; a second signal stops even that at once. The
+    signal is remembered too, and `check()` raises it again, in case code that swallows exceptions (a
+    finaliser's) caught it. A signal that the parent ignores stays ignored.
     """
 
     def __enter__(self) -> Interrupts:
         import signal
 
-        self.pending = False
+        self.signum: int | None = None
+        self.writes = 0
         self.previous = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):  # `timeout` and `kill` stop a run as Ctrl-C does
+        for sig in _stops():
             if signal.getsignal(sig) is not signal.SIG_IGN:
                 try:
                     self.previous[sig] = signal.signal(sig, self._handle)
@@ -382,19 +416,42 @@ class Interrupts:
         return self
 
     def _handle(self, signum, frame) -> None:
-        if self.pending:
-            raise KeyboardInterrupt
-        self.pending = True
+        first = self.signum is None
+        if first:
+            self.signum = signum
+        if not (first and self.writes):
+            raise Interrupted(self.signum)
+
+    def writing(self) -> _Writing:
+        """Return a context in which a signal waits until the output written in it is out."""
+        return _Writing(self)
 
     def check(self) -> None:
-        if self.pending:
-            raise KeyboardInterrupt
+        if self.signum is not None:
+            raise Interrupted(self.signum)
 
     def __exit__(self, *exc) -> None:
         import signal
 
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
+
+
+class _Writing:
+    """While output is written, a first signal waits; it stops the run when the writing is done."""
+
+    __slots__ = ("interrupts",)
+
+    def __init__(self, interrupts: Interrupts) -> None:
+        self.interrupts = interrupts
+
+    def __enter__(self) -> None:
+        self.interrupts.writes += 1
+
+    def __exit__(self, kind, *exc) -> None:
+        self.interrupts.writes -= 1
+        if kind is None:  # an exception on its way out already stops the run
+            self.interrupts.check()
 
 
 def tolerant_streams() -> None:

@@ -180,7 +180,7 @@ class Final:
     """The state after the last update: the loss with the final parameters (over all the samples)."""
 
     steps: int
-    loss: Any
+    loss: Any  # None when the run was interrupted after `steps` (see commands.py)
     params: dict[str, Any]
     start_loss: Any = None  # with mini-batches: the loss over all the samples before training
 

@@ -266,6 +266,52 @@ def test_ctrl_c_ends_a_long_run_with_a_short_message_and_130():
     assert err == b"bptrace: interrupted\n"
 
 
+@pytest.mark.parametrize("nodes, args, after", [(3000, ["check"], 3), (6000, ["run", "--all"], 8)], ids=["check", "run --all"])
+def test_sigterm_stops_a_long_step_in_its_middle_with_143(tmp_path, nodes, args, after):
+    # A check of 3,000 nodes spends a minute or more in its first step (a finite difference per param,
+    # each a forward pass); the tables of 6,000 nodes with --all take half a minute to lay out. Waiting
+    # for the step's end, `timeout` waited as long. They stop within a moment now; 10 s leave room for
+    # a busy machine.
+    import signal
+    import time
+
+    sys.path.append(str(ROOT / "benchmarks"))
+    from generate import network
+
+    f = tmp_path / "big.bp"
+    f.write_text(network(nodes))
+    proc = subprocess.Popen([sys.executable, "-m", "bptrace", args[0], str(f), *args[1:]],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(after)  # for --all, while the tables are laid out: the step is computed by then
+    proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143  # 128 + SIGTERM's 15
+    assert err == b"bptrace: stopped by SIGTERM\n"
+
+
+def test_an_interrupted_quiet_run_shows_its_summary_and_curve():
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bptrace", "run", str(ROOT / "networks" / "xor.bp"), "--steps", "100000000", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err == b"bptrace: interrupted\n"
+    text = out.decode()
+    done = int(re.search(r"Interrupted after ([0-9]+) steps", text)[1])
+    assert re.search(rf"Loss at steps 1 to {done:,} ", text)
+    assert re.search(r"\nloss L +\S+ *\n", text)  # the start only: the loss where it stopped was never computed
+    assert re.search(r"\nb₂ +\S+ +\S+ *\n", text)  # each param from its start to where it stopped
+
+
 @pytest.mark.parametrize(
     "text, code, says",
     [

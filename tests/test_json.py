@@ -439,3 +439,16 @@ def test_a_count_of_more_digits_than_python_reads_back_is_a_string_of_its_digits
     assert validator.is_valid(begin)
     begin["chains"][0]["paths_total"] = "1000"  # a count that fits an integer is written as one
     assert not validator.is_valid(begin)
+
+
+def test_a_line_made_in_pieces_is_the_one_json_dumps_writes(monkeypatch):
+    # A step of a million samples was one json.dumps call of forty seconds that no signal could stop;
+    # `line` makes the same text a chunk of numbers at a time. Chunks of 3 here: every array is cut.
+    monkeypatch.setattr(jsonl, "CHUNK", 3)
+    graph = load("input x = [0.5, -1, 2, 0.25, 3, -0.5, 1]\ntarget y = [1, 0, 1, 0, 1, 0, 1]\nparam w = 0.3\n"
+                 "param b = 0.1\nh = σ(x*w + b)\nloss L = (y - h)^2\n")
+    step = next(trace(graph, 1))
+    for record in (jsonl.begin(graph, "n.bp", 1, 0.1, 8), jsonl.step(graph, step), {"a": [], "b": {}, "c": [[1.5] * 7, {"d": "é"}]}):
+        assert jsonl.line(record) == json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")) + "\n"
+    with pytest.raises(ValueError):  # strict JSON still: a nan is refused, never written
+        jsonl.line({"x": [1.0] * 5 + [float("nan")]})

@@ -6,6 +6,7 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -121,6 +122,18 @@ def test_ctrl_c_stops_at_once_and_leaves_the_terminal_as_it_was():
     assert lecture.close() == 130
 
 
+@pytest.mark.parametrize("sig, code, says", [(signal.SIGTERM, 143, "stopped by SIGTERM"), (signal.SIGHUP, 129, "stopped by SIGHUP")])
+def test_sigterm_and_sighup_leave_the_terminal_as_it_was(sig, code, says):
+    # `kill`, or the ssh session closing, while the lecture waits for a key: echo and line editing come back.
+    lecture = Lecture("networks/simple.bp", "--pause")
+    before = termios.tcgetattr(lecture.master)[3]
+    lecture.until("Forward pass")
+    lecture.process.send_signal(sig)
+    lecture.until(f"bptrace: {says}")
+    assert termios.tcgetattr(lecture.master)[3] == before
+    assert lecture.close() == code
+
+
 def test_pause_refuses_politely_without_a_terminal():
     result = CliRunner().invoke(app, ["run", str(ROOT / "networks/simple.bp"), "--pause"], input="\n")
     assert result.exit_code == 2
@@ -137,3 +150,42 @@ def test_a_long_quiet_run_shows_a_progress_bar_on_a_terminal():
 def test_no_progress_bar_when_stderr_is_not_a_terminal():
     result = CliRunner().invoke(app, ["run", str(ROOT / "networks/xor.bp"), "--steps", "300", "--quiet"])
     assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_a_signal_that_comes_before_the_wait_for_a_key_still_stops_it(monkeypatch):
+    # The race of a busy machine: Ctrl-C lands just before os.read() is called. Its C handler runs at
+    # once, but the Python handler that stops the run only after read() returns: at the next key. The
+    # same happens when another thread takes the signal while the main thread reads, as here, which
+    # makes the race certain: the main thread blocks SIGTERM, a helper thread receives it.
+    import threading
+
+    from bptrace.stepper import Keys
+    from bptrace.terminal import Interrupted, Interrupts
+
+    master, slave = pty.openpty()
+    monkeypatch.setattr(sys, "stdin", os.fdopen(slave, "rb", buffering=0))
+    go, done, rescued = threading.Event(), threading.Event(), threading.Event()
+
+    def helper() -> None:
+        go.wait()
+        time.sleep(0.5)  # the main thread is waiting for a key by now
+        os.kill(os.getpid(), signal.SIGTERM)
+        if not done.wait(10):  # a key, in case the wait did not stop: it then ends on it
+            rescued.set()
+            os.write(master, b"\r")
+
+    thread = threading.Thread(target=helper, daemon=True)
+    thread.start()
+    try:
+        with Interrupts(), Keys() as keys:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            go.set()
+            with pytest.raises(Interrupted):
+                keys.wait()
+            done.set()
+        thread.join()
+        assert not rescued.is_set(), "the wait for a key ended on the next key, not on the signal"
+    finally:
+        done.set()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        os.close(master)
