@@ -52,7 +52,8 @@ def split(e: Expr) -> tuple[Fraction, list[Expr]]:
     if isinstance(e, Binary) and e.op == "*":
         cl, fl = split(e.left)
         cr, fr = split(e.right)
-        return cl * cr, fl + fr
+        if foldable(cl * cr):  # 1e20·1e300 stays as written: 1e320 is more than a float holds
+            return cl * cr, fl + fr
     if isinstance(e, Binary) and e.op == "/":
         # −3·b/(2·w) is −3/2 times b/w: the sign and numbers come out, so a + −x can read a − x.
         ct, ft = split(e.left)

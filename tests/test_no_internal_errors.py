@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from bptrace.cli import app
 from conftest import NETWORKS
 
-DOCUMENTED = {0, 2, 3, 4, 5, 6, 130}
+DOCUMENTED = {0, 2, 3, 4, 5, 6, 129, 130, 143}
 EXAMPLES = int(os.environ.get("BPTRACE_EXAMPLES", 150))
 SOURCES = {p.name: p.read_text(encoding="utf-8") for p in NETWORKS}
 LINE = "input x = 1\ntarget y = 2\nparam w = 0.5\nset lr = 0.1\nloss L = (w*x - y)^2\n"
