@@ -95,11 +95,7 @@ def _number(cell: str) -> bool:
 
 def _decimal_comma(cell: str) -> bool:
     """Tell whether a cell is a number written with a decimal comma, 1,5."""
-    try:
-        float(cell.replace(",", "."))
-    except ValueError:
-        return False
-    return cell.count(",") == 1
+    return cell.count(",") == 1 and _number(cell)
 
 
 def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str) -> Graph:
