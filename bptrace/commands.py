@@ -128,11 +128,26 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
                     out.print(render_curve(losses, view, getattr(out, "width", 80), batched=batches(graph, how, warn=False) is not None,
                                            stopped=True))
                 raise
-    finally:
+    except BaseException as stop:
         if how.export is not None:  # what was shown, up to a fault or an interrupt too
-            terminal.save(how.export, out.exported(how.export))
-    if how.export is not None and out.lost is not None:  # the export is whole: now say that the terminal is not
-        raise out.lost
+            _save_stopped(how.export, out.exported(how.export), stop)
+        raise
+    if how.export is not None:
+        terminal.save(how.export, out.exported(how.export))
+        if out.lost is not None:  # the export is whole: now say that the terminal is not
+            raise out.lost
+
+
+def _save_stopped(path: Path, text: str, stop: BaseException) -> None:
+    """Save what a run stopped by `stop` wrote. After a signal, a FIFO's reader is not waited for, and a file that
+    cannot be written is said on stderr while the signal ends the run, with its exit code and its message."""
+    if not isinstance(stop, KeyboardInterrupt):
+        terminal.save(path, text)
+        return
+    try:
+        terminal.save(path, text, wait=False)
+    except terminal.FileProblem as problem:
+        terminal.report(problem, "", "")
 
 
 def _warn_of_kinks(record, filename: str, source: str) -> None:
@@ -299,10 +314,10 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
                 with interrupts.writing():
                     show(chunk)
                 filled.append(answer)
-        except BaseException:
+        except BaseException as stop:
             show(handout.ending(form))  # a document that stopped early is still well formed
             if key is not None:  # and its key holds the same steps
-                terminal.save(key, "".join(filled) + handout.ending(form))
+                _save_stopped(key, "".join(filled) + handout.ending(form), stop)
             raise
     if key is not None:
         terminal.save(key, "".join(filled))

@@ -88,17 +88,21 @@ def shown(path: Path | str) -> str:
     return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def save(path: Path, text: str) -> None:
+def save(path: Path, text: str, wait: bool = True) -> None:
     """Write `text` to `path`, or raise FileProblem: a regular file at once (a temporary file renamed over it, its mode
-    kept), a symlink's file in its place, and a FIFO, terminal or other device in place (opened, not replaced)."""
+    kept), a symlink's file in its place, and a FIFO, terminal or other device in place (opened, not replaced).
+
+    A FIFO nobody reads is waited for, as a shell's `>` waits, while a signal may still stop the wait; once a signal
+    has stopped the run (`wait` False), it is not: no one is reading it, and that is said at once.
+    """
     import os
     import stat
 
     target, status = _target(path)
     data = text.encode("utf-8")
     if status is not None and not stat.S_ISREG(status.st_mode):
+        out = _opened_in_place(target, path, wait)
         try:
-            out = os.open(target, os.O_WRONLY | os.O_NOCTTY)
             try:
                 _write_all(out, data)
             finally:
@@ -130,6 +134,38 @@ def save(path: Path, text: str) -> None:
             if isinstance(error, OSError):
                 raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
             raise
+
+
+def _opened_in_place(target: Path, path: Path, wait: bool) -> int:
+    """Return a blocking descriptor writing the FIFO or device `target`."""
+    import errno
+    import os
+    import stat
+
+    flags = os.O_WRONLY | os.O_NOCTTY
+    try:
+        try:
+            out = os.open(target, flags | os.O_NONBLOCK)  # a FIFO nobody reads: ENXIO at once, never a wait
+        except OSError as error:
+            if not (error.errno == errno.ENXIO and wait and stat.S_ISFIFO(os.stat(target).st_mode)):
+                raise
+            out = os.open(target, flags)  # until a reader comes: a signal raises Interrupted out of the wait
+    except OSError as error:
+        if error.errno == errno.ENXIO and _is_fifo(target):
+            raise FileProblem(f"cannot write {shown(path)}: no one is reading it") from None
+        raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
+    os.set_blocking(out, True)  # written whole, however slowly its reader reads
+    return out
+
+
+def _is_fifo(path: Path) -> bool:
+    import os
+    import stat
+
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +153,80 @@ def test_an_interrupt_while_the_file_is_saved_leaves_no_temporary_behind(option,
     result = write(option, tmp_path / WRITERS[option][1])
     assert result.exit_code == 130
     assert list(tmp_path.iterdir()) == []
+
+
+# In a child process: each option in a run long enough to be stopped, whose stdout shows it has begun.
+LONG = {"--key": ["-f", "markdown", "--blank", "partials", "--steps", "2000000", "--key"],
+        "--export": ["--every", "1000000000", "--steps", "2000000", "--export"]}
+
+
+def child(args: list[str], stdout, **options) -> subprocess.Popen:
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    env.pop("FORCE_COLOR", None)
+    return subprocess.Popen([sys.executable, "-m", "bptrace", "run", SIMPLE, *args], stdout=stdout,
+                            stderr=subprocess.PIPE, env=env, **options)
+
+
+def said(err: bytes) -> list[str]:
+    """Return the lines of stderr but a worksheet's warnings (with --blank forward, that it gives answers away)."""
+    return [line for line in err.decode().splitlines() if "worksheet gives answers away" not in line]
+
+
+def wait_for(condition, what: str, seconds: float = 30) -> None:
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, f"no {what} after {seconds} s"
+        time.sleep(0.05)
+
+
+def ended(proc: subprocess.Popen, seconds: float = 15) -> tuple[int, bytes]:
+    """Return the exit code and stderr of `proc`, killed (and the test failed) if it has not ended in time."""
+    try:
+        _, err = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"still running {seconds} s after the signal")
+    return proc.returncode, err
+
+
+def test_a_signal_when_no_one_reads_the_fifo_ends_the_run_at_once_with_its_code(option, tmp_path):
+    """The signal that stopped the run must not wait for a reader that may never come: it hung forever."""
+    fifo = tmp_path / WRITERS[option][1]
+    os.mkfifo(fifo)
+    shown = tmp_path / "stdout"
+    with open(shown, "wb") as stdout:
+        proc = child([*LONG[option], str(fifo)], stdout)
+    wait_for(lambda: shown.stat().st_size > 0, "output")
+    proc.send_signal(signal.SIGTERM)
+    code, err = ended(proc)
+    assert code == 143  # the signal's, not the file's 3
+    assert said(err) == [f"bptrace: error: cannot write {fifo}: no one is reading it", "bptrace: stopped by SIGTERM"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_fifo_is_waited_for_at_the_end_of_a_run_and_a_signal_stops_the_wait(option, tmp_path):
+    fifo = tmp_path / WRITERS[option][1]
+    os.mkfifo(fifo)
+    whole = len(write(option, tmp_path / ("plain" + WRITERS[option][1])).stdout_bytes)
+    shown = tmp_path / "stdout"
+    with open(shown, "wb") as stdout:
+        proc = child([*WRITERS[option][0], str(fifo)], stdout)
+    wait_for(lambda: shown.stat().st_size == whole, "whole output")  # the run is done: the file is next
+    time.sleep(0.5)
+    assert proc.poll() is None  # waiting for a reader, as `echo > fifo` does
+    proc.send_signal(signal.SIGTERM)
+    code, err = ended(proc)
+    assert (code, said(err)) == (143, ["bptrace: stopped by SIGTERM"])
+
+
+def test_a_fifo_whose_reader_comes_after_the_run_gets_the_whole_file(option, tmp_path):
+    fifo = tmp_path / WRITERS[option][1]
+    os.mkfifo(fifo)
+    proc = child([*WRITERS[option][0], str(fifo)], subprocess.DEVNULL)
+    time.sleep(1)
+    with open(fifo, "rb") as reader:
+        got = reader.read()
+    code, err = ended(proc)
+    assert (code, said(err)) == (0, [])
+    assert got == written(option, tmp_path)
