@@ -192,8 +192,13 @@ def _temporary(folder: Path, path: Path) -> tuple[int, Path]:
 
 
 def _target(path: Path):
-    """Return the file writing `path` writes (a symlink followed to it) and its stat (None if there is none yet);
-    raise FileProblem if it is nothing bptrace may write: a directory, a read-only file, a name too long."""
+    """Return the name writing `path` writes through, and its file's stat (None if there is none yet); raise FileProblem
+    if it is nothing bptrace may write: a directory, a read-only file, a name too long.
+
+    The name is `path` itself for a FIFO or a device, and the file a symlink leads to for a regular file, renamed over
+    in its folder. The type comes from `path`: /dev/stdout, /dev/fd/N and bash's >(cmd) name a pipe through a link only
+    the kernel follows (realpath makes it /proc/PID/fd/pipe:[N], which is no file).
+    """
     import os
     import stat
 
@@ -209,7 +214,7 @@ def _target(path: Path):
     if len(os.fsencode(target.name)) > longest:
         raise refuse(f"the name is longer than the {longest} bytes a file name may have here")
     try:
-        status = os.stat(target)
+        status = os.stat(path)
     except FileNotFoundError:
         status = None
     except OSError as error:
@@ -218,7 +223,7 @@ def _target(path: Path):
         raise refuse("is a directory")
     if status is not None and not stat.S_ISREG(status.st_mode):
         if stat.S_ISCHR(status.st_mode) or stat.S_ISFIFO(status.st_mode):
-            return target, status  # written in place: a terminal, a FIFO, a device
+            return Path(path), status  # written in place: a terminal, a FIFO, a pipe, a device
         raise refuse("not a file, a FIFO or a terminal")
     if not folder.is_dir():
         raise refuse("no such directory")

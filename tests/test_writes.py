@@ -230,3 +230,30 @@ def test_a_fifo_whose_reader_comes_after_the_run_gets_the_whole_file(option, tmp
     code, err = ended(proc)
     assert (code, said(err)) == (0, [])
     assert got == written(option, tmp_path)
+
+
+def test_a_pipe_named_by_dev_fd_is_written_in_place(option, tmp_path):
+    """/dev/fd/N, /dev/stdout or bash's >(cmd): a link only the kernel can follow, to a pipe that is no file.
+    --export's name must end in .html: a symlink of that name leads to it."""
+    reader, writer = os.pipe()
+    name = f"/dev/fd/{writer}"  # the child's descriptor: pass_fds keeps its number
+    if option == "--export":
+        (tmp_path / "t.html").symlink_to(name)
+        name = str(tmp_path / "t.html")
+    got: list[bytes] = []
+
+    def read_all() -> None:
+        while chunk := os.read(reader, 65536):
+            got.append(chunk)
+
+    thread = threading.Thread(target=read_all, daemon=True)
+    thread.start()
+    try:
+        proc = child([*WRITERS[option][0], name], subprocess.DEVNULL, pass_fds=(writer,))
+        os.close(writer)
+        code, err = ended(proc, 60)
+        thread.join(timeout=30)
+    finally:
+        os.close(reader)
+    assert (code, said(err)) == (0, [])
+    assert b"".join(got) == written(option, tmp_path)
