@@ -102,14 +102,18 @@ def save(path: Path, text: str, wait: bool = True) -> None:
     data = text.encode("utf-8")
     if status is not None and not stat.S_ISREG(status.st_mode):
         out = _opened_in_place(target, path, wait)
-        try:
+        if out is not None:
             try:
-                _write_all(out, data)
-            finally:
-                os.close(out)
-        except OSError as error:
-            raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
-        return
+                try:
+                    _write_all(out, data)
+                finally:
+                    os.close(out)
+            except OSError as error:
+                raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
+            return
+        target, status = _target(path)  # a regular file (or none) now: replaced as any other
+        if status is not None and not stat.S_ISREG(status.st_mode):
+            raise FileProblem(f"cannot write {shown(path)}: it changed while bptrace opened it")
     # Ctrl-C and SIGTERM wait for the rename: the file is whole or as it was, and no temporary is left behind.
     with signals_held():
         out, temporary = _temporary(target.parent, path)
@@ -136,8 +140,9 @@ def save(path: Path, text: str, wait: bool = True) -> None:
             raise
 
 
-def _opened_in_place(target: Path, path: Path, wait: bool) -> int:
-    """Return a blocking descriptor writing the FIFO or device `target`."""
+def _opened_in_place(target: Path, path: Path, wait: bool) -> int | None:
+    """Return a blocking descriptor writing the FIFO or device `target`; None if it has become a regular file or
+    gone since it was looked at: that one is replaced, not written over."""
     import errno
     import os
     import stat
@@ -150,10 +155,15 @@ def _opened_in_place(target: Path, path: Path, wait: bool) -> int:
             if not (error.errno == errno.ENXIO and wait and stat.S_ISFIFO(os.stat(target).st_mode)):
                 raise
             out = os.open(target, flags)  # until a reader comes: a signal raises Interrupted out of the wait
+    except FileNotFoundError:
+        return None
     except OSError as error:
         if error.errno == errno.ENXIO and _is_fifo(target):
             raise FileProblem(f"cannot write {shown(path)}: no one is reading it") from None
         raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
+    if stat.S_ISREG(os.fstat(out).st_mode):
+        os.close(out)
+        return None
     os.set_blocking(out, True)  # written whole, however slowly its reader reads
     return out
 

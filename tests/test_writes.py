@@ -257,3 +257,27 @@ def test_a_pipe_named_by_dev_fd_is_written_in_place(option, tmp_path):
         os.close(reader)
     assert (code, said(err)) == (0, [])
     assert b"".join(got) == written(option, tmp_path)
+
+
+def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_over(option, tmp_path, monkeypatch):
+    """Checked a FIFO, opened a regular file (someone swapped them between): renamed over as any file is."""
+    from bptrace import terminal
+
+    target = tmp_path / WRITERS[option][1]
+    os.mkfifo(target)
+    checked = terminal._target
+    calls = []
+
+    def swapped_after_the_check(path):
+        found = checked(path)
+        calls.append(path)
+        if len(calls) == 2:  # the check of save's, not writable's before the run
+            target.unlink()
+            target.write_bytes(b"x" * 100_000)  # longer than the run: written over, its end would stay
+        return found
+
+    monkeypatch.setattr(terminal, "_target", swapped_after_the_check)
+    result = write(option, target)
+    assert result.exit_code == 0, result.stderr
+    assert target.read_bytes() == written(option, tmp_path)
+    assert [p.name for p in tmp_path.iterdir() if p.name != "plain"] == [target.name]
