@@ -93,7 +93,8 @@ def save(path: Path, text: str, wait: bool = True) -> None:
     kept), a symlink's file in its place, and a FIFO, terminal or other device in place (opened, not replaced).
 
     A FIFO nobody reads is waited for, as a shell's `>` waits, while a signal may still stop the wait; once a signal
-    has stopped the run (`wait` False), it is not: no one is reading it, and that is said at once.
+    has stopped the run (`wait` False), it is not: no one is reading it, and that is said at once. Nor, then, is a
+    reader that takes nothing for PATIENCE seconds.
     """
     import os
     import stat
@@ -105,7 +106,7 @@ def save(path: Path, text: str, wait: bool = True) -> None:
         if out is not None:
             try:
                 try:
-                    _write_all(out, data)
+                    _write_all(out, data, None if wait else PATIENCE)
                 finally:
                     os.close(out)
             except OSError as error:
@@ -164,7 +165,8 @@ def _opened_in_place(target: Path, path: Path, wait: bool) -> int | None:
     if stat.S_ISREG(os.fstat(out).st_mode):
         os.close(out)
         return None
-    os.set_blocking(out, True)  # written whole, however slowly its reader reads
+    if wait:
+        os.set_blocking(out, True)  # written whole, however slowly its reader reads
     return out
 
 
@@ -178,12 +180,25 @@ def _is_fifo(path: Path) -> bool:
         return False
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    import os
+PATIENCE = 2  # seconds a FIFO's reader may take nothing, once a signal has stopped the run, before it is given up
 
+
+def _write_all(fd: int, data: bytes, patience: float | None = None) -> None:
+    """Write all of `data` to `fd`; with `patience` (`fd` non-blocking), raise TimeoutError when its reader has taken
+    nothing for that many seconds."""
+    import os
+    import select
+
+    ready = select.poll()
+    ready.register(fd, select.POLLOUT)
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        if patience is not None and not ready.poll(patience * 1000):
+            raise TimeoutError(f"its reader has taken nothing for {patience} seconds")
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:  # room for less than a pipe's atomic write: wait for more
+            continue
 
 
 def _temporary(folder: Path, path: Path) -> tuple[int, Path]:

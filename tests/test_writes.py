@@ -205,6 +205,26 @@ def test_a_signal_when_no_one_reads_the_fifo_ends_the_run_at_once_with_its_code(
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
+def test_a_signal_when_the_fifo_s_reader_has_stopped_reading_ends_the_run_soon(option, tmp_path):
+    """A reader that holds the FIFO open but takes nothing: after a signal, given up on within seconds."""
+    fifo = tmp_path / WRITERS[option][1]
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # never read: the pipe fills up
+    shown = tmp_path / "stdout"
+    try:
+        with open(shown, "wb") as stdout:
+            proc = child([*LONG[option], str(fifo)] if option == "--key" else ["--steps", "2000000", "--export", str(fifo)], stdout)
+        # The file written after the signal is about as long as the output: more than the pipe holds (64 KB).
+        wait_for(lambda: shown.stat().st_size > 256 << 10, "256 KB of output")
+        proc.send_signal(signal.SIGTERM)
+        code, err = ended(proc)
+    finally:
+        os.close(reader)
+    assert code == 143
+    assert said(err) == [f"bptrace: error: cannot write {fifo}: its reader has taken nothing for 2 seconds",
+                         "bptrace: stopped by SIGTERM"]
+
+
 def test_a_fifo_is_waited_for_at_the_end_of_a_run_and_a_signal_stops_the_wait(option, tmp_path):
     fifo = tmp_path / WRITERS[option][1]
     os.mkfifo(fifo)
