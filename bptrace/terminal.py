@@ -523,14 +523,9 @@ class _Writing:
 def tolerant_streams() -> None:
     """Set the standard streams so that neither a terminal that cannot show ∂ or σ, nor a stderr closed (`2>&-`) or
     full, changes how a run ends: a warning that cannot be shown must not cost the exit code or the output."""
-    import os
-
     if sys.stderr is None:  # closed: diagnostics go nowhere, and no file bptrace opens takes descriptor 2
         try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            if devnull != 2:
-                os.dup2(devnull, 2)
-                os.close(devnull)
+            _to_devnull(2)
             sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
         except OSError:
             pass
@@ -561,12 +556,8 @@ class _Forgiving:
         try:
             action(*args)
         except OSError:
-            import os
-
             try:  # what is still buffered, flushed at exit, goes nowhere instead of failing again
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, self._stream.fileno())
-                os.close(devnull)
+                _to_devnull(self._stream.fileno())
             except (OSError, ValueError):
                 pass
 
@@ -575,13 +566,21 @@ class _Forgiving:
 
 
 def silence_stdout() -> None:
-    import os
-
+    """Send what stdout still holds nowhere: its reader went away, or it cannot be written."""
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _to_devnull(sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def _to_devnull(fd: int) -> None:
+    """Point descriptor `fd` at /dev/null, where every write succeeds; raise OSError if it cannot be opened."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    if devnull != fd:  # a closed `fd` is the lowest free one: /dev/null took its place already
+        os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 def notation(out, ascii_math: bool, graph):
