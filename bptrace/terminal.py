@@ -417,7 +417,8 @@ def _stops() -> tuple:
 
 
 class signals_held:
-    """Hold SIGINT, SIGTERM and SIGHUP while a line is written; they arrive the moment it is out.
+    """Hold SIGINT, SIGTERM and SIGHUP while something short is written whole (a JSON line, the summary of a
+    stopped run, a file renamed into place); they arrive the moment it is done.
 
     The previous signal mask is restored afterwards, so signals a parent blocked stay blocked.
     The price: while a reader has stopped reading, Ctrl-C waits for it (`kill -9` does not).
