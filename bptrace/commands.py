@@ -1,7 +1,7 @@
 """What each command does between reading its file and exiting: build, trace, and print.
 
-The CLI (cli.py) declares the options and maps errors to exit codes; terminal.py touches the
-outside world; these functions tie the pure core to the views. No typer here.
+The CLI (cli.py) declares the options and maps errors to exit codes; terminal.py and files.py touch
+the outside world; these functions tie the pure core to the views. No typer here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bptrace import terminal
+from bptrace import files, terminal
 from bptrace.diagnostics import escaped
 
 
@@ -91,7 +91,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
     if how.export is not None:
         from bptrace.export import Recorder
 
-        terminal.writable(how.export)
+        files.writable(how.export)
 
         out = Recorder(out, f"bptrace run {escaped(filename)}")
     first, last, losses = None, None, []
@@ -133,7 +133,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
             _save_stopped(how.export, out.exported(how.export), stop)
         raise
     if how.export is not None:
-        terminal.save(how.export, out.exported(how.export))
+        files.save(how.export, out.exported(how.export))
         if out.lost is not None:  # the export is whole: now say that the terminal is not
             raise out.lost
 
@@ -142,10 +142,10 @@ def _save_stopped(path: Path, text: str, stop: BaseException) -> None:
     """Save what a run stopped by `stop` wrote. After a signal, a FIFO's reader is not waited for, and a file that
     cannot be written is said on stderr while the signal ends the run, with its exit code and its message."""
     if not isinstance(stop, KeyboardInterrupt):
-        terminal.save(path, text)
+        files.save(path, text)
         return
     try:
-        terminal.save(path, text, wait=False)
+        files.save(path, text, wait=False)
     except terminal.FileProblem as problem:
         terminal.report(problem, "", "")
 
@@ -282,7 +282,7 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
 
     graph = build(source, filename, how)
     if key is not None:
-        terminal.writable(key)
+        files.writable(key)
     write = handout.markdown if form == "markdown" else handout.latex_document
     max_rows = None if how.all_rows else MAX_ROWS
     sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)
@@ -320,7 +320,7 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
                 _save_stopped(key, "".join(filled) + handout.ending(form), stop)
             raise
     if key is not None:
-        terminal.save(key, "".join(filled))
+        files.save(key, "".join(filled))
     if lost is not None:
         raise lost
 

@@ -281,11 +281,11 @@ def test_a_pipe_named_by_dev_fd_is_written_in_place(option, tmp_path):
 
 def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_over(option, tmp_path, monkeypatch):
     """Checked a FIFO, opened a regular file (someone swapped them between): renamed over as any file is."""
-    from bptrace import terminal
+    from bptrace import files
 
     target = tmp_path / WRITERS[option][1]
     os.mkfifo(target)
-    checked = terminal._target
+    checked = files._target
     calls = []
 
     def swapped_after_the_check(path):
@@ -296,7 +296,7 @@ def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_
             target.write_bytes(b"x" * 100_000)  # longer than the run: written over, its end would stay
         return found
 
-    monkeypatch.setattr(terminal, "_target", swapped_after_the_check)
+    monkeypatch.setattr(files, "_target", swapped_after_the_check)
     result = write(option, target)
     assert result.exit_code == 0, result.stderr
     assert target.read_bytes() == written(option, tmp_path)
