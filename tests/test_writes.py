@@ -301,3 +301,28 @@ def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_
     assert result.exit_code == 0, result.stderr
     assert target.read_bytes() == written(option, tmp_path)
     assert [p.name for p in tmp_path.iterdir() if p.name != "plain"] == [target.name]
+
+
+def test_a_sigterm_while_a_file_is_saved_waits_for_the_rename_then_ends_the_run_with_its_message(option, tmp_path):
+    """The signal arrives as the file's bytes are written (sent by the process to itself, at that moment): the file is
+    whole, and the run still ends with 143 and says so."""
+    target = tmp_path / WRITERS[option][1]
+    code = f"""
+import os, signal, sys
+from bptrace import files
+from bptrace.cli import main
+write_all = files._write_all
+def signalled(*args):
+    os.kill(os.getpid(), signal.SIGTERM)
+    write_all(*args)
+files._write_all = signalled
+sys.argv = ["bptrace", "run", {SIMPLE!r}, *{WRITERS[option][0]!r}, {str(target)!r}]
+main()
+"""
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    env.pop("FORCE_COLOR", None)
+    done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                          timeout=60)
+    assert (done.returncode, said(done.stderr)) == (143, ["bptrace: stopped by SIGTERM"])
+    assert target.read_bytes() == written(option, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, "plain"])
