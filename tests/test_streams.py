@@ -118,7 +118,8 @@ def test_silencing_stdout_leaves_no_descriptor_open():
     if not os.path.isdir("/proc/self/fd"):
         pytest.skip("needs /proc")
     count = "len(os.listdir('/proc/self/fd'))"
-    code = f"import os, sys; from bptrace import terminal; n = {count}; terminal.silence_stdout(); print({count} - n, file=sys.stderr)"
+    code = (f"import os, sys; from bptrace import terminal; n = {count}; terminal.silence_stdout(); "
+            f"print({count} - n, file=sys.stderr)")
     reader, writer = os.pipe()
     try:
         done = subprocess.run([sys.executable, "-c", code], stdout=writer, stderr=subprocess.PIPE, timeout=60)

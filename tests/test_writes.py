@@ -213,7 +213,8 @@ def test_a_signal_when_the_fifo_s_reader_has_stopped_reading_ends_the_run_soon(o
     shown = tmp_path / "stdout"
     try:
         with open(shown, "wb") as stdout:
-            proc = child([*LONG[option], str(fifo)] if option == "--key" else ["--steps", "2000000", "--export", str(fifo)], stdout)
+            every_step = ["--steps", "2000000", "--export"]  # each step recorded: the export grows as the run goes
+            proc = child([*(LONG[option] if option == "--key" else every_step), str(fifo)], stdout)
         # The file written after the signal is about as long as the output: more than the pipe holds (64 KB).
         wait_for(lambda: shown.stat().st_size > 256 << 10, "256 KB of output")
         proc.send_signal(signal.SIGTERM)
