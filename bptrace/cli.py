@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from bptrace import __version__, commands, terminal
+from bptrace import __version__, commands, files, terminal
 from bptrace.errors import EXIT_CHECK, EXIT_FILE, EXIT_INTERNAL, EXIT_INTERRUPTED, BptraceError
 
 class _Flags:
@@ -144,7 +144,7 @@ def run(
     if export is not None and export.suffix.lower() not in (".html", ".svg"):
         raise typer.BadParameter(f"'{terminal.shown(export)}' must end in .html or .svg", param_hint="'--export'")
     for written, option in ((key, "--key"), (export, "--export")):
-        replaced = written is not None and terminal.overwritten(written, {"the network FILE": file, "the --data file": data})
+        replaced = written is not None and files.overwritten(written, {"the network FILE": file, "the --data file": data})
         if replaced:
             raise typer.BadParameter(f"'{terminal.shown(written)}' is {replaced}: writing it there would replace it; give another file", param_hint=f"'{option}'")
     if export is not None and json_lines:

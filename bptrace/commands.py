@@ -1,7 +1,7 @@
 """What each command does between reading its file and exiting: build, trace, and print.
 
-The CLI (cli.py) declares the options and maps errors to exit codes; terminal.py touches the
-outside world; these functions tie the pure core to the views. No typer here.
+The CLI (cli.py) declares the options and maps errors to exit codes; terminal.py and files.py touch
+the outside world; these functions tie the pure core to the views. No typer here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bptrace import terminal
+from bptrace import files, terminal
 from bptrace.diagnostics import escaped
 
 
@@ -91,7 +91,7 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
     if how.export is not None:
         from bptrace.export import Recorder
 
-        terminal.writable(how.export)
+        files.writable(how.export)
 
         out = Recorder(out, f"bptrace run {escaped(filename)}")
     first, last, losses = None, None, []
@@ -128,11 +128,26 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
                     out.print(render_curve(losses, view, getattr(out, "width", 80), batched=batches(graph, how, warn=False) is not None,
                                            stopped=True))
                 raise
-    finally:
+    except BaseException as stop:
         if how.export is not None:  # what was shown, up to a fault or an interrupt too
-            terminal.save(how.export, out.exported(how.export))
-    if how.export is not None and out.lost is not None:  # the export is whole: now say that the terminal is not
-        raise out.lost
+            _save_stopped(how.export, out.exported(how.export), stop)
+        raise
+    if how.export is not None:
+        files.save(how.export, out.exported(how.export))
+        if out.lost is not None:  # the export is whole: now say that the terminal is not
+            raise out.lost
+
+
+def _save_stopped(path: Path, text: str, stop: BaseException) -> None:
+    """Save what a run stopped by `stop` wrote. After a signal, a FIFO's reader is not waited for, and a file that
+    cannot be written is said on stderr while the signal ends the run, with its exit code and its message."""
+    if not isinstance(stop, KeyboardInterrupt):
+        files.save(path, text)
+        return
+    try:
+        files.save(path, text, wait=False)
+    except terminal.FileProblem as problem:
+        terminal.report(problem, "", "")
 
 
 def _warn_of_kinks(record, filename: str, source: str) -> None:
@@ -267,7 +282,7 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
 
     graph = build(source, filename, how)
     if key is not None:
-        terminal.writable(key)
+        files.writable(key)
     write = handout.markdown if form == "markdown" else handout.latex_document
     max_rows = None if how.all_rows else MAX_ROWS
     sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)
@@ -299,13 +314,13 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
                 with interrupts.writing():
                     show(chunk)
                 filled.append(answer)
-        except BaseException:
+        except BaseException as stop:
             show(handout.ending(form))  # a document that stopped early is still well formed
             if key is not None:  # and its key holds the same steps
-                terminal.save(key, "".join(filled) + handout.ending(form))
+                _save_stopped(key, "".join(filled) + handout.ending(form), stop)
             raise
     if key is not None:
-        terminal.save(key, "".join(filled))
+        files.save(key, "".join(filled))
     if lost is not None:
         raise lost
 

@@ -88,138 +88,6 @@ def shown(path: Path | str) -> str:
     return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def save(path: Path, text: str) -> None:
-    """Write `text` to `path`, or raise FileProblem: a regular file at once (a temporary file renamed over it, its mode
-    kept), a symlink's file in its place, and a FIFO, terminal or other device in place (opened, not replaced)."""
-    import os
-    import stat
-
-    target, status = _target(path)
-    data = text.encode("utf-8")
-    if status is not None and not stat.S_ISREG(status.st_mode):
-        try:
-            out = os.open(target, os.O_WRONLY | os.O_NOCTTY)
-            try:
-                _write_all(out, data)
-            finally:
-                os.close(out)
-        except OSError as error:
-            raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
-        return
-    # Ctrl-C and SIGTERM wait for the rename: the file is whole or as it was, and no temporary is left behind.
-    with signals_held():
-        out, temporary = _temporary(target.parent, path)
-        try:
-            try:
-                if status is not None:
-                    os.fchmod(out, stat.S_IMODE(status.st_mode))
-                    if (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
-                        try:
-                            os.fchown(out, status.st_uid, status.st_gid)
-                        except OSError:  # not ours to give away: the file becomes the writer's, as an editor's would
-                            pass
-                _write_all(out, data)
-            finally:
-                os.close(out)
-            os.replace(temporary, target)
-        except BaseException as error:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            if isinstance(error, OSError):
-                raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
-            raise
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    import os
-
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _temporary(folder: Path, path: Path) -> tuple[int, Path]:
-    """Return a new file in `folder`, open for writing, and its name: short, so that it fits wherever `path` does."""
-    import os
-    import secrets
-
-    while True:
-        temporary = folder / f".bptrace-{secrets.token_hex(4)}.tmp"
-        try:
-            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temporary
-        except FileExistsError:
-            continue
-        except OSError as error:
-            raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
-
-
-def _target(path: Path):
-    """Return the file writing `path` writes (a symlink followed to it) and its stat (None if there is none yet);
-    raise FileProblem if it is nothing bptrace may write: a directory, a read-only file, a name too long."""
-    import os
-    import stat
-
-    def refuse(reason: str) -> FileProblem:
-        return FileProblem(f"cannot write {shown(path)}: {reason}")
-
-    target = Path(os.path.realpath(path))
-    folder = target.parent
-    try:
-        longest = os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        longest = 255
-    if len(os.fsencode(target.name)) > longest:
-        raise refuse(f"the name is longer than the {longest} bytes a file name may have here")
-    try:
-        status = os.stat(target)
-    except FileNotFoundError:
-        status = None
-    except OSError as error:
-        raise refuse(error.strerror or str(error)) from None
-    if status is not None and stat.S_ISDIR(status.st_mode):
-        raise refuse("is a directory")
-    if status is not None and not stat.S_ISREG(status.st_mode):
-        if stat.S_ISCHR(status.st_mode) or stat.S_ISFIFO(status.st_mode):
-            return target, status  # written in place: a terminal, a FIFO, a device
-        raise refuse("not a file, a FIFO or a terminal")
-    if not folder.is_dir():
-        raise refuse("no such directory")
-    if not os.access(folder, os.W_OK):
-        raise refuse("permission denied")
-    # As root, os.access allows everything: the mode bits say whether the file is meant to be written.
-    if status is not None and (not status.st_mode & 0o222 or not os.access(target, os.W_OK)):
-        raise refuse("the file is read-only")
-    return target, status
-
-
-def overwritten(path: Path, inputs: dict[str, Path | None]) -> str | None:
-    """Return which file the run reads or writes (one of `inputs`, or standard output's) writing `path` would replace;
-    None if none. Only a regular file can be replaced: /dev/null or a terminal cannot."""
-    import os
-
-    try:
-        if not path.is_file():
-            return None
-    except OSError:  # a name too long, a loop of symlinks: `writable` says so
-        return None
-    for what, given in inputs.items():
-        if given is not None and given.exists() and path.samefile(given):
-            return what
-    try:
-        if os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(path)):
-            return "where standard output goes"
-    except (OSError, ValueError):  # no real stdout (a test's): nothing to compare
-        pass
-    return None
-
-
-def writable(path: Path) -> None:
-    """Raise FileProblem now if `path` cannot be written later (save): before a run, not after it."""
-    _target(path)
-
-
 def write_utf8(text: str) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(text.encode("utf-8"))
@@ -351,7 +219,8 @@ def _stops() -> tuple:
 
 
 class signals_held:
-    """Hold SIGINT, SIGTERM and SIGHUP while a line is written; they arrive the moment it is out.
+    """Hold SIGINT, SIGTERM and SIGHUP while something short is written whole (a JSON line, the summary of a
+    stopped run, a file renamed into place); they arrive the moment it is done.
 
     The previous signal mask is restored afterwards, so signals a parent blocked stay blocked.
     The price: while a reader has stopped reading, Ctrl-C waits for it (`kill -9` does not).
@@ -457,14 +326,9 @@ class _Writing:
 def tolerant_streams() -> None:
     """Set the standard streams so that neither a terminal that cannot show ∂ or σ, nor a stderr closed (`2>&-`) or
     full, changes how a run ends: a warning that cannot be shown must not cost the exit code or the output."""
-    import os
-
     if sys.stderr is None:  # closed: diagnostics go nowhere, and no file bptrace opens takes descriptor 2
         try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            if devnull != 2:
-                os.dup2(devnull, 2)
-                os.close(devnull)
+            _to_devnull(2)
             sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
         except OSError:
             pass
@@ -495,12 +359,8 @@ class _Forgiving:
         try:
             action(*args)
         except OSError:
-            import os
-
             try:  # what is still buffered, flushed at exit, goes nowhere instead of failing again
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, self._stream.fileno())
-                os.close(devnull)
+                _to_devnull(self._stream.fileno())
             except (OSError, ValueError):
                 pass
 
@@ -509,13 +369,21 @@ class _Forgiving:
 
 
 def silence_stdout() -> None:
-    import os
-
+    """Send what stdout still holds nowhere: its reader went away, or it cannot be written."""
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _to_devnull(sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def _to_devnull(fd: int) -> None:
+    """Point descriptor `fd` at /dev/null, where every write succeeds; raise OSError if it cannot be opened."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    if devnull != fd:  # a closed `fd` is the lowest free one: /dev/null took its place already
+        os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 def notation(out, ascii_math: bool, graph):

@@ -66,12 +66,12 @@ def test_an_unwritable_export_is_a_file_error_before_the_run_with_nothing_left_b
 
 def test_an_export_that_fails_when_written_is_still_a_file_error(tmp_path, monkeypatch):
     """The folder was there when the run began, and a write can still fail (a full disk): exit 3, nothing left."""
-    from bptrace import terminal
+    from bptrace import files
 
     def full(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(terminal, "_write_all", full)
+    monkeypatch.setattr(files, "_write_all", full)
     result = invoke("run", SIMPLE, "--export", str(tmp_path / "t.html"))
     assert result.exit_code == 3
     assert f"cannot write {tmp_path / 't.html'}: No space left on device" in result.stderr

@@ -111,3 +111,19 @@ def test_a_stderr_closed_or_full_changes_neither_the_exit_code_nor_the_output(te
         with stderr_to(mode) as stderr:
             done = bptrace("run", str(net), *args, stdout=subprocess.PIPE, **stderr)
         assert (done.returncode, done.stdout) == (code, shown.stdout_bytes), mode
+
+
+def test_silencing_stdout_leaves_no_descriptor_open():
+    """Pointing stdout at /dev/null (its reader gone, or the disk full) opens /dev/null once and closes it."""
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc")
+    count = "len(os.listdir('/proc/self/fd'))"
+    code = (f"import os, sys; from bptrace import terminal; n = {count}; terminal.silence_stdout(); "
+            f"print({count} - n, file=sys.stderr)")
+    reader, writer = os.pipe()
+    try:
+        done = subprocess.run([sys.executable, "-c", code], stdout=writer, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(writer)
+        os.close(reader)
+    assert (done.returncode, done.stderr) == (0, b"0\n")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +153,177 @@ def test_an_interrupt_while_the_file_is_saved_leaves_no_temporary_behind(option,
     result = write(option, tmp_path / WRITERS[option][1])
     assert result.exit_code == 130
     assert list(tmp_path.iterdir()) == []
+
+
+# In a child process: each option in a run long enough to be stopped, whose stdout shows it has begun.
+LONG = {"--key": ["-f", "markdown", "--blank", "partials", "--steps", "2000000", "--key"],
+        "--export": ["--every", "1000000000", "--steps", "2000000", "--export"]}
+
+
+def child(args: list[str], stdout, **options) -> subprocess.Popen:
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    env.pop("FORCE_COLOR", None)
+    return subprocess.Popen([sys.executable, "-m", "bptrace", "run", SIMPLE, *args], stdout=stdout,
+                            stderr=subprocess.PIPE, env=env, **options)
+
+
+def said(err: bytes) -> list[str]:
+    """Return the lines of stderr but a worksheet's warnings (with --blank forward, that it gives answers away)."""
+    return [line for line in err.decode().splitlines() if "worksheet gives answers away" not in line]
+
+
+def wait_for(condition, what: str, seconds: float = 30) -> None:
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, f"no {what} after {seconds} s"
+        time.sleep(0.05)
+
+
+def ended(proc: subprocess.Popen, seconds: float = 15) -> tuple[int, bytes]:
+    """Return the exit code and stderr of `proc`, killed (and the test failed) if it has not ended in time."""
+    try:
+        _, err = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"still running {seconds} s after the signal")
+    return proc.returncode, err
+
+
+def test_a_signal_when_no_one_reads_the_fifo_ends_the_run_at_once_with_its_code(option, tmp_path):
+    """The signal that stopped the run must not wait for a reader that may never come: it hung forever."""
+    fifo = tmp_path / WRITERS[option][1]
+    os.mkfifo(fifo)
+    shown = tmp_path / "stdout"
+    with open(shown, "wb") as stdout:
+        proc = child([*LONG[option], str(fifo)], stdout)
+    wait_for(lambda: shown.stat().st_size > 0, "output")
+    proc.send_signal(signal.SIGTERM)
+    code, err = ended(proc)
+    assert code == 143  # the signal's, not the file's 3
+    assert said(err) == [f"bptrace: error: cannot write {fifo}: no one is reading it", "bptrace: stopped by SIGTERM"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_signal_when_the_fifo_s_reader_has_stopped_reading_ends_the_run_soon(option, tmp_path):
+    """A reader that holds the FIFO open but takes nothing: after a signal, given up on within seconds."""
+    fifo = tmp_path / WRITERS[option][1]
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # never read: the pipe fills up
+    shown = tmp_path / "stdout"
+    try:
+        with open(shown, "wb") as stdout:
+            every_step = ["--steps", "2000000", "--export"]  # each step recorded: the export grows as the run goes
+            proc = child([*(LONG[option] if option == "--key" else every_step), str(fifo)], stdout)
+        # The file written after the signal is about as long as the output: more than the pipe holds (64 KB).
+        wait_for(lambda: shown.stat().st_size > 256 << 10, "256 KB of output")
+        proc.send_signal(signal.SIGTERM)
+        code, err = ended(proc)
+    finally:
+        os.close(reader)
+    assert code == 143
+    assert said(err) == [f"bptrace: error: cannot write {fifo}: its reader has taken nothing for 2 seconds",
+                         "bptrace: stopped by SIGTERM"]
+
+
+def test_a_fifo_is_waited_for_at_the_end_of_a_run_and_a_signal_stops_the_wait(option, tmp_path):
+    fifo = tmp_path / WRITERS[option][1]
+    os.mkfifo(fifo)
+    whole = len(write(option, tmp_path / ("plain" + WRITERS[option][1])).stdout_bytes)
+    shown = tmp_path / "stdout"
+    with open(shown, "wb") as stdout:
+        proc = child([*WRITERS[option][0], str(fifo)], stdout)
+    wait_for(lambda: shown.stat().st_size == whole, "whole output")  # the run is done: the file is next
+    time.sleep(0.5)
+    assert proc.poll() is None  # waiting for a reader, as `echo > fifo` does
+    proc.send_signal(signal.SIGTERM)
+    code, err = ended(proc)
+    assert (code, said(err)) == (143, ["bptrace: stopped by SIGTERM"])
+
+
+def test_a_fifo_whose_reader_comes_after_the_run_gets_the_whole_file(option, tmp_path):
+    fifo = tmp_path / WRITERS[option][1]
+    os.mkfifo(fifo)
+    proc = child([*WRITERS[option][0], str(fifo)], subprocess.DEVNULL)
+    time.sleep(1)
+    with open(fifo, "rb") as reader:
+        got = reader.read()
+    code, err = ended(proc)
+    assert (code, said(err)) == (0, [])
+    assert got == written(option, tmp_path)
+
+
+def test_a_pipe_named_by_dev_fd_is_written_in_place(option, tmp_path):
+    """/dev/fd/N, /dev/stdout or bash's >(cmd): a link only the kernel can follow, to a pipe that is no file.
+    --export's name must end in .html: a symlink of that name leads to it."""
+    reader, writer = os.pipe()
+    name = f"/dev/fd/{writer}"  # the child's descriptor: pass_fds keeps its number
+    if option == "--export":
+        (tmp_path / "t.html").symlink_to(name)
+        name = str(tmp_path / "t.html")
+    got: list[bytes] = []
+
+    def read_all() -> None:
+        while chunk := os.read(reader, 65536):
+            got.append(chunk)
+
+    thread = threading.Thread(target=read_all, daemon=True)
+    thread.start()
+    try:
+        proc = child([*WRITERS[option][0], name], subprocess.DEVNULL, pass_fds=(writer,))
+        os.close(writer)
+        code, err = ended(proc, 60)
+        thread.join(timeout=30)
+    finally:
+        os.close(reader)
+    assert (code, said(err)) == (0, [])
+    assert b"".join(got) == written(option, tmp_path)
+
+
+def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_over(option, tmp_path, monkeypatch):
+    """Checked a FIFO, opened a regular file (someone swapped them between): renamed over as any file is."""
+    from bptrace import files
+
+    target = tmp_path / WRITERS[option][1]
+    os.mkfifo(target)
+    checked = files._target
+    calls = []
+
+    def swapped_after_the_check(path):
+        found = checked(path)
+        calls.append(path)
+        if len(calls) == 2:  # the check of save's, not writable's before the run
+            target.unlink()
+            target.write_bytes(b"x" * 100_000)  # longer than the run: written over, its end would stay
+        return found
+
+    monkeypatch.setattr(files, "_target", swapped_after_the_check)
+    result = write(option, target)
+    assert result.exit_code == 0, result.stderr
+    assert target.read_bytes() == written(option, tmp_path)
+    assert [p.name for p in tmp_path.iterdir() if p.name != "plain"] == [target.name]
+
+
+def test_a_sigterm_while_a_file_is_saved_waits_for_the_rename_then_ends_the_run_with_its_message(option, tmp_path):
+    """The signal arrives as the file's bytes are written (sent by the process to itself, at that moment): the file is
+    whole, and the run still ends with 143 and says so."""
+    target = tmp_path / WRITERS[option][1]
+    code = f"""
+import os, signal, sys
+from bptrace import files
+from bptrace.cli import main
+write_all = files._write_all
+def signalled(*args):
+    os.kill(os.getpid(), signal.SIGTERM)
+    write_all(*args)
+files._write_all = signalled
+sys.argv = ["bptrace", "run", {SIMPLE!r}, *{WRITERS[option][0]!r}, {str(target)!r}]
+main()
+"""
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    env.pop("FORCE_COLOR", None)
+    done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                          timeout=60)
+    assert (done.returncode, said(done.stderr)) == (143, ["bptrace: stopped by SIGTERM"])
+    assert target.read_bytes() == written(option, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, "plain"])
