@@ -156,8 +156,9 @@ def run(
     shaping = [name for name, given in (("--show", set(sections) != set(SECTIONS)), ("--precision", precision != 4),
                                         ("--ascii", ascii_math), ("--all", all_rows)) if given]
     if json_lines and shaping:  # (an option given its default value cannot be told from one not given)
-        raise typer.BadParameter("shapes the tables; it cannot be used with --json, which writes every record, "
-                                 "every number at full precision", param_hint=f"'{shaping[0]}'")
+        usage_error = typer.BadParameter.__bases__[0]  # click's UsageError (typer >= 0.29 vendors click)
+        raise usage_error(f"'{shaping[0]}' cannot be used with --json: --json writes every record, every number at "
+                         "full precision; the tables' options do not apply")
     blanks = frozenset(_sections(blank, SECTIONS, "--blank")) if blank is not None else frozenset()
     if blanks - set(sections):
         left_out = ",".join(t for t in SECTIONS if t in blanks - set(sections))
