@@ -78,12 +78,8 @@ def test_a_read_only_file_is_refused_before_the_run_and_left_as_it_was(option, t
     assert target.read_text() == "old" and stat.S_IMODE(target.stat().st_mode) == 0o444
 
 
-def test_a_fifo_is_written_in_place_not_replaced(option, tmp_path):
-    fifo = tmp_path / WRITERS[option][1]
-    os.mkfifo(fifo)
-    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    keep_open = os.open(fifo, os.O_WRONLY)  # so that the reader sees no end of file until bptrace has written
-    os.set_blocking(reader, True)
+def drained(reader: int) -> tuple[list[bytes], threading.Thread]:
+    """Read `reader` to its end in a thread: the chunks read so far, and the thread (join it)."""
     got: list[bytes] = []
 
     def read_all() -> None:
@@ -92,6 +88,16 @@ def test_a_fifo_is_written_in_place_not_replaced(option, tmp_path):
 
     thread = threading.Thread(target=read_all, daemon=True)
     thread.start()
+    return got, thread
+
+
+def test_a_fifo_is_written_in_place_not_replaced(option, tmp_path):
+    fifo = tmp_path / WRITERS[option][1]
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    keep_open = os.open(fifo, os.O_WRONLY)  # so that the reader sees no end of file until bptrace has written
+    os.set_blocking(reader, True)
+    got, thread = drained(reader)
     try:
         result = write(option, fifo)
     finally:
@@ -261,14 +267,7 @@ def test_a_pipe_named_by_dev_fd_is_written_in_place(option, tmp_path):
     if option == "--export":
         (tmp_path / "t.html").symlink_to(name)
         name = str(tmp_path / "t.html")
-    got: list[bytes] = []
-
-    def read_all() -> None:
-        while chunk := os.read(reader, 65536):
-            got.append(chunk)
-
-    thread = threading.Thread(target=read_all, daemon=True)
-    thread.start()
+    got, thread = drained(reader)
     try:
         proc = child([*WRITERS[option][0], name], subprocess.DEVNULL, pass_fds=(writer,))
         os.close(writer)
