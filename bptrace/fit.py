@@ -197,4 +197,8 @@ def fitted(table: Table, layout: Layout, console: Console, fixed: bool = False) 
 
 def _wrapped(text: Text, width: int, formula: bool) -> Text:
     lines = wrap(text.plain, width, formula)
-    return Text("\n").join(text[a:b] for a, b in lines) if len(lines) > 1 else text
+    if len(lines) == 1:
+        return text
+    # One divide() for every line: slicing a Text copies it, so a slice per line is quadratic.
+    pieces = text.divide(offset for line in lines for offset in line)
+    return Text("\n").join(pieces[1::2])

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import pytest
 from rich.cells import cell_len
 from rich.console import Console
+from rich.text import Text
 from typer.testing import CliRunner
 
 from bptrace import fit, stepper
@@ -225,3 +226,37 @@ def test_a_file_name_in_a_heading_is_text_not_markup(tmp_path):
         assert result.exit_code == 0, result.output
         assert title + "[red]y.bp" in result.stdout.split("\n")[0]
         assert "\x1b[31m" not in result.stdout.split("\n")[0]
+
+
+
+@given(
+    st.lists(st.sampled_from(["w₁", "0.25", "·", " ", "+", "/", "x", "∂L/∂w"]), max_size=40),
+    st.integers(1, 30),
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.sampled_from(["bold", "red"])),
+             max_size=5),
+)
+def test_a_wrapped_cell_keeps_the_styles_each_line_had(words, width, styles):
+    text = Text("".join(words))
+    for start, end, style in styles:
+        text.stylize(style, start, end)
+    lines = fit.wrap(text.plain, width)
+    got = fit._wrapped(text, width, True)
+    if len(lines) == 1:  # a cell on one line is shown as it is
+        assert got is text
+        return
+    assert got.plain == "\n".join(text.plain[a:b] for a, b in lines)
+    sliced = [text[a:b] for a, b in lines]  # each line cut out on its own: slow, and plainly right
+    offsets = [0]
+    for line in sliced:
+        offsets.append(offsets[-1] + len(line) + 1)
+    expected = {(o + s.start, o + s.end, str(s.style)) for o, line in zip(offsets, sliced) for s in line.spans}
+    assert styled(got) == styled_at(expected)
+
+
+def styled(text: Text) -> set[tuple[int, str]]:
+    return styled_at({(s.start, s.end, str(s.style)) for s in text.spans})
+
+
+def styled_at(spans) -> set[tuple[int, str]]:
+    """Return which character has which style, however the spans are split."""
+    return {(i, style) for start, end, style in spans for i in range(start, end)}
