@@ -54,11 +54,11 @@ sys.path.insert(0, str(HERE))
 from generate import network  # noqa: E402
 from tape import forward_backward, lower  # noqa: E402
 
-from bptrace import jsonl  # noqa: E402
-from bptrace.terminal import settle  # noqa: E402
-from bptrace.graph import build  # noqa: E402
-from bptrace.parser import parse  # noqa: E402
-from bptrace.tracer import trace  # noqa: E402
+from bptrace.views import jsonl  # noqa: E402
+from bptrace.cli.process import settle  # noqa: E402
+from bptrace.engine.graph import build  # noqa: E402
+from bptrace.language.parser import parse  # noqa: E402
+from bptrace.engine.tracer import trace  # noqa: E402
 
 
 def timed(f) -> float:
@@ -121,7 +121,7 @@ def micrograd_per_node(nodes: int, steps: int, window: int | None = None) -> flo
         from micrograd.engine import Value
     except ImportError:
         return None
-    from bptrace.syntax import Call, Name, Neg, Num
+    from bptrace.language.syntax import Call, Name, Neg, Num
 
     graph = built(network(nodes, basic=True, window=window))
 
@@ -231,7 +231,7 @@ def alternating(blocks: dict[tuple[str, int], Callable[[int], list[float]]], ste
 
 def render_per_row(n: int, window: int | None = None) -> float:
     """Seconds per printed line of the terminal's tables of a step of the network of `n` nodes, every row shown."""
-    from bptrace.render import PipeConsole, View, render_step
+    from bptrace.views.terminal.steps import PipeConsole, View, render_step
 
     graph = built(network(n, window=window))
     record = next(trace(graph, 1))
@@ -245,7 +245,7 @@ def render_per_row(n: int, window: int | None = None) -> float:
 
 def peak_rss_mb(steps: int) -> float:
     code = (
-        "import resource, sys; from bptrace.cli import main; sys.argv = ['bptrace', 'run', 'networks/two_layer.bp', "
+        "import resource, sys; from bptrace.cli.app import main; sys.argv = ['bptrace', 'run', 'networks/two_layer.bp', "
         f"'--steps', '{steps}', '--json']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"

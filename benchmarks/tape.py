@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from bptrace.graph import Graph
-from bptrace.syntax import Binary, Name, Neg, Num
+from bptrace.engine.graph import Graph
+from bptrace.language.syntax import Binary, Name, Neg, Num
 
 
 def lower(graph: Graph) -> tuple[list[str], list[int], list[int], list[float], int]:

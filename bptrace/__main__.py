@@ -1,5 +1,5 @@
 """Allow `python -m bptrace`."""
 
-from bptrace.cli import main
+from bptrace.cli.app import main
 
 main()

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bptrace.graph import Graph, build
-from bptrace.latex import GREEK
-from bptrace.parser import parse
-from bptrace.tracer import batch, forward
+from bptrace.engine.graph import Graph, build
+from bptrace.views.latex import GREEK
+from bptrace.language.parser import parse
+from bptrace.engine.tracer import batch, forward
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = sorted((ROOT / "networks").glob("*.bp"))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
-from bptrace.tracer import Step, batch, forward, trace
+from bptrace.cli.app import app
+from bptrace.engine.tracer import Step, batch, forward, trace
 from conftest import ROOT, load
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}

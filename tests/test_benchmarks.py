@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from bptrace.graph import build
-from bptrace.parser import parse
+from bptrace.engine.graph import build
+from bptrace.language.parser import parse
 from conftest import ROOT
 
 sys.path.append(str(ROOT / "benchmarks"))  # last: bptrace's modules and the tests' come first

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bptrace.chains import MAX_LISTED_PATHS, count_paths, edges_on_paths, listed_per_param, plan_chains
-from bptrace.tracer import trace
+from bptrace.engine.chains import MAX_LISTED_PATHS, count_paths, edges_on_paths, listed_per_param, plan_chains
+from bptrace.engine.tracer import trace
 from conftest import declared_params, finite_difference, load
 
 
@@ -134,6 +134,6 @@ def test_a_billion_paths_asked_for_are_written_within_a_bounded_memory(tmp_path)
     (12 * 10**4303 + 5, "≈ 1.2·10⁴³⁰⁴", "~1.2e4304"),
 ], ids=["2^60", "24 digits", "25 digits", "rounded up", "4305 digits"])
 def test_counts_past_24_digits_are_shown_by_their_order_of_magnitude(count, pretty, plain):
-    from bptrace.printer import BP, MATH, count_text
+    from bptrace.language.printer import BP, MATH, count_text
 
     assert count_text(count, MATH) == pretty and count_text(count, BP) == plain

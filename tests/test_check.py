@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 from typer.testing import CliRunner
 
-from bptrace import ops
-from bptrace.algebra import call
-from bptrace.check import check, compare
-from bptrace.cli import app
+from bptrace.engine import ops
+from bptrace.engine.algebra import call
+from bptrace.engine.check import check, compare
+from bptrace.cli.app import app
 from conftest import NETWORKS, ROOT, load
 
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}

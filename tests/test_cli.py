@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from bptrace import __version__
-from bptrace.cli import app
+from bptrace.cli.app import app
 from conftest import NETWORKS, ROOT
 
 SIMPLE = str(ROOT / "networks" / "simple.bp")
@@ -396,7 +396,7 @@ def test_quiet_shows_only_the_summary_and_the_loss_curve():
 
 
 def test_a_loss_that_spans_decades_is_drawn_on_a_log_scale():
-    from bptrace.curve import curve
+    from bptrace.views.curve import curve
 
     drawn = curve([1.0, 0.1, 0.01, 0.001])
     assert drawn.log and drawn.bars == "█▆▃▁"  # equal steps on a log scale
@@ -421,11 +421,11 @@ def test_the_note_under_a_narrow_table_is_one_line(layout, monkeypatch):
 
     from rich.console import Console
 
-    from bptrace import grid
-    from bptrace.render import new_table, titled
+    from bptrace.views.terminal import _grid
+    from bptrace.views.terminal.steps import new_table, titled
 
     if layout == "rich":
-        monkeypatch.setattr(grid, "lines", lambda *args: None)
+        monkeypatch.setattr(_grid, "lines", lambda *args: None)
     table = new_table("After 1 step", ("", "start", "final"), numeric_from=1)
     table.add_row("w₉₉₉", "−0.039", "−0.039")
     table.caption, table.caption_style = "Some rows are left out: --all shows every row.", "dim"

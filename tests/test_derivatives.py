@@ -9,11 +9,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bptrace.algebra import simplify
-from bptrace.evaluate import compile_expr, run
-from bptrace.ops import FUNCTIONS, OPERATORS, derivative
-from bptrace.parser import parse_expression
-from bptrace.printer import show
+from bptrace.engine.algebra import simplify
+from bptrace.engine.evaluate import compile_expr, run
+from bptrace.engine.ops import FUNCTIONS, OPERATORS, derivative
+from bptrace.language.parser import parse_expression
+from bptrace.language.printer import show
 
 # Each rule as a .bp expression in a and b, with the domain where it is smooth.
 RULES = {
@@ -66,7 +66,7 @@ def test_every_operator_and_function_has_a_rule_here():
     covered = set()
     for text in RULES:
         e = parse_expression(text)
-        from bptrace.syntax import Binary, Call, Neg, walk
+        from bptrace.language.syntax import Binary, Call, Neg, walk
 
         for node in walk(e):
             covered.add(node.op if isinstance(node, Binary) else node.fn if isinstance(node, Call) else "neg" if isinstance(node, Neg) else None)

@@ -14,9 +14,11 @@ import pydot
 import pytest
 from typer.testing import CliRunner
 
-from bptrace import drawing, latex
-from bptrace.cli import app
-from bptrace.diagnostics import escaped
+from bptrace.views import drawing
+
+from bptrace.views import latex
+from bptrace.cli.app import app
+from bptrace.language.diagnostics import escaped
 from conftest import ROOT, assert_latex_compiles
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from bptrace import latex
-from bptrace.cli import app
-from bptrace.explain import conclusion, explain
-from bptrace.parser import parse_expression
+from bptrace.views import latex
+from bptrace.cli.app import app
+from bptrace.engine.explain import conclusion, explain
+from bptrace.language.parser import parse_expression
 from conftest import NETWORKS, ROOT, assert_latex_compiles, load
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}

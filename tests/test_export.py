@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
+from bptrace.cli.app import app
 from conftest import ROOT
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
@@ -66,7 +66,7 @@ def test_an_unwritable_export_is_a_file_error_before_the_run_with_nothing_left_b
 
 def test_an_export_that_fails_when_written_is_still_a_file_error(tmp_path, monkeypatch):
     """The folder was there when the run began, and a write can still fail (a full disk): exit 3, nothing left."""
-    from bptrace import files
+    from bptrace.cli import files
 
     def full(*args):
         raise OSError(28, "No space left on device")

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bptrace.ops import FUNCTIONS, OPERATORS, _sigmoid_array
+from bptrace.engine.ops import FUNCTIONS, OPERATORS, _sigmoid_array
 
 NUMPY = {
     "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power, "neg": np.negative,

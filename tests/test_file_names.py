@@ -9,7 +9,7 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
+from bptrace.cli.app import app
 from conftest import ROOT
 
 NAME = "\\xff"  # how bptrace writes the byte 0xff of a name: escaped, as Python and GNU tools do

@@ -24,10 +24,12 @@ from rich.console import Console
 from rich.text import Text
 from typer.testing import CliRunner
 
-from bptrace import fit, stepper
-from bptrace.cli import app
-from bptrace.render import View
-from bptrace.tracer import Step, trace
+from bptrace.views.terminal import fit
+
+from bptrace.views.terminal import stepper
+from bptrace.cli.app import app
+from bptrace.views.terminal.steps import View
+from bptrace.engine.tracer import Step, trace
 from conftest import ROOT, load
 
 TWO_LAYER = (ROOT / "networks/two_layer.bp").read_text(encoding="utf-8")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bptrace.evaluate import compile_expr, run
-from bptrace.parser import parse, parse_expression
-from bptrace.printer import MATH, ascii_spellings, show
-from bptrace.tracer import batch, trace
+from bptrace.engine.evaluate import compile_expr, run
+from bptrace.language.parser import parse, parse_expression
+from bptrace.language.printer import MATH, ascii_spellings, show
+from bptrace.engine.tracer import batch, trace
 from conftest import ROOT, finite_difference, load, declared_params
 
 
@@ -145,7 +145,7 @@ def test_a_number_is_written_as_text_that_reads_back_as_itself(p, q):
     # 10^300 + 1/2 has 302 digits: written in full, the parser (exact up to 40 digits) read back 1e300.
     from fractions import Fraction
 
-    from bptrace.printer import number_text
+    from bptrace.language.printer import number_text
 
     text = number_text(Fraction(p, q))
     assert show(parse_expression(text)) == text

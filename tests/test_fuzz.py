@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from bptrace.cli import app
+from bptrace.cli.app import app
 from conftest import NETWORKS
 
 EXAMPLES = int(os.environ.get("BPTRACE_EXAMPLES", 150))

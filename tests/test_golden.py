@@ -14,7 +14,7 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
+from bptrace.cli.app import app
 from conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"

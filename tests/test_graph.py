@@ -8,8 +8,8 @@ import pydot
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
-from bptrace.drawing import layers
+from bptrace.cli.app import app
+from bptrace.views.drawing import layers
 from conftest import NETWORKS, ROOT, load
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}

@@ -1,4 +1,4 @@
-"""bptrace.grid lays tables out as rich's Table does: the same characters in the same styles.
+"""bptrace.views.terminal._grid lays tables out as rich's Table does: the same characters in the same styles.
 
 Each test renders a table both ways and compares them character by character, each character with
 its style (segments may split differently: that changes no pixel).
@@ -16,8 +16,10 @@ from rich.table import Table
 from rich.text import Text
 from typer.testing import CliRunner
 
-from bptrace import grid, render
-from bptrace.cli import app
+from bptrace.views.terminal import _grid
+
+from bptrace.views.terminal import steps
+from bptrace.cli.app import app
 from conftest import NETWORKS, ROOT, load
 
 
@@ -28,7 +30,7 @@ def cells(segments) -> list[tuple[str, Style]]:
 
 def both(table: Table, console: Console, width: int):
     options = console.options.update_width(width)
-    fast = grid.lines(table, console, options)
+    fast = _grid.lines(table, console, options)
     return fast, list(console.render(table, options))
 
 
@@ -36,7 +38,7 @@ def both(table: Table, console: Console, width: int):
 def compared(monkeypatch):
     """Check every table the CLI lays out with grid against rich's own layout; count both kinds."""
     seen = {"fast": 0, "rich": 0}
-    lines = grid.lines
+    lines = _grid.lines
 
     def checked(table, console, options):
         fast = lines(table, console, options)
@@ -47,7 +49,7 @@ def compared(monkeypatch):
             assert cells(fast) == cells(console.render(table, options)), table.caption_title
         return fast
 
-    monkeypatch.setattr(grid, "lines", checked)
+    monkeypatch.setattr(_grid, "lines", checked)
     return seen
 
 
@@ -90,10 +92,10 @@ def test_a_focused_row_and_a_summarised_table_match_rich(compared, tmp_path):
 
 def test_the_fast_layout_is_what_simple_bp_shows():
     console = Console(width=80, force_terminal=True, color_system="truecolor")
-    table = render.new_table("T", ("node", "value"), numeric_from=1)
+    table = steps.new_table("T", ("node", "value"), numeric_from=1)
     table.add_row("h", "1.1")
     table.add_row("loss L", "−0.13", style="bold yellow")
-    fast = grid.lines(table, console, console.options)
+    fast = _grid.lines(table, console, console.options)
     assert fast is not None
     assert "".join(s.text for s in fast) == "node     value\n──────────────\nh          1.1\nloss L   −0.13\n"
     assert cells(fast)[-3] == ("1", console.get_style("bold yellow"))
@@ -102,11 +104,11 @@ def test_the_fast_layout_is_what_simple_bp_shows():
 def test_where_only_ascii_shows_the_rule_is_dashes_and_nothing_else_changes():
     """Not rich's ASCII box, which would put | between the columns: the same table with - for ─."""
     console = Console(width=80, force_terminal=True, color_system="truecolor")
-    table = render.new_table("t", ("node", "value"), numeric_from=1)
+    table = steps.new_table("t", ("node", "value"), numeric_from=1)
     table.add_row("h", "1.1")
     options = console.options
     options.encoding = "ascii"
-    for laid_out in (grid.lines(table, console, options), list(console.render(table, options))):  # fast, and rich's
+    for laid_out in (_grid.lines(table, console, options), list(console.render(table, options))):  # fast, and rich's
         assert "".join(s.text for s in laid_out) == "node   value\n------------\nh        1.1\n"
 
 
@@ -118,7 +120,7 @@ STYLES = st.sampled_from([None, None, None, "bold", "dim", "bold yellow", "itali
 def tables(draw):
     n = draw(st.integers(1, 5))
     headers = draw(st.lists(st.text(alphabet=st.sampled_from("ab∂/₁ "), min_size=1, max_size=8), min_size=n, max_size=n))
-    table = render.new_table("t", headers, numeric_from=draw(st.integers(0, n)))
+    table = steps.new_table("t", headers, numeric_from=draw(st.integers(0, n)))
     for _ in range(draw(st.integers(0, 6))):
         row = [Text(t, style=draw(STYLES) or "") if draw(st.booleans()) else t for t in draw(st.lists(TEXTS, min_size=n, max_size=n))]
         table.add_row(*row, style=draw(STYLES))
@@ -139,9 +141,9 @@ def test_any_table_that_fits_matches_rich(table, width, ascii_only):
     try:
         slow = list(console.render(table, options))
     except MarkupError:  # '[/]' in a cell: rich refuses it, and grid leaves it to rich
-        assert grid.lines(table, console, options) is None
+        assert _grid.lines(table, console, options) is None
         return
-    fast = grid.lines(table, console, options)
+    fast = _grid.lines(table, console, options)
     if fast is not None:
         assert cells(fast) == cells(slow)
 
@@ -149,7 +151,7 @@ def test_any_table_that_fits_matches_rich(table, width, ascii_only):
 def _tricky():
     """Tables bptrace never makes, which grid must leave to rich or lay out exactly as rich does."""
     def table(*rows, **settings):
-        t = render.new_table("t", ("a", "b"), numeric_from=1)
+        t = steps.new_table("t", ("a", "b"), numeric_from=1)
         for row in rows:
             t.add_row(*row)
         for k, v in settings.items():
@@ -158,7 +160,7 @@ def _tricky():
 
     late = table(("x", "1"))
     late.add_column("c")  # a column added after the rows
-    empty = Table(box=grid.HEAD, show_edge=False, pad_edge=False)
+    empty = Table(box=_grid.HEAD, show_edge=False, pad_edge=False)
     return [
         table(("x\ty", "1")), table(("x\ry", "1")), table(("x\x07y", "1")), table(("abc\u2028defgh", "1")), table(("a\x85b", "1")),
         table((Text("x", style="bolt"), "1")), table(("x", "1"), highlight=True), table(("x", "1"), border_style="red"),
@@ -169,5 +171,5 @@ def _tricky():
 @pytest.mark.parametrize("table", _tricky(), ids=lambda t: repr([list(c.cells) for c in t.columns])[:40])
 def test_what_bptrace_never_writes_is_left_to_rich_or_matches_it(table):
     console = Console(width=80, force_terminal=True, color_system="truecolor")
-    fast = grid.lines(table, console, console.options)
+    fast = _grid.lines(table, console, console.options)
     assert fast is None or cells(fast) == cells(console.render(table, console.options))

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from bptrace.printer import show
-from bptrace.tracer import Final, Step, trace
+from bptrace.language.printer import show
+from bptrace.engine.tracer import Final, Step, trace
 from conftest import ROOT, load
 
 approx = lambda v: pytest.approx(v, rel=1e-12, abs=1e-12)  # noqa: E731

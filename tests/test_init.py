@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
-from bptrace.graph import build
-from bptrace.parser import parse
+from bptrace.cli.app import app
+from bptrace.engine.graph import build
+from bptrace.language.parser import parse
 
 NETWORK = "param w = uniform(-1, 1)\nparam b = normal(0, 0.5)\nparam c = 0.3\ninput x = 2\nloss L = (w*x + b + c)^2\n"
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}

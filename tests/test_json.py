@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from bptrace import jsonl
-from bptrace.cli import app
-from bptrace.printer import MATH, format_number
-from bptrace.tracer import trace
+from bptrace.views import jsonl
+from bptrace.cli.app import app
+from bptrace.language.printer import MATH, format_number
+from bptrace.engine.tracer import trace
 from conftest import NETWORKS, ROOT, load
 from test_properties import networks as random_networks
 
@@ -221,8 +221,8 @@ def test_records_are_streamed_not_collected():
     # (Counting live records is exact; tracemalloc would also count CPython's tuple free list.)
     import gc
 
-    from bptrace.tape import Slots
-    from bptrace.tracer import Step
+    from bptrace.engine._tape import Slots
+    from bptrace.engine.tracer import Step
 
     graph = load(ROOT / "networks" / "two_layer.bp")
     alive = []
@@ -429,7 +429,7 @@ def test_a_record_is_one_line_whatever_its_strings_hold():
 
 
 def test_a_count_of_more_digits_than_python_reads_back_is_a_string_of_its_digits(validator):
-    from bptrace.jsonl import paths_count
+    from bptrace.views.jsonl import paths_count
 
     assert paths_count(10**4300 - 1) == 10**4300 - 1  # 4,300 nines: json.loads reads it back
     assert json.loads(json.dumps(paths_count(10**4300 - 1))) == 10**4300 - 1

@@ -8,8 +8,8 @@ from fractions import Fraction
 import jsonschema
 from typer.testing import CliRunner
 
-from bptrace.cli import app
-from bptrace.tracer import Step, trace
+from bptrace.cli.app import app
+from bptrace.engine.tracer import Step, trace
 from conftest import load
 
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}

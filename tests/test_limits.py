@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from bptrace.chains import MAX_LISTED_LENGTH, plan_chains
-from bptrace.cli import app
-from bptrace.parser import MAX_DEPTH, MAX_NESTING
+from bptrace.engine.chains import MAX_LISTED_LENGTH, plan_chains
+from bptrace.cli.app import app
+from bptrace.language.parser import MAX_DEPTH, MAX_NESTING
 from conftest import load
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
@@ -217,10 +217,14 @@ def test_more_paths_than_python_writes_digits_for_are_shown_by_magnitude_and_wri
     import json
     import sys
 
-    from bptrace import jsonl, latex, tables
-    from bptrace.explain import explain
-    from bptrace.printer import MATH
-    from bptrace.tracer import trace
+    from bptrace.views import jsonl
+
+    from bptrace.views import latex
+
+    from bptrace.views import tables
+    from bptrace.engine.explain import explain
+    from bptrace.language.printer import MATH
+    from bptrace.engine.tracer import trace
 
     graph = load(diamonds(14300))
     (traced,) = next(trace(graph, 1)).chains
@@ -238,9 +242,9 @@ def test_more_paths_than_python_writes_digits_for_are_shown_by_magnitude_and_wri
 def test_more_paths_asked_for_than_a_trace_lists_say_why_they_are_not_listed(tmp_path):
     from test_chains import wide
 
-    from bptrace import tables
-    from bptrace.printer import MATH
-    from bptrace.tracer import trace
+    from bptrace.views import tables
+    from bptrace.language.printer import MATH
+    from bptrace.engine.tracer import trace
 
     (chain,) = next(trace(load(wide(5, 8)), 1, max_paths=10**9)).chains  # 8^5 = 32,768 paths, 10,000 listed
     rows = tables.chain_rows(chain, "L", tables.Writer(MATH, 4))
@@ -251,8 +255,8 @@ def test_more_paths_asked_for_than_a_trace_lists_say_why_they_are_not_listed(tmp
     assert "and 32,718 more paths (not shown; --all shows the first 10,000)" in words
     result = CliRunner(env=ENV).invoke(app, ["explain", path, "--max-paths", "1000000000"], prog_name="bptrace")
     assert "… 32,718 more paths (--all writes the first 10,000)" in " ".join(result.stdout.split())
-    from bptrace.explain import explain
-    from bptrace.render_explain import _chain_rows
+    from bptrace.engine.explain import explain
+    from bptrace.views.terminal.explain import _chain_rows
     from rich.table import Table
 
     table = Table("gradient", "chain", "factors")

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from bptrace.cli import app
+from bptrace.cli.app import app
 from conftest import NETWORKS
 
 DOCUMENTED = {0, 2, 3, 4, 5, 6, 129, 130, 143}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
-from bptrace.nudge import nudge
+from bptrace.cli.app import app
+from bptrace.engine.nudge import nudge
 from conftest import ROOT, load
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}

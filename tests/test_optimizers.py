@@ -9,9 +9,9 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
-from bptrace.printer import format_number
-from bptrace.tracer import diverged, trace
+from bptrace.cli.app import app
+from bptrace.language.printer import format_number
+from bptrace.engine.tracer import diverged, trace
 from conftest import ROOT, finite_difference, load
 
 SIMPLE = (ROOT / "networks" / "simple.bp").read_text(encoding="utf-8")
@@ -158,7 +158,7 @@ def test_with_mini_batches_a_fault_names_its_sample_among_all_and_claims_no_dive
     """A batch of one: step k runs sample k. Step 3's sample 3 (x = −1) takes log below 0, whatever the lr:
     its loss is over another sample than step 1's, so no divergence is claimed."""
     from bptrace.errors import NumericFault
-    from bptrace.tracer import Batches
+    from bptrace.engine.tracer import Batches
 
     graph = load("input x = [1, 3, -1]\ntarget y = [2, 9, 1]\nparam w = 1\nloss L = (y - w*x)^2 + log(w*x + 1.01)\n")
     with pytest.raises(NumericFault) as fault:

@@ -16,7 +16,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
+from bptrace.cli.app import app
 from conftest import ROOT
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
@@ -159,8 +159,8 @@ def test_a_signal_that_comes_before_the_wait_for_a_key_still_stops_it(monkeypatc
     # makes the race certain: the main thread blocks SIGTERM, a helper thread receives it.
     import threading
 
-    from bptrace.stepper import Keys
-    from bptrace.terminal import Interrupted, Interrupts
+    from bptrace.views.terminal.stepper import Keys
+    from bptrace.cli.process import Interrupted, Interrupts
 
     master, slave = pty.openpty()
     monkeypatch.setattr(sys, "stdin", os.fdopen(slave, "rb", buffering=0))

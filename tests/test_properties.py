@@ -10,11 +10,11 @@ import numpy as np
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from bptrace.evaluate import compile_expr, run
-from bptrace.ops import FUNCTIONS
-from bptrace.parser import parse_expression
-from bptrace.printer import MATH, show
-from bptrace.syntax import Binary, Call, Name, Neg, Num
+from bptrace.engine.evaluate import compile_expr, run
+from bptrace.engine.ops import FUNCTIONS
+from bptrace.language.parser import parse_expression
+from bptrace.language.printer import MATH, show
+from bptrace.language.syntax import Binary, Call, Name, Neg, Num
 from conftest import load
 
 KINKED = {"relu", "abs", "max", "min", "step", "sign"}
@@ -97,7 +97,7 @@ def test_every_local_partial_matches_a_central_difference(expr, a, b):
 
 
 def _all(expr):
-    from bptrace.syntax import walk
+    from bptrace.language.syntax import walk
 
     return list(walk(expr))
 
@@ -122,7 +122,7 @@ def networks(draw):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(text=networks())
 def test_random_networks_gradients_match_finite_differences(text):
-    from bptrace.check import check
+    from bptrace.engine.check import check
     from bptrace.errors import NumericFault
 
     graph = load(text)
@@ -140,7 +140,7 @@ def test_random_networks_gradients_match_finite_differences(text):
           suppress_health_check=[HealthCheck.too_slow])
 @given(text=networks())
 def test_random_networks_print_and_parse_back_the_same(text):
-    from bptrace.parser import parse
+    from bptrace.language.parser import parse
 
     def printed(statements):
         out = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from bptrace import ops
-from bptrace.printer import show
+from bptrace.engine import ops
+from bptrace.language.printer import show
 from conftest import ROOT, load
 
 sys.path.append(str(ROOT / "benchmarks"))  # last: bptrace's modules and the tests' come first
@@ -45,7 +45,7 @@ def test_partials_too_large_to_write_out_are_refused_at_once():
     import pytest
 
     from bptrace.errors import NetworkError
-    from bptrace.graph import MAX_PARTIALS
+    from bptrace.engine.graph import MAX_PARTIALS
 
     # Each of the 4,096 partials of a balanced max holds about 4·4,096 operations: 67 million in all,
     # projected from the first one, before the others are built (at 10,000 names: 17.8 GB).

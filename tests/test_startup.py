@@ -11,13 +11,13 @@ from conftest import ROOT
 
 PROBE = """
 import sys
-from bptrace.cli import main
+from bptrace.cli.app import main
 sys.argv = ["bptrace", *sys.argv[1:]]
 try:
     main()
 except SystemExit:
     pass
-print("numpy" in sys.modules, "bptrace.check" in sys.modules, "ctypes" in sys.modules, file=sys.stderr)
+print("numpy" in sys.modules, "bptrace.engine.check" in sys.modules, "ctypes" in sys.modules, file=sys.stderr)
 """
 
 
@@ -33,7 +33,7 @@ def loaded(*args: str) -> list[str]:
     ["--version"],
 ])
 def test_a_network_of_plain_numbers_runs_without_loading_numpy(args):
-    assert loaded(*args) == ["False", "False", "False"]  # numpy, `check`, and ctypes (see terminal.keep_freed_memory)
+    assert loaded(*args) == ["False", "False", "False"]  # numpy, `check`, and ctypes (see process.keep_freed_memory)
 
 
 def test_samples_load_numpy_when_they_are_read():
@@ -52,7 +52,7 @@ def test_keeping_freed_memory_is_nothing_without_glibc(monkeypatch):
     import ctypes
     import os
 
-    from bptrace import terminal
+    from bptrace.cli import process
 
     def no_glibc(name):
         raise ValueError(name)
@@ -62,4 +62,4 @@ def test_keeping_freed_memory_is_nothing_without_glibc(monkeypatch):
 
     monkeypatch.setattr(os, "confstr", no_glibc)
     monkeypatch.setattr(ctypes, "CDLL", untouched)
-    terminal.keep_freed_memory()
+    process.keep_freed_memory()

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
+from bptrace.cli.app import app
 from conftest import ROOT
 
 SIMPLE = str(ROOT / "networks/simple.bp")
@@ -118,7 +118,7 @@ def test_silencing_stdout_leaves_no_descriptor_open():
     if not os.path.isdir("/proc/self/fd"):
         pytest.skip("needs /proc")
     count = "len(os.listdir('/proc/self/fd'))"
-    code = (f"import os, sys; from bptrace import terminal; n = {count}; terminal.silence_stdout(); "
+    code = (f"import os, sys; from bptrace.cli import process; n = {count}; process.silence_stdout(); "
             f"print({count} - n, file=sys.stderr)")
     reader, writer = os.pipe()
     try:

@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bptrace import tracer
+from bptrace.engine import tracer
 from bptrace.errors import NumericFault
-from bptrace.evaluate import CONST
-from bptrace.ops import FUNCTIONS, OPERATORS, on_arrays
-from bptrace.printer import show
-from bptrace.syntax import Binary, Call, Name, Neg, Num
-from bptrace.tape import _Lowering, lower, run
-from bptrace.tracer import Final, Step, trace
+from bptrace.engine.evaluate import CONST
+from bptrace.engine.ops import FUNCTIONS, OPERATORS, on_arrays
+from bptrace.language.printer import show
+from bptrace.language.syntax import Binary, Call, Name, Neg, Num
+from bptrace.engine._tape import _Lowering, lower, run
+from bptrace.engine.tracer import Final, Step, trace
 from conftest import load
 
 OPS = [*OPERATORS.values(), *FUNCTIONS.values()]
@@ -248,7 +248,7 @@ def test_a_big_network_on_the_tape_equals_the_exact_path(samples, monkeypatch):
 def test_slots_take_reads_each_tuple_of_keys_right_however_often_it_is_asked():
     """Slots.take keeps the slots of the keys it was given, for the tape's later runs: the same tuple over
     another name→slot map, or any of many fresh tuples, must still read the right values."""
-    from bptrace.tape import Slots
+    from bptrace.engine._tape import Slots
 
     names = {f"n{i}": i for i in range(20)}
     reversed_ = {f"n{i}": 19 - i for i in range(20)}

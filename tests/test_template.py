@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bptrace import parser
+from bptrace.language import parser
 from bptrace.errors import NetworkError
-from bptrace.lexer import tokenize
+from bptrace.language.lexer import tokenize
 from conftest import ROOT
 
 # A skeleton is source text with @ where a name goes and # where a number goes; its instances differ in
@@ -69,8 +69,8 @@ def test_a_big_generated_network_is_built_from_twenty_templates(monkeypatch):
     from generate import network
 
     built = []
-    build = parser.template.build
-    monkeypatch.setattr(parser.template, "build", lambda *args: built.append(1) or build(*args))
+    build = parser._template.build
+    monkeypatch.setattr(parser._template, "build", lambda *args: built.append(1) or build(*args))
     text = network(2000)
     assert parsed(text, templates=True) == parsed(text, templates=False)
     assert len(built) > 1900  # all but each shape's first statement

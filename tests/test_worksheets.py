@@ -7,8 +7,8 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
-from bptrace.handout import SCAFFOLD
+from bptrace.cli.app import app
+from bptrace.views.handout import SCAFFOLD
 from conftest import NETWORKS, ROOT, assert_latex_compiles
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import app
+from bptrace.cli.app import app
 from conftest import ROOT
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
@@ -281,7 +281,7 @@ def test_a_pipe_named_by_dev_fd_is_written_in_place(option, tmp_path):
 
 def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_over(option, tmp_path, monkeypatch):
     """Checked a FIFO, opened a regular file (someone swapped them between): renamed over as any file is."""
-    from bptrace import files
+    from bptrace.cli import files
 
     target = tmp_path / WRITERS[option][1]
     os.mkfifo(target)
@@ -309,8 +309,8 @@ def test_a_sigterm_while_a_file_is_saved_waits_for_the_rename_then_ends_the_run_
     target = tmp_path / WRITERS[option][1]
     code = f"""
 import os, signal, sys
-from bptrace import files
-from bptrace.cli import main
+from bptrace.cli import files
+from bptrace.cli.app import main
 write_all = files._write_all
 def signalled(*args):
     os.kill(os.getpid(), signal.SIGTERM)

@@ -1,0 +1,1 @@
+"""The command line: options, commands, files read and written, signals and streams."""

@@ -1,0 +1,112 @@
+"""Evaluate expressions: compile each to a flat postfix program once, run it every step.
+
+Values are Python floats (the math table computes on them with the math module, and with numpy
+where math raises); the same programs run unchanged on numpy arrays (one value per sample).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from bptrace.engine.ops import FUNCTIONS, OPERATORS, Op
+from bptrace.language.syntax import Binary, Expr, Name, Neg, Num, children
+
+# An instruction is (kind, argument, arity): push a constant, load a name, or apply an op.
+CONST, LOAD, APPLY = 0, 1, 2
+Program = tuple[tuple[int, Any, int], ...]
+
+
+def op_of(e: Expr) -> Op:
+    """Return the math-table entry that computes node `e`."""
+    if isinstance(e, Binary):
+        return OPERATORS[e.op]
+    if isinstance(e, Neg):
+        return OPERATORS["neg"]
+    return FUNCTIONS[e.fn]
+
+
+def constant(value) -> float:
+    """Return a number as a float: the nearest one, or ±inf beyond the largest."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def compile_expr(e: Expr) -> Program:
+    """Return the postfix program of `e` (built without recursion)."""
+    out: list[tuple[int, Any, int]] = []
+    for node in _postorder(e):
+        if isinstance(node, Num):
+            out.append((CONST, constant(node.value), 0))
+        elif isinstance(node, Name):
+            out.append((LOAD, node.id, 0))
+        else:
+            out.append((APPLY, op_of(node).value, len(children(node))))
+    return tuple(out)
+
+
+def run(program: Program, env: Mapping[str, Any]) -> Any:
+    """Return the value of a compiled program, names looked up in `env`."""
+    if len(program) == 1:  # a name or a number alone, as most local partials are (∂h/∂w = x): no stack
+        kind, arg, _ = program[0]
+        return env[arg] if kind == LOAD else arg
+    stack: list[Any] = []
+    push = stack.append
+    for kind, arg, arity in program:
+        if kind == CONST:
+            push(arg)
+        elif kind == LOAD:
+            push(env[arg])
+        elif arity == 1:
+            stack[-1] = arg(stack[-1])
+        else:
+            right = stack.pop()
+            stack[-1] = arg(stack[-1], right)
+    return stack[0]
+
+
+def find_fault(e: Expr, env: Mapping[str, Any]) -> tuple | None:
+    """Return the innermost operation of `e` that turns finite inputs into a non-finite value.
+
+    Returns (operation, its arguments, its result), and with samples the arguments of the first
+    sample that fails and that sample's index: (operation, arguments, result, index).
+    """
+    import numpy as np  # only a run that went wrong gets here
+
+    with np.errstate(all="ignore"):
+        values: dict[int, Any] = {}
+        order = list(_postorder(e))
+        for node in order:
+            if isinstance(node, Num):
+                values[id(node)] = constant(node.value)
+            elif isinstance(node, Name):
+                values[id(node)] = env[node.id]
+            else:
+                args = tuple(values[id(c)] for c in children(node))
+                result = op_of(node).value(*args)
+                values[id(node)] = result
+                # Per sample: the first sample whose arguments are finite but whose result is not.
+                bad = np.isfinite(result) == False  # noqa: E712 - elementwise
+                for a in args:
+                    bad = bad & np.isfinite(a)
+                if np.any(bad):
+                    if np.ndim(bad) == 0:
+                        return node, args, result
+                    i = int(np.flatnonzero(bad)[0])
+                    return node, tuple(a[i] if np.ndim(a) else a for a in args), result, i
+    return None
+
+
+def _postorder(e: Expr):
+    """Yield the subexpressions of `e`, children before parents (without recursion)."""
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded or not children(node):
+            yield node
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(children(node)))

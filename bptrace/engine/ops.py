@@ -1,0 +1,344 @@
+"""The math table: every operator and function with its value and its partial derivatives.
+
+Each partial is a formula builder: given the argument expressions it returns the derivative of
+the operation with respect to one argument, as an expression a student can read. Numbers come
+from evaluating those formulas, so a formula and its value can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from bptrace.engine.algebra import ONE, ZERO, add, call, div, mul, neg, num, power, sub
+from bptrace.language.syntax import Binary, Call, Expr, Name, Neg, Num, children
+
+Partial = Callable[..., Expr]
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One operation: its name, arity, numeric function, partials and derivative convention."""
+
+    name: str
+    arity: int
+    value: Callable[..., Any]  # a float in, a float out; an array of samples in, an array out
+    partials: tuple[Partial, ...]
+    fault: Callable[..., str]  # given the finite arguments, why the result is not finite
+    convention: str = ""
+
+    @property
+    def raw(self) -> Callable[..., float]:
+        """Return what the tape calls on floats: `value`'s own fast function, without its checks.
+
+        It returns the same float as `value` wherever that is finite and its arguments are, and a nan
+        wherever an argument is one; elsewhere it may raise or return anything. The tape checks the values
+        records read afterwards, and where one is not finite it runs the step again with `value` itself.
+        A nan must pass through even where `value` would not look at it: the tape does not check the
+        intermediate values it computes on the way (relu of a nan that is then 0 would hide it).
+        """
+        return self.value.raw
+
+
+def _sigmoid_array(x):
+    import numpy as np
+
+    # Two branches so that neither exp can overflow: exp of a non-positive number only.
+    e = np.exp(-np.abs(x))
+    return np.where(np.asarray(x) >= 0, 1 / (1 + e), e / (1 + e))[()]
+
+
+def _sigmoid_float(x: float) -> float:
+    e = math.exp(-abs(x))
+    return 1 / (1 + e) if x >= 0 else e / (1 + e)
+
+
+# Each operation computes on a plain Python float with the math module (a numpy scalar operation
+# costs ten times more), and on anything else, or wherever math raises (log of a negative, an
+# overflow, 1/0), with numpy, whose inf and nan the run then reports. The tests check that the two
+# agree: bit for bit for arithmetic and the piecewise functions, within the last bit for tanh, exp,
+# log, sin, cos and sigmoid, whose C-library and numpy implementations may differ there.
+# numpy is imported where it is first needed: a network of plain numbers may never load it.
+def on_arrays(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Return what computes `f` on arrays of samples: numpy's function for an operation of the table."""
+    slow = getattr(f, "slow", f)
+    if isinstance(slow, str):
+        import numpy
+
+        return getattr(numpy, slow)
+    return slow
+
+
+def _unary(fast, slow: str | Callable[..., Any]):
+    """Return an operation of one argument: `fast` on floats, `slow` (numpy's, or the name of numpy's) elsewhere."""
+    def op(x):
+        if type(x) is float:
+            try:
+                return fast(x)
+            except (ValueError, OverflowError, ZeroDivisionError):
+                pass
+            import numpy as np
+
+            with np.errstate(all="ignore"):  # the inf or nan is the answer; the run reports it
+                return float(on_arrays(op)(np.float64(x)))  # a float in, a float out: later operations stay on the fast path
+        return on_arrays(op)(x)
+
+    op.raw = getattr(fast, "raw", fast)  # what the tape calls on floats: see Op.raw
+    op.slow = slow  # and on arrays
+    return op
+
+
+def _binary(fast, slow: str | Callable[..., Any], raw=None):
+    """Return an operation of two arguments, as `_unary` does."""
+    def op(a, b):
+        if type(a) is float and type(b) is float:
+            try:
+                value = fast(a, b)
+                if type(value) is float:  # (−8)**(1/3) is a complex number in Python: numpy's nan instead
+                    return value
+            except (ValueError, OverflowError, ZeroDivisionError):
+                pass
+            import numpy as np
+
+            with np.errstate(all="ignore"):
+                return float(on_arrays(op)(np.float64(a), np.float64(b)))
+        return on_arrays(op)(a, b)
+
+    op.raw = raw or getattr(fast, "raw", fast)
+    op.slow = slow
+    return op
+
+
+def _nan_first(fast):
+    """Return `fast` made to pass a nan argument through, as numpy does (max(nan, 1) is nan).
+
+    `fast` must pass a nan through itself (see Op.raw), for the tape, which calls it as it is.
+    """
+    def op(*args):
+        for a in args:
+            if a != a:
+                raise ValueError  # numpy's answer
+        return fast(*args)
+
+    op.raw = fast
+    return op
+
+
+def _square(a: float, b: float) -> float:
+    """x^2 as x·x (as numpy computes it, bit for bit); numpy's own power for any other exponent."""
+    if b == 2.0:
+        return a * a
+    raise ValueError  # numpy's power differs from the C library's in the last bit: use numpy's
+
+
+def _power_float(a: float, b: float) -> float:
+    """x^y on floats as `^` computes it, for the tape (under the tape's np.errstate: see NUMPY_ON_FLOATS)."""
+    import numpy as np
+
+    return a * a if b == 2.0 else float(np.power(a, b))
+
+
+NUMPY_ON_FLOATS = frozenset({_power_float})  # the only raw functions that call numpy, on floats too
+
+
+def _heaviside(x):
+    import numpy as np
+
+    return np.heaviside(x, 0.0)
+
+
+def _relu_array(x):
+    import numpy as np
+
+    return np.maximum(x, 0.0)
+
+
+_sigmoid = _unary(_sigmoid_float, _sigmoid_array)
+_step = _unary(_nan_first(lambda x: 1.0 if x > 0 else 0.0 if x <= 0 else x), _heaviside)  # the last `x`: a nan
+
+
+def _n(x) -> str:
+    import numpy as np
+
+    # + 0.0 turns −0.0 into 0.0: "division by zero: 0/0", not "(-0)/0".
+    return f"{float(x) + 0.0:.6g}" if np.ndim(x) == 0 else np.array2string(np.asarray(x) + 0.0, precision=6)
+
+
+def _p(x) -> str:
+    text = _n(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+def _overflow(symbol: str):
+    return lambda a, b: f"overflow: {_n(a)} {symbol} {_p(b)} is too large for a float"
+
+
+def _divide_fault(a, b) -> str:
+    import numpy as np
+
+    if np.any(np.asarray(b) == 0):
+        return f"division by zero: {_p(a)}/0"
+    return f"overflow: {_p(a)}/{_p(b)} is too large for a float"
+
+
+def _power_fault(a, b) -> str:
+    import numpy as np
+
+    if np.any((np.asarray(a) < 0) & (np.asarray(b) != np.round(b))):
+        return f"a negative base needs a whole exponent: {_p(a)}^{_p(b)} is not a real number"
+    if np.any((np.asarray(a) == 0) & (np.asarray(b) < 0)):
+        return f"0 to a negative power: 0^{_p(b)}"
+    return f"overflow: {_p(a)}^{_p(b)} is too large for a float"
+
+
+def _never(name: str):
+    return lambda *args: f"{name}({', '.join(_n(a) for a in args)}) is not finite"
+
+
+OPERATORS: dict[str, Op] = {
+    "+": Op("+", 2, _binary(operator.add, "add"), (lambda a, b: ONE, lambda a, b: ONE), _overflow("+")),
+    "-": Op("-", 2, _binary(operator.sub, "subtract"), (lambda a, b: ONE, lambda a, b: num(-1)), _overflow("-")),
+    "*": Op("*", 2, _binary(operator.mul, "multiply"), (lambda a, b: b, lambda a, b: a), _overflow("*")),
+    "/": Op(
+        "/",
+        2,
+        _binary(operator.truediv, "divide"),
+        (lambda a, b: div(ONE, b), lambda a, b: neg(div(a, power(b, num(2))))),
+        _divide_fault,
+    ),
+    "^": Op(
+        "^",
+        2,
+        _binary(_square, "power", raw=_power_float),
+        (
+            lambda a, b: mul(b, power(a, sub(b, ONE))),
+            # d(c^v)/dv = c^v·log(c); for the bases 0 and 1 that is exactly 0 (where it exists).
+            lambda a, b: ZERO if isinstance(a, Num) and a.value in (0, 1) else mul(power(a, b), call("log", a)),
+        ),
+        _power_fault,
+    ),
+    "neg": Op("neg", 1, _unary(operator.neg, "negative"), (lambda a: num(-1),), _never("-")),
+}
+
+FUNCTIONS: dict[str, Op] = {
+    "sigmoid": Op(
+        "sigmoid",
+        1,
+        _sigmoid,
+        (lambda u: mul(call("sigmoid", u), sub(ONE, call("sigmoid", u))),),
+        _never("sigmoid"),
+        "σ'(u) = σ(u)·(1 − σ(u))",
+    ),
+    "tanh": Op(
+        "tanh", 1, _unary(math.tanh, "tanh"), (lambda u: sub(ONE, power(call("tanh", u), num(2))),), _never("tanh"),
+        "tanh'(u) = 1 − tanh(u)²",
+    ),
+    "relu": Op(
+        "relu", 1, _unary(_nan_first(lambda x: 0.0 if x <= 0.0 else x), _relu_array), (lambda u: call("step", u),), _never("relu"),
+        "relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0",
+    ),
+    "exp": Op("exp", 1, _unary(math.exp, "exp"), (lambda u: call("exp", u),), lambda u: f"overflow: exp({_n(u)}) is too large for a float",
+        "exp'(u) = exp(u)",
+    ),
+    "log": Op(
+        "log", 1, _unary(math.log, "log"), (lambda u: div(ONE, u),), lambda u: f"log of {_n(u)}: log needs a positive number",
+        "log'(u) = 1/u (natural logarithm)",
+    ),
+    "sqrt": Op(
+        "sqrt", 1, _unary(math.sqrt, "sqrt"), (lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
+        lambda u: f"sqrt of {_n(u)}: sqrt needs a number ≥ 0", "sqrt'(u) = 1/(2·sqrt(u))",
+    ),
+    "sin": Op("sin", 1, _unary(math.sin, "sin"), (lambda u: call("cos", u),), _never("sin"), "sin'(u) = cos(u)"),
+    "cos": Op("cos", 1, _unary(math.cos, "cos"), (lambda u: neg(call("sin", u)),), _never("cos"), "cos'(u) = −sin(u)"),
+    "abs": Op(
+        "abs", 1, _unary(abs, "abs"), (lambda u: call("sign", u),), _never("abs"),
+        "abs'(u) = sign(u), so abs'(0) = 0",
+    ),
+    "max": Op(
+        "max",
+        2,
+        _binary(_nan_first(lambda a, b: a if a > b else b if a <= b else a + b), "maximum"),
+        (lambda a, b: sub(ONE, call("step", sub(b, a))), lambda a, b: call("step", sub(b, a))),
+        _never("max"),
+        "on a tie max(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(b − a), ∂/∂b = step(b − a)",
+    ),
+    "min": Op(
+        "min",
+        2,
+        _binary(_nan_first(lambda a, b: a if a < b else b if a >= b else a + b), "minimum"),
+        (lambda a, b: sub(ONE, call("step", sub(a, b))), lambda a, b: call("step", sub(a, b))),
+        _never("min"),
+        "on a tie min(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(a − b), ∂/∂b = step(a − b)",
+    ),
+    "step": Op(
+        "step", 1, _step, (lambda u: ZERO,), _never("step"),
+        "step(u) is 1 for u > 0 and 0 otherwise; its derivative is taken as 0 everywhere",
+    ),
+    "sign": Op(
+        "sign", 1, _unary(_nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else x), "sign"), (lambda u: ZERO,), _never("sign"),
+        "sign(u) is −1, 0 or 1; its derivative is taken as 0 everywhere",
+    ),
+}
+
+# Other spellings a user may write, mapped to the canonical function name.
+ALIASES = {"σ": "sigmoid"}
+
+
+def derivative(e: Expr, wrt: str, uses: dict[int, frozenset[str]] | None = None) -> Expr:
+    """Return ∂e/∂wrt as a simplified expression (chain rule over the math table).
+
+    `uses`, shared by the calls for each name of one expression, remembers the names under each
+    subexpression: a part that does not use `wrt` is skipped unread, so the partials of a sum of
+    n terms cost n steps in all, not n each.
+    """
+    if isinstance(e, Num):
+        return ZERO
+    if isinstance(e, Name):
+        return ONE if e.id == wrt else ZERO
+    if uses is not None and wrt not in names_under(e, uses):
+        return ZERO
+    if isinstance(e, Neg):
+        op, args = OPERATORS["neg"], (e.operand,)
+    elif isinstance(e, Binary):
+        op, args = OPERATORS[e.op], (e.left, e.right)
+    elif isinstance(e, Call):
+        op, args = FUNCTIONS[e.fn], e.args
+    else:  # pragma: no cover - the syntax tree has no other node types
+        raise TypeError(f"cannot differentiate {type(e).__name__}")
+    total: Expr = ZERO
+    for i, (partial, arg) in enumerate(zip(op.partials, args)):
+        inner = derivative(arg, wrt, uses)
+        if inner != ZERO:
+            # The product rule keeps the factors where they stand: ∂(a·b) = ∂a·b + a·∂b, so the
+            # partials of w·h₁·h₂ read w·h₂ and w·h₁, in the order written.
+            term = mul(inner, partial(*args)) if op is _TIMES and i == 0 else mul(partial(*args), inner)
+            total = add(total, term)
+    return total
+
+
+_TIMES = OPERATORS["*"]
+
+
+def names_under(e: Expr, uses: dict[int, frozenset[str]]) -> frozenset[str]:
+    """Return the names `e` uses, remembered in `uses` by subexpression (without recursion)."""
+    found = uses.get(id(e))
+    if found is not None:
+        return found
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        if isinstance(node, Name):
+            uses[id(node)] = frozenset((node.id,))
+            stack.pop()
+            continue
+        parts = children(node)
+        missing = [c for c in parts if id(c) not in uses]
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        uses[id(node)] = frozenset().union(*(uses[id(c)] for c in parts))
+    return uses[id(e)]

@@ -1,0 +1,468 @@
+"""Run training steps on a graph and yield one plain record per step: the trace every view shows."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
+
+from bptrace.engine.chains import ChainFinder, edges_on_paths
+from bptrace.errors import NumericFault
+from bptrace.engine.evaluate import find_fault, op_of, run
+from bptrace.engine.graph import Edge, Graph
+from bptrace.engine.kinks import NearKink, Watch, kinks
+from bptrace.engine.optimizers import OPTIMIZERS
+from bptrace.language.printer import format_number, show
+from bptrace.engine._tape import Slots, Tape, lower, run as run_tape
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(slots=True)
+class Partial:
+    """One local derivative ∂of/∂wrt at this step: its formula and its value."""
+
+    of: str
+    wrt: str
+    edge: Edge
+    value: Any
+
+
+class _Records(Sequence):
+    """A sequence of a step's records, each made when first read: a view of a big network reads a few."""
+
+    __slots__ = ("_made",)
+
+    def __init__(self) -> None:
+        self._made: dict[int, Any] = {}
+
+    def _make(self, i: int) -> Any:
+        raise NotImplementedError
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[k] for k in range(*i.indices(len(self))))
+        return self._made_once(range(len(self))[i])  # negative indices, and IndexError past the end
+
+    def __iter__(self):
+        return map(self._made_once, range(len(self)))
+
+    def _made_once(self, i: int) -> Any:
+        made = self._made.get(i)
+        if made is None:
+            made = self._made[i] = self._make(i)
+        return made
+
+
+class Partials(_Records):
+    """A step's local partials, as Partial records."""
+
+    __slots__ = ("edges", "values")
+
+    def __init__(self, edges: tuple[Edge, ...], values: Mapping[tuple[str, str], Any]) -> None:
+        super().__init__()
+        self.edges, self.values = edges, values
+
+    def _make(self, i: int) -> Partial:
+        e = self.edges[i]
+        return Partial(e.of, e.wrt, e, self.values[(e.of, e.wrt)])
+
+    def __len__(self) -> int:
+        return len(self.edges)
+
+
+@dataclass(slots=True)
+class Path:
+    """One path of the chain rule: names from the loss to a param, the factor on each edge, their product."""
+
+    nodes: tuple[str, ...]
+    factors: tuple[Any, ...]
+    value: Any
+
+
+@dataclass(slots=True)
+class Chain:
+    """∂L/∂param as a sum over paths of products of local derivatives.
+
+    The listed paths are worked out when first read: a view of a big network reads a few chains.
+    """
+
+    param: str
+    grad: Any
+    paths_total: int
+    finder: ChainFinder = field(repr=False, compare=False)
+    partial_values: Mapping[tuple[str, str], Any] = field(repr=False, compare=False)
+    listed: tuple[Path, ...] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """Return the listed paths, each with its factors and their product."""
+        if self.listed is None:
+            paths = []
+            for nodes in self.finder.plan(self.param).paths:
+                factors = tuple(self.partial_values[(a, b)] for a, b in zip(nodes, nodes[1:]))
+                paths.append(Path(nodes, factors, math.prod(factors) if factors else 1.0))
+            self.listed = tuple(paths)
+        return self.listed
+
+
+class Chains(_Records):
+    """A step's chains, one per param, as Chain records."""
+
+    __slots__ = ("params", "grads", "finder", "values")
+
+    def __init__(self, params: tuple[str, ...], grads: dict[str, Any], finder: ChainFinder, values: Mapping) -> None:
+        super().__init__()
+        self.params, self.grads, self.finder, self.values = params, grads, finder, values
+
+    def _make(self, i: int) -> Chain:
+        p = self.params[i]
+        return Chain(p, self.grads[p], self.finder.totals[p], self.finder, self.values)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+
+@dataclass(slots=True)
+class Update:
+    """One param's update by the optimiser: after = before − lr·grad for sgd; see optimizers.py."""
+
+    param: str
+    before: Any
+    grad: Any
+    lr: float
+    after: Any
+    state: dict[str, Any] = field(default_factory=dict)  # the optimiser's state after this step: velocity, m, v, …
+    previous: dict[str, Any] = field(default_factory=dict)  # and before it (empty at step 1)
+
+
+class Updates(_Records):
+    """A step's updates, one per param, as Update records; the numbers themselves in lists, one entry per param."""
+
+    __slots__ = ("params", "before", "grad", "lr", "after", "state", "previous")
+
+    def __init__(self, params: tuple[str, ...], before: list, grad: list, lr: float, after: list, state: list, previous: list) -> None:
+        super().__init__()
+        self.params, self.before, self.grad, self.lr = params, before, grad, lr
+        self.after, self.state, self.previous = after, state, previous
+
+    def _make(self, i: int) -> Update:
+        return Update(self.params[i], self.before[i], self.grad[i], self.lr, self.after[i], self.state[i], self.previous[i])
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+
+@dataclass(slots=True)
+class Step:
+    """Everything one training step computed, before its update is applied."""
+
+    step: int
+    lr: float
+    loss: Any
+    values: Mapping[str, Any]  # every leaf and node, in source order
+    partials: Sequence[Partial]  # the local derivatives on loss-to-param paths, in backprop order
+    grads: Mapping[str, Any]  # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
+    chains: Sequence[Chain]
+    updates: Sequence[Update]  # one per param, in source order
+    samples: int | None = None  # with samples, values, partials, grads and path values are per-sample arrays
+    indices: tuple[int, ...] | None = None  # with mini-batches: which samples (numbered from 0) this step ran
+    partial_values: Mapping[tuple[str, str], Any] = field(default_factory=dict)  # (of, wrt) → value, every partial computed
+    kinks: tuple[NearKink, ...] = ()  # kinks whose argument is within rounding of 0, each node's first only (see kinks.py)
+
+
+@dataclass(slots=True)
+class Final:
+    """The state after the last update: the loss with the final parameters (over all the samples)."""
+
+    steps: int
+    loss: Any  # None when the run was interrupted after `steps` (see commands.py)
+    params: dict[str, Any]
+    start_loss: Any = None  # with mini-batches: the loss over all the samples before training
+
+
+@dataclass(frozen=True, slots=True)
+class Batches:
+    """Mini-batches: each step takes the next `size` samples in order, wrapping around; or, shuffled, each
+    pass through the samples is a fresh permutation cut into batches of `size` (the last may be smaller)."""
+
+    size: int
+    shuffle: bool = False
+    seed: int = 0
+
+
+def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8, batches: Batches | None = None) -> Iterator[Step | Final]:
+    """Yield a Step record for each training step, then a Final record."""
+    lr = graph.settings["lr"] if lr is None else lr
+    needed, used = graph.leads_to_params(), graph.used_by_loss()
+    initial = graph.initial_params()
+    plan = _Plan(graph, ChainFinder(graph, max_paths), used, needed, edges_on_paths(graph, needed), lower(graph, used),
+                 {leaf.name: _data(leaf.value) for leaf in graph.leaves if leaf.kind != "param"},
+                 {leaf.name: leaf.span for leaf in graph.leaves}, tuple(initial), tuple(leaf.name for leaf in graph.leaves))
+    params = [float(v) for v in initial.values()]  # in plan.params' order; plain floats: the fast path of ops
+    states: list[dict[str, Any]] = [{} for _ in params]
+    picks = _picks(graph.samples, batches)
+    start_loss = None
+    if picks is not None:
+        with _quiet(graph):
+            start_loss = batch(graph, _values(plan, params, 1)[graph.loss])
+    # Step 1's loss and the last step's: a fault after it grew is training diverging. Not with mini-batches,
+    # whose losses are over different samples (a batch of harder samples is no divergence).
+    losses: list[tuple[int, float]] = []
+    watched = _kinks(graph, used)
+    try:
+        for k in range(1, steps + 1):
+            indices = next(picks) if picks is not None else None
+            with _quiet(graph):
+                record = _step(plan, params, k, lr, states, indices)
+            if picks is None:
+                losses[1:] = [(k, float(record.loss))]
+            if watched is not None:
+                record.kinks = watched.near(record.values, k)
+            yield record
+            params, states = record.updates.after, record.updates.state
+            del record  # before the next step: its floats then take the memory this one's leave, still in the caches
+        with _quiet(graph):
+            values = _values(plan, params, steps + 1, final=True)
+            loss = batch(graph, values[graph.loss])  # a mean of huge losses may overflow: inf, reported, not warned of
+    except NumericFault as fault:
+        if fault.hint is None and not fault.where.startswith("update of"):  # an update's fault says so itself
+            fault.hint = diverged(losses, lr)
+        raise
+    yield Final(steps, loss, dict(zip(plan.params, params)), start_loss)
+
+
+def _kinks(graph: Graph, used: frozenset[str]) -> Watch | None:
+    """Return the kinks of the nodes the loss uses, to examine at every step (without samples: floats only)."""
+    if graph.samples is not None:
+        return None
+    exprs = {node.name: node.expr for node in graph.nodes}
+    found = [k for node in graph.nodes if node.name in used for k in kinks(node.name, node.expr, exprs)]
+    return Watch(found, exprs) if found else None
+
+
+def diverged(losses: list[tuple[int, float]], lr: float) -> str | None:
+    """Return the hint for a fault after the loss grew from step 1's to the last step's (None if it did not)."""
+    if len(losses) < 2 or not lr or not losses[1][1] > losses[0][1]:  # a nan compares false: no claim
+        return None
+    (_, first), (k, last) = losses
+    return (f"the loss grew from {format_number(first, 4)} at step 1 to {format_number(last, 4)} at step {k}: "
+            "training diverges; try a smaller lr")
+
+
+def _quiet(graph: Graph):
+    """Return numpy's error state that lets an inf or a nan through, with samples (numpy's arrays warn).
+
+    Without samples every value is a Python float, which never warns, and numpy may not be loaded at all:
+    the few operations that call it on floats set their own error state (see ops.py and tape.py).
+    """
+    if graph.samples is None:
+        return contextlib.nullcontext()
+    import numpy as np
+
+    return np.errstate(all="ignore")
+
+
+def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray] | None:
+    """Yield each step's sample indices: the next `size`, wrapping around (None: all samples each step)."""
+    if samples is None or batches is None or batches.size >= samples:
+        return None
+    import numpy as np
+
+    def indices() -> Iterator[np.ndarray]:
+        if batches.shuffle:  # each pass a fresh permutation, cut into batches: no sample twice in a batch
+            rng = np.random.default_rng(batches.seed)
+            while True:
+                order = rng.permutation(samples)
+                for at in range(0, samples, batches.size):
+                    yield order[at:at + batches.size]  # the last batch of a pass may be smaller
+        order, at = np.arange(samples), 0
+        while True:  # in order, wrapping around
+            yield np.take(order, range(at, at + batches.size), mode="wrap")
+            at = (at + batches.size) % samples
+
+    return indices()
+
+
+def batch(graph: Graph, per_sample, size: int | None = None):
+    """Return the batch's value of per-sample numbers: their mean, or their sum with `set reduction = sum`.
+
+    Without samples there is one value, returned as it is. `size` is the batch's, when it is not all the samples.
+    """
+    if graph.samples is None:
+        return per_sample
+    import numpy as np
+
+    n = size or graph.samples
+    each = np.broadcast_to(per_sample, (n,))  # a value the samples do not change counts for each
+    total = float(np.add.reduce(each))  # what .sum() and .mean() add up, without their Python-level wrappers
+    return total / n if graph.settings["reduction"] == "mean" else total
+
+
+def finite(value) -> bool:
+    """Tell whether a value (a float64, or an array of them) is finite everywhere."""
+    if isinstance(value, float):  # a float, or numpy's float64: math.isfinite is 30 times faster than numpy's
+        return math.isfinite(value)
+    import numpy as np
+
+    return bool(np.isfinite(value).all())
+
+
+def forward(
+    graph: Graph, params: dict[str, Any], checked: frozenset[str] = frozenset(), step: int = 0, final: bool = False,
+    indices: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Return every leaf's and node's value; a non-finite value of a `checked` node is a NumericFault.
+
+    With `indices`, only those samples are run (a mini-batch).
+    """
+    env = {leaf.name: params[leaf.name] if leaf.kind == "param" else _data(leaf.value, indices) for leaf in graph.leaves}
+    with _quiet(graph):
+        for node in graph.nodes:
+            value = run(node.program, env)
+            if node.name in checked and not finite(value):
+                fault = _fault(step, f"node {node.name} = {show(node.expr)}", node.expr, env, node.expr.span, final, indices)
+                fault.computed = {**env, node.name: value}  # what was computed, for the view to show
+                raise fault
+            env[node.name] = value
+    return env
+
+
+def _data(value, indices: np.ndarray | None = None):
+    """Return a leaf's value: a float, or a numpy array with one float64 per sample (those picked)."""
+    if not isinstance(value, tuple):
+        return float(value)
+    import numpy as np
+
+    samples = np.array(value, dtype=np.float64)
+    return samples if indices is None else samples[indices]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What every step needs and never changes: the graph, its chains and reachability sets."""
+
+    graph: Graph
+    chains: ChainFinder
+    used: frozenset[str]  # what the loss depends on: only these may stop a run by going non-finite
+    needed: frozenset[str]  # params and the nodes that depend on them: what training needs
+    shown: tuple[Edge, ...]  # the local partials on loss-to-param paths, from the loss back
+    tape: Tape  # the same forward and backward passes on one straight-line tape: the fast path
+    data: dict[str, Any]  # the inputs', targets' and consts' values: floats, or arrays of all the samples
+    spans: dict[str, Any]  # where each leaf is declared
+    params: tuple[str, ...]  # the params, in source order: a step's params, grads and updates are lists in this order
+    leaves: tuple[str, ...]  # every leaf, in source order: the tape's first slots
+
+
+def _backward(plan: _Plan, values: dict[str, Any], step: int, indices=None):
+    """Return ∂loss/∂name for every name and every local partial's value, by reverse accumulation.
+
+    With samples, each is an array: sample i's loss differentiated with respect to sample i's values
+    (the batch's gradient of a param is then their mean or sum, see `batch`).
+    """
+    graph = plan.graph
+    grads = dict.fromkeys(values, 0.0)
+    grads[graph.loss] = 1.0
+    partials: dict[tuple[str, str], Any] = {}
+    for node in reversed(graph.nodes):
+        if node.name not in plan.used:
+            continue
+        adjoint = grads[node.name]
+        for edge in node.edges:
+            value = run(edge.program, values)
+            # Only a partial on the way to a param can spoil training; ∂L/∂input may be inf in peace.
+            if edge.wrt in plan.needed and not finite(value):
+                where = f"local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)}"
+                raise _fault(step, where, edge.formula, values, node.expr.span, indices=indices)
+            partials[(edge.of, edge.wrt)] = value
+            grads[edge.wrt] = grads[edge.wrt] + adjoint * value
+    for leaf in graph.leaves:
+        if leaf.kind == "param" and not finite(grads[leaf.name]):
+            detail = f"is {grads[leaf.name]}: the gradients overflow"
+            raise NumericFault(step, f"gradient dL/d{leaf.name}", detail, leaf.span)
+    return grads, partials
+
+
+def _passes(plan: _Plan, params, k: int, indices=None):
+    """Return a step's values, ∂L/∂name for every name, and the local partials' values.
+
+    The tape computes them; when it meets an inf, a nan or an error, the step is run again name by name,
+    which raises a NumericFault saying where (or, where the non-finite value does no harm, carries on).
+    """
+    graph, tape = plan.graph, plan.tape
+    data = plan.data if indices is None else {name: _pick(value, indices) for name, value in plan.data.items()}
+    fast = run_tape(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
+    if fast is None:
+        values = forward(graph, dict(zip(plan.params, params)), plan.used, k, indices=indices)
+        return (values, *_backward(plan, values, k, indices))
+    v, g = fast
+    return Slots(tape.names, v, tape.taken), Slots(tape.names, g, tape.taken), Slots(tape.partials, v, tape.taken)
+
+
+def _values(plan: _Plan, params, k: int, final: bool = False) -> Mapping[str, Any]:
+    """Return every leaf's and node's value over all the samples (a forward pass alone), as `_passes` does."""
+    graph = plan.graph
+    fast = run_tape(plan.tape, _leaves(plan, params, plan.data), arrays=graph.samples is not None, backward=False)
+    if fast is None:
+        return forward(graph, dict(zip(plan.params, params)), plan.used, k, final=final)
+    return Slots(plan.tape.names, fast[0], plan.tape.taken)
+
+
+def _leaves(plan: _Plan, params: list[Any], data: dict[str, Any]) -> list[Any]:
+    """Return the leaves' values in the tape's order, from the params' (in plan.params' order) and the data's."""
+    known = dict(data)
+    known.update(zip(plan.params, params))
+    return list(map(known.__getitem__, plan.leaves))
+
+
+def _pick(value, indices):
+    return value if isinstance(value, float) else value[indices]  # a float, or an array of samples
+
+
+def _step(plan: _Plan, params: list[Any], k: int, lr: float, states: list[dict[str, Any]], indices=None) -> Step:
+    """Return step k's record: its passes from `params` and the optimiser's `states` (lists in plan.params' order)."""
+    graph, names = plan.graph, plan.params
+    values, grads, partial_values = _passes(plan, params, k, indices)
+    size = len(indices) if indices is not None else None
+    partials = Partials(plan.shown, partial_values)
+    if graph.samples:  # the batch's: per-sample gradients averaged (or summed)
+        gradient = [batch(graph, grads[p], size) for p in names]
+    else:
+        gradient = grads.take(names) if isinstance(grads, Slots) else [grads[p] for p in names]
+    chains = Chains(names, dict(zip(names, gradient)), plan.chains, partial_values)
+    optimizer = OPTIMIZERS[str(graph.settings["optimizer"])]
+    settings = {name: float(graph.settings[name]) for name in optimizer.settings}
+    moved = list(map(optimizer.step, params, gradient, states, repeat(k), repeat(lr), repeat(settings)))
+    after, state = [m[0] for m in moved], [m[1] for m in moved]
+    if not finite(sum(after)):  # one check for all (an overflowing sum only costs the search)
+        for name, before, grad, new in zip(names, params, gradient, after):
+            if not finite(new):
+                detail = f"{before} - {lr}*{grad} is {new}: training diverges; try a smaller lr"
+                if optimizer.name != "sgd":
+                    detail = f"{optimizer.name} moves it from {before} to {new}: training diverges; try a smaller lr"
+                raise NumericFault(k, f"update of {name}", detail, plan.spans[name])
+    samples = size or graph.samples
+    picked = tuple(int(i) for i in indices) if indices is not None else None
+    updates = Updates(names, params, gradient, lr, after, state, states)
+    return Step(k, lr, batch(graph, values[graph.loss], size), values, partials, grads, chains, updates, samples, picked,
+                partial_values)
+
+
+def _fault(step: int, where: str, expr, env, span, final: bool = False, indices=None) -> NumericFault:
+    """Return the fault of a non-finite value, naming the innermost operation that produced it (and, with samples,
+    the sample: its number among all the samples, with `indices` the batch's)."""
+    found = find_fault(expr, env)
+    if found is None:
+        return NumericFault(step, where, "the value is not finite", span, final)
+    node, args = found[0], found[1]
+    if node.span.line:  # a subexpression of the source: point at it exactly
+        span = node.span
+    detail = op_of(node).fault(*args)
+    if len(found) == 4:
+        sample = int(indices[found[3]]) if indices is not None else found[3]
+        detail = f"sample {sample + 1}: {detail}"
+    return NumericFault(step, where, detail, span, final)

@@ -1,0 +1,1 @@
+"""Records → the terminal, with rich: the only views that import it."""
