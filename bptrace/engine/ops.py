@@ -7,9 +7,9 @@ from evaluating those formulas, so a formula and its value can never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import math
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,7 @@ def on_arrays(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _unary(fast, slow: str | Callable[..., Any]):
     """Return an operation of one argument: `fast` on floats, `slow` (numpy's, or the name of numpy's) elsewhere."""
+
     def op(x):
         if type(x) is float:
             try:
@@ -83,7 +84,9 @@ def _unary(fast, slow: str | Callable[..., Any]):
             import numpy as np
 
             with np.errstate(all="ignore"):  # the inf or nan is the answer; the run reports it
-                return float(on_arrays(op)(np.float64(x)))  # a float in, a float out: later operations stay on the fast path
+                return float(
+                    on_arrays(op)(np.float64(x))
+                )  # a float in, a float out: later operations stay on the fast path
         return on_arrays(op)(x)
 
     op.raw = getattr(fast, "raw", fast)  # what the tape calls on floats: see Op.raw
@@ -93,11 +96,14 @@ def _unary(fast, slow: str | Callable[..., Any]):
 
 def _binary(fast, slow: str | Callable[..., Any], raw=None):
     """Return an operation of two arguments, as `_unary` does."""
+
     def op(a, b):
         if type(a) is float and type(b) is float:
             try:
                 value = fast(a, b)
-                if type(value) is float:  # (−8)**(1/3) is a complex number in Python: numpy's nan instead
+                if (
+                    type(value) is float
+                ):  # (−8)**(1/3) is a complex number in Python: numpy's nan instead
                     return value
             except (ValueError, OverflowError, ZeroDivisionError):
                 pass
@@ -117,6 +123,7 @@ def _nan_first(fast):
 
     `fast` must pass a nan through itself (see Op.raw), for the tape, which calls it as it is.
     """
+
     def op(*args):
         for a in args:
             if a != a:
@@ -157,14 +164,20 @@ def _relu_array(x):
 
 
 _sigmoid = _unary(_sigmoid_float, _sigmoid_array)
-_step = _unary(_nan_first(lambda x: 1.0 if x > 0 else 0.0 if x <= 0 else x), _heaviside)  # the last `x`: a nan
+_step = _unary(
+    _nan_first(lambda x: 1.0 if x > 0 else 0.0 if x <= 0 else x), _heaviside
+)  # the last `x`: a nan
 
 
 def _n(x) -> str:
     import numpy as np
 
     # + 0.0 turns −0.0 into 0.0: "division by zero: 0/0", not "(-0)/0".
-    return f"{float(x) + 0.0:.6g}" if np.ndim(x) == 0 else np.array2string(np.asarray(x) + 0.0, precision=6)
+    return (
+        f"{float(x) + 0.0:.6g}"
+        if np.ndim(x) == 0
+        else np.array2string(np.asarray(x) + 0.0, precision=6)
+    )
 
 
 def _p(x) -> str:
@@ -199,9 +212,19 @@ def _never(name: str):
 
 
 OPERATORS: dict[str, Op] = {
-    "+": Op("+", 2, _binary(operator.add, "add"), (lambda a, b: ONE, lambda a, b: ONE), _overflow("+")),
-    "-": Op("-", 2, _binary(operator.sub, "subtract"), (lambda a, b: ONE, lambda a, b: num(-1)), _overflow("-")),
-    "*": Op("*", 2, _binary(operator.mul, "multiply"), (lambda a, b: b, lambda a, b: a), _overflow("*")),
+    "+": Op(
+        "+", 2, _binary(operator.add, "add"), (lambda a, b: ONE, lambda a, b: ONE), _overflow("+")
+    ),
+    "-": Op(
+        "-",
+        2,
+        _binary(operator.sub, "subtract"),
+        (lambda a, b: ONE, lambda a, b: num(-1)),
+        _overflow("-"),
+    ),
+    "*": Op(
+        "*", 2, _binary(operator.mul, "multiply"), (lambda a, b: b, lambda a, b: a), _overflow("*")
+    ),
     "/": Op(
         "/",
         2,
@@ -216,7 +239,11 @@ OPERATORS: dict[str, Op] = {
         (
             lambda a, b: mul(b, power(a, sub(b, ONE))),
             # d(c^v)/dv = c^v·log(c); for the bases 0 and 1 that is exactly 0 (where it exists).
-            lambda a, b: ZERO if isinstance(a, Num) and a.value in (0, 1) else mul(power(a, b), call("log", a)),
+            lambda a, b: (
+                ZERO
+                if isinstance(a, Num) and a.value in (0, 1)
+                else mul(power(a, b), call("log", a))
+            ),
         ),
         _power_fault,
     ),
@@ -233,28 +260,67 @@ FUNCTIONS: dict[str, Op] = {
         "σ'(u) = σ(u)·(1 − σ(u))",
     ),
     "tanh": Op(
-        "tanh", 1, _unary(math.tanh, "tanh"), (lambda u: sub(ONE, power(call("tanh", u), num(2))),), _never("tanh"),
+        "tanh",
+        1,
+        _unary(math.tanh, "tanh"),
+        (lambda u: sub(ONE, power(call("tanh", u), num(2))),),
+        _never("tanh"),
         "tanh'(u) = 1 − tanh(u)²",
     ),
     "relu": Op(
-        "relu", 1, _unary(_nan_first(lambda x: 0.0 if x <= 0.0 else x), _relu_array), (lambda u: call("step", u),), _never("relu"),
+        "relu",
+        1,
+        _unary(_nan_first(lambda x: 0.0 if x <= 0.0 else x), _relu_array),
+        (lambda u: call("step", u),),
+        _never("relu"),
         "relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0",
     ),
-    "exp": Op("exp", 1, _unary(math.exp, "exp"), (lambda u: call("exp", u),), lambda u: f"overflow: exp({_n(u)}) is too large for a float",
+    "exp": Op(
+        "exp",
+        1,
+        _unary(math.exp, "exp"),
+        (lambda u: call("exp", u),),
+        lambda u: f"overflow: exp({_n(u)}) is too large for a float",
         "exp'(u) = exp(u)",
     ),
     "log": Op(
-        "log", 1, _unary(math.log, "log"), (lambda u: div(ONE, u),), lambda u: f"log of {_n(u)}: log needs a positive number",
+        "log",
+        1,
+        _unary(math.log, "log"),
+        (lambda u: div(ONE, u),),
+        lambda u: f"log of {_n(u)}: log needs a positive number",
         "log'(u) = 1/u (natural logarithm)",
     ),
     "sqrt": Op(
-        "sqrt", 1, _unary(math.sqrt, "sqrt"), (lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
-        lambda u: f"sqrt of {_n(u)}: sqrt needs a number ≥ 0", "sqrt'(u) = 1/(2·sqrt(u))",
+        "sqrt",
+        1,
+        _unary(math.sqrt, "sqrt"),
+        (lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
+        lambda u: f"sqrt of {_n(u)}: sqrt needs a number ≥ 0",
+        "sqrt'(u) = 1/(2·sqrt(u))",
     ),
-    "sin": Op("sin", 1, _unary(math.sin, "sin"), (lambda u: call("cos", u),), _never("sin"), "sin'(u) = cos(u)"),
-    "cos": Op("cos", 1, _unary(math.cos, "cos"), (lambda u: neg(call("sin", u)),), _never("cos"), "cos'(u) = −sin(u)"),
+    "sin": Op(
+        "sin",
+        1,
+        _unary(math.sin, "sin"),
+        (lambda u: call("cos", u),),
+        _never("sin"),
+        "sin'(u) = cos(u)",
+    ),
+    "cos": Op(
+        "cos",
+        1,
+        _unary(math.cos, "cos"),
+        (lambda u: neg(call("sin", u)),),
+        _never("cos"),
+        "cos'(u) = −sin(u)",
+    ),
     "abs": Op(
-        "abs", 1, _unary(abs, "abs"), (lambda u: call("sign", u),), _never("abs"),
+        "abs",
+        1,
+        _unary(abs, "abs"),
+        (lambda u: call("sign", u),),
+        _never("abs"),
         "abs'(u) = sign(u), so abs'(0) = 0",
     ),
     "max": Op(
@@ -274,17 +340,24 @@ FUNCTIONS: dict[str, Op] = {
         "on a tie min(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(a − b), ∂/∂b = step(a − b)",
     ),
     "step": Op(
-        "step", 1, _step, (lambda u: ZERO,), _never("step"),
+        "step",
+        1,
+        _step,
+        (lambda u: ZERO,),
+        _never("step"),
         "step(u) is 1 for u > 0 and 0 otherwise; its derivative is taken as 0 everywhere",
     ),
     "sign": Op(
-        "sign", 1, _unary(_nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else x), "sign"), (lambda u: ZERO,), _never("sign"),
+        "sign",
+        1,
+        _unary(
+            _nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else x), "sign"
+        ),
+        (lambda u: ZERO,),
+        _never("sign"),
         "sign(u) is −1, 0 or 1; its derivative is taken as 0 everywhere",
     ),
 }
-
-# Other spellings a user may write, mapped to the canonical function name.
-ALIASES = {"σ": "sigmoid"}
 
 
 def derivative(e: Expr, wrt: str, uses: dict[int, frozenset[str]] | None = None) -> Expr:
@@ -314,7 +387,11 @@ def derivative(e: Expr, wrt: str, uses: dict[int, frozenset[str]] | None = None)
         if inner != ZERO:
             # The product rule keeps the factors where they stand: ∂(a·b) = ∂a·b + a·∂b, so the
             # partials of w·h₁·h₂ read w·h₂ and w·h₁, in the order written.
-            term = mul(inner, partial(*args)) if op is _TIMES and i == 0 else mul(partial(*args), inner)
+            term = (
+                mul(inner, partial(*args))
+                if op is _TIMES and i == 0
+                else mul(partial(*args), inner)
+            )
             total = add(total, term)
     return total
 

@@ -6,20 +6,39 @@ import sys
 from dataclasses import replace
 from fractions import Fraction
 
-from bptrace.language.diagnostics import FUNCTION_HINTS, did_you_mean
 from bptrace.errors import NetworkError, Span
 from bptrace.language import _template
+from bptrace.language.diagnostics import FUNCTION_HINTS, did_you_mean
+from bptrace.language.functions import ALIASES, ARITY
 from bptrace.language.lexer import KEYWORDS, Token, scan, tokenize
-from bptrace.engine.ops import ALIASES, FUNCTIONS
-from bptrace.language.syntax import Assignment, Binary, Call, Declaration, Draw, Expr, Neg, Num, Name, Samples, Setting, Statement, children
+from bptrace.language.syntax import (
+    Assignment,
+    Binary,
+    Call,
+    Declaration,
+    Draw,
+    Expr,
+    Name,
+    Neg,
+    Num,
+    Samples,
+    Setting,
+    Statement,
+    children,
+)
 
-DISTRIBUTIONS = {"uniform": "uniform(LOW, HIGH)", "normal": "normal(MEAN, SD)"}  # a param's random start
+DISTRIBUTIONS = {
+    "uniform": "uniform(LOW, HIGH)",
+    "normal": "normal(MEAN, SD)",
+}  # a param's random start
 MAX_NESTING = 100  # parentheses, calls and prefix signs inside one another
 MAX_DEPTH = 256  # levels of the expression tree, operators in a chain included
 DECLARATION_KINDS = ("param", "input", "target", "const")
-_FUNCTION_LIST = tuple(FUNCTIONS) + tuple(ALIASES)  # in order, for suggestions
+_FUNCTION_LIST = tuple(ARITY) + tuple(ALIASES)  # in order, for suggestions
 _FUNCTION_NAMES = frozenset(_FUNCTION_LIST)
-_SPECIAL_NAMES = _FUNCTION_NAMES | frozenset(DISTRIBUTIONS)  # names whose text the parser reads: part of a shape
+_SPECIAL_NAMES = _FUNCTION_NAMES | frozenset(
+    DISTRIBUTIONS
+)  # names whose text the parser reads: part of a shape
 _SUM, _PRODUCT, _POWER = frozenset("+-"), frozenset("*/"), frozenset(("^", "**"))
 _new = tuple.__new__  # Span(…) at C speed
 
@@ -46,7 +65,9 @@ class _Parser:
         self.i = 0
         self.nesting = 0
         self.defined: set[str] = set()  # names defined by earlier statements, for better hints
-        self.numbers: dict[str, Fraction] = {}  # each number's value by its text: a big network repeats a few
+        self.numbers: dict[
+            str, Fraction
+        ] = {}  # each number's value by its text: a big network repeats a few
 
     # -- token helpers -------------------------------------------------------------------
 
@@ -94,7 +115,9 @@ class _Parser:
 
     # -- statements ----------------------------------------------------------------------
 
-    def program(self, shapes: list[tuple[str, ...]] | None = None, ends: list[int] | None = None) -> tuple[Statement, ...]:
+    def program(
+        self, shapes: list[tuple[str, ...]] | None = None, ends: list[int] | None = None
+    ) -> tuple[Statement, ...]:
         """program = { [ statement ] NEWLINE } ;
 
         With each line's shape and the index of its newline (lexer.scan), a statement of a shape seen before
@@ -128,17 +151,31 @@ class _Parser:
 
     def trailing(self, statement: Statement | None = None) -> NetworkError:
         t = self.tokens[self.i]
-        if isinstance(getattr(statement, "value", None), Draw) and t.kind == "op" and t.text in ("*", "/", "+", "-", "^", "**"):  # uniform(-1, 1)*2
+        if (
+            isinstance(getattr(statement, "value", None), Draw)
+            and t.kind == "op"
+            and t.text in ("*", "/", "+", "-", "^", "**")
+        ):  # uniform(-1, 1)*2
             dist = statement.value.dist
-            want = ("the range you want: uniform(-2, 2) is twice uniform(-1, 1)" if dist == "uniform"
-                    else "the mean and spread you want: normal(1, 2) is 1 + 2*normal(0, 1)")
-            return NetworkError(f"unexpected '{t.text}' after {dist}(...)", t.span,
-                                f"a param drawn at random is {DISTRIBUTIONS[dist]} alone: give {want}")
+            want = (
+                "the range you want: uniform(-2, 2) is twice uniform(-1, 1)"
+                if dist == "uniform"
+                else "the mean and spread you want: normal(1, 2) is 1 + 2*normal(0, 1)"
+            )
+            return NetworkError(
+                f"unexpected '{t.text}' after {dist}(...)",
+                t.span,
+                f"a param drawn at random is {DISTRIBUTIONS[dist]} alone: give {want}",
+            )
         if t.text == ")":
             return NetworkError("unmatched ')'", t.span, "remove it or add a '(' before it")
         before, after = self.tokens[self.i - 1], self.tokens[self.i + 1]
         if t.text == "," and before.kind == "number" and after.kind == "number":
-            return NetworkError("unexpected ',' in a number", t.span, f"use a decimal point: {before.text}.{after.text}")
+            return NetworkError(
+                "unexpected ',' in a number",
+                t.span,
+                f"use a decimal point: {before.text}.{after.text}",
+            )
         hint = self.product_hint() or "one statement per line"
         return NetworkError(f"unexpected '{t.text}' after the expression", t.span, hint)
 
@@ -167,7 +204,9 @@ class _Parser:
         """declaration = ( "param" | "input" | "target" | "const" ) NAME "=" ( expr | samples ) ;"""
         keyword = self.advance()
         name = self.defined_name()
-        self.expect_op("=", f"'=' after '{name.text}'", f"write `{keyword.text} {name.text} = VALUE`")
+        self.expect_op(
+            "=", f"'=' after '{name.text}'", f"write `{keyword.text} {name.text} = VALUE`"
+        )
         t = self.tokens[self.i]
         if self.at("["):
             value = self.samples()
@@ -188,7 +227,11 @@ class _Parser:
         close = self.expect_op(")", "')' or ','", f"write {DISTRIBUTIONS[name.text]}")
         span = name.span.to(close.span)
         if len(args) != 2:
-            raise NetworkError(f"{name.text} takes 2 arguments, got {len(args)}", span, f"write {DISTRIBUTIONS[name.text]}")
+            raise NetworkError(
+                f"{name.text} takes 2 arguments, got {len(args)}",
+                span,
+                f"write {DISTRIBUTIONS[name.text]}",
+            )
         return Draw(name.text, tuple(args), span)
 
     def samples(self) -> Samples:
@@ -202,11 +245,18 @@ class _Parser:
             self.advance()
         if not self.at("]") and self.product_hint():  # [1 2 3]: samples side by side, not a product
             t = self.tokens[self.i]
-            raise NetworkError(f"expected ',' or ']', found '{t.text}'", t.span,
-                               "separate samples with commas, as in [1, 2, 3]")
+            raise NetworkError(
+                f"expected ',' or ']', found '{t.text}'",
+                t.span,
+                "separate samples with commas, as in [1, 2, 3]",
+            )
         closing = self.expect_op("]", "',' or ']'", "samples are written [0, 1, 1, 0]")
         if not items:
-            raise NetworkError("no samples in '[]'", opening.span.to(closing.span), "write at least one value, as in [0, 1]")
+            raise NetworkError(
+                "no samples in '[]'",
+                opening.span.to(closing.span),
+                "write at least one value, as in [0, 1]",
+            )
         return Samples(tuple(items), opening.span.to(closing.span))
 
     def setting(self) -> Setting:
@@ -222,11 +272,20 @@ class _Parser:
         if is_loss:
             self.advance()
         name, equals = self.tokens[self.i], self.tokens[self.i + 1]
-        if name.kind == "name" and name.text not in _FUNCTION_NAMES and equals.text == "=" and equals.kind == "op":
+        if (
+            name.kind == "name"
+            and name.text not in _FUNCTION_NAMES
+            and equals.text == "="
+            and equals.kind == "op"
+        ):
             self.i += 2  # `h = …`, the commonest statement: what defined_name and expect_op accept, checked inline
         else:
             name = self.defined_name()
-            what = f"a loss is written `loss {name.text} = EXPR`" if is_loss else f"a node is written `{name.text} = EXPR`"
+            what = (
+                f"a loss is written `loss {name.text} = EXPR`"
+                if is_loss
+                else f"a node is written `{name.text} = EXPR`"
+            )
             self.expect_op("=", f"'=' after '{name.text}'", what)
         return Assignment(name.text, self.expression(), is_loss, name.span)
 
@@ -236,9 +295,13 @@ class _Parser:
             example = "L = EXPR" if before.text == "loss" else "NAME = VALUE"
             raise self.unexpected("a name", f"write `{before.text} {example}`")
         if t.kind == "keyword":
-            raise NetworkError(f"'{t.text}' is a keyword and cannot be a name", t.span, "choose another name")
+            raise NetworkError(
+                f"'{t.text}' is a keyword and cannot be a name", t.span, "choose another name"
+            )
         if t.kind == "name" and t.text in _FUNCTION_NAMES:
-            raise NetworkError(f"'{t.text}' is a function and cannot be a name", t.span, "choose another name")
+            raise NetworkError(
+                f"'{t.text}' is a function and cannot be a name", t.span, "choose another name"
+            )
         return self.expect_kind("name", "a name")
 
     # -- expressions ---------------------------------------------------------------------
@@ -247,7 +310,9 @@ class _Parser:
         """expr = term { ( "+" | "-" ) term } ;"""
         first = self.i
         e = self.sum()
-        if self.i - first >= MAX_DEPTH:  # each level of the tree takes a token at least: fewer cannot be too deep
+        if (
+            self.i - first >= MAX_DEPTH
+        ):  # each level of the tree takes a token at least: fewer cannot be too deep
             _check_depth(e)
         return e
 
@@ -255,19 +320,27 @@ class _Parser:
         e = self.term()
         chain = 0
         tokens = self.tokens
-        while (t := tokens[self.i]).kind == "op" and t.text in _SUM:  # self.at("+", "-"), inline: the hottest loop
+        while (
+            t := tokens[self.i]
+        ).kind == "op" and t.text in _SUM:  # self.at("+", "-"), inline: the hottest loop
             self.i += 1
             chain += 1
             if chain + self.nesting >= MAX_DEPTH:
                 self.too_deep(t)
             right = self.term()
             left, end = e.span, right.span
-            e = Binary(t.text, e, right, _new(Span, (left.line, left.col, end.end_line, end.end_col)))
+            e = Binary(
+                t.text, e, right, _new(Span, (left.line, left.col, end.end_line, end.end_col))
+            )
         return e
 
     def too_deep(self, op: Token):
         """Refuse a chain of operators deeper than MAX_DEPTH at once (n operators make n + 1 levels)."""
-        raise NetworkError(f"expression is more than {MAX_DEPTH} levels deep", op.span, "split it into several nodes")
+        raise NetworkError(
+            f"expression is more than {MAX_DEPTH} levels deep",
+            op.span,
+            "split it into several nodes",
+        )
 
     def term(self) -> Expr:
         """term = unary { ( "*" | "/" ) unary } ;"""
@@ -281,7 +354,9 @@ class _Parser:
                 self.too_deep(t)
             right = self.unary()
             left, end = e.span, right.span
-            e = Binary(t.text, e, right, _new(Span, (left.line, left.col, end.end_line, end.end_col)))
+            e = Binary(
+                t.text, e, right, _new(Span, (left.line, left.col, end.end_line, end.end_col))
+            )
         return e
 
     def unary(self) -> Expr:
@@ -298,10 +373,14 @@ class _Parser:
         kind = t.kind
         if kind == "name" and t.text not in _FUNCTION_NAMES:
             after = self.tokens[self.i + 1].text
-            if after != "(" and after not in _POWER:  # a name alone, the commonest operand: what power() and atom() return
+            if (
+                after != "(" and after not in _POWER
+            ):  # a name alone, the commonest operand: what power() and atom() return
                 self.i += 1
                 return Name(t.text, _new(Span, (t.line, t.col, t.line, t.end)))
-        elif kind == "number" and self.tokens[self.i + 1].text not in _POWER:  # a number alone, likewise
+        elif (
+            kind == "number" and self.tokens[self.i + 1].text not in _POWER
+        ):  # a number alone, likewise
             self.i += 1
             return Num(self.number(t), _new(Span, (t.line, t.col, t.line, t.end)))
         return self.power()
@@ -335,10 +414,15 @@ class _Parser:
             closing = self.expect_op(")", "')'", "close the parenthesis")
             return replace(e, span=opening.span.to(closing.span))  # underline the parentheses too
         if t.kind == "keyword":
-            raise NetworkError(f"'{t.text}' is a keyword and cannot be used in an expression", t.span)
+            raise NetworkError(
+                f"'{t.text}' is a keyword and cannot be used in an expression", t.span
+            )
         if t.text in ("[", "]"):
-            raise NetworkError(f"unexpected '{t.text}' in an expression", t.span,
-                               "use ( and ) for grouping; [ ] hold the samples of an input or target: input x = [0, 1]")
+            raise NetworkError(
+                f"unexpected '{t.text}' in an expression",
+                t.span,
+                "use ( and ) for grouping; [ ] hold the samples of an input or target: input x = [0, 1]",
+            )
         hint = None
         before = self.tokens[self.i - 1] if self.i else None
         if t.kind in ("newline", "end") and before is not None and before.kind == "op":
@@ -353,17 +437,21 @@ class _Parser:
         """call = FUNCTION "(" expr { "," expr } ")" ;"""
         name = self.advance()
         fn = ALIASES.get(name.text, name.text)
-        if fn not in FUNCTIONS and name.text in self.defined:
-            raise NetworkError(f"'{name.text}' is not a function", name.span, f"to multiply, write {name.text}*(...)")
-        if fn not in FUNCTIONS:
+        if fn not in ARITY and name.text in self.defined:
+            raise NetworkError(
+                f"'{name.text}' is not a function",
+                name.span,
+                f"to multiply, write {name.text}*(...)",
+            )
+        if fn not in ARITY:
             hint = (
                 FUNCTION_HINTS.get(name.text.lower())
                 or did_you_mean(name.text, _FUNCTION_LIST)
-                or f"known functions: {', '.join(FUNCTIONS)}"
+                or f"known functions: {', '.join(ARITY)}"
             )
             raise NetworkError(f"unknown function '{name.text}'", name.span, hint)
         self.i += 1  # (
-        arity = FUNCTIONS[fn].arity
+        arity = ARITY[fn]
         tokens = self.tokens
         if self.at(")"):
             span = name.span.to(tokens[self.i].span)
@@ -389,7 +477,9 @@ class _Parser:
 
     def nested(self, rule):
         self.nesting += 1
-        if self.nesting > MAX_NESTING:  # raises; else the rule runs, and the count is restored however it ends
+        if (
+            self.nesting > MAX_NESTING
+        ):  # raises; else the rule runs, and the count is restored however it ends
             raise NetworkError(
                 f"expression nested more than {MAX_NESTING} levels deep",
                 self.tokens[self.i - 1].span,  # the '(', sign or operator that went past the limit
@@ -412,7 +502,9 @@ def _number(t: Token) -> Fraction:
         value = float("nan")
     if value != value or value in (float("inf"), float("-inf")):
         shown = t.text if len(t.text) <= 20 else t.text[:20] + "..."
-        raise NetworkError(f"number {shown} is too large", t.span, "numbers must fit a 64-bit float")
+        raise NetworkError(
+            f"number {shown} is too large", t.span, "numbers must fit a 64-bit float"
+        )
     mantissa, _, exponent = t.text.lower().partition("e")
     if abs(value) < sys.float_info.min:
         return Fraction(value)  # zero or subnormal: the float itself, as the forward pass sees it

@@ -1,0 +1,20 @@
+"""The functions a .bp file may call, each with its number of arguments; engine/ops.py holds their math."""
+
+ARITY = {
+    "sigmoid": 1,
+    "tanh": 1,
+    "relu": 1,
+    "exp": 1,
+    "log": 1,
+    "sqrt": 1,
+    "sin": 1,
+    "cos": 1,
+    "abs": 1,
+    "max": 2,
+    "min": 2,
+    "step": 1,
+    "sign": 1,
+}
+
+# Other spellings a user may write, mapped to the canonical function name.
+ALIASES = {"σ": "sigmoid"}
