@@ -44,7 +44,9 @@ BASIC = (
 )
 
 
-def network(n: int, seed: int = 0, basic: bool = False, samples: int = 0, window: int | None = None) -> str:
+def network(
+    n: int, seed: int = 0, basic: bool = False, samples: int = 0, window: int | None = None
+) -> str:
     """Return the text of a random network of `n` nodes (about n/10 params), ending in a loss.
 
     With `samples`, the input x and the target y hold that many samples, in [−1, 1] and [0, 0.5]. With
@@ -57,17 +59,34 @@ def network(n: int, seed: int = 0, basic: bool = False, samples: int = 0, window
     if samples:
         x = "[" + ", ".join(f"{rng.uniform(-1, 1):.3f}" for _ in range(samples)) + "]"
         y = "[" + ", ".join(f"{rng.uniform(0, 0.5):.3f}" for _ in range(samples)) + "]"
-    options = f" --seed {seed}" + (" --basic" if basic else "") + (f" --samples {samples}" if samples else "") + (f" --window {window}" if window else "")
-    lines = [f"# {n} random nodes: python benchmarks/generate.py {n}{options}", f"input x = {x}", f"target y = {y}"]
+    options = (
+        f" --seed {seed}"
+        + (" --basic" if basic else "")
+        + (f" --samples {samples}" if samples else "")
+        + (f" --window {window}" if window else "")
+    )
+    lines = [
+        f"# {n} random nodes: python benchmarks/generate.py {n}{options}",
+        f"input x = {x}",
+        f"target y = {y}",
+    ]
     lines += [f"param w{j} = {rng.uniform(-1, 1):.3f}" for j in range(n_params)]
     lines.append("set lr = 0.01")
     previous = "x"
     unused = [f"w{j}" for j in reversed(range(n_params))]  # every param is used at least once
     for i in range(n):
         template = templates[i % len(templates)] if i < len(templates) else rng.choice(templates)
-        earlier = f"h{rng.randrange(max(0, i - window) if window else 0, i)}" if i and rng.random() < 0.7 else "x"
+        earlier = (
+            f"h{rng.randrange(max(0, i - window) if window else 0, i)}"
+            if i and rng.random() < 0.7
+            else "x"
+        )
         w = unused.pop() if unused and "{w}" in template else f"w{rng.randrange(n_params)}"
-        other = unused.pop() if unused and "{w}" not in template and "{b}" in template else rng.choice((earlier, w))
+        other = (
+            unused.pop()
+            if unused and "{w}" not in template and "{b}" in template
+            else rng.choice((earlier, w))
+        )
         lines.append(f"h{i} = " + template.format(a=previous, b=other, w=w))
         previous = f"h{i}"
     lines.append(f"loss L = 1/2*(y - {previous})^2")
@@ -79,9 +98,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("nodes", type=int, help="number of nodes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="file to write (default: stdout)")
-    parser.add_argument("--basic", action="store_true", help="only + - * / ^ and relu (what micrograd has)")
-    parser.add_argument("--samples", type=int, default=0, help="samples of the input and target (default: one value each)")
-    parser.add_argument("--window", type=int, help="a node reads one of the K nodes before it (default: any earlier node)", metavar="K")
+    parser.add_argument(
+        "--basic", action="store_true", help="only + - * / ^ and relu (what micrograd has)"
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=0,
+        help="samples of the input and target (default: one value each)",
+    )
+    parser.add_argument(
+        "--window",
+        type=int,
+        help="a node reads one of the K nodes before it (default: any earlier node)",
+        metavar="K",
+    )
     args = parser.parse_args(argv)
     if args.window is not None and args.window < 1:
         parser.error("--window must be at least 1")

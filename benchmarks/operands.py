@@ -28,7 +28,10 @@ SHAPES = ("sum", "max", "chain")
 def balanced(names: list[str], pattern: str) -> str:
     """Return the names combined pairwise, level by level, with `pattern` ("({} + {})")."""
     while len(names) > 1:
-        names = [pattern.format(*names[i:i + 2]) if i + 1 < len(names) else names[i] for i in range(0, len(names), 2)]
+        names = [
+            pattern.format(*names[i : i + 2]) if i + 1 < len(names) else names[i]
+            for i in range(0, len(names), 2)
+        ]
     return names[0]
 
 
@@ -43,7 +46,13 @@ def network(shape: str, n: int) -> str:
     else:
         expr = params[0]
         for i, p in enumerate(params[1:99]):
-            expr = f"({expr})*{p}" if i % 3 == 0 else f"({expr}) + {p}" if i % 3 == 1 else f"max({expr}, {p})"
+            expr = (
+                f"({expr})*{p}"
+                if i % 3 == 0
+                else f"({expr}) + {p}"
+                if i % 3 == 1
+                else f"max({expr}, {p})"
+            )
     return "\n".join(lines + [f"loss L = {expr}"]) + "\n"
 
 
@@ -65,8 +74,12 @@ def measure(command: list[str], timeout: float) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000", help="comma-separated N (default 1000,10000)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per command (default 120)")
+    parser.add_argument(
+        "--sizes", default="1000,10000", help="comma-separated N (default 1000,10000)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds per command (default 120)"
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     python = sys.executable
@@ -76,8 +89,10 @@ def main(argv: list[str] | None = None) -> None:
             for n in sizes:
                 path = Path(tmp) / f"{shape}{n}.bp"
                 path.write_text(network(shape, n))
-                figures = [measure([python, "-m", "bptrace", command, str(path)], args.timeout)
-                           for command in ("run", "check")]
+                figures = [
+                    measure([python, "-m", "bptrace", command, str(path)], args.timeout)
+                    for command in ("run", "check")
+                ]
                 print(f"{shape:<6} {n:>7,}   {figures[0]:<24} {figures[1]:<24}", flush=True)
 
 

@@ -40,7 +40,9 @@ def slots(nodes: int, shuffled: bool, seed: int = 0) -> tuple[list[float], list[
     order = list(range(len(values)))
     if shuffled:
         rng.shuffle(order)
-    return values, [i + 0 for i in order]  # new ints, made in the order they are read, as the tape's are
+    return values, [
+        i + 0 for i in order
+    ]  # new ints, made in the order they are read, as the tape's are
 
 
 def per_read(sizes: list[int], shuffled: bool, rounds: int = 15) -> dict[int, float]:
@@ -57,15 +59,26 @@ def per_read(sizes: list[int], shuffled: bool, rounds: int = 15) -> dict[int, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000", help="network sizes (nodes), comma-separated")
+    parser.add_argument(
+        "--sizes", default="10000,100000", help="network sizes (nodes), comma-separated"
+    )
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    print("| order | " + " | ".join(f"{n:,} nodes, ns/read" for n in sizes) + " | per read, largest/next |")
+    print(
+        "| order | "
+        + " | ".join(f"{n:,} nodes, ns/read" for n in sizes)
+        + " | per read, largest/next |"
+    )
     print("|---|" + "---|" * len(sizes) + "---|")
     for shuffled in (False, True):
         ns = per_read(sizes, shuffled)
         ratio = f"{ns[sizes[-1]] / ns[sizes[-2]]:.2f}×" if len(sizes) > 1 else "–"
-        print(f"| {'random' if shuffled else 'in order'} | " + " | ".join(f"{ns[n]:.1f}" for n in sizes) + f" | {ratio} |", flush=True)
+        print(
+            f"| {'random' if shuffled else 'in order'} | "
+            + " | ".join(f"{ns[n]:.1f}" for n in sizes)
+            + f" | {ratio} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

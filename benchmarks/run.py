@@ -54,11 +54,11 @@ sys.path.insert(0, str(HERE))
 from generate import network  # noqa: E402
 from tape import forward_backward, lower  # noqa: E402
 
-from bptrace.views import jsonl  # noqa: E402
 from bptrace.cli.process import settle  # noqa: E402
 from bptrace.engine.graph import build  # noqa: E402
-from bptrace.language.parser import parse  # noqa: E402
 from bptrace.engine.tracer import trace  # noqa: E402
+from bptrace.language.parser import parse  # noqa: E402
+from bptrace.views import jsonl  # noqa: E402
 
 
 def timed(f) -> float:
@@ -102,7 +102,9 @@ def engine_steps(graph) -> Callable[[], float]:
     return lambda: timed(records.__next__)
 
 
-def batched_per_sample(n: int, window: int | None = None, samples: int = 1000, steps: int = 5) -> float:
+def batched_per_sample(
+    n: int, window: int | None = None, samples: int = 1000, steps: int = 5
+) -> float:
     """Seconds per node per sample of bptrace's trace with `samples` samples, the first step left out."""
     graph = built(network(n, samples=samples, window=window))
     step = engine_steps(graph)
@@ -125,7 +127,9 @@ def micrograd_per_node(nodes: int, steps: int, window: int | None = None) -> flo
 
     graph = built(network(nodes, basic=True, window=window))
 
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * nodes + 1000))  # micrograd's topological sort recurses
+    sys.setrecursionlimit(
+        max(sys.getrecursionlimit(), 10 * nodes + 1000)
+    )  # micrograd's topological sort recurses
 
     def one_step() -> None:
         env = {leaf.name: Value(float(leaf.value)) for leaf in graph.leaves}
@@ -141,8 +145,10 @@ def micrograd_per_node(nodes: int, steps: int, window: int | None = None) -> flo
                 return value(e.args[0]).relu()
             x, y = value(e.left), value(e.right)
             if e.op == "^":
-                return x ** y
-            return {"+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y, "/": lambda: x / y}[e.op]()
+                return x**y
+            return {"+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y, "/": lambda: x / y}[
+                e.op
+            ]()
 
         for node in graph.nodes:
             env[node.name] = value(node.expr)
@@ -168,8 +174,11 @@ def json_steps(graph) -> Callable[[], float]:
 
 
 FIGURES = {  # what times a step of each figure, and on which network
-    "engine": (engine_steps, False), "tape": (tape_steps, False), "engine (basic)": (engine_steps, True),
-    "tape (basic)": (tape_steps, True), "json": (json_steps, False),
+    "engine": (engine_steps, False),
+    "tape": (tape_steps, False),
+    "engine (basic)": (engine_steps, True),
+    "tape (basic)": (tape_steps, True),
+    "json": (json_steps, False),
 }
 
 
@@ -196,7 +205,13 @@ class Worker:
 
     def __init__(self, figure: str, n: int, window: int | None = None) -> None:
         code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import run; run.serve({figure!r}, {n}, {window})"
-        self.process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
     def ready(self) -> None:
         if self.process.stdout.readline().strip() != "ready":
@@ -213,7 +228,9 @@ class Worker:
         self.process.wait()
 
 
-def alternating(blocks: dict[tuple[str, int], Callable[[int], list[float]]], steps: dict[int, int], rounds: int) -> dict[tuple[str, int], float]:
+def alternating(
+    blocks: dict[tuple[str, int], Callable[[int], list[float]]], steps: dict[int, int], rounds: int
+) -> dict[tuple[str, int], float]:
     """Time each (figure, size)'s `steps[size]` steps in a block, the blocks in turn, `rounds` times; return
     each one's median step.
 
@@ -250,7 +267,13 @@ def peak_rss_mb(steps: int) -> float:
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
@@ -262,14 +285,21 @@ def in_child(call: str):
     of 1.5, and a batched step a third longer).
     """
     code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import run; print(json.dumps({call}))"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return json.loads(done.stdout.splitlines()[-1])
 
 
 def process_seconds(commands: dict[str, list[str]], repeat: int) -> dict[str, float]:
     """Return each command's median whole-process seconds, the commands run in turns (see alternating)."""
+
     def once(argv: list[str]) -> float:
-        return timed(lambda: subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True))
+        return timed(
+            lambda: subprocess.run(
+                argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+            )
+        )
 
     for argv in commands.values():
         once(argv)  # warm the file cache
@@ -282,10 +312,19 @@ def process_seconds(commands: dict[str, list[str]], repeat: int) -> dict[str, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000", help="network sizes, comma-separated")
-    parser.add_argument("--repeat", type=int, default=9, help="repeats for the medians of the start-up times")
-    parser.add_argument("--window", type=int, metavar="K", help="networks whose nodes read one of the K nodes before them "
-                        "(generate.py --window; default: any earlier node)")
+    parser.add_argument(
+        "--sizes", default="1000,10000,100000", help="network sizes, comma-separated"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=9, help="repeats for the medians of the start-up times"
+    )
+    parser.add_argument(
+        "--window",
+        type=int,
+        metavar="K",
+        help="networks whose nodes read one of the K nodes before them "
+        "(generate.py --window; default: any earlier node)",
+    )
     args = parser.parse_args()
     if args.window is not None and args.window < 1:
         parser.error("--window must be at least 1")
@@ -294,40 +333,79 @@ def main() -> None:
     print(f"bptrace benchmarks — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs{shape}\n")
     # Processes first: on Linux a child's peak RSS starts from its parent's, and big networks come later.
     low, high = peak_rss_mb(10), peak_rss_mb(1000)
-    print(f"peak RSS, two_layer.bp --json: {low:.1f} MB for 10 steps, {high:.1f} MB for 1,000 ({high / low:.2f}×)")
-    compileall.compile_dir(ROOT / "bptrace", quiet=1)  # what an installed copy runs: see the docstring
-    started = process_seconds({"typer": [sys.executable, str(HERE / "minimal_app.py")],
-                               "version": [sys.executable, "-m", "bptrace", "--version"],
-                               "run": [sys.executable, "-m", "bptrace", "run", "networks/simple.bp", "--steps", "5"]}, args.repeat)
+    print(
+        f"peak RSS, two_layer.bp --json: {low:.1f} MB for 10 steps, {high:.1f} MB for 1,000 ({high / low:.2f}×)"
+    )
+    compileall.compile_dir(
+        ROOT / "bptrace", quiet=1
+    )  # what an installed copy runs: see the docstring
+    started = process_seconds(
+        {
+            "typer": [sys.executable, str(HERE / "minimal_app.py")],
+            "version": [sys.executable, "-m", "bptrace", "--version"],
+            "run": [sys.executable, "-m", "bptrace", "run", "networks/simple.bp", "--steps", "5"],
+        },
+        args.repeat,
+    )
     typer_app, version, simple = started["typer"], started["version"], started["run"]
-    print(f"start-up (median of {args.repeat}, in turns): minimal typer app {typer_app * 1e3:.0f} ms; "
-          f"bptrace --version {version * 1e3:.0f} ms ({version / typer_app:.2f}×); "
-          f"bptrace run networks/simple.bp --steps 5 {simple * 1e3:.0f} ms ({simple / typer_app:.2f}×)\n", flush=True)
-    print("| N | parse | parse+build | engine µs/node/step | tape µs/node/step | engine/tape | micrograd µs/node/step | "
-          "engine/tape (basic) | micrograd/engine (basic) | batched ns/node/sample | json µs/node/step | json/engine | "
-          "render µs/row |")
+    print(
+        f"start-up (median of {args.repeat}, in turns): minimal typer app {typer_app * 1e3:.0f} ms; "
+        f"bptrace --version {version * 1e3:.0f} ms ({version / typer_app:.2f}×); "
+        f"bptrace run networks/simple.bp --steps 5 {simple * 1e3:.0f} ms ({simple / typer_app:.2f}×)\n",
+        flush=True,
+    )
+    print(
+        "| N | parse | parse+build | engine µs/node/step | tape µs/node/step | engine/tape | micrograd µs/node/step | "
+        "engine/tape (basic) | micrograd/engine (basic) | batched ns/node/sample | json µs/node/step | json/engine | "
+        "render µs/row |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     steps = {n: max(5, min(20, 200_000 // n)) for n in sizes}
-    workers = {(figure, n): Worker(figure, n, window) for figure in FIGURES for n in sizes}  # built side by side
+    workers = {
+        (figure, n): Worker(figure, n, window) for figure in FIGURES for n in sizes
+    }  # built side by side
     for worker in workers.values():
         worker.ready()
-    per_step = alternating({key: worker.block for key, worker in workers.items()}, {n: max(3, steps[n] // 4) for n in sizes}, rounds=5)
+    per_step = alternating(
+        {key: worker.block for key, worker in workers.items()},
+        {n: max(3, steps[n] // 4) for n in sizes},
+        rounds=5,
+    )
     for worker in workers.values():
         worker.close()
-    totals: dict[int, dict[str, float]] = {}  # per size: each figure as the cost of the whole network
+    totals: dict[
+        int, dict[str, float]
+    ] = {}  # per size: each figure as the cost of the whole network
     for n in sizes:
-        parse_only, parse_build = in_child(f"run.parse_and_build(run.network({n}, window={window}), 3)")
+        parse_only, parse_build = in_child(
+            f"run.parse_and_build(run.network({n}, window={window}), 3)"
+        )
         engine, floor, as_json = (per_step[name, n] / n for name in ("engine", "tape", "json"))
-        engine_basic, tape_basic = (per_step[name, n] / n for name in ("engine (basic)", "tape (basic)"))
+        engine_basic, tape_basic = (
+            per_step[name, n] / n for name in ("engine (basic)", "tape (basic)")
+        )
         micro = in_child(f"run.micrograd_per_node({n}, {max(1, steps[n] // 4)}, {window})")
-        batched = f"{in_child(f'run.batched_per_sample({n}, {window})') * 1e9:.1f}" if n <= 10_000 else "–"
-        row = in_child(f"run.render_per_row({n}, {window})") if n <= 10_000 else None  # 100,000 rows: minutes, and no one reads them
+        batched = (
+            f"{in_child(f'run.batched_per_sample({n}, {window})') * 1e9:.1f}"
+            if n <= 10_000
+            else "–"
+        )
+        row = (
+            in_child(f"run.render_per_row({n}, {window})") if n <= 10_000 else None
+        )  # 100,000 rows: minutes, and no one reads them
         micro_text = f"{micro * 1e6:.2f}" if micro else "not installed"
         micro_ratio = f"{micro / engine_basic:.2f}×" if micro else "–"
-        print(f"| {n:,} | {parse_only:.2f} s | {parse_build:.2f} s | {engine * 1e6:.2f} | {floor * 1e6:.2f} | {engine / floor:.1f}× | {micro_text} | "
-              f"{engine_basic / tape_basic:.1f}× | {micro_ratio} | {batched} | {as_json * 1e6:.2f} | {as_json / engine:.1f}× | "
-              f"{f'{row * 1e6:.0f}' if row is not None else '–'} |", flush=True)
-        totals[n] = {"parse": parse_only, "parse+build": parse_build, **{name: per_step[name, n] for name in FIGURES}}
+        print(
+            f"| {n:,} | {parse_only:.2f} s | {parse_build:.2f} s | {engine * 1e6:.2f} | {floor * 1e6:.2f} | {engine / floor:.1f}× | {micro_text} | "
+            f"{engine_basic / tape_basic:.1f}× | {micro_ratio} | {batched} | {as_json * 1e6:.2f} | {as_json / engine:.1f}× | "
+            f"{f'{row * 1e6:.0f}' if row is not None else '–'} |",
+            flush=True,
+        )
+        totals[n] = {
+            "parse": parse_only,
+            "parse+build": parse_build,
+            **{name: per_step[name, n] for name in FIGURES},
+        }
     growth(totals)
 
 
@@ -336,7 +414,9 @@ def growth(totals: dict[int, dict[str, float]]) -> None:
     if len(totals) < 2:
         return
     small, large = sorted(totals)[-2:]
-    ratios = ", ".join(f"{name} {totals[large][name] / totals[small][name]:.1f}×" for name in totals[large])
+    ratios = ", ".join(
+        f"{name} {totals[large][name] / totals[small][name]:.1f}×" for name in totals[large]
+    )
     print(f"\ngrowth from {small:,} to {large:,} nodes ({large / small:g}× the nodes): {ratios}")
 
 

@@ -48,23 +48,40 @@ def forward_backward(ops, a, b, values, loss) -> list[float]:
         if op == "leaf":
             continue
         x = v[a[k]]
-        if op == "+": v[k] = x + v[b[k]]
-        elif op == "-": v[k] = x - v[b[k]]
-        elif op == "*": v[k] = x * v[b[k]]
-        elif op == "/": v[k] = x / v[b[k]]
-        elif op == "^": v[k] = x ** v[b[k]]
-        elif op == "neg": v[k] = -x
-        elif op == "relu": v[k] = x if x > 0 else 0.0
-        elif op == "tanh": v[k] = math.tanh(x)
-        elif op == "sigmoid": v[k] = 1 / (1 + math.exp(-x))
-        elif op == "exp": v[k] = math.exp(x)
-        elif op == "log": v[k] = math.log(x)
-        elif op == "sqrt": v[k] = math.sqrt(x)
-        elif op == "sin": v[k] = math.sin(x)
-        elif op == "cos": v[k] = math.cos(x)
-        elif op == "abs": v[k] = abs(x)
-        elif op == "max": v[k] = max(x, v[b[k]])
-        elif op == "min": v[k] = min(x, v[b[k]])
+        if op == "+":
+            v[k] = x + v[b[k]]
+        elif op == "-":
+            v[k] = x - v[b[k]]
+        elif op == "*":
+            v[k] = x * v[b[k]]
+        elif op == "/":
+            v[k] = x / v[b[k]]
+        elif op == "^":
+            v[k] = x ** v[b[k]]
+        elif op == "neg":
+            v[k] = -x
+        elif op == "relu":
+            v[k] = x if x > 0 else 0.0
+        elif op == "tanh":
+            v[k] = math.tanh(x)
+        elif op == "sigmoid":
+            v[k] = 1 / (1 + math.exp(-x))
+        elif op == "exp":
+            v[k] = math.exp(x)
+        elif op == "log":
+            v[k] = math.log(x)
+        elif op == "sqrt":
+            v[k] = math.sqrt(x)
+        elif op == "sin":
+            v[k] = math.sin(x)
+        elif op == "cos":
+            v[k] = math.cos(x)
+        elif op == "abs":
+            v[k] = abs(x)
+        elif op == "max":
+            v[k] = max(x, v[b[k]])
+        elif op == "min":
+            v[k] = min(x, v[b[k]])
     g = [0.0] * len(v)
     g[loss] = 1.0
     for k in range(len(ops) - 1, -1, -1):
@@ -72,21 +89,43 @@ def forward_backward(ops, a, b, values, loss) -> list[float]:
         if op == "leaf" or d == 0.0:
             continue
         i, j, x = a[k], b[k], v[a[k]]
-        if op == "+": g[i] += d; g[j] += d
-        elif op == "-": g[i] += d; g[j] -= d
-        elif op == "*": g[i] += d * v[j]; g[j] += d * x
-        elif op == "/": g[i] += d / v[j]; g[j] -= d * x / v[j] ** 2
-        elif op == "^": g[i] += d * v[j] * x ** (v[j] - 1); g[j] += d * v[k] * math.log(x) if x > 0 else 0.0
-        elif op == "neg": g[i] -= d
-        elif op == "relu": g[i] += d if x > 0 else 0.0
-        elif op == "tanh": g[i] += d * (1 - v[k] ** 2)
-        elif op == "sigmoid": g[i] += d * v[k] * (1 - v[k])
-        elif op == "exp": g[i] += d * v[k]
-        elif op == "log": g[i] += d / x
-        elif op == "sqrt": g[i] += d / (2 * v[k])
-        elif op == "sin": g[i] += d * math.cos(x)
-        elif op == "cos": g[i] -= d * math.sin(x)
-        elif op == "abs": g[i] += d * (1.0 if x > 0 else -1.0 if x < 0 else 0.0)
-        elif op == "max": (g.__setitem__(i, g[i] + d) if x >= v[j] else g.__setitem__(j, g[j] + d))
-        elif op == "min": (g.__setitem__(i, g[i] + d) if x <= v[j] else g.__setitem__(j, g[j] + d))
+        if op == "+":
+            g[i] += d
+            g[j] += d
+        elif op == "-":
+            g[i] += d
+            g[j] -= d
+        elif op == "*":
+            g[i] += d * v[j]
+            g[j] += d * x
+        elif op == "/":
+            g[i] += d / v[j]
+            g[j] -= d * x / v[j] ** 2
+        elif op == "^":
+            g[i] += d * v[j] * x ** (v[j] - 1)
+            g[j] += d * v[k] * math.log(x) if x > 0 else 0.0
+        elif op == "neg":
+            g[i] -= d
+        elif op == "relu":
+            g[i] += d if x > 0 else 0.0
+        elif op == "tanh":
+            g[i] += d * (1 - v[k] ** 2)
+        elif op == "sigmoid":
+            g[i] += d * v[k] * (1 - v[k])
+        elif op == "exp":
+            g[i] += d * v[k]
+        elif op == "log":
+            g[i] += d / x
+        elif op == "sqrt":
+            g[i] += d / (2 * v[k])
+        elif op == "sin":
+            g[i] += d * math.cos(x)
+        elif op == "cos":
+            g[i] -= d * math.sin(x)
+        elif op == "abs":
+            g[i] += d * (1.0 if x > 0 else -1.0 if x < 0 else 0.0)
+        elif op == "max":
+            (g.__setitem__(i, g[i] + d) if x >= v[j] else g.__setitem__(j, g[j] + d))
+        elif op == "min":
+            (g.__setitem__(i, g[i] + d) if x <= v[j] else g.__setitem__(j, g[j] + d))
     return g

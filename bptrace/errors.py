@@ -26,7 +26,9 @@ class Span(NamedTuple):
 
     def to(self, other: Span) -> Span:
         """Return the span from the start of this one to the end of `other`."""
-        return tuple.__new__(Span, (self.line, self.col, other.end_line, other.end_col))  # Span(…), at C speed
+        return tuple.__new__(
+            Span, (self.line, self.col, other.end_line, other.end_col)
+        )  # Span(…), at C speed
 
 
 NOWHERE = Span(0, 0, 0, 0)
@@ -74,7 +76,9 @@ class NumericFault(BptraceError):
 
     exit_code = EXIT_NUMERIC
 
-    def __init__(self, step: int, where: str, detail: str, span: Span | None = None, final: bool = False) -> None:
+    def __init__(
+        self, step: int, where: str, detail: str, span: Span | None = None, final: bool = False
+    ) -> None:
         when = f"after step {step - 1}, with the final params" if final else f"step {step}"
         super().__init__(f"{when}: {where}: {detail}")
         self.message = str(self)
@@ -83,5 +87,9 @@ class NumericFault(BptraceError):
         self.detail = detail
         self.span = span  # where in the source the fault arose, when known
         self.final = final
-        self.hint: str | None = None  # what to do about it, when that is known (see tracer.diverged)
-        self.computed: dict | None = None  # a forward pass's values up to the fault, when it arose there
+        self.hint: str | None = (
+            None  # what to do about it, when that is known (see tracer.diverged)
+        )
+        self.computed: dict | None = (
+            None  # a forward pass's values up to the fault, when it arose there
+        )

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from bptrace.engine.graph import Graph, build
-from bptrace.views.latex import GREEK
-from bptrace.language.parser import parse
 from bptrace.engine.tracer import batch, forward
+from bptrace.language.parser import parse
+from bptrace.views.latex import GREEK
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = sorted((ROOT / "networks").glob("*.bp"))
@@ -32,7 +32,9 @@ def loss_at(graph: Graph, params: dict[str, float]) -> float:
     return float(batch(graph, values[graph.loss]))  # the batch's loss: the mean over samples
 
 
-def finite_difference(graph: Graph, params: dict[str, float], name: str, eps: float = 1e-6) -> float:
+def finite_difference(
+    graph: Graph, params: dict[str, float], name: str, eps: float = 1e-6
+) -> float:
     """Return the central difference (L(p + h) - L(p - h)) / 2h, h scaled to the param."""
     h = eps * max(1.0, abs(params[name]))
     up, down = dict(params), dict(params)
@@ -48,11 +50,69 @@ def network(request) -> Path:
 
 # What bptrace's LaTeX may use: amsmath and the standard article class, nothing else.
 LATEX_COMMANDS = {
-    "documentclass", "usepackage", "renewcommand", "arraystretch", "endhead", "section", "subsection", "paragraph", "mbox", "hline", "hspace", "multicolumn",
-    "textbackslash", "textasciitilde", "textasciicircum", "textless", "textgreater", "textbar", "infty", "alpha", "{", "}", "$",
-    "frac", "partial", "cdot", "left", "right", "bigl", "bigr", "allowbreak", "nabla", "ldots", "cdots", "text", "quad", "begin", "end",
-    "item", "sigma", "tanh", "exp", "log", "sin", "cos", "max", "min", "sqrt", "lvert", "rvert",
-    "operatorname", "times", "hat", "bar", "tilde", "dot", "mathit", "mathrm", "_", "%", "&", "#", *GREEK.values(),
+    "documentclass",
+    "usepackage",
+    "renewcommand",
+    "arraystretch",
+    "endhead",
+    "section",
+    "subsection",
+    "paragraph",
+    "mbox",
+    "hline",
+    "hspace",
+    "multicolumn",
+    "textbackslash",
+    "textasciitilde",
+    "textasciicircum",
+    "textless",
+    "textgreater",
+    "textbar",
+    "infty",
+    "alpha",
+    "{",
+    "}",
+    "$",
+    "frac",
+    "partial",
+    "cdot",
+    "left",
+    "right",
+    "bigl",
+    "bigr",
+    "allowbreak",
+    "nabla",
+    "ldots",
+    "cdots",
+    "text",
+    "quad",
+    "begin",
+    "end",
+    "item",
+    "sigma",
+    "tanh",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "max",
+    "min",
+    "sqrt",
+    "lvert",
+    "rvert",
+    "operatorname",
+    "times",
+    "hat",
+    "bar",
+    "tilde",
+    "dot",
+    "mathit",
+    "mathrm",
+    "_",
+    "%",
+    "&",
+    "#",
+    *GREEK.values(),
 }
 LATEX_ENVIRONMENTS = {"enumerate", "align*", "document", "longtable"}
 
@@ -65,7 +125,7 @@ def assert_latex_compiles(text: str) -> None:
         if ch in "{}" and i and body[i - 1] == "\\":
             continue  # \{ and \} are characters
         depth += {"{": 1, "}": -1}.get(ch, 0)
-        assert depth >= 0, f"'}}' without '{{' at {i}: {body[max(0, i - 40):i + 1]}"
+        assert depth >= 0, f"'}}' without '{{' at {i}: {body[max(0, i - 40) : i + 1]}"
     assert depth == 0, "unbalanced braces"
     stack = []
     for kind, env in re.findall(r"\\(begin|end)\{([^}]*)\}", body):

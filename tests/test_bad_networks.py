@@ -53,7 +53,9 @@ def expectations(text: str) -> tuple[str, str | None]:
             hint = line.removeprefix("# expect-hint: ")
         else:
             break
-    assert expect is not None, "the file must start with a `# expect: LINE:COL: error: MESSAGE` line"
+    assert expect is not None, (
+        "the file must start with a `# expect: LINE:COL: error: MESSAGE` line"
+    )
     return expect, hint
 
 
@@ -64,16 +66,20 @@ def check_quote(err: list[str], lines: list[str], line_no: int, col: int) -> Non
     gutter = f" {line_no} | "
     assert len(err) >= 3, "the diagnostic must quote the source line and underline it"
     if len(raw) > 100:  # a long line is quoted as a window around the culprit, marked with ...
-        quoted = err[1][len(gutter):]
+        quoted = err[1][len(gutter) :]
         caret = err[2].index("^") - len(gutter)
         assert quoted[caret] == raw[col - 1], "the caret is not under the culprit"
         assert quoted.strip(".") in raw, "the window is not part of the source line"
         return
-    assert err[1].rstrip() == (gutter + raw.expandtabs(TAB)).rstrip(), "quotes the wrong source line"
+    assert err[1].rstrip() == (gutter + raw.expandtabs(TAB)).rstrip(), (
+        "quotes the wrong source line"
+    )
     blank = f" {' ' * len(str(line_no))} | "
     assert err[2].startswith(blank), f"underline gutter: {err[2]!r}"
-    underline = err[2][len(blank):]
-    assert underline.count("^") == 1 and set(underline.strip()) <= {"^", "~"}, f"underline: {underline!r}"
+    underline = err[2][len(blank) :]
+    assert underline.count("^") == 1 and set(underline.strip()) <= {"^", "~"}, (
+        f"underline: {underline!r}"
+    )
     assert underline.strip().startswith("^")
     want = len(raw[: col - 1].expandtabs(TAB))
     got = underline.index("^")
@@ -94,7 +100,9 @@ def test_bad_network(bad: Path) -> None:
     assert "Traceback" not in output
     err = result.stderr.split("\n")
     assert err[0] == f"{path}:{expect}", f"stderr was:\n{result.stderr}"
-    assert result.exit_code == EXIT_NETWORK, f"exit code {result.exit_code}; stderr was:\n{result.stderr}"
+    assert result.exit_code == EXIT_NETWORK, (
+        f"exit code {result.exit_code}; stderr was:\n{result.stderr}"
+    )
     assert result.stdout == "", "nothing may be written to stdout when the network is broken"
     line_no, col = (int(n) for n in expect.split(":")[:2])
     check_quote(err, source_lines(text), line_no, col)
@@ -153,7 +161,9 @@ def _nul(tmp_path: Path) -> Path:
 def test_file_error(tmp_path: Path, make, says: str) -> None:
     path = str(make(tmp_path))
     result = invoke(path)
-    assert result.exit_code == EXIT_FILE, f"exit code {result.exit_code}; stderr was:\n{result.stderr}"
+    assert result.exit_code == EXIT_FILE, (
+        f"exit code {result.exit_code}; stderr was:\n{result.stderr}"
+    )
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
@@ -179,7 +189,9 @@ def _feed(fifo: Path, block: bytes, most: int) -> tuple[threading.Thread, list[i
 
 
 @pytest.mark.parametrize("option", [None, "--data"])
-def test_an_endless_stream_is_read_up_to_the_limit_not_whole(tmp_path: Path, monkeypatch, option) -> None:
+def test_an_endless_stream_is_read_up_to_the_limit_not_whole(
+    tmp_path: Path, monkeypatch, option
+) -> None:
     """A pipe of comment lines that never ends (as /dev/zero never does): refused at MAX_BYTES, 1 MB here."""
     monkeypatch.setattr(process, "MAX_BYTES", 1 << 20)
     fifo = tmp_path / "endless"
@@ -192,7 +204,10 @@ def test_an_endless_stream_is_read_up_to_the_limit_not_whole(tmp_path: Path, mon
     thread.join(10)
     kind = "CSV file" if option else ".bp file"
     assert result.exit_code == EXIT_FILE and result.stdout == ""
-    assert result.stderr == f"bptrace: error: {fifo}: more than 1 MB: too large for a {kind} (bptrace reads at most 1 MB)\n"
+    assert (
+        result.stderr
+        == f"bptrace: error: {fifo}: more than 1 MB: too large for a {kind} (bptrace reads at most 1 MB)\n"
+    )
     assert written[0] < 4 << 20  # the limit, a chunk of 1 MB past it, and what the pipe holds
 
 
@@ -204,7 +219,10 @@ def test_a_stream_of_nul_bytes_is_refused_at_its_first_chunk(tmp_path: Path) -> 
     result = invoke(str(fifo))
     thread.join(10)
     assert result.exit_code == EXIT_FILE
-    assert result.stderr == f"bptrace: error: {fifo}: a binary file, not a .bp file (it contains NUL bytes)\n"
+    assert (
+        result.stderr
+        == f"bptrace: error: {fifo}: a binary file, not a .bp file (it contains NUL bytes)\n"
+    )
     assert written[0] < 4 << 20
 
 
@@ -250,10 +268,15 @@ def test_a_file_not_in_utf8_points_at_the_byte_and_says_how_to_save_it(tmp_path:
     utf16.write_text("param w = 2\nloss L = w^2\n", encoding="utf-16")
     result = invoke(str(utf16))
     assert result.exit_code == EXIT_FILE
-    assert result.stderr == f"bptrace: error: {utf16}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)\n"
+    assert (
+        result.stderr
+        == f"bptrace: error: {utf16}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)\n"
+    )
 
 
-def test_control_characters_in_a_quoted_line_are_shown_escaped_with_the_caret_under_the_culprit(tmp_path: Path) -> None:
+def test_control_characters_in_a_quoted_line_are_shown_escaped_with_the_caret_under_the_culprit(
+    tmp_path: Path,
+) -> None:
     """An OSC 52 clipboard write in a comment, and ESC in code after a tab: written \\x1b, \\x07, never raw."""
     f = tmp_path / "esc.bp"
     f.write_bytes(b"param w = 1 2 # \x1b]52;c;aGk=\x07\nloss L = w\n")
@@ -265,7 +288,9 @@ def test_control_characters_in_a_quoted_line_are_shown_escaped_with_the_caret_un
         "   |             ^",
         "  hint: write 1*2 for a product: bptrace has no implicit multiplication",
     ]
-    f.write_bytes(b"param w = 1\n\tx\x1b = 2  # \xc2\x9b\xe2\x80\xae\nloss L = w\n")  # ESC, then C1 CSI and a bidi override
+    f.write_bytes(
+        b"param w = 1\n\tx\x1b = 2  # \xc2\x9b\xe2\x80\xae\nloss L = w\n"
+    )  # ESC, then C1 CSI and a bidi override
     result = invoke(str(f))
     assert result.exit_code == EXIT_NETWORK
     # The tab is 4 columns and x one: the caret at display column 6, under the backslash of \x1b.
@@ -283,7 +308,10 @@ def test_control_characters_in_a_file_name_or_a_csv_cell_are_shown_escaped(tmp_p
     data.write_bytes(b"x,y\n1,\x1b[31mred\n")
     result = CliRunner().invoke(app, ["run", str(net), "--data", str(data)], env=PLAIN)
     assert result.exit_code == EXIT_FILE
-    assert result.stderr == f"bptrace: error: {data}: line 2, column 'y': '\\x1b[31mred' is not a number\n"
+    assert (
+        result.stderr
+        == f"bptrace: error: {data}: line 2, column 'y': '\\x1b[31mred' is not a number\n"
+    )
     named = tmp_path / "a\x1b[2Jb.bp"
     named.write_text("loss L = w\n")
     result = invoke(str(named))
@@ -297,6 +325,10 @@ def test_lines_ended_by_a_lone_cr_are_lines(tmp_path: Path) -> None:
     f.write_bytes(b"param w = 2\rloss L = v^2\r")
     result = invoke(str(f))
     assert result.exit_code == EXIT_NETWORK
-    assert result.stderr.splitlines()[:3] == [f"{f}:2:10: error: unknown name 'v'", " 2 | loss L = v^2", "   |          ^"]
+    assert result.stderr.splitlines()[:3] == [
+        f"{f}:2:10: error: unknown name 'v'",
+        " 2 | loss L = v^2",
+        "   |          ^",
+    ]
     f.write_bytes(b"param w = 2\rinput x = 3\r\nloss L = (w*x)^2\r")
     assert invoke(str(f)).exit_code == 0

@@ -7,11 +7,11 @@ import json
 import jsonschema
 import numpy as np
 import pytest
+from conftest import ROOT, load
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
 from bptrace.engine.tracer import Step, batch, forward, trace
-from conftest import ROOT, load
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 # L_i = ½(y_i − w·x_i)² with w = 1: residuals 1, 2, 3, so L_i = 0.5, 2, 4.5 and ∂L_i/∂w = −(y_i − w·x_i)·x_i = −1, −4, −9.
@@ -52,8 +52,10 @@ def test_one_value_for_every_sample_is_broadcast():
 
 
 def test_the_batch_gradient_is_the_finite_difference_of_the_batch_loss():
-    graph = load("input x = [0.5, -1, 2, 0]\ntarget y = [1, 0, 1, 0]\nparam w = 0.3\nparam b = -0.2\n"
-                 "p = sigmoid(w*x + b)\nloss L = -(y*log(p) + (1 - y)*log(1 - p))\n")
+    graph = load(
+        "input x = [0.5, -1, 2, 0]\ntarget y = [1, 0, 1, 0]\nparam w = 0.3\nparam b = -0.2\n"
+        "p = sigmoid(w*x + b)\nloss L = -(y*log(p) + (1 - y)*log(1 - p))\n"
+    )
     step = next(trace(graph, 1))
 
     params = {u.param: u.before for u in step.updates}
@@ -61,7 +63,9 @@ def test_the_batch_gradient_is_the_finite_difference_of_the_batch_loss():
         h = 1e-6
 
         def loss(v):
-            return float(batch(graph, forward(graph, {**params, u.param: np.float64(v)})[graph.loss]))
+            return float(
+                batch(graph, forward(graph, {**params, u.param: np.float64(v)})[graph.loss])
+            )
 
         numeric = (loss(u.before + h) - loss(u.before - h)) / (2 * h)
         assert u.grad == pytest.approx(numeric, rel=1e-6, abs=1e-9)
@@ -78,7 +82,10 @@ def test_the_tables_show_samples_side_by_side_and_say_what_is_a_mean(tmp_path):
     f.write_text(LINE)
     out = invoke("run", str(f)).stdout
     words = " ".join(out.split())
-    assert "3 samples: the loss and the gradients that update the params are the mean over them." in words
+    assert (
+        "3 samples: the loss and the gradients that update the params are the mean over them."
+        in words
+    )
     assert "sample 1   sample 2   sample 3" in out
     assert "∂L/∂w ∂L/∂w (direct) −1 −4 −9 −4.667" in words  # per sample, then the batch mean
     assert "w 1 −4.667 −0.4667 1.467" in words
@@ -119,12 +126,17 @@ def test_samples_that_are_not_constants_are_refused(tmp_path):
     f = tmp_path / "n.bp"
     f.write_text("param w = 1\ninput x = [1, w]\nloss L = w*x\n")
     result = invoke("run", str(f))
-    assert result.exit_code == 4 and "a sample of x must be a constant, but uses the name 'w'" in result.stderr
+    assert (
+        result.exit_code == 4
+        and "a sample of x must be a constant, but uses the name 'w'" in result.stderr
+    )
 
 
 def test_xor_learns_as_the_readme_says():
     # README and networks/xor.bp: from seed 3 the loss is first under 0.01 at step 345 (lr 5, full batch).
-    losses = [float(r.loss) for r in trace(load(ROOT / "networks" / "xor.bp"), 345) if isinstance(r, Step)]
+    losses = [
+        float(r.loss) for r in trace(load(ROOT / "networks" / "xor.bp"), 345) if isinstance(r, Step)
+    ]
     assert losses[343] >= 0.01 > losses[344]
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "takes the loss under 0.01 at step 345" in readme
@@ -137,6 +149,8 @@ def test_a_batch_as_large_as_the_samples_is_all_of_them_and_says_so(extra):
     result = invoke("run", xor, "--steps", "2", "--batch-size", "9", *extra)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == whole.stdout  # every step on all 4 samples, as without --batch-size
-    assert "a batch of 9 (--batch-size) is not smaller than the 4 samples: every step trains on all of them" in \
-        " ".join(result.stderr.split())
+    assert (
+        "a batch of 9 (--batch-size) is not smaller than the 4 samples: every step trains on all of them"
+        in " ".join(result.stderr.split())
+    )
     assert result.stderr.count("bptrace: warning: a batch") == 1

@@ -6,10 +6,10 @@ import re
 import sys
 
 import pytest
+from conftest import ROOT
 
 from bptrace.engine.graph import build
 from bptrace.language.parser import parse
-from conftest import ROOT
 
 sys.path.append(str(ROOT / "benchmarks"))  # last: bptrace's modules and the tests' come first
 from generate import main, network  # noqa: E402

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
-
-from bptrace.engine.chains import MAX_LISTED_PATHS, count_paths, edges_on_paths, listed_per_param, plan_chains
-from bptrace.engine.tracer import trace
 from conftest import declared_params, finite_difference, load
+
+from bptrace.engine.chains import (
+    MAX_LISTED_PATHS,
+    count_paths,
+    edges_on_paths,
+    listed_per_param,
+    plan_chains,
+)
+from bptrace.engine.tracer import trace
 
 
 def ladder(rungs: int) -> str:
@@ -43,7 +49,9 @@ def test_small_ladder_lists_every_path_and_they_sum_to_the_gradient():
     (chain,) = step.chains
     assert len(chain.paths) == chain.paths_total == 22
     assert sum(float(p.value) for p in chain.paths) == pytest.approx(float(chain.grad), rel=1e-12)
-    assert float(chain.grad) == pytest.approx(finite_difference(graph, declared_params(graph), "w"), rel=1e-6)
+    assert float(chain.grad) == pytest.approx(
+        finite_difference(graph, declared_params(graph), "w"), rel=1e-6
+    )
 
 
 def test_the_local_partials_go_from_the_loss_back_layer_by_layer():
@@ -53,8 +61,22 @@ def test_the_local_partials_go_from_the_loss_back_layer_by_layer():
 
     graph = load(ROOT / "networks" / "two_layer.bp")
     order = [(e.of, e.wrt) for e in edges_on_paths(graph)]
-    assert order == [("L", "a2"), ("a2", "a0"), ("a2", "w4"), ("a2", "a1"), ("a2", "w5"), ("a2", "b2"), ("a0", "z0"),
-                     ("a1", "z1"), ("z0", "w0"), ("z0", "w2"), ("z0", "b0"), ("z1", "w1"), ("z1", "w3"), ("z1", "b1")]
+    assert order == [
+        ("L", "a2"),
+        ("a2", "a0"),
+        ("a2", "w4"),
+        ("a2", "a1"),
+        ("a2", "w5"),
+        ("a2", "b2"),
+        ("a0", "z0"),
+        ("a1", "z1"),
+        ("z0", "w0"),
+        ("z0", "w2"),
+        ("z0", "b0"),
+        ("z1", "w1"),
+        ("z1", "w3"),
+        ("z1", "b1"),
+    ]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -85,11 +107,21 @@ def wide(layers: int, branches: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize(("asked", "params", "listed"), [
-    (8, 1, 8), (10**9, 1, MAX_LISTED_PATHS), (10**9, 1000, MAX_LISTED_PATHS // 1000), (100, 1000, 10),
-    (10**9, 2000, 8), (8, 100_000, 8), (3, 10, 3),
-])
-def test_a_trace_lists_at_most_ten_thousand_paths_in_all_and_never_fewer_than_eight_a_param(asked, params, listed):
+@pytest.mark.parametrize(
+    ("asked", "params", "listed"),
+    [
+        (8, 1, 8),
+        (10**9, 1, MAX_LISTED_PATHS),
+        (10**9, 1000, MAX_LISTED_PATHS // 1000),
+        (100, 1000, 10),
+        (10**9, 2000, 8),
+        (8, 100_000, 8),
+        (3, 10, 3),
+    ],
+)
+def test_a_trace_lists_at_most_ten_thousand_paths_in_all_and_never_fewer_than_eight_a_param(
+    asked, params, listed
+):
     assert MAX_LISTED_PATHS == 10_000
     assert listed_per_param(asked, params) == listed
 
@@ -99,7 +131,9 @@ def test_a_billion_paths_asked_of_two_to_the_sixty_lists_ten_thousand_distinct_o
     (plan,) = plan_chains(graph, max_paths=10**9)
     assert plan.total == 8**20 == 2**60
     assert len(plan.paths) == len(set(plan.paths)) == MAX_LISTED_PATHS
-    assert all(len(p) == 2 * 20 + 3 and p[0] == "L" and p[-2:] == ("a0", "w") for p in plan.paths)  # L, 2 a layer, a0, w
+    assert all(
+        len(p) == 2 * 20 + 3 and p[0] == "L" and p[-2:] == ("a0", "w") for p in plan.paths
+    )  # L, 2 a layer, a0, w
 
 
 def test_a_billion_paths_asked_for_are_written_within_a_bounded_memory(tmp_path):
@@ -116,8 +150,13 @@ def test_a_billion_paths_asked_for_are_written_within_a_bounded_memory(tmp_path)
     def bounded() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    done = subprocess.run([sys.executable, "-m", "bptrace", "run", str(network), "--json", "--max-paths", str(10**9)],
-                          capture_output=True, text=True, preexec_fn=bounded, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "bptrace", "run", str(network), "--json", "--max-paths", str(10**9)],
+        capture_output=True,
+        text=True,
+        preexec_fn=bounded,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     begin, step, _ = map(json.loads, done.stdout.splitlines())
     assert begin["max_paths"] == 10**9  # as asked
@@ -126,13 +165,17 @@ def test_a_billion_paths_asked_for_are_written_within_a_bounded_memory(tmp_path)
     assert len(step["chains"][0]["paths"]) == MAX_LISTED_PATHS
 
 
-@pytest.mark.parametrize(("count", "pretty", "plain"), [
-    (3 * 2**60 - 2, "3,458,764,513,820,540,926", "3,458,764,513,820,540,926"),
-    (10**24 - 1, "999,999,999,999,999,999,999,999", "999,999,999,999,999,999,999,999"),
-    (10**24, "≈ 1.0·10²⁴", "~1.0e24"),
-    (996 * 10**28, "≈ 1.0·10³¹", "~1.0e31"),  # 9.96 rounds up to the next power of ten
-    (12 * 10**4303 + 5, "≈ 1.2·10⁴³⁰⁴", "~1.2e4304"),
-], ids=["2^60", "24 digits", "25 digits", "rounded up", "4305 digits"])
+@pytest.mark.parametrize(
+    ("count", "pretty", "plain"),
+    [
+        (3 * 2**60 - 2, "3,458,764,513,820,540,926", "3,458,764,513,820,540,926"),
+        (10**24 - 1, "999,999,999,999,999,999,999,999", "999,999,999,999,999,999,999,999"),
+        (10**24, "≈ 1.0·10²⁴", "~1.0e24"),
+        (996 * 10**28, "≈ 1.0·10³¹", "~1.0e31"),  # 9.96 rounds up to the next power of ten
+        (12 * 10**4303 + 5, "≈ 1.2·10⁴³⁰⁴", "~1.2e4304"),
+    ],
+    ids=["2^60", "24 digits", "25 digits", "rounded up", "4305 digits"],
+)
 def test_counts_past_24_digits_are_shown_by_their_order_of_magnitude(count, pretty, plain):
     from bptrace.language.printer import BP, MATH, count_text
 

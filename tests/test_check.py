@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from conftest import NETWORKS, ROOT, load
 from typer.testing import CliRunner
 
+from bptrace.cli.app import app
 from bptrace.engine import ops
 from bptrace.engine.algebra import call
 from bptrace.engine.check import check, compare
-from bptrace.cli.app import app
-from conftest import NETWORKS, ROOT, load
 
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 
@@ -65,7 +65,9 @@ def test_a_wrong_rule_is_detected_and_located(wrong_sine, tmp_path):
     lines = result.stderr.splitlines()
     # Points at node s (line 4) and names its local derivative and formula.
     assert lines[0].startswith(f"{f}:4:5: error: step 1: dL/dw is ")
-    assert "the first wrong local derivative is ds/dh = s, " in lines[0]  # sin(h) written as the node s
+    assert (
+        "the first wrong local derivative is ds/dh = s, " in lines[0]
+    )  # sin(h) written as the node s
     assert lines[1:3] == [" 4 | s = sin(h)", "   |     ^~~~~~"]
 
 
@@ -88,14 +90,19 @@ def test_check_follows_the_training_trajectory():
 
 def test_a_kink_is_reported_unstable_and_does_not_fail(tmp_path):
     f = tmp_path / "kink.bp"
-    f.write_text("param w = 0\nparam b = 0.5\nloss L = relu(w) + b^2\n")  # relu'(0) = 0 by convention
+    f.write_text(
+        "param w = 0\nparam b = 0.5\nloss L = relu(w) + b^2\n"
+    )  # relu'(0) = 0 by convention
     result = invoke("check", str(f))
     assert result.exit_code == 0
     assert "unstable" in result.stdout
     assert result.stderr == ""
     # Not "all agree": ∂L/∂w and its local ∂L/∂w could not be checked; the summary says so, not the opposite.
     assert "All gradients agree" not in result.stdout
-    assert "No gradient disagrees with finite differences, but 2 comparisons could not be made" in " ".join(result.stdout.split())
+    assert (
+        "No gradient disagrees with finite differences, but 2 comparisons could not be made"
+        in " ".join(result.stdout.split())
+    )
 
 
 def test_a_local_derivative_at_a_kink_is_not_listed_as_disagreeing(tmp_path):
@@ -103,7 +110,10 @@ def test_a_local_derivative_at_a_kink_is_not_listed_as_disagreeing(tmp_path):
     f.write_text("input x = 2\nparam w = 0\nh = relu(w*x)\nloss L = (h - 1)^2\n")
     result = invoke("check", str(f))
     assert result.exit_code == 0
-    assert "disagree," not in result.stdout and "Local derivatives finite differences cannot check here" in result.stdout
+    assert (
+        "disagree," not in result.stdout
+        and "Local derivatives finite differences cannot check here" in result.stdout
+    )
     assert "2 comparisons could not be made" in " ".join(result.stdout.split())  # ∂L/∂w and ∂h/∂w
 
 
@@ -124,7 +134,9 @@ def test_rounding_in_a_large_loss_is_not_blamed_on_a_correct_derivative():
 
 def test_a_wrong_local_derivative_fails_even_when_no_gradient_shows_it(wrong_sine, tmp_path):
     f = tmp_path / "hidden.bp"
-    f.write_text("param w = 0.7\ninput z = 0\nm = sin(w)\nloss L = z*m + (w - 1)^2\n")  # ∂L/∂m = z = 0
+    f.write_text(
+        "param w = 0.7\ninput z = 0\nm = sin(w)\nloss L = z*m + (w - 1)^2\n"
+    )  # ∂L/∂m = z = 0
     result = invoke("check", str(f))
     assert result.exit_code == 6
     assert "All gradients agree" not in result.stdout
@@ -159,7 +171,10 @@ def test_a_table_with_both_kinds_is_titled_for_both(wrong_sine, tmp_path):
     f.write_text("param w = 0.7\nparam v = 0\ns = sin(w)\nloss L = (s - 1)^2 + abs(v)\n")
     result = invoke("check", str(f))
     assert result.exit_code == 6
-    assert "Local derivatives that disagree, or that finite differences cannot check here" in result.stdout
+    assert (
+        "Local derivatives that disagree, or that finite differences cannot check here"
+        in result.stdout
+    )
     assert "MISMATCH" in result.stdout and "unstable" in result.stdout
 
 
@@ -170,8 +185,14 @@ def test_the_check_begins_with_its_title_and_keeps_a_blank_line_between_steps():
     assert out[second - 1] == ""
 
 
-@pytest.mark.parametrize("text", ["param w = 0\nloss L = sign(w)\n", "param w = 1e300\nloss L = cos(w)\n",
-                                  "param w = 0\nloss L = step(w)\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "param w = 0\nloss L = sign(w)\n",
+        "param w = 1e300\nloss L = cos(w)\n",
+        "param w = 0\nloss L = step(w)\n",
+    ],
+)
 def test_a_jump_or_a_step_that_loses_all_precision_is_unstable_not_a_failure(text, tmp_path):
     f = tmp_path / "jump.bp"
     f.write_text(text)
@@ -186,6 +207,8 @@ def test_a_jump_is_unstable_and_a_smooth_wrong_slope_is_still_a_mismatch():
     sign = lambda x: (x > 0) - (x < 0)  # noqa: E731 - a jump of 2 at 0: (sign(h) − sign(−h))/2h = 1/h
     assert compare(0.0, sign, 0.0).status == "unstable"
     assert compare(0.0, sign, 0.5).status == "ok"  # flat away from the jump
-    assert compare(-math.sin(1e300), math.cos, 1e300).status == "unstable"  # step 1e294: 1e293 periods
+    assert (
+        compare(-math.sin(1e300), math.cos, 1e300).status == "unstable"
+    )  # step 1e294: 1e293 periods
     assert compare(-math.sin(1.0), math.cos, 1.0).status == "ok"
     assert compare(math.sin(1.0), math.cos, 1.0).status == "mismatch"

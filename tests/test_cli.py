@@ -8,12 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from conftest import NETWORKS, ROOT
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from bptrace import __version__
 from bptrace.cli.app import app
-from conftest import NETWORKS, ROOT
 
 SIMPLE = str(ROOT / "networks" / "simple.bp")
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "FORCE_COLOR": None, "TERM": "dumb"}
@@ -36,13 +36,19 @@ def test_help(args):
     assert "Usage" in result.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["explain"], ["graph"], ["nudge"], ["check"], ["schema"]])
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["explain"], ["graph"], ["nudge"], ["check"], ["schema"]]
+)
 def test_help_shows_flags_without_a_type_as_they_take_no_value(command):
     out = invoke(*command, "--help", env={"COLUMNS": "200"}).stdout
-    assert re.search(r"--help\s+-h\s+Show this message", out)  # no <bool> between the flag and its help
+    assert re.search(
+        r"--help\s+-h\s+Show this message", out
+    )  # no <bool> between the flag and its help
     assert "<bool>" not in out
     if command == ["run"]:
-        assert re.search(r"--ascii\s+Write math", out) and re.search(r"--steps\s+-n\s+N\s+Training steps", out)
+        assert re.search(r"--ascii\s+Write math", out) and re.search(
+            r"--steps\s+-n\s+N\s+Training steps", out
+        )
 
 
 def test_run_prints_four_tables_and_a_summary_to_stdout_only():
@@ -50,7 +56,15 @@ def test_run_prints_four_tables_and_a_summary_to_stdout_only():
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     out = result.stdout
-    for title in ("Step 1", "Step 2", "Forward pass", "Local derivatives", "Chain rule", "Update", "Summary"):
+    for title in (
+        "Step 1",
+        "Step 2",
+        "Forward pass",
+        "Local derivatives",
+        "Chain rule",
+        "Update",
+        "Summary",
+    ):
         assert title in out
     # Hand-computed values from the handout network (see test_handout.py), at 4 significant digits.
     assert re.search(r"∂L/∂g · ∂g/∂h · ∂h/∂w₁\s+\(−1\.13\) · \(−0\.3\) · \(2\)\s+0\.678", out)
@@ -108,24 +122,34 @@ def test_usage_errors_exit_2_on_stderr(args):
 def test_an_option_json_would_ignore_is_refused_and_named(args, names):
     result = invoke("run", SIMPLE, *args)
     assert result.exit_code == 2 and result.stdout == ""
-    assert names in " ".join(result.stderr.replace("│", " ").split())  # the option given, not a pair
+    assert names in " ".join(
+        result.stderr.replace("│", " ").split()
+    )  # the option given, not a pair
 
 
 def test_precision_with_json_says_it_cannot_be_used_with_json():
     result = invoke("run", SIMPLE, "--json", "--precision", "2")
     said = " ".join(result.stderr.replace("│", " ").split())
     assert result.exit_code == 2 and "'--precision' cannot be used with --json" in said
-    assert "Invalid value" not in said and "shapes the tables" not in said  # the value is fine; the pair is not
+    assert (
+        "Invalid value" not in said and "shapes the tables" not in said
+    )  # the value is fine; the pair is not
 
 
 @pytest.mark.parametrize(
     "args, says",
     [
         (["run", SIMPLE, "--lr", "abc"], "Invalid value for '--lr': 'abc' is not a number"),
-        (["run", SIMPLE, "--steps", "1.5"], "Invalid value for '--steps' / '-n': '1.5' is not a whole number"),
+        (
+            ["run", SIMPLE, "--steps", "1.5"],
+            "Invalid value for '--steps' / '-n': '1.5' is not a whole number",
+        ),
         (["nudge", SIMPLE, "w1", "--by", "0,1"], "Invalid value for '--by': '0,1' is not a number"),
         (["check", SIMPLE, "--seed", "x"], "Invalid value for '--seed': 'x' is not a whole number"),
-        (["run", SIMPLE, "--lr", "\x1b[2J"], "Invalid value for '--lr': '\\x1b[2J' is not a number"),
+        (
+            ["run", SIMPLE, "--lr", "\x1b[2J"],
+            "Invalid value for '--lr': '\\x1b[2J' is not a number",
+        ),
     ],
 )
 def test_a_value_that_is_not_a_number_is_named_with_its_option(args, says):
@@ -138,11 +162,15 @@ def test_a_value_that_is_not_a_number_is_named_with_its_option(args, says):
 def test_every_and_quiet_together_are_refused():
     result = invoke("run", SIMPLE, "--steps", "4", "--every", "2", "--quiet")
     assert result.exit_code == 2 and result.stdout == ""
-    assert "'--every': shows every K-th step's tables, but --quiet shows none" in " ".join(result.stderr.replace("│", " ").split())
+    assert "'--every': shows every K-th step's tables, but --quiet shows none" in " ".join(
+        result.stderr.replace("│", " ").split()
+    )
 
 
 def test_json_takes_show_naming_all_four_tables_in_any_order():
-    assert invoke("run", SIMPLE, "--json", "--show", "updates,forward,partials,chains").exit_code == 0
+    assert (
+        invoke("run", SIMPLE, "--json", "--show", "updates,forward,partials,chains").exit_code == 0
+    )
 
 
 def test_numeric_fault_exits_5_after_printing_the_steps_that_worked(tmp_path):
@@ -152,9 +180,13 @@ def test_numeric_fault_exits_5_after_printing_the_steps_that_worked(tmp_path):
     assert result.exit_code == 5
     assert "Step 1" in result.stdout
     # w: 3 → −213 → 7.7e7 → … until w^4 overflows; the diagnostic points at the power in the source.
-    assert result.stderr.startswith(f"{bad}:3:10: error: step 6: node L = w^4: overflow: (-5.27612e+224)^4")
+    assert result.stderr.startswith(
+        f"{bad}:3:10: error: step 6: node L = w^4: overflow: (-5.27612e+224)^4"
+    )
     assert result.stderr.splitlines()[1:3] == [" 3 | loss L = w^4", "   |          ^~~"]
-    assert result.stderr.splitlines()[3].startswith("  hint: the loss grew from 81 at step 1 to ")  # 3^4
+    assert result.stderr.splitlines()[3].startswith(
+        "  hint: the loss grew from 81 at step 1 to "
+    )  # 3^4
     assert result.stderr.splitlines()[3].endswith(" at step 5: training diverges; try a smaller lr")
 
 
@@ -182,7 +214,9 @@ def test_example_networks_fit_80_columns(path):
 def run_process(*args, env=None):
     full_env = {**os.environ, "COLUMNS": "80", **(env or {})}
     full_env.pop("FORCE_COLOR", None)
-    return subprocess.run([sys.executable, "-m", "bptrace", *args], capture_output=True, env=full_env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bptrace", *args], capture_output=True, env=full_env, timeout=60
+    )
 
 
 def test_python_dash_m_and_version():
@@ -207,19 +241,28 @@ def test_plain_ascii_terminal_does_not_crash_and_writes_ascii_math(tmp_path):
 def test_on_a_plain_ascii_terminal_two_names_never_look_alike(tmp_path):
     """ŷ is y where nothing else is; beside a y it is y_hat, and ℒ beside L keeps its code point."""
     hat = tmp_path / "hat.bp"
-    hat.write_text("input y = 2\nparam ŷ = 1\nparam θ = 1\nparam ℒ = 0\nparam L = 0\nloss E = (y - ŷ)^2 + θ + ℒ + L\n", encoding="utf-8")
+    hat.write_text(
+        "input y = 2\nparam ŷ = 1\nparam θ = 1\nparam ℒ = 0\nparam L = 0\nloss E = (y - ŷ)^2 + θ + ℒ + L\n",
+        encoding="utf-8",
+    )
     out = run_process("run", str(hat), env={"PYTHONIOENCODING": "ascii"}).stdout.decode("ascii")
     assert "(y - y_hat)^2 + theta + L_u2112 + L" in out and "dE/dy_hat" in out
     alone = tmp_path / "alone.bp"
     alone.write_text("param ŷ = 1\nloss E = ŷ^2\n", encoding="utf-8")
-    assert "dE/dy " in run_process("run", str(alone), env={"PYTHONIOENCODING": "ascii"}).stdout.decode("ascii")
+    assert "dE/dy " in run_process(
+        "run", str(alone), env={"PYTHONIOENCODING": "ascii"}
+    ).stdout.decode("ascii")
 
 
 def test_no_color_keeps_colour_codes_out_even_on_a_terminal():
-    result = invoke("run", SIMPLE, env={"NO_COLOR": "1", "FORCE_COLOR": "1", "TERM": "xterm-256color"})
+    result = invoke(
+        "run", SIMPLE, env={"NO_COLOR": "1", "FORCE_COLOR": "1", "TERM": "xterm-256color"}
+    )
     colour = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;)")
     assert not colour.search(result.stdout)
-    coloured = invoke("run", SIMPLE, env={"NO_COLOR": None, "FORCE_COLOR": "1", "TERM": "xterm-256color"})
+    coloured = invoke(
+        "run", SIMPLE, env={"NO_COLOR": None, "FORCE_COLOR": "1", "TERM": "xterm-256color"}
+    )
     assert colour.search(coloured.stdout)  # the check above can fail
 
 
@@ -229,8 +272,17 @@ def test_ascii_flag_writes_plain_math():
     assert "∂" not in out and "·" not in out
 
 
-@pytest.mark.parametrize("command", [["run", SIMPLE, "--steps", "2"], ["check", SIMPLE], ["explain", SIMPLE], ["graph", SIMPLE],
-                                     ["nudge", SIMPLE, "w1"], ["run", SIMPLE, "--all", "--precision", "17"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", SIMPLE, "--steps", "2"],
+        ["check", SIMPLE],
+        ["explain", SIMPLE],
+        ["graph", SIMPLE],
+        ["nudge", SIMPLE, "w1"],
+        ["run", SIMPLE, "--all", "--precision", "17"],
+    ],
+)
 def test_ascii_flag_writes_nothing_but_ascii(command):
     """Math, rules and table lines alike: what a terminal without Unicode gets, on one that has it."""
     result = invoke(*command, "--ascii")
@@ -242,7 +294,8 @@ def test_ascii_flag_writes_nothing_but_ascii(command):
 def test_closed_pipe_stops_quietly_with_exit_0():
     proc = subprocess.Popen(
         [sys.executable, "-m", "bptrace", "run", SIMPLE, "--steps", "5000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     proc.stdout.readline()
     proc.stdout.close()  # like `| head -n 1`
@@ -256,8 +309,17 @@ def test_ctrl_c_ends_a_long_run_with_a_short_message_and_130():
     import time
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bptrace", "run", str(ROOT / "networks" / "two_layer.bp"), "--steps", "1000000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "bptrace",
+            "run",
+            str(ROOT / "networks" / "two_layer.bp"),
+            "--steps",
+            "1000000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(1.5)
@@ -267,13 +329,16 @@ def test_ctrl_c_ends_a_long_run_with_a_short_message_and_130():
     assert err == b"bptrace: interrupted\n"
 
 
-@pytest.mark.parametrize("nodes, args, after", [(3000, ["check"], 3), (6000, ["run", "--all"], 8)], ids=["check", "run --all"])
+@pytest.mark.parametrize(
+    "nodes, args, after",
+    [(3000, ["check"], 3), (6000, ["run", "--all"], 8)],
+    ids=["check", "run --all"],
+)
 def test_sigterm_stops_a_long_step_in_its_middle_with_143(tmp_path, nodes, args, after):
     # A check of 3,000 nodes spends a minute or more in its first step (a finite difference per param,
     # each a forward pass); the tables of 6,000 nodes with --all take half a minute to lay out. Waiting
     # for the step's end, `timeout` waited as long. They stop within a moment now; 10 s leave room for
     # a busy machine.
-    import signal
     import time
 
     sys.path.append(str(ROOT / "benchmarks"))
@@ -281,8 +346,11 @@ def test_sigterm_stops_a_long_step_in_its_middle_with_143(tmp_path, nodes, args,
 
     f = tmp_path / "big.bp"
     f.write_text(network(nodes))
-    proc = subprocess.Popen([sys.executable, "-m", "bptrace", args[0], str(f), *args[1:]],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bptrace", args[0], str(f), *args[1:]],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(after)  # for --all, while the tables are laid out: the step is computed by then
     proc.terminate()
     try:
@@ -298,8 +366,19 @@ def test_an_interrupted_quiet_run_shows_its_summary_and_curve():
     import time
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bptrace", "run", str(ROOT / "networks" / "xor.bp"), "--steps", "100000000", "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1"},
+        [
+            sys.executable,
+            "-m",
+            "bptrace",
+            "run",
+            str(ROOT / "networks" / "xor.bp"),
+            "--steps",
+            "100000000",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1"},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(3)
@@ -309,7 +388,9 @@ def test_an_interrupted_quiet_run_shows_its_summary_and_curve():
     text = out.decode()
     done = int(re.search(r"Interrupted after ([0-9]+) steps", text)[1])
     assert re.search(rf"Loss at steps 1 to {done:,} ", text)
-    assert re.search(r"\nloss L +\S+ *\n", text)  # the start only: the loss where it stopped was never computed
+    assert re.search(
+        r"\nloss L +\S+ *\n", text
+    )  # the start only: the loss where it stopped was never computed
     assert re.search(r"\nb₂ +\S+ +\S+ *\n", text)  # each param from its start to where it stopped
 
 
@@ -355,22 +436,37 @@ def test_distinct_names_never_look_alike(tmp_path):
 @pytest.mark.parametrize("mode", [[], ["--json"]])
 def test_a_full_disk_is_a_clear_error_not_an_internal_one(mode):
     with open("/dev/full", "w") as full:
-        result = subprocess.run([sys.executable, "-m", "bptrace", "run", SIMPLE, "--steps", "50", *mode],
-                                stdout=full, stderr=subprocess.PIPE, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "bptrace", "run", SIMPLE, "--steps", "50", *mode],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
     assert result.returncode == 3
-    assert result.stderr.decode().startswith("bptrace: error: cannot write the output: No space left on device")
+    assert result.stderr.decode().startswith(
+        "bptrace: error: cannot write the output: No space left on device"
+    )
 
 
 def test_focus_marks_exactly_the_rows_on_the_params_paths():
     # simple.bp: w1 reaches L through h and g, so the path is w1 → h → g → L (worked out by hand).
     result = invoke("run", str(ROOT / "networks/simple.bp"), "--focus", "w1")
     assert result.exit_code == 0, result.stderr
-    marked = [line.split()[1] + (" " + line.split()[2] if line.split()[1] == "loss" else "")
-              for line in result.stdout.splitlines() if line.startswith("▸")]
+    marked = [
+        line.split()[1] + (" " + line.split()[2] if line.split()[1] == "loss" else "")
+        for line in result.stdout.splitlines()
+        if line.startswith("▸")
+    ]
     assert marked == [
-        "h", "g", "loss L",  # forward
-        "∂L/∂g", "∂g/∂h", "∂h/∂w₁",  # local derivatives on the path
-        "∂L/∂L", "∂L/∂g", "∂L/∂h",  # gradients of the nodes on the path, from the seed ∂L/∂L = 1
+        "h",
+        "g",
+        "loss L",  # forward
+        "∂L/∂g",
+        "∂g/∂h",
+        "∂h/∂w₁",  # local derivatives on the path
+        "∂L/∂L",
+        "∂L/∂g",
+        "∂L/∂h",  # gradients of the nodes on the path, from the seed ∂L/∂L = 1
         "∂L/∂w₁",  # its chain
         "w₁",  # its update
         "w₁",  # and its row in the summary
@@ -383,8 +479,15 @@ def test_focus_on_an_unknown_param_is_a_usage_error():
 
 
 def test_every_k_shows_the_first_the_kth_and_the_last_step():
-    out = invoke("run", str(ROOT / "networks/simple.bp"), "--steps", "7", "--every", "3", "--show", "updates").stdout
-    assert [line.split()[2] for line in out.splitlines() if " Step " in line] == ["1", "3", "6", "7"]
+    out = invoke(
+        "run", str(ROOT / "networks/simple.bp"), "--steps", "7", "--every", "3", "--show", "updates"
+    ).stdout
+    assert [line.split()[2] for line in out.splitlines() if " Step " in line] == [
+        "1",
+        "3",
+        "6",
+        "7",
+    ]
 
 
 def test_quiet_shows_only_the_summary_and_the_loss_curve():
@@ -436,8 +539,15 @@ def test_the_note_under_a_narrow_table_is_one_line(layout, monkeypatch):
 
 def test_a_seed_that_changes_nothing_is_warned_of():
     said = invoke("run", SIMPLE, "--seed", "4").stderr
-    assert said == "bptrace: warning: --seed 4 changes nothing: " + SIMPLE + " draws no param at random (uniform(...) or normal(...))\n"
-    assert "warning" not in invoke("run", str(ROOT / "networks" / "xor.bp"), "--seed", "4").stderr  # xor.bp draws its weights
+    assert (
+        said
+        == "bptrace: warning: --seed 4 changes nothing: "
+        + SIMPLE
+        + " draws no param at random (uniform(...) or normal(...))\n"
+    )
+    assert (
+        "warning" not in invoke("run", str(ROOT / "networks" / "xor.bp"), "--seed", "4").stderr
+    )  # xor.bp draws its weights
     assert "warning" not in invoke("run", SIMPLE).stderr
 
 
@@ -445,7 +555,11 @@ def test_a_value_or_a_file_name_with_control_characters_is_shown_escaped(tmp_pat
     """`--format ESC[2J` (clear the screen) and a file named with ESC[31m: written \\x1b, never sent raw."""
     result = invoke("run", SIMPLE, "--format", "\x1b[2Jx")
     said = " ".join(result.stderr.replace("│", " ").split())
-    assert result.exit_code == 2 and "unknown format '\\x1b[2Jx'" in said and "\x1b" not in result.stderr
+    assert (
+        result.exit_code == 2
+        and "unknown format '\\x1b[2Jx'" in said
+        and "\x1b" not in result.stderr
+    )
     named = tmp_path / "n\x1b[31m.bp"
     named.write_text((ROOT / "networks" / "simple.bp").read_text())
     out = invoke("explain", str(named), env={"COLUMNS": "400"}).stdout

@@ -17,17 +17,25 @@ from bptrace.language.printer import show
 
 # Each rule as a .bp expression in a and b, with the domain where it is smooth.
 RULES = {
-    "a + b": None, "a - b": None, "a * b": None,
+    "a + b": None,
+    "a - b": None,
+    "a * b": None,
     "a / b": lambda a, b: abs(b) > 0.1,
     "a ^ b": lambda a, b: a > 0.1,  # general power: both sides vary
-    "a ^ 3": None, "a ^ (-2)": lambda a, b: abs(a) > 0.1, "a ^ 0.5": lambda a, b: a > 0.1,
+    "a ^ 3": None,
+    "a ^ (-2)": lambda a, b: abs(a) > 0.1,
+    "a ^ 0.5": lambda a, b: a > 0.1,
     "2 ^ a": None,
     "-a": None,
-    "sigmoid(a)": None, "σ(a)": None, "tanh(a)": None, "exp(a)": None,
+    "sigmoid(a)": None,
+    "σ(a)": None,
+    "tanh(a)": None,
+    "exp(a)": None,
     "relu(a)": lambda a, b: abs(a) > 1e-3,
     "log(a)": lambda a, b: a > 0.1,
     "sqrt(a)": lambda a, b: a > 0.1,
-    "sin(a)": None, "cos(a)": None,
+    "sin(a)": None,
+    "cos(a)": None,
     "abs(a)": lambda a, b: abs(a) > 1e-3,
     "max(a, b)": lambda a, b: abs(a - b) > 1e-3,
     "min(a, b)": lambda a, b: abs(a - b) > 1e-3,
@@ -39,7 +47,9 @@ RULES = {
     "1/2*(b - a)^2": None,
     "log(1 + exp(a))*a - sqrt(b^2 + 1)": None,
     "a*a*a - 3*a*b + b/2": None,
-    "max(a*a, b) + min(sin(a), cos(b))": lambda a, b: abs(a * a - b) > 1e-3 and abs(math.sin(a) - math.cos(b)) > 1e-3,
+    "max(a*a, b) + min(sin(a), cos(b))": lambda a, b: (
+        abs(a * a - b) > 1e-3 and abs(math.sin(a) - math.cos(b)) > 1e-3
+    ),
     # Exactly-zero and exactly-one derivatives the simplifier writes as 0 and 1 (issue 17).
     "(a/a)^2.5 + b": lambda a, b: abs(a) > 0.1,
     "max(a, a) + min(b, b)": None,
@@ -69,7 +79,15 @@ def test_every_operator_and_function_has_a_rule_here():
         from bptrace.language.syntax import Binary, Call, Neg, walk
 
         for node in walk(e):
-            covered.add(node.op if isinstance(node, Binary) else node.fn if isinstance(node, Call) else "neg" if isinstance(node, Neg) else None)
+            covered.add(
+                node.op
+                if isinstance(node, Binary)
+                else node.fn
+                if isinstance(node, Call)
+                else "neg"
+                if isinstance(node, Neg)
+                else None
+            )
     assert set(OPERATORS) | set(FUNCTIONS) <= covered
 
 

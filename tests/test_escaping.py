@@ -12,14 +12,12 @@ import xml.etree.ElementTree as ET
 
 import pydot
 import pytest
+from conftest import ROOT, assert_latex_compiles
 from typer.testing import CliRunner
 
-from bptrace.views import drawing
-
-from bptrace.views import latex
 from bptrace.cli.app import app
 from bptrace.language.diagnostics import escaped
-from conftest import ROOT, assert_latex_compiles
+from bptrace.views import drawing, latex
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 HOSTILE = [
@@ -34,8 +32,18 @@ HOSTILE = [
     "θ ﬁ 𝔁 é.bp",
     os.fsdecode(b"bytes\xff\xfe.bp"),  # not UTF-8
 ]
-IDS = ["newline-command", "return-input", "paragraph", "specials", "markdown-link", "dot-quotes", "line-separators",
-       "bidi", "unicode", "not-utf-8"]
+IDS = [
+    "newline-command",
+    "return-input",
+    "paragraph",
+    "specials",
+    "markdown-link",
+    "dot-quotes",
+    "line-separators",
+    "bidi",
+    "unicode",
+    "not-utf-8",
+]
 
 
 def invoke(*args):
@@ -77,19 +85,29 @@ def test_explain_latex_keeps_the_name_in_its_comment(files):
 
 def test_latex_handouts_set_the_name_as_text(files):
     plain, hostile = outputs(["run", None, "--steps", "1", "-f", "latex"], *files)
-    assert [hostile[i] for i in differing(plain, hostile)] == [h for h in hostile if h.startswith(r"\section*{")]
-    title = next(h for h in hostile if h.startswith(r"\section*{"))[len(r"\section*{"):-1]
-    bare = re.sub(r"\\(textbackslash|textasciitilde|textasciicircum|textless|textgreater|textbar)\{\}|\\[&%$#_{}]", "", title)
+    assert [hostile[i] for i in differing(plain, hostile)] == [
+        h for h in hostile if h.startswith(r"\section*{")
+    ]
+    title = next(h for h in hostile if h.startswith(r"\section*{"))[len(r"\section*{") : -1]
+    bare = re.sub(
+        r"\\(textbackslash|textasciitilde|textasciicircum|textless|textgreater|textbar)\{\}|\\[&%$#_{}]",
+        "",
+        title,
+    )
     assert not set(bare) & set("\\{}$&#^_~%<>|") and bare.isascii() and bare.isprintable(), bare
     if escaped(str(files[1])).isascii():  # (other letters are spelled in ASCII first: θ is theta)
-        assert latex.text(escaped(str(files[1]))) in title  # a byte that is not UTF-8 too: \xff, as everywhere
+        assert (
+            latex.text(escaped(str(files[1]))) in title
+        )  # a byte that is not UTF-8 too: \xff, as everywhere
     assert_latex_compiles("\n".join(hostile))
 
 
 def test_markdown_handouts_keep_the_name_in_the_heading(files):
     plain, hostile = outputs(["run", None, "--steps", "1", "-f", "markdown"], *files)
     assert differing(plain, hostile) == [0]
-    bare = re.sub(r"\\[!-/:-@\[-`{-~]", "", hostile[0].removeprefix("# "))  # CommonMark's backslash escapes
+    bare = re.sub(
+        r"\\[!-/:-@\[-`{-~]", "", hostile[0].removeprefix("# ")
+    )  # CommonMark's backslash escapes
     assert not set(bare) & set("\\`*_{}[]<>|#$&~") and bare.isprintable(), bare
 
 
@@ -100,8 +118,9 @@ def test_dot_parses_back_with_the_same_nodes_and_edges(files):
     assert all(len(g) == 1 for g in graphs)
     (a,), (b,) = graphs
     assert [n.get_name() for n in b.get_nodes()] == [n.get_name() for n in a.get_nodes()]
-    assert [(e.get_source(), e.get_destination()) for e in b.get_edges()] == \
-           [(e.get_source(), e.get_destination()) for e in a.get_edges()]
+    assert [(e.get_source(), e.get_destination()) for e in b.get_edges()] == [
+        (e.get_source(), e.get_destination()) for e in a.get_edges()
+    ]
 
 
 def test_mermaid_never_shows_the_file_name(files):
@@ -135,8 +154,14 @@ def test_exports_show_the_name_only_as_text(files, suffix, tmp_path):
         pages.append(target.read_text(encoding="utf-8"))
     if suffix == ".svg":
         root = ET.fromstring(pages[1])  # well-formed XML: no control character made it in
-        title = next(t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class", "").endswith("-title"))
-        assert "".join(title.itertext()).replace("\xa0", " ") == "bptrace run " + escaped(str(files[1]))
+        title = next(
+            t
+            for t in root.iter("{http://www.w3.org/2000/svg}text")
+            if t.get("class", "").endswith("-title")
+        )
+        assert "".join(title.itertext()).replace("\xa0", " ") == "bptrace run " + escaped(
+            str(files[1])
+        )
     tags = [Tags(), Tags()]
     for page, found in zip(pages, tags):
         found.feed(page)
@@ -157,12 +182,21 @@ class Tags(html.parser.HTMLParser):
 @pytest.mark.skipif(not shutil.which("pdflatex"), reason="pdflatex is not installed")
 def test_latex_with_a_hostile_name_compiles_without_shell_escape(files, tmp_path):
     fragment = "\n".join(outputs(["explain", None, "--latex"], *files)[1]) + "\n"
-    explained = "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n" + fragment + "\\end{document}\n"
+    explained = (
+        "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
+        + fragment
+        + "\\end{document}\n"
+    )
     handout = "\n".join(outputs(["run", None, "--steps", "1", "-f", "latex"], *files)[1]) + "\n"
     for name, document in (("e.tex", explained), ("h.tex", handout)):
         (tmp_path / name).write_text(document, encoding="utf-8")
-        run = subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", name],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", name],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stdout[-2000:]
     assert not (tmp_path / "pwned").exists()
 
@@ -185,14 +219,19 @@ def test_latex_keeps_names_that_look_alike_apart_as_the_terminal_does(pair, tmp_
     explained = invoke("explain", str(f), "--latex").stdout
     gradient = re.findall(r"\\partial L\}\{\\partial (.+?)\}(?:, \\allowbreak |\\bigr)", explained)
     handout = invoke("run", str(f), "--steps", "1", "-f", "latex").stdout
-    leaves = re.findall(r"\$(.+?) = [0-9.]+\$", next(line for line in handout.splitlines() if line.startswith("params:")))
+    leaves = re.findall(
+        r"\$(.+?) = [0-9.]+\$",
+        next(line for line in handout.splitlines() if line.startswith("params:")),
+    )
     for written in (gradient, leaves):
         assert len(written) == 2 and shows(written[0]) != shows(written[1]), written
     assert_latex_compiles(explained)
     assert_latex_compiles(handout)
 
 
-@pytest.mark.parametrize("text", ["a⑴", "b⒈", "c🄂", "dͺ"], ids=["parenthesized", "full-stop", "comma", "ypogegrammeni"])
+@pytest.mark.parametrize(
+    "text", ["a⑴", "b⒈", "c🄂", "dͺ"], ids=["parenthesized", "full-stop", "comma", "ypogegrammeni"]
+)
 def test_a_letter_latex_spells_is_spelled_in_letters_and_digits(text):
     written = latex.name(text)
     assert not set(written) & set("()., "), written
@@ -200,8 +239,13 @@ def test_a_letter_latex_spells_is_spelled_in_letters_and_digits(text):
 
 def test_visible_writes_each_invisible_character_as_its_escape():
     assert escaped("θ w_1 (a).bp") == "θ w_1 (a).bp"
-    assert escaped("a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff") == r"a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff"
-    assert escaped(os.fsdecode(b"z\xff\xfe.bp")) == r"z\xff\xfe.bp"  # a file name that is not UTF-8: its bytes
+    assert (
+        escaped("a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff")
+        == r"a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff"
+    )
+    assert (
+        escaped(os.fsdecode(b"z\xff\xfe.bp")) == r"z\xff\xfe.bp"
+    )  # a file name that is not UTF-8: its bytes
 
 
 # Names the language allows that mean something to an output: _ (Markdown emphasis, LaTeX subscript), letters
@@ -232,11 +276,16 @@ def test_markdown_tables_keep_their_columns_whatever_the_names(names_file):
     for table in re.findall(r"(?m)(?:^\|.*\n)+", result.stdout):
         rows = [re.split(r"(?<!\\)\|", row) for row in table.splitlines()]
         assert len({len(cells) for cells in rows}) == 1, table
-        assert not any(re.search(r"(?<!\\)[_`<>$]", cell) for cells in rows for cell in cells), table
+        assert not any(re.search(r"(?<!\\)[_`<>$]", cell) for cells in rows for cell in cells), (
+            table
+        )
 
 
 def test_latex_outputs_stay_latex_whatever_the_names(names_file):
-    for args in (["run", names_file, "--steps", "1", "-f", "latex"], ["explain", names_file, "--latex"]):
+    for args in (
+        ["run", names_file, "--steps", "1", "-f", "latex"],
+        ["explain", names_file, "--latex"],
+    ):
         result = invoke(*args)
         assert result.exit_code == 0, result.output
         assert_latex_compiles(result.stdout)
@@ -249,4 +298,6 @@ def test_dot_and_mermaid_keep_every_node_whatever_the_names(names_file):
     assert len(graph.get_edges()) == 9
     mermaid = invoke("graph", names_file, "-f", "mermaid", "--step", "1").stdout
     labels = re.findall(r'\[\[?\(?("[^"]*")\)?\]?\]|\|("[^"]*")\|', mermaid)
-    assert len(labels) == 19 and mermaid.count('"') == 2 * 19  # every label quoted, no quote inside one
+    assert (
+        len(labels) == 19 and mermaid.count('"') == 2 * 19
+    )  # every label quoted, no quote inside one

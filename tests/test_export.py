@@ -5,13 +5,12 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
-from conftest import ROOT
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 SIMPLE = str(ROOT / "networks/simple.bp")
@@ -26,12 +25,16 @@ def test_html_holds_the_terminal_text_in_colour(tmp_path):
     plain = invoke("run", SIMPLE)
     result = invoke("run", SIMPLE, "--export", str(target))
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == plain.stdout  # the terminal sees the same thing with or without --export
+    assert (
+        result.stdout == plain.stdout
+    )  # the terminal sees the same thing with or without --export
     page = target.read_text(encoding="utf-8")
     text = html.unescape(re.sub(r"<[^>]+>", "", page.split("<body")[1]))
     for line in plain.stdout.splitlines():
         assert line.rstrip() in text
-    assert re.search(r"color: #[0-9a-f]{6}", page)  # colours, although this terminal has none (NO_COLOR)
+    assert re.search(
+        r"color: #[0-9a-f]{6}", page
+    )  # colours, although this terminal has none (NO_COLOR)
 
 
 def test_svg_is_well_formed_and_titled(tmp_path):
@@ -40,13 +43,18 @@ def test_svg_is_well_formed_and_titled(tmp_path):
     assert result.exit_code == 0, result.stderr
     root = ET.fromstring(target.read_text(encoding="utf-8"))
     assert root.tag.endswith("svg")
-    words = "".join(t.text or "" for t in root.iter() if t.tag.endswith("text")).replace("\xa0", " ")
+    words = "".join(t.text or "" for t in root.iter() if t.tag.endswith("text")).replace(
+        "\xa0", " "
+    )
     assert "bptrace run" in words and "∂L/∂w₁" in words and "0.678" in words
 
 
 @pytest.mark.parametrize(
     "args, says",
-    [(["--export", "t.png"], "must end in .html or .svg"), (["--export", "t.svg", "--json"], "cannot be used with --json")],
+    [
+        (["--export", "t.png"], "must end in .html or .svg"),
+        (["--export", "t.svg", "--json"], "cannot be used with --json"),
+    ],
 )
 def test_export_usage_errors(args, says):
     result = invoke("run", SIMPLE, *args)
@@ -61,7 +69,10 @@ def test_an_unwritable_export_is_a_file_error_before_the_run_with_nothing_left_b
     assert result.stdout == ""  # said before a long run, not after it
     assert list(tmp_path.iterdir()) == []
     (tmp_path / "t.html").mkdir()
-    assert "t.html: is a directory" in invoke("run", SIMPLE, "--export", str(tmp_path / "t.html")).stderr
+    assert (
+        "t.html: is a directory"
+        in invoke("run", SIMPLE, "--export", str(tmp_path / "t.html")).stderr
+    )
 
 
 def test_an_export_that_fails_when_written_is_still_a_file_error(tmp_path, monkeypatch):

@@ -19,22 +19,73 @@ from hypothesis import strategies as st
 from bptrace.engine.ops import FUNCTIONS, OPERATORS, _sigmoid_array
 
 NUMPY = {
-    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power, "neg": np.negative,
-    "sigmoid": _sigmoid_array, "tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0), "exp": np.exp, "log": np.log,
-    "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "abs": np.abs, "max": np.maximum, "min": np.minimum,
-    "step": lambda x: np.heaviside(x, 0.0), "sign": np.sign,
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+    "^": np.power,
+    "neg": np.negative,
+    "sigmoid": _sigmoid_array,
+    "tanh": np.tanh,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "sin": np.sin,
+    "cos": np.cos,
+    "abs": np.abs,
+    "max": np.maximum,
+    "min": np.minimum,
+    "step": lambda x: np.heaviside(x, 0.0),
+    "sign": np.sign,
 }
-SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.0, 2.5, -2.5, 0.5, 3.0, -8.0, 1 / 3, 1e308, -1e308, 1e-310, 5e-324,
-           float("inf"), float("-inf"), float("nan"), 710.0, -745.5, 1e-8, 100.0]
+SPECIAL = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    2.0,
+    2.5,
+    -2.5,
+    0.5,
+    3.0,
+    -8.0,
+    1 / 3,
+    1e308,
+    -1e308,
+    1e-310,
+    5e-324,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+    710.0,
+    -745.5,
+    1e-8,
+    100.0,
+]
 OPS = {**OPERATORS, **FUNCTIONS}
 
 
-LIBRARY = {"tanh", "exp", "log", "sin", "cos", "sigmoid"}  # the C library's or numpy's: may differ by two ulps
+LIBRARY = {
+    "tanh",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "sigmoid",
+}  # the C library's or numpy's: may differ by two ulps
 
 
 def same(fast, slow, ulps: int = 0) -> bool:
     fast, slow = np.float64(fast), np.float64(slow)
-    if np.isnan(fast) or np.isnan(slow) or np.isinf(fast) or np.isinf(slow) or fast == 0 or slow == 0:
+    if (
+        np.isnan(fast)
+        or np.isnan(slow)
+        or np.isinf(fast)
+        or np.isinf(slow)
+        or fast == 0
+        or slow == 0
+    ):
         return bool(np.isnan(fast) and np.isnan(slow)) or fast.tobytes() == slow.tobytes()
     return fast.tobytes() == slow.tobytes() or abs(fast - slow) <= ulps * np.spacing(abs(slow))
 
@@ -53,8 +104,13 @@ def test_special_values(name):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(sorted(OPS)), st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=2, max_size=2))
-@example(name="tanh", values=[0.7, 0.0])  # found by this test: 0.6043677771171636 against numpy's ...634, two units apart
+@given(
+    st.sampled_from(sorted(OPS)),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=2, max_size=2),
+)
+@example(
+    name="tanh", values=[0.7, 0.0]
+)  # found by this test: 0.6043677771171636 against numpy's ...634, two units apart
 def test_random_values(name, values):
     check(name, *values[: OPS[name].arity])
 
@@ -78,7 +134,10 @@ def test_what_the_tape_calls_passes_a_nan_through(name):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(sorted(OPS)), st.lists(st.floats(allow_nan=False, allow_infinity=True), min_size=2, max_size=2))
+@given(
+    st.sampled_from(sorted(OPS)),
+    st.lists(st.floats(allow_nan=False, allow_infinity=True), min_size=2, max_size=2),
+)
 def test_what_the_tape_calls_agrees_with_the_table_wherever_it_gives_a_number(name, values):
     """Rewritten to pass a nan through, the raw piecewise functions still give the table's own value elsewhere."""
     args = values[: OPS[name].arity]

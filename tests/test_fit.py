@@ -16,21 +16,19 @@ import os
 import re
 from collections import Counter
 
+import pytest
+from conftest import ROOT, load
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import pytest
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 from typer.testing import CliRunner
 
-from bptrace.views.terminal import fit
-
-from bptrace.views.terminal import stepper
 from bptrace.cli.app import app
-from bptrace.views.terminal.steps import View
 from bptrace.engine.tracer import Step, trace
-from conftest import ROOT, load
+from bptrace.views.terminal import fit, stepper
+from bptrace.views.terminal.steps import View
 
 TWO_LAYER = (ROOT / "networks/two_layer.bp").read_text(encoding="utf-8")
 
@@ -64,7 +62,9 @@ def tokens(text: str) -> tuple[Counter, Counter]:
 
 
 def assert_nothing_cut(narrow: str, wide: str, width: int, paused: bool = False) -> None:
-    assert "Not shown at this width" not in wide  # at 400 columns every table shows in full, one line a row
+    assert (
+        "Not shown at this width" not in wide
+    )  # at 400 columns every table shows in full, one line a row
     (numbers, words), (all_numbers, all_words) = tokens(narrow), tokens(wide)
     cut = set(numbers) - set(all_numbers)
     assert not cut, f"numbers the wide rendering never printed: {cut}"
@@ -80,22 +80,33 @@ def assert_nothing_cut(narrow: str, wide: str, width: int, paused: bool = False)
 
 def run(tmp_path, source: str, width: int, *args: str) -> str:
     (tmp_path / "net.bp").write_text(source, encoding="utf-8")
-    env = {"COLUMNS": str(width), "LINES": "50", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+    env = {
+        "COLUMNS": str(width),
+        "LINES": "50",
+        "NO_COLOR": "1",
+        "TERM": "dumb",
+        "FORCE_COLOR": None,
+    }
     with chdir(tmp_path):  # titles name the file: net.bp, as short as a lecturer's
-        result = CliRunner(env=env).invoke(app, [a.replace("NET", "net.bp") for a in args], prog_name="bptrace")
+        result = CliRunner(env=env).invoke(
+            app, [a.replace("NET", "net.bp") for a in args], prog_name="bptrace"
+        )
     assert result.exit_code in (0, 6), result.output
     return result.stdout
 
 
 def paused(source: str, width: int, precision: int) -> str:
     """Return what --pause shows of step 1, every key pressed at once."""
+
     class Enter:
         def wait(self) -> None:
             pass
 
     graph = load(source)
     step = next(s for s in trace(graph, 1) if isinstance(s, Step))
-    out = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False, highlight=False)
+    out = Console(
+        file=io.StringIO(), width=width, color_system=None, force_terminal=False, highlight=False
+    )
     stepper.step_through(out, graph, step, View(precision=precision), Enter())
     return out.file.getvalue()
 
@@ -108,11 +119,23 @@ def lines(text: str, width: int, formula: bool = True) -> list[str]:
 
 
 def test_an_adam_update_wraps_between_its_numbers():
-    formula = "0.1·0.8931967/(√0.8168473 + 1e−08)"  # the issue's cell: it printed 0.1·0.89 and 967/(√0.
+    formula = (
+        "0.1·0.8931967/(√0.8168473 + 1e−08)"  # the issue's cell: it printed 0.1·0.89 and 967/(√0.
+    )
     assert lines(formula, 40) == [formula]
     assert lines(formula, 20) == ["0.1·0.8931967/", "(√0.8168473 + 1e−08)"]
-    assert lines(formula, 13) == ["0.1·", "0.8931967/", "(√0.8168473 +", "1e−08)"]  # the operator ends its line
-    assert lines(formula, 1) == ["0.1·", "0.8931967/", "(√0.8168473 +", "1e−08)"]  # too narrow: whole pieces still
+    assert lines(formula, 13) == [
+        "0.1·",
+        "0.8931967/",
+        "(√0.8168473 +",
+        "1e−08)",
+    ]  # the operator ends its line
+    assert lines(formula, 1) == [
+        "0.1·",
+        "0.8931967/",
+        "(√0.8168473 +",
+        "1e−08)",
+    ]  # too narrow: whole pieces still
     assert fit.narrowest(formula, True) == len("(√0.8168473 +")
 
 
@@ -125,36 +148,93 @@ def test_a_line_ends_in_its_operator_and_a_partial_is_one_name():
 
 
 def test_columns_left_out_are_the_formulas_first_and_the_value_last():
-    columns = [["param", "w₀"], ["before", "0.1"], ["gradient", "−0.04942393"], ["after", "0.2"],
-               ["after with numbers", "0.1 − 0.1·(−0.04942393)/(√0.002442725 + 1e−08)"]]
+    columns = [
+        ["param", "w₀"],
+        ["before", "0.1"],
+        ["gradient", "−0.04942393"],
+        ["after", "0.2"],
+        ["after with numbers", "0.1 − 0.1·(−0.04942393)/(√0.002442725 + 1e−08)"],
+    ]
     keep = [True, True, True, True, False]
     wide = fit.plan(columns, keep, 200)
     assert wide.one_line and wide.shown == (0, 1, 2, 3, 4)
-    squeezed = fit.plan(columns, keep, 60)  # 5 + 6 + 11 + 5 + 15 ("(√0.002442725 +") + 4 gaps of 3 = 54
-    assert squeezed.shown == (0, 1, 2, 3, 4) and not squeezed.one_line and sum(squeezed.widths) == 60 - 12
+    squeezed = fit.plan(
+        columns, keep, 60
+    )  # 5 + 6 + 11 + 5 + 15 ("(√0.002442725 +") + 4 gaps of 3 = 54
+    assert (
+        squeezed.shown == (0, 1, 2, 3, 4)
+        and not squeezed.one_line
+        and sum(squeezed.widths) == 60 - 12
+    )
     assert squeezed.needed == 54
     assert fit.plan(columns, keep, 53).shown == (0, 1, 2, 3)  # the formula goes first
-    assert fit.plan(columns, keep, 25).shown == (0, 1, 3)  # then the gradient: the param after its update stays
+    assert fit.plan(columns, keep, 25).shown == (
+        0,
+        1,
+        3,
+    )  # then the gradient: the param after its update stays
     assert fit.plan(columns, keep, 3).shown == (0,)
 
 
 def test_the_issue_adam_update_at_80_columns_loses_no_digit(tmp_path):
-    text = run(tmp_path, NETWORKS["adam"], 80, "run", "NET", "--precision", "7", "--show", "updates")
+    text = run(
+        tmp_path, NETWORKS["adam"], 80, "run", "NET", "--precision", "7", "--show", "updates"
+    )
     # Step 1 of adam: m̂ = g and v̂ = g², so each param moves by α = 0.1 against its gradient's sign.
-    assert "−0.04942393" in text and "0.2" in text  # ∂L/∂w₀ = −0.0494239 (the handout's), w₀ = 0.1 + 0.1
+    assert (
+        "−0.04942393" in text and "0.2" in text
+    )  # ∂L/∂w₀ = −0.0494239 (the handout's), w₀ = 0.1 + 0.1
     assert "0.1·0.89" not in text and "after wi\n" not in text
-    assert_nothing_cut(text, run(tmp_path, NETWORKS["adam"], 400, "run", "NET", "--precision", "7", "--show", "updates"), 80)
-    wide = run(tmp_path, NETWORKS["adam"], 100, "run", "NET", "--precision", "7", "--show", "updates", "--steps", "2")
+    assert_nothing_cut(
+        text,
+        run(tmp_path, NETWORKS["adam"], 400, "run", "NET", "--precision", "7", "--show", "updates"),
+        80,
+    )
+    wide = run(
+        tmp_path,
+        NETWORKS["adam"],
+        100,
+        "run",
+        "NET",
+        "--precision",
+        "7",
+        "--show",
+        "updates",
+        "--steps",
+        "2",
+    )
     assert "after with numbers" in wide  # room enough: the formula wraps between its numbers
-    assert "0.1·(−0.04942393)/" in wide.replace("\n", " ")  # √v̂ = |g| at step 1: 0.1 − 0.1·(g)/(√g² + ε)
+    assert "0.1·(−0.04942393)/" in wide.replace(
+        "\n", " "
+    )  # √v̂ = |g| at step 1: 0.1 − 0.1·(g)/(√g² + ε)
 
 
 def test_momentum_at_precision_10_splits_no_number(tmp_path):
-    text = run(tmp_path, NETWORKS["momentum"], 80, "run", "NET", "-p", "10", "--show", "updates,chains")
+    text = run(
+        tmp_path, NETWORKS["momentum"], 80, "run", "NET", "-p", "10", "--show", "updates,chains"
+    )
     assert "−0.0494239265" in text  # ∂L/∂w₀, whole (it printed −0.0494239 and 265 on the next line)
-    formulas = text[text.index("param   velocity with numbers"):]  # under the table: too wide beside it
-    assert formulas.splitlines()[2] == "w₀      0.9 · 0 + (−0.0494239265)"  # velocity = μ·0 + g at step 1
-    assert_nothing_cut(text, run(tmp_path, NETWORKS["momentum"], 400, "run", "NET", "-p", "10", "--show", "updates,chains"), 80)
+    formulas = text[
+        text.index("param   velocity with numbers") :
+    ]  # under the table: too wide beside it
+    assert (
+        formulas.splitlines()[2] == "w₀      0.9 · 0 + (−0.0494239265)"
+    )  # velocity = μ·0 + g at step 1
+    assert_nothing_cut(
+        text,
+        run(
+            tmp_path,
+            NETWORKS["momentum"],
+            400,
+            "run",
+            "NET",
+            "-p",
+            "10",
+            "--show",
+            "updates,chains",
+        ),
+        80,
+    )
 
 
 def test_a_column_too_wide_to_stand_beside_the_names_is_named_in_a_note(tmp_path):
@@ -176,21 +256,39 @@ COMMANDS = [
 
 
 @settings(max_examples=30, deadline=None)
-@given(width=st.integers(40, 200), network=st.sampled_from(sorted(NETWORKS)), precision=st.integers(3, 10),
-       command=st.sampled_from(COMMANDS), ascii_math=st.booleans())
-def test_no_width_cuts_a_number_name_or_header(tmp_path_factory, width, network, precision, command, ascii_math):
+@given(
+    width=st.integers(40, 200),
+    network=st.sampled_from(sorted(NETWORKS)),
+    precision=st.integers(3, 10),
+    command=st.sampled_from(COMMANDS),
+    ascii_math=st.booleans(),
+)
+def test_no_width_cuts_a_number_name_or_header(
+    tmp_path_factory, width, network, precision, command, ascii_math
+):
     tmp_path = tmp_path_factory.mktemp("fit")
     source = NETWORKS[network]
-    args = [*command, *(("--precision", str(precision)) if command[0] not in ("explain",) else ()),
-            *(("--ascii",) if ascii_math else ())]
-    assert_nothing_cut(run(tmp_path, source, width, *args), run(tmp_path, source, 400, *args), width)
+    args = [
+        *command,
+        *(("--precision", str(precision)) if command[0] not in ("explain",) else ()),
+        *(("--ascii",) if ascii_math else ()),
+    ]
+    assert_nothing_cut(
+        run(tmp_path, source, width, *args), run(tmp_path, source, 400, *args), width
+    )
 
 
 @settings(max_examples=15, deadline=None)
-@given(width=st.integers(40, 200), network=st.sampled_from(sorted(NETWORKS)), precision=st.integers(3, 10))
+@given(
+    width=st.integers(40, 200),
+    network=st.sampled_from(sorted(NETWORKS)),
+    precision=st.integers(3, 10),
+)
 def test_no_width_cuts_a_number_while_paused(width, network, precision):
     source = NETWORKS[network]
-    assert_nothing_cut(paused(source, width, precision), paused(source, 400, precision), width, paused=True)
+    assert_nothing_cut(
+        paused(source, width, precision), paused(source, 400, precision), width, paused=True
+    )
 
 
 @pytest.mark.parametrize("width", [40, 80])
@@ -198,24 +296,41 @@ def test_the_export_cuts_no_number(tmp_path, width):
     target = tmp_path / "t.html"
     args = ("run", "NET", "--precision", "10", "--export", str(target))
     shown = run(tmp_path, NETWORKS["adam"], width, *args)
-    page = html.unescape(re.sub(r"<[^>]+>", "", target.read_text(encoding="utf-8").split("<body")[1]))
+    page = html.unescape(
+        re.sub(r"<[^>]+>", "", target.read_text(encoding="utf-8").split("<body")[1])
+    )
     assert tokens(page)[0] == tokens(shown)[0]  # the page holds what the terminal showed
-    assert_nothing_cut(shown, run(tmp_path, NETWORKS["adam"], 400, "run", "NET", "--precision", "10"), width)
+    assert_nothing_cut(
+        shown, run(tmp_path, NETWORKS["adam"], 400, "run", "NET", "--precision", "10"), width
+    )
 
 
 def test_a_title_too_long_for_its_rule_is_shown_whole(tmp_path):
     """rich's Rule cut it with an ellipsis: "Nudging w1 in a_network_with_a_rather_long_name.bp, at…"."""
-    (tmp_path / "a_network_with_a_rather_long_name.bp").write_text((ROOT / "networks/simple.bp").read_text("utf-8"))
+    (tmp_path / "a_network_with_a_rather_long_name.bp").write_text(
+        (ROOT / "networks/simple.bp").read_text("utf-8")
+    )
     env = {"COLUMNS": "40", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
     with chdir(tmp_path):
-        for args, title in [(["nudge", "w1"], "Nudging w1 in a_network_with_a_rather_long_name.bp, at its declared value"),
-                            (["graph"], "Computational graph of a_network_with_a_rather_long_name.bp")]:
-            result = CliRunner(env=env).invoke(app, [args[0], "a_network_with_a_rather_long_name.bp", *args[1:]])
+        for args, title in [
+            (
+                ["nudge", "w1"],
+                "Nudging w1 in a_network_with_a_rather_long_name.bp, at its declared value",
+            ),
+            (["graph"], "Computational graph of a_network_with_a_rather_long_name.bp"),
+        ]:
+            result = CliRunner(env=env).invoke(
+                app, [args[0], "a_network_with_a_rather_long_name.bp", *args[1:]]
+            )
             assert result.exit_code == 0, result.output
             assert "…" not in result.stdout.split("\n\n")[0]
             assert " ".join(result.stdout.split("\n\n")[0].replace("─", " ").split()) == title
-        short = CliRunner(env=env).invoke(app, ["run", str(ROOT / "networks/simple.bp"), "--show", "updates"])
-        assert short.stdout.startswith("─" * 16 + " Step 1 " + "─" * 16 + "\n")  # a title that fits stays in its rule
+        short = CliRunner(env=env).invoke(
+            app, ["run", str(ROOT / "networks/simple.bp"), "--show", "updates"]
+        )
+        assert short.stdout.startswith(
+            "─" * 16 + " Step 1 " + "─" * 16 + "\n"
+        )  # a title that fits stays in its rule
 
 
 def test_a_file_name_in_a_heading_is_text_not_markup(tmp_path):
@@ -230,12 +345,13 @@ def test_a_file_name_in_a_heading_is_text_not_markup(tmp_path):
         assert "\x1b[31m" not in result.stdout.split("\n")[0]
 
 
-
 @given(
     st.lists(st.sampled_from(["w₁", "0.25", "·", " ", "+", "/", "x", "∂L/∂w"]), max_size=40),
     st.integers(1, 30),
-    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.sampled_from(["bold", "red"])),
-             max_size=5),
+    st.lists(
+        st.tuples(st.integers(0, 60), st.integers(0, 60), st.sampled_from(["bold", "red"])),
+        max_size=5,
+    ),
 )
 def test_a_wrapped_cell_keeps_the_styles_each_line_had(words, width, styles):
     text = Text("".join(words))
@@ -251,7 +367,11 @@ def test_a_wrapped_cell_keeps_the_styles_each_line_had(words, width, styles):
     offsets = [0]
     for line in sliced:
         offsets.append(offsets[-1] + len(line) + 1)
-    expected = {(o + s.start, o + s.end, str(s.style)) for o, line in zip(offsets, sliced) for s in line.spans}
+    expected = {
+        (o + s.start, o + s.end, str(s.style))
+        for o, line in zip(offsets, sliced)
+        for s in line.spans
+    }
     assert styled(got) == styled_at(expected)
 
 

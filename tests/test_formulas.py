@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import ROOT, declared_params, finite_difference, load
 
 from bptrace.engine.evaluate import compile_expr, run
+from bptrace.engine.tracer import batch, trace
 from bptrace.language.parser import parse, parse_expression
 from bptrace.language.printer import MATH, ascii_spellings, show
-from bptrace.engine.tracer import batch, trace
-from conftest import ROOT, finite_difference, load, declared_params
 
 
 def formulas(path):
@@ -72,7 +72,9 @@ def test_sibling_partials_keep_the_factors_in_the_order_written():
 
 
 def test_simplified_partials_are_what_is_computed():
-    graph = load("param w = 0.7\nparam v = 0.3\nh = (w/w)^2.5\nm = max(w, w)\nq = w*v/(w*v)\nloss L = h + m + q\n")
+    graph = load(
+        "param w = 0.7\nparam v = 0.3\nh = (w/w)^2.5\nm = max(w, w)\nq = w*v/(w*v)\nloss L = h + m + q\n"
+    )
     step = next(trace(graph, 1))
     got = {(p.of, p.wrt): (show(p.edge.formula), p.value) for p in step.partials}
     assert got[("h", "w")] == ("0", 0.0)
@@ -90,8 +92,13 @@ def test_every_formula_of_every_network_reparses_and_gives_exactly_its_value(net
                 text = show(edge.formula)
                 reparsed = parse_expression(text)
                 with np.errstate(all="ignore"):
-                    again, value = run(compile_expr(reparsed), step.values), run(edge.program, step.values)
-                    assert np.array_equal(again, value, equal_nan=True), text  # per sample, with samples
+                    again, value = (
+                        run(compile_expr(reparsed), step.values),
+                        run(edge.program, step.values),
+                    )
+                    assert np.array_equal(again, value, equal_nan=True), (
+                        text
+                    )  # per sample, with samples
                 show(edge.formula, MATH)  # the slide form renders too
         for p in step.partials:
             again = run(compile_expr(parse_expression(show(p.edge.formula))), step.values)
@@ -102,7 +109,9 @@ def test_parse_print_parse_is_stable(network):
     statements = parse(network.read_text("utf-8"))
     for s in statements:
         e = getattr(s, "expr", None) or s.value
-        for item in getattr(e, "items", None) or getattr(e, "args", None) or (e,):  # samples, a draw's arguments
+        for item in (
+            getattr(e, "items", None) or getattr(e, "args", None) or (e,)
+        ):  # samples, a draw's arguments
             text = show(item)
             assert parse_expression(text) == item
             assert show(parse_expression(text)) == text
@@ -135,7 +144,9 @@ def test_whole_network_gradients_match_finite_differences(network):
         numeric = finite_difference(graph, params, chain.param)
         assert float(chain.grad) == pytest.approx(numeric, rel=1e-5, abs=1e-7), chain.param
         # The sum over the listed paths is the gradient when none were left out.
-        if chain.paths_total == len(chain.paths):  # with samples, per sample and then the batch's mean
+        if chain.paths_total == len(
+            chain.paths
+        ):  # with samples, per sample and then the batch's mean
             total = batch(graph, sum(p.value for p in chain.paths))
             assert float(total) == pytest.approx(float(chain.grad), rel=1e-12, abs=1e-15)
 
@@ -152,15 +163,21 @@ def test_a_number_is_written_as_text_that_reads_back_as_itself(p, q):
     assert float(parse_expression(text).value) == float(Fraction(p, q))
 
 
-@pytest.mark.parametrize("names, spelled", [
-    (["ŷ", "θ", "β2"], {"ŷ": "y", "θ": "theta", "β2": "beta2"}),  # nothing alike: accents dropped, letters spelled
-    (["y", "ŷ"], {"ŷ": "y_hat"}),  # beside a y, the accent is spelled out
-    (["ŷ", "ý"], {"ŷ": "y_hat", "ý": "y_acute"}),  # neither takes y from the other
-    (["x̄", "x"], {"x̄": "x_bar"}),
-    (["L", "ℒ"], {"ℒ": "L_u2112"}),  # no accent to spell: the code point
-    (["y", "y_hat", "ŷ"], {"ŷ": "y_u0177"}),
-    (["y", "y_hat", "ŷ", "y_u0177"], {"ŷ": "y_2"}),
-])
+@pytest.mark.parametrize(
+    "names, spelled",
+    [
+        (
+            ["ŷ", "θ", "β2"],
+            {"ŷ": "y", "θ": "theta", "β2": "beta2"},
+        ),  # nothing alike: accents dropped, letters spelled
+        (["y", "ŷ"], {"ŷ": "y_hat"}),  # beside a y, the accent is spelled out
+        (["ŷ", "ý"], {"ŷ": "y_hat", "ý": "y_acute"}),  # neither takes y from the other
+        (["x̄", "x"], {"x̄": "x_bar"}),
+        (["L", "ℒ"], {"ℒ": "L_u2112"}),  # no accent to spell: the code point
+        (["y", "y_hat", "ŷ"], {"ŷ": "y_u0177"}),
+        (["y", "y_hat", "ŷ", "y_u0177"], {"ŷ": "y_2"}),
+    ],
+)
 def test_names_spelled_in_ascii_never_look_alike(names, spelled):
     assert ascii_spellings(names) == spelled
     shown = [spelled.get(n, n) for n in names]

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
-from conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {
@@ -47,7 +47,9 @@ def test_rendered_output_matches_golden(name, monkeypatch):
 def test_the_readme_shows_the_real_first_step():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     sample = readme.split("(colour and bold on a real terminal):\n\n```\n")[1].split("```")[0]
-    first_step = (GOLDEN / "simple_2_steps.txt").read_text(encoding="utf-8").split("─" * 36 + " Step 2")[0]
+    first_step = (
+        (GOLDEN / "simple_2_steps.txt").read_text(encoding="utf-8").split("─" * 36 + " Step 2")[0]
+    )
     assert sample.rstrip() == first_step.rstrip()
 
 
@@ -56,7 +58,11 @@ def test_the_readme_check_sample_is_real(monkeypatch):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     sample = readme.split("$ bptrace check networks/two_layer.bp\n")[1].split("…")[0]
     env = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
-    out = CliRunner(env=env).invoke(app, ["check", "networks/two_layer.bp"], prog_name="bptrace").stdout
+    out = (
+        CliRunner(env=env)
+        .invoke(app, ["check", "networks/two_layer.bp"], prog_name="bptrace")
+        .stdout
+    )
     assert sample.strip() in out
 
 
@@ -78,7 +84,10 @@ def test_the_lecture_docs_show_real_output(command, monkeypatch):
 
 @pytest.mark.parametrize(
     "command, fence",
-    [("bptrace explain networks/simple.bp --latex", "```latex\n"), ("bptrace graph networks/simple.bp -f mermaid", "```mermaid\n")],
+    [
+        ("bptrace explain networks/simple.bp --latex", "```latex\n"),
+        ("bptrace graph networks/simple.bp -f mermaid", "```mermaid\n"),
+    ],
 )
 def test_the_lecture_docs_show_real_latex_and_mermaid(command, fence, monkeypatch):
     monkeypatch.chdir(ROOT)

@@ -6,15 +6,24 @@ import re
 
 import pydot
 import pytest
+from conftest import NETWORKS, ROOT, load
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
 from bptrace.views.drawing import layers
-from conftest import NETWORKS, ROOT, load
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 # The edges of networks/simple.bp, read off its three statements: h = x*w1 + b1, g = h*w2 + b2, L = ½(y − g)².
-SIMPLE_EDGES = {("x", "h"), ("w1", "h"), ("b1", "h"), ("h", "g"), ("w2", "g"), ("b2", "g"), ("y", "L"), ("g", "L")}
+SIMPLE_EDGES = {
+    ("x", "h"),
+    ("w1", "h"),
+    ("b1", "h"),
+    ("h", "g"),
+    ("w2", "g"),
+    ("b2", "g"),
+    ("y", "L"),
+    ("g", "L"),
+}
 
 
 def invoke(*args):
@@ -25,7 +34,10 @@ def test_layers_go_from_leaves_to_the_loss():
     # two_layer.bp: z uses only leaves, a = σ(z), a2 uses a0 and a1, L uses a2.
     assert layers(load(ROOT / "networks/two_layer.bp")) == [
         ["x0", "x1", "y", "w0", "w1", "w2", "w3", "w4", "w5", "b0", "b1", "b2"],
-        ["z0", "z1"], ["a0", "a1"], ["a2"], ["L"],
+        ["z0", "z1"],
+        ["a0", "a1"],
+        ["a2"],
+        ["L"],
     ]
 
 
@@ -38,8 +50,13 @@ def test_a_node_sits_above_its_highest_input():
 def _dot_edges(text: str) -> tuple[set[str], set[tuple[str, str]], dict]:
     (parsed,) = pydot.graph_from_dot_data(text)
     nodes = {n.get_name().strip('"') for n in parsed.get_nodes()} - {"node", "edge"}
-    edges = {(e.get_source().strip('"'), e.get_destination().strip('"')) for e in parsed.get_edges()}
-    labels = {(e.get_source().strip('"'), e.get_destination().strip('"')): e.get_label().strip('"') for e in parsed.get_edges()}
+    edges = {
+        (e.get_source().strip('"'), e.get_destination().strip('"')) for e in parsed.get_edges()
+    }
+    labels = {
+        (e.get_source().strip('"'), e.get_destination().strip('"')): e.get_label().strip('"')
+        for e in parsed.get_edges()
+    }
     return nodes, edges, labels
 
 
@@ -85,7 +102,10 @@ def test_mermaid_declares_every_node_and_every_edge():
     assert lines[0] == "flowchart LR"
     declared = dict(re.findall(r'^  (n\d+)[\[(]+"([^"]*)"', out, re.M))
     names = {node_id: label.split(" = ")[0].split()[-1] for node_id, label in declared.items()}
-    edges = {(names[a], names[b]) for a, b in re.findall(r"^  (n\d+) -->\|\"[^\"]*\"\| (n\d+)$", out, re.M)}
+    edges = {
+        (names[a], names[b])
+        for a, b in re.findall(r"^  (n\d+) -->\|\"[^\"]*\"\| (n\d+)$", out, re.M)
+    }
     assert edges == SIMPLE_EDGES
     assert '[["loss L = 1/2*(y - g)^2"]]' in out  # the loss stands out
     assert all(line.count('"') % 2 == 0 for line in lines)
@@ -93,12 +113,16 @@ def test_mermaid_declares_every_node_and_every_edge():
 
 def test_an_unknown_format_is_a_usage_error():
     result = invoke("graph", str(ROOT / "networks/simple.bp"), "--format", "png")
-    assert result.exit_code == 2 and "choose from text, dot, mermaid" in " ".join(result.stderr.replace("│", "").split())
+    assert result.exit_code == 2 and "choose from text, dot, mermaid" in " ".join(
+        result.stderr.replace("│", "").split()
+    )
 
 
 def test_a_step_that_never_comes_is_a_numeric_fault_not_a_drawing(tmp_path):
     f = tmp_path / "div.bp"
-    f.write_text("param w = 0.5\nset lr = 1\nloss L = log(w)\n")  # w = 0.5 − 1·2 = −1.5 after step 1
+    f.write_text(
+        "param w = 0.5\nset lr = 1\nloss L = log(w)\n"
+    )  # w = 0.5 − 1·2 = −1.5 after step 1
     result = invoke("graph", str(f), "--step", "3")
     assert result.exit_code == 5 and result.stdout == ""
 
@@ -113,7 +137,9 @@ def test_an_edge_from_the_loss_that_is_not_the_whole_gradient_says_direct():
 @pytest.mark.parametrize("path", NETWORKS, ids=[p.stem for p in NETWORKS])
 def test_graphviz_renders_the_dot(path):
     dot = invoke("graph", str(path), "-f", "dot", "--step", "1").stdout
-    run = __import__("subprocess").run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60)
+    run = __import__("subprocess").run(
+        ["dot", "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0 and "<svg" in run.stdout, run.stderr
 
 

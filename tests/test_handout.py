@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from bptrace.language.printer import show
-from bptrace.engine.tracer import Final, Step, trace
 from conftest import ROOT, load
+
+from bptrace.engine.tracer import Final, Step, trace
+from bptrace.language.printer import show
 
 approx = lambda v: pytest.approx(v, rel=1e-12, abs=1e-12)  # noqa: E731
 
@@ -85,9 +85,15 @@ def test_two_layer_matches_backprop_written_out_by_hand():
     dL_dz0 = dL_da2 * p["w4"] * a0 * (1 - a0)
     dL_dz1 = dL_da2 * p["w5"] * a1 * (1 - a1)
     expected = {
-        "w0": dL_dz0 * p["x0"], "w2": dL_dz0 * p["x1"], "b0": dL_dz0,
-        "w1": dL_dz1 * p["x0"], "w3": dL_dz1 * p["x1"], "b1": dL_dz1,
-        "w4": dL_da2 * a0, "w5": dL_da2 * a1, "b2": dL_da2,
+        "w0": dL_dz0 * p["x0"],
+        "w2": dL_dz0 * p["x1"],
+        "b0": dL_dz0,
+        "w1": dL_dz1 * p["x0"],
+        "w3": dL_dz1 * p["x1"],
+        "b1": dL_dz1,
+        "w4": dL_da2 * a0,
+        "w5": dL_da2 * a1,
+        "b2": dL_da2,
     }
     step = next(trace(graph, 1))
     assert step.loss == approx(0.5 * (p["y"] - a2) ** 2)
@@ -129,7 +135,9 @@ def test_logistic_regression_gradient_is_p_minus_y_times_x():
     assert step.values["p"] == approx(p)
     assert step.loss == approx(-math.log(p))
     assert {c.param: c.grad for c in step.chains} == {
-        "w1": approx((p - 1) * 1.5), "w2": approx((p - 1) * -0.5), "b": approx(p - 1)
+        "w1": approx((p - 1) * 1.5),
+        "w2": approx((p - 1) * -0.5),
+        "b": approx(p - 1),
     }
     formulas = {(q.of, q.wrt): show(q.edge.formula) for q in step.partials}
     assert formulas[("L", "p")] == "-(y/p - (1 - y)/(1 - p))"

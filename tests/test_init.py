@@ -30,8 +30,14 @@ def test_params_are_drawn_in_source_order_from_numpys_generator():
 
 
 def test_the_file_states_its_seed_and_the_command_line_overrides_it():
-    assert build(parse(NETWORK + "set seed = 7\n")).initial_params() == build(parse(NETWORK), 7).initial_params()
-    assert build(parse(NETWORK + "set seed = 7\n"), 1).initial_params() == build(parse(NETWORK), 1).initial_params()
+    assert (
+        build(parse(NETWORK + "set seed = 7\n")).initial_params()
+        == build(parse(NETWORK), 7).initial_params()
+    )
+    assert (
+        build(parse(NETWORK + "set seed = 7\n"), 1).initial_params()
+        == build(parse(NETWORK), 1).initial_params()
+    )
     assert build(parse("param w = 1\nloss L = w^2\n")).seed is None  # nothing drawn
 
 
@@ -42,17 +48,34 @@ def test_the_trace_says_what_was_drawn(tmp_path):
     assert "drawn with seed 5: w ~ uniform(−1, 1), b ~ normal(0, 0.5)." in words
     begin = json.loads(invoke("run", str(f), "--seed", "5", "--json").stdout.splitlines()[0])
     assert begin["seed"] == 5
-    assert [leaf.get("drawn") for leaf in begin["leaves"]] == ["uniform(-1, 1)", "normal(0, 0.5)", None, None]
+    assert [leaf.get("drawn") for leaf in begin["leaves"]] == [
+        "uniform(-1, 1)",
+        "normal(0, 0.5)",
+        None,
+        None,
+    ]
 
 
 @pytest.mark.parametrize(
     "text, says",
     [
-        ("param w = uniform(1, -1)\nloss L = w^2\n", "uniform(1, -1) needs its low end below its high end"),
-        ("param w = normal(0, -1)\nloss L = w^2\n", "normal(0, -1) needs a standard deviation of 0 or more"),
-        ("input x = uniform(0, 1)\nparam w = 1\nloss L = w*x\n", "only a param starts at a random value, not an input"),
+        (
+            "param w = uniform(1, -1)\nloss L = w^2\n",
+            "uniform(1, -1) needs its low end below its high end",
+        ),
+        (
+            "param w = normal(0, -1)\nloss L = w^2\n",
+            "normal(0, -1) needs a standard deviation of 0 or more",
+        ),
+        (
+            "input x = uniform(0, 1)\nparam w = 1\nloss L = w*x\n",
+            "only a param starts at a random value, not an input",
+        ),
         ("param w = uniform(0, 1, 2)\nloss L = w^2\n", "uniform takes 2 arguments, got 3"),
-        ("param w = uniform(0, 1)\nset seed = 1.5\nloss L = w^2\n", "seed must be a whole number, 0 or more"),
+        (
+            "param w = uniform(0, 1)\nset seed = 1.5\nloss L = w^2\n",
+            "seed must be a whole number, 0 or more",
+        ),
         ("param w = 1\nloss L = uniform(0, w)\n", "unknown function 'uniform'"),
     ],
 )

@@ -15,16 +15,16 @@ import time
 import jsonschema
 import numpy as np
 import pytest
+from conftest import NETWORKS, ROOT, load
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_properties import networks as random_networks
 from typer.testing import CliRunner
 
-from bptrace.views import jsonl
 from bptrace.cli.app import app
-from bptrace.language.printer import MATH, format_number
 from bptrace.engine.tracer import trace
-from conftest import NETWORKS, ROOT, load
-from test_properties import networks as random_networks
+from bptrace.language.printer import MATH, format_number
+from bptrace.views import jsonl
 
 SIMPLE = str(ROOT / "networks" / "simple.bp")
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
@@ -88,10 +88,18 @@ def test_numbers_are_full_precision_and_match_the_engine():
     assert {c["param"]: c["grad"] for c in first["chains"]} == pytest.approx(
         {"w1": 0.678, "b1": 0.339, "w2": -1.243, "b2": -1.13}, abs=1e-15
     )
-    by_hand = {"L": {"g": -1.13}, "g": {"h": -0.3, "w2": 1.1, "b2": 1.0}, "h": {"w1": 2.0, "b1": 1.0}}
+    by_hand = {
+        "L": {"g": -1.13},
+        "g": {"h": -0.3, "w2": 1.1, "b2": 1.0},
+        "h": {"w1": 2.0, "b1": 1.0},
+    }
     assert list(first["partials"]) == ["L", "g", "h"]  # backprop's order: from the loss back
     assert {of: pytest.approx(d, abs=1e-15) for of, d in by_hand.items()} == first["partials"]
-    assert lines[0]["chains"][0] == {"param": "w1", "paths_total": 1, "paths": [["L", "g", "h", "w1"]]}
+    assert lines[0]["chains"][0] == {
+        "param": "w1",
+        "paths_total": 1,
+        "paths": [["L", "g", "h", "w1"]],
+    }
     assert first["chains"][0]["paths"] == [pytest.approx(-1.13 * -0.3 * 2.0, abs=1e-15)]
     assert lines[0]["nodes"][2]["partials"] == {"y": "y - g", "g": "-(y - g)"}  # L = 1/2*(y - g)^2
 
@@ -106,7 +114,9 @@ def test_each_paths_product_is_its_partials_multiplied_as_the_engine_does(path):
             assert listed["paths"] == [list(p.nodes) for p in chain.paths]
             assert listed["paths_total"] == chain.paths_total
             assert written["paths"] == [jsonl.number(p.value) for p in chain.paths]  # bit for bit
-            for nodes, value in zip(listed["paths"], written["paths"]):  # a consumer's join gives the same
+            for nodes, value in zip(
+                listed["paths"], written["paths"]
+            ):  # a consumer's join gives the same
                 factors = [np.array(record["partials"][a][b]) for a, b in zip(nodes, nodes[1:])]
                 assert np.array_equal(functools.reduce(operator.mul, factors), value)
 
@@ -127,8 +137,14 @@ def test_begin_describes_the_graph():
     begin = records(SIMPLE)[0]
     assert begin["loss"] == "L" and begin["lr"] == 0.1 and begin["steps"] == 1
     assert begin["params"] == {"w1": 0.5, "b1": 0.1, "w2": -0.3, "b2": 0.2}
-    assert begin["nodes"][0] == {"name": "h", "kind": "node", "expr": "x*w1 + b1", "uses": ["x", "w1", "b1"],
-                                 "partials": {"x": "w1", "w1": "x", "b1": "1"}, "line": 12}
+    assert begin["nodes"][0] == {
+        "name": "h",
+        "kind": "node",
+        "expr": "x*w1 + b1",
+        "uses": ["x", "w1", "b1"],
+        "partials": {"x": "w1", "w1": "x", "b1": "1"},
+        "line": 12,
+    }
     assert begin["nodes"][-1]["kind"] == "loss"
 
 
@@ -146,7 +162,9 @@ def test_non_finite_values_are_strings_and_reported(tmp_path, validator):
 
 def test_non_finite_values_of_samples_are_reported_too(tmp_path, validator):
     f = tmp_path / "k.bp"
-    f.write_text("param w = -2\nconst k = 2\ninput x = [1, 3]\nloss L = x*w^k\n")  # ∂L/∂k = L·log(w): NaN per sample
+    f.write_text(
+        "param w = -2\nconst k = 2\ninput x = [1, 3]\nloss L = x*w^k\n"
+    )  # ∂L/∂k = L·log(w): NaN per sample
     result = invoke("run", str(f), "--json")
     assert result.exit_code == 0
     step = strict(result.stdout.splitlines()[1])
@@ -165,7 +183,11 @@ def test_a_run_that_stops_early_still_ends_with_an_end_record(tmp_path, validato
         validator.validate(record)
     end = lines[-1]
     assert end["type"] == "end" and end["steps"] == 5 and end["final_loss"] is None
-    assert end["error"]["kind"] == "numeric" and end["error"]["step"] == 6 and end["error"]["where"] == "node L = w^4"
+    assert (
+        end["error"]["kind"] == "numeric"
+        and end["error"]["step"] == 6
+        and end["error"]["where"] == "node L = w^4"
+    )
     assert (end["error"]["line"], end["error"]["col"]) == (3, 10)
     assert end["params"] == {"w": lines[-2]["updates"][0]["after"]}
     assert "step 6" in result.stderr
@@ -182,7 +204,12 @@ def test_nothing_but_json_on_stdout_even_with_warnings(tmp_path):
 
 
 def run_process(*args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "bptrace", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bptrace", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
+    )
 
 
 def test_head_closes_the_pipe_and_the_run_exits_quietly_and_promptly():
@@ -197,13 +224,19 @@ def test_head_closes_the_pipe_and_the_run_exits_quietly_and_promptly():
 
 def test_ctrl_c_writes_an_end_record_saying_so():
     proc = run_process(
-        "run", str(ROOT / "networks" / "two_layer.bp"), "--steps", "1000000", "--json",
+        "run",
+        str(ROOT / "networks" / "two_layer.bp"),
+        "--steps",
+        "1000000",
+        "--json",
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     proc.stdout.readline()
     time.sleep(1)
     proc.send_signal(signal.SIGINT)
-    out = proc.stdout.read()  # through the same buffered reader: communicate() would skip its buffer
+    out = (
+        proc.stdout.read()
+    )  # through the same buffered reader: communicate() would skip its buffer
     err = proc.stderr.read()
     proc.wait(timeout=30)
     lines = [strict(line) for line in out.decode().splitlines()]  # every line whole
@@ -231,7 +264,12 @@ def test_records_are_streamed_not_collected():
             jsonl.line(jsonl.step(graph, record))
             if record.step % 100 == 0:
                 objects = gc.get_objects()
-                alive.append((sum(isinstance(o, Step) for o in objects), sum(isinstance(o, Slots) for o in objects)))
+                alive.append(
+                    (
+                        sum(isinstance(o, Step) for o in objects),
+                        sum(isinstance(o, Slots) for o in objects),
+                    )
+                )
                 del objects  # it holds this step too
     assert alive == [(1, 3)] * 3  # one step, and its values, gradients and partials
 
@@ -247,13 +285,29 @@ def test_the_example_in_docs_json_md_is_the_real_output(monkeypatch):
 def test_the_jq_one_liners_in_docs_json_md_work(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "trace.jsonl").write_text(invoke("run", SIMPLE, "--steps", "3", "--json").stdout)
-    doc = (ROOT / "docs" / "json.md").read_text(encoding="utf-8").split("## jq one-liners")[1].split("## From Python")[0]
+    doc = (
+        (ROOT / "docs" / "json.md")
+        .read_text(encoding="utf-8")
+        .split("## jq one-liners")[1]
+        .split("## From Python")[0]
+    )
     commands = [block.split("```")[0].strip() for block in doc.split("```sh\n")[1:]]
-    outputs = [subprocess.run(c, shell=True, capture_output=True, text=True, check=True).stdout for c in commands]
+    outputs = [
+        subprocess.run(c, shell=True, capture_output=True, text=True, check=True).stdout
+        for c in commands
+    ]
     assert outputs[0].splitlines()[0] == "[1,0.6384499999999999]"
     assert outputs[1].splitlines()[0] == "0.43220000000000003"  # 0.5 − 0.1·0.678
-    assert json.loads(outputs[2]) == {"nodes": ["L", "g", "h", "w1"], "factors": [-1.13, -0.3, 2], "value": 0.6779999999999999}
-    assert outputs[3].split() == ["-0.3", "-0.1757", "-0.09656201250749998"]  # w2 at each step: 0.1·1.243 nearer 0
+    assert json.loads(outputs[2]) == {
+        "nodes": ["L", "g", "h", "w1"],
+        "factors": [-1.13, -0.3, 2],
+        "value": 0.6779999999999999,
+    }
+    assert outputs[3].split() == [
+        "-0.3",
+        "-0.1757",
+        "-0.09656201250749998",
+    ]  # w2 at each step: 0.1·1.243 nearer 0
     assert outputs[4].splitlines()[0] == "1,0.6384499999999999"
     assert outputs[5].strip() == "true"
 
@@ -282,13 +336,17 @@ def test_json_is_utf8_whatever_the_locale(tmp_path):
     f = tmp_path / "greek.bp"
     f.write_text("param θ = 0.5\nparam α = 0.25\nloss L = θ^2 + α^2\n", encoding="utf-8")
     env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
-    out = subprocess.run([sys.executable, "-m", "bptrace", "run", str(f), "--json"], capture_output=True, env=env).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "bptrace", "run", str(f), "--json"], capture_output=True, env=env
+    ).stdout
     begin = strict(out.decode("utf-8").splitlines()[0])
     assert begin["params"] == {"θ": 0.5, "α": 0.25}
 
 
 def test_sigterm_also_ends_with_an_end_record():
-    proc = run_process("run", str(ROOT / "networks" / "two_layer.bp"), "--steps", "1000000", "--json")
+    proc = run_process(
+        "run", str(ROOT / "networks" / "two_layer.bp"), "--steps", "1000000", "--json"
+    )
     proc.stdout.readline()
     time.sleep(1)
     proc.terminate()
@@ -303,7 +361,11 @@ def test_signals_a_parent_blocked_stay_blocked_while_writing():
     # Writing a line holds SIGINT and SIGTERM, then restores the mask it found: a SIGTERM the
     # parent blocked must not end the run.
     proc = run_process(
-        "run", SIMPLE, "--steps", "200", "--json",
+        "run",
+        SIMPLE,
+        "--steps",
+        "200",
+        "--json",
         preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}),
     )
     proc.stdout.readline()
@@ -319,14 +381,18 @@ def test_signals_a_parent_blocked_stay_blocked_while_writing():
 def test_one_sample_is_an_array_of_one_number(tmp_path, validator, args):
     f = tmp_path / "one.bp"
     samples = "[1, 2, 3]" if args else "[3]"
-    f.write_text(f"input x = {samples}\ntarget y = {samples.replace('1', '2').replace('3', '6')}\nparam w = 0.5\nloss L = (y - x*w)^2\n")
+    f.write_text(
+        f"input x = {samples}\ntarget y = {samples.replace('1', '2').replace('3', '6')}\nparam w = 0.5\nloss L = (y - x*w)^2\n"
+    )
     result = invoke("run", str(f), "--json", *args)
     assert result.exit_code == 0, result.stderr
     lines = [strict(line) for line in result.stdout.splitlines()]
     for record in lines:
         validator.validate(record)
     step = lines[1]
-    assert step["forward"] == {"L": [(6 - 3 * 0.5) ** 2] if not args else [(2 - 0.5) ** 2]}  # by hand
+    assert step["forward"] == {
+        "L": [(6 - 3 * 0.5) ** 2] if not args else [(2 - 0.5) ** 2]
+    }  # by hand
     assert step["grads"]["w"] == ([-2 * 3 * 4.5] if not args else [-2 * 1 * 1.5])
 
 
@@ -350,7 +416,9 @@ def test_the_fast_writer_writes_each_step_as_its_record_does(path, optimizer):
     graph = load(f"set optimizer = {optimizer}\n" + path.read_text())
     pairs, templated = _written_both_ways(graph, 4)
     assert [fast for fast, _ in pairs] == [slow for _, slow in pairs]
-    assert templated == (graph.samples is None)  # the template was used, or the test would prove nothing
+    assert templated == (
+        graph.samples is None
+    )  # the template was used, or the test would prove nothing
 
 
 @pytest.mark.parametrize("max_paths", [0, 1])
@@ -374,14 +442,18 @@ def test_the_fast_writer_leaves_what_is_not_a_plain_float_to_the_records():
     odd = [
         dataclasses.replace(second, loss=np.float64(second.loss)),
         dataclasses.replace(second, updates=(dataclasses.replace(u, lr=1),) + second.updates[1:]),
-        dataclasses.replace(second, updates=(dataclasses.replace(u, grad=True),) + second.updates[1:]),
+        dataclasses.replace(
+            second, updates=(dataclasses.replace(u, grad=True),) + second.updates[1:]
+        ),
         dataclasses.replace(second, values={**second.values.copy(), "h": 2}),
     ]
     for record in odd:
         fast = write(record)
         assert fast == jsonl.line(jsonl.step(graph, record, shape))
         strict(fast)
-    assert write(second) == jsonl.line(jsonl.step(graph, second, shape))  # and the template is still good
+    assert write(second) == jsonl.line(
+        jsonl.step(graph, second, shape)
+    )  # and the template is still good
 
 
 def test_the_fast_writer_writes_non_finite_steps_the_slow_way_and_then_carries_on():
@@ -393,8 +465,11 @@ def test_the_fast_writer_writes_non_finite_steps_the_slow_way_and_then_carries_o
     assert '"NaN"' in texts[0] and '"NaN"' not in texts[-1]  # both kinds of step were written
 
 
-@settings(max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(text=random_networks(), optimizer=st.sampled_from(["sgd", "momentum", "adam"]))
 def test_the_fast_writer_agrees_on_random_networks(text, optimizer):
     from bptrace.errors import NumericFault
@@ -406,7 +481,9 @@ def test_the_fast_writer_agrees_on_random_networks(text, optimizer):
     assert [fast for fast, _ in pairs] == [slow for _, slow in pairs]
 
 
-LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # every character str.splitlines ends a line at
+LINE_BREAKS = (
+    "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # every character str.splitlines ends a line at
+)
 
 
 @pytest.mark.parametrize("ch", list(LINE_BREAKS), ids=lambda c: f"U+{ord(c):04X}")
@@ -445,10 +522,20 @@ def test_a_line_made_in_pieces_is_the_one_json_dumps_writes(monkeypatch):
     # A step of a million samples was one json.dumps call of forty seconds that no signal could stop;
     # `line` makes the same text a chunk of numbers at a time. Chunks of 3 here: every array is cut.
     monkeypatch.setattr(jsonl, "CHUNK", 3)
-    graph = load("input x = [0.5, -1, 2, 0.25, 3, -0.5, 1]\ntarget y = [1, 0, 1, 0, 1, 0, 1]\nparam w = 0.3\n"
-                 "param b = 0.1\nh = σ(x*w + b)\nloss L = (y - h)^2\n")
+    graph = load(
+        "input x = [0.5, -1, 2, 0.25, 3, -0.5, 1]\ntarget y = [1, 0, 1, 0, 1, 0, 1]\nparam w = 0.3\n"
+        "param b = 0.1\nh = σ(x*w + b)\nloss L = (y - h)^2\n"
+    )
     step = next(trace(graph, 1))
-    for record in (jsonl.begin(graph, "n.bp", 1, 0.1, 8), jsonl.step(graph, step), {"a": [], "b": {}, "c": [[1.5] * 7, {"d": "é"}]}):
-        assert jsonl.line(record) == json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")) + "\n"
+    for record in (
+        jsonl.begin(graph, "n.bp", 1, 0.1, 8),
+        jsonl.step(graph, step),
+        {"a": [], "b": {}, "c": [[1.5] * 7, {"d": "é"}]},
+    ):
+        assert (
+            jsonl.line(record)
+            == json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+            + "\n"
+        )
     with pytest.raises(ValueError):  # strict JSON still: a nan is refused, never written
         jsonl.line({"x": [1.0] * 5 + [float("nan")]})

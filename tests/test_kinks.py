@@ -6,14 +6,16 @@ import json
 from fractions import Fraction
 
 import jsonschema
+from conftest import load
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
 from bptrace.engine.tracer import Step, trace
-from conftest import load
 
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
-LECTURE = "input x = 3\nparam w = 0.1\nparam b = -0.3\nz = w*x + b\nh = relu(z)\nloss L = (h - 1)^2\n"
+LECTURE = (
+    "input x = 3\nparam w = 0.1\nparam b = -0.3\nz = w*x + b\nh = relu(z)\nloss L = (h - 1)^2\n"
+)
 
 
 def invoke(*args):
@@ -31,7 +33,10 @@ def test_the_lecture_example_is_warned_of_once_naming_node_step_value_and_functi
     assert result.exit_code == 0, result.stderr
     # By hand z = 0.1·3 − 0.3 = 0; in floats 0.1·3 is 0.30000000000000004, and z = 2⁻⁵⁴ = 5.551e−17.
     assert result.stderr.count("warning") == 1
-    assert f"{f}:5:5: warning: step 1: relu's argument in node h is 5.551e-17, within rounding of 0" in result.stderr
+    assert (
+        f"{f}:5:5: warning: step 1: relu's argument in node h is 5.551e-17, within rounding of 0"
+        in result.stderr
+    )
     assert "exactly 0" in result.stderr
 
 
@@ -46,7 +51,12 @@ def test_the_warning_is_in_the_json_step_record_and_valid(tmp_path):
     for record in records:
         validator.validate(record)
     (warning,) = records[1]["warnings"]
-    assert (warning["node"], warning["function"], warning["line"], warning["col"]) == ("h", "relu", 5, 5)
+    assert (warning["node"], warning["function"], warning["line"], warning["col"]) == (
+        "h",
+        "relu",
+        5,
+        5,
+    )
     assert warning["value"] == 2.0**-54
     assert "warnings" not in records[2]
 
@@ -73,14 +83,27 @@ def test_every_decimal_product_cancelled_to_zero_by_hand_is_warned_of_or_exactly
 
 
 def test_no_warning_exactly_at_the_kink_or_for_a_value_small_but_exact():
-    assert kinks("input x = 3\nparam w = 0.5\nparam b = -1.5\nz = w*x + b\nh = relu(z)\nloss L = (h - 1)^2\n") == []
-    assert kinks("input x = 3\nparam w = 1e-20\nparam b = 0\nh = relu(w*x + b)\nloss L = (h - 1)^2\n") == []
+    assert (
+        kinks(
+            "input x = 3\nparam w = 0.5\nparam b = -1.5\nz = w*x + b\nh = relu(z)\nloss L = (h - 1)^2\n"
+        )
+        == []
+    )
+    assert (
+        kinks("input x = 3\nparam w = 1e-20\nparam b = 0\nh = relu(w*x + b)\nloss L = (h - 1)^2\n")
+        == []
+    )
     assert kinks("param w = 0.7\nloss L = abs(w - 0.5)\n") == []
 
 
 def test_max_and_min_are_warned_of_when_their_arguments_tie_within_rounding():
-    (near,) = kinks("input x = 3\nparam w = 0.1\nparam b = 0.3\nloss L = max(w*x, b) + min(b, w*x)\n")
-    assert (near.fn, near.node) == ("max", "L")  # once per node: the min of the same node is not repeated
+    (near,) = kinks(
+        "input x = 3\nparam w = 0.1\nparam b = 0.3\nloss L = max(w*x, b) + min(b, w*x)\n"
+    )
+    assert (near.fn, near.node) == (
+        "max",
+        "L",
+    )  # once per node: the min of the same node is not repeated
     assert near.value == 0.30000000000000004 - 0.3
 
 

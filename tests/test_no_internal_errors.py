@@ -11,12 +11,12 @@ import os
 import sys
 
 import pytest
+from conftest import NETWORKS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
-from conftest import NETWORKS
 
 DOCUMENTED = {0, 2, 3, 4, 5, 6, 129, 130, 143}
 EXAMPLES = int(os.environ.get("BPTRACE_EXAMPLES", 150))
@@ -32,7 +32,11 @@ def assert_no_internal_error(result) -> None:
     crashed = result.exception and not isinstance(result.exception, SystemExit)
     assert not crashed, repr(result.exception)
     assert "Traceback" not in result.stdout + result.stderr
-    assert result.exit_code in DOCUMENTED, (result.exit_code, result.stdout[-500:], result.stderr[-500:])
+    assert result.exit_code in DOCUMENTED, (
+        result.exit_code,
+        result.stdout[-500:],
+        result.stderr[-500:],
+    )
 
 
 def diamonds(n: int) -> str:
@@ -45,31 +49,82 @@ def diamonds(n: int) -> str:
 
 # name: (files written into the temporary folder, argv with {dir} for the folder)
 CORPUS = {
-    "exponent of 5000 digits": ({"n.bp": "param w = 1e" + "9" * 5000 + "\nloss L = w^2\n"}, ["run", "{dir}/n.bp"]),
-    "mantissa of 5000 digits": ({"n.bp": "param w = " + "9" * 5000 + "\nloss L = w^2\n"}, ["run", "{dir}/n.bp"]),
+    "exponent of 5000 digits": (
+        {"n.bp": "param w = 1e" + "9" * 5000 + "\nloss L = w^2\n"},
+        ["run", "{dir}/n.bp"],
+    ),
+    "mantissa of 5000 digits": (
+        {"n.bp": "param w = " + "9" * 5000 + "\nloss L = w^2\n"},
+        ["run", "{dir}/n.bp"],
+    ),
     "nudge by a subnormal": ({"n.bp": LINE}, ["nudge", "{dir}/n.bp", "w", "--by", "1e-320"]),
     "nudge a huge param": ({"n.bp": "param w = 1e306\nloss L = w\n"}, ["nudge", "{dir}/n.bp", "w"]),
-    "nudge a tiny loss": ({"n.bp": "param w = 1\nloss L = w/1e306\n"}, ["nudge", "{dir}/n.bp", "w", "--by", "1e300"]),
-    "csv with lone CR endings": ({"n.bp": LINE, "d.csv": "x,y\r1,2\r3,4\r"}, ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"]),
-    "csv with a CR in a field": ({"n.bp": LINE, "d.csv": 'x,y\n"1\r",2\n'}, ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"]),
-    "csv with a huge field": ({"n.bp": LINE, "d.csv": "x,y\n" + "1" * 140_000 + ",2\n"},
-                              ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"]),
-    "csv without the target": ({"n.bp": LINE, "d.csv": "x\n1\n2\n"}, ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"]),
-    "csv without a header": ({"n.bp": LINE, "d.csv": "1,2\n1,3\n"}, ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"]),
-    "csv of NULs": ({"n.bp": LINE, "d.csv": "\x00" * 5000}, ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"]),
-    "escape in a line": ({"n.bp": "param w = 1\nloss L = w^2 \x1b]52;c;aGk=\x07\n"}, ["run", "{dir}/n.bp"]),
-    "escape in a cell": ({"n.bp": LINE, "d.csv": "x,y\n\x1b[2J,2\n"}, ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"]),
+    "nudge a tiny loss": (
+        {"n.bp": "param w = 1\nloss L = w/1e306\n"},
+        ["nudge", "{dir}/n.bp", "w", "--by", "1e300"],
+    ),
+    "csv with lone CR endings": (
+        {"n.bp": LINE, "d.csv": "x,y\r1,2\r3,4\r"},
+        ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"],
+    ),
+    "csv with a CR in a field": (
+        {"n.bp": LINE, "d.csv": 'x,y\n"1\r",2\n'},
+        ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"],
+    ),
+    "csv with a huge field": (
+        {"n.bp": LINE, "d.csv": "x,y\n" + "1" * 140_000 + ",2\n"},
+        ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"],
+    ),
+    "csv without the target": (
+        {"n.bp": LINE, "d.csv": "x\n1\n2\n"},
+        ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"],
+    ),
+    "csv without a header": (
+        {"n.bp": LINE, "d.csv": "1,2\n1,3\n"},
+        ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"],
+    ),
+    "csv of NULs": (
+        {"n.bp": LINE, "d.csv": "\x00" * 5000},
+        ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"],
+    ),
+    "escape in a line": (
+        {"n.bp": "param w = 1\nloss L = w^2 \x1b]52;c;aGk=\x07\n"},
+        ["run", "{dir}/n.bp"],
+    ),
+    "escape in a cell": (
+        {"n.bp": LINE, "d.csv": "x,y\n\x1b[2J,2\n"},
+        ["run", "{dir}/n.bp", "--data", "{dir}/d.csv"],
+    ),
     "check at a jump": ({"n.bp": "param w = 0\nloss L = sign(w)\n"}, ["check", "{dir}/n.bp"]),
-    "check where cos loses all digits": ({"n.bp": "param w = 1e300\nloss L = cos(w)\n"}, ["check", "{dir}/n.bp"]),
-    "seed not a whole number": ({"n.bp": "set seed = 1.5\nparam w = uniform(-1, 1)\nloss L = w^2\n"}, ["run", "{dir}/n.bp"]),
-    "samples without commas": ({"n.bp": "input x = [1 2 3]\nparam w = 1\nloss L = (w*x)^2\n"}, ["run", "{dir}/n.bp"]),
+    "check where cos loses all digits": (
+        {"n.bp": "param w = 1e300\nloss L = cos(w)\n"},
+        ["check", "{dir}/n.bp"],
+    ),
+    "seed not a whole number": (
+        {"n.bp": "set seed = 1.5\nparam w = uniform(-1, 1)\nloss L = w^2\n"},
+        ["run", "{dir}/n.bp"],
+    ),
+    "samples without commas": (
+        {"n.bp": "input x = [1 2 3]\nparam w = 1\nloss L = (w*x)^2\n"},
+        ["run", "{dir}/n.bp"],
+    ),
     "a count not a number": ({"n.bp": LINE}, ["run", "{dir}/n.bp", "--steps", "many"]),
     "precision with json": ({"n.bp": LINE}, ["run", "{dir}/n.bp", "--json", "--precision", "3"]),
     "batch size without samples": ({"n.bp": LINE}, ["run", "{dir}/n.bp", "--batch-size", "2"]),
-    "2^60 paths listed": ({"n.bp": "\n".join(
-        ["param w = 0.5", "h0 = w"]
-        + [f"h{i} = " + " + ".join(f"{k + 1}*h{i - 1}" for k in range(8)) for i in range(1, 21)]
-        + ["loss L = h20/1e18"]) + "\n"}, ["explain", "{dir}/n.bp", "--max-paths", "1000000000"]),
+    "2^60 paths listed": (
+        {
+            "n.bp": "\n".join(
+                ["param w = 0.5", "h0 = w"]
+                + [
+                    f"h{i} = " + " + ".join(f"{k + 1}*h{i - 1}" for k in range(8))
+                    for i in range(1, 21)
+                ]
+                + ["loss L = h20/1e18"]
+            )
+            + "\n"
+        },
+        ["explain", "{dir}/n.bp", "--max-paths", "1000000000"],
+    ),
 }
 
 
@@ -87,7 +142,12 @@ def test_more_paths_than_an_int_may_print(tmp_path):
     sys.set_int_max_str_digits(640)  # the least Python allows: 10^4300 paths made cheap
     try:
         (tmp_path / "n.bp").write_text(diamonds(2200))
-        for argv in (["explain"], ["explain", "--latex"], ["run", "--json"], ["run", "--show", "chains"]):
+        for argv in (
+            ["explain"],
+            ["explain", "--latex"],
+            ["run", "--json"],
+            ["run", "--show", "chains"],
+        ):
             assert_no_internal_error(invoke(argv[0], str(tmp_path / "n.bp"), *argv[1:]))
     finally:
         sys.set_int_max_str_digits(limit)
@@ -95,23 +155,77 @@ def test_more_paths_than_an_int_may_print(tmp_path):
 
 def test_a_file_name_that_is_not_utf8(tmp_path):
     folder = os.fsencode(tmp_path)
-    name = os.fsdecode(folder + b"/\xff\xfe.bp")  # as Python reads such a name from argv: lone surrogates
+    name = os.fsdecode(
+        folder + b"/\xff\xfe.bp"
+    )  # as Python reads such a name from argv: lone surrogates
     with open(os.fsencode(name), "w", encoding="utf-8") as f:
         f.write(LINE)
     export = os.fsdecode(folder + b"/\xff.html")
-    for argv in (["run", name, "--json"], ["run", name, "--format", "markdown"], ["explain", name, "--latex"],
-                 ["graph", name, "--format", "dot"], ["run", name, "--export", export], ["check", name]):
+    for argv in (
+        ["run", name, "--json"],
+        ["run", name, "--format", "markdown"],
+        ["explain", name, "--latex"],
+        ["graph", name, "--format", "dot"],
+        ["run", name, "--export", export],
+        ["check", name],
+    ):
         assert_no_internal_error(invoke(*argv))
 
 
 # The seeded fuzzer: mutated networks and samples under every command and its options.
-PIECES = ["(", ")", "*", "^", "-", "+", "/", ",", "=", "1e308", "1e-320", "0", ".", "x", "w1", "loss ", "param ",
-          "max(", "min(", "abs(", "relu(", "step(", "sign(", "log(", "exp(", "sqrt(", "\n", "#", " ", "[1, 2]",
-          "uniform(-1, 1)", "\x1b", "\u2028", "\x85", "\r", "\x00", "9" * 400, "set batch = 2\n", "set optimizer = adam\n"]
+PIECES = [
+    "(",
+    ")",
+    "*",
+    "^",
+    "-",
+    "+",
+    "/",
+    ",",
+    "=",
+    "1e308",
+    "1e-320",
+    "0",
+    ".",
+    "x",
+    "w1",
+    "loss ",
+    "param ",
+    "max(",
+    "min(",
+    "abs(",
+    "relu(",
+    "step(",
+    "sign(",
+    "log(",
+    "exp(",
+    "sqrt(",
+    "\n",
+    "#",
+    " ",
+    "[1, 2]",
+    "uniform(-1, 1)",
+    "\x1b",
+    "\u2028",
+    "\x85",
+    "\r",
+    "\x00",
+    "9" * 400,
+    "set batch = 2\n",
+    "set optimizer = adam\n",
+]
 COMMANDS = [
     ["run", "{net}", "--steps", "3"],
     ["run", "{net}", "--json", "--steps", "2"],
-    ["run", "{net}", "--show", "forward,partials,gradients,chains,updates", "--all", "--precision", "10"],
+    [
+        "run",
+        "{net}",
+        "--show",
+        "forward,partials,gradients,chains,updates",
+        "--all",
+        "--precision",
+        "10",
+    ],
     ["run", "{net}", "--format", "markdown", "--blank", "partials", "--key", "{dir}/key.md"],
     ["run", "{net}", "--format", "latex", "--blank", "chains,updates"],
     ["run", "{net}", "--quiet", "--steps", "5"],
@@ -130,20 +244,36 @@ COMMANDS = [
 
 def csv_text(rng: st.DataObject) -> str:
     header = rng.draw(st.sampled_from(["x,y", "x1,x2,y", "y,x", "x", "x,y,z", "", "1,2"]))
-    rows = rng.draw(st.lists(st.lists(st.sampled_from(["1", "-2.5", "", "1e308", "nan", "a", '"3"', "0,5"]),
-                                      min_size=1, max_size=3), max_size=5))
-    return "\n".join([header] + [",".join(r) for r in rows]) + rng.draw(st.sampled_from(["\n", "", "\r"]))
+    rows = rng.draw(
+        st.lists(
+            st.lists(
+                st.sampled_from(["1", "-2.5", "", "1e308", "nan", "a", '"3"', "0,5"]),
+                min_size=1,
+                max_size=3,
+            ),
+            max_size=5,
+        )
+    )
+    return "\n".join([header] + [",".join(r) for r in rows]) + rng.draw(
+        st.sampled_from(["\n", "", "\r"])
+    )
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_seeded_fuzzer_never_ends_in_exit_1(tmp_path, data):
     text = data.draw(st.sampled_from(sorted(SOURCES.values())))
-    for where, cut, piece in data.draw(st.lists(st.tuples(st.floats(0, 1), st.integers(0, 4), st.sampled_from(PIECES)),
-                                                max_size=3)):
+    for where, cut, piece in data.draw(
+        st.lists(st.tuples(st.floats(0, 1), st.integers(0, 4), st.sampled_from(PIECES)), max_size=3)
+    ):
         i = int(where * len(text))
-        text = text[:i] + piece + text[i + cut:]
+        text = text[:i] + piece + text[i + cut :]
     (tmp_path / "n.bp").write_text(text, encoding="utf-8")
     (tmp_path / "d.csv").write_text(csv_text(data), encoding="utf-8")
     argv = data.draw(st.sampled_from(COMMANDS))

@@ -7,12 +7,12 @@ import math
 import re
 
 import pytest
+from conftest import ROOT, finite_difference, load
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
-from bptrace.language.printer import format_number
 from bptrace.engine.tracer import diverged, trace
-from conftest import ROOT, finite_difference, load
+from bptrace.language.printer import format_number
 
 SIMPLE = (ROOT / "networks" / "simple.bp").read_text(encoding="utf-8")
 ENV = {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
@@ -37,8 +37,12 @@ def test_momentum_follows_the_velocity_formula():
     for record, params, grads in gradients_along(graph, 3):
         for u in record.updates:
             velocity[u.param] = mu * velocity.get(u.param, 0.0) + grads[u.param]
-            assert float(u.state["velocity"]) == pytest.approx(velocity[u.param], rel=1e-6, abs=1e-9)
-            assert float(u.after) == pytest.approx(params[u.param] - alpha * velocity[u.param], rel=1e-6, abs=1e-9)
+            assert float(u.state["velocity"]) == pytest.approx(
+                velocity[u.param], rel=1e-6, abs=1e-9
+            )
+            assert float(u.after) == pytest.approx(
+                params[u.param] - alpha * velocity[u.param], rel=1e-6, abs=1e-9
+            )
 
 
 def test_adam_follows_algorithm_1_of_kingma_and_ba():
@@ -53,19 +57,25 @@ def test_adam_follows_algorithm_1_of_kingma_and_ba():
             v[u.param] = b2 * v.get(u.param, 0.0) + (1 - b2) * g * g
             m_hat, v_hat = m[u.param] / (1 - b1**t), v[u.param] / (1 - b2**t)
             assert float(u.state["m_hat"]) == pytest.approx(m_hat, rel=1e-6)
-            assert float(u.after) == pytest.approx(params[u.param] - alpha * m_hat / (math.sqrt(v_hat) + eps), rel=1e-6)
+            assert float(u.after) == pytest.approx(
+                params[u.param] - alpha * m_hat / (math.sqrt(v_hat) + eps), rel=1e-6
+            )
 
 
 def test_adams_first_step_moves_every_param_by_the_learning_rate():
     # At t = 1, m̂ = g and v̂ = g², so the step is α·g/(|g| + ε): α in the direction against g.
-    (record, *_), = [next(gradients_along(with_optimizer("set optimizer = adam\n"), 1))]
+    ((record, *_),) = [next(gradients_along(with_optimizer("set optimizer = adam\n"), 1))]
     for u in record.updates:
-        assert float(u.before - u.after) == pytest.approx(0.1 * math.copysign(1, float(u.grad)), rel=1e-6)
+        assert float(u.before - u.after) == pytest.approx(
+            0.1 * math.copysign(1, float(u.grad)), rel=1e-6
+        )
 
 
 def test_sgd_is_unchanged_by_the_table():
     record = next(trace(load(SIMPLE), 1))
-    assert [float(u.after) for u in record.updates] == pytest.approx([0.4322, 0.0661, -0.1757, 0.313])  # the handout's
+    assert [float(u.after) for u in record.updates] == pytest.approx(
+        [0.4322, 0.0661, -0.1757, 0.313]
+    )  # the handout's
     assert all(u.state == {} for u in record.updates)
 
 
@@ -81,15 +91,21 @@ def test_a_steps_updates_read_as_a_sequence_of_records():
     assert updates[:1] == (updates[0],) and updates[5:] == ()
     with pytest.raises(IndexError):
         updates[2]
-    assert [u.before for u in second.updates] == [u.after for u in updates]  # the next step starts where this one ended
+    assert [u.before for u in second.updates] == [
+        u.after for u in updates
+    ]  # the next step starts where this one ended
 
 
 def test_the_update_table_shows_the_optimizers_state(tmp_path):
     f = tmp_path / "m.bp"
     f.write_text(SIMPLE + "set optimizer = momentum\n")
-    out = CliRunner(env=ENV).invoke(app, ["run", str(f), "--steps", "2", "--show", "updates"]).stdout
+    out = (
+        CliRunner(env=ENV).invoke(app, ["run", str(f), "--steps", "2", "--show", "updates"]).stdout
+    )
     words = " ".join(out.split())
-    assert "velocity = μ·velocity + gradient, after = before − α·velocity (α = 0.1, μ = 0.9)" in words
+    assert (
+        "velocity = μ·velocity + gradient, after = before − α·velocity (α = 0.1, μ = 0.9)" in words
+    )
     # Step 2 for w1: velocity = 0.9·0.678 + 0.2989 = 0.9091, after = 0.4322 − 0.1·0.9091 = 0.3413.
     assert "w₁ 0.4322 0.2989 0.9091 0.09091 0.3413 0.9 · 0.678 + 0.2989" in words
 
@@ -114,7 +130,10 @@ def test_a_setting_of_another_optimizer_is_a_warning(tmp_path):
     f.write_text(SIMPLE + "set beta1 = 0.8\n")
     result = CliRunner(env=ENV).invoke(app, ["run", str(f)])
     assert result.exit_code == 0
-    assert "warning: 'beta1' is a setting of the adam optimizer, and this network trains with sgd" in result.stderr
+    assert (
+        "warning: 'beta1' is a setting of the adam optimizer, and this network trains with sgd"
+        in result.stderr
+    )
 
 
 def test_a_fault_after_the_loss_grew_says_training_diverges():
@@ -127,8 +146,10 @@ def test_a_fault_after_the_loss_grew_says_training_diverges():
             steps.append(float(record.loss))
     assert steps[0] == pytest.approx(0.5 * 1.13**2) and all(b > a for a, b in zip(steps, steps[1:]))
     assert fault.value.step == len(steps) + 1
-    assert fault.value.hint == (f"the loss grew from 0.6385 at step 1 to {format_number(steps[-1], 4)} at step {len(steps)}: "
-                                "training diverges; try a smaller lr")
+    assert fault.value.hint == (
+        f"the loss grew from 0.6385 at step 1 to {format_number(steps[-1], 4)} at step {len(steps)}: "
+        "training diverges; try a smaller lr"
+    )
 
 
 def test_a_fault_without_the_loss_growing_gets_no_divergence_hint():
@@ -141,29 +162,46 @@ def test_a_fault_without_the_loss_growing_gets_no_divergence_hint():
     assert diverged([(1, 1.0), (4, 0.5)], 0.1) is None  # the loss fell
     assert diverged([(1, 1.0), (4, 2.0)], 0.0) is None  # no lr, no divergence by it
     assert diverged([(1, 1.0), (4, math.nan)], 0.1) is None
-    assert diverged([(1, 1.0), (4, 2.0)], 0.1).startswith("the loss grew from 1 at step 1 to 2 at step 4")
+    assert diverged([(1, 1.0), (4, 2.0)], 0.1).startswith(
+        "the loss grew from 1 at step 1 to 2 at step 4"
+    )
 
 
 def test_the_cli_shows_the_loss_curve_and_the_hint_when_training_diverges():
-    result = CliRunner(env=ENV).invoke(app, ["run", str(ROOT / "networks" / "simple.bp"), "--lr", "3", "-n", "50", "-q"])
+    result = CliRunner(env=ENV).invoke(
+        app, ["run", str(ROOT / "networks" / "simple.bp"), "--lr", "3", "-n", "50", "-q"]
+    )
     assert result.exit_code == 5
-    failed = int(re.search(r"error: step (\d+):", result.stderr)[1])  # the curve ends at the step before
+    failed = int(
+        re.search(r"error: step (\d+):", result.stderr)[1]
+    )  # the curve ends at the step before
     assert f"Loss at steps 1 to {failed - 1} (log scale, lowest 0.6385" in result.stdout
-    assert "hint: the loss grew from 0.6385 at step 1 to " in result.stderr and f" at step {failed - 1}: " in result.stderr
-    end = CliRunner(env=ENV).invoke(app, ["run", str(ROOT / "networks" / "simple.bp"), "--lr", "3", "-n", "50", "--json"])
-    assert json.loads(end.stdout.splitlines()[-1])["error"]["hint"].endswith("training diverges; try a smaller lr")
+    assert (
+        "hint: the loss grew from 0.6385 at step 1 to " in result.stderr
+        and f" at step {failed - 1}: " in result.stderr
+    )
+    end = CliRunner(env=ENV).invoke(
+        app, ["run", str(ROOT / "networks" / "simple.bp"), "--lr", "3", "-n", "50", "--json"]
+    )
+    assert json.loads(end.stdout.splitlines()[-1])["error"]["hint"].endswith(
+        "training diverges; try a smaller lr"
+    )
 
 
 def test_with_mini_batches_a_fault_names_its_sample_among_all_and_claims_no_divergence():
     """A batch of one: step k runs sample k. Step 3's sample 3 (x = −1) takes log below 0, whatever the lr:
     its loss is over another sample than step 1's, so no divergence is claimed."""
-    from bptrace.errors import NumericFault
     from bptrace.engine.tracer import Batches
+    from bptrace.errors import NumericFault
 
-    graph = load("input x = [1, 3, -1]\ntarget y = [2, 9, 1]\nparam w = 1\nloss L = (y - w*x)^2 + log(w*x + 1.01)\n")
+    graph = load(
+        "input x = [1, 3, -1]\ntarget y = [2, 9, 1]\nparam w = 1\nloss L = (y - w*x)^2 + log(w*x + 1.01)\n"
+    )
     with pytest.raises(NumericFault) as fault:
         list(trace(graph, 5, lr=0.001, batches=Batches(1)))
-    assert fault.value.step == 3 and "sample 3: log of -" in str(fault.value)  # sample 3 of the 3, not the batch's first
+    assert fault.value.step == 3 and "sample 3: log of -" in str(
+        fault.value
+    )  # sample 3 of the 3, not the batch's first
     assert fault.value.hint is None
 
 
@@ -172,5 +210,7 @@ def test_an_updates_fault_says_training_diverges_once():
 
     with pytest.raises(NumericFault) as fault:
         list(trace(load("param w = 0.1\nloss L = 1e307*abs(sin(w))\n"), 50, lr=5.0))
-    assert fault.value.where == "update of w" and str(fault.value).endswith("training diverges; try a smaller lr")
+    assert fault.value.where == "update of w" and str(fault.value).endswith(
+        "training diverges; try a smaller lr"
+    )
     assert fault.value.hint is None

@@ -14,10 +14,10 @@ import termios
 import time
 
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
-from conftest import ROOT
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
 
@@ -34,10 +34,16 @@ class Lecture:
         env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "COLUMNS": "80"}
         env.pop("FORCE_COLOR", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bptrace", "run", *args], stdin=slave, stdout=slave, stderr=slave,
-            env=env, cwd=ROOT, close_fds=True,
+            [sys.executable, "-m", "bptrace", "run", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=ROOT,
+            close_fds=True,
             # Its own session with the pseudo-terminal as controlling terminal, so Ctrl-C sends SIGINT.
-            start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+            start_new_session=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
         )
         os.close(slave)
         self.screen = ""
@@ -52,7 +58,9 @@ class Lecture:
                     self.screen += os.read(self.master, 65536).decode("utf-8", "replace")
                 except OSError:
                     break
-        assert text in self.screen[start:], f"{text!r} never appeared; screen ends with {self.screen[-500:]!r}"
+        assert text in self.screen[start:], (
+            f"{text!r} never appeared; screen ends with {self.screen[-500:]!r}"
+        )
         return self.screen[start:]
 
     def settle(self) -> str:
@@ -115,14 +123,19 @@ def test_ctrl_c_stops_at_once_and_leaves_the_terminal_as_it_was():
     lecture = Lecture("networks/simple.bp", "--pause")
     before = termios.tcgetattr(lecture.master)[3]
     lecture.until("Forward pass")
-    assert not termios.tcgetattr(lecture.master)[3] & termios.ICANON  # keys arrive one by one meanwhile
+    assert (
+        not termios.tcgetattr(lecture.master)[3] & termios.ICANON
+    )  # keys arrive one by one meanwhile
     lecture.press("\x03")
     lecture.until("bptrace: interrupted")
     assert termios.tcgetattr(lecture.master)[3] == before  # line editing and echo are back
     assert lecture.close() == 130
 
 
-@pytest.mark.parametrize("sig, code, says", [(signal.SIGTERM, 143, "stopped by SIGTERM"), (signal.SIGHUP, 129, "stopped by SIGHUP")])
+@pytest.mark.parametrize(
+    "sig, code, says",
+    [(signal.SIGTERM, 143, "stopped by SIGTERM"), (signal.SIGHUP, 129, "stopped by SIGHUP")],
+)
 def test_sigterm_and_sighup_leave_the_terminal_as_it_was(sig, code, says):
     # `kill`, or the ssh session closing, while the lecture waits for a key: echo and line editing come back.
     lecture = Lecture("networks/simple.bp", "--pause")
@@ -135,7 +148,9 @@ def test_sigterm_and_sighup_leave_the_terminal_as_it_was(sig, code, says):
 
 
 def test_pause_refuses_politely_without_a_terminal():
-    result = CliRunner().invoke(app, ["run", str(ROOT / "networks/simple.bp"), "--pause"], input="\n")
+    result = CliRunner().invoke(
+        app, ["run", str(ROOT / "networks/simple.bp"), "--pause"], input="\n"
+    )
     assert result.exit_code == 2
     assert "stdin is not one" in " ".join(result.stderr.replace("│", "").split())
 
@@ -148,7 +163,9 @@ def test_a_long_quiet_run_shows_a_progress_bar_on_a_terminal():
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal():
-    result = CliRunner().invoke(app, ["run", str(ROOT / "networks/xor.bp"), "--steps", "300", "--quiet"])
+    result = CliRunner().invoke(
+        app, ["run", str(ROOT / "networks/xor.bp"), "--steps", "300", "--quiet"]
+    )
     assert result.exit_code == 0 and result.stderr == ""
 
 
@@ -159,8 +176,8 @@ def test_a_signal_that_comes_before_the_wait_for_a_key_still_stops_it(monkeypatc
     # makes the race certain: the main thread blocks SIGTERM, a helper thread receives it.
     import threading
 
-    from bptrace.views.terminal.stepper import Keys
     from bptrace.cli.process import Interrupted, Interrupts
+    from bptrace.views.terminal.stepper import Keys
 
     master, slave = pty.openpty()
     monkeypatch.setattr(sys, "stdin", os.fdopen(slave, "rb", buffering=0))

@@ -7,6 +7,7 @@ import os
 from fractions import Fraction
 
 import numpy as np
+from conftest import load
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,6 @@ from bptrace.engine.ops import FUNCTIONS
 from bptrace.language.parser import parse_expression
 from bptrace.language.printer import MATH, show
 from bptrace.language.syntax import Binary, Call, Name, Neg, Num
-from conftest import load
 
 KINKED = {"relu", "abs", "max", "min", "step", "sign"}
 
@@ -25,7 +25,9 @@ EXTREME = [Fraction(n) for n in ("2.5e-8", "1e20", "1e-300", "1e300")]
 
 def expressions_over(numbers):
     """Random expressions over the names a and b, the given numbers, and every operation."""
-    leaves = st.one_of(st.builds(Name, st.sampled_from(["a", "b"])), st.builds(Num, st.sampled_from(numbers)))
+    leaves = st.one_of(
+        st.builds(Name, st.sampled_from(["a", "b"])), st.builds(Num, st.sampled_from(numbers))
+    )
     return st.recursive(leaves, _extend, max_leaves=10)
 
 
@@ -51,7 +53,11 @@ def value(expr, env) -> float:
         return float(run(compile_expr(expr), env))
 
 
-@settings(max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(expr=expressions_over(MODERATE + EXTREME), a=points, b=points)
 # Found by hypothesis: min's partial 1 − step(a − 1e20·1e300) was written with 1e320, more than a float holds.
 @example(expr=parse_expression("min(a, 1e20*1e300)"), a=1.0, b=1.0)
@@ -70,7 +76,11 @@ def test_every_formula_reparses_to_the_same_text_and_the_same_float(expr, a, b):
         show(edge.formula, MATH)
 
 
-@settings(max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(expr=expressions_over(MODERATE), a=points, b=points)  # 1e20 + a would lose a to rounding
 def test_every_local_partial_matches_a_central_difference(expr, a, b):
     assume(not any(isinstance(e, Call) and e.fn in KINKED for e in _all(expr)))
@@ -86,14 +96,21 @@ def test_every_local_partial_matches_a_central_difference(expr, a, b):
         up[edge.wrt] += h
         down[edge.wrt] -= h
         numeric = (value(node.expr, up) - value(node.expr, down)) / (2 * h)
-        second = (value(node.expr, {**env, edge.wrt: env[edge.wrt] + h / 4}) - value(node.expr, {**env, edge.wrt: env[edge.wrt] - h / 4})) / (h / 2)
+        second = (
+            value(node.expr, {**env, edge.wrt: env[edge.wrt] + h / 4})
+            - value(node.expr, {**env, edge.wrt: env[edge.wrt] - h / 4})
+        ) / (h / 2)
         # Skip points where the difference quotient itself is unstable (near a pole or a cusp).
         assume(math.isfinite(numeric) and abs(numeric - second) <= 1e-4 * (1 + abs(numeric)))
         analytic = value(edge.formula, env)
         # u^v·log(u) is NaN at u = 0 although d(u^v)/dv is 0 there (v > 0): the general power
         # rule needs u > 0, as docs/language.md says. Every finite formula must match.
         assume(math.isfinite(analytic))
-        assert math.isclose(analytic, numeric, rel_tol=1e-4, abs_tol=1e-5), (show(node.expr), edge.wrt, show(edge.formula))
+        assert math.isclose(analytic, numeric, rel_tol=1e-4, abs_tol=1e-5), (
+            show(node.expr),
+            edge.wrt,
+            show(edge.formula),
+        )
 
 
 def _all(expr):
@@ -106,7 +123,9 @@ def _all(expr):
 def networks(draw):
     """A random DAG: three params, then nodes over any earlier names, the last one the loss."""
     names = ["a", "b", "c"]
-    lines = [f"param {n} = {draw(st.sampled_from(['0.3', '0.7', '1.3', '-0.4', '2']))}" for n in names]
+    lines = [
+        f"param {n} = {draw(st.sampled_from(['0.3', '0.7', '1.3', '-0.4', '2']))}" for n in names
+    ]
     for i in range(draw(st.integers(1, 5))):
         pool = st.sampled_from(names)
         leaves = st.one_of(st.builds(Name, pool), st.builds(Num, st.sampled_from(MODERATE)))
@@ -118,8 +137,11 @@ def networks(draw):
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(text=networks())
 def test_random_networks_gradients_match_finite_differences(text):
     from bptrace.engine.check import check
@@ -136,8 +158,11 @@ def test_random_networks_gradients_match_finite_differences(text):
         assert p.result.status != "mismatch", (text, p.edge.of, p.edge.wrt, show(p.edge.formula))
 
 
-@settings(max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(text=networks())
 def test_random_networks_print_and_parse_back_the_same(text):
     from bptrace.language.parser import parse

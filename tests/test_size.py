@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from conftest import ROOT, load
+
 from bptrace.engine import ops
 from bptrace.language.printer import show
-from conftest import ROOT, load
 
 sys.path.append(str(ROOT / "benchmarks"))  # last: bptrace's modules and the tests' come first
 from operands import balanced  # noqa: E402  (the benchmark's wide nodes, written pairwise)
@@ -14,7 +15,10 @@ from operands import balanced  # noqa: E402  (the benchmark's wide nodes, writte
 
 def network(n: int, pattern: str) -> str:
     params = [f"w{i}" for i in range(n)]
-    return "".join(f"param {p} = {i % 7 - 3}\n" for i, p in enumerate(params)) + f"loss L = {balanced(params, pattern)}\n"
+    return (
+        "".join(f"param {p} = {i % 7 - 3}\n" for i, p in enumerate(params))
+        + f"loss L = {balanced(params, pattern)}\n"
+    )
 
 
 def test_the_partials_of_a_sum_of_n_terms_take_about_n_log_n_steps(monkeypatch):
@@ -44,8 +48,8 @@ def test_a_sum_of_many_terms_keeps_its_shape():
 def test_partials_too_large_to_write_out_are_refused_at_once():
     import pytest
 
-    from bptrace.errors import NetworkError
     from bptrace.engine.graph import MAX_PARTIALS
+    from bptrace.errors import NetworkError
 
     # Each of the 4,096 partials of a balanced max holds about 4·4,096 operations: 67 million in all,
     # projected from the first one, before the others are built (at 10,000 names: 17.8 GB).

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 PROBE = """
@@ -22,18 +21,27 @@ print("numpy" in sys.modules, "bptrace.engine.check" in sys.modules, "ctypes" in
 
 
 def loaded(*args: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return done.stderr.split()[-3:]
 
 
-@pytest.mark.parametrize("args", [
-    ["run", "networks/simple.bp", "--steps", "5"],
-    ["run", "networks/two_layer.bp", "--steps", "3", "--focus", "w1"],
-    ["run", "networks/fanout.bp", "--format", "markdown"],
-    ["--version"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "networks/simple.bp", "--steps", "5"],
+        ["run", "networks/two_layer.bp", "--steps", "3", "--focus", "w1"],
+        ["run", "networks/fanout.bp", "--format", "markdown"],
+        ["--version"],
+    ],
+)
 def test_a_network_of_plain_numbers_runs_without_loading_numpy(args):
-    assert loaded(*args) == ["False", "False", "False"]  # numpy, `check`, and ctypes (see process.keep_freed_memory)
+    assert loaded(*args) == [
+        "False",
+        "False",
+        "False",
+    ]  # numpy, `check`, and ctypes (see process.keep_freed_memory)
 
 
 def test_samples_load_numpy_when_they_are_read():
@@ -44,8 +52,14 @@ def test_samples_load_numpy_when_they_are_read():
 def test_samples_keep_freed_memory_for_the_next_step():
     import os
 
-    glibc = bool(os.confstr("CS_GNU_LIBC_VERSION")) if "CS_GNU_LIBC_VERSION" in os.confstr_names else False
-    assert loaded("run", "networks/xor.bp", "--steps", "2")[2] == str(glibc)  # mallopt is called through ctypes
+    glibc = (
+        bool(os.confstr("CS_GNU_LIBC_VERSION"))
+        if "CS_GNU_LIBC_VERSION" in os.confstr_names
+        else False
+    )
+    assert loaded("run", "networks/xor.bp", "--steps", "2")[2] == str(
+        glibc
+    )  # mallopt is called through ctypes
 
 
 def test_keeping_freed_memory_is_nothing_without_glibc(monkeypatch):

@@ -8,10 +8,10 @@ import sys
 from contextlib import contextmanager
 
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
-from conftest import ROOT
 
 SIMPLE = str(ROOT / "networks/simple.bp")
 FULL = "/dev/full"
@@ -31,7 +31,9 @@ def stdout_to(mode: str):
     elif mode == "full":
         if not os.path.exists(FULL):
             pytest.skip("needs /dev/full")
-        with open(FULL, "w") as full:  # opened, never written by path: bptrace only sees a descriptor
+        with open(
+            FULL, "w"
+        ) as full:  # opened, never written by path: bptrace only sees a descriptor
             yield {"stdout": full}
     else:
         yield {"stdout": None, "preexec_fn": lambda: os.close(1)}
@@ -51,13 +53,27 @@ def test_a_file_written_beside_a_failing_stdout_is_still_whole(option, mode, tmp
     disk with 3, and the file holds the whole run."""
     suffix = ".md" if option == "--key" else ".html"
     written, reference = tmp_path / f"written{suffix}", tmp_path / f"reference{suffix}"
-    args = ["run", SIMPLE, "--steps", "20", *(["-f", "markdown", "--blank", "partials"] if option == "--key" else [])]
-    done = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, [*args, option, str(reference)])
+    args = [
+        "run",
+        SIMPLE,
+        "--steps",
+        "20",
+        *(["-f", "markdown", "--blank", "partials"] if option == "--key" else []),
+    ]
+    done = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(
+        app, [*args, option, str(reference)]
+    )
     assert done.exit_code == 0
     with stdout_to(mode) as stdout:
         done = bptrace(*args, option, str(written), **stdout)
     assert done.returncode == {"gone": 0, "full": 3}[mode], done.stderr
-    assert done.stderr == {"gone": b"", "full": b"bptrace: error: cannot write the output: No space left on device\n"}[mode]
+    assert (
+        done.stderr
+        == {
+            "gone": b"",
+            "full": b"bptrace: error: cannot write the output: No space left on device\n",
+        }[mode]
+    )
     assert written.read_bytes() == reference.read_bytes()
 
 
@@ -97,12 +113,22 @@ def stderr_to(mode: str):
         yield {"stderr": None, "preexec_fn": lambda: os.close(2)}
 
 
-@pytest.mark.parametrize("text, args, code", [
-    ("param w = 1\nparam u = 2\nloss L = w^2\n", [], 0),  # a warning: u cannot affect the loss
-    ("param w = 0.5\nset lr = 1\nloss L = log(w)\n", ["--json"], 5),  # a numeric fault after the first step
-    ("param w = 1\nloss L = w +\n", [], 4),  # an invalid network
-], ids=["warning", "numeric fault", "invalid"])
-def test_a_stderr_closed_or_full_changes_neither_the_exit_code_nor_the_output(text, args, code, tmp_path):
+@pytest.mark.parametrize(
+    "text, args, code",
+    [
+        ("param w = 1\nparam u = 2\nloss L = w^2\n", [], 0),  # a warning: u cannot affect the loss
+        (
+            "param w = 0.5\nset lr = 1\nloss L = log(w)\n",
+            ["--json"],
+            5,
+        ),  # a numeric fault after the first step
+        ("param w = 1\nloss L = w +\n", [], 4),  # an invalid network
+    ],
+    ids=["warning", "numeric fault", "invalid"],
+)
+def test_a_stderr_closed_or_full_changes_neither_the_exit_code_nor_the_output(
+    text, args, code, tmp_path
+):
     net = tmp_path / "net.bp"
     net.write_text(text)
     shown = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, ["run", str(net), *args])
@@ -118,11 +144,15 @@ def test_silencing_stdout_leaves_no_descriptor_open():
     if not os.path.isdir("/proc/self/fd"):
         pytest.skip("needs /proc")
     count = "len(os.listdir('/proc/self/fd'))"
-    code = (f"import os, sys; from bptrace.cli import process; n = {count}; process.silence_stdout(); "
-            f"print({count} - n, file=sys.stderr)")
+    code = (
+        f"import os, sys; from bptrace.cli import process; n = {count}; process.silence_stdout(); "
+        f"print({count} - n, file=sys.stderr)"
+    )
     reader, writer = os.pipe()
     try:
-        done = subprocess.run([sys.executable, "-c", code], stdout=writer, stderr=subprocess.PIPE, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", code], stdout=writer, stderr=subprocess.PIPE, timeout=60
+        )
     finally:
         os.close(writer)
         os.close(reader)

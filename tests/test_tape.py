@@ -11,18 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bptrace.engine import tracer
-from bptrace.errors import NumericFault
+from bptrace.engine._tape import _Lowering, lower, run
 from bptrace.engine.evaluate import CONST
 from bptrace.engine.ops import FUNCTIONS, OPERATORS, on_arrays
+from bptrace.engine.tracer import Final, Step, trace
+from bptrace.errors import NumericFault
 from bptrace.language.printer import show
 from bptrace.language.syntax import Binary, Call, Name, Neg, Num
-from bptrace.engine._tape import _Lowering, lower, run
-from bptrace.engine.tracer import Final, Step, trace
-from conftest import load
 
 OPS = [*OPERATORS.values(), *FUNCTIONS.values()]
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,13 +30,22 @@ NUMBERS = [Fraction(n) for n in ("0", "1", "2", "0.5", "3", "1e300")]
 
 
 def expressions(names: list[str]):
-    leaves = st.one_of(st.builds(Name, st.sampled_from(names)), st.builds(Num, st.sampled_from(NUMBERS)))
+    leaves = st.one_of(
+        st.builds(Name, st.sampled_from(names)), st.builds(Num, st.sampled_from(NUMBERS))
+    )
 
     def extend(children):
-        calls = [st.builds(lambda f, *args: Call(f, tuple(args)), st.just(name), *([children] * op.arity))
-                 for name, op in FUNCTIONS.items()]
-        return st.one_of(st.builds(Binary, st.sampled_from(["+", "-", "*", "/", "^"]), children, children),
-                         st.builds(Neg, children), *calls)
+        calls = [
+            st.builds(
+                lambda f, *args: Call(f, tuple(args)), st.just(name), *([children] * op.arity)
+            )
+            for name, op in FUNCTIONS.items()
+        ]
+        return st.one_of(
+            st.builds(Binary, st.sampled_from(["+", "-", "*", "/", "^"]), children, children),
+            st.builds(Neg, children),
+            *calls,
+        )
 
     return st.recursive(leaves, extend, max_leaves=6)
 
@@ -46,7 +55,11 @@ def networks(draw) -> str:
     """A random network: params a and b, an input x (one value, or samples), nodes over what came before."""
     samples = draw(st.booleans())
     x = "[0.5, -1, 2]" if samples else draw(st.sampled_from(["0.5", "-1", "2"]))
-    lines = [f"param a = {draw(st.sampled_from(['0.7', '-0.3', '1.5']))}", "param b = 1.3", f"input x = {x}"]
+    lines = [
+        f"param a = {draw(st.sampled_from(['0.7', '-0.3', '1.5']))}",
+        "param b = 1.3",
+        f"input x = {x}",
+    ]
     names = ["a", "b", "x"]
     for i in range(draw(st.integers(1, 5))):
         expr = draw(expressions(names))
@@ -61,8 +74,22 @@ def setup(graph):
     used = graph.used_by_loss()
     params = {name: float(v) for name, v in graph.initial_params().items()}
     names = tuple(leaf.name for leaf in graph.leaves)
-    plan = tracer._Plan(graph, None, used, graph.leads_to_params(), (), lower(graph, used), {}, {}, tuple(params), names)
-    leaves = [params[leaf.name] if leaf.kind == "param" else tracer._data(leaf.value) for leaf in graph.leaves]
+    plan = tracer._Plan(
+        graph,
+        None,
+        used,
+        graph.leads_to_params(),
+        (),
+        lower(graph, used),
+        {},
+        {},
+        tuple(params),
+        names,
+    )
+    leaves = [
+        params[leaf.name] if leaf.kind == "param" else tracer._data(leaf.value)
+        for leaf in graph.leaves
+    ]
     return plan, params, leaves
 
 
@@ -87,16 +114,32 @@ def same(a, b) -> bool:
     return a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
-@settings(max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(networks())
-@example("param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = x*a\nh1 = x*a\nh2 = a\nloss L = h0 + h1^2 + h2 + a*b\n")
-@example("param a = 0.7\nparam b = 1.3\ninput x = 0.5\nh0 = log(x - 1)\nloss L = a*b\n")  # an unused nan: no harm
+@example(
+    "param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = x*a\nh1 = x*a\nh2 = a\nloss L = h0 + h1^2 + h2 + a*b\n"
+)
+@example(
+    "param a = 0.7\nparam b = 1.3\ninput x = 0.5\nh0 = log(x - 1)\nloss L = a*b\n"
+)  # an unused nan: no harm
 # A nan or an inf in a temporary, which the tape does not check: it must reach a value it does.
-@example("param a = 0.7\nparam b = 1.3\ninput x = 2\nloss L = relu(1e300*1e300 - 1e300*1e300) + a*b\n")
-@example("param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = max(1e300*1e300*0, a)\nloss L = h0 + a*b\n")
-@example("param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = min(a, 1e300*1e300*0) + step(1e300*1e300*0)\nloss L = h0 + a*b\n")
+@example(
+    "param a = 0.7\nparam b = 1.3\ninput x = 2\nloss L = relu(1e300*1e300 - 1e300*1e300) + a*b\n"
+)
+@example(
+    "param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = max(1e300*1e300*0, a)\nloss L = h0 + a*b\n"
+)
+@example(
+    "param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = min(a, 1e300*1e300*0) + step(1e300*1e300*0)\nloss L = h0 + a*b\n"
+)
 @example("param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = sign(1e300*1e300*0)\nloss L = h0 + a*b\n")
-@example("param a = 0.7\nparam b = 1.3\ninput x = [0.5, -1, 2]\nloss L = 1e300*1e300 + x + a*b\n")  # inf + array: numpy does not raise
+@example(
+    "param a = 0.7\nparam b = 1.3\ninput x = [0.5, -1, 2]\nloss L = 1e300*1e300 + x + a*b\n"
+)  # inf + array: numpy does not raise
 def test_the_tape_computes_what_the_exact_path_computes(text):
     agrees(text)
 
@@ -134,12 +177,22 @@ def agrees(text: str) -> None:
             values = tracer.forward(graph, params, plan.used)
             grads, partials = tracer._backward(plan, values, 1)
         except NumericFault:
-            assert fast is None  # the exact path stops the run: the tape must have handed over to it
+            assert (
+                fast is None
+            )  # the exact path stops the run: the tape must have handed over to it
             return
-    if fast is None:  # handed over: only where some value, intermediate ones included, is not finite
+    if (
+        fast is None
+    ):  # handed over: only where some value, intermediate ones included, is not finite
         with np.errstate(all="ignore"):
-            everything = [*every_value(plan.tape, leaves, graph.samples is not None), *grads.values()]
-            assert not all(np.isfinite(v).all() for v in everything) or not np.isfinite(sum(everything)).all()
+            everything = [
+                *every_value(plan.tape, leaves, graph.samples is not None),
+                *grads.values(),
+            ]
+            assert (
+                not all(np.isfinite(v).all() for v in everything)
+                or not np.isfinite(sum(everything)).all()
+            )
         return
     v, g = fast
     tape = plan.tape
@@ -155,11 +208,15 @@ def agrees(text: str) -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "networks").glob("*.bp")), ids=lambda p: p.name)
 def test_a_trace_on_the_tape_equals_the_trace_on_the_exact_path(path, optimizer, monkeypatch):
     text = path.read_text(encoding="utf-8")
-    if optimizer != "as written":  # every optimiser's params must stay plain floats, or the two paths part ways
+    if (
+        optimizer != "as written"
+    ):  # every optimiser's params must stay plain floats, or the two paths part ways
         text = text.replace("set optimizer", "# set optimizer") + f"\nset optimizer = {optimizer}\n"
     graph = load(text)
     fast = list(trace(graph, 30))
-    monkeypatch.setattr(tracer, "run_tape", lambda *args, **kwargs: None)  # every step on the exact path
+    monkeypatch.setattr(
+        tracer, "run_tape", lambda *args, **kwargs: None
+    )  # every step on the exact path
     slow = list(trace(graph, 30))
     assert len(fast) == len(slow) == 31
     for a, b in zip(fast, slow):
@@ -167,13 +224,21 @@ def test_a_trace_on_the_tape_equals_the_trace_on_the_exact_path(path, optimizer,
             assert same(a.loss, b.loss) and a.params == b.params
             continue
         assert isinstance(a, Step) and same(a.loss, b.loss)
-        assert all(same(a.values[k], b.values[k]) for k in b.values) and list(a.values) == list(b.values)
+        assert all(same(a.values[k], b.values[k]) for k in b.values) and list(a.values) == list(
+            b.values
+        )
         assert all(same(a.grads[k], b.grads[k]) for k in b.grads) and list(a.grads) == list(b.grads)
         assert [(p.of, p.wrt) for p in a.partials] == [(p.of, p.wrt) for p in b.partials]
         assert all(same(p.value, q.value) for p, q in zip(a.partials, b.partials))
-        assert [(u.param, u.before, u.grad, u.after, u.state) for u in a.updates] == \
-               [(u.param, u.before, u.grad, u.after, u.state) for u in b.updates]
-        assert all(same(f, g) for c, d in zip(a.chains, b.chains) for p, q in zip(c.paths, d.paths) for f, g in zip(p.factors, q.factors))
+        assert [(u.param, u.before, u.grad, u.after, u.state) for u in a.updates] == [
+            (u.param, u.before, u.grad, u.after, u.state) for u in b.updates
+        ]
+        assert all(
+            same(f, g)
+            for c, d in zip(a.chains, b.chains)
+            for p, q in zip(c.paths, d.paths)
+            for f, g in zip(p.factors, q.factors)
+        )
 
 
 def test_the_example_networks_run_on_the_tape():
@@ -188,8 +253,14 @@ def test_the_example_networks_run_on_the_tape():
 def test_an_expression_is_computed_once_and_a_zero_keeps_its_sign():
     graph = load("param w = 0.5\ninput x = 2\nh = x*w\ng = x*w + tanh(x*w)\nloss L = (g - h)^2\n")
     tape = lower(graph, graph.used_by_loss())
-    products = [ins for ins in tape.floats if ins[0].__name__ == "mul" and {ins[1], ins[2]} == {tape.names["x"], tape.names["w"]}]
-    assert len(products) == 1  # x*w: once, into h's slot, and read from there by g and every partial
+    products = [
+        ins
+        for ins in tape.floats
+        if ins[0].__name__ == "mul" and {ins[1], ins[2]} == {tape.names["x"], tape.names["w"]}
+    ]
+    assert (
+        len(products) == 1
+    )  # x*w: once, into h's slot, and read from there by g and every partial
     assert products[0][3] == tape.names["h"]
     lowering = _Lowering(["x"])
     assert lowering.emit(((CONST, 0.0, 0),)) != lowering.emit(((CONST, -0.0, 0),))
@@ -206,16 +277,22 @@ def test_temporaries_share_buffers_only_when_one_is_dead():
 
     graph = load(network(300, samples=7))
     tape = lower(graph, graph.used_by_loss())
-    assert tape.shared and tape.buffers <= 20  # a node's partials follow it: its temporaries die within a few instructions
+    assert (
+        tape.shared and tape.buffers <= 20
+    )  # a node's partials follow it: its temporaries die within a few instructions
     buffer_of = {tape.arrays[i][3]: k for i, k in tape.shared}
     holder: dict[int, int] = {}  # buffer → the slot whose value it holds now
     for i, (f, a, b, out) in enumerate(tape.arrays):
         for read in (a, b):
             if read in buffer_of:
-                assert holder[buffer_of[read]] == read, f"instruction {i} reads slot {read}, overwritten"
+                assert holder[buffer_of[read]] == read, (
+                    f"instruction {i} reads slot {read}, overwritten"
+                )
         if out in buffer_of:
             holder[buffer_of[out]] = out
-    assert not set(buffer_of) & (set(tape.names.values()) | set(tape.partials.values()))  # records own their arrays
+    assert not set(buffer_of) & (
+        set(tape.names.values()) | set(tape.partials.values())
+    )  # records own their arrays
 
 
 @pytest.mark.parametrize("samples", [9, 0], ids=["samples", "floats"])
@@ -230,10 +307,16 @@ def test_a_big_network_on_the_tape_equals_the_exact_path(samples, monkeypatch):
     graph = load(network(400, samples=samples))
     if not samples:
         tape = lower(graph, graph.used_by_loss())
-        assert tape.temporaries > 500 and tape.registers <= 20  # a node's partials follow it: its temporaries die soon
-        assert len(run(tape, [float(leaf.value) for leaf in graph.leaves])[0]) == len(tape.start)  # none kept
+        assert (
+            tape.temporaries > 500 and tape.registers <= 20
+        )  # a node's partials follow it: its temporaries die soon
+        assert len(run(tape, [float(leaf.value) for leaf in graph.leaves])[0]) == len(
+            tape.start
+        )  # none kept
     ran = []
-    monkeypatch.setattr(tracer, "run_tape", lambda *args, **kwargs: ran.append(run(*args, **kwargs)) or ran[-1])
+    monkeypatch.setattr(
+        tracer, "run_tape", lambda *args, **kwargs: ran.append(run(*args, **kwargs)) or ran[-1]
+    )
     fast = list(trace(graph, 3))
     assert len(ran) == 4 and None not in ran  # three steps and the final loss, all on the tape
     monkeypatch.setattr(tracer, "run_tape", lambda *args, **kwargs: None)
@@ -258,9 +341,13 @@ def test_slots_take_reads_each_tuple_of_keys_right_however_often_it_is_asked():
         keys = tuple(f"n{(k * 7 + j) % 20}" for j in range(k % 5 + 1))
         for _ in range(2):
             assert Slots(names, run_, taken).take(keys) == [run_[names[key]] for key in keys]
-            assert Slots(reversed_, run_, taken).take(keys) == [run_[reversed_[key]] for key in keys]
+            assert Slots(reversed_, run_, taken).take(keys) == [
+                run_[reversed_[key]] for key in keys
+            ]
     assert len(taken) <= 8
-    for k in range(50):  # a tuple dropped right after: the next one is likely given its id, which must not matter
+    for k in range(
+        50
+    ):  # a tuple dropped right after: the next one is likely given its id, which must not matter
         keys = tuple([f"n{k % 20}"])
         assert Slots(names, run_, taken).take(keys) == [run_[names[keys[0]]]]
         del keys

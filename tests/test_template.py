@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bptrace.language import parser
 from bptrace.errors import NetworkError
+from bptrace.language import parser
 from bptrace.language.lexer import tokenize
-from conftest import ROOT
 
 # A skeleton is source text with @ where a name goes and # where a number goes; its instances differ in
 # those only, so they all have one shape.
@@ -18,23 +18,60 @@ LEAVES = st.sampled_from(["@", "#", "(@)", "-#", "-(#)", "+@", "--#", "((#))"])
 def extend(inner):
     two = st.tuples(inner, inner)
     return st.one_of(
-        two.map(lambda p: f"{p[0]} + {p[1]}"), two.map(lambda p: f"{p[0]}*{p[1]}"), two.map(lambda p: f"{p[0]} - {p[1]}"),
-        two.map(lambda p: f"{p[0]}/{p[1]}"), two.map(lambda p: f"{p[0]}^{p[1]}"), two.map(lambda p: f"{p[0]}**{p[1]}"),
-        inner.map(lambda a: f"-{a}"), inner.map(lambda a: f"({a})"), inner.map(lambda a: f"tanh({a})"),
-        inner.map(lambda a: f"σ({a})"), two.map(lambda p: f"max({p[0]}, {p[1]})"), two.map(lambda p: f"(\n  {p[0]}\n  + {p[1]})"),
+        two.map(lambda p: f"{p[0]} + {p[1]}"),
+        two.map(lambda p: f"{p[0]}*{p[1]}"),
+        two.map(lambda p: f"{p[0]} - {p[1]}"),
+        two.map(lambda p: f"{p[0]}/{p[1]}"),
+        two.map(lambda p: f"{p[0]}^{p[1]}"),
+        two.map(lambda p: f"{p[0]}**{p[1]}"),
+        inner.map(lambda a: f"-{a}"),
+        inner.map(lambda a: f"({a})"),
+        inner.map(lambda a: f"tanh({a})"),
+        inner.map(lambda a: f"σ({a})"),
+        two.map(lambda p: f"max({p[0]}, {p[1]})"),
+        two.map(lambda p: f"(\n  {p[0]}\n  + {p[1]})"),
     )
 
 
-SKELETONS = st.tuples(st.sampled_from(["@ = ", "loss @ = ", "param @ = ", "const @ = ", "set @ = ", "input @ = "]),
-                      st.recursive(LEAVES, extend, max_leaves=8)).map("".join)
-NAMES = ["x", "w1", "θ", "b_2", "hé", "x", "w1", "uniform", "exp", "param"]  # a function's name and a keyword are refused
-NUMBERS = ["2", "0.5", "1e3", "0", "3.25", ".5", "0", "2", "1e999"]  # 1e999 is too large for a float
+SKELETONS = st.tuples(
+    st.sampled_from(["@ = ", "loss @ = ", "param @ = ", "const @ = ", "set @ = ", "input @ = "]),
+    st.recursive(LEAVES, extend, max_leaves=8),
+).map("".join)
+NAMES = [
+    "x",
+    "w1",
+    "θ",
+    "b_2",
+    "hé",
+    "x",
+    "w1",
+    "uniform",
+    "exp",
+    "param",
+]  # a function's name and a keyword are refused
+NUMBERS = [
+    "2",
+    "0.5",
+    "1e3",
+    "0",
+    "3.25",
+    ".5",
+    "0",
+    "2",
+    "1e999",
+]  # 1e999 is too large for a float
 
 
 def instance(skeleton: str, draw) -> str:
     out = []
     for ch in skeleton:
-        out.append(draw(st.sampled_from(NAMES)) if ch == "@" else draw(st.sampled_from(NUMBERS)) if ch == "#" else ch)
+        out.append(
+            draw(st.sampled_from(NAMES))
+            if ch == "@"
+            else draw(st.sampled_from(NUMBERS))
+            if ch == "#"
+            else ch
+        )
     return "".join(out)
 
 
@@ -42,7 +79,9 @@ def parsed(text: str, templates: bool):
     try:
         if templates:
             return repr(parser.parse(text))
-        return repr(parser._Parser(tokenize(text)).program())  # every statement through the parser's rules
+        return repr(
+            parser._Parser(tokenize(text)).program()
+        )  # every statement through the parser's rules
     except NetworkError as e:
         return ("error", str(e), e.span, e.hint)
 

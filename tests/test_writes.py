@@ -12,15 +12,18 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
-from conftest import ROOT
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 SIMPLE = str(ROOT / "networks/simple.bp")
 # How each option writes a file, and the name its file needs.
-WRITERS = {"--key": (["-f", "markdown", "--blank", "forward", "--key"], "key.md"), "--export": (["--export"], "t.html")}
+WRITERS = {
+    "--key": (["-f", "markdown", "--blank", "forward", "--key"], "key.md"),
+    "--export": (["--export"], "t.html"),
+}
 
 
 def invoke(*args):
@@ -54,7 +57,9 @@ def test_a_symlink_is_followed_to_its_file_and_stays_a_symlink(option, tmp_path)
     assert result.exit_code == 0, result.stderr
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert real.read_bytes() == written(option, tmp_path)
-    assert sorted(p.name for p in real.parent.iterdir()) == [real.name]  # no temporary left beside it
+    assert sorted(p.name for p in real.parent.iterdir()) == [
+        real.name
+    ]  # no temporary left beside it
 
 
 def test_a_replaced_file_keeps_its_mode(option, tmp_path):
@@ -95,7 +100,9 @@ def test_a_fifo_is_written_in_place_not_replaced(option, tmp_path):
     fifo = tmp_path / WRITERS[option][1]
     os.mkfifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    keep_open = os.open(fifo, os.O_WRONLY)  # so that the reader sees no end of file until bptrace has written
+    keep_open = os.open(
+        fifo, os.O_WRONLY
+    )  # so that the reader sees no end of file until bptrace has written
     os.set_blocking(reader, True)
     got, thread = drained(reader)
     try:
@@ -151,7 +158,9 @@ def test_a_name_too_long_is_a_file_error_before_the_run(option, tmp_path):
     assert result.stdout == "" and list(tmp_path.iterdir()) == []
 
 
-def test_an_interrupt_while_the_file_is_saved_leaves_no_temporary_behind(option, tmp_path, monkeypatch):
+def test_an_interrupt_while_the_file_is_saved_leaves_no_temporary_behind(
+    option, tmp_path, monkeypatch
+):
     def interrupted(*args):
         raise KeyboardInterrupt
 
@@ -162,20 +171,29 @@ def test_an_interrupt_while_the_file_is_saved_leaves_no_temporary_behind(option,
 
 
 # In a child process: each option in a run long enough to be stopped, whose stdout shows it has begun.
-LONG = {"--key": ["-f", "markdown", "--blank", "partials", "--steps", "2000000", "--key"],
-        "--export": ["--every", "1000000000", "--steps", "2000000", "--export"]}
+LONG = {
+    "--key": ["-f", "markdown", "--blank", "partials", "--steps", "2000000", "--key"],
+    "--export": ["--every", "1000000000", "--steps", "2000000", "--export"],
+}
 
 
 def child(args: list[str], stdout, **options) -> subprocess.Popen:
     env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
     env.pop("FORCE_COLOR", None)
-    return subprocess.Popen([sys.executable, "-m", "bptrace", "run", SIMPLE, *args], stdout=stdout,
-                            stderr=subprocess.PIPE, env=env, **options)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bptrace", "run", SIMPLE, *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=env,
+        **options,
+    )
 
 
 def said(err: bytes) -> list[str]:
     """Return the lines of stderr but a worksheet's warnings (with --blank forward, that it gives answers away)."""
-    return [line for line in err.decode().splitlines() if "worksheet gives answers away" not in line]
+    return [
+        line for line in err.decode().splitlines() if "worksheet gives answers away" not in line
+    ]
 
 
 def wait_for(condition, what: str, seconds: float = 30) -> None:
@@ -207,7 +225,10 @@ def test_a_signal_when_no_one_reads_the_fifo_ends_the_run_at_once_with_its_code(
     proc.send_signal(signal.SIGTERM)
     code, err = ended(proc)
     assert code == 143  # the signal's, not the file's 3
-    assert said(err) == [f"bptrace: error: cannot write {fifo}: no one is reading it", "bptrace: stopped by SIGTERM"]
+    assert said(err) == [
+        f"bptrace: error: cannot write {fifo}: no one is reading it",
+        "bptrace: stopped by SIGTERM",
+    ]
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
@@ -219,7 +240,11 @@ def test_a_signal_when_the_fifo_s_reader_has_stopped_reading_ends_the_run_soon(o
     shown = tmp_path / "stdout"
     try:
         with open(shown, "wb") as stdout:
-            every_step = ["--steps", "2000000", "--export"]  # each step recorded: the export grows as the run goes
+            every_step = [
+                "--steps",
+                "2000000",
+                "--export",
+            ]  # each step recorded: the export grows as the run goes
             proc = child([*(LONG[option] if option == "--key" else every_step), str(fifo)], stdout)
         # The file written after the signal is about as long as the output: more than the pipe holds (64 KB).
         wait_for(lambda: shown.stat().st_size > 256 << 10, "256 KB of output")
@@ -228,8 +253,10 @@ def test_a_signal_when_the_fifo_s_reader_has_stopped_reading_ends_the_run_soon(o
     finally:
         os.close(reader)
     assert code == 143
-    assert said(err) == [f"bptrace: error: cannot write {fifo}: its reader has taken nothing for 2 seconds",
-                         "bptrace: stopped by SIGTERM"]
+    assert said(err) == [
+        f"bptrace: error: cannot write {fifo}: its reader has taken nothing for 2 seconds",
+        "bptrace: stopped by SIGTERM",
+    ]
 
 
 def test_a_fifo_is_waited_for_at_the_end_of_a_run_and_a_signal_stops_the_wait(option, tmp_path):
@@ -239,7 +266,9 @@ def test_a_fifo_is_waited_for_at_the_end_of_a_run_and_a_signal_stops_the_wait(op
     shown = tmp_path / "stdout"
     with open(shown, "wb") as stdout:
         proc = child([*WRITERS[option][0], str(fifo)], stdout)
-    wait_for(lambda: shown.stat().st_size == whole, "whole output")  # the run is done: the file is next
+    wait_for(
+        lambda: shown.stat().st_size == whole, "whole output"
+    )  # the run is done: the file is next
     time.sleep(0.5)
     assert proc.poll() is None  # waiting for a reader, as `echo > fifo` does
     proc.send_signal(signal.SIGTERM)
@@ -279,7 +308,9 @@ def test_a_pipe_named_by_dev_fd_is_written_in_place(option, tmp_path):
     assert b"".join(got) == written(option, tmp_path)
 
 
-def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_over(option, tmp_path, monkeypatch):
+def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_over(
+    option, tmp_path, monkeypatch
+):
     """Checked a FIFO, opened a regular file (someone swapped them between): renamed over as any file is."""
     from bptrace.cli import files
 
@@ -293,7 +324,9 @@ def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_
         calls.append(path)
         if len(calls) == 2:  # the check of save's, not writable's before the run
             target.unlink()
-            target.write_bytes(b"x" * 100_000)  # longer than the run: written over, its end would stay
+            target.write_bytes(
+                b"x" * 100_000
+            )  # longer than the run: written over, its end would stay
         return found
 
     monkeypatch.setattr(files, "_target", swapped_after_the_check)
@@ -303,7 +336,9 @@ def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_
     assert [p.name for p in tmp_path.iterdir() if p.name != "plain"] == [target.name]
 
 
-def test_a_sigterm_while_a_file_is_saved_waits_for_the_rename_then_ends_the_run_with_its_message(option, tmp_path):
+def test_a_sigterm_while_a_file_is_saved_waits_for_the_rename_then_ends_the_run_with_its_message(
+    option, tmp_path
+):
     """The signal arrives as the file's bytes are written (sent by the process to itself, at that moment): the file is
     whole, and the run still ends with 143 and says so."""
     target = tmp_path / WRITERS[option][1]
@@ -321,8 +356,13 @@ main()
 """
     env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
     env.pop("FORCE_COLOR", None)
-    done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=60,
+    )
     assert (done.returncode, said(done.stderr)) == (143, ["bptrace: stopped by SIGTERM"])
     assert target.read_bytes() == written(option, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, "plain"])

@@ -11,9 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bptrace.cli import files
-
-from bptrace.cli import process
+from bptrace.cli import files, process
 from bptrace.language.diagnostics import escaped
 
 
@@ -34,7 +32,9 @@ class TableRun:
     every: int = 1  # show the tables of every K-th step (and always the first and the last)
     quiet: bool = False  # show no step's tables, only the summary and the loss curve
     seed: int | None = None  # for params drawn at random: uniform(…), normal(…); None: the file's
-    batch_size: int | None = None  # samples per step; None: the file's `set batch`, else all of them
+    batch_size: int | None = (
+        None  # samples per step; None: the file's `set batch`, else all of them
+    )
     data: Path | None = None  # a CSV file whose columns replace inputs and targets
     shuffle: bool = False  # shuffle the samples on each pass (with the seed)
 
@@ -47,10 +47,16 @@ def build(source: str, filename: str, how: TableRun):
 
         def then(graph):
             wanted = tuple(leaf.name for leaf in graph.leaves if leaf.kind in ("input", "target"))
-            return with_data(graph, read_csv(process.read(how.data, "CSV file"), process.shown(how.data), wanted), process.shown(how.data))
+            return with_data(
+                graph,
+                read_csv(process.read(how.data, "CSV file"), process.shown(how.data), wanted),
+                process.shown(how.data),
+            )
 
     graph = process.build(source, filename, how.seed, shuffles=None, then=then)
-    process.unused_seed(graph, how.seed, filename, how.shuffle)  # with the data's samples, which --shuffle may shuffle
+    process.unused_seed(
+        graph, how.seed, filename, how.shuffle
+    )  # with the data's samples, which --shuffle may shuffle
     return graph
 
 
@@ -64,18 +70,28 @@ def batches(graph, how: TableRun, warn: bool = True):
     size = how.batch_size or int(graph.settings["batch"])
     if graph.samples is None:
         if how.batch_size or how.shuffle:
-            raise process.UsageProblem("--batch-size and --shuffle pick samples, but the inputs and targets hold one value each")
+            raise process.UsageProblem(
+                "--batch-size and --shuffle pick samples, but the inputs and targets hold one value each"
+            )
         return None
     if how.shuffle and not size:
-        raise process.UsageProblem("--shuffle shuffles mini-batches: give --batch-size B (or `set batch = B`) too")
+        raise process.UsageProblem(
+            "--shuffle shuffles mini-batches: give --batch-size B (or `set batch = B`) too"
+        )
     if not size:
         return None
     if size >= graph.samples:
         if warn:
             given = "--batch-size" if how.batch_size else "`set batch`"
-            samples = f"the {graph.samples} samples: every step trains on all of them" if graph.samples > 1 else \
-                "the one sample: every step trains on it"
-            process.stderr().print(f"bptrace: warning: a batch of {size} ({given}) is not smaller than {samples}", markup=False)
+            samples = (
+                f"the {graph.samples} samples: every step trains on all of them"
+                if graph.samples > 1
+                else "the one sample: every step trains on it"
+            )
+            process.stderr().print(
+                f"bptrace: warning: a batch of {size} ({given}) is not smaller than {samples}",
+                markup=False,
+            )
         return None
     seed = how.seed if how.seed is not None else int(graph.settings["seed"])
     return Batches(size, how.shuffle, seed)
@@ -83,9 +99,15 @@ def batches(graph, how: TableRun, warn: bool = True):
 
 def run_tables(source: str, filename: str, how: TableRun) -> None:
     """Print every step's tables as they are computed (or reveal them on key presses, with --pause)."""
-    from bptrace.errors import NumericFault
-    from bptrace.views.terminal.steps import output, render_curve, render_final, render_step, render_stopped
     from bptrace.engine.tracer import Step, trace
+    from bptrace.errors import NumericFault
+    from bptrace.views.terminal.steps import (
+        output,
+        render_curve,
+        render_final,
+        render_step,
+        render_stopped,
+    )
 
     graph = build(source, filename, how)
     out = output(how.ascii_math)
@@ -116,19 +138,49 @@ def run_tables(source: str, filename: str, how: TableRun) -> None:
                             out.print(render_final(graph, first, record, view))
                             if how.steps > 1:
                                 # With mini-batches every point is a batch's loss: the final loss over all samples is not one.
-                                points = losses if record.start_loss is not None else [*losses, float(record.loss)]
-                                out.print(render_curve(points, view, getattr(out, "width", 80), batched=record.start_loss is not None))
+                                points = (
+                                    losses
+                                    if record.start_loss is not None
+                                    else [*losses, float(record.loss)]
+                                )
+                                out.print(
+                                    render_curve(
+                                        points,
+                                        view,
+                                        getattr(out, "width", 80),
+                                        batched=record.start_loss is not None,
+                                    )
+                                )
                     interrupts.check()
             except KeyboardInterrupt:
-                if (how.quiet or how.every > 1) and first is not None:  # the steps it hid: how far they went
-                    _interrupted_summary(out, graph, first, last, losses, view, batches(graph, how, warn=False) is not None)
+                if (
+                    how.quiet or how.every > 1
+                ) and first is not None:  # the steps it hid: how far they went
+                    _interrupted_summary(
+                        out,
+                        graph,
+                        first,
+                        last,
+                        losses,
+                        view,
+                        batches(graph, how, warn=False) is not None,
+                    )
                 raise
             except NumericFault as fault:
                 if "forward" in how.sections and fault.computed is not None:
-                    out.print(render_stopped(graph, fault, view))  # everything computed up to the fault
+                    out.print(
+                        render_stopped(graph, fault, view)
+                    )  # everything computed up to the fault
                 if len(losses) > 2:  # how the loss went until then: up, as a rule
-                    out.print(render_curve(losses, view, getattr(out, "width", 80), batched=batches(graph, how, warn=False) is not None,
-                                           stopped=True))
+                    out.print(
+                        render_curve(
+                            losses,
+                            view,
+                            getattr(out, "width", 80),
+                            batched=batches(graph, how, warn=False) is not None,
+                            stopped=True,
+                        )
+                    )
                 raise
     except BaseException as stop:
         if how.export is not None:  # what was shown, up to a fault or an interrupt too
@@ -155,19 +207,23 @@ def _save_stopped(path: Path, text: str, stop: BaseException) -> None:
 def _warn_of_kinks(record, filename: str, source: str) -> None:
     """Warn on stderr of each kink whose argument is within rounding of 0 (once per node: see kinks.py)."""
     for near in record.kinks:
-        process.diagnose(process.stderr(), filename, source, near.span, near.message, near.hint, "warning")
+        process.diagnose(
+            process.stderr(), filename, source, near.span, near.message, near.hint, "warning"
+        )
 
 
 def _interrupted_summary(out, graph, first, last, losses: list[float], view, batched: bool) -> None:
     """Print the summary of a run stopped by a signal after `last`: the params after it, and the loss curve."""
-    from bptrace.views.terminal.steps import render_curve, render_final
     from bptrace.engine.tracer import Final
+    from bptrace.views.terminal.steps import render_curve, render_final
 
     params = {u.param: u.after for u in last.updates}
     with process.signals_held():  # a second signal waits for the summary: it is short
         out.print(render_final(graph, first, Final(last.step, None, params), view))
         if len(losses) > 1:
-            out.print(render_curve(losses, view, getattr(out, "width", 80), batched=batched, stopped=True))
+            out.print(
+                render_curve(losses, view, getattr(out, "width", 80), batched=batched, stopped=True)
+            )
 
 
 def laid_out(out, renderable):
@@ -226,15 +282,20 @@ def _progress(how: TableRun):
 
 def run_paused(source: str, filename: str, how: TableRun) -> None:
     """Reveal each step a piece at a time, on Enter or space; q stops. Ctrl-C stops at once."""
-    from bptrace.errors import NumericFault
-    from bptrace.views.terminal.steps import output, render_final, render_stopped
-    from bptrace.views.terminal.stepper import Keys, Quit, step_through
     from bptrace.engine.tracer import Step, trace
+    from bptrace.errors import NumericFault
+    from bptrace.views.terminal.stepper import Keys, Quit, step_through
+    from bptrace.views.terminal.steps import output, render_final, render_stopped
 
     graph = build(source, filename, how)
     out = output(how.ascii_math)
     view = _view(graph, how, out, filename)
-    out.print("Enter or space: next · q: quit" if view.notation.pretty else "Enter or space: next, q: quit", style="dim")
+    out.print(
+        "Enter or space: next · q: quit"
+        if view.notation.pretty
+        else "Enter or space: next, q: quit",
+        style="dim",
+    )
     first = None
     with Keys() as keys:
         try:
@@ -263,24 +324,32 @@ def _view(graph, how: TableRun, out, filename: str):
     sample = None
     if how.sample is not None:
         if batches(graph, how, warn=False) is not None:
-            raise process.UsageProblem("--sample shows one sample of every step, but with mini-batches each step runs other samples")
+            raise process.UsageProblem(
+                "--sample shows one sample of every step, but with mini-batches each step runs other samples"
+            )
         if graph.samples is None:
-            raise process.UsageProblem(f"--sample picks one of the samples, but the inputs and targets of {filename} hold one value each")
+            raise process.UsageProblem(
+                f"--sample picks one of the samples, but the inputs and targets of {filename} hold one value each"
+            )
         if not 1 <= how.sample <= graph.samples:
             has = f"samples 1 to {graph.samples}" if graph.samples > 1 else "one sample, sample 1"
             raise process.UsageProblem(f"--sample {how.sample}: {filename} has {has}")
         sample = how.sample - 1
     notation = process.notation(out, how.ascii_math, graph)
-    return View(how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus, sample)
+    return View(
+        how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus, sample
+    )
 
 
-def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: frozenset[str], key: Path | None) -> None:
+def run_handout(
+    source: str, filename: str, how: TableRun, form: str, blanks: frozenset[str], key: Path | None
+) -> None:
     """Write the tables as Markdown or LaTeX as they are computed; with blanks, the filled-in key to `key`."""
     import itertools
 
+    from bptrace.engine.tracer import trace
     from bptrace.views import handout
     from bptrace.views.terminal.steps import MAX_ROWS
-    from bptrace.engine.tracer import trace
 
     graph = build(source, filename, how)
     if key is not None:
@@ -295,10 +364,22 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
     answers: Iterator[str] = itertools.repeat("")
     if key is not None:  # the key has the same chunks with nothing blank: both advance together
         records, key_records = itertools.tee(records)
-        answers = write(graph, key_records, replace(sheet, blank=frozenset()), f"bptrace run {escaped(filename)} (answer key)")
-    worksheet = write(graph, records, sheet, f"bptrace run {escaped(filename)}" + (" (worksheet)" if blanks else ""))
+        answers = write(
+            graph,
+            key_records,
+            replace(sheet, blank=frozenset()),
+            f"bptrace run {escaped(filename)} (answer key)",
+        )
+    worksheet = write(
+        graph,
+        records,
+        sheet,
+        f"bptrace run {escaped(filename)}" + (" (worksheet)" if blanks else ""),
+    )
     filled: list[str] = []
-    lost: OSError | None = None  # stdout gone (`| head`) or full: the key is still made whole and saved, then that is said
+    lost: OSError | None = (
+        None  # stdout gone (`| head`) or full: the key is still made whole and saved, then that is said
+    )
 
     def show(chunk: str) -> None:
         nonlocal lost
@@ -328,9 +409,9 @@ def run_handout(source: str, filename: str, how: TableRun, form: str, blanks: fr
 
 
 def run_json(source: str, filename: str, how: TableRun) -> None:
-    from bptrace.views import jsonl
-    from bptrace.errors import NumericFault
     from bptrace.engine.tracer import Step, trace
+    from bptrace.errors import NumericFault
+    from bptrace.views import jsonl
 
     graph = build(source, filename, how)
     err = process.stderr()
@@ -357,7 +438,9 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
 
     try:
         with process.Interrupts() as interrupts:
-            shape = jsonl.layout(graph, max_paths)  # the names and paths every record shares, worked out once
+            shape = jsonl.layout(
+                graph, max_paths
+            )  # the names and paths every record shares, worked out once
             picked = batches(graph, how)
             write(jsonl.begin(graph, filename, steps, rate, max_paths, shape, picked))
             step_line = jsonl.StepLines(graph, shape)
@@ -366,7 +449,9 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
                 if not isinstance(record, Step):
                     write(jsonl.end(record))
                     continue
-                text = step_line(record)  # a signal while it is made stops the run without this step
+                text = step_line(
+                    record
+                )  # a signal while it is made stops the run without this step
                 with interrupts.writing():  # once written, the end record counts it
                     write(text)
                     last = record
@@ -374,8 +459,11 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
                 for what in jsonl.non_finite(record, graph.loss):
                     if what not in reported:
                         reported.add(what)
-                        err.print(f"bptrace: warning: step {record.step}: {what} is not a finite number; "
-                                  "the trace writes it as a string", markup=False)
+                        err.print(
+                            f"bptrace: warning: step {record.step}: {what} is not a finite number; "
+                            "the trace writes it as a string",
+                            markup=False,
+                        )
                 interrupts.check()  # after the write: every step computed is in the trace
     except NumericFault as fault:
         error = {"kind": "numeric", "message": str(fault), "where": fault.where}
@@ -388,11 +476,23 @@ def run_json(source: str, filename: str, how: TableRun) -> None:
         raise
     except KeyboardInterrupt:
         done, params = stopped()
-        write(jsonl.end_with_error(done, params, {"kind": "interrupted", "message": f"interrupted after step {done}"}))
+        write(
+            jsonl.end_with_error(
+                done, params, {"kind": "interrupted", "message": f"interrupted after step {done}"}
+            )
+        )
         raise
 
 
-def check(source: str, steps: int, lr, precision: int, filename: str, seed: int | None = None, ascii_math: bool = False) -> int:
+def check(
+    source: str,
+    steps: int,
+    lr,
+    precision: int,
+    filename: str,
+    seed: int | None = None,
+    ascii_math: bool = False,
+) -> int:
     """Print the check of each step; report each mismatch on stderr; return how many there were."""
     from bptrace.engine.check import check as check_steps
     from bptrace.language.printer import show
@@ -409,46 +509,75 @@ def check(source: str, steps: int, lr, precision: int, filename: str, seed: int 
             shown = laid_out(out, render_check(graph, checked, view))
             with interrupts.writing():  # a step's table and its errors together
                 write(out, shown)
-                unstable += sum(c.result.status == "unstable" for c in (*checked.grads, *checked.partials))
+                unstable += sum(
+                    c.result.status == "unstable" for c in (*checked.grads, *checked.partials)
+                )
                 blamed = set()
                 for g in checked.grads:
                     if g.result.status != "mismatch":
                         continue
                     failures += 1
-                    message = (f"step {checked.step}: dL/d{g.param} is {g.result.analytic:.9g} by backprop "
-                               f"but {g.result.numeric:.9g} by finite differences")
+                    message = (
+                        f"step {checked.step}: dL/d{g.param} is {g.result.analytic:.9g} by backprop "
+                        f"but {g.result.numeric:.9g} by finite differences"
+                    )
                     if g.culprit is None:
                         err.print(f"bptrace: error: {message}", markup=False)
                         continue
                     edge, local = g.culprit.edge, g.culprit.result
                     blamed.add((edge.of, edge.wrt))
-                    message += (f"; the first wrong local derivative is d{edge.of}/d{edge.wrt} = {show(edge.formula)}, "
-                                f"{local.analytic:.9g} instead of {local.numeric:.9g}")
+                    message += (
+                        f"; the first wrong local derivative is d{edge.of}/d{edge.wrt} = {show(edge.formula)}, "
+                        f"{local.analytic:.9g} instead of {local.numeric:.9g}"
+                    )
                     process.diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
-                for p in checked.partials:  # a wrong local derivative fails the check even when no gradient shows it
+                for p in (
+                    checked.partials
+                ):  # a wrong local derivative fails the check even when no gradient shows it
                     edge, local = p.edge, p.result
                     if local.status == "mismatch" and (edge.of, edge.wrt) not in blamed:
                         failures += 1
-                        message = (f"step {checked.step}: the local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)} "
-                                   f"is {local.analytic:.9g}, but {local.numeric:.9g} by finite differences")
-                        process.diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
+                        message = (
+                            f"step {checked.step}: the local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)} "
+                            f"is {local.analytic:.9g}, but {local.numeric:.9g} by finite differences"
+                        )
+                        process.diagnose(
+                            err, filename, source, nodes[edge.of].expr.span, message, None
+                        )
     if not failures:
         said = "All gradients agree with finite differences"
         if unstable:
-            said = (f"No gradient disagrees with finite differences, but {unstable} comparison{'s' if unstable > 1 else ''} "
-                    "could not be made: within the step h lies a kink, or a value where the function is not defined, "
-                    "and a finite difference cannot tell")
-        times, minus, at_most = view.notation.times, view.notation.minus, "≤" if view.notation.pretty else "<="
-        out.print(f"{said} (step h = {EPS_TEXT}{times}max(1, |x|), "
-                  f"|analytic {minus} numeric| {at_most} {ATOL_TEXT} + {RTOL_TEXT}{times}|numeric|).",
-                  markup=False, highlight=False)
+            said = (
+                f"No gradient disagrees with finite differences, but {unstable} comparison{'s' if unstable > 1 else ''} "
+                "could not be made: within the step h lies a kink, or a value where the function is not defined, "
+                "and a finite difference cannot tell"
+            )
+        times, minus, at_most = (
+            view.notation.times,
+            view.notation.minus,
+            "≤" if view.notation.pretty else "<=",
+        )
+        out.print(
+            f"{said} (step h = {EPS_TEXT}{times}max(1, |x|), "
+            f"|analytic {minus} numeric| {at_most} {ATOL_TEXT} + {RTOL_TEXT}{times}|numeric|).",
+            markup=False,
+            highlight=False,
+        )
     return failures
 
 
 EPS_TEXT, ATOL_TEXT, RTOL_TEXT = "1e-6", "1e-5", "1e-3"
 
 
-def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, ascii_math: bool, all_rows: bool, filename: str) -> None:
+def explain(
+    source: str,
+    params: tuple[str, ...],
+    latex: bool,
+    max_paths: int,
+    ascii_math: bool,
+    all_rows: bool,
+    filename: str,
+) -> None:
     from bptrace.engine.explain import explain as answer
 
     graph = process.build(source, filename)
@@ -461,18 +590,32 @@ def explain(source: str, params: tuple[str, ...], latex: bool, max_paths: int, a
         names = [leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]
         process.write_utf8(explanation(answers, title, spellings(names)))
         return
-    from bptrace.views.terminal.steps import MAX_ROWS, View, output
     from bptrace.views.terminal.explain import render_explain
+    from bptrace.views.terminal.steps import MAX_ROWS, View, output
 
     out = output(ascii_math)
-    view = View(precision=4, notation=process.notation(out, ascii_math, graph), max_rows=None if all_rows else MAX_ROWS)
+    view = View(
+        precision=4,
+        notation=process.notation(out, ascii_math, graph),
+        max_rows=None if all_rows else MAX_ROWS,
+    )
     out.print(render_explain(graph, answers, view, f"Questions about {escaped(filename)}"))
 
 
-def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_math: bool, all_rows: bool, filename: str, seed: int | None = None) -> None:
+def graph(
+    source: str,
+    form: str,
+    step: int | None,
+    lr,
+    precision: int,
+    ascii_math: bool,
+    all_rows: bool,
+    filename: str,
+    seed: int | None = None,
+) -> None:
+    from bptrace.engine.tracer import Step, trace
     from bptrace.views.drawing import Labels, dot, mermaid
     from bptrace.views.terminal.steps import MAX_ROWS, View, output
-    from bptrace.engine.tracer import Step, trace
 
     graph = process.build(source, filename, seed)
     out = output(ascii_math)
@@ -493,13 +636,25 @@ def graph(source: str, form: str, step: int | None, lr, precision: int, ascii_ma
 
         when = f" at step {step}" if step else ""
         view = View(precision=precision, notation=notation, max_rows=None if all_rows else MAX_ROWS)
-        out.print(render_graph(graph, labels, view, f"Computational graph of {escaped(filename)}{when}"))
+        out.print(
+            render_graph(graph, labels, view, f"Computational graph of {escaped(filename)}{when}")
+        )
 
 
-def nudge(source: str, param: str, by: float, step: int, lr, precision: int, ascii_math: bool, filename: str, seed: int | None = None) -> None:
+def nudge(
+    source: str,
+    param: str,
+    by: float,
+    step: int,
+    lr,
+    precision: int,
+    ascii_math: bool,
+    filename: str,
+    seed: int | None = None,
+) -> None:
     from bptrace.engine.nudge import nudge as nudged
-    from bptrace.views.terminal.steps import View, output
     from bptrace.views.terminal.nudge import render_nudge
+    from bptrace.views.terminal.steps import View, output
 
     graph = process.build(source, filename, seed)
     check_params(graph, (param,), filename)
@@ -507,7 +662,9 @@ def nudge(source: str, param: str, by: float, step: int, lr, precision: int, asc
     out = output(ascii_math)
     view = View(precision=precision, notation=process.notation(out, ascii_math, graph))
     when = "its declared value" if step == 1 else f"step {step}"
-    out.print(render_nudge(report, graph.loss, view, f"Nudging {param} in {escaped(filename)}, at {when}"))
+    out.print(
+        render_nudge(report, graph.loss, view, f"Nudging {param} in {escaped(filename)}, at {when}")
+    )
 
 
 def check_params(graph, params, filename: str) -> None:
@@ -515,5 +672,8 @@ def check_params(graph, params, filename: str) -> None:
 
     for name in params:
         if name not in graph.params:
-            hint = did_you_mean(name, graph.params) or f"its params are {', '.join(graph.params) or 'none'}"
+            hint = (
+                did_you_mean(name, graph.params)
+                or f"its params are {', '.join(graph.params) or 'none'}"
+            )
             raise process.UsageProblem(f"'{name}' is not a param of {filename}; {hint}")

@@ -33,7 +33,9 @@ def save(path: Path, text: str, wait: bool = True) -> None:
                 finally:
                     os.close(out)
             except OSError as error:
-                raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
+                raise FileProblem(
+                    f"cannot write {shown(path)}: {error.strerror or error}"
+                ) from None
             return
         target, status = _target(path)  # a regular file (or none) now: replaced as any other
         if status is not None and not stat.S_ISREG(status.st_mode):
@@ -60,7 +62,9 @@ def save(path: Path, text: str, wait: bool = True) -> None:
             except OSError:
                 pass
             if isinstance(error, OSError):
-                raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
+                raise FileProblem(
+                    f"cannot write {shown(path)}: {error.strerror or error}"
+                ) from None
             raise
 
 
@@ -74,11 +78,15 @@ def _opened_in_place(target: Path, path: Path, wait: bool) -> int | None:
     flags = os.O_WRONLY | os.O_NOCTTY
     try:
         try:
-            out = os.open(target, flags | os.O_NONBLOCK)  # a FIFO nobody reads: ENXIO at once, never a wait
+            out = os.open(
+                target, flags | os.O_NONBLOCK
+            )  # a FIFO nobody reads: ENXIO at once, never a wait
         except OSError as error:
             if not (error.errno == errno.ENXIO and wait and stat.S_ISFIFO(os.stat(target).st_mode)):
                 raise
-            out = os.open(target, flags)  # until a reader comes: a signal raises Interrupted out of the wait
+            out = os.open(
+                target, flags
+            )  # until a reader comes: a signal raises Interrupted out of the wait
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -119,7 +127,7 @@ def _write_all(fd: int, data: bytes, patience: float | None = None) -> None:
         if patience is not None and not ready.poll(patience * 1000):
             raise TimeoutError(f"its reader has taken nothing for {patience} seconds")
         try:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         except BlockingIOError:  # room for less than a pipe's atomic write: wait for more
             continue
 

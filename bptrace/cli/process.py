@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bptrace.language.diagnostics import escaped
 from bptrace.errors import EXIT_FILE, EXIT_NETWORK, EXIT_USAGE, BptraceError, NetworkError, Span
+from bptrace.language.diagnostics import escaped
 
 
 class FileProblem(BptraceError):
@@ -18,7 +18,14 @@ class FileProblem(BptraceError):
 
     exit_code = EXIT_FILE
 
-    def __init__(self, message: str, file: str | None = None, span: Span | None = None, text: str = "", hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        file: str | None = None,
+        span: Span | None = None,
+        text: str = "",
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message, self.file, self.span, self.text, self.hint = message, file, span, text, hint
 
@@ -29,7 +36,9 @@ class UsageProblem(BptraceError):
     exit_code = EXIT_USAGE
 
 
-MAX_BYTES = 256 << 20  # the most read of a file: 80 times a 100,000-node network (3 MB), 6 times 1M samples (40 MB)
+MAX_BYTES = (
+    256 << 20
+)  # the most read of a file: 80 times a 100,000-node network (3 MB), 6 times 1M samples (40 MB)
 _CHUNK = 1 << 20
 
 
@@ -44,15 +53,23 @@ def read(file: Path, kind: str = ".bp file") -> str:
     try:
         with open(file, "rb") as stream:
             while chunk := stream.read(_CHUNK):
-                if size < 2 and (b"".join(chunks) + chunk).startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's BOM
-                    raise FileProblem(f"{shown(file)}: not UTF-8 text: it is UTF-16; save it as UTF-8 "
-                                      "(in most editors: Save As, then the encoding UTF-8)")
+                if size < 2 and (b"".join(chunks) + chunk).startswith(
+                    (b"\xff\xfe", b"\xfe\xff")
+                ):  # UTF-16's BOM
+                    raise FileProblem(
+                        f"{shown(file)}: not UTF-8 text: it is UTF-16; save it as UTF-8 "
+                        "(in most editors: Save As, then the encoding UTF-8)"
+                    )
                 if b"\x00" in chunk:
-                    raise FileProblem(f"{shown(file)}: a binary file, not a {kind} (it contains NUL bytes)")
+                    raise FileProblem(
+                        f"{shown(file)}: a binary file, not a {kind} (it contains NUL bytes)"
+                    )
                 size += len(chunk)
                 if size > MAX_BYTES:
-                    raise FileProblem(f"{shown(file)}: more than {MAX_BYTES >> 20} MB: too large for a {kind} "
-                                      f"(bptrace reads at most {MAX_BYTES >> 20} MB)")
+                    raise FileProblem(
+                        f"{shown(file)}: more than {MAX_BYTES >> 20} MB: too large for a {kind} "
+                        f"(bptrace reads at most {MAX_BYTES >> 20} MB)"
+                    )
                 chunks.append(chunk)
     except IsADirectoryError:
         raise FileProblem(f"{shown(file)}: is a directory, not a {kind}") from None
@@ -66,7 +83,9 @@ def read(file: Path, kind: str = ".bp file") -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise _not_utf8(file, data, e.start) from None
-    if "\r" in text:  # lines ended by a lone CR, as old Mac files are: each ends a line, as \n and \r\n do
+    if (
+        "\r" in text
+    ):  # lines ended by a lone CR, as old Mac files are: each ends a line, as \n and \r\n do
         import re
 
         text = re.sub(r"\r(?!\n)", "\n", text)
@@ -76,10 +95,14 @@ def read(file: Path, kind: str = ".bp file") -> str:
 def _not_utf8(file: Path, data: bytes, at: int) -> FileProblem:
     """Return the problem of a byte that is not UTF-8, pointing at it in the text (the rest decoded as it can be)."""
     line = data.count(b"\n", 0, at) + 1
-    col = len(data[data.rfind(b"\n", 0, at) + 1:at].decode("utf-8", "replace")) + 1
-    return FileProblem(f"not UTF-8 text: byte 0x{data[at]:02x} is not a character in UTF-8", shown(file), Span(line, col, line, col + 1),
-                       data.decode("utf-8", "replace"),  # what the diagnostic quotes: the byte shows as �
-                       "save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)")
+    col = len(data[data.rfind(b"\n", 0, at) + 1 : at].decode("utf-8", "replace")) + 1
+    return FileProblem(
+        f"not UTF-8 text: byte 0x{data[at]:02x} is not a character in UTF-8",
+        shown(file),
+        Span(line, col, line, col + 1),
+        data.decode("utf-8", "replace"),  # what the diagnostic quotes: the byte shows as �
+        "save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)",
+    )
 
 
 def shown(path: Path | str) -> str:
@@ -100,7 +123,9 @@ def stderr():
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def diagnose(err, filename: str, source: str, span, message: str, hint, severity: str = "error") -> None:
+def diagnose(
+    err, filename: str, source: str, span, message: str, hint, severity: str = "error"
+) -> None:
     from rich.text import Text
 
     from bptrace.language.diagnostics import format_diagnostic
@@ -115,14 +140,20 @@ def report(error: BptraceError | RecursionError, filename: str, source: str) -> 
     """Print `error` to stderr as a diagnostic and return its exit code."""
     err = stderr()
     if isinstance(error, RecursionError):
-        err.print(f"{escaped(filename)}: error: the network is nested too deeply to process", markup=False)
+        err.print(
+            f"{escaped(filename)}: error: the network is nested too deeply to process", markup=False
+        )
         return EXIT_NETWORK
-    if isinstance(error, FileProblem) and error.span is not None:  # in a file of its own: the network's, or --data's
+    if (
+        isinstance(error, FileProblem) and error.span is not None
+    ):  # in a file of its own: the network's, or --data's
         diagnose(err, error.file, error.text, error.span, error.message, error.hint)
     elif isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
         diagnose(err, filename, source, error.span, error.message, getattr(error, "hint", None))
     else:
-        err.print(f"bptrace: error: {escaped(str(error))}", markup=False)  # it may quote a file's name or a cell
+        err.print(
+            f"bptrace: error: {escaped(str(error))}", markup=False
+        )  # it may quote a file's name or a cell
     return error.exit_code
 
 
@@ -167,7 +198,9 @@ def keep_freed_memory() -> None:
     mallopt(m_mmap_threshold, 32 << 20)  # the most glibc allows on a 64-bit system
 
 
-def build(source: str, filename: str, seed: int | None = None, shuffles: bool | None = False, then=None):
+def build(
+    source: str, filename: str, seed: int | None = None, shuffles: bool | None = False, then=None
+):
     """Return the graph of `source` (params drawn at random with `seed`), its warnings printed to stderr; a `seed`
     that neither draws a param nor shuffles samples (`shuffles`) is warned of (with None, the caller warns: see
     unused_seed). `then`, if given, makes the graph warned of from the one built: with --data's samples."""
@@ -189,10 +222,15 @@ def build(source: str, filename: str, seed: int | None = None, shuffles: bool | 
     err = stderr()
     for w in graph.warnings[:MAX_WARNINGS]:
         diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
-    if len(graph.warnings) > MAX_WARNINGS:  # a generated network may have hundreds: the rest are counted
+    if (
+        len(graph.warnings) > MAX_WARNINGS
+    ):  # a generated network may have hundreds: the rest are counted
         more = len(graph.warnings) - MAX_WARNINGS
-        err.print(f"{escaped(filename)}: warning: and {more:,} more warning{'s' if more > 1 else ''} "
-                  "(the begin record of --json lists them all)", markup=False)
+        err.print(
+            f"{escaped(filename)}: warning: and {more:,} more warning{'s' if more > 1 else ''} "
+            "(the begin record of --json lists them all)",
+            markup=False,
+        )
     if shuffles is not None:
         unused_seed(graph, seed, filename, shuffles)
     return graph
@@ -202,14 +240,21 @@ def unused_seed(graph, seed: int | None, filename: str, shuffles: bool = False) 
     """Warn on stderr of a --seed that changes nothing: no param drawn at random, and no samples shuffled."""
     if seed is not None and graph.seed is None and not shuffles:
         also = ", and no samples are shuffled (--shuffle)" if graph.samples else ""
-        stderr().print(f"bptrace: warning: --seed {seed} changes nothing: {escaped(filename)} draws no param at random "
-                       f"(uniform(...) or normal(...)){also}", markup=False)
+        stderr().print(
+            f"bptrace: warning: --seed {seed} changes nothing: {escaped(filename)} draws no param at random "
+            f"(uniform(...) or normal(...)){also}",
+            markup=False,
+        )
 
 
 MAX_WARNINGS = 10  # shown in full on stderr
 
 
-STOPS = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl-C; `timeout` and `kill`; a closed terminal or ssh session
+STOPS = (
+    "SIGINT",
+    "SIGTERM",
+    "SIGHUP",
+)  # Ctrl-C; `timeout` and `kill`; a closed terminal or ssh session
 
 
 def _stops() -> tuple:
@@ -326,7 +371,9 @@ class _Writing:
 def tolerant_streams() -> None:
     """Set the standard streams so that neither a terminal that cannot show ∂ or σ, nor a stderr closed (`2>&-`) or
     full, changes how a run ends: a warning that cannot be shown must not cost the exit code or the output."""
-    if sys.stderr is None:  # closed: diagnostics go nowhere, and no file bptrace opens takes descriptor 2
+    if (
+        sys.stderr is None
+    ):  # closed: diagnostics go nowhere, and no file bptrace opens takes descriptor 2
         try:
             _to_devnull(2)
             sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
@@ -395,4 +442,9 @@ def notation(out, ascii_math: bool, graph):
 
     if out.encoding.lower().startswith("utf"):
         return BP if ascii_math else MATH
-    return replace(ASCII, spelled=ascii_spellings([leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]))
+    return replace(
+        ASCII,
+        spelled=ascii_spellings(
+            [leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]
+        ),
+    )

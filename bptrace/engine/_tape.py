@@ -34,7 +34,9 @@ from bptrace.engine.evaluate import CONST, LOAD, Program
 from bptrace.engine.graph import Graph
 from bptrace.engine.ops import NUMPY_ON_FLOATS, OPERATORS, on_arrays
 
-Instruction = tuple[Callable[..., Any], int, int, int]  # (function, a, b, out); b < 0 for a function of one argument
+Instruction = tuple[
+    Callable[..., Any], int, int, int
+]  # (function, a, b, out); b < 0 for a function of one argument
 _COPY = operator.pos  # a node that is a name, a number, or an expression an earlier node computed
 _POWER = OPERATORS["^"].value
 _NOTHING = contextlib.nullcontext()
@@ -45,37 +47,65 @@ class Tape:
     """A graph lowered to slots: what each step computes, in order, without a per-node object."""
 
     names: dict[str, int]  # each leaf's and node's slot: 0, 1, 2, … in source order
-    start: tuple[Any, ...]  # the value before a step of each slot a record reads: constants in theirs, 0.0 elsewhere
-    floats: tuple[Instruction, ...]  # the instructions on floats: the math table's C functions where it has them
-    arrays: tuple[Instruction, ...]  # the same with samples: numpy's functions where an argument holds samples
-    partials: dict[tuple[str, str], int]  # the slot of the value of each edge (of, wrt) of a node the loss uses
+    start: tuple[
+        Any, ...
+    ]  # the value before a step of each slot a record reads: constants in theirs, 0.0 elsewhere
+    floats: tuple[
+        Instruction, ...
+    ]  # the instructions on floats: the math table's C functions where it has them
+    arrays: tuple[
+        Instruction, ...
+    ]  # the same with samples: numpy's functions where an argument holds samples
+    partials: dict[
+        tuple[str, str], int
+    ]  # the slot of the value of each edge (of, wrt) of a node the loss uses
     chain: tuple[tuple[int, int, int], ...]  # (of, wrt, partial) slots, from the loss back
     loss: int
-    forward: tuple[int, ...]  # the instructions the nodes' values need: all a forward pass alone runs
-    registers: int = 0  # slots after start's that the instructions on floats share for their temporaries
-    temporaries: int = 0  # slots after start's for the temporaries on arrays: one each (or shared buffers)
-    numpy: bool = False  # whether the instructions on floats call numpy (x^y, but for x²): it loads only then
-    shared: tuple[tuple[int, int], ...] = ()  # with samples: (instruction, buffer) for temporaries written in place
+    forward: tuple[
+        int, ...
+    ]  # the instructions the nodes' values need: all a forward pass alone runs
+    registers: int = (
+        0  # slots after start's that the instructions on floats share for their temporaries
+    )
+    temporaries: int = (
+        0  # slots after start's for the temporaries on arrays: one each (or shared buffers)
+    )
+    numpy: bool = (
+        False  # whether the instructions on floats call numpy (x^y, but for x²): it loads only then
+    )
+    shared: tuple[
+        tuple[int, int], ...
+    ] = ()  # with samples: (instruction, buffer) for temporaries written in place
     buffers: int = 0  # how many buffers those share (see _share)
-    bound: dict[int, tuple[Instruction, ...]] = field(default_factory=dict, compare=False, repr=False)  # see _bound
-    taken: dict[tuple[int, int], tuple] = field(default_factory=dict, compare=False, repr=False)  # see Slots.take
+    bound: dict[int, tuple[Instruction, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )  # see _bound
+    taken: dict[tuple[int, int], tuple] = field(
+        default_factory=dict, compare=False, repr=False
+    )  # see Slots.take
 
 
 def lower(graph: Graph, used: frozenset[str]) -> Tape:
     """Return the tape of `graph`, with the partials of the nodes in `used` (those the loss depends on)."""
     lowering = _Lowering([leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes])
     where: dict[tuple[str, str], int] = {}
-    for node in graph.nodes:  # each node's partials right after its value: what they share is still at hand
+    for node in (
+        graph.nodes
+    ):  # each node's partials right after its value: what they share is still at hand
         lowering.emit(node.program, lowering.slot[node.name])
         if node.name in used:
             for e in node.edges:
                 where[(e.of, e.wrt)] = lowering.emit(e.program)
     slot, start, constants, ssa = lowering.slot, lowering.start, lowering.constants, lowering.code
-    del lowering  # a 100,000-node network's tape is built from half a million instructions: one copy at a time
+    del (
+        lowering
+    )  # a 100,000-node network's tape is built from half a million instructions: one copy at a time
     # Renumber: the slots records read (names, partials' values, constants) first, temporaries after them.
     temporary = set(range(len(slot), len(start))) - set(where.values()) - set(constants)
     order = [i for i in range(len(start)) if i not in temporary] + sorted(temporary)
-    new = [0] * (len(order) + 1)  # old slot → new; the last entry maps -1 (no second argument) to itself
+    new = [0] * (
+        len(order) + 1
+    )  # old slot → new; the last entry maps -1 (no second argument) to itself
     for i, old in enumerate(order):
         new[old] = i
     new[-1] = -1
@@ -85,16 +115,25 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
     where = {edge: new[i] for edge, i in where.items()}
     chain = tuple(  # new ints, next to their triples in memory: see _laid_out
         (new[slot[node.name]] + 0, new[slot[e.wrt]] + 0, where[(e.of, e.wrt)] + 0)
-        for node in reversed(graph.nodes) if node.name in used for e in node.edges
+        for node in reversed(graph.nodes)
+        if node.name in used
+        for e in node.edges
     )
     start = [start[i] for i in order[:kept]]
-    sampled = [isinstance(leaf.value, tuple) for leaf in graph.leaves] + [False] * (len(order) - len(graph.leaves))
+    sampled = [isinstance(leaf.value, tuple) for leaf in graph.leaves] + [False] * (
+        len(order) - len(graph.leaves)
+    )
     for f, a, b, out in code:  # which slots hold samples: those computed from a leaf that does
         sampled[out] = sampled[a] or (b >= 0 and sampled[b])
     arrays, shared, buffers = None, (), 0
     if any(sampled):
-        arrays = [(on_arrays(f), a, b, out) if sampled[out] else _on_floats(f, a, b, out, start) for f, a, b, out in code]
-        shared, buffers = _share(arrays, frozenset(i for i in range(kept, len(order)) if sampled[i]))
+        arrays = [
+            (on_arrays(f), a, b, out) if sampled[out] else _on_floats(f, a, b, out, start)
+            for f, a, b, out in code
+        ]
+        shared, buffers = _share(
+            arrays, frozenset(i for i in range(kept, len(order)) if sampled[i])
+        )
         arrays = _laid_out(arrays)
     forward = _needed(code, range(len(graph.leaves), len(slot)))
     floats, registers = _registers(code, kept, start)
@@ -116,7 +155,9 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
     )
 
 
-def _registers(code: list[Instruction], first: int, start: list[Any]) -> tuple[tuple[Instruction, ...], int]:
+def _registers(
+    code: list[Instruction], first: int, start: list[Any]
+) -> tuple[tuple[Instruction, ...], int]:
     """Return the instructions on floats (see _on_floats) with the temporaries (slots from `first` on) in shared
     slots, laid out as _laid_out does, and how many shared slots there are.
 
@@ -148,7 +189,9 @@ def _registers(code: list[Instruction], first: int, start: list[Any]) -> tuple[t
             if last.get(out, i) <= i:  # never read: free at once
                 free.append(held.pop(out))
             out = register
-        shared.append(_on_floats(f, ra + 0, rb + 0, out + 0, start))  # new ints, as _laid_out makes them
+        shared.append(
+            _on_floats(f, ra + 0, rb + 0, out + 0, start)
+        )  # new ints, as _laid_out makes them
     return tuple(shared), count
 
 
@@ -174,7 +217,9 @@ def _needed(code: list[Instruction], slots) -> tuple[int, ...]:
     return tuple(reversed(kept))
 
 
-def _share(code: tuple[Instruction, ...], temporary: frozenset[int]) -> tuple[tuple[tuple[int, int], ...], int]:
+def _share(
+    code: tuple[Instruction, ...], temporary: frozenset[int]
+) -> tuple[tuple[tuple[int, int], ...], int]:
     """Return which instructions write their array into a shared buffer, and how many buffers there are.
 
     Only temporaries share: the arrays no record reads (values and partials must stay valid in the records
@@ -224,7 +269,9 @@ def _bound(tape: Tape, size: int) -> tuple[Instruction, ...]:
         for i, k in tape.shared:
             f, a, b, out = bound[i]
             bound[i] = (bind(f, out=buffers[k]), a, b, out)
-        if len(tape.bound) > 1:  # a batch's size and all the samples' (-b), or a pass's smaller last batch
+        if (
+            len(tape.bound) > 1
+        ):  # a batch's size and all the samples' (-b), or a pass's smaller last batch
             tape.bound.clear()
         code = tape.bound[size] = tuple(bound)
     return code
@@ -232,7 +279,9 @@ def _bound(tape: Tape, size: int) -> tuple[Instruction, ...]:
 
 def _on_floats(f, a: int, b: int, out: int, start: list[Any]) -> Instruction:
     """Return an instruction as it runs on floats: x^2 as x·x (as `^` computes it), else the raw function."""
-    if f is _POWER and 0 <= b < len(start) and start[b] == 2.0:  # only a constant's slot starts at 2 (temporaries: past the end)
+    if (
+        f is _POWER and 0 <= b < len(start) and start[b] == 2.0
+    ):  # only a constant's slot starts at 2 (temporaries: past the end)
         return operator.mul, a, a, out
     return getattr(f, "raw", f), a, b, out
 
@@ -242,9 +291,16 @@ class Slots(Mapping):
 
     __slots__ = ("_slot", "_run", "_taken")
 
-    def __init__(self, slot: dict[Hashable, int], run: list[Any], taken: dict[tuple[int, int], tuple] | None = None) -> None:
+    def __init__(
+        self,
+        slot: dict[Hashable, int],
+        run: list[Any],
+        taken: dict[tuple[int, int], tuple] | None = None,
+    ) -> None:
         self._slot, self._run = slot, run
-        self._taken = {} if taken is None else taken  # see take: shared by the Slots of a tape's runs
+        self._taken = (
+            {} if taken is None else taken
+        )  # see take: shared by the Slots of a tape's runs
 
     def __getitem__(self, key: Hashable) -> Any:
         return self._run[self._slot[key]]
@@ -323,7 +379,11 @@ class _Lowering:
         return len(self.start) - 1
 
     def _constant(self, value: float) -> int:
-        key = ("const", value, math.copysign(1.0, value))  # 0.0 and -0.0 are equal, but not the same constant
+        key = (
+            "const",
+            value,
+            math.copysign(1.0, value),
+        )  # 0.0 and -0.0 are equal, but not the same constant
         found = self.computed.get(key)
         if found is None:
             found = self.computed[key] = self._new()
@@ -332,7 +392,9 @@ class _Lowering:
         return found
 
 
-def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = True) -> tuple[list[Any], list[Any]] | None:
+def run(
+    tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = True
+) -> tuple[list[Any], list[Any]] | None:
     """Run one forward and backward pass from the leaves' values (in the graph's order).
 
     Returns the value of every slot a record reads and every name's ∂L/∂name, or None when an operation
@@ -353,7 +415,11 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
     try:
         # With samples, numpy raises where an operation on finite numbers gives an inf or a nan (an
         # underflow to 0 is fine), so only the leaves and the plain floats need checking afterwards.
-        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore") if arrays or tape.numpy else _NOTHING:
+        with (
+            np.errstate(over="raise", divide="raise", invalid="raise", under="ignore")
+            if arrays or tape.numpy
+            else _NOTHING
+        ):
             if arrays and not all(np.isfinite(x).all() for x in leaves if type(x) is np.ndarray):
                 return None
             for f, a, b, out in code if backward else map(code.__getitem__, tape.forward):
@@ -367,7 +433,9 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
             # raw functions pass it on.
             if not _finite(v, arrays):
                 return None
-            del v[len(tape.start):]  # the temporaries: no record reads them (with samples, 30,000 arrays at 10,000 nodes)
+            del v[
+                len(tape.start) :
+            ]  # the temporaries: no record reads them (with samples, 30,000 arrays at 10,000 nodes)
             if not backward:
                 return v, []
             g: list[Any] = [0.0] * len(tape.names)
@@ -376,7 +444,9 @@ def run(tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = Tr
                 add, multiply, scratch = np.add, np.multiply, np.empty(size)
                 for of, wrt, partial in tape.chain:
                     total = g[wrt]
-                    if type(total) is np.ndarray:  # a sum this loop made: add in place, no new array
+                    if (
+                        type(total) is np.ndarray
+                    ):  # a sum this loop made: add in place, no new array
                         add(total, multiply(g[of], v[partial], out=scratch), out=total)
                     else:
                         g[wrt] = total + g[of] * v[partial]

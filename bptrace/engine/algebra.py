@@ -16,7 +16,9 @@ from bptrace.language.syntax import Binary, Call, Expr, Name, Neg, Num
 
 ZERO = Num(Fraction(0))
 ONE = Num(Fraction(1))
-UNIT = Fraction(1)  # the coefficient of a plain factor: tested by identity, to skip Fraction arithmetic
+UNIT = Fraction(
+    1
+)  # the coefficient of a plain factor: tested by identity, to skip Fraction arithmetic
 _MAX_BITS = 2000  # beyond this a folded fraction is rounded to the nearest float
 _LARGEST = Fraction(sys.float_info.max)
 _SMALLEST = Fraction(sys.float_info.min)  # the smallest normal float
@@ -32,8 +34,14 @@ def num(value: Fraction | int | float) -> Num:
     v = value if type(value) is Fraction else Fraction(value)
     if v.denominator < 2**53 and -(2**53) < v.numerator < 2**53:
         return Num(v)  # p/q of float-sized integers always has exact short text
-    if v.numerator.bit_length() > _MAX_BITS or v.denominator.bit_length() > _MAX_BITS or exact_text(abs(v)) is None:
-        v = Fraction(float(v))  # callers check foldable() first, so this cannot overflow; repr() is exact
+    if (
+        v.numerator.bit_length() > _MAX_BITS
+        or v.denominator.bit_length() > _MAX_BITS
+        or exact_text(abs(v)) is None
+    ):
+        v = Fraction(
+            float(v)
+        )  # callers check foldable() first, so this cannot overflow; repr() is exact
     return Num(v)
 
 
@@ -201,7 +209,11 @@ def _joined(terms: list[tuple[Fraction, list[Expr]]]) -> Expr:
     c, factors = terms[0]
     total = product(c, factors)
     for c, factors in terms[1:]:
-        total = Binary("-", total, product(-c, factors)) if c < 0 else Binary("+", total, product(c, factors))
+        total = (
+            Binary("-", total, product(-c, factors))
+            if c < 0
+            else Binary("+", total, product(c, factors))
+        )
     return total
 
 
@@ -225,7 +237,13 @@ def power(a: Expr, b: Expr) -> Expr:
         return a
     if is_num(b, 0) or is_num(a, 1):  # 1^b is 1 for every b, in floats too (1^nan is 1)
         return ONE
-    if isinstance(a, Binary) and a.op == "^" and isinstance(a.right, Num) and isinstance(b, Num) and b.value.denominator == 1:
+    if (
+        isinstance(a, Binary)
+        and a.op == "^"
+        and isinstance(a.right, Num)
+        and isinstance(b, Num)
+        and b.value.denominator == 1
+    ):
         return power(a.left, num(a.right.value * b.value))  # (x^2)^3 is x^6 for a whole outer power
     if isinstance(a, Num) and isinstance(b, Num):
         e = b.value

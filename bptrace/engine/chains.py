@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from bptrace.engine.graph import Edge, Graph
 
-MAX_LISTED_LENGTH = 100  # longest path (in edges) a chain lists; longer ones are only counted: no one reads them
+MAX_LISTED_LENGTH = (
+    100  # longest path (in edges) a chain lists; longer ones are only counted: no one reads them
+)
 MAX_LISTED_PATHS = 10_000  # paths a trace lists over all its params (never fewer than 8 a param): see listed_per_param
 
 
@@ -106,7 +108,9 @@ def edges_on_paths(graph: Graph, leads_to_param: frozenset[str] | None = None) -
     if leads_to_param is None:
         leads_to_param = graph.leads_to_params()
     far = longest(graph)
-    reached = [node for node in graph.nodes if node.name in far]  # in source order, which the stable sort keeps within a layer
+    reached = [
+        node for node in graph.nodes if node.name in far
+    ]  # in source order, which the stable sort keeps within a layer
     layers = sorted(range(len(reached)), key=[far[node.name] for node in reached].__getitem__)
     from_loss = {graph.loss}
     shown = []
@@ -141,7 +145,9 @@ def distances(graph: Graph) -> dict[str, int]:
     return near
 
 
-def _first_paths(loss: str, param: str, used_by, near: dict[str, int], limit: int) -> tuple[tuple[str, ...], ...]:
+def _first_paths(
+    loss: str, param: str, used_by, near: dict[str, int], limit: int
+) -> tuple[tuple[str, ...], ...]:
     """Return the first `limit` paths from the loss to `param`, found by walking up from the param.
 
     A user is followed only when the loss can be reached from it within MAX_LISTED_LENGTH edges
@@ -150,7 +156,9 @@ def _first_paths(loss: str, param: str, used_by, near: dict[str, int], limit: in
     """
     if param not in near or near[param] > MAX_LISTED_LENGTH or limit <= 0:
         return ()
-    entries: list[tuple[str, int, int]] = [(param, -1, 0)]  # (name, entry it came from, edges so far)
+    entries: list[tuple[str, int, int]] = [
+        (param, -1, 0)
+    ]  # (name, entry it came from, edges so far)
     stack = [0]
     found: list[tuple[str, ...]] = []
     while stack and len(found) < limit:

@@ -40,7 +40,11 @@ class Comparison:
 
     @property
     def rel_error(self) -> float:
-        return self.abs_error / abs(self.numeric) if self.numeric else (0.0 if not self.analytic else float("inf"))
+        return (
+            self.abs_error / abs(self.numeric)
+            if self.numeric
+            else (0.0 if not self.analytic else float("inf"))
+        )
 
 
 @dataclass(slots=True)
@@ -66,7 +70,9 @@ class CheckStep:
 
     step: int
     grads: tuple[GradCheck, ...]
-    partials: tuple[PartialCheck, ...]  # every local derivative on a loss-to-param path, from the loss back
+    partials: tuple[
+        PartialCheck, ...
+    ]  # every local derivative on a loss-to-param path, from the loss back
 
     @property
     def ok(self) -> bool:
@@ -95,9 +101,15 @@ def compare(analytic: float, f, x: float) -> Comparison:
     analytic = float(analytic)
     # Rounding in f itself limits what any difference quotient can tell apart.
     noise = 8 * np.finfo(float).eps * max(abs(up), abs(here), abs(down), 1.0) / h
-    if not np.all(np.isfinite([here, *ups, *downs])) or _kink(steps, ups, downs, here, noise) or _unsettled(ups, downs):
+    if (
+        not np.all(np.isfinite([here, *ups, *downs]))
+        or _kink(steps, ups, downs, here, noise)
+        or _unsettled(ups, downs)
+    ):
         return Comparison(analytic, float(numeric), "unstable")
-    return Comparison(analytic, float(numeric), "ok" if _close(analytic, numeric, noise) else "mismatch")
+    return Comparison(
+        analytic, float(numeric), "ok" if _close(analytic, numeric, noise) else "mismatch"
+    )
 
 
 def _kink(steps, ups, downs, here: float, noise: float) -> bool:
@@ -124,7 +136,10 @@ def _unsettled(ups, downs) -> bool:
     """
     changes = [u - d for u, d in zip(ups, downs)]
     rounding = 8 * np.finfo(float).eps * max(*map(abs, ups), *map(abs, downs), 1.0)
-    return any(abs(small - big / 2) > 0.25 * abs(big) + rounding for big, small in zip(changes, changes[1:]))
+    return any(
+        abs(small - big / 2) > 0.25 * abs(big) + rounding
+        for big, small in zip(changes, changes[1:])
+    )
 
 
 def _halves(big: float, small: float, noise: float) -> bool:
@@ -141,14 +156,23 @@ def _check_step(graph: Graph, record: Step) -> CheckStep:
     partials = []
     with np.errstate(all="ignore"):
         for p in record.partials:  # in the step's order: from the loss back, layer by layer
-            partials.append(PartialCheck(p.edge, _local(nodes[p.of].program, p.wrt, record.values, p.value)))
+            partials.append(
+                PartialCheck(p.edge, _local(nodes[p.of].program, p.wrt, record.values, p.value))
+            )
         grads = []
         for chain in record.chains:
+
             def loss(x: float, name: str = chain.param) -> float:
                 return float(batch(graph, forward(graph, {**params, name: float(x)})[graph.loss]))
 
             result = compare(chain.grad, loss, float(params[chain.param]))
-            grads.append(GradCheck(chain.param, result, _culprit(graph, chain.param, partials) if result.status == "mismatch" else None))
+            grads.append(
+                GradCheck(
+                    chain.param,
+                    result,
+                    _culprit(graph, chain.param, partials) if result.status == "mismatch" else None,
+                )
+            )
     return CheckStep(record.step, tuple(grads), tuple(partials))
 
 
@@ -161,8 +185,12 @@ def _local(program, wrt: str, values: dict[str, Any], analytic) -> Comparison:
         return _local_at(program, wrt, values, analytic)
     samples = max(np.size(v) for v in values.values())
     found = [
-        _local_at(program, wrt, {k: np.broadcast_to(v, (samples,))[i] for k, v in values.items()},
-                  np.broadcast_to(analytic, (samples,))[i])
+        _local_at(
+            program,
+            wrt,
+            {k: np.broadcast_to(v, (samples,))[i] for k, v in values.items()},
+            np.broadcast_to(analytic, (samples,))[i],
+        )
         for i in range(samples)
     ]
     return max(found, key=lambda c: (_RANK[c.status], c.abs_error))

@@ -20,7 +20,9 @@ class ParamChain:
     longest: int  # factors on the longest path
 
 
-VECTOR_ENTRIES = 12  # question 1 writes ∇L out whole up to this many params (a two-layer network's nine, say)
+VECTOR_ENTRIES = (
+    12  # question 1 writes ∇L out whole up to this many params (a two-layer network's nine, say)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +34,9 @@ class Explanation:
     partials: tuple[Edge, ...]  # question 2: each computed once, from the loss backwards
     chains: tuple[ParamChain, ...]  # questions 3 to 5, one per param
     asked: tuple[str, ...]  # the params whose chains to write out (all by default)
-    direct: frozenset[tuple[str, str]] = frozenset()  # partials ∂L/∂name that are not the gradient ∂L/∂name (see chains)
+    direct: frozenset[tuple[str, str]] = (
+        frozenset()
+    )  # partials ∂L/∂name that are not the gradient ∂L/∂name (see chains)
     capped: bool = False  # fewer paths listed than --max-paths asked for: a trace lists at most MAX_LISTED_PATHS
 
     @property
@@ -67,10 +71,24 @@ def explain(graph: Graph, params: tuple[str, ...] = (), max_paths: int = 8) -> E
     near, far = distances(graph), longest(graph)
     asked = params or graph.params
     chains = tuple(
-        ParamChain(p, finder.plan(p).paths if p in asked else (), finder.totals[p], near.get(p, 0), far.get(p, 0))
+        ParamChain(
+            p,
+            finder.plan(p).paths if p in asked else (),
+            finder.totals[p],
+            near.get(p, 0),
+            far.get(p, 0),
+        )
         for p in graph.params
     )
-    return Explanation(graph.loss, graph.params, edges_on_paths(graph), chains, asked, direct_edges(graph), finder.capped)
+    return Explanation(
+        graph.loss,
+        graph.params,
+        edges_on_paths(graph),
+        chains,
+        asked,
+        direct_edges(graph),
+        finder.capped,
+    )
 
 
 def factors(chain: ParamChain, dash: str = "–") -> str:
@@ -89,18 +107,34 @@ def conclusion(answers: Explanation, written: Callable[[str], str], dash: str = 
     most, least = longest[0].longest, shortest[0].shortest
     if len(answers.chains) == 1:
         only = answers.chains[0]
-        return (f"There is one param, {written(only.param)}, so nothing to compare: its chain has {factors(only, dash)} "
-                "factors per path, one per edge between the param and the loss.")
+        return (
+            f"There is one param, {written(only.param)}, so nothing to compare: its chain has {factors(only, dash)} "
+            "factors per path, one per edge between the param and the loss."
+        )
     if most == least:
         return f"Every path has {most} factor{'s' if most > 1 else ''}: no param is farther from the loss than another."
-    if longest == shortest:  # the same params have both the longest and the shortest paths: no order to tell
+    if (
+        longest == shortest
+    ):  # the same params have both the longest and the shortest paths: no order to tell
         if len(longest) == sum(1 for c in answers.chains if c.total):
-            return (f"Neither: every param has paths of {least} factor{'s' if least > 1 else ''} and of {most}, "
-                    "so no param is farther from the loss than another.")
-        return (f"Both the longest paths ({most} factors) and the shortest ({least}) lead to {names(longest)}; "
-                "the other params' paths lie between. A chain has one factor per edge between its param and the loss.")
-    both = [c for c in longest if c in shortest]  # a param with paths of both lengths, through a skip connection say
-    also = f" {names(both)} {'has paths' if len(both) == 1 else 'have paths'} of both lengths." if both else ""
-    return (f"Longer. The longest paths ({most} factors) lead to {names(longest)}; the shortest ({least}) to {names(shortest)}.{also} "
-            "A chain has one factor per edge between its param and the loss, so params nearer the inputs, "
-            "farther from the loss, have longer chains.")
+            return (
+                f"Neither: every param has paths of {least} factor{'s' if least > 1 else ''} and of {most}, "
+                "so no param is farther from the loss than another."
+            )
+        return (
+            f"Both the longest paths ({most} factors) and the shortest ({least}) lead to {names(longest)}; "
+            "the other params' paths lie between. A chain has one factor per edge between its param and the loss."
+        )
+    both = [
+        c for c in longest if c in shortest
+    ]  # a param with paths of both lengths, through a skip connection say
+    also = (
+        f" {names(both)} {'has paths' if len(both) == 1 else 'have paths'} of both lengths."
+        if both
+        else ""
+    )
+    return (
+        f"Longer. The longest paths ({most} factors) lead to {names(longest)}; the shortest ({least}) to {names(shortest)}.{also} "
+        "A chain has one factor per edge between its param and the loss, so params nearer the inputs, "
+        "farther from the loss, have longer chains."
+    )

@@ -6,19 +6,39 @@ import math
 from dataclasses import dataclass, field
 
 from bptrace.engine.algebra import rename, replace, simplify
-from bptrace.language.diagnostics import NAME_HINTS, SETTING_HINTS, did_you_mean
-from bptrace.errors import NetworkError, Span, Warning_
 from bptrace.engine.evaluate import LOAD, Program, compile_expr, find_fault, run
 from bptrace.engine.ops import derivative
 from bptrace.engine.optimizers import OPTIMIZERS, SETTING_RANGES
+from bptrace.errors import NetworkError, Span, Warning_
+from bptrace.language.diagnostics import NAME_HINTS, SETTING_HINTS, did_you_mean
 from bptrace.language.printer import show
-from bptrace.language.syntax import Assignment, Declaration, Draw, Expr, Name, Num, Samples, Setting, Statement, names_in
+from bptrace.language.syntax import (
+    Assignment,
+    Declaration,
+    Draw,
+    Expr,
+    Name,
+    Num,
+    Samples,
+    Setting,
+    Statement,
+    names_in,
+)
 
 # Every setting with its default.
-SETTINGS: dict[str, float | str] = {"lr": 0.1, "reduction": "mean", "batch": 0, "optimizer": "sgd", "seed": 0}
+SETTINGS: dict[str, float | str] = {
+    "lr": 0.1,
+    "reduction": "mean",
+    "batch": 0,
+    "optimizer": "sgd",
+    "seed": 0,
+}
 for _optimizer in OPTIMIZERS.values():
     SETTINGS.update(_optimizer.settings)
-CHOICES = {"reduction": ("mean", "sum"), "optimizer": tuple(OPTIMIZERS)}  # settings that are words, the default first
+CHOICES = {
+    "reduction": ("mean", "sum"),
+    "optimizer": tuple(OPTIMIZERS),
+}  # settings that are words, the default first
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +92,9 @@ class Graph:
     loss: str
     settings: dict[str, float | str]
     warnings: tuple[Warning_, ...]
-    samples: int | None = None  # how many samples the inputs and targets hold; None: no lists, one value each
+    samples: int | None = (
+        None  # how many samples the inputs and targets hold; None: no lists, one value each
+    )
     seed: int | None = None  # the seed params were drawn with; None when none was drawn
 
     @property
@@ -96,7 +118,12 @@ class Graph:
         """Return the edges whose local partial's formula uses a node's value (∂L/∂p = p − y uses p): shown filled
         in, a partial's value gives that node's away."""
         nodes = {node.name for node in self.nodes}
-        return tuple(e for node in self.nodes for e in node.edges if any(n.id in nodes for n in names_in(e.formula)))
+        return tuple(
+            e
+            for node in self.nodes
+            for e in node.edges
+            if any(n.id in nodes for n in names_in(e.formula))
+        )
 
     def depends_on(self, names) -> frozenset[str]:
         """Return `names` and every node that depends on one of them."""
@@ -130,7 +157,11 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
     for s in statements:
         if isinstance(s, Setting):
             if s.name in set_on:
-                raise NetworkError(f"'{s.name}' is already set on line {set_on[s.name].line}", s.span, "set each setting once")
+                raise NetworkError(
+                    f"'{s.name}' is already set on line {set_on[s.name].line}",
+                    s.span,
+                    "set each setting once",
+                )
             settings[s.name] = _setting(s)
             set_on[s.name] = s.span
             continue
@@ -171,14 +202,26 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
         raise NetworkError("no loss: mark one node with `loss`", span, hint)
     samples = len(first.value) if first is not None else None
     found = _warnings(leaves, nodes, loss.name) + _unused_settings(settings, set_on)
-    if samples is None and settings["batch"]:  # as --batch-size is refused there (with --data, see data.with_data)
-        found += (Warning_(BATCH_WITHOUT_SAMPLES, set_on["batch"], "give the inputs and targets samples, "
-                           "input x = [0, 1, 1, 0], or a CSV file with --data; or remove it"),)
+    if (
+        samples is None and settings["batch"]
+    ):  # as --batch-size is refused there (with --data, see data.with_data)
+        found += (
+            Warning_(
+                BATCH_WITHOUT_SAMPLES,
+                set_on["batch"],
+                "give the inputs and targets samples, "
+                "input x = [0, 1, 1, 0], or a CSV file with --data; or remove it",
+            ),
+        )
     drew = any(leaf.drawn for leaf in leaves)
-    return Graph(tuple(leaves), tuple(nodes), loss.name, settings, found, samples, seed if drew else None)
+    return Graph(
+        tuple(leaves), tuple(nodes), loss.name, settings, found, samples, seed if drew else None
+    )
 
 
-BATCH_WITHOUT_SAMPLES = "`set batch` picks mini-batches of samples, but the inputs and targets hold one value each"
+BATCH_WITHOUT_SAMPLES = (
+    "`set batch` picks mini-batches of samples, but the inputs and targets hold one value each"
+)
 
 
 def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_, ...]:
@@ -188,8 +231,14 @@ def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_,
     for name, span in set_on.items():
         owner = next((o.name for o in OPTIMIZERS.values() if name in o.settings), None)
         if owner is not None and name not in used:
-            found.append(Warning_(f"'{name}' is a setting of the {owner} optimizer, and this network trains with "
-                                  f"{settings['optimizer']}", span, f"add `set optimizer = {owner}`, or remove it"))
+            found.append(
+                Warning_(
+                    f"'{name}' is a setting of the {owner} optimizer, and this network trains with "
+                    f"{settings['optimizer']}",
+                    span,
+                    f"add `set optimizer = {owner}`, or remove it",
+                )
+            )
     return tuple(found)
 
 
@@ -200,9 +249,17 @@ def _leaf(s: Declaration, rng: _Draws) -> Leaf:
     if not isinstance(s.value, Samples):
         return Leaf(s.name, s.kind, _constant(s.value, f"{article} {s.kind}'s value"), s.span)
     if s.kind not in ("input", "target"):
-        raise NetworkError(f"{article} {s.kind} is one number; only inputs and targets hold samples", s.value.span,
-                           f"write `{s.kind} {s.name} = VALUE`")
-    return Leaf(s.name, s.kind, tuple(_constant(item, f"a sample of {s.name}") for item in s.value.items), s.span)
+        raise NetworkError(
+            f"{article} {s.kind} is one number; only inputs and targets hold samples",
+            s.value.span,
+            f"write `{s.kind} {s.name} = VALUE`",
+        )
+    return Leaf(
+        s.name,
+        s.kind,
+        tuple(_constant(item, f"a sample of {s.name}") for item in s.value.items),
+        s.span,
+    )
 
 
 class _Draws:
@@ -227,22 +284,47 @@ class _Draws:
 def _drawn(s: Declaration, rng: _Draws) -> Leaf:
     """Return a param whose initial value is drawn: uniform(low, high) or normal(mean, sd)."""
     if s.kind != "param":
-        raise NetworkError(f"only a param starts at a random value, not {'an' if s.kind[0] in 'aeiou' else 'a'} {s.kind}",
-                           s.value.span, "inputs, targets and consts are data: write their values")
+        raise NetworkError(
+            f"only a param starts at a random value, not {'an' if s.kind[0] in 'aeiou' else 'a'} {s.kind}",
+            s.value.span,
+            "inputs, targets and consts are data: write their values",
+        )
     a, b = (_constant(arg, f"an argument of {s.value.dist}") for arg in s.value.args)
     if s.value.dist == "uniform" and not a < b:
-        raise NetworkError(f"uniform({a:g}, {b:g}) needs its low end below its high end", s.value.span, "write uniform(LOW, HIGH)")
+        raise NetworkError(
+            f"uniform({a:g}, {b:g}) needs its low end below its high end",
+            s.value.span,
+            "write uniform(LOW, HIGH)",
+        )
     if s.value.dist == "normal" and not b >= 0:
-        raise NetworkError(f"normal({a:g}, {b:g}) needs a standard deviation of 0 or more", s.value.span, "write normal(MEAN, SD)")
+        raise NetworkError(
+            f"normal({a:g}, {b:g}) needs a standard deviation of 0 or more",
+            s.value.span,
+            "write normal(MEAN, SD)",
+        )
     value = rng.draw(s.value.dist, a, b)
     if not math.isfinite(value):
-        raise NetworkError(f"{s.value.dist}({a:g}, {b:g}) spans more than a float can hold", s.value.span, "choose a narrower range")
-    return Leaf(s.name, s.kind, value, s.span, f"{s.value.dist}({show(s.value.args[0])}, {show(s.value.args[1])})")
+        raise NetworkError(
+            f"{s.value.dist}({a:g}, {b:g}) spans more than a float can hold",
+            s.value.span,
+            "choose a narrower range",
+        )
+    return Leaf(
+        s.name,
+        s.kind,
+        value,
+        s.span,
+        f"{s.value.dist}({show(s.value.args[0])}, {show(s.value.args[1])})",
+    )
 
 
 def _setting(s: Setting) -> float | str:
     if s.name not in SETTINGS:
-        hint = SETTING_HINTS.get(s.name.lower()) or did_you_mean(s.name, SETTINGS) or f"known settings: {', '.join(SETTINGS)}"
+        hint = (
+            SETTING_HINTS.get(s.name.lower())
+            or did_you_mean(s.name, SETTINGS)
+            or f"known settings: {', '.join(SETTINGS)}"
+        )
         raise NetworkError(f"unknown setting '{s.name}'", s.span, hint)
     if s.name in CHOICES:
         choices = CHOICES[s.name]
@@ -250,22 +332,46 @@ def _setting(s: Setting) -> float | str:
             return s.value.id
         written = s.value.id if isinstance(s.value, Name) else None
         hint = did_you_mean(written, choices) if written else None
-        raise NetworkError(f"'{s.name}' must be {', '.join(choices[:-1])} or {choices[-1]}", s.value.span, hint or f"write `set {s.name} = {choices[0]}`")
+        raise NetworkError(
+            f"'{s.name}' must be {', '.join(choices[:-1])} or {choices[-1]}",
+            s.value.span,
+            hint or f"write `set {s.name} = {choices[0]}`",
+        )
     if isinstance(s.value, Samples):
-        raise NetworkError(f"setting '{s.name}' is one number", s.value.span, f"write `set {s.name} = VALUE`")
+        raise NetworkError(
+            f"setting '{s.name}' is one number", s.value.span, f"write `set {s.name} = VALUE`"
+        )
     value = _constant(s.value, f"setting '{s.name}'")
     if s.name == "lr" and value < 0:
-        raise NetworkError("lr must not be negative", s.value.span, "gradient descent subtracts lr·gradient; lr = 0 leaves params unchanged")
+        raise NetworkError(
+            "lr must not be negative",
+            s.value.span,
+            "gradient descent subtracts lr·gradient; lr = 0 leaves params unchanged",
+        )
     if s.name == "seed" and not (value == int(value) and 0 <= value < 2**63):
-        raise NetworkError("seed must be a whole number, 0 or more", s.value.span, _whole("seed", value, 0))
+        raise NetworkError(
+            "seed must be a whole number, 0 or more", s.value.span, _whole("seed", value, 0)
+        )
     if s.name == "batch" and not (value == int(value) and 0 <= value < 2**63):
-        raise NetworkError("batch must be a whole number of samples (0: all of them)", s.value.span, _whole("batch", value, 1))
+        raise NetworkError(
+            "batch must be a whole number of samples (0: all of them)",
+            s.value.span,
+            _whole("batch", value, 1),
+        )
     if s.name in SETTING_RANGES:
         low, high = SETTING_RANGES[s.name]
         if high is not None and not low <= value < high:
-            raise NetworkError(f"{s.name} must be at least {low:g} and less than {high:g}", s.value.span, f"the usual value is {SETTINGS[s.name]:g}")
+            raise NetworkError(
+                f"{s.name} must be at least {low:g} and less than {high:g}",
+                s.value.span,
+                f"the usual value is {SETTINGS[s.name]:g}",
+            )
         if high is None and not value > low:
-            raise NetworkError(f"{s.name} must be more than {low:g}", s.value.span, f"the usual value is {SETTINGS[s.name]:g}")
+            raise NetworkError(
+                f"{s.name} must be more than {low:g}",
+                s.value.span,
+                f"the usual value is {SETTINGS[s.name]:g}",
+            )
     return value
 
 
@@ -293,12 +399,16 @@ def _constant(e: Expr, what: str) -> float:
     return float(value)
 
 
-def _check_uses(s: Assignment, names: tuple[Name, ...], defined: dict[str, Span], later: dict[str, Span]) -> None:
+def _check_uses(
+    s: Assignment, names: tuple[Name, ...], defined: dict[str, Span], later: dict[str, Span]
+) -> None:
     for name in names:
         if name.id in defined:
             continue
         if name.id == s.name:
-            raise NetworkError(f"'{s.name}' is used in its own definition", name.span, "a graph has no cycles")
+            raise NetworkError(
+                f"'{s.name}' is used in its own definition", name.span, "a graph has no cycles"
+            )
         if name.id in later:
             raise NetworkError(
                 f"'{name.id}' is used before it is defined",
@@ -318,7 +428,9 @@ def _product_hint(name: str, defined: dict[str, Span]) -> str | None:
     """Return the hint for two defined names written together, `wx` for w·x (None if it is not that)."""
     for i in range(1, len(name)):
         if name[:i] in defined and name[i:] in defined:
-            return f"write {name[:i]}*{name[i:]} for a product: bptrace has no implicit multiplication"
+            return (
+                f"write {name[:i]}*{name[i:]} for a product: bptrace has no implicit multiplication"
+            )
     return None
 
 
@@ -353,7 +465,9 @@ _SELF = "\0self"  # the node's own name inside a shape
 MAX_PARTIALS = 5_000_000
 
 
-def _derive(shape: Expr, wrts: tuple[str, ...], s: Assignment) -> tuple[Program, tuple[tuple[Expr, Program], ...]]:
+def _derive(
+    shape: Expr, wrts: tuple[str, ...], s: Assignment
+) -> tuple[Program, tuple[tuple[Expr, Program], ...]]:
     """Return the program of a shape and, for each name it uses, its partial's formula and program."""
     expr = simplify(shape)
     partials = []
@@ -380,7 +494,10 @@ def _derive(shape: Expr, wrts: tuple[str, ...], s: Assignment) -> tuple[Program,
 
 def _load(program: Program, names: dict[str, str]) -> Program:
     """Return `program` loading the named values `names` maps its placeholders to."""
-    return tuple((kind, names[arg], arity) if kind == LOAD else (kind, arg, arity) for kind, arg, arity in program)
+    return tuple(
+        (kind, names[arg], arity) if kind == LOAD else (kind, arg, arity)
+        for kind, arg, arity in program
+    )
 
 
 def _used_by(nodes, loss: str) -> frozenset[str]:
@@ -394,8 +511,11 @@ def _used_by(nodes, loss: str) -> frozenset[str]:
 def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[Warning_, ...]:
     used = _used_by(nodes, loss)
     found = [
-        Warning_(f"param '{leaf.name}' cannot affect the loss '{loss}'", leaf.span,
-                 "its gradient is always 0, so it never changes")
+        Warning_(
+            f"param '{leaf.name}' cannot affect the loss '{loss}'",
+            leaf.span,
+            "its gradient is always 0, so it never changes",
+        )
         for leaf in leaves
         if leaf.kind == "param" and leaf.name not in used
     ]
@@ -406,6 +526,11 @@ def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[Warning
     ]
     if not any(leaf.kind == "param" for leaf in leaves):
         span = next(node.span for node in nodes if node.name == loss)
-        found.append(Warning_("the network has no param: training changes nothing", span,
-                              "declare what training should change with `param`, as `param w = 0.5` (an input never changes)"))
+        found.append(
+            Warning_(
+                "the network has no param: training changes nothing",
+                span,
+                "declare what training should change with `param`, as `param w = 0.5` (an input never changes)",
+            )
+        )
     return tuple(found)

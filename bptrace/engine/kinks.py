@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from bptrace.errors import Span
 from bptrace.engine.evaluate import compile_expr, constant, op_of, run
+from bptrace.errors import Span
 from bptrace.language.syntax import Call, Expr, Name, Num, children, walk
 
 KINKS = ("relu", "step", "abs", "sign", "max", "min")
 HALF_ULP = 2.0**-53  # the rounding of one operation, relative to its result
-SCREEN = 2.0**-30  # an argument larger than this times its operands' size is far from rounding: no bound needed
+SCREEN = (
+    2.0**-30
+)  # an argument larger than this times its operands' size is far from rounding: no bound needed
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +57,14 @@ class NearKink:
     def hint(self) -> str:
         """Return what the warning means for the trace."""
         if self.fn in ("max", "min"):
-            return (f"by hand they may be equal, where {self.fn} sends the whole gradient to its first argument: "
-                    "the derivatives and updates from here on may differ from a hand calculation")
-        return (f"by hand it may be exactly 0, on the other side of {self.fn}'s kink: the derivatives and updates "
-                "from here on may differ from a hand calculation")
+            return (
+                f"by hand they may be equal, where {self.fn} sends the whole gradient to its first argument: "
+                "the derivatives and updates from here on may differ from a hand calculation"
+            )
+        return (
+            f"by hand it may be exactly 0, on the other side of {self.fn}'s kink: the derivatives and updates "
+            "from here on may differ from a hand calculation"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +73,12 @@ class Kink:
 
     node: str
     call: Call
-    args: tuple[Any, ...]  # each argument the kink compares (max, min: both): a name, or its program
-    reach: tuple[str, ...]  # the names they read, and the names the nodes among those read: one node back
+    args: tuple[
+        Any, ...
+    ]  # each argument the kink compares (max, min: both): a name, or its program
+    reach: tuple[
+        str, ...
+    ]  # the names they read, and the names the nodes among those read: one node back
     size: float  # the largest constant among them, and 1
 
     def examine(self, env, exprs: dict[str, Expr], step: int) -> NearKink | None:
@@ -90,7 +100,9 @@ class Kink:
                 if name in exprs and name not in errors:
                     errors[name] = _rounded(exprs[name], env, {})[1]
         (a, ea), *rest = (_rounded(part, env, errors) for part in parts)
-        value, bound = (a - rest[0][0], ea + rest[0][1]) if rest else (a, ea)  # a comparison is exact: a and b carry it
+        value, bound = (
+            (a - rest[0][0], ea + rest[0][1]) if rest else (a, ea)
+        )  # a comparison is exact: a and b carry it
         if value != 0 and abs(value) <= bound:
             return NearKink(self.node, self.call, value, bound, step, self.call.span)
         return None
@@ -144,7 +156,9 @@ class Watch:
             return ()
         order = {id(k): i for i, k in enumerate(self.kinks)}
         found: list[NearKink] = []
-        for kink in sorted(candidates, key=lambda k: order[id(k)]):  # in source order, the first of each node
+        for kink in sorted(
+            candidates, key=lambda k: order[id(k)]
+        ):  # in source order, the first of each node
             if not any(near.node == kink.node for near in found):
                 near = kink.examine(values, self.exprs, step)
                 if near is not None:

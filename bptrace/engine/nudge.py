@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bptrace.errors import BadArgument, NumericFault
 from bptrace.engine.graph import Graph
-from bptrace.language.printer import BP, Notation, format_number
 from bptrace.engine.tracer import Step, batch, forward, trace
+from bptrace.errors import BadArgument, NumericFault
+from bptrace.language.printer import BP, Notation, format_number
 
 SCALES = (10.0, 1.0, 0.1, 0.01)  # the asked Δ and its neighbours, to show how the error shrinks
 
@@ -51,15 +51,21 @@ class NudgeReport:
         return self.nudges[SCALES.index(1.0)]
 
 
-def nudge(graph: Graph, param: str, by: float, step: int = 1, lr: float | None = None) -> NudgeReport:
+def nudge(
+    graph: Graph, param: str, by: float, step: int = 1, lr: float | None = None
+) -> NudgeReport:
     """Return the nudges of `param` by Δ = `by` (and 10Δ, Δ/10, Δ/100) at the params of step `step`."""
-    record = next(r for r in trace(graph, step, lr, max_paths=1) if isinstance(r, Step) and r.step == step)
+    record = next(
+        r for r in trace(graph, step, lr, max_paths=1) if isinstance(r, Step) and r.step == step
+    )
     params = {u.param: u.before for u in record.updates}
     grad = next(u.grad for u in record.updates if u.param == param)  # the batch's, with samples
     value = params[param]
     if value + by == value:
-        raise BadArgument(f"--by {by:g} leaves {param} = {value:g} unchanged: a float64 holds about 16 significant digits",
-                          f"try --by {suggested(value):g} (a thousandth of {param}, as the default 0.001 is of a param near 1)")
+        raise BadArgument(
+            f"--by {by:g} leaves {param} = {value:g} unchanged: a float64 holds about 16 significant digits",
+            f"try --by {suggested(value):g} (a thousandth of {param}, as the default 0.001 is of a param near 1)",
+        )
     checked = graph.used_by_loss()
     nudges = []
     with np.errstate(all="ignore"):
@@ -68,14 +74,28 @@ def nudge(graph: Graph, param: str, by: float, step: int = 1, lr: float | None =
             moved = params[param] + d
             try:
                 if not np.isfinite(moved):
-                    raise NumericFault(step, f"nudging {param} by {d:g}", f"{param} + Δ = {moved} is not a finite number")
-                loss = batch(graph, forward(graph, {**params, param: float(moved)}, checked, step)[graph.loss])
+                    raise NumericFault(
+                        step,
+                        f"nudging {param} by {d:g}",
+                        f"{param} + Δ = {moved} is not a finite number",
+                    )
+                loss = batch(
+                    graph,
+                    forward(graph, {**params, param: float(moved)}, checked, step)[graph.loss],
+                )
             except NumericFault as fault:
                 if scale == 1.0:  # the nudge asked for: say where it fails
-                    raise NumericFault(step, f"with {param} nudged to {float(moved):g}, {fault.where}", fault.detail, fault.span) from None
+                    raise NumericFault(
+                        step,
+                        f"with {param} nudged to {float(moved):g}, {fault.where}",
+                        fault.detail,
+                        fault.span,
+                    ) from None
                 loss = np.nan  # a neighbour the user did not ask for: shown as not finite
             nudges.append(Nudge(d, float(moved), float(grad * d), float(loss - record.loss)))
-    return NudgeReport(param, step, float(params[param]), float(record.loss), float(grad), by, tuple(nudges))
+    return NudgeReport(
+        param, step, float(params[param]), float(record.loss), float(grad), by, tuple(nudges)
+    )
 
 
 def suggested(value: float) -> float:
@@ -85,7 +105,14 @@ def suggested(value: float) -> float:
 
 def rounding(report: NudgeReport) -> float:
     """Return about how far rounding puts a loss change L(p + Δ) − L(p) off: a few float64 units of the losses."""
-    return 4 * np.finfo(float).eps * max([abs(report.loss)] + [abs(report.loss + n.actual) for n in report.nudges if np.isfinite(n.actual)])
+    return (
+        4
+        * np.finfo(float).eps
+        * max(
+            [abs(report.loss)]
+            + [abs(report.loss + n.actual) for n in report.nudges if np.isfinite(n.actual)]
+        )
+    )
 
 
 def _rounding_only(report: NudgeReport, nudge: Nudge) -> bool:
@@ -128,26 +155,36 @@ def smooth(report: NudgeReport) -> bool:
     return bool(np.isfinite(report.asked.error)) and 30 <= _shrinks(report) <= 300
 
 
-def how_the_error_shrinks(report: NudgeReport, delta: str = "Δ", squared: str = "Δ²", notation: Notation = BP) -> str:
+def how_the_error_shrinks(
+    report: NudgeReport, delta: str = "Δ", squared: str = "Δ²", notation: Notation = BP
+) -> str:
     """Return what the errors of Δ and Δ/10 say: Δ², exact (linear), or something else (a kink)."""
     asked = report.asked
     if not np.isfinite(asked.error):
         return f"{delta} is too large: the prediction or the loss is not a finite number. Try a smaller --by."
     if too_small(report):
-        return (f"{delta} is too small to tell: the loss changes by only {format_number(asked.actual, 3, notation)}, while rounding a "
-                f"loss of {format_number(report.loss, 4, notation)} puts it off by about {format_number(rounding(report), 1, notation)}, so the "
-                "errors measure rounding, not the curve. Try a larger --by.")
+        return (
+            f"{delta} is too small to tell: the loss changes by only {format_number(asked.actual, 3, notation)}, while rounding a "
+            f"loss of {format_number(report.loss, 4, notation)} puts it off by about {format_number(rounding(report), 1, notation)}, so the "
+            "errors measure rounding, not the curve. Try a larger --by."
+        )
     if report.grad == 0 and asked.actual == 0:
         return "The loss does not depend on this param here: nudging it changes nothing."
     if exact(report):
         return "The loss changes linearly with this param here: the prediction is exact, up to rounding."
     ratio = _shrinks(report)
     if smooth(report):
-        return (f"With {delta} ten times smaller the error is {ratio:.0f} times smaller: it shrinks like {squared}, "
-                "so the gradient is the best straight-line prediction of the loss.")
+        return (
+            f"With {delta} ten times smaller the error is {ratio:.0f} times smaller: it shrinks like {squared}, "
+            "so the gradient is the best straight-line prediction of the loss."
+        )
     if 300 < ratio < float("inf"):
-        return (f"With {delta} ten times smaller the error is {ratio:.3g} times smaller, more than the 100 of a curve: "
-                f"the loss bends less than a parabola here (its second derivative is about 0), or {delta} crosses a "
-                f"kink that {delta}/10 does not.")
-    return (f"With {delta} ten times smaller the error is {ratio:.3g} times smaller, not about 100: "
-            "the loss is not smooth near this point (a kink of relu, abs, max or min?), or rounding dominates.")
+        return (
+            f"With {delta} ten times smaller the error is {ratio:.3g} times smaller, more than the 100 of a curve: "
+            f"the loss bends less than a parabola here (its second derivative is about 0), or {delta} crosses a "
+            f"kink that {delta}/10 does not."
+        )
+    return (
+        f"With {delta} ten times smaller the error is {ratio:.3g} times smaller, not about 100: "
+        "the loss is not smooth near this point (a kink of relu, abs, max or min?), or rounding dominates."
+    )

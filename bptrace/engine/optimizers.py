@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-
 State = dict[str, Any]
 
 
@@ -46,14 +45,26 @@ def _adam(before, grad, state: State, t: int, lr: float, s: dict[str, float]):
     v = b2 * state.get("v", 0.0) + (1 - b2) * grad * grad
     m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
     # math.sqrt, not numpy's: a float stays a Python float, and every later operation on it stays on the fast path
-    return before - lr * m_hat / (math.sqrt(v_hat) + s["eps"]), {"m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
+    return before - lr * m_hat / (math.sqrt(v_hat) + s["eps"]), {
+        "m": m,
+        "v": v,
+        "m_hat": m_hat,
+        "v_hat": v_hat,
+    }
 
 
 OPTIMIZERS: dict[str, Optimizer] = {
     "sgd": Optimizer("sgd", {}, (), _sgd),
     "momentum": Optimizer("momentum", {"momentum": 0.9}, ("velocity",), _momentum),
-    "adam": Optimizer("adam", {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, ("m", "v", "m_hat", "v_hat"), _adam),
+    "adam": Optimizer(
+        "adam", {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, ("m", "v", "m_hat", "v_hat"), _adam
+    ),
 }
 
 # Every optimiser setting with its default, and the range it must lie in: [low, high) or (low, …).
-SETTING_RANGES = {"momentum": (0.0, 1.0), "beta1": (0.0, 1.0), "beta2": (0.0, 1.0), "eps": (0.0, None)}
+SETTING_RANGES = {
+    "momentum": (0.0, 1.0),
+    "beta1": (0.0, 1.0),
+    "beta2": (0.0, 1.0),
+    "eps": (0.0, None),
+}

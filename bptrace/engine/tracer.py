@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
+from bptrace.engine._tape import Slots, Tape, lower
+from bptrace.engine._tape import run as run_tape
 from bptrace.engine.chains import ChainFinder, edges_on_paths
-from bptrace.errors import NumericFault
 from bptrace.engine.evaluate import find_fault, op_of, run
 from bptrace.engine.graph import Edge, Graph
 from bptrace.engine.kinks import NearKink, Watch, kinks
 from bptrace.engine.optimizers import OPTIMIZERS
+from bptrace.errors import NumericFault
 from bptrace.language.printer import format_number, show
-from bptrace.engine._tape import Slots, Tape, lower, run as run_tape
 
 if TYPE_CHECKING:
     import numpy as np
@@ -115,7 +116,9 @@ class Chains(_Records):
 
     __slots__ = ("params", "grads", "finder", "values")
 
-    def __init__(self, params: tuple[str, ...], grads: dict[str, Any], finder: ChainFinder, values: Mapping) -> None:
+    def __init__(
+        self, params: tuple[str, ...], grads: dict[str, Any], finder: ChainFinder, values: Mapping
+    ) -> None:
         super().__init__()
         self.params, self.grads, self.finder, self.values = params, grads, finder, values
 
@@ -136,7 +139,9 @@ class Update:
     grad: Any
     lr: float
     after: Any
-    state: dict[str, Any] = field(default_factory=dict)  # the optimiser's state after this step: velocity, m, v, …
+    state: dict[str, Any] = field(
+        default_factory=dict
+    )  # the optimiser's state after this step: velocity, m, v, …
     previous: dict[str, Any] = field(default_factory=dict)  # and before it (empty at step 1)
 
 
@@ -145,13 +150,30 @@ class Updates(_Records):
 
     __slots__ = ("params", "before", "grad", "lr", "after", "state", "previous")
 
-    def __init__(self, params: tuple[str, ...], before: list, grad: list, lr: float, after: list, state: list, previous: list) -> None:
+    def __init__(
+        self,
+        params: tuple[str, ...],
+        before: list,
+        grad: list,
+        lr: float,
+        after: list,
+        state: list,
+        previous: list,
+    ) -> None:
         super().__init__()
         self.params, self.before, self.grad, self.lr = params, before, grad, lr
         self.after, self.state, self.previous = after, state, previous
 
     def _make(self, i: int) -> Update:
-        return Update(self.params[i], self.before[i], self.grad[i], self.lr, self.after[i], self.state[i], self.previous[i])
+        return Update(
+            self.params[i],
+            self.before[i],
+            self.grad[i],
+            self.lr,
+            self.after[i],
+            self.state[i],
+            self.previous[i],
+        )
 
     def __len__(self) -> int:
         return len(self.params)
@@ -166,13 +188,23 @@ class Step:
     loss: Any
     values: Mapping[str, Any]  # every leaf and node, in source order
     partials: Sequence[Partial]  # the local derivatives on loss-to-param paths, in backprop order
-    grads: Mapping[str, Any]  # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
+    grads: Mapping[
+        str, Any
+    ]  # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
     chains: Sequence[Chain]
     updates: Sequence[Update]  # one per param, in source order
-    samples: int | None = None  # with samples, values, partials, grads and path values are per-sample arrays
-    indices: tuple[int, ...] | None = None  # with mini-batches: which samples (numbered from 0) this step ran
-    partial_values: Mapping[tuple[str, str], Any] = field(default_factory=dict)  # (of, wrt) → value, every partial computed
-    kinks: tuple[NearKink, ...] = ()  # kinks whose argument is within rounding of 0, each node's first only (see kinks.py)
+    samples: int | None = (
+        None  # with samples, values, partials, grads and path values are per-sample arrays
+    )
+    indices: tuple[int, ...] | None = (
+        None  # with mini-batches: which samples (numbered from 0) this step ran
+    )
+    partial_values: Mapping[tuple[str, str], Any] = field(
+        default_factory=dict
+    )  # (of, wrt) → value, every partial computed
+    kinks: tuple[
+        NearKink, ...
+    ] = ()  # kinks whose argument is within rounding of 0, each node's first only (see kinks.py)
 
 
 @dataclass(slots=True)
@@ -195,15 +227,32 @@ class Batches:
     seed: int = 0
 
 
-def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8, batches: Batches | None = None) -> Iterator[Step | Final]:
+def trace(
+    graph: Graph,
+    steps: int,
+    lr: float | None = None,
+    max_paths: int = 8,
+    batches: Batches | None = None,
+) -> Iterator[Step | Final]:
     """Yield a Step record for each training step, then a Final record."""
     lr = graph.settings["lr"] if lr is None else lr
     needed, used = graph.leads_to_params(), graph.used_by_loss()
     initial = graph.initial_params()
-    plan = _Plan(graph, ChainFinder(graph, max_paths), used, needed, edges_on_paths(graph, needed), lower(graph, used),
-                 {leaf.name: _data(leaf.value) for leaf in graph.leaves if leaf.kind != "param"},
-                 {leaf.name: leaf.span for leaf in graph.leaves}, tuple(initial), tuple(leaf.name for leaf in graph.leaves))
-    params = [float(v) for v in initial.values()]  # in plan.params' order; plain floats: the fast path of ops
+    plan = _Plan(
+        graph,
+        ChainFinder(graph, max_paths),
+        used,
+        needed,
+        edges_on_paths(graph, needed),
+        lower(graph, used),
+        {leaf.name: _data(leaf.value) for leaf in graph.leaves if leaf.kind != "param"},
+        {leaf.name: leaf.span for leaf in graph.leaves},
+        tuple(initial),
+        tuple(leaf.name for leaf in graph.leaves),
+    )
+    params = [
+        float(v) for v in initial.values()
+    ]  # in plan.params' order; plain floats: the fast path of ops
     states: list[dict[str, Any]] = [{} for _ in params]
     picks = _picks(graph.samples, batches)
     start_loss = None
@@ -228,9 +277,13 @@ def trace(graph: Graph, steps: int, lr: float | None = None, max_paths: int = 8,
             del record  # before the next step: its floats then take the memory this one's leave, still in the caches
         with _quiet(graph):
             values = _values(plan, params, steps + 1, final=True)
-            loss = batch(graph, values[graph.loss])  # a mean of huge losses may overflow: inf, reported, not warned of
+            loss = batch(
+                graph, values[graph.loss]
+            )  # a mean of huge losses may overflow: inf, reported, not warned of
     except NumericFault as fault:
-        if fault.hint is None and not fault.where.startswith("update of"):  # an update's fault says so itself
+        if fault.hint is None and not fault.where.startswith(
+            "update of"
+        ):  # an update's fault says so itself
             fault.hint = diverged(losses, lr)
         raise
     yield Final(steps, loss, dict(zip(plan.params, params)), start_loss)
@@ -241,17 +294,23 @@ def _kinks(graph: Graph, used: frozenset[str]) -> Watch | None:
     if graph.samples is not None:
         return None
     exprs = {node.name: node.expr for node in graph.nodes}
-    found = [k for node in graph.nodes if node.name in used for k in kinks(node.name, node.expr, exprs)]
+    found = [
+        k for node in graph.nodes if node.name in used for k in kinks(node.name, node.expr, exprs)
+    ]
     return Watch(found, exprs) if found else None
 
 
 def diverged(losses: list[tuple[int, float]], lr: float) -> str | None:
     """Return the hint for a fault after the loss grew from step 1's to the last step's (None if it did not)."""
-    if len(losses) < 2 or not lr or not losses[1][1] > losses[0][1]:  # a nan compares false: no claim
+    if (
+        len(losses) < 2 or not lr or not losses[1][1] > losses[0][1]
+    ):  # a nan compares false: no claim
         return None
     (_, first), (k, last) = losses
-    return (f"the loss grew from {format_number(first, 4)} at step 1 to {format_number(last, 4)} at step {k}: "
-            "training diverges; try a smaller lr")
+    return (
+        f"the loss grew from {format_number(first, 4)} at step 1 to {format_number(last, 4)} at step {k}: "
+        "training diverges; try a smaller lr"
+    )
 
 
 def _quiet(graph: Graph):
@@ -274,12 +333,14 @@ def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray]
     import numpy as np
 
     def indices() -> Iterator[np.ndarray]:
-        if batches.shuffle:  # each pass a fresh permutation, cut into batches: no sample twice in a batch
+        if (
+            batches.shuffle
+        ):  # each pass a fresh permutation, cut into batches: no sample twice in a batch
             rng = np.random.default_rng(batches.seed)
             while True:
                 order = rng.permutation(samples)
                 for at in range(0, samples, batches.size):
-                    yield order[at:at + batches.size]  # the last batch of a pass may be smaller
+                    yield order[at : at + batches.size]  # the last batch of a pass may be smaller
         order, at = np.arange(samples), 0
         while True:  # in order, wrapping around
             yield np.take(order, range(at, at + batches.size), mode="wrap")
@@ -299,13 +360,17 @@ def batch(graph: Graph, per_sample, size: int | None = None):
 
     n = size or graph.samples
     each = np.broadcast_to(per_sample, (n,))  # a value the samples do not change counts for each
-    total = float(np.add.reduce(each))  # what .sum() and .mean() add up, without their Python-level wrappers
+    total = float(
+        np.add.reduce(each)
+    )  # what .sum() and .mean() add up, without their Python-level wrappers
     return total / n if graph.settings["reduction"] == "mean" else total
 
 
 def finite(value) -> bool:
     """Tell whether a value (a float64, or an array of them) is finite everywhere."""
-    if isinstance(value, float):  # a float, or numpy's float64: math.isfinite is 30 times faster than numpy's
+    if isinstance(
+        value, float
+    ):  # a float, or numpy's float64: math.isfinite is 30 times faster than numpy's
         return math.isfinite(value)
     import numpy as np
 
@@ -313,20 +378,38 @@ def finite(value) -> bool:
 
 
 def forward(
-    graph: Graph, params: dict[str, Any], checked: frozenset[str] = frozenset(), step: int = 0, final: bool = False,
+    graph: Graph,
+    params: dict[str, Any],
+    checked: frozenset[str] = frozenset(),
+    step: int = 0,
+    final: bool = False,
     indices: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Return every leaf's and node's value; a non-finite value of a `checked` node is a NumericFault.
 
     With `indices`, only those samples are run (a mini-batch).
     """
-    env = {leaf.name: params[leaf.name] if leaf.kind == "param" else _data(leaf.value, indices) for leaf in graph.leaves}
+    env = {
+        leaf.name: params[leaf.name] if leaf.kind == "param" else _data(leaf.value, indices)
+        for leaf in graph.leaves
+    }
     with _quiet(graph):
         for node in graph.nodes:
             value = run(node.program, env)
             if node.name in checked and not finite(value):
-                fault = _fault(step, f"node {node.name} = {show(node.expr)}", node.expr, env, node.expr.span, final, indices)
-                fault.computed = {**env, node.name: value}  # what was computed, for the view to show
+                fault = _fault(
+                    step,
+                    f"node {node.name} = {show(node.expr)}",
+                    node.expr,
+                    env,
+                    node.expr.span,
+                    final,
+                    indices,
+                )
+                fault.computed = {
+                    **env,
+                    node.name: value,
+                }  # what was computed, for the view to show
                 raise fault
             env[node.name] = value
     return env
@@ -352,9 +435,13 @@ class _Plan:
     needed: frozenset[str]  # params and the nodes that depend on them: what training needs
     shown: tuple[Edge, ...]  # the local partials on loss-to-param paths, from the loss back
     tape: Tape  # the same forward and backward passes on one straight-line tape: the fast path
-    data: dict[str, Any]  # the inputs', targets' and consts' values: floats, or arrays of all the samples
+    data: dict[
+        str, Any
+    ]  # the inputs', targets' and consts' values: floats, or arrays of all the samples
     spans: dict[str, Any]  # where each leaf is declared
-    params: tuple[str, ...]  # the params, in source order: a step's params, grads and updates are lists in this order
+    params: tuple[
+        str, ...
+    ]  # the params, in source order: a step's params, grads and updates are lists in this order
     leaves: tuple[str, ...]  # every leaf, in source order: the tape's first slots
 
 
@@ -394,19 +481,32 @@ def _passes(plan: _Plan, params, k: int, indices=None):
     which raises a NumericFault saying where (or, where the non-finite value does no harm, carries on).
     """
     graph, tape = plan.graph, plan.tape
-    data = plan.data if indices is None else {name: _pick(value, indices) for name, value in plan.data.items()}
+    data = (
+        plan.data
+        if indices is None
+        else {name: _pick(value, indices) for name, value in plan.data.items()}
+    )
     fast = run_tape(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
     if fast is None:
         values = forward(graph, dict(zip(plan.params, params)), plan.used, k, indices=indices)
         return (values, *_backward(plan, values, k, indices))
     v, g = fast
-    return Slots(tape.names, v, tape.taken), Slots(tape.names, g, tape.taken), Slots(tape.partials, v, tape.taken)
+    return (
+        Slots(tape.names, v, tape.taken),
+        Slots(tape.names, g, tape.taken),
+        Slots(tape.partials, v, tape.taken),
+    )
 
 
 def _values(plan: _Plan, params, k: int, final: bool = False) -> Mapping[str, Any]:
     """Return every leaf's and node's value over all the samples (a forward pass alone), as `_passes` does."""
     graph = plan.graph
-    fast = run_tape(plan.tape, _leaves(plan, params, plan.data), arrays=graph.samples is not None, backward=False)
+    fast = run_tape(
+        plan.tape,
+        _leaves(plan, params, plan.data),
+        arrays=graph.samples is not None,
+        backward=False,
+    )
     if fast is None:
         return forward(graph, dict(zip(plan.params, params)), plan.used, k, final=final)
     return Slots(plan.tape.names, fast[0], plan.tape.taken)
@@ -423,7 +523,9 @@ def _pick(value, indices):
     return value if isinstance(value, float) else value[indices]  # a float, or an array of samples
 
 
-def _step(plan: _Plan, params: list[Any], k: int, lr: float, states: list[dict[str, Any]], indices=None) -> Step:
+def _step(
+    plan: _Plan, params: list[Any], k: int, lr: float, states: list[dict[str, Any]], indices=None
+) -> Step:
     """Return step k's record: its passes from `params` and the optimiser's `states` (lists in plan.params' order)."""
     graph, names = plan.graph, plan.params
     values, grads, partial_values = _passes(plan, params, k, indices)
@@ -436,7 +538,9 @@ def _step(plan: _Plan, params: list[Any], k: int, lr: float, states: list[dict[s
     chains = Chains(names, dict(zip(names, gradient)), plan.chains, partial_values)
     optimizer = OPTIMIZERS[str(graph.settings["optimizer"])]
     settings = {name: float(graph.settings[name]) for name in optimizer.settings}
-    moved = list(map(optimizer.step, params, gradient, states, repeat(k), repeat(lr), repeat(settings)))
+    moved = list(
+        map(optimizer.step, params, gradient, states, repeat(k), repeat(lr), repeat(settings))
+    )
     after, state = [m[0] for m in moved], [m[1] for m in moved]
     if not finite(sum(after)):  # one check for all (an overflowing sum only costs the search)
         for name, before, grad, new in zip(names, params, gradient, after):
@@ -448,11 +552,24 @@ def _step(plan: _Plan, params: list[Any], k: int, lr: float, states: list[dict[s
     samples = size or graph.samples
     picked = tuple(int(i) for i in indices) if indices is not None else None
     updates = Updates(names, params, gradient, lr, after, state, states)
-    return Step(k, lr, batch(graph, values[graph.loss], size), values, partials, grads, chains, updates, samples, picked,
-                partial_values)
+    return Step(
+        k,
+        lr,
+        batch(graph, values[graph.loss], size),
+        values,
+        partials,
+        grads,
+        chains,
+        updates,
+        samples,
+        picked,
+        partial_values,
+    )
 
 
-def _fault(step: int, where: str, expr, env, span, final: bool = False, indices=None) -> NumericFault:
+def _fault(
+    step: int, where: str, expr, env, span, final: bool = False, indices=None
+) -> NumericFault:
     """Return the fault of a non-finite value, naming the innermost operation that produced it (and, with samples,
     the sample: its number among all the samples, with `indices` the batch's)."""
     found = find_fault(expr, env)

@@ -17,7 +17,17 @@ from fractions import Fraction
 
 from bptrace.errors import Span
 from bptrace.language.lexer import Token
-from bptrace.language.syntax import Assignment, Binary, Call, Declaration, Expr, Name, Neg, Num, Statement
+from bptrace.language.syntax import (
+    Assignment,
+    Binary,
+    Call,
+    Declaration,
+    Expr,
+    Name,
+    Neg,
+    Num,
+    Statement,
+)
 
 _new = tuple.__new__  # Span(…) at C speed
 
@@ -42,9 +52,17 @@ def plan(statement: Statement, tokens: list[Token], i: int, end: int) -> tuple |
         kind = type(e)
         first, last = starts[(e.span.line, e.span.col)], ends[(e.span.end_line, e.span.end_col)]
         if kind is Name:
-            steps.append((NAME, first) if first == last else (WRAPPED, first, last, inside(first, last, "name")))
-        elif kind is Num:  # a literal, maybe with signs and parentheses around it: its one number token
-            signs = sum(tokens[i + k].text == "-" for k in range(first, last + 1))  # (−0 is 0: the value cannot tell)
+            steps.append(
+                (NAME, first)
+                if first == last
+                else (WRAPPED, first, last, inside(first, last, "name"))
+            )
+        elif (
+            kind is Num
+        ):  # a literal, maybe with signs and parentheses around it: its one number token
+            signs = sum(
+                tokens[i + k].text == "-" for k in range(first, last + 1)
+            )  # (−0 is 0: the value cannot tell)
             steps.append((NUM, first, last, inside(first, last, "number"), -1 if signs % 2 else 1))
         elif kind is Binary:
             walk(e.left)
@@ -61,13 +79,23 @@ def plan(statement: Statement, tokens: list[Token], i: int, end: int) -> tuple |
     if type(statement) is Assignment:
         walk(statement.expr)
         return (Assignment, starts[statement.span[:2]], statement.is_loss, tuple(steps))
-    if type(statement) is Declaration and type(statement.value) in _EXPRESSIONS:  # not samples, nor a draw
+    if (
+        type(statement) is Declaration and type(statement.value) in _EXPRESSIONS
+    ):  # not samples, nor a draw
         walk(statement.value)
-        return (Declaration, starts[statement.span[:2]], statement.kind, tuple(steps), starts[statement.keyword_span[:2]])
+        return (
+            Declaration,
+            starts[statement.span[:2]],
+            statement.kind,
+            tuple(steps),
+            starts[statement.keyword_span[:2]],
+        )
     return None
 
 
-def build(plan: tuple, tokens: list[Token], i: int, number: Callable[[Token], Fraction]) -> Statement:
+def build(
+    plan: tuple, tokens: list[Token], i: int, number: Callable[[Token], Fraction]
+) -> Statement:
     """Return the statement `plan` makes of the tokens from i on: what the parser would return for them."""
     stack: list[Expr] = []
     push = stack.append

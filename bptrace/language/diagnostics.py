@@ -8,7 +8,6 @@ from collections.abc import Iterable
 
 from bptrace.errors import Span
 
-
 # Characters people paste from slides, with what to write instead.
 CHARACTER_HINTS = {
     "×": "use * for multiplication",
@@ -84,8 +83,12 @@ def escaped(text: str, keep_tabs: bool = False) -> str:
     """
     if text.isprintable():
         return text
-    return "".join(_escape(ch) if unicodedata.category(ch) in _INVISIBLE and not (keep_tabs and ch == "\t") else ch
-                   for ch in text)
+    return "".join(
+        _escape(ch)
+        if unicodedata.category(ch) in _INVISIBLE and not (keep_tabs and ch == "\t")
+        else ch
+        for ch in text
+    )
 
 
 def _escape(ch: str) -> str:
@@ -134,8 +137,19 @@ def format_diagnostic(
         out.append(f"  hint: {hint}")
     return "\n".join(out)
 
+
 # What other tools and textbooks call bptrace's settings.
 SETTING_HINTS = {
     name: "the learning rate is called lr: write `set lr = VALUE`"
-    for name in ("learning_rate", "learningrate", "alpha", "α", "eta", "η", "step_size", "stepsize", "rate")
+    for name in (
+        "learning_rate",
+        "learningrate",
+        "alpha",
+        "α",
+        "eta",
+        "η",
+        "step_size",
+        "stepsize",
+        "rate",
+    )
 }

@@ -6,8 +6,8 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from bptrace.language.diagnostics import CHARACTER_HINTS
 from bptrace.errors import NetworkError, Span
+from bptrace.language.diagnostics import CHARACTER_HINTS
 
 KEYWORDS = ("param", "input", "target", "const", "loss", "set")
 _KEYWORDS = frozenset(KEYWORDS)
@@ -28,15 +28,20 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _SPACES = re.compile(r"[ \t\r\f\v]*")
-_NAME, _OP, _NUMBER, _NEWLINE, _END, _BAD = (_TOKEN.groupindex[g] for g in ("name", "op", "number", "newline", "end", "bad"))
+_NAME, _OP, _NUMBER, _NEWLINE, _END, _BAD = (
+    _TOKEN.groupindex[g] for g in ("name", "op", "number", "newline", "end", "bad")
+)
 _AFTER_NUMBER = frozenset("._xXbBoOeE")  # characters that may make a number malformed
-
 
 
 def _name_part(word: str) -> str:
     """Return the longest prefix of `word` that is a name: letters, marks, decimal digits and _."""
     for i, ch in enumerate(word):
-        ok = ch == "_" or ch.isalpha() or (i > 0 and ("0" <= ch <= "9" or unicodedata.category(ch) in ("Mn", "Mc")))
+        ok = (
+            ch == "_"
+            or ch.isalpha()
+            or (i > 0 and ("0" <= ch <= "9" or unicodedata.category(ch) in ("Mn", "Mc")))
+        )
         if not ok:
             return word[:i]
     return word
@@ -55,12 +60,18 @@ def _check_number(text: str, start: int, end: int, line: int, col: int) -> None:
         hint = "a number has at most one decimal point"
     elif rest[:1] == "_":
         hint = "numbers have no digit separators: write 1000, not 1_000"
-    elif text[start:end] == "0" and rest[:1] in ("x", "X", "b", "B", "o", "O") and rest[1:2].isalnum():
+    elif (
+        text[start:end] == "0"
+        and rest[:1] in ("x", "X", "b", "B", "o", "O")
+        and rest[1:2].isalnum()
+    ):
         hint = "write numbers in decimal"
     elif rest[:1] in ("e", "E") and not (rest[1:2].isdecimal() or rest[1:2] in ("+", "-")):
         hint = "an exponent needs digits, as in 1e3 or 2.5e-4"
     if hint:
-        raise NetworkError(f"invalid number '{whole}'", Span(line, col, line, col + tail - start), hint)
+        raise NetworkError(
+            f"invalid number '{whole}'", Span(line, col, line, col + tail - start), hint
+        )
 
 
 class Token(NamedTuple):
@@ -74,7 +85,9 @@ class Token(NamedTuple):
 
     @property
     def span(self) -> Span:
-        return tuple.__new__(Span, (self.line, self.col, self.line, self.end))  # Span(…), at C speed
+        return tuple.__new__(
+            Span, (self.line, self.col, self.line, self.end)
+        )  # Span(…), at C speed
 
 
 def tokenize(text: str) -> list[Token]:
@@ -100,9 +113,13 @@ def scan(text: str, keep: frozenset[str]) -> tuple[list[Token], list[tuple[str, 
     line, line_start, pos, n = 1, 0, 0, len(text)
     ascii = text.isascii()  # then no name needs a closer look
     done = False
-    while not done:  # once through, unless a name beyond ASCII ends before the regex's match: then on from there
+    while (
+        not done
+    ):  # once through, unless a name beyond ASCII ends before the regex's match: then on from there
         before = line_start - 1  # a column is its position minus this
-        for m in _TOKEN.finditer(text, pos):  # every character is in some match, a bad one in its own group
+        for m in _TOKEN.finditer(
+            text, pos
+        ):  # every character is in some match, a bad one in its own group
             group = m.lastindex
             start, end = m.span(group)
             if group == _NAME:
@@ -110,11 +127,33 @@ def scan(text: str, keep: frozenset[str]) -> tuple[list[Token], list[tuple[str, 
                 if not ascii and (not value.isascii() or (end < n and not text[end].isascii())):
                     value, pos = _unicode_name(text, start, end, line, line_start)
                     add(value if value in _KEYWORDS or value in keep else "name")
-                    append(new(Token, ("keyword" if value in _KEYWORDS else "name", value, line, start - before, pos - before)))
+                    append(
+                        new(
+                            Token,
+                            (
+                                "keyword" if value in _KEYWORDS else "name",
+                                value,
+                                line,
+                                start - before,
+                                pos - before,
+                            ),
+                        )
+                    )
                     if pos != end:
                         break
                     continue
-                append(new(Token, ("keyword" if value in _KEYWORDS else "name", value, line, start - before, end - before)))
+                append(
+                    new(
+                        Token,
+                        (
+                            "keyword" if value in _KEYWORDS else "name",
+                            value,
+                            line,
+                            start - before,
+                            end - before,
+                        ),
+                    )
+                )
                 add(value if value in _KEYWORDS or value in keep else "name")
             elif group == _OP:
                 value = text[start:end]
@@ -146,7 +185,11 @@ def scan(text: str, keep: frozenset[str]) -> tuple[list[Token], list[tuple[str, 
                 _bad_character(text, start, line, line_start)
     if opened:
         bracket = opened[-1].text
-        raise NetworkError(f"'{bracket}' is never closed", opened[-1].span, f"add the matching '{')' if bracket == '(' else ']'}'")
+        raise NetworkError(
+            f"'{bracket}' is never closed",
+            opened[-1].span,
+            f"add the matching '{')' if bracket == '(' else ']'}'",
+        )
     end_col = n - line_start + 1
     shapes.append(tuple(shape))
     ends.append(len(tokens))
@@ -161,7 +204,9 @@ def _bad_character(text: str, pos: int, line: int, line_start: int):
     shown = repr(ch) if ch.isascii() and ch.isprintable() else f"U+{ord(ch):04X}"
     if not ch.isascii() and ch.isprintable():
         shown = f"'{ch}' ({shown})"
-    raise NetworkError(f"unexpected character {shown}", Span(line, col, line, col + 1), CHARACTER_HINTS.get(ch))
+    raise NetworkError(
+        f"unexpected character {shown}", Span(line, col, line, col + 1), CHARACTER_HINTS.get(ch)
+    )
 
 
 def _unicode_name(text: str, start: int, end: int, line: int, line_start: int) -> tuple[str, int]:
@@ -171,4 +216,6 @@ def _unicode_name(text: str, start: int, end: int, line: int, line_start: int) -
     value = _name_part(text[start:end])
     if not value:
         _bad_character(text, start, line, line_start)
-    return unicodedata.normalize("NFC", value), start + len(value)  # x̂ precomposed or not is one name
+    return unicodedata.normalize("NFC", value), start + len(
+        value
+    )  # x̂ precomposed or not is one name

@@ -6,10 +6,10 @@ import math
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from itertools import count
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from itertools import count
 
 from bptrace.language.syntax import Call, Expr, Name, Neg, Num
 
@@ -29,7 +29,9 @@ class Notation:
     partial: str
     pretty: bool
     ascii_names: bool = False  # spell θ as theta, for terminals that cannot show it
-    spelled: Mapping[str, str] | None = None  # with ascii_names: a network's names as spelled, none alike (ascii_spellings)
+    spelled: Mapping[str, str] | None = (
+        None  # with ascii_names: a network's names as spelled, none alike (ascii_spellings)
+    )
 
 
 BP = Notation(times="*", minus="-", partial="d", pretty=False)
@@ -87,7 +89,7 @@ def name_text(name: str, notation: Notation) -> str:
     if not notation.pretty:
         return name
     base = name.rstrip("0123456789")
-    digits = name[len(base):]
+    digits = name[len(base) :]
     # Only w1 becomes w₁ (w_1 stays w_1), so two different names never look the same.
     if digits and base and base[-1].isalpha():
         return base + digits.translate(_SUBSCRIPTS)
@@ -107,18 +109,37 @@ def ascii_spellings(names: Iterable[str]) -> dict[str, str]:
     wanted = {name: _spelled(name) for name in names if not name.isascii()}
     counts = Counter(wanted.values())
     for name, text in wanted.items():
-        for candidate in (text, _spelled(name, marks=True), f"{text}_{'_'.join(f'u{ord(c):04x}' for c in name if not c.isascii())}"):
+        for candidate in (
+            text,
+            _spelled(name, marks=True),
+            f"{text}_{'_'.join(f'u{ord(c):04x}' for c in name if not c.isascii())}",
+        ):
             if candidate not in taken and counts[candidate] <= (candidate == text):
                 break
         else:  # a name written to look like another's spelling: number it
-            candidate = next(f"{text}_{k}" for k in count(2) if f"{text}_{k}" not in taken and f"{text}_{k}" not in counts)
+            candidate = next(
+                f"{text}_{k}"
+                for k in count(2)
+                if f"{text}_{k}" not in taken and f"{text}_{k}" not in counts
+            )
         taken.add(candidate)
         spelled[name] = candidate
     return spelled
 
 
-_MARKS = {"\u0302": "hat", "\u0304": "bar", "\u0305": "bar", "\u0303": "tilde", "\u0307": "dot", "\u0308": "ddot",
-          "\u20d7": "vec", "\u0301": "acute", "\u0300": "grave", "\u030c": "check", "\u0306": "breve"}
+_MARKS = {
+    "\u0302": "hat",
+    "\u0304": "bar",
+    "\u0305": "bar",
+    "\u0303": "tilde",
+    "\u0307": "dot",
+    "\u0308": "ddot",
+    "\u20d7": "vec",
+    "\u0301": "acute",
+    "\u0300": "grave",
+    "\u030c": "check",
+    "\u0306": "breve",
+}
 
 
 def _spelled(name: str, marks: bool = False) -> str:
@@ -128,7 +149,9 @@ def _spelled(name: str, marks: bool = False) -> str:
         if not unicodedata.combining(ch):
             out.append(_ascii_letter(ch))
         elif marks:
-            out.append("_" + _MARKS.get(ch, unicodedata.name(ch, f"u{ord(ch):04x}").split()[-1].lower()))
+            out.append(
+                "_" + _MARKS.get(ch, unicodedata.name(ch, f"u{ord(ch):04x}").split()[-1].lower())
+            )
     return "".join(out)
 
 
@@ -185,7 +208,10 @@ def _show(e: Expr, n: Notation, value_of) -> tuple[str, int]:
         return n.minus + text, UNARY
     if isinstance(e, Call):
         fn = "σ" if n.pretty and e.fn == "sigmoid" else e.fn
-        args = (value_of(a.id) if value_of and isinstance(a, Name) else _show(a, n, value_of)[0] for a in e.args)
+        args = (
+            value_of(a.id) if value_of and isinstance(a, Name) else _show(a, n, value_of)[0]
+            for a in e.args
+        )
         return f"{fn}({', '.join(args)})", ATOM
     left, right = _show(e.left, n, value_of), _show(e.right, n, value_of)
     if e.op in "+-":
@@ -195,7 +221,12 @@ def _show(e: Expr, n: Notation, value_of) -> tuple[str, int]:
         sign = n.times if e.op == "*" else "/"
         return f"{_wrap(left, PRODUCT)}{sign}{_wrap(right, POWER, n.minus)}", PRODUCT
     base = _wrap(left, ATOM)
-    if n.pretty and isinstance(e.right, Num) and e.right.value.denominator == 1 and 0 <= e.right.value < 100:
+    if (
+        n.pretty
+        and isinstance(e.right, Num)
+        and e.right.value.denominator == 1
+        and 0 <= e.right.value < 100
+    ):
         return base + str(e.right.value).translate(_SUPERSCRIPTS), POWER
     return f"{base}^{_wrap(right, POWER)}", POWER
 
@@ -230,8 +261,9 @@ def format_number(v: float, precision: int, notation: Notation = BP) -> str:
     return text.replace("-", notation.minus)
 
 
-
-EXACT_COUNT_DIGITS = 24  # a count of more digits is shown as ≈ 1.2·10²⁵: no one reads 25 digits, nor 4,300
+EXACT_COUNT_DIGITS = (
+    24  # a count of more digits is shown as ≈ 1.2·10²⁵: no one reads 25 digits, nor 4,300
+)
 
 
 def count_parts(n: int) -> tuple[str, int] | None:

@@ -60,7 +60,16 @@ class Binary:
     def __hash__(self) -> int:
         # Kept once worked out: formulas share big subexpressions, and hashing one again walks all of it.
         if not self.hashed:
-            self.hashed = hash((self.op, self.left, self.right,)) or 1
+            self.hashed = (
+                hash(
+                    (
+                        self.op,
+                        self.left,
+                        self.right,
+                    )
+                )
+                or 1
+            )
         return self.hashed
 
 
@@ -76,7 +85,15 @@ class Call:
     def __hash__(self) -> int:
         # Kept once worked out: formulas share big subexpressions, and hashing one again walks all of it.
         if not self.hashed:
-            self.hashed = hash((self.fn, self.args,)) or 1
+            self.hashed = (
+                hash(
+                    (
+                        self.fn,
+                        self.args,
+                    )
+                )
+                or 1
+            )
         return self.hashed
 
 

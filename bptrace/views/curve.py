@@ -32,7 +32,7 @@ def curve(losses: list[float], width: int = 60, ascii_only: bool = False) -> Cur
     bars = ASCII_BARS if ascii_only else BARS
     drawn = []
     for c in range(columns):
-        share = losses[c * len(losses) // columns:(c + 1) * len(losses) // columns]
+        share = losses[c * len(losses) // columns : (c + 1) * len(losses) // columns]
         value = sum(share) / len(share)
         if not math.isfinite(value) or high == low:
             drawn.append(bars[0] if high == low else "?")

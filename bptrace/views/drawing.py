@@ -14,10 +14,10 @@ import numpy as np
 from bptrace.engine.chains import direct_edges
 from bptrace.engine.evaluate import run
 from bptrace.engine.graph import Edge, Graph, Leaf, Node
-from bptrace.language.printer import MATH, Notation, format_value, name_text, partial_text, show
-from bptrace.language.diagnostics import escaped
-from bptrace.language.syntax import Num
 from bptrace.engine.tracer import Step
+from bptrace.language.diagnostics import escaped
+from bptrace.language.printer import MATH, Notation, format_value, name_text, partial_text, show
+from bptrace.language.syntax import Num
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +46,20 @@ def layers(graph: Graph) -> list[list[str]]:
 def leaf_label(graph: Graph, leaf: Leaf, labels: Labels) -> str:
     """Return `param w1 = 0.5`; with a step, the param's value then and ∂L/∂param below."""
     n, name = labels.notation, leaf.name
-    value = labels.step.values[name] if labels.step is not None else np.array(leaf.value) if isinstance(leaf.value, tuple) else leaf.value
+    value = (
+        labels.step.values[name]
+        if labels.step is not None
+        else np.array(leaf.value)
+        if isinstance(leaf.value, tuple)
+        else leaf.value
+    )
     text = f"{leaf.kind} {name_text(name, n)} = {labels.num(value)}"
     if leaf.drawn and labels.step is None:
         text += f" ~ {leaf.drawn}"  # drawn at random (with the seed in the title)
     if labels.step is not None and leaf.kind == "param":
-        grad = next(u.grad for u in labels.step.updates if u.param == name)  # the batch's, with samples
+        grad = next(
+            u.grad for u in labels.step.updates if u.param == name
+        )  # the batch's, with samples
         text += f"\n{partial_text(graph.loss, name, n)} = {labels.num(grad)}"
     return text
 
@@ -82,18 +90,28 @@ def edge_label(edge: Edge, labels: Labels, direct: bool = False) -> str:
 
 def dot(graph: Graph, labels: Labels, title: str) -> str:
     """Return the graph as Graphviz DOT: leaves as boxes on one rank, the loss doubly outlined."""
-    lines = [f"digraph {_quote(title)} {{", "  rankdir=LR;", '  node [fontname="Helvetica"];',
-             '  edge [fontname="Helvetica", fontsize=10];']
+    lines = [
+        f"digraph {_quote(title)} {{",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
     leaves, nodes = _by_name(graph)
     for k, names in enumerate(layers(graph)):
         lines.append(f"  // layer {k}")
         for name in names:
             if name in leaves:
-                style = ', style=filled, fillcolor="#fff2cc"' if leaves[name].kind == "param" else ""
-                lines.append(f"  {_quote(name)} [shape=box{style}, label={_quote(leaf_label(graph, leaves[name], labels))}];")
+                style = (
+                    ', style=filled, fillcolor="#fff2cc"' if leaves[name].kind == "param" else ""
+                )
+                lines.append(
+                    f"  {_quote(name)} [shape=box{style}, label={_quote(leaf_label(graph, leaves[name], labels))}];"
+                )
             else:
                 shape = "doubleoctagon" if name == graph.loss else "ellipse"
-                lines.append(f"  {_quote(name)} [shape={shape}, label={_quote(node_label(graph, nodes[name], labels))}];")
+                lines.append(
+                    f"  {_quote(name)} [shape={shape}, label={_quote(node_label(graph, nodes[name], labels))}];"
+                )
         if k == 0 and names:
             lines.append("  { rank=same; " + " ".join(_quote(name) + ";" for name in names) + " }")
     direct = direct_edges(graph)
@@ -117,17 +135,28 @@ def _quote(text: str) -> str:
 
 def mermaid(graph: Graph, labels: Labels) -> str:
     """Return the graph as a Mermaid flowchart (left to right), for Markdown pages and slides."""
-    ids = {name: f"n{i}" for i, name in enumerate([*(leaf.name for leaf in graph.leaves), *(n.name for n in graph.nodes)])}
+    ids = {
+        name: f"n{i}"
+        for i, name in enumerate(
+            [*(leaf.name for leaf in graph.leaves), *(n.name for n in graph.nodes)]
+        )
+    }
     leaves, nodes = _by_name(graph)
     lines = ["flowchart LR"]
     for names in layers(graph):
         for name in names:
             if name in leaves:
-                lines.append(f"  {ids[name]}[{_mermaid_text(leaf_label(graph, leaves[name], labels))}]")
+                lines.append(
+                    f"  {ids[name]}[{_mermaid_text(leaf_label(graph, leaves[name], labels))}]"
+                )
             elif name == graph.loss:
-                lines.append(f"  {ids[name]}[[{_mermaid_text(node_label(graph, nodes[name], labels))}]]")
+                lines.append(
+                    f"  {ids[name]}[[{_mermaid_text(node_label(graph, nodes[name], labels))}]]"
+                )
             else:
-                lines.append(f"  {ids[name]}([{_mermaid_text(node_label(graph, nodes[name], labels))}])")
+                lines.append(
+                    f"  {ids[name]}([{_mermaid_text(node_label(graph, nodes[name], labels))}])"
+                )
     direct = direct_edges(graph)
     for node in graph.nodes:
         for edge in node.edges:
@@ -140,9 +169,15 @@ def mermaid(graph: Graph, labels: Labels) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MERMAID_SPECIAL = str.maketrans({"#": "#35;", "&": "#amp;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;"})
+_MERMAID_SPECIAL = str.maketrans(
+    {"#": "#35;", "&": "#amp;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;"}
+)
 
 
 def _mermaid_text(text: str) -> str:
     """Return a quoted Mermaid label: quotes, #, &, <, > and backticks as entities (#quot;), line breaks as <br>."""
-    return '"' + "<br>".join(escaped(part).translate(_MERMAID_SPECIAL) for part in text.split("\n")) + '"'
+    return (
+        '"'
+        + "<br>".join(escaped(part).translate(_MERMAID_SPECIAL) for part in text.split("\n"))
+        + '"'
+    )

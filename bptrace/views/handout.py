@@ -10,20 +10,20 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from bptrace.views import latex
-
-from bptrace.views import tables
 from bptrace.engine.graph import Graph
-from bptrace.language.printer import ASCII, BP, MATH, name_text, partial_text, show
 from bptrace.engine.tracer import Final, Step
 from bptrace.language.diagnostics import escaped
+from bptrace.language.printer import ASCII, BP, MATH, name_text, partial_text, show
+from bptrace.views import latex, tables
 
 # The columns a worksheet keeps, by table: the rest (values, formulas, numbers, the optimiser's
 # state, the batch's mean) are what a student works out, and are left empty.
 SCAFFOLD = {
     "forward": ("node", "expression"),
     "partials": ("partial",),
-    "gradients": ("gradient",),  # ∂L/∂node summed over its uses: shown with the partials, blanked with them or the chains
+    "gradients": (
+        "gradient",
+    ),  # ∂L/∂node summed over its uses: shown with the partials, blanked with them or the chains
     "chains": ("gradient", "chain"),
     "updates": ("param", "before"),
 }
@@ -40,33 +40,53 @@ class Sheet:
     ascii_math: bool = False  # Markdown in plain .bp notation (LaTeX is ASCII anyway)
 
 
-def markdown(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
+def markdown(
+    graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str
+) -> Iterator[str]:
     """Yield a Markdown document, a step at a time."""
     w = tables.Writer(BP if sheet.ascii_math else MATH, sheet.precision)
-    return _document(graph, records, sheet, w, _Form(
-        begin=f"# {_md(title)}\n",
-        step=lambda k, leaves: f"\n## Step {k}\n\n{_md(leaves)}\n",
-        note=lambda prose, math: f"\n{_md(prose + math)}\n",
-        table=lambda rows, blank: f"\n### {_md(rows.title)}\n\n" + _md_table(rows, blank, sheet),
-        summary=lambda rows: "\n## Summary\n\n" + _md_table(rows, set(), sheet),
-        end=ending("markdown"),
-    ))
+    return _document(
+        graph,
+        records,
+        sheet,
+        w,
+        _Form(
+            begin=f"# {_md(title)}\n",
+            step=lambda k, leaves: f"\n## Step {k}\n\n{_md(leaves)}\n",
+            note=lambda prose, math: f"\n{_md(prose + math)}\n",
+            table=lambda rows, blank: (
+                f"\n### {_md(rows.title)}\n\n" + _md_table(rows, blank, sheet)
+            ),
+            summary=lambda rows: "\n## Summary\n\n" + _md_table(rows, set(), sheet),
+            end=ending("markdown"),
+        ),
+    )
 
 
-def latex_document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str) -> Iterator[str]:
+def latex_document(
+    graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str
+) -> Iterator[str]:
     """Yield a LaTeX document (article, amsmath), a step at a time."""
     names = [leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]
     w = tables.Writer(MATH, sheet.precision, tex=True, spelled=latex.spellings(names))
-    return _document(graph, records, sheet, w, _Form(
-        begin=("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
-               "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
-               f"\\begin{{document}}\n\\section*{{{latex.text(_ascii(escaped(title)))}}}\n"),
-        step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}\n",
-        note=lambda prose, math: f"\n{latex.text(prose)}{f'${math}$' if math else ''}\n",
-        table=lambda rows, blank: _tex_table(rows, blank, sheet),
-        summary=lambda rows: "\n\\subsection*{Summary}\n" + _tex_table(rows, set(), sheet),
-        end=ending("latex"),
-    ))
+    return _document(
+        graph,
+        records,
+        sheet,
+        w,
+        _Form(
+            begin=(
+                "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
+                "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
+                f"\\begin{{document}}\n\\section*{{{latex.text(_ascii(escaped(title)))}}}\n"
+            ),
+            step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}\n",
+            note=lambda prose, math: f"\n{latex.text(prose)}{f'${math}$' if math else ''}\n",
+            table=lambda rows, blank: _tex_table(rows, blank, sheet),
+            summary=lambda rows: "\n\\subsection*{Summary}\n" + _tex_table(rows, set(), sheet),
+            end=ending("latex"),
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +95,17 @@ class _Form:
 
     begin: str
     step: Callable[[int, str], str]  # a step's heading, given its number and its leaves line
-    note: Callable[[str, str], str]  # a paragraph: its prose, and math after it (LaTeX sets that in $…$)
+    note: Callable[
+        [str, str], str
+    ]  # a paragraph: its prose, and math after it (LaTeX sets that in $…$)
     table: Callable[[tables.TableRows, set[int]], str]  # a table, given its blank columns
     summary: Callable[[tables.TableRows], str]  # the summary, under its heading
     end: str
 
 
-def _document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: tables.Writer, form: _Form) -> Iterator[str]:
+def _document(
+    graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: tables.Writer, form: _Form
+) -> Iterator[str]:
     """Yield a document's chunks: its beginning, a chunk per step and per table, the summary, its end.
 
     A worksheet and its key yield the same number of chunks, so they can be written side by side.
@@ -93,13 +117,21 @@ def _document(graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: ta
             first = first or record
             w = tables.for_step(w, graph, record)
             yield form.step(record.step, _leaves(graph, record, w, sheet))
-            if record.samples is not None:  # which samples, and that the loss and the gradients are their mean
-                said = tables.samples_said(graph, record, "..." if w.tex else "…")  # prose: LaTeX sets ... as it is
+            if (
+                record.samples is not None
+            ):  # which samples, and that the loss and the gradients are their mean
+                said = tables.samples_said(
+                    graph, record, "..." if w.tex else "…"
+                )  # prose: LaTeX sets ... as it is
                 yield form.note(said[0].upper() + said[1:] + ".", "")
             for rows, name in _tables(graph, record, w, sheet):
                 yield form.table(rows, _blanked(record, name, sheet, rows.headers))
-                if name == "forward" and record.samples is not None:  # the loss training lowers, an answer where forward is blank
-                    loss = f"{w.name(graph.loss)} = " + ("" if "forward" in sheet.blank else w.number(record.loss))
+                if (
+                    name == "forward" and record.samples is not None
+                ):  # the loss training lowers, an answer where forward is blank
+                    loss = f"{w.name(graph.loss)} = " + (
+                        "" if "forward" in sheet.blank else w.number(record.loss)
+                    )
                     yield form.note(tables.batch_loss_said(graph, record), loss)
         elif first is not None:
             # A worksheet has no summary: its final values are the answers. (An empty chunk keeps
@@ -121,7 +153,9 @@ def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
         "updates": lambda: tables.updates(graph, step, w),
     }
     made = [(made[name](), name) for name in tables.TABLES if name in sheet.sections]
-    if "partials" in sheet.sections:  # as the terminal shows it: after the partials, when a node has a gradient to sum
+    if (
+        "partials" in sheet.sections
+    ):  # as the terminal shows it: after the partials, when a node has a gradient to sum
         gradients = tables.gradients(graph, step, w)
         if len(gradients.rows) > 1:  # more than the seed ∂L/∂L = 1
             made.insert([name for _, name in made].index("partials") + 1, (gradients, "gradients"))
@@ -133,9 +167,13 @@ def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> s
     another table substitutes from a blank one (the chains' "with numbers" are the local derivatives' values)."""
     if name == "chains" and "partials" in sheet.blank and name not in sheet.blank:
         return {i for i, header in enumerate(headers) if header == "with numbers"}
-    if name not in sheet.blank and not (name == "gradients" and sheet.blank & {"partials", "chains"}):
+    if name not in sheet.blank and not (
+        name == "gradients" and sheet.blank & {"partials", "chains"}
+    ):
         return set()  # (the summed gradients give the partials' and the chains' answers away)
-    kept = set(SCAFFOLD[name]) - ({"before"} if name == "updates" and _hides_updates(step, sheet) else set())
+    kept = set(SCAFFOLD[name]) - (
+        {"before"} if name == "updates" and _hides_updates(step, sheet) else set()
+    )
     return {i for i, header in enumerate(headers) if header not in kept}
 
 
@@ -143,17 +181,25 @@ def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
     """Return how the tables a worksheet shows filled in would give its blank answers away, each with what to do."""
     blank, shown = sheet.blank, set(sheet.sections)
     said = []
-    using = graph.partials_using_nodes() if "forward" in blank and "partials" in shown - blank else ()
+    using = (
+        graph.partials_using_nodes() if "forward" in blank and "partials" in shown - blank else ()
+    )
     if using:
         n, e = BP if sheet.ascii_math else MATH, using[0]
-        said.append(f"the local derivatives use node values, which the blank forward pass asks for "
-                    f"({partial_text(e.of, e.wrt, n)} = {show(e.formula, n)}): blank the partials too, or leave them out with --show")
+        said.append(
+            f"the local derivatives use node values, which the blank forward pass asks for "
+            f"({partial_text(e.of, e.wrt, n)} = {show(e.formula, n)}): blank the partials too, or leave them out with --show"
+        )
     if "chains" in blank and "updates" in shown - blank:
-        said.append("the updates show each gradient, which the blank chains ask for: blank the updates too, or leave "
-                    "them out with --show")
+        said.append(
+            "the updates show each gradient, which the blank chains ask for: blank the updates too, or leave "
+            "them out with --show"
+        )
     if "updates" in blank and steps > 1:
-        said.append("from step 2 on, the values shown come from the params the blank updates ask for: "
-                    "give --steps 1")
+        said.append(
+            "from step 2 on, the values shown come from the params the blank updates ask for: "
+            "give --steps 1"
+        )
     return said
 
 
@@ -171,7 +217,9 @@ def _leaves(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet) -> str:
         value = "?" if hidden and leaf.kind == "param" else w.number(step.values[leaf.name])
         item = f"{w.name(leaf.name)} = {value}"
         groups.setdefault(leaf.kind, []).append(f"${item}$" if w.tex else item)
-    return "; ".join(f"{tables.LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items()) + ("." if w.tex else "")
+    return "; ".join(
+        f"{tables.LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items()
+    ) + ("." if w.tex else "")
 
 
 def _hides_updates(step: Step, sheet: Sheet) -> bool:
@@ -194,11 +242,20 @@ def _md(text: str) -> str:
 
 def _md_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
     aligns = ["---:" if i >= rows.numeric_from else ":---" for i in range(len(rows.headers))]
-    lines = ["| " + " | ".join(_md(h) for h in rows.headers) + " |", "| " + " | ".join(aligns) + " |"]
+    lines = [
+        "| " + " | ".join(_md(h) for h in rows.headers) + " |",
+        "| " + " | ".join(aligns) + " |",
+    ]
     for row in _picked(rows.rows, sheet):
         if row is None:
             hidden = len(rows.rows) - (sheet.max_rows or 0)
-            lines.append("| " + " | ".join([f"… {hidden:,} more rows (--all shows them)", *[""] * (len(rows.headers) - 1)]) + " |")
+            lines.append(
+                "| "
+                + " | ".join(
+                    [f"… {hidden:,} more rows (--all shows them)", *[""] * (len(rows.headers) - 1)]
+                )
+                + " |"
+            )
             continue
         cells = ["" if i in blank and cell else _md(cell) for i, cell in enumerate(row.cells)]
         if row.kind in ("loss", "sum"):
@@ -208,6 +265,7 @@ def _md_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
 
 
 # -- LaTeX ---------------------------------------------------------------------------------------------
+
 
 def _ascii(text: str) -> str:
     """Return text pdflatex can set: θ spelled theta, other letters without accents (a file name)."""
@@ -225,14 +283,20 @@ def _shown_length(cell: str) -> int:
 def _tex_spec(rows: tables.TableRows, shown: list[tables.Row | None]) -> str:
     """Return a table's column spec: names left, numbers right, text that may be long (with numbers, and formulas of
     more than _LONG characters among the `shown` rows) in columns that wrap."""
+
     def column(i: int) -> str:
         if i in rows.text:
             return "p{4.5cm}"
         if i >= rows.numeric_from:
             return "r"
-        if i > 0 and max((_shown_length(row.cells[i]) for row in shown if row is not None), default=0) > _LONG:
+        if (
+            i > 0
+            and max((_shown_length(row.cells[i]) for row in shown if row is not None), default=0)
+            > _LONG
+        ):
             return "p{5cm}"
         return "l"
+
     return "".join(column(i) for i in range(len(rows.headers)))
 
 
@@ -241,13 +305,23 @@ def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
     spec = _tex_spec(rows, shown)
     title = rows.title  # written by the LaTeX writer: already LaTeX
     headers = [h if "$" in h else latex.text(h) for h in rows.headers]
-    room = r"\hspace{2.5cm}" if len(blank) <= 3 else r"\hspace{1.5cm}"  # four samples' columns and more: narrower, to fit the page
-    lines = [f"\n\\paragraph{{{title}}}\\mbox{{}}", f"\\begin{{longtable}}{{{spec}}}", r"\hline",
-             " & ".join(headers) + r" \\", r"\hline", r"\endhead"]
+    room = (
+        r"\hspace{2.5cm}" if len(blank) <= 3 else r"\hspace{1.5cm}"
+    )  # four samples' columns and more: narrower, to fit the page
+    lines = [
+        f"\n\\paragraph{{{title}}}\\mbox{{}}",
+        f"\\begin{{longtable}}{{{spec}}}",
+        r"\hline",
+        " & ".join(headers) + r" \\",
+        r"\hline",
+        r"\endhead",
+    ]
     for row in shown:
         if row is None:
             hidden = len(rows.rows) - (sheet.max_rows or 0)
-            lines.append(f"\\multicolumn{{{len(rows.headers)}}}{{l}}{{\\ldots\\ {hidden:,} more rows}} \\\\")
+            lines.append(
+                f"\\multicolumn{{{len(rows.headers)}}}{{l}}{{\\ldots\\ {hidden:,} more rows}} \\\\"
+            )
             continue
         cells = []
         for i, cell in enumerate(row.cells):

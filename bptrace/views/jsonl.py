@@ -19,14 +19,17 @@ from bptrace import __version__
 from bptrace.engine.chains import ChainPlan, edges_on_paths, plan_chains
 from bptrace.engine.graph import Graph
 from bptrace.engine.optimizers import OPTIMIZERS
-from bptrace.language.printer import show
 from bptrace.engine.tracer import Batches, Final, Step
+from bptrace.language.printer import show
 
 SCHEMA = "bptrace.trace"
 VERSION = 3  # 2: arrays of samples. 3: forward and partials keyed by name, each path's nodes once in begin
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _FLOAT = {float}
-_BLANK, _STEP = "\x00", "\x01"  # a float's place in a template, and the step's: no name holds a control character
+_BLANK, _STEP = (
+    "\x00",
+    "\x01",
+)  # a float's place in a template, and the step's: no name holds a control character
 
 
 def number(value: Any) -> float | str | list:
@@ -69,7 +72,9 @@ class Layout:
     """What every record of a trace shares, worked out once: the nodes, the partials by node, the listed paths."""
 
     nodes: tuple[str, ...]
-    keys: tuple[tuple[str, str], ...]  # every (of, wrt) on loss-to-param paths, in backprop order, grouped by of
+    keys: tuple[
+        tuple[str, str], ...
+    ]  # every (of, wrt) on loss-to-param paths, in backprop order, grouped by of
     ofs: tuple[str, ...]  # the nodes those partials are of, in that order
     wrts: tuple[tuple[str, ...], ...]  # and, for each, what it is differentiated with respect to
     chains: tuple[ChainPlan, ...]
@@ -142,7 +147,9 @@ def _dumps(value: Any) -> str:
 
 
 _SCALARS = {float, int, str, bool, type(None)}
-CHUNK = 1 << 16  # numbers encoded in one call: each a few milliseconds, so that Ctrl-C stops a long line at once
+CHUNK = (
+    1 << 16
+)  # numbers encoded in one call: each a few milliseconds, so that Ctrl-C stops a long line at once
 
 
 def _encode(value: Any, out: list[str]) -> list[str]:
@@ -163,14 +170,18 @@ def _encode(value: Any, out: list[str]) -> list[str]:
         out.append("]")
     elif kind is list and len(value) > CHUNK:
         out.append("[")
-        out.append(", ".join(_dumps(value[at:at + CHUNK])[1:-1] for at in range(0, len(value), CHUNK)))
+        out.append(
+            ", ".join(_dumps(value[at : at + CHUNK])[1:-1] for at in range(0, len(value), CHUNK))
+        )
         out.append("]")
     else:
         out.append(_dumps(value))
     return out
 
 
-JSON_INT_DIGITS = 4300  # the most digits Python's json module reads back as an int by default (sys.int_info)
+JSON_INT_DIGITS = (
+    4300  # the most digits Python's json module reads back as an int by default (sys.int_info)
+)
 
 
 def paths_count(n: int) -> int | str:
@@ -181,7 +192,9 @@ def paths_count(n: int) -> int | str:
     """
     import sys
 
-    limit = sys.get_int_max_str_digits()  # json writes an int through str(): at most this many digits (0: no limit)
+    limit = (
+        sys.get_int_max_str_digits()
+    )  # json writes an int through str(): at most this many digits (0: no limit)
     if n < 10 ** min(JSON_INT_DIGITS, limit or JSON_INT_DIGITS):
         return n
     sys.set_int_max_str_digits(0)  # no limit, for this one conversion
@@ -191,12 +204,28 @@ def paths_count(n: int) -> int | str:
         sys.set_int_max_str_digits(limit)
 
 
-def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, shape: Layout | None = None,
-          batches: Batches | None = None) -> dict[str, Any]:
+def begin(
+    graph: Graph,
+    network: str,
+    steps: int,
+    lr: float,
+    max_paths: int,
+    shape: Layout | None = None,
+    batches: Batches | None = None,
+) -> dict[str, Any]:
     """Return the record that opens a trace: the network, its settings (the mini-batches' too), its graph and its listed paths."""
     shape = shape or layout(graph, max_paths)
-    batch = {} if batches is None else {"batch": {"size": batches.size, "shuffle": batches.shuffle,
-                                                   **({"seed": batches.seed} if batches.shuffle else {})}}
+    batch = (
+        {}
+        if batches is None
+        else {
+            "batch": {
+                "size": batches.size,
+                "shuffle": batches.shuffle,
+                **({"seed": batches.seed} if batches.shuffle else {}),
+            }
+        }
+    )
     return {
         "type": "begin",
         "schema": SCHEMA,
@@ -207,16 +236,23 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, sha
         "lr": number(lr),
         "steps": steps,
         "max_paths": max_paths,
-        "optimizer": {"name": graph.settings["optimizer"],
-                      **{k: graph.settings[k] for k in OPTIMIZERS[str(graph.settings["optimizer"])].settings}},
+        "optimizer": {
+            "name": graph.settings["optimizer"],
+            **{k: graph.settings[k] for k in OPTIMIZERS[str(graph.settings["optimizer"])].settings},
+        },
         "seed": graph.seed,
         "samples": graph.samples,
         **batch,
         "reduction": graph.settings["reduction"],
         "params": {name: number(v) for name, v in graph.initial_params().items()},
         "leaves": [
-            {"name": leaf.name, "kind": leaf.kind, "value": number(np.array(leaf.value)), "line": leaf.span.line,
-             **({"drawn": leaf.drawn} if leaf.drawn else {})}
+            {
+                "name": leaf.name,
+                "kind": leaf.kind,
+                "value": number(np.array(leaf.value)),
+                "line": leaf.span.line,
+                **({"drawn": leaf.drawn} if leaf.drawn else {}),
+            }
             for leaf in graph.leaves
         ],
         "nodes": [
@@ -230,8 +266,17 @@ def begin(graph: Graph, network: str, steps: int, lr: float, max_paths: int, sha
             }
             for node in graph.nodes
         ],
-        "chains": [{"param": c.param, "paths_total": paths_count(c.total), "paths": [list(path) for path in c.paths]} for c in shape.chains],
-        "warnings": [{"message": w.message, "line": w.span.line, "col": w.span.col} for w in graph.warnings],
+        "chains": [
+            {
+                "param": c.param,
+                "paths_total": paths_count(c.total),
+                "paths": [list(path) for path in c.paths],
+            }
+            for c in shape.chains
+        ],
+        "warnings": [
+            {"message": w.message, "line": w.span.line, "col": w.span.col} for w in graph.warnings
+        ],
     }
 
 
@@ -246,7 +291,9 @@ def step(graph: Graph, record: Step, shape: Layout | None = None) -> dict[str, A
     partials = _take(record.partial_values, shape.keys)
     products = _products(shape, partials)
     grads = record.grads
-    each = iter(numbers(partials))  # each node's partials in turn: zip takes from it only while wrts lasts
+    each = iter(
+        numbers(partials)
+    )  # each node's partials in turn: zip takes from it only while wrts lasts
     return {
         "type": "step",
         "step": record.step,
@@ -256,12 +303,22 @@ def step(graph: Graph, record: Step, shape: Layout | None = None) -> dict[str, A
         "partials": dict(zip(shape.ofs, map(dict, map(zip, shape.wrts, repeat(each))))),
         "grads": dict(zip(grads, numbers(list(grads.values())))),
         "chains": [
-            {"param": c.param, "grad": number(c.grad), "paths": [number(products[end]) for end in ends]}
+            {
+                "param": c.param,
+                "grad": number(c.grad),
+                "paths": [number(products[end]) for end in ends],
+            }
             for c, ends in zip(record.chains, shape.ends)
         ],
         "updates": [
-            {"param": u.param, "before": number(u.before), "grad": number(u.grad), "lr": number(u.lr), "after": number(u.after),
-             **({"state": {k: number(v) for k, v in u.state.items()}} if u.state else {})}
+            {
+                "param": u.param,
+                "before": number(u.before),
+                "grad": number(u.grad),
+                "lr": number(u.lr),
+                "after": number(u.after),
+                **({"state": {k: number(v) for k, v in u.state.items()}} if u.state else {}),
+            }
             for u in record.updates
         ],
         **({"warnings": [_kink(near) for near in record.kinks]} if record.kinks else {}),
@@ -270,8 +327,15 @@ def step(graph: Graph, record: Step, shape: Layout | None = None) -> dict[str, A
 
 def _kink(near) -> dict[str, Any]:
     """Return the warning of a kink whose argument is within rounding of 0 (see kinks.py)."""
-    return {"message": near.message, "node": near.node, "function": near.fn, "value": number(near.value),
-            "bound": number(near.bound), "line": near.span.line, "col": near.span.col}
+    return {
+        "message": near.message,
+        "node": near.node,
+        "function": near.fn,
+        "value": number(near.value),
+        "bound": number(near.bound),
+        "line": near.span.line,
+        "col": near.span.col,
+    }
 
 
 class StepLines:
@@ -331,8 +395,12 @@ def _template(record: dict[str, Any]) -> tuple[str, int]:
             return [blank(v) for v in value]
         return value
 
-    text = line({**blank(record), "step": _STEP}).replace("%", "%%")  # the step stays first: "type" is not a number
-    return text.replace(json.dumps(_STEP), "%d").replace(json.dumps(_BLANK), "%r"), count  # a float's repr is its JSON
+    text = line({**blank(record), "step": _STEP}).replace(
+        "%", "%%"
+    )  # the step stays first: "type" is not a number
+    return text.replace(json.dumps(_STEP), "%d").replace(
+        json.dumps(_BLANK), "%r"
+    ), count  # a float's repr is its JSON
 
 
 def end(final: Final) -> dict[str, Any]:
@@ -346,7 +414,9 @@ def end(final: Final) -> dict[str, Any]:
     }
 
 
-def end_with_error(steps_done: int, params: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
+def end_with_error(
+    steps_done: int, params: dict[str, Any], error: dict[str, Any]
+) -> dict[str, Any]:
     """Return the record that closes a trace stopped early: what happened, and the params it stopped at."""
     return {
         "type": "end",

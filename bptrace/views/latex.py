@@ -10,19 +10,65 @@ from collections.abc import Callable, Iterable, Mapping
 from bptrace.engine.chains import MAX_LISTED_LENGTH
 from bptrace.engine.explain import Explanation, ParamChain, conclusion, factors
 from bptrace.language.diagnostics import escaped
-from bptrace.language.printer import ATOM, POWER, PRODUCT, SUM, UNARY, ascii_spellings, count_parts, number_text
+from bptrace.language.printer import (
+    ATOM,
+    POWER,
+    PRODUCT,
+    SUM,
+    UNARY,
+    ascii_spellings,
+    count_parts,
+    number_text,
+)
 from bptrace.language.syntax import Call, Expr, Name, Neg, Num
 
 GREEK = {
-    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
-    "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
-    "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
-    "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma",
-    "Υ": "Upsilon", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "ζ": "zeta",
+    "η": "eta",
+    "θ": "theta",
+    "ι": "iota",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "ν": "nu",
+    "ξ": "xi",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "τ": "tau",
+    "υ": "upsilon",
+    "φ": "phi",
+    "χ": "chi",
+    "ψ": "psi",
+    "ω": "omega",
+    "Γ": "Gamma",
+    "Δ": "Delta",
+    "Θ": "Theta",
+    "Λ": "Lambda",
+    "Ξ": "Xi",
+    "Π": "Pi",
+    "Σ": "Sigma",
+    "Υ": "Upsilon",
+    "Φ": "Phi",
+    "Ψ": "Psi",
+    "Ω": "Omega",
 }
 ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}  # x̂ x̄ x̃ ẋ
-FUNCTIONS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "sin": r"\sin",
-             "cos": r"\cos", "max": r"\max", "min": r"\min"}  # the rest are written \operatorname{…}
+FUNCTIONS = {
+    "sigmoid": r"\sigma",
+    "tanh": r"\tanh",
+    "exp": r"\exp",
+    "log": r"\log",
+    "sin": r"\sin",
+    "cos": r"\cos",
+    "max": r"\max",
+    "min": r"\min",
+}  # the rest are written \operatorname{…}
 
 
 def name(text: str, spelled: Mapping[str, str] | None = None) -> str:
@@ -36,7 +82,7 @@ def name(text: str, spelled: Mapping[str, str] | None = None) -> str:
     if "_" in text:
         return rf"\mathit{{{''.join(_letters(text))}}}"
     base = text.rstrip("0123456789")
-    digits = text[len(base):]
+    digits = text[len(base) :]
     latex = _base(base) if base else ""
     if digits and base:
         return f"{latex}_{{{digits}}}"
@@ -122,7 +168,9 @@ def partial(of: str, wrt: str, spelled: Mapping[str, str] | None = None) -> str:
     return rf"\frac{{\partial {name(of, spelled)}}}{{\partial {name(wrt, spelled)}}}"
 
 
-def formula(e: Expr, value_of: Callable[[str], str] | None = None, spelled: Mapping[str, str] | None = None) -> str:
+def formula(
+    e: Expr, value_of: Callable[[str], str] | None = None, spelled: Mapping[str, str] | None = None
+) -> str:
     """Return an expression as LaTeX math; with `value_of`, each name is replaced by its number (LaTeX)."""
     return _latex(e, value_of, spelled)[0]
 
@@ -158,10 +206,15 @@ def _latex(e: Expr, value_of=None, spelled: Mapping[str, str] | None = None) -> 
         text = value_of(e.id)  # already LaTeX (see tables.Writer.number)
         return (rf"\left({text}\right)" if text.startswith("-") or "times" in text else text), ATOM
     if isinstance(e, Neg):
-        return "-" + _wrap(_latex(e.operand, value_of, spelled), POWER if isinstance(e.operand, Neg) else PRODUCT), UNARY
+        return "-" + _wrap(
+            _latex(e.operand, value_of, spelled), POWER if isinstance(e.operand, Neg) else PRODUCT
+        ), UNARY
     if isinstance(e, Call):
         # A number alone as an argument needs no parentheses of its own: σ(−0.15), not σ((−0.15)).
-        args = ", ".join(value_of(a.id) if value_of and isinstance(a, Name) else formula(a, value_of, spelled) for a in e.args)
+        args = ", ".join(
+            value_of(a.id) if value_of and isinstance(a, Name) else formula(a, value_of, spelled)
+            for a in e.args
+        )
         if e.fn == "sqrt":
             return rf"\sqrt{{{args}}}", ATOM
         if e.fn == "abs":
@@ -170,17 +223,23 @@ def _latex(e: Expr, value_of=None, spelled: Mapping[str, str] | None = None) -> 
         return rf"{fn}\left({args}\right)", ATOM
     left, right = _latex(e.left, value_of, spelled), _latex(e.right, value_of, spelled)
     if e.op in "+-":
-        right_text = _wrap(right, PRODUCT) if not right[0].startswith("-") else rf"\left({right[0]}\right)"
+        right_text = (
+            _wrap(right, PRODUCT) if not right[0].startswith("-") else rf"\left({right[0]}\right)"
+        )
         return f"{_wrap(left, SUM)} {e.op} {right_text}", SUM
     if e.op == "*":
-        right_text = _wrap(right, POWER) if not right[0].startswith("-") else rf"\left({right[0]}\right)"
+        right_text = (
+            _wrap(right, POWER) if not right[0].startswith("-") else rf"\left({right[0]}\right)"
+        )
         return rf"{_wrap(left, PRODUCT)} \cdot {right_text}", PRODUCT
     if e.op == "/":
         return rf"\frac{{{left[0]}}}{{{right[0]}}}", POWER
     return f"{{{_wrap(left, ATOM)}}}^{{{right[0]}}}", POWER
 
 
-_BREAKABLE_COMMA = r", \allowbreak "  # TeX breaks inline math after a relation or an operator, not after a comma
+_BREAKABLE_COMMA = (
+    r", \allowbreak "  # TeX breaks inline math after a relation or an operator, not after a comma
+)
 
 
 def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | None = None) -> str:
@@ -189,7 +248,9 @@ def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | N
     `spelled` writes the network's look-alike names apart (see spellings).
     """
     loss, spelled = answers.loss, spelled or {}
-    entries = [partial(loss, p, spelled) if p is not None else r"\ldots" for p in answers.gradient_entries]
+    entries = [
+        partial(loss, p, spelled) if p is not None else r"\ldots" for p in answers.gradient_entries
+    ]
     lines = [
         comment(title),
         "% Paste into a slide or a handout; needs \\usepackage{amsmath}.",
@@ -198,7 +259,12 @@ def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | N
         rf"    $\nabla {name(loss, spelled)} = \bigl({_BREAKABLE_COMMA.join(entries)}\bigr)$.",  # not \left(: a line may break in it
         rf"  \item Backprop computes {_count(len(answers.partials), 'local partial derivative', 'local partial derivatives')}, each once:",
         r"    \begin{align*}",
-        *_rows([rf"{_local(e, answers.direct, spelled)} &= {formula(e.formula, None, spelled)}" for e in answers.partials]),
+        *_rows(
+            [
+                rf"{_local(e, answers.direct, spelled)} &= {formula(e.formula, None, spelled)}"
+                for e in answers.partials
+            ]
+        ),
         r"    \end{align*}",
         r"  \item[3--4.] Each param's partial derivative, by the chain rule:",
         r"    \begin{align*}",
@@ -221,22 +287,42 @@ def _chain(chain: ParamChain, loss: str, spelled: Mapping[str, str]) -> list[str
     if chain.total == 0:
         return [rf"{left} &= 0 && \text{{no path}}"]
     if not chain.paths:
-        return [rf"{left} &= \text{{{_count(chain.total, 'path', 'paths')} of more than {MAX_LISTED_LENGTH} factors}} {count}"]
+        return [
+            rf"{left} &= \text{{{_count(chain.total, 'path', 'paths')} of more than {MAX_LISTED_LENGTH} factors}} {count}"
+        ]
     rows = []
     for i, path in enumerate(chain.paths):
         terms = [partial(a, b, spelled) for a, b in zip(path, path[1:])]
-        if len(terms) == 1:  # the edge itself, not the gradient of the same name (nor circular when it is the only path)
+        if (
+            len(terms) == 1
+        ):  # the edge itself, not the gradient of the same name (nor circular when it is the only path)
             terms = [_direct(terms[0])]
         product = r" \cdot ".join(terms)
         rows.append(rf"{left} &= {product} {count}" if i == 0 else rf"&\quad + {product}")
     if chain.total > len(chain.paths):
-        rows.append(rf"&\quad + \cdots \text{{ ({_count(chain.total - len(chain.paths), 'more path', 'more paths')})}}")
+        rows.append(
+            rf"&\quad + \cdots \text{{ ({_count(chain.total - len(chain.paths), 'more path', 'more paths')})}}"
+        )
     return rows
 
 
-_SPECIAL = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                          "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                          "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"})  # (OT1 sets <>| as ¡¿—)
+_SPECIAL = str.maketrans(
+    {
+        "\\": r"\textbackslash{}",
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}",
+        "<": r"\textless{}",
+        ">": r"\textgreater{}",
+        "|": r"\textbar{}",
+    }
+)  # (OT1 sets <>| as ¡¿—)
 
 
 def text(words: str) -> str:

@@ -9,12 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bptrace.views import latex
 from bptrace.engine.chains import MAX_LISTED_LENGTH, MAX_LISTED_PATHS, direct_edges
 from bptrace.engine.graph import Graph
-from bptrace.language.printer import Notation, count_text, format_value, name_text, partial_text, show
-from bptrace.language.syntax import Expr
 from bptrace.engine.tracer import Chain, Final, Step
+from bptrace.language.printer import (
+    Notation,
+    count_text,
+    format_value,
+    name_text,
+    partial_text,
+    show,
+)
+from bptrace.language.syntax import Expr
+from bptrace.views import latex
 
 TABLES = ("forward", "partials", "chains", "updates")
 LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
@@ -30,21 +37,33 @@ class Writer:
     tex: bool = False  # LaTeX math instead of Unicode text
     shown: tuple[int, ...] | None = None  # with samples: those shown as columns (numbered from 0)
     reduction: str = "mean"  # how the batch's gradient comes from the samples': mean or sum
-    numbers: tuple[int, ...] | None = None  # with mini-batches: each batch position's sample, numbered from 0
-    spelled: Mapping[str, str] | None = None  # in LaTeX: the network's look-alike names, written apart (latex.spellings)
+    numbers: tuple[int, ...] | None = (
+        None  # with mini-batches: each batch position's sample, numbered from 0
+    )
+    spelled: Mapping[str, str] | None = (
+        None  # in LaTeX: the network's look-alike names, written apart (latex.spellings)
+    )
 
     def name(self, name: str) -> str:
         return latex.name(name, self.spelled) if self.tex else name_text(name, self.notation)
 
     def expr(self, e: Expr, value_of: Callable[[str], str] | None = None) -> str:
-        return latex.formula(e, value_of, self.spelled) if self.tex else show(e, self.notation, value_of)
+        return (
+            latex.formula(e, value_of, self.spelled)
+            if self.tex
+            else show(e, self.notation, value_of)
+        )
 
     def inline(self, name: str) -> str:
         """Return a name inside prose: $w_{1}$ in LaTeX."""
         return f"${latex.name(name, self.spelled)}$" if self.tex else name_text(name, self.notation)
 
     def partial(self, of: str, wrt: str) -> str:
-        return latex.partial(of, wrt, self.spelled) if self.tex else partial_text(of, wrt, self.notation)
+        return (
+            latex.partial(of, wrt, self.spelled)
+            if self.tex
+            else partial_text(of, wrt, self.notation)
+        )
 
     def inline_partial(self, of: str, wrt: str) -> str:
         """Return ∂of/∂wrt inside prose: in $…$ in LaTeX."""
@@ -143,7 +162,9 @@ class TableRows:
     headers: tuple[str, ...]
     rows: list[Row] | Rows = field(default_factory=list)
     numeric_from: int = 99
-    text: tuple[int, ...] = ()  # columns of text among the numeric ones: a formula with numbers, which may wrap
+    text: tuple[
+        int, ...
+    ] = ()  # columns of text among the numeric ones: a formula with numbers, which may wrap
 
 
 def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -> TableRows:
@@ -158,7 +179,12 @@ def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -
         return Row(cells, "loss" if is_loss else "plain", (node.name,))
 
     nodes = [node for node in graph.nodes if only is None or node.name in only]
-    return TableRows("Forward pass", ("node", "expression", *numbers, *w.value_headers()), Rows(nodes, row), 2 + len(numbers))
+    return TableRows(
+        "Forward pass",
+        ("node", "expression", *numbers, *w.value_headers()),
+        Rows(nodes, row),
+        2 + len(numbers),
+    )
 
 
 class _Direct:
@@ -186,8 +212,12 @@ def partials(graph: Graph, step: Step, w: Writer) -> TableRows:
         label = w.partial(p.of, p.wrt) + direct.mark(p.of, p.wrt, w)
         return Row((label, w.expr(p.edge.formula), *w.values(p.value)), subject=(p.of, p.wrt))
 
-    return TableRows(f"Local derivatives, backwards from {w.inline(graph.loss)}", ("partial", "formula", *w.value_headers()),
-                     Rows(step.partials, row), 2)
+    return TableRows(
+        f"Local derivatives, backwards from {w.inline(graph.loss)}",
+        ("partial", "formula", *w.value_headers()),
+        Rows(step.partials, row),
+        2,
+    )
 
 
 def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
@@ -200,21 +230,50 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
 
     def row(name: str) -> Row:
         if name == graph.loss:  # the seed: ∂L/∂L = 1
-            return Row((w.partial(graph.loss, graph.loss), "", *[""] * len(numbers), *w.values(1.0)), subject=(graph.loss,))
+            return Row(
+                (w.partial(graph.loss, graph.loss), "", *[""] * len(numbers), *w.values(1.0)),
+                subject=(graph.loss,),
+            )
         terms = uses[name]
-        symbols = " + ".join(f"{w.partial(graph.loss, p.of)}{w.times}{w.partial(p.of, p.wrt)}{direct.mark(p.of, p.wrt, w)}" for p in terms)
-        substituted = (" + ".join(f"({w.number(w.at(step.grads[p.of]))}){w.times}({w.number(w.at(p.value))})" for p in terms),)
-        cells = (w.partial(graph.loss, name), symbols, *(substituted if numbers else ()), *w.values(step.grads[name]))
+        symbols = " + ".join(
+            f"{w.partial(graph.loss, p.of)}{w.times}{w.partial(p.of, p.wrt)}{direct.mark(p.of, p.wrt, w)}"
+            for p in terms
+        )
+        substituted = (
+            " + ".join(
+                f"({w.number(w.at(step.grads[p.of]))}){w.times}({w.number(w.at(p.value))})"
+                for p in terms
+            ),
+        )
+        cells = (
+            w.partial(graph.loss, name),
+            symbols,
+            *(substituted if numbers else ()),
+            *w.values(step.grads[name]),
+        )
         return Row(cells, subject=(name,))
 
     # Each node where its own partials begin: from the loss back, layer by layer, as the partials are listed.
-    names = [graph.loss, *(name for name in dict.fromkeys(p.of for p in step.partials) if name in uses)]
-    return TableRows(f"Gradients {w.inline_partial(graph.loss, 'node')}, summed over each node's uses",
-                     ("gradient", "chain rule", *numbers, *w.value_headers()), Rows(names, row), 2 + len(numbers))
+    names = [
+        graph.loss,
+        *(name for name in dict.fromkeys(p.of for p in step.partials) if name in uses),
+    ]
+    return TableRows(
+        f"Gradients {w.inline_partial(graph.loss, 'node')}, summed over each node's uses",
+        ("gradient", "chain rule", *numbers, *w.value_headers()),
+        Rows(names, row),
+        2 + len(numbers),
+    )
 
 
-def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors: int | None = None,
-               max_shown: int | None = None) -> list[Row]:
+def chain_rows(
+    chain: Chain,
+    loss: str,
+    w: Writer,
+    per_sample=None,
+    max_factors: int | None = None,
+    max_shown: int | None = None,
+) -> list[Row]:
     """Return one param's rows: a product per listed path, a note of the rest, the sum over paths.
 
     With samples, each path's value is shown per sample, and the last column holds the batch's
@@ -227,26 +286,67 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors:
     blank = ("",) * (numbers + len(w.value_headers()))
     total = w.values(per_sample) if batched else ()
 
-    def row(first: str, second: str, substituted: str, values: tuple[str, ...], batch_value: str, kind: str = "plain") -> Row:
-        cells = (first, second, *((substituted,) if numbers else ()), *values, *((batch_value,) if batched else ()))
+    def row(
+        first: str,
+        second: str,
+        substituted: str,
+        values: tuple[str, ...],
+        batch_value: str,
+        kind: str = "plain",
+    ) -> Row:
+        cells = (
+            first,
+            second,
+            *((substituted,) if numbers else ()),
+            *values,
+            *((batch_value,) if batched else ()),
+        )
         return Row(cells, kind, (chain.param,))
 
     if chain.paths_total == 0:
-        return [row(label, w.note("no path: the loss does not depend on it"), "", total or w.values(chain.grad), w.number(chain.grad), "note")]
+        return [
+            row(
+                label,
+                w.note("no path: the loss does not depend on it"),
+                "",
+                total or w.values(chain.grad),
+                w.number(chain.grad),
+                "note",
+            )
+        ]
     if not chain.paths:
-        paths = "1 path of" if chain.paths_total == 1 else f"{w.count(chain.paths_total)} paths, each of"
+        paths = (
+            "1 path of"
+            if chain.paths_total == 1
+            else f"{w.count(chain.paths_total)} paths, each of"
+        )
         text = f"{paths} more than {MAX_LISTED_LENGTH:,} factors: counted, not listed"
-        return [row(label, w.note(text), "", total or w.values(chain.grad), w.number(chain.grad), "note")]
+        return [
+            row(
+                label, w.note(text), "", total or w.values(chain.grad), w.number(chain.grad), "note"
+            )
+        ]
     rows = []
     single = chain.paths_total == 1
-    shown = chain.paths if max_shown is None else chain.paths[:max_shown]  # a view of a few rows shows the first
+    shown = (
+        chain.paths if max_shown is None else chain.paths[:max_shown]
+    )  # a view of a few rows shows the first
     for i, path in enumerate(shown):
         edges = list(zip(path.nodes, path.nodes[1:]))
-        symbols = w.times.join(_elided([w.partial(a, b) for a, b in _ends(edges, max_factors)], len(edges), w))
-        if len(path.nodes) == 2:  # the local partial: the whole gradient when it is the only path, else a part
+        symbols = w.times.join(
+            _elided([w.partial(a, b) for a, b in _ends(edges, max_factors)], len(edges), w)
+        )
+        if (
+            len(path.nodes) == 2
+        ):  # the local partial: the whole gradient when it is the only path, else a part
             symbols += w.note(" (direct)")
-        substituted = w.times.join(_elided([f"({w.number(w.at(f))})" for f in _ends(path.factors, max_factors)],
-                                           len(path.factors), w))
+        substituted = w.times.join(
+            _elided(
+                [f"({w.number(w.at(f))})" for f in _ends(path.factors, max_factors)],
+                len(path.factors),
+                w,
+            )
+        )
         mean = w.number(chain.grad) if single else ""  # one path: its batch value is the gradient
         rows.append(row(label if i == 0 else "", symbols, substituted, w.values(path.value), mean))
     if not single:
@@ -257,11 +357,25 @@ def chain_rows(chain: Chain, loss: str, w: Writer, per_sample=None, max_factors:
             if len(shown) < len(chain.paths):
                 why = f"not shown; --all shows the first {len(chain.paths):,}"
             else:
-                why = f"not listed; a trace lists at most {MAX_LISTED_PATHS:,} paths" if chain.finder.capped else \
-                    "not listed; --max-paths shows more"
+                why = (
+                    f"not listed; a trace lists at most {MAX_LISTED_PATHS:,} paths"
+                    if chain.finder.capped
+                    else "not listed; --max-paths shows more"
+                )
             note = w.note(f"{dots} and {w.count(more)} more {noun} ({why})")
-            rows.append(Row(("", note, *blank, *(("",) if batched else ())), "note", (chain.param,)))
-        rows.append(row("", w.note(f"sum over the {w.count(chain.paths_total)} paths"), "", total or w.values(chain.grad), w.number(chain.grad), "sum"))
+            rows.append(
+                Row(("", note, *blank, *(("",) if batched else ())), "note", (chain.param,))
+            )
+        rows.append(
+            row(
+                "",
+                w.note(f"sum over the {w.count(chain.paths_total)} paths"),
+                "",
+                total or w.values(chain.grad),
+                w.number(chain.grad),
+                "sum",
+            )
+        )
     return rows
 
 
@@ -289,7 +403,11 @@ CHAINS_TITLE = "Chain rule, one product per path"
 def chains(step: Step, loss: str, w: Writer) -> TableRows:
     numbers = ("with numbers",) if w.one_sample else ()
     batch = (f"batch {w.reduction}",) if w.shown is not None else ()
-    table = TableRows(CHAINS_TITLE, ("gradient", "chain", *numbers, *w.value_headers(), *batch), numeric_from=2 + len(numbers))
+    table = TableRows(
+        CHAINS_TITLE,
+        ("gradient", "chain", *numbers, *w.value_headers(), *batch),
+        numeric_from=2 + len(numbers),
+    )
     for chain in step.chains:
         table.rows.extend(chain_rows(chain, loss, w, step.grads.get(chain.param)))
     return table
@@ -298,7 +416,9 @@ def chains(step: Step, loss: str, w: Writer) -> TableRows:
 def updates(graph: Graph, step: Step, w: Writer) -> TableRows:
     """Return each param's update, with the optimiser's state: velocity for momentum, m, v, m̂, v̂ for adam."""
     settings, optimizer = graph.settings, graph.settings["optimizer"]
-    gradient = "gradient" if w.shown is None else f"{w.reduction} gradient"  # the batch's, from the samples'
+    gradient = (
+        "gradient" if w.shown is None else f"{w.reduction} gradient"
+    )  # the batch's, from the samples'
     if optimizer == "momentum":
         return _momentum(step, w, gradient, settings)
     if optimizer == "adam":
@@ -313,14 +433,26 @@ def updates(graph: Graph, step: Step, w: Writer) -> TableRows:
         scaled = f"{w.alpha}{n.times}gradient"
     table = TableRows(title, ("param", "before", gradient, scaled, "after"), numeric_from=1)
     for u in step.updates:
-        cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.lr * u.grad), w.number(u.after))
+        cells = (
+            w.name(u.param),
+            w.number(u.before),
+            w.number(u.grad),
+            w.number(u.lr * u.grad),
+            w.number(u.after),
+        )
         table.rows.append(Row(cells, subject=(u.param,)))
     return table
 
 
 def _symbols(w: Writer, *names: str) -> list[str]:
     """Return Greek setting names as written: μ, β₁, ε (mu, beta1, eps in plain text; LaTeX commands)."""
-    tex = {"mu": r"\mu", "beta1": r"\beta_1", "beta2": r"\beta_2", "eps": r"\epsilon", "alpha": r"\alpha"}
+    tex = {
+        "mu": r"\mu",
+        "beta1": r"\beta_1",
+        "beta2": r"\beta_2",
+        "eps": r"\epsilon",
+        "alpha": r"\alpha",
+    }
     pretty = {"mu": "μ", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "alpha": "α"}
     plain = {"mu": "mu", "beta1": "beta1", "beta2": "beta2", "eps": "eps", "alpha": "lr"}
     table = tex if w.tex else pretty if w.notation.pretty else plain
@@ -331,21 +463,32 @@ def _momentum(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows
     mu, alpha = _symbols(w, "mu", "alpha")
     values = f"{alpha} = {w.number(step.lr)}, {mu} = {w.number(settings['momentum'])}"
     if w.tex:
-        title = (r"Update with momentum: velocity $= \mu \cdot$ velocity $+$ gradient, "
-                 rf"after $=$ before $- \alpha \cdot$ velocity, with ${values.replace('$', '')}$")
+        title = (
+            r"Update with momentum: velocity $= \mu \cdot$ velocity $+$ gradient, "
+            rf"after $=$ before $- \alpha \cdot$ velocity, with ${values.replace('$', '')}$"
+        )
         scaled = r"$\alpha \cdot$ velocity"
     else:
         n = w.notation
-        title = (f"Update with momentum  velocity = {mu}{n.times}velocity + gradient,  "
-                 f"after = before {n.minus} {alpha}{n.times}velocity   ({values})")
+        title = (
+            f"Update with momentum  velocity = {mu}{n.times}velocity + gradient,  "
+            f"after = before {n.minus} {alpha}{n.times}velocity   ({values})"
+        )
         scaled = f"{alpha}{n.times}velocity"
     # The formula with numbers goes last: when the terminal is narrow, it wraps and the numbers keep their width.
     headers = ("param", "before", gradient, "velocity", scaled, "after", "velocity with numbers")
     table = TableRows(title, headers, numeric_from=1, text=(6,))
     for u in step.updates:
         substituted = f"{w.number(settings['momentum'])}{w.times}{_paren(w, w.number(u.previous.get('velocity', 0.0)))} + {_paren(w, w.number(u.grad))}"
-        cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(u.state["velocity"]),
-                 w.number(u.lr * u.state["velocity"]), w.number(u.after), substituted)
+        cells = (
+            w.name(u.param),
+            w.number(u.before),
+            w.number(u.grad),
+            w.number(u.state["velocity"]),
+            w.number(u.lr * u.state["velocity"]),
+            w.number(u.after),
+            substituted,
+        )
         table.rows.append(Row(cells, subject=(u.param,)))
     return table
 
@@ -353,39 +496,73 @@ def _momentum(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows
 def _adam(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
     t = step.step
     if w.tex:
-        numbers = (rf"$\alpha = {w.number(step.lr)}$, $\beta_1 = {w.number(settings['beta1'])}$, "
-                   rf"$\beta_2 = {w.number(settings['beta2'])}$, $\epsilon = {w.number(settings['eps'])}$, $t = {t}$")
-        title = (r"Update with adam: $m = \beta_1 m + (1 - \beta_1) g$, $v = \beta_2 v + (1 - \beta_2) g^2$, "
-                 r"$\hat{m} = m/(1 - \beta_1^t)$, $\hat{v} = v/(1 - \beta_2^t)$, "
-                 rf"after $=$ before $- \alpha \hat{{m}}/(\sqrt{{\hat{{v}}}} + \epsilon)$, with {numbers}")
+        numbers = (
+            rf"$\alpha = {w.number(step.lr)}$, $\beta_1 = {w.number(settings['beta1'])}$, "
+            rf"$\beta_2 = {w.number(settings['beta2'])}$, $\epsilon = {w.number(settings['eps'])}$, $t = {t}$"
+        )
+        title = (
+            r"Update with adam: $m = \beta_1 m + (1 - \beta_1) g$, $v = \beta_2 v + (1 - \beta_2) g^2$, "
+            r"$\hat{m} = m/(1 - \beta_1^t)$, $\hat{v} = v/(1 - \beta_2^t)$, "
+            rf"after $=$ before $- \alpha \hat{{m}}/(\sqrt{{\hat{{v}}}} + \epsilon)$, with {numbers}"
+        )
     else:
         b1, b2, eps, alpha = _symbols(w, "beta1", "beta2", "eps", "alpha")
-        values = (f"({alpha} = {w.number(step.lr)}, {b1} = {w.number(settings['beta1'])}, {b2} = {w.number(settings['beta2'])}, "
-                  f"{eps} = {w.number(settings['eps'])}, t = {t})")
+        values = (
+            f"({alpha} = {w.number(step.lr)}, {b1} = {w.number(settings['beta1'])}, {b2} = {w.number(settings['beta2'])}, "
+            f"{eps} = {w.number(settings['eps'])}, t = {t})"
+        )
         if w.notation.pretty:
-            title = (f"Update with adam  m = {b1}·m + (1 − {b1})·g,  v = {b2}·v + (1 − {b2})·g²,  m̂ = m/(1 − {b1}^t),  "
-                     f"v̂ = v/(1 − {b2}^t),  after = before − {alpha}·m̂/(√v̂ + {eps})   {values}")
+            title = (
+                f"Update with adam  m = {b1}·m + (1 − {b1})·g,  v = {b2}·v + (1 − {b2})·g²,  m̂ = m/(1 − {b1}^t),  "
+                f"v̂ = v/(1 − {b2}^t),  after = before − {alpha}·m̂/(√v̂ + {eps})   {values}"
+            )
         else:
-            title = (f"Update with adam  m = {b1}*m + (1 - {b1})*g,  v = {b2}*v + (1 - {b2})*g^2,  m_hat = m/(1 - {b1}^t),  "
-                     f"v_hat = v/(1 - {b2}^t),  after = before - {alpha}*m_hat/(sqrt(v_hat) + {eps})   {values}")
+            title = (
+                f"Update with adam  m = {b1}*m + (1 - {b1})*g,  v = {b2}*v + (1 - {b2})*g^2,  m_hat = m/(1 - {b1}^t),  "
+                f"v_hat = v/(1 - {b2}^t),  after = before - {alpha}*m_hat/(sqrt(v_hat) + {eps})   {values}"
+            )
     # m̂ and v̂ appear in the formula with numbers (and in the JSON state): a column each would not fit 80 columns.
     m, v = ("$m$", "$v$") if w.tex else ("m", "v")
-    table = TableRows(title, ("param", "before", gradient, m, v, "after", "after with numbers"), numeric_from=1, text=(6,))
-    root = (lambda x: rf"\sqrt{{{x}}}") if w.tex else (lambda x: f"√{x}") if w.notation.pretty else (lambda x: f"sqrt({x})")
+    table = TableRows(
+        title,
+        ("param", "before", gradient, m, v, "after", "after with numbers"),
+        numeric_from=1,
+        text=(6,),
+    )
+    root = (
+        (lambda x: rf"\sqrt{{{x}}}")
+        if w.tex
+        else (lambda x: f"√{x}")
+        if w.notation.pretty
+        else (lambda x: f"sqrt({x})")
+    )
     minus = "-" if w.tex or not w.notation.pretty else "−"
     for u in step.updates:
         s = u.state
         # after = before − α·m̂/(√v̂ + ε), every symbol replaced by its number
         fraction = f"{_paren(w, w.number(s['m_hat']))}/({root(w.number(s['v_hat']))} + {w.number(settings['eps'])})"
         substituted = f"{w.number(u.before)} {minus} {w.number(u.lr)}{w.times.strip() if not w.tex else w.times}{fraction}"
-        cells = (w.name(u.param), w.number(u.before), w.number(u.grad), w.number(s["m"]), w.number(s["v"]),
-                 w.number(u.after), substituted)
+        cells = (
+            w.name(u.param),
+            w.number(u.before),
+            w.number(u.grad),
+            w.number(s["m"]),
+            w.number(s["v"]),
+            w.number(u.after),
+            substituted,
+        )
         table.rows.append(Row(cells, subject=(u.param,)))
     return table
 
 
 def _paren(w: Writer, number: str) -> str:
-    return rf"\left({number}\right)" if w.tex and number.startswith("-") else f"({number})" if number.startswith(("-", "−")) else number
+    return (
+        rf"\left({number}\right)"
+        if w.tex and number.startswith("-")
+        else f"({number})"
+        if number.startswith(("-", "−"))
+        else number
+    )
 
 
 def samples_said(graph: Graph, step: Step, dots: str = "…") -> str:
@@ -394,7 +571,9 @@ def samples_said(graph: Graph, step: Step, dots: str = "…") -> str:
     n, how = step.samples, graph.settings["reduction"]  # "mean" or "sum"
     whom = f"{n} sample{'s' if n > 1 else ''}"
     if step.indices is not None:
-        picked = ", ".join(str(i + 1) for i in step.indices[:8]) + (f", {dots}" if len(step.indices) > 8 else "")
+        picked = ", ".join(str(i + 1) for i in step.indices[:8]) + (
+            f", {dots}" if len(step.indices) > 8 else ""
+        )
         whom = f"a batch of {n} of the {graph.samples} samples ({picked})"
     if n == 1:  # a mean over one sample is that sample's
         return f"{whom}: the loss and the gradients that update the params are that sample's"
@@ -413,14 +592,27 @@ def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
     """Return the run's summary: the loss and each param at the start and after the last step."""
     steps = "1 step" if final.steps == 1 else f"{final.steps} steps"
     stopped = final.loss is None  # interrupted: the loss with the last params was never computed
-    table = TableRows(f"Interrupted after {steps}" if stopped else f"After {steps}", ("", "start", "final"), numeric_from=1)
+    table = TableRows(
+        f"Interrupted after {steps}" if stopped else f"After {steps}",
+        ("", "start", "final"),
+        numeric_from=1,
+    )
     loss = f"loss {w.name(graph.loss)}" if not w.tex else w.name(graph.loss)
     start = first.loss
-    if final.start_loss is not None:  # mini-batches: both losses over all the samples, not step 1's batch's
+    if (
+        final.start_loss is not None
+    ):  # mini-batches: both losses over all the samples, not step 1's batch's
         loss, start = loss + w.note(" (all samples)"), final.start_loss
-    table.rows.append(Row((loss, w.number(start), "" if stopped else w.number(final.loss)), "loss", (graph.loss,)))
+    table.rows.append(
+        Row((loss, w.number(start), "" if stopped else w.number(final.loss)), "loss", (graph.loss,))
+    )
     for u in first.updates:
-        table.rows.append(Row((w.name(u.param), w.number(u.before), w.number(final.params[u.param])), subject=(u.param,)))
+        table.rows.append(
+            Row(
+                (w.name(u.param), w.number(u.before), w.number(final.params[u.param])),
+                subject=(u.param,),
+            )
+        )
     return table
 
 

@@ -39,7 +39,9 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
     """Return the table as segments, or None when rich must lay it out (see the module's docstring)."""
     if not _plain_shape(table):
         return None
-    drawn = table.box.substitute(options, safe=console.safe_box)  # ASCII_HEAD where only ASCII can show
+    drawn = table.box.substitute(
+        options, safe=console.safe_box
+    )  # ASCII_HEAD where only ASCII can show
     get_style = console.get_style
     columns = table.columns
     n = len(columns)
@@ -49,13 +51,17 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
     pads = [(0 if i == 0 else 1) + (0 if i == n - 1 else 1) for i in range(n)]
     room = options.max_width - sum(pads) - (n - 1)  # for the columns' text
     # Row by row, so that a table too wide is given up at its first long row, before every cell is measured.
-    grid: list[list[tuple[str, Style | None]]] = [[] for _ in columns]  # per column: the header, then each row's
+    grid: list[list[tuple[str, Style | None]]] = [
+        [] for _ in columns
+    ]  # per column: the header, then each row's
     widths = [column.min_width or 0 for column in columns]
     rows = [[column.header for column in columns], *zip(*(column.cells for column in columns))]
     for row in rows:
         for i, cell in enumerate(row):
             cell = _cell(cell, console)
-            if cell is None or not cell[0].isprintable():  # a newline, a tab, a control character: rich's to handle
+            if (
+                cell is None or not cell[0].isprintable()
+            ):  # a newline, a tab, a control character: rich's to handle
                 return None
             grid[i].append(cell)
             width = cell_len(cell[0])
@@ -66,8 +72,12 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
     if not all(widths):
         return None  # a column with no text at all: rich gives it a width of its own
     total = sum(widths) + sum(pads) + n - 1
-    row_styles = [_NULL] + [get_style(row.style) if row.style is not None else _NULL for row in table.rows]
-    if any(s.bgcolor is not None for s in row_styles):  # rich styles the dividers with a row's background
+    row_styles = [_NULL] + [
+        get_style(row.style) if row.style is not None else _NULL for row in table.rows
+    ]
+    if any(
+        s.bgcolor is not None for s in row_styles
+    ):  # rich styles the dividers with a row's background
         return None
     out: list[Segment] = []
     add = out.append
@@ -98,27 +108,59 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
         add(newline)
         if r == 0:
             cells = [w + p for w, p in zip(widths, pads)]
-            add(Segment(drawn.get_row(cells, "head", edge=False), get_style(table.border_style or "")))
+            add(
+                Segment(
+                    drawn.get_row(cells, "head", edge=False), get_style(table.border_style or "")
+                )
+            )
             add(newline)
     if table.caption:
         style = Style.pick_first(table.caption_style, "table.caption")
-        caption = console.render_str(table.caption, style=style, highlight=False) if isinstance(table.caption, str) else table.caption
-        out += console.render(caption, options.update(width=total, justify=table.caption_justify, highlight=False, height=None))
+        caption = (
+            console.render_str(table.caption, style=style, highlight=False)
+            if isinstance(table.caption, str)
+            else table.caption
+        )
+        out += console.render(
+            caption,
+            options.update(
+                width=total, justify=table.caption_justify, highlight=False, height=None
+            ),
+        )
     return out
 
 
 def _plain_shape(table: Table) -> bool:
     """Tell whether the table has the one shape this module lays out."""
     return (
-        table.box is HEAD and not table.show_edge and not table.pad_edge and table.show_header
-        and not table.show_footer and not table.show_lines and not table.title and not table.expand
-        and table.width is None and table.padding == (0, 1, 0, 1) and not table.collapse_padding
-        and not table.row_styles and table.style in (None, "", "none") and not table.leading and table.min_width is None
-        and not table.border_style and not table.highlight and bool(table.columns)
+        table.box is HEAD
+        and not table.show_edge
+        and not table.pad_edge
+        and table.show_header
+        and not table.show_footer
+        and not table.show_lines
+        and not table.title
+        and not table.expand
+        and table.width is None
+        and table.padding == (0, 1, 0, 1)
+        and not table.collapse_padding
+        and not table.row_styles
+        and table.style in (None, "", "none")
+        and not table.leading
+        and table.min_width is None
+        and not table.border_style
+        and not table.highlight
+        and bool(table.columns)
         and all(not r.end_section for r in table.rows)
         and all(len(c._cells) == len(table.rows) and not c.highlight for c in table.columns)
-        and all(c.width is None and c.max_width is None and c.ratio is None and c.justify in ("left", "right")
-                and c.vertical == "top" for c in table.columns)
+        and all(
+            c.width is None
+            and c.max_width is None
+            and c.ratio is None
+            and c.justify in ("left", "right")
+            and c.vertical == "top"
+            for c in table.columns
+        )
     )
 
 
@@ -132,6 +174,15 @@ def _cell(cell, console: Console) -> tuple[str, Style | None] | None:
                 return None
         else:
             return cell, None
-    if type(cell) is not Text or cell.spans or cell.justify or cell.overflow or cell.no_wrap or cell.end != "\n":
+    if (
+        type(cell) is not Text
+        or cell.spans
+        or cell.justify
+        or cell.overflow
+        or cell.no_wrap
+        or cell.end != "\n"
+    ):
         return None
-    return cell.plain, console.get_style(cell.style, default=_NULL) if cell.style else None  # as rich renders a Text
+    return cell.plain, console.get_style(
+        cell.style, default=_NULL
+    ) if cell.style else None  # as rich renders a Text

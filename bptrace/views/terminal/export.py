@@ -19,13 +19,22 @@ class Recorder:
 
     def __init__(self, out: Console, title: str) -> None:
         self.out = out
-        self.title = escaped(title)  # rich escapes it as SVG text, but no escape makes a control character valid XML
+        self.title = escaped(
+            title
+        )  # rich escapes it as SVG text, but no escape makes a control character valid XML
         self.lost: OSError | None = None
         from bptrace.views.terminal.steps import PipeConsole
 
         self.copy = PipeConsole(
-            record=True, file=io.StringIO(), width=out.width, force_terminal=True, color_system="truecolor",
-            highlight=False, soft_wrap=False, no_color=False, ascii_only=getattr(out, "ascii_only", False),
+            record=True,
+            file=io.StringIO(),
+            width=out.width,
+            force_terminal=True,
+            color_system="truecolor",
+            highlight=False,
+            soft_wrap=False,
+            no_color=False,
+            ascii_only=getattr(out, "ascii_only", False),
         )
 
     @property
@@ -42,4 +51,8 @@ class Recorder:
 
     def exported(self, path: Path) -> str:
         """Return the recording as the document `path` names: SVG for .svg, else HTML."""
-        return self.copy.export_svg(title=self.title) if path.suffix.lower() == ".svg" else self.copy.export_html()
+        return (
+            self.copy.export_svg(title=self.title)
+            if path.suffix.lower() == ".svg"
+            else self.copy.export_html()
+        )

@@ -33,9 +33,11 @@ def breaks(text: str) -> list[int]:
     out = []
     for j in range(1, len(text)):
         before, at = text[j - 1], text[j]
-        if at == " " or (at in _OPERATORS and text[j + 1:j + 2] in (" ", "")):
+        if at == " " or (at in _OPERATORS and text[j + 1 : j + 2] in (" ", "")):
             continue  # a line ends in `a ·`, never begins with `· b`
-        if before == " " or before in "·*" or (before == "/" and at not in "∂d"):  # ∂L/∂w, dL/dw: one name
+        if (
+            before == " " or before in "·*" or (before == "/" and at not in "∂d")
+        ):  # ∂L/∂w, dL/dw: one name
             out.append(j)
     return out
 
@@ -97,13 +99,17 @@ def plan(columns: Sequence[Sequence[str]], keep: Sequence[bool], width: int) -> 
     """Return the layout of columns (each its header, then its cells) in `width`; `keep` columns hold
     names or numbers, which never wrap (their headers may, at spaces), the others formulas."""
     n = len(columns)
-    natural = [max(cell_len(line) for text in column for line in text.split("\n")) for column in columns]
+    natural = [
+        max(cell_len(line) for text in column for line in text.split("\n")) for column in columns
+    ]
     if sum(natural) + GAP * (n - 1) <= width:
         return Layout(tuple(range(n)), tuple(natural), True, sum(natural) + GAP * (n - 1))
     least = [_least(column, keep[i]) for i, column in enumerate(columns)]
     needed = sum(least) + GAP * (n - 1)
     shown = list(range(n))
-    numbers = [i for i in range(1, n) if keep[i]]  # the last of them (a value, a param after its update) goes last
+    numbers = [
+        i for i in range(1, n) if keep[i]
+    ]  # the last of them (a value, a param after its update) goes last
     order = [i for i in reversed(range(1, n)) if not keep[i]] + numbers[-2::-1] + numbers[-1:]
     for drop in [None, *order]:
         if drop is not None and drop in shown and len(shown) > 1:
@@ -111,18 +117,23 @@ def plan(columns: Sequence[Sequence[str]], keep: Sequence[bool], width: int) -> 
         room = width - GAP * (len(shown) - 1)
         if sum(least[i] for i in shown) <= room:
             return Layout(tuple(shown), _spread(shown, least, natural, keep, room), False, needed)
-    return Layout((0,), (min(least[0], width),), False, needed)  # a name wider than the terminal: it must fold
+    return Layout(
+        (0,), (min(least[0], width),), False, needed
+    )  # a name wider than the terminal: it must fold
 
 
 def _least(column: Sequence[str], keep: bool) -> int:
     """Return the least width of a column: its header's widest word, and its widest number or formula piece."""
-    cells = [max(cell_len(line) for line in text.split("\n")) if keep else narrowest(text, True)
-             for text in column[1:]]
+    cells = [
+        max(cell_len(line) for line in text.split("\n")) if keep else narrowest(text, True)
+        for text in column[1:]
+    ]
     return max([narrowest(column[0], False), *cells])
 
 
-def _spread(shown: list[int], least: list[int], natural: list[int], keep: Sequence[bool],
-            room: int) -> tuple[int, ...]:
+def _spread(
+    shown: list[int], least: list[int], natural: list[int], keep: Sequence[bool], room: int
+) -> tuple[int, ...]:
     """Return the shown columns' widths: each its least, then the room left given to the headers of numbers
     (so they need not wrap), then to formulas, the one furthest from its natural width first."""
     widths = {i: least[i] for i in shown}
@@ -151,7 +162,9 @@ def plain(cell, console: Console) -> Text:
     """Return a cell as the Text rich would render (a string's markup read)."""
     if isinstance(cell, Text):
         return cell
-    if "[" not in cell and ":" not in cell:  # no markup, no emoji code: the string is the text (and much faster)
+    if (
+        "[" not in cell and ":" not in cell
+    ):  # no markup, no emoji code: the string is the text (and much faster)
         return Text(cell)
     try:
         return console.render_str(cell, highlight=False)
@@ -161,8 +174,13 @@ def plain(cell, console: Console) -> Text:
 
 def plan_table(table: Table, console: Console, width: int) -> Layout:
     """Return the layout of `table` in `width` columns: names and numbers whole, formulas wrapped at their breaks."""
-    texts = [[x if isinstance(x, str) and "[" not in x and ":" not in x else plain(x, console).plain
-              for x in (c.header, *c.cells)] for c in table.columns]
+    texts = [
+        [
+            x if isinstance(x, str) and "[" not in x and ":" not in x else plain(x, console).plain
+            for x in (c.header, *c.cells)
+        ]
+        for c in table.columns
+    ]
     keep = [c.justify == "right" or c._index == 0 for c in table.columns]
     return plan(texts, keep, width)
 
@@ -183,13 +201,22 @@ def fitted(table: Table, layout: Layout, console: Console, fixed: bool = False) 
     `fixed`, every column at its width, even where no cell of this table's wraps (a table revealed row by row)."""
     out = Table(box=_grid.HEAD, show_edge=False, pad_edge=False, show_header=table.show_header)
     columns = [table.columns[i] for i in layout.shown]
-    cells = [[_wrapped(plain(x, console), width, c._index != 0 and c.justify != "right") for x in c.cells]
-             for c, width in zip(columns, layout.widths)]
+    cells = [
+        [
+            _wrapped(plain(x, console), width, c._index != 0 and c.justify != "right")
+            for x in c.cells
+        ]
+        for c, width in zip(columns, layout.widths)
+    ]
     for column, width, body in zip(columns, layout.widths, cells):
         header = _wrapped(plain(column.header, console), width, False)
-        wraps = any("\n" in x.plain for x in [header, *body])  # else its width is its widest cell's, as grid lays it out
+        wraps = any(
+            "\n" in x.plain for x in [header, *body]
+        )  # else its width is its widest cell's, as grid lays it out
         # Folding is for a name wider than the terminal alone: nothing else can show it.
-        out.add_column(header, justify=column.justify, width=width if wraps or fixed else None, overflow="fold")
+        out.add_column(
+            header, justify=column.justify, width=width if wraps or fixed else None, overflow="fold"
+        )
     for r, row in enumerate(table.rows):
         out.add_row(*(body[r] for body in cells), style=row.style)
     return out

@@ -8,9 +8,9 @@ from rich.text import Text
 from rich.tree import Tree
 
 from bptrace.engine.chains import direct_edges
-from bptrace.views.drawing import Labels, edge_label, layers, leaf_label, node_label
 from bptrace.engine.graph import Graph
 from bptrace.language.printer import name_text
+from bptrace.views.drawing import Labels, edge_label, layers, leaf_label, node_label
 from bptrace.views.terminal.steps import Heading, View
 
 LEAF_KINDS = ("input", "target", "param", "const")
@@ -26,12 +26,17 @@ def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> Render
     parts: list[RenderableType] = [Heading(title), Text("")]
     direct = direct_edges(graph)
     if layered and layered[0]:
-        tree = Tree(Text(f"layer 0: {', '.join(k + 's' for k in kinds)}", style="bold"), guide_style="dim")
+        tree = Tree(
+            Text(f"layer 0: {', '.join(k + 's' for k in kinds)}", style="bold"), guide_style="dim"
+        )
         for name in view.pick(layered[0]):
             if name is None:
                 _gap(tree, layered[0], view)
                 continue
-            tree.add(_one_line(leaf_label(graph, leaves[name], labels)), style="yellow" if leaves[name].kind == "param" else "")
+            tree.add(
+                _one_line(leaf_label(graph, leaves[name], labels)),
+                style="yellow" if leaves[name].kind == "param" else "",
+            )
         parts.append(tree)
     for k, names in enumerate(layered[1:], start=1):
         tree = Tree(Text(f"layer {k}", style="bold"), guide_style="dim")
@@ -40,19 +45,26 @@ def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> Render
                 _gap(tree, names, view)
                 continue
             node = nodes[name]
-            branch = tree.add(_one_line(node_label(graph, node, labels)), style="bold yellow" if name == graph.loss else "")
+            branch = tree.add(
+                _one_line(node_label(graph, node, labels)),
+                style="bold yellow" if name == graph.loss else "",
+            )
             arrow = "←" if n.pretty else "<-"
             width = max((cell_len(name_text(e.wrt, n)) for e in node.edges), default=0)
             for edge in node.edges:
                 source = name_text(edge.wrt, n)
-                branch.add(f"{arrow} {source}{' ' * (width - cell_len(source))}   {edge_label(edge, labels, (edge.of, edge.wrt) in direct)}")
+                branch.add(
+                    f"{arrow} {source}{' ' * (width - cell_len(source))}   {edge_label(edge, labels, (edge.of, edge.wrt) in direct)}"
+                )
         parts.append(tree)
     return Group(*parts, Text(""))
 
 
 def _gap(tree: Tree, names: list[str], view: View) -> None:
     dots = "…" if view.notation.pretty else "..."
-    tree.add(Text(f"{dots} {len(names) - (view.max_rows or 0):,} more (--all shows them)", style="dim"))
+    tree.add(
+        Text(f"{dots} {len(names) - (view.max_rows or 0):,} more (--all shows them)", style="dim")
+    )
 
 
 def _one_line(label: str) -> Text:

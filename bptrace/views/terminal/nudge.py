@@ -29,20 +29,41 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
         f"The forward pass with {p} = {_moved(asked, view)} gives {L} = {num(report.loss + asked.actual)}, "
         f"so {delta}{L} = {num(asked.actual)}",
     ]
-    if not exact(report) and not too_small(report) and math.isfinite(asked.error):  # else the paragraph below says why
-        why = "the loss curves away from it" if smooth(report) else "the loss departs from it (see below)"
-        lines.append(f"The prediction is off by {num(asked.error)}: the gradient is the slope at {p}, and {why}.")
-    table = new_table("Nudges of four sizes", (step, p, f"predicted {delta}{L}", f"actual {delta}{L}", "error"), numeric_from=0)
+    if (
+        not exact(report) and not too_small(report) and math.isfinite(asked.error)
+    ):  # else the paragraph below says why
+        why = (
+            "the loss curves away from it"
+            if smooth(report)
+            else "the loss departs from it (see below)"
+        )
+        lines.append(
+            f"The prediction is off by {num(asked.error)}: the gradient is the slope at {p}, and {why}."
+        )
+    table = new_table(
+        "Nudges of four sizes",
+        (step, p, f"predicted {delta}{L}", f"actual {delta}{L}", "error"),
+        numeric_from=0,
+    )
     for nudge in report.nudges:
         style = "bold" if nudge is asked else None
-        table.add_row(num(nudge.by), _moved(nudge, view), num(nudge.predicted), num(nudge.actual), num(nudge.error), style=style)
+        table.add_row(
+            num(nudge.by),
+            _moved(nudge, view),
+            num(nudge.predicted),
+            num(nudge.actual),
+            num(nudge.error),
+            style=style,
+        )
     return Group(
         Heading(title),
         Text(""),
         *(Text(line) for line in lines),
         titled(table),
         Text(""),
-        Text(how_the_error_shrinks(report, *(("Δ", "Δ²") if n.pretty else ("delta", "delta^2")), n)),
+        Text(
+            how_the_error_shrinks(report, *(("Δ", "Δ²") if n.pretty else ("delta", "delta^2")), n)
+        ),
         Text(""),
     )
 
@@ -52,7 +73,9 @@ def _moved(nudge, view: View) -> str:
     if not (math.isfinite(nudge.value) and math.isfinite(nudge.by)):
         return format_number(nudge.value, view.precision, view.notation)
     # Logarithms subtracted, not divided: 1e306 / 1e-5 would overflow to inf.
-    digits = math.ceil(math.log10(max(abs(nudge.value), abs(nudge.by))) - math.log10(abs(nudge.by))) + 1
+    digits = (
+        math.ceil(math.log10(max(abs(nudge.value), abs(nudge.by))) - math.log10(abs(nudge.by))) + 1
+    )
     return format_number(nudge.value, min(max(view.precision, digits), 17), view.notation)
 
 

@@ -18,17 +18,33 @@ from rich.control import Control
 from rich.table import Table
 from rich.text import Text
 
-from bptrace.views.terminal import fit
-
-from bptrace.views.terminal import _grid
-
-from bptrace.views import tables
 from bptrace.engine.graph import Graph
-from bptrace.views.terminal.steps import Heading, View, add_row, batch_loss, batch_note, leaves_line, writer
 from bptrace.engine.tracer import Step
+from bptrace.views import tables
+from bptrace.views.terminal import _grid, fit
+from bptrace.views.terminal.steps import (
+    Heading,
+    View,
+    add_row,
+    batch_loss,
+    batch_note,
+    leaves_line,
+    writer,
+)
 
 ADVANCE = ("\r", "\n", " ")
-ADVANCE_SEQUENCES = ("\x1b[C", "\x1b[B", "\x1b[6~", "\x1bOC", "\x1bOB", "\x00M", "\x00P", "\xe0M", "\xe0P", "\xe0Q")
+ADVANCE_SEQUENCES = (
+    "\x1b[C",
+    "\x1b[B",
+    "\x1b[6~",
+    "\x1bOC",
+    "\x1bOB",
+    "\x00M",
+    "\x00P",
+    "\xe0M",
+    "\xe0P",
+    "\xe0Q",
+)
 QUIT = ("q", "Q", "\x1b")  # q, or Esc alone
 
 
@@ -144,8 +160,17 @@ def step_through(out: Console, graph: Graph, step: Step, view: View, keys: Keys)
     out.print()
 
 
-def _reveal(out: Console, rows: tables.TableRows, view: View, keys: Keys, formula_first: bool = False, by_subject: bool = False) -> None:
-    layout = fit.plan_table(_table(rows, list(rows.rows), view), out, out.width)  # the whole table's, so rows line up
+def _reveal(
+    out: Console,
+    rows: tables.TableRows,
+    view: View,
+    keys: Keys,
+    formula_first: bool = False,
+    by_subject: bool = False,
+) -> None:
+    layout = fit.plan_table(
+        _table(rows, list(rows.rows), view), out, out.width
+    )  # the whole table's, so rows line up
     out.print()
     out.print(Text(rows.title, style="bold"))
     out.print(_fitted(rows, layout, out, header=True))
@@ -154,7 +179,9 @@ def _reveal(out: Console, rows: tables.TableRows, view: View, keys: Keys, formul
         keys.wait()
         for row in group:
             if rewrite:
-                blank = tables.Row((*row.cells[:-1], " " * cell_len(row.cells[-1])), row.kind, row.subject)
+                blank = tables.Row(
+                    (*row.cells[:-1], " " * cell_len(row.cells[-1])), row.kind, row.subject
+                )
                 part = _fitted(rows, layout, out, [blank], view)
                 out.print(part)
                 keys.wait()
@@ -177,16 +204,26 @@ def _groups(rows: list[tables.Row], by_subject: bool) -> Iterator[list[tables.Ro
         yield group
 
 
-def _fitted(rows: tables.TableRows, layout: fit.Layout, out: Console, body: list[tables.Row] = (),
-            view: View = View(), header: bool = False) -> Table:
+def _fitted(
+    rows: tables.TableRows,
+    layout: fit.Layout,
+    out: Console,
+    body: list[tables.Row] = (),
+    view: View = View(),
+    header: bool = False,
+) -> Table:
     """Return rows of the table as laid out for the whole table: the same columns at the same widths."""
     return fit.fitted(_table(rows, body, view, header), layout, out, fixed=True)
 
 
-def _table(rows: tables.TableRows, body: list[tables.Row] = (), view: View = View(), header: bool = False) -> Table:
+def _table(
+    rows: tables.TableRows, body: list[tables.Row] = (), view: View = View(), header: bool = False
+) -> Table:
     table = Table(box=_grid.HEAD, show_edge=False, pad_edge=False, show_header=header)
     for i, name in enumerate(rows.headers):
-        table.add_column(name, justify="right" if i >= rows.numeric_from and i not in rows.text else "left")
+        table.add_column(
+            name, justify="right" if i >= rows.numeric_from and i not in rows.text else "left"
+        )
     for row in body:
         add_row(table, row, view)
     return table

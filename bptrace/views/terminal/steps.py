@@ -13,13 +13,12 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from bptrace.errors import NumericFault
 from bptrace.engine.graph import Graph
-from bptrace.views.terminal import fit
-from bptrace.views.terminal import _grid
-from bptrace.views import tables
-from bptrace.language.printer import MATH, Notation, format_number, name_text, partial_text, show
 from bptrace.engine.tracer import Chain, Final, Step
+from bptrace.errors import NumericFault
+from bptrace.language.printer import MATH, Notation, format_number, name_text, partial_text, show
+from bptrace.views import tables
+from bptrace.views.terminal import _grid, fit
 
 if TYPE_CHECKING:
     from bptrace.engine.check import CheckStep
@@ -56,7 +55,9 @@ class PipeConsole(Console):
             return super().render(renderable, options)
         self._rendering = True
         try:
-            return iter(_trimmed(super().render(renderable, options)))  # rendered in full here, nested renders too
+            return iter(
+                _trimmed(super().render(renderable, options))
+            )  # rendered in full here, nested renders too
         finally:
             self._rendering = False
 
@@ -73,9 +74,15 @@ class View:
     sections: tuple[str, ...] = SECTIONS
     precision: int = 4
     notation: Notation = MATH
-    max_rows: int | None = MAX_ROWS  # rows per table before the middle is summarised; None shows all
-    focus: frozenset[str] = frozenset()  # one param and the nodes on its paths to the loss, highlighted
-    sample: int | None = None  # with samples: the one sample shown (numbered from 0), else the first few
+    max_rows: int | None = (
+        MAX_ROWS  # rows per table before the middle is summarised; None shows all
+    )
+    focus: frozenset[str] = (
+        frozenset()
+    )  # one param and the nodes on its paths to the loss, highlighted
+    sample: int | None = (
+        None  # with samples: the one sample shown (numbered from 0), else the first few
+    )
 
     def focused(self, subject: tuple[str, ...]) -> bool:
         """Tell whether a row about `subject` (a node, an edge's ends, a param) lies on the focused param's paths."""
@@ -88,7 +95,9 @@ class View:
         head = self.max_rows - 10
         return [*items[:head], None, *items[-10:]]
 
-    def gap(self, table: Table, items: Sequence, columns: int, noun: str = "", hidden: int | None = None) -> None:
+    def gap(
+        self, table: Table, items: Sequence, columns: int, noun: str = "", hidden: int | None = None
+    ) -> None:
         """Add the row that stands for the rows left out, and say under the table how to see them."""
         if hidden is None:
             hidden = len(items) - (self.max_rows or 0)
@@ -132,8 +141,12 @@ class Heading:
     style: str = "bold"
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if cell_len(self.title) + 4 <= options.max_width:  # a space and a rule character on each side
-            yield Rule(Text(self.title, style="rule.text"), style=self.style)  # a file name's [red] is not markup
+        if (
+            cell_len(self.title) + 4 <= options.max_width
+        ):  # a space and a rule character on each side
+            yield Rule(
+                Text(self.title, style="rule.text"), style=self.style
+            )  # a file name's [red] is not markup
         else:
             yield Rule(style=self.style)
             yield Text(self.title, style=self.style)
@@ -142,14 +155,20 @@ class Heading:
 def batch_loss(graph: Graph, step: Step, view: View) -> Text:
     """Return the line under the forward pass that gives the loss training lowers: the batch's mean (or sum)."""
     loss = name_text(graph.loss, view.notation)
-    return Text.assemble(f"{tables.batch_loss_said(graph, step)}{loss} = ", (format_number(step.loss, view.precision, view.notation), "bold"))
-
+    return Text.assemble(
+        f"{tables.batch_loss_said(graph, step)}{loss} = ",
+        (format_number(step.loss, view.precision, view.notation), "bold"),
+    )
 
 
 def drawn_note(graph: Graph, view: View) -> str:
     """Return which params started at random values, and the seed that makes them reproducible."""
     n = view.notation
-    drawn = [f"{name_text(leaf.name, n)} ~ {leaf.drawn.replace('-', n.minus)}" for leaf in graph.leaves if leaf.drawn]
+    drawn = [
+        f"{name_text(leaf.name, n)} ~ {leaf.drawn.replace('-', n.minus)}"
+        for leaf in graph.leaves
+        if leaf.drawn
+    ]
     return f"drawn with seed {graph.seed}: {', '.join(drawn)}."
 
 
@@ -174,14 +193,20 @@ def render_final(graph: Graph, first: Step, final: Final, view: View) -> Rendera
     return Group(Heading("Summary"), titled(_rich(rows, view)), Text(""))
 
 
-def render_curve(losses: list[float], view: View, width: int, batched: bool = False, stopped: bool = False) -> RenderableType:
+def render_curve(
+    losses: list[float], view: View, width: int, batched: bool = False, stopped: bool = False
+) -> RenderableType:
     """Return the loss over the run as a sparkline, from the first step to the final params (or the last batch);
     when the run `stopped` at a fault, each step's loss until then."""
     from bptrace.views.curve import curve
 
     num = _num(view)
     first, last = num(losses[0]), num(losses[-1])
-    drawn = curve(losses, max(10, min(60, width - len(first) - len(last) - 4)), ascii_only=not view.notation.pretty)
+    drawn = curve(
+        losses,
+        max(10, min(60, width - len(first) - len(last) - 4)),
+        ascii_only=not view.notation.pretty,
+    )
     scale = "log scale" if drawn.log else "linear scale"
     steps = len(losses) if batched else len(losses) - 1
     what = "each step's batch loss" if batched else "loss"
@@ -195,13 +220,19 @@ def _num(view: View):
     return lambda v: format_number(v, view.precision, view.notation)
 
 
-def new_table(title: str, headers: Iterable[str], numeric_from: int = 99, text: Iterable[int] = ()) -> Table:
+def new_table(
+    title: str, headers: Iterable[str], numeric_from: int = 99, text: Iterable[int] = ()
+) -> Table:
     """Return a table: columns from `numeric_from` on hold numbers (right-justified), except `text` ones."""
     # The title is a caption above the table, not rich's title, which would wrap at the table's width.
     table = Table(box=_grid.HEAD, show_edge=False, pad_edge=False)
     table.caption_title = title
     for i, header in enumerate(headers):
-        table.add_column(header, justify="right" if i >= numeric_from and i not in text else "left", overflow="fold")
+        table.add_column(
+            header,
+            justify="right" if i >= numeric_from and i not in text else "left",
+            overflow="fold",
+        )
     return table
 
 
@@ -236,18 +267,26 @@ class _Fitted:
             yield part if segments is None else _Segments(segments)
             part = None
             while rest and part is None:
-                for k in range(len(rest), 0, -1):  # the next columns in their order, as many as fit beside the names
+                for k in range(
+                    len(rest), 0, -1
+                ):  # the next columns in their order, as many as fit beside the names
                     picked = fit.columns(self.table, [0, *rest[:k]])
                     layout = fit.plan_table(picked, console, width)
                     if len(layout.shown) == k + 1:
                         yield Text("")
-                        part, rest = picked if layout.one_line else fit.fitted(picked, layout, console), rest[k:]
+                        part, rest = (
+                            picked if layout.one_line else fit.fitted(picked, layout, console),
+                            rest[k:],
+                        )
                         break
                 else:  # too wide to stand even beside the names alone
                     left_out.append(rest.pop(0))
         if left_out:
             headers = [fit.plain(self.table.columns[i].header, console).plain for i in left_out]
-            yield Text(fit.left_out_note(headers, fit.plan_table(self.table, console, 0).needed), style="dim")
+            yield Text(
+                fit.left_out_note(headers, fit.plan_table(self.table, console, 0).needed),
+                style="dim",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,27 +334,40 @@ def _trimmed(segments: Iterable[Segment]) -> list[Segment]:
 def _invisible(segment: Segment) -> bool:
     """Tell whether a segment's trailing spaces would not show: no background, underline or reverse video."""
     style = segment.style
-    return not segment.control and (style is None or not (style.bgcolor or style.underline or style.reverse or style.strike))
+    return not segment.control and (
+        style is None or not (style.bgcolor or style.underline or style.reverse or style.strike)
+    )
 
 
 MAX_LEAVES = 16  # of each kind on the line above the forward pass, unless --all
-MAX_FACTORS = 8  # of a path in the chain rule table, unless --all: a path of 90 factors would fill a screen
+MAX_FACTORS = (
+    8  # of a path in the chain rule table, unless --all: a path of 90 factors would fill a screen
+)
 
 
 def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
-    n, num = view.notation, tables.Writer(view.notation, view.precision).number  # samples as [0, 1, 1, 0]
+    n, num = (
+        view.notation,
+        tables.Writer(view.notation, view.precision).number,
+    )  # samples as [0, 1, 1, 0]
     groups: dict[str, list] = {}
     for leaf in graph.leaves:
         groups.setdefault(leaf.kind, []).append(leaf)
     units = []
     for kind, leaves in groups.items():
-        if view.max_rows is not None and len(leaves) > MAX_LEAVES:  # a thousand params: no one reads them all here
-            shown = leaves[:MAX_LEAVES] + [leaf for leaf in leaves[MAX_LEAVES:] if leaf.name in view.focus]
+        if (
+            view.max_rows is not None and len(leaves) > MAX_LEAVES
+        ):  # a thousand params: no one reads them all here
+            shown = leaves[:MAX_LEAVES] + [
+                leaf for leaf in leaves[MAX_LEAVES:] if leaf.name in view.focus
+            ]
             dots = "…" if n.pretty else "..."
             more = f"{dots} and {len(leaves) - len(shown):,} more (--all shows every one)"
         else:
             shown, more = leaves, None
-        items = [f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}" for leaf in shown] + ([more] if more else [])
+        items = [f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}" for leaf in shown] + (
+            [more] if more else []
+        )
         labelled = [f"{tables.LEAF_TITLES[kind]}: {items[0]}", *items[1:]]
         units += [item + "," for item in labelled[:-1]] + [labelled[-1] + "  "]
     return _Packed(units, "dim")
@@ -364,19 +416,33 @@ def _gradients(graph: Graph, step: Step, view: View) -> Table:
 
 def _chains(graph: Graph, step: Step, view: View) -> Table:
     w = writer(view, step, graph)
-    empty = tables.chains(Step(step.step, step.lr, step.loss, step.values, (), step.grads, (), ()), graph.loss, w)
+    empty = tables.chains(
+        Step(step.step, step.lr, step.loss, step.values, (), step.grads, (), ()), graph.loss, w
+    )
     table = new_table(empty.title, empty.headers, empty.numeric_from)
     picked = _pick_chains(step.chains, view)
     limit, shortened = (MAX_FACTORS if view.max_rows is not None else None), False
     for chain in picked:
         if chain is None:
-            view.gap(table, step.chains, len(empty.headers), noun="params", hidden=len(step.chains) - len(picked) + 1)
+            view.gap(
+                table,
+                step.chains,
+                len(empty.headers),
+                noun="params",
+                hidden=len(step.chains) - len(picked) + 1,
+            )
             continue
-        for row in tables.chain_rows(chain, graph.loss, w, step.grads.get(chain.param), limit, _shown_paths(view)):
+        for row in tables.chain_rows(
+            chain, graph.loss, w, step.grads.get(chain.param), limit, _shown_paths(view)
+        ):
             add_row(table, row, view)
-        shortened = shortened or (limit is not None and any(len(path.factors) > limit for path in chain.paths))
+        shortened = shortened or (
+            limit is not None and any(len(path.factors) > limit for path in chain.paths)
+        )
     if shortened:  # after the gap's caption, which this one includes
-        table.caption = "Long paths are shortened, and some rows may be left out: --all shows everything."
+        table.caption = (
+            "Long paths are shortened, and some rows may be left out: --all shows everything."
+        )
         table.caption_justify, table.caption_style = "left", "dim"
     return table
 
@@ -403,7 +469,7 @@ def _pick_chains(chains: Sequence[Chain], view: View) -> list[Chain | None]:
         used, tail = used + _rows(chains[tail - 1], view), tail - 1
     if tail <= max(head, 1):  # one chain longer than the table: shown whole, nothing left out
         return list(chains)
-    return [*chains[:max(head, 1)], None, *chains[tail:]]
+    return [*chains[: max(head, 1)], None, *chains[tail:]]
 
 
 def _shown_paths(view: View) -> int | None:
@@ -474,9 +540,18 @@ def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType
     for g in checked.grads:
         r = g.result
         error = lambda v: format_number(v, 3, n)  # noqa: E731 - errors need no more digits
-        table.add_row(partial_text(graph.loss, g.param, n), num(r.analytic), num(r.numeric),
-                      error(r.abs_error), error(r.rel_error), _STATUS[r.status], style=_STATUS_STYLE[r.status])
-    parts: list[RenderableType] = [titled(table, gap=checked.step > 1)]  # the output's first line is the title
+        table.add_row(
+            partial_text(graph.loss, g.param, n),
+            num(r.analytic),
+            num(r.numeric),
+            error(r.abs_error),
+            error(r.rel_error),
+            _STATUS[r.status],
+            style=_STATUS_STYLE[r.status],
+        )
+    parts: list[RenderableType] = [
+        titled(table, gap=checked.step > 1)
+    ]  # the output's first line is the title
     wrong = [p for p in checked.partials if p.result.status != "ok"]
     if wrong:
         kinds = {p.result.status for p in wrong}
@@ -486,10 +561,18 @@ def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType
             title = "Local derivatives finite differences cannot check here, node by node"
         else:
             title = "Local derivatives that disagree, or that finite differences cannot check here, node by node"
-        local = new_table(title, ("partial", "formula", "analytic", "numeric", "result"), numeric_from=2)
+        local = new_table(
+            title, ("partial", "formula", "analytic", "numeric", "result"), numeric_from=2
+        )
         for p in wrong:
-            local.add_row(partial_text(p.edge.of, p.edge.wrt, n), show(p.edge.formula, n), num(p.result.analytic),
-                          num(p.result.numeric), _STATUS[p.result.status], style=_STATUS_STYLE[p.result.status])
+            local.add_row(
+                partial_text(p.edge.of, p.edge.wrt, n),
+                show(p.edge.formula, n),
+                num(p.result.analytic),
+                num(p.result.numeric),
+                _STATUS[p.result.status],
+                style=_STATUS_STYLE[p.result.status],
+            )
         parts.append(titled(local))
     return Group(*parts, Text(""))
 
