@@ -2,6 +2,9 @@
 
 Values are Python floats (the math table computes on them with the math module, and with numpy
 where math raises); the same programs run unchanged on numpy arrays (one value per sample).
+
+A program can also be traced: run once keeping every instruction's value, then rerun for new
+values of a few names, recomputing only what depends on them (check's finite differences).
 """
 
 from __future__ import annotations
