@@ -11,14 +11,15 @@ the check.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from bptrace.engine.evaluate import run
-from bptrace.engine.graph import Edge, Graph
+from bptrace.engine.evaluate import LOAD, Trace, cone, rerun, traced
+from bptrace.engine.graph import Edge, Graph, Node
 from bptrace.engine.tracer import Step, batch, forward, trace
 
 EPS = 1e-6
@@ -155,17 +156,13 @@ def _check_step(graph: Graph, record: Step) -> CheckStep:
     nodes = {node.name: node for node in graph.nodes}
     partials = []
     with np.errstate(all="ignore"):
+        local = _Locals(record.values)
         for p in record.partials:  # in the step's order: from the loss back, layer by layer
-            partials.append(
-                PartialCheck(p.edge, _local(nodes[p.of].program, p.wrt, record.values, p.value))
-            )
+            partials.append(PartialCheck(p.edge, local.compare(nodes[p.of], p.wrt, p.value)))
+        network = _Network(graph, params)
         grads = []
         for chain in record.chains:
-
-            def loss(x: float, name: str = chain.param) -> float:
-                return float(batch(graph, forward(graph, {**params, name: float(x)})[graph.loss]))
-
-            result = compare(chain.grad, loss, float(params[chain.param]))
+            result = compare(chain.grad, network.loss(chain.param), float(params[chain.param]))
             grads.append(
                 GradCheck(
                     chain.param,
@@ -176,34 +173,125 @@ def _check_step(graph: Graph, record: Step) -> CheckStep:
     return CheckStep(record.step, tuple(grads), tuple(partials))
 
 
-def _local(program, wrt: str, values: dict[str, Any], analytic) -> Comparison:
-    """Compare one local partial with the difference quotient of its own node, other inputs fixed.
+class _Locals:
+    """Compare local partials with the difference quotients of their own nodes, other inputs fixed.
 
-    With samples, each sample is compared on its own; the worst comparison stands for all.
+    Each difference quotient reruns only the part of the node that depends on the input moved (see
+    evaluate.cone), from the node run once: for a sum of n operands that is log n operations, not n.
     """
-    if np.ndim(analytic) == 0 and all(np.ndim(v) == 0 for v in values.values()):
-        return _local_at(program, wrt, values, analytic)
-    samples = max(np.size(v) for v in values.values())
-    found = [
-        _local_at(
-            program,
-            wrt,
-            {k: np.broadcast_to(v, (samples,))[i] for k, v in values.items()},
-            np.broadcast_to(analytic, (samples,))[i],
-        )
-        for i in range(samples)
-    ]
-    return max(found, key=lambda c: (_RANK[c.status], c.abs_error))
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+        # Once per step, not per partial: a node of 10,000 operands has 10,000 partials.
+        self.scalars = all(np.ndim(v) == 0 for v in values.values())
+        self.samples = max(np.size(v) for v in values.values())
+        # The node last traced (and whether per sample) and its traces, one per sample: a node's
+        # partials come one after another, so one node's are kept at a time.
+        self.node: tuple[str, bool] | None = None
+        self.traces: list[Trace] = []
+
+    def compare(self, node: Node, wrt: str, analytic) -> Comparison:
+        """Compare one local partial with its difference quotient.
+
+        With samples, each sample is compared on its own; the worst comparison stands for all.
+        """
+        per_sample = not (np.ndim(analytic) == 0 and self.scalars)
+        traces = self._traces(node, per_sample)
+        if not per_sample:
+            return _local_at(traces[0], wrt, analytic)
+        each = np.broadcast_to(analytic, (self.samples,))
+        found = [_local_at(t, wrt, each[i]) for i, t in enumerate(traces)]
+        return max(found, key=lambda c: (_RANK[c.status], c.abs_error))
+
+    def _traces(self, node: Node, per_sample: bool) -> list[Trace]:
+        if (node.name, per_sample) != self.node:
+            self.node, self.traces = None, []  # the previous node's go first: they may be big
+            self.traces = [traced(node.program, env) for env in self._envs(node, per_sample)]
+            self.node = (node.name, per_sample)
+        return self.traces
+
+    def _envs(self, node: Node, per_sample: bool) -> list[dict[str, Any]]:
+        """Return the node's inputs, or each sample's (the names it loads only)."""
+        names = {arg for kind, arg, _ in node.program if kind == LOAD}
+        if not per_sample:
+            return [{name: self.values[name] for name in names}]
+        columns = {name: np.broadcast_to(self.values[name], (self.samples,)) for name in names}
+        return [{name: column[i] for name, column in columns.items()} for i in range(self.samples)]
 
 
 _RANK = {"ok": 0, "unstable": 1, "mismatch": 2}
 
 
-def _local_at(program, wrt: str, values: dict[str, Any], analytic) -> Comparison:
-    def node_value(x: float) -> float:
-        return float(run(program, {**values, wrt: float(x)}))
+def _local_at(trace: Trace, wrt: str, analytic) -> Comparison:
+    """Compare one partial with the difference quotient of the traced node, rerunning wrt's cone."""
+    moved = cone(trace, (wrt,))
 
-    return compare(analytic, node_value, float(values[wrt]))
+    def node_value(x: float) -> float:
+        return float(rerun(moved, {wrt: float(x)}))
+
+    at = trace.values[trace.loads[wrt][0]]  # the value wrt was loaded with
+    return compare(analytic, node_value, float(at))
+
+
+class _Network:
+    """The loss as a function of one param, the others fixed, for ∂L/∂param's difference quotient.
+
+    The network runs forward once; each difference quotient then reruns only the nodes downstream
+    of the param, and of each only the cone of its inputs that change (see evaluate.cone).
+    """
+
+    def __init__(self, graph: Graph, params: dict[str, Any]) -> None:
+        self.graph = graph
+        self.values = forward(graph, params)  # as each difference quotient ran it whole, before
+        used = graph.used_by_loss()
+        self.traces = {
+            node.name: traced(node.program, self.values)
+            for node in graph.nodes
+            if node.name in used
+        }
+        # Who uses each name: a param's downstream nodes, without a pass over every node per param.
+        self.users: dict[str, list[int]] = {}
+        for i, node in enumerate(graph.nodes):
+            if node.name in used:
+                for e in node.edges:
+                    self.users.setdefault(e.wrt, []).append(i)
+
+    def loss(self, param: str):
+        """Return the loss as a function of `param`'s value."""
+        graph = self.graph
+        cones = [
+            (graph.nodes[i].name, cone(self.traces[graph.nodes[i].name], moved))
+            for i, moved in self._downstream(param)
+        ]
+
+        def loss(x: float) -> float:
+            changed = {param: float(x)}
+            for name, c in cones:
+                changed[name] = rerun(c, changed)
+            return float(batch(graph, changed.get(graph.loss, self.values[graph.loss])))
+
+        return loss
+
+    def _downstream(self, param: str) -> list[tuple[int, list[str]]]:
+        """Return the nodes (by index) that depend on `param` and lead to the loss, in source order,
+        each with the names it uses that change with `param`."""
+        moved: dict[int, list[str]] = {}
+        waiting: list[int] = []  # a heap: a node's changing inputs all come before it
+
+        def reach(name: str) -> None:
+            for i in self.users.get(name, ()):
+                if i not in moved:
+                    moved[i] = []
+                    heapq.heappush(waiting, i)
+                moved[i].append(name)
+
+        reach(param)
+        order = []
+        while waiting:
+            i = heapq.heappop(waiting)
+            order.append((i, moved[i]))
+            reach(self.graph.nodes[i].name)
+        return order
 
 
 def _culprit(graph: Graph, param: str, partials: list[PartialCheck]) -> PartialCheck | None:

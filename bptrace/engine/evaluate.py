@@ -2,12 +2,16 @@
 
 Values are Python floats (the math table computes on them with the math module, and with numpy
 where math raises); the same programs run unchanged on numpy arrays (one value per sample).
+
+A program can also be traced: run once keeping every instruction's value, then rerun for new
+values of a few names, recomputing only what depends on them (check's finite differences).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from bptrace.engine.ops import FUNCTIONS, OPERATORS, Op
@@ -112,3 +116,89 @@ def _postorder(e: Expr):
         else:
             stack.append((node, True))
             stack.extend((c, False) for c in reversed(children(node)))
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """A program run once with every instruction's value kept, and how the instructions connect."""
+
+    program: Program
+    values: tuple[Any, ...]  # each instruction's value; the last is the program's
+    args: tuple[tuple[int, ...], ...]  # the instructions each one takes its arguments from
+    parents: tuple[int, ...]  # the instruction that takes each one as an argument (-1: the last)
+    loads: dict[str, tuple[int, ...]]  # the instructions that load each name
+
+
+@dataclass(frozen=True, slots=True)
+class Cone:
+    """The instructions of a trace depending on some names, in order: what changing them reruns."""
+
+    trace: Trace
+    steps: tuple[int, ...]
+
+
+def traced(program: Program, env: Mapping[str, Any]) -> Trace:
+    """Run a program as `run` does, keeping each instruction's value and its arguments' places."""
+    values: list[Any] = []
+    args: list[tuple[int, ...]] = []
+    parents = [-1] * len(program)
+    loads: dict[str, list[int]] = {}
+    stack: list[int] = []  # the instructions whose values wait to be taken, as in run's stack
+    for i, (kind, arg, arity) in enumerate(program):
+        if kind == CONST:
+            taken, value = (), arg
+        elif kind == LOAD:
+            taken, value = (), env[arg]
+            loads.setdefault(arg, []).append(i)
+        elif arity == 1:
+            taken = (stack.pop(),)
+            value = arg(values[taken[0]])
+        else:
+            right = stack.pop()
+            taken = (stack.pop(), right)
+            value = arg(values[taken[0]], values[right])
+        for t in taken:
+            parents[t] = i
+        stack.append(i)
+        values.append(value)
+        args.append(taken)
+    loaded = {name: tuple(at) for name, at in loads.items()}
+    return Trace(program, tuple(values), tuple(args), tuple(parents), loaded)
+
+
+def cone(trace: Trace, names) -> Cone:
+    """Return the instructions of `trace` that depend on any of `names`.
+
+    Each instruction has one parent (a postfix program is a tree), so the cone is the paths from
+    the names' loads up to the last instruction: a name deep in a balanced tree of n operands
+    reaches log n of them, and the walk stops where an earlier path joined.
+    """
+    marked: set[int] = set()
+    for name in names:
+        for i in trace.loads.get(name, ()):
+            while i >= 0 and i not in marked:
+                marked.add(i)
+                i = trace.parents[i]
+    return Cone(trace, tuple(sorted(marked)))  # arguments before the instructions that take them
+
+
+def rerun(c: Cone, changed: Mapping[str, Any]) -> Any:
+    """Return the traced program's value with the cone's names set as in `changed`.
+
+    Only the cone is computed again, each instruction by the same operation on the same numbers as
+    `run` would apply: the result is the one `run` returns, bit for bit.
+    """
+    program, kept, args = c.trace.program, c.trace.values, c.trace.args
+    new: dict[int, Any] = {}
+    for i in c.steps:
+        kind, arg, arity = program[i]
+        if kind == LOAD:
+            new[i] = changed[arg]
+        elif arity == 1:  # an APPLY: a constant depends on no name, so none is in a cone
+            (a,) = args[i]
+            new[i] = arg(new[a] if a in new else kept[a])
+        else:
+            a, b = args[i]
+            new[i] = arg(new[a] if a in new else kept[a], new[b] if b in new else kept[b])
+    last = len(program) - 1
+    return new[last] if last in new else kept[last]
