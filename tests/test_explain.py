@@ -6,7 +6,7 @@ import re
 
 import pytest
 from conftest import NETWORKS, ROOT, assert_latex_compiles, load
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -179,7 +179,6 @@ def expressions(draw, depth=3):
     return f"({a}) {kind} ({b})"
 
 
-@settings(max_examples=200, deadline=None)
 @given(expressions())
 def test_every_formula_is_balanced_latex(text):
     assert_latex_compiles("$" + latex.formula(parse_expression(text)) + "$")

@@ -13,7 +13,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bptrace.engine.ops import FUNCTIONS, OPERATORS, _sigmoid_array
@@ -103,7 +103,6 @@ def test_special_values(name):
         check(name, *args)
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from(sorted(OPS)),
     st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=2, max_size=2),
@@ -133,7 +132,6 @@ def test_what_the_tape_calls_passes_a_nan_through(name):
         assert result != result or (name == "^" and result == 1.0), (name, args, result)
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from(sorted(OPS)),
     st.lists(st.floats(allow_nan=False, allow_infinity=True), min_size=2, max_size=2),

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 
 import pytest
-from conftest import ROOT, load
+from conftest import ROOT, examples, load
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
@@ -255,7 +255,7 @@ COMMANDS = [
 ]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(1 / 10))  # each example runs the CLI twice
 @given(
     width=st.integers(40, 200),
     network=st.sampled_from(sorted(NETWORKS)),
@@ -278,7 +278,7 @@ def test_no_width_cuts_a_number_name_or_header(
     )
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(1 / 20))  # each example pauses the CLI twice
 @given(
     width=st.integers(40, 200),
     network=st.sampled_from(sorted(NETWORKS)),

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 
-from conftest import NETWORKS
+from conftest import NETWORKS, examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
 
-EXAMPLES = int(os.environ.get("BPTRACE_EXAMPLES", 150))
+# Half the profile's examples: each one runs the CLI on a file.
+EXAMPLES = examples(1 / 2)
 DOCUMENTED = {0, 3, 4, 5}  # success, unreadable file, invalid network, numeric fault
 POSITIONED = re.compile(r"^\S+:\d+:\d+: error: \S")
 ONE_LINE = re.compile(r"^bptrace: error: \S.*$")
@@ -91,7 +91,6 @@ def assert_reported(path: str, result) -> None:
 
 @settings(
     max_examples=EXAMPLES,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.binary(max_size=300))
@@ -101,7 +100,6 @@ def test_random_bytes(tmp_path, data):
 
 @settings(
     max_examples=EXAMPLES,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
@@ -126,7 +124,6 @@ def test_mutated_example_networks(tmp_path, source, edits):
 
 @settings(
     max_examples=EXAMPLES,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(pieces=st.lists(st.sampled_from(PIECES), max_size=30))
@@ -167,7 +164,6 @@ CSV_PIECES = [
 
 @settings(
     max_examples=EXAMPLES,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(pieces=st.lists(st.sampled_from(CSV_PIECES), max_size=20))

@@ -15,7 +15,7 @@ import time
 import jsonschema
 import numpy as np
 import pytest
-from conftest import NETWORKS, ROOT, load
+from conftest import NETWORKS, ROOT, examples, load
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_properties import networks as random_networks
@@ -466,8 +466,7 @@ def test_the_fast_writer_writes_non_finite_steps_the_slow_way_and_then_carries_o
 
 
 @settings(
-    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5,
-    deadline=None,
+    max_examples=examples(1 / 5),  # each example traces a network twice
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(text=random_networks(), optimizer=st.sampled_from(["sgd", "momentum", "adam"]))

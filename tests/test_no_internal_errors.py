@@ -11,7 +11,7 @@ import os
 import sys
 
 import pytest
-from conftest import NETWORKS
+from conftest import NETWORKS, examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from bptrace.cli.app import app
 
 DOCUMENTED = {0, 2, 3, 4, 5, 6, 129, 130, 143}
-EXAMPLES = int(os.environ.get("BPTRACE_EXAMPLES", 150))
+# Half the profile's examples: each one runs a command, some several.
+EXAMPLES = examples(1 / 2)
 SOURCES = {p.name: p.read_text(encoding="utf-8") for p in NETWORKS}
 LINE = "input x = 1\ntarget y = 2\nparam w = 0.5\nset lr = 0.1\nloss L = (w*x - y)^2\n"
 
@@ -261,7 +262,6 @@ def csv_text(rng: st.DataObject) -> str:
 
 @settings(
     max_examples=EXAMPLES,
-    deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
