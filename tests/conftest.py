@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+import typer.testing
 from hypothesis import settings
 
 from bptrace.engine.graph import Graph, build
@@ -23,6 +25,10 @@ from bptrace.views.latex import GREEK
 settings.register_profile("ci", max_examples=300, deadline=None)
 settings.register_profile("dev", max_examples=30, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# typer's CliRunner builds the app's click command from its signatures at every invoke: half the
+# time of a short CLI test. The command is the same each time: build it once.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 
 def examples(share: float) -> int:
