@@ -117,8 +117,9 @@ def test_random_values(name, values):
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_what_the_tape_calls_passes_a_nan_through(name):
     """The tape does not check the intermediate values it computes, only those records read: a nan
-    must reach one of those, so every raw function gives a nan for a nan argument, or raises (the tape
-    then hands over). relu(nan) = 0, as a plain `x if x > 0 else 0.0` gives it, would hide it."""
+    must reach one of those, so every raw function gives a nan for a nan argument, or raises (the
+    tape then hands over). relu(nan) = 0, as a plain `x if x > 0 else 0.0` gives it, would hide
+    it."""
     raw = OPS[name].raw
     for args in itertools.product(SPECIAL, repeat=OPS[name].arity):
         if not any(a != a for a in args):
@@ -128,7 +129,8 @@ def test_what_the_tape_calls_passes_a_nan_through(name):
                 result = raw(*args)
         except (ValueError, OverflowError, ZeroDivisionError, FloatingPointError):
             continue
-        # numpy's x^0 and 1^x are 1 for a nan x, on both paths (the exact one gives the same 1, and goes on).
+        # numpy's x^0 and 1^x are 1 for a nan x, on both paths (the exact one gives the same 1, and
+        # goes on).
         assert result != result or (name == "^" and result == 1.0), (name, args, result)
 
 
@@ -137,7 +139,8 @@ def test_what_the_tape_calls_passes_a_nan_through(name):
     st.lists(st.floats(allow_nan=False, allow_infinity=True), min_size=2, max_size=2),
 )
 def test_what_the_tape_calls_agrees_with_the_table_wherever_it_gives_a_number(name, values):
-    """Rewritten to pass a nan through, the raw piecewise functions still give the table's own value elsewhere."""
+    """Rewritten to pass a nan through, the raw piecewise functions still give the table's own value
+    elsewhere."""
     args = values[: OPS[name].arity]
     try:
         with np.errstate(all="ignore"):

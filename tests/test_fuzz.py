@@ -72,7 +72,8 @@ def assert_reported(path: str, result) -> None:
     )
     assert "Traceback" not in result.stdout + result.stderr
     assert result.exit_code in DOCUMENTED, (result.exit_code, result.stderr)
-    # Warnings (with their quoted lines) may come before the error: the error is the first line that says so.
+    # Warnings (with their quoted lines) may come before the error: the error is the first line that
+    # says so.
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     first = errors[0] if errors else ""
     if result.exit_code == 4:

@@ -1,9 +1,10 @@
-"""No input reaches exit 1: every shape the fuzzing of issue 17 found, and a seeded fuzzer over every command.
+"""No input reaches exit 1: every shape the fuzzing of issue 17 found, and a seeded fuzzer over
+every command.
 
-Exit 1 means a bug in bptrace (README's exit-code table). The corpus below holds one case per shape of
-input that once ended there; the fuzzer mutates networks, samples and options for every command, seeded
-(derandomized) so that a failure shows again on the next run, and bounded in examples.
-"""
+Exit 1 means a bug in bptrace (README's exit-code table). The corpus below holds one case per
+shape of input that once ended there; the fuzzer mutates networks, samples and options for every
+command, seeded (derandomized) so that a failure shows again on the next run, and bounded in
+examples."""
 
 from __future__ import annotations
 
@@ -138,7 +139,8 @@ def test_no_shape_the_fuzzer_found_ends_in_exit_1(tmp_path, name):
 
 
 def test_more_paths_than_an_int_may_print(tmp_path):
-    """Python refuses to write an int of more than sys.get_int_max_str_digits() digits: 2^2200 has 663."""
+    """Python refuses to write an int of more than sys.get_int_max_str_digits() digits: 2^2200 has
+    663."""
     limit = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(640)  # the least Python allows: 10^4300 paths made cheap
     try:

@@ -1,4 +1,5 @@
-"""Properties over random expressions: formulas round-trip through text and match finite differences."""
+"""Properties over random expressions: formulas round-trip through text and match finite
+differences."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def value(expr, env) -> float:
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(expr=expressions_over(MODERATE + EXTREME), a=points, b=points)
-# Found by hypothesis: min's partial 1 − step(a − 1e20·1e300) was written with 1e320, more than a float holds.
+# Found by hypothesis: min's partial 1 − step(a − 1e20·1e300) was written with 1e320, more than a
+# float holds.
 @example(expr=parse_expression("min(a, 1e20*1e300)"), a=1.0, b=1.0)
 def test_every_formula_reparses_to_the_same_text_and_the_same_float(expr, a, b):
     graph = load(network(expr))

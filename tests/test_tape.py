@@ -1,5 +1,5 @@
-"""The tape (the fast path) computes what the exact per-node path computes, bit for bit, and hands over
-to it exactly when a value is not finite."""
+"""The tape (the fast path) computes what the exact per-node path computes, bit for bit, and hands
+over to it exactly when a value is not finite."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ def expressions(names: tuple[str, ...]):
 
 @st.composite
 def networks(draw) -> str:
-    """A random network: params a and b, an input x (one value, or samples), nodes over what came before."""
+    """A random network: params a and b, an input x (one value, or samples), nodes over what came
+    before."""
     samples = draw(st.booleans())
     x = "[0.5, -1, 2]" if samples else draw(st.sampled_from(["0.5", "-1", "2"]))
     lines = [
@@ -76,9 +77,8 @@ def networks(draw) -> str:
 def first_step(graph, tape: bool):
     """Return step 1's record, or None where it stops the run, and each run of the tape it made.
 
-    With `tape` false the tape hands every step over: the exact per-node path computes it all. lr = 0
-    keeps the update out of it: the tape computes the passes, not the update.
-    """
+    With `tape` false the tape hands every step over: the exact per-node path computes it all. lr
+    = 0 keeps the update out of it: the tape computes the passes, not the update."""
     ran = []  # (the tape, the leaves' values, what it returned) for each run
 
     def recorded(*args, **kwargs):
@@ -97,8 +97,8 @@ def first_step(graph, tape: bool):
 
 
 def every_value(tape, leaves, arrays: bool) -> list:
-    """Every value a step computes, intermediate ones included (on floats they share slots), with the math
-    table's own functions."""
+    """Every value a step computes, intermediate ones included (on floats they share slots), with
+    the math table's own functions."""
     exact = {f: op.value for op in OPS for f in (op.value.raw, on_arrays(op.value))}
     exact[operator.mul] = OPERATORS["*"].value  # x^2 on floats is x*x, as ^ computes it
     v = [*tape.start, *[0.0] * (tape.temporaries if arrays else tape.registers)]
@@ -122,7 +122,8 @@ def same(a, b) -> bool:
 )
 @given(networks())
 @example(
-    "param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = x*a\nh1 = x*a\nh2 = a\nloss L = h0 + h1^2 + h2 + a*b\n"
+    "param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = x*a\nh1 = x*a\nh2 = a\n"
+    "loss L = h0 + h1^2 + h2 + a*b\n"
 )
 @example(
     "param a = 0.7\nparam b = 1.3\ninput x = 0.5\nh0 = log(x - 1)\nloss L = a*b\n"
@@ -135,7 +136,8 @@ def same(a, b) -> bool:
     "param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = max(1e300*1e300*0, a)\nloss L = h0 + a*b\n"
 )
 @example(
-    "param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = min(a, 1e300*1e300*0) + step(1e300*1e300*0)\nloss L = h0 + a*b\n"
+    "param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = min(a, 1e300*1e300*0) + step(1e300*1e300*0)\n"
+    "loss L = h0 + a*b\n"
 )
 @example("param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = sign(1e300*1e300*0)\nloss L = h0 + a*b\n")
 @example(
@@ -152,8 +154,9 @@ NON_FINITE = {"inf": "1e300*1e300", "-inf": "-(1e300*1e300)", "nan": "1e300*1e30
 @pytest.mark.parametrize("temporary", sorted(NON_FINITE))
 @pytest.mark.parametrize("name", sorted(op.name for op in OPS))
 def test_every_operation_on_an_unchecked_inf_or_nan_does_as_the_exact_path_does(name, temporary, x):
-    """A temporary (a value no record reads) is not checked on floats: whatever each operation makes of an
-    inf or a nan in one, in either argument, the tape must give the exact path's numbers, or hand over to it."""
+    """A temporary (a value no record reads) is not checked on floats: whatever each operation makes
+    of an inf or a nan in one, in either argument, the tape must give the exact path's numbers,
+    or hand over to it."""
     op = {op.name: op for op in OPS}[name]
     bad = NON_FINITE[temporary]
     for position in range(op.arity):
@@ -271,7 +274,8 @@ def test_a_zero_constant_keeps_its_sign():
 
 
 def test_temporaries_share_buffers_only_when_one_is_dead():
-    """With samples, a temporary writes into a shared buffer: never one whose value is still to be read."""
+    """With samples, a temporary writes into a shared buffer: never one whose value is still to be
+    read."""
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -284,7 +288,7 @@ def test_temporaries_share_buffers_only_when_one_is_dead():
     )  # a node's partials follow it: its temporaries die within a few instructions
     buffer_of = {tape.arrays[i][3]: k for i, k in tape.shared}
     holder: dict[int, int] = {}  # buffer → the slot whose value it holds now
-    for i, (f, a, b, out) in enumerate(tape.arrays):
+    for i, (_, a, b, out) in enumerate(tape.arrays):
         for read in (a, b):
             if read in buffer_of:
                 assert holder[buffer_of[read]] == read, (
@@ -299,8 +303,8 @@ def test_temporaries_share_buffers_only_when_one_is_dead():
 
 @pytest.mark.parametrize("samples", [9, 0], ids=["samples", "floats"])
 def test_a_big_network_on_the_tape_equals_the_exact_path(samples, monkeypatch):
-    """Thousands of temporaries in shared buffers (with samples) or shared slots (on floats), and the records
-    of every step kept: all as the exact path has them."""
+    """Thousands of temporaries in shared buffers (with samples) or shared slots (on floats), and
+    the records of every step kept: all as the exact path has them."""
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -331,8 +335,9 @@ def test_a_big_network_on_the_tape_equals_the_exact_path(samples, monkeypatch):
 
 
 def test_slots_take_reads_each_tuple_of_keys_right_however_often_it_is_asked():
-    """Slots.take keeps the slots of the keys it was given, for the tape's later runs: the same tuple over
-    another name→slot map, or any of many fresh tuples, must still read the right values."""
+    """Slots.take keeps the slots of the keys it was given, for the tape's later runs: the same
+    tuple over another name→slot map, or any of many fresh tuples, must still read the right
+    values."""
     from bptrace.engine._tape import Slots
 
     names = {f"n{i}": i for i in range(20)}
