@@ -352,4 +352,4 @@ def test_more_paths_asked_for_than_a_trace_lists_say_why_they_are_not_listed(tmp
     table = Table("gradient", "chain", "factors")
     (chain,) = explain(load(wide(5, 8)), max_paths=10**9).chains
     _chain_rows(table, chain, "L", MATH, capped=True)
-    assert "22,768 more paths (at most 10,000 are written)" in str(table.columns[1]._cells[-2])
+    assert "22,768 more paths (at most 10,000 are written)" in str(list(table.columns[1].cells)[-2])
