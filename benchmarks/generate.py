@@ -1,13 +1,13 @@
 """Write a large random .bp network: N nodes over every operator and function, values bounded.
 
-    python benchmarks/generate.py 10000 > /tmp/net10k.bp
-    python benchmarks/generate.py 10000 --seed 3 --out /tmp/net10k.bp
+python benchmarks/generate.py 10000 > /tmp/net10k.bp python benchmarks/generate.py 10000 --seed 3
+--out /tmp/net10k.bp
 
 Node i combines node i−1 with a random earlier node or param, so every node reaches the loss and
 paths multiply as in a real network. The earlier node is any of them, or with --window K one of the
-last K (as a layer reads the layers just below it). Every template maps values in [−4, 4] back into [−4, 4], so a
-network of any size has finite values and gradients (no log of a negative, no overflow).
-"""
+last K (as a layer reads the layers just below it). Every template maps values in [−4, 4] back into
+[−4, 4], so a network of any size has finite values and gradients (no log of a negative, no
+overflow)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ TEMPLATES = (
     "({a}/2)^2",
     "{a} - {b}*{w}/4",
 )
-# Only what micrograd has (+ − × ÷, powers by a number, relu), for comparing engines on the same network.
+# Only what micrograd has (+ − × ÷, powers by a number, relu), for comparing engines on the same
+# network.
 BASIC = (
     "({a}*{w} + {b})/4",
     "(relu({a}) - {b})/2",
@@ -49,9 +50,8 @@ def network(
 ) -> str:
     """Return the text of a random network of `n` nodes (about n/10 params), ending in a loss.
 
-    With `samples`, the input x and the target y hold that many samples, in [−1, 1] and [0, 0.5]. With
-    `window`, a node's random earlier node is one of the `window` nodes before it.
-    """
+    With `samples`, the input x and the target y hold that many samples, in [−1, 1] and [0, 0.5].
+    With `window`, a node's random earlier node is one of the `window` nodes before it."""
     rng = random.Random(seed)
     templates = BASIC if basic else TEMPLATES
     n_params = max(2, n // 10)

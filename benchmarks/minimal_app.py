@@ -1,4 +1,5 @@
-"""The start-up yardstick: a minimal typer app that prints one small rich table (what any such CLI costs)."""
+"""The start-up yardstick: a minimal typer app that prints one small rich table (what any such CLI
+costs)."""
 
 import typer
 from rich.console import Console

@@ -1,18 +1,16 @@
 """Measure one node with many operands: `run` and `check` of a single expression of N params.
 
-    python benchmarks/operands.py                    # N = 1,000 / 10,000 (a few minutes)
-    python benchmarks/operands.py --sizes 100,1000   # quicker
-    python benchmarks/operands.py --timeout 60       # give up on a run after 60 s
+python benchmarks/operands.py                    # N = 1,000 / 10,000 (a few minutes) python
+benchmarks/operands.py --sizes 100,1000   # quicker python benchmarks/operands.py --timeout 60
+# give up on a run after 60 s
 
-Shapes, each one `loss L = …` over params w0 … w(N−1):
-  sum     a balanced tree of +: ((w0 + w1) + (w2 + w3)) + …
-  max     a balanced tree of max: max(max(w0, w1), max(w2, w3)) …
-  chain   a left-leaning chain of *, + and max, 99 levels deep whatever N (the parser's nesting limit)
+Shapes, each one `loss L = …` over params w0 … w(N−1): sum     a balanced tree of +: ((w0 + w1) +
+(w2 + w3)) + … max     a balanced tree of max: max(max(w0, w1), max(w2, w3)) … chain   a
+left-leaning chain of *, + and max, 99 levels deep whatever N (the parser's nesting limit)
 
-Each command runs in a fresh process, under `ulimit -v 4000000` (4 GB) and the timeout; the figures
-are its wall time and peak RSS (from /usr/bin/time), or how it stopped. The files go to a temporary
-directory, removed afterwards.
-"""
+Each command runs in a fresh process, under `ulimit -v 4000000` (4 GB) and the timeout; the
+figures are its wall time and peak RSS (from /usr/bin/time), or how it stopped. The files go to a
+temporary directory, removed afterwards."""
 
 from __future__ import annotations
 
@@ -59,7 +57,10 @@ def network(shape: str, n: int) -> str:
 def measure(command: list[str], timeout: float) -> str:
     """Return the wall time and peak memory of `command` in a fresh process, or how it stopped."""
     line = " ".join(command)
-    script = f"ulimit -v 4000000; exec /usr/bin/time -f '%e %M' timeout -k 5 {timeout} {line} > /dev/null"
+    script = (
+        f"ulimit -v 4000000; exec /usr/bin/time -f '%e %M' timeout -k 5 {timeout} {line} "
+        "> /dev/null"
+    )
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
     if done.returncode == 124:

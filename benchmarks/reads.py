@@ -1,19 +1,19 @@
-"""What the machine charges Python for reading a list of floats, in order and at random, as it grows.
+"""What the machine charges Python for reading a list of floats, in order and at random, as it
+grows.
 
-    python benchmarks/reads.py                       # the slots of 10,000 and of 100,000 nodes
-    python benchmarks/reads.py --sizes 1000,10000,100000
+python benchmarks/reads.py                       # the slots of 10,000 and of 100,000 nodes
+python benchmarks/reads.py --sizes 1000,10000,100000
 
 A step of the engine reads each node's arguments from a list of slots holding floats (about four
 slots a node: its value, its partials' values). Where a node reads an earlier node picked at random,
 the read lands anywhere in that list. This times the read alone, `total = total + v[i]` over every
 slot once, with the slots taken in order or in a random order, and prints nanoseconds per read and
 what the largest size costs per read against the next smaller one. In order, a read costs the same
-at every size; at random, it costs more once the slots and their floats outgrow the caches: the floor
-under the engine's growth from 10,000 to 100,000 nodes (docs/performance.md).
+at every size; at random, it costs more once the slots and their floats outgrow the caches: the
+floor under the engine's growth from 10,000 to 100,000 nodes (docs/performance.md).
 
-The sizes are timed in turns, a pass each, 15 rounds, and the median pass is taken, so that both see
-the machine at the same moments.
-"""
+The sizes are timed in turns, a pass each, 15 rounds, and the median pass is taken, so that both
+see the machine at the same moments."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ SLOTS_PER_NODE = 4
 
 
 def total(values: list[float], order: list[int]) -> float:
-    """Read values[i] for each i of `order` and add them up: the read, with as little else as Python allows."""
+    """Read values[i] for each i of `order` and add them up: the read, with as little else as Python
+    allows."""
     s = 0.0
     for i in order:
         s = s + values[i]
@@ -34,7 +35,8 @@ def total(values: list[float], order: list[int]) -> float:
 
 
 def slots(nodes: int, shuffled: bool, seed: int = 0) -> tuple[list[float], list[int]]:
-    """Return the slots of a network of `nodes` nodes (new floats, made in order) and the order to read them in."""
+    """Return the slots of a network of `nodes` nodes (new floats, made in order) and the order to
+    read them in."""
     rng = random.Random(seed)
     values = [rng.uniform(-4, 4) for _ in range(nodes * SLOTS_PER_NODE)]
     order = list(range(len(values)))

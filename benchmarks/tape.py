@@ -14,7 +14,7 @@ from bptrace.language.syntax import Binary, Name, Neg, Num
 
 
 def lower(graph: Graph) -> tuple[list[str], list[int], list[int], list[float], int]:
-    """Return the graph as a tape: ops, operand slots a and b, the leaves' values, the loss's slot."""
+    """Return the graph as a tape: ops, operand slots a and b, leaves' values, the loss's slot."""
     ops, a, b, values, slot = [], [], [], [], {}
     for leaf in graph.leaves:
         slot[leaf.name] = len(values)

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+import typer.testing
+from hypothesis import settings
 
 from bptrace.engine.graph import Graph, build
 from bptrace.engine.tracer import batch, forward
 from bptrace.language.parser import parse
 from bptrace.views.latex import GREEK
+
+# Hypothesis profiles, picked by the environment variable HYPOTHESIS_PROFILE:
+#   ci   the default (README's test command, CI): 300 examples a property, as the suite always had;
+#   dev  a tenth of that, for a quick local run: HYPOTHESIS_PROFILE=dev python -m pytest
+# A property whose examples cost more (a whole network, a CLI run) asks for a share of the
+# profile's count with `examples(share)`, and says why. No deadline: speed is for benchmarks.
+settings.register_profile("ci", max_examples=300, deadline=None)
+settings.register_profile("dev", max_examples=30, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# typer's CliRunner builds the app's click command from its signatures at every invoke: half the
+# time of a short CLI test. The command is the same each time: build it once.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
+
+
+def examples(share: float) -> int:
+    """Return `share` of the loaded profile's examples per property (at least one)."""
+    return max(1, round(settings.default.max_examples * share))
+
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = sorted((ROOT / "networks").glob("*.bp"))

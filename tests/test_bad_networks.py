@@ -172,7 +172,8 @@ def test_file_error(tmp_path: Path, make, says: str) -> None:
 
 
 def _feed(fifo: Path, block: bytes, most: int) -> tuple[threading.Thread, list[int]]:
-    """Start writing `block` into `fifo` again and again, `most` bytes at most; return the thread and what it wrote."""
+    """Start writing `block` into `fifo` again and again, `most` bytes at most; return the thread
+    and what it wrote."""
     written = [0]
 
     def write() -> None:
@@ -192,7 +193,8 @@ def _feed(fifo: Path, block: bytes, most: int) -> tuple[threading.Thread, list[i
 def test_an_endless_stream_is_read_up_to_the_limit_not_whole(
     tmp_path: Path, monkeypatch, option
 ) -> None:
-    """A pipe of comment lines that never ends (as /dev/zero never does): refused at MAX_BYTES, 1 MB here."""
+    """A pipe of comment lines that never ends (as /dev/zero never does): refused at MAX_BYTES, 1 MB
+    here."""
     monkeypatch.setattr(process, "MAX_BYTES", 1 << 20)
     fifo = tmp_path / "endless"
     os.mkfifo(fifo)
@@ -206,13 +208,15 @@ def test_an_endless_stream_is_read_up_to_the_limit_not_whole(
     assert result.exit_code == EXIT_FILE and result.stdout == ""
     assert (
         result.stderr
-        == f"bptrace: error: {fifo}: more than 1 MB: too large for a {kind} (bptrace reads at most 1 MB)\n"
+        == f"bptrace: error: {fifo}: more than 1 MB: too large for a {kind} (bptrace reads at most "
+        "1 MB)\n"
     )
     assert written[0] < 4 << 20  # the limit, a chunk of 1 MB past it, and what the pipe holds
 
 
 def test_a_stream_of_nul_bytes_is_refused_at_its_first_chunk(tmp_path: Path) -> None:
-    """What /dev/zero gives: binary from the first byte, refused after one chunk (1 MB), not 256 MB later."""
+    """What /dev/zero gives: binary from the first byte, refused after one chunk (1 MB), not 256 MB
+    later."""
     fifo = tmp_path / "zeros"
     os.mkfifo(fifo)
     thread, written = _feed(fifo, bytes(65_536), 64 << 20)
@@ -270,14 +274,16 @@ def test_a_file_not_in_utf8_points_at_the_byte_and_says_how_to_save_it(tmp_path:
     assert result.exit_code == EXIT_FILE
     assert (
         result.stderr
-        == f"bptrace: error: {utf16}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most editors: Save As, then the encoding UTF-8)\n"
+        == f"bptrace: error: {utf16}: not UTF-8 text: it is UTF-16; save it as UTF-8 (in most "
+        "editors: Save As, then the encoding UTF-8)\n"
     )
 
 
 def test_control_characters_in_a_quoted_line_are_shown_escaped_with_the_caret_under_the_culprit(
     tmp_path: Path,
 ) -> None:
-    """An OSC 52 clipboard write in a comment, and ESC in code after a tab: written \\x1b, \\x07, never raw."""
+    """An OSC 52 clipboard write in a comment, and ESC in code after a tab: written \\x1b, \\x07,
+    never raw."""
     f = tmp_path / "esc.bp"
     f.write_bytes(b"param w = 1 2 # \x1b]52;c;aGk=\x07\nloss L = w\n")
     result = invoke(str(f))

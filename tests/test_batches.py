@@ -1,4 +1,5 @@
-"""Samples: inputs and targets that hold one value per sample, a batch's mean (or summed) loss and gradients."""
+"""Samples: inputs and targets that hold one value per sample, a batch's mean (or summed) loss and
+gradients."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from bptrace.cli.app import app
 from bptrace.engine.tracer import Step, batch, forward, trace
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
-# L_i = ½(y_i − w·x_i)² with w = 1: residuals 1, 2, 3, so L_i = 0.5, 2, 4.5 and ∂L_i/∂w = −(y_i − w·x_i)·x_i = −1, −4, −9.
+# L_i = ½(y_i − w·x_i)² with w = 1: residuals 1, 2, 3, so L_i = 0.5, 2, 4.5 and ∂L_i/∂w = −(y_i −
+# w·x_i)·x_i = −1, −4, −9.
 LINE = "input x = [1, 2, 3]\ntarget y = [2, 4, 6]\nparam w = 1\nloss L = 1/2*(y - w*x)^2\n"
 
 
@@ -45,7 +47,8 @@ def test_reduction_sum_adds_the_samples_up():
 
 
 def test_one_value_for_every_sample_is_broadcast():
-    # b = 1 for every sample; L_i = (x_i·w + b)², ∂L_i/∂w = 2(x_i·w + b)·x_i = 2·2·1, 2·3·2 = 4, 12 at w = 1.
+    # b = 1 for every sample; L_i = (x_i·w + b)², ∂L_i/∂w = 2(x_i·w + b)·x_i = 2·2·1, 2·3·2 = 4, 12
+    # at w = 1.
     step = first_step("input x = [1, 2]\ninput b = 1\nparam w = 1\nloss L = (x*w + b)^2\n")
     assert list(step.grads["w"]) == pytest.approx([4, 12])
     assert step.updates[0].grad == pytest.approx(8)
@@ -62,10 +65,8 @@ def test_the_batch_gradient_is_the_finite_difference_of_the_batch_loss():
     for u in step.updates:
         h = 1e-6
 
-        def loss(v):
-            return float(
-                batch(graph, forward(graph, {**params, u.param: np.float64(v)})[graph.loss])
-            )
+        def loss(v, name=u.param):
+            return float(batch(graph, forward(graph, {**params, name: np.float64(v)})[graph.loss]))
 
         numeric = (loss(u.before + h) - loss(u.before - h)) / (2 * h)
         assert u.grad == pytest.approx(numeric, rel=1e-6, abs=1e-9)
@@ -133,7 +134,8 @@ def test_samples_that_are_not_constants_are_refused(tmp_path):
 
 
 def test_xor_learns_as_the_readme_says():
-    # README and networks/xor.bp: from seed 3 the loss is first under 0.01 at step 345 (lr 5, full batch).
+    # README and networks/xor.bp: from seed 3 the loss is first under 0.01 at step 345 (lr 5, full
+    # batch).
     losses = [
         float(r.loss) for r in trace(load(ROOT / "networks" / "xor.bp"), 345) if isinstance(r, Step)
     ]
@@ -150,7 +152,7 @@ def test_a_batch_as_large_as_the_samples_is_all_of_them_and_says_so(extra):
     assert result.exit_code == 0, result.stderr
     assert result.stdout == whole.stdout  # every step on all 4 samples, as without --batch-size
     assert (
-        "a batch of 9 (--batch-size) is not smaller than the 4 samples: every step trains on all of them"
-        in " ".join(result.stderr.split())
+        "a batch of 9 (--batch-size) is not smaller than the 4 samples: every step trains on all "
+        "of them" in " ".join(result.stderr.split())
     )
     assert result.stderr.count("bptrace: warning: a batch") == 1

@@ -1,4 +1,5 @@
-"""Chain-rule paths: counted exactly without enumerating them, listed up to a cap, summing to the gradient."""
+"""Chain-rule paths: counted exactly without enumerating them, listed up to a cap, summing to the
+gradient."""
 
 from __future__ import annotations
 
@@ -55,8 +56,9 @@ def test_small_ladder_lists_every_path_and_they_sum_to_the_gradient():
 
 
 def test_the_local_partials_go_from_the_loss_back_layer_by_layer():
-    """two_layer.bp: L, then a2 (a0 w4 a1 w5 b2 in its expression's order), then the hidden units' σ, unit 0 first,
-    then their weighted sums (x0 and x1 are inputs: no partial is needed towards them)."""
+    """two_layer.bp: L, then a2 (a0 w4 a1 w5 b2 in its expression's order), then the hidden units'
+    σ, unit 0 first, then their weighted sums (x0 and x1 are inputs: no partial is needed towards
+    them)."""
     from conftest import ROOT
 
     graph = load(ROOT / "networks" / "two_layer.bp")
@@ -81,7 +83,8 @@ def test_the_local_partials_go_from_the_loss_back_layer_by_layer():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_a_nodes_partials_come_after_every_partial_into_it(seed):
-    """Backprop order on random networks: ∂L/∂node is complete before the node's own partials are used."""
+    """Backprop order on random networks: ∂L/∂node is complete before the node's own partials are
+    used."""
     import sys
 
     from conftest import ROOT
@@ -97,8 +100,8 @@ def test_a_nodes_partials_come_after_every_partial_into_it(seed):
 
 
 def wide(layers: int, branches: int) -> str:
-    """Each layer a(i+1) sums `branches` scaled copies of a(i): branches^layers paths from the loss back to a(0),
-    and as many to w (whose only user is a0)."""
+    """Each layer a(i+1) sums `branches` scaled copies of a(i): branches^layers paths from the loss
+    back to a(0), and as many to w (whose only user is a0)."""
     lines = ["param w = 0.5", "input x = 1", "a0 = x*w"]
     for i in range(layers):
         lines += [f"b{i}_{j} = a{i}*{1 + j / 100}" for j in range(branches)]
@@ -137,7 +140,8 @@ def test_a_billion_paths_asked_of_two_to_the_sixty_lists_ten_thousand_distinct_o
 
 
 def test_a_billion_paths_asked_for_are_written_within_a_bounded_memory(tmp_path):
-    """Listing every path asked for took 24 GB; bounded, the trace fits in 2 GB of address space (numpy included)."""
+    """Listing every path asked for took 24 GB; bounded, the trace fits in 2 GB of address space
+    (numpy included)."""
     import json
     import resource
     import subprocess

@@ -97,7 +97,8 @@ def test_a_kink_is_reported_unstable_and_does_not_fail(tmp_path):
     assert result.exit_code == 0
     assert "unstable" in result.stdout
     assert result.stderr == ""
-    # Not "all agree": ∂L/∂w and its local ∂L/∂w could not be checked; the summary says so, not the opposite.
+    # Not "all agree": ∂L/∂w and its local ∂L/∂w could not be checked; the summary says so, not the
+    # opposite.
     assert "All gradients agree" not in result.stdout
     assert (
         "No gradient disagrees with finite differences, but 2 comparisons could not be made"
@@ -166,7 +167,8 @@ def test_a_kink_just_beyond_the_step_is_checked_normally():
 
 
 def test_a_table_with_both_kinds_is_titled_for_both(wrong_sine, tmp_path):
-    # sin's rule broken (a mismatch) and abs at 0 (a kink): the table lists both and says it holds both.
+    # sin's rule broken (a mismatch) and abs at 0 (a kink): the table lists both and says it holds
+    # both.
     f = tmp_path / "both.bp"
     f.write_text("param w = 0.7\nparam v = 0\ns = sin(w)\nloss L = (s - 1)^2 + abs(v)\n")
     result = invoke("check", str(f))

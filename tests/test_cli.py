@@ -1,4 +1,5 @@
-"""The command line: exit codes, stdout for results, stderr for diagnostics, terminals of every kind."""
+"""The command line: exit codes, stdout for results, stderr for diagnostics, terminals of every
+kind."""
 
 from __future__ import annotations
 
@@ -242,7 +243,8 @@ def test_on_a_plain_ascii_terminal_two_names_never_look_alike(tmp_path):
     """ŷ is y where nothing else is; beside a y it is y_hat, and ℒ beside L keeps its code point."""
     hat = tmp_path / "hat.bp"
     hat.write_text(
-        "input y = 2\nparam ŷ = 1\nparam θ = 1\nparam ℒ = 0\nparam L = 0\nloss E = (y - ŷ)^2 + θ + ℒ + L\n",
+        "input y = 2\nparam ŷ = 1\nparam θ = 1\nparam ℒ = 0\nparam L = 0\n"
+        "loss E = (y - ŷ)^2 + θ + ℒ + L\n",
         encoding="utf-8",
     )
     out = run_process("run", str(hat), env={"PYTHONIOENCODING": "ascii"}).stdout.decode("ascii")
@@ -284,7 +286,7 @@ def test_ascii_flag_writes_plain_math():
     ],
 )
 def test_ascii_flag_writes_nothing_but_ascii(command):
-    """Math, rules and table lines alike: what a terminal without Unicode gets, on one that has it."""
+    """Math, rules and table lines alike: what a terminal without Unicode gets, on one with it."""
     result = invoke(*command, "--ascii")
     assert result.exit_code == 0, result.output
     assert result.stdout.isascii() and "-----" in result.stdout
@@ -306,7 +308,6 @@ def test_closed_pipe_stops_quietly_with_exit_0():
 
 def test_ctrl_c_ends_a_long_run_with_a_short_message_and_130():
     import signal
-    import time
 
     proc = subprocess.Popen(
         [
@@ -318,11 +319,11 @@ def test_ctrl_c_ends_a_long_run_with_a_short_message_and_130():
             "--steps",
             "1000000",
         ],
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(1.5)
+    proc.stdout.readline()  # the run is under way
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
@@ -335,10 +336,10 @@ def test_ctrl_c_ends_a_long_run_with_a_short_message_and_130():
     ids=["check", "run --all"],
 )
 def test_sigterm_stops_a_long_step_in_its_middle_with_143(tmp_path, nodes, args, after):
-    # A check of 3,000 nodes spends a minute or more in its first step (a finite difference per param,
-    # each a forward pass); the tables of 6,000 nodes with --all take half a minute to lay out. Waiting
-    # for the step's end, `timeout` waited as long. They stop within a moment now; 10 s leave room for
-    # a busy machine.
+    # A check of 3,000 nodes spends a minute or more in its first step (a finite difference per
+    # param, each a forward pass); the tables of 6,000 nodes with --all take half a minute to lay
+    # out. Waiting for the step's end, `timeout` waited as long. They stop within a moment now; 10 s
+    # leave room for a busy machine.
     import time
 
     sys.path.append(str(ROOT / "benchmarks"))
@@ -552,7 +553,8 @@ def test_a_seed_that_changes_nothing_is_warned_of():
 
 
 def test_a_value_or_a_file_name_with_control_characters_is_shown_escaped(tmp_path):
-    """`--format ESC[2J` (clear the screen) and a file named with ESC[31m: written \\x1b, never sent raw."""
+    """`--format ESC[2J` (clear the screen) and a file named with ESC[31m: written \\x1b, never sent
+    raw."""
     result = invoke("run", SIMPLE, "--format", "\x1b[2Jx")
     said = " ".join(result.stderr.replace("│", " ").split())
     assert (

@@ -46,7 +46,8 @@ def test_csv_columns_replace_the_inputs_and_targets(files):
     [
         (
             "x,z\n1,2\n",
-            "the column 'z' is not an input or target of the network; the inputs and targets are x, y",
+            "the column 'z' is not an input or target of the network; the inputs and targets are "
+            "x, y",
         ),
         ("x,Y\n1,2\n", "did you mean 'y'?"),
         (
@@ -81,7 +82,8 @@ def test_bad_data_files_are_file_errors(files, csv, says):
     ids=["semicolons", "tabs"],
 )
 def test_cells_separated_by_semicolons_or_tabs_are_read_as_commas_are(files, text):
-    """What a spreadsheet set for decimal commas writes, and a table copied as text: five.csv's numbers."""
+    """What a spreadsheet set for decimal commas writes, and a table copied as text: five.csv's
+    numbers."""
     (files / "other.csv").write_text(text)
     run = [
         json.loads(x)
@@ -98,7 +100,8 @@ def test_cells_separated_by_semicolons_or_tabs_are_read_as_commas_are(files, tex
     "text", ["1,1\n2,2\n", "1;2\n3;4\n", "\n1.5\t2\n"], ids=["commas", "semicolons", "tabs"]
 )
 def test_a_csv_without_a_header_row_is_told_to_start_with_the_networks_names(files, text):
-    """A first row of numbers is samples, not names (no .bp name is a number): not 'the column '1' appears twice'."""
+    """A first row of numbers is samples, not names (no .bp name is a number): not 'the column '1'
+    appears twice'."""
     (files / "bare.csv").write_text(text)
     result = invoke("run", str(files / "line.bp"), "--data", str(files / "bare.csv"))
     first = [c for c in text.splitlines() if c][0].replace(";", ",").replace("\t", ",")
@@ -158,7 +161,8 @@ def test_a_list_in_the_file_must_match_the_data(files):
 
 def test_batches_take_the_next_samples_in_order_wrapping_around():
     graph = load(
-        "input x = [1, 2, 3, 4, 5]\ntarget y = [2, 4, 6, 8, 10]\nparam w = 1\nset lr = 0\nloss L = 1/2*(y - w*x)^2\n"
+        "input x = [1, 2, 3, 4, 5]\ntarget y = [2, 4, 6, 8, 10]\nparam w = 1\nset lr = 0\n"
+        "loss L = 1/2*(y - w*x)^2\n"
     )
     steps = [r for r in trace(graph, 4, batches=Batches(2)) if isinstance(r, Step)]
     assert [r.indices for r in steps] == [(0, 1), (2, 3), (4, 0), (1, 2)]
@@ -182,7 +186,8 @@ def test_shuffled_batches_take_each_sample_once_a_pass_and_repeat_with_the_seed(
 
 def test_set_batch_in_the_file_and_the_summary_over_all_samples(files):
     (files / "b.bp").write_text(
-        "input x = [1, 2, 3, 4]\ntarget y = [2, 4, 6, 8]\nparam w = 1\nset batch = 2\nloss L = 1/2*(y - w*x)^2\n"
+        "input x = [1, 2, 3, 4]\ntarget y = [2, 4, 6, 8]\nparam w = 1\nset batch = 2\n"
+        "loss L = 1/2*(y - w*x)^2\n"
     )
     out = invoke("run", str(files / "b.bp"), "--steps", "2", "--show", "updates").stdout
     words = " ".join(out.split())
@@ -270,20 +275,22 @@ def test_batch_options_without_samples_are_usage_errors(files, args, says):
 def test_a_column_the_network_declares_missing_from_the_csv_is_named_not_trained_on_its_placeholder(
     files,
 ):
-    """line.bp's target y = 0 would be every sample's target, with no word: refused, naming the column."""
+    """line.bp's target y = 0 would be every sample's target, with no word: refused, naming the
+    column."""
     (files / "x.csv").write_text("x\n1\n2\n")
     result = invoke("run", str(files / "line.bp"), "--data", str(files / "x.csv"))
     assert result.exit_code == 3 and result.stdout == ""
     assert result.stderr == (
-        f"bptrace: error: {files / 'x.csv'}: no column for the target 'y' (line 2): the header names x; "
+        f"bptrace: error: {files / 'x.csv'}: no column for the target 'y' (line 2): the header "
+        "names x; "
         "add the column, or declare a value every sample shares with `const`\n"
     )
     (files / "w.bp").write_text("input z = 0\n" + LINE)
     (files / "z.csv").write_text("z\n1\n")
     said = invoke("run", str(files / "w.bp"), "--data", str(files / "z.csv")).stderr
     assert (
-        "no column for the input 'x' (line 2) and the target 'y' (line 3): the header names z; add a column for each"
-        in said
+        "no column for the input 'x' (line 2) and the target 'y' (line 3): the header names z; add "
+        "a column for each" in said
     )
 
 
@@ -292,7 +299,8 @@ def test_set_batch_without_samples_is_warned_of_at_its_line_as_batch_size_is_ref
     result = invoke("run", str(files / "b.bp"), "--show", "updates")
     assert result.exit_code == 0
     assert result.stderr.splitlines()[:3] == [
-        f"{files / 'b.bp'}:5:5: warning: `set batch` picks mini-batches of samples, but the inputs and targets hold one value each",
+        f"{files / 'b.bp'}:5:5: warning: `set batch` picks mini-batches of samples, but the inputs "
+        "and targets hold one value each",
         " 5 | set batch = 2",
         "   |     ^~~~~",
     ]
@@ -334,8 +342,8 @@ def test_graph_and_a_too_wide_draw(tmp_path):
 
 
 def test_each_step_shows_the_loss_training_lowers_under_the_forward_pass(files):
-    # x = 1..5, y = 2x, w = 1: L_i = 1/2·(2x_i − x_i)² = x_i²/2; mean (1+4+9+16+25)/10 = 5.5, sum 27.5;
-    # the first batch of 2 (samples 1 and 2): (1/2 + 2)/2 = 1.25.
+    # x = 1..5, y = 2x, w = 1: L_i = 1/2·(2x_i − x_i)² = x_i²/2; mean (1+4+9+16+25)/10 = 5.5, sum
+    # 27.5; the first batch of 2 (samples 1 and 2): (1/2 + 2)/2 = 1.25.
     line, five = str(files / "line.bp"), str(files / "five.csv")
     out = invoke("run", line, "--data", five).stdout
     assert "The mean over the 5 samples, what training lowers: L = 5.5\n" in out
@@ -368,8 +376,8 @@ def test_one_sample_is_said_as_one_not_as_a_mean_over_them(files):
         ).stdout.split()
     )
     assert (
-        "a batch of 1 of the 5 samples (1): the loss and the gradients that update the params are that sample's."
-        in batch
+        "a batch of 1 of the 5 samples (1): the loss and the gradients that update the params are "
+        "that sample's." in batch
     )
     assert "The loss of the batch's one sample, what training lowers: L = 0.5" in batch
     (files / "y1.bp").write_text(
@@ -398,13 +406,15 @@ def test_a_column_named_hash_is_a_column_and_a_bp_file_is_named_as_such(files):
 
 
 def test_a_data_file_not_in_utf8_points_at_the_byte_in_the_data_file(files):
-    """What a spreadsheet may save: Latin-1, é the byte 0xe9 on line 2, column 3 of the CSV (not of the network)."""
+    """What a spreadsheet may save: Latin-1, é the byte 0xe9 on line 2, column 3 of the CSV (not of
+    the network)."""
     (files / "latin1.csv").write_bytes("x;y\n1;é\n".encode("latin-1"))
     result = invoke("run", str(files / "line.bp"), "--data", str(files / "latin1.csv"))
     assert result.exit_code == 3 and result.stdout == ""
     assert (
         result.stderr.splitlines()[0]
-        == f"{files / 'latin1.csv'}:2:3: error: not UTF-8 text: byte 0xe9 is not a character in UTF-8"
+        == f"{files / 'latin1.csv'}:2:3: error: not UTF-8 text: byte 0xe9 is not a character in "
+        "UTF-8"
     )
     assert "hint: save the file as UTF-8" in result.stderr
     assert (
@@ -415,7 +425,8 @@ def test_a_data_file_not_in_utf8_points_at_the_byte_in_the_data_file(files):
 
 @pytest.mark.parametrize("form", ["markdown", "latex"])
 def test_a_handouts_summary_with_mini_batches_starts_from_the_loss_over_all_samples(files, form):
-    """five.csv at w = 1: the loss over all 5 samples is 5.5 (as the terminal says), step 1's batch of 2 only 1.25."""
+    """five.csv at w = 1: the loss over all 5 samples is 5.5 (as the terminal says), step 1's batch
+    of 2 only 1.25."""
     out = invoke(
         "run",
         str(files / "line.bp"),
@@ -435,7 +446,8 @@ def test_a_handouts_summary_with_mini_batches_starts_from_the_loss_over_all_samp
 
 
 def test_handouts_say_which_samples_a_step_trains_on_and_the_loss_it_lowers(files):
-    """five.csv at w = 1: L = 5.5 over all 5 samples, 1.25 over the first batch of 2 (samples 1 and 2)."""
+    """five.csv at w = 1: L = 5.5 over all 5 samples, 1.25 over the first batch of 2 (samples 1 and
+    2)."""
     line, five = str(files / "line.bp"), str(files / "five.csv")
     out = invoke("run", line, "--data", five, "--format", "markdown").stdout
     assert (
@@ -474,7 +486,8 @@ def test_a_seed_without_shuffle_or_draws_is_warned_of_with_the_datas_samples_in_
     line, five = str(files / "line.bp"), str(files / "five.csv")
     said = invoke("run", line, "--data", five, "-b", "2", "--seed", "7").stderr
     assert said.endswith(
-        "draws no param at random (uniform(...) or normal(...)), and no samples are shuffled (--shuffle)\n"
+        "draws no param at random (uniform(...) or normal(...)), and no samples are shuffled "
+        "(--shuffle)\n"
     )
     assert (
         "warning"

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -92,7 +93,7 @@ def test_every_operator_and_function_has_a_rule_here():
 
 
 @pytest.mark.parametrize("text", RULES)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(1 / 5))  # a fifth of the profile for each of the rules
 @given(a=values, b=values)
 def test_partial_matches_central_difference(text, a, b):
     smooth = RULES[text]

@@ -1,4 +1,5 @@
-"""Hostile file names in every output that quotes one: LaTeX, Markdown, DOT, Mermaid, SVG and HTML stay as they should."""
+"""Hostile file names in every output that quotes one: LaTeX, Markdown, DOT, Mermaid, SVG and HTML
+stay as they should."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ HOSTILE = [
     "%$&#_^~|`<b>\"q'.bp",
     "[x](javascript:alert(1)){}();%%`.bp",
     '"\\"\\n.bp',  # a DOT string's quotes, backslashes and escapes
-    "d\u2028e\x85f\x0bg\x0ch\x1ci\x1dj\x1ek\u2029.bp",  # every other line break str.splitlines knows
+    # every other line break str.splitlines knows
+    "d\u2028e\x85f\x0bg\x0ch\x1ci\x1dj\x1ek\u2029.bp",
     "rtl\u202egpj.bp",  # a bidi override
     "θ ﬁ 𝔁 é.bp",
     os.fsdecode(b"bytes\xff\xfe.bp"),  # not UTF-8
@@ -71,7 +73,8 @@ def outputs(args, plain, hostile) -> tuple[list[str], list[str]]:
 
 
 def differing(plain: list[str], hostile: list[str]) -> list[int]:
-    """Return which lines differ: a name may change the line it is on, never how many lines there are."""
+    """Return which lines differ: a name may change the line it is on, never how many lines there
+    are."""
     assert len(hostile) == len(plain)
     return [i for i, (a, b) in enumerate(zip(plain, hostile)) if a != b]
 
@@ -201,7 +204,8 @@ def test_latex_with_a_hostile_name_compiles_without_shell_escape(files, tmp_path
     assert not (tmp_path / "pwned").exists()
 
 
-# Names NFKC makes one, which LaTeX would write alike, and é, whose accent LaTeX has no command for here.
+# Names NFKC makes one, which LaTeX would write alike, and é, whose accent LaTeX has no command for
+# here.
 LOOK_ALIKES = [("x", "𝔁"), ("fi", "ﬁ"), ("K", "𝒦"), ("𝒦", "𝓚"), ("a", "ａ"), ("e", "ℯ"), ("e", "é")]
 
 
@@ -248,8 +252,9 @@ def test_visible_writes_each_invisible_character_as_its_escape():
     )  # a file name that is not UTF-8: its bytes
 
 
-# Names the language allows that mean something to an output: _ (Markdown emphasis, LaTeX subscript), letters
-# LaTeX spells (θ, x̂), look-alikes, a mark on its own (ͅ after a letter) and leading underscores.
+# Names the language allows that mean something to an output: _ (Markdown emphasis, LaTeX
+# subscript), letters LaTeX spells (θ, x̂), look-alikes, a mark on its own (ͅ after a letter) and
+# leading underscores.
 NAMES_SOURCE = """input _x = 2
 target y_ = 1
 param θ_1 = 0.5

@@ -1,4 +1,5 @@
-"""`bptrace explain`: the handout's five questions, answered from the network alone, in text and LaTeX."""
+"""`bptrace explain`: the handout's five questions, answered from the network alone, in text and
+LaTeX."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 
 import pytest
 from conftest import NETWORKS, ROOT, assert_latex_compiles, load
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -70,8 +71,8 @@ def test_explain_for_chosen_params_writes_only_their_chains_but_compares_all():
     ]
     assert chains == ["∂L/∂w₄"]
     assert (
-        "The longest paths (4 factors) lead to w₀, w₁, w₂, w₃, b₀, b₁; the shortest (2) to w₄, w₅, b₂."
-        in " ".join(result.stdout.split())
+        "The longest paths (4 factors) lead to w₀, w₁, w₂, w₃, b₀, b₁; the shortest (2) to w₄, w₅, "
+        "b₂." in " ".join(result.stdout.split())
     )
 
 
@@ -95,7 +96,10 @@ def test_latex_of_every_example_would_compile(path):
 def test_latex_writes_the_handouts_chain_for_w0():
     text = latex.explanation(explain(load(ROOT / "networks/two_layer.bp")), "two_layer")
     d = lambda a, b: rf"\frac{{\partial {a}}}{{\partial {b}}}"  # noqa: E731
-    w0 = rf"{d('L', 'w_{0}')} &= {d('L', 'a_{2}')} \cdot {d('a_{2}', 'a_{0}')} \cdot {d('a_{0}', 'z_{0}')} \cdot {d('z_{0}', 'w_{0}')}"
+    w0 = (
+        rf"{d('L', 'w_{0}')} &= {d('L', 'a_{2}')} \cdot {d('a_{2}', 'a_{0}')} "
+        rf"\cdot {d('a_{0}', 'z_{0}')} \cdot {d('z_{0}', 'w_{0}')}"
+    )
     assert w0 + r" && \text{4 factors} \\" in text
     assert r"\item The gradient has 9 entries" in text
 
@@ -179,7 +183,6 @@ def expressions(draw, depth=3):
     return f"({a}) {kind} ({b})"
 
 
-@settings(max_examples=200, deadline=None)
 @given(expressions())
 def test_every_formula_is_balanced_latex(text):
     assert_latex_compiles("$" + latex.formula(parse_expression(text)) + "$")
@@ -213,8 +216,9 @@ def test_explain_latex_compiles_with_pdflatex(path, tmp_path):
 
 
 def test_a_local_partial_of_the_loss_is_marked_direct_where_the_gradient_of_that_name_differs():
-    # fanout: L = c·a with c = 4a. The edge's ∂L/∂a = c = 12, the gradient ∂L/∂a = 8a = 24: two numbers,
-    # so every view that lists the local partial marks it (direct); ∂L/∂c, c's only path, is both at once.
+    # fanout: L = c·a with c = 4a. The edge's ∂L/∂a = c = 12, the gradient ∂L/∂a = 8a = 24: two
+    # numbers, so every view that lists the local partial marks it (direct); ∂L/∂c, c's only path,
+    # is both at once.
     graph = load(ROOT / "networks" / "fanout.bp")
     assert explain(graph).direct == {("L", "a")}
     assert explain(load(ROOT / "networks" / "simple.bp")).direct == frozenset()
@@ -235,8 +239,8 @@ def test_a_single_direct_path_is_marked_so_it_does_not_read_as_circular(tmp_path
     f.write_text("param w = 3\nloss L = w^2\n")
     graph = load(f)
     assert (
-        r"\frac{\partial L}{\partial w} &= \left.\frac{\partial L}{\partial w}\right|_{\text{direct}}"
-        in latex.explanation(explain(graph), "square")
+        r"\frac{\partial L}{\partial w} &= \left.\frac{\partial L}{\partial "
+        r"w}\right|_{\text{direct}}" in latex.explanation(explain(graph), "square")
     )
     runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"})
     assert re.search(
@@ -270,7 +274,8 @@ def test_question_one_writes_the_gradient_out_whole_up_to_twelve_params(tmp_path
 
 
 def test_question_five_says_which_params_have_paths_of_both_lengths(tmp_path):
-    """h = x·w + b reaches the loss directly (3 factors: ∂L/∂out·∂out/∂h·∂h/∂w) and through r, m and a too (6)."""
+    """h = x·w + b reaches the loss directly (3 factors: ∂L/∂out·∂out/∂h·∂h/∂w) and through r, m and
+    a too (6)."""
     net = tmp_path / "skip.bp"
     net.write_text(
         "input x = 1.5\ntarget y = 2\nparam w = 0.8\nparam v = -0.5\nparam b = 0.1\nh = x*w + b\n"
@@ -278,8 +283,8 @@ def test_question_five_says_which_params_have_paths_of_both_lengths(tmp_path):
     )
     out = " ".join(CliRunner().invoke(app, ["explain", str(net), "--ascii"]).stdout.split())
     assert (
-        "The longest paths (6 factors) lead to w, b; the shortest (3) to w, v, b. w, b have paths of both lengths."
-        in out
+        "The longest paths (6 factors) lead to w, b; the shortest (3) to w, v, b. w, b have paths "
+        "of both lengths." in out
     )
 
 
@@ -293,8 +298,9 @@ SOFTMAX = (
 
 
 def test_question_five_says_every_param_has_paths_of_both_lengths_when_each_does(tmp_path):
-    """Softmax over three classes: w1 reaches L through p1 straight from e1 (L, p1, e1, z1, w1: 4 factors) and
-    through s from p1, p2 and p3 (5 factors); so does every param. None is farther from the loss than another."""
+    """Softmax over three classes: w1 reaches L through p1 straight from e1 (L, p1, e1, z1, w1: 4
+    factors) and through s from p1, p2 and p3 (5 factors); so does every param. None is farther from
+    the loss than another."""
     net = tmp_path / "softmax.bp"
     net.write_text(SOFTMAX)
     answers = explain(load(SOFTMAX))
@@ -303,7 +309,8 @@ def test_question_five_says_every_param_has_paths_of_both_lengths_when_each_does
     }
     out = " ".join(CliRunner().invoke(app, ["explain", str(net), "--ascii"]).stdout.split())
     assert (
-        "Neither: every param has paths of 4 factors and of 5, so no param is farther from the loss "
+        "Neither: every param has paths of 4 factors and of 5, so no param is farther from the "
+        "loss "
         "than another."
     ) in out
     assert "the shortest (4)" not in out and "Longer." not in out
@@ -311,7 +318,8 @@ def test_question_five_says_every_param_has_paths_of_both_lengths_when_each_does
 
 
 def test_question_five_says_when_the_same_params_have_the_longest_and_the_shortest_paths():
-    # a reaches L directly (1 factor) and through e, d and c (4); b only through e and d (3 factors).
+    # a reaches L directly (1 factor) and through e, d and c (4); b only through e and d (3
+    # factors).
     answers = explain(load("param a = 1\nparam b = 2\nc = a*2\nd = c*b\ne = d*2\nloss L = e + a\n"))
     text = conclusion(answers, str)
     assert text.startswith(

@@ -76,7 +76,8 @@ def test_an_unwritable_export_is_a_file_error_before_the_run_with_nothing_left_b
 
 
 def test_an_export_that_fails_when_written_is_still_a_file_error(tmp_path, monkeypatch):
-    """The folder was there when the run began, and a write can still fail (a full disk): exit 3, nothing left."""
+    """The folder was there when the run began, and a write can still fail (a full disk): exit 3,
+    nothing left."""
     from bptrace.cli import files
 
     def full(*args):

@@ -1,4 +1,5 @@
-"""A file name that is not UTF-8 (b'\\xff.bp'): written everywhere as \\xff, so every output stays UTF-8."""
+"""A file name that is not UTF-8 (b'\\xff.bp'): written everywhere as \\xff, so every output stays
+UTF-8."""
 
 from __future__ import annotations
 

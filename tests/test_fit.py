@@ -17,7 +17,7 @@ import re
 from collections import Counter
 
 import pytest
-from conftest import ROOT, load
+from conftest import ROOT, examples, load
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
@@ -35,7 +35,7 @@ TWO_LAYER = (ROOT / "networks/two_layer.bp").read_text(encoding="utf-8")
 
 @contextlib.contextmanager
 def chdir(path):
-    """Work in path for a while (contextlib.chdir is Python 3.11 and newer; bptrace runs on 3.10)."""
+    """Work in path for a while (contextlib.chdir is Python 3.11 and newer; bptrace runs 3.10)."""
     before = os.getcwd()
     os.chdir(path)
     try:
@@ -56,7 +56,7 @@ NOTE = re.compile(r"Not shown at this width: .*? columns show (?:it|them)\.")
 
 
 def tokens(text: str) -> tuple[Counter, Counter]:
-    """Return the numbers and the words of rendered text, the notes of columns left out taken away."""
+    """Return the numbers and words of rendered text, the notes of columns left out taken away."""
     flat = NOTE.sub(" ", " ".join(text.replace("\xa0", " ").split()))
     return Counter(NUMBER.findall(flat)), Counter(WORD.findall(flat))
 
@@ -180,7 +180,8 @@ def test_the_issue_adam_update_at_80_columns_loses_no_digit(tmp_path):
     text = run(
         tmp_path, NETWORKS["adam"], 80, "run", "NET", "--precision", "7", "--show", "updates"
     )
-    # Step 1 of adam: m̂ = g and v̂ = g², so each param moves by α = 0.1 against its gradient's sign.
+    # Step 1 of adam: m̂ = g and v̂ = g², so each param moves by α = 0.1 against its gradient's
+    # sign.
     assert (
         "−0.04942393" in text and "0.2" in text
     )  # ∂L/∂w₀ = −0.0494239 (the handout's), w₀ = 0.1 + 0.1
@@ -238,9 +239,13 @@ def test_momentum_at_precision_10_splits_no_number(tmp_path):
 
 
 def test_a_column_too_wide_to_stand_beside_the_names_is_named_in_a_note(tmp_path):
-    source = "param w = 0.5\nparam a_long_param_name = 2\nloss a_rather_long_node_name = w*w + sigmoid(a_long_param_name)\n"
+    source = (
+        "param w = 0.5\nparam a_long_param_name = 2\n"
+        "loss a_rather_long_node_name = w*w + sigmoid(a_long_param_name)\n"
+    )
     text = run(tmp_path, source, 40, "run", "NET", "--show", "forward")
-    # 28 for the name, 3 between, 20 for σ(a_long_param_name): 51 columns; the numbers' formula fits.
+    # 28 for the name, 3 between, 20 for σ(a_long_param_name): 51 columns; the numbers' formula
+    # fits.
     assert "Not shown at this width: expression; 69 columns show it." in " ".join(text.split("\n"))
     assert "0.5·0.5 +" in text and "1.131" in text  # L = 0.25 + σ(2) = 0.25 + 0.8808 = 1.1308
     assert all(cell_len(line) <= 40 for line in text.splitlines())
@@ -255,7 +260,7 @@ COMMANDS = [
 ]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(1 / 10))  # each example runs the CLI twice
 @given(
     width=st.integers(40, 200),
     network=st.sampled_from(sorted(NETWORKS)),
@@ -278,7 +283,7 @@ def test_no_width_cuts_a_number_name_or_header(
     )
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(1 / 20))  # each example pauses the CLI twice
 @given(
     width=st.integers(40, 200),
     network=st.sampled_from(sorted(NETWORKS)),
@@ -306,7 +311,8 @@ def test_the_export_cuts_no_number(tmp_path, width):
 
 
 def test_a_title_too_long_for_its_rule_is_shown_whole(tmp_path):
-    """rich's Rule cut it with an ellipsis: "Nudging w1 in a_network_with_a_rather_long_name.bp, at…"."""
+    """rich's Rule cut it with an ellipsis: "Nudging w1 in a_network_with_a_rather_long_name.bp,
+    at…"."""
     (tmp_path / "a_network_with_a_rather_long_name.bp").write_text(
         (ROOT / "networks/simple.bp").read_text("utf-8")
     )
@@ -334,7 +340,7 @@ def test_a_title_too_long_for_its_rule_is_shown_whole(tmp_path):
 
 
 def test_a_file_name_in_a_heading_is_text_not_markup(tmp_path):
-    """rich reads [red] in a str title as a style: a file named "[red]y.bp" turned the heading red."""
+    """rich reads [red] in a str title as a style: a file named "[red]y.bp" made the heading red."""
     (tmp_path / "[red]y.bp").write_text((ROOT / "networks/simple.bp").read_text("utf-8"))
     env = {"COLUMNS": "80", "NO_COLOR": None, "TERM": "xterm", "FORCE_COLOR": "1"}
     for command, title in [("explain", "Questions about "), ("graph", "Computational graph of ")]:

@@ -1,4 +1,4 @@
-"""Formulas read as a lecturer writes them, and each is valid .bp that evaluates to the value shown."""
+"""Formulas read as a lecturer writes them, each valid .bp that evaluates to the value shown."""
 
 from __future__ import annotations
 
@@ -73,7 +73,8 @@ def test_sibling_partials_keep_the_factors_in_the_order_written():
 
 def test_simplified_partials_are_what_is_computed():
     graph = load(
-        "param w = 0.7\nparam v = 0.3\nh = (w/w)^2.5\nm = max(w, w)\nq = w*v/(w*v)\nloss L = h + m + q\n"
+        "param w = 0.7\nparam v = 0.3\nh = (w/w)^2.5\nm = max(w, w)\nq = w*v/(w*v)\n"
+        "loss L = h + m + q\n"
     )
     step = next(trace(graph, 1))
     got = {(p.of, p.wrt): (show(p.edge.formula), p.value) for p in step.partials}
@@ -153,7 +154,8 @@ def test_whole_network_gradients_match_finite_differences(network):
 
 @pytest.mark.parametrize("p, q", [(2 * 10**300 + 1, 2), (10**45 + 1, 4), (123456789, 1000)])
 def test_a_number_is_written_as_text_that_reads_back_as_itself(p, q):
-    # 10^300 + 1/2 has 302 digits: written in full, the parser (exact up to 40 digits) read back 1e300.
+    # 10^300 + 1/2 has 302 digits: written in full, the parser (exact up to 40 digits) read back
+    # 1e300.
     from fractions import Fraction
 
     from bptrace.language.printer import number_text

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 
-from conftest import NETWORKS
+from conftest import NETWORKS, examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
 
-EXAMPLES = int(os.environ.get("BPTRACE_EXAMPLES", 150))
+# Half the profile's examples: each one runs the CLI on a file.
+EXAMPLES = examples(1 / 2)
 DOCUMENTED = {0, 3, 4, 5}  # success, unreadable file, invalid network, numeric fault
 POSITIONED = re.compile(r"^\S+:\d+:\d+: error: \S")
 ONE_LINE = re.compile(r"^bptrace: error: \S.*$")
@@ -72,7 +72,8 @@ def assert_reported(path: str, result) -> None:
     )
     assert "Traceback" not in result.stdout + result.stderr
     assert result.exit_code in DOCUMENTED, (result.exit_code, result.stderr)
-    # Warnings (with their quoted lines) may come before the error: the error is the first line that says so.
+    # Warnings (with their quoted lines) may come before the error: the error is the first line that
+    # says so.
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     first = errors[0] if errors else ""
     if result.exit_code == 4:
@@ -91,7 +92,6 @@ def assert_reported(path: str, result) -> None:
 
 @settings(
     max_examples=EXAMPLES,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.binary(max_size=300))
@@ -101,7 +101,6 @@ def test_random_bytes(tmp_path, data):
 
 @settings(
     max_examples=EXAMPLES,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
@@ -126,7 +125,6 @@ def test_mutated_example_networks(tmp_path, source, edits):
 
 @settings(
     max_examples=EXAMPLES,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(pieces=st.lists(st.sampled_from(PIECES), max_size=30))
@@ -167,7 +165,6 @@ CSV_PIECES = [
 
 @settings(
     max_examples=EXAMPLES,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(pieces=st.lists(st.sampled_from(CSV_PIECES), max_size=20))

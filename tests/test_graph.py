@@ -13,7 +13,8 @@ from bptrace.cli.app import app
 from bptrace.views.drawing import layers
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
-# The edges of networks/simple.bp, read off its three statements: h = x*w1 + b1, g = h*w2 + b2, L = ½(y − g)².
+# The edges of networks/simple.bp, read off its three statements: h = x*w1 + b1, g = h*w2 + b2, L =
+# ½(y − g)².
 SIMPLE_EDGES = {
     ("x", "h"),
     ("w1", "h"),
@@ -128,7 +129,8 @@ def test_a_step_that_never_comes_is_a_numeric_fault_not_a_drawing(tmp_path):
 
 
 def test_an_edge_from_the_loss_that_is_not_the_whole_gradient_says_direct():
-    # fanout.bp: L = c·a, and a also reaches L through c: the edge's ∂L/∂a = c = 12 is not ∂L/∂a = 24.
+    # fanout.bp: L = c·a, and a also reaches L through c: the edge's ∂L/∂a = c = 12 is not ∂L/∂a =
+    # 24.
     out = invoke("graph", str(ROOT / "networks/fanout.bp"), "--step", "1").stdout
     assert "∂L/∂a (direct) = c = 12" in out and "∂L/∂c = a = 3" in out
 

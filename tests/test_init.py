@@ -12,7 +12,10 @@ from bptrace.cli.app import app
 from bptrace.engine.graph import build
 from bptrace.language.parser import parse
 
-NETWORK = "param w = uniform(-1, 1)\nparam b = normal(0, 0.5)\nparam c = 0.3\ninput x = 2\nloss L = (w*x + b + c)^2\n"
+NETWORK = (
+    "param w = uniform(-1, 1)\nparam b = normal(0, 0.5)\nparam c = 0.3\ninput x = 2\n"
+    "loss L = (w*x + b + c)^2\n"
+)
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 
 

@@ -1,4 +1,5 @@
-"""`bptrace run --json`: strict JSON Lines, valid against the shipped schema, streamed, and in step with the tables."""
+"""`bptrace run --json`: strict JSON Lines, valid against the shipped schema, streamed, and in step
+with the tables."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import jsonschema
 import numpy as np
 import pytest
-from conftest import NETWORKS, ROOT, load
+from conftest import NETWORKS, ROOT, examples, load
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_properties import networks as random_networks
@@ -128,7 +128,8 @@ def test_json_and_tables_show_the_same_numbers():
     for record, text in zip(lines[1:4], steps):
         shown = lambda v: re.escape(format_number(v, 4, MATH))  # noqa: E731
         for u in record["updates"]:
-            row = rf"{re.escape(u['param'].replace('1', '₁').replace('2', '₂'))}\s+{shown(u['before'])}\s+{shown(u['grad'])}\s+\S+\s+{shown(u['after'])}"
+            name = re.escape(u["param"].replace("1", "₁").replace("2", "₂"))
+            row = rf"{name}\s+{shown(u['before'])}\s+{shown(u['grad'])}\s+\S+\s+{shown(u['after'])}"
             assert re.search(row, text), row
         assert re.search(rf"loss L .*\s{shown(record['loss'])}\n", text)
 
@@ -231,12 +232,10 @@ def test_ctrl_c_writes_an_end_record_saying_so():
         "--json",
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    proc.stdout.readline()
-    time.sleep(1)
+    first = [proc.stdout.readline() for _ in range(3)]  # begin, then steps: the run is under way
     proc.send_signal(signal.SIGINT)
-    out = (
-        proc.stdout.read()
-    )  # through the same buffered reader: communicate() would skip its buffer
+    # Through the same buffered reader: communicate() would skip its buffer.
+    out = b"".join(first) + proc.stdout.read()
     err = proc.stderr.read()
     proc.wait(timeout=30)
     lines = [strict(line) for line in out.decode().splitlines()]  # every line whole
@@ -347,8 +346,7 @@ def test_sigterm_also_ends_with_an_end_record():
     proc = run_process(
         "run", str(ROOT / "networks" / "two_layer.bp"), "--steps", "1000000", "--json"
     )
-    proc.stdout.readline()
-    time.sleep(1)
+    [proc.stdout.readline() for _ in range(3)]  # begin, then steps: the run is under way
     proc.terminate()
     out = proc.stdout.read()
     proc.stderr.read()
@@ -382,7 +380,8 @@ def test_one_sample_is_an_array_of_one_number(tmp_path, validator, args):
     f = tmp_path / "one.bp"
     samples = "[1, 2, 3]" if args else "[3]"
     f.write_text(
-        f"input x = {samples}\ntarget y = {samples.replace('1', '2').replace('3', '6')}\nparam w = 0.5\nloss L = (y - x*w)^2\n"
+        f"input x = {samples}\ntarget y = {samples.replace('1', '2').replace('3', '6')}\n"
+        "param w = 0.5\nloss L = (y - x*w)^2\n"
     )
     result = invoke("run", str(f), "--json", *args)
     assert result.exit_code == 0, result.stderr
@@ -397,7 +396,8 @@ def test_one_sample_is_an_array_of_one_number(tmp_path, validator, args):
 
 
 def _written_both_ways(graph, steps: int, max_paths: int = 8):
-    """Each step's line from the fast writer and from its record; and whether the fast one filled its template."""
+    """Each step's line from the fast writer and from its record; and whether the fast one filled
+    its template."""
     shape = jsonl.layout(graph, max_paths)
     write = jsonl.StepLines(graph, shape)
     pairs = []
@@ -411,8 +411,9 @@ def _written_both_ways(graph, steps: int, max_paths: int = 8):
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 @pytest.mark.parametrize("path", NETWORKS, ids=[p.name for p in NETWORKS])
 def test_the_fast_writer_writes_each_step_as_its_record_does(path, optimizer):
-    """`run --json` fills a template with each step's numbers; the line must be the record's, character for
-    character. With samples it writes the record itself (no template), which must hold as well."""
+    """`run --json` fills a template with each step's numbers; the line must be the record's,
+    character for character. With samples it writes the record itself (no template), which must
+    hold as well."""
     graph = load(f"set optimizer = {optimizer}\n" + path.read_text())
     pairs, templated = _written_both_ways(graph, 4)
     assert [fast for fast, _ in pairs] == [slow for _, slow in pairs]
@@ -429,8 +430,9 @@ def test_the_fast_writer_lists_as_many_paths_as_asked(max_paths):
 
 
 def test_the_fast_writer_leaves_what_is_not_a_plain_float_to_the_records():
-    """numpy's float64 would be written np.float64(…) by its repr, True as True, an int as an int where the
-    record writes a float: a record holding any of them is written by the records, as valid JSON."""
+    """numpy's float64 would be written np.float64(…) by its repr, True as True, an int as an int
+    where the record writes a float: a record holding any of them is written by the records, as
+    valid JSON."""
     import dataclasses
 
     graph = load(ROOT / "networks" / "simple.bp")
@@ -457,7 +459,8 @@ def test_the_fast_writer_leaves_what_is_not_a_plain_float_to_the_records():
 
 
 def test_the_fast_writer_writes_non_finite_steps_the_slow_way_and_then_carries_on():
-    # ∂(w^k)/∂k = w^k·log(w) is NaN while w < 0; step 1 moves w from -0.3 by -0.5·(2w - 1) = 0.8, to 0.5.
+    # ∂(w^k)/∂k = w^k·log(w) is NaN while w < 0; step 1 moves w from -0.3 by -0.5·(2w - 1) = 0.8, to
+    # 0.5.
     graph = load("param w = -0.3\nconst k = 2\nset lr = 0.5\nloss L = w^k - w\n")
     pairs, templated = _written_both_ways(graph, 6)
     texts = [fast for fast, _ in pairs]
@@ -466,8 +469,7 @@ def test_the_fast_writer_writes_non_finite_steps_the_slow_way_and_then_carries_o
 
 
 @settings(
-    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5,
-    deadline=None,
+    max_examples=examples(1 / 5),  # each example traces a network twice
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(text=random_networks(), optimizer=st.sampled_from(["sgd", "momentum", "adam"]))
@@ -519,11 +521,13 @@ def test_a_count_of_more_digits_than_python_reads_back_is_a_string_of_its_digits
 
 
 def test_a_line_made_in_pieces_is_the_one_json_dumps_writes(monkeypatch):
-    # A step of a million samples was one json.dumps call of forty seconds that no signal could stop;
-    # `line` makes the same text a chunk of numbers at a time. Chunks of 3 here: every array is cut.
+    # A step of a million samples was one json.dumps call of forty seconds that no signal could
+    # stop; `line` makes the same text a chunk of numbers at a time. Chunks of 3 here: every array
+    # is cut.
     monkeypatch.setattr(jsonl, "CHUNK", 3)
     graph = load(
-        "input x = [0.5, -1, 2, 0.25, 3, -0.5, 1]\ntarget y = [1, 0, 1, 0, 1, 0, 1]\nparam w = 0.3\n"
+        "input x = [0.5, -1, 2, 0.25, 3, -0.5, 1]\ntarget y = [1, 0, 1, 0, 1, 0, 1]\n"
+        "param w = 0.3\n"
         "param b = 0.1\nh = σ(x*w + b)\nloss L = (y - h)^2\n"
     )
     step = next(trace(graph, 1))

@@ -1,4 +1,5 @@
-"""`run` warns when a kink's argument is within rounding of 0: what a hand calculation puts exactly at the kink (issue 17)."""
+"""`run` warns when a kink's argument is within rounding of 0: what a hand calculation puts exactly
+at the kink (issue 17)."""
 
 from __future__ import annotations
 
@@ -69,13 +70,17 @@ def test_the_bound_covers_the_distance_from_the_decimal_value():
 
 
 def test_every_decimal_product_cancelled_to_zero_by_hand_is_warned_of_or_exactly_zero():
-    # w·x + b with b = −w·x exactly as decimals: z is 0 by hand. Wherever floats leave it nonzero, run warns.
+    # w·x + b with b = −w·x exactly as decimals: z is 0 by hand. Wherever floats leave it nonzero,
+    # run warns.
     missed = []
     for tenths in range(1, 10):
         for x in range(1, 10):
             w = f"0.{tenths}"
             b = f"-{float(Fraction(tenths * x, 10))!r}"
-            text = f"input x = {x}\nparam w = {w}\nparam b = {b}\nz = w*x + b\nh = relu(z)\nloss L = (h - 1)^2\n"
+            text = (
+                f"input x = {x}\nparam w = {w}\nparam b = {b}\n"
+                "z = w*x + b\nh = relu(z)\nloss L = (h - 1)^2\n"
+            )
             z = float(w) * x + float(b)
             if z != 0 and not kinks(text):
                 missed.append((w, x, z))
@@ -85,7 +90,8 @@ def test_every_decimal_product_cancelled_to_zero_by_hand_is_warned_of_or_exactly
 def test_no_warning_exactly_at_the_kink_or_for_a_value_small_but_exact():
     assert (
         kinks(
-            "input x = 3\nparam w = 0.5\nparam b = -1.5\nz = w*x + b\nh = relu(z)\nloss L = (h - 1)^2\n"
+            "input x = 3\nparam w = 0.5\nparam b = -1.5\nz = w*x + b\nh = relu(z)\n"
+            "loss L = (h - 1)^2\n"
         )
         == []
     )

@@ -1,4 +1,5 @@
-"""Inputs at the limits: refused with a clear error or handled, never a RecursionError or a traceback."""
+"""Inputs at the limits: refused with a clear error or handled, never a RecursionError or a
+traceback."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ def test_a_one_megabyte_line_is_refused_with_a_short_quote(tmp_path):
     first, quote, underline = result.stderr.splitlines()[:3]
     # The 256th '+' would make 257 levels: refused there, without reading the rest of the line.
     assert (
-        first
-        == f"{path}:2:{len('loss L = ') + 2 * MAX_DEPTH}: error: expression is more than {MAX_DEPTH} levels deep"
+        first == f"{path}:2:{len('loss L = ') + 2 * MAX_DEPTH}: error: expression is more than "
+        f"{MAX_DEPTH} levels deep"
     )
     assert len(quote) < 120 and quote.startswith(" 2 | ...") and quote.endswith("...")
     assert underline.strip().startswith("|") and underline.strip().endswith(" ^")
@@ -125,15 +126,16 @@ def test_the_path_search_does_not_wander_down_branches_too_long_to_list(tmp_path
 
 
 def test_ten_thousand_params_are_handled(tmp_path):
-    # 100 nodes of 100 weighted inputs each, summed into the loss: every gradient is x/100·(s/100 − y)·…,
-    # and only the ends of each 10,000-row table are shown.
+    # 100 nodes of 100 weighted inputs each, summed into the loss: every gradient is x/100·(s/100 −
+    # y)·…, and only the ends of each 10,000-row table are shown.
     lines = ["input x = 0.5", "target y = 1"]
     lines += [f"param w{j}_{k} = 0.01" for j in range(100) for k in range(100)]
     lines += [f"z{j} = " + " + ".join(f"w{j}_{k}*x" for k in range(100)) for j in range(100)]
     lines += ["s = " + " + ".join(f"z{j}" for j in range(100)), "loss L = 1/2*(y - s/100)^2"]
     _, result = run(tmp_path, "\n".join(lines) + "\n", "--show", "updates")
     assert result.exit_code == 0, result.stderr
-    # s = 10,000 · 0.01 · 0.5 = 50, so ∂L/∂w = −(y − s/100)·x/100 = −(1 − 0.5)·0.005 = −0.0025 for every w.
+    # s = 10,000 · 0.01 · 0.5 = 50, so ∂L/∂w = −(y − s/100)·x/100 = −(1 − 0.5)·0.005 = −0.0025 for
+    # every w.
     assert "… 9,940 more" in result.stdout
     assert result.stdout.count("−0.0025") >= 60
 
@@ -153,9 +155,10 @@ def test_a_long_chain_table_is_cut_between_params_not_inside_one(tmp_path):
 
 
 def test_a_hundred_thousand_line_network_is_handled(tmp_path):
-    # h0 = x·w, h_i = h_(i−1) + w, so h_99999 = 100,000·w (x = 1) and L = ½(h/100,000 − 1)² = ½(w − 1)².
-    # By hand at w = 0.5: L = 0.125 and ∂L/∂w = w − 1 = −0.5, summed over 100,000 paths (one through
-    # each h_i's own use of w); after one update w = 0.5 + 0.1·0.5 = 0.55 and L = ½(0.45)² = 0.10125.
+    # h0 = x·w, h_i = h_(i−1) + w, so h_99999 = 100,000·w (x = 1) and L = ½(h/100,000 − 1)² = ½(w −
+    # 1)². By hand at w = 0.5: L = 0.125 and ∂L/∂w = w − 1 = −0.5, summed over 100,000 paths (one
+    # through each h_i's own use of w); after one update w = 0.5 + 0.1·0.5 = 0.55 and L = ½(0.45)² =
+    # 0.10125.
     n = 100_000
     lines = ["input x = 1", "param w = 0.5", "h0 = x*w"] + [
         f"h{i} = h{i - 1} + w" for i in range(1, n)
@@ -206,7 +209,8 @@ def test_the_default_view_summarises_many_params_and_long_paths_and_all_shows_th
 
 
 def test_shortened_paths_are_explained_when_rows_are_left_out_too(tmp_path):
-    # w0 to w11 on a chain 12 deep, then 60 params added to the loss directly: a gap after the long paths.
+    # w0 to w11 on a chain 12 deep, then 60 params added to the loss directly: a gap after the long
+    # paths.
     lines = [f"param w{i} = 0.5" for i in range(72)] + ["input x = 1", "h0 = x*w0"]
     lines += [f"h{i} = h{i - 1}*w{i}" for i in range(1, 12)]
     lines += ["loss L = h11^2 + " + " + ".join(f"w{i}" for i in range(12, 72))]
@@ -239,7 +243,8 @@ def test_many_warnings_are_counted_after_the_first_ten(tmp_path):
 
 
 def test_an_exponent_of_more_than_4300_digits_is_read_as_a_number(tmp_path):
-    """Python refuses int() of a string of more than 4,300 digits; 1e-000…01 is 1e-1, a tenth, all the same."""
+    """Python refuses int() of a string of more than 4,300 digits; 1e-000…01 is 1e-1, a tenth, all
+    the same."""
     zeros = "0" * 5000
     _, result = run(tmp_path, f"param w = 1e-{zeros}1\nloss L = w^2\n", "--json")
     assert result.exit_code == 0, result.stderr
@@ -275,7 +280,8 @@ def test_one_chain_longer_than_the_table_is_shown_whole_without_a_gap_of_no_para
 
 
 def diamonds(depth: int) -> str:
-    """a(i+1) = a(i)/2 + a(i)/2: 2^depth paths from the loss to w, each of 2·depth + 2 factors; ∂L/∂w = x = 1."""
+    """a(i+1) = a(i)/2 + a(i)/2: 2^depth paths from the loss to w, each of 2·depth + 2 factors;
+    ∂L/∂w = x = 1."""
     lines = ["param w = 0.5", "input x = 1", "a0 = x*w"]
     for i in range(depth):
         lines += [f"p{i} = a{i}*0.5", f"q{i} = a{i}*0.5", f"a{i + 1} = p{i} + q{i}"]
@@ -285,8 +291,8 @@ def diamonds(depth: int) -> str:
 def test_more_paths_than_python_writes_digits_for_are_shown_by_magnitude_and_written_exactly(
     tmp_path,
 ):
-    """2^14300 paths: 4,305 digits, more than Python turns into a string by default (log10(2)·14300 = 4304.73,
-    and 10^0.73 = 5.37)."""
+    """2^14300 paths: 4,305 digits, more than Python turns into a string by default (log10(2)·14300
+    = 4304.73, and 10^0.73 = 5.37)."""
     import json
     import sys
 
@@ -346,4 +352,4 @@ def test_more_paths_asked_for_than_a_trace_lists_say_why_they_are_not_listed(tmp
     table = Table("gradient", "chain", "factors")
     (chain,) = explain(load(wide(5, 8)), max_paths=10**9).chains
     _chain_rows(table, chain, "L", MATH, capped=True)
-    assert "22,768 more paths (at most 10,000 are written)" in str(table.columns[1]._cells[-2])
+    assert "22,768 more paths (at most 10,000 are written)" in str(list(table.columns[1].cells)[-2])

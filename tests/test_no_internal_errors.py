@@ -1,9 +1,10 @@
-"""No input reaches exit 1: every shape the fuzzing of issue 17 found, and a seeded fuzzer over every command.
+"""No input reaches exit 1: every shape the fuzzing of issue 17 found, and a seeded fuzzer over
+every command.
 
-Exit 1 means a bug in bptrace (README's exit-code table). The corpus below holds one case per shape of
-input that once ended there; the fuzzer mutates networks, samples and options for every command, seeded
-(derandomized) so that a failure shows again on the next run, and bounded in examples.
-"""
+Exit 1 means a bug in bptrace (README's exit-code table). The corpus below holds one case per
+shape of input that once ended there; the fuzzer mutates networks, samples and options for every
+command, seeded (derandomized) so that a failure shows again on the next run, and bounded in
+examples."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import sys
 
 import pytest
-from conftest import NETWORKS
+from conftest import NETWORKS, examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -19,7 +20,8 @@ from typer.testing import CliRunner
 from bptrace.cli.app import app
 
 DOCUMENTED = {0, 2, 3, 4, 5, 6, 129, 130, 143}
-EXAMPLES = int(os.environ.get("BPTRACE_EXAMPLES", 150))
+# Half the profile's examples: each one runs a command, some several.
+EXAMPLES = examples(1 / 2)
 SOURCES = {p.name: p.read_text(encoding="utf-8") for p in NETWORKS}
 LINE = "input x = 1\ntarget y = 2\nparam w = 0.5\nset lr = 0.1\nloss L = (w*x - y)^2\n"
 
@@ -137,7 +139,8 @@ def test_no_shape_the_fuzzer_found_ends_in_exit_1(tmp_path, name):
 
 
 def test_more_paths_than_an_int_may_print(tmp_path):
-    """Python refuses to write an int of more than sys.get_int_max_str_digits() digits: 2^2200 has 663."""
+    """Python refuses to write an int of more than sys.get_int_max_str_digits() digits: 2^2200 has
+    663."""
     limit = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(640)  # the least Python allows: 10^4300 paths made cheap
     try:
@@ -261,7 +264,6 @@ def csv_text(rng: st.DataObject) -> str:
 
 @settings(
     max_examples=EXAMPLES,
-    deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -98,7 +98,8 @@ def test_a_param_the_loss_ignores_is_said_to_change_nothing(tmp_path):
 
 
 def test_a_nudge_too_small_to_tell_says_so_instead_of_a_verdict():
-    """simple.bp's w1 at --by 1e-9: ΔL ≈ 0.678e-9, only ~6 digits above the rounding of L = 0.6385 (about 6e-16)."""
+    """simple.bp's w1 at --by 1e-9: ΔL ≈ 0.678e-9, only ~6 digits above the rounding of L = 0.6385
+    (about 6e-16)."""
     out = " ".join(
         invoke("nudge", str(ROOT / "networks/simple.bp"), "w1", "--by", "1e-9").stdout.split()
     )
@@ -108,8 +109,9 @@ def test_a_nudge_too_small_to_tell_says_so_instead_of_a_verdict():
     )
     assert "kink" not in out and "exact" not in out
     simple = str(ROOT / "networks/simple.bp")
-    # L is quadratic in w1 with ∂²L/∂w1² = (∂g/∂w1)² = (x·w2)² = 0.36: the error at Δ/10 is 0.18·(Δ/10)², which is
-    # rounding's (about 6e-16) up to Δ = 1e-6, and 1.8e-13 at Δ = 1e-5, three hundred roundings.
+    # L is quadratic in w1 with ∂²L/∂w1² = (∂g/∂w1)² = (x·w2)² = 0.36: the error at Δ/10 is
+    # 0.18·(Δ/10)², which is rounding's (about 6e-16) up to Δ = 1e-6, and 1.8e-13 at Δ = 1e-5, three
+    # hundred roundings.
     for by in ("1e-8", "1e-7", "1e-6"):
         assert "too small to tell" in " ".join(
             invoke("nudge", simple, "w1", "--by", by).stdout.split()
@@ -173,8 +175,8 @@ def test_a_nudge_that_leaves_the_param_unchanged_is_a_usage_error_saying_how_lar
 
 
 def test_the_nudge_the_hint_suggests_for_a_huge_param_shows_its_line(tmp_path):
-    """L = w/1e306 is a straight line: ΔL = Δ/1e306, so Δ = 1e303 (a thousandth of w) changes L by 0.001, exactly as
-    predicted."""
+    """L = w/1e306 is a straight line: ΔL = Δ/1e306, so Δ = 1e303 (a thousandth of w) changes L by
+    0.001, exactly as predicted."""
     f = tmp_path / "big.bp"
     f.write_text("param w = 1e306\nloss L = w/1e306\n")
     result = invoke("nudge", str(f), "w", "--by", "1e303")

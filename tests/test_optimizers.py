@@ -1,4 +1,5 @@
-"""Optimisers against their papers' formulas, applied by hand to gradients found by finite differences."""
+"""Optimisers against their papers' formulas, applied by hand to gradients found by finite
+differences."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def gradients_along(graph, steps):
 
 
 def test_momentum_follows_the_velocity_formula():
-    # velocity_t = μ·velocity_(t−1) + g_t, after = before − α·velocity_t (PyTorch's SGD with momentum).
+    # velocity_t = μ·velocity_(t−1) + g_t, after = before − α·velocity_t (PyTorch's SGD with
+    # momentum).
     graph, mu, alpha = with_optimizer("set optimizer = momentum\nset momentum = 0.8\n"), 0.8, 0.1
     velocity = {}
     for record, params, grads in gradients_along(graph, 3):
@@ -80,7 +82,8 @@ def test_sgd_is_unchanged_by_the_table():
 
 
 def test_a_steps_updates_read_as_a_sequence_of_records():
-    # w1 = 2, L = w1²·w2/2 with w2 = 3: ∂L/∂w1 = w1·w2 = 6, ∂L/∂w2 = w1²/2 = 2; sgd at lr 0.1 moves them to 1.4 and 2.8.
+    # w1 = 2, L = w1²·w2/2 with w2 = 3: ∂L/∂w1 = w1·w2 = 6, ∂L/∂w2 = w1²/2 = 2; sgd at lr 0.1 moves
+    # them to 1.4 and 2.8.
     graph = load("param w1 = 2\nparam w2 = 3\nset lr = 0.1\nloss L = w1^2*w2/2\n")
     first, second = [r for r in trace(graph, 2) if hasattr(r, "updates")]
     updates = first.updates
@@ -137,7 +140,8 @@ def test_a_setting_of_another_optimizer_is_a_warning(tmp_path):
 
 
 def test_a_fault_after_the_loss_grew_says_training_diverges():
-    """simple.bp at lr 3: the loss grows from the handout's 0.6385 (1/2·(1 − (−0.13))²) until a value overflows."""
+    """simple.bp at lr 3: the loss grows from the handout's 0.6385 (1/2·(1 − (−0.13))²) until a
+    value overflows."""
     from bptrace.errors import NumericFault
 
     steps = []
@@ -147,7 +151,8 @@ def test_a_fault_after_the_loss_grew_says_training_diverges():
     assert steps[0] == pytest.approx(0.5 * 1.13**2) and all(b > a for a, b in zip(steps, steps[1:]))
     assert fault.value.step == len(steps) + 1
     assert fault.value.hint == (
-        f"the loss grew from 0.6385 at step 1 to {format_number(steps[-1], 4)} at step {len(steps)}: "
+        f"the loss grew from 0.6385 at step 1 to {format_number(steps[-1], 4)} at step "
+        f"{len(steps)}: "
         "training diverges; try a smaller lr"
     )
 
@@ -155,7 +160,8 @@ def test_a_fault_after_the_loss_grew_says_training_diverges():
 def test_a_fault_without_the_loss_growing_gets_no_divergence_hint():
     from bptrace.errors import NumericFault
 
-    # L = (w − 1/2)² + log(w − 1/5) at w = 1: ∂L/∂w = 1 + 1/0.8 = 2.25, so lr 1/2 moves w to −0.125 and log faults at step 2.
+    # L = (w − 1/2)² + log(w − 1/5) at w = 1: ∂L/∂w = 1 + 1/0.8 = 2.25, so lr 1/2 moves w to −0.125
+    # and log faults at step 2.
     with pytest.raises(NumericFault) as fault:
         list(trace(load("param w = 1\nloss L = (w - 1/2)^2 + log(w - 1/5)\n"), 3, lr=0.5))
     assert fault.value.step == 2 and fault.value.hint is None
@@ -189,13 +195,14 @@ def test_the_cli_shows_the_loss_curve_and_the_hint_when_training_diverges():
 
 
 def test_with_mini_batches_a_fault_names_its_sample_among_all_and_claims_no_divergence():
-    """A batch of one: step k runs sample k. Step 3's sample 3 (x = −1) takes log below 0, whatever the lr:
-    its loss is over another sample than step 1's, so no divergence is claimed."""
+    """A batch of one: step k runs sample k. Step 3's sample 3 (x = −1) takes log below 0, whatever
+    the lr: its loss is over another sample than step 1's, so no divergence is claimed."""
     from bptrace.engine.tracer import Batches
     from bptrace.errors import NumericFault
 
     graph = load(
-        "input x = [1, 3, -1]\ntarget y = [2, 9, 1]\nparam w = 1\nloss L = (y - w*x)^2 + log(w*x + 1.01)\n"
+        "input x = [1, 3, -1]\ntarget y = [2, 9, 1]\nparam w = 1\n"
+        "loss L = (y - w*x)^2 + log(w*x + 1.01)\n"
     )
     with pytest.raises(NumericFault) as fault:
         list(trace(graph, 5, lr=0.001, batches=Batches(1)))

@@ -1,4 +1,5 @@
-"""`bptrace run --pause`: a live step-through, driven through a pseudo-terminal as a lecturer would."""
+"""`bptrace run --pause`: a live step-through, driven through a pseudo-terminal as a lecturer
+would."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class Lecture:
             env=env,
             cwd=ROOT,
             close_fds=True,
-            # Its own session with the pseudo-terminal as controlling terminal, so Ctrl-C sends SIGINT.
+            # Its own session with the pseudo-terminal as controlling terminal, so Ctrl-C sends
+            # SIGINT.
             start_new_session=True,
             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
         )
@@ -137,7 +139,8 @@ def test_ctrl_c_stops_at_once_and_leaves_the_terminal_as_it_was():
     [(signal.SIGTERM, 143, "stopped by SIGTERM"), (signal.SIGHUP, 129, "stopped by SIGHUP")],
 )
 def test_sigterm_and_sighup_leave_the_terminal_as_it_was(sig, code, says):
-    # `kill`, or the ssh session closing, while the lecture waits for a key: echo and line editing come back.
+    # `kill`, or the ssh session closing, while the lecture waits for a key: echo and line editing
+    # come back.
     lecture = Lecture("networks/simple.bp", "--pause")
     before = termios.tcgetattr(lecture.master)[3]
     lecture.until("Forward pass")
@@ -170,10 +173,10 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal():
 
 
 def test_a_signal_that_comes_before_the_wait_for_a_key_still_stops_it(monkeypatch):
-    # The race of a busy machine: Ctrl-C lands just before os.read() is called. Its C handler runs at
-    # once, but the Python handler that stops the run only after read() returns: at the next key. The
-    # same happens when another thread takes the signal while the main thread reads, as here, which
-    # makes the race certain: the main thread blocks SIGTERM, a helper thread receives it.
+    # The race of a busy machine: Ctrl-C lands just before os.read() is called. Its C handler runs
+    # at once, but the Python handler that stops the run only after read() returns: at the next key.
+    # The same happens when another thread takes the signal while the main thread reads, as here,
+    # which makes the race certain: the main thread blocks SIGTERM, a helper thread receives it.
     import threading
 
     from bptrace.cli.process import Interrupted, Interrupts

@@ -1,13 +1,14 @@
-"""Properties over random expressions: formulas round-trip through text and match finite differences."""
+"""Properties over random expressions: formulas round-trip through text and match finite
+differences."""
 
 from __future__ import annotations
 
+import functools
 import math
-import os
 from fractions import Fraction
 
 import numpy as np
-from conftest import load
+from conftest import examples, load
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -54,12 +55,11 @@ def value(expr, env) -> float:
 
 
 @settings(
-    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)),
-    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(expr=expressions_over(MODERATE + EXTREME), a=points, b=points)
-# Found by hypothesis: min's partial 1 − step(a − 1e20·1e300) was written with 1e320, more than a float holds.
+# Found by hypothesis: min's partial 1 − step(a − 1e20·1e300) was written with 1e320, more than a
+# float holds.
 @example(expr=parse_expression("min(a, 1e20*1e300)"), a=1.0, b=1.0)
 def test_every_formula_reparses_to_the_same_text_and_the_same_float(expr, a, b):
     graph = load(network(expr))
@@ -77,8 +77,6 @@ def test_every_formula_reparses_to_the_same_text_and_the_same_float(expr, a, b):
 
 
 @settings(
-    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)),
-    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(expr=expressions_over(MODERATE), a=points, b=points)  # 1e20 + a would lose a to rounding
@@ -119,6 +117,14 @@ def _all(expr):
     return list(walk(expr))
 
 
+@functools.cache  # built once for each tuple of names: building a strategy costs more than drawing
+def _nodes_over(names: tuple[str, ...]):
+    leaves = st.one_of(
+        st.builds(Name, st.sampled_from(names)), st.builds(Num, st.sampled_from(MODERATE))
+    )
+    return st.recursive(leaves, _extend, max_leaves=4)
+
+
 @st.composite
 def networks(draw):
     """A random DAG: three params, then nodes over any earlier names, the last one the loss."""
@@ -127,9 +133,7 @@ def networks(draw):
         f"param {n} = {draw(st.sampled_from(['0.3', '0.7', '1.3', '-0.4', '2']))}" for n in names
     ]
     for i in range(draw(st.integers(1, 5))):
-        pool = st.sampled_from(names)
-        leaves = st.one_of(st.builds(Name, pool), st.builds(Num, st.sampled_from(MODERATE)))
-        expr = draw(st.recursive(leaves, _extend, max_leaves=4))
+        expr = draw(_nodes_over(tuple(names)))
         name = f"n{i}"
         lines.append(f"{name} = {show(expr)}")
         names.append(name)
@@ -138,8 +142,7 @@ def networks(draw):
 
 
 @settings(
-    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5,
-    deadline=None,
+    max_examples=examples(1 / 5),  # each example builds and traces a network
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @given(text=networks())
@@ -159,8 +162,7 @@ def test_random_networks_gradients_match_finite_differences(text):
 
 
 @settings(
-    max_examples=int(os.environ.get("BPTRACE_EXAMPLES", 300)) // 5,
-    deadline=None,
+    max_examples=examples(1 / 5),  # each example builds and traces a network
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(text=networks())

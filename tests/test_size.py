@@ -1,4 +1,4 @@
-"""Work grows with the size of an expression, not with its square: counted, never timed (issue 17)."""
+"""Work grows with the size of an expression, not its square: counted, never timed (issue 17)."""
 
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ def test_partials_too_large_to_write_out_are_refused_at_once():
     from bptrace.engine.graph import MAX_PARTIALS
     from bptrace.errors import NetworkError
 
-    # Each of the 4,096 partials of a balanced max holds about 4·4,096 operations: 67 million in all,
-    # projected from the first one, before the others are built (at 10,000 names: 17.8 GB).
+    # Each of the 4,096 partials of a balanced max holds about 4·4,096 operations: 67 million in
+    # all, projected from the first one, before the others are built (at 10,000 names: 17.8 GB).
     with pytest.raises(NetworkError) as refused:
         load(network(4096, "max({}, {})"))
     assert "the local derivatives of 'L' would take about" in str(refused.value)

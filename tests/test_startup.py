@@ -16,7 +16,8 @@ try:
     main()
 except SystemExit:
     pass
-print("numpy" in sys.modules, "bptrace.engine.check" in sys.modules, "ctypes" in sys.modules, file=sys.stderr)
+loaded = ("numpy", "bptrace.engine.check", "ctypes")
+print(*(name in sys.modules for name in loaded), file=sys.stderr)
 """
 
 

@@ -1,4 +1,5 @@
-"""Standard output closed, full or gone mid-run, standard error the same: every command ends with its documented code."""
+"""Standard output closed, full or gone mid-run, standard error the same: every command ends with
+its documented code."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ FULL = "/dev/full"
 
 @contextmanager
 def stdout_to(mode: str):
-    """Yield the keyword arguments that send a child's stdout where `mode` says: a pipe whose reader has gone
-    (`| true`), a full disk, or nowhere (`>&-`)."""
+    """Yield the keyword arguments that send a child's stdout where `mode` says: a pipe whose reader
+    has gone (`| true`), a full disk, or nowhere (`>&-`)."""
     if mode == "gone":
         reader, writer = os.pipe()
         os.close(reader)  # every write fails with EPIPE at once: `| true`, deterministically
@@ -49,8 +50,8 @@ def bptrace(*args: str, **streams) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("mode", ["gone", "full"])
 @pytest.mark.parametrize("option", ["--key", "--export"])
 def test_a_file_written_beside_a_failing_stdout_is_still_whole(option, mode, tmp_path):
-    """A worksheet's key or an export is complete or absent: a reader gone (`| head`) ends quietly with 0, a full
-    disk with 3, and the file holds the whole run."""
+    """A worksheet's key or an export is complete or absent: a reader gone (`| head`) ends quietly
+    with 0, a full disk with 3, and the file holds the whole run."""
     suffix = ".md" if option == "--key" else ".html"
     written, reference = tmp_path / f"written{suffix}", tmp_path / f"reference{suffix}"
     args = [
@@ -77,7 +78,8 @@ def test_a_file_written_beside_a_failing_stdout_is_still_whole(option, mode, tmp
     assert written.read_bytes() == reference.read_bytes()
 
 
-# Each writer of stdout: JSON lines, documents, typer's --version and --help (the tables' console: test_cli.py).
+# Each writer of stdout: JSON lines, documents, typer's --version and --help (the tables' console:
+# test_cli.py).
 COMMANDS = {
     "run --json": ["run", SIMPLE, "--json"],
     "run --format": ["run", SIMPLE, "--format", "markdown"],
@@ -140,7 +142,8 @@ def test_a_stderr_closed_or_full_changes_neither_the_exit_code_nor_the_output(
 
 
 def test_silencing_stdout_leaves_no_descriptor_open():
-    """Pointing stdout at /dev/null (its reader gone, or the disk full) opens /dev/null once and closes it."""
+    """Pointing stdout at /dev/null (its reader gone, or the disk full) opens /dev/null once and
+    closes it."""
     if not os.path.isdir("/proc/self/fd"):
         pytest.skip("needs /proc")
     count = "len(os.listdir('/proc/self/fd'))"

@@ -1,8 +1,9 @@
-"""Statements built from a template are the statements the parser builds: the same trees, spans, errors."""
+"""Statements built from a template are the statements the parser builds: the same trees, spans,
+errors."""
 
 from __future__ import annotations
 
-from conftest import ROOT
+from conftest import ROOT, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,8 +11,8 @@ from bptrace.errors import NetworkError
 from bptrace.language import parser
 from bptrace.language.lexer import tokenize
 
-# A skeleton is source text with @ where a name goes and # where a number goes; its instances differ in
-# those only, so they all have one shape.
+# A skeleton is source text with @ where a name goes and # where a number goes; its instances differ
+# in those only, so they all have one shape.
 LEAVES = st.sampled_from(["@", "#", "(@)", "-#", "-(#)", "+@", "--#", "((#))"])
 
 
@@ -86,7 +87,7 @@ def parsed(text: str, templates: bool):
         return ("error", str(e), e.span, e.hint)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(2))  # cheap, and shapes combine in many ways
 @given(st.lists(SKELETONS, min_size=1, max_size=3), st.data())
 def test_statements_of_one_shape_parse_as_the_parser_parses_them(skeletons, data):
     lines = [instance(s, data.draw) for s in skeletons for _ in range(3)]
@@ -116,7 +117,7 @@ def test_a_big_generated_network_is_built_from_twenty_templates(monkeypatch):
 
 
 def test_a_sign_is_read_from_the_tokens_not_the_value():
-    """−0 is 0, so the first statement's value cannot say that its number has a sign: its tokens do."""
+    """−0 is 0, so the first statement's value cannot say its number has a sign: its tokens do."""
     text = "x = -0\ny = -2\nz = -(-(3))\nv = -(-(0))\n"
     assert parsed(text, templates=True) == parsed(text, templates=False)
     assert [s.expr.value for s in parser.parse(text)] == [0, -2, 3, 0]

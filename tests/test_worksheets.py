@@ -1,4 +1,5 @@
-"""`bptrace run --format markdown|latex`: the tables for handouts, and worksheets with their answer keys."""
+"""`bptrace run --format markdown|latex`: the tables for handouts, and worksheets with their answer
+keys."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def invoke(*args):
 
 
 def md_tables(text: str) -> dict[str, list[list[str]]]:
-    """Return each Markdown table under its ### title (the Summary under ## Summary), as rows of cells."""
+    """Return each Markdown table under its ### title (the Summary under ## Summary), as rows of
+    cells."""
     found, title = {}, None
     for line in text.splitlines():
         if line.startswith("#"):
@@ -160,7 +162,8 @@ def test_latex_handouts_compile_with_pdflatex(path, optimizer, tmp_path):
 
 @pytest.mark.skipif(not __import__("shutil").which("pdflatex"), reason="pdflatex is not installed")
 def test_a_worksheet_of_four_samples_fits_the_page(tmp_path):
-    """xor.bp's tables have a column per sample: four blank ones at 2.5 cm each ran 79pt past the margin."""
+    """xor.bp's tables have a column per sample: four blank ones at 2.5 cm each ran 79pt past the
+    margin."""
     sheet = invoke(
         "run",
         str(ROOT / "networks/xor.bp"),
@@ -183,7 +186,8 @@ def test_a_worksheet_of_four_samples_fits_the_page(tmp_path):
 
 @pytest.mark.skipif(not __import__("shutil").which("pdflatex"), reason="pdflatex is not installed")
 def test_a_long_formula_wraps_in_its_column_instead_of_running_off_the_page(tmp_path, monkeypatch):
-    """The whole network in the loss: ∂L/∂w is σ's derivative times the rest, about 90 characters of formula."""
+    """The whole network in the loss: ∂L/∂w is σ's derivative times the rest, about 90 characters of
+    formula."""
     monkeypatch.chdir(tmp_path)  # the title holds the file's path as given: a short one
     (tmp_path / "long.bp").write_text(
         "input x0 = [0, 0, 1, 1]\ninput x1 = [0, 1, 0, 1]\ntarget y = [0, 1, 1, 0]\nparam w = 0.5\n"
@@ -246,10 +250,11 @@ def test_an_unwritable_key_is_a_file_error_before_the_worksheet_is_written(tmp_p
     assert result.stdout == ""
 
 
-def test_handouts_show_each_nodes_summed_gradient_as_the_terminal_does_and_blank_it_with_the_partials(
+def test_handouts_show_each_nodes_summed_gradient_as_the_terminal_does_and_blank_it_with_partials(
     tmp_path,
 ):
-    """fanout.bp at a = 3: b = 2a, c = 2b, L = c·a, so ∂L/∂c = a = 3 and ∂L/∂b = ∂L/∂c · ∂c/∂b = 3·2 = 6."""
+    """fanout.bp at a = 3: b = 2a, c = 2b, L = c·a, so ∂L/∂c = a = 3 and ∂L/∂b = ∂L/∂c · ∂c/∂b = 3·2
+    = 6."""
     fanout = str(ROOT / "networks/fanout.bp")
     handout = invoke("run", fanout, "--format", "markdown").stdout
     titles = re.findall(r"^### (.*)$", handout, re.M)
@@ -266,7 +271,8 @@ def test_handouts_show_each_nodes_summed_gradient_as_the_terminal_does_and_blank
         "| ∂L/∂b |  |  |  |" in sheet
         and "| ∂L/∂b | ∂L/∂c · ∂c/∂b | (3) · (2) | 6 |" in key.read_text(encoding="utf-8")
     )
-    # Blank chains, and the summed gradients would give each chain's answer away: they are blank too.
+    # Blank chains, and the summed gradients would give each chain's answer away: they are blank
+    # too.
     assert (
         "| ∂L/∂b |  |  |  |"
         in invoke("run", fanout, "--format", "markdown", "--blank", "chains").stdout
@@ -282,7 +288,8 @@ def test_handouts_show_each_nodes_summed_gradient_as_the_terminal_does_and_blank
 
 
 def test_a_direct_edge_of_the_loss_is_marked_in_the_summed_gradients_too(tmp_path):
-    """L = g + h with g = 2h: ∂L/∂h sums the direct edge (1) and the path through g (1·2), 3 = ∂(3h)/∂h."""
+    """L = g + h with g = 2h: ∂L/∂h sums the direct edge (1) and the path through g (1·2), 3 =
+    ∂(3h)/∂h."""
     net = tmp_path / "direct.bp"
     net.write_text("param a = 3\nh = a*a\ng = 2*h\nloss L = g + h\n")
     handout = invoke("run", str(net), "--format", "markdown").stdout
@@ -333,7 +340,8 @@ def test_an_answer_key_never_replaces_the_network_or_the_worksheet(tmp_path):
 
 
 def test_blank_partials_blank_the_numbers_the_chains_substitute_for_them(tmp_path):
-    """simple.bp's chain for w1 with numbers is (−1.13)·(−0.3)·(2): the values of ∂L/∂g, ∂g/∂h and ∂h/∂w1."""
+    """simple.bp's chain for w1 with numbers is (−1.13)·(−0.3)·(2): the values of ∂L/∂g, ∂g/∂h and
+    ∂h/∂w1."""
     key = tmp_path / "key.md"
     sheet = invoke(
         "run", SIMPLE, "--format", "markdown", "--blank", "partials", "--key", str(key)
@@ -348,15 +356,18 @@ def test_blank_partials_blank_the_numbers_the_chains_substitute_for_them(tmp_pat
     [
         (
             ["networks/two_layer.bp", "--blank", "forward"],
-            "the local derivatives use node values, which the blank forward pass asks for (∂a₀/∂z₀ = a₀·(1 − a₀))",
+            "the local derivatives use node values, which the blank forward pass asks for (∂a₀/∂z₀ "
+            "= a₀·(1 − a₀))",
         ),
         (
             ["networks/logistic.bp", "--blank", "forward"],
-            "the local derivatives use node values, which the blank forward pass asks for (∂p/∂z = p·(1 − p))",
+            "the local derivatives use node values, which the blank forward pass asks for (∂p/∂z = "
+            "p·(1 − p))",
         ),
         (
             ["networks/simple.bp", "--blank", "forward", "--ascii"],
-            "the local derivatives use node values, which the blank forward pass asks for (dg/dw2 = h)",
+            "the local derivatives use node values, which the blank forward pass asks for (dg/dw2 "
+            "= h)",
         ),
         (
             ["networks/simple.bp", "--blank", "chains"],

@@ -1,4 +1,5 @@
-"""The files `--key` and `--export` write: whole or untouched, and only ever a regular file replaced."""
+"""The files `--key` and `--export` write: whole or untouched, and only ever a regular file
+replaced."""
 
 from __future__ import annotations
 
@@ -117,7 +118,8 @@ def test_a_fifo_is_written_in_place_not_replaced(option, tmp_path):
 
 
 def test_a_terminal_is_written_in_place():
-    """A character device: a pseudo-terminal of the test's own, opened by bptrace, never renamed over."""
+    """A character device: a pseudo-terminal of the test's own, opened by bptrace, never renamed
+    over."""
     master, slave = os.openpty()
     tty = os.ttyname(slave)
     assert stat.S_ISCHR(os.stat(tty).st_mode)
@@ -170,7 +172,8 @@ def test_an_interrupt_while_the_file_is_saved_leaves_no_temporary_behind(
     assert list(tmp_path.iterdir()) == []
 
 
-# In a child process: each option in a run long enough to be stopped, whose stdout shows it has begun.
+# In a child process: each option in a run long enough to be stopped, whose stdout shows it has
+# begun.
 LONG = {
     "--key": ["-f", "markdown", "--blank", "partials", "--steps", "2000000", "--key"],
     "--export": ["--every", "1000000000", "--steps", "2000000", "--export"],
@@ -190,7 +193,8 @@ def child(args: list[str], stdout, **options) -> subprocess.Popen:
 
 
 def said(err: bytes) -> list[str]:
-    """Return the lines of stderr but a worksheet's warnings (with --blank forward, that it gives answers away)."""
+    """Return the lines of stderr but a worksheet's warnings (with --blank forward, that it gives
+    answers away)."""
     return [
         line for line in err.decode().splitlines() if "worksheet gives answers away" not in line
     ]
@@ -204,7 +208,8 @@ def wait_for(condition, what: str, seconds: float = 30) -> None:
 
 
 def ended(proc: subprocess.Popen, seconds: float = 15) -> tuple[int, bytes]:
-    """Return the exit code and stderr of `proc`, killed (and the test failed) if it has not ended in time."""
+    """Return the exit code and stderr of `proc`, killed (and the test failed) if it has not ended
+    in time."""
     try:
         _, err = proc.communicate(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -215,7 +220,8 @@ def ended(proc: subprocess.Popen, seconds: float = 15) -> tuple[int, bytes]:
 
 
 def test_a_signal_when_no_one_reads_the_fifo_ends_the_run_at_once_with_its_code(option, tmp_path):
-    """The signal that stopped the run must not wait for a reader that may never come: it hung forever."""
+    """The signal that stopped the run must not wait for a reader that may never come: it hung
+    forever."""
     fifo = tmp_path / WRITERS[option][1]
     os.mkfifo(fifo)
     shown = tmp_path / "stdout"
@@ -233,7 +239,8 @@ def test_a_signal_when_no_one_reads_the_fifo_ends_the_run_at_once_with_its_code(
 
 
 def test_a_signal_when_the_fifo_s_reader_has_stopped_reading_ends_the_run_soon(option, tmp_path):
-    """A reader that holds the FIFO open but takes nothing: after a signal, given up on within seconds."""
+    """A reader that holds the FIFO open but takes nothing: after a signal, given up on within
+    seconds."""
     fifo = tmp_path / WRITERS[option][1]
     os.mkfifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # never read: the pipe fills up
@@ -246,7 +253,8 @@ def test_a_signal_when_the_fifo_s_reader_has_stopped_reading_ends_the_run_soon(o
                 "--export",
             ]  # each step recorded: the export grows as the run goes
             proc = child([*(LONG[option] if option == "--key" else every_step), str(fifo)], stdout)
-        # The file written after the signal is about as long as the output: more than the pipe holds (64 KB).
+        # The file written after the signal is about as long as the output: more than the pipe holds
+        # (64 KB).
         wait_for(lambda: shown.stat().st_size > 256 << 10, "256 KB of output")
         proc.send_signal(signal.SIGTERM)
         code, err = ended(proc)
@@ -279,8 +287,11 @@ def test_a_fifo_is_waited_for_at_the_end_of_a_run_and_a_signal_stops_the_wait(op
 def test_a_fifo_whose_reader_comes_after_the_run_gets_the_whole_file(option, tmp_path):
     fifo = tmp_path / WRITERS[option][1]
     os.mkfifo(fifo)
-    proc = child([*WRITERS[option][0], str(fifo)], subprocess.DEVNULL)
-    time.sleep(1)
+    whole = len(write(option, tmp_path / ("plain" + WRITERS[option][1])).stdout_bytes)
+    shown = tmp_path / "stdout"
+    with open(shown, "wb") as stdout:
+        proc = child([*WRITERS[option][0], str(fifo)], stdout)
+    wait_for(lambda: shown.stat().st_size == whole, "whole output")  # the run is done
     with open(fifo, "rb") as reader:
         got = reader.read()
     code, err = ended(proc)
@@ -289,7 +300,8 @@ def test_a_fifo_whose_reader_comes_after_the_run_gets_the_whole_file(option, tmp
 
 
 def test_a_pipe_named_by_dev_fd_is_written_in_place(option, tmp_path):
-    """/dev/fd/N, /dev/stdout or bash's >(cmd): a link only the kernel can follow, to a pipe that is no file.
+    """/dev/fd/N, /dev/stdout or bash's >(cmd): a link only the kernel can follow, to a pipe that
+    is no file.
     --export's name must end in .html: a symlink of that name leads to it."""
     reader, writer = os.pipe()
     name = f"/dev/fd/{writer}"  # the child's descriptor: pass_fds keeps its number
@@ -311,7 +323,8 @@ def test_a_pipe_named_by_dev_fd_is_written_in_place(option, tmp_path):
 def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_over(
     option, tmp_path, monkeypatch
 ):
-    """Checked a FIFO, opened a regular file (someone swapped them between): renamed over as any file is."""
+    """Checked a FIFO, opened a regular file (someone swapped them between): renamed over as any
+    file is."""
     from bptrace.cli import files
 
     target = tmp_path / WRITERS[option][1]
@@ -339,8 +352,8 @@ def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_
 def test_a_sigterm_while_a_file_is_saved_waits_for_the_rename_then_ends_the_run_with_its_message(
     option, tmp_path
 ):
-    """The signal arrives as the file's bytes are written (sent by the process to itself, at that moment): the file is
-    whole, and the run still ends with 143 and says so."""
+    """The signal arrives as the file's bytes are written (sent by the process to itself, at that
+    moment): the file is whole, and the run still ends with 143 and says so."""
     target = tmp_path / WRITERS[option][1]
     code = f"""
 import os, signal, sys
