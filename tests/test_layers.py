@@ -35,7 +35,7 @@ def layer(path: Path) -> str:
 
 
 def imports(path: Path) -> set[str]:
-    """Return the layers (views/terminal counted as views) and third-party packages `path` imports."""
+    """Return the layers (views/terminal counted as views) and third-party packages `path` uses."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module:
