@@ -1,23 +1,35 @@
-"""The command line: every command and option, checked, and every way a command can stop mapped to an exit code."""
+"""The command line: every command and option, checked, and every way a command can stop mapped to
+an exit code."""
 
 from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from bptrace import __version__
-from bptrace.cli import commands, files, process
-from bptrace.errors import EXIT_CHECK, EXIT_FILE, EXIT_INTERNAL, EXIT_INTERRUPTED, BptraceError
+from bptrace.cli import commands, files, process, runs
+from bptrace.errors import (
+    EXIT_CHECK,
+    EXIT_FILE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_NETWORK,
+    BptraceError,
+    NetworkError,
+)
+from bptrace.language.diagnostics import escaped
 
 
 class _Flags:
-    """Show a flag without a type in --help: `--ascii`, not `--ascii <bool>`, which reads as if it took a value;
-    say what is wrong with a value that is not a number in bptrace's words, not the validator's; and end --help
-    and --version written to a closed pipe or a full disk as a command's output ends (_output)."""
+    """Show a flag without a type in --help: `--ascii`, not `--ascii <bool>`, which reads as if it
+    took a value; say what is wrong with a value that is not a number in bptrace's words, not the
+    validator's; and end --help and --version written to a closed pipe or a full disk as a
+    command's output ends (_output)."""
 
     def get_params(self, ctx):
         params = super().get_params(ctx)
@@ -31,9 +43,8 @@ class _Flags:
             with _output():  # --help and --version write while the command line is parsed
                 return super().make_context(*args, **kwargs)
         except SystemExit as stop:
-            if isinstance(
-                stop.__context__, BrokenPipeError
-            ):  # typer's help console exits with 1 when its reader goes
+            # typer's help console exits with 1 when its reader goes
+            if isinstance(stop.__context__, BrokenPipeError):
                 raise typer.Exit(0) from None
             raise
 
@@ -44,8 +55,6 @@ class _Flags:
             raise _not_a_number(error) from None
 
     def invoke(self, ctx):
-        from bptrace.language.diagnostics import escaped
-
         try:
             return super().invoke(ctx)
         except typer.BadParameter as error:  # it may quote a value as given: `--format` ESC[2J
@@ -54,10 +63,11 @@ class _Flags:
 
 
 def _not_a_number(error: typer.BadParameter) -> typer.BadParameter:
-    """Return `error` saying which value is not a number, where typer's validator said "Input should be a valid
-    number, unable to parse string as a number" (the option's name is added when it is shown)."""
-    from bptrace.language.diagnostics import escaped
+    """Return `error` saying which value is not a number, in bptrace's words.
 
+    typer's validator says "Input should be a valid number, unable to parse string as a number";
+    the option's name is added when it is shown.
+    """
     problems = getattr(error.__cause__, "errors", lambda: [])()  # a pydantic ValidationError's
     kind = problems[0].get("type", "") if problems else ""
     if kind.startswith(("int_", "float_")) and "input" in problems[0]:
@@ -81,7 +91,8 @@ class _Group(_Flags, typer.core.TyperGroup):
 app = typer.Typer(
     cls=_Group,
     name="bptrace",
-    help="Trace backpropagation step by step: forward values, local derivatives, chain-rule products and updates.",
+    help="Trace backpropagation step by step: forward values, local derivatives, chain-rule "
+    "products and updates.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -143,19 +154,25 @@ AsciiMath = Annotated[
     bool,
     typer.Option(
         "--ascii",
-        help="Write math as .bp text (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ, and lines with - instead of ─; names as written.",
+        help="Write math as .bp text (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ, and lines "
+        "with - instead of ─; names as written.",
     ),
 ]
 AllRows = Annotated[
     bool,
     typer.Option(
         "--all",
-        help="Show every row of every table; by default a table of more than 60 rows shows its first 50 and last 10.",
+        help="Show every row of every table; by default a table of more than 60 rows shows its "
+        "first 50 and last 10.",
     ),
 ]
 
 
-@app.command(cls=_Command)
+@app.command(
+    cls=_Command,
+    help="Train the network in FILE and print every step's forward pass, local derivatives, "
+    "chain rule and updates.",
+)
 def run(
     file: Annotated[
         Path, typer.Argument(help="The .bp network to train.", show_default=False, metavar="FILE")
@@ -174,7 +191,8 @@ def run(
             "--show",
             metavar="TABLES",
             show_default=False,
-            help="Tables to show, comma-separated, from forward,partials,chains,updates (default: all four).",
+            help="Tables to show, comma-separated, from forward,partials,chains,updates "
+            "(default: all four).",
         ),
     ] = "forward,partials,chains,updates",
     max_paths: Annotated[
@@ -183,7 +201,8 @@ def run(
             "--max-paths",
             metavar="K",
             callback=_at_least(1),
-            help="Chain-rule paths listed per parameter (at most 10,000 in all); the rest, and any path of more than 100 factors, are counted exactly.",
+            help="Chain-rule paths listed per parameter (at most 10,000 in all); the rest, and any "
+            "path of more than 100 factors, are counted exactly.",
         ),
     ] = 8,
     ascii_math: AsciiMath = False,
@@ -199,7 +218,8 @@ def run(
         typer.Option(
             "--export",
             metavar="FILE",
-            help="Also save what the terminal shows, in colour, as FILE.html or FILE.svg (for slides).",
+            help="Also save what the terminal shows, in colour, as FILE.html or FILE.svg "
+            "(for slides).",
             show_default=False,
         ),
     ] = None,
@@ -217,7 +237,8 @@ def run(
         typer.Option(
             "--blank",
             metavar="TABLES",
-            help="Make a worksheet: leave the answer columns of these tables empty (markdown or latex).",
+            help="Make a worksheet: leave the answer columns of these tables empty "
+            "(markdown or latex).",
             show_default=False,
         ),
     ] = None,
@@ -278,7 +299,8 @@ def run(
         typer.Option(
             "--data",
             metavar="CSV",
-            help="Samples from a CSV file: a header row naming inputs and targets, then one row per sample.",
+            help="Samples from a CSV file: a header row naming inputs and targets, then one row "
+            "per sample.",
             show_default=False,
         ),
     ] = None,
@@ -286,7 +308,8 @@ def run(
         bool,
         typer.Option(
             "--shuffle",
-            help="With --batch-size: shuffle the samples on every pass through them (with --seed), each pass cut into batches.",
+            help="With --batch-size: shuffle the samples on every pass through them (with --seed), "
+            "each pass cut into batches.",
         ),
     ] = False,
     sample: Annotated[
@@ -294,19 +317,20 @@ def run(
         typer.Option(
             "--sample",
             metavar="I",
-            help="With samples: show sample I alone, with numbers in the formulas (the first 4 are shown side by side by default).",
+            help="With samples: show sample I alone, with numbers in the formulas (the first 4 are "
+            "shown side by side by default).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
+    """Train the network in FILE and show every step."""
     from bptrace.views.terminal.steps import SECTIONS
 
     sections = _sections(show, SECTIONS)
     _check_lr(lr)
     if export is not None and export.suffix.lower() not in (".html", ".svg"):
         raise typer.BadParameter(
-            f"'{process.shown(export)}' must end in .html or .svg", param_hint="'--export'"
+            f"'{files.shown(export)}' must end in .html or .svg", param_hint="'--export'"
         )
     for written, option in ((key, "--key"), (export, "--export")):
         replaced = written is not None and files.overwritten(
@@ -314,88 +338,48 @@ def run(
         )
         if replaced:
             raise typer.BadParameter(
-                f"'{process.shown(written)}' is {replaced}: writing it there would replace it; give another file",
+                f"'{files.shown(written)}' is {replaced}: writing it there would replace it; "
+                "give another file",
                 param_hint=f"'{option}'",
             )
-    if export is not None and json_lines:
-        raise typer.BadParameter(
-            "exports the tables; it cannot be used with --json", param_hint="'--export'"
-        )
-    if form not in RUN_FORMATS:
-        raise typer.BadParameter(
-            f"unknown format '{form}'; choose from {', '.join(RUN_FORMATS)}",
-            param_hint="'--format'",
-        )
-    if form != "text" and (json_lines or export is not None):
-        raise typer.BadParameter(
-            f"writes the tables as {form}; it cannot be used with --json or --export",
-            param_hint="'--format'",
-        )
-    shaping = [
-        name
-        for name, given in (
-            ("--show", set(sections) != set(SECTIONS)),
-            ("--precision", precision != 4),
-            ("--ascii", ascii_math),
-            ("--all", all_rows),
-        )
-        if given
-    ]
-    if (
-        json_lines and shaping
-    ):  # (an option given its default value cannot be told from one not given)
-        usage_error = typer.BadParameter.__bases__[
-            0
-        ]  # click's UsageError (typer >= 0.29 vendors click)
-        raise usage_error(
-            f"'{shaping[0]}' cannot be used with --json: --json writes every record, every number at "
-            "full precision; the tables' options do not apply"
-        )
-    blanks = frozenset(_sections(blank, SECTIONS, "--blank")) if blank is not None else frozenset()
-    if blanks - set(sections):
-        left_out = ",".join(t for t in SECTIONS if t in blanks - set(sections))
-        raise typer.BadParameter(
-            f"blanks {left_out}, which --show leaves out", param_hint="'--blank'"
-        )
-    if blanks and form == "text":
-        raise typer.BadParameter(
-            "makes a worksheet: use it with --format markdown or latex", param_hint="'--blank'"
-        )
-    if key is not None and not blanks:
-        raise typer.BadParameter(
-            "is the answer key of a worksheet: use it with --blank", param_hint="'--key'"
-        )
-    if pause and (form != "text" or json_lines or export is not None):
-        raise typer.BadParameter(
-            "reveals the tables live in the terminal; it cannot be used with --format, --json or --export",
-            param_hint="'--pause'",
-        )
-    if pause and not sys.stdin.isatty():
-        raise typer.BadParameter(
-            "reads keys from a terminal, but stdin is not one; run bptrace in a terminal, or drop --pause",
-            param_hint="'--pause'",
-        )
-    if focus is not None and (form != "text" or json_lines):
-        raise typer.BadParameter(
-            "highlights rows of the terminal tables; it cannot be used with --format or --json",
-            param_hint="'--focus'",
-        )
-    if sample is not None and (form != "text" or json_lines):
-        raise typer.BadParameter(
-            "picks the sample the terminal tables show; it cannot be used with --format or --json",
-            param_hint="'--sample'",
-        )
-    if every > 1 and quiet:
-        raise typer.BadParameter(
-            "shows every K-th step's tables, but --quiet shows none: use one of them",
-            param_hint="'--every'",
-        )
-    if (every > 1 or quiet) and (form != "text" or json_lines or pause):
-        raise typer.BadParameter(
-            "leaves step tables out of the terminal view; it cannot be used with --format, --json or --pause",
-            param_hint="'--every'" if every > 1 else "'--quiet'",
-        )
-    how = commands.TableRun(
+    blanks, blank_problem = frozenset(), ""
+    if blank is not None:
+        try:
+            blanks = frozenset(_sections(blank, SECTIONS, "--blank"))
+        except typer.BadParameter as problem:
+            blank_problem = problem.message
+    left_out = ",".join(t for t in SECTIONS if t in blanks - set(sections))
+    given = {
+        "--json": json_lines,
+        "--export": export is not None,
+        "--format": form != "text",
+        "--show": set(sections) != set(SECTIONS),
+        "--precision": precision != 4,  # a default given cannot be told from one not given
+        "--ascii": ascii_math,
+        "--all": all_rows,
+        "--blank": blank is not None,
+        "--key": key is not None,
+        "--pause": pause,
+        "--focus": focus is not None,
+        "--sample": sample is not None,
+        "--every": every > 1,
+        "--quiet": quiet,
+        "an unknown format": form not in RUN_FORMATS,
+        "an unknown table": bool(blank_problem),
+        "a table --show leaves out": bool(left_out),
+        "no --format": form == "text",
+        "no --blank": blank is None,
+        "no terminal": pause and not sys.stdin.isatty(),
+    }
+    _check_clashes(
+        RUN_CLASHES,
+        {name for name, holds in given.items() if holds},
+        form=form,
+        formats=", ".join(RUN_FORMATS),
+        blank_problem=blank_problem,
+        left_out=left_out,
+    )
+    how = runs.RunOptions(
         steps=steps,
         lr=lr,
         precision=precision,
@@ -410,22 +394,105 @@ def run(
         quiet=quiet,
         seed=seed,
         batch_size=batch_size,
-        shuffle=shuffle,
         data=data,
+        shuffle=shuffle,
+        form=form,
+        blanks=blanks,
+        key=key,
     )
     if pause:
-        _guarded(file, lambda source: commands.run_paused(source, process.shown(file), how))
+        _guarded(file, runs.run_paused, how)
     elif form != "text":
-        _guarded(
-            file,
-            lambda source: commands.run_handout(
-                source, process.shown(file), how, form, blanks, key
-            ),
-        )
+        _guarded(file, runs.run_handout, how)
     elif json_lines:
-        _guarded(file, lambda source: commands.run_json(source, process.shown(file), how))
+        _guarded(file, runs.run_json, how)
     else:
-        _guarded(file, lambda source: commands.run_tables(source, process.shown(file), how))
+        _guarded(file, runs.run_tables, how)
+
+
+RUN_FORMATS = ("text", "markdown", "latex")
+
+
+@dataclass(frozen=True, slots=True)
+class Clash:
+    """An option that cannot be used while any of `others` holds, and what it says then."""
+
+    option: str
+    others: tuple[str, ...]  # options given, or facts such as "no terminal"
+    message: str  # formatted with the option and the values _check_clashes is given
+    usage: bool = False  # said as a usage error naming no option (click's UsageError)
+
+
+_LEAVES_OUT = (
+    "leaves step tables out of the terminal view; "
+    "it cannot be used with --format, --json or --pause"
+)
+_SHAPES = (
+    "'{option}' cannot be used with --json: --json writes every record, every number at "
+    "full precision; the tables' options do not apply"
+)
+
+# In the order they are checked: the first that holds is said. A few rows check a value where
+# its check stands in that order (an unknown format, an unknown table, stdin not a terminal).
+RUN_CLASHES = (
+    Clash("--export", ("--json",), "exports the tables; it cannot be used with --json"),
+    Clash("--format", ("an unknown format",), "unknown format '{form}'; choose from {formats}"),
+    Clash(
+        "--format",
+        ("--json", "--export"),
+        "writes the tables as {form}; it cannot be used with --json or --export",
+    ),
+    *(
+        Clash(shape, ("--json",), _SHAPES, usage=True)
+        for shape in ("--show", "--precision", "--ascii", "--all")
+    ),
+    Clash("--blank", ("an unknown table",), "{blank_problem}"),
+    Clash("--blank", ("a table --show leaves out",), "blanks {left_out}, which --show leaves out"),
+    Clash("--blank", ("no --format",), "makes a worksheet: use it with --format markdown or latex"),
+    Clash("--key", ("no --blank",), "is the answer key of a worksheet: use it with --blank"),
+    Clash(
+        "--pause",
+        ("--format", "--json", "--export"),
+        "reveals the tables live in the terminal; "
+        "it cannot be used with --format, --json or --export",
+    ),
+    Clash(
+        "--pause",
+        ("no terminal",),
+        "reads keys from a terminal, but stdin is not one; "
+        "run bptrace in a terminal, or drop --pause",
+    ),
+    Clash(
+        "--focus",
+        ("--format", "--json"),
+        "highlights rows of the terminal tables; it cannot be used with --format or --json",
+    ),
+    Clash(
+        "--sample",
+        ("--format", "--json"),
+        "picks the sample the terminal tables show; it cannot be used with --format or --json",
+    ),
+    Clash(
+        "--every",
+        ("--quiet",),
+        "shows every K-th step's tables, but --quiet shows none: use one of them",
+    ),
+    Clash("--every", ("--format", "--json", "--pause"), _LEAVES_OUT),
+    Clash("--quiet", ("--format", "--json", "--pause"), _LEAVES_OUT),
+)
+
+
+def _check_clashes(clashes: tuple[Clash, ...], given: set[str], **values: str) -> None:
+    """Raise the error of the first of `clashes` that holds among the options and facts `given`."""
+    for clash in clashes:
+        if clash.option in given and not given.isdisjoint(clash.others):
+            message = clash.message.format(option=clash.option, **values)
+            if clash.usage:
+                raise _UsageError(message)
+            raise typer.BadParameter(message, param_hint=f"'{clash.option}'")
+
+
+_UsageError = typer.BadParameter.__bases__[0]  # click's UsageError (typer >= 0.29 vendors click)
 
 
 def _seed(also: str = ""):
@@ -436,7 +503,8 @@ def _seed(also: str = ""):
             metavar="S",
             callback=lambda v: v if v is None else _at_least(0)(v),
             show_default="the file's `set seed`, or 0",
-            help=f"Seed for params written uniform(…) or normal(…){also}: the same seed, the same run.",
+            help=f"Seed for params written uniform(…) or normal(…){also}: the same seed, "
+            "the same run.",
         ),
     ]
 
@@ -450,22 +518,19 @@ def _check_lr(lr: float | None) -> None:
         raise typer.BadParameter("must be a finite number, 0 or more", param_hint="'--lr'")
 
 
-def _guarded(file: Path, command):
-    """Read FILE and run `command` on its text, turning every way it can stop into a message and an exit code."""
+def _guarded(file: Path, command, how) -> Any:
+    """Read FILE and run `command` on its text with the options `how`, turning every way it can
+    stop into a message and an exit code."""
     source = ""
     try:
-        with (
-            _output(),
-            process.Interrupts(),
-        ):  # a signal stops reading and building too, not only the steps
-            source = process.read(file)
-            return command(source)
+        # a signal stops reading and building too, not only the steps
+        with _output(), process.Interrupts():
+            source = files.read(file)
+            return command(source, files.shown(file), how)
     except (BptraceError, RecursionError) as error:
-        raise typer.Exit(process.report(error, process.shown(file), source)) from None
+        raise typer.Exit(_report(error, files.shown(file), source)) from None
     except KeyboardInterrupt as stop:
-        if not isinstance(
-            stop, process.Interrupted
-        ):  # Python's own, from a Ctrl-C outside Interrupts
+        if not isinstance(stop, process.Interrupted):  # Python's own, from a Ctrl-C outside
             stop = process.Interrupted(EXIT_INTERRUPTED - 128)
         try:
             process.stderr().print(stop.message, markup=False)
@@ -474,10 +539,32 @@ def _guarded(file: Path, command):
         raise typer.Exit(stop.exit_code) from None
 
 
+def _report(error: BptraceError | RecursionError, filename: str, source: str) -> int:
+    """Print `error` to stderr as a diagnostic and return its exit code."""
+    err = process.stderr()
+    if isinstance(error, RecursionError):
+        err.print(
+            f"{escaped(filename)}: error: the network is nested too deeply to process", markup=False
+        )
+        return EXIT_NETWORK
+    if isinstance(error, files.FileProblem) and error.span is not None:
+        # in a file of its own: the network's, or --data's
+        process.diagnose(err, error.file, error.text, error.span, error.message, error.hint)
+    elif isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
+        hint = getattr(error, "hint", None)
+        process.diagnose(err, filename, source, error.span, error.message, hint)
+    else:  # it may quote a file's name or a cell
+        err.print(f"bptrace: error: {escaped(str(error))}", markup=False)
+    return error.exit_code
+
+
 @contextmanager
 def _output():
-    """Turn a write to stdout that fails into an exit: quietly 0 when the reader went away (`| head`), as Unix
-    tools do, else 3 with a message (a full disk). typer would exit with 1 for the first and crash on the second."""
+    """Turn a write to stdout that fails into an exit: quietly 0 when the reader went away
+    (`| head`), as Unix tools do, else 3 with a message (a full disk).
+
+    typer would exit with 1 for the first and crash on the second.
+    """
     try:
         yield
     except BrokenPipeError:
@@ -491,10 +578,11 @@ def _output():
         raise typer.Exit(EXIT_FILE) from None
 
 
-RUN_FORMATS = ("text", "markdown", "latex")
-
-
-@app.command(cls=_Command)
+@app.command(
+    cls=_Command,
+    help="Compare every gradient with central finite differences, node by node, and exit 6 on "
+    "any mismatch.",
+)
 def check(
     file: Annotated[
         Path, typer.Argument(help="The .bp network to check.", show_default=False, metavar="FILE")
@@ -514,18 +602,18 @@ def check(
     seed: Seed = None,
     ascii_math: AsciiMath = False,
 ) -> None:
-    """Compare every gradient with central finite differences, node by node, and exit 6 on any mismatch."""
+    """Check every gradient against finite differences."""
     _check_lr(lr)
-    if _guarded(
-        file,
-        lambda source: commands.check(
-            source, steps, lr, precision, process.shown(file), seed, ascii_math
-        ),
-    ):
+    how = commands.CheckOptions(steps, lr, precision, seed, ascii_math)
+    if _guarded(file, commands.check, how):
         raise typer.Exit(EXIT_CHECK)
 
 
-@app.command(cls=_Command)
+@app.command(
+    cls=_Command,
+    help="Answer the handout's five questions for FILE: gradient size, local partials, each "
+    "chain and its length.",
+)
 def explain(
     file: Annotated[
         Path, typer.Argument(help="The .bp network to explain.", show_default=False, metavar="FILE")
@@ -548,26 +636,23 @@ def explain(
             "--max-paths",
             metavar="K",
             callback=_at_least(1),
-            help="Chain-rule paths written per parameter (at most 10,000 in all); the rest are counted exactly.",
+            help="Chain-rule paths written per parameter (at most 10,000 in all); the rest are "
+            "counted exactly.",
         ),
     ] = 8,
     ascii_math: AsciiMath = False,
     all_rows: AllRows = False,
 ) -> None:
-    """Answer the handout's five questions for FILE: gradient size, local partials, each chain and its length."""
-    _guarded(
-        file,
-        lambda source: commands.explain(
-            source, tuple(params or ()), latex, max_paths, ascii_math, all_rows, process.shown(file)
-        ),
-    )
+    """Answer the handout's five questions for FILE."""
+    how = commands.ExplainOptions(tuple(params or ()), latex, max_paths, ascii_math, all_rows)
+    _guarded(file, commands.explain, how)
 
 
 GRAPH_FORMATS = ("text", "dot", "mermaid")
 
 
-@app.command(cls=_Command)
-def graph(
+@app.command("graph", cls=_Command)
+def draw(
     file: Annotated[
         Path, typer.Argument(help="The .bp network to draw.", show_default=False, metavar="FILE")
     ],
@@ -586,7 +671,8 @@ def graph(
             "--step",
             metavar="K",
             callback=lambda v: v if v is None else _at_least(1)(v),
-            help="Annotate nodes with their value and ∂L/∂node, and edges with their local derivative, at step K.",
+            help="Annotate nodes with their value and ∂L/∂node, and edges with their local "
+            "derivative, at step K.",
             show_default=False,
         ),
     ] = None,
@@ -608,15 +694,15 @@ def graph(
             "sets the learning rate of the steps before --step K; use it with --step",
             param_hint="'--lr'",
         )
-    _guarded(
-        file,
-        lambda source: commands.graph(
-            source, form, step, lr, precision, ascii_math, all_rows, process.shown(file), seed
-        ),
-    )
+    how = commands.DrawOptions(form, step, lr, precision, ascii_math, all_rows, seed)
+    _guarded(file, commands.draw, how)
 
 
-@app.command(cls=_Command)
+@app.command(
+    cls=_Command,
+    help="Change PARAM a little: the gradient's predicted loss change beside the actual one, "
+    "from the forward pass.",
+)
 def nudge(
     file: Annotated[
         Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")
@@ -646,24 +732,19 @@ def nudge(
     ascii_math: AsciiMath = False,
     seed: Seed = None,
 ) -> None:
-    """Change PARAM a little: the gradient's predicted loss change beside the actual one, from the forward pass."""
+    """Nudge PARAM and compare the predicted loss change with the actual one."""
     if not (_finite(by) and by != 0):
         raise typer.BadParameter("must be a finite number other than 0", param_hint="'--by'")
-    if (
-        abs(by) < sys.float_info.min
-    ):  # a subnormal: fewer digits than a float64's, and no param it could move
+    # a subnormal: fewer digits than a float64's, and no param it could move
+    if abs(by) < sys.float_info.min:
         raise typer.BadParameter(
             f"{by:.3g} is subnormal: smaller than {sys.float_info.min:.3g}, the smallest float64 "
             "with full precision; try the default, 0.001",
             param_hint="'--by'",
         )
     _check_lr(lr)
-    _guarded(
-        file,
-        lambda source: commands.nudge(
-            source, param, by, step, lr, precision, ascii_math, process.shown(file), seed
-        ),
-    )
+    how = commands.NudgeOptions(param, by, step, lr, precision, ascii_math, seed)
+    _guarded(file, commands.nudge, how)
 
 
 @app.command(cls=_Command)
@@ -698,6 +779,7 @@ def _finite(x: float) -> bool:
 def main() -> None:
     """Run the command line, mapping interrupts, closed pipes and bugs to quiet exits with codes."""
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    process.tune()
     process.tolerant_streams()
     if sys.stdout is None:  # closed (`>&-`): Python found no stdout to open
         print("bptrace: error: cannot write the output: standard output is closed", file=sys.stderr)
@@ -713,10 +795,9 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
-        from bptrace.language.diagnostics import escaped
-
         print(
-            f"bptrace: internal error: {type(e).__name__}: {escaped(str(e))}\nplease report this with the .bp file",
+            f"bptrace: internal error: {type(e).__name__}: {escaped(str(e))}\n"
+            "please report this with the .bp file",
             file=sys.stderr,
         )
         sys.exit(EXIT_INTERNAL)
