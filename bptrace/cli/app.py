@@ -1,18 +1,16 @@
-"""The command line: every command and option, checked, and every way a command can stop mapped to
-an exit code."""
+"""The command line: every command, and every way a command can stop mapped to an exit code."""
 
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from bptrace import __version__
-from bptrace.cli import commands, files, process, runs
+from bptrace.cli import commands, files, options, process, runs
+from bptrace.cli.options import AllRows, AsciiMath, Lr, Precision, RunSeed, Seed
 from bptrace.errors import (
     EXIT_CHECK,
     EXIT_FILE,
@@ -24,72 +22,8 @@ from bptrace.errors import (
 )
 from bptrace.language.diagnostics import escaped
 
-
-class _Flags:
-    """Show a flag without a type in --help: `--ascii`, not `--ascii <bool>`, which reads as if it
-    took a value; say what is wrong with a value that is not a number in bptrace's words, not the
-    validator's; and end --help and --version written to a closed pipe or a full disk as a
-    command's output ends (_output)."""
-
-    def get_params(self, ctx):
-        params = super().get_params(ctx)
-        for param in params:
-            if getattr(param, "is_flag", False) and param.metavar is None:
-                param.metavar = ""
-        return params
-
-    def make_context(self, *args, **kwargs):
-        try:
-            with _output():  # --help and --version write while the command line is parsed
-                return super().make_context(*args, **kwargs)
-        except SystemExit as stop:
-            # typer's help console exits with 1 when its reader goes
-            if isinstance(stop.__context__, BrokenPipeError):
-                raise typer.Exit(0) from None
-            raise
-
-    def parse_args(self, ctx, args):
-        try:
-            return super().parse_args(ctx, args)
-        except typer.BadParameter as error:
-            raise _not_a_number(error) from None
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except typer.BadParameter as error:  # it may quote a value as given: `--format` ESC[2J
-            error.message = escaped(error.message)
-            raise
-
-
-def _not_a_number(error: typer.BadParameter) -> typer.BadParameter:
-    """Return `error` saying which value is not a number, in bptrace's words.
-
-    typer's validator says "Input should be a valid number, unable to parse string as a number";
-    the option's name is added when it is shown.
-    """
-    problems = getattr(error.__cause__, "errors", lambda: [])()  # a pydantic ValidationError's
-    kind = problems[0].get("type", "") if problems else ""
-    if kind.startswith(("int_", "float_")) and "input" in problems[0]:
-        value = escaped(str(problems[0]["input"]))
-        error.message = (
-            f"'{value}' is not a whole number"
-            if kind.startswith("int_")
-            else f"'{value}' is not a number"
-        )
-    return error
-
-
-class _Command(_Flags, typer.core.TyperCommand):
-    pass
-
-
-class _Group(_Flags, typer.core.TyperGroup):
-    pass
-
-
 app = typer.Typer(
-    cls=_Group,
+    cls=options.Group,
     name="bptrace",
     help="Trace backpropagation step by step: forward values, local derivatives, chain-rule "
     "products and updates.",
@@ -118,58 +52,8 @@ def root(
     """Trace backpropagation step by step through a network written in a .bp file."""
 
 
-def _at_least(low: int, high: int | None = None):
-    def check(value: int) -> int:
-        if value < low or (high is not None and value > high):
-            raise typer.BadParameter(
-                f"must be a whole number from {low} to {high}"
-                if high
-                else f"must be at least {low}"
-            )
-        return value
-
-    return check
-
-
-Lr = Annotated[
-    float | None,
-    typer.Option(
-        "--lr",
-        metavar="A",
-        help="Learning rate α (0 or more); overrides `set lr` in the file.",
-        show_default="the file's, or 0.1",
-    ),
-]
-Precision = Annotated[
-    int,
-    typer.Option(
-        "--precision",
-        "-p",
-        metavar="P",
-        callback=_at_least(1, 17),
-        help="Significant digits shown, 1 to 17 (the engine keeps full float64).",
-    ),
-]
-AsciiMath = Annotated[
-    bool,
-    typer.Option(
-        "--ascii",
-        help="Write math as .bp text (dL/dw1, *, sigmoid) instead of ∂L/∂w₁, ·, σ, and lines "
-        "with - instead of ─; names as written.",
-    ),
-]
-AllRows = Annotated[
-    bool,
-    typer.Option(
-        "--all",
-        help="Show every row of every table; by default a table of more than 60 rows shows its "
-        "first 50 and last 10.",
-    ),
-]
-
-
 @app.command(
-    cls=_Command,
+    cls=options.Command,
     help="Train the network in FILE and print every step's forward pass, local derivatives, "
     "chain rule and updates.",
 )
@@ -180,7 +64,11 @@ def run(
     steps: Annotated[
         int,
         typer.Option(
-            "--steps", "-n", metavar="N", callback=_at_least(1), help="Training steps to run."
+            "--steps",
+            "-n",
+            metavar="N",
+            callback=options.at_least(1),
+            help="Training steps to run.",
         ),
     ] = 1,
     lr: Lr = None,
@@ -200,7 +88,7 @@ def run(
         typer.Option(
             "--max-paths",
             metavar="K",
-            callback=_at_least(1),
+            callback=options.at_least(1),
             help="Chain-rule paths listed per parameter (at most 10,000 in all); the rest, and any "
             "path of more than 100 factors, are counted exactly.",
         ),
@@ -272,7 +160,7 @@ def run(
         typer.Option(
             "--every",
             metavar="K",
-            callback=_at_least(1),
+            callback=options.at_least(1),
             help="Show the tables of every K-th step (and always the first and the last).",
         ),
     ] = 1,
@@ -289,7 +177,7 @@ def run(
             "--batch-size",
             "-b",
             metavar="B",
-            callback=lambda v: v if v is None else _at_least(1)(v),
+            callback=lambda v: v if v is None else options.at_least(1)(v),
             help="With samples: each step trains on the next B of them, wrapping around.",
             show_default="the file's `set batch`, or all samples",
         ),
@@ -326,8 +214,8 @@ def run(
     """Train the network in FILE and show every step."""
     from bptrace.views.terminal.steps import SECTIONS
 
-    sections = _sections(show, SECTIONS)
-    _check_lr(lr)
+    sections = options.tables_named(show, SECTIONS)
+    options.check_lr(lr)
     if export is not None and export.suffix.lower() not in (".html", ".svg"):
         raise typer.BadParameter(
             f"'{files.shown(export)}' must end in .html or .svg", param_hint="'--export'"
@@ -345,7 +233,7 @@ def run(
     blanks, blank_problem = frozenset(), ""
     if blank is not None:
         try:
-            blanks = frozenset(_sections(blank, SECTIONS, "--blank"))
+            blanks = frozenset(options.tables_named(blank, SECTIONS, "--blank"))
         except typer.BadParameter as problem:
             blank_problem = problem.message
     left_out = ",".join(t for t in SECTIONS if t in blanks - set(sections))
@@ -364,18 +252,18 @@ def run(
         "--sample": sample is not None,
         "--every": every > 1,
         "--quiet": quiet,
-        "an unknown format": form not in RUN_FORMATS,
+        "an unknown format": form not in options.RUN_FORMATS,
         "an unknown table": bool(blank_problem),
         "a table --show leaves out": bool(left_out),
         "no --format": form == "text",
         "no --blank": blank is None,
         "no terminal": pause and not sys.stdin.isatty(),
     }
-    _check_clashes(
-        RUN_CLASHES,
+    options.check_clashes(
+        options.RUN_CLASHES,
         {name for name, holds in given.items() if holds},
         form=form,
-        formats=", ".join(RUN_FORMATS),
+        formats=", ".join(options.RUN_FORMATS),
         blank_problem=blank_problem,
         left_out=left_out,
     )
@@ -410,121 +298,13 @@ def run(
         _guarded(file, runs.run_tables, how)
 
 
-RUN_FORMATS = ("text", "markdown", "latex")
-
-
-@dataclass(frozen=True, slots=True)
-class Clash:
-    """An option that cannot be used while any of `others` holds, and what it says then."""
-
-    option: str
-    others: tuple[str, ...]  # options given, or facts such as "no terminal"
-    message: str  # formatted with the option and the values _check_clashes is given
-    usage: bool = False  # said as a usage error naming no option (click's UsageError)
-
-
-_LEAVES_OUT = (
-    "leaves step tables out of the terminal view; "
-    "it cannot be used with --format, --json or --pause"
-)
-_SHAPES = (
-    "'{option}' cannot be used with --json: --json writes every record, every number at "
-    "full precision; the tables' options do not apply"
-)
-
-# In the order they are checked: the first that holds is said. A few rows check a value where
-# its check stands in that order (an unknown format, an unknown table, stdin not a terminal).
-RUN_CLASHES = (
-    Clash("--export", ("--json",), "exports the tables; it cannot be used with --json"),
-    Clash("--format", ("an unknown format",), "unknown format '{form}'; choose from {formats}"),
-    Clash(
-        "--format",
-        ("--json", "--export"),
-        "writes the tables as {form}; it cannot be used with --json or --export",
-    ),
-    *(
-        Clash(shape, ("--json",), _SHAPES, usage=True)
-        for shape in ("--show", "--precision", "--ascii", "--all")
-    ),
-    Clash("--blank", ("an unknown table",), "{blank_problem}"),
-    Clash("--blank", ("a table --show leaves out",), "blanks {left_out}, which --show leaves out"),
-    Clash("--blank", ("no --format",), "makes a worksheet: use it with --format markdown or latex"),
-    Clash("--key", ("no --blank",), "is the answer key of a worksheet: use it with --blank"),
-    Clash(
-        "--pause",
-        ("--format", "--json", "--export"),
-        "reveals the tables live in the terminal; "
-        "it cannot be used with --format, --json or --export",
-    ),
-    Clash(
-        "--pause",
-        ("no terminal",),
-        "reads keys from a terminal, but stdin is not one; "
-        "run bptrace in a terminal, or drop --pause",
-    ),
-    Clash(
-        "--focus",
-        ("--format", "--json"),
-        "highlights rows of the terminal tables; it cannot be used with --format or --json",
-    ),
-    Clash(
-        "--sample",
-        ("--format", "--json"),
-        "picks the sample the terminal tables show; it cannot be used with --format or --json",
-    ),
-    Clash(
-        "--every",
-        ("--quiet",),
-        "shows every K-th step's tables, but --quiet shows none: use one of them",
-    ),
-    Clash("--every", ("--format", "--json", "--pause"), _LEAVES_OUT),
-    Clash("--quiet", ("--format", "--json", "--pause"), _LEAVES_OUT),
-)
-
-
-def _check_clashes(clashes: tuple[Clash, ...], given: set[str], **values: str) -> None:
-    """Raise the error of the first of `clashes` that holds among the options and facts `given`."""
-    for clash in clashes:
-        if clash.option in given and not given.isdisjoint(clash.others):
-            message = clash.message.format(option=clash.option, **values)
-            if clash.usage:
-                raise _UsageError(message)
-            raise typer.BadParameter(message, param_hint=f"'{clash.option}'")
-
-
-_UsageError = typer.BadParameter.__bases__[0]  # click's UsageError (typer >= 0.29 vendors click)
-
-
-def _seed(also: str = ""):
-    return Annotated[
-        int | None,
-        typer.Option(
-            "--seed",
-            metavar="S",
-            callback=lambda v: v if v is None else _at_least(0)(v),
-            show_default="the file's `set seed`, or 0",
-            help=f"Seed for params written uniform(…) or normal(…){also}: the same seed, "
-            "the same run.",
-        ),
-    ]
-
-
-Seed = _seed()
-RunSeed = _seed(", and for --shuffle")
-
-
-def _check_lr(lr: float | None) -> None:
-    if lr is not None and not (_finite(lr) and lr >= 0):
-        raise typer.BadParameter("must be a finite number, 0 or more", param_hint="'--lr'")
-
-
 def _guarded(file: Path, command, how) -> Any:
     """Read FILE and run `command` on its text with the options `how`, turning every way it can
     stop into a message and an exit code."""
     source = ""
     try:
         # a signal stops reading and building too, not only the steps
-        with _output(), process.Interrupts():
+        with options.exit_on_failed_writes(), process.Interrupts():
             source = files.read(file)
             return command(source, files.shown(file), how)
     except (BptraceError, RecursionError) as error:
@@ -549,37 +329,17 @@ def _report(error: BptraceError | RecursionError, filename: str, source: str) ->
         return EXIT_NETWORK
     if isinstance(error, files.FileProblem) and error.span is not None:
         # in a file of its own: the network's, or --data's
-        process.diagnose(err, error.file, error.text, error.span, error.message, error.hint)
+        process.diagnose(err, error.file, error.text, error)
     elif isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
-        hint = getattr(error, "hint", None)
-        process.diagnose(err, filename, source, error.span, error.message, hint)
+        said = process.Said(error.span, error.message, getattr(error, "hint", None))
+        process.diagnose(err, filename, source, said)
     else:  # it may quote a file's name or a cell
         err.print(f"bptrace: error: {escaped(str(error))}", markup=False)
     return error.exit_code
 
 
-@contextmanager
-def _output():
-    """Turn a write to stdout that fails into an exit: quietly 0 when the reader went away
-    (`| head`), as Unix tools do, else 3 with a message (a full disk).
-
-    typer would exit with 1 for the first and crash on the second.
-    """
-    try:
-        yield
-    except BrokenPipeError:
-        process.silence_stdout()
-        raise typer.Exit(0) from None
-    except OSError as error:  # the output cannot be written: a full disk, a closed terminal
-        process.silence_stdout()
-        process.stderr().print(
-            f"bptrace: error: cannot write the output: {error.strerror or error}", markup=False
-        )
-        raise typer.Exit(EXIT_FILE) from None
-
-
 @app.command(
-    cls=_Command,
+    cls=options.Command,
     help="Compare every gradient with central finite differences, node by node, and exit 6 on "
     "any mismatch.",
 )
@@ -593,7 +353,7 @@ def check(
             "--steps",
             "-n",
             metavar="N",
-            callback=_at_least(1),
+            callback=options.at_least(1),
             help="Check at each of the first N steps of training.",
         ),
     ] = 1,
@@ -603,14 +363,14 @@ def check(
     ascii_math: AsciiMath = False,
 ) -> None:
     """Check every gradient against finite differences."""
-    _check_lr(lr)
+    options.check_lr(lr)
     how = commands.CheckOptions(steps, lr, precision, seed, ascii_math)
     if _guarded(file, commands.check, how):
         raise typer.Exit(EXIT_CHECK)
 
 
 @app.command(
-    cls=_Command,
+    cls=options.Command,
     help="Answer the handout's five questions for FILE: gradient size, local partials, each "
     "chain and its length.",
 )
@@ -635,7 +395,7 @@ def explain(
         typer.Option(
             "--max-paths",
             metavar="K",
-            callback=_at_least(1),
+            callback=options.at_least(1),
             help="Chain-rule paths written per parameter (at most 10,000 in all); the rest are "
             "counted exactly.",
         ),
@@ -648,10 +408,7 @@ def explain(
     _guarded(file, commands.explain, how)
 
 
-GRAPH_FORMATS = ("text", "dot", "mermaid")
-
-
-@app.command("graph", cls=_Command)
+@app.command("graph", cls=options.Command)
 def draw(
     file: Annotated[
         Path, typer.Argument(help="The .bp network to draw.", show_default=False, metavar="FILE")
@@ -670,7 +427,7 @@ def draw(
         typer.Option(
             "--step",
             metavar="K",
-            callback=lambda v: v if v is None else _at_least(1)(v),
+            callback=lambda v: v if v is None else options.at_least(1)(v),
             help="Annotate nodes with their value and ∂L/∂node, and edges with their local "
             "derivative, at step K.",
             show_default=False,
@@ -683,12 +440,12 @@ def draw(
     seed: Seed = None,
 ) -> None:
     """Draw the computational graph of FILE, layered from inputs and params to the loss."""
-    if form not in GRAPH_FORMATS:
+    if form not in options.GRAPH_FORMATS:
         raise typer.BadParameter(
-            f"unknown format '{form}'; choose from {', '.join(GRAPH_FORMATS)}",
+            f"unknown format '{form}'; choose from {', '.join(options.GRAPH_FORMATS)}",
             param_hint="'--format'",
         )
-    _check_lr(lr)
+    options.check_lr(lr)
     if lr is not None and step is None:
         raise typer.BadParameter(
             "sets the learning rate of the steps before --step K; use it with --step",
@@ -699,7 +456,7 @@ def draw(
 
 
 @app.command(
-    cls=_Command,
+    cls=options.Command,
     help="Change PARAM a little: the gradient's predicted loss change beside the actual one, "
     "from the forward pass.",
 )
@@ -723,7 +480,7 @@ def nudge(
         typer.Option(
             "--step",
             metavar="K",
-            callback=_at_least(1),
+            callback=options.at_least(1),
             help="Nudge the param as it is at step K of training.",
         ),
     ] = 1,
@@ -733,7 +490,7 @@ def nudge(
     seed: Seed = None,
 ) -> None:
     """Nudge PARAM and compare the predicted loss change with the actual one."""
-    if not (_finite(by) and by != 0):
+    if not (options.finite(by) and by != 0):
         raise typer.BadParameter("must be a finite number other than 0", param_hint="'--by'")
     # a subnormal: fewer digits than a float64's, and no param it could move
     if abs(by) < sys.float_info.min:
@@ -742,38 +499,19 @@ def nudge(
             "with full precision; try the default, 0.001",
             param_hint="'--by'",
         )
-    _check_lr(lr)
+    options.check_lr(lr)
     how = commands.NudgeOptions(param, by, step, lr, precision, ascii_math, seed)
     _guarded(file, commands.nudge, how)
 
 
-@app.command(cls=_Command)
+@app.command(cls=options.Command)
 def schema() -> None:
     """Print the JSON Schema of the records `bptrace run --json` writes."""
     from importlib.resources import files
 
     text = files("bptrace.views").joinpath("schema/trace.schema.json").read_text(encoding="utf-8")
-    with _output():
+    with options.exit_on_failed_writes():
         process.write_utf8(text)
-
-
-def _sections(show: str, known: tuple[str, ...], option: str = "--show") -> tuple[str, ...]:
-    from bptrace.language.diagnostics import did_you_mean
-
-    chosen = tuple(s.strip() for s in show.split(",") if s.strip())
-    for s in chosen:
-        if s not in known:
-            hint = did_you_mean(s, known) or f"choose from {','.join(known)}"
-            raise typer.BadParameter(f"unknown table '{s}'; {hint}", param_hint=f"'{option}'")
-    if not chosen:
-        raise typer.BadParameter(
-            f"choose at least one of {','.join(known)}", param_hint=f"'{option}'"
-        )
-    return tuple(s for s in known if s in chosen)
-
-
-def _finite(x: float) -> bool:
-    return x == x and abs(x) != float("inf")
 
 
 def main() -> None:

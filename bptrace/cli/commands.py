@@ -6,8 +6,8 @@ the outside world; these functions tie the pure core to the views. No typer here
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from bptrace.cli import files, process
 from bptrace.errors import EXIT_USAGE, BptraceError
@@ -54,7 +54,7 @@ def build_graph(
     process.settled(graph)
     err = process.stderr()
     for w in graph.warnings[:MAX_WARNINGS]:
-        process.diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
+        process.diagnose(err, filename, source, w, "warning")
     if len(graph.warnings) > MAX_WARNINGS:  # a generated network may have hundreds
         more = len(graph.warnings) - MAX_WARNINGS
         err.print(
@@ -99,8 +99,7 @@ def check_params(graph, params, filename: str) -> None:
             raise UsageProblem(f"'{name}' is not a param of {filename}; {hint}")
 
 
-@dataclass(frozen=True, slots=True)
-class CheckOptions:
+class CheckOptions(NamedTuple):
     """What `bptrace check` was asked."""
 
     steps: int
@@ -124,9 +123,9 @@ def check(source: str, filename: str, how: CheckOptions) -> int:
     nodes = {node.name: node for node in graph.nodes}
     with process.Interrupts() as interrupts:
         for checked in check_steps(graph, how.steps, how.lr):
-            shown = process.laid_out(out, render_check(graph, checked, view))
+            laid = process.laid_out(out, render_check(graph, checked, view))
             with interrupts.writing():  # a step's table and its errors together
-                process.write(out, shown)
+                process.write_laid_out(out, laid)
                 compared = (*checked.grads, *checked.partials)
                 unstable += sum(c.result.status == "unstable" for c in compared)
                 failures += _mismatches(err, checked, nodes, filename, source)
@@ -158,7 +157,7 @@ def _mismatches(err, checked, nodes: dict, filename: str, source: str) -> int:
             f"; the first wrong local derivative is d{edge.of}/d{edge.wrt} = "
             f"{show(edge.formula)}, {local.analytic:.9g} instead of {local.numeric:.9g}"
         )
-        process.diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
+        process.diagnose(err, filename, source, process.Said(nodes[edge.of].expr.span, message))
     # a wrong local derivative fails the check even when no gradient shows it
     for p in checked.partials:
         edge, local = p.edge, p.result
@@ -169,7 +168,8 @@ def _mismatches(err, checked, nodes: dict, filename: str, source: str) -> int:
                 f"{show(edge.formula)} is {local.analytic:.9g}, but {local.numeric:.9g} "
                 "by finite differences"
             )
-            process.diagnose(err, filename, source, nodes[edge.of].expr.span, message, None)
+            said = process.Said(nodes[edge.of].expr.span, message)
+            process.diagnose(err, filename, source, said)
     return failures
 
 
@@ -199,8 +199,7 @@ def _power(tolerance: float) -> str:
     return f"{float(mantissa):g}e{int(exponent)}"
 
 
-@dataclass(frozen=True, slots=True)
-class ExplainOptions:
+class ExplainOptions(NamedTuple):
     """What `bptrace explain` was asked."""
 
     params: tuple[str, ...]  # none: every param
@@ -236,8 +235,7 @@ def explain(source: str, filename: str, how: ExplainOptions) -> None:
     out.print(render_explain(graph, answers, view, f"Questions about {escaped(filename)}"))
 
 
-@dataclass(frozen=True, slots=True)
-class DrawOptions:
+class DrawOptions(NamedTuple):
     """What `bptrace graph` was asked."""
 
     form: str = "text"  # text, dot or mermaid
@@ -279,8 +277,7 @@ def draw(source: str, filename: str, how: DrawOptions) -> None:
         out.print(render_graph(graph, labels, view, heading))
 
 
-@dataclass(frozen=True, slots=True)
-class NudgeOptions:
+class NudgeOptions(NamedTuple):
     """What `bptrace nudge` was asked."""
 
     param: str

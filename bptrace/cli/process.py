@@ -7,6 +7,9 @@ turns what this raises into exit codes.
 from __future__ import annotations
 
 import sys
+from typing import NamedTuple
+
+from bptrace.errors import Span
 
 
 def write_utf8(text: str) -> None:
@@ -21,21 +24,29 @@ def stderr():
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def diagnose(
-    err, filename: str, source: str, span, message: str, hint, severity: str = "error"
-) -> None:
+class Said(NamedTuple):
+    """What a diagnostic says about a place in a file (as a warning or a kink record does)."""
+
+    span: Span
+    message: str
+    hint: str | None = None
+
+
+def diagnose(err, filename: str, source: str, said: Said, severity: str = "error") -> None:
+    """Print on `err` what `said` says, quoting the line of `source` it points at."""
     from rich.text import Text
 
     from bptrace.language.diagnostics import format_diagnostic
 
-    text = Text(format_diagnostic(filename, source, span, message, hint, severity))
+    line = format_diagnostic(filename, source, said.span, said.message, said.hint, severity)
+    text = Text(line)
     colour = "bold red" if severity == "error" else "bold magenta"
     text.highlight_words([f"{severity}:"], colour)
     err.print(text)
 
 
 def laid_out(out, renderable):
-    """Return what printing `renderable` on `out` writes (colours as escape codes), for `write`.
+    """Return what printing `renderable` on `out` writes (colours as escape codes), to write later.
 
     Laying out the tables of a large network with --all takes long, and a signal must stop it at
     once; writing them must not be cut in half (see show_whole). A recording console (--export)
@@ -50,20 +61,20 @@ def laid_out(out, renderable):
     return captured.get()
 
 
-def write(out, shown) -> None:
+def write_laid_out(out, laid) -> None:
     """Write what `laid_out` returned."""
-    if isinstance(shown, str):
-        out.file.write(shown)
+    if isinstance(laid, str):
+        out.file.write(laid)
         out.file.flush()
     else:
-        out.print(shown)
+        out.print(laid)
 
 
 def show_whole(out, renderable, interrupts: Interrupts) -> None:
     """Print `renderable`: laid out where a signal stops the run at once, written whole."""
-    shown = laid_out(out, renderable)
+    laid = laid_out(out, renderable)
     with interrupts.writing():
-        write(out, shown)
+        write_laid_out(out, laid)
 
 
 _tuned = False  # set by tune(), from main: a library caller's process is never changed

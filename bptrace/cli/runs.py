@@ -9,16 +9,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from bptrace.cli import files, process
 from bptrace.cli.commands import UsageProblem, build_graph, check_params
 from bptrace.language.diagnostics import escaped
 
 
-@dataclass(frozen=True, slots=True)
-class RunOptions:
+class RunOptions(NamedTuple):
     """What `bptrace run` was asked: how to train, and how to show the steps."""
 
     steps: int
@@ -107,8 +107,9 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
     try:
         with process.Interrupts() as interrupts, progress:
             task = progress.add_task("training", total=how.steps)
+            picked = batches(graph, how)
             try:
-                for record in trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how)):
+                for record in trace(graph, how.steps, how.lr, how.max_paths, picked):
                     if isinstance(record, Step):
                         first, last = first or record, record
                         losses.append(float(record.loss))
@@ -138,18 +139,9 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
                                 )
                     interrupts.check()
             except KeyboardInterrupt:
-                if (
-                    how.quiet or how.every > 1
-                ) and first is not None:  # the steps it hid: how far they went
-                    _interrupted_summary(
-                        out,
-                        graph,
-                        first,
-                        last,
-                        losses,
-                        view,
-                        batches(graph, how, warn=False) is not None,
-                    )
+                if (how.quiet or how.every > 1) and first is not None:  # how far the hidden went
+                    batched = picked is not None
+                    _interrupted_summary(out, graph, first, last, losses, view, batched)
                 raise
             except NumericFault as fault:
                 if "forward" in how.sections and fault.computed is not None:
@@ -160,7 +152,7 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
                             losses,
                             view,
                             getattr(out, "width", 80),
-                            batched=batches(graph, how, warn=False) is not None,
+                            batched=picked is not None,
                             stopped=True,
                         )
                     )
@@ -191,9 +183,7 @@ def _save_stopped(path: Path, text: str, stop: BaseException) -> None:
 def _warn_of_kinks(record, filename: str, source: str) -> None:
     """Warn on stderr of each kink whose argument is within rounding of 0 (once per node)."""
     for near in record.kinks:
-        process.diagnose(
-            process.stderr(), filename, source, near.span, near.message, near.hint, "warning"
-        )
+        process.diagnose(process.stderr(), filename, source, near, "warning")
 
 
 def _interrupted_summary(out, graph, first, last, losses: list[float], view, batched: bool) -> None:
@@ -307,7 +297,7 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
     form, blanks, key = how.form, how.blanks, how.key
     if key is not None:
         files.writable(key)
-    write = handout.markdown if form == "markdown" else handout.latex_document
+    document = handout.markdown if form == "markdown" else handout.latex_document
     max_rows = None if how.all_rows else MAX_ROWS
     sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)
     err = process.stderr()
@@ -317,13 +307,13 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
     answers: Iterator[str] = itertools.repeat("")
     if key is not None:  # the key has the same chunks with nothing blank: both advance together
         records, key_records = itertools.tee(records)
-        answers = write(
+        answers = document(
             graph,
             key_records,
             replace(sheet, blank=frozenset()),
             f"bptrace run {escaped(filename)} (answer key)",
         )
-    worksheet = write(
+    worksheet = document(
         graph,
         records,
         sheet,
@@ -333,7 +323,7 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
     # stdout gone (`| head`) or full: the key is still made whole and saved, then that is said
     lost: OSError | None = None
 
-    def show(chunk: str) -> None:
+    def put(chunk: str) -> None:
         nonlocal lost
         if lost is None:
             try:
@@ -347,10 +337,10 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
         try:
             for chunk, answer in zip(worksheet, answers):
                 with interrupts.writing():
-                    show(chunk)
+                    put(chunk)
                 filled.append(answer)
         except BaseException as stop:
-            show(handout.ending(form))  # a document that stopped early is still well formed
+            put(handout.ending(form))  # a document that stopped early is still well formed
             if key is not None:  # and its key holds the same steps
                 _save_stopped(key, "".join(filled) + handout.ending(form), stop)
             raise
@@ -368,7 +358,7 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
     graph = build_graph(source, filename, how.seed, how.data, how.shuffle)
     err = process.stderr()
 
-    def write(record: dict | str) -> None:
+    def write_line(record: dict | str) -> None:
         # UTF-8 whatever the locale (RFC 8259), flushed at once for `tail -f` and pipes, with
         # SIGINT and SIGTERM held until the line is out, so no line is ever cut in half.
         data = (record if isinstance(record, str) else jsonl.line(record)).encode("utf-8")
@@ -393,17 +383,17 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
             # the names and paths every record shares, worked out once
             shape = jsonl.layout(graph, max_paths)
             picked = batches(graph, how)
-            write(jsonl.begin(graph, filename, steps, rate, max_paths, shape, picked))
+            write_line(jsonl.begin(graph, filename, steps, rate, max_paths, shape, picked))
             step_line = jsonl.StepLines(graph, shape)
             for record in trace(graph, steps, lr, max_paths, picked):
                 interrupts.check()  # a signal during the final evaluation counts too
                 if not isinstance(record, Step):
-                    write(jsonl.end(record))
+                    write_line(jsonl.end(record))
                     continue
                 # a signal while it is made stops the run without this step
                 text = step_line(record)
                 with interrupts.writing():  # once written, the end record counts it
-                    write(text)
+                    write_line(text)
                     last = record
                 _warn_of_kinks(record, filename, source)
                 for what in jsonl.non_finite(record, graph.loss):
@@ -422,11 +412,11 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
             error["hint"] = fault.hint
         if fault.span is not None and fault.span.line:
             error.update(line=fault.span.line, col=fault.span.col)
-        write(jsonl.end_with_error(*stopped(), error))
+        write_line(jsonl.end_with_error(*stopped(), error))
         raise
     except KeyboardInterrupt:
         done, params = stopped()
-        write(
+        write_line(
             jsonl.end_with_error(
                 done, params, {"kind": "interrupted", "message": f"interrupted after step {done}"}
             )
