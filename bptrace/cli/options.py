@@ -73,11 +73,11 @@ def _not_a_number(error: typer.BadParameter) -> typer.BadParameter:
 
 
 class Command(_Flags, typer.core.TyperCommand):
-    pass
+    """A command with bptrace's flags and messages."""
 
 
 class Group(_Flags, typer.core.TyperGroup):
-    pass
+    """The group of commands, with bptrace's flags and messages."""
 
 
 def at_least(low: int, high: int | None = None):

@@ -13,12 +13,14 @@ from bptrace.errors import Span
 
 
 def write_utf8(text: str) -> None:
+    """Write `text` to stdout as UTF-8, whatever the locale, and flush it."""
     sys.stdout.flush()
     sys.stdout.buffer.write(text.encode("utf-8"))
     sys.stdout.buffer.flush()
 
 
 def stderr():
+    """Return a console writing to stderr, unhighlighted and never wrapped."""
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
@@ -221,6 +223,7 @@ class Interrupts:
         return _Writing(self)
 
     def check(self) -> None:
+        """Raise Interrupted if a signal came while it waited."""
         if self.signum is not None:
             raise Interrupted(self.signum)
 

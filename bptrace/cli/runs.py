@@ -351,6 +351,7 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
 
 
 def run_json(source: str, filename: str, how: RunOptions) -> None:
+    """Write the trace as JSON Lines, a line per step, each written whole as it is computed."""
     from bptrace.engine.tracer import Step, trace
     from bptrace.errors import NumericFault
     from bptrace.views import jsonl
