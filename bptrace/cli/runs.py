@@ -140,8 +140,8 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
                     interrupts.check()
             except KeyboardInterrupt:
                 if (how.quiet or how.every > 1) and first is not None:  # how far the hidden went
-                    batched = picked is not None
-                    _interrupted_summary(out, graph, first, last, losses, view, batched)
+                    so_far = _SoFar(first, last, losses, picked is not None)
+                    _interrupted_summary(out, graph, view, so_far)
                 raise
             except NumericFault as fault:
                 if "forward" in how.sections and fault.computed is not None:
@@ -186,18 +186,27 @@ def _warn_of_kinks(record, filename: str, source: str) -> None:
         process.diagnose(process.stderr(), filename, source, near, "warning")
 
 
-def _interrupted_summary(out, graph, first, last, losses: list[float], view, batched: bool) -> None:
-    """Print the summary of a run a signal stopped after `last`: its params, and the loss curve."""
+class _SoFar(NamedTuple):
+    """How far a run went: its first and last steps, the loss of each, and whether in batches."""
+
+    first: object  # the tracer's Step records
+    last: object
+    losses: list[float]
+    batched: bool
+
+
+def _interrupted_summary(out, graph, view, so_far: _SoFar) -> None:
+    """Print the summary of a run a signal stopped: its last params, and the loss curve."""
     from bptrace.engine.tracer import Final
     from bptrace.views.terminal.steps import render_curve, render_final
 
+    last, losses = so_far.last, so_far.losses
     params = {u.param: u.after for u in last.updates}
     with process.signals_held():  # a second signal waits for the summary: it is short
-        out.print(render_final(graph, first, Final(last.step, None, params), view))
+        out.print(render_final(graph, so_far.first, Final(last.step, None, params), view))
         if len(losses) > 1:
-            out.print(
-                render_curve(losses, view, getattr(out, "width", 80), batched=batched, stopped=True)
-            )
+            width = getattr(out, "width", 80)
+            out.print(render_curve(losses, view, width, batched=so_far.batched, stopped=True))
 
 
 LONG_RUN = 100  # steps; a run this long with its tables left out shows a progress bar on stderr
