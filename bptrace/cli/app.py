@@ -257,11 +257,11 @@ def run(
         "a table --show leaves out": bool(left_out),
         "no --format": form == "text",
         "no --blank": blank is None,
-        "no terminal": pause and not sys.stdin.isatty(),
+        "no terminal": lambda: not sys.stdin.isatty(),  # looked at only with --pause
     }
     options.check_clashes(
         options.RUN_CLASHES,
-        {name for name, holds in given.items() if holds},
+        given,
         form=form,
         formats=", ".join(options.RUN_FORMATS),
         blank_problem=blank_problem,

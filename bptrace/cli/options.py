@@ -204,14 +204,21 @@ RUN_CLASHES = (
 )
 
 
-def check_clashes(clashes: tuple[Clash, ...], given: set[str], **values: str) -> None:
-    """Raise the error of the first of `clashes` that holds among the options and facts `given`."""
+def check_clashes(clashes: tuple[Clash, ...], given: dict, **values: str) -> None:
+    """Raise the error of the first of `clashes` that holds, given which options and facts hold.
+
+    A fact may be a function, looked at only when its row is reached (stdin's isatty, with --pause).
+    """
     for clash in clashes:
-        if clash.option in given and not given.isdisjoint(clash.others):
+        if given[clash.option] and any(_holds(given[other]) for other in clash.others):
             message = clash.message.format(option=clash.option, **values)
             if clash.usage:
                 raise _UsageError(message)
             raise typer.BadParameter(message, param_hint=f"'{clash.option}'")
+
+
+def _holds(fact) -> bool:
+    return fact() if callable(fact) else fact
 
 
 _UsageError = typer.BadParameter.__bases__[0]  # click's UsageError (typer >= 0.29 vendors click)
