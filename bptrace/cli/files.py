@@ -1,6 +1,7 @@
-"""Files the run writes (--key, --export): a regular file replaced whole, a FIFO, pipe or terminal written in place.
+"""Files: the network and --data read (with their size and NUL limits), and what a run writes.
 
-Only what is written at the end of a run lives here; reading files, the streams and the signals are terminal.py's.
+A regular file written (--key, --export) is replaced whole; a FIFO, pipe or terminal is written in
+place, and no file the run reads or standard output's is ever replaced. No typer here.
 """
 
 from __future__ import annotations
@@ -8,16 +9,108 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bptrace.cli.process import FileProblem, shown, signals_held
+from bptrace.cli.process import signals_held
+from bptrace.errors import EXIT_FILE, BptraceError, Span
+
+
+class FileProblem(BptraceError):
+    """A file that cannot be read or written; for one that is not UTF-8, where in it (a diagnostic
+    quotes it)."""
+
+    exit_code = EXIT_FILE
+
+    def __init__(
+        self,
+        message: str,
+        file: str | None = None,
+        span: Span | None = None,
+        text: str = "",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message, self.file, self.span, self.text, self.hint = message, file, span, text, hint
+
+
+MAX_BYTES = 256 << 20  # the most read of a file: far more than any network or samples need
+_CHUNK = 1 << 20
+
+
+def read(file: Path, kind: str = ".bp file") -> str:
+    """Return the text of a UTF-8 file (a byte order mark left out), or raise FileProblem saying why
+    it cannot be read.
+
+    Read a chunk at a time, and never past MAX_BYTES or past a NUL byte: /dev/zero or an endless
+    pipe is refused, not read whole.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with open(file, "rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                start = b"".join(chunks) + chunk if size < 2 else b""
+                if start.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte order mark
+                    raise FileProblem(
+                        f"{shown(file)}: not UTF-8 text: it is UTF-16; save it as UTF-8 "
+                        "(in most editors: Save As, then the encoding UTF-8)"
+                    )
+                if b"\x00" in chunk:
+                    raise FileProblem(
+                        f"{shown(file)}: a binary file, not a {kind} (it contains NUL bytes)"
+                    )
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise FileProblem(
+                        f"{shown(file)}: more than {MAX_BYTES >> 20} MB: too large for a {kind} "
+                        f"(bptrace reads at most {MAX_BYTES >> 20} MB)"
+                    )
+                chunks.append(chunk)
+    except IsADirectoryError:
+        raise FileProblem(f"{shown(file)}: is a directory, not a {kind}") from None
+    except FileNotFoundError:
+        raise FileProblem(f"{shown(file)}: no such file") from None
+    except OSError as e:
+        raise FileProblem(f"{shown(file)}: cannot read: {e.strerror or e}") from None
+    data = b"".join(chunks)
+    del chunks
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _not_utf8(file, data, e.start) from None
+    if "\r" in text:  # a lone CR ends a line, as in old Mac files, as \n and \r\n do
+        import re
+
+        text = re.sub(r"\r(?!\n)", "\n", text)
+    return text.removeprefix("\ufeff")
+
+
+def _not_utf8(file: Path, data: bytes, at: int) -> FileProblem:
+    """Return the problem of a byte that is not UTF-8, pointing at it in the text (the rest decoded
+    as it can be)."""
+    line = data.count(b"\n", 0, at) + 1
+    col = len(data[data.rfind(b"\n", 0, at) + 1 : at].decode("utf-8", "replace")) + 1
+    return FileProblem(
+        f"not UTF-8 text: byte 0x{data[at]:02x} is not a character in UTF-8",
+        shown(file),
+        Span(line, col, line, col + 1),
+        data.decode("utf-8", "replace"),  # what the diagnostic quotes: the byte shows as �
+        "save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)",
+    )
+
+
+def shown(path: Path | str) -> str:
+    """Return a file name as bptrace writes it anywhere: bytes that are not UTF-8 escaped (\\xff),
+    so every output, JSON included, stays UTF-8."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def save(path: Path, text: str, wait: bool = True) -> None:
-    """Write `text` to `path`, or raise FileProblem: a regular file at once (a temporary file renamed over it, its mode
-    kept), a symlink's file in its place, and a FIFO, terminal or other device in place (opened, not replaced).
+    """Write `text` to `path`, or raise FileProblem: a regular file at once (a temporary file
+    renamed over it, its mode kept), a symlink's file in its place, and a FIFO, terminal or other
+    device in place (opened, not replaced).
 
-    A FIFO nobody reads is waited for, as a shell's `>` waits, while a signal may still stop the wait; once a signal
-    has stopped the run (`wait` False), it is not: no one is reading it, and that is said at once. Nor, then, is a
-    reader that takes nothing for PATIENCE seconds.
+    A FIFO nobody reads is waited for, as a shell's `>` waits, while a signal may still stop the
+    wait; once a signal has stopped the run (`wait` False), it is not: no one is reading it, and
+    that is said at once. Nor, then, is a reader that takes nothing for PATIENCE seconds.
     """
     import os
     import stat
@@ -40,7 +133,8 @@ def save(path: Path, text: str, wait: bool = True) -> None:
         target, status = _target(path)  # a regular file (or none) now: replaced as any other
         if status is not None and not stat.S_ISREG(status.st_mode):
             raise FileProblem(f"cannot write {shown(path)}: it changed while bptrace opened it")
-    # Ctrl-C and SIGTERM wait for the rename: the file is whole or as it was, and no temporary is left behind.
+    # Ctrl-C and SIGTERM wait for the rename: the file is whole or as it was, and no temporary is
+    # left behind.
     with signals_held():
         out, temporary = _temporary(target.parent, path)
         try:
@@ -50,7 +144,7 @@ def save(path: Path, text: str, wait: bool = True) -> None:
                     if (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
                         try:
                             os.fchown(out, status.st_uid, status.st_gid)
-                        except OSError:  # not ours to give away: the file becomes the writer's, as an editor's would
+                        except OSError:  # not ours to give away: the file becomes the writer's
                             pass
                 _write_all(out, data)
             finally:
@@ -69,8 +163,9 @@ def save(path: Path, text: str, wait: bool = True) -> None:
 
 
 def _opened_in_place(target: Path, path: Path, wait: bool) -> int | None:
-    """Return a descriptor writing the FIFO or device `target`, blocking if `wait` (else written with PATIENCE); None
-    if it has become a regular file or gone since it was looked at: that one is replaced, not written over."""
+    """Return a descriptor writing the FIFO or device `target`, blocking if `wait` (else written
+    with PATIENCE); None if it has become a regular file or gone since it was looked at: that one is
+    replaced, not written over."""
     import errno
     import os
     import stat
@@ -78,15 +173,13 @@ def _opened_in_place(target: Path, path: Path, wait: bool) -> int | None:
     flags = os.O_WRONLY | os.O_NOCTTY
     try:
         try:
-            out = os.open(
-                target, flags | os.O_NONBLOCK
-            )  # a FIFO nobody reads: ENXIO at once, never a wait
+            # a FIFO nobody reads: ENXIO at once, never a wait
+            out = os.open(target, flags | os.O_NONBLOCK)
         except OSError as error:
             if not (error.errno == errno.ENXIO and wait and stat.S_ISFIFO(os.stat(target).st_mode)):
                 raise
-            out = os.open(
-                target, flags
-            )  # until a reader comes: a signal raises Interrupted out of the wait
+            # until a reader comes: a signal raises Interrupted out of the wait
+            out = os.open(target, flags)
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -111,12 +204,14 @@ def _is_fifo(path: Path) -> bool:
         return False
 
 
-PATIENCE = 2  # seconds a FIFO's reader may take nothing, once a signal has stopped the run, before it is given up
+# Seconds a FIFO's reader may take nothing, once a signal has stopped the run, before it is
+# given up.
+PATIENCE = 2
 
 
 def _write_all(fd: int, data: bytes, patience: float | None = None) -> None:
-    """Write all of `data` to `fd`; with `patience` (`fd` non-blocking), raise TimeoutError when its reader has taken
-    nothing for that many seconds."""
+    """Write all of `data` to `fd`; with `patience` (`fd` non-blocking), raise TimeoutError when its
+    reader has taken nothing for that many seconds."""
     import os
     import select
 
@@ -133,7 +228,7 @@ def _write_all(fd: int, data: bytes, patience: float | None = None) -> None:
 
 
 def _temporary(folder: Path, path: Path) -> tuple[int, Path]:
-    """Return a new file in `folder`, open for writing, and its name: short, so that it fits wherever `path` does."""
+    """Return a new file in `folder`, open for writing, and its name, short as `path` may need."""
     import os
     import secrets
 
@@ -148,12 +243,14 @@ def _temporary(folder: Path, path: Path) -> tuple[int, Path]:
 
 
 def _target(path: Path):
-    """Return the name writing `path` writes through, and its file's stat (None if there is none yet); raise FileProblem
-    if it is nothing bptrace may write: a directory, a read-only file, a name too long.
+    """Return the name writing `path` writes through, and its file's stat (None if there is none
+    yet); raise FileProblem if it is nothing bptrace may write: a directory, a read-only file, a
+    name too long.
 
-    The name is `path` itself for a FIFO or a device, and the file a symlink leads to for a regular file, renamed over
-    in its folder. The type comes from `path`: /dev/stdout, /dev/fd/N and bash's >(cmd) name a pipe through a link only
-    the kernel follows (realpath makes it /proc/PID/fd/pipe:[N], which is no file).
+    The name is `path` itself for a FIFO or a device, and the file a symlink leads to for a regular
+    file, renamed over in its folder. The type comes from `path`: /dev/stdout, /dev/fd/N and bash's
+    >(cmd) name a pipe through a link only the kernel follows (realpath makes it
+    /proc/PID/fd/pipe:[N], which is no file).
     """
     import os
     import stat
@@ -185,15 +282,16 @@ def _target(path: Path):
         raise refuse("no such directory")
     if not os.access(folder, os.W_OK):
         raise refuse("permission denied")
-    # As root, os.access allows everything: the mode bits say whether the file is meant to be written.
+    # As root, os.access allows everything: the mode bits say whether the file is to be written.
     if status is not None and (not status.st_mode & 0o222 or not os.access(target, os.W_OK)):
         raise refuse("the file is read-only")
     return target, status
 
 
 def overwritten(path: Path, inputs: dict[str, Path | None]) -> str | None:
-    """Return which file the run reads or writes (one of `inputs`, or standard output's) writing `path` would replace;
-    None if none. Only a regular file can be replaced: /dev/null or a terminal cannot."""
+    """Return which file the run reads or writes (one of `inputs`, or standard output's) writing
+    `path` would replace; None if none. Only a regular file can be replaced: /dev/null or a terminal
+    cannot."""
     import os
 
     try:
@@ -213,5 +311,5 @@ def overwritten(path: Path, inputs: dict[str, Path | None]) -> str | None:
 
 
 def writable(path: Path) -> None:
-    """Raise FileProblem now if `path` cannot be written later (save): before a run, not after it."""
+    """Raise FileProblem now if `path` cannot be written later (save): before the run, not after."""
     _target(path)

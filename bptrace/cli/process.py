@@ -1,170 +1,107 @@
-"""The process's edge: read files, write diagnostics, hold signals and survive closed pipes.
+"""The process's edge: the standard streams, the signals that stop a run, and its tuning for speed.
 
-Everything here touches the outside world; the core modules never do. No typer: the CLI turns
-what this raises into exit codes.
+Everything here touches the process as a whole; the core modules never do. No typer: the CLI
+turns what this raises into exit codes.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import NamedTuple
 
-from bptrace.errors import EXIT_FILE, EXIT_NETWORK, EXIT_USAGE, BptraceError, NetworkError, Span
-from bptrace.language.diagnostics import escaped
-
-
-class FileProblem(BptraceError):
-    """A file that cannot be read or written; for one that is not UTF-8, where in it (a diagnostic quotes it)."""
-
-    exit_code = EXIT_FILE
-
-    def __init__(
-        self,
-        message: str,
-        file: str | None = None,
-        span: Span | None = None,
-        text: str = "",
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message, self.file, self.span, self.text, self.hint = message, file, span, text, hint
-
-
-class UsageProblem(BptraceError):
-    """A command-line argument that does not fit the network, such as a param it does not have."""
-
-    exit_code = EXIT_USAGE
-
-
-MAX_BYTES = (
-    256 << 20
-)  # the most read of a file: 80 times a 100,000-node network (3 MB), 6 times 1M samples (40 MB)
-_CHUNK = 1 << 20
-
-
-def read(file: Path, kind: str = ".bp file") -> str:
-    """Return the text of a UTF-8 file (a byte order mark left out), or raise FileProblem saying why it cannot be read.
-
-    Read a chunk at a time, and never past MAX_BYTES or past a NUL byte: /dev/zero or an endless pipe is refused,
-    not read whole.
-    """
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        with open(file, "rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                if size < 2 and (b"".join(chunks) + chunk).startswith(
-                    (b"\xff\xfe", b"\xfe\xff")
-                ):  # UTF-16's BOM
-                    raise FileProblem(
-                        f"{shown(file)}: not UTF-8 text: it is UTF-16; save it as UTF-8 "
-                        "(in most editors: Save As, then the encoding UTF-8)"
-                    )
-                if b"\x00" in chunk:
-                    raise FileProblem(
-                        f"{shown(file)}: a binary file, not a {kind} (it contains NUL bytes)"
-                    )
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise FileProblem(
-                        f"{shown(file)}: more than {MAX_BYTES >> 20} MB: too large for a {kind} "
-                        f"(bptrace reads at most {MAX_BYTES >> 20} MB)"
-                    )
-                chunks.append(chunk)
-    except IsADirectoryError:
-        raise FileProblem(f"{shown(file)}: is a directory, not a {kind}") from None
-    except FileNotFoundError:
-        raise FileProblem(f"{shown(file)}: no such file") from None
-    except OSError as e:
-        raise FileProblem(f"{shown(file)}: cannot read: {e.strerror or e}") from None
-    data = b"".join(chunks)
-    del chunks
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise _not_utf8(file, data, e.start) from None
-    if (
-        "\r" in text
-    ):  # lines ended by a lone CR, as old Mac files are: each ends a line, as \n and \r\n do
-        import re
-
-        text = re.sub(r"\r(?!\n)", "\n", text)
-    return text.removeprefix("\ufeff")
-
-
-def _not_utf8(file: Path, data: bytes, at: int) -> FileProblem:
-    """Return the problem of a byte that is not UTF-8, pointing at it in the text (the rest decoded as it can be)."""
-    line = data.count(b"\n", 0, at) + 1
-    col = len(data[data.rfind(b"\n", 0, at) + 1 : at].decode("utf-8", "replace")) + 1
-    return FileProblem(
-        f"not UTF-8 text: byte 0x{data[at]:02x} is not a character in UTF-8",
-        shown(file),
-        Span(line, col, line, col + 1),
-        data.decode("utf-8", "replace"),  # what the diagnostic quotes: the byte shows as �
-        "save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)",
-    )
-
-
-def shown(path: Path | str) -> str:
-    """Return a file name as bptrace writes it anywhere: bytes that are not UTF-8 escaped (\\xff), so every output,
-    JSON included, stays UTF-8."""
-    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+from bptrace.errors import Span
 
 
 def write_utf8(text: str) -> None:
+    """Write `text` to stdout as UTF-8, whatever the locale, and flush it."""
     sys.stdout.flush()
     sys.stdout.buffer.write(text.encode("utf-8"))
     sys.stdout.buffer.flush()
 
 
 def stderr():
+    """Return a console writing to stderr, unhighlighted and never wrapped."""
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def diagnose(
-    err, filename: str, source: str, span, message: str, hint, severity: str = "error"
-) -> None:
+class Said(NamedTuple):
+    """What a diagnostic says about a place in a file (as a warning or a kink record does)."""
+
+    span: Span
+    message: str
+    hint: str | None = None
+
+
+def diagnose(err, filename: str, source: str, said: Said, severity: str = "error") -> None:
+    """Print on `err` what `said` says, quoting the line of `source` it points at."""
     from rich.text import Text
 
     from bptrace.language.diagnostics import format_diagnostic
 
-    text = Text(format_diagnostic(filename, source, span, message, hint, severity))
+    line = format_diagnostic(filename, source, said.span, said.message, said.hint, severity)
+    text = Text(line)
     colour = "bold red" if severity == "error" else "bold magenta"
     text.highlight_words([f"{severity}:"], colour)
     err.print(text)
 
 
-def report(error: BptraceError | RecursionError, filename: str, source: str) -> int:
-    """Print `error` to stderr as a diagnostic and return its exit code."""
-    err = stderr()
-    if isinstance(error, RecursionError):
-        err.print(
-            f"{escaped(filename)}: error: the network is nested too deeply to process", markup=False
-        )
-        return EXIT_NETWORK
-    if (
-        isinstance(error, FileProblem) and error.span is not None
-    ):  # in a file of its own: the network's, or --data's
-        diagnose(err, error.file, error.text, error.span, error.message, error.hint)
-    elif isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
-        diagnose(err, filename, source, error.span, error.message, getattr(error, "hint", None))
+def laid_out(out, renderable):
+    """Return what printing `renderable` on `out` writes (colours as escape codes), to write later.
+
+    Laying out the tables of a large network with --all takes long, and a signal must stop it at
+    once; writing them must not be cut in half (see show_whole). A recording console (--export)
+    lays them out as it prints: `renderable` comes back as it is.
+    """
+    from rich.console import Console
+
+    if not isinstance(out, Console):
+        return renderable
+    with out.capture() as captured:
+        out.print(renderable)
+    return captured.get()
+
+
+def write_laid_out(out, laid) -> None:
+    """Write what `laid_out` returned."""
+    if isinstance(laid, str):
+        out.file.write(laid)
+        out.file.flush()
     else:
-        err.print(
-            f"bptrace: error: {escaped(str(error))}", markup=False
-        )  # it may quote a file's name or a cell
-    return error.exit_code
+        out.print(laid)
+
+
+def show_whole(out, renderable, interrupts: Interrupts) -> None:
+    """Print `renderable`: laid out where a signal stops the run at once, written whole."""
+    laid = laid_out(out, renderable)
+    with interrupts.writing():
+        write_laid_out(out, laid)
+
+
+_tuned = False  # set by tune(), from main: a library caller's process is never changed
+
+
+def tune() -> None:
+    """Tune this process, the command line's own, for runs: each graph built is then settled."""
+    global _tuned
+    _tuned = True
+
+
+def settled(graph) -> None:
+    """Settle the process for a run of `graph` if main tuned it; else change nothing."""
+    if _tuned:
+        settle(graph.samples is not None)
 
 
 def settle(samples: bool = False) -> None:
-    """Set the process for a run: the graph frozen, young objects collected rarely, and, with samples,
-    the memory of freed arrays kept for the next step.
+    """Set the process for a run: the graph frozen, young objects collected rarely, and, with
+    samples, the memory of freed arrays kept for the next step.
 
     Frozen, the graph is never walked again while the run goes on. A step's records are acyclic and
     reference counting frees them; collected every 700 allocations, as by default, the young ones
-    of a 100,000-node step were walked so often that the step took a quarter longer, and its JSON
-    a third. A cycle made by mistake is still collected, after 100,000 allocations.
+    of a large step are walked over and over (docs/performance.md). A cycle made by mistake is
+    still collected, after 100,000 allocations.
     """
     import gc
 
@@ -175,13 +112,13 @@ def settle(samples: bool = False) -> None:
 
 
 def keep_freed_memory() -> None:
-    """Have glibc's malloc keep the memory of freed blocks for later ones, instead of giving it back.
+    """Have glibc's malloc keep the memory of freed blocks for later ones, not give it back.
 
     A step with samples makes an array per value and partial, and frees the previous step's; by
-    default glibc hands the freed memory at the top of the heap back to the system, and the next step
-    page-faults all of it in again: 6,700 faults a step of a 1,000-node network over 1,000 samples,
-    about 40% of its time. Kept (trimmed only past 1 GB free, and blocks up to 32 MB from the heap, not
-    their own mappings), the next step reuses it; peak memory is the same. Elsewhere than glibc, nothing.
+    default glibc hands the freed memory at the top of the heap back to the system, and the next
+    step page-faults all of it in again. Kept (trimmed only past 1 GB free, and blocks up to 32 MB
+    from the heap, not their own mappings), the next step reuses it; peak memory is the same.
+    Elsewhere than glibc, nothing.
     """
     import os
 
@@ -198,63 +135,8 @@ def keep_freed_memory() -> None:
     mallopt(m_mmap_threshold, 32 << 20)  # the most glibc allows on a 64-bit system
 
 
-def build(
-    source: str, filename: str, seed: int | None = None, shuffles: bool | None = False, then=None
-):
-    """Return the graph of `source` (params drawn at random with `seed`), its warnings printed to stderr; a `seed`
-    that neither draws a param nor shuffles samples (`shuffles`) is warned of (with None, the caller warns: see
-    unused_seed). `then`, if given, makes the graph warned of from the one built: with --data's samples."""
-    import gc
-
-    from bptrace.engine.graph import build
-    from bptrace.language.parser import parse
-
-    # Parsing allocates millions of small acyclic objects that all survive; the cycle collector
-    # would walk them again and again (half the time of a 100,000-line network).
-    gc.disable()
-    try:
-        graph = build(parse(source), seed)
-    finally:
-        gc.enable()
-    if then is not None:
-        graph = then(graph)
-    settle(graph.samples is not None)
-    err = stderr()
-    for w in graph.warnings[:MAX_WARNINGS]:
-        diagnose(err, filename, source, w.span, w.message, w.hint, "warning")
-    if (
-        len(graph.warnings) > MAX_WARNINGS
-    ):  # a generated network may have hundreds: the rest are counted
-        more = len(graph.warnings) - MAX_WARNINGS
-        err.print(
-            f"{escaped(filename)}: warning: and {more:,} more warning{'s' if more > 1 else ''} "
-            "(the begin record of --json lists them all)",
-            markup=False,
-        )
-    if shuffles is not None:
-        unused_seed(graph, seed, filename, shuffles)
-    return graph
-
-
-def unused_seed(graph, seed: int | None, filename: str, shuffles: bool = False) -> None:
-    """Warn on stderr of a --seed that changes nothing: no param drawn at random, and no samples shuffled."""
-    if seed is not None and graph.seed is None and not shuffles:
-        also = ", and no samples are shuffled (--shuffle)" if graph.samples else ""
-        stderr().print(
-            f"bptrace: warning: --seed {seed} changes nothing: {escaped(filename)} draws no param at random "
-            f"(uniform(...) or normal(...)){also}",
-            markup=False,
-        )
-
-
-MAX_WARNINGS = 10  # shown in full on stderr
-
-
-STOPS = (
-    "SIGINT",
-    "SIGTERM",
-    "SIGHUP",
-)  # Ctrl-C; `timeout` and `kill`; a closed terminal or ssh session
+# Ctrl-C; `timeout` and `kill`; a closed terminal or ssh session
+STOPS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 def _stops() -> tuple:
@@ -264,11 +146,11 @@ def _stops() -> tuple:
 
 
 class signals_held:
-    """Hold SIGINT, SIGTERM and SIGHUP while something short is written whole (a JSON line, the summary of a
-    stopped run, a file renamed into place); they arrive the moment it is done.
+    """Hold SIGINT, SIGTERM and SIGHUP while something short is written whole (a JSON line, the
+    summary of a stopped run, a file renamed into place); they arrive the moment it is done.
 
-    The previous signal mask is restored afterwards, so signals a parent blocked stay blocked.
-    The price: while a reader has stopped reading, Ctrl-C waits for it (`kill -9` does not).
+    The previous signal mask is restored afterwards, so signals a parent blocked stay blocked. The
+    price: while a reader has stopped reading, Ctrl-C waits for it (`kill -9` does not).
     """
 
     def __enter__(self) -> None:
@@ -286,7 +168,7 @@ class signals_held:
 
 
 class Interrupted(KeyboardInterrupt):
-    """The run was stopped by a signal; it exits with 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+    """The run was stopped by a signal; it exits with 128 + the signal's number (130: Ctrl-C)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -306,13 +188,13 @@ class Interrupted(KeyboardInterrupt):
 
 
 class Interrupts:
-    """Stop a run at once on Ctrl-C, SIGTERM or SIGHUP, but never halfway through writing a table or a line.
+    """Stop a run at once on Ctrl-C, SIGTERM or SIGHUP, but never halfway through writing output.
 
     A signal raises Interrupted wherever the run is, between two Python operations: a step of a big
     network may take minutes, and waiting for its end made `timeout` wait as long. While output is
-    written (`writing()`) it waits for the write to end; a second signal stops even that at once. The
-    signal is remembered too, and `check()` raises it again, in case code that swallows exceptions (a
-    finaliser's) caught it. A signal that the parent ignores stays ignored.
+    written (`writing()`) it waits for the write to end; a second signal stops even that at once.
+    The signal is remembered too, and `check()` raises it again, in case code that swallows
+    exceptions (a finaliser's) caught it. A signal that the parent ignores stays ignored.
     """
 
     def __enter__(self) -> Interrupts:
@@ -341,6 +223,7 @@ class Interrupts:
         return _Writing(self)
 
     def check(self) -> None:
+        """Raise Interrupted if a signal came while it waited."""
         if self.signum is not None:
             raise Interrupted(self.signum)
 
@@ -369,11 +252,11 @@ class _Writing:
 
 
 def tolerant_streams() -> None:
-    """Set the standard streams so that neither a terminal that cannot show ∂ or σ, nor a stderr closed (`2>&-`) or
-    full, changes how a run ends: a warning that cannot be shown must not cost the exit code or the output."""
-    if (
-        sys.stderr is None
-    ):  # closed: diagnostics go nowhere, and no file bptrace opens takes descriptor 2
+    """Set the standard streams so that neither a terminal that cannot show ∂ or σ, nor a stderr
+    closed (`2>&-`) or full, changes how a run ends: a warning that cannot be shown must not cost
+    the exit code or the output."""
+    # closed: diagnostics go nowhere, and no file bptrace opens takes descriptor 2
+    if sys.stderr is None:
         try:
             _to_devnull(2)
             sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
@@ -390,7 +273,7 @@ def tolerant_streams() -> None:
 
 
 class _Forgiving:
-    """stderr whose writes never fail: one that cannot be written (a full disk) is left for /dev/null, silently."""
+    """stderr whose writes never fail: when one cannot be written (a full disk), /dev/null's."""
 
     def __init__(self, stream) -> None:
         self._stream = stream
@@ -424,7 +307,7 @@ def silence_stdout() -> None:
 
 
 def _to_devnull(fd: int) -> None:
-    """Point descriptor `fd` at /dev/null, where every write succeeds; raise OSError if it cannot be opened."""
+    """Point descriptor `fd` at /dev/null, where every write succeeds; OSError if it cannot."""
     import os
 
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -434,8 +317,8 @@ def _to_devnull(fd: int) -> None:
 
 
 def notation(out, ascii_math: bool, graph):
-    """Return the notation for math on `out`: slide math, or plain text where asked or where Unicode cannot
-    show (there, `graph`'s names spelled in ASCII, no two alike)."""
+    """Return the notation for math on `out`: slide math, or plain text where asked or where Unicode
+    cannot show (there, `graph`'s names spelled in ASCII, no two alike)."""
     from dataclasses import replace
 
     from bptrace.language.printer import ASCII, BP, MATH, ascii_spellings

@@ -1,0 +1,434 @@
+"""What `bptrace run` does: train the network and show each step, as tables, a handout or JSON.
+
+The CLI (app.py) declares the options and maps errors to exit codes; these functions tie the
+trace to the views, through process.py's streams and signals and files.py's files. No typer here.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import replace
+from pathlib import Path
+from typing import NamedTuple
+
+from bptrace.cli import files, process
+from bptrace.cli.commands import UsageProblem, build_graph, check_params
+from bptrace.language.diagnostics import escaped
+
+
+class RunOptions(NamedTuple):
+    """What `bptrace run` was asked: how to train, and how to show the steps."""
+
+    steps: int
+    lr: float | None
+    precision: int
+    sections: tuple[str, ...]
+    max_paths: int
+    ascii_math: bool = False
+    all_rows: bool = False
+    export: Path | None = None
+    focus: str | None = None  # a param whose paths are highlighted
+    sample: int | None = None  # with samples: the one to show, numbered from 1
+    every: int = 1  # show the tables of every K-th step (and always the first and the last)
+    quiet: bool = False  # show no step's tables, only the summary and the loss curve
+    seed: int | None = None  # for params drawn at random: uniform(…), normal(…); None: the file's
+    batch_size: int | None = None  # samples per step; None: the file's `set batch`, else all
+
+    data: Path | None = None  # a CSV file whose columns replace inputs and targets
+    shuffle: bool = False  # shuffle the samples on each pass (with the seed)
+    form: str = "text"  # text (the terminal), markdown or latex
+    blanks: frozenset[str] = frozenset()  # with markdown or latex: the tables left blank
+    key: Path | None = None  # with blanks: where the answer key goes
+
+
+def batches(graph, how: RunOptions, warn: bool = True):
+    """Return the mini-batches a run trains on, or None for all the samples at every step.
+
+    A batch as large as the samples, or larger, is all of them (said on stderr, with `warn`).
+    """
+    from bptrace.engine.tracer import Batches
+
+    size = how.batch_size or int(graph.settings["batch"])
+    if graph.samples is None:
+        if how.batch_size or how.shuffle:
+            raise UsageProblem(
+                "--batch-size and --shuffle pick samples, but the inputs and targets hold one "
+                "value each"
+            )
+        return None
+    if how.shuffle and not size:
+        raise UsageProblem(
+            "--shuffle shuffles mini-batches: give --batch-size B (or `set batch = B`) too"
+        )
+    if not size:
+        return None
+    if size >= graph.samples:
+        if warn:
+            given = "--batch-size" if how.batch_size else "`set batch`"
+            samples = (
+                f"the {graph.samples} samples: every step trains on all of them"
+                if graph.samples > 1
+                else "the one sample: every step trains on it"
+            )
+            process.stderr().print(
+                f"bptrace: warning: a batch of {size} ({given}) is not smaller than {samples}",
+                markup=False,
+            )
+        return None
+    seed = how.seed if how.seed is not None else int(graph.settings["seed"])
+    return Batches(size, how.shuffle, seed)
+
+
+def run_tables(source: str, filename: str, how: RunOptions) -> None:
+    """Print every step's tables as they are computed."""
+    from bptrace.engine.tracer import Step, trace
+    from bptrace.errors import NumericFault
+    from bptrace.views.terminal.steps import (
+        output,
+        render_curve,
+        render_final,
+        render_step,
+        render_stopped,
+    )
+
+    graph = build_graph(source, filename, how.seed, how.data, how.shuffle)
+    out = output(how.ascii_math)
+    view = _view(graph, how, out, filename)
+    if how.export is not None:
+        from bptrace.views.terminal.export import Recorder
+
+        files.writable(how.export)
+
+        out = Recorder(out, f"bptrace run {escaped(filename)}")
+    first, last, losses = None, None, []
+    progress = _progress(how)
+    try:
+        with process.Interrupts() as interrupts, progress:
+            task = progress.add_task("training", total=how.steps)
+            picked = batches(graph, how)
+            try:
+                for record in trace(graph, how.steps, how.lr, how.max_paths, picked):
+                    if isinstance(record, Step):
+                        first, last = first or record, record
+                        losses.append(float(record.loss))
+                        _warn_of_kinks(record, filename, source)
+                        k = record.step
+                        if not how.quiet and (k == 1 or k % how.every == 0 or k == how.steps):
+                            process.show_whole(out, render_step(graph, record, view), interrupts)
+                        progress.advance(task)
+                    else:
+                        with interrupts.writing():
+                            out.print(render_final(graph, first, record, view))
+                            if how.steps > 1:
+                                # With mini-batches every point is a batch's loss: the final
+                                # loss, over all samples, is not one.
+                                points = (
+                                    losses
+                                    if record.start_loss is not None
+                                    else [*losses, float(record.loss)]
+                                )
+                                out.print(
+                                    render_curve(
+                                        points,
+                                        view,
+                                        getattr(out, "width", 80),
+                                        batched=record.start_loss is not None,
+                                    )
+                                )
+                    interrupts.check()
+            except KeyboardInterrupt:
+                if (how.quiet or how.every > 1) and first is not None:  # how far the hidden went
+                    so_far = _SoFar(first, last, losses, picked is not None)
+                    _interrupted_summary(out, graph, view, so_far)
+                raise
+            except NumericFault as fault:
+                if "forward" in how.sections and fault.computed is not None:
+                    out.print(render_stopped(graph, fault, view))  # all computed up to the fault
+                if len(losses) > 2:  # how the loss went until then: up, as a rule
+                    out.print(
+                        render_curve(
+                            losses,
+                            view,
+                            getattr(out, "width", 80),
+                            batched=picked is not None,
+                            stopped=True,
+                        )
+                    )
+                raise
+    except BaseException as stop:
+        if how.export is not None:  # what was shown, up to a fault or an interrupt too
+            _save_stopped(how.export, out.exported(how.export), stop)
+        raise
+    if how.export is not None:
+        files.save(how.export, out.exported(how.export))
+        if out.lost is not None:  # the export is whole: now say that the terminal is not
+            raise out.lost
+
+
+def _save_stopped(path: Path, text: str, stop: BaseException) -> None:
+    """Save what a run stopped by `stop` wrote. After a signal, a FIFO's reader is not waited for,
+    and a file that cannot be written is said on stderr while the signal ends the run, with its exit
+    code and its message."""
+    if not isinstance(stop, KeyboardInterrupt):
+        files.save(path, text)
+        return
+    try:
+        files.save(path, text, wait=False)
+    except files.FileProblem as problem:
+        process.stderr().print(f"bptrace: error: {escaped(str(problem))}", markup=False)
+
+
+def _warn_of_kinks(record, filename: str, source: str) -> None:
+    """Warn on stderr of each kink whose argument is within rounding of 0 (once per node)."""
+    for near in record.kinks:
+        process.diagnose(process.stderr(), filename, source, near, "warning")
+
+
+class _SoFar(NamedTuple):
+    """How far a run went: its first and last steps, the loss of each, and whether in batches."""
+
+    first: object  # the tracer's Step records
+    last: object
+    losses: list[float]
+    batched: bool
+
+
+def _interrupted_summary(out, graph, view, so_far: _SoFar) -> None:
+    """Print the summary of a run a signal stopped: its last params, and the loss curve."""
+    from bptrace.engine.tracer import Final
+    from bptrace.views.terminal.steps import render_curve, render_final
+
+    last, losses = so_far.last, so_far.losses
+    params = {u.param: u.after for u in last.updates}
+    with process.signals_held():  # a second signal waits for the summary: it is short
+        out.print(render_final(graph, so_far.first, Final(last.step, None, params), view))
+        if len(losses) > 1:
+            width = getattr(out, "width", 80)
+            out.print(render_curve(losses, view, width, batched=so_far.batched, stopped=True))
+
+
+LONG_RUN = 100  # steps; a run this long with its tables left out shows a progress bar on stderr
+
+
+def _progress(how: RunOptions):
+    """Return a progress bar on stderr when a long run leaves its tables out, on a terminal."""
+    if (how.quiet or how.every > 1) and how.steps >= LONG_RUN and sys.stderr.isatty():
+        from rich.progress import Progress
+
+        return Progress(console=process.stderr(), transient=True)
+    return _NoProgress()
+
+
+class _NoProgress(nullcontext):
+    """A progress bar that shows nothing: rich's Progress(disable=True) would load rich.progress."""
+
+    def add_task(self, *args, **kwargs) -> int:
+        return 0
+
+    def advance(self, *args) -> None:
+        pass
+
+
+def run_paused(source: str, filename: str, how: RunOptions) -> None:
+    """Reveal each step a piece at a time, on Enter or space; q stops. Ctrl-C stops at once."""
+    from bptrace.engine.tracer import Step, trace
+    from bptrace.errors import NumericFault
+    from bptrace.views.terminal.stepper import Keys, Quit, step_through
+    from bptrace.views.terminal.steps import output, render_final, render_stopped
+
+    graph = build_graph(source, filename, how.seed, how.data, how.shuffle)
+    out = output(how.ascii_math)
+    view = _view(graph, how, out, filename)
+    out.print(
+        "Enter or space: next · q: quit"
+        if view.notation.pretty
+        else "Enter or space: next, q: quit",
+        style="dim",
+    )
+    first = None
+    with Keys() as keys:
+        try:
+            for record in trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how)):
+                if isinstance(record, Step):
+                    first = first or record
+                    step_through(out, graph, record, view, keys)
+                else:
+                    keys.wait()
+                    out.print(render_final(graph, first, record, view))
+        except Quit:
+            out.print("Stopped (q).", style="dim")
+        except NumericFault as fault:
+            if "forward" in how.sections and fault.computed is not None:
+                out.print(render_stopped(graph, fault, view))
+            raise
+
+
+def _view(graph, how: RunOptions, out, filename: str):
+    from bptrace.views.terminal.steps import MAX_ROWS, View
+
+    focus = frozenset()
+    if how.focus is not None:
+        check_params(graph, (how.focus,), filename)
+        focus = graph.depends_on((how.focus,)) & graph.used_by_loss()
+    sample = None
+    if how.sample is not None:
+        if batches(graph, how, warn=False) is not None:
+            raise UsageProblem(
+                "--sample shows one sample of every step, but with mini-batches each step runs "
+                "other samples"
+            )
+        if graph.samples is None:
+            raise UsageProblem(
+                f"--sample picks one of the samples, but the inputs and targets of {filename} "
+                "hold one value each"
+            )
+        if not 1 <= how.sample <= graph.samples:
+            has = f"samples 1 to {graph.samples}" if graph.samples > 1 else "one sample, sample 1"
+            raise UsageProblem(f"--sample {how.sample}: {filename} has {has}")
+        sample = how.sample - 1
+    notation = process.notation(out, how.ascii_math, graph)
+    return View(
+        how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus, sample
+    )
+
+
+def run_handout(source: str, filename: str, how: RunOptions) -> None:
+    """Write the tables as Markdown or LaTeX as they are computed; with blanks, the key to `key`."""
+    import itertools
+
+    from bptrace.engine.tracer import trace
+    from bptrace.views import handout
+    from bptrace.views.terminal.steps import MAX_ROWS
+
+    graph = build_graph(source, filename, how.seed, how.data, how.shuffle)
+    form, blanks, key = how.form, how.blanks, how.key
+    if key is not None:
+        files.writable(key)
+    document = handout.markdown if form == "markdown" else handout.latex_document
+    max_rows = None if how.all_rows else MAX_ROWS
+    sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)
+    err = process.stderr()
+    for leak in handout.leaks(graph, sheet, how.steps):
+        err.print(f"bptrace: warning: the worksheet gives answers away: {leak}", markup=False)
+    records = trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how))
+    answers: Iterator[str] = itertools.repeat("")
+    if key is not None:  # the key has the same chunks with nothing blank: both advance together
+        records, key_records = itertools.tee(records)
+        answers = document(
+            graph,
+            key_records,
+            replace(sheet, blank=frozenset()),
+            f"bptrace run {escaped(filename)} (answer key)",
+        )
+    worksheet = document(
+        graph,
+        records,
+        sheet,
+        f"bptrace run {escaped(filename)}" + (" (worksheet)" if blanks else ""),
+    )
+    filled: list[str] = []
+    # stdout gone (`| head`) or full: the key is still made whole and saved, then that is said
+    lost: OSError | None = None
+
+    def put(chunk: str) -> None:
+        nonlocal lost
+        if lost is None:
+            try:
+                process.write_utf8(chunk)  # Markdown and LaTeX files are UTF-8, whatever the locale
+            except OSError as error:
+                if key is None:
+                    raise
+                lost = error
+
+    with process.Interrupts() as interrupts:
+        try:
+            for chunk, answer in zip(worksheet, answers):
+                with interrupts.writing():
+                    put(chunk)
+                filled.append(answer)
+        except BaseException as stop:
+            put(handout.ending(form))  # a document that stopped early is still well formed
+            if key is not None:  # and its key holds the same steps
+                _save_stopped(key, "".join(filled) + handout.ending(form), stop)
+            raise
+    if key is not None:
+        files.save(key, "".join(filled))
+    if lost is not None:
+        raise lost
+
+
+def run_json(source: str, filename: str, how: RunOptions) -> None:
+    """Write the trace as JSON Lines, a line per step, each written whole as it is computed."""
+    from bptrace.engine.tracer import Step, trace
+    from bptrace.errors import NumericFault
+    from bptrace.views import jsonl
+
+    graph = build_graph(source, filename, how.seed, how.data, how.shuffle)
+    err = process.stderr()
+
+    def write_line(record: dict | str) -> None:
+        # UTF-8 whatever the locale (RFC 8259), flushed at once for `tail -f` and pipes, with
+        # SIGINT and SIGTERM held until the line is out, so no line is ever cut in half.
+        data = (record if isinstance(record, str) else jsonl.line(record)).encode("utf-8")
+        with process.signals_held():
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+
+    steps, lr, max_paths = how.steps, how.lr, how.max_paths
+    rate = graph.settings["lr"] if lr is None else lr
+    reported: set[str] = set()
+    last = None  # the last step written: where an error or an interrupt leaves the params
+
+    def stopped() -> tuple[int, dict]:
+        """Return the last step written and the params after it (the declared ones before any)."""
+        if last is None:
+            return 0, graph.initial_params()
+        return last.step, {u.param: u.after for u in last.updates}
+
+    try:
+        with process.Interrupts() as interrupts:
+            # the names and paths every record shares, worked out once
+            shape = jsonl.layout(graph, max_paths)
+            picked = batches(graph, how)
+            write_line(jsonl.begin(graph, filename, steps, rate, max_paths, shape, picked))
+            step_line = jsonl.StepLines(graph, shape)
+            for record in trace(graph, steps, lr, max_paths, picked):
+                interrupts.check()  # a signal during the final evaluation counts too
+                if not isinstance(record, Step):
+                    write_line(jsonl.end(record))
+                    continue
+                # a signal while it is made stops the run without this step
+                text = step_line(record)
+                with interrupts.writing():  # once written, the end record counts it
+                    write_line(text)
+                    last = record
+                _warn_of_kinks(record, filename, source)
+                for what in jsonl.non_finite(record, graph.loss):
+                    if what not in reported:
+                        reported.add(what)
+                        err.print(
+                            f"bptrace: warning: step {record.step}: {what} is not a finite number; "
+                            "the trace writes it as a string",
+                            markup=False,
+                        )
+                interrupts.check()  # after the write: every step computed is in the trace
+    except NumericFault as fault:
+        error = {"kind": "numeric", "message": str(fault), "where": fault.where}
+        error.update({"final": True} if fault.final else {"step": fault.step})
+        if fault.hint:
+            error["hint"] = fault.hint
+        if fault.span is not None and fault.span.line:
+            error.update(line=fault.span.line, col=fault.span.col)
+        write_line(jsonl.end_with_error(*stopped(), error))
+        raise
+    except KeyboardInterrupt:
+        done, params = stopped()
+        write_line(
+            jsonl.end_with_error(
+                done, params, {"kind": "interrupted", "message": f"interrupted after step {done}"}
+            )
+        )
+        raise
