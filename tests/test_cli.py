@@ -566,3 +566,26 @@ def test_a_value_or_a_file_name_with_control_characters_is_shown_escaped(tmp_pat
     named.write_text((ROOT / "networks" / "simple.bp").read_text())
     out = invoke("explain", str(named), env={"COLUMNS": "400"}).stdout
     assert "Questions about" in out and "n\\x1b[31m.bp" in out and "\x1b" not in out
+
+
+def test_a_signal_between_a_step_and_its_loss_still_shows_every_step_in_the_curve():
+    """The summary of an interrupted run reads its last step even when the signal came before that
+    step's loss was noted: the curve counts as many steps as the summary says were done."""
+    import io
+
+    from conftest import load
+    from rich.console import Console
+
+    from bptrace.cli import runs
+    from bptrace.engine.tracer import Step, trace
+    from bptrace.views.terminal.steps import View
+
+    graph = load(ROOT / "networks" / "simple.bp")
+    steps = [r for r in trace(graph, 3) if isinstance(r, Step)]
+    losses = [float(s.loss) for s in steps[:2]]  # step 3 taken, its loss not yet noted
+    out = Console(file=io.StringIO(), width=80, color_system=None)
+    so_far = runs._SoFar(steps[0], steps[2], losses, False)
+    runs._interrupted_summary(out, graph, View(), so_far)
+    text = out.file.getvalue()
+    assert "Interrupted after 3 steps" in text
+    assert re.search(r"Loss at steps 1 to 3 ", text)

@@ -201,6 +201,8 @@ def _interrupted_summary(out, graph, view, so_far: _SoFar) -> None:
     from bptrace.views.terminal.steps import render_curve, render_final
 
     last, losses = so_far.last, so_far.losses
+    if len(losses) < last.step:  # the signal came between taking the last step and noting its loss
+        losses = [*losses, float(last.loss)]
     params = {u.param: u.after for u in last.updates}
     with process.signals_held():  # a second signal waits for the summary: it is short
         out.print(render_final(graph, so_far.first, Final(last.step, None, params), view))
