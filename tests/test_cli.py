@@ -589,3 +589,15 @@ def test_a_signal_between_a_step_and_its_loss_still_shows_every_step_in_the_curv
     text = out.file.getvalue()
     assert "Interrupted after 3 steps" in text
     assert re.search(r"Loss at steps 1 to 3 ", text)
+
+
+def test_pause_with_stdin_closed_is_a_usage_error_not_an_internal_one():
+    done = subprocess.run(
+        [sys.executable, "-m", "bptrace", "run", str(ROOT / "networks" / "simple.bp"), "--pause"],
+        capture_output=True,
+        env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1"},
+        preexec_fn=lambda: os.close(0),
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stdout == b""
+    assert b"reads keys from a terminal" in done.stderr and b"internal error" not in done.stderr

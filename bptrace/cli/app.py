@@ -257,7 +257,9 @@ def run(
         "a table --show leaves out": bool(left_out),
         "no --format": form == "text",
         "no --blank": blank is None,
-        "no terminal": lambda: not sys.stdin.isatty(),  # looked at only with --pause
+        "no terminal": lambda: (
+            not (sys.stdin and sys.stdin.isatty())
+        ),  # looked at only with --pause
     }
     options.check_clashes(
         options.RUN_CLASHES,
