@@ -9,7 +9,7 @@ from bptrace.engine.algebra import rename, replace, simplify
 from bptrace.engine.evaluate import LOAD, Program, compile_expr, find_fault, run
 from bptrace.engine.ops import derivative
 from bptrace.engine.optimizers import OPTIMIZERS, SETTING_RANGES
-from bptrace.errors import NetworkError, Span, Warning_
+from bptrace.errors import NetworkError, NetworkWarning, Span
 from bptrace.language.diagnostics import NAME_HINTS, SETTING_HINTS, did_you_mean
 from bptrace.language.printer import show
 from bptrace.language.syntax import (
@@ -91,7 +91,7 @@ class Graph:
     nodes: tuple[Node, ...]
     loss: str
     settings: dict[str, float | str]
-    warnings: tuple[Warning_, ...]
+    warnings: tuple[NetworkWarning, ...]
     samples: int | None = (
         None  # how many samples the inputs and targets hold; None: no lists, one value each
     )
@@ -206,7 +206,7 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
         samples is None and settings["batch"]
     ):  # as --batch-size is refused there (with --data, see data.with_data)
         found += (
-            Warning_(
+            NetworkWarning(
                 BATCH_WITHOUT_SAMPLES,
                 set_on["batch"],
                 "give the inputs and targets samples, "
@@ -224,7 +224,7 @@ BATCH_WITHOUT_SAMPLES = (
 )
 
 
-def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_, ...]:
+def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[NetworkWarning, ...]:
     """Warn of an optimiser's setting given while another optimiser trains: `set momentum` with sgd."""
     used = OPTIMIZERS[str(settings["optimizer"])].settings
     found = []
@@ -232,7 +232,7 @@ def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_,
         owner = next((o.name for o in OPTIMIZERS.values() if name in o.settings), None)
         if owner is not None and name not in used:
             found.append(
-                Warning_(
+                NetworkWarning(
                     f"'{name}' is a setting of the {owner} optimizer, and this network trains with "
                     f"{settings['optimizer']}",
                     span,
@@ -508,10 +508,10 @@ def _used_by(nodes, loss: str) -> frozenset[str]:
     return frozenset(used)
 
 
-def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[Warning_, ...]:
+def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[NetworkWarning, ...]:
     used = _used_by(nodes, loss)
     found = [
-        Warning_(
+        NetworkWarning(
             f"param '{leaf.name}' cannot affect the loss '{loss}'",
             leaf.span,
             "its gradient is always 0, so it never changes",
@@ -520,14 +520,14 @@ def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[Warning
         if leaf.kind == "param" and leaf.name not in used
     ]
     found += [
-        Warning_(f"node '{node.name}' is not used by the loss '{loss}'", node.span)
+        NetworkWarning(f"node '{node.name}' is not used by the loss '{loss}'", node.span)
         for node in nodes
         if node.name not in used
     ]
     if not any(leaf.kind == "param" for leaf in leaves):
         span = next(node.span for node in nodes if node.name == loss)
         found.append(
-            Warning_(
+            NetworkWarning(
                 "the network has no param: training changes nothing",
                 span,
                 "declare what training should change with `param`, as `param w = 0.5` (an input never changes)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -281,11 +281,10 @@ def trace(
                 graph, values[graph.loss]
             )  # a mean of huge losses may overflow: inf, reported, not warned of
     except NumericFault as fault:
-        if fault.hint is None and not fault.where.startswith(
-            "update of"
-        ):  # an update's fault says so itself
-            fault.hint = diverged(losses, lr)
-        raise
+        # An update's fault says what to do itself.
+        if fault.hint is not None or fault.where.startswith("update of"):
+            raise
+        raise replace(fault, hint=diverged(losses, lr)) from fault
     yield Final(steps, loss, dict(zip(plan.params, params)), start_loss)
 
 
@@ -406,11 +405,7 @@ def forward(
                     final,
                     indices,
                 )
-                fault.computed = {
-                    **env,
-                    node.name: value,
-                }  # what was computed, for the view to show
-                raise fault
+                raise replace(fault, computed={**env, node.name: value})
             env[node.name] = value
     return env
 
