@@ -32,6 +32,7 @@ from typing import Any
 
 from bptrace.engine.evaluate import CONST, LOAD, Program
 from bptrace.engine.graph import Graph
+from bptrace.engine.lazy import numpy
 from bptrace.engine.ops import NUMPY_ON_FLOATS, OPERATORS, on_arrays
 
 Instruction = tuple[
@@ -230,7 +231,7 @@ def _share(
     instruction may write over an argument it reads for the last time: numpy's elementwise functions
     allow that.
     """
-    import numpy as np
+    np = numpy()
 
     last: dict[int, int] = {}
     for i, (_, a, b, _) in enumerate(code):
@@ -262,7 +263,7 @@ def _bound(tape: Tape, size: int) -> tuple[Instruction, ...]:
     """
     code = tape.bound.get(size)
     if code is None:
-        import numpy as np
+        np = numpy()
 
         buffers = [np.empty(size) for _ in range(tape.buffers)]
         bound = list(tape.arrays)
@@ -407,7 +408,7 @@ def run(
     v[: len(leaves)] = leaves
     code = tape.arrays if arrays else tape.floats
     if arrays or tape.numpy:
-        import numpy as np
+        import numpy as np  # not lazy.numpy(): no call added to a step
     if arrays:
         size = next((len(x) for x in leaves if type(x) is np.ndarray), 1)
         if tape.shared:
@@ -465,6 +466,6 @@ def _finite(values: list[Any], arrays: bool) -> bool:
     """
     if not arrays:
         return math.isfinite(sum(values))
-    import numpy as np
+    import numpy as np  # not lazy.numpy(): no call added to a step
 
     return math.isfinite(sum(x for x in values if type(x) is not np.ndarray))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bptrace.engine.algebra import rename, replace, simplify
 from bptrace.engine.evaluate import LOAD, Program, compile_expr, find_fault, run
+from bptrace.engine.lazy import numpy
 from bptrace.engine.ops import derivative
 from bptrace.engine.optimizers import OPTIMIZERS, SETTING_RANGES
 from bptrace.errors import NetworkError, NetworkWarning, Span
@@ -270,7 +271,7 @@ class _Draws:
 
     def draw(self, dist: str, a: float, b: float) -> float:
         """Return the next draw from uniform(a, b) or normal(a, b); inf where it overflows."""
-        import numpy as np
+        np = numpy()
 
         if self.rng is None:
             self.rng = np.random.default_rng(self.seed)

@@ -8,12 +8,11 @@ shrinks ten times, which is what it means for the gradient to be the best linear
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
-import numpy as np
-
 from bptrace.engine.graph import Graph
-from bptrace.engine.tracer import Step, batch, forward, trace
+from bptrace.engine.tracer import Step, batch, forward, quiet, trace
 from bptrace.errors import BadArgument, NumericFault
 from bptrace.language.printer import BP, Notation, format_number
 
@@ -68,12 +67,12 @@ def nudge(
         )
     checked = graph.used_by_loss()
     nudges = []
-    with np.errstate(all="ignore"):
+    with quiet(graph):  # numpy's error state, with samples only: floats never warn
         for scale in SCALES:
             d = by * scale
             moved = params[param] + d
             try:
-                if not np.isfinite(moved):
+                if not math.isfinite(moved):
                     raise NumericFault(
                         step,
                         f"nudging {param} by {d:g}",
@@ -91,7 +90,7 @@ def nudge(
                         fault.detail,
                         fault.span,
                     ) from None
-                loss = np.nan  # a neighbour the user did not ask for: shown as not finite
+                loss = math.nan  # a neighbour the user did not ask for: shown as not finite
             nudges.append(Nudge(d, float(moved), float(grad * d), float(loss - record.loss)))
     return NudgeReport(
         param, step, float(params[param]), float(record.loss), float(grad), by, tuple(nudges)
@@ -107,10 +106,10 @@ def rounding(report: NudgeReport) -> float:
     """Return about how far rounding puts a loss change L(p + Δ) − L(p) off: a few float64 units of the losses."""
     return (
         4
-        * np.finfo(float).eps
+        * sys.float_info.epsilon
         * max(
             [abs(report.loss)]
-            + [abs(report.loss + n.actual) for n in report.nudges if np.isfinite(n.actual)]
+            + [abs(report.loss + n.actual) for n in report.nudges if math.isfinite(n.actual)]
         )
     )
 
@@ -121,7 +120,7 @@ def _rounding_only(report: NudgeReport, nudge: Nudge) -> bool:
 
 
 def _all_rounding(report: NudgeReport) -> bool:
-    return all(_rounding_only(report, n) for n in report.nudges if np.isfinite(n.error))
+    return all(_rounding_only(report, n) for n in report.nudges if math.isfinite(n.error))
 
 
 def _tiny(report: NudgeReport) -> bool:
@@ -132,7 +131,7 @@ def _tiny(report: NudgeReport) -> bool:
 def too_small(report: NudgeReport) -> bool:
     """Tell whether the errors the verdict compares are rounding's, not the curve's: Δ/10's (Δ's being larger),
     or all of them with a Δ so small that no curve could show (a straight line's are rounding's at any Δ)."""
-    if not np.isfinite(report.asked.error):
+    if not math.isfinite(report.asked.error):
         return False
     if _all_rounding(report):
         return _tiny(report)
@@ -141,7 +140,7 @@ def too_small(report: NudgeReport) -> bool:
 
 def exact(report: NudgeReport) -> bool:
     """Tell whether the prediction is exact, up to rounding: every nudge's error is rounding's, and Δ is not tiny."""
-    return bool(np.isfinite(report.asked.error)) and _all_rounding(report) and not _tiny(report)
+    return math.isfinite(report.asked.error) and _all_rounding(report) and not _tiny(report)
 
 
 def _shrinks(report: NudgeReport) -> float:
@@ -152,7 +151,7 @@ def _shrinks(report: NudgeReport) -> float:
 
 def smooth(report: NudgeReport) -> bool:
     """Tell whether the error shrinks like Δ², as it does where the loss is smooth (about 100 times for Δ/10)."""
-    return bool(np.isfinite(report.asked.error)) and 30 <= _shrinks(report) <= 300
+    return math.isfinite(report.asked.error) and 30 <= _shrinks(report) <= 300
 
 
 def how_the_error_shrinks(
@@ -160,7 +159,7 @@ def how_the_error_shrinks(
 ) -> str:
     """Return what the errors of Δ and Δ/10 say: Δ², exact (linear), or something else (a kink)."""
     asked = report.asked
-    if not np.isfinite(asked.error):
+    if not math.isfinite(asked.error):
         return f"{delta} is too large: the prediction or the loss is not a finite number. Try a smaller --by."
     if too_small(report):
         return (

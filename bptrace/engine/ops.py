@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bptrace.engine.algebra import ONE, ZERO, add, call, div, mul, neg, num, power, sub
+from bptrace.engine.lazy import numpy
 from bptrace.language.syntax import Binary, Call, Expr, Name, Neg, Num, children
 
 Partial = Callable[..., Expr]
@@ -44,7 +45,7 @@ class Op:
 
 
 def _sigmoid_array(x):
-    import numpy as np
+    np = numpy()
 
     # Two branches so that neither exp can overflow: exp of a non-positive number only.
     e = np.exp(-np.abs(x))
@@ -66,9 +67,7 @@ def on_arrays(f: Callable[..., Any]) -> Callable[..., Any]:
     """Return what computes `f` on arrays of samples: numpy's function for an operation of the table."""
     slow = getattr(f, "slow", f)
     if isinstance(slow, str):
-        import numpy
-
-        return getattr(numpy, slow)
+        return getattr(numpy(), slow)
     return slow
 
 
@@ -81,7 +80,7 @@ def _unary(fast, slow: str | Callable[..., Any]):
                 return fast(x)
             except (ValueError, OverflowError, ZeroDivisionError):
                 pass
-            import numpy as np
+            np = numpy()
 
             with np.errstate(all="ignore"):  # the inf or nan is the answer; the run reports it
                 return float(
@@ -107,7 +106,7 @@ def _binary(fast, slow: str | Callable[..., Any], raw=None):
                     return value
             except (ValueError, OverflowError, ZeroDivisionError):
                 pass
-            import numpy as np
+            np = numpy()
 
             with np.errstate(all="ignore"):
                 return float(on_arrays(op)(np.float64(a), np.float64(b)))
@@ -143,7 +142,7 @@ def _square(a: float, b: float) -> float:
 
 def _power_float(a: float, b: float) -> float:
     """x^y on floats as `^` computes it, for the tape (under the tape's np.errstate: see NUMPY_ON_FLOATS)."""
-    import numpy as np
+    np = numpy()
 
     return a * a if b == 2.0 else float(np.power(a, b))
 
@@ -152,13 +151,13 @@ NUMPY_ON_FLOATS = frozenset({_power_float})  # the only raw functions that call 
 
 
 def _heaviside(x):
-    import numpy as np
+    np = numpy()
 
     return np.heaviside(x, 0.0)
 
 
 def _relu_array(x):
-    import numpy as np
+    np = numpy()
 
     return np.maximum(x, 0.0)
 
@@ -170,7 +169,7 @@ _step = _unary(
 
 
 def _n(x) -> str:
-    import numpy as np
+    np = numpy()
 
     # + 0.0 turns −0.0 into 0.0: "division by zero: 0/0", not "(-0)/0".
     return (
@@ -190,7 +189,7 @@ def _overflow(symbol: str):
 
 
 def _divide_fault(a, b) -> str:
-    import numpy as np
+    np = numpy()
 
     if np.any(np.asarray(b) == 0):
         return f"division by zero: {_p(a)}/0"
@@ -198,7 +197,7 @@ def _divide_fault(a, b) -> str:
 
 
 def _power_fault(a, b) -> str:
-    import numpy as np
+    np = numpy()
 
     if np.any((np.asarray(a) < 0) & (np.asarray(b) != np.round(b))):
         return f"a negative base needs a whole exponent: {_p(a)}^{_p(b)} is not a real number"

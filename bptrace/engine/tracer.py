@@ -15,6 +15,7 @@ from bptrace.engine.chains import ChainFinder, edges_on_paths
 from bptrace.engine.evaluate import find_fault, op_of, run
 from bptrace.engine.graph import Edge, Graph
 from bptrace.engine.kinks import NearKink, Watch, kinks
+from bptrace.engine.lazy import numpy
 from bptrace.engine.optimizers import OPTIMIZERS
 from bptrace.errors import NumericFault
 from bptrace.language.printer import format_number, show
@@ -257,7 +258,7 @@ def trace(
     picks = _picks(graph.samples, batches)
     start_loss = None
     if picks is not None:
-        with _quiet(graph):
+        with quiet(graph):
             start_loss = batch(graph, _values(plan, params, 1)[graph.loss])
     # Step 1's loss and the last step's: a fault after it grew is training diverging. Not with mini-batches,
     # whose losses are over different samples (a batch of harder samples is no divergence).
@@ -266,7 +267,7 @@ def trace(
     try:
         for k in range(1, steps + 1):
             indices = next(picks) if picks is not None else None
-            with _quiet(graph):
+            with quiet(graph):
                 record = _step(plan, params, k, lr, states, indices)
             if picks is None:
                 losses[1:] = [(k, float(record.loss))]
@@ -275,7 +276,7 @@ def trace(
             yield record
             params, states = record.updates.after, record.updates.state
             del record  # before the next step: its floats then take the memory this one's leave, still in the caches
-        with _quiet(graph):
+        with quiet(graph):
             values = _values(plan, params, steps + 1, final=True)
             loss = batch(
                 graph, values[graph.loss]
@@ -312,7 +313,7 @@ def diverged(losses: list[tuple[int, float]], lr: float) -> str | None:
     )
 
 
-def _quiet(graph: Graph):
+def quiet(graph: Graph):
     """Return numpy's error state that lets an inf or a nan through, with samples (numpy's arrays warn).
 
     Without samples every value is a Python float, which never warns, and numpy may not be loaded at all:
@@ -320,7 +321,7 @@ def _quiet(graph: Graph):
     """
     if graph.samples is None:
         return contextlib.nullcontext()
-    import numpy as np
+    np = numpy()
 
     return np.errstate(all="ignore")
 
@@ -329,7 +330,7 @@ def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray]
     """Yield each step's sample indices: the next `size`, wrapping around (None: all samples each step)."""
     if samples is None or batches is None or batches.size >= samples:
         return None
-    import numpy as np
+    np = numpy()
 
     def indices() -> Iterator[np.ndarray]:
         if (
@@ -355,7 +356,7 @@ def batch(graph: Graph, per_sample, size: int | None = None):
     """
     if graph.samples is None:
         return per_sample
-    import numpy as np
+    np = numpy()
 
     n = size or graph.samples
     each = np.broadcast_to(per_sample, (n,))  # a value the samples do not change counts for each
@@ -371,7 +372,7 @@ def finite(value) -> bool:
         value, float
     ):  # a float, or numpy's float64: math.isfinite is 30 times faster than numpy's
         return math.isfinite(value)
-    import numpy as np
+    np = numpy()
 
     return bool(np.isfinite(value).all())
 
@@ -392,7 +393,7 @@ def forward(
         leaf.name: params[leaf.name] if leaf.kind == "param" else _data(leaf.value, indices)
         for leaf in graph.leaves
     }
-    with _quiet(graph):
+    with quiet(graph):
         for node in graph.nodes:
             value = run(node.program, env)
             if node.name in checked and not finite(value):
@@ -414,7 +415,7 @@ def _data(value, indices: np.ndarray | None = None):
     """Return a leaf's value: a float, or a numpy array with one float64 per sample (those picked)."""
     if not isinstance(value, tuple):
         return float(value)
-    import numpy as np
+    np = numpy()
 
     samples = np.array(value, dtype=np.float64)
     return samples if indices is None else samples[indices]
