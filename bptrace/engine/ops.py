@@ -22,14 +22,13 @@ Partial = Callable[..., Expr]
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One operation: its name, arity, numeric function, partials and derivative convention."""
+    """One operation: its name, arity, numeric function, partials and what makes it not finite."""
 
     name: str
     arity: int
     value: Callable[..., Any]  # a float in, a float out; an array of samples in, an array out
     partials: tuple[Partial, ...]
     fault: Callable[..., str]  # given the finite arguments, why the result is not finite
-    convention: str = ""
 
     @property
     def raw(self) -> Callable[..., float]:
@@ -212,30 +211,38 @@ def _never(name: str):
 
 OPERATORS: dict[str, Op] = {
     "+": Op(
-        "+", 2, _binary(operator.add, "add"), (lambda a, b: ONE, lambda a, b: ONE), _overflow("+")
+        "+",
+        2,
+        value=_binary(operator.add, "add"),
+        partials=(lambda a, b: ONE, lambda a, b: ONE),
+        fault=_overflow("+"),
     ),
     "-": Op(
         "-",
         2,
-        _binary(operator.sub, "subtract"),
-        (lambda a, b: ONE, lambda a, b: num(-1)),
-        _overflow("-"),
+        value=_binary(operator.sub, "subtract"),
+        partials=(lambda a, b: ONE, lambda a, b: num(-1)),
+        fault=_overflow("-"),
     ),
     "*": Op(
-        "*", 2, _binary(operator.mul, "multiply"), (lambda a, b: b, lambda a, b: a), _overflow("*")
+        "*",
+        2,
+        value=_binary(operator.mul, "multiply"),
+        partials=(lambda a, b: b, lambda a, b: a),
+        fault=_overflow("*"),
     ),
     "/": Op(
         "/",
         2,
-        _binary(operator.truediv, "divide"),
-        (lambda a, b: div(ONE, b), lambda a, b: neg(div(a, power(b, num(2))))),
-        _divide_fault,
+        value=_binary(operator.truediv, "divide"),
+        partials=(lambda a, b: div(ONE, b), lambda a, b: neg(div(a, power(b, num(2))))),
+        fault=_divide_fault,
     ),
     "^": Op(
         "^",
         2,
-        _binary(_square, "power", raw=_power_float),
-        (
+        value=_binary(_square, "power", raw=_power_float),
+        partials=(
             lambda a, b: mul(b, power(a, sub(b, ONE))),
             # d(c^v)/dv = c^v·log(c); for the bases 0 and 1 that is exactly 0 (where it exists).
             lambda a, b: (
@@ -244,117 +251,121 @@ OPERATORS: dict[str, Op] = {
                 else mul(power(a, b), call("log", a))
             ),
         ),
-        _power_fault,
+        fault=_power_fault,
     ),
-    "neg": Op("neg", 1, _unary(operator.neg, "negative"), (lambda a: num(-1),), _never("-")),
+    "neg": Op(
+        "neg",
+        1,
+        value=_unary(operator.neg, "negative"),
+        partials=(lambda a: num(-1),),
+        fault=_never("-"),
+    ),
 }
 
+# A function's convention, where its derivative needs one, is a comment at its partials.
 FUNCTIONS: dict[str, Op] = {
     "sigmoid": Op(
         "sigmoid",
         1,
-        _sigmoid,
-        (lambda u: mul(call("sigmoid", u), sub(ONE, call("sigmoid", u))),),
-        _never("sigmoid"),
-        "σ'(u) = σ(u)·(1 − σ(u))",
+        value=_sigmoid,
+        partials=(lambda u: mul(call("sigmoid", u), sub(ONE, call("sigmoid", u))),),
+        fault=_never("sigmoid"),
     ),
     "tanh": Op(
         "tanh",
         1,
-        _unary(math.tanh, "tanh"),
-        (lambda u: sub(ONE, power(call("tanh", u), num(2))),),
-        _never("tanh"),
-        "tanh'(u) = 1 − tanh(u)²",
+        value=_unary(math.tanh, "tanh"),
+        partials=(lambda u: sub(ONE, power(call("tanh", u), num(2))),),
+        fault=_never("tanh"),
     ),
     "relu": Op(
         "relu",
         1,
-        _unary(_nan_first(lambda x: 0.0 if x <= 0.0 else x), _relu_array),
-        (lambda u: call("step", u),),
-        _never("relu"),
-        "relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0",
+        value=_unary(_nan_first(lambda x: 0.0 if x <= 0.0 else x), _relu_array),
+        # relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0.
+        partials=(lambda u: call("step", u),),
+        fault=_never("relu"),
     ),
     "exp": Op(
         "exp",
         1,
-        _unary(math.exp, "exp"),
-        (lambda u: call("exp", u),),
-        lambda u: f"overflow: exp({_n(u)}) is too large for a float",
-        "exp'(u) = exp(u)",
+        value=_unary(math.exp, "exp"),
+        partials=(lambda u: call("exp", u),),
+        fault=lambda u: f"overflow: exp({_n(u)}) is too large for a float",
     ),
     "log": Op(
         "log",
         1,
-        _unary(math.log, "log"),
-        (lambda u: div(ONE, u),),
-        lambda u: f"log of {_n(u)}: log needs a positive number",
-        "log'(u) = 1/u (natural logarithm)",
+        value=_unary(math.log, "log"),  # the natural logarithm
+        partials=(lambda u: div(ONE, u),),
+        fault=lambda u: f"log of {_n(u)}: log needs a positive number",
     ),
     "sqrt": Op(
         "sqrt",
         1,
-        _unary(math.sqrt, "sqrt"),
-        (lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
-        lambda u: f"sqrt of {_n(u)}: sqrt needs a number ≥ 0",
-        "sqrt'(u) = 1/(2·sqrt(u))",
+        value=_unary(math.sqrt, "sqrt"),
+        partials=(lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
+        fault=lambda u: f"sqrt of {_n(u)}: sqrt needs a number ≥ 0",
     ),
     "sin": Op(
         "sin",
         1,
-        _unary(math.sin, "sin"),
-        (lambda u: call("cos", u),),
-        _never("sin"),
-        "sin'(u) = cos(u)",
+        value=_unary(math.sin, "sin"),
+        partials=(lambda u: call("cos", u),),
+        fault=_never("sin"),
     ),
     "cos": Op(
         "cos",
         1,
-        _unary(math.cos, "cos"),
-        (lambda u: neg(call("sin", u)),),
-        _never("cos"),
-        "cos'(u) = −sin(u)",
+        value=_unary(math.cos, "cos"),
+        partials=(lambda u: neg(call("sin", u)),),
+        fault=_never("cos"),
     ),
     "abs": Op(
         "abs",
         1,
-        _unary(abs, "abs"),
-        (lambda u: call("sign", u),),
-        _never("abs"),
-        "abs'(u) = sign(u), so abs'(0) = 0",
+        value=_unary(abs, "abs"),
+        partials=(lambda u: call("sign", u),),  # sign(0) = 0, so abs'(0) = 0
+        fault=_never("abs"),
     ),
     "max": Op(
         "max",
         2,
-        _binary(_nan_first(lambda a, b: a if a > b else b if a <= b else a + b), "maximum"),
-        (lambda a, b: sub(ONE, call("step", sub(b, a))), lambda a, b: call("step", sub(b, a))),
-        _never("max"),
-        "on a tie max(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(b − a), ∂/∂b = step(b − a)",
+        value=_binary(_nan_first(lambda a, b: a if a > b else b if a <= b else a + b), "maximum"),
+        # On a tie the whole gradient goes to a: step(0) = 0.
+        partials=(
+            lambda a, b: sub(ONE, call("step", sub(b, a))),
+            lambda a, b: call("step", sub(b, a)),
+        ),
+        fault=_never("max"),
     ),
     "min": Op(
         "min",
         2,
-        _binary(_nan_first(lambda a, b: a if a < b else b if a >= b else a + b), "minimum"),
-        (lambda a, b: sub(ONE, call("step", sub(a, b))), lambda a, b: call("step", sub(a, b))),
-        _never("min"),
-        "on a tie min(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(a − b), ∂/∂b = step(a − b)",
+        value=_binary(_nan_first(lambda a, b: a if a < b else b if a >= b else a + b), "minimum"),
+        # On a tie the whole gradient goes to a: step(0) = 0.
+        partials=(
+            lambda a, b: sub(ONE, call("step", sub(a, b))),
+            lambda a, b: call("step", sub(a, b)),
+        ),
+        fault=_never("min"),
     ),
     "step": Op(
         "step",
         1,
-        _step,
-        (lambda u: ZERO,),
-        _never("step"),
-        "step(u) is 1 for u > 0 and 0 otherwise; its derivative is taken as 0 everywhere",
+        value=_step,  # 1 for u > 0, 0 otherwise
+        partials=(lambda u: ZERO,),  # taken as 0 everywhere, at 0 too
+        fault=_never("step"),
     ),
     "sign": Op(
         "sign",
         1,
-        _unary(
-            _nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else x), "sign"
+        value=_unary(
+            _nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else x),
+            "sign",
         ),
-        (lambda u: ZERO,),
-        _never("sign"),
-        "sign(u) is −1, 0 or 1; its derivative is taken as 0 everywhere",
+        partials=(lambda u: ZERO,),  # −1, 0 or 1: taken as 0 everywhere, at 0 too
+        fault=_never("sign"),
     ),
 }
 
