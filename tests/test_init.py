@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
-from bptrace.engine.graph import build
+from bptrace.engine.graph import build_graph as build
 from bptrace.language.parser import parse
 
 NETWORK = "param w = uniform(-1, 1)\nparam b = normal(0, 0.5)\nparam c = 0.3\ninput x = 2\nloss L = (w*x + b + c)^2\n"

@@ -206,14 +206,14 @@ def build(
     unused_seed). `then`, if given, makes the graph warned of from the one built: with --data's samples."""
     import gc
 
-    from bptrace.engine.graph import build
+    from bptrace.engine.graph import build_graph
     from bptrace.language.parser import parse
 
     # Parsing allocates millions of small acyclic objects that all survive; the cycle collector
     # would walk them again and again (half the time of a 100,000-line network).
     gc.disable()
     try:
-        graph = build(parse(source), seed)
+        graph = build_graph(parse(source), seed)
     finally:
         gc.enable()
     if then is not None:

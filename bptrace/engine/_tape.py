@@ -393,7 +393,7 @@ class _Lowering:
         return found
 
 
-def run(
+def forward_backward(
     tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = True
 ) -> tuple[list[Any], list[Any]] | None:
     """Run one forward and backward pass from the leaves' values (in the graph's order).

@@ -135,7 +135,7 @@ class Graph:
         return frozenset(found)
 
 
-def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
+def build_graph(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
     """Check the statements and return their graph.
 
     Params written uniform(…) or normal(…) are drawn with `seed` (--seed), else the file's

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field, replace
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
-from bptrace.engine._tape import Slots, Tape, lower
-from bptrace.engine._tape import run as run_tape
+from bptrace.engine._tape import Slots, Tape, forward_backward, lower
 from bptrace.engine.chains import ChainFinder, edges_on_paths
 from bptrace.engine.evaluate import find_fault, op_of, run
 from bptrace.engine.graph import Edge, Graph
@@ -482,7 +481,7 @@ def _passes(plan: _Plan, params, k: int, indices=None):
         if indices is None
         else {name: _pick(value, indices) for name, value in plan.data.items()}
     )
-    fast = run_tape(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
+    fast = forward_backward(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
     if fast is None:
         values = forward(graph, dict(zip(plan.params, params)), plan.used, k, indices=indices)
         return (values, *_backward(plan, values, k, indices))
@@ -497,7 +496,7 @@ def _passes(plan: _Plan, params, k: int, indices=None):
 def _values(plan: _Plan, params, k: int, final: bool = False) -> Mapping[str, Any]:
     """Return every leaf's and node's value over all the samples (a forward pass alone), as `_passes` does."""
     graph = plan.graph
-    fast = run_tape(
+    fast = forward_backward(
         plan.tape,
         _leaves(plan, params, plan.data),
         arrays=graph.samples is not None,

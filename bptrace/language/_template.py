@@ -93,7 +93,7 @@ def plan(statement: Statement, tokens: list[Token], i: int, end: int) -> tuple |
     return None
 
 
-def build(
+def build_statement(
     plan: tuple, tokens: list[Token], i: int, number: Callable[[Token], Fraction]
 ) -> Statement:
     """Return the statement `plan` makes of the tokens from i on: what the parser would return for them."""

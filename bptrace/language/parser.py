@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 
@@ -136,7 +137,7 @@ class _Parser:
             key, end = (shapes[line], ends[line]) if shapes is not None else (None, -1)
             plan = plans.get(key)
             if plan is not None:
-                statements.append(_template.build(plan, tokens, i, self.number))
+                statements.append(_template.build_statement(plan, tokens, i, self.number))
                 self.i = end
             else:
                 statements.append(self.statement())
@@ -317,17 +318,25 @@ class _Parser:
         return e
 
     def sum(self) -> Expr:
-        e = self.term()
+        """Parse `expression`'s rule, without its check of depth."""
+        return self.left_binary(self.term, _SUM)
+
+    def term(self) -> Expr:
+        """term = unary { ( "*" | "/" ) unary } ;"""
+        return self.left_binary(self.unary, _PRODUCT)
+
+    def left_binary(self, operand: Callable[[], Expr], ops: frozenset[str]) -> Expr:
+        """Parse `operand { op operand }` for the operators `ops`, grouping to the left."""
+        e = operand()
         chain = 0
         tokens = self.tokens
-        while (
-            t := tokens[self.i]
-        ).kind == "op" and t.text in _SUM:  # self.at("+", "-"), inline: the hottest loop
+        # self.at(*ops), inline: the hottest loop
+        while (t := tokens[self.i]).kind == "op" and t.text in ops:
             self.i += 1
             chain += 1
             if chain + self.nesting >= MAX_DEPTH:
                 self.too_deep(t)
-            right = self.term()
+            right = operand()
             left, end = e.span, right.span
             e = Binary(
                 t.text, e, right, _new(Span, (left.line, left.col, end.end_line, end.end_col))
@@ -341,23 +350,6 @@ class _Parser:
             op.span,
             "split it into several nodes",
         )
-
-    def term(self) -> Expr:
-        """term = unary { ( "*" | "/" ) unary } ;"""
-        e = self.unary()
-        chain = 0
-        tokens = self.tokens
-        while (t := tokens[self.i]).kind == "op" and t.text in _PRODUCT:
-            self.i += 1
-            chain += 1
-            if chain + self.nesting >= MAX_DEPTH:
-                self.too_deep(t)
-            right = self.unary()
-            left, end = e.span, right.span
-            e = Binary(
-                t.text, e, right, _new(Span, (left.line, left.col, end.end_line, end.end_col))
-            )
-        return e
 
     def unary(self) -> Expr:
         """unary = ( "-" | "+" ) unary | power ;"""
