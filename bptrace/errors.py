@@ -60,7 +60,7 @@ class NetworkWarning:
 
 
 class BadArgument(BptraceError):
-    """A command-line argument that does not fit the network's values, known once they are computed."""
+    """A command-line argument that does not fit the network's values, once they are known."""
 
     exit_code = EXIT_USAGE
 

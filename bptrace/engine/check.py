@@ -59,7 +59,7 @@ class PartialCheck:
 
 @dataclass(slots=True)
 class GradCheck:
-    """∂L/∂param checked on the whole network, with the first wrong local derivative on its paths."""
+    """∂L/∂param checked on the whole network, and the first wrong local derivative on its paths."""
 
     param: str
     result: Comparison
@@ -297,7 +297,7 @@ class _Network:
 
 
 def _culprit(graph: Graph, param: str, partials: list[PartialCheck]) -> PartialCheck | None:
-    """Return the first mismatched local partial, from the loss backwards, that lies on a path to `param`."""
+    """Return the first mismatched local partial, from the loss back, on a path to `param`."""
     reaches = graph.depends_on((param,))
     for p in partials:
         if p.result.status == "mismatch" and p.edge.wrt in reaches:

@@ -34,11 +34,12 @@ class Op:
     def raw(self) -> Callable[..., float]:
         """Return what the tape calls on floats: `value`'s own fast function, without its checks.
 
-        It returns the same float as `value` wherever that is finite and its arguments are, and a nan
-        wherever an argument is one; elsewhere it may raise or return anything. The tape checks the values
-        records read afterwards, and where one is not finite it runs the step again with `value` itself.
-        A nan must pass through even where `value` would not look at it: the tape does not check the
-        intermediate values it computes on the way (relu of a nan that is then 0 would hide it).
+        It returns the same float as `value` wherever that is finite and its arguments are, and a
+        nan wherever an argument is one; elsewhere it may raise or return anything. The tape checks
+        the values records read afterwards, and where one is not finite it runs the step again with
+        `value` itself. A nan must pass through even where `value` would not look at it: the tape
+        does not check the intermediate values it computes on the way (relu of a nan that is then
+        0 would hide it).
         """
         return self.value.raw
 
@@ -63,7 +64,7 @@ def _sigmoid_float(x: float) -> float:
 # log, sin, cos and sigmoid, whose C-library and numpy implementations may differ there.
 # numpy is imported where it is first needed: a network of plain numbers may never load it.
 def on_arrays(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Return what computes `f` on arrays of samples: numpy's function for an operation of the table."""
+    """Return what computes `f` on arrays of samples: numpy's function for a table operation."""
     slow = getattr(f, "slow", f)
     if isinstance(slow, str):
         return getattr(numpy(), slow)
@@ -71,7 +72,7 @@ def on_arrays(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _unary(fast, slow: str | Callable[..., Any]):
-    """Return an operation of one argument: `fast` on floats, `slow` (numpy's, or the name of numpy's) elsewhere."""
+    """Return an op of one argument: `fast` on floats, `slow` (numpy's, or its name) elsewhere."""
 
     def op(x):
         if type(x) is float:
@@ -140,7 +141,7 @@ def _square(a: float, b: float) -> float:
 
 
 def _power_float(a: float, b: float) -> float:
-    """x^y on floats as `^` computes it, for the tape (under the tape's np.errstate: see NUMPY_ON_FLOATS)."""
+    """x^y on floats as `^` computes it, for the tape (under its np.errstate: NUMPY_ON_FLOATS)."""
     np = numpy()
 
     return a * a if b == 2.0 else float(np.power(a, b))

@@ -121,8 +121,8 @@ class _Parser:
     ) -> tuple[Statement, ...]:
         """program = { [ statement ] NEWLINE } ;
 
-        With each line's shape and the index of its newline (lexer.scan), a statement of a shape seen before
-        is built from that one's plan (see _template.py).
+        With each line's shape and the index of its newline (lexer.scan), a statement of a shape
+        seen before is built from that one's plan (see _template.py).
         """
         statements: list[Statement] = []
         tokens = self.tokens
@@ -194,7 +194,10 @@ class _Parser:
                 raise NetworkError(f"unknown keyword '{t.text}'", t.span, hint)
         if t.kind == "keyword" and t.text == "loss" or t.kind == "name":
             return self.assignment()
-        hint = "a statement is `NAME = EXPR`, `loss NAME = EXPR`, `param NAME = VALUE`, … or `set NAME = VALUE`"
+        hint = (
+            "a statement is `NAME = EXPR`, `loss NAME = EXPR`, `param NAME = VALUE`, "
+            "… or `set NAME = VALUE`"
+        )
         if t.kind == "op" and t.text in "+-*/^":
             hint = "to continue an expression on the next line, wrap it in parentheses"
         if t.kind == "name":
@@ -279,7 +282,8 @@ class _Parser:
             and equals.text == "="
             and equals.kind == "op"
         ):
-            self.i += 2  # `h = …`, the commonest statement: what defined_name and expect_op accept, checked inline
+            # `h = …`, the commonest statement: what defined_name and expect_op accept, inline.
+            self.i += 2
         else:
             name = self.defined_name()
             what = (
@@ -344,7 +348,7 @@ class _Parser:
         return e
 
     def too_deep(self, op: Token):
-        """Refuse a chain of operators deeper than MAX_DEPTH at once (n operators make n + 1 levels)."""
+        """Refuse a chain of operators deeper than MAX_DEPTH (n operators make n + 1 levels)."""
         raise NetworkError(
             f"expression is more than {MAX_DEPTH} levels deep",
             op.span,
@@ -378,7 +382,10 @@ class _Parser:
         return self.power()
 
     def power(self) -> Expr:
-        """power = atom [ ( "^" | "**" ) unary ] ;   (so ^ is right-associative and binds tighter than a sign)"""
+        """power = atom [ ( "^" | "**" ) unary ] ;
+
+        So ^ is right-associative and binds tighter than a sign.
+        """
         base = self.atom()
         t = self.tokens[self.i]
         if t.kind == "op" and t.text in _POWER:
@@ -413,7 +420,8 @@ class _Parser:
             raise NetworkError(
                 f"unexpected '{t.text}' in an expression",
                 t.span,
-                "use ( and ) for grouping; [ ] hold the samples of an input or target: input x = [0, 1]",
+                "use ( and ) for grouping; [ ] hold the samples of an input or target: "
+                "input x = [0, 1]",
             )
         hint = None
         before = self.tokens[self.i - 1] if self.i else None
