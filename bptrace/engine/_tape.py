@@ -162,11 +162,11 @@ def _registers(
     on) in shared slots, laid out as _laid_out does, and how many shared slots there are.
 
     A temporary's slot is free again after the last instruction that reads it, and the next
-    temporary takes it: a step of a random 100,000-node network writes its 244,000 temporaries into
-    738 slots. Its float is then let go at once and its memory reused while still in the cache,
-    instead of held to the step's end, and the list of slots is half as long. Only on floats:
-    records never read a temporary, and with samples the arrays share buffers instead (see _share),
-    which needs one slot per temporary.
+    temporary takes it: a big network's many temporaries fit in a few hundred slots. Its float is
+    then let go at once and its memory reused while still in the cache, instead of held to the
+    step's end, and the list of slots is half as long. Only on floats: records never read a
+    temporary, and with samples the arrays share buffers instead (see _share), which needs one slot
+    per temporary.
     """
     last: dict[int, int] = {}
     for i, (_, a, b, _) in enumerate(code):
@@ -226,11 +226,11 @@ def _share(
 
     Only temporaries share: the arrays no record reads (values and partials must stay valid in the
     records a consumer keeps). A temporary is dead after the last instruction that reads it, and its
-    buffer then takes another's value: a step of a random 10,000-node network writes its 22,500
-    temporaries into 13 buffers, made once, instead of allocating an array for each (a node's
-    partials are computed right after it, so x·w in a node and in its partials is a temporary for a
-    few instructions only). An instruction may write over an argument it reads for the last time:
-    numpy's elementwise functions allow that.
+    buffer then takes another's value: a big network's temporaries fit in a dozen or so buffers,
+    made once, instead of allocating an array for each (a node's partials are computed right after
+    it, so x·w in a node and in its partials is a temporary for a few instructions only). An
+    instruction may write over an argument it reads for the last time: numpy's elementwise functions
+    allow that.
     """
     np = numpy()
 

@@ -163,8 +163,8 @@ def neg(a: Expr) -> Expr:
 def add(a: Expr, b: Expr) -> Expr:
     """Return a + b, combining like terms and writing a + (−b) as a − b.
 
-    Terms keep the order they first appear in: 1 − step(u) + step(u) is 1, and a − b + 2·a is 3·a −
-    b. A sum with nothing to combine keeps its shape: a balanced sum of 10,000 terms stays balanced.
+    Terms keep the order they first appear in: 1 − step(u) + step(u) is 1, a − b + 2·a is 3·a − b.
+    A sum with nothing to combine keeps its shape: a balanced sum of 10,000 terms stays balanced.
     """
     if a == ZERO:
         return b

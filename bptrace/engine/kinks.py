@@ -98,7 +98,7 @@ class Kink:
         values = [env[a] if type(a) is str else run(a, env) for a in self.args]
         value = values[0] - values[1] if len(values) == 2 else values[0]
         if type(value) is not float or value == 0 or not math.isfinite(value):
-            return None  # exactly at the kink (a lecturer's case), or samples (arrays): not examined
+            return None  # exactly at the kink (a lecturer's case), or samples (arrays): left alone
         if abs(value) > SCREEN * max([self.size, *map(abs, map(env.__getitem__, self.reach))]):
             return None  # far from rounding: the usual case, decided without a bound
         parts = self.call.args if self.call.fn in ("max", "min") else self.call.args[:1]

@@ -58,7 +58,7 @@ def _sigmoid_float(x: float) -> float:
 
 
 # Each operation computes on a plain Python float with the math module (a numpy scalar operation
-# costs ten times more), and on anything else, or wherever math raises (log of a negative, an
+# costs far more), and on anything else, or wherever math raises (log of a negative, an
 # overflow, 1/0), with numpy, whose inf and nan the run then reports. The tests check that the two
 # agree: bit for bit for arithmetic and the piecewise functions, within the last bit for tanh, exp,
 # log, sin, cos and sigmoid, whose C-library and numpy implementations may differ there.

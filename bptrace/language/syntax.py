@@ -1,7 +1,7 @@
 """The syntax tree of a .bp file: expressions and statements, each carrying its span.
 
 Expression nodes are never changed once built; they are plain (not frozen) dataclasses only because
-frozen ones cost a microsecond per field to construct, and a big network has millions of fields.
+frozen ones cost more per field to construct, and a big network has millions of fields.
 """
 
 from __future__ import annotations
