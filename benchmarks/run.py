@@ -57,7 +57,7 @@ from generate import network  # noqa: E402
 from tape import forward_backward, lower  # noqa: E402
 
 from bptrace.cli.process import settle  # noqa: E402
-from bptrace.engine.graph import build  # noqa: E402
+from bptrace.engine.graph import build_graph  # noqa: E402
 from bptrace.engine.tracer import trace  # noqa: E402
 from bptrace.language.parser import parse  # noqa: E402
 from bptrace.views import jsonl  # noqa: E402
@@ -78,7 +78,7 @@ def parse_and_build(text: str, repeat: int) -> tuple[float, float]:
         start = time.perf_counter()
         statements = parse(text)
         parsed.append(time.perf_counter() - start)
-        build(statements)
+        build_graph(statements)
         whole.append(time.perf_counter() - start)
         gc.enable()
         del statements
@@ -88,7 +88,7 @@ def parse_and_build(text: str, repeat: int) -> tuple[float, float]:
 def built(text: str):
     gc.disable()
     try:
-        graph = build(parse(text))
+        graph = build_graph(parse(text))
     finally:
         gc.enable()
     settle(graph.samples is not None)  # the process as the CLI sets it for a run

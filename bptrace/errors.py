@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
-# Exit codes, documented in README.md and docs/language.md. 2 is click's own code for usage errors.
-# 0 is success.
+# Exit codes, documented in README.md and docs/language.md. 0 is success.
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2  # raised by click itself for bad options and arguments
 EXIT_FILE = 3
@@ -26,9 +25,8 @@ class Span(NamedTuple):
 
     def to(self, other: Span) -> Span:
         """Return the span from the start of this one to the end of `other`."""
-        return tuple.__new__(
-            Span, (self.line, self.col, other.end_line, other.end_col)
-        )  # Span(…), at C speed
+        # Span(…) at C speed: no NamedTuple __new__ in Python
+        return tuple.__new__(Span, (self.line, self.col, other.end_line, other.end_col))
 
 
 NOWHERE = Span(0, 0, 0, 0)
@@ -53,7 +51,7 @@ class NetworkError(BptraceError):
 
 
 @dataclass(frozen=True, slots=True)
-class Warning_:
+class NetworkWarning:
     """Something legal but probably unintended in a .bp file."""
 
     message: str
@@ -62,7 +60,7 @@ class Warning_:
 
 
 class BadArgument(BptraceError):
-    """A command-line argument that does not fit the network's values, found only once they are computed."""
+    """A command-line argument that does not fit the network's values, once they are known."""
 
     exit_code = EXIT_USAGE
 
@@ -71,25 +69,26 @@ class BadArgument(BptraceError):
         self.message, self.hint = message, hint
 
 
+@dataclass(eq=False)
 class NumericFault(BptraceError):
     """A value stopped being a finite number during a run."""
 
     exit_code = EXIT_NUMERIC
 
-    def __init__(
-        self, step: int, where: str, detail: str, span: Span | None = None, final: bool = False
-    ) -> None:
-        when = f"after step {step - 1}, with the final params" if final else f"step {step}"
-        super().__init__(f"{when}: {where}: {detail}")
+    step: int
+    where: str
+    detail: str
+    span: Span | None = None  # where in the source the fault arose, when known
+    final: bool = False  # after the last step, with the final params
+    hint: str | None = None  # what to do about it, when that is known (see tracer.diverged)
+    # A forward pass's values up to the fault, when it arose there: for the view to show.
+    computed: dict | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        when = (
+            f"after step {self.step - 1}, with the final params"
+            if self.final
+            else f"step {self.step}"
+        )
+        super().__init__(f"{when}: {self.where}: {self.detail}")
         self.message = str(self)
-        self.step = step
-        self.where = where
-        self.detail = detail
-        self.span = span  # where in the source the fault arose, when known
-        self.final = final
-        self.hint: str | None = (
-            None  # what to do about it, when that is known (see tracer.diverged)
-        )
-        self.computed: dict | None = (
-            None  # a forward pass's values up to the fault, when it arose there
-        )

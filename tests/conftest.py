@@ -12,7 +12,7 @@ import pytest
 import typer.testing
 from hypothesis import settings
 
-from bptrace.engine.graph import Graph, build
+from bptrace.engine.graph import Graph, build_graph
 from bptrace.engine.tracer import batch, forward
 from bptrace.language.parser import parse
 from bptrace.views.latex import GREEK
@@ -43,7 +43,7 @@ NETWORKS = sorted((ROOT / "networks").glob("*.bp"))
 def load(text_or_path: str | Path) -> Graph:
     """Build a graph from .bp text, or from a file path."""
     text = text_or_path.read_text("utf-8") if isinstance(text_or_path, Path) else text_or_path
-    return build(parse(text))
+    return build_graph(parse(text))
 
 
 def declared_params(graph: Graph) -> dict[str, float]:

@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-from bptrace.engine.graph import build
+from bptrace.engine.graph import build_graph
 from bptrace.language.parser import parse
 
 sys.path.append(str(ROOT / "benchmarks"))  # last: bptrace's modules and the tests' come first
@@ -33,7 +33,7 @@ def test_with_a_window_a_node_reads_only_the_nodes_just_before_it(window):
     reads = [(i, j) for i, js in nodes for j in js]
     assert all(i - window <= j < i for i, j in reads)
     assert any(j < i - 1 for i, j in reads) or window == 1  # not only the previous node
-    graph = build(parse(text))  # a network bptrace runs, every param used
+    graph = build_graph(parse(text))  # a network bptrace runs, every param used
     assert len(graph.nodes) == 601  # and the loss
 
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
-from bptrace.engine.graph import build
+from bptrace.engine.graph import build_graph as build
 from bptrace.language.parser import parse
 
 NETWORK = (

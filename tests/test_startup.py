@@ -78,3 +78,16 @@ def test_keeping_freed_memory_is_nothing_without_glibc(monkeypatch):
     monkeypatch.setattr(os, "confstr", no_glibc)
     monkeypatch.setattr(ctypes, "CDLL", untouched)
     process.keep_freed_memory()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["graph", "networks/simple.bp"],
+        ["run", "networks/simple.bp", "--json"],
+        ["check", "networks/simple.bp"],
+        ["nudge", "networks/simple.bp", "w1"],
+    ],
+)
+def test_every_command_on_plain_numbers_runs_without_loading_numpy(args):
+    assert loaded(*args)[0] == "False"

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bptrace.engine import tracer
-from bptrace.engine._tape import lower, run
+from bptrace.engine._tape import forward_backward as run
+from bptrace.engine._tape import lower
 from bptrace.engine.evaluate import CONST
 from bptrace.engine.ops import FUNCTIONS, OPERATORS, on_arrays
 from bptrace.engine.tracer import Final, Step, trace
@@ -86,7 +87,7 @@ def first_step(graph, tape: bool):
         return ran[-1][2]
 
     with pytest.MonkeyPatch.context() as patch, np.errstate(all="ignore"):
-        patch.setattr(tracer, "run_tape", recorded)
+        patch.setattr(tracer, "forward_backward", recorded)
         steps = trace(graph, 1, lr=0.0)
         try:
             return next(steps), ran
@@ -210,7 +211,7 @@ def test_a_trace_on_the_tape_equals_the_trace_on_the_exact_path(path, optimizer,
     graph = load(text)
     fast = list(trace(graph, 30))
     monkeypatch.setattr(
-        tracer, "run_tape", lambda *args, **kwargs: None
+        tracer, "forward_backward", lambda *args, **kwargs: None
     )  # every step on the exact path
     slow = list(trace(graph, 30))
     assert len(fast) == len(slow) == 31
@@ -321,11 +322,13 @@ def test_a_big_network_on_the_tape_equals_the_exact_path(samples, monkeypatch):
         )  # none kept
     ran = []
     monkeypatch.setattr(
-        tracer, "run_tape", lambda *args, **kwargs: ran.append(run(*args, **kwargs)) or ran[-1]
+        tracer,
+        "forward_backward",
+        lambda *args, **kwargs: ran.append(run(*args, **kwargs)) or ran[-1],
     )
     fast = list(trace(graph, 3))
     assert len(ran) == 4 and None not in ran  # three steps and the final loss, all on the tape
-    monkeypatch.setattr(tracer, "run_tape", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tracer, "forward_backward", lambda *args, **kwargs: None)
     slow = list(trace(graph, 3))
     for a, b in zip(fast[:-1], slow[:-1]):
         assert all(same(a.values[k], b.values[k]) for k in b.values)

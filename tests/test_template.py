@@ -109,8 +109,10 @@ def test_a_big_generated_network_is_built_from_twenty_templates(monkeypatch):
     from generate import network
 
     built = []
-    build = parser._template.build
-    monkeypatch.setattr(parser._template, "build", lambda *args: built.append(1) or build(*args))
+    build = parser._template.build_statement
+    monkeypatch.setattr(
+        parser._template, "build_statement", lambda *args: built.append(1) or build(*args)
+    )
     text = network(2000)
     assert parsed(text, templates=True) == parsed(text, templates=False)
     assert len(built) > 1900  # all but each shape's first statement

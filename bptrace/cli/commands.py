@@ -23,7 +23,7 @@ class UsageProblem(BptraceError):
 MAX_WARNINGS = 10  # shown in full on stderr; the rest are counted
 
 
-def build_graph(
+def load_network(
     source: str,
     filename: str,
     seed: int | None = None,
@@ -37,7 +37,7 @@ def build_graph(
     """
     import gc
 
-    from bptrace.engine.graph import build
+    from bptrace.engine.graph import build_graph
     from bptrace.language.parser import parse
 
     # Parsing allocates millions of small acyclic objects that all survive; the cycle collector
@@ -45,7 +45,7 @@ def build_graph(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        graph = build(parse(source), seed)
+        graph = build_graph(parse(source), seed)
     finally:
         if collecting:
             gc.enable()
@@ -114,7 +114,7 @@ def check(source: str, filename: str, how: CheckOptions) -> int:
     from bptrace.engine.check import check as check_steps
     from bptrace.views.terminal.steps import View, output, render_check
 
-    graph = build_graph(source, filename, how.seed)
+    graph = load_network(source, filename, how.seed)
     out = output(how.ascii_math)
     notation = process.notation(out, how.ascii_math, graph)
     view = View(precision=how.precision, notation=notation)
@@ -213,7 +213,7 @@ def explain(source: str, filename: str, how: ExplainOptions) -> None:
     """Answer the handout's questions about each param's gradient, as tables or as LaTeX."""
     from bptrace.engine.explain import explain as answer
 
-    graph = build_graph(source, filename)
+    graph = load_network(source, filename)
     check_params(graph, how.params, filename)
     answers = answer(graph, how.params, how.max_paths)
     title = f"bptrace explain {escaped(filename)}"
@@ -253,7 +253,7 @@ def draw(source: str, filename: str, how: DrawOptions) -> None:
     from bptrace.views.drawing import Labels, dot, mermaid
     from bptrace.views.terminal.steps import MAX_ROWS, View, output
 
-    graph = build_graph(source, filename, how.seed)
+    graph = load_network(source, filename, how.seed)
     out = output(how.ascii_math)
     notation = process.notation(out, how.ascii_math, graph)
     record = None
@@ -295,7 +295,7 @@ def nudge(source: str, filename: str, how: NudgeOptions) -> None:
     from bptrace.views.terminal.nudge import render_nudge
     from bptrace.views.terminal.steps import View, output
 
-    graph = build_graph(source, filename, how.seed)
+    graph = load_network(source, filename, how.seed)
     check_params(graph, (how.param,), filename)
     report = nudged(graph, how.param, how.by, how.step, how.lr)
     out = output(how.ascii_math)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bptrace.cli import files, process
-from bptrace.cli.commands import UsageProblem, build_graph, check_params
+from bptrace.cli.commands import UsageProblem, check_params, load_network
 from bptrace.language.diagnostics import escaped
 
 
@@ -93,7 +93,7 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
         render_stopped,
     )
 
-    graph = build_graph(source, filename, how.seed, how.data, how.shuffle)
+    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
     out = output(how.ascii_math)
     view = _view(graph, how, out, filename)
     if how.export is not None:
@@ -240,7 +240,7 @@ def run_paused(source: str, filename: str, how: RunOptions) -> None:
     from bptrace.views.terminal.stepper import Keys, Quit, step_through
     from bptrace.views.terminal.steps import output, render_final, render_stopped
 
-    graph = build_graph(source, filename, how.seed, how.data, how.shuffle)
+    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
     out = output(how.ascii_math)
     view = _view(graph, how, out, filename)
     out.print(
@@ -304,7 +304,7 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
     from bptrace.views import handout
     from bptrace.views.terminal.steps import MAX_ROWS
 
-    graph = build_graph(source, filename, how.seed, how.data, how.shuffle)
+    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
     form, blanks, key = how.form, how.blanks, how.key
     if key is not None:
         files.writable(key)
@@ -367,7 +367,7 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
     from bptrace.errors import NumericFault
     from bptrace.views import jsonl
 
-    graph = build_graph(source, filename, how.seed, how.data, how.shuffle)
+    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
     err = process.stderr()
 
     def write_line(record: dict | str) -> None:

@@ -1,1 +1,1 @@
-"""Statements → graph → step records, pure: the math table, the chain rule, training, check, nudge, explain."""
+"""Statements → graph → step records, pure: math, chain rule, training, check, nudge, explain."""

@@ -1,22 +1,21 @@
-"""Lower a graph to one straight-line tape, and run a training step's forward and backward passes on it.
+"""Lower a graph to one straight-line tape, and run a step's forward and backward passes on it.
 
 The tape is three lists: instructions (function, slot a, slot b, out slot) that compute each node's
-value followed by its local partials' values; for each edge on the loss's side, the slot of its value;
-and the chain rule as (of, wrt, partial) slot triples, from the loss back: ∂L/∂wrt += ∂L/∂of · partial.
-Slots hold the leaves, then the nodes, in source order, then the partials' values and constants (the
-slots records read), then temporaries; an expression that occurs twice (x*w in a node and in its
-partial) is computed once. On floats, temporaries share a few slots, each taken again once its value
-is read for the last time (see _registers).
+value followed by its local partials' values; for each edge on the loss's side, the slot of its
+value; and the chain rule as (of, wrt, partial) slot triples, from the loss back: ∂L/∂wrt += ∂L/∂of
+· partial. Slots hold the leaves, then the nodes, in source order, then the partials' values and
+constants (the slots records read), then temporaries; an expression that occurs twice (x*w in a node
+and in its partial) is computed once. On floats, temporaries share a few slots, each taken again
+once its value is read for the last time (see _registers).
 
 This is the fast path, and it is optimistic: on floats it calls the math table's C functions
 directly, and a step that raises, or in which a value records read (a node's, a partial's, a
 gradient) is not finite, is run again by the tracer's exact per-node path, which reports where and
 why. On floats, intermediate values share slots and most are gone when the check comes: an inf among
-them that the next operation turns into a number (1/x of x = inf) is what the exact path computes too,
-and a nan is passed on by every function the tape calls (see Op.raw) until it reaches a value that is
-checked. Where nothing goes
-wrong, the two compute the same operations on the same numbers, so they agree bit for bit
-(tests/test_tape.py checks that).
+them that the next operation turns into a number (1/x of x = inf) is what the exact path computes
+too, and a nan is passed on by every function the tape calls (see Op.raw) until it reaches a value
+that is checked. Where nothing goes wrong, the two compute the same operations on the same numbers,
+so they agree bit for bit (tests/test_tape.py checks that).
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from typing import Any
 
 from bptrace.engine.evaluate import CONST, LOAD, Program
 from bptrace.engine.graph import Graph
+from bptrace.engine.lazy import numpy
 from bptrace.engine.ops import NUMPY_ON_FLOATS, OPERATORS, on_arrays
 
 Instruction = tuple[
@@ -86,7 +86,7 @@ class Tape:
 
 
 def lower(graph: Graph, used: frozenset[str]) -> Tape:
-    """Return the tape of `graph`, with the partials of the nodes in `used` (those the loss depends on)."""
+    """Return the tape of `graph`, with the partials of the nodes in `used` (the loss's)."""
     lowering = _Lowering([leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes])
     where: dict[tuple[str, str], int] = {}
     for node in (
@@ -100,7 +100,7 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
     del (
         lowering
     )  # a 100,000-node network's tape is built from half a million instructions: one copy at a time
-    # Renumber: the slots records read (names, partials' values, constants) first, temporaries after them.
+    # Renumber: the slots records read (names, partials' values, constants) first, then temporaries.
     temporary = set(range(len(slot), len(start))) - set(where.values()) - set(constants)
     order = [i for i in range(len(start)) if i not in temporary] + sorted(temporary)
     new = [0] * (
@@ -123,7 +123,7 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
     sampled = [isinstance(leaf.value, tuple) for leaf in graph.leaves] + [False] * (
         len(order) - len(graph.leaves)
     )
-    for f, a, b, out in code:  # which slots hold samples: those computed from a leaf that does
+    for _f, a, b, out in code:  # which slots hold samples: those computed from a leaf that does
         sampled[out] = sampled[a] or (b >= 0 and sampled[b])
     arrays, shared, buffers = None, (), 0
     if any(sampled):
@@ -158,14 +158,15 @@ def lower(graph: Graph, used: frozenset[str]) -> Tape:
 def _registers(
     code: list[Instruction], first: int, start: list[Any]
 ) -> tuple[tuple[Instruction, ...], int]:
-    """Return the instructions on floats (see _on_floats) with the temporaries (slots from `first` on) in shared
-    slots, laid out as _laid_out does, and how many shared slots there are.
+    """Return the instructions on floats (see _on_floats) with the temporaries (slots from `first`
+    on) in shared slots, laid out as _laid_out does, and how many shared slots there are.
 
-    A temporary's slot is free again after the last instruction that reads it, and the next temporary takes
-    it: a step of a random 100,000-node network writes its 244,000 temporaries into 738 slots. Its float is
-    then let go at once and its memory reused while still in the cache, instead of held to the step's end,
-    and the list of slots is half as long. Only on floats: records never read a temporary, and with samples
-    the arrays share buffers instead (see _share), which needs one slot per temporary.
+    A temporary's slot is free again after the last instruction that reads it, and the next
+    temporary takes it: a big network's many temporaries fit in a few hundred slots. Its float is
+    then let go at once and its memory reused while still in the cache, instead of held to the
+    step's end, and the list of slots is half as long. Only on floats: records never read a
+    temporary, and with samples the arrays share buffers instead (see _share), which needs one slot
+    per temporary.
     """
     last: dict[int, int] = {}
     for i, (_, a, b, _) in enumerate(code):
@@ -196,12 +197,13 @@ def _registers(
 
 
 def _laid_out(code: list[Instruction]) -> tuple[Instruction, ...]:
-    """Return the instructions as new tuples of new ints, made one after another: in memory in the order a run reads them.
+    """Return the instructions as new tuples of new ints: in memory in the order a run reads them.
 
-    A run reads its instructions in order, and each instruction's slot numbers; made here, those numbers lie
-    next to the instruction that holds them, instead of wherever the lowering made them (shared with other
-    instructions that read a slot far away). At 100,000 nodes, where the tape no longer fits the caches, a
-    step ran a tenth faster. (n + 0 is a new int in CPython, which keeps only -5…256 as single objects.)
+    A run reads its instructions in order, and each instruction's slot numbers; made here, those
+    numbers lie next to the instruction that holds them, instead of wherever the lowering made them
+    (shared with other instructions that read a slot far away): a tape that no longer fits the
+    caches runs faster (see docs/performance.md). n + 0 is a new int in CPython, which keeps only
+    -5…256 as single objects.
     """
     return tuple([(f, a + 0, b + 0, out + 0) for f, a, b, out in code])
 
@@ -220,17 +222,17 @@ def _needed(code: list[Instruction], slots) -> tuple[int, ...]:
 def _share(
     code: tuple[Instruction, ...], temporary: frozenset[int]
 ) -> tuple[tuple[tuple[int, int], ...], int]:
-    """Return which instructions write their array into a shared buffer, and how many buffers there are.
+    """Return which instructions write their array into a shared buffer, and how many buffers.
 
-    Only temporaries share: the arrays no record reads (values and partials must stay valid in the records
-    a consumer keeps). A temporary is dead after the last instruction that reads it, and its buffer then
-    takes another's value: a step of a random 10,000-node network writes its 22,500 temporaries into
-    13 buffers, made once, instead of allocating an array for each (a node's partials are computed right
-    after it, so x·w in a node and in its partials is a temporary for a few instructions only). An
+    Only temporaries share: the arrays no record reads (values and partials must stay valid in the
+    records a consumer keeps). A temporary is dead after the last instruction that reads it, and its
+    buffer then takes another's value: a big network's temporaries fit in a dozen or so buffers,
+    made once, instead of allocating an array for each (a node's partials are computed right after
+    it, so x·w in a node and in its partials is a temporary for a few instructions only). An
     instruction may write over an argument it reads for the last time: numpy's elementwise functions
     allow that.
     """
-    import numpy as np
+    np = numpy()
 
     last: dict[int, int] = {}
     for i, (_, a, b, _) in enumerate(code):
@@ -258,11 +260,12 @@ def _share(
 def _bound(tape: Tape, size: int) -> tuple[Instruction, ...]:
     """Return the instructions on arrays of `size` samples, the shared ones bound to their buffers.
 
-    The buffers are made once per batch size and kept in the tape, for the next steps (two sizes at most).
+    The buffers are made once per batch size and kept in the tape for the next steps (two sizes
+    at most).
     """
     code = tape.bound.get(size)
     if code is None:
-        import numpy as np
+        np = numpy()
 
         buffers = [np.empty(size) for _ in range(tape.buffers)]
         bound = list(tape.arrays)
@@ -278,7 +281,7 @@ def _bound(tape: Tape, size: int) -> tuple[Instruction, ...]:
 
 
 def _on_floats(f, a: int, b: int, out: int, start: list[Any]) -> Instruction:
-    """Return an instruction as it runs on floats: x^2 as x·x (as `^` computes it), else the raw function."""
+    """Return an instruction as it runs on floats: x^2 as x·x (as `^` has it), else the raw one."""
     if (
         f is _POWER and 0 <= b < len(start) and start[b] == 2.0
     ):  # only a constant's slot starts at 2 (temporaries: past the end)
@@ -287,7 +290,7 @@ def _on_floats(f, a: int, b: int, out: int, start: list[Any]) -> Instruction:
 
 
 class Slots(Mapping):
-    """Named values read off a run's slots, without copying them: `values["h"]`, `partials[("h", "w")]`."""
+    """Named values read off a run's slots, not copied: `values["h"]`, `partials[("h", "w")]`."""
 
     __slots__ = ("_slot", "_run", "_taken")
 
@@ -312,7 +315,7 @@ class Slots(Mapping):
         return len(self._slot)
 
     def values(self) -> list[Any]:  # type: ignore[override]
-        """Return the values in order, as a list made at C speed (not a view, as dict.values gives)."""
+        """Return the values in order, as a list made at C speed (not a view, as dict.values is)."""
         return list(map(self._run.__getitem__, self._slot.values()))
 
     def copy(self) -> dict:
@@ -322,8 +325,9 @@ class Slots(Mapping):
     def take(self, keys: tuple[Hashable, ...]) -> list[Any]:
         """Return the values of `keys`, in order, at C speed: [self[k] for k in keys].
 
-        The keys' slots are looked up once per tuple of keys and kept for the tape's later runs: a trace
-        asks each step for the same keys, and at 100,000 nodes looking them up again was a third of the cost.
+        The keys' slots are looked up once per tuple of keys and kept for the tape's later runs: a
+        trace asks each step for the same keys, and on a big network looking them up again costs
+        much (see docs/performance.md).
         """
         key = (id(keys), id(self._slot))  # unique while kept: the entry holds both alive
         kept = self._taken.get(key)
@@ -349,7 +353,7 @@ class _Lowering:
         self.constants: list[int] = []  # the constants' slots
 
     def emit(self, program: Program, out: int | None = None) -> int:
-        """Append the instructions of a postfix program; return the slot of its value (`out` if given)."""
+        """Append the instructions of a postfix program; return its value's slot (`out` if set)."""
         stack: list[int] = []
         last = len(program) - 1
         for i, (kind, arg, arity) in enumerate(program):
@@ -392,22 +396,22 @@ class _Lowering:
         return found
 
 
-def run(
+def forward_backward(
     tape: Tape, leaves: list[Any], arrays: bool = False, backward: bool = True
 ) -> tuple[list[Any], list[Any]] | None:
     """Run one forward and backward pass from the leaves' values (in the graph's order).
 
-    Returns the value of every slot a record reads and every name's ∂L/∂name, or None when an operation
-    raised or one of those is not finite (with samples, or a float temporary: see below): the tracer then
-    runs the step on its exact path, which says where it went wrong. Without `backward`, only the nodes'
-    values are computed, and the list of ∂L/∂name is empty.
+    Returns the value of every slot a record reads and every name's ∂L/∂name, or None when an
+    operation raised or one of those is not finite (with samples, or a float temporary: see below):
+    the tracer then runs the step on its exact path, which says where it went wrong. Without
+    `backward`, only the nodes' values are computed, and the list of ∂L/∂name is empty.
     """
     v = list(tape.start)
     v.extend(repeat(0.0, tape.temporaries if arrays else tape.registers))
     v[: len(leaves)] = leaves
     code = tape.arrays if arrays else tape.floats
     if arrays or tape.numpy:
-        import numpy as np
+        import numpy as np  # not lazy.numpy(): no call added to a step
     if arrays:
         size = next((len(x) for x in leaves if type(x) is np.ndarray), 1)
         if tape.shared:
@@ -427,10 +431,10 @@ def run(
                     v[out] = f(v[a])
                 else:
                     v[out] = f(v[a], v[b])
-            # With samples every temporary is still here, and must be checked: a float one that overflowed to
-            # inf (1e300*1e300) passes into an array without numpy raising (inf + x). On floats they share
-            # slots and most are gone by now; an inf or a nan among them reaches a value records read, as the
-            # raw functions pass it on.
+            # With samples every temporary is still here, and must be checked: a float one that
+            # overflowed to inf (1e300*1e300) passes into an array without numpy raising (inf + x).
+            # On floats they share slots and most are gone by now; an inf or a nan among them
+            # reaches a value records read, as the raw functions pass it on.
             if not _finite(v, arrays):
                 return None
             del v[
@@ -459,12 +463,12 @@ def run(
 
 
 def _finite(values: list[Any], arrays: bool) -> bool:
-    """Tell whether every float among `values` is finite (with `arrays`, numpy has vouched for the arrays).
+    """Tell whether every float among `values` is finite (with `arrays`, numpy vouched for arrays).
 
-    An inf or a nan anywhere makes the sum so; a sum that overflows is a false alarm that costs a rerun.
+    An inf or a nan anywhere makes the sum so; a sum that overflows is a false alarm: a rerun.
     """
     if not arrays:
         return math.isfinite(sum(values))
-    import numpy as np
+    import numpy as np  # not lazy.numpy(): no call added to a step
 
     return math.isfinite(sum(x for x in values if type(x) is not np.ndarray))

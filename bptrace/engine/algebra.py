@@ -114,7 +114,7 @@ def _base(f: Expr) -> tuple[Expr, int]:
 
 
 def _cancel(top: list[Expr], bottom: list[Expr]) -> tuple[list[Expr], list[Expr]]:
-    """Return the factors above and below the line with whole powers of each base added up, in first-seen order."""
+    """Return the factors above and below the line, each base's whole powers added, in order."""
     powers: dict[Expr, int] = {}
     for f in top:
         b, k = _base(f)
@@ -128,7 +128,7 @@ def _cancel(top: list[Expr], bottom: list[Expr]) -> tuple[list[Expr], list[Expr]
 
 
 def _chain(coefficient: Fraction, factors: list[Expr]) -> Expr:
-    """Return coefficient·f1·f2·… left to right, the number first; −1 becomes a minus sign."""
+    """Return coefficient·f1·f2·… left to right, the number first; −1 becomes a minus."""
     if not factors:
         return num(coefficient)
     if abs(coefficient) == 1:
@@ -163,7 +163,7 @@ def neg(a: Expr) -> Expr:
 def add(a: Expr, b: Expr) -> Expr:
     """Return a + b, combining like terms and writing a + (−b) as a − b.
 
-    Terms keep the order they first appear in: 1 − step(u) + step(u) is 1, and a − b + 2·a is 3·a − b.
+    Terms keep the order they first appear in: 1 − step(u) + step(u) is 1, a − b + 2·a is 3·a − b.
     A sum with nothing to combine keeps its shape: a balanced sum of 10,000 terms stays balanced.
     """
     if a == ZERO:
@@ -256,14 +256,14 @@ def power(a: Expr, b: Expr) -> Expr:
 
 
 def call(fn: str, *args: Expr) -> Expr:
-    """Return fn(args…); a piecewise function of numbers folds exactly (step(0) is 0), others never (exp(1))."""
+    """Return fn(args…); a piecewise function of numbers folds exactly (step(0) is 0), no other."""
     fold = _PIECEWISE.get(fn)
     if fold is not None and all(isinstance(a, Num) for a in args):
         return num(fold(*(a.value for a in args)))
     return Call(fn, tuple(args))
 
 
-# What the piecewise functions give on exact numbers: the math table's values (ops.py), on fractions.
+# What the piecewise functions give on exact numbers: the math table's values (ops.py) on fractions.
 _PIECEWISE = {
     "step": lambda u: 1 if u > 0 else 0,
     "sign": lambda u: (u > 0) - (u < 0),
@@ -304,7 +304,7 @@ def replace(e: Expr, target: Expr, by: Expr) -> Expr:
 
 
 def rename(e: Expr, names: dict[str, str]) -> Expr:
-    """Return `e` with each name in `names` renamed; numbers keep their values, spans are dropped."""
+    """Return `e` with each name in `names` renamed; numbers keep their values, spans go."""
     if isinstance(e, Name):
         return Name(names.get(e.id, e.id))
     if isinstance(e, Binary):

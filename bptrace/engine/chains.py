@@ -1,4 +1,4 @@
-"""The chain rule's paths: every route from the loss back to a parameter, counted exactly, listed up to a cap."""
+"""The chain rule's paths: every route from the loss back to a param, counted, listed to a cap."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from bptrace.engine.graph import Edge, Graph
 MAX_LISTED_LENGTH = (
     100  # longest path (in edges) a chain lists; longer ones are only counted: no one reads them
 )
-MAX_LISTED_PATHS = 10_000  # paths a trace lists over all its params (never fewer than 8 a param): see listed_per_param
+# Paths a trace lists over all its params (never fewer than 8 a param): see listed_per_param.
+MAX_LISTED_PATHS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,8 @@ def count_paths(graph: Graph) -> dict[str, int]:
 def direct_edges(graph: Graph) -> frozenset[tuple[str, str]]:
     """Return the edges that leave the loss for a name the loss also reaches through other nodes.
 
-    Such an edge's local partial ∂L/∂name is not the gradient ∂L/∂name, which sums every path: views mark it
-    "(direct)", so that the two never read as one number.
+    Such an edge's local partial ∂L/∂name is not the gradient ∂L/∂name, which sums every path: views
+    mark it "(direct)", so that the two never read as one number.
     """
     paths = count_paths(graph)
     loss = next(node for node in graph.nodes if node.name == graph.loss)
@@ -55,11 +56,11 @@ def direct_edges(graph: Graph) -> frozenset[tuple[str, str]]:
 
 
 def listed_per_param(max_paths: int, params: int) -> int:
-    """Return how many paths each param's chain lists when `max_paths` are asked for: at most MAX_LISTED_PATHS in all,
-    shared among the `params`, but never fewer than 8 (the default) a param.
+    """Return how many paths each param's chain lists when `max_paths` are asked for: at most
+    MAX_LISTED_PATHS in all, shared among the `params`, never fewer than 8 (the default) a param.
 
-    No one reads more, and the listed paths are held in memory and written at every step: a network of 2^60 paths
-    asked for a billion of them must not list a billion.
+    No one reads more, and the listed paths are held in memory and written at every step: a network
+    of 2^60 paths asked for a billion of them must not list a billion.
     """
     return min(max_paths, max(8, MAX_LISTED_PATHS // max(params, 1)))
 
@@ -87,7 +88,7 @@ class ChainFinder:
 
     @property
     def capped(self) -> bool:
-        """Tell whether fewer paths are listed per param than were asked for (see listed_per_param)."""
+        """Tell whether fewer paths are listed per param than asked for (see listed_per_param)."""
         return self.limit < self.max_paths
 
     def plan(self, param: str) -> ChainPlan:
@@ -99,11 +100,12 @@ class ChainFinder:
 
 
 def edges_on_paths(graph: Graph, leads_to_param: frozenset[str] | None = None) -> tuple[Edge, ...]:
-    """Return the edges on some loss-to-param path, from the loss backwards, layer by layer: the local partials
-    backprop needs, a node's after every node that uses it.
+    """Return the edges on some loss-to-param path, from the loss backwards, layer by layer: the
+    local partials backprop needs, a node's after every node that uses it.
 
-    A node's layer is its longest path from the loss (a node is always in a later layer than the nodes that use
-    it); within a layer, nodes come in source order: a two-layer network's unit 0 before its unit 1.
+    A node's layer is its longest path from the loss (a node is always in a later layer than the
+    nodes that use it); within a layer, nodes come in source order: a two-layer network's unit
+    0 before its unit 1.
     """
     if leads_to_param is None:
         leads_to_param = graph.leads_to_params()
@@ -136,7 +138,7 @@ def longest(graph: Graph) -> dict[str, int]:
 
 
 def distances(graph: Graph) -> dict[str, int]:
-    """Return, for every name the loss depends on, the fewest edges on a path from the loss to it."""
+    """Return, for every name the loss depends on, the fewest edges on a path from the loss."""
     near = {graph.loss: 0}
     for node in reversed(graph.nodes):  # a reverse topological order: every user comes first
         if node.name in near:

@@ -12,15 +12,16 @@ the check.
 from __future__ import annotations
 
 import heapq
+import math
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from bptrace.engine.evaluate import LOAD, Trace, cone, rerun, traced
 from bptrace.engine.graph import Edge, Graph, Node
-from bptrace.engine.tracer import Step, batch, forward, trace
+from bptrace.engine.lazy import numpy
+from bptrace.engine.tracer import Step, batch, forward, quiet, trace
 
 EPS = 1e-6
 ATOL = 1e-5
@@ -58,7 +59,7 @@ class PartialCheck:
 
 @dataclass(slots=True)
 class GradCheck:
-    """∂L/∂param checked on the whole network, with the first wrong local derivative on its paths."""
+    """∂L/∂param checked on the whole network, and the first wrong local derivative on its paths."""
 
     param: str
     result: Comparison
@@ -101,9 +102,9 @@ def compare(analytic: float, f, x: float) -> Comparison:
     numeric = (up - down) / (2 * h)
     analytic = float(analytic)
     # Rounding in f itself limits what any difference quotient can tell apart.
-    noise = 8 * np.finfo(float).eps * max(abs(up), abs(here), abs(down), 1.0) / h
+    noise = 8 * sys.float_info.epsilon * max(abs(up), abs(here), abs(down), 1.0) / h
     if (
-        not np.all(np.isfinite([here, *ups, *downs]))
+        not all(map(math.isfinite, (here, *ups, *downs)))
         or _kink(steps, ups, downs, here, noise)
         or _unsettled(ups, downs)
     ):
@@ -136,7 +137,7 @@ def _unsettled(ups, downs) -> bool:
     measures nothing, and the comparison is unstable, not a failure.
     """
     changes = [u - d for u, d in zip(ups, downs)]
-    rounding = 8 * np.finfo(float).eps * max(*map(abs, ups), *map(abs, downs), 1.0)
+    rounding = 8 * sys.float_info.epsilon * max(*map(abs, ups), *map(abs, downs), 1.0)
     return any(
         abs(small - big / 2) > 0.25 * abs(big) + rounding
         for big, small in zip(changes, changes[1:])
@@ -155,7 +156,7 @@ def _check_step(graph: Graph, record: Step) -> CheckStep:
     params = {u.param: u.before for u in record.updates}
     nodes = {node.name: node for node in graph.nodes}
     partials = []
-    with np.errstate(all="ignore"):
+    with quiet(graph):  # numpy's error state, with samples only: floats never warn
         local = _Locals(record.values)
         for p in record.partials:  # in the step's order: from the loss back, layer by layer
             partials.append(PartialCheck(p.edge, local.compare(nodes[p.of], p.wrt, p.value)))
@@ -183,8 +184,9 @@ class _Locals:
     def __init__(self, values: Mapping[str, Any]) -> None:
         self.values = values
         # Once per step, not per partial: a node of 10,000 operands has 10,000 partials.
-        self.scalars = all(np.ndim(v) == 0 for v in values.values())
-        self.samples = max(np.size(v) for v in values.values())
+        # np.ndim and np.size, without loading numpy for floats
+        self.scalars = all(getattr(v, "ndim", 0) == 0 for v in values.values())
+        self.samples = max(getattr(v, "size", 1) for v in values.values())
         # The node last traced (and whether per sample) and its traces, one per sample: a node's
         # partials come one after another, so one node's are kept at a time.
         self.node: tuple[str, bool] | None = None
@@ -195,11 +197,11 @@ class _Locals:
 
         With samples, each sample is compared on its own; the worst comparison stands for all.
         """
-        per_sample = not (np.ndim(analytic) == 0 and self.scalars)
+        per_sample = not (getattr(analytic, "ndim", 0) == 0 and self.scalars)
         traces = self._traces(node, per_sample)
         if not per_sample:
             return _local_at(traces[0], wrt, analytic)
-        each = np.broadcast_to(analytic, (self.samples,))
+        each = numpy().broadcast_to(analytic, (self.samples,))
         found = [_local_at(t, wrt, each[i]) for i, t in enumerate(traces)]
         return max(found, key=lambda c: (_RANK[c.status], c.abs_error))
 
@@ -215,7 +217,7 @@ class _Locals:
         names = {arg for kind, arg, _ in node.program if kind == LOAD}
         if not per_sample:
             return [{name: self.values[name] for name in names}]
-        columns = {name: np.broadcast_to(self.values[name], (self.samples,)) for name in names}
+        columns = {name: numpy().broadcast_to(self.values[name], (self.samples,)) for name in names}
         return [{name: column[i] for name, column in columns.items()} for i in range(self.samples)]
 
 
@@ -295,7 +297,7 @@ class _Network:
 
 
 def _culprit(graph: Graph, param: str, partials: list[PartialCheck]) -> PartialCheck | None:
-    """Return the first mismatched local partial, from the loss backwards, that lies on a path to `param`."""
+    """Return the first mismatched local partial, from the loss back, on a path to `param`."""
     reaches = graph.depends_on((param,))
     for p in partials:
         if p.result.status == "mismatch" and p.edge.wrt in reaches:

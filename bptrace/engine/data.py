@@ -17,7 +17,7 @@ _NETWORK_LINE = re.compile(r"#|(param|input|target|const|set|loss)\s")
 
 
 class DataProblem(BptraceError):
-    """A data file that cannot be used: not CSV, a cell that is not a number, a column the network lacks."""
+    """A data file that cannot be used: not CSV, a cell not a number, a column the network lacks."""
 
     exit_code = EXIT_FILE
 
@@ -25,8 +25,8 @@ class DataProblem(BptraceError):
 def read_csv(
     text: str, filename: str, wanted: tuple[str, ...] = ()
 ) -> dict[str, tuple[float, ...]]:
-    """Return each column of a CSV text (a header row, then numbers) by its header's name; `wanted`, the network's
-    inputs and targets, are what a missing header row should hold.
+    """Return each column of a CSV text (a header row, then numbers) by its header's name; `wanted`,
+    the network's inputs and targets, are what a missing header row should hold.
 
     Lines may end in LF, CRLF or a lone CR (old Mac files): all three end a line.
     """
@@ -77,18 +77,20 @@ def read_csv(
                     else ""
                 )
                 raise DataProblem(
-                    f"{filename}: line {line}, column '{name}': '{cell.strip()}' is not a number{hint}"
+                    f"{filename}: line {line}, column '{name}': '{cell.strip()}' is not a "
+                    f"number{hint}"
                 ) from None
             if not math.isfinite(value):
                 raise DataProblem(
-                    f"{filename}: line {line}, column '{name}': {cell.strip()} is not a finite number"
+                    f"{filename}: line {line}, column '{name}': {cell.strip()} is not a finite "
+                    "number"
                 )
             columns[name].append(value)
     return {name: tuple(values) for name, values in columns.items()}
 
 
 def _rows(text: str, separator: str, filename: str) -> list[tuple[int, list[str]]]:
-    """Return the CSV text's rows, each with its line number, cells split at `separator`, blank lines left out."""
+    """Return the CSV text's rows with their line numbers, cells split at `separator`, no blanks."""
     # newline=None: \r\n and a lone \r read as \n, as Python reads text files
     reader = csv.reader(io.StringIO(text, newline=None), delimiter=separator)
     rows = []
@@ -100,7 +102,8 @@ def _rows(text: str, separator: str, filename: str) -> list[tuple[int, list[str]
         line = reader.line_num
         if "field larger than field limit" in str(error):
             raise DataProblem(
-                f"{filename}: line {line}: a cell of more than {csv.field_size_limit():,} characters; "
+                f"{filename}: line {line}: a cell of more than {csv.field_size_limit():,} "
+                "characters; "
                 "a cell holds one number"
             ) from None
         raise DataProblem(f"{filename}: line {line}: not a CSV file of samples ({error})") from None
@@ -129,7 +132,8 @@ def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str
             other = next((leaf.kind for leaf in graph.leaves if leaf.name == name), None)
             if other is not None:
                 raise DataProblem(
-                    f"{filename}: the column '{name}' is a {other} of the network; only inputs and targets take data"
+                    f"{filename}: the column '{name}' is a {other} of the network; only inputs and "
+                    "targets take data"
                 )
             hint = did_you_mean(name, list(data)) or (
                 f"the inputs and targets are {', '.join(data)}"
@@ -147,10 +151,12 @@ def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str
             and len(leaf.value) != samples
         ):
             raise DataProblem(
-                f"{filename}: {_count(samples, 'sample')}, but '{leaf.name}' (line {leaf.span.line}) holds "
+                f"{filename}: {_count(samples, 'sample')}, but '{leaf.name}' (line "
+                f"{leaf.span.line}) holds "
                 f"{len(leaf.value)}: give it a column too, or one value"
             )
-    # One value where a column was meant would be every sample's, said nowhere: a column left out, or misnamed.
+    # One value where a column was meant would be every sample's, said nowhere: a column left out or
+    # misnamed.
     missing = [
         leaf
         for leaf in data.values()
@@ -162,7 +168,8 @@ def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str
         )
         which = "the column" if len(missing) == 1 else "a column for each"
         raise DataProblem(
-            f"{filename}: no column for {named}: the header names {', '.join(columns)}; add {which}, "
+            f"{filename}: no column for {named}: the header names {', '.join(columns)}; add "
+            f"{which}, "
             "or declare a value every sample shares with `const`"
         )
     leaves = tuple(

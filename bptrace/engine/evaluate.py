@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bptrace.engine.lazy import numpy
 from bptrace.engine.ops import FUNCTIONS, OPERATORS, Op
 from bptrace.language.syntax import Binary, Expr, Name, Neg, Num, children
 
@@ -80,7 +81,7 @@ def find_fault(e: Expr, env: Mapping[str, Any]) -> tuple | None:
     Returns (operation, its arguments, its result), and with samples the arguments of the first
     sample that fails and that sample's index: (operation, arguments, result, index).
     """
-    import numpy as np  # only a run that went wrong gets here
+    np = numpy()  # only a run that went wrong gets here
 
     with np.errstate(all="ignore"):
         values: dict[int, Any] = {}

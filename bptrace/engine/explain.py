@@ -1,4 +1,4 @@
-"""Answer the handout's five questions for any network, symbolically: no numbers, only the chain rule."""
+"""Answer the handout's five questions for any network, symbolically: only the chain rule."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bptrace.engine.graph import Edge, Graph
 
 @dataclass(frozen=True, slots=True)
 class ParamChain:
-    """∂L/∂param as the chain rule writes it: a product of local partials per path, summed over paths."""
+    """∂L/∂param as the chain rule writes it: a product of local partials per path, summed."""
 
     param: str
     paths: tuple[tuple[str, ...], ...]  # the listed paths, each from the loss down to the param
@@ -37,11 +37,12 @@ class Explanation:
     direct: frozenset[tuple[str, str]] = (
         frozenset()
     )  # partials ∂L/∂name that are not the gradient ∂L/∂name (see chains)
-    capped: bool = False  # fewer paths listed than --max-paths asked for: a trace lists at most MAX_LISTED_PATHS
+    # Fewer paths listed than --max-paths asked for: a trace lists at most MAX_LISTED_PATHS.
+    capped: bool = False
 
     @property
     def gradient_entries(self) -> tuple[str | None, ...]:
-        """Question 1's ∇L, entry by entry: each param, or past VECTOR_ENTRIES the first three, None, and the last."""
+        """Question 1's ∇L by entries: each param, or past VECTOR_ENTRIES three, None, the last."""
         p = self.params
         return p if len(p) <= VECTOR_ENTRIES else (*p[:3], None, p[-1])
 
@@ -52,7 +53,7 @@ class Explanation:
 
     @property
     def longest_chains(self) -> tuple[ParamChain, ...]:
-        """Question 5: the chains whose longest path has the most factors (params no path reaches left out)."""
+        """Question 5: the chains whose longest path has the most factors (unreached params out)."""
         reached = [c for c in self.chains if c.total]
         most = max((c.longest for c in reached), default=0)
         return tuple(c for c in reached if c.longest == most)
@@ -66,7 +67,7 @@ class Explanation:
 
 
 def explain(graph: Graph, params: tuple[str, ...] = (), max_paths: int = 8) -> Explanation:
-    """Return the answers for `graph`; `params` (names of params) picks whose chains to write, default all."""
+    """Return the answers for `graph`; `params` picks whose chains to write (default: all)."""
     finder = ChainFinder(graph, max_paths)
     near, far = distances(graph), longest(graph)
     asked = params or graph.params
@@ -99,7 +100,7 @@ def factors(chain: ParamChain, dash: str = "–") -> str:
 
 
 def conclusion(answers: Explanation, written: Callable[[str], str], dash: str = "–") -> str:
-    """Return the answer to question 5: which params have the longest chains, and why (names `written`)."""
+    """Return the answer to question 5: which params have the longest chains, and why."""
     longest, shortest = answers.longest_chains, answers.shortest_chains
     if not longest:
         return "No param affects the loss: there are no chains."
@@ -108,22 +109,29 @@ def conclusion(answers: Explanation, written: Callable[[str], str], dash: str = 
     if len(answers.chains) == 1:
         only = answers.chains[0]
         return (
-            f"There is one param, {written(only.param)}, so nothing to compare: its chain has {factors(only, dash)} "
+            f"There is one param, {written(only.param)}, so nothing to compare: its chain has "
+            f"{factors(only, dash)} "
             "factors per path, one per edge between the param and the loss."
         )
     if most == least:
-        return f"Every path has {most} factor{'s' if most > 1 else ''}: no param is farther from the loss than another."
+        return (
+            f"Every path has {most} factor{'s' if most > 1 else ''}: no param is farther from "
+            "the loss than another."
+        )
     if (
         longest == shortest
     ):  # the same params have both the longest and the shortest paths: no order to tell
         if len(longest) == sum(1 for c in answers.chains if c.total):
             return (
-                f"Neither: every param has paths of {least} factor{'s' if least > 1 else ''} and of {most}, "
+                f"Neither: every param has paths of {least} factor{'s' if least > 1 else ''} and "
+                f"of {most}, "
                 "so no param is farther from the loss than another."
             )
         return (
-            f"Both the longest paths ({most} factors) and the shortest ({least}) lead to {names(longest)}; "
-            "the other params' paths lie between. A chain has one factor per edge between its param and the loss."
+            f"Both the longest paths ({most} factors) and the shortest ({least}) lead to "
+            f"{names(longest)}; "
+            "the other params' paths lie between. A chain has one factor per edge between its "
+            "param and the loss."
         )
     both = [
         c for c in longest if c in shortest
@@ -134,7 +142,9 @@ def conclusion(answers: Explanation, written: Callable[[str], str], dash: str = 
         else ""
     )
     return (
-        f"Longer. The longest paths ({most} factors) lead to {names(longest)}; the shortest ({least}) to {names(shortest)}.{also} "
-        "A chain has one factor per edge between its param and the loss, so params nearer the inputs, "
+        f"Longer. The longest paths ({most} factors) lead to {names(longest)}; the shortest "
+        f"({least}) to {names(shortest)}.{also} "
+        "A chain has one factor per edge between its param and the loss, so params nearer the "
+        "inputs, "
         "farther from the loss, have longer chains."
     )

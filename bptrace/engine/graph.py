@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from bptrace.engine.algebra import rename, replace, simplify
 from bptrace.engine.evaluate import LOAD, Program, compile_expr, find_fault, run
+from bptrace.engine.lazy import numpy
 from bptrace.engine.ops import derivative
 from bptrace.engine.optimizers import OPTIMIZERS, SETTING_RANGES
-from bptrace.errors import NetworkError, Span, Warning_
+from bptrace.errors import NetworkError, NetworkWarning, Span
 from bptrace.language.diagnostics import NAME_HINTS, SETTING_HINTS, did_you_mean
 from bptrace.language.printer import show
 from bptrace.language.syntax import (
@@ -91,7 +92,7 @@ class Graph:
     nodes: tuple[Node, ...]
     loss: str
     settings: dict[str, float | str]
-    warnings: tuple[Warning_, ...]
+    warnings: tuple[NetworkWarning, ...]
     samples: int | None = (
         None  # how many samples the inputs and targets hold; None: no lists, one value each
     )
@@ -115,8 +116,8 @@ class Graph:
         return self.depends_on(self.params)
 
     def partials_using_nodes(self) -> tuple[Edge, ...]:
-        """Return the edges whose local partial's formula uses a node's value (∂L/∂p = p − y uses p): shown filled
-        in, a partial's value gives that node's away."""
+        """Return the edges whose local partial's formula uses a node's value (∂L/∂p = p − y uses
+        p): shown filled in, a partial's value gives that node's away."""
         nodes = {node.name for node in self.nodes}
         return tuple(
             e
@@ -134,7 +135,7 @@ class Graph:
         return frozenset(found)
 
 
-def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
+def build_graph(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
     """Check the statements and return their graph.
 
     Params written uniform(…) or normal(…) are drawn with `seed` (--seed), else the file's
@@ -177,7 +178,8 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
                 first = first or leaf
                 if len(leaf.value) != len(first.value):
                     raise NetworkError(
-                        f"'{leaf.name}' has {len(leaf.value)} sample{'s' if len(leaf.value) > 1 else ''}, "
+                        f"'{leaf.name}' has {len(leaf.value)} "
+                        f"sample{'s' if len(leaf.value) > 1 else ''}, "
                         f"but '{first.name}' (line {first.span.line}) has {len(first.value)}",
                         s.value.span,
                         "every input and target holds one value per sample",
@@ -206,7 +208,7 @@ def build(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
         samples is None and settings["batch"]
     ):  # as --batch-size is refused there (with --data, see data.with_data)
         found += (
-            Warning_(
+            NetworkWarning(
                 BATCH_WITHOUT_SAMPLES,
                 set_on["batch"],
                 "give the inputs and targets samples, "
@@ -224,15 +226,15 @@ BATCH_WITHOUT_SAMPLES = (
 )
 
 
-def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[Warning_, ...]:
-    """Warn of an optimiser's setting given while another optimiser trains: `set momentum` with sgd."""
+def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[NetworkWarning, ...]:
+    """Warn of an optimiser's setting given while another one trains: `set momentum` with sgd."""
     used = OPTIMIZERS[str(settings["optimizer"])].settings
     found = []
     for name, span in set_on.items():
         owner = next((o.name for o in OPTIMIZERS.values() if name in o.settings), None)
         if owner is not None and name not in used:
             found.append(
-                Warning_(
+                NetworkWarning(
                     f"'{name}' is a setting of the {owner} optimizer, and this network trains with "
                     f"{settings['optimizer']}",
                     span,
@@ -263,14 +265,14 @@ def _leaf(s: Declaration, rng: _Draws) -> Leaf:
 
 
 class _Draws:
-    """The seeded generator that draws params' initial values, made at the first draw: only then is numpy loaded."""
+    """The seeded generator of params' initial values, made at the first draw: numpy loads then."""
 
     def __init__(self, seed: int) -> None:
         self.seed, self.rng = seed, None
 
     def draw(self, dist: str, a: float, b: float) -> float:
         """Return the next draw from uniform(a, b) or normal(a, b); inf where it overflows."""
-        import numpy as np
+        np = numpy()
 
         if self.rng is None:
             self.rng = np.random.default_rng(self.seed)
@@ -285,7 +287,8 @@ def _drawn(s: Declaration, rng: _Draws) -> Leaf:
     """Return a param whose initial value is drawn: uniform(low, high) or normal(mean, sd)."""
     if s.kind != "param":
         raise NetworkError(
-            f"only a param starts at a random value, not {'an' if s.kind[0] in 'aeiou' else 'a'} {s.kind}",
+            f"only a param starts at a random value, not {'an' if s.kind[0] in 'aeiou' else 'a'} "
+            f"{s.kind}",
             s.value.span,
             "inputs, targets and consts are data: write their values",
         )
@@ -376,7 +379,7 @@ def _setting(s: Setting) -> float | str:
 
 
 def _whole(name: str, value: float, least: int) -> str:
-    """Return the hint for a setting that must be a whole number from 0: the allowed value nearest to the one written."""
+    """Return the hint for a setting that must be a whole number: the allowed value nearest."""
     if 0 <= value < 2**63:  # a fraction: its whole part
         return f"write `set {name} = {max(int(value), least)}`"
     if -(2**63) < value < 0 and value == int(value):  # a minus sign too many
@@ -389,7 +392,8 @@ def _constant(e: Expr, what: str) -> float:
         raise NetworkError(
             f"{what} must be a constant, but uses the name '{name.id}'",
             name.span,
-            "use numbers, operators and functions only; write a node `NAME = EXPR` to compute from other values",
+            "use numbers, operators and functions only; write a node `NAME = EXPR` to compute from "
+            "other values",
         )
     value = run(compile_expr(e), {})  # on floats: an inf or a nan comes back, without a warning
     if not math.isfinite(value):
@@ -425,7 +429,7 @@ def _check_uses(
 
 
 def _product_hint(name: str, defined: dict[str, Span]) -> str | None:
-    """Return the hint for two defined names written together, `wx` for w·x (None if it is not that)."""
+    """Return the hint for two defined names written together, `wx` for w·x (else None)."""
     for i in range(1, len(name)):
         if name[:i] in defined and name[i:] in defined:
             return (
@@ -458,9 +462,9 @@ def _node(s: Assignment, names: tuple[Name, ...], shapes: dict[Expr, tuple]) -> 
 _SELF = "\0self"  # the node's own name inside a shape
 
 
-# The operations a node's local partials may take in all, written out. Each partial of a balanced max
-# (or min) of n names holds much of the expression, so all n of them take about 4n² operations: at
-# n = 10,000 that was 17.8 GB. Projected from the partials derived so far, an expression beyond it
+# The operations a node's local partials may take in all, written out. Each partial of a balanced
+# max (or min) of n names holds much of the expression, so all n of them take about 4n² operations:
+# n = 10,000 that is gigabytes. Projected from the partials derived so far, an expression beyond it
 # is refused at once.
 MAX_PARTIALS = 5_000_000
 
@@ -468,7 +472,7 @@ MAX_PARTIALS = 5_000_000
 def _derive(
     shape: Expr, wrts: tuple[str, ...], s: Assignment
 ) -> tuple[Program, tuple[tuple[Expr, Program], ...]]:
-    """Return the program of a shape and, for each name it uses, its partial's formula and program."""
+    """Return a shape's program and, for each name it uses, its partial's formula and program."""
     expr = simplify(shape)
     partials = []
     uses: dict[int, frozenset[str]] = {}  # the names under each part of expr: see derivative
@@ -484,10 +488,12 @@ def _derive(
         projected = size * len(wrts) // len(partials)
         if projected > MAX_PARTIALS:
             raise NetworkError(
-                f"the local derivatives of '{s.name}' would take about {projected:,} operations in all, over "
+                f"the local derivatives of '{s.name}' would take about {projected:,} operations in "
+                "all, over "
                 f"{len(wrts):,} names (at most {MAX_PARTIALS:,})",
                 s.span,
-                "split it into several nodes: each partial of one big max or min holds much of its expression",
+                "split it into several nodes: each partial of one big max or min holds much of its "
+                "expression",
             )
     return compile_expr(shape), tuple(partials)
 
@@ -508,10 +514,10 @@ def _used_by(nodes, loss: str) -> frozenset[str]:
     return frozenset(used)
 
 
-def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[Warning_, ...]:
+def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[NetworkWarning, ...]:
     used = _used_by(nodes, loss)
     found = [
-        Warning_(
+        NetworkWarning(
             f"param '{leaf.name}' cannot affect the loss '{loss}'",
             leaf.span,
             "its gradient is always 0, so it never changes",
@@ -520,17 +526,18 @@ def _warnings(leaves: list[Leaf], nodes: list[Node], loss: str) -> tuple[Warning
         if leaf.kind == "param" and leaf.name not in used
     ]
     found += [
-        Warning_(f"node '{node.name}' is not used by the loss '{loss}'", node.span)
+        NetworkWarning(f"node '{node.name}' is not used by the loss '{loss}'", node.span)
         for node in nodes
         if node.name not in used
     ]
     if not any(leaf.kind == "param" for leaf in leaves):
         span = next(node.span for node in nodes if node.name == loss)
         found.append(
-            Warning_(
+            NetworkWarning(
                 "the network has no param: training changes nothing",
                 span,
-                "declare what training should change with `param`, as `param w = 0.5` (an input never changes)",
+                "declare what training should change with `param`, as `param w = 0.5` (an input "
+                "never changes)",
             )
         )
     return tuple(found)

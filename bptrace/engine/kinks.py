@@ -1,4 +1,4 @@
-"""Find kinks decided by rounding: relu, step, abs, sign, max or min at an argument within rounding of 0.
+"""Find kinks decided by rounding: relu, step, abs, sign, max or min at an argument near 0.
 
 A lecturer computes z = w·x + b = 0.1·3 − 0.3 = 0 by hand, and relu′(z) = 0. In floats 0.1 is not
 one tenth, z is 5.55e−17, and relu′(z) = 1. A kink's argument (for max and min, the difference of
@@ -31,7 +31,7 @@ SCREEN = (
 
 @dataclass(frozen=True, slots=True)
 class NearKink:
-    """A kink's argument within rounding of 0 at some step: the node, the call, the argument and its error bound."""
+    """A kink's argument within rounding of 0 at a step: node, call, argument, error bound."""
 
     node: str
     call: Expr  # the relu(…), max(…, …) in the node's expression
@@ -46,11 +46,17 @@ class NearKink:
 
     @property
     def message(self) -> str:
-        """Return the warning: which kink, in which node, at which step, how close and how far off it may be."""
+        """Return the warning: which kink, in which node, at which step, how close, how far off."""
         if self.fn in ("max", "min"):
-            what = f"{self.fn}'s arguments in node {self.node} differ by {self.value:.4g}, within rounding"
+            what = (
+                f"{self.fn}'s arguments in node {self.node} differ by {self.value:.4g}, within "
+                "rounding"
+            )
         else:
-            what = f"{self.fn}'s argument in node {self.node} is {self.value:.4g}, within rounding of 0"
+            what = (
+                f"{self.fn}'s argument in node {self.node} is {self.value:.4g}, within rounding "
+                "of 0"
+            )
         return f"step {self.step}: {what} (it may be off by {self.bound:.2g})"
 
     @property
@@ -58,11 +64,13 @@ class NearKink:
         """Return what the warning means for the trace."""
         if self.fn in ("max", "min"):
             return (
-                f"by hand they may be equal, where {self.fn} sends the whole gradient to its first argument: "
+                f"by hand they may be equal, where {self.fn} sends the whole gradient to its first "
+                "argument: "
                 "the derivatives and updates from here on may differ from a hand calculation"
             )
         return (
-            f"by hand it may be exactly 0, on the other side of {self.fn}'s kink: the derivatives and updates "
+            f"by hand it may be exactly 0, on the other side of {self.fn}'s kink: the derivatives "
+            "and updates "
             "from here on may differ from a hand calculation"
         )
 
@@ -82,15 +90,15 @@ class Kink:
     size: float  # the largest constant among them, and 1
 
     def examine(self, env, exprs: dict[str, Expr], step: int) -> NearKink | None:
-        """Return the NearKink when the argument is within rounding of 0 at `env` (floats only), else None.
+        """Return the NearKink if the argument is within rounding of 0 at `env`, else None.
 
-        `exprs` holds every node's expression: a node's value read in the argument carries the error of
-        its own expression (one node back; its own inputs are taken as rounded once).
+        `exprs` holds every node's expression: a node's value read in the argument carries the error
+        of its own expression (one node back; its own inputs are taken as rounded once).
         """
         values = [env[a] if type(a) is str else run(a, env) for a in self.args]
         value = values[0] - values[1] if len(values) == 2 else values[0]
         if type(value) is not float or value == 0 or not math.isfinite(value):
-            return None  # exactly at the kink (what a lecturer gets), or samples (arrays): not examined
+            return None  # exactly at the kink (a lecturer's case), or samples (arrays): left alone
         if abs(value) > SCREEN * max([self.size, *map(abs, map(env.__getitem__, self.reach))]):
             return None  # far from rounding: the usual case, decided without a bound
         parts = self.call.args if self.call.fn in ("max", "min") else self.call.args[:1]
@@ -109,7 +117,7 @@ class Kink:
 
 
 def kinks(node: str, expr: Expr, exprs: dict[str, Expr]) -> tuple[Kink, ...]:
-    """Return the kinks in a node's expression, in reading order; `exprs` holds the earlier nodes' expressions."""
+    """Return the kinks in a node's expression in reading order; `exprs`: earlier nodes' ones."""
     found = []
     for e in walk(expr):
         if isinstance(e, Call) and e.fn in KINKS:
@@ -126,7 +134,7 @@ def kinks(node: str, expr: Expr, exprs: dict[str, Expr]) -> tuple[Kink, ...]:
 
 
 class Watch:
-    """The kinks of a run still to examine: each step's near ones are returned, and their nodes not examined again."""
+    """The kinks still to examine: a step returns its near ones, whose nodes are then done."""
 
     def __init__(self, found: list[Kink], exprs: dict[str, Expr]) -> None:
         self.exprs = exprs
@@ -134,15 +142,15 @@ class Watch:
 
     def _keep(self, found: list[Kink]) -> None:
         self.kinks = found
-        # Kinks of names alone (relu(z), max(a, b)) are screened in bulk: their arguments' names, the
-        # second the first again for a kink of one argument (u − u = 0 marks it).
+        # Kinks of names alone (relu(z), max(a, b)) are screened in bulk: their arguments' names,
+        # the second the first again for a kink of one argument (u − u = 0 marks it).
         self.named = [k for k in found if all(type(a) is str for a in k.args)]
         self.others = [k for k in found if not all(type(a) is str for a in k.args)]
         self.firsts = tuple(k.args[0] for k in self.named)
         self.seconds = tuple(k.args[-1] for k in self.named)
 
     def near(self, values, step: int) -> tuple[NearKink, ...]:
-        """Return the kinks within rounding of 0 at this step (floats only), the first of each node."""
+        """Return the kinks within rounding of 0 at this step (floats only), one per node."""
         # An argument larger than 2⁻³⁰ of every value of the step is far from rounding: most are, at
         # every step, and are screened here at C speed; the rest are examined one by one.
         limit = SCREEN * max(1.0, max(map(abs, values.values()), default=0.0))
@@ -180,8 +188,8 @@ def _constants(e: Expr) -> list[float]:
 def _rounded(e: Expr, env, errors: dict[str, float]) -> tuple[float, float]:
     """Return the value of `e` and a bound on its rounding error (first order), bottom-up.
 
-    A name's value carries the error `errors` gives it, else half a unit in its last place (a decimal
-    such as 0.1 is not a float, and a computed value was rounded at least once).
+    A name's value carries the error `errors` gives it, else half a unit in its last place (a
+    decimal such as 0.1 is not a float, and a computed value was rounded at least once).
     """
     done: dict[int, tuple[float, float]] = {}
     stack: list[tuple[Expr, bool]] = [(e, False)]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bptrace.engine.algebra import ONE, ZERO, add, call, div, mul, neg, num, power, sub
+from bptrace.engine.lazy import numpy
 from bptrace.language.syntax import Binary, Call, Expr, Name, Neg, Num, children
 
 Partial = Callable[..., Expr]
@@ -21,30 +22,30 @@ Partial = Callable[..., Expr]
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One operation: its name, arity, numeric function, partials and derivative convention."""
+    """One operation: its name, arity, numeric function, partials and what makes it not finite."""
 
     name: str
     arity: int
     value: Callable[..., Any]  # a float in, a float out; an array of samples in, an array out
     partials: tuple[Partial, ...]
     fault: Callable[..., str]  # given the finite arguments, why the result is not finite
-    convention: str = ""
 
     @property
     def raw(self) -> Callable[..., float]:
         """Return what the tape calls on floats: `value`'s own fast function, without its checks.
 
-        It returns the same float as `value` wherever that is finite and its arguments are, and a nan
-        wherever an argument is one; elsewhere it may raise or return anything. The tape checks the values
-        records read afterwards, and where one is not finite it runs the step again with `value` itself.
-        A nan must pass through even where `value` would not look at it: the tape does not check the
-        intermediate values it computes on the way (relu of a nan that is then 0 would hide it).
+        It returns the same float as `value` wherever that is finite and its arguments are, and a
+        nan wherever an argument is one; elsewhere it may raise or return anything. The tape checks
+        the values records read afterwards, and where one is not finite it runs the step again with
+        `value` itself. A nan must pass through even where `value` would not look at it: the tape
+        does not check the intermediate values it computes on the way (relu of a nan that is then
+        0 would hide it).
         """
         return self.value.raw
 
 
 def _sigmoid_array(x):
-    import numpy as np
+    np = numpy()
 
     # Two branches so that neither exp can overflow: exp of a non-positive number only.
     e = np.exp(-np.abs(x))
@@ -57,23 +58,21 @@ def _sigmoid_float(x: float) -> float:
 
 
 # Each operation computes on a plain Python float with the math module (a numpy scalar operation
-# costs ten times more), and on anything else, or wherever math raises (log of a negative, an
+# costs far more), and on anything else, or wherever math raises (log of a negative, an
 # overflow, 1/0), with numpy, whose inf and nan the run then reports. The tests check that the two
 # agree: bit for bit for arithmetic and the piecewise functions, within the last bit for tanh, exp,
 # log, sin, cos and sigmoid, whose C-library and numpy implementations may differ there.
 # numpy is imported where it is first needed: a network of plain numbers may never load it.
 def on_arrays(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Return what computes `f` on arrays of samples: numpy's function for an operation of the table."""
+    """Return what computes `f` on arrays of samples: numpy's function for a table operation."""
     slow = getattr(f, "slow", f)
     if isinstance(slow, str):
-        import numpy
-
-        return getattr(numpy, slow)
+        return getattr(numpy(), slow)
     return slow
 
 
 def _unary(fast, slow: str | Callable[..., Any]):
-    """Return an operation of one argument: `fast` on floats, `slow` (numpy's, or the name of numpy's) elsewhere."""
+    """Return an op of one argument: `fast` on floats, `slow` (numpy's, or its name) elsewhere."""
 
     def op(x):
         if type(x) is float:
@@ -81,7 +80,7 @@ def _unary(fast, slow: str | Callable[..., Any]):
                 return fast(x)
             except (ValueError, OverflowError, ZeroDivisionError):
                 pass
-            import numpy as np
+            np = numpy()
 
             with np.errstate(all="ignore"):  # the inf or nan is the answer; the run reports it
                 return float(
@@ -107,7 +106,7 @@ def _binary(fast, slow: str | Callable[..., Any], raw=None):
                     return value
             except (ValueError, OverflowError, ZeroDivisionError):
                 pass
-            import numpy as np
+            np = numpy()
 
             with np.errstate(all="ignore"):
                 return float(on_arrays(op)(np.float64(a), np.float64(b)))
@@ -142,8 +141,8 @@ def _square(a: float, b: float) -> float:
 
 
 def _power_float(a: float, b: float) -> float:
-    """x^y on floats as `^` computes it, for the tape (under the tape's np.errstate: see NUMPY_ON_FLOATS)."""
-    import numpy as np
+    """x^y on floats as `^` computes it, for the tape (under its np.errstate: NUMPY_ON_FLOATS)."""
+    np = numpy()
 
     return a * a if b == 2.0 else float(np.power(a, b))
 
@@ -152,13 +151,13 @@ NUMPY_ON_FLOATS = frozenset({_power_float})  # the only raw functions that call 
 
 
 def _heaviside(x):
-    import numpy as np
+    np = numpy()
 
     return np.heaviside(x, 0.0)
 
 
 def _relu_array(x):
-    import numpy as np
+    np = numpy()
 
     return np.maximum(x, 0.0)
 
@@ -170,7 +169,7 @@ _step = _unary(
 
 
 def _n(x) -> str:
-    import numpy as np
+    np = numpy()
 
     # + 0.0 turns −0.0 into 0.0: "division by zero: 0/0", not "(-0)/0".
     return (
@@ -190,7 +189,7 @@ def _overflow(symbol: str):
 
 
 def _divide_fault(a, b) -> str:
-    import numpy as np
+    np = numpy()
 
     if np.any(np.asarray(b) == 0):
         return f"division by zero: {_p(a)}/0"
@@ -198,7 +197,7 @@ def _divide_fault(a, b) -> str:
 
 
 def _power_fault(a, b) -> str:
-    import numpy as np
+    np = numpy()
 
     if np.any((np.asarray(a) < 0) & (np.asarray(b) != np.round(b))):
         return f"a negative base needs a whole exponent: {_p(a)}^{_p(b)} is not a real number"
@@ -213,30 +212,38 @@ def _never(name: str):
 
 OPERATORS: dict[str, Op] = {
     "+": Op(
-        "+", 2, _binary(operator.add, "add"), (lambda a, b: ONE, lambda a, b: ONE), _overflow("+")
+        "+",
+        2,
+        value=_binary(operator.add, "add"),
+        partials=(lambda a, b: ONE, lambda a, b: ONE),
+        fault=_overflow("+"),
     ),
     "-": Op(
         "-",
         2,
-        _binary(operator.sub, "subtract"),
-        (lambda a, b: ONE, lambda a, b: num(-1)),
-        _overflow("-"),
+        value=_binary(operator.sub, "subtract"),
+        partials=(lambda a, b: ONE, lambda a, b: num(-1)),
+        fault=_overflow("-"),
     ),
     "*": Op(
-        "*", 2, _binary(operator.mul, "multiply"), (lambda a, b: b, lambda a, b: a), _overflow("*")
+        "*",
+        2,
+        value=_binary(operator.mul, "multiply"),
+        partials=(lambda a, b: b, lambda a, b: a),
+        fault=_overflow("*"),
     ),
     "/": Op(
         "/",
         2,
-        _binary(operator.truediv, "divide"),
-        (lambda a, b: div(ONE, b), lambda a, b: neg(div(a, power(b, num(2))))),
-        _divide_fault,
+        value=_binary(operator.truediv, "divide"),
+        partials=(lambda a, b: div(ONE, b), lambda a, b: neg(div(a, power(b, num(2))))),
+        fault=_divide_fault,
     ),
     "^": Op(
         "^",
         2,
-        _binary(_square, "power", raw=_power_float),
-        (
+        value=_binary(_square, "power", raw=_power_float),
+        partials=(
             lambda a, b: mul(b, power(a, sub(b, ONE))),
             # d(c^v)/dv = c^v·log(c); for the bases 0 and 1 that is exactly 0 (where it exists).
             lambda a, b: (
@@ -245,117 +252,121 @@ OPERATORS: dict[str, Op] = {
                 else mul(power(a, b), call("log", a))
             ),
         ),
-        _power_fault,
+        fault=_power_fault,
     ),
-    "neg": Op("neg", 1, _unary(operator.neg, "negative"), (lambda a: num(-1),), _never("-")),
+    "neg": Op(
+        "neg",
+        1,
+        value=_unary(operator.neg, "negative"),
+        partials=(lambda a: num(-1),),
+        fault=_never("-"),
+    ),
 }
 
+# A function's convention, where its derivative needs one, is a comment at its partials.
 FUNCTIONS: dict[str, Op] = {
     "sigmoid": Op(
         "sigmoid",
         1,
-        _sigmoid,
-        (lambda u: mul(call("sigmoid", u), sub(ONE, call("sigmoid", u))),),
-        _never("sigmoid"),
-        "σ'(u) = σ(u)·(1 − σ(u))",
+        value=_sigmoid,
+        partials=(lambda u: mul(call("sigmoid", u), sub(ONE, call("sigmoid", u))),),
+        fault=_never("sigmoid"),
     ),
     "tanh": Op(
         "tanh",
         1,
-        _unary(math.tanh, "tanh"),
-        (lambda u: sub(ONE, power(call("tanh", u), num(2))),),
-        _never("tanh"),
-        "tanh'(u) = 1 − tanh(u)²",
+        value=_unary(math.tanh, "tanh"),
+        partials=(lambda u: sub(ONE, power(call("tanh", u), num(2))),),
+        fault=_never("tanh"),
     ),
     "relu": Op(
         "relu",
         1,
-        _unary(_nan_first(lambda x: 0.0 if x <= 0.0 else x), _relu_array),
-        (lambda u: call("step", u),),
-        _never("relu"),
-        "relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0",
+        value=_unary(_nan_first(lambda x: 0.0 if x <= 0.0 else x), _relu_array),
+        # relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0.
+        partials=(lambda u: call("step", u),),
+        fault=_never("relu"),
     ),
     "exp": Op(
         "exp",
         1,
-        _unary(math.exp, "exp"),
-        (lambda u: call("exp", u),),
-        lambda u: f"overflow: exp({_n(u)}) is too large for a float",
-        "exp'(u) = exp(u)",
+        value=_unary(math.exp, "exp"),
+        partials=(lambda u: call("exp", u),),
+        fault=lambda u: f"overflow: exp({_n(u)}) is too large for a float",
     ),
     "log": Op(
         "log",
         1,
-        _unary(math.log, "log"),
-        (lambda u: div(ONE, u),),
-        lambda u: f"log of {_n(u)}: log needs a positive number",
-        "log'(u) = 1/u (natural logarithm)",
+        value=_unary(math.log, "log"),  # the natural logarithm
+        partials=(lambda u: div(ONE, u),),
+        fault=lambda u: f"log of {_n(u)}: log needs a positive number",
     ),
     "sqrt": Op(
         "sqrt",
         1,
-        _unary(math.sqrt, "sqrt"),
-        (lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
-        lambda u: f"sqrt of {_n(u)}: sqrt needs a number ≥ 0",
-        "sqrt'(u) = 1/(2·sqrt(u))",
+        value=_unary(math.sqrt, "sqrt"),
+        partials=(lambda u: div(ONE, mul(num(2), call("sqrt", u))),),
+        fault=lambda u: f"sqrt of {_n(u)}: sqrt needs a number ≥ 0",
     ),
     "sin": Op(
         "sin",
         1,
-        _unary(math.sin, "sin"),
-        (lambda u: call("cos", u),),
-        _never("sin"),
-        "sin'(u) = cos(u)",
+        value=_unary(math.sin, "sin"),
+        partials=(lambda u: call("cos", u),),
+        fault=_never("sin"),
     ),
     "cos": Op(
         "cos",
         1,
-        _unary(math.cos, "cos"),
-        (lambda u: neg(call("sin", u)),),
-        _never("cos"),
-        "cos'(u) = −sin(u)",
+        value=_unary(math.cos, "cos"),
+        partials=(lambda u: neg(call("sin", u)),),
+        fault=_never("cos"),
     ),
     "abs": Op(
         "abs",
         1,
-        _unary(abs, "abs"),
-        (lambda u: call("sign", u),),
-        _never("abs"),
-        "abs'(u) = sign(u), so abs'(0) = 0",
+        value=_unary(abs, "abs"),
+        partials=(lambda u: call("sign", u),),  # sign(0) = 0, so abs'(0) = 0
+        fault=_never("abs"),
     ),
     "max": Op(
         "max",
         2,
-        _binary(_nan_first(lambda a, b: a if a > b else b if a <= b else a + b), "maximum"),
-        (lambda a, b: sub(ONE, call("step", sub(b, a))), lambda a, b: call("step", sub(b, a))),
-        _never("max"),
-        "on a tie max(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(b − a), ∂/∂b = step(b − a)",
+        value=_binary(_nan_first(lambda a, b: a if a > b else b if a <= b else a + b), "maximum"),
+        # On a tie the whole gradient goes to a: step(0) = 0.
+        partials=(
+            lambda a, b: sub(ONE, call("step", sub(b, a))),
+            lambda a, b: call("step", sub(b, a)),
+        ),
+        fault=_never("max"),
     ),
     "min": Op(
         "min",
         2,
-        _binary(_nan_first(lambda a, b: a if a < b else b if a >= b else a + b), "minimum"),
-        (lambda a, b: sub(ONE, call("step", sub(a, b))), lambda a, b: call("step", sub(a, b))),
-        _never("min"),
-        "on a tie min(a, b) sends the whole gradient to a: ∂/∂a = 1 − step(a − b), ∂/∂b = step(a − b)",
+        value=_binary(_nan_first(lambda a, b: a if a < b else b if a >= b else a + b), "minimum"),
+        # On a tie the whole gradient goes to a: step(0) = 0.
+        partials=(
+            lambda a, b: sub(ONE, call("step", sub(a, b))),
+            lambda a, b: call("step", sub(a, b)),
+        ),
+        fault=_never("min"),
     ),
     "step": Op(
         "step",
         1,
-        _step,
-        (lambda u: ZERO,),
-        _never("step"),
-        "step(u) is 1 for u > 0 and 0 otherwise; its derivative is taken as 0 everywhere",
+        value=_step,  # 1 for u > 0, 0 otherwise
+        partials=(lambda u: ZERO,),  # taken as 0 everywhere, at 0 too
+        fault=_never("step"),
     ),
     "sign": Op(
         "sign",
         1,
-        _unary(
-            _nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else x), "sign"
+        value=_unary(
+            _nan_first(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else x),
+            "sign",
         ),
-        (lambda u: ZERO,),
-        _never("sign"),
-        "sign(u) is −1, 0 or 1; its derivative is taken as 0 everywhere",
+        partials=(lambda u: ZERO,),  # −1, 0 or 1: taken as 0 everywhere, at 0 too
+        fault=_never("sign"),
     ),
 }
 

@@ -44,7 +44,7 @@ def _adam(before, grad, state: State, t: int, lr: float, s: dict[str, float]):
     m = b1 * state.get("m", 0.0) + (1 - b1) * grad
     v = b2 * state.get("v", 0.0) + (1 - b2) * grad * grad
     m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-    # math.sqrt, not numpy's: a float stays a Python float, and every later operation on it stays on the fast path
+    # math.sqrt, not numpy's: a float stays a Python float, and later operations on the fast path
     return before - lr * m_hat / (math.sqrt(v_hat) + s["eps"]), {
         "m": m,
         "v": v,

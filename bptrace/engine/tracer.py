@@ -5,16 +5,16 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
-from bptrace.engine._tape import Slots, Tape, lower
-from bptrace.engine._tape import run as run_tape
+from bptrace.engine._tape import Slots, Tape, forward_backward, lower
 from bptrace.engine.chains import ChainFinder, edges_on_paths
 from bptrace.engine.evaluate import find_fault, op_of, run
 from bptrace.engine.graph import Edge, Graph
 from bptrace.engine.kinks import NearKink, Watch, kinks
+from bptrace.engine.lazy import numpy
 from bptrace.engine.optimizers import OPTIMIZERS
 from bptrace.errors import NumericFault
 from bptrace.language.printer import format_number, show
@@ -34,7 +34,7 @@ class Partial:
 
 
 class _Records(Sequence):
-    """A sequence of a step's records, each made when first read: a view of a big network reads a few."""
+    """A sequence of a step's records, each made when first read: big networks' views read few."""
 
     __slots__ = ("_made",)
 
@@ -78,7 +78,7 @@ class Partials(_Records):
 
 @dataclass(slots=True)
 class Path:
-    """One path of the chain rule: names from the loss to a param, the factor on each edge, their product."""
+    """One path of the chain rule: names from the loss to a param, each edge's factor, product."""
 
     nodes: tuple[str, ...]
     factors: tuple[Any, ...]
@@ -132,7 +132,7 @@ class Chains(_Records):
 
 @dataclass(slots=True)
 class Update:
-    """One param's update by the optimiser: after = before − lr·grad for sgd; see optimizers.py."""
+    """One param's update by the optimiser: after = before − lr·grad for sgd; see optimizers."""
 
     param: str
     before: Any
@@ -146,7 +146,7 @@ class Update:
 
 
 class Updates(_Records):
-    """A step's updates, one per param, as Update records; the numbers themselves in lists, one entry per param."""
+    """A step's updates as Update records, one per param; the numbers in lists, one per param."""
 
     __slots__ = ("params", "before", "grad", "lr", "after", "state", "previous")
 
@@ -209,7 +209,7 @@ class Step:
 
 @dataclass(slots=True)
 class Final:
-    """The state after the last update: the loss with the final parameters (over all the samples)."""
+    """The state after the last update: the loss with the final params (over all the samples)."""
 
     steps: int
     loss: Any  # None when the run was interrupted after `steps` (see commands.py)
@@ -219,8 +219,9 @@ class Final:
 
 @dataclass(frozen=True, slots=True)
 class Batches:
-    """Mini-batches: each step takes the next `size` samples in order, wrapping around; or, shuffled, each
-    pass through the samples is a fresh permutation cut into batches of `size` (the last may be smaller)."""
+    """Mini-batches: each step takes the next `size` samples in order, wrapping around; or,
+    shuffled, each pass through the samples is a fresh permutation cut into batches of `size`
+    (the last may be smaller)."""
 
     size: int
     shuffle: bool = False
@@ -257,16 +258,16 @@ def trace(
     picks = _picks(graph.samples, batches)
     start_loss = None
     if picks is not None:
-        with _quiet(graph):
+        with quiet(graph):
             start_loss = batch(graph, _values(plan, params, 1)[graph.loss])
-    # Step 1's loss and the last step's: a fault after it grew is training diverging. Not with mini-batches,
-    # whose losses are over different samples (a batch of harder samples is no divergence).
+    # Step 1's loss and the last step's: a fault after it grew is training diverging. Not with
+    # mini-batches, whose losses are over different samples (harder samples are no divergence).
     losses: list[tuple[int, float]] = []
     watched = _kinks(graph, used)
     try:
         for k in range(1, steps + 1):
             indices = next(picks) if picks is not None else None
-            with _quiet(graph):
+            with quiet(graph):
                 record = _step(plan, params, k, lr, states, indices)
             if picks is None:
                 losses[1:] = [(k, float(record.loss))]
@@ -274,23 +275,23 @@ def trace(
                 record.kinks = watched.near(record.values, k)
             yield record
             params, states = record.updates.after, record.updates.state
-            del record  # before the next step: its floats then take the memory this one's leave, still in the caches
-        with _quiet(graph):
+            # Gone before the next step: its floats take the memory this one's leave, still cached.
+            del record
+        with quiet(graph):
             values = _values(plan, params, steps + 1, final=True)
             loss = batch(
                 graph, values[graph.loss]
             )  # a mean of huge losses may overflow: inf, reported, not warned of
     except NumericFault as fault:
-        if fault.hint is None and not fault.where.startswith(
-            "update of"
-        ):  # an update's fault says so itself
-            fault.hint = diverged(losses, lr)
-        raise
+        # An update's fault says what to do itself.
+        if fault.hint is not None or fault.where.startswith("update of"):
+            raise
+        raise replace(fault, hint=diverged(losses, lr)) from fault
     yield Final(steps, loss, dict(zip(plan.params, params)), start_loss)
 
 
 def _kinks(graph: Graph, used: frozenset[str]) -> Watch | None:
-    """Return the kinks of the nodes the loss uses, to examine at every step (without samples: floats only)."""
+    """Return the kinks of the nodes the loss uses, to examine each step (floats only)."""
     if graph.samples is not None:
         return None
     exprs = {node.name: node.expr for node in graph.nodes}
@@ -301,36 +302,37 @@ def _kinks(graph: Graph, used: frozenset[str]) -> Watch | None:
 
 
 def diverged(losses: list[tuple[int, float]], lr: float) -> str | None:
-    """Return the hint for a fault after the loss grew from step 1's to the last step's (None if it did not)."""
+    """Return the hint for a fault after the loss grew from step 1 to the last (else None)."""
     if (
         len(losses) < 2 or not lr or not losses[1][1] > losses[0][1]
     ):  # a nan compares false: no claim
         return None
     (_, first), (k, last) = losses
     return (
-        f"the loss grew from {format_number(first, 4)} at step 1 to {format_number(last, 4)} at step {k}: "
+        f"the loss grew from {format_number(first, 4)} at step 1 to {format_number(last, 4)} at "
+        f"step {k}: "
         "training diverges; try a smaller lr"
     )
 
 
-def _quiet(graph: Graph):
-    """Return numpy's error state that lets an inf or a nan through, with samples (numpy's arrays warn).
+def quiet(graph: Graph):
+    """Return numpy's error state letting an inf or a nan through, with samples (arrays warn).
 
-    Without samples every value is a Python float, which never warns, and numpy may not be loaded at all:
-    the few operations that call it on floats set their own error state (see ops.py and tape.py).
+    Without samples every value is a Python float, which never warns, and numpy may not be loaded at
+    all: the few operations that call it on floats set their own error state (ops.py, _tape.py).
     """
     if graph.samples is None:
         return contextlib.nullcontext()
-    import numpy as np
+    np = numpy()
 
     return np.errstate(all="ignore")
 
 
 def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray] | None:
-    """Yield each step's sample indices: the next `size`, wrapping around (None: all samples each step)."""
+    """Yield each step's sample indices: the next `size`, wrapping around (None: all, each step)."""
     if samples is None or batches is None or batches.size >= samples:
         return None
-    import numpy as np
+    np = numpy()
 
     def indices() -> Iterator[np.ndarray]:
         if (
@@ -350,13 +352,14 @@ def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray]
 
 
 def batch(graph: Graph, per_sample, size: int | None = None):
-    """Return the batch's value of per-sample numbers: their mean, or their sum with `set reduction = sum`.
+    """Return the batch's value of per-sample numbers: their mean, or their sum (`reduction`).
 
-    Without samples there is one value, returned as it is. `size` is the batch's, when it is not all the samples.
+    Without samples there is one value, returned as it is. `size` is the batch's, when not all the
+    samples.
     """
     if graph.samples is None:
         return per_sample
-    import numpy as np
+    np = numpy()
 
     n = size or graph.samples
     each = np.broadcast_to(per_sample, (n,))  # a value the samples do not change counts for each
@@ -368,11 +371,9 @@ def batch(graph: Graph, per_sample, size: int | None = None):
 
 def finite(value) -> bool:
     """Tell whether a value (a float64, or an array of them) is finite everywhere."""
-    if isinstance(
-        value, float
-    ):  # a float, or numpy's float64: math.isfinite is 30 times faster than numpy's
+    if isinstance(value, float):  # a float, or numpy's float64: math.isfinite is far cheaper
         return math.isfinite(value)
-    import numpy as np
+    np = numpy()
 
     return bool(np.isfinite(value).all())
 
@@ -385,7 +386,7 @@ def forward(
     final: bool = False,
     indices: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Return every leaf's and node's value; a non-finite value of a `checked` node is a NumericFault.
+    """Return every leaf's and node's value; a `checked` node's non-finite value is a NumericFault.
 
     With `indices`, only those samples are run (a mini-batch).
     """
@@ -393,7 +394,7 @@ def forward(
         leaf.name: params[leaf.name] if leaf.kind == "param" else _data(leaf.value, indices)
         for leaf in graph.leaves
     }
-    with _quiet(graph):
+    with quiet(graph):
         for node in graph.nodes:
             value = run(node.program, env)
             if node.name in checked and not finite(value):
@@ -406,20 +407,16 @@ def forward(
                     final,
                     indices,
                 )
-                fault.computed = {
-                    **env,
-                    node.name: value,
-                }  # what was computed, for the view to show
-                raise fault
+                raise replace(fault, computed={**env, node.name: value})
             env[node.name] = value
     return env
 
 
 def _data(value, indices: np.ndarray | None = None):
-    """Return a leaf's value: a float, or a numpy array with one float64 per sample (those picked)."""
+    """Return a leaf's value: a float, or a numpy array of one float64 per sample picked."""
     if not isinstance(value, tuple):
         return float(value)
-    import numpy as np
+    np = numpy()
 
     samples = np.array(value, dtype=np.float64)
     return samples if indices is None else samples[indices]
@@ -461,7 +458,7 @@ def _backward(plan: _Plan, values: dict[str, Any], step: int, indices=None):
         adjoint = grads[node.name]
         for edge in node.edges:
             value = run(edge.program, values)
-            # Only a partial on the way to a param can spoil training; ∂L/∂input may be inf in peace.
+            # Only a partial on the way to a param spoils training; ∂L/∂input may be inf in peace.
             if edge.wrt in plan.needed and not finite(value):
                 where = f"local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)}"
                 raise _fault(step, where, edge.formula, values, node.expr.span, indices=indices)
@@ -477,8 +474,9 @@ def _backward(plan: _Plan, values: dict[str, Any], step: int, indices=None):
 def _passes(plan: _Plan, params, k: int, indices=None):
     """Return a step's values, ∂L/∂name for every name, and the local partials' values.
 
-    The tape computes them; when it meets an inf, a nan or an error, the step is run again name by name,
-    which raises a NumericFault saying where (or, where the non-finite value does no harm, carries on).
+    The tape computes them; when it meets an inf, a nan or an error, the step is run again name by
+    name, which raises a NumericFault saying where (or, where the non-finite value does no
+    harm, carries on).
     """
     graph, tape = plan.graph, plan.tape
     data = (
@@ -486,7 +484,7 @@ def _passes(plan: _Plan, params, k: int, indices=None):
         if indices is None
         else {name: _pick(value, indices) for name, value in plan.data.items()}
     )
-    fast = run_tape(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
+    fast = forward_backward(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
     if fast is None:
         values = forward(graph, dict(zip(plan.params, params)), plan.used, k, indices=indices)
         return (values, *_backward(plan, values, k, indices))
@@ -499,9 +497,9 @@ def _passes(plan: _Plan, params, k: int, indices=None):
 
 
 def _values(plan: _Plan, params, k: int, final: bool = False) -> Mapping[str, Any]:
-    """Return every leaf's and node's value over all the samples (a forward pass alone), as `_passes` does."""
+    """Return every leaf's and node's value over all the samples (a forward pass alone)."""
     graph = plan.graph
-    fast = run_tape(
+    fast = forward_backward(
         plan.tape,
         _leaves(plan, params, plan.data),
         arrays=graph.samples is not None,
@@ -513,7 +511,7 @@ def _values(plan: _Plan, params, k: int, final: bool = False) -> Mapping[str, An
 
 
 def _leaves(plan: _Plan, params: list[Any], data: dict[str, Any]) -> list[Any]:
-    """Return the leaves' values in the tape's order, from the params' (in plan.params' order) and the data's."""
+    """Return the leaves' values in the tape's order, from the params (in order) and the data."""
     known = dict(data)
     known.update(zip(plan.params, params))
     return list(map(known.__getitem__, plan.leaves))
@@ -526,7 +524,7 @@ def _pick(value, indices):
 def _step(
     plan: _Plan, params: list[Any], k: int, lr: float, states: list[dict[str, Any]], indices=None
 ) -> Step:
-    """Return step k's record: its passes from `params` and the optimiser's `states` (lists in plan.params' order)."""
+    """Return step k's record: its passes from `params` and the optimiser's `states`."""
     graph, names = plan.graph, plan.params
     values, grads, partial_values = _passes(plan, params, k, indices)
     size = len(indices) if indices is not None else None
@@ -547,7 +545,10 @@ def _step(
             if not finite(new):
                 detail = f"{before} - {lr}*{grad} is {new}: training diverges; try a smaller lr"
                 if optimizer.name != "sgd":
-                    detail = f"{optimizer.name} moves it from {before} to {new}: training diverges; try a smaller lr"
+                    detail = (
+                        f"{optimizer.name} moves it from {before} to {new}: training "
+                        "diverges; try a smaller lr"
+                    )
                 raise NumericFault(k, f"update of {name}", detail, plan.spans[name])
     samples = size or graph.samples
     picked = tuple(int(i) for i in indices) if indices is not None else None
@@ -570,8 +571,8 @@ def _step(
 def _fault(
     step: int, where: str, expr, env, span, final: bool = False, indices=None
 ) -> NumericFault:
-    """Return the fault of a non-finite value, naming the innermost operation that produced it (and, with samples,
-    the sample: its number among all the samples, with `indices` the batch's)."""
+    """Return the fault of a non-finite value, naming the innermost operation that produced it (and,
+    with samples, the sample: its number among all the samples, with `indices` the batch's)."""
     found = find_fault(expr, env)
     if found is None:
         return NumericFault(step, where, "the value is not finite", span, final)

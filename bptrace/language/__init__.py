@@ -1,1 +1,1 @@
-"""Text → statements: lexer, parser, the syntax tree, diagnostics, and the tree written back out."""
+"""Text → statements: lexer, parser, syntax tree, diagnostics, and the tree written back out."""

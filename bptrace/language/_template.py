@@ -1,4 +1,4 @@
-"""Parse each shape of statement once: a big network repeats a few shapes with other names and numbers.
+"""Parse each shape of statement once: a big network repeats a few, with other names and numbers.
 
 A statement's shape is its tokens with each name and number written as its kind (a function's or a
 distribution's name, a keyword and an operator stay as they are); the lexer writes it down as it
@@ -34,13 +34,14 @@ _new = tuple.__new__  # Span(…) at C speed
 # A plan's expression is a postfix list of steps, each a tuple whose first item says which, offsets
 # counting from the statement's first token: (NAME, k), (NUM, first, last, k, sign), (BINARY, first,
 # last, op), (NEG, first, last), (CALL, first, last, fn, number of arguments), and (WRAPPED, first,
-# last, k) for a name in parentheses, whose span covers them. first and last are the tokens its span covers.
+# last, k) for a name in parentheses, whose span covers them. first and last are the tokens its
+# span covers.
 NAME, NUM, BINARY, NEG, CALL, WRAPPED = range(6)
 _EXPRESSIONS = (Name, Num, Binary, Neg, Call)
 
 
 def plan(statement: Statement, tokens: list[Token], i: int, end: int) -> tuple | None:
-    """Return the plan of a statement parsed from tokens i to `end` (its newline); None for other kinds."""
+    """Return the plan of a statement parsed from tokens i to `end` (its newline); else None."""
     starts = {(t.line, t.col): k - i for k, t in enumerate(tokens[i:end], i)}
     ends = {(t.line, t.end): k - i for k, t in enumerate(tokens[i:end], i)}
     steps: list[tuple] = []
@@ -93,10 +94,10 @@ def plan(statement: Statement, tokens: list[Token], i: int, end: int) -> tuple |
     return None
 
 
-def build(
+def build_statement(
     plan: tuple, tokens: list[Token], i: int, number: Callable[[Token], Fraction]
 ) -> Statement:
-    """Return the statement `plan` makes of the tokens from i on: what the parser would return for them."""
+    """Return the statement `plan` makes of the tokens from i on, as the parser would."""
     stack: list[Expr] = []
     push = stack.append
     for step in plan[3]:

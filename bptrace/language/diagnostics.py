@@ -69,17 +69,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 _WIDTH = 100  # the widest part of a source line a diagnostic quotes
 
-# What is written as an escape, as compilers do: controls (ESC starts a colour or a clipboard write, C1's 0x9b
-# too), line and paragraph breaks, and the invisible format characters that reorder a line (bidi controls).
+# What is written as an escape, as compilers do: controls (ESC starts a colour or a clipboard write,
+# C1's 0x9b too), line and paragraph breaks, and the invisible format characters that reorder a
+# line (bidi controls).
 _INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
 def escaped(text: str, keep_tabs: bool = False) -> str:
-    """Return `text` with each character that acts on a terminal, ends a line or shows nothing written as its
-    escape: \\x1b, \\n, \\u202e, and a byte of a file name that is not UTF-8 as \\xff (tabs too, unless kept).
+    """Return `text` with each character that acts on a terminal, ends a line or shows nothing
+    written as its escape: \\x1b, \\n, \\u202e, and a byte of a file name that is not UTF-8 as
+    \\xff (tabs too, unless kept).
 
-    Every output puts such text on one line, where a line break could start a command (LaTeX), a heading or a
-    table row (Markdown), and a bidi control could reorder what a reader sees.
+    Every output puts such text on one line, where a line break could start a command (LaTeX), a
+    heading or a table row (Markdown), and a bidi control could reorder what a reader sees.
     """
     if text.isprintable():
         return text
@@ -123,7 +125,7 @@ def format_diagnostic(
         prefix, suffix = ("..." if left else ""), ("..." if right < len(text) else "")
         text = prefix + text[left:right] + suffix
         start, end = start - left + len(prefix), min(end, right) - left + len(prefix)
-    # Escape control characters and expand tabs, so the underline lines up with what the terminal shows.
+    # Escape control characters and expand tabs: the underline lines up with the terminal's text.
     shown = escaped(text, keep_tabs=True).expandtabs(4)
     pad = len(escaped(text[:start], keep_tabs=True).expandtabs(4))
     width = max(len(escaped(text[:end], keep_tabs=True).expandtabs(4)) - pad, 1)

@@ -1,4 +1,4 @@
-"""The functions a .bp file may call, each with its number of arguments; engine/ops.py holds their math."""
+"""The functions a .bp file may call, with their numbers of arguments (math: engine/ops.py)."""
 
 ARITY = {
     "sigmoid": 1,

@@ -15,7 +15,7 @@ _KEYWORDS = frozenset(KEYWORDS)
 _TOKEN = re.compile(
     r"""
     [ \t\r\f\v]*                  # spaces before a token are skipped in the same match
-    (?:                           # each alternative starts with its own characters: the commonest first
+    (?:                           # each alternative starts with its own characters; commonest first
      (?P<name>[^\W\d]\w*)
     |(?P<op>\*\*|[-+*/^(),=\[\]])
     |(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
@@ -51,7 +51,7 @@ _NUMBER_TAIL = re.compile(r"[\w.]*")
 
 
 def _check_number(text: str, start: int, end: int, line: int, col: int) -> None:
-    """Refuse numbers glued to a second point, a hex prefix or an empty exponent: 1.2.3, 0x10, 1e."""
+    """Refuse 1.2.3, 0x10 and 1e: a number glued to a second point, a hex prefix, no exponent."""
     rest = text[end : end + 2]
     tail = _NUMBER_TAIL.match(text, end).end()
     whole = text[start:tail]
@@ -75,7 +75,7 @@ def _check_number(text: str, start: int, end: int, line: int, col: int) -> None:
 
 
 class Token(NamedTuple):
-    """One token: its kind (number, name, keyword, op, newline, end), its text, and where it is on its line."""
+    """One token: its kind (number, name, keyword, op, newline, end), text, and place on a line."""
 
     kind: str
     text: str
@@ -91,15 +91,16 @@ class Token(NamedTuple):
 
 
 def tokenize(text: str) -> list[Token]:
-    """Return the tokens of `text`; newlines inside parentheses are dropped, so expressions may continue."""
+    """Return the tokens of `text`; newlines in parentheses are dropped: expressions continue."""
     return scan(text, frozenset())[0]
 
 
 def scan(text: str, keep: frozenset[str]) -> tuple[list[Token], list[tuple[str, ...]], list[int]]:
-    """Return the tokens of `text`, and for each line (a statement, or nothing) its shape and its newline's index.
+    """Return the tokens of `text`, and each line's shape and its newline's index.
 
-    A shape is the line's tokens with each name and number written as its kind; operators, keywords and
-    the names in `keep` as their text (see template.py). Lines are counted as the newline tokens are.
+    A shape is the line's tokens with each name and number written as its kind; operators, keywords
+    and the names in `keep` as their text (see _template.py). A line is a statement or nothing;
+    lines are counted as the newline tokens are.
     """
     tokens: list[Token] = []
     append = tokens.append
@@ -107,7 +108,8 @@ def scan(text: str, keep: frozenset[str]) -> tuple[list[Token], list[tuple[str, 
     ends: list[int] = []
     shape: list[str] = []
     add = shape.append
-    new = tuple.__new__  # Token(…) without NamedTuple's Python-level __new__: twice as fast, and a million tokens is common
+    # Token(…) without NamedTuple's Python-level __new__: a million tokens is common.
+    new = tuple.__new__
     depth = 0
     opened: list[Token] = []
     line, line_start, pos, n = 1, 0, 0, len(text)
@@ -210,7 +212,7 @@ def _bad_character(text: str, pos: int, line: int, line_start: int):
 
 
 def _unicode_name(text: str, start: int, end: int, line: int, line_start: int) -> tuple[str, int]:
-    """Return a name with letters beyond ASCII, and where it ends: accents joined, ² and ³ left out."""
+    """Return a name with letters beyond ASCII, and its end: accents joined, ² and ³ left out."""
     while end < len(text) and unicodedata.category(text[end]) in ("Mn", "Mc"):
         end += 1  # combining accents: x̂ typed as x + U+0302
     value = _name_part(text[start:end])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 
@@ -120,8 +121,8 @@ class _Parser:
     ) -> tuple[Statement, ...]:
         """program = { [ statement ] NEWLINE } ;
 
-        With each line's shape and the index of its newline (lexer.scan), a statement of a shape seen before
-        is built from that one's plan (see _template.py).
+        With each line's shape and the index of its newline (lexer.scan), a statement of a shape
+        seen before is built from that one's plan (see _template.py).
         """
         statements: list[Statement] = []
         tokens = self.tokens
@@ -136,7 +137,7 @@ class _Parser:
             key, end = (shapes[line], ends[line]) if shapes is not None else (None, -1)
             plan = plans.get(key)
             if plan is not None:
-                statements.append(_template.build(plan, tokens, i, self.number))
+                statements.append(_template.build_statement(plan, tokens, i, self.number))
                 self.i = end
             else:
                 statements.append(self.statement())
@@ -193,7 +194,10 @@ class _Parser:
                 raise NetworkError(f"unknown keyword '{t.text}'", t.span, hint)
         if t.kind == "keyword" and t.text == "loss" or t.kind == "name":
             return self.assignment()
-        hint = "a statement is `NAME = EXPR`, `loss NAME = EXPR`, `param NAME = VALUE`, … or `set NAME = VALUE`"
+        hint = (
+            "a statement is `NAME = EXPR`, `loss NAME = EXPR`, `param NAME = VALUE`, "
+            "… or `set NAME = VALUE`"
+        )
         if t.kind == "op" and t.text in "+-*/^":
             hint = "to continue an expression on the next line, wrap it in parentheses"
         if t.kind == "name":
@@ -278,7 +282,8 @@ class _Parser:
             and equals.text == "="
             and equals.kind == "op"
         ):
-            self.i += 2  # `h = …`, the commonest statement: what defined_name and expect_op accept, checked inline
+            # `h = …`, the commonest statement: what defined_name and expect_op accept, inline.
+            self.i += 2
         else:
             name = self.defined_name()
             what = (
@@ -317,17 +322,25 @@ class _Parser:
         return e
 
     def sum(self) -> Expr:
-        e = self.term()
+        """Parse `expression`'s rule, without its check of depth."""
+        return self.left_binary(self.term, _SUM)
+
+    def term(self) -> Expr:
+        """term = unary { ( "*" | "/" ) unary } ;"""
+        return self.left_binary(self.unary, _PRODUCT)
+
+    def left_binary(self, operand: Callable[[], Expr], ops: frozenset[str]) -> Expr:
+        """Parse `operand { op operand }` for the operators `ops`, grouping to the left."""
+        e = operand()
         chain = 0
         tokens = self.tokens
-        while (
-            t := tokens[self.i]
-        ).kind == "op" and t.text in _SUM:  # self.at("+", "-"), inline: the hottest loop
+        # self.at(*ops), inline: the hottest loop
+        while (t := tokens[self.i]).kind == "op" and t.text in ops:
             self.i += 1
             chain += 1
             if chain + self.nesting >= MAX_DEPTH:
                 self.too_deep(t)
-            right = self.term()
+            right = operand()
             left, end = e.span, right.span
             e = Binary(
                 t.text, e, right, _new(Span, (left.line, left.col, end.end_line, end.end_col))
@@ -335,29 +348,12 @@ class _Parser:
         return e
 
     def too_deep(self, op: Token):
-        """Refuse a chain of operators deeper than MAX_DEPTH at once (n operators make n + 1 levels)."""
+        """Refuse a chain of operators deeper than MAX_DEPTH (n operators make n + 1 levels)."""
         raise NetworkError(
             f"expression is more than {MAX_DEPTH} levels deep",
             op.span,
             "split it into several nodes",
         )
-
-    def term(self) -> Expr:
-        """term = unary { ( "*" | "/" ) unary } ;"""
-        e = self.unary()
-        chain = 0
-        tokens = self.tokens
-        while (t := tokens[self.i]).kind == "op" and t.text in _PRODUCT:
-            self.i += 1
-            chain += 1
-            if chain + self.nesting >= MAX_DEPTH:
-                self.too_deep(t)
-            right = self.unary()
-            left, end = e.span, right.span
-            e = Binary(
-                t.text, e, right, _new(Span, (left.line, left.col, end.end_line, end.end_col))
-            )
-        return e
 
     def unary(self) -> Expr:
         """unary = ( "-" | "+" ) unary | power ;"""
@@ -386,7 +382,10 @@ class _Parser:
         return self.power()
 
     def power(self) -> Expr:
-        """power = atom [ ( "^" | "**" ) unary ] ;   (so ^ is right-associative and binds tighter than a sign)"""
+        """power = atom [ ( "^" | "**" ) unary ] ;
+
+        So ^ is right-associative and binds tighter than a sign.
+        """
         base = self.atom()
         t = self.tokens[self.i]
         if t.kind == "op" and t.text in _POWER:
@@ -421,7 +420,8 @@ class _Parser:
             raise NetworkError(
                 f"unexpected '{t.text}' in an expression",
                 t.span,
-                "use ( and ) for grouping; [ ] hold the samples of an input or target: input x = [0, 1]",
+                "use ( and ) for grouping; [ ] hold the samples of an input or target: "
+                "input x = [0, 1]",
             )
         hint = None
         before = self.tokens[self.i - 1] if self.i else None

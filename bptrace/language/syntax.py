@@ -1,7 +1,7 @@
 """The syntax tree of a .bp file: expressions and statements, each carrying its span.
 
 Expression nodes are never changed once built; they are plain (not frozen) dataclasses only because
-frozen ones cost a microsecond per field to construct, and a big network has millions of fields.
+frozen ones cost more per field to construct, and a big network has millions of fields.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Neg:
     hashed: int = field(default=0, init=False, repr=False, compare=False)  # see __hash__
 
     def __hash__(self) -> int:
-        # Kept once worked out: formulas share big subexpressions, and hashing one again walks all of it.
+        # Kept once worked out: formulas share big subexpressions; hashing one again walks it all.
         if not self.hashed:
             self.hashed = hash((self.operand,)) or 1
         return self.hashed
@@ -58,7 +58,7 @@ class Binary:
     hashed: int = field(default=0, init=False, repr=False, compare=False)  # see __hash__
 
     def __hash__(self) -> int:
-        # Kept once worked out: formulas share big subexpressions, and hashing one again walks all of it.
+        # Kept once worked out: formulas share big subexpressions; hashing one again walks it all.
         if not self.hashed:
             self.hashed = (
                 hash(
@@ -83,7 +83,7 @@ class Call:
     hashed: int = field(default=0, init=False, repr=False, compare=False)  # see __hash__
 
     def __hash__(self) -> int:
-        # Kept once worked out: formulas share big subexpressions, and hashing one again walks all of it.
+        # Kept once worked out: formulas share big subexpressions; hashing one again walks it all.
         if not self.hashed:
             self.hashed = (
                 hash(
@@ -121,7 +121,7 @@ def walk(e: Expr) -> Iterator[Expr]:
 
 
 def names_in(e: Expr) -> tuple[Name, ...]:
-    """Return every name use in `e`, in reading order (as `walk` meets them, written out: it runs once per node)."""
+    """Return every name use in `e` in reading order (`walk`, written out: it runs per node)."""
     found: list[Name] = []
     stack = [e]
     while stack:
@@ -149,7 +149,7 @@ class Samples:
 
 @dataclass(frozen=True, slots=True)
 class Draw:
-    """`uniform(a, b)` or `normal(mean, sd)`: a param's initial value drawn at random (see --seed)."""
+    """`uniform(a, b)` or `normal(mean, sd)`: a param's initial value drawn at random."""
 
     dist: str
     args: tuple[Expr, ...]
@@ -158,7 +158,7 @@ class Draw:
 
 @dataclass(frozen=True, slots=True)
 class Declaration:
-    """`param|input|target|const NAME = VALUE`, VALUE a constant expression or, for data, samples."""
+    """`param|input|target|const NAME = VALUE`: a constant expression, or for data samples."""
 
     kind: str
     name: str

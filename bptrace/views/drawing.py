@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from bptrace.engine.chains import direct_edges
 from bptrace.engine.evaluate import run
 from bptrace.engine.graph import Edge, Graph, Leaf, Node
+from bptrace.engine.lazy import numpy
 from bptrace.engine.tracer import Step
 from bptrace.language.diagnostics import escaped
 from bptrace.language.printer import MATH, Notation, format_value, name_text, partial_text, show
@@ -49,7 +48,7 @@ def leaf_label(graph: Graph, leaf: Leaf, labels: Labels) -> str:
     value = (
         labels.step.values[name]
         if labels.step is not None
-        else np.array(leaf.value)
+        else numpy().array(leaf.value)
         if isinstance(leaf.value, tuple)
         else leaf.value
     )
@@ -83,7 +82,7 @@ def edge_label(edge: Edge, labels: Labels, direct: bool = False) -> str:
     n = labels.notation
     text = f"{partial_text(edge.of, edge.wrt, n)}{' (direct)' if direct else ''} = {show(edge.formula, n)}"
     if labels.step is not None and not isinstance(edge.formula, Num):  # not "∂h/∂b = 1 = 1"
-        with np.errstate(all="ignore"):  # ∂L/∂k of a const may be nan, and is shown as such
+        with numpy().errstate(all="ignore"):  # ∂L/∂k of a const may be nan, shown as such
             text += f" = {labels.num(run(edge.program, labels.step.values))}"
     return text
 

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
-import numpy as np
-
 from bptrace import __version__
 from bptrace.engine.chains import ChainPlan, edges_on_paths, plan_chains
 from bptrace.engine.graph import Graph
+from bptrace.engine.lazy import numpy
 from bptrace.engine.optimizers import OPTIMIZERS
 from bptrace.engine.tracer import Batches, Final, Step
 from bptrace.language.printer import show
@@ -40,7 +39,7 @@ def number(value: Any) -> float | str | list:
     if type(value) is float and value - value == 0.0:  # a finite float, as nearly every value is
         return value
     if getattr(value, "ndim", 0):
-        return value.tolist() if np.isfinite(value).all() else [number(v) for v in value]
+        return value.tolist() if numpy().isfinite(value).all() else [number(v) for v in value]
     v = float(value)
     if math.isfinite(v):
         return v
@@ -249,7 +248,7 @@ def begin(
             {
                 "name": leaf.name,
                 "kind": leaf.kind,
-                "value": number(np.array(leaf.value)),
+                "value": number(_array(leaf.value)),
                 "line": leaf.span.line,
                 **({"drawn": leaf.drawn} if leaf.drawn else {}),
             }
@@ -434,6 +433,11 @@ def non_finite(record: Step, loss: str) -> list[str]:
     return found
 
 
+def _array(value: Any) -> Any:
+    """Return a leaf's samples as an array (numpy loads only then), a float as it is."""
+    return numpy().array(value) if isinstance(value, tuple) else value
+
+
 def _not_finite(values: Mapping[str, Any]) -> list[str]:
     """Return the names whose value, a float or an array of samples, is not finite everywhere."""
     found = list(values.values())
@@ -442,4 +446,4 @@ def _not_finite(values: Mapping[str, Any]) -> list[str]:
             return []
     except TypeError:  # arrays of samples: their sum is an array
         pass
-    return [name for name, v in zip(values, found) if not np.isfinite(v).all()]
+    return [name for name, v in zip(values, found) if not numpy().isfinite(v).all()]
