@@ -286,8 +286,7 @@ def step(graph: Graph, record: Step, shape: Layout | None = None) -> dict[str, A
     `_numbers_in` lists its numbers in the same order: a change here is a change there.
     """
     if shape is None:
-        finder = record.chains[0].finder if record.chains else None
-        shape = layout(graph, finder.max_paths if finder else 8)
+        shape = layout(graph, record.chains[0].max_paths if record.chains else 8)
     partials = _take(record.partial_values, shape.keys)
     products = _products(shape, partials)
     grads = record.grads
