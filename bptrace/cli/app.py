@@ -300,7 +300,7 @@ def run(
     ] = None,
 ) -> None:
     """Train the network in FILE and print every step's forward pass, local derivatives, chain rule and updates."""
-    from bptrace.views.terminal.steps import SECTIONS
+    from bptrace.views.tables import TABLES as SECTIONS
 
     sections = _sections(show, SECTIONS)
     _check_lr(lr)

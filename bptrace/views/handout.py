@@ -7,8 +7,8 @@ work out empty (all but the SCAFFOLD columns); the same run without blanks is it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 from bptrace.engine.graph import Graph
 from bptrace.engine.tracer import Final, Step
@@ -59,6 +59,7 @@ def markdown(
             ),
             summary=lambda rows: "\n## Summary\n\n" + _md_table(rows, set(), sheet),
             end=ending("markdown"),
+            dots="…",
         ),
     )
 
@@ -68,7 +69,7 @@ def latex_document(
 ) -> Iterator[str]:
     """Yield a LaTeX document (article, amsmath), a step at a time."""
     names = [leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]
-    w = tables.Writer(MATH, sheet.precision, tex=True, spelled=latex.spellings(names))
+    w = tables.TexWriter(replace(latex.TEX, spelled=latex.spellings(names)), sheet.precision)
     return _document(
         graph,
         records,
@@ -76,15 +77,17 @@ def latex_document(
         w,
         _Form(
             begin=(
-                "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
+                "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n"
+                "\\usepackage[margin=2cm]{geometry}\n"
                 "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
                 f"\\begin{{document}}\n\\section*{{{latex.text(_ascii(escaped(title)))}}}\n"
             ),
-            step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}\n",
+            step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}.\n",
             note=lambda prose, math: f"\n{latex.text(prose)}{f'${math}$' if math else ''}\n",
             table=lambda rows, blank: _tex_table(rows, blank, sheet),
             summary=lambda rows: "\n\\subsection*{Summary}\n" + _tex_table(rows, set(), sheet),
             end=ending("latex"),
+            dots="...",  # in prose: LaTeX sets ... as it is
         ),
     )
 
@@ -95,12 +98,11 @@ class _Form:
 
     begin: str
     step: Callable[[int, str], str]  # a step's heading, given its number and its leaves line
-    note: Callable[
-        [str, str], str
-    ]  # a paragraph: its prose, and math after it (LaTeX sets that in $…$)
+    note: Callable[[str, str], str]  # a paragraph: its prose, then math (LaTeX sets it in $…$)
     table: Callable[[tables.TableRows, set[int]], str]  # a table, given its blank columns
     summary: Callable[[tables.TableRows], str]  # the summary, under its heading
     end: str
+    dots: str  # rows or samples left out, in prose
 
 
 def _document(
@@ -117,18 +119,14 @@ def _document(
             first = first or record
             w = tables.for_step(w, graph, record)
             yield form.step(record.step, _leaves(graph, record, w, sheet))
-            if (
-                record.samples is not None
-            ):  # which samples, and that the loss and the gradients are their mean
-                said = tables.samples_said(
-                    graph, record, "..." if w.tex else "…"
-                )  # prose: LaTeX sets ... as it is
+            if record.samples is not None:
+                # Which samples, and that the loss and the gradients are their mean.
+                said = tables.samples_said(graph, record, form.dots)
                 yield form.note(said[0].upper() + said[1:] + ".", "")
             for rows, name in _tables(graph, record, w, sheet):
                 yield form.table(rows, _blanked(record, name, sheet, rows.headers))
-                if (
-                    name == "forward" and record.samples is not None
-                ):  # the loss training lowers, an answer where forward is blank
+                if name == "forward" and record.samples is not None:
+                    # The loss training lowers: an answer where forward is blank.
                     loss = f"{w.name(graph.loss)} = " + (
                         "" if "forward" in sheet.blank else w.number(record.loss)
                     )
@@ -203,12 +201,6 @@ def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
     return said
 
 
-def _picked(rows: Sequence[tables.Row], sheet: Sheet) -> list[tables.Row | None]:
-    if sheet.max_rows is None or len(rows) <= sheet.max_rows:
-        return list(rows)
-    return [*rows[: sheet.max_rows - 10], None, *rows[-10:]]
-
-
 def _leaves(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet) -> str:
     """Return the step's inputs, targets, params and consts; a worksheet hides params an earlier step updated."""
     hidden = _hides_updates(step, sheet)
@@ -216,10 +208,10 @@ def _leaves(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet) -> str:
     for leaf in graph.leaves:
         value = "?" if hidden and leaf.kind == "param" else w.number(step.values[leaf.name])
         item = f"{w.name(leaf.name)} = {value}"
-        groups.setdefault(leaf.kind, []).append(f"${item}$" if w.tex else item)
+        groups.setdefault(leaf.kind, []).append(w.math(item))
     return "; ".join(
         f"{tables.LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items()
-    ) + ("." if w.tex else "")
+    )
 
 
 def _hides_updates(step: Step, sheet: Sheet) -> bool:
@@ -246,7 +238,7 @@ def _md_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
         "| " + " | ".join(_md(h) for h in rows.headers) + " |",
         "| " + " | ".join(aligns) + " |",
     ]
-    for row in _picked(rows.rows, sheet):
+    for row in tables.picked(rows.rows, sheet.max_rows):
         if row is None:
             hidden = len(rows.rows) - (sheet.max_rows or 0)
             lines.append(
@@ -301,7 +293,7 @@ def _tex_spec(rows: tables.TableRows, shown: list[tables.Row | None]) -> str:
 
 
 def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
-    shown = _picked(rows.rows, sheet)
+    shown = tables.picked(rows.rows, sheet.max_rows)
     spec = _tex_spec(rows, shown)
     title = rows.title  # written by the LaTeX writer: already LaTeX
     headers = [h if "$" in h else latex.text(h) for h in rows.headers]

@@ -16,6 +16,7 @@ from bptrace.language.printer import (
     PRODUCT,
     SUM,
     UNARY,
+    Notation,
     ascii_spellings,
     count_parts,
     number_text,
@@ -58,6 +59,22 @@ GREEK = {
     "Ψ": "Psi",
     "Ω": "Omega",
 }
+# The glyphs tables.TexWriter chooses: names, formulas and partials are written by this module.
+TEX = Notation(
+    times=r"\cdot",
+    minus="-",
+    partial=r"\partial",
+    pretty=False,
+    infinity=r"\infty",
+    squared="^2",
+    hat=r"\hat{{{}}}",
+    root=r"\sqrt{{{}}}",
+    alpha=r"\alpha",
+    mu=r"\mu",
+    beta1=r"\beta_1",
+    beta2=r"\beta_2",
+    eps=r"\epsilon",
+)
 ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}  # x̂ x̄ x̃ ẋ
 FUNCTIONS = {
     "sigmoid": r"\sigma",

@@ -27,12 +27,12 @@ def render_explain(graph: Graph, answers: Explanation, view: View, title: str) -
         ),
         titled(_partials_table(answers, view)),
         _question(
-            "3–4" if n.pretty else "3-4",
+            f"3{n.dash}4",
             "What is each param's partial derivative, by the chain rule?",
         ),
         titled(_chains_table(answers, view)),
         _question(5, "Do earlier params (nearer the inputs) have longer or shorter chains?"),
-        _answer(conclusion(answers, lambda p: name_text(p, n), "–" if n.pretty else "-")),
+        _answer(conclusion(answers, lambda p: name_text(p, n), n.dash)),
         Text(""),
     )
 
@@ -46,13 +46,11 @@ def _answer(text: str) -> RenderableType:
 
 
 def _gradient_vector(answers: Explanation, n: Notation) -> str:
-    dots = "…" if n.pretty else "..."
     entries = [
-        partial_text(answers.loss, p, n) if p is not None else dots
+        partial_text(answers.loss, p, n) if p is not None else n.dots
         for p in answers.gradient_entries
     ]
-    nabla = "∇" if n.pretty else "grad "
-    return f"{nabla}{name_text(answers.loss, n)} = ({', '.join(entries)})."
+    return f"{n.nabla}{name_text(answers.loss, n)} = ({', '.join(entries)})."
 
 
 def _partials_table(answers: Explanation, view: View):
@@ -108,7 +106,7 @@ def _chain_rows(
         return
     if not chain.paths:
         text = f"{count_text(chain.total, n)} path{'s' if chain.total > 1 else ''} of more than {MAX_LISTED_LENGTH} factors: counted, not written"
-        table.add_row(label, Text(text, style="dim"), factors(chain, "–" if n.pretty else "-"))
+        table.add_row(label, Text(text, style="dim"), factors(chain, n.dash))
         return
     shown = (
         chain.paths if max_shown is None else chain.paths[:max_shown]
@@ -124,14 +122,13 @@ def _chain_rows(
         )
     if chain.total > len(shown):
         more = chain.total - len(shown)
-        dots = "…" if n.pretty else "..."
         why = f"at most {MAX_LISTED_PATHS:,} are written" if capped else "--max-paths writes more"
         if len(shown) < len(chain.paths):
             why = f"--all writes the first {len(chain.paths):,}"
         table.add_row(
             "",
             Text(
-                f"+ {dots} {count_text(more, n)} more path{'s' if more > 1 else ''} ({why})",
+                f"+ {n.dots} {count_text(more, n)} more path{'s' if more > 1 else ''} ({why})",
                 style="dim",
             ),
             "",
@@ -140,5 +137,5 @@ def _chain_rows(
         table.add_row(
             "",
             Text(f"sum over {count_text(chain.total, n)} paths", style="italic"),
-            factors(chain, "–" if n.pretty else "-"),
+            factors(chain, n.dash),
         )

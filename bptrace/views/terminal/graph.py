@@ -49,21 +49,22 @@ def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> Render
                 _one_line(node_label(graph, node, labels)),
                 style="bold yellow" if name == graph.loss else "",
             )
-            arrow = "←" if n.pretty else "<-"
             width = max((cell_len(name_text(e.wrt, n)) for e in node.edges), default=0)
             for edge in node.edges:
                 source = name_text(edge.wrt, n)
                 branch.add(
-                    f"{arrow} {source}{' ' * (width - cell_len(source))}   {edge_label(edge, labels, (edge.of, edge.wrt) in direct)}"
+                    f"{n.arrow} {source}{' ' * (width - cell_len(source))}   {edge_label(edge, labels, (edge.of, edge.wrt) in direct)}"
                 )
         parts.append(tree)
     return Group(*parts, Text(""))
 
 
 def _gap(tree: Tree, names: list[str], view: View) -> None:
-    dots = "…" if view.notation.pretty else "..."
     tree.add(
-        Text(f"{dots} {len(names) - (view.max_rows or 0):,} more (--all shows them)", style="dim")
+        Text(
+            f"{view.notation.dots} {len(names) - (view.max_rows or 0):,} more (--all shows them)",
+            style="dim",
+        )
     )
 
 

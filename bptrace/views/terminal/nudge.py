@@ -18,9 +18,7 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
     num = lambda v: format_number(v, view.precision, n)  # noqa: E731
     p, L, d = name_text(report.param, n), name_text(loss, n), partial_text(loss, report.param, n)
     asked = report.asked
-    step = "Δ" if n.pretty else "delta"  # the nudge itself
-    delta = "Δ" if n.pretty else "delta "  # the change of: ΔL, delta L
-    times, approx = (" · ", "≈") if n.pretty else (" * ", "~")
+    step, delta, times, approx = n.delta, n.change, f" {n.times} ", n.approx
     lines = [
         f"{p} = {num(report.value)}, {L} = {num(report.loss)}, {d} = {num(report.grad)}",
         "",
@@ -61,9 +59,7 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
         *(Text(line) for line in lines),
         titled(table),
         Text(""),
-        Text(
-            how_the_error_shrinks(report, *(("Δ", "Δ²") if n.pretty else ("delta", "delta^2")), n)
-        ),
+        Text(how_the_error_shrinks(report, n.delta, n.delta + n.squared, n)),
         Text(""),
     )
 

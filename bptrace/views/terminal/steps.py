@@ -23,7 +23,6 @@ from bptrace.views.terminal import _grid, fit
 if TYPE_CHECKING:
     from bptrace.engine.check import CheckStep
 
-SECTIONS = ("forward", "partials", "chains", "updates")
 T = TypeVar("T")
 MAX_ROWS = 60  # a table longer than this shows its first 50 and last 10 rows
 
@@ -71,7 +70,7 @@ def output(ascii_only: bool = False) -> PipeConsole:
 class View:
     """What to show and how: sections, significant digits, and the notation for math."""
 
-    sections: tuple[str, ...] = SECTIONS
+    sections: tuple[str, ...] = tables.TABLES
     precision: int = 4
     notation: Notation = MATH
     max_rows: int | None = (
@@ -90,10 +89,7 @@ class View:
 
     def pick(self, items: Sequence[T]) -> list[T | None]:
         """Return the items a table shows: all, or the first and last few with None for the gap."""
-        if self.max_rows is None or len(items) <= self.max_rows:
-            return list(items)
-        head = self.max_rows - 10
-        return [*items[:head], None, *items[-10:]]
+        return tables.picked(items, self.max_rows)
 
     def gap(
         self, table: Table, items: Sequence, columns: int, noun: str = "", hidden: int | None = None
@@ -101,8 +97,7 @@ class View:
         """Add the row that stands for the rows left out, and say under the table how to see them."""
         if hidden is None:
             hidden = len(items) - (self.max_rows or 0)
-        dots = "…" if self.notation.pretty else "..."
-        label = f"{dots} {hidden:,} more {noun}".rstrip()
+        label = f"{self.notation.dots} {hidden:,} more {noun}".rstrip()
         table.add_row(Text(label, style="dim"), *([""] * (columns - 1)))
         table.caption = "Some rows are left out: --all shows every row."
         table.caption_justify = "left"
@@ -174,7 +169,7 @@ def drawn_note(graph: Graph, view: View) -> str:
 
 def batch_note(graph: Graph, step: Step, view: View) -> str:
     """Return what a batch step shows: how many samples, which of them, and what the means are."""
-    n, dots = step.samples, "…" if view.notation.pretty else "..."
+    n, dots = step.samples, view.notation.dots
     said = tables.samples_said(graph, step, dots)
     if view.sample is not None:
         return f"{said}; showing sample {view.sample + 1}."
@@ -205,7 +200,7 @@ def render_curve(
     drawn = curve(
         losses,
         max(10, min(60, width - len(first) - len(last) - 4)),
-        ascii_only=not view.notation.pretty,
+        view.notation.bars,
     )
     scale = "log scale" if drawn.log else "linear scale"
     steps = len(losses) if batched else len(losses) - 1
@@ -361,8 +356,7 @@ def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
             shown = leaves[:MAX_LEAVES] + [
                 leaf for leaf in leaves[MAX_LEAVES:] if leaf.name in view.focus
             ]
-            dots = "…" if n.pretty else "..."
-            more = f"{dots} and {len(leaves) - len(shown):,} more (--all shows every one)"
+            more = f"{n.dots} and {len(leaves) - len(shown):,} more (--all shows every one)"
         else:
             shown, more = leaves, None
         items = [f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}" for leaf in shown] + (
@@ -396,7 +390,16 @@ def render_stopped(graph: Graph, fault: NumericFault, view: View) -> RenderableT
     """Return the forward pass of the step that stopped, up to the node whose value is not finite."""
     values = fault.computed or {}
     when = f"after step {fault.step - 1}" if fault.final else f"Step {fault.step}"
-    stopped = Step(fault.step, 0.0, values.get(graph.loss, float("nan")), values, (), {}, (), ())
+    stopped = Step(
+        step=fault.step,
+        lr=0.0,
+        loss=values.get(graph.loss, float("nan")),
+        values=values,
+        partials=(),
+        grads={},
+        chains=(),
+        updates=(),
+    )
     table = _forward(graph, stopped, view, only=set(values))
     table.caption_title = "Forward pass, until a value stopped being finite"
     return Group(Heading(f"{when}: stopped", "bold red"), titled(table), Text(""))
@@ -416,9 +419,7 @@ def _gradients(graph: Graph, step: Step, view: View) -> Table:
 
 def _chains(graph: Graph, step: Step, view: View) -> Table:
     w = writer(view, step, graph)
-    empty = tables.chains(
-        Step(step.step, step.lr, step.loss, step.values, (), step.grads, (), ()), graph.loss, w
-    )
+    empty = tables.chains_head(w)
     table = new_table(empty.title, empty.headers, empty.numeric_from)
     picked = _pick_chains(step.chains, view)
     limit, shortened = (MAX_FACTORS if view.max_rows is not None else None), False
@@ -526,7 +527,7 @@ FOCUS_STYLE = "bold red"  # as the handout marks g in red
 
 def marked(label: str, view: View) -> str:
     """Return a focused row's label with a marker, visible without colour too."""
-    return f"{'▸' if view.notation.pretty else '>'} {label}" if label else label
+    return f"{view.notation.marker} {label}" if label else label
 
 
 def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType:
