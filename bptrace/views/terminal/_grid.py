@@ -56,6 +56,8 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
     ]  # per column: the header, then each row's
     widths = [column.min_width or 0 for column in columns]
     rows = [[column.header for column in columns], *zip(*(column.cells for column in columns))]
+    if len(rows) != table.row_count + 1:
+        return None  # a column added after the rows has fewer cells: zip would drop rows
     for row in rows:
         for i, cell in enumerate(row):
             cell = _cell(cell, console)
@@ -152,7 +154,7 @@ def _plain_shape(table: Table) -> bool:
         and not table.highlight
         and bool(table.columns)
         and all(not r.end_section for r in table.rows)
-        and all(len(c._cells) == len(table.rows) and not c.highlight for c in table.columns)
+        and not any(c.highlight for c in table.columns)
         and all(
             c.width is None
             and c.max_width is None

@@ -181,7 +181,7 @@ def plan_table(table: Table, console: Console, width: int) -> Layout:
         ]
         for c in table.columns
     ]
-    keep = [c.justify == "right" or c._index == 0 for c in table.columns]
+    keep = [c.justify == "right" or i == 0 for i, c in enumerate(table.columns)]
     return plan(texts, keep, width)
 
 
@@ -191,8 +191,9 @@ def columns(table: Table, indices: list[int]) -> Table:
     for i in indices:
         column = table.columns[i]
         out.add_column(column.header, justify=column.justify)
+    cells = [list(table.columns[i].cells) for i in indices]
     for r, row in enumerate(table.rows):
-        out.add_row(*(table.columns[i]._cells[r] for i in indices), style=row.style)
+        out.add_row(*(column[r] for column in cells), style=row.style)
     return out
 
 
@@ -202,11 +203,8 @@ def fitted(table: Table, layout: Layout, console: Console, fixed: bool = False) 
     out = Table(box=_grid.HEAD, show_edge=False, pad_edge=False, show_header=table.show_header)
     columns = [table.columns[i] for i in layout.shown]
     cells = [
-        [
-            _wrapped(plain(x, console), width, c._index != 0 and c.justify != "right")
-            for x in c.cells
-        ]
-        for c, width in zip(columns, layout.widths)
+        [_wrapped(plain(x, console), width, i != 0 and c.justify != "right") for x in c.cells]
+        for i, c, width in zip(layout.shown, columns, layout.widths)
     ]
     for column, width, body in zip(columns, layout.widths, cells):
         header = _wrapped(plain(column.header, console), width, False)
