@@ -142,9 +142,9 @@ def name_text(name: str, notation: Notation) -> str:
 def ascii_spellings(names: Iterable[str]) -> dict[str, str]:
     """Return how each non-ASCII name of a network is spelled in ASCII, no two names alike.
 
-    θ is theta and ŷ is y, unless the network also has a y (or another name spelled y): then the accent is
-    spelled out too, ŷ as y_hat, and where even that is taken, the code points are added (ℒ beside L is
-    L_u2112). A name in ASCII is always shown as written.
+    θ is theta and ŷ is y, unless the network also has a y (or another name spelled y): then the
+    accent is spelled out too, ŷ as y_hat, and where even that is taken, the code points are added
+    (ℒ beside L is L_u2112). A name in ASCII is always shown as written.
     """
     names = list(dict.fromkeys(names))
     taken = {name for name in names if name.isascii()}
@@ -186,7 +186,7 @@ _MARKS = {
 
 
 def _spelled(name: str, marks: bool = False) -> str:
-    """Return a name in ASCII letters: each letter without its accents (with `marks`, followed by them, y_hat)."""
+    """Return a name in ASCII letters, each without its accents (with `marks`, then them: y_hat)."""
     out = []
     for ch in unicodedata.normalize("NFKD", name):
         if not unicodedata.combining(ch):
@@ -227,7 +227,7 @@ def show(
 
 
 def _wrap(part: tuple[str, int], need: int, minus: str | None = None) -> str:
-    """Parenthesize a part that binds looser than `need`, or that starts with `minus` (a right operand)."""
+    """Parenthesize a part binding looser than `need`, or a right operand starting with `minus`."""
     text, level = part
     return f"({text})" if level < need or (minus and text.startswith(minus)) else text
 
@@ -303,15 +303,16 @@ def format_number(v: float, precision: int, notation: Notation = BP) -> str:
     return text.replace("-", notation.minus)
 
 
-EXACT_COUNT_DIGITS = (
-    24  # a count of more digits is shown as ≈ 1.2·10²⁵: no one reads 25 digits, nor 4,300
-)
+# A count of more digits is shown as ≈ 1.2·10²⁵: no one reads 25 digits, nor 4,300.
+EXACT_COUNT_DIGITS = 24
 
 
 def count_parts(n: int) -> tuple[str, int] | None:
-    """Return a huge count as its mantissa rounded to two digits and its exponent, ("1.2", 4304), or None
-    when it has at most EXACT_COUNT_DIGITS digits (written exactly). No int-to-str conversion: Python refuses
-    one of more than 4,300 digits."""
+    """Return a huge count's mantissa, rounded to two digits, and exponent: ("1.2", 4304).
+
+    None when it has at most EXACT_COUNT_DIGITS digits (written exactly). No int-to-str
+    conversion: Python refuses one of more than 4,300 digits.
+    """
     if n < 10**EXACT_COUNT_DIGITS:
         return None
     e = int(math.log10(n))  # may be one off near a power of ten: corrected below
@@ -323,7 +324,7 @@ def count_parts(n: int) -> tuple[str, int] | None:
 
 
 def count_text(n: int, notation: Notation = BP) -> str:
-    """Return a count for a human to read: 1,152,921,504,606,846,976, or past 24 digits ≈ 1.2·10⁴³⁰⁴ (~1.2e4304)."""
+    """Return a count for a human: 1,152,921,504,606,846,976, or past 24 digits ≈ 1.2·10⁴³⁰⁴."""
     parts = count_parts(n)
     if parts is None:
         return f"{n:,}"

@@ -1,4 +1,4 @@
-"""The loss curve of a run as a sparkline: one bar per column, on a log scale when the loss spans decades."""
+"""The loss curve of a run as a sparkline: a bar per column, log scale when it spans decades."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class Curve:
 
 
 def curve(losses: list[float], width: int = 60, bars: str = MATH.bars) -> Curve:
-    """Return the sparkline of `losses` in `bars`, each column the mean of its share of the steps."""
+    """Return the sparkline of `losses` in `bars`, each column the mean of its share of steps."""
     finite = [x for x in losses if math.isfinite(x)]
     low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
     log = low > 0 and high / low >= LOG_SPAN

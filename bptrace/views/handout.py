@@ -108,7 +108,7 @@ class _Form:
 def _document(
     graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: tables.Writer, form: _Form
 ) -> Iterator[str]:
-    """Yield a document's chunks: its beginning, a chunk per step and per table, the summary, its end.
+    """Yield a document's chunks: its beginning, one per step and per table, the summary, its end.
 
     A worksheet and its key yield the same number of chunks, so they can be written side by side.
     """
@@ -161,8 +161,11 @@ def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
 
 
 def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> set[int]:
-    """Return the columns left empty: the table's answers, an update's "before" after step 1, and the numbers
-    another table substitutes from a blank one (the chains' "with numbers" are the local derivatives' values)."""
+    """Return the columns left empty: the table's answers, an update's "before" after step 1.
+
+    Also the numbers another table substitutes from a blank one (the chains' "with numbers" are the
+    local derivatives' values).
+    """
     if name == "chains" and "partials" in sheet.blank and name not in sheet.blank:
         return {i for i, header in enumerate(headers) if header == "with numbers"}
     if name not in sheet.blank and not (
@@ -176,7 +179,7 @@ def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> s
 
 
 def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
-    """Return how the tables a worksheet shows filled in would give its blank answers away, each with what to do."""
+    """Return how a worksheet's tables, filled in, would give its blanks away, and what to do."""
     blank, shown = sheet.blank, set(sheet.sections)
     said = []
     using = (
@@ -186,12 +189,13 @@ def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
         n, e = BP if sheet.ascii_math else MATH, using[0]
         said.append(
             f"the local derivatives use node values, which the blank forward pass asks for "
-            f"({partial_text(e.of, e.wrt, n)} = {show(e.formula, n)}): blank the partials too, or leave them out with --show"
+            f"({partial_text(e.of, e.wrt, n)} = {show(e.formula, n)}): blank the partials too, "
+            "or leave them out with --show"
         )
     if "chains" in blank and "updates" in shown - blank:
         said.append(
-            "the updates show each gradient, which the blank chains ask for: blank the updates too, or leave "
-            "them out with --show"
+            "the updates show each gradient, which the blank chains ask for: "
+            "blank the updates too, or leave them out with --show"
         )
     if "updates" in blank and steps > 1:
         said.append(
@@ -202,7 +206,7 @@ def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
 
 
 def _leaves(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet) -> str:
-    """Return the step's inputs, targets, params and consts; a worksheet hides params an earlier step updated."""
+    """Return the step's inputs, targets, params and consts; a worksheet hides updated params."""
     hidden = _hides_updates(step, sheet)
     groups: dict[str, list[str]] = {}
     for leaf in graph.leaves:
@@ -219,15 +223,16 @@ def _hides_updates(step: Step, sheet: Sheet) -> bool:
     return "updates" in sheet.blank and step.step > 1
 
 
-# -- Markdown ------------------------------------------------------------------------------------------
+# -- Markdown -------------------------------------------------------------------------------------
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>|#$&~"})
 
 
 def _md(text: str) -> str:
-    """Return text on one line with Markdown's special characters escaped, so w_1 and x*y stay as written.
+    """Return text on one line, Markdown's special characters escaped: w_1 and x*y stay as written.
 
-    (& is escaped so that no entity is read, $ for renderers that set $…$ as math, ~ for strikethrough.)
+    (& is escaped so that no entity is read, $ for renderers that set $…$ as math, ~ for
+    strikethrough.)
     """
     return escaped(text).translate(_MD_SPECIAL)
 
@@ -256,15 +261,16 @@ def _md_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
     return "\n".join(lines) + "\n"
 
 
-# -- LaTeX ---------------------------------------------------------------------------------------------
+# -- LaTeX ----------------------------------------------------------------------------------------
 
 
 def _ascii(text: str) -> str:
-    """Return text pdflatex can set: θ spelled theta, other letters without accents (a file name)."""
+    """Return text pdflatex can set (a file name): θ spelled theta, other letters unaccented."""
     return text if text.isascii() else name_text(text, ASCII)
 
 
-_LONG = 40  # characters a formula column's widest cell may show before the column wraps (in math mode, at + − ·)
+# Characters a formula column's widest cell may show before the column wraps (in math, at + − ·).
+_LONG = 40
 
 
 def _shown_length(cell: str) -> int:
@@ -273,8 +279,10 @@ def _shown_length(cell: str) -> int:
 
 
 def _tex_spec(rows: tables.TableRows, shown: list[tables.Row | None]) -> str:
-    """Return a table's column spec: names left, numbers right, text that may be long (with numbers, and formulas of
-    more than _LONG characters among the `shown` rows) in columns that wrap."""
+    """Return a table's column spec: names left, numbers right, long text in columns that wrap.
+
+    Long text: formulas with numbers, and formulas of more than _LONG characters in `shown` rows.
+    """
 
     def column(i: int) -> str:
         if i in rows.text:

@@ -193,7 +193,7 @@ def picked(items: Sequence[T], max_rows: int | None) -> list[T | None]:
 
 
 def for_step(w: Writer, graph: Graph, step: Step, sample: int | None = None) -> Writer:
-    """Return `w` set for a step: with samples, which are columns (the first few, or `sample` alone)."""
+    """Return `w` set for a step: with samples, which are columns (the first few, or `sample`)."""
     if step.samples is None:
         return w
     shown = (sample,) if sample is not None else tuple(range(min(step.samples, MAX_SAMPLES)))
@@ -210,7 +210,7 @@ class Row:
 
 
 class Rows(Sequence):
-    """A table's rows, each written when it is read: a view of a big network reads a few of thousands."""
+    """A table's rows, each written when read: a view of a big network reads a few of thousands."""
 
     __slots__ = ("items", "write")
 
@@ -260,9 +260,11 @@ def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -
 
 
 class _Direct:
-    """Which edges leave the loss for a name the loss also reaches through other nodes (chains.direct_edges):
-    their local partial ∂L/∂name is not the gradient ∂L/∂name, and tables mark it "(direct)". Found once, when
-    a table first shows an edge of the loss: it counts paths over the whole graph."""
+    """Which edges leave the loss for a name it also reaches through other nodes (direct_edges).
+
+    Their local partial ∂L/∂name is not the gradient ∂L/∂name, and tables mark it "(direct)".
+    Found once, when a table first shows an edge of the loss: it counts paths over the whole graph.
+    """
 
     __slots__ = ("graph", "edges")
 
@@ -293,7 +295,7 @@ def partials(graph: Graph, step: Step, w: Writer) -> TableRows:
 
 
 def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
-    """Return each node's gradient ∂L/∂node, summed over the node's uses, from the loss backwards."""
+    """Return each node's gradient ∂L/∂node, summed over its uses, from the loss backwards."""
     numbers = ("with numbers",) if w.one_sample else ()
     uses: dict[str, list] = {}
     for p in step.partials:
@@ -308,7 +310,10 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
             )
         terms = uses[name]
         symbols = " + ".join(
-            f"{w.partial(graph.loss, p.of)}{w.times}{w.partial(p.of, p.wrt)}{direct.mark(p.of, p.wrt, w)}"
+            w.partial(graph.loss, p.of)
+            + w.times
+            + w.partial(p.of, p.wrt)
+            + direct.mark(p.of, p.wrt, w)
             for p in terms
         )
         substituted = (
@@ -325,7 +330,7 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
         )
         return Row(cells, subject=(name,))
 
-    # Each node where its own partials begin: from the loss back, layer by layer, as the partials are listed.
+    # Each node where its own partials begin: from the loss back, as the partials are listed.
     names = [
         graph.loss,
         *(name for name in dict.fromkeys(p.of for p in step.partials) if name in uses),
@@ -491,7 +496,7 @@ def chains(step: Step, loss: str, w: Writer) -> TableRows:
 
 
 def updates(graph: Graph, step: Step, w: Writer) -> TableRows:
-    """Return each param's update, with the optimiser's state: velocity for momentum, m, v, m̂, v̂ for adam."""
+    """Return each param's update, with the optimiser's state: momentum's velocity, adam's m, v."""
     settings, optimizer = graph.settings, graph.settings["optimizer"]
     gradient = (
         "gradient" if w.shown is None else f"{w.reduction} gradient"
@@ -610,8 +615,8 @@ def _adam(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
 
 
 def samples_said(graph: Graph, step: Step, dots: str = "…") -> str:
-    """Return what a step with samples trains on: how many (which, for a batch), and that the loss and the
-    gradients are their mean (or sum). Without a full stop: views add what they show."""
+    """Return what a step with samples trains on: how many (which, for a batch), and that the loss
+    and the gradients are their mean (or sum). Without a full stop: views add what they show."""
     n, how = step.samples, graph.settings["reduction"]  # "mean" or "sum"
     whom = f"{n} sample{'s' if n > 1 else ''}"
     if step.indices is not None:
@@ -625,11 +630,12 @@ def samples_said(graph: Graph, step: Step, dots: str = "…") -> str:
 
 
 def batch_loss_said(graph: Graph, step: Step) -> str:
-    """Return the words before the loss training lowers, the batch's mean (or sum): "The mean over the 4 samples, …"."""
+    """Return the words before the loss training lowers: "The mean over the 4 samples, …"."""
     whose = "the batch's" if step.indices is not None else "the"
     if step.samples == 1:
         return f"The loss of {whose} one sample, what training lowers: "
-    return f"The {graph.settings['reduction']} over {whose} {step.samples} samples, what training lowers: "
+    how = graph.settings["reduction"]
+    return f"The {how} over {whose} {step.samples} samples, what training lowers: "
 
 
 def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
@@ -661,7 +667,7 @@ def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
 
 
 def _ndim(v) -> int:
-    """Return how many dimensions a value has: 0 for a number, 1 for samples (numpy loads only for these)."""
+    """Return a value's dimensions: 0 for a number, 1 for samples (numpy loads only for these)."""
     if isinstance(v, (float, int)):
         return 0
     ndim = getattr(v, "ndim", None)

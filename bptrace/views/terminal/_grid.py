@@ -1,13 +1,13 @@
-"""Lay out a bptrace table when it fits the width: the same characters and styles as rich's Table, faster.
+"""Lay out a bptrace table that fits the width: the characters and styles of rich's Table, faster.
 
 Every table bptrace shows is a rich Table of one shape (HEAD: a rule under the header and no other
 line, no edge, no edge padding, one line per cell). When no cell has to wrap, its layout is simple:
-each column as wide as its widest cell, three spaces between columns, a rule under the header. Writing those lines as segments takes
-about a twentieth of the time rich's general layout does (24 µs a row against 500, measured on a
-coloured 80-column console), and rich's layout was most of the time a small run took. Anything else,
-a cell that must wrap, markup with styles, a control character, a renderable that is not text, gets
-None, and rich lays the table out itself. The tests compare the two, character by character and
-style by style, on every table the example networks produce and on random ones.
+each column as wide as its widest cell, three spaces between columns, a rule under the header.
+Writing those lines as segments is much faster than rich's general layout, which was most of the
+time a small run took (docs/performance.md). Anything else, a cell that must wrap, markup with
+styles, a control character, a renderable that is not text, gets None, and rich lays the table out
+itself. The tests compare the two, character by character and style by style, on every table the
+example networks produce and on random ones.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ _NULL = Style.null()
 
 
 class _HeadRule(box.Box):
-    """box.SIMPLE_HEAD, drawn with '-' where only ASCII can show (rich would draw its ASCII box, | between columns)."""
+    """box.SIMPLE_HEAD, drawn with '-' where only ASCII shows (rich's ASCII box has | dividers)."""
 
     def substitute(self, options: ConsoleOptions, safe: bool = True) -> box.Box:
         return ASCII_HEAD if options.ascii_only else self
@@ -36,7 +36,7 @@ ASCII_HEAD = box.Box(str(box.SIMPLE_HEAD).replace("─", "-"), ascii=True)
 
 
 def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segment] | None:
-    """Return the table as segments, or None when rich must lay it out (see the module's docstring)."""
+    """Return the table as segments, or None when rich must lay it out (see the docstring above)."""
     if not _plain_shape(table):
         return None
     drawn = table.box.substitute(
@@ -50,7 +50,7 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
         return None
     pads = [(0 if i == 0 else 1) + (0 if i == n - 1 else 1) for i in range(n)]
     room = options.max_width - sum(pads) - (n - 1)  # for the columns' text
-    # Row by row, so that a table too wide is given up at its first long row, before every cell is measured.
+    # Row by row: a table too wide is given up at its first long row, before every cell is measured.
     grid: list[list[tuple[str, Style | None]]] = [
         [] for _ in columns
     ]  # per column: the header, then each row's
@@ -167,7 +167,7 @@ def _plain_shape(table: Table) -> bool:
 
 
 def _cell(cell, console: Console) -> tuple[str, Style | None] | None:
-    """Return a cell's text and its own style (None for none), or None when it needs rich's layout."""
+    """Return a cell's text and own style (None for none), or None when it needs rich's layout."""
     if isinstance(cell, str):
         if "[" in cell or ":" in cell:  # markup or an emoji code: read as rich would
             try:

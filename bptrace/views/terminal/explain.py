@@ -16,13 +16,14 @@ from bptrace.views.terminal.steps import Heading, View, new_table, titled
 def render_explain(graph: Graph, answers: Explanation, view: View, title: str) -> RenderableType:
     """Return the five answers, each under the handout's question."""
     n = view.notation
+    loss = name_text(answers.loss, n)
     return Group(
         Heading(title),
         _question(1, "What is the dimension of the gradient (how many params are there)?"),
         _answer(f"{len(answers.params)}: one entry per param, {_gradient_vector(answers, n)}"),
         _question(2, "How many partial derivatives does backprop compute for the whole gradient?"),
         _answer(
-            f"{len(answers.partials)}: one per edge on a path from {name_text(answers.loss, n)} to a param, "
+            f"{len(answers.partials)}: one per edge on a path from {loss} to a param, "
             "each computed once and reused by every chain through it."
         ),
         titled(_partials_table(answers, view)),
@@ -56,7 +57,8 @@ def _gradient_vector(answers: Explanation, n: Notation) -> str:
 def _partials_table(answers: Explanation, view: View):
     n = view.notation
     table = new_table(
-        f"The {len(answers.partials)} local partial derivatives, backwards from {name_text(answers.loss, n)}",
+        f"The {len(answers.partials)} local partial derivatives, "
+        f"backwards from {name_text(answers.loss, n)}",
         ("partial", "formula"),
     )
     for edge in view.pick(answers.partials):
@@ -105,17 +107,16 @@ def _chain_rows(
         table.add_row(label, Text("0: no path leads from the loss to it", style="dim"), "0")
         return
     if not chain.paths:
-        text = f"{count_text(chain.total, n)} path{'s' if chain.total > 1 else ''} of more than {MAX_LISTED_LENGTH} factors: counted, not written"
+        paths = f"{count_text(chain.total, n)} path{'s' if chain.total > 1 else ''}"
+        text = f"{paths} of more than {MAX_LISTED_LENGTH} factors: counted, not written"
         table.add_row(label, Text(text, style="dim"), factors(chain, n.dash))
         return
-    shown = (
-        chain.paths if max_shown is None else chain.paths[:max_shown]
-    )  # a table's worth, unless --all
+    # A table's worth, unless --all.
+    shown = chain.paths if max_shown is None else chain.paths[:max_shown]
     for i, path in enumerate(shown):
         product = f" {n.times} ".join(partial_text(a, b, n) for a, b in zip(path, path[1:]))
-        if (
-            len(path) == 2
-        ):  # the edge itself: ∂L/∂w = ∂L/∂w would read as circular, and with other paths it is a part
+        if len(path) == 2:
+            # The edge itself: ∂L/∂w = ∂L/∂w would read as circular; beside other paths, a part.
             product += " (direct)"
         table.add_row(
             label if i == 0 else "", product if i == 0 else f"+ {product}", str(len(path) - 1)

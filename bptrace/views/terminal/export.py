@@ -11,10 +11,12 @@ from bptrace.language.diagnostics import escaped
 
 
 class Recorder:
-    """Print to the terminal and to a recording console that keeps colours even when the terminal has none.
+    """Print to the terminal and to a recording console that keeps colours even when the terminal
+    has none.
 
-    A terminal that cannot be written (its reader gone, `| head`, or a full disk) stops being printed to, and
-    the recording goes on: the export is whole, and `lost` says why the terminal is not.
+    A terminal that cannot be written (its reader gone, `| head`, or a full disk) stops being
+    printed to, and the recording goes on: the export is whole, and `lost` says why the terminal is
+    not.
     """
 
     def __init__(self, out: Console, title: str) -> None:

@@ -29,7 +29,7 @@ GAP = 3  # between two columns: a cell's padding on each side and the divider
 
 
 def breaks(text: str) -> list[int]:
-    """Return where a line of `text` may end: before each index returned, never inside a number or a name."""
+    """Return where a line of `text` may end: before each index, never inside a number or name."""
     out = []
     for j in range(1, len(text)):
         before, at = text[j - 1], text[j]
@@ -49,14 +49,15 @@ def pieces(text: str) -> list[str]:
 
 
 def narrowest(text: str, formula: bool) -> int:
-    """Return the least width `text` can wrap to: its widest piece (a formula) or word (any other text)."""
+    """Return the least width `text` wraps to: its widest piece (a formula) or word (other text)."""
     parts = [p for line in text.split("\n") for p in (pieces(line) if formula else line.split(" "))]
     return max((cell_len(p) for p in parts), default=0)
 
 
 def wrap(text: str, width: int, formula: bool = True) -> list[tuple[int, int]]:
     """Return the lines of `text` at most `width` wide as (start, end) offsets, cut only at breaks
-    (a formula) or spaces (any other text); a piece wider than `width` stays whole on its own line."""
+    (a formula) or spaces (any other text); a piece wider than `width` stays whole on its own line.
+    """
     lines: list[tuple[int, int]] = []
     offset = 0
     for paragraph in text.split("\n"):
@@ -96,8 +97,8 @@ class Layout:
 
 
 def plan(columns: Sequence[Sequence[str]], keep: Sequence[bool], width: int) -> Layout:
-    """Return the layout of columns (each its header, then its cells) in `width`; `keep` columns hold
-    names or numbers, which never wrap (their headers may, at spaces), the others formulas."""
+    """Return the layout of columns (each its header, then its cells) in `width`; `keep` columns
+    hold names or numbers, which never wrap (their headers may, at spaces), the others formulas."""
     n = len(columns)
     natural = [
         max(cell_len(line) for text in column for line in text.split("\n")) for column in columns
@@ -123,7 +124,7 @@ def plan(columns: Sequence[Sequence[str]], keep: Sequence[bool], width: int) -> 
 
 
 def _least(column: Sequence[str], keep: bool) -> int:
-    """Return the least width of a column: its header's widest word, and its widest number or formula piece."""
+    """Return a column's least width: its header's widest word, widest number or formula piece."""
     cells = [
         max(cell_len(line) for line in text.split("\n")) if keep else narrowest(text, True)
         for text in column[1:]
@@ -134,8 +135,9 @@ def _least(column: Sequence[str], keep: bool) -> int:
 def _spread(
     shown: list[int], least: list[int], natural: list[int], keep: Sequence[bool], room: int
 ) -> tuple[int, ...]:
-    """Return the shown columns' widths: each its least, then the room left given to the headers of numbers
-    (so they need not wrap), then to formulas, the one furthest from its natural width first."""
+    """Return the shown columns' widths: each its least, then the room left given to the headers of
+    numbers (so they need not wrap), then to formulas, the one furthest from its natural width
+    first."""
     widths = {i: least[i] for i in shown}
     spare = room - sum(widths.values())
     for group in ([i for i in shown if keep[i]], [i for i in shown if not keep[i]]):
@@ -153,9 +155,10 @@ def _spread(
 
 
 def left_out_note(headers: list[str], needed: int) -> str:
-    """Return the note under a table too wide for the terminal: which columns it leaves out, and the width that shows them."""
+    """Return the note under a table too wide: the columns left out, and the width showing them."""
     names = ", ".join(" ".join(h.split()) for h in headers)
-    return f"Not shown at this width: {names}; {needed} columns show {'it' if len(headers) == 1 else 'them'}."
+    them = "it" if len(headers) == 1 else "them"
+    return f"Not shown at this width: {names}; {needed} columns show {them}."
 
 
 def plain(cell, console: Console) -> Text:
@@ -173,7 +176,7 @@ def plain(cell, console: Console) -> Text:
 
 
 def plan_table(table: Table, console: Console, width: int) -> Layout:
-    """Return the layout of `table` in `width` columns: names and numbers whole, formulas wrapped at their breaks."""
+    """Return `table`'s layout in `width`: names and numbers whole, formulas wrapped at breaks."""
     texts = [
         [
             x if isinstance(x, str) and "[" not in x and ":" not in x else plain(x, console).plain
@@ -198,8 +201,9 @@ def columns(table: Table, indices: list[int]) -> Table:
 
 
 def fitted(table: Table, layout: Layout, console: Console, fixed: bool = False) -> Table:
-    """Return `table` with only the columns `layout` shows, at its widths, each cell wrapped where it may break;
-    `fixed`, every column at its width, even where no cell of this table's wraps (a table revealed row by row)."""
+    """Return `table` with only the columns `layout` shows, at its widths, each cell wrapped where
+    it may break; `fixed`, every column at its width, even where no cell of this table's wraps (a
+    table revealed row by row)."""
     out = Table(box=_grid.HEAD, show_edge=False, pad_edge=False, show_header=table.show_header)
     columns = [table.columns[i] for i in layout.shown]
     cells = [

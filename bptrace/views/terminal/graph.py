@@ -17,7 +17,7 @@ LEAF_KINDS = ("input", "target", "param", "const")
 
 
 def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> RenderableType:
-    """Return the graph as one tree per layer: leaves first, then each node with the edges into it."""
+    """Return the graph as a tree per layer: leaves first, then each node with the edges into it."""
     n = labels.notation
     leaves = {leaf.name: leaf for leaf in graph.leaves}
     nodes = {node.name: node for node in graph.nodes}
@@ -52,9 +52,9 @@ def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> Render
             width = max((cell_len(name_text(e.wrt, n)) for e in node.edges), default=0)
             for edge in node.edges:
                 source = name_text(edge.wrt, n)
-                branch.add(
-                    f"{n.arrow} {source}{' ' * (width - cell_len(source))}   {edge_label(edge, labels, (edge.of, edge.wrt) in direct)}"
-                )
+                label = edge_label(edge, labels, (edge.of, edge.wrt) in direct)
+                pad = " " * (width - cell_len(source))
+                branch.add(f"{n.arrow} {source}{pad}   {label}")
         parts.append(tree)
     return Group(*parts, Text(""))
 

@@ -28,9 +28,10 @@ MAX_ROWS = 60  # a table longer than this shows its first 50 and last 10 rows
 
 
 class PipeConsole(Console):
-    """The console of a command's output: it raises BrokenPipeError when its reader goes away, instead of
-    exiting with 1, and ends no line in the spaces that pad it (see _trimmed). With `ascii_only`, rules
-    and tables are drawn in ASCII, as on a terminal that cannot show Unicode (`--ascii`)."""
+    """The console of a command's output: it raises BrokenPipeError when its reader goes away,
+    instead of exiting with 1, and ends no line in the spaces that pad it (see _trimmed). With
+    `ascii_only`, rules and tables are drawn in ASCII, as on a terminal that cannot show Unicode
+    (`--ascii`)."""
 
     def __init__(self, *args, ascii_only: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -40,7 +41,8 @@ class PipeConsole(Console):
     def options(self) -> ConsoleOptions:
         options = super().options
         if self.ascii_only:
-            options.encoding = "ascii"  # what rich reads to draw rules with '-' and boxes in ASCII (_grid.HEAD too)
+            # What rich reads to draw rules with '-' and boxes in ASCII (_grid.HEAD too).
+            options.encoding = "ascii"
         return options
 
     def on_broken_pipe(self) -> None:
@@ -84,7 +86,7 @@ class View:
     )
 
     def focused(self, subject: tuple[str, ...]) -> bool:
-        """Tell whether a row about `subject` (a node, an edge's ends, a param) lies on the focused param's paths."""
+        """Tell whether a row about `subject` (node, edge's ends, param) is on the focused paths."""
         return bool(self.focus) and bool(subject) and all(name in self.focus for name in subject)
 
     def pick(self, items: Sequence[T]) -> list[T | None]:
@@ -94,7 +96,7 @@ class View:
     def gap(
         self, table: Table, items: Sequence, columns: int, noun: str = "", hidden: int | None = None
     ) -> None:
-        """Add the row that stands for the rows left out, and say under the table how to see them."""
+        """Add a row standing for the rows left out, and say under the table how to see them."""
         if hidden is None:
             hidden = len(items) - (self.max_rows or 0)
         label = f"{self.notation.dots} {hidden:,} more {noun}".rstrip()
@@ -129,8 +131,8 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
 
 @dataclass(frozen=True, slots=True)
 class Heading:
-    """A rule with a title in it, as rich's Rule; a title too long for the width goes whole under a plain rule
-    (rich would cut it short with an ellipsis)."""
+    """A rule with a title in it, as rich's Rule; a title too long for the width goes whole under a
+    plain rule (rich would cut it short with an ellipsis)."""
 
     title: str
     style: str = "bold"
@@ -148,7 +150,7 @@ class Heading:
 
 
 def batch_loss(graph: Graph, step: Step, view: View) -> Text:
-    """Return the line under the forward pass that gives the loss training lowers: the batch's mean (or sum)."""
+    """Return the line under the forward pass giving the loss training lowers: the batch's mean."""
     loss = name_text(graph.loss, view.notation)
     return Text.assemble(
         f"{tables.batch_loss_said(graph, step)}{loss} = ",
@@ -191,8 +193,8 @@ def render_final(graph: Graph, first: Step, final: Final, view: View) -> Rendera
 def render_curve(
     losses: list[float], view: View, width: int, batched: bool = False, stopped: bool = False
 ) -> RenderableType:
-    """Return the loss over the run as a sparkline, from the first step to the final params (or the last batch);
-    when the run `stopped` at a fault, each step's loss until then."""
+    """Return the loss over the run as a sparkline, from the first step to the final params (or the
+    last batch); when the run `stopped` at a fault, each step's loss until then."""
     from bptrace.views.curve import curve
 
     num = _num(view)
@@ -206,7 +208,8 @@ def render_curve(
     steps = len(losses) if batched else len(losses) - 1
     what = "each step's batch loss" if batched else "loss"
     when = f"at steps 1 to {len(losses):,}" if stopped else f"over {steps:,} steps"
-    title = f"{what[0].upper()}{what[1:]} {when} ({scale}, lowest {num(drawn.low)}, highest {num(drawn.high)})"
+    extremes = f"lowest {num(drawn.low)}, highest {num(drawn.high)}"
+    title = f"{what[0].upper()}{what[1:]} {when} ({scale}, {extremes})"
     line = Text.assemble(first + "  ", (drawn.bars, "bold"), "  " + last)
     return Group(Text(title, style="bold"), line, Text(""))
 
@@ -218,8 +221,9 @@ def _num(view: View):
 def new_table(
     title: str, headers: Iterable[str], numeric_from: int = 99, text: Iterable[int] = ()
 ) -> Table:
-    """Return a table: columns from `numeric_from` on hold numbers (right-justified), except `text` ones."""
-    # The title is a caption above the table, not rich's title, which would wrap at the table's width.
+    """Return a table: columns from `numeric_from` on hold numbers (right-justified), but `text`."""
+    # The title is a caption above the table, not rich's title, which would wrap at the table's
+    # width.
     table = Table(box=_grid.HEAD, show_edge=False, pad_edge=False)
     table.caption_title = title
     for i, header in enumerate(headers):
@@ -232,8 +236,9 @@ def new_table(
 
 
 def titled(table: Table, gap: bool = True) -> RenderableType:
-    """Return a table under its title (after a blank line, with `gap`), and its note (rows left out, say) under it,
-    at the terminal's width: as rich's caption it would wrap at the table's, one word a line under a narrow table."""
+    """Return a table under its title (after a blank line, with `gap`), and its note (rows left out,
+    say) under it, at the terminal's width: as rich's caption it would wrap at the table's, one word
+    a line under a narrow table."""
     note, table.caption = table.caption, None
     below = [Text(note, style=table.caption_style or "dim")] if note else []
     return Group(*[Text("")] * gap, Text(table.caption_title, style="bold"), _Fitted(table), *below)
@@ -241,12 +246,13 @@ def titled(table: Table, gap: bool = True) -> RenderableType:
 
 @dataclass(frozen=True, slots=True)
 class _Fitted:
-    """A table in the terminal's width, cutting no number, name or header word (see bptrace.views.terminal.fit).
+    """A table in the terminal's width, cutting no number, name or header word (see
+    bptrace.views.terminal.fit).
 
-    A table that fits on one line a row is laid out by bptrace.views.terminal._grid; one that must wrap is rebuilt,
-    each cell wrapped at its own breaks. Columns that do not fit beside the others follow in a table
-    of their own under it, the first column (the names) repeated; only a column too wide to stand
-    even beside the names alone is left out, with a note.
+    A table that fits on one line a row is laid out by bptrace.views.terminal._grid; one that must
+    wrap is rebuilt, each cell wrapped at its own breaks. Columns that do not fit beside the others
+    follow in a table of their own under it, the first column (the names) repeated; only a column
+    too wide to stand even beside the names alone is left out, with a note.
     """
 
     table: Table
@@ -295,10 +301,9 @@ class _Segments:
 
 
 def _trimmed(segments: Iterable[Segment]) -> list[Segment]:
-    """Return lines without the spaces that pad them: a table's last cells to their column's width, wrapped
-    text to the terminal's. Copied into slides, they would be trailing whitespace. Spaces that show (a
-    background, an underline, reverse video) stay.
-    """
+    """Return lines without the spaces that pad them: a table's last cells to their column's width,
+    wrapped text to the terminal's. Copied into slides, they would be trailing whitespace. Spaces
+    that show (a background, an underline, reverse video) stay."""
     out: list[Segment] = []
     start = 0  # where the current line began in `out`
 
@@ -327,7 +332,7 @@ def _trimmed(segments: Iterable[Segment]) -> list[Segment]:
 
 
 def _invisible(segment: Segment) -> bool:
-    """Tell whether a segment's trailing spaces would not show: no background, underline or reverse video."""
+    """Tell whether a segment's trailing spaces are invisible: no background, underline, reverse."""
     style = segment.style
     return not segment.control and (
         style is None or not (style.bgcolor or style.underline or style.reverse or style.strike)
@@ -369,7 +374,7 @@ def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
 
 @dataclass(frozen=True, slots=True)
 class _Packed:
-    """Units of text laid out left to right, wrapping only between units (never inside `w₂ = 0.3`)."""
+    """Units of text laid out left to right, wrapped only between units (never in `w₂ = 0.3`)."""
 
     units: list[str]
     style: str
@@ -387,7 +392,7 @@ class _Packed:
 
 
 def render_stopped(graph: Graph, fault: NumericFault, view: View) -> RenderableType:
-    """Return the forward pass of the step that stopped, up to the node whose value is not finite."""
+    """Return the stopped step's forward pass, up to the node whose value is not finite."""
     values = fault.computed or {}
     when = f"after step {fault.step - 1}" if fault.final else f"Step {fault.step}"
     stopped = Step(
@@ -451,7 +456,8 @@ def _chains(graph: Graph, step: Step, view: View) -> Table:
 def _pick_chains(chains: Sequence[Chain], view: View) -> list[Chain | None]:
     """Return the chains to show: whole chains, until about max_rows rows, then the last few.
 
-    Only the chains looked at are worked out, so a network of 10,000 params costs no more than one of 60.
+    Only the chains looked at are worked out, so a network of 10,000 params costs no more than one
+    of 60.
     """
     if view.max_rows is None:
         return list(chains)
@@ -474,7 +480,7 @@ def _pick_chains(chains: Sequence[Chain], view: View) -> list[Chain | None]:
 
 
 def _shown_paths(view: View) -> int | None:
-    """Return how many of a chain's paths a view shows: a table's worth (--all: every one listed)."""
+    """Return how many of a chain's paths a view shows: a table's worth (--all: all listed)."""
     return None if view.max_rows is None else view.max_rows - 10
 
 
@@ -531,7 +537,7 @@ def marked(label: str, view: View) -> str:
 
 
 def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType:
-    """Return one step's gradient check: each param's analytic and numeric gradient, and any wrong local derivative."""
+    """Return a step's gradient check: each param's analytic and numeric gradient, bad partials."""
     n, num = view.notation, _num(view)
     table = new_table(
         f"Gradient check, step {checked.step}: analytic beside central differences",
@@ -561,7 +567,10 @@ def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType
         elif kinds == {"unstable"}:
             title = "Local derivatives finite differences cannot check here, node by node"
         else:
-            title = "Local derivatives that disagree, or that finite differences cannot check here, node by node"
+            title = (
+                "Local derivatives that disagree, or that finite differences cannot check here, "
+                "node by node"
+            )
         local = new_table(
             title, ("partial", "formula", "analytic", "numeric", "result"), numeric_from=2
         )
