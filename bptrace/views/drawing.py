@@ -57,9 +57,8 @@ def leaf_label(graph: Graph, leaf: Leaf, labels: Labels) -> str:
     if leaf.drawn and labels.step is None:
         text += f" ~ {leaf.drawn}"  # drawn at random (with the seed in the title)
     if labels.step is not None and leaf.kind == "param":
-        grad = next(
-            u.grad for u in labels.step.updates if u.param == name
-        )  # the batch's, with samples
+        # The batch's, with samples.
+        grad = next(u.grad for u in labels.step.updates if u.param == name)
         text += f"\n{partial_text(graph.loss, name, n)} = {labels.num(grad)}"
     return text
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from bptrace.engine.graph import Graph
 from bptrace.engine.tracer import Final, Step
 from bptrace.language.diagnostics import escaped
-from bptrace.language.printer import ASCII, BP, MATH, name_text, partial_text, show
+from bptrace.language.printer import ASCII, BP, MATH, Notation, name_text, partial_text, show
 from bptrace.views import latex, tables
 
 # The columns a worksheet keeps, by table: the rest (values, formulas, numbers, the optimiser's
@@ -21,9 +21,8 @@ from bptrace.views import latex, tables
 SCAFFOLD = {
     "forward": ("node", "expression"),
     "partials": ("partial",),
-    "gradients": (
-        "gradient",
-    ),  # ∂L/∂node summed over its uses: shown with the partials, blanked with them or the chains
+    # ∂L/∂node summed over its uses: shown with the partials, blanked with them or the chains.
+    "gradients": ("gradient",),
     "chains": ("gradient", "chain"),
     "updates": ("param", "before"),
 }
@@ -44,7 +43,7 @@ def markdown(
     graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str
 ) -> Iterator[str]:
     """Yield a Markdown document, a step at a time."""
-    w = tables.Writer(BP if sheet.ascii_math else MATH, sheet.precision)
+    w = tables.Writer(_notation(sheet), sheet.precision)
     return _document(
         graph,
         records,
@@ -151,13 +150,17 @@ def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
         "updates": lambda: tables.updates(graph, step, w),
     }
     made = [(made[name](), name) for name in tables.TABLES if name in sheet.sections]
-    if (
-        "partials" in sheet.sections
-    ):  # as the terminal shows it: after the partials, when a node has a gradient to sum
+    # As the terminal shows it: after the partials, when a node has a gradient to sum.
+    if "partials" in sheet.sections:
         gradients = tables.gradients(graph, step, w)
         if len(gradients.rows) > 1:  # more than the seed ∂L/∂L = 1
             made.insert([name for _, name in made].index("partials") + 1, (gradients, "gradients"))
     return made
+
+
+def _notation(sheet: Sheet) -> Notation:
+    """Return the notation of a Markdown sheet's math: slide math, or .bp text."""
+    return BP if sheet.ascii_math else MATH
 
 
 def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> set[int]:
@@ -186,7 +189,7 @@ def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
         graph.partials_using_nodes() if "forward" in blank and "partials" in shown - blank else ()
     )
     if using:
-        n, e = BP if sheet.ascii_math else MATH, using[0]
+        n, e = _notation(sheet), using[0]
         said.append(
             f"the local derivatives use node values, which the blank forward pass asks for "
             f"({partial_text(e.of, e.wrt, n)} = {show(e.formula, n)}): blank the partials too, "
@@ -305,9 +308,8 @@ def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
     spec = _tex_spec(rows, shown)
     title = rows.title  # written by the LaTeX writer: already LaTeX
     headers = [h if "$" in h else latex.text(h) for h in rows.headers]
-    room = (
-        r"\hspace{2.5cm}" if len(blank) <= 3 else r"\hspace{1.5cm}"
-    )  # four samples' columns and more: narrower, to fit the page
+    # Four samples' columns and more: narrower, to fit the page.
+    room = r"\hspace{2.5cm}" if len(blank) <= 3 else r"\hspace{1.5cm}"
     lines = [
         f"\n\\paragraph{{{title}}}\\mbox{{}}",
         f"\\begin{{longtable}}{{{spec}}}",

@@ -188,9 +188,8 @@ def paths_count(n: int) -> int | str:
     """
     import sys
 
-    limit = (
-        sys.get_int_max_str_digits()
-    )  # json writes an int through str(): at most this many digits (0: no limit)
+    # json writes an int through str(): at most this many digits (0: no limit)
+    limit = sys.get_int_max_str_digits()
     if n < 10 ** min(JSON_INT_DIGITS, limit or JSON_INT_DIGITS):
         return n
     sys.set_int_max_str_digits(0)  # no limit, for this one conversion
@@ -286,9 +285,8 @@ def step(graph: Graph, record: Step, shape: Layout | None = None) -> dict[str, A
     partials = _take(record.partial_values, shape.keys)
     products = _products(shape, partials)
     grads = record.grads
-    each = iter(
-        numbers(partials)
-    )  # each node's partials in turn: zip takes from it only while wrts lasts
+    # Each node's partials in turn: zip takes from it only while wrts lasts.
+    each = iter(numbers(partials))
     return {
         "type": "step",
         "step": record.step,
@@ -392,9 +390,8 @@ def _template(record: dict[str, Any]) -> tuple[str, int]:
             return [blank(v) for v in value]
         return value
 
-    text = line({**blank(record), "step": _STEP}).replace(
-        "%", "%%"
-    )  # the step stays first: "type" is not a number
+    # The step stays first: "type" is not a number.
+    text = line({**blank(record), "step": _STEP}).replace("%", "%%")
     return text.replace(json.dumps(_STEP), "%d").replace(
         json.dumps(_BLANK), "%r"
     ), count  # a float's repr is its JSON

@@ -255,9 +255,8 @@ def _latex(e: Expr, value_of=None, spelled: Mapping[str, str] | None = None) -> 
     return f"{{{_wrap(left, ATOM)}}}^{{{right[0]}}}", POWER
 
 
-_BREAKABLE_COMMA = (
-    r", \allowbreak "  # TeX breaks inline math after a relation or an operator, not after a comma
-)
+# TeX breaks inline math after a relation or an operator, not after a comma.
+_BREAKABLE_COMMA = r", \allowbreak "
 
 
 def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | None = None) -> str:
@@ -338,11 +337,12 @@ _SPECIAL = str.maketrans(
         "}": r"\}",
         "~": r"\textasciitilde{}",
         "^": r"\textasciicircum{}",
+        # OT1 would set <>| as ¡¿—.
         "<": r"\textless{}",
         ">": r"\textgreater{}",
         "|": r"\textbar{}",
     }
-)  # (OT1 sets <>| as ¡¿—)
+)
 
 
 def text(words: str) -> str:

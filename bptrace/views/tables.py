@@ -234,9 +234,8 @@ class TableRows:
     headers: tuple[str, ...]
     rows: list[Row] | Rows = field(default_factory=list)
     numeric_from: int = 99
-    text: tuple[
-        int, ...
-    ] = ()  # columns of text among the numeric ones: a formula with numbers, which may wrap
+    # Columns of text among the numeric ones: a formula with numbers, which may wrap.
+    text: tuple[int, ...] = ()
 
 
 def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -> TableRows:
@@ -343,20 +342,24 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Shortened:
+    """How much of a chain a view shows: `factors` of a path, `paths` of a chain (None: all)."""
+
+    factors: int | None = None
+    paths: int | None = None
+
+
 def chain_rows(
-    chain: Chain,
-    loss: str,
-    w: Writer,
-    per_sample=None,
-    max_factors: int | None = None,
-    max_shown: int | None = None,
+    chain: Chain, loss: str, w: Writer, per_sample=None, shortened: Shortened = Shortened()
 ) -> list[Row]:
     """Return one param's rows: a product per listed path, a note of the rest, the sum over paths.
 
     With samples, each path's value is shown per sample, and the last column holds the batch's
     (the mean over samples, or their sum); `per_sample` is ∂L/∂param of each sample. A path of more
-    than `max_factors` factors shows its first and last few, and how many lie between.
+    than `shortened.factors` factors shows its first and last few, and how many lie between.
     """
+    max_factors, max_shown = shortened.factors, shortened.paths
     label = w.partial(loss, chain.param)
     numbers = 1 if w.one_sample else 0
     batched = w.shown is not None
@@ -405,17 +408,15 @@ def chain_rows(
         ]
     rows = []
     single = chain.paths_total == 1
-    shown = (
-        chain.paths if max_shown is None else chain.paths[:max_shown]
-    )  # a view of a few rows shows the first
+    # A view of a few rows shows the first.
+    shown = chain.paths if max_shown is None else chain.paths[:max_shown]
     for i, path in enumerate(shown):
         edges = list(zip(path.nodes, path.nodes[1:]))
         symbols = w.times.join(
             _elided([w.partial(a, b) for a, b in _ends(edges, max_factors)], len(edges), w)
         )
-        if (
-            len(path.nodes) == 2
-        ):  # the local partial: the whole gradient when it is the only path, else a part
+        # The local partial: the whole gradient when it is the only path, else a part.
+        if len(path.nodes) == 2:
             symbols += w.note(" (direct)")
         substituted = w.times.join(
             _elided(
@@ -498,9 +499,8 @@ def chains(step: Step, loss: str, w: Writer) -> TableRows:
 def updates(graph: Graph, step: Step, w: Writer) -> TableRows:
     """Return each param's update, with the optimiser's state: momentum's velocity, adam's m, v."""
     settings, optimizer = graph.settings, graph.settings["optimizer"]
-    gradient = (
-        "gradient" if w.shown is None else f"{w.reduction} gradient"
-    )  # the batch's, from the samples'
+    # The batch's, from the samples'.
+    gradient = "gradient" if w.shown is None else f"{w.reduction} gradient"
     if optimizer == "momentum":
         return _momentum(step, w, gradient, settings)
     if optimizer == "adam":
@@ -649,9 +649,8 @@ def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
     )
     loss = w.loss_label(w.name(graph.loss))
     start = first.loss
-    if (
-        final.start_loss is not None
-    ):  # mini-batches: both losses over all the samples, not step 1's batch's
+    # Mini-batches: both losses over all the samples, not step 1's batch's.
+    if final.start_loss is not None:
         loss, start = loss + w.note(" (all samples)"), final.start_loss
     table.rows.append(
         Row((loss, w.number(start), "" if stopped else w.number(final.loss)), "loss", (graph.loss,))

@@ -39,9 +39,8 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
     """Return the table as segments, or None when rich must lay it out (see the docstring above)."""
     if not _plain_shape(table):
         return None
-    drawn = table.box.substitute(
-        options, safe=console.safe_box
-    )  # ASCII_HEAD where only ASCII can show
+    # ASCII_HEAD where only ASCII can show.
+    drawn = table.box.substitute(options, safe=console.safe_box)
     get_style = console.get_style
     columns = table.columns
     n = len(columns)
@@ -51,9 +50,8 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
     pads = [(0 if i == 0 else 1) + (0 if i == n - 1 else 1) for i in range(n)]
     room = options.max_width - sum(pads) - (n - 1)  # for the columns' text
     # Row by row: a table too wide is given up at its first long row, before every cell is measured.
-    grid: list[list[tuple[str, Style | None]]] = [
-        [] for _ in columns
-    ]  # per column: the header, then each row's
+    # Per column: the header, then each row's.
+    grid: list[list[tuple[str, Style | None]]] = [[] for _ in columns]
     widths = [column.min_width or 0 for column in columns]
     rows = [[column.header for column in columns], *zip(*(column.cells for column in columns))]
     if len(rows) != table.row_count + 1:
@@ -61,9 +59,8 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
     for row in rows:
         for i, cell in enumerate(row):
             cell = _cell(cell, console)
-            if (
-                cell is None or not cell[0].isprintable()
-            ):  # a newline, a tab, a control character: rich's to handle
+            # A newline, a tab, a control character: rich's to handle.
+            if cell is None or not cell[0].isprintable():
                 return None
             grid[i].append(cell)
             width = cell_len(cell[0])
@@ -77,9 +74,8 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
     row_styles = [_NULL] + [
         get_style(row.style) if row.style is not None else _NULL for row in table.rows
     ]
-    if any(
-        s.bgcolor is not None for s in row_styles
-    ):  # rich styles the dividers with a row's background
+    # Rich styles the dividers with a row's background.
+    if any(s.bgcolor is not None for s in row_styles):
         return None
     out: list[Segment] = []
     add = out.append

@@ -21,9 +21,8 @@ class Recorder:
 
     def __init__(self, out: Console, title: str) -> None:
         self.out = out
-        self.title = escaped(
-            title
-        )  # rich escapes it as SVG text, but no escape makes a control character valid XML
+        # Rich escapes it as SVG text, but no escape makes a control character valid XML.
+        self.title = escaped(title)
         self.lost: OSError | None = None
         from bptrace.views.terminal.steps import PipeConsole
 

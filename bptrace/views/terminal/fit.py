@@ -35,9 +35,8 @@ def breaks(text: str) -> list[int]:
         before, at = text[j - 1], text[j]
         if at == " " or (at in _OPERATORS and text[j + 1 : j + 2] in (" ", "")):
             continue  # a line ends in `a ·`, never begins with `· b`
-        if (
-            before == " " or before in "·*" or (before == "/" and at not in "∂d")
-        ):  # ∂L/∂w, dL/dw: one name
+        # After a space, a product's dot or a division's slash; ∂L/∂w and dL/dw are one name.
+        if before == " " or before in "·*" or (before == "/" and at not in "∂d"):
             out.append(j)
     return out
 
@@ -108,9 +107,8 @@ def plan(columns: Sequence[Sequence[str]], keep: Sequence[bool], width: int) -> 
     least = [_least(column, keep[i]) for i, column in enumerate(columns)]
     needed = sum(least) + GAP * (n - 1)
     shown = list(range(n))
-    numbers = [
-        i for i in range(1, n) if keep[i]
-    ]  # the last of them (a value, a param after its update) goes last
+    # The last of them (a value, a param after its update) goes last.
+    numbers = [i for i in range(1, n) if keep[i]]
     order = [i for i in reversed(range(1, n)) if not keep[i]] + numbers[-2::-1] + numbers[-1:]
     for drop in [None, *order]:
         if drop is not None and drop in shown and len(shown) > 1:
@@ -118,9 +116,8 @@ def plan(columns: Sequence[Sequence[str]], keep: Sequence[bool], width: int) -> 
         room = width - GAP * (len(shown) - 1)
         if sum(least[i] for i in shown) <= room:
             return Layout(tuple(shown), _spread(shown, least, natural, keep, room), False, needed)
-    return Layout(
-        (0,), (min(least[0], width),), False, needed
-    )  # a name wider than the terminal: it must fold
+    # A name wider than the terminal: it must fold.
+    return Layout((0,), (min(least[0], width),), False, needed)
 
 
 def _least(column: Sequence[str], keep: bool) -> int:
@@ -165,9 +162,8 @@ def plain(cell, console: Console) -> Text:
     """Return a cell as the Text rich would render (a string's markup read)."""
     if isinstance(cell, Text):
         return cell
-    if (
-        "[" not in cell and ":" not in cell
-    ):  # no markup, no emoji code: the string is the text (and much faster)
+    # No markup, no emoji code: the string is the text (and much faster)
+    if "[" not in cell and ":" not in cell:
         return Text(cell)
     try:
         return console.render_str(cell, highlight=False)
@@ -212,9 +208,8 @@ def fitted(table: Table, layout: Layout, console: Console, fixed: bool = False) 
     ]
     for column, width, body in zip(columns, layout.widths, cells):
         header = _wrapped(plain(column.header, console), width, False)
-        wraps = any(
-            "\n" in x.plain for x in [header, *body]
-        )  # else its width is its widest cell's, as grid lays it out
+        # Else its width is its widest cell's, as grid lays it out.
+        wraps = any("\n" in x.plain for x in [header, *body])
         # Folding is for a name wider than the terminal alone: nothing else can show it.
         out.add_column(
             header, justify=column.justify, width=width if wraps or fixed else None, overflow="fold"

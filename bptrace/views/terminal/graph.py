@@ -10,10 +10,9 @@ from rich.tree import Tree
 from bptrace.engine.chains import direct_edges
 from bptrace.engine.graph import Graph
 from bptrace.language.printer import name_text
+from bptrace.views import tables
 from bptrace.views.drawing import Labels, edge_label, layers, leaf_label, node_label
 from bptrace.views.terminal.steps import Heading, View
-
-LEAF_KINDS = ("input", "target", "param", "const")
 
 
 def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> RenderableType:
@@ -22,7 +21,7 @@ def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> Render
     leaves = {leaf.name: leaf for leaf in graph.leaves}
     nodes = {node.name: node for node in graph.nodes}
     layered = layers(graph)
-    kinds = [k for k in LEAF_KINDS if any(leaf.kind == k for leaf in graph.leaves)]
+    kinds = [k for k in tables.LEAF_TITLES if any(leaf.kind == k for leaf in graph.leaves)]
     parts: list[RenderableType] = [Heading(title), Text("")]
     direct = direct_edges(graph)
     if layered and layered[0]:

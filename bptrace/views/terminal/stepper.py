@@ -168,9 +168,8 @@ def _reveal(
     formula_first: bool = False,
     by_subject: bool = False,
 ) -> None:
-    layout = fit.plan_table(
-        _table(rows, list(rows.rows), view), out, out.width
-    )  # the whole table's, so rows line up
+    # The whole table's, so rows line up.
+    layout = fit.plan_table(_table(rows, list(rows.rows), view), out, out.width)
     out.print()
     out.print(Text(rows.title, style="bold"))
     out.print(_fitted(rows, layout, out, header=True))

@@ -56,9 +56,8 @@ class PipeConsole(Console):
             return super().render(renderable, options)
         self._rendering = True
         try:
-            return iter(
-                _trimmed(super().render(renderable, options))
-            )  # rendered in full here, nested renders too
+            # Rendered in full here, nested renders too.
+            return iter(_trimmed(super().render(renderable, options)))
         finally:
             self._rendering = False
 
@@ -75,15 +74,10 @@ class View:
     sections: tuple[str, ...] = tables.TABLES
     precision: int = 4
     notation: Notation = MATH
-    max_rows: int | None = (
-        MAX_ROWS  # rows per table before the middle is summarised; None shows all
-    )
-    focus: frozenset[str] = (
-        frozenset()
-    )  # one param and the nodes on its paths to the loss, highlighted
-    sample: int | None = (
-        None  # with samples: the one sample shown (numbered from 0), else the first few
-    )
+    max_rows: int | None = MAX_ROWS  # rows per table before the middle is summarised; None: all
+    # One param and the nodes on its paths to the loss, highlighted.
+    focus: frozenset[str] = frozenset()
+    sample: int | None = None  # with samples: the one shown (numbered from 0), else the first few
 
     def focused(self, subject: tuple[str, ...]) -> bool:
         """Tell whether a row about `subject` (node, edge's ends, param) is on the focused paths."""
@@ -138,12 +132,10 @@ class Heading:
     style: str = "bold"
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if (
-            cell_len(self.title) + 4 <= options.max_width
-        ):  # a space and a rule character on each side
-            yield Rule(
-                Text(self.title, style="rule.text"), style=self.style
-            )  # a file name's [red] is not markup
+        # A space and a rule character on each side.
+        if cell_len(self.title) + 4 <= options.max_width:
+            # A file name's [red] is not markup.
+            yield Rule(Text(self.title, style="rule.text"), style=self.style)
         else:
             yield Rule(style=self.style)
             yield Text(self.title, style=self.style)
@@ -175,9 +167,9 @@ def batch_note(graph: Graph, step: Step, view: View) -> str:
     said = tables.samples_said(graph, step, dots)
     if view.sample is not None:
         return f"{said}; showing sample {view.sample + 1}."
-    if n > MAX_SAMPLES:
+    if n > tables.MAX_SAMPLES:
         numbers = step.indices or range(n)
-        shown = ", ".join(str(i + 1) for i in numbers[:MAX_SAMPLES])
+        shown = ", ".join(str(i + 1) for i in numbers[: tables.MAX_SAMPLES])
         more = "" if step.indices is not None else " (--sample i shows sample i)"
         return f"{said}; showing samples {shown}, {dots}{more}."
     return said + "."
@@ -268,9 +260,8 @@ class _Fitted:
             yield part if segments is None else _Segments(segments)
             part = None
             while rest and part is None:
-                for k in range(
-                    len(rest), 0, -1
-                ):  # the next columns in their order, as many as fit beside the names
+                # The next columns in their order, as many as fit beside the names.
+                for k in range(len(rest), 0, -1):
                     picked = fit.columns(self.table, [0, *rest[:k]])
                     layout = fit.plan_table(picked, console, width)
                     if len(layout.shown) == k + 1:
@@ -340,24 +331,20 @@ def _invisible(segment: Segment) -> bool:
 
 
 MAX_LEAVES = 16  # of each kind on the line above the forward pass, unless --all
-MAX_FACTORS = (
-    8  # of a path in the chain rule table, unless --all: a path of 90 factors would fill a screen
-)
+# Factors of a path in the chain rule table, unless --all: a path of 90 would fill a screen.
+MAX_FACTORS = 8
 
 
 def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
-    n, num = (
-        view.notation,
-        tables.Writer(view.notation, view.precision).number,
-    )  # samples as [0, 1, 1, 0]
+    n = view.notation
+    num = tables.Writer(n, view.precision).number  # samples as [0, 1, 1, 0]
     groups: dict[str, list] = {}
     for leaf in graph.leaves:
         groups.setdefault(leaf.kind, []).append(leaf)
     units = []
     for kind, leaves in groups.items():
-        if (
-            view.max_rows is not None and len(leaves) > MAX_LEAVES
-        ):  # a thousand params: no one reads them all here
+        # A thousand params: no one reads them all here.
+        if view.max_rows is not None and len(leaves) > MAX_LEAVES:
             shown = leaves[:MAX_LEAVES] + [
                 leaf for leaf in leaves[MAX_LEAVES:] if leaf.name in view.focus
             ]
@@ -438,9 +425,8 @@ def _chains(graph: Graph, step: Step, view: View) -> Table:
                 hidden=len(step.chains) - len(picked) + 1,
             )
             continue
-        for row in tables.chain_rows(
-            chain, graph.loss, w, step.grads.get(chain.param), limit, _shown_paths(view)
-        ):
+        shown = tables.Shortened(limit, _shown_paths(view))
+        for row in tables.chain_rows(chain, graph.loss, w, step.grads.get(chain.param), shown):
             add_row(table, row, view)
         shortened = shortened or (
             limit is not None and any(len(path.factors) > limit for path in chain.paths)
@@ -492,9 +478,6 @@ def _rows(chain: Chain, view: View) -> int:
 
 def _updates(graph: Graph, step: Step, view: View) -> Table:
     return _rich(tables.updates(graph, step, writer(view, step, graph)), view)
-
-
-MAX_SAMPLES = tables.MAX_SAMPLES
 
 
 def writer(view: View, step: Step, graph: Graph) -> tables.Writer:
@@ -556,9 +539,8 @@ def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType
             _STATUS[r.status],
             style=_STATUS_STYLE[r.status],
         )
-    parts: list[RenderableType] = [
-        titled(table, gap=checked.step > 1)
-    ]  # the output's first line is the title
+    # The output's first line is the title.
+    parts: list[RenderableType] = [titled(table, gap=checked.step > 1)]
     wrong = [p for p in checked.partials if p.result.status != "ok"]
     if wrong:
         kinds = {p.result.status for p in wrong}
