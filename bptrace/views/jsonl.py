@@ -1,7 +1,7 @@
 """Write step records as JSON Lines: one strict RFC 8259 object per line, streamed as computed.
 
-The terminal tables and these lines are two views of the same records (render.py and this module).
-Consumers must ignore record types and keys they do not know, so the format can grow.
+The terminal tables and these lines are two views of the same records (terminal/steps.py and
+this module). Consumers must ignore record types and keys they do not know, so the format can grow.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The four tables of a step as rows of text, written by a Writer: Unicode math or LaTeX.
 
-The terminal (render.py), Markdown and LaTeX handouts (handout.py) all show these rows, so the
-three can never disagree about what a cell says.
+The terminal (terminal/steps.py), Markdown and LaTeX handouts (handout.py) all show these rows,
+so the three can never disagree about what a cell says.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ after a product's dot, after a division's slash (never the slash of ∂L/∂w). 
 its spaces. When even the narrowest such layout is too wide, plan() leaves columns out, formulas
 first (the rightmost first), then numbers right to left, the last of them (the value, the param
 after its update) kept longest and the first column always. The terminal shows the columns left
-out in tables of their own under the first, the names repeated (render._Fitted); --pause names
+out in tables of their own under the first, the names repeated (steps._Fitted); --pause names
 them in a note.
 """
 
@@ -148,7 +148,7 @@ def _spread(
     return tuple(widths[i] for i in shown)
 
 
-# The same, for a rich Table: what render.py and stepper.py show.
+# The same, for a rich Table: what steps.py and stepper.py show.
 
 
 def left_out_note(headers: list[str], needed: int) -> str:
