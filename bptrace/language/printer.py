@@ -27,7 +27,7 @@ class Notation:
     times: str
     minus: str
     partial: str
-    pretty: bool  # slide math: w1 as w₁, x^2 as x², sigmoid as σ
+    pretty: bool  # slide math: w1 as w₁, x^2 as x², a huge count as ≈ 1.2·10²⁵
     ascii_names: bool = False  # spell θ as theta, for terminals that cannot show it
     # With ascii_names: a network's names as spelled, none alike (ascii_spellings).
     spelled: Mapping[str, str] | None = None
