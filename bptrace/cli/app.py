@@ -212,7 +212,7 @@ def run(
     ] = None,
 ) -> None:
     """Train the network in FILE and show every step."""
-    from bptrace.views.terminal.steps import SECTIONS
+    from bptrace.views.tables import TABLES as SECTIONS
 
     sections = options.tables_named(show, SECTIONS)
     options.check_lr(lr)

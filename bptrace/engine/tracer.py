@@ -100,6 +100,16 @@ class Chain:
     listed: tuple[Path, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
+    def max_paths(self) -> int:
+        """Return how many paths per param the trace was asked to list."""
+        return self.finder.max_paths
+
+    @property
+    def capped(self) -> bool:
+        """Tell whether fewer paths are listed than were asked for (see chains.listed_per_param)."""
+        return self.finder.capped
+
+    @property
     def paths(self) -> tuple[Path, ...]:
         """Return the listed paths, each with its factors and their product."""
         if self.listed is None:

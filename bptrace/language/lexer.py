@@ -27,7 +27,6 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-_SPACES = re.compile(r"[ \t\r\f\v]*")
 _NAME, _OP, _NUMBER, _NEWLINE, _END, _BAD = (
     _TOKEN.groupindex[g] for g in ("name", "op", "number", "newline", "end", "bad")
 )

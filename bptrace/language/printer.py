@@ -6,7 +6,7 @@ import math
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from itertools import count
@@ -22,21 +22,64 @@ _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 @dataclass(frozen=True, slots=True)
 class Notation:
-    """How math is written: plain .bp text, or slide math in Unicode."""
+    """How math is written: plain .bp text, or slide math in Unicode; each glyph a view chooses."""
 
     times: str
     minus: str
     partial: str
-    pretty: bool
+    pretty: bool  # slide math: w1 as w₁, x^2 as x², a huge count as ≈ 1.2·10²⁵
     ascii_names: bool = False  # spell θ as theta, for terminals that cannot show it
-    spelled: Mapping[str, str] | None = (
-        None  # with ascii_names: a network's names as spelled, none alike (ascii_spellings)
-    )
+    # With ascii_names: a network's names as spelled, none alike (ascii_spellings).
+    spelled: Mapping[str, str] | None = None
+    dots: str = "..."  # rows or factors left out
+    infinity: str = "inf"
+    dash: str = "-"  # a range: questions 3-4
+    approx: str = "~"
+    nabla: str = "grad "  # the gradient of: grad L
+    delta: str = "delta"  # a nudge
+    change: str = "delta "  # the change of: delta L
+    squared: str = "^2"
+    arrow: str = "<-"  # an edge into a node
+    bars: str = "_.-~=+*#"  # a sparkline's, lowest first
+    marker: str = ">"  # a focused row
+    sigmoid: str = "sigmoid"
+    hat: str = "{}_hat"  # adam's bias-corrected m and v
+    root: str = "sqrt({})"
+    # The optimisers' settings: the learning rate, momentum, adam's betas and epsilon.
+    alpha: str = "lr"
+    mu: str = "mu"
+    beta1: str = "beta1"
+    beta2: str = "beta2"
+    eps: str = "eps"
 
 
 BP = Notation(times="*", minus="-", partial="d", pretty=False)
-MATH = Notation(times="·", minus="−", partial="∂", pretty=True)
-ASCII = Notation(times="*", minus="-", partial="d", pretty=False, ascii_names=True)
+MATH = Notation(
+    times="·",
+    minus="−",
+    partial="∂",
+    pretty=True,
+    dots="…",
+    infinity="∞",
+    dash="–",
+    approx="≈",
+    nabla="∇",
+    delta="Δ",
+    change="Δ",
+    squared="²",
+    arrow="←",
+    bars="▁▂▃▄▅▆▇█",
+    marker="▸",
+    sigmoid="σ",
+    hat="{}\u0302",
+    root="√{}",
+    alpha="α",
+    mu="μ",
+    beta1="β₁",
+    beta2="β₂",
+    eps="ε",
+)
+ASCII = replace(BP, ascii_names=True)
 
 
 def number_text(v: Fraction) -> str:
@@ -99,9 +142,9 @@ def name_text(name: str, notation: Notation) -> str:
 def ascii_spellings(names: Iterable[str]) -> dict[str, str]:
     """Return how each non-ASCII name of a network is spelled in ASCII, no two names alike.
 
-    θ is theta and ŷ is y, unless the network also has a y (or another name spelled y): then the accent is
-    spelled out too, ŷ as y_hat, and where even that is taken, the code points are added (ℒ beside L is
-    L_u2112). A name in ASCII is always shown as written.
+    θ is theta and ŷ is y, unless the network also has a y (or another name spelled y): then the
+    accent is spelled out too, ŷ as y_hat, and where even that is taken, the code points are added
+    (ℒ beside L is L_u2112). A name in ASCII is always shown as written.
     """
     names = list(dict.fromkeys(names))
     taken = {name for name in names if name.isascii()}
@@ -143,7 +186,7 @@ _MARKS = {
 
 
 def _spelled(name: str, marks: bool = False) -> str:
-    """Return a name in ASCII letters: each letter without its accents (with `marks`, followed by them, y_hat)."""
+    """Return a name in ASCII letters, each without its accents (with `marks`, then them: y_hat)."""
     out = []
     for ch in unicodedata.normalize("NFKD", name):
         if not unicodedata.combining(ch):
@@ -184,7 +227,7 @@ def show(
 
 
 def _wrap(part: tuple[str, int], need: int, minus: str | None = None) -> str:
-    """Parenthesize a part that binds looser than `need`, or that starts with `minus` (a right operand)."""
+    """Parenthesize a part binding looser than `need`, or a right operand starting with `minus`."""
     text, level = part
     return f"({text})" if level < need or (minus and text.startswith(minus)) else text
 
@@ -207,7 +250,7 @@ def _show(e: Expr, n: Notation, value_of) -> tuple[str, int]:
             text = f"({text})"
         return n.minus + text, UNARY
     if isinstance(e, Call):
-        fn = "σ" if n.pretty and e.fn == "sigmoid" else e.fn
+        fn = n.sigmoid if e.fn == "sigmoid" else e.fn
         args = (
             value_of(a.id) if value_of and isinstance(a, Name) else _show(a, n, value_of)[0]
             for a in e.args
@@ -235,7 +278,7 @@ def format_value(v, precision: int, notation: Notation = BP) -> str:
     """Return a number, or the samples of an array as a short list: [0, 1, 1, 0], [0.1, 0.2, …]."""
     if getattr(v, "ndim", 0):
         items = [format_number(x, precision, notation) for x in list(v)[:6]]
-        more = (", …" if notation.pretty else ", ...") if len(v) > 6 else ""
+        more = f", {notation.dots}" if len(v) > 6 else ""
         return f"[{', '.join(items)}{more}]"
     return format_number(v, precision, notation)
 
@@ -246,8 +289,7 @@ def format_number(v: float, precision: int, notation: Notation = BP) -> str:
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
-        infinity = "∞" if notation.pretty else "inf"
-        return infinity if v > 0 else notation.minus + infinity
+        return notation.infinity if v > 0 else notation.minus + notation.infinity
     if v == 0:
         return "0"
     if precision >= 16:
@@ -261,15 +303,16 @@ def format_number(v: float, precision: int, notation: Notation = BP) -> str:
     return text.replace("-", notation.minus)
 
 
-EXACT_COUNT_DIGITS = (
-    24  # a count of more digits is shown as ≈ 1.2·10²⁵: no one reads 25 digits, nor 4,300
-)
+# A count of more digits is shown as ≈ 1.2·10²⁵: no one reads 25 digits, nor 4,300.
+EXACT_COUNT_DIGITS = 24
 
 
 def count_parts(n: int) -> tuple[str, int] | None:
-    """Return a huge count as its mantissa rounded to two digits and its exponent, ("1.2", 4304), or None
-    when it has at most EXACT_COUNT_DIGITS digits (written exactly). No int-to-str conversion: Python refuses
-    one of more than 4,300 digits."""
+    """Return a huge count's mantissa, rounded to two digits, and exponent: ("1.2", 4304).
+
+    None when it has at most EXACT_COUNT_DIGITS digits (written exactly). No int-to-str
+    conversion: Python refuses one of more than 4,300 digits.
+    """
     if n < 10**EXACT_COUNT_DIGITS:
         return None
     e = int(math.log10(n))  # may be one off near a power of ten: corrected below
@@ -281,7 +324,7 @@ def count_parts(n: int) -> tuple[str, int] | None:
 
 
 def count_text(n: int, notation: Notation = BP) -> str:
-    """Return a count for a human to read: 1,152,921,504,606,846,976, or past 24 digits ≈ 1.2·10⁴³⁰⁴ (~1.2e4304)."""
+    """Return a count for a human: 1,152,921,504,606,846,976, or past 24 digits ≈ 1.2·10⁴³⁰⁴."""
     parts = count_parts(n)
     if parts is None:
         return f"{n:,}"

@@ -1,12 +1,12 @@
-"""The loss curve of a run as a sparkline: one bar per column, on a log scale when the loss spans decades."""
+"""The loss curve of a run as a sparkline: a bar per column, log scale when it spans decades."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-BARS = "▁▂▃▄▅▆▇█"
-ASCII_BARS = "_.-~=+*#"
+from bptrace.language.printer import MATH
+
 LOG_SPAN = 100.0  # the loss spans decades when its largest value is this many times its smallest
 
 
@@ -23,13 +23,12 @@ class Curve:
     steps: int  # losses drawn: one per step, and the final one
 
 
-def curve(losses: list[float], width: int = 60, ascii_only: bool = False) -> Curve:
-    """Return the sparkline of `losses`, each column the mean of its share of the steps."""
+def curve(losses: list[float], width: int = 60, bars: str = MATH.bars) -> Curve:
+    """Return the sparkline of `losses` in `bars`, each column the mean of its share of steps."""
     finite = [x for x in losses if math.isfinite(x)]
     low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
     log = low > 0 and high / low >= LOG_SPAN
     columns = min(width, len(losses))
-    bars = ASCII_BARS if ascii_only else BARS
     drawn = []
     for c in range(columns):
         share = losses[c * len(losses) // columns : (c + 1) * len(losses) // columns]

@@ -56,9 +56,8 @@ def leaf_label(graph: Graph, leaf: Leaf, labels: Labels) -> str:
     if leaf.drawn and labels.step is None:
         text += f" ~ {leaf.drawn}"  # drawn at random (with the seed in the title)
     if labels.step is not None and leaf.kind == "param":
-        grad = next(
-            u.grad for u in labels.step.updates if u.param == name
-        )  # the batch's, with samples
+        # The batch's, with samples.
+        grad = next(u.grad for u in labels.step.updates if u.param == name)
         text += f"\n{partial_text(graph.loss, name, n)} = {labels.num(grad)}"
     return text
 
@@ -80,7 +79,8 @@ def edge_label(edge: Edge, labels: Labels, direct: bool = False) -> str:
     partial ∂L/∂a is then only part of the gradient ∂L/∂a the name's own label shows.
     """
     n = labels.notation
-    text = f"{partial_text(edge.of, edge.wrt, n)}{' (direct)' if direct else ''} = {show(edge.formula, n)}"
+    marked = " (direct)" if direct else ""
+    text = f"{partial_text(edge.of, edge.wrt, n)}{marked} = {show(edge.formula, n)}"
     if labels.step is not None and not isinstance(edge.formula, Num):  # not "∂h/∂b = 1 = 1"
         with numpy().errstate(all="ignore"):  # ∂L/∂k of a const may be nan, shown as such
             text += f" = {labels.num(run(edge.program, labels.step.values))}"
@@ -103,14 +103,12 @@ def dot(graph: Graph, labels: Labels, title: str) -> str:
                 style = (
                     ', style=filled, fillcolor="#fff2cc"' if leaves[name].kind == "param" else ""
                 )
-                lines.append(
-                    f"  {_quote(name)} [shape=box{style}, label={_quote(leaf_label(graph, leaves[name], labels))}];"
-                )
+                label = _quote(leaf_label(graph, leaves[name], labels))
+                lines.append(f"  {_quote(name)} [shape=box{style}, label={label}];")
             else:
                 shape = "doubleoctagon" if name == graph.loss else "ellipse"
-                lines.append(
-                    f"  {_quote(name)} [shape={shape}, label={_quote(node_label(graph, nodes[name], labels))}];"
-                )
+                label = _quote(node_label(graph, nodes[name], labels))
+                lines.append(f"  {_quote(name)} [shape={shape}, label={label}];")
         if k == 0 and names:
             lines.append("  { rank=same; " + " ".join(_quote(name) + ";" for name in names) + " }")
     direct = direct_edges(graph)
@@ -127,7 +125,7 @@ def _by_name(graph: Graph) -> tuple[dict[str, Leaf], dict[str, Node]]:
 
 
 def _quote(text: str) -> str:
-    """Return a DOT string: quoted, backslashes and quotes escaped, line breaks as \\n, other controls made visible."""
+    """Return a DOT string: quoted, \\ and " escaped, line breaks as \\n, other controls visible."""
     lines = (escaped(part).replace("\\", "\\\\").replace('"', '\\"') for part in text.split("\n"))
     return '"' + "\\n".join(lines) + '"'
 
@@ -174,7 +172,7 @@ _MERMAID_SPECIAL = str.maketrans(
 
 
 def _mermaid_text(text: str) -> str:
-    """Return a quoted Mermaid label: quotes, #, &, <, > and backticks as entities (#quot;), line breaks as <br>."""
+    """Return a quoted Mermaid label: " # & < > ` as entities (#quot;), line breaks as <br>."""
     return (
         '"'
         + "<br>".join(escaped(part).translate(_MERMAID_SPECIAL) for part in text.split("\n"))

@@ -7,13 +7,13 @@ work out empty (all but the SCAFFOLD columns); the same run without blanks is it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 from bptrace.engine.graph import Graph
 from bptrace.engine.tracer import Final, Step
 from bptrace.language.diagnostics import escaped
-from bptrace.language.printer import ASCII, BP, MATH, name_text, partial_text, show
+from bptrace.language.printer import ASCII, BP, MATH, Notation, name_text, partial_text, show
 from bptrace.views import latex, tables
 
 # The columns a worksheet keeps, by table: the rest (values, formulas, numbers, the optimiser's
@@ -21,9 +21,8 @@ from bptrace.views import latex, tables
 SCAFFOLD = {
     "forward": ("node", "expression"),
     "partials": ("partial",),
-    "gradients": (
-        "gradient",
-    ),  # ∂L/∂node summed over its uses: shown with the partials, blanked with them or the chains
+    # ∂L/∂node summed over its uses: shown with the partials, blanked with them or the chains.
+    "gradients": ("gradient",),
     "chains": ("gradient", "chain"),
     "updates": ("param", "before"),
 }
@@ -44,7 +43,7 @@ def markdown(
     graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str
 ) -> Iterator[str]:
     """Yield a Markdown document, a step at a time."""
-    w = tables.Writer(BP if sheet.ascii_math else MATH, sheet.precision)
+    w = tables.Writer(_notation(sheet), sheet.precision)
     return _document(
         graph,
         records,
@@ -59,6 +58,7 @@ def markdown(
             ),
             summary=lambda rows: "\n## Summary\n\n" + _md_table(rows, set(), sheet),
             end=ending("markdown"),
+            dots="…",
         ),
     )
 
@@ -68,7 +68,7 @@ def latex_document(
 ) -> Iterator[str]:
     """Yield a LaTeX document (article, amsmath), a step at a time."""
     names = [leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]
-    w = tables.Writer(MATH, sheet.precision, tex=True, spelled=latex.spellings(names))
+    w = tables.TexWriter(replace(latex.TEX, spelled=latex.spellings(names)), sheet.precision)
     return _document(
         graph,
         records,
@@ -76,15 +76,17 @@ def latex_document(
         w,
         _Form(
             begin=(
-                "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n\\usepackage[margin=2cm]{geometry}\n"
+                "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{longtable}\n"
+                "\\usepackage[margin=2cm]{geometry}\n"
                 "\\renewcommand{\\arraystretch}{1.8}  % room for fractions between rows\n"
                 f"\\begin{{document}}\n\\section*{{{latex.text(_ascii(escaped(title)))}}}\n"
             ),
-            step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}\n",
+            step=lambda k, leaves: f"\n\\subsection*{{Step {k}}}\n{leaves}.\n",
             note=lambda prose, math: f"\n{latex.text(prose)}{f'${math}$' if math else ''}\n",
             table=lambda rows, blank: _tex_table(rows, blank, sheet),
             summary=lambda rows: "\n\\subsection*{Summary}\n" + _tex_table(rows, set(), sheet),
             end=ending("latex"),
+            dots="...",  # in prose: LaTeX sets ... as it is
         ),
     )
 
@@ -95,18 +97,17 @@ class _Form:
 
     begin: str
     step: Callable[[int, str], str]  # a step's heading, given its number and its leaves line
-    note: Callable[
-        [str, str], str
-    ]  # a paragraph: its prose, and math after it (LaTeX sets that in $…$)
+    note: Callable[[str, str], str]  # a paragraph: its prose, then math (LaTeX sets it in $…$)
     table: Callable[[tables.TableRows, set[int]], str]  # a table, given its blank columns
     summary: Callable[[tables.TableRows], str]  # the summary, under its heading
     end: str
+    dots: str  # rows or samples left out, in prose
 
 
 def _document(
     graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: tables.Writer, form: _Form
 ) -> Iterator[str]:
-    """Yield a document's chunks: its beginning, a chunk per step and per table, the summary, its end.
+    """Yield a document's chunks: its beginning, one per step and per table, the summary, its end.
 
     A worksheet and its key yield the same number of chunks, so they can be written side by side.
     """
@@ -117,18 +118,14 @@ def _document(
             first = first or record
             w = tables.for_step(w, graph, record)
             yield form.step(record.step, _leaves(graph, record, w, sheet))
-            if (
-                record.samples is not None
-            ):  # which samples, and that the loss and the gradients are their mean
-                said = tables.samples_said(
-                    graph, record, "..." if w.tex else "…"
-                )  # prose: LaTeX sets ... as it is
+            if record.samples is not None:
+                # Which samples, and that the loss and the gradients are their mean.
+                said = tables.samples_said(graph, record, form.dots)
                 yield form.note(said[0].upper() + said[1:] + ".", "")
             for rows, name in _tables(graph, record, w, sheet):
                 yield form.table(rows, _blanked(record, name, sheet, rows.headers))
-                if (
-                    name == "forward" and record.samples is not None
-                ):  # the loss training lowers, an answer where forward is blank
+                if name == "forward" and record.samples is not None:
+                    # The loss training lowers: an answer where forward is blank.
                     loss = f"{w.name(graph.loss)} = " + (
                         "" if "forward" in sheet.blank else w.number(record.loss)
                     )
@@ -153,18 +150,25 @@ def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
         "updates": lambda: tables.updates(graph, step, w),
     }
     made = [(made[name](), name) for name in tables.TABLES if name in sheet.sections]
-    if (
-        "partials" in sheet.sections
-    ):  # as the terminal shows it: after the partials, when a node has a gradient to sum
+    # As the terminal shows it: after the partials, when a node has a gradient to sum.
+    if "partials" in sheet.sections:
         gradients = tables.gradients(graph, step, w)
         if len(gradients.rows) > 1:  # more than the seed ∂L/∂L = 1
             made.insert([name for _, name in made].index("partials") + 1, (gradients, "gradients"))
     return made
 
 
+def _notation(sheet: Sheet) -> Notation:
+    """Return the notation of a Markdown sheet's math: slide math, or .bp text."""
+    return BP if sheet.ascii_math else MATH
+
+
 def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> set[int]:
-    """Return the columns left empty: the table's answers, an update's "before" after step 1, and the numbers
-    another table substitutes from a blank one (the chains' "with numbers" are the local derivatives' values)."""
+    """Return the columns left empty: the table's answers, an update's "before" after step 1.
+
+    Also the numbers another table substitutes from a blank one (the chains' "with numbers" are the
+    local derivatives' values).
+    """
     if name == "chains" and "partials" in sheet.blank and name not in sheet.blank:
         return {i for i, header in enumerate(headers) if header == "with numbers"}
     if name not in sheet.blank and not (
@@ -178,22 +182,23 @@ def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> s
 
 
 def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
-    """Return how the tables a worksheet shows filled in would give its blank answers away, each with what to do."""
+    """Return how a worksheet's tables, filled in, would give its blanks away, and what to do."""
     blank, shown = sheet.blank, set(sheet.sections)
     said = []
     using = (
         graph.partials_using_nodes() if "forward" in blank and "partials" in shown - blank else ()
     )
     if using:
-        n, e = BP if sheet.ascii_math else MATH, using[0]
+        n, e = _notation(sheet), using[0]
         said.append(
             f"the local derivatives use node values, which the blank forward pass asks for "
-            f"({partial_text(e.of, e.wrt, n)} = {show(e.formula, n)}): blank the partials too, or leave them out with --show"
+            f"({partial_text(e.of, e.wrt, n)} = {show(e.formula, n)}): blank the partials too, "
+            "or leave them out with --show"
         )
     if "chains" in blank and "updates" in shown - blank:
         said.append(
-            "the updates show each gradient, which the blank chains ask for: blank the updates too, or leave "
-            "them out with --show"
+            "the updates show each gradient, which the blank chains ask for: "
+            "blank the updates too, or leave them out with --show"
         )
     if "updates" in blank and steps > 1:
         said.append(
@@ -203,23 +208,17 @@ def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
     return said
 
 
-def _picked(rows: Sequence[tables.Row], sheet: Sheet) -> list[tables.Row | None]:
-    if sheet.max_rows is None or len(rows) <= sheet.max_rows:
-        return list(rows)
-    return [*rows[: sheet.max_rows - 10], None, *rows[-10:]]
-
-
 def _leaves(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet) -> str:
-    """Return the step's inputs, targets, params and consts; a worksheet hides params an earlier step updated."""
+    """Return the step's inputs, targets, params and consts; a worksheet hides updated params."""
     hidden = _hides_updates(step, sheet)
     groups: dict[str, list[str]] = {}
     for leaf in graph.leaves:
         value = "?" if hidden and leaf.kind == "param" else w.number(step.values[leaf.name])
         item = f"{w.name(leaf.name)} = {value}"
-        groups.setdefault(leaf.kind, []).append(f"${item}$" if w.tex else item)
+        groups.setdefault(leaf.kind, []).append(w.math(item))
     return "; ".join(
         f"{tables.LEAF_TITLES[kind]}: {', '.join(items)}" for kind, items in groups.items()
-    ) + ("." if w.tex else "")
+    )
 
 
 def _hides_updates(step: Step, sheet: Sheet) -> bool:
@@ -227,15 +226,16 @@ def _hides_updates(step: Step, sheet: Sheet) -> bool:
     return "updates" in sheet.blank and step.step > 1
 
 
-# -- Markdown ------------------------------------------------------------------------------------------
+# -- Markdown -------------------------------------------------------------------------------------
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>|#$&~"})
 
 
 def _md(text: str) -> str:
-    """Return text on one line with Markdown's special characters escaped, so w_1 and x*y stay as written.
+    """Return text on one line, Markdown's special characters escaped: w_1 and x*y stay as written.
 
-    (& is escaped so that no entity is read, $ for renderers that set $…$ as math, ~ for strikethrough.)
+    (& is escaped so that no entity is read, $ for renderers that set $…$ as math, ~ for
+    strikethrough.)
     """
     return escaped(text).translate(_MD_SPECIAL)
 
@@ -246,7 +246,7 @@ def _md_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
         "| " + " | ".join(_md(h) for h in rows.headers) + " |",
         "| " + " | ".join(aligns) + " |",
     ]
-    for row in _picked(rows.rows, sheet):
+    for row in tables.picked(rows.rows, sheet.max_rows):
         if row is None:
             hidden = len(rows.rows) - (sheet.max_rows or 0)
             lines.append(
@@ -264,15 +264,16 @@ def _md_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
     return "\n".join(lines) + "\n"
 
 
-# -- LaTeX ---------------------------------------------------------------------------------------------
+# -- LaTeX ----------------------------------------------------------------------------------------
 
 
 def _ascii(text: str) -> str:
-    """Return text pdflatex can set: θ spelled theta, other letters without accents (a file name)."""
+    """Return text pdflatex can set (a file name): θ spelled theta, other letters unaccented."""
     return text if text.isascii() else name_text(text, ASCII)
 
 
-_LONG = 40  # characters a formula column's widest cell may show before the column wraps (in math mode, at + − ·)
+# Characters a formula column's widest cell may show before the column wraps (in math, at + − ·).
+_LONG = 40
 
 
 def _shown_length(cell: str) -> int:
@@ -281,8 +282,10 @@ def _shown_length(cell: str) -> int:
 
 
 def _tex_spec(rows: tables.TableRows, shown: list[tables.Row | None]) -> str:
-    """Return a table's column spec: names left, numbers right, text that may be long (with numbers, and formulas of
-    more than _LONG characters among the `shown` rows) in columns that wrap."""
+    """Return a table's column spec: names left, numbers right, long text in columns that wrap.
+
+    Long text: formulas with numbers, and formulas of more than _LONG characters in `shown` rows.
+    """
 
     def column(i: int) -> str:
         if i in rows.text:
@@ -301,13 +304,12 @@ def _tex_spec(rows: tables.TableRows, shown: list[tables.Row | None]) -> str:
 
 
 def _tex_table(rows: tables.TableRows, blank: set[int], sheet: Sheet) -> str:
-    shown = _picked(rows.rows, sheet)
+    shown = tables.picked(rows.rows, sheet.max_rows)
     spec = _tex_spec(rows, shown)
     title = rows.title  # written by the LaTeX writer: already LaTeX
     headers = [h if "$" in h else latex.text(h) for h in rows.headers]
-    room = (
-        r"\hspace{2.5cm}" if len(blank) <= 3 else r"\hspace{1.5cm}"
-    )  # four samples' columns and more: narrower, to fit the page
+    # Four samples' columns and more: narrower, to fit the page.
+    room = r"\hspace{2.5cm}" if len(blank) <= 3 else r"\hspace{1.5cm}"
     lines = [
         f"\n\\paragraph{{{title}}}\\mbox{{}}",
         f"\\begin{{longtable}}{{{spec}}}",

@@ -1,7 +1,7 @@
 """Write step records as JSON Lines: one strict RFC 8259 object per line, streamed as computed.
 
-The terminal tables and these lines are two views of the same records (render.py and this module).
-Consumers must ignore record types and keys they do not know, so the format can grow.
+The terminal tables and these lines are two views of the same records (terminal/steps.py and
+this module). Consumers must ignore record types and keys they do not know, so the format can grow.
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ from bptrace.engine.tracer import Batches, Final, Step
 from bptrace.language.printer import show
 
 SCHEMA = "bptrace.trace"
-VERSION = 3  # 2: arrays of samples. 3: forward and partials keyed by name, each path's nodes once in begin
+# 2: arrays of samples. 3: forward and partials keyed by name, each path's nodes once in begin.
+VERSION = 3
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _FLOAT = {float}
-_BLANK, _STEP = (
-    "\x00",
-    "\x01",
-)  # a float's place in a template, and the step's: no name holds a control character
+# A float's place in a template, and the step's: no name holds a control character.
+_BLANK, _STEP = "\x00", "\x01"
 
 
 def number(value: Any) -> float | str | list:
@@ -47,15 +46,15 @@ def number(value: Any) -> float | str | list:
 
 
 def numbers(values: list[Any]) -> list[Any]:
-    """Return `values` with each made a JSON number by `number`: the list itself when all are finite floats."""
+    """Return `values` made JSON numbers by `number`: the list itself when all are finite floats."""
     return values if _plain(values) else [number(v) for v in values]
 
 
 def _plain(values: list[Any]) -> bool:
-    """Tell whether every value is a finite Python float, which JSON writes as it is (its repr), at C speed.
+    """Tell at C speed whether every value is a finite Python float, which JSON writes as its repr.
 
-    Not an int, a bool or numpy's float64 (whose repr is not a JSON number); finite only if the sum is (a
-    sum that overflows costs only the slow way).
+    Not an int, a bool or numpy's float64 (whose repr is not a JSON number); finite only if the sum
+    is (a sum that overflows costs only the slow way).
     """
     return set(map(type, values)) <= _FLOAT and math.isfinite(sum(values, 0.0))
 
@@ -68,17 +67,15 @@ def _take(values: Mapping[Any, Any], keys: tuple[Any, ...]) -> list[Any]:
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """What every record of a trace shares, worked out once: the nodes, the partials by node, the listed paths."""
+    """What every record of a trace shares, worked out once: nodes, partials, listed paths."""
 
     nodes: tuple[str, ...]
-    keys: tuple[
-        tuple[str, str], ...
-    ]  # every (of, wrt) on loss-to-param paths, in backprop order, grouped by of
+    keys: tuple[tuple[str, str], ...]  # each (of, wrt) on loss-to-param paths, in backprop order
     ofs: tuple[str, ...]  # the nodes those partials are of, in that order
     wrts: tuple[tuple[str, ...], ...]  # and, for each, what it is differentiated with respect to
     chains: tuple[ChainPlan, ...]
-    # The listed paths' products, left to right from the loss as math.prod takes them, each shared prefix once:
-    # prefix i is prefix `parent` (−1: none) times the partial keys[edges[e]]; each path ends at one prefix.
+    # The listed paths' products, left to right from the loss as math.prod takes them, each shared
+    # prefix once: prefix i is prefix `parent` (−1: none) times the partial keys[edges[e]].
     edges: tuple[int, ...]
     prefixes: tuple[tuple[int, int], ...]  # (parent, e)
     ends: tuple[tuple[int, ...], ...]  # per chain, per listed path: its last prefix
@@ -116,8 +113,8 @@ def layout(graph: Graph, max_paths: int) -> Layout:
 
 
 def _products(shape: Layout, partials: list[Any]) -> list[Any]:
-    """Return the product of every prefix of the listed paths (`partials` in the order of shape.keys): the same
-    floats as math.prod of each path."""
+    """Return the product of every prefix of the listed paths (`partials` in the order of
+    shape.keys): the same floats as math.prod of each path."""
     factors = list(map(partials.__getitem__, shape.edges))
     products: list[Any] = []
     push = products.append
@@ -126,16 +123,17 @@ def _products(shape: Layout, partials: list[Any]) -> list[Any]:
     return products
 
 
-# Characters str.splitlines (and JavaScript, for U+2028 and U+2029) ends a line at, which JSON may write raw in a
-# string: written as \u escapes, so that a reader splitting lines never splits a record. (json escapes the others.)
+# Characters str.splitlines (and JavaScript, for U+2028 and U+2029) ends a line at, which JSON may
+# write raw in a string: written as \u escapes, so that a reader splitting lines never splits a
+# record. (json escapes the others.)
 _LINE_BREAKS = str.maketrans({c: f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"})
 
 
 def line(record: dict[str, Any]) -> str:
     """Return one record as one line of strict JSON (NaN and Infinity are refused, never written).
 
-    The same text as one json.dumps of it, made a piece at a time: json.dumps is a single call that no
-    signal can stop, and a step of a million samples took it forty seconds (see `_encode`).
+    The same text as one json.dumps of it, made a piece at a time: json.dumps is a single call that
+    no signal can stop, however long a step of a million samples takes it (see `_encode`).
     """
     text = "".join(_encode(record, []))
     return (text if text.isascii() else text.translate(_LINE_BREAKS)) + "\n"
@@ -146,13 +144,12 @@ def _dumps(value: Any) -> str:
 
 
 _SCALARS = {float, int, str, bool, type(None)}
-CHUNK = (
-    1 << 16
-)  # numbers encoded in one call: each a few milliseconds, so that Ctrl-C stops a long line at once
+# Numbers encoded in one call: a call is short, so that Ctrl-C stops a long line at once.
+CHUNK = 1 << 16
 
 
 def _encode(value: Any, out: list[str]) -> list[str]:
-    """Append the JSON of `value` to `out` in pieces: containers of numbers whole, a long list of them in chunks."""
+    """Append the JSON of `value` to `out`: containers of numbers whole, long lists in chunks."""
     kind = type(value)
     if kind is dict and not set(map(type, value.values())) <= _SCALARS:
         out.append("{")
@@ -178,22 +175,20 @@ def _encode(value: Any, out: list[str]) -> list[str]:
     return out
 
 
-JSON_INT_DIGITS = (
-    4300  # the most digits Python's json module reads back as an int by default (sys.int_info)
-)
+# The most digits Python's json module reads back as an int by default (sys.int_info).
+JSON_INT_DIGITS = 4300
 
 
 def paths_count(n: int) -> int | str:
-    """Return a count of paths for JSON: an integer; one of more than 4,300 digits, a string of its digits.
+    """Return a count of paths for JSON: an int, or past 4,300 digits a string of its digits.
 
-    JSON itself has no limit, but Python's json refuses to read such an integer by default (and to write one):
-    as a string the trace stays readable, and exact.
+    JSON itself has no limit, but Python's json refuses to read such an integer by default (and to
+    write one): as a string the trace stays readable, and exact.
     """
     import sys
 
-    limit = (
-        sys.get_int_max_str_digits()
-    )  # json writes an int through str(): at most this many digits (0: no limit)
+    # json writes an int through str(): at most this many digits (0: no limit)
+    limit = sys.get_int_max_str_digits()
     if n < 10 ** min(JSON_INT_DIGITS, limit or JSON_INT_DIGITS):
         return n
     sys.set_int_max_str_digits(0)  # no limit, for this one conversion
@@ -212,7 +207,7 @@ def begin(
     shape: Layout | None = None,
     batches: Batches | None = None,
 ) -> dict[str, Any]:
-    """Return the record that opens a trace: the network, its settings (the mini-batches' too), its graph and its listed paths."""
+    """Return the record that opens a trace: network, settings, graph and listed paths."""
     shape = shape or layout(graph, max_paths)
     batch = (
         {}
@@ -280,19 +275,17 @@ def begin(
 
 
 def step(graph: Graph, record: Step, shape: Layout | None = None) -> dict[str, Any]:
-    """Return the record of one training step; `shape` is the trace's layout (worked out here if not given).
+    """Return the record of one training step; `shape` is the trace's layout (else worked out).
 
     `_numbers_in` lists its numbers in the same order: a change here is a change there.
     """
     if shape is None:
-        finder = record.chains[0].finder if record.chains else None
-        shape = layout(graph, finder.max_paths if finder else 8)
+        shape = layout(graph, record.chains[0].max_paths if record.chains else 8)
     partials = _take(record.partial_values, shape.keys)
     products = _products(shape, partials)
     grads = record.grads
-    each = iter(
-        numbers(partials)
-    )  # each node's partials in turn: zip takes from it only while wrts lasts
+    # Each node's partials in turn: zip takes from it only while wrts lasts.
+    each = iter(numbers(partials))
     return {
         "type": "step",
         "step": record.step,
@@ -338,13 +331,14 @@ def _kink(near) -> dict[str, Any]:
 
 
 class StepLines:
-    """Write step records as lines, each exactly line(step(graph, record, shape)), in about half the time.
+    """Write step records as lines, each exactly line(step(graph, record, shape)), but faster.
 
-    Every step record of a trace has the same keys in the same order; only its numbers change. So the first
-    record's line is written with a placeholder for each number, and each step fills that template with its
-    numbers, read straight off the run in the order the line holds them (`_numbers_in`): no dict per node
-    and no key encoded again. A record holding what the template cannot write as it is (an inf or a nan,
-    which JSON writes as a string; samples' arrays; numpy's float64) is written by `step` and `line`.
+    Every step record of a trace has the same keys in the same order; only its numbers change. So
+    the first record's line is written with a placeholder for each number, and each step fills that
+    template with its numbers, read straight off the run in the order the line holds them
+    (`_numbers_in`): no dict per node and no key encoded again. A record holding what the template
+    cannot write as it is (an inf or a nan, which JSON writes as a string; samples' arrays; numpy's
+    float64) is written by `step` and `line`.
     """
 
     def __init__(self, graph: Graph, shape: Layout) -> None:
@@ -363,7 +357,8 @@ class StepLines:
 def _numbers_in(record: Step, shape: Layout) -> list[Any]:
     """Return the numbers of a step's record but its step number, in the order its line writes them.
 
-    This is `step` read off in order: a change there is a change here (tests/test_json.py compares the two).
+    This is `step` read off in order: a change there is a change here (tests/test_json.py compares
+    the two).
     """
     partials = _take(record.partial_values, shape.keys)
     products = _products(shape, partials)
@@ -380,7 +375,7 @@ def _numbers_in(record: Step, shape: Layout) -> list[Any]:
 
 
 def _template(record: dict[str, Any]) -> tuple[str, int]:
-    """Return a step record's line with %d for its step number and %r for each float, and how many floats."""
+    """Return a step record's line with %d for its step, %r for each float; and how many floats."""
     count = 0
 
     def blank(value: Any) -> Any:
@@ -394,9 +389,8 @@ def _template(record: dict[str, Any]) -> tuple[str, int]:
             return [blank(v) for v in value]
         return value
 
-    text = line({**blank(record), "step": _STEP}).replace(
-        "%", "%%"
-    )  # the step stays first: "type" is not a number
+    # The step stays first: "type" is not a number.
+    text = line({**blank(record), "step": _STEP}).replace("%", "%%")
     return text.replace(json.dumps(_STEP), "%d").replace(
         json.dumps(_BLANK), "%r"
     ), count  # a float's repr is its JSON
@@ -416,7 +410,7 @@ def end(final: Final) -> dict[str, Any]:
 def end_with_error(
     steps_done: int, params: dict[str, Any], error: dict[str, Any]
 ) -> dict[str, Any]:
-    """Return the record that closes a trace stopped early: what happened, and the params it stopped at."""
+    """Return the record that closes a trace stopped early: what happened, and the params then."""
     return {
         "type": "end",
         "steps": steps_done,

@@ -1,4 +1,4 @@
-"""Write names, formulas and partial derivatives as LaTeX math (amsmath), ready to paste into slides."""
+"""Write names, formulas and partial derivatives as LaTeX math (amsmath), to paste into slides."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bptrace.language.printer import (
     PRODUCT,
     SUM,
     UNARY,
+    Notation,
     ascii_spellings,
     count_parts,
     number_text,
@@ -58,6 +59,22 @@ GREEK = {
     "Ψ": "Psi",
     "Ω": "Omega",
 }
+# The glyphs tables.TexWriter chooses: names, formulas and partials are written by this module.
+TEX = Notation(
+    times=r"\cdot",
+    minus="-",
+    partial=r"\partial",
+    pretty=False,
+    infinity=r"\infty",
+    squared="^2",
+    hat=r"\hat{{{}}}",
+    root=r"\sqrt{{{}}}",
+    alpha=r"\alpha",
+    mu=r"\mu",
+    beta1=r"\beta_1",
+    beta2=r"\beta_2",
+    eps=r"\epsilon",
+)
 ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}  # x̂ x̄ x̃ ẋ
 FUNCTIONS = {
     "sigmoid": r"\sigma",
@@ -117,11 +134,12 @@ def _letters(text: str) -> list[str]:
 
 
 def spellings(names: Iterable[str]) -> dict[str, str]:
-    """Return how to write the names of a network that `name` would write alike, so that no two look the same.
+    """Return how to write a network's names that `name` would write alike, no two looking the same.
 
-    𝔁 and x are both x in LaTeX, ﬁ and fi both \\mathit{fi}: as on an ASCII terminal (printer.ascii_spellings), a
-    name in ASCII keeps its LaTeX, and each name not in ASCII that looks like another is written as its ASCII
-    spelling there (𝔁 beside x is x_u1d501, so \\mathit{x\\_u1d501}). The names `name` writes apart are left out.
+    𝔁 and x are both x in LaTeX, ﬁ and fi both \\mathit{fi}: as on an ASCII terminal
+    (printer.ascii_spellings), a name in ASCII keeps its LaTeX, and each name not in ASCII that
+    looks like another is written as its ASCII spelling there (𝔁 beside x is x_u1d501, so
+    \\mathit{x\\_u1d501}). The names `name` writes apart are left out.
     """
     names = list(dict.fromkeys(names))
     if all(n.isascii() for n in names):
@@ -153,13 +171,13 @@ def _spelled(ch: str) -> str:
 
 
 def _local(edge, direct: frozenset[tuple[str, str]], spelled: Mapping[str, str]) -> str:
-    """Return a local partial ∂of/∂wrt, marked when it is the edge alone and not the gradient of the same name."""
+    """Return a local partial ∂of/∂wrt, marked when it is the edge alone, not the gradient."""
     text = partial(edge.of, edge.wrt, spelled)
     return _direct(text) if (edge.of, edge.wrt) in direct else text
 
 
 def _direct(partial: str) -> str:
-    """Return a local partial ∂L/∂name marked as the edge itself, not the gradient of the same name."""
+    """Return a local partial ∂L/∂name marked as the edge itself, not the gradient of that name."""
     return rf"\left.{partial}\right|_{{\text{{direct}}}}"
 
 
@@ -171,7 +189,7 @@ def partial(of: str, wrt: str, spelled: Mapping[str, str] | None = None) -> str:
 def formula(
     e: Expr, value_of: Callable[[str], str] | None = None, spelled: Mapping[str, str] | None = None
 ) -> str:
-    """Return an expression as LaTeX math; with `value_of`, each name is replaced by its number (LaTeX)."""
+    """Return an expression as LaTeX math; with `value_of`, each name replaced by its number."""
     return _latex(e, value_of, spelled)[0]
 
 
@@ -237,9 +255,8 @@ def _latex(e: Expr, value_of=None, spelled: Mapping[str, str] | None = None) -> 
     return f"{{{_wrap(left, ATOM)}}}^{{{right[0]}}}", POWER
 
 
-_BREAKABLE_COMMA = (
-    r", \allowbreak "  # TeX breaks inline math after a relation or an operator, not after a comma
-)
+# TeX breaks inline math after a relation or an operator, not after a comma.
+_BREAKABLE_COMMA = r", \allowbreak "
 
 
 def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | None = None) -> str:
@@ -248,6 +265,10 @@ def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | N
     `spelled` writes the network's look-alike names apart (see spellings).
     """
     loss, spelled = answers.loss, spelled or {}
+    entry = _count(len(answers.params), "entry", "entries")
+    partials = _count(
+        len(answers.partials), "local partial derivative", "local partial derivatives"
+    )
     entries = [
         partial(loss, p, spelled) if p is not None else r"\ldots" for p in answers.gradient_entries
     ]
@@ -255,9 +276,10 @@ def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | N
         comment(title),
         "% Paste into a slide or a handout; needs \\usepackage{amsmath}.",
         r"\begin{enumerate}",
-        rf"  \item The gradient has {_count(len(answers.params), 'entry', 'entries')}, one per param:",
-        rf"    $\nabla {name(loss, spelled)} = \bigl({_BREAKABLE_COMMA.join(entries)}\bigr)$.",  # not \left(: a line may break in it
-        rf"  \item Backprop computes {_count(len(answers.partials), 'local partial derivative', 'local partial derivatives')}, each once:",
+        rf"  \item The gradient has {entry}, one per param:",
+        # \bigl, not \left(: a line may break inside it.
+        rf"    $\nabla {name(loss, spelled)} = \bigl({_BREAKABLE_COMMA.join(entries)}\bigr)$.",
+        rf"  \item Backprop computes {partials}, each once:",
         r"    \begin{align*}",
         *_rows(
             [
@@ -281,28 +303,25 @@ def _rows(rows: list[str]) -> list[str]:
 
 
 def _chain(chain: ParamChain, loss: str, spelled: Mapping[str, str]) -> list[str]:
-    """Return the align* rows of one chain: the first path after '&=', the others after '&\\quad +'."""
+    """Return a chain's align* rows: the first path after '&=', the others after '&\\quad +'."""
     left = partial(loss, chain.param, spelled)
     count = rf"&& \text{{{factors(chain, '--')} factor{'' if factors(chain) == '1' else 's'}}}"
     if chain.total == 0:
         return [rf"{left} &= 0 && \text{{no path}}"]
     if not chain.paths:
-        return [
-            rf"{left} &= \text{{{_count(chain.total, 'path', 'paths')} of more than {MAX_LISTED_LENGTH} factors}} {count}"
-        ]
+        paths = f"{_count(chain.total, 'path', 'paths')} of more than {MAX_LISTED_LENGTH} factors"
+        return [rf"{left} &= \text{{{paths}}} {count}"]
     rows = []
     for i, path in enumerate(chain.paths):
         terms = [partial(a, b, spelled) for a, b in zip(path, path[1:])]
-        if (
-            len(terms) == 1
-        ):  # the edge itself, not the gradient of the same name (nor circular when it is the only path)
+        if len(terms) == 1:
+            # The edge itself, not the gradient of that name (nor circular when the only path).
             terms = [_direct(terms[0])]
         product = r" \cdot ".join(terms)
         rows.append(rf"{left} &= {product} {count}" if i == 0 else rf"&\quad + {product}")
     if chain.total > len(chain.paths):
-        rows.append(
-            rf"&\quad + \cdots \text{{ ({_count(chain.total - len(chain.paths), 'more path', 'more paths')})}}"
-        )
+        more = _count(chain.total - len(chain.paths), "more path", "more paths")
+        rows.append(rf"&\quad + \cdots \text{{ ({more})}}")
     return rows
 
 
@@ -318,20 +337,21 @@ _SPECIAL = str.maketrans(
         "}": r"\}",
         "~": r"\textasciitilde{}",
         "^": r"\textasciicircum{}",
+        # OT1 would set <>| as ¡¿—.
         "<": r"\textless{}",
         ">": r"\textgreater{}",
         "|": r"\textbar{}",
     }
-)  # (OT1 sets <>| as ¡¿—)
+)
 
 
 def text(words: str) -> str:
-    """Return any text (a file name, a header) for LaTeX text mode, on one line: every special character escaped."""
+    """Return any text (a file name, a header) for LaTeX text mode, on one line, all escaped."""
     return escaped(words).translate(_SPECIAL)
 
 
 def comment(words: str) -> str:
-    """Return a % comment holding any text: on one line, so that nothing after a line break is read as LaTeX."""
+    """Return a % comment holding any text, on one line: nothing after a break is read as LaTeX."""
     return f"% {escaped(words)}"
 
 
@@ -341,7 +361,7 @@ def _text(sentence: str) -> str:
 
 
 def count(n: int) -> str:
-    """Return a count for text mode: 1,024, or past 24 digits $\\approx 1.2 \\cdot 10^{4304}$ (see printer.count_text)."""
+    """Return a count for text mode: 1,024, or past 24 digits $\\approx 1.2 \\cdot 10^{4304}$."""
     parts = count_parts(n)
     return f"{n:,}" if parts is None else rf"$\approx {parts[0]} \cdot 10^{{{parts[1]}}}$"
 

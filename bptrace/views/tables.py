@@ -1,13 +1,14 @@
 """The four tables of a step as rows of text, written by a Writer: Unicode math or LaTeX.
 
-The terminal (render.py), Markdown and LaTeX handouts (handout.py) all show these rows, so the
-three can never disagree about what a cell says.
+The terminal (terminal/steps.py), Markdown and LaTeX handouts (handout.py) all show these rows,
+so the three can never disagree about what a cell says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from bptrace.engine.chains import MAX_LISTED_LENGTH, MAX_LISTED_PATHS, direct_edges
 from bptrace.engine.graph import Graph
@@ -24,65 +25,83 @@ from bptrace.language.syntax import Expr
 from bptrace.views import latex
 
 TABLES = ("forward", "partials", "chains", "updates")
+T = TypeVar("T")
 LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
 MAX_SAMPLES = 4  # sample columns shown side by side; --sample i shows any one
 
 
 @dataclass(frozen=True, slots=True)
 class Writer:
-    """How a cell writes names, formulas, partials and numbers."""
+    """Write a cell's names, formulas, partials and numbers as text, in the glyphs of a Notation."""
 
     notation: Notation
     precision: int
-    tex: bool = False  # LaTeX math instead of Unicode text
     shown: tuple[int, ...] | None = None  # with samples: those shown as columns (numbered from 0)
     reduction: str = "mean"  # how the batch's gradient comes from the samples': mean or sum
-    numbers: tuple[int, ...] | None = (
-        None  # with mini-batches: each batch position's sample, numbered from 0
-    )
-    spelled: Mapping[str, str] | None = (
-        None  # in LaTeX: the network's look-alike names, written apart (latex.spellings)
-    )
+    numbers: tuple[int, ...] | None = None  # with mini-batches: each position's sample, from 0
 
     def name(self, name: str) -> str:
-        return latex.name(name, self.spelled) if self.tex else name_text(name, self.notation)
+        return name_text(name, self.notation)
 
     def expr(self, e: Expr, value_of: Callable[[str], str] | None = None) -> str:
-        return (
-            latex.formula(e, value_of, self.spelled)
-            if self.tex
-            else show(e, self.notation, value_of)
-        )
+        return show(e, self.notation, value_of)
 
     def inline(self, name: str) -> str:
         """Return a name inside prose: $w_{1}$ in LaTeX."""
-        return f"${latex.name(name, self.spelled)}$" if self.tex else name_text(name, self.notation)
+        return self.name(name)
 
     def partial(self, of: str, wrt: str) -> str:
-        return (
-            latex.partial(of, wrt, self.spelled)
-            if self.tex
-            else partial_text(of, wrt, self.notation)
-        )
+        return partial_text(of, wrt, self.notation)
 
     def inline_partial(self, of: str, wrt: str) -> str:
         """Return ∂of/∂wrt inside prose: in $…$ in LaTeX."""
-        return f"${latex.partial(of, wrt, self.spelled)}$" if self.tex else self.partial(of, wrt)
+        return self.partial(of, wrt)
 
     def count(self, n: int) -> str:
-        """Return a count of paths: exact, or past 24 digits its order of magnitude (see printer.count_text)."""
-        return latex.count(n) if self.tex else count_text(n, self.notation)
+        """Return a count of paths: exact, or past 24 digits its order of magnitude."""
+        return count_text(n, self.notation)
 
     def number(self, v) -> str:
         """Return a number; an array (one value per sample) as a short list, [0, 1, 1, 0]."""
-        if self.tex and _ndim(v):
-            import numpy as np
+        return format_value(v, self.precision, self.notation)
 
-            items = [self.number(x) for x in np.asarray(v)[:6]]
-            more = r", \ldots" if np.size(v) > 6 else ""
-            return f"[{', '.join(items)}{more}]"
-        text = format_value(v, self.precision, self.notation)
-        return latex.number(text) if self.tex else text
+    def loss_label(self, name: str) -> str:
+        """Return the loss's name in a table's first column: loss L (LaTeX tables add the word)."""
+        return f"loss {name}"
+
+    def note(self, text: str) -> str:
+        """Return prose inside a math cell."""
+        return text
+
+    def math(self, text: str) -> str:
+        """Return math inside prose: in $…$ in LaTeX."""
+        return text
+
+    def scaled(self, factor: str, word: str) -> str:
+        """Return math times a word of prose: α·gradient."""
+        return f"{factor}{self.notation.times}{word}"
+
+    @property
+    def times(self) -> str:
+        return f" {self.notation.times} "
+
+    @property
+    def implicit_times(self) -> str:
+        """Return the product of a symbol and what follows it: β₁·m (LaTeX: a space)."""
+        return self.notation.times
+
+    @property
+    def tight_times(self) -> str:
+        """Return the product of two numbers without spaces: 0.001·(0.5) (LaTeX keeps them)."""
+        return self.notation.times
+
+    def paren(self, number: str) -> str:
+        """Return a negative number in parentheses, as a factor."""
+        return f"({number})" if number.startswith(("-", "−")) else number
+
+    def update_title(self, lead: str, clauses: list[str], given: list[str]) -> str:
+        """Return an update table's title: its formulas, then the settings they use."""
+        return f"{lead}  {',  '.join(clauses)}   ({', '.join(given)})"
 
     def values(self, v) -> tuple[str, ...]:
         """Return a value's cells: one, or one per shown sample."""
@@ -107,21 +126,74 @@ class Writer:
         """Return the value a formula with numbers shows: the one shown sample's."""
         return v if self.shown is None or not _ndim(v) else v[self.shown[0]]
 
-    @property
-    def times(self) -> str:
-        return r" \cdot " if self.tex else f" {self.notation.times} "
 
-    @property
-    def alpha(self) -> str:
-        return r"\alpha" if self.tex else "α" if self.notation.pretty else "lr"
+@dataclass(frozen=True, slots=True)
+class TexWriter(Writer):
+    """Write cells as LaTeX math, in the glyphs of latex.TEX (its `spelled`: look-alike names)."""
+
+    def name(self, name: str) -> str:
+        return latex.name(name, self.notation.spelled)
+
+    def expr(self, e: Expr, value_of: Callable[[str], str] | None = None) -> str:
+        return latex.formula(e, value_of, self.notation.spelled)
+
+    def inline(self, name: str) -> str:
+        return self.math(self.name(name))
+
+    def partial(self, of: str, wrt: str) -> str:
+        return latex.partial(of, wrt, self.notation.spelled)
+
+    def inline_partial(self, of: str, wrt: str) -> str:
+        return self.math(self.partial(of, wrt))
+
+    def count(self, n: int) -> str:
+        return latex.count(n)
+
+    def number(self, v) -> str:
+        if _ndim(v):
+            import numpy as np
+
+            items = [self.number(x) for x in np.asarray(v)[:6]]
+            more = r", \ldots" if np.size(v) > 6 else ""
+            return f"[{', '.join(items)}{more}]"
+        return latex.number(format_value(v, self.precision, self.notation))
+
+    def loss_label(self, name: str) -> str:
+        return name
 
     def note(self, text: str) -> str:
-        """Return prose inside a math cell."""
-        return rf"\text{{{text}}}" if self.tex else text
+        return rf"\text{{{text}}}"
+
+    def math(self, text: str) -> str:
+        return f"${text}$"
+
+    def scaled(self, factor: str, word: str) -> str:
+        return f"${factor} {self.notation.times}$ {word}"
+
+    @property
+    def implicit_times(self) -> str:
+        return " "
+
+    @property
+    def tight_times(self) -> str:
+        return self.times
+
+    def paren(self, number: str) -> str:
+        return rf"\left({number}\right)" if number.startswith("-") else number
+
+    def update_title(self, lead: str, clauses: list[str], given: list[str]) -> str:
+        return f"{lead}: {', '.join(clauses)}, with {', '.join(map(self.math, given))}"
+
+
+def picked(items: Sequence[T], max_rows: int | None) -> list[T | None]:
+    """Return the items a table shows: all, or the first and last few with None for the gap."""
+    if max_rows is None or len(items) <= max_rows:
+        return list(items)
+    return [*items[: max_rows - 10], None, *items[-10:]]
 
 
 def for_step(w: Writer, graph: Graph, step: Step, sample: int | None = None) -> Writer:
-    """Return `w` set for a step: with samples, which are columns (the first few, or `sample` alone)."""
+    """Return `w` set for a step: with samples, which are columns (the first few, or `sample`)."""
     if step.samples is None:
         return w
     shown = (sample,) if sample is not None else tuple(range(min(step.samples, MAX_SAMPLES)))
@@ -138,7 +210,7 @@ class Row:
 
 
 class Rows(Sequence):
-    """A table's rows, each written when it is read: a view of a big network reads a few of thousands."""
+    """A table's rows, each written when read: a view of a big network reads a few of thousands."""
 
     __slots__ = ("items", "write")
 
@@ -162,9 +234,8 @@ class TableRows:
     headers: tuple[str, ...]
     rows: list[Row] | Rows = field(default_factory=list)
     numeric_from: int = 99
-    text: tuple[
-        int, ...
-    ] = ()  # columns of text among the numeric ones: a formula with numbers, which may wrap
+    # Columns of text among the numeric ones: a formula with numbers, which may wrap.
+    text: tuple[int, ...] = ()
 
 
 def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -> TableRows:
@@ -173,7 +244,7 @@ def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -
 
     def row(node) -> Row:
         is_loss = node.name == graph.loss
-        label = f"loss {w.name(node.name)}" if is_loss and not w.tex else w.name(node.name)
+        label = w.loss_label(w.name(node.name)) if is_loss else w.name(node.name)
         substituted = (w.expr(node.expr, value_of),) if w.one_sample else ()
         cells = (label, w.expr(node.expr), *substituted, *w.values(step.values[node.name]))
         return Row(cells, "loss" if is_loss else "plain", (node.name,))
@@ -188,9 +259,11 @@ def forward(graph: Graph, step: Step, w: Writer, only: set[str] | None = None) -
 
 
 class _Direct:
-    """Which edges leave the loss for a name the loss also reaches through other nodes (chains.direct_edges):
-    their local partial ∂L/∂name is not the gradient ∂L/∂name, and tables mark it "(direct)". Found once, when
-    a table first shows an edge of the loss: it counts paths over the whole graph."""
+    """Which edges leave the loss for a name it also reaches through other nodes (direct_edges).
+
+    Their local partial ∂L/∂name is not the gradient ∂L/∂name, and tables mark it "(direct)".
+    Found once, when a table first shows an edge of the loss: it counts paths over the whole graph.
+    """
 
     __slots__ = ("graph", "edges")
 
@@ -221,7 +294,7 @@ def partials(graph: Graph, step: Step, w: Writer) -> TableRows:
 
 
 def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
-    """Return each node's gradient ∂L/∂node, summed over the node's uses, from the loss backwards."""
+    """Return each node's gradient ∂L/∂node, summed over its uses, from the loss backwards."""
     numbers = ("with numbers",) if w.one_sample else ()
     uses: dict[str, list] = {}
     for p in step.partials:
@@ -236,7 +309,10 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
             )
         terms = uses[name]
         symbols = " + ".join(
-            f"{w.partial(graph.loss, p.of)}{w.times}{w.partial(p.of, p.wrt)}{direct.mark(p.of, p.wrt, w)}"
+            w.partial(graph.loss, p.of)
+            + w.times
+            + w.partial(p.of, p.wrt)
+            + direct.mark(p.of, p.wrt, w)
             for p in terms
         )
         substituted = (
@@ -253,7 +329,7 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
         )
         return Row(cells, subject=(name,))
 
-    # Each node where its own partials begin: from the loss back, layer by layer, as the partials are listed.
+    # Each node where its own partials begin: from the loss back, as the partials are listed.
     names = [
         graph.loss,
         *(name for name in dict.fromkeys(p.of for p in step.partials) if name in uses),
@@ -266,20 +342,24 @@ def gradients(graph: Graph, step: Step, w: Writer) -> TableRows:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Shortened:
+    """How much of a chain a view shows: `factors` of a path, `paths` of a chain (None: all)."""
+
+    factors: int | None = None
+    paths: int | None = None
+
+
 def chain_rows(
-    chain: Chain,
-    loss: str,
-    w: Writer,
-    per_sample=None,
-    max_factors: int | None = None,
-    max_shown: int | None = None,
+    chain: Chain, loss: str, w: Writer, per_sample=None, shortened: Shortened = Shortened()
 ) -> list[Row]:
     """Return one param's rows: a product per listed path, a note of the rest, the sum over paths.
 
     With samples, each path's value is shown per sample, and the last column holds the batch's
     (the mean over samples, or their sum); `per_sample` is ∂L/∂param of each sample. A path of more
-    than `max_factors` factors shows its first and last few, and how many lie between.
+    than `shortened.factors` factors shows its first and last few, and how many lie between.
     """
+    max_factors, max_shown = shortened.factors, shortened.paths
     label = w.partial(loss, chain.param)
     numbers = 1 if w.one_sample else 0
     batched = w.shown is not None
@@ -328,17 +408,15 @@ def chain_rows(
         ]
     rows = []
     single = chain.paths_total == 1
-    shown = (
-        chain.paths if max_shown is None else chain.paths[:max_shown]
-    )  # a view of a few rows shows the first
+    # A view of a few rows shows the first.
+    shown = chain.paths if max_shown is None else chain.paths[:max_shown]
     for i, path in enumerate(shown):
         edges = list(zip(path.nodes, path.nodes[1:]))
         symbols = w.times.join(
             _elided([w.partial(a, b) for a, b in _ends(edges, max_factors)], len(edges), w)
         )
-        if (
-            len(path.nodes) == 2
-        ):  # the local partial: the whole gradient when it is the only path, else a part
+        # The local partial: the whole gradient when it is the only path, else a part.
+        if len(path.nodes) == 2:
             symbols += w.note(" (direct)")
         substituted = w.times.join(
             _elided(
@@ -353,13 +431,13 @@ def chain_rows(
         more = chain.paths_total - len(shown)
         if more:
             noun = "path" if more == 1 else "paths"
-            dots = "…" if w.notation.pretty and not w.tex else "..."
+            dots = w.notation.dots
             if len(shown) < len(chain.paths):
                 why = f"not shown; --all shows the first {len(chain.paths):,}"
             else:
                 why = (
                     f"not listed; a trace lists at most {MAX_LISTED_PATHS:,} paths"
-                    if chain.finder.capped
+                    if chain.capped
                     else "not listed; --max-paths shows more"
                 )
             note = w.note(f"{dots} and {w.count(more)} more {noun} ({why})")
@@ -393,44 +471,48 @@ def _elided(written: list[str], total: int, w: Writer) -> list[str]:
     """Put the gap into a shortened path's written factors: ∂L/∂h₉ · … 93 more … · ∂h₁/∂w."""
     if len(written) == total:
         return written
-    dots = "…" if w.notation.pretty and not w.tex else "..."
+    dots = w.notation.dots
     return [*written[:-1], w.note(f"{dots} {total - len(written):,} more {dots}"), written[-1]]
 
 
 CHAINS_TITLE = "Chain rule, one product per path"
 
 
-def chains(step: Step, loss: str, w: Writer) -> TableRows:
+def chains_head(w: Writer) -> TableRows:
+    """Return the chain rule table without its rows: its title and headers."""
     numbers = ("with numbers",) if w.one_sample else ()
     batch = (f"batch {w.reduction}",) if w.shown is not None else ()
-    table = TableRows(
+    return TableRows(
         CHAINS_TITLE,
         ("gradient", "chain", *numbers, *w.value_headers(), *batch),
         numeric_from=2 + len(numbers),
     )
+
+
+def chains(step: Step, loss: str, w: Writer) -> TableRows:
+    table = chains_head(w)
     for chain in step.chains:
         table.rows.extend(chain_rows(chain, loss, w, step.grads.get(chain.param)))
     return table
 
 
 def updates(graph: Graph, step: Step, w: Writer) -> TableRows:
-    """Return each param's update, with the optimiser's state: velocity for momentum, m, v, m̂, v̂ for adam."""
+    """Return each param's update, with the optimiser's state: momentum's velocity, adam's m, v."""
     settings, optimizer = graph.settings, graph.settings["optimizer"]
-    gradient = (
-        "gradient" if w.shown is None else f"{w.reduction} gradient"
-    )  # the batch's, from the samples'
+    # The batch's, from the samples'.
+    gradient = "gradient" if w.shown is None else f"{w.reduction} gradient"
     if optimizer == "momentum":
         return _momentum(step, w, gradient, settings)
     if optimizer == "adam":
         return _adam(step, w, gradient, settings)
     # Written in the columns' words, so it never clashes with a node the user called p.
-    if w.tex:
-        title = rf"Update: after $=$ before $- \alpha \cdot$ gradient, with $\alpha = {w.number(step.lr)}$"
-        scaled = r"$\alpha \cdot$ gradient"
-    else:
-        n = w.notation
-        title = f"Update  after = before {n.minus} {w.alpha}{n.times}gradient   ({w.alpha} = {w.number(step.lr)})"
-        scaled = f"{w.alpha}{n.times}gradient"
+    n = w.notation
+    title = w.update_title(
+        "Update",
+        [f"after {w.math('=')} before {w.scaled(f'{n.minus} {n.alpha}', 'gradient')}"],
+        [f"{n.alpha} = {w.number(step.lr)}"],
+    )
+    scaled = w.scaled(n.alpha, "gradient")
     table = TableRows(title, ("param", "before", gradient, scaled, "after"), numeric_from=1)
     for u in step.updates:
         cells = (
@@ -444,42 +526,31 @@ def updates(graph: Graph, step: Step, w: Writer) -> TableRows:
     return table
 
 
-def _symbols(w: Writer, *names: str) -> list[str]:
-    """Return Greek setting names as written: μ, β₁, ε (mu, beta1, eps in plain text; LaTeX commands)."""
-    tex = {
-        "mu": r"\mu",
-        "beta1": r"\beta_1",
-        "beta2": r"\beta_2",
-        "eps": r"\epsilon",
-        "alpha": r"\alpha",
-    }
-    pretty = {"mu": "μ", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "alpha": "α"}
-    plain = {"mu": "mu", "beta1": "beta1", "beta2": "beta2", "eps": "eps", "alpha": "lr"}
-    table = tex if w.tex else pretty if w.notation.pretty else plain
-    return [f"${table[x]}$" if w.tex else table[x] for x in names]
-
-
 def _momentum(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
-    mu, alpha = _symbols(w, "mu", "alpha")
-    values = f"{alpha} = {w.number(step.lr)}, {mu} = {w.number(settings['momentum'])}"
-    if w.tex:
-        title = (
-            r"Update with momentum: velocity $= \mu \cdot$ velocity $+$ gradient, "
-            rf"after $=$ before $- \alpha \cdot$ velocity, with ${values.replace('$', '')}$"
-        )
-        scaled = r"$\alpha \cdot$ velocity"
-    else:
-        n = w.notation
-        title = (
-            f"Update with momentum  velocity = {mu}{n.times}velocity + gradient,  "
-            f"after = before {n.minus} {alpha}{n.times}velocity   ({values})"
-        )
-        scaled = f"{alpha}{n.times}velocity"
-    # The formula with numbers goes last: when the terminal is narrow, it wraps and the numbers keep their width.
-    headers = ("param", "before", gradient, "velocity", scaled, "after", "velocity with numbers")
+    n, momentum = w.notation, w.number(settings["momentum"])
+    title = w.update_title(
+        "Update with momentum",
+        [
+            f"velocity {w.scaled(f'= {n.mu}', 'velocity')} {w.math('+')} gradient",
+            f"after {w.math('=')} before {w.scaled(f'{n.minus} {n.alpha}', 'velocity')}",
+        ],
+        [f"{n.alpha} = {w.number(step.lr)}, {n.mu} = {momentum}"],
+    )
+    # The formula with numbers goes last: on a narrow terminal it wraps, and the numbers keep
+    # their width.
+    headers = (
+        "param",
+        "before",
+        gradient,
+        "velocity",
+        w.scaled(n.alpha, "velocity"),
+        "after",
+        "velocity with numbers",
+    )
     table = TableRows(title, headers, numeric_from=1, text=(6,))
     for u in step.updates:
-        substituted = f"{w.number(settings['momentum'])}{w.times}{_paren(w, w.number(u.previous.get('velocity', 0.0)))} + {_paren(w, w.number(u.grad))}"
+        previous = w.paren(w.number(u.previous.get("velocity", 0.0)))
+        substituted = f"{momentum}{w.times}{previous} + {w.paren(w.number(u.grad))}"
         cells = (
             w.name(u.param),
             w.number(u.before),
@@ -494,54 +565,42 @@ def _momentum(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows
 
 
 def _adam(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
-    t = step.step
-    if w.tex:
-        numbers = (
-            rf"$\alpha = {w.number(step.lr)}$, $\beta_1 = {w.number(settings['beta1'])}$, "
-            rf"$\beta_2 = {w.number(settings['beta2'])}$, $\epsilon = {w.number(settings['eps'])}$, $t = {t}$"
-        )
-        title = (
-            r"Update with adam: $m = \beta_1 m + (1 - \beta_1) g$, $v = \beta_2 v + (1 - \beta_2) g^2$, "
-            r"$\hat{m} = m/(1 - \beta_1^t)$, $\hat{v} = v/(1 - \beta_2^t)$, "
-            rf"after $=$ before $- \alpha \hat{{m}}/(\sqrt{{\hat{{v}}}} + \epsilon)$, with {numbers}"
-        )
-    else:
-        b1, b2, eps, alpha = _symbols(w, "beta1", "beta2", "eps", "alpha")
-        values = (
-            f"({alpha} = {w.number(step.lr)}, {b1} = {w.number(settings['beta1'])}, {b2} = {w.number(settings['beta2'])}, "
-            f"{eps} = {w.number(settings['eps'])}, t = {t})"
-        )
-        if w.notation.pretty:
-            title = (
-                f"Update with adam  m = {b1}·m + (1 − {b1})·g,  v = {b2}·v + (1 − {b2})·g²,  m̂ = m/(1 − {b1}^t),  "
-                f"v̂ = v/(1 − {b2}^t),  after = before − {alpha}·m̂/(√v̂ + {eps})   {values}"
-            )
-        else:
-            title = (
-                f"Update with adam  m = {b1}*m + (1 - {b1})*g,  v = {b2}*v + (1 - {b2})*g^2,  m_hat = m/(1 - {b1}^t),  "
-                f"v_hat = v/(1 - {b2}^t),  after = before - {alpha}*m_hat/(sqrt(v_hat) + {eps})   {values}"
-            )
-    # m̂ and v̂ appear in the formula with numbers (and in the JSON state): a column each would not fit 80 columns.
-    m, v = ("$m$", "$v$") if w.tex else ("m", "v")
+    n, by = w.notation, w.implicit_times
+    b1, b2, eps, alpha, minus = n.beta1, n.beta2, n.eps, n.alpha, n.minus
+    m_hat, v_hat = n.hat.format("m"), n.hat.format("v")
+    after = f"{minus} {alpha}{by}{m_hat}/({n.root.format(v_hat)} + {eps})"
+    title = w.update_title(
+        "Update with adam",
+        [
+            w.math(f"m = {b1}{by}m + (1 {minus} {b1}){by}g"),
+            w.math(f"v = {b2}{by}v + (1 {minus} {b2}){by}g{n.squared}"),
+            w.math(f"{m_hat} = m/(1 {minus} {b1}^t)"),
+            w.math(f"{v_hat} = v/(1 {minus} {b2}^t)"),
+            f"after {w.math('=')} before {w.math(after)}",
+        ],
+        [
+            f"{alpha} = {w.number(step.lr)}",
+            f"{b1} = {w.number(settings['beta1'])}",
+            f"{b2} = {w.number(settings['beta2'])}",
+            f"{eps} = {w.number(settings['eps'])}",
+            f"t = {step.step}",
+        ],
+    )
+    # m̂ and v̂ appear in the formula with numbers (and in the JSON state): a column each would
+    # not fit 80 columns.
     table = TableRows(
         title,
-        ("param", "before", gradient, m, v, "after", "after with numbers"),
+        ("param", "before", gradient, w.math("m"), w.math("v"), "after", "after with numbers"),
         numeric_from=1,
         text=(6,),
     )
-    root = (
-        (lambda x: rf"\sqrt{{{x}}}")
-        if w.tex
-        else (lambda x: f"√{x}")
-        if w.notation.pretty
-        else (lambda x: f"sqrt({x})")
-    )
-    minus = "-" if w.tex or not w.notation.pretty else "−"
     for u in step.updates:
         s = u.state
         # after = before − α·m̂/(√v̂ + ε), every symbol replaced by its number
-        fraction = f"{_paren(w, w.number(s['m_hat']))}/({root(w.number(s['v_hat']))} + {w.number(settings['eps'])})"
-        substituted = f"{w.number(u.before)} {minus} {w.number(u.lr)}{w.times.strip() if not w.tex else w.times}{fraction}"
+        root = n.root.format(w.number(s["v_hat"]))
+        fraction = f"{w.paren(w.number(s['m_hat']))}/({root} + {w.number(settings['eps'])})"
+        lr = f"{w.number(u.lr)}{w.tight_times}"
+        substituted = f"{w.number(u.before)} {minus} {lr}{fraction}"
         cells = (
             w.name(u.param),
             w.number(u.before),
@@ -555,19 +614,9 @@ def _adam(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
     return table
 
 
-def _paren(w: Writer, number: str) -> str:
-    return (
-        rf"\left({number}\right)"
-        if w.tex and number.startswith("-")
-        else f"({number})"
-        if number.startswith(("-", "−"))
-        else number
-    )
-
-
 def samples_said(graph: Graph, step: Step, dots: str = "…") -> str:
-    """Return what a step with samples trains on: how many (which, for a batch), and that the loss and the
-    gradients are their mean (or sum). Without a full stop: views add what they show."""
+    """Return what a step with samples trains on: how many (which, for a batch), and that the loss
+    and the gradients are their mean (or sum). Without a full stop: views add what they show."""
     n, how = step.samples, graph.settings["reduction"]  # "mean" or "sum"
     whom = f"{n} sample{'s' if n > 1 else ''}"
     if step.indices is not None:
@@ -581,11 +630,12 @@ def samples_said(graph: Graph, step: Step, dots: str = "…") -> str:
 
 
 def batch_loss_said(graph: Graph, step: Step) -> str:
-    """Return the words before the loss training lowers, the batch's mean (or sum): "The mean over the 4 samples, …"."""
+    """Return the words before the loss training lowers: "The mean over the 4 samples, …"."""
     whose = "the batch's" if step.indices is not None else "the"
     if step.samples == 1:
         return f"The loss of {whose} one sample, what training lowers: "
-    return f"The {graph.settings['reduction']} over {whose} {step.samples} samples, what training lowers: "
+    how = graph.settings["reduction"]
+    return f"The {how} over {whose} {step.samples} samples, what training lowers: "
 
 
 def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
@@ -597,11 +647,10 @@ def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
         ("", "start", "final"),
         numeric_from=1,
     )
-    loss = f"loss {w.name(graph.loss)}" if not w.tex else w.name(graph.loss)
+    loss = w.loss_label(w.name(graph.loss))
     start = first.loss
-    if (
-        final.start_loss is not None
-    ):  # mini-batches: both losses over all the samples, not step 1's batch's
+    # Mini-batches: both losses over all the samples, not step 1's batch's.
+    if final.start_loss is not None:
         loss, start = loss + w.note(" (all samples)"), final.start_loss
     table.rows.append(
         Row((loss, w.number(start), "" if stopped else w.number(final.loss)), "loss", (graph.loss,))
@@ -617,7 +666,7 @@ def summary(graph: Graph, first: Step, final: Final, w: Writer) -> TableRows:
 
 
 def _ndim(v) -> int:
-    """Return how many dimensions a value has: 0 for a number, 1 for samples (numpy loads only for these)."""
+    """Return a value's dimensions: 0 for a number, 1 for samples (numpy loads only for these)."""
     if isinstance(v, (float, int)):
         return 0
     ndim = getattr(v, "ndim", None)

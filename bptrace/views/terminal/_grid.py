@@ -1,13 +1,13 @@
-"""Lay out a bptrace table when it fits the width: the same characters and styles as rich's Table, faster.
+"""Lay out a bptrace table that fits the width: the characters and styles of rich's Table, faster.
 
 Every table bptrace shows is a rich Table of one shape (HEAD: a rule under the header and no other
 line, no edge, no edge padding, one line per cell). When no cell has to wrap, its layout is simple:
-each column as wide as its widest cell, three spaces between columns, a rule under the header. Writing those lines as segments takes
-about a twentieth of the time rich's general layout does (24 µs a row against 500, measured on a
-coloured 80-column console), and rich's layout was most of the time a small run took. Anything else,
-a cell that must wrap, markup with styles, a control character, a renderable that is not text, gets
-None, and rich lays the table out itself. The tests compare the two, character by character and
-style by style, on every table the example networks produce and on random ones.
+each column as wide as its widest cell, three spaces between columns, a rule under the header.
+Writing those lines as segments is much faster than rich's general layout, which was most of the
+time a small run took (docs/performance.md). Anything else, a cell that must wrap, markup with
+styles, a control character, a renderable that is not text, gets None, and rich lays the table out
+itself. The tests compare the two, character by character and style by style, on every table the
+example networks produce and on random ones.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ _NULL = Style.null()
 
 
 class _HeadRule(box.Box):
-    """box.SIMPLE_HEAD, drawn with '-' where only ASCII can show (rich would draw its ASCII box, | between columns)."""
+    """box.SIMPLE_HEAD, drawn with '-' where only ASCII shows (rich's ASCII box has | dividers)."""
 
     def substitute(self, options: ConsoleOptions, safe: bool = True) -> box.Box:
         return ASCII_HEAD if options.ascii_only else self
@@ -36,12 +36,11 @@ ASCII_HEAD = box.Box(str(box.SIMPLE_HEAD).replace("─", "-"), ascii=True)
 
 
 def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segment] | None:
-    """Return the table as segments, or None when rich must lay it out (see the module's docstring)."""
+    """Return the table as segments, or None when rich must lay it out (see the docstring above)."""
     if not _plain_shape(table):
         return None
-    drawn = table.box.substitute(
-        options, safe=console.safe_box
-    )  # ASCII_HEAD where only ASCII can show
+    # ASCII_HEAD where only ASCII can show.
+    drawn = table.box.substitute(options, safe=console.safe_box)
     get_style = console.get_style
     columns = table.columns
     n = len(columns)
@@ -50,18 +49,18 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
         return None
     pads = [(0 if i == 0 else 1) + (0 if i == n - 1 else 1) for i in range(n)]
     room = options.max_width - sum(pads) - (n - 1)  # for the columns' text
-    # Row by row, so that a table too wide is given up at its first long row, before every cell is measured.
-    grid: list[list[tuple[str, Style | None]]] = [
-        [] for _ in columns
-    ]  # per column: the header, then each row's
+    # Row by row: a table too wide is given up at its first long row, before every cell is measured.
+    # Per column: the header, then each row's.
+    grid: list[list[tuple[str, Style | None]]] = [[] for _ in columns]
     widths = [column.min_width or 0 for column in columns]
     rows = [[column.header for column in columns], *zip(*(column.cells for column in columns))]
+    if len(rows) != table.row_count + 1:
+        return None  # a column added after the rows has fewer cells: zip would drop rows
     for row in rows:
         for i, cell in enumerate(row):
             cell = _cell(cell, console)
-            if (
-                cell is None or not cell[0].isprintable()
-            ):  # a newline, a tab, a control character: rich's to handle
+            # A newline, a tab, a control character: rich's to handle.
+            if cell is None or not cell[0].isprintable():
                 return None
             grid[i].append(cell)
             width = cell_len(cell[0])
@@ -75,9 +74,8 @@ def lines(table: Table, console: Console, options: ConsoleOptions) -> list[Segme
     row_styles = [_NULL] + [
         get_style(row.style) if row.style is not None else _NULL for row in table.rows
     ]
-    if any(
-        s.bgcolor is not None for s in row_styles
-    ):  # rich styles the dividers with a row's background
+    # Rich styles the dividers with a row's background.
+    if any(s.bgcolor is not None for s in row_styles):
         return None
     out: list[Segment] = []
     add = out.append
@@ -152,7 +150,7 @@ def _plain_shape(table: Table) -> bool:
         and not table.highlight
         and bool(table.columns)
         and all(not r.end_section for r in table.rows)
-        and all(len(c._cells) == len(table.rows) and not c.highlight for c in table.columns)
+        and not any(c.highlight for c in table.columns)
         and all(
             c.width is None
             and c.max_width is None
@@ -165,7 +163,7 @@ def _plain_shape(table: Table) -> bool:
 
 
 def _cell(cell, console: Console) -> tuple[str, Style | None] | None:
-    """Return a cell's text and its own style (None for none), or None when it needs rich's layout."""
+    """Return a cell's text and own style (None for none), or None when it needs rich's layout."""
     if isinstance(cell, str):
         if "[" in cell or ":" in cell:  # markup or an emoji code: read as rich would
             try:

@@ -16,23 +16,24 @@ from bptrace.views.terminal.steps import Heading, View, new_table, titled
 def render_explain(graph: Graph, answers: Explanation, view: View, title: str) -> RenderableType:
     """Return the five answers, each under the handout's question."""
     n = view.notation
+    loss = name_text(answers.loss, n)
     return Group(
         Heading(title),
         _question(1, "What is the dimension of the gradient (how many params are there)?"),
         _answer(f"{len(answers.params)}: one entry per param, {_gradient_vector(answers, n)}"),
         _question(2, "How many partial derivatives does backprop compute for the whole gradient?"),
         _answer(
-            f"{len(answers.partials)}: one per edge on a path from {name_text(answers.loss, n)} to a param, "
+            f"{len(answers.partials)}: one per edge on a path from {loss} to a param, "
             "each computed once and reused by every chain through it."
         ),
         titled(_partials_table(answers, view)),
         _question(
-            "3–4" if n.pretty else "3-4",
+            f"3{n.dash}4",
             "What is each param's partial derivative, by the chain rule?",
         ),
         titled(_chains_table(answers, view)),
         _question(5, "Do earlier params (nearer the inputs) have longer or shorter chains?"),
-        _answer(conclusion(answers, lambda p: name_text(p, n), "–" if n.pretty else "-")),
+        _answer(conclusion(answers, lambda p: name_text(p, n), n.dash)),
         Text(""),
     )
 
@@ -46,19 +47,18 @@ def _answer(text: str) -> RenderableType:
 
 
 def _gradient_vector(answers: Explanation, n: Notation) -> str:
-    dots = "…" if n.pretty else "..."
     entries = [
-        partial_text(answers.loss, p, n) if p is not None else dots
+        partial_text(answers.loss, p, n) if p is not None else n.dots
         for p in answers.gradient_entries
     ]
-    nabla = "∇" if n.pretty else "grad "
-    return f"{nabla}{name_text(answers.loss, n)} = ({', '.join(entries)})."
+    return f"{n.nabla}{name_text(answers.loss, n)} = ({', '.join(entries)})."
 
 
 def _partials_table(answers: Explanation, view: View):
     n = view.notation
     table = new_table(
-        f"The {len(answers.partials)} local partial derivatives, backwards from {name_text(answers.loss, n)}",
+        f"The {len(answers.partials)} local partial derivatives, "
+        f"backwards from {name_text(answers.loss, n)}",
         ("partial", "formula"),
     )
     for edge in view.pick(answers.partials):
@@ -107,31 +107,29 @@ def _chain_rows(
         table.add_row(label, Text("0: no path leads from the loss to it", style="dim"), "0")
         return
     if not chain.paths:
-        text = f"{count_text(chain.total, n)} path{'s' if chain.total > 1 else ''} of more than {MAX_LISTED_LENGTH} factors: counted, not written"
-        table.add_row(label, Text(text, style="dim"), factors(chain, "–" if n.pretty else "-"))
+        paths = f"{count_text(chain.total, n)} path{'s' if chain.total > 1 else ''}"
+        text = f"{paths} of more than {MAX_LISTED_LENGTH} factors: counted, not written"
+        table.add_row(label, Text(text, style="dim"), factors(chain, n.dash))
         return
-    shown = (
-        chain.paths if max_shown is None else chain.paths[:max_shown]
-    )  # a table's worth, unless --all
+    # A table's worth, unless --all.
+    shown = chain.paths if max_shown is None else chain.paths[:max_shown]
     for i, path in enumerate(shown):
         product = f" {n.times} ".join(partial_text(a, b, n) for a, b in zip(path, path[1:]))
-        if (
-            len(path) == 2
-        ):  # the edge itself: ∂L/∂w = ∂L/∂w would read as circular, and with other paths it is a part
+        if len(path) == 2:
+            # The edge itself: ∂L/∂w = ∂L/∂w would read as circular; beside other paths, a part.
             product += " (direct)"
         table.add_row(
             label if i == 0 else "", product if i == 0 else f"+ {product}", str(len(path) - 1)
         )
     if chain.total > len(shown):
         more = chain.total - len(shown)
-        dots = "…" if n.pretty else "..."
         why = f"at most {MAX_LISTED_PATHS:,} are written" if capped else "--max-paths writes more"
         if len(shown) < len(chain.paths):
             why = f"--all writes the first {len(chain.paths):,}"
         table.add_row(
             "",
             Text(
-                f"+ {dots} {count_text(more, n)} more path{'s' if more > 1 else ''} ({why})",
+                f"+ {n.dots} {count_text(more, n)} more path{'s' if more > 1 else ''} ({why})",
                 style="dim",
             ),
             "",
@@ -140,5 +138,5 @@ def _chain_rows(
         table.add_row(
             "",
             Text(f"sum over {count_text(chain.total, n)} paths", style="italic"),
-            factors(chain, "–" if n.pretty else "-"),
+            factors(chain, n.dash),
         )

@@ -11,17 +11,18 @@ from bptrace.language.diagnostics import escaped
 
 
 class Recorder:
-    """Print to the terminal and to a recording console that keeps colours even when the terminal has none.
+    """Print to the terminal and to a recording console that keeps colours even when the terminal
+    has none.
 
-    A terminal that cannot be written (its reader gone, `| head`, or a full disk) stops being printed to, and
-    the recording goes on: the export is whole, and `lost` says why the terminal is not.
+    A terminal that cannot be written (its reader gone, `| head`, or a full disk) stops being
+    printed to, and the recording goes on: the export is whole, and `lost` says why the terminal is
+    not.
     """
 
     def __init__(self, out: Console, title: str) -> None:
         self.out = out
-        self.title = escaped(
-            title
-        )  # rich escapes it as SVG text, but no escape makes a control character valid XML
+        # Rich escapes it as SVG text, but no escape makes a control character valid XML.
+        self.title = escaped(title)
         self.lost: OSError | None = None
         from bptrace.views.terminal.steps import PipeConsole
 

@@ -7,7 +7,7 @@ after a product's dot, after a division's slash (never the slash of ∂L/∂w). 
 its spaces. When even the narrowest such layout is too wide, plan() leaves columns out, formulas
 first (the rightmost first), then numbers right to left, the last of them (the value, the param
 after its update) kept longest and the first column always. The terminal shows the columns left
-out in tables of their own under the first, the names repeated (render._Fitted); --pause names
+out in tables of their own under the first, the names repeated (steps._Fitted); --pause names
 them in a note.
 """
 
@@ -29,15 +29,14 @@ GAP = 3  # between two columns: a cell's padding on each side and the divider
 
 
 def breaks(text: str) -> list[int]:
-    """Return where a line of `text` may end: before each index returned, never inside a number or a name."""
+    """Return where a line of `text` may end: before each index, never inside a number or name."""
     out = []
     for j in range(1, len(text)):
         before, at = text[j - 1], text[j]
         if at == " " or (at in _OPERATORS and text[j + 1 : j + 2] in (" ", "")):
             continue  # a line ends in `a ·`, never begins with `· b`
-        if (
-            before == " " or before in "·*" or (before == "/" and at not in "∂d")
-        ):  # ∂L/∂w, dL/dw: one name
+        # After a space, a product's dot or a division's slash; ∂L/∂w and dL/dw are one name.
+        if before == " " or before in "·*" or (before == "/" and at not in "∂d"):
             out.append(j)
     return out
 
@@ -49,14 +48,15 @@ def pieces(text: str) -> list[str]:
 
 
 def narrowest(text: str, formula: bool) -> int:
-    """Return the least width `text` can wrap to: its widest piece (a formula) or word (any other text)."""
+    """Return the least width `text` wraps to: its widest piece (a formula) or word (other text)."""
     parts = [p for line in text.split("\n") for p in (pieces(line) if formula else line.split(" "))]
     return max((cell_len(p) for p in parts), default=0)
 
 
 def wrap(text: str, width: int, formula: bool = True) -> list[tuple[int, int]]:
     """Return the lines of `text` at most `width` wide as (start, end) offsets, cut only at breaks
-    (a formula) or spaces (any other text); a piece wider than `width` stays whole on its own line."""
+    (a formula) or spaces (any other text); a piece wider than `width` stays whole on its own line.
+    """
     lines: list[tuple[int, int]] = []
     offset = 0
     for paragraph in text.split("\n"):
@@ -96,8 +96,8 @@ class Layout:
 
 
 def plan(columns: Sequence[Sequence[str]], keep: Sequence[bool], width: int) -> Layout:
-    """Return the layout of columns (each its header, then its cells) in `width`; `keep` columns hold
-    names or numbers, which never wrap (their headers may, at spaces), the others formulas."""
+    """Return the layout of columns (each its header, then its cells) in `width`; `keep` columns
+    hold names or numbers, which never wrap (their headers may, at spaces), the others formulas."""
     n = len(columns)
     natural = [
         max(cell_len(line) for text in column for line in text.split("\n")) for column in columns
@@ -107,9 +107,8 @@ def plan(columns: Sequence[Sequence[str]], keep: Sequence[bool], width: int) -> 
     least = [_least(column, keep[i]) for i, column in enumerate(columns)]
     needed = sum(least) + GAP * (n - 1)
     shown = list(range(n))
-    numbers = [
-        i for i in range(1, n) if keep[i]
-    ]  # the last of them (a value, a param after its update) goes last
+    # The last of them (a value, a param after its update) goes last.
+    numbers = [i for i in range(1, n) if keep[i]]
     order = [i for i in reversed(range(1, n)) if not keep[i]] + numbers[-2::-1] + numbers[-1:]
     for drop in [None, *order]:
         if drop is not None and drop in shown and len(shown) > 1:
@@ -117,13 +116,12 @@ def plan(columns: Sequence[Sequence[str]], keep: Sequence[bool], width: int) -> 
         room = width - GAP * (len(shown) - 1)
         if sum(least[i] for i in shown) <= room:
             return Layout(tuple(shown), _spread(shown, least, natural, keep, room), False, needed)
-    return Layout(
-        (0,), (min(least[0], width),), False, needed
-    )  # a name wider than the terminal: it must fold
+    # A name wider than the terminal: it must fold.
+    return Layout((0,), (min(least[0], width),), False, needed)
 
 
 def _least(column: Sequence[str], keep: bool) -> int:
-    """Return the least width of a column: its header's widest word, and its widest number or formula piece."""
+    """Return a column's least width: its header's widest word, widest number or formula piece."""
     cells = [
         max(cell_len(line) for line in text.split("\n")) if keep else narrowest(text, True)
         for text in column[1:]
@@ -134,8 +132,9 @@ def _least(column: Sequence[str], keep: bool) -> int:
 def _spread(
     shown: list[int], least: list[int], natural: list[int], keep: Sequence[bool], room: int
 ) -> tuple[int, ...]:
-    """Return the shown columns' widths: each its least, then the room left given to the headers of numbers
-    (so they need not wrap), then to formulas, the one furthest from its natural width first."""
+    """Return the shown columns' widths: each its least, then the room left given to the headers of
+    numbers (so they need not wrap), then to formulas, the one furthest from its natural width
+    first."""
     widths = {i: least[i] for i in shown}
     spare = room - sum(widths.values())
     for group in ([i for i in shown if keep[i]], [i for i in shown if not keep[i]]):
@@ -149,22 +148,22 @@ def _spread(
     return tuple(widths[i] for i in shown)
 
 
-# The same, for a rich Table: what render.py and stepper.py show.
+# The same, for a rich Table: what steps.py and stepper.py show.
 
 
 def left_out_note(headers: list[str], needed: int) -> str:
-    """Return the note under a table too wide for the terminal: which columns it leaves out, and the width that shows them."""
+    """Return the note under a table too wide: the columns left out, and the width showing them."""
     names = ", ".join(" ".join(h.split()) for h in headers)
-    return f"Not shown at this width: {names}; {needed} columns show {'it' if len(headers) == 1 else 'them'}."
+    them = "it" if len(headers) == 1 else "them"
+    return f"Not shown at this width: {names}; {needed} columns show {them}."
 
 
 def plain(cell, console: Console) -> Text:
     """Return a cell as the Text rich would render (a string's markup read)."""
     if isinstance(cell, Text):
         return cell
-    if (
-        "[" not in cell and ":" not in cell
-    ):  # no markup, no emoji code: the string is the text (and much faster)
+    # No markup, no emoji code: the string is the text (and much faster)
+    if "[" not in cell and ":" not in cell:
         return Text(cell)
     try:
         return console.render_str(cell, highlight=False)
@@ -173,7 +172,7 @@ def plain(cell, console: Console) -> Text:
 
 
 def plan_table(table: Table, console: Console, width: int) -> Layout:
-    """Return the layout of `table` in `width` columns: names and numbers whole, formulas wrapped at their breaks."""
+    """Return `table`'s layout in `width`: names and numbers whole, formulas wrapped at breaks."""
     texts = [
         [
             x if isinstance(x, str) and "[" not in x and ":" not in x else plain(x, console).plain
@@ -181,7 +180,7 @@ def plan_table(table: Table, console: Console, width: int) -> Layout:
         ]
         for c in table.columns
     ]
-    keep = [c.justify == "right" or c._index == 0 for c in table.columns]
+    keep = [c.justify == "right" or i == 0 for i, c in enumerate(table.columns)]
     return plan(texts, keep, width)
 
 
@@ -191,28 +190,26 @@ def columns(table: Table, indices: list[int]) -> Table:
     for i in indices:
         column = table.columns[i]
         out.add_column(column.header, justify=column.justify)
+    cells = [list(table.columns[i].cells) for i in indices]
     for r, row in enumerate(table.rows):
-        out.add_row(*(table.columns[i]._cells[r] for i in indices), style=row.style)
+        out.add_row(*(column[r] for column in cells), style=row.style)
     return out
 
 
 def fitted(table: Table, layout: Layout, console: Console, fixed: bool = False) -> Table:
-    """Return `table` with only the columns `layout` shows, at its widths, each cell wrapped where it may break;
-    `fixed`, every column at its width, even where no cell of this table's wraps (a table revealed row by row)."""
+    """Return `table` with only the columns `layout` shows, at its widths, each cell wrapped where
+    it may break; `fixed`, every column at its width, even where no cell of this table's wraps (a
+    table revealed row by row)."""
     out = Table(box=_grid.HEAD, show_edge=False, pad_edge=False, show_header=table.show_header)
     columns = [table.columns[i] for i in layout.shown]
     cells = [
-        [
-            _wrapped(plain(x, console), width, c._index != 0 and c.justify != "right")
-            for x in c.cells
-        ]
-        for c, width in zip(columns, layout.widths)
+        [_wrapped(plain(x, console), width, i != 0 and c.justify != "right") for x in c.cells]
+        for i, c, width in zip(layout.shown, columns, layout.widths)
     ]
     for column, width, body in zip(columns, layout.widths, cells):
         header = _wrapped(plain(column.header, console), width, False)
-        wraps = any(
-            "\n" in x.plain for x in [header, *body]
-        )  # else its width is its widest cell's, as grid lays it out
+        # Else its width is its widest cell's, as grid lays it out.
+        wraps = any("\n" in x.plain for x in [header, *body])
         # Folding is for a name wider than the terminal alone: nothing else can show it.
         out.add_column(
             header, justify=column.justify, width=width if wraps or fixed else None, overflow="fold"

@@ -10,19 +10,18 @@ from rich.tree import Tree
 from bptrace.engine.chains import direct_edges
 from bptrace.engine.graph import Graph
 from bptrace.language.printer import name_text
+from bptrace.views import tables
 from bptrace.views.drawing import Labels, edge_label, layers, leaf_label, node_label
 from bptrace.views.terminal.steps import Heading, View
 
-LEAF_KINDS = ("input", "target", "param", "const")
-
 
 def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> RenderableType:
-    """Return the graph as one tree per layer: leaves first, then each node with the edges into it."""
+    """Return the graph as a tree per layer: leaves first, then each node with the edges into it."""
     n = labels.notation
     leaves = {leaf.name: leaf for leaf in graph.leaves}
     nodes = {node.name: node for node in graph.nodes}
     layered = layers(graph)
-    kinds = [k for k in LEAF_KINDS if any(leaf.kind == k for leaf in graph.leaves)]
+    kinds = [k for k in tables.LEAF_TITLES if any(leaf.kind == k for leaf in graph.leaves)]
     parts: list[RenderableType] = [Heading(title), Text("")]
     direct = direct_edges(graph)
     if layered and layered[0]:
@@ -49,21 +48,22 @@ def render_graph(graph: Graph, labels: Labels, view: View, title: str) -> Render
                 _one_line(node_label(graph, node, labels)),
                 style="bold yellow" if name == graph.loss else "",
             )
-            arrow = "←" if n.pretty else "<-"
             width = max((cell_len(name_text(e.wrt, n)) for e in node.edges), default=0)
             for edge in node.edges:
                 source = name_text(edge.wrt, n)
-                branch.add(
-                    f"{arrow} {source}{' ' * (width - cell_len(source))}   {edge_label(edge, labels, (edge.of, edge.wrt) in direct)}"
-                )
+                label = edge_label(edge, labels, (edge.of, edge.wrt) in direct)
+                pad = " " * (width - cell_len(source))
+                branch.add(f"{n.arrow} {source}{pad}   {label}")
         parts.append(tree)
     return Group(*parts, Text(""))
 
 
 def _gap(tree: Tree, names: list[str], view: View) -> None:
-    dots = "…" if view.notation.pretty else "..."
     tree.add(
-        Text(f"{dots} {len(names) - (view.max_rows or 0):,} more (--all shows them)", style="dim")
+        Text(
+            f"{view.notation.dots} {len(names) - (view.max_rows or 0):,} more (--all shows them)",
+            style="dim",
+        )
     )
 
 

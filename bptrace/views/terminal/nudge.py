@@ -18,27 +18,25 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
     num = lambda v: format_number(v, view.precision, n)  # noqa: E731
     p, L, d = name_text(report.param, n), name_text(loss, n), partial_text(loss, report.param, n)
     asked = report.asked
-    step = "Δ" if n.pretty else "delta"  # the nudge itself
-    delta = "Δ" if n.pretty else "delta "  # the change of: ΔL, delta L
-    times, approx = (" · ", "≈") if n.pretty else (" * ", "~")
+    step, delta, times, approx = n.delta, n.change, f" {n.times} ", n.approx
     lines = [
         f"{p} = {num(report.value)}, {L} = {num(report.loss)}, {d} = {num(report.grad)}",
         "",
-        f"The gradient predicts:  {delta}{L} {approx} {d}{times}{step} = {num(report.grad)}{times}{_signed(num(asked.by))} "
-        f"= {num(asked.predicted)}",
-        f"The forward pass with {p} = {_moved(asked, view)} gives {L} = {num(report.loss + asked.actual)}, "
-        f"so {delta}{L} = {num(asked.actual)}",
+        f"The gradient predicts:  {delta}{L} {approx} {d}{times}{step} = "
+        f"{num(report.grad)}{times}{_signed(num(asked.by))} = {num(asked.predicted)}",
+        f"The forward pass with {p} = {_moved(asked, view)} gives "
+        f"{L} = {num(report.loss + asked.actual)}, so {delta}{L} = {num(asked.actual)}",
     ]
-    if (
-        not exact(report) and not too_small(report) and math.isfinite(asked.error)
-    ):  # else the paragraph below says why
+    # Else the paragraph below says why.
+    if not exact(report) and not too_small(report) and math.isfinite(asked.error):
         why = (
             "the loss curves away from it"
             if smooth(report)
             else "the loss departs from it (see below)"
         )
         lines.append(
-            f"The prediction is off by {num(asked.error)}: the gradient is the slope at {p}, and {why}."
+            f"The prediction is off by {num(asked.error)}: "
+            f"the gradient is the slope at {p}, and {why}."
         )
     table = new_table(
         "Nudges of four sizes",
@@ -61,9 +59,7 @@ def render_nudge(report: NudgeReport, loss: str, view: View, title: str) -> Rend
         *(Text(line) for line in lines),
         titled(table),
         Text(""),
-        Text(
-            how_the_error_shrinks(report, *(("Δ", "Δ²") if n.pretty else ("delta", "delta^2")), n)
-        ),
+        Text(how_the_error_shrinks(report, n.delta, n.delta + n.squared, n)),
         Text(""),
     )
 

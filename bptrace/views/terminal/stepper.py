@@ -1,9 +1,9 @@
 """Step through a trace live, a piece at a time, as a lecturer builds up a slide.
 
-Each forward node, then each local derivative (its formula, then its number), each param's chain
-and each update appear on the next key: Enter or space; q quits. What was revealed stays on screen.
-Tables keep the layout of the whole table from their first row (bptrace.views.terminal.fit: the same columns at the
-same widths), so rows line up as they arrive.
+Each forward node, then each local derivative (its formula, then its number), each param's chain and
+each update appear on the next key: Enter or space; q quits. What was revealed stays on screen.
+Tables keep the layout of the whole table from their first row (bptrace.views.terminal.fit: the same
+columns at the same widths), so rows line up as they arrive.
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ class Quit(Exception):
 class Keys:
     """Read single key presses from the terminal on stdin, without echo, restoring it afterwards.
 
-    A signal must stop a wait for a key at once. Python runs its handler between two operations, so a
-    signal arriving just before os.read() would wait inside it for the next key; here a key is read
-    only once select() says one is there, and select() also watches the pipe that the C-level handler
-    writes each signal to (signal.set_wakeup_fd), which wakes it whenever the signal came.
+    A signal must stop a wait for a key at once. Python runs its handler between two operations, so
+    a signal arriving just before os.read() would wait inside it for the next key; here a key is
+    read only once select() says one is there, and select() also watches the pipe that the C-level
+    handler writes each signal to (signal.set_wakeup_fd), which wakes it whenever the signal came.
     """
 
     def __enter__(self) -> Keys:
@@ -110,7 +110,7 @@ class Keys:
             self.saved = None
 
     def wait(self) -> None:
-        """Return on Enter, space, → ↓ or Page Down (what presentation clickers send); raise Quit on q or Esc."""
+        """Return on Enter, space, → ↓ or Page Down (as clickers send); raise Quit on q or Esc."""
         while True:
             key = self._key()
             if not key or key in QUIT:  # stdin ended, q, or Esc alone
@@ -168,9 +168,8 @@ def _reveal(
     formula_first: bool = False,
     by_subject: bool = False,
 ) -> None:
-    layout = fit.plan_table(
-        _table(rows, list(rows.rows), view), out, out.width
-    )  # the whole table's, so rows line up
+    # The whole table's, so rows line up.
+    layout = fit.plan_table(_table(rows, list(rows.rows), view), out, out.width)
     out.print()
     out.print(Text(rows.title, style="bold"))
     out.print(_fitted(rows, layout, out, header=True))
@@ -212,7 +211,7 @@ def _fitted(
     view: View = View(),
     header: bool = False,
 ) -> Table:
-    """Return rows of the table as laid out for the whole table: the same columns at the same widths."""
+    """Return rows as laid out for the whole table: the same columns at the same widths."""
     return fit.fitted(_table(rows, body, view, header), layout, out, fixed=True)
 
 

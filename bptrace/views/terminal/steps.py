@@ -23,15 +23,15 @@ from bptrace.views.terminal import _grid, fit
 if TYPE_CHECKING:
     from bptrace.engine.check import CheckStep
 
-SECTIONS = ("forward", "partials", "chains", "updates")
 T = TypeVar("T")
 MAX_ROWS = 60  # a table longer than this shows its first 50 and last 10 rows
 
 
 class PipeConsole(Console):
-    """The console of a command's output: it raises BrokenPipeError when its reader goes away, instead of
-    exiting with 1, and ends no line in the spaces that pad it (see _trimmed). With `ascii_only`, rules
-    and tables are drawn in ASCII, as on a terminal that cannot show Unicode (`--ascii`)."""
+    """The console of a command's output: it raises BrokenPipeError when its reader goes away,
+    instead of exiting with 1, and ends no line in the spaces that pad it (see _trimmed). With
+    `ascii_only`, rules and tables are drawn in ASCII, as on a terminal that cannot show Unicode
+    (`--ascii`)."""
 
     def __init__(self, *args, ascii_only: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -41,7 +41,8 @@ class PipeConsole(Console):
     def options(self) -> ConsoleOptions:
         options = super().options
         if self.ascii_only:
-            options.encoding = "ascii"  # what rich reads to draw rules with '-' and boxes in ASCII (_grid.HEAD too)
+            # What rich reads to draw rules with '-' and boxes in ASCII (_grid.HEAD too).
+            options.encoding = "ascii"
         return options
 
     def on_broken_pipe(self) -> None:
@@ -55,9 +56,8 @@ class PipeConsole(Console):
             return super().render(renderable, options)
         self._rendering = True
         try:
-            return iter(
-                _trimmed(super().render(renderable, options))
-            )  # rendered in full here, nested renders too
+            # Rendered in full here, nested renders too.
+            return iter(_trimmed(super().render(renderable, options)))
         finally:
             self._rendering = False
 
@@ -71,38 +71,29 @@ def output(ascii_only: bool = False) -> PipeConsole:
 class View:
     """What to show and how: sections, significant digits, and the notation for math."""
 
-    sections: tuple[str, ...] = SECTIONS
+    sections: tuple[str, ...] = tables.TABLES
     precision: int = 4
     notation: Notation = MATH
-    max_rows: int | None = (
-        MAX_ROWS  # rows per table before the middle is summarised; None shows all
-    )
-    focus: frozenset[str] = (
-        frozenset()
-    )  # one param and the nodes on its paths to the loss, highlighted
-    sample: int | None = (
-        None  # with samples: the one sample shown (numbered from 0), else the first few
-    )
+    max_rows: int | None = MAX_ROWS  # rows per table before the middle is summarised; None: all
+    # One param and the nodes on its paths to the loss, highlighted.
+    focus: frozenset[str] = frozenset()
+    sample: int | None = None  # with samples: the one shown (numbered from 0), else the first few
 
     def focused(self, subject: tuple[str, ...]) -> bool:
-        """Tell whether a row about `subject` (a node, an edge's ends, a param) lies on the focused param's paths."""
+        """Tell whether a row about `subject` (node, edge's ends, param) is on the focused paths."""
         return bool(self.focus) and bool(subject) and all(name in self.focus for name in subject)
 
     def pick(self, items: Sequence[T]) -> list[T | None]:
         """Return the items a table shows: all, or the first and last few with None for the gap."""
-        if self.max_rows is None or len(items) <= self.max_rows:
-            return list(items)
-        head = self.max_rows - 10
-        return [*items[:head], None, *items[-10:]]
+        return tables.picked(items, self.max_rows)
 
     def gap(
         self, table: Table, items: Sequence, columns: int, noun: str = "", hidden: int | None = None
     ) -> None:
-        """Add the row that stands for the rows left out, and say under the table how to see them."""
+        """Add a row standing for the rows left out, and say under the table how to see them."""
         if hidden is None:
             hidden = len(items) - (self.max_rows or 0)
-        dots = "…" if self.notation.pretty else "..."
-        label = f"{dots} {hidden:,} more {noun}".rstrip()
+        label = f"{self.notation.dots} {hidden:,} more {noun}".rstrip()
         table.add_row(Text(label, style="dim"), *([""] * (columns - 1)))
         table.caption = "Some rows are left out: --all shows every row."
         table.caption_justify = "left"
@@ -134,26 +125,24 @@ def render_step(graph: Graph, step: Step, view: View) -> RenderableType:
 
 @dataclass(frozen=True, slots=True)
 class Heading:
-    """A rule with a title in it, as rich's Rule; a title too long for the width goes whole under a plain rule
-    (rich would cut it short with an ellipsis)."""
+    """A rule with a title in it, as rich's Rule; a title too long for the width goes whole under a
+    plain rule (rich would cut it short with an ellipsis)."""
 
     title: str
     style: str = "bold"
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if (
-            cell_len(self.title) + 4 <= options.max_width
-        ):  # a space and a rule character on each side
-            yield Rule(
-                Text(self.title, style="rule.text"), style=self.style
-            )  # a file name's [red] is not markup
+        # A space and a rule character on each side.
+        if cell_len(self.title) + 4 <= options.max_width:
+            # A file name's [red] is not markup.
+            yield Rule(Text(self.title, style="rule.text"), style=self.style)
         else:
             yield Rule(style=self.style)
             yield Text(self.title, style=self.style)
 
 
 def batch_loss(graph: Graph, step: Step, view: View) -> Text:
-    """Return the line under the forward pass that gives the loss training lowers: the batch's mean (or sum)."""
+    """Return the line under the forward pass giving the loss training lowers: the batch's mean."""
     loss = name_text(graph.loss, view.notation)
     return Text.assemble(
         f"{tables.batch_loss_said(graph, step)}{loss} = ",
@@ -174,13 +163,13 @@ def drawn_note(graph: Graph, view: View) -> str:
 
 def batch_note(graph: Graph, step: Step, view: View) -> str:
     """Return what a batch step shows: how many samples, which of them, and what the means are."""
-    n, dots = step.samples, "…" if view.notation.pretty else "..."
+    n, dots = step.samples, view.notation.dots
     said = tables.samples_said(graph, step, dots)
     if view.sample is not None:
         return f"{said}; showing sample {view.sample + 1}."
-    if n > MAX_SAMPLES:
+    if n > tables.MAX_SAMPLES:
         numbers = step.indices or range(n)
-        shown = ", ".join(str(i + 1) for i in numbers[:MAX_SAMPLES])
+        shown = ", ".join(str(i + 1) for i in numbers[: tables.MAX_SAMPLES])
         more = "" if step.indices is not None else " (--sample i shows sample i)"
         return f"{said}; showing samples {shown}, {dots}{more}."
     return said + "."
@@ -196,8 +185,8 @@ def render_final(graph: Graph, first: Step, final: Final, view: View) -> Rendera
 def render_curve(
     losses: list[float], view: View, width: int, batched: bool = False, stopped: bool = False
 ) -> RenderableType:
-    """Return the loss over the run as a sparkline, from the first step to the final params (or the last batch);
-    when the run `stopped` at a fault, each step's loss until then."""
+    """Return the loss over the run as a sparkline, from the first step to the final params (or the
+    last batch); when the run `stopped` at a fault, each step's loss until then."""
     from bptrace.views.curve import curve
 
     num = _num(view)
@@ -205,13 +194,14 @@ def render_curve(
     drawn = curve(
         losses,
         max(10, min(60, width - len(first) - len(last) - 4)),
-        ascii_only=not view.notation.pretty,
+        view.notation.bars,
     )
     scale = "log scale" if drawn.log else "linear scale"
     steps = len(losses) if batched else len(losses) - 1
     what = "each step's batch loss" if batched else "loss"
     when = f"at steps 1 to {len(losses):,}" if stopped else f"over {steps:,} steps"
-    title = f"{what[0].upper()}{what[1:]} {when} ({scale}, lowest {num(drawn.low)}, highest {num(drawn.high)})"
+    extremes = f"lowest {num(drawn.low)}, highest {num(drawn.high)}"
+    title = f"{what[0].upper()}{what[1:]} {when} ({scale}, {extremes})"
     line = Text.assemble(first + "  ", (drawn.bars, "bold"), "  " + last)
     return Group(Text(title, style="bold"), line, Text(""))
 
@@ -223,8 +213,9 @@ def _num(view: View):
 def new_table(
     title: str, headers: Iterable[str], numeric_from: int = 99, text: Iterable[int] = ()
 ) -> Table:
-    """Return a table: columns from `numeric_from` on hold numbers (right-justified), except `text` ones."""
-    # The title is a caption above the table, not rich's title, which would wrap at the table's width.
+    """Return a table: columns from `numeric_from` on hold numbers (right-justified), but `text`."""
+    # The title is a caption above the table, not rich's title, which would wrap at the table's
+    # width.
     table = Table(box=_grid.HEAD, show_edge=False, pad_edge=False)
     table.caption_title = title
     for i, header in enumerate(headers):
@@ -237,8 +228,9 @@ def new_table(
 
 
 def titled(table: Table, gap: bool = True) -> RenderableType:
-    """Return a table under its title (after a blank line, with `gap`), and its note (rows left out, say) under it,
-    at the terminal's width: as rich's caption it would wrap at the table's, one word a line under a narrow table."""
+    """Return a table under its title (after a blank line, with `gap`), and its note (rows left out,
+    say) under it, at the terminal's width: as rich's caption it would wrap at the table's, one word
+    a line under a narrow table."""
     note, table.caption = table.caption, None
     below = [Text(note, style=table.caption_style or "dim")] if note else []
     return Group(*[Text("")] * gap, Text(table.caption_title, style="bold"), _Fitted(table), *below)
@@ -246,12 +238,13 @@ def titled(table: Table, gap: bool = True) -> RenderableType:
 
 @dataclass(frozen=True, slots=True)
 class _Fitted:
-    """A table in the terminal's width, cutting no number, name or header word (see bptrace.views.terminal.fit).
+    """A table in the terminal's width, cutting no number, name or header word (see
+    bptrace.views.terminal.fit).
 
-    A table that fits on one line a row is laid out by bptrace.views.terminal._grid; one that must wrap is rebuilt,
-    each cell wrapped at its own breaks. Columns that do not fit beside the others follow in a table
-    of their own under it, the first column (the names) repeated; only a column too wide to stand
-    even beside the names alone is left out, with a note.
+    A table that fits on one line a row is laid out by bptrace.views.terminal._grid; one that must
+    wrap is rebuilt, each cell wrapped at its own breaks. Columns that do not fit beside the others
+    follow in a table of their own under it, the first column (the names) repeated; only a column
+    too wide to stand even beside the names alone is left out, with a note.
     """
 
     table: Table
@@ -267,9 +260,8 @@ class _Fitted:
             yield part if segments is None else _Segments(segments)
             part = None
             while rest and part is None:
-                for k in range(
-                    len(rest), 0, -1
-                ):  # the next columns in their order, as many as fit beside the names
+                # The next columns in their order, as many as fit beside the names.
+                for k in range(len(rest), 0, -1):
                     picked = fit.columns(self.table, [0, *rest[:k]])
                     layout = fit.plan_table(picked, console, width)
                     if len(layout.shown) == k + 1:
@@ -300,10 +292,9 @@ class _Segments:
 
 
 def _trimmed(segments: Iterable[Segment]) -> list[Segment]:
-    """Return lines without the spaces that pad them: a table's last cells to their column's width, wrapped
-    text to the terminal's. Copied into slides, they would be trailing whitespace. Spaces that show (a
-    background, an underline, reverse video) stay.
-    """
+    """Return lines without the spaces that pad them: a table's last cells to their column's width,
+    wrapped text to the terminal's. Copied into slides, they would be trailing whitespace. Spaces
+    that show (a background, an underline, reverse video) stay."""
     out: list[Segment] = []
     start = 0  # where the current line began in `out`
 
@@ -332,7 +323,7 @@ def _trimmed(segments: Iterable[Segment]) -> list[Segment]:
 
 
 def _invisible(segment: Segment) -> bool:
-    """Tell whether a segment's trailing spaces would not show: no background, underline or reverse video."""
+    """Tell whether a segment's trailing spaces are invisible: no background, underline, reverse."""
     style = segment.style
     return not segment.control and (
         style is None or not (style.bgcolor or style.underline or style.reverse or style.strike)
@@ -340,29 +331,24 @@ def _invisible(segment: Segment) -> bool:
 
 
 MAX_LEAVES = 16  # of each kind on the line above the forward pass, unless --all
-MAX_FACTORS = (
-    8  # of a path in the chain rule table, unless --all: a path of 90 factors would fill a screen
-)
+# Factors of a path in the chain rule table, unless --all: a path of 90 would fill a screen.
+MAX_FACTORS = 8
 
 
 def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
-    n, num = (
-        view.notation,
-        tables.Writer(view.notation, view.precision).number,
-    )  # samples as [0, 1, 1, 0]
+    n = view.notation
+    num = tables.Writer(n, view.precision).number  # samples as [0, 1, 1, 0]
     groups: dict[str, list] = {}
     for leaf in graph.leaves:
         groups.setdefault(leaf.kind, []).append(leaf)
     units = []
     for kind, leaves in groups.items():
-        if (
-            view.max_rows is not None and len(leaves) > MAX_LEAVES
-        ):  # a thousand params: no one reads them all here
+        # A thousand params: no one reads them all here.
+        if view.max_rows is not None and len(leaves) > MAX_LEAVES:
             shown = leaves[:MAX_LEAVES] + [
                 leaf for leaf in leaves[MAX_LEAVES:] if leaf.name in view.focus
             ]
-            dots = "…" if n.pretty else "..."
-            more = f"{dots} and {len(leaves) - len(shown):,} more (--all shows every one)"
+            more = f"{n.dots} and {len(leaves) - len(shown):,} more (--all shows every one)"
         else:
             shown, more = leaves, None
         items = [f"{name_text(leaf.name, n)} = {num(step.values[leaf.name])}" for leaf in shown] + (
@@ -375,7 +361,7 @@ def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
 
 @dataclass(frozen=True, slots=True)
 class _Packed:
-    """Units of text laid out left to right, wrapping only between units (never inside `w₂ = 0.3`)."""
+    """Units of text laid out left to right, wrapped only between units (never in `w₂ = 0.3`)."""
 
     units: list[str]
     style: str
@@ -393,10 +379,19 @@ class _Packed:
 
 
 def render_stopped(graph: Graph, fault: NumericFault, view: View) -> RenderableType:
-    """Return the forward pass of the step that stopped, up to the node whose value is not finite."""
+    """Return the stopped step's forward pass, up to the node whose value is not finite."""
     values = fault.computed or {}
     when = f"after step {fault.step - 1}" if fault.final else f"Step {fault.step}"
-    stopped = Step(fault.step, 0.0, values.get(graph.loss, float("nan")), values, (), {}, (), ())
+    stopped = Step(
+        step=fault.step,
+        lr=0.0,
+        loss=values.get(graph.loss, float("nan")),
+        values=values,
+        partials=(),
+        grads={},
+        chains=(),
+        updates=(),
+    )
     table = _forward(graph, stopped, view, only=set(values))
     table.caption_title = "Forward pass, until a value stopped being finite"
     return Group(Heading(f"{when}: stopped", "bold red"), titled(table), Text(""))
@@ -416,9 +411,7 @@ def _gradients(graph: Graph, step: Step, view: View) -> Table:
 
 def _chains(graph: Graph, step: Step, view: View) -> Table:
     w = writer(view, step, graph)
-    empty = tables.chains(
-        Step(step.step, step.lr, step.loss, step.values, (), step.grads, (), ()), graph.loss, w
-    )
+    empty = tables.chains_head(w)
     table = new_table(empty.title, empty.headers, empty.numeric_from)
     picked = _pick_chains(step.chains, view)
     limit, shortened = (MAX_FACTORS if view.max_rows is not None else None), False
@@ -432,9 +425,8 @@ def _chains(graph: Graph, step: Step, view: View) -> Table:
                 hidden=len(step.chains) - len(picked) + 1,
             )
             continue
-        for row in tables.chain_rows(
-            chain, graph.loss, w, step.grads.get(chain.param), limit, _shown_paths(view)
-        ):
+        shown = tables.Shortened(limit, _shown_paths(view))
+        for row in tables.chain_rows(chain, graph.loss, w, step.grads.get(chain.param), shown):
             add_row(table, row, view)
         shortened = shortened or (
             limit is not None and any(len(path.factors) > limit for path in chain.paths)
@@ -450,7 +442,8 @@ def _chains(graph: Graph, step: Step, view: View) -> Table:
 def _pick_chains(chains: Sequence[Chain], view: View) -> list[Chain | None]:
     """Return the chains to show: whole chains, until about max_rows rows, then the last few.
 
-    Only the chains looked at are worked out, so a network of 10,000 params costs no more than one of 60.
+    Only the chains looked at are worked out, so a network of 10,000 params costs no more than one
+    of 60.
     """
     if view.max_rows is None:
         return list(chains)
@@ -473,7 +466,7 @@ def _pick_chains(chains: Sequence[Chain], view: View) -> list[Chain | None]:
 
 
 def _shown_paths(view: View) -> int | None:
-    """Return how many of a chain's paths a view shows: a table's worth (--all: every one listed)."""
+    """Return how many of a chain's paths a view shows: a table's worth (--all: all listed)."""
     return None if view.max_rows is None else view.max_rows - 10
 
 
@@ -485,9 +478,6 @@ def _rows(chain: Chain, view: View) -> int:
 
 def _updates(graph: Graph, step: Step, view: View) -> Table:
     return _rich(tables.updates(graph, step, writer(view, step, graph)), view)
-
-
-MAX_SAMPLES = tables.MAX_SAMPLES
 
 
 def writer(view: View, step: Step, graph: Graph) -> tables.Writer:
@@ -526,11 +516,11 @@ FOCUS_STYLE = "bold red"  # as the handout marks g in red
 
 def marked(label: str, view: View) -> str:
     """Return a focused row's label with a marker, visible without colour too."""
-    return f"{'▸' if view.notation.pretty else '>'} {label}" if label else label
+    return f"{view.notation.marker} {label}" if label else label
 
 
 def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType:
-    """Return one step's gradient check: each param's analytic and numeric gradient, and any wrong local derivative."""
+    """Return a step's gradient check: each param's analytic and numeric gradient, bad partials."""
     n, num = view.notation, _num(view)
     table = new_table(
         f"Gradient check, step {checked.step}: analytic beside central differences",
@@ -549,9 +539,8 @@ def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType
             _STATUS[r.status],
             style=_STATUS_STYLE[r.status],
         )
-    parts: list[RenderableType] = [
-        titled(table, gap=checked.step > 1)
-    ]  # the output's first line is the title
+    # The output's first line is the title.
+    parts: list[RenderableType] = [titled(table, gap=checked.step > 1)]
     wrong = [p for p in checked.partials if p.result.status != "ok"]
     if wrong:
         kinds = {p.result.status for p in wrong}
@@ -560,7 +549,10 @@ def render_check(graph: Graph, checked: CheckStep, view: View) -> RenderableType
         elif kinds == {"unstable"}:
             title = "Local derivatives finite differences cannot check here, node by node"
         else:
-            title = "Local derivatives that disagree, or that finite differences cannot check here, node by node"
+            title = (
+                "Local derivatives that disagree, or that finite differences cannot check here, "
+                "node by node"
+            )
         local = new_table(
             title, ("partial", "formula", "analytic", "numeric", "result"), numeric_from=2
         )
