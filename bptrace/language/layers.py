@@ -47,6 +47,13 @@ def shape_text(shape: Shape) -> str:
     return "×".join(map(str, shape)) or "one number"
 
 
+def shape_words(shape: Shape) -> str:
+    """Return a shape in words: one number, a vector of 3, a 3×2 matrix."""
+    if len(shape) == 2:
+        return f"a {shape_text(shape)} matrix"
+    return f"a vector of {shape[0]}" if shape else "one number"
+
+
 def _indices(shape: Shape):
     """Yield every index of `shape`, row by row."""
     return product(*(range(1, n + 1) for n in shape))
@@ -109,7 +116,7 @@ class _Expander:
         if len(e.items) != shape[0]:
             what = "rows" if len(shape) == 2 else "elements"
             raise NetworkError(
-                f"'{name}' is {shape_text(shape)}, but the list has {len(e.items)} {what}",
+                f"'{name}' is {shape_words(shape)}, but the list has {len(e.items)} {what}",
                 e.span,
                 _list_hint(shape),
             )
@@ -117,7 +124,7 @@ class _Expander:
         for item in e.items:
             if isinstance(item, Elements) != (len(shape) == 2):
                 raise NetworkError(
-                    f"'{name}' is {shape_text(shape)}: "
+                    f"'{name}' is {shape_words(shape)}: "
                     + ("each row is a list" if len(shape) == 2 else "an element is a number"),
                     item.span,
                     _list_hint(shape),
@@ -125,15 +132,15 @@ class _Expander:
             if isinstance(item, Elements):
                 if len(item.items) != shape[1]:
                     raise NetworkError(
-                        f"'{name}' is {shape_text(shape)}, but this row has {len(item.items)} "
-                        "elements",
+                        f"'{name}' is {shape_words(shape)}, but this row has "
+                        f"{len(item.items)} element{'s' if len(item.items) > 1 else ''}",
                         item.span,
                         _list_hint(shape),
                     )
                 for value in item.items:
                     if isinstance(value, Elements):
                         raise NetworkError(
-                            f"'{name}' is {shape_text(shape)}: an element is a number",
+                            f"'{name}' is {shape_words(shape)}: an element is a number",
                             value.span,
                             _list_hint(shape),
                         )
@@ -145,7 +152,7 @@ class _Expander:
     def assignment(self, s: Assignment, shape: Shape) -> list[Assignment]:
         if shape and s.is_loss:
             raise NetworkError(
-                f"the loss must be one number, but '{s.name}' is {shape_text(shape)}",
+                f"the loss must be one number, but '{s.name}' is {shape_words(shape)}",
                 s.expr.span,
                 f"add up its elements: loss {s.name} = sum(...), or mean(...)",
             )
@@ -212,7 +219,7 @@ class _Expander:
         if len(e.indices) != len(shape):
             form = f"{name}[ROW,COLUMN]" if len(shape) == 2 else f"{name}[I]"
             raise NetworkError(
-                f"'{name}' is {shape_text(shape)}: write {len(shape)} "
+                f"'{name}' is {shape_words(shape)}: write {len(shape)} "
                 f"{'indices' if len(shape) == 2 else 'index'}, not {len(e.indices)}",
                 e.span,
                 f"an element is {form}, counted from 1",
@@ -221,9 +228,9 @@ class _Expander:
             if index.value > size:
                 what = ("row", "column")[k] if len(shape) == 2 else "element"
                 raise NetworkError(
-                    f"{what} {index.value} is out of range: '{name}' is {shape_text(shape)}",
+                    f"{what} {index.value} is out of range: '{name}' is {shape_words(shape)}",
                     index.span,
-                    f"indices count from 1 to {size}",
+                    f"{what}s count from 1 to {size}",
                 )
         return ()
 
@@ -235,7 +242,8 @@ class _Expander:
         what = f"{e.fn}(...)" if type(e) is Call else f"'{e.op}'"
         hint = "elementwise operations need equal shapes, or a number on one side"
         if a == b[::-1]:
-            hint = f"one is the other's transpose: write {self.text(right)}'"
+            fixed = self.text(right.operand) if type(right) is Transpose else self.text(right) + "'"
+            hint = f"one is the other's transpose: write {fixed}"
         raise NetworkError(
             f"{self.text(e)}: {what} needs equal shapes, but "
             f"{self.text(left)} is {shape_text(a)}, {self.text(right)} is {shape_text(b)}",
