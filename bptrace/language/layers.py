@@ -37,6 +37,22 @@ def expand(statements: tuple[Statement, ...], source: str) -> tuple[Statement, .
     return _Expander(statements, source).program()
 
 
+def elements_named(e: Expr) -> Expr:
+    """Return `e` with each element written h1[2] read as the name it is in a formula: 'h1[2]'."""
+    kind = type(e)
+    if kind is Index:
+        return Name(element_name(e.name.id, tuple(int(k.value) for k in e.indices)), e.span)
+    if kind is Binary:
+        return Binary(e.op, elements_named(e.left), elements_named(e.right), e.span)
+    if kind is Neg:
+        return Neg(elements_named(e.operand), e.span)
+    if kind is Call:
+        return Call(e.fn, tuple(elements_named(a) for a in e.args), e.span)
+    if kind is Transpose:
+        return Transpose(elements_named(e.operand), e.span)
+    return e
+
+
 def element_name(name: str, index: tuple[int, ...]) -> str:
     """Return the name of one element: x[2], W1[2,1]."""
     return f"{name}[{','.join(map(str, index))}]"
@@ -182,7 +198,15 @@ class _Expander:
         if kind is Index:
             return self.index_shape(e)
         if kind is Transpose:
-            return self.shape(e.operand)[::-1]
+            shape = self.shape(e.operand)
+            if not shape:
+                raise NetworkError(
+                    f"{self.text(e)}: a transpose is of a vector or a matrix, "
+                    f"but {self.text(e.operand)} is one number",
+                    e.span,
+                    "remove the '",
+                )
+            return shape[::-1]
         if kind is Neg:
             return self.shape(e.operand)
         if kind is Binary:
@@ -328,7 +352,7 @@ class _Expander:
         if kind is Name:
             return Name(element_name(e.id, index), e.span) if self.shape(e) else e
         if kind is Index:
-            return Name(element_name(e.name.id, tuple(int(k.value) for k in e.indices)), e.span)
+            return elements_named(e)
         if kind is Transpose:
             return self.element(e.operand, index[::-1])
         if kind is Neg:

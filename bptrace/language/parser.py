@@ -10,7 +10,7 @@ from bptrace.errors import NetworkError, Span
 from bptrace.language import _template
 from bptrace.language.diagnostics import FUNCTION_HINTS, did_you_mean
 from bptrace.language.functions import ALIASES, ARITY, LAYER_ARITY
-from bptrace.language.layers import expand
+from bptrace.language.layers import elements_named, expand
 from bptrace.language.lexer import KEYWORDS, Token, scan, tokenize
 from bptrace.language.syntax import (
     Assignment,
@@ -58,13 +58,13 @@ def parse(text: str) -> tuple[Statement, ...]:
 
 
 def parse_expression(text: str) -> Expr:
-    """Return the expression in `text`, which must hold exactly one expression."""
+    """Return the expression in `text`, which must hold exactly one expression (a formula)."""
     p = _Parser(tokenize(text))
     p.skip_newlines()
     e = p.expression()
     p.skip_newlines()
     p.expect_kind("end", "the end of the expression")
-    return e
+    return elements_named(e) if p.layered else e  # a formula's W1[2,1] is the element's name
 
 
 class _Parser:
