@@ -12,6 +12,7 @@ from fractions import Fraction
 from itertools import product
 
 from bptrace.errors import NetworkError, Span
+from bptrace.language.diagnostics import did_you_mean
 from bptrace.language.functions import LAYER_ARITY
 from bptrace.language.syntax import (
     Assignment,
@@ -200,6 +201,7 @@ class _Expander:
         if kind is Transpose:
             shape = self.shape(e.operand)
             if not shape:
+                self.known(e.operand)
                 raise NetworkError(
                     f"{self.text(e)}: a transpose is of a vector or a matrix, "
                     f"but {self.text(e.operand)} is one number",
@@ -229,13 +231,16 @@ class _Expander:
             )
         return shape or ()  # an unknown name: graph.py says so, with its hints
 
+    def known(self, e: Expr) -> None:
+        """Refuse an unknown name where a vector is needed: it is unknown, not one number."""
+        if type(e) is Name and e.id not in self.shapes:
+            hint = did_you_mean(e.id, self.shapes) or "declare it, as in `param W1[3,2] = 0`"
+            raise NetworkError(f"unknown name '{e.id}'", e.span, hint)
+
     def index_shape(self, e: Index) -> Shape:
         name = e.name.id
         shape = self.name_shape(e.name)
-        if name not in self.shapes:
-            raise NetworkError(
-                f"unknown name '{name}'", e.name.span, "declare it, as in `param W1[3,2] = 0`"
-            )
+        self.known(e.name)
         if not shape:
             raise NetworkError(
                 f"'{name}' is one number: it has no elements", e.span, f"write {name} alone"
@@ -280,6 +285,7 @@ class _Expander:
         a, b = self.shape(e.left), self.shape(e.right)
         for side, shape in ((e.left, a), (e.right, b)):
             if not shape:
+                self.known(side)
                 raise NetworkError(
                     f"{self.text(e)}: @ multiplies vectors and matrices, but "
                     f"{self.text(side)} is one number",
@@ -317,6 +323,7 @@ class _Expander:
         shapes = [self.shape(arg) for arg in e.args]
         for arg, shape in zip(e.args, shapes, strict=True):
             if not shape:
+                self.known(arg)
                 raise NetworkError(
                     f"{e.fn}(...) takes a vector or a matrix, but {self.text(arg)} is one number",
                     arg.span,
