@@ -510,6 +510,8 @@ class _Parser:
             hint = "write one '=': a statement defines a name, it does not compare"
         elif t.text in ("*", "**") and before is not None and before.text in ("*", "**"):
             hint = "for a power write ^ (or **): w^2"
+        elif t.text == "'":
+            hint = "words are written without quotes (set optimizer = adam); W' is a transpose"
         raise self.unexpected("a number, a name or '('", hint)
 
     def index(self) -> Index:
