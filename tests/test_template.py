@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from bptrace.errors import NetworkError
 from bptrace.language import parser
+from bptrace.language.layers import expand
 from bptrace.language.lexer import tokenize
 
 # A skeleton is source text with @ where a name goes and # where a number goes; its instances differ
@@ -80,9 +81,9 @@ def parsed(text: str, templates: bool):
     try:
         if templates:
             return repr(parser.parse(text))
-        return repr(
-            parser._Parser(tokenize(text)).program()
-        )  # every statement through the parser's rules
+        rules = parser._Parser(tokenize(text))
+        statements = rules.program()  # every statement through the parser's rules
+        return repr(expand(statements, text) if rules.layered else statements)
     except NetworkError as e:
         return ("error", str(e), e.span, e.hint)
 

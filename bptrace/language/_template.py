@@ -23,11 +23,14 @@ from bptrace.language.syntax import (
     Call,
     Declaration,
     Expr,
+    Index,
     Name,
     Neg,
     Num,
     Statement,
+    Transpose,
 )
+from bptrace.language.syntax import walk as subexpressions
 
 _new = tuple.__new__  # Span(…) at C speed
 
@@ -38,10 +41,15 @@ _new = tuple.__new__  # Span(…) at C speed
 # span covers.
 NAME, NUM, BINARY, NEG, CALL, WRAPPED = range(6)
 _EXPRESSIONS = (Name, Num, Binary, Neg, Call)
+LAYER_SYNTAX = (Index, Transpose)
 
 
 def plan(statement: Statement, tokens: list[Token], i: int, end: int) -> tuple | None:
     """Return the plan of a statement parsed from tokens i to `end` (its newline); else None."""
+    if type(statement) is Assignment and any(
+        type(e) in LAYER_SYNTAX for e in subexpressions(statement.expr)
+    ):
+        return None  # an element or a transpose: parsed each time (layers are few statements)
     starts = {(t.line, t.col): k - i for k, t in enumerate(tokens[i:end], i)}
     ends = {(t.line, t.end): k - i for k, t in enumerate(tokens[i:end], i)}
     steps: list[tuple] = []

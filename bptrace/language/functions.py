@@ -18,3 +18,6 @@ ARITY = {
 
 # Other spellings a user may write, mapped to the canonical function name.
 ALIASES = {"σ": "sigmoid"}
+
+# Functions of a whole vector or matrix (see layers.py), each with its number of arguments.
+LAYER_ARITY = {"sum": 1, "mean": 1, "dot": 2}

@@ -17,7 +17,7 @@ _TOKEN = re.compile(
     [ \t\r\f\v]*                  # spaces before a token are skipped in the same match
     (?:                           # each alternative starts with its own characters; commonest first
      (?P<name>[^\W\d]\w*)
-    |(?P<op>\*\*|[-+*/^(),=\[\]])
+    |(?P<op>\*\*|[-+*/^(),=\[\]@'])
     |(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
     |(?P<newline>\n)
     |(?P<comment>\#[^\n]*)

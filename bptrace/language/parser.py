@@ -10,7 +10,8 @@ from fractions import Fraction
 from bptrace.errors import NetworkError, Span
 from bptrace.language import _template
 from bptrace.language.diagnostics import FUNCTION_HINTS, did_you_mean
-from bptrace.language.functions import ALIASES, ARITY
+from bptrace.language.functions import ALIASES, ARITY, LAYER_ARITY
+from bptrace.language.layers import elements_named, expand
 from bptrace.language.lexer import KEYWORDS, Token, scan, tokenize
 from bptrace.language.syntax import (
     Assignment,
@@ -18,13 +19,17 @@ from bptrace.language.syntax import (
     Call,
     Declaration,
     Draw,
+    Elements,
     Expr,
+    Index,
+    LayerDeclaration,
     Name,
     Neg,
     Num,
     Samples,
     Setting,
     Statement,
+    Transpose,
     children,
 )
 
@@ -37,27 +42,30 @@ MAX_DEPTH = 256  # levels of the expression tree, operators in a chain included
 DECLARATION_KINDS = ("param", "input", "target", "const")
 _FUNCTION_LIST = tuple(ARITY) + tuple(ALIASES)  # in order, for suggestions
 _FUNCTION_NAMES = frozenset(_FUNCTION_LIST)
-_SPECIAL_NAMES = _FUNCTION_NAMES | frozenset(
-    DISTRIBUTIONS
+_SPECIAL_NAMES = (
+    _FUNCTION_NAMES | frozenset(DISTRIBUTIONS) | frozenset(LAYER_ARITY)
 )  # names whose text the parser reads: part of a shape
-_SUM, _PRODUCT, _POWER = frozenset("+-"), frozenset("*/"), frozenset(("^", "**"))
+_SUM, _PRODUCT, _POWER = frozenset("+-"), frozenset("*/@"), frozenset(("^", "**"))
+_AFTER_NAME = _POWER | frozenset(("(", "[", "'"))  # a name before these is more than a name
 _new = tuple.__new__  # Span(…) at C speed
 
 
 def parse(text: str) -> tuple[Statement, ...]:
     """Return the statements of a .bp program, in source order."""
     tokens, shapes, ends = scan(text, _SPECIAL_NAMES)
-    return _Parser(tokens).program(shapes, ends)
+    parser = _Parser(tokens)
+    statements = parser.program(shapes, ends)
+    return expand(statements, text) if parser.layered else statements
 
 
 def parse_expression(text: str) -> Expr:
-    """Return the expression in `text`, which must hold exactly one expression."""
+    """Return the expression in `text`, which must hold exactly one expression (a formula)."""
     p = _Parser(tokenize(text))
     p.skip_newlines()
     e = p.expression()
     p.skip_newlines()
     p.expect_kind("end", "the end of the expression")
-    return e
+    return elements_named(e) if p.layered else e  # a formula's W1[2,1] is the element's name
 
 
 class _Parser:
@@ -69,6 +77,7 @@ class _Parser:
         self.numbers: dict[
             str, Fraction
         ] = {}  # each number's value by its text: a big network repeats a few
+        self.layered = False  # a vector or matrix is written somewhere: expand it (layers.py)
 
     # -- token helpers -------------------------------------------------------------------
 
@@ -204,10 +213,12 @@ class _Parser:
             hint = did_you_mean(t.text, KEYWORDS) or hint
         raise self.unexpected("a name or a keyword (param, input, target, const, loss, set)", hint)
 
-    def declaration(self) -> Declaration:
+    def declaration(self) -> Declaration | LayerDeclaration:
         """declaration = ( "param" | "input" | "target" | "const" ) NAME "=" ( expr | samples ) ;"""
         keyword = self.advance()
         name = self.defined_name()
+        if self.at("["):
+            return self.layer_declaration(keyword, name)
         self.expect_op(
             "=", f"'=' after '{name.text}'", f"write `{keyword.text} {name.text} = VALUE`"
         )
@@ -219,6 +230,65 @@ class _Parser:
         else:
             value = self.expression()
         return Declaration(keyword.text, name.text, value, name.span, keyword.span)
+
+    def layer_declaration(self, keyword: Token, name: Token) -> LayerDeclaration:
+        """layer_declaration = KIND NAME sizes "=" ( expr | elements | draw ) ;"""
+        self.layered = True
+        shape = self.sizes()
+        self.expect_op(
+            "=", f"'=' after '{name.text}[...]'", f"write `{keyword.text} {name.text}[3,2] = VALUE`"
+        )
+        t = self.tokens[self.i]
+        if self.at("["):
+            value = self.elements()
+        elif t.kind == "name" and t.text in DISTRIBUTIONS and self.tokens[self.i + 1].text == "(":
+            value = self.draw()
+        else:
+            value = self.expression()
+        return LayerDeclaration(keyword.text, name.text, shape, value, name.span, keyword.span)
+
+    def sizes(self) -> tuple[int, ...]:
+        """sizes = "[" NUMBER [ "," NUMBER ] "]" ;   (* a length; a matrix's rows, columns *)"""
+        opening = self.advance()
+        sizes = [self.whole("a size", "a vector is x[2], a matrix W[3,2] (rows, columns)")]
+        while self.at(","):
+            self.advance()
+            sizes.append(self.whole("a size", "a vector is x[2], a matrix W[3,2] (rows, columns)"))
+        closing = self.expect_op("]", "',' or ']'", "a vector is x[2], a matrix W[3,2]")
+        if len(sizes) > 2:
+            raise NetworkError(
+                f"{len(sizes)} sizes, but a layer holds a vector or a matrix",
+                opening.span.to(closing.span),
+                "a vector is x[2], a matrix W[3,2] (rows, columns)",
+            )
+        return tuple(sizes)
+
+    def whole(self, what: str, hint: str) -> int:
+        """Return a whole number of 1 or more: a size or an index, counted from 1."""
+        t = self.tokens[self.i]
+        if t.kind != "number":
+            raise self.unexpected(what, hint, product=False)
+        self.i += 1
+        value = self.number(t)
+        if value.denominator != 1 or value < 1:
+            raise NetworkError(f"{what} is a whole number from 1, not {t.text}", t.span, hint)
+        return int(value)
+
+    def elements(self) -> Elements:
+        """elements = "[" ( expr | elements ) { "," ( expr | elements ) } [ "," ] "]" ;"""
+        opening = self.advance()
+        items: list = []
+        while not self.at("]"):
+            items.append(self.nested(self.elements if self.at("[") else self.sum))
+            if not self.at(","):
+                break
+            self.advance()
+        closing = self.expect_op("]", "',' or ']'", "a matrix is written [[1, 2], [3, 4]]")
+        if not items:
+            raise NetworkError(
+                "no elements in '[]'", opening.span.to(closing.span), "write them, as in [0, 1]"
+            )
+        return Elements(tuple(items), opening.span.to(closing.span))
 
     def draw(self) -> Draw:
         """draw = ( "uniform" | "normal" ) "(" expr "," expr ")" ;"""
@@ -326,7 +396,7 @@ class _Parser:
         return self.left_binary(self.term, _SUM)
 
     def term(self) -> Expr:
-        """term = unary { ( "*" | "/" ) unary } ;"""
+        """term = unary { ( "*" | "/" | "@" ) unary } ;"""
         return self.left_binary(self.unary, _PRODUCT)
 
     def left_binary(self, operand: Callable[[], Expr], ops: frozenset[str]) -> Expr:
@@ -337,6 +407,8 @@ class _Parser:
         # self.at(*ops), inline: the hottest loop
         while (t := tokens[self.i]).kind == "op" and t.text in ops:
             self.i += 1
+            if t.text == "@":  # a layer: parse() expands it into scalars
+                self.layered = True
             chain += 1
             if chain + self.nesting >= MAX_DEPTH:
                 self.too_deep(t)
@@ -370,7 +442,7 @@ class _Parser:
         if kind == "name" and t.text not in _FUNCTION_NAMES:
             after = self.tokens[self.i + 1].text
             if (
-                after != "(" and after not in _POWER
+                after not in _AFTER_NAME
             ):  # a name alone, the commonest operand: what power() and atom() return
                 self.i += 1
                 return Name(t.text, _new(Span, (t.line, t.col, t.line, t.end)))
@@ -382,11 +454,14 @@ class _Parser:
         return self.power()
 
     def power(self) -> Expr:
-        """power = atom [ ( "^" | "**" ) unary ] ;
+        """power = atom { "'" } [ ( "^" | "**" ) unary ] ;
 
-        So ^ is right-associative and binds tighter than a sign.
+        So ^ is right-associative and binds tighter than a sign; W' is W's transpose.
         """
         base = self.atom()
+        while self.at("'"):  # W': a transpose
+            self.layered = True
+            base = Transpose(base, base.span.to(self.advance().span))
         t = self.tokens[self.i]
         if t.kind == "op" and t.text in _POWER:
             self.advance()
@@ -402,6 +477,8 @@ class _Parser:
                 return self.call()
             if t.text in _FUNCTION_NAMES:
                 raise NetworkError(f"'{t.text}' is a function", t.span, f"call it as {t.text}(...)")
+            if self.tokens[self.i + 1].text == "[":
+                return self.index()
             self.i += 1
             return Name(t.text, _new(Span, (t.line, t.col, t.line, t.end)))
         if t.kind == "number":
@@ -431,19 +508,39 @@ class _Parser:
             hint = "write one '=': a statement defines a name, it does not compare"
         elif t.text in ("*", "**") and before is not None and before.text in ("*", "**"):
             hint = "for a power write ^ (or **): w^2"
+        elif t.text == "'":
+            hint = "words are written without quotes (set optimizer = adam); W' is a transpose"
         raise self.unexpected("a number, a name or '('", hint)
+
+    def index(self) -> Index:
+        """index = NAME "[" NUMBER [ "," NUMBER ] "]" ;   (* an element, from 1: W1[2,1] *)"""
+        self.layered = True
+        t = self.advance()
+        name = Name(t.text, t.span)
+        self.advance()  # [
+        hint = f"an element is {t.text}[2], or {t.text}[2,1] (row, column), counted from 1"
+        indices = [Num(Fraction(self.whole("an index", hint)), self.tokens[self.i - 1].span)]
+        while self.at(","):
+            self.advance()
+            indices.append(
+                Num(Fraction(self.whole("an index", hint)), self.tokens[self.i - 1].span)
+            )
+        closing = self.expect_op("]", "',' or ']'", hint)
+        return Index(name, tuple(indices), t.span.to(closing.span))
 
     def call(self) -> Expr:
         """call = FUNCTION "(" expr { "," expr } ")" ;"""
         name = self.advance()
         fn = ALIASES.get(name.text, name.text)
-        if fn not in ARITY and name.text in self.defined:
+        layer = fn in LAYER_ARITY and fn not in self.defined  # sum(v), mean(v), dot(a, b)
+        self.layered = self.layered or layer
+        if not layer and fn not in ARITY and name.text in self.defined:
             raise NetworkError(
                 f"'{name.text}' is not a function",
                 name.span,
                 f"to multiply, write {name.text}*(...)",
             )
-        if fn not in ARITY:
+        if not layer and fn not in ARITY:
             hint = (
                 FUNCTION_HINTS.get(name.text.lower())
                 or did_you_mean(name.text, _FUNCTION_LIST)
@@ -451,7 +548,7 @@ class _Parser:
             )
             raise NetworkError(f"unknown function '{name.text}'", name.span, hint)
         self.i += 1  # (
-        arity = ARITY[fn]
+        arity = LAYER_ARITY[fn] if layer else ARITY[fn]
         tokens = self.tokens
         if self.at(")"):
             span = name.span.to(tokens[self.i].span)

@@ -131,6 +131,9 @@ def name_text(name: str, notation: Notation) -> str:
         return (notation.spelled or {}).get(name) or _spelled(name)
     if not notation.pretty:
         return name
+    if name.endswith("]"):  # an element of a layer, W1[2,1]: the layer's name, then the index
+        layer, bracket, index = name.partition("[")
+        return name_text(layer, notation) + bracket + index
     base = name.rstrip("0123456789")
     digits = name[len(base) :]
     # Only w1 becomes w₁ (w_1 stays w_1), so two different names never look the same.

@@ -187,3 +187,43 @@ class Assignment:
 
 
 Statement = Declaration | Setting | Assignment
+
+
+# -- layers: vectors and matrices, expanded into the statements above by layers.py -------------
+
+
+@dataclass(slots=True, eq=True)
+class Index:
+    """`h1[2]` or `W1[2,1]`: one element of a vector or matrix, counted from 1."""
+
+    name: Name
+    indices: tuple[Num, ...]
+    span: Span = field(default=NOWHERE, compare=False)
+
+
+@dataclass(slots=True, eq=True)
+class Transpose:
+    """`W'`: a matrix's transpose (a vector's is the vector itself)."""
+
+    operand: Expr
+    span: Span = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Elements:
+    """`[0.5, -1]` or `[[1, 2], [3, 4]]`: the values of a vector, or of a matrix row by row."""
+
+    items: tuple[Expr | Elements, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class LayerDeclaration:
+    """`param W1[3,2] = VALUE`: a declaration of a vector or matrix, one value per element."""
+
+    kind: str
+    name: str
+    shape: tuple[int, ...]
+    value: Expr | Elements | Draw
+    span: Span  # the name
+    keyword_span: Span

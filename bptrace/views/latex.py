@@ -96,6 +96,9 @@ def name(text: str, spelled: Mapping[str, str] | None = None) -> str:
     """
     if spelled and text in spelled:
         return spelled[text]
+    if text.endswith("]"):  # an element of a layer, W1[2,1]: W_{1}[2,1]
+        layer, bracket, index = text.partition("[")
+        return name(layer, spelled) + bracket + index
     if "_" in text:
         return rf"\mathit{{{''.join(_letters(text))}}}"
     base = text.rstrip("0123456789")

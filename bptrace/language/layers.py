@@ -1,0 +1,195 @@
+"""Expand vector statements into scalar statements: `z1 = W1 @ x + b1` becomes z1[1], z1[2], …
+
+A layer is written in one line and runs as the scalar graph: each element is a name of its own
+(`W1[2,1]` is row 2, column 1, counted from 1), and `W1 @ x` row i is the plain sum
+`W1[i,1]*x[1] + W1[i,2]*x[2] + …`, so that every table shows ∂z1[i]/∂W1[i,j] = x[j]. Shapes are
+checked first (shapes.py). A statement without a vector in it is returned as it is.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import product
+
+from bptrace.errors import NetworkError, Span
+from bptrace.language.functions import LAYER_ARITY
+from bptrace.language.shapes import Shape, Shapes, shape_words, size
+from bptrace.language.syntax import (
+    Assignment,
+    Binary,
+    Call,
+    Declaration,
+    Elements,
+    Expr,
+    Index,
+    LayerDeclaration,
+    Name,
+    Neg,
+    Num,
+    Statement,
+    Transpose,
+)
+
+
+def expand(statements: tuple[Statement, ...], source: str) -> tuple[Statement, ...]:
+    """Return the statements with every vector and matrix written out element by element."""
+    return _Expander(statements, source).program()
+
+
+def elements_named(e: Expr) -> Expr:
+    """Return `e` with each element written h1[2] read as the name it is in a formula: 'h1[2]'."""
+    kind = type(e)
+    if kind is Index:
+        return Name(element_name(e.name.id, tuple(int(k.value) for k in e.indices)), e.span)
+    if kind is Binary:
+        return Binary(e.op, elements_named(e.left), elements_named(e.right), e.span)
+    if kind is Neg:
+        return Neg(elements_named(e.operand), e.span)
+    if kind is Call:
+        return Call(e.fn, tuple(elements_named(a) for a in e.args), e.span)
+    if kind is Transpose:
+        return Transpose(elements_named(e.operand), e.span)
+    return e
+
+
+def element_name(name: str, index: tuple[int, ...]) -> str:
+    """Return the name of one element: x[2], W1[2,1]."""
+    return f"{name}[{','.join(map(str, index))}]"
+
+
+def _indices(shape: Shape):
+    """Yield every index of `shape`, row by row."""
+    return product(*(range(1, n + 1) for n in shape))
+
+
+class _Expander:
+    """Expand each statement in turn, with the shapes of the names defined before it."""
+
+    def __init__(self, statements: tuple[Statement, ...], source: str) -> None:
+        self.statements = statements
+        self.shapes = Shapes(statements, source)
+        self.shape = self.shapes.shape
+
+    def program(self) -> tuple[Statement, ...]:
+        out: list[Statement] = []
+        for s in self.statements:
+            if isinstance(s, LayerDeclaration):
+                self.shapes.define(s.name, s.shape, s.span)
+                out.extend(self.declaration(s))
+            elif isinstance(s, Declaration):
+                self.shapes.define(s.name, (), s.span)
+                out.append(s)
+            elif isinstance(s, Assignment):
+                self.shapes.statement(s.name)
+                shape = self.shape(s.expr)
+                self.shapes.define(s.name, shape, s.span)
+                out.extend(self.assignment(s, shape))
+            else:
+                out.append(s)
+        return tuple(out)
+
+    # -- statements ----------------------------------------------------------------------
+
+    def declaration(self, s: LayerDeclaration) -> list[Declaration]:
+        if isinstance(s.value, Elements):
+            values = self.shapes.listed(s.value, s.shape, s.name)
+        else:  # a number, or a draw: the same for every element (each element draws its own)
+            values = [s.value] * size(s.shape)
+        return [
+            Declaration(s.kind, element_name(s.name, index), value, s.span, s.keyword_span)
+            for index, value in zip(_indices(s.shape), values, strict=True)
+        ]
+
+    def assignment(self, s: Assignment, shape: Shape) -> list[Assignment]:
+        if shape and s.is_loss:
+            raise NetworkError(
+                f"the loss must be one number, but '{s.name}' is {shape_words(shape)}",
+                s.expr.span,
+                f"add up its elements: loss {s.name} = sum(...), or mean(...)",
+            )
+        if not shape:
+            expr = self.element(s.expr, ())
+            return [s if expr is s.expr else Assignment(s.name, expr, s.is_loss, s.span)]
+        return [
+            Assignment(element_name(s.name, index), self.element(s.expr, index), False, s.span)
+            for index in _indices(shape)
+        ]
+
+    # -- elements ------------------------------------------------------------------------
+
+    def element(self, e: Expr, index: tuple[int, ...]) -> Expr:
+        """Return the scalar expression of element `index` of `e` (its own shape's index)."""
+        kind = type(e)
+        if kind is Num:
+            return e
+        if kind is Name:
+            return Name(element_name(e.id, index), e.span) if self.shape(e) else e
+        if kind is Index:
+            return elements_named(e)
+        if kind is Transpose:
+            return self.element(e.operand, index[::-1])
+        if kind is Neg:
+            operand = self.element(e.operand, index)
+            return e if operand is e.operand else Neg(operand, e.span)
+        if kind is Binary:
+            if e.op == "@":
+                return self.product(e, index)
+            left, right = self.part(e.left, index), self.part(e.right, index)
+            if left is e.left and right is e.right:
+                return e
+            return Binary(e.op, left, right, e.span)
+        if e.fn in LAYER_ARITY:
+            return self.layer_call(e)
+        args = tuple(self.part(arg, index) for arg in e.args)
+        if all(a is b for a, b in zip(args, e.args, strict=True)):
+            return e
+        return Call(e.fn, args, e.span)
+
+    def part(self, e: Expr, index: tuple[int, ...]) -> Expr:
+        """Return element `index` of an operand, or the operand itself where it is one number."""
+        return self.element(e, index) if self.shape(e) else self.element(e, ())
+
+    def product(self, e: Binary, index: tuple[int, ...]) -> Expr:
+        """Return element `index` of a @ b: the plain sum of a's row times b's column."""
+        a = self.shape(e.left)
+        rows, columns = index[: len(a) - 1], index[len(a) - 1 :]
+        terms = [
+            Binary(
+                "*",
+                self.element(e.left, rows + (k,)),
+                self.element(e.right, (k,) + columns),
+                e.span,
+            )
+            for k in range(1, a[-1] + 1)
+        ]
+        return _added(terms, e.span)
+
+    def layer_call(self, e: Call) -> Expr:
+        """Return sum(v), mean(v) or dot(a, b) written out."""
+        if e.fn == "dot":
+            a, b = e.args
+            terms = [
+                Binary("*", self.element(a, (k,)), self.element(b, (k,)), e.span)
+                for k in range(1, self.shape(a)[0] + 1)
+            ]
+            return _added(terms, e.span)
+        shape = self.shape(e.args[0])
+        total = _added([self.element(e.args[0], i) for i in _indices(shape)], e.span)
+        if e.fn == "mean":
+            return Binary("/", total, Num(Fraction(size(shape)), e.span), e.span)
+        return total
+
+
+def _added(terms: list[Expr], span: Span) -> Expr:
+    """Return t1 + t2 + … as the parser builds it: left to right."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = Binary("+", total, term, span)
+    return total
+
+
+def _size(shape: Shape) -> int:
+    size = 1
+    for n in shape:
+        size *= n
+    return size
