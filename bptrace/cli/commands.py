@@ -185,8 +185,7 @@ def _agreement(unstable: int, notation) -> str:
             "a kink, or a value where the function is not defined, and a finite difference "
             "cannot tell"
         )
-    times, minus = notation.times, notation.minus
-    at_most = "≤" if notation.pretty else "<="
+    times, minus, at_most = notation.times, notation.minus, notation.at_most
     return (
         f"{said} (step h = {_power(EPS)}{times}max(1, |x|), |analytic {minus} numeric| "
         f"{at_most} {_power(ATOL)} + {_power(RTOL)}{times}|numeric|)."

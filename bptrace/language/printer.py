@@ -35,6 +35,7 @@ class Notation:
     infinity: str = "inf"
     dash: str = "-"  # a range: questions 3-4
     approx: str = "~"
+    at_most: str = "<="
     nabla: str = "grad "  # the gradient of: grad L
     delta: str = "delta"  # a nudge
     change: str = "delta "  # the change of: delta L
@@ -63,6 +64,7 @@ MATH = Notation(
     infinity="∞",
     dash="–",
     approx="≈",
+    at_most="≤",
     nabla="∇",
     delta="Δ",
     change="Δ",
