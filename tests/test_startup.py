@@ -91,3 +91,20 @@ def test_keeping_freed_memory_is_nothing_without_glibc(monkeypatch):
 )
 def test_every_command_on_plain_numbers_runs_without_loading_numpy(args):
     assert loaded(*args)[0] == "False"
+
+
+def test_a_network_without_layers_does_not_load_their_expansion():
+    probe = PROBE.replace(
+        'loaded = ("numpy", "bptrace.engine.check", "ctypes")',
+        'loaded = ("bptrace.language.layers", "bptrace.language.shapes")',
+    )
+    args = ["run", "networks/simple.bp", "--steps", "1"]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stderr.split()[-2:] == ["False", "False"]
+    with_layers = ["run", "networks/layers.bp", "--steps", "1"]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *with_layers], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.stderr.split()[-2:] == ["True", "True"]

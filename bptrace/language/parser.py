@@ -11,7 +11,6 @@ from bptrace.errors import NetworkError, Span
 from bptrace.language import _template
 from bptrace.language.diagnostics import FUNCTION_HINTS, did_you_mean
 from bptrace.language.functions import ALIASES, ARITY, LAYER_ARITY
-from bptrace.language.layers import elements_named, expand
 from bptrace.language.lexer import KEYWORDS, Token, scan, tokenize
 from bptrace.language.syntax import (
     Assignment,
@@ -55,7 +54,11 @@ def parse(text: str) -> tuple[Statement, ...]:
     tokens, shapes, ends = scan(text, _SPECIAL_NAMES)
     parser = _Parser(tokens)
     statements = parser.program(shapes, ends)
-    return expand(statements, text) if parser.layered else statements
+    if not parser.layered:
+        return statements
+    from bptrace.language.layers import expand  # only a network with layers needs it
+
+    return expand(statements, text)
 
 
 def parse_expression(text: str) -> Expr:
@@ -65,7 +68,11 @@ def parse_expression(text: str) -> Expr:
     e = p.expression()
     p.skip_newlines()
     p.expect_kind("end", "the end of the expression")
-    return elements_named(e) if p.layered else e  # a formula's W1[2,1] is the element's name
+    if not p.layered:
+        return e
+    from bptrace.language.layers import elements_named
+
+    return elements_named(e)  # a formula's W1[2,1] is the element's name
 
 
 class _Parser:
