@@ -28,6 +28,7 @@ from bptrace.language.syntax import (
     Num,
     Statement,
     Transpose,
+    walk,
 )
 
 
@@ -57,6 +58,12 @@ def element_name(name: str, index: tuple[int, ...]) -> str:
     return f"{name}[{','.join(map(str, index))}]"
 
 
+# The scalar statements and the terms of their sums that the layers of one file may expand into.
+# Each scalar is a node of its own in every table: 1,000,000 is ten times the largest network the
+# benchmarks run (100,000 nodes: about 20 s and 0.65 GB a step).
+MAX_EXPANDED = 1_000_000
+
+
 def _indices(shape: Shape):
     """Yield every index of `shape`, row by row."""
     return product(*(range(1, n + 1) for n in shape))
@@ -69,6 +76,17 @@ class _Expander:
         self.statements = statements
         self.shapes = Shapes(statements, source)
         self.shape = self.shapes.shape
+        self.spent = 0  # scalar statements and terms written so far, against MAX_EXPANDED
+
+    def spend(self, n: int, span: Span) -> None:
+        """Count n more scalar statements or terms; refuse a file whose layers expand too far."""
+        self.spent += n
+        if self.spent > MAX_EXPANDED:
+            raise NetworkError(
+                f"the layers expand into more than {MAX_EXPANDED:,} scalar nodes and terms",
+                span,
+                "every element is a node of its own in every table: use smaller layers",
+            )
 
     def program(self) -> tuple[Statement, ...]:
         out: list[Statement] = []
@@ -91,6 +109,7 @@ class _Expander:
     # -- statements ----------------------------------------------------------------------
 
     def declaration(self, s: LayerDeclaration) -> list[Declaration]:
+        self.spend(size(s.shape), s.span)
         if isinstance(s.value, Elements):
             values = self.shapes.listed(s.value, s.shape, s.name)
         else:  # a number, or a draw: the same for every element (each element draws its own)
@@ -107,6 +126,8 @@ class _Expander:
                 s.expr.span,
                 f"add up its elements: loss {s.name} = sum(...), or mean(...)",
             )
+        # Each element repeats the statement's operations (a product's terms are counted in product).
+        self.spend(size(shape) * sum(1 for _ in walk(s.expr)), s.span)
         if not shape:
             expr = self.element(s.expr, ())
             return [s if expr is s.expr else Assignment(s.name, expr, s.is_loss, s.span)]
@@ -152,6 +173,7 @@ class _Expander:
     def product(self, e: Binary, index: tuple[int, ...]) -> Expr:
         """Return element `index` of a @ b: the plain sum of a's row times b's column."""
         a = self.shape(e.left)
+        self.spend(a[-1], e.span)
         rows, columns = index[: len(a) - 1], index[len(a) - 1 :]
         terms = [
             Binary(
@@ -166,6 +188,7 @@ class _Expander:
 
     def layer_call(self, e: Call) -> Expr:
         """Return sum(v), mean(v) or dot(a, b) written out."""
+        self.spend(size(self.shape(e.args[0])), e.span)
         if e.fn == "dot":
             a, b = e.args
             terms = [
