@@ -126,7 +126,7 @@ class _Expander:
                 s.expr.span,
                 f"add up its elements: loss {s.name} = sum(...), or mean(...)",
             )
-        # Each element repeats the statement's operations (a product's terms are counted in product).
+        # Each element repeats the statement's operations (a product's terms: see product).
         self.spend(size(shape) * sum(1 for _ in walk(s.expr)), s.span)
         if not shape:
             expr = self.element(s.expr, ())
