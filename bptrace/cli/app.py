@@ -237,6 +237,7 @@ def run(
         except typer.BadParameter as problem:
             blank_problem = problem.message
     left_out = ",".join(t for t in SECTIONS if t in blanks - set(sections))
+    # looked at only with --pause
     given = {
         "--json": json_lines,
         "--export": export is not None,
@@ -257,9 +258,7 @@ def run(
         "a table --show leaves out": bool(left_out),
         "no --format": form == "text",
         "no --blank": blank is None,
-        "no terminal": lambda: (
-            not (sys.stdin and sys.stdin.isatty())
-        ),  # looked at only with --pause
+        "no terminal": lambda: not (sys.stdin and sys.stdin.isatty()),
     }
     options.check_clashes(
         options.RUN_CLASHES,

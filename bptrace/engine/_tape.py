@@ -34,9 +34,8 @@ from bptrace.engine.graph import Graph
 from bptrace.engine.lazy import numpy
 from bptrace.engine.ops import NUMPY_ON_FLOATS, OPERATORS, on_arrays
 
-Instruction = tuple[
-    Callable[..., Any], int, int, int
-]  # (function, a, b, out); b < 0 for a function of one argument
+# (function, a, b, out); b < 0 for a function of one argument
+Instruction = tuple[Callable[..., Any], int, int, int]
 _COPY = operator.pos  # a node that is a name, a number, or an expression an earlier node computed
 _POWER = OPERATORS["^"].value
 _NOTHING = contextlib.nullcontext()
@@ -47,65 +46,53 @@ class Tape:
     """A graph lowered to slots: what each step computes, in order, without a per-node object."""
 
     names: dict[str, int]  # each leaf's and node's slot: 0, 1, 2, … in source order
-    start: tuple[
-        Any, ...
-    ]  # the value before a step of each slot a record reads: constants in theirs, 0.0 elsewhere
-    floats: tuple[
-        Instruction, ...
-    ]  # the instructions on floats: the math table's C functions where it has them
-    arrays: tuple[
-        Instruction, ...
-    ]  # the same with samples: numpy's functions where an argument holds samples
-    partials: dict[
-        tuple[str, str], int
-    ]  # the slot of the value of each edge (of, wrt) of a node the loss uses
+    # the value before a step of each slot a record reads: constants in theirs, 0.0 elsewhere
+    start: tuple[Any, ...]
+    # the instructions on floats: the math table's C functions where it has them
+    floats: tuple[Instruction, ...]
+    # the same with samples: numpy's functions where an argument holds samples
+    arrays: tuple[Instruction, ...]
+    # the slot of the value of each edge (of, wrt) of a node the loss uses
+    partials: dict[tuple[str, str], int]
     chain: tuple[tuple[int, int, int], ...]  # (of, wrt, partial) slots, from the loss back
     loss: int
-    forward: tuple[
-        int, ...
-    ]  # the instructions the nodes' values need: all a forward pass alone runs
-    registers: int = (
-        0  # slots after start's that the instructions on floats share for their temporaries
-    )
-    temporaries: int = (
-        0  # slots after start's for the temporaries on arrays: one each (or shared buffers)
-    )
-    numpy: bool = (
-        False  # whether the instructions on floats call numpy (x^y, but for x²): it loads only then
-    )
-    shared: tuple[
-        tuple[int, int], ...
-    ] = ()  # with samples: (instruction, buffer) for temporaries written in place
+    # the instructions the nodes' values need: all a forward pass alone runs
+    forward: tuple[int, ...]
+    # slots after start's that the instructions on floats share for their temporaries
+    registers: int = 0
+    # slots after start's for the temporaries on arrays: one each (or shared buffers)
+    temporaries: int = 0
+    # whether the instructions on floats call numpy (x^y, but for x²): it loads only then
+    numpy: bool = False
+    # with samples: (instruction, buffer) for temporaries written in place
+    shared: tuple[tuple[int, int], ...] = ()
     buffers: int = 0  # how many buffers those share (see _share)
+    # see _bound
     bound: dict[int, tuple[Instruction, ...]] = field(
         default_factory=dict, compare=False, repr=False
-    )  # see _bound
-    taken: dict[tuple[int, int], tuple] = field(
-        default_factory=dict, compare=False, repr=False
-    )  # see Slots.take
+    )
+    # see Slots.take
+    taken: dict[tuple[int, int], tuple] = field(default_factory=dict, compare=False, repr=False)
 
 
 def lower(graph: Graph, used: frozenset[str]) -> Tape:
     """Return the tape of `graph`, with the partials of the nodes in `used` (the loss's)."""
     lowering = _Lowering([leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes])
     where: dict[tuple[str, str], int] = {}
-    for node in (
-        graph.nodes
-    ):  # each node's partials right after its value: what they share is still at hand
+    # each node's partials right after its value: what they share is still at hand
+    for node in graph.nodes:
         lowering.emit(node.program, lowering.slot[node.name])
         if node.name in used:
             for e in node.edges:
                 where[(e.of, e.wrt)] = lowering.emit(e.program)
     slot, start, constants, ssa = lowering.slot, lowering.start, lowering.constants, lowering.code
-    del (
-        lowering
-    )  # a 100,000-node network's tape is built from half a million instructions: one copy at a time
+    # a 100,000-node network's tape is built from half a million instructions: one copy at a time
+    del lowering
     # Renumber: the slots records read (names, partials' values, constants) first, then temporaries.
     temporary = set(range(len(slot), len(start))) - set(where.values()) - set(constants)
     order = [i for i in range(len(start)) if i not in temporary] + sorted(temporary)
-    new = [0] * (
-        len(order) + 1
-    )  # old slot → new; the last entry maps -1 (no second argument) to itself
+    # old slot → new; the last entry maps -1 (no second argument) to itself
+    new = [0] * (len(order) + 1)
     for i, old in enumerate(order):
         new[old] = i
     new[-1] = -1
@@ -190,9 +177,8 @@ def _registers(
             if last.get(out, i) <= i:  # never read: free at once
                 free.append(held.pop(out))
             out = register
-        shared.append(
-            _on_floats(f, ra + 0, rb + 0, out + 0, start)
-        )  # new ints, as _laid_out makes them
+        # new ints, as _laid_out makes them
+        shared.append(_on_floats(f, ra + 0, rb + 0, out + 0, start))
     return tuple(shared), count
 
 
@@ -272,9 +258,8 @@ def _bound(tape: Tape, size: int) -> tuple[Instruction, ...]:
         for i, k in tape.shared:
             f, a, b, out = bound[i]
             bound[i] = (bind(f, out=buffers[k]), a, b, out)
-        if (
-            len(tape.bound) > 1
-        ):  # a batch's size and all the samples' (-b), or a pass's smaller last batch
+        # a batch's size and all the samples' (-b), or a pass's smaller last batch
+        if len(tape.bound) > 1:
             tape.bound.clear()
         code = tape.bound[size] = tuple(bound)
     return code
@@ -282,9 +267,8 @@ def _bound(tape: Tape, size: int) -> tuple[Instruction, ...]:
 
 def _on_floats(f, a: int, b: int, out: int, start: list[Any]) -> Instruction:
     """Return an instruction as it runs on floats: x^2 as x·x (as `^` has it), else the raw one."""
-    if (
-        f is _POWER and 0 <= b < len(start) and start[b] == 2.0
-    ):  # only a constant's slot starts at 2 (temporaries: past the end)
+    # only a constant's slot starts at 2 (temporaries: past the end)
+    if f is _POWER and 0 <= b < len(start) and start[b] == 2.0:
         return operator.mul, a, a, out
     return getattr(f, "raw", f), a, b, out
 
@@ -301,9 +285,8 @@ class Slots(Mapping):
         taken: dict[tuple[int, int], tuple] | None = None,
     ) -> None:
         self._slot, self._run = slot, run
-        self._taken = (
-            {} if taken is None else taken
-        )  # see take: shared by the Slots of a tape's runs
+        # see take: shared by the Slots of a tape's runs
+        self._taken = {} if taken is None else taken
 
     def __getitem__(self, key: Hashable) -> Any:
         return self._run[self._slot[key]]
@@ -383,11 +366,12 @@ class _Lowering:
         return len(self.start) - 1
 
     def _constant(self, value: float) -> int:
+        # 0.0 and -0.0 are equal, but not the same constant
         key = (
             "const",
             value,
             math.copysign(1.0, value),
-        )  # 0.0 and -0.0 are equal, but not the same constant
+        )
         found = self.computed.get(key)
         if found is None:
             found = self.computed[key] = self._new()
@@ -437,9 +421,8 @@ def forward_backward(
             # reaches a value records read, as the raw functions pass it on.
             if not _finite(v, arrays):
                 return None
-            del v[
-                len(tape.start) :
-            ]  # the temporaries: no record reads them (with samples, 30,000 arrays at 10,000 nodes)
+            # the temporaries: no record reads them (with samples, 30,000 arrays at 10,000 nodes)
+            del v[len(tape.start) :]
             if not backward:
                 return v, []
             g: list[Any] = [0.0] * len(tape.names)
@@ -448,9 +431,8 @@ def forward_backward(
                 add, multiply, scratch = np.add, np.multiply, np.empty(size)
                 for of, wrt, partial in tape.chain:
                     total = g[wrt]
-                    if (
-                        type(total) is np.ndarray
-                    ):  # a sum this loop made: add in place, no new array
+                    # a sum this loop made: add in place, no new array
+                    if type(total) is np.ndarray:
                         add(total, multiply(g[of], v[partial], out=scratch), out=total)
                     else:
                         g[wrt] = total + g[of] * v[partial]

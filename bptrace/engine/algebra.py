@@ -16,9 +16,8 @@ from bptrace.language.syntax import Binary, Call, Expr, Name, Neg, Num
 
 ZERO = Num(Fraction(0))
 ONE = Num(Fraction(1))
-UNIT = Fraction(
-    1
-)  # the coefficient of a plain factor: tested by identity, to skip Fraction arithmetic
+# the coefficient of a plain factor: tested by identity, to skip Fraction arithmetic
+UNIT = Fraction(1)
 _MAX_BITS = 2000  # beyond this a folded fraction is rounded to the nearest float
 _LARGEST = Fraction(sys.float_info.max)
 _SMALLEST = Fraction(sys.float_info.min)  # the smallest normal float
@@ -39,9 +38,8 @@ def num(value: Fraction | int | float) -> Num:
         or v.denominator.bit_length() > _MAX_BITS
         or exact_text(abs(v)) is None
     ):
-        v = Fraction(
-            float(v)
-        )  # callers check foldable() first, so this cannot overflow; repr() is exact
+        # callers check foldable() first, so this cannot overflow; repr() is exact
+        v = Fraction(float(v))
     return Num(v)
 
 

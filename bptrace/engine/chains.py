@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from bptrace.engine.graph import Edge, Graph
 
-MAX_LISTED_LENGTH = (
-    100  # longest path (in edges) a chain lists; longer ones are only counted: no one reads them
-)
+# longest path (in edges) a chain lists; longer ones are only counted: no one reads them
+MAX_LISTED_LENGTH = 100
 # Paths a trace lists over all its params (never fewer than 8 a param): see listed_per_param.
 MAX_LISTED_PATHS = 10_000
 
@@ -110,9 +109,8 @@ def edges_on_paths(graph: Graph, leads_to_param: frozenset[str] | None = None) -
     if leads_to_param is None:
         leads_to_param = graph.leads_to_params()
     far = longest(graph)
-    reached = [
-        node for node in graph.nodes if node.name in far
-    ]  # in source order, which the stable sort keeps within a layer
+    # in source order, which the stable sort keeps within a layer
+    reached = [node for node in graph.nodes if node.name in far]
     layers = sorted(range(len(reached)), key=[far[node.name] for node in reached].__getitem__)
     from_loss = {graph.loss}
     shown = []
@@ -158,9 +156,8 @@ def _first_paths(
     """
     if param not in near or near[param] > MAX_LISTED_LENGTH or limit <= 0:
         return ()
-    entries: list[tuple[str, int, int]] = [
-        (param, -1, 0)
-    ]  # (name, entry it came from, edges so far)
+    # (name, entry it came from, edges so far)
+    entries: list[tuple[str, int, int]] = [(param, -1, 0)]
     stack = [0]
     found: list[tuple[str, ...]] = []
     while stack and len(found) < limit:

@@ -72,9 +72,8 @@ class CheckStep:
 
     step: int
     grads: tuple[GradCheck, ...]
-    partials: tuple[
-        PartialCheck, ...
-    ]  # every local derivative on a loss-to-param path, from the loss back
+    # every local derivative on a loss-to-param path, from the loss back
+    partials: tuple[PartialCheck, ...]
 
     @property
     def ok(self) -> bool:

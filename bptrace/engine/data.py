@@ -31,9 +31,8 @@ def read_csv(
     Lines may end in LF, CRLF or a lone CR (old Mac files): all three end a line.
     """
     rows = _rows(text, ",", filename)
-    if (
-        rows and len(rows[0][1]) == 1
-    ):  # cells separated by ; (a spreadsheet set for decimal commas) or by tabs
+    # cells separated by ; (a spreadsheet set for decimal commas) or by tabs
+    if rows and len(rows[0][1]) == 1:
         separator = next((c for c in ";\t" if c in rows[0][1][0]), None)
         rows = _rows(text, separator, filename) if separator else rows
     if not rows:  # nothing, or separators alone
@@ -46,9 +45,8 @@ def read_csv(
             f"{filename}: a .bp network, not a CSV file of samples: give the network as FILE, and "
             "a CSV file (a header row of input and target names, then a row per sample) as --data"
         )
-    if all(
-        _number(name) for name in names
-    ):  # a header row names inputs and targets, and no name is a number
+    # a header row names inputs and targets, and no name is a number
+    if all(_number(name) for name in names):
         shown = ",".join(names) if len(",".join(names)) <= 40 else ",".join(names)[:40] + "..."
         header = f": {','.join(wanted)}" if wanted else ""
         raise DataProblem(
@@ -176,9 +174,8 @@ def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str
         replace(leaf, value=columns[leaf.name]) if leaf.name in columns else leaf
         for leaf in graph.leaves
     )
-    warnings = tuple(
-        w for w in graph.warnings if w.message != BATCH_WITHOUT_SAMPLES
-    )  # the samples are here now
+    # the samples are here now
+    warnings = tuple(w for w in graph.warnings if w.message != BATCH_WITHOUT_SAMPLES)
     return replace(graph, leaves=leaves, samples=samples, warnings=warnings)
 
 

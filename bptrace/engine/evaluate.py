@@ -55,9 +55,8 @@ def compile_expr(e: Expr) -> Program:
 
 def run(program: Program, env: Mapping[str, Any]) -> Any:
     """Return the value of a compiled program, names looked up in `env`."""
-    if (
-        len(program) == 1
-    ):  # a name or a number alone, as most local partials are (∂h/∂w = x): no stack
+    # a name or a number alone, as most local partials are (∂h/∂w = x): no stack
+    if len(program) == 1:
         kind, arg, _ = program[0]
         return env[arg] if kind == LOAD else arg
     stack: list[Any] = []

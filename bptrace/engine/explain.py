@@ -20,9 +20,8 @@ class ParamChain:
     longest: int  # factors on the longest path
 
 
-VECTOR_ENTRIES = (
-    12  # question 1 writes ∇L out whole up to this many params (a two-layer network's nine, say)
-)
+# question 1 writes ∇L out whole up to this many params (a two-layer network's nine, say)
+VECTOR_ENTRIES = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +33,8 @@ class Explanation:
     partials: tuple[Edge, ...]  # question 2: each computed once, from the loss backwards
     chains: tuple[ParamChain, ...]  # questions 3 to 5, one per param
     asked: tuple[str, ...]  # the params whose chains to write out (all by default)
-    direct: frozenset[tuple[str, str]] = (
-        frozenset()
-    )  # partials ∂L/∂name that are not the gradient ∂L/∂name (see chains)
+    # partials ∂L/∂name that are not the gradient ∂L/∂name (see chains)
+    direct: frozenset[tuple[str, str]] = frozenset()
     # Fewer paths listed than --max-paths asked for: a trace lists at most MAX_LISTED_PATHS.
     capped: bool = False
 
@@ -118,9 +116,8 @@ def conclusion(answers: Explanation, written: Callable[[str], str], dash: str = 
             f"Every path has {most} factor{'s' if most > 1 else ''}: no param is farther from "
             "the loss than another."
         )
-    if (
-        longest == shortest
-    ):  # the same params have both the longest and the shortest paths: no order to tell
+    # the same params have both the longest and the shortest paths: no order to tell
+    if longest == shortest:
         if len(longest) == sum(1 for c in answers.chains if c.total):
             return (
                 f"Neither: every param has paths of {least} factor{'s' if least > 1 else ''} and "
@@ -133,9 +130,8 @@ def conclusion(answers: Explanation, written: Callable[[str], str], dash: str = 
             "the other params' paths lie between. A chain has one factor per edge between its "
             "param and the loss."
         )
-    both = [
-        c for c in longest if c in shortest
-    ]  # a param with paths of both lengths, through a skip connection say
+    # a param with paths of both lengths, through a skip connection say
+    both = [c for c in longest if c in shortest]
     also = (
         f" {names(both)} {'has paths' if len(both) == 1 else 'have paths'} of both lengths."
         if both

@@ -36,10 +36,11 @@ SETTINGS: dict[str, float | str] = {
 }
 for _optimizer in OPTIMIZERS.values():
     SETTINGS.update(_optimizer.settings)
+# settings that are words, the default first
 CHOICES = {
     "reduction": ("mean", "sum"),
     "optimizer": tuple(OPTIMIZERS),
-}  # settings that are words, the default first
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +94,8 @@ class Graph:
     loss: str
     settings: dict[str, float | str]
     warnings: tuple[NetworkWarning, ...]
-    samples: int | None = (
-        None  # how many samples the inputs and targets hold; None: no lists, one value each
-    )
+    # how many samples the inputs and targets hold; None: no lists, one value each
+    samples: int | None = None
     seed: int | None = None  # the seed params were drawn with; None when none was drawn
 
     @property
@@ -204,9 +204,8 @@ def build_graph(statements: tuple[Statement, ...], seed: int | None = None) -> G
         raise NetworkError("no loss: mark one node with `loss`", span, hint)
     samples = len(first.value) if first is not None else None
     found = _warnings(leaves, nodes, loss.name) + _unused_settings(settings, set_on)
-    if (
-        samples is None and settings["batch"]
-    ):  # as --batch-size is refused there (with --data, see data.with_data)
+    # as --batch-size is refused there (with --data, see data.with_data)
+    if samples is None and settings["batch"]:
         found += (
             NetworkWarning(
                 BATCH_WITHOUT_SAMPLES,

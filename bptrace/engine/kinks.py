@@ -24,9 +24,8 @@ from bptrace.language.syntax import Call, Expr, Name, Num, children, walk
 
 KINKS = ("relu", "step", "abs", "sign", "max", "min")
 HALF_ULP = 2.0**-53  # the rounding of one operation, relative to its result
-SCREEN = (
-    2.0**-30
-)  # an argument larger than this times its operands' size is far from rounding: no bound needed
+# an argument larger than this times its operands' size is far from rounding: no bound needed
+SCREEN = 2.0**-30
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +80,10 @@ class Kink:
 
     node: str
     call: Call
-    args: tuple[
-        Any, ...
-    ]  # each argument the kink compares (max, min: both): a name, or its program
-    reach: tuple[
-        str, ...
-    ]  # the names they read, and the names the nodes among those read: one node back
+    # each argument the kink compares (max, min: both): a name, or its program
+    args: tuple[Any, ...]
+    # the names they read, and the names the nodes among those read: one node back
+    reach: tuple[str, ...]
     size: float  # the largest constant among them, and 1
 
     def examine(self, env, exprs: dict[str, Expr], step: int) -> NearKink | None:
@@ -108,9 +105,8 @@ class Kink:
                 if name in exprs and name not in errors:
                     errors[name] = _rounded(exprs[name], env, {})[1]
         (a, ea), *rest = (_rounded(part, env, errors) for part in parts)
-        value, bound = (
-            (a - rest[0][0], ea + rest[0][1]) if rest else (a, ea)
-        )  # a comparison is exact: a and b carry it
+        # a comparison is exact: a and b carry it
+        value, bound = (a - rest[0][0], ea + rest[0][1]) if rest else (a, ea)
         if value != 0 and abs(value) <= bound:
             return NearKink(self.node, self.call, value, bound, step, self.call.span)
         return None
@@ -164,9 +160,8 @@ class Watch:
             return ()
         order = {id(k): i for i, k in enumerate(self.kinks)}
         found: list[NearKink] = []
-        for kink in sorted(
-            candidates, key=lambda k: order[id(k)]
-        ):  # in source order, the first of each node
+        # in source order, the first of each node
+        for kink in sorted(candidates, key=lambda k: order[id(k)]):
             if not any(near.node == kink.node for near in found):
                 near = kink.examine(values, self.exprs, step)
                 if near is not None:

@@ -83,9 +83,8 @@ def _unary(fast, slow: str | Callable[..., Any]):
             np = numpy()
 
             with np.errstate(all="ignore"):  # the inf or nan is the answer; the run reports it
-                return float(
-                    on_arrays(op)(np.float64(x))
-                )  # a float in, a float out: later operations stay on the fast path
+                # a float in, a float out: later operations stay on the fast path
+                return float(on_arrays(op)(np.float64(x)))
         return on_arrays(op)(x)
 
     op.raw = getattr(fast, "raw", fast)  # what the tape calls on floats: see Op.raw
@@ -100,9 +99,8 @@ def _binary(fast, slow: str | Callable[..., Any], raw=None):
         if type(a) is float and type(b) is float:
             try:
                 value = fast(a, b)
-                if (
-                    type(value) is float
-                ):  # (−8)**(1/3) is a complex number in Python: numpy's nan instead
+                # (−8)**(1/3) is a complex number in Python: numpy's nan instead
+                if type(value) is float:
                     return value
             except (ValueError, OverflowError, ZeroDivisionError):
                 pass
@@ -163,9 +161,8 @@ def _relu_array(x):
 
 
 _sigmoid = _unary(_sigmoid_float, _sigmoid_array)
-_step = _unary(
-    _nan_first(lambda x: 1.0 if x > 0 else 0.0 if x <= 0 else x), _heaviside
-)  # the last `x`: a nan
+# the last `x`: a nan
+_step = _unary(_nan_first(lambda x: 1.0 if x > 0 else 0.0 if x <= 0 else x), _heaviside)
 
 
 def _n(x) -> str:

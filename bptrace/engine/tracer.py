@@ -149,9 +149,8 @@ class Update:
     grad: Any
     lr: float
     after: Any
-    state: dict[str, Any] = field(
-        default_factory=dict
-    )  # the optimiser's state after this step: velocity, m, v, …
+    # the optimiser's state after this step: velocity, m, v, …
+    state: dict[str, Any] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)  # and before it (empty at step 1)
 
 
@@ -198,23 +197,18 @@ class Step:
     loss: Any
     values: Mapping[str, Any]  # every leaf and node, in source order
     partials: Sequence[Partial]  # the local derivatives on loss-to-param paths, in backprop order
-    grads: Mapping[
-        str, Any
-    ]  # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
+    # ∂loss/∂name for every leaf and node (may be non-finite for inputs and consts)
+    grads: Mapping[str, Any]
     chains: Sequence[Chain]
     updates: Sequence[Update]  # one per param, in source order
-    samples: int | None = (
-        None  # with samples, values, partials, grads and path values are per-sample arrays
-    )
-    indices: tuple[int, ...] | None = (
-        None  # with mini-batches: which samples (numbered from 0) this step ran
-    )
-    partial_values: Mapping[tuple[str, str], Any] = field(
-        default_factory=dict
-    )  # (of, wrt) → value, every partial computed
-    kinks: tuple[
-        NearKink, ...
-    ] = ()  # kinks whose argument is within rounding of 0, each node's first only (see kinks.py)
+    # with samples, values, partials, grads and path values are per-sample arrays
+    samples: int | None = None
+    # with mini-batches: which samples (numbered from 0) this step ran
+    indices: tuple[int, ...] | None = None
+    # (of, wrt) → value, every partial computed
+    partial_values: Mapping[tuple[str, str], Any] = field(default_factory=dict)
+    # kinks whose argument is within rounding of 0, each node's first only (see kinks.py)
+    kinks: tuple[NearKink, ...] = ()
 
 
 @dataclass(slots=True)
@@ -261,9 +255,8 @@ def trace(
         tuple(initial),
         tuple(leaf.name for leaf in graph.leaves),
     )
-    params = [
-        float(v) for v in initial.values()
-    ]  # in plan.params' order; plain floats: the fast path of ops
+    # in plan.params' order; plain floats: the fast path of ops
+    params = [float(v) for v in initial.values()]
     states: list[dict[str, Any]] = [{} for _ in params]
     picks = _picks(graph.samples, batches)
     start_loss = None
@@ -289,9 +282,8 @@ def trace(
             del record
         with quiet(graph):
             values = _values(plan, params, steps + 1, final=True)
-            loss = batch(
-                graph, values[graph.loss]
-            )  # a mean of huge losses may overflow: inf, reported, not warned of
+            # a mean of huge losses may overflow: inf, reported, not warned of
+            loss = batch(graph, values[graph.loss])
     except NumericFault as fault:
         # An update's fault says what to do itself.
         if fault.hint is not None or fault.where.startswith("update of"):
@@ -313,9 +305,8 @@ def _kinks(graph: Graph, used: frozenset[str]) -> Watch | None:
 
 def diverged(losses: list[tuple[int, float]], lr: float) -> str | None:
     """Return the hint for a fault after the loss grew from step 1 to the last (else None)."""
-    if (
-        len(losses) < 2 or not lr or not losses[1][1] > losses[0][1]
-    ):  # a nan compares false: no claim
+    # a nan compares false: no claim
+    if len(losses) < 2 or not lr or not losses[1][1] > losses[0][1]:
         return None
     (_, first), (k, last) = losses
     return (
@@ -345,9 +336,8 @@ def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray]
     np = numpy()
 
     def indices() -> Iterator[np.ndarray]:
-        if (
-            batches.shuffle
-        ):  # each pass a fresh permutation, cut into batches: no sample twice in a batch
+        # each pass a fresh permutation, cut into batches: no sample twice in a batch
+        if batches.shuffle:
             rng = np.random.default_rng(batches.seed)
             while True:
                 order = rng.permutation(samples)
@@ -373,9 +363,8 @@ def batch(graph: Graph, per_sample, size: int | None = None):
 
     n = size or graph.samples
     each = np.broadcast_to(per_sample, (n,))  # a value the samples do not change counts for each
-    total = float(
-        np.add.reduce(each)
-    )  # what .sum() and .mean() add up, without their Python-level wrappers
+    # what .sum() and .mean() add up, without their Python-level wrappers
+    total = float(np.add.reduce(each))
     return total / n if graph.settings["reduction"] == "mean" else total
 
 
@@ -442,13 +431,11 @@ class _Plan:
     needed: frozenset[str]  # params and the nodes that depend on them: what training needs
     shown: tuple[Edge, ...]  # the local partials on loss-to-param paths, from the loss back
     tape: Tape  # the same forward and backward passes on one straight-line tape: the fast path
-    data: dict[
-        str, Any
-    ]  # the inputs', targets' and consts' values: floats, or arrays of all the samples
+    # the inputs', targets' and consts' values: floats, or arrays of all the samples
+    data: dict[str, Any]
     spans: dict[str, Any]  # where each leaf is declared
-    params: tuple[
-        str, ...
-    ]  # the params, in source order: a step's params, grads and updates are lists in this order
+    # the params, in source order: a step's params, grads and updates are lists in this order
+    params: tuple[str, ...]
     leaves: tuple[str, ...]  # every leaf, in source order: the tape's first slots
 
 

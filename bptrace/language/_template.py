@@ -66,12 +66,10 @@ def plan(statement: Statement, tokens: list[Token], i: int, end: int) -> tuple |
                 if first == last
                 else (WRAPPED, first, last, inside(first, last, "name"))
             )
-        elif (
-            kind is Num
-        ):  # a literal, maybe with signs and parentheses around it: its one number token
-            signs = sum(
-                tokens[i + k].text == "-" for k in range(first, last + 1)
-            )  # (−0 is 0: the value cannot tell)
+        # a literal, maybe with signs and parentheses around it: its one number token
+        elif kind is Num:
+            # (−0 is 0: the value cannot tell)
+            signs = sum(tokens[i + k].text == "-" for k in range(first, last + 1))
             steps.append((NUM, first, last, inside(first, last, "number"), -1 if signs % 2 else 1))
         elif kind is Binary:
             walk(e.left)
@@ -88,9 +86,8 @@ def plan(statement: Statement, tokens: list[Token], i: int, end: int) -> tuple |
     if type(statement) is Assignment:
         walk(statement.expr)
         return (Assignment, starts[statement.span[:2]], statement.is_loss, tuple(steps))
-    if (
-        type(statement) is Declaration and type(statement.value) in _EXPRESSIONS
-    ):  # not samples, nor a draw
+    # not samples, nor a draw
+    if type(statement) is Declaration and type(statement.value) in _EXPRESSIONS:
         walk(statement.value)
         return (
             Declaration,

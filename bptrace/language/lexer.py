@@ -84,9 +84,8 @@ class Token(NamedTuple):
 
     @property
     def span(self) -> Span:
-        return tuple.__new__(
-            Span, (self.line, self.col, self.line, self.end)
-        )  # Span(…), at C speed
+        # Span(…), at C speed
+        return tuple.__new__(Span, (self.line, self.col, self.line, self.end))
 
 
 def tokenize(text: str) -> list[Token]:
@@ -114,13 +113,11 @@ def scan(text: str, keep: frozenset[str]) -> tuple[list[Token], list[tuple[str, 
     line, line_start, pos, n = 1, 0, 0, len(text)
     ascii = text.isascii()  # then no name needs a closer look
     done = False
-    while (
-        not done
-    ):  # once through, unless a name beyond ASCII ends before the regex's match: then on from there
+    # once through, unless a name beyond ASCII ends before the regex's match: then on from there
+    while not done:
         before = line_start - 1  # a column is its position minus this
-        for m in _TOKEN.finditer(
-            text, pos
-        ):  # every character is in some match, a bad one in its own group
+        # every character is in some match, a bad one in its own group
+        for m in _TOKEN.finditer(text, pos):
             group = m.lastindex
             start, end = m.span(group)
             if group == _NAME:
@@ -217,6 +214,5 @@ def _unicode_name(text: str, start: int, end: int, line: int, line_start: int) -
     value = _name_part(text[start:end])
     if not value:
         _bad_character(text, start, line, line_start)
-    return unicodedata.normalize("NFC", value), start + len(
-        value
-    )  # x̂ precomposed or not is one name
+    # x̂ precomposed or not is one name
+    return unicodedata.normalize("NFC", value), start + len(value)

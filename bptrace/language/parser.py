@@ -32,18 +32,18 @@ from bptrace.language.syntax import (
     children,
 )
 
+# a param's random start
 DISTRIBUTIONS = {
     "uniform": "uniform(LOW, HIGH)",
     "normal": "normal(MEAN, SD)",
-}  # a param's random start
+}
 MAX_NESTING = 100  # parentheses, calls and prefix signs inside one another
 MAX_DEPTH = 256  # levels of the expression tree, operators in a chain included
 DECLARATION_KINDS = ("param", "input", "target", "const")
 _FUNCTION_LIST = tuple(ARITY) + tuple(ALIASES)  # in order, for suggestions
 _FUNCTION_NAMES = frozenset(_FUNCTION_LIST)
-_SPECIAL_NAMES = (
-    _FUNCTION_NAMES | frozenset(DISTRIBUTIONS) | frozenset(LAYER_ARITY)
-)  # names whose text the parser reads: part of a shape
+# names whose text the parser reads: part of a shape
+_SPECIAL_NAMES = _FUNCTION_NAMES | frozenset(DISTRIBUTIONS) | frozenset(LAYER_ARITY)
 _SUM, _PRODUCT, _POWER = frozenset("+-"), frozenset("*/@"), frozenset(("^", "**"))
 _AFTER_NAME = _POWER | frozenset(("(", "[", "'"))  # a name before these is more than a name
 _new = tuple.__new__  # Span(…) at C speed
@@ -81,9 +81,8 @@ class _Parser:
         self.i = 0
         self.nesting = 0
         self.defined: set[str] = set()  # names defined by earlier statements, for better hints
-        self.numbers: dict[
-            str, Fraction
-        ] = {}  # each number's value by its text: a big network repeats a few
+        # each number's value by its text: a big network repeats a few
+        self.numbers: dict[str, Fraction] = {}
         self.layered = False  # a vector or matrix is written somewhere: expand it (layers.py)
 
     # -- token helpers -------------------------------------------------------------------
@@ -168,11 +167,12 @@ class _Parser:
 
     def trailing(self, statement: Statement | None = None) -> NetworkError:
         t = self.tokens[self.i]
+        # uniform(-1, 1)*2
         if (
             isinstance(getattr(statement, "value", None), Draw)
             and t.kind == "op"
             and t.text in ("*", "/", "+", "-", "^", "**")
-        ):  # uniform(-1, 1)*2
+        ):
             dist = statement.value.dist
             want = (
                 "the range you want: uniform(-2, 2) is twice uniform(-1, 1)"
@@ -392,9 +392,8 @@ class _Parser:
         """expr = term { ( "+" | "-" ) term } ;"""
         first = self.i
         e = self.sum()
-        if (
-            self.i - first >= MAX_DEPTH
-        ):  # each level of the tree takes a token at least: fewer cannot be too deep
+        # each level of the tree takes a token at least: fewer cannot be too deep
+        if self.i - first >= MAX_DEPTH:
             _check_depth(e)
         return e
 
@@ -448,14 +447,12 @@ class _Parser:
         kind = t.kind
         if kind == "name" and t.text not in _FUNCTION_NAMES:
             after = self.tokens[self.i + 1].text
-            if (
-                after not in _AFTER_NAME
-            ):  # a name alone, the commonest operand: what power() and atom() return
+            # a name alone, the commonest operand: what power() and atom() return
+            if after not in _AFTER_NAME:
                 self.i += 1
                 return Name(t.text, _new(Span, (t.line, t.col, t.line, t.end)))
-        elif (
-            kind == "number" and self.tokens[self.i + 1].text not in _POWER
-        ):  # a number alone, likewise
+        # a number alone, likewise
+        elif kind == "number" and self.tokens[self.i + 1].text not in _POWER:
             self.i += 1
             return Num(self.number(t), _new(Span, (t.line, t.col, t.line, t.end)))
         return self.power()
@@ -581,9 +578,8 @@ class _Parser:
 
     def nested(self, rule):
         self.nesting += 1
-        if (
-            self.nesting > MAX_NESTING
-        ):  # raises; else the rule runs, and the count is restored however it ends
+        # raises; else the rule runs, and the count is restored however it ends
+        if self.nesting > MAX_NESTING:
             raise NetworkError(
                 f"expression nested more than {MAX_NESTING} levels deep",
                 self.tokens[self.i - 1].span,  # the '(', sign or operator that went past the limit

@@ -391,9 +391,8 @@ def _template(record: dict[str, Any]) -> tuple[str, int]:
 
     # The step stays first: "type" is not a number.
     text = line({**blank(record), "step": _STEP}).replace("%", "%%")
-    return text.replace(json.dumps(_STEP), "%d").replace(
-        json.dumps(_BLANK), "%r"
-    ), count  # a float's repr is its JSON
+    # a float's repr is its JSON
+    return text.replace(json.dumps(_STEP), "%d").replace(json.dumps(_BLANK), "%r"), count
 
 
 def end(final: Final) -> dict[str, Any]:

@@ -76,6 +76,7 @@ TEX = Notation(
     eps=r"\epsilon",
 )
 ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}  # x̂ x̄ x̃ ẋ
+# the rest are written \operatorname{…}
 FUNCTIONS = {
     "sigmoid": r"\sigma",
     "tanh": r"\tanh",
@@ -85,7 +86,7 @@ FUNCTIONS = {
     "cos": r"\cos",
     "max": r"\max",
     "min": r"\min",
-}  # the rest are written \operatorname{…}
+}
 
 
 def name(text: str, spelled: Mapping[str, str] | None = None) -> str:

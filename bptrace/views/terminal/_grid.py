@@ -181,6 +181,5 @@ def _cell(cell, console: Console) -> tuple[str, Style | None] | None:
         or cell.end != "\n"
     ):
         return None
-    return cell.plain, console.get_style(
-        cell.style, default=_NULL
-    ) if cell.style else None  # as rich renders a Text
+    # as rich renders a Text
+    return cell.plain, console.get_style(cell.style, default=_NULL) if cell.style else None
