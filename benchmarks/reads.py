@@ -42,9 +42,8 @@ def slots(nodes: int, shuffled: bool, seed: int = 0) -> tuple[list[float], list[
     order = list(range(len(values)))
     if shuffled:
         rng.shuffle(order)
-    return values, [
-        i + 0 for i in order
-    ]  # new ints, made in the order they are read, as the tape's are
+    # new ints, made in the order they are read, as the tape's are
+    return values, [i + 0 for i in order]
 
 
 def per_read(sizes: list[int], shuffled: bool, rounds: int = 15) -> dict[int, float]:

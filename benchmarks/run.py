@@ -132,9 +132,8 @@ def micrograd_per_node(nodes: int, steps: int, window: int | None = None) -> flo
 
     graph = built(network(nodes, basic=True, window=window))
 
-    sys.setrecursionlimit(
-        max(sys.getrecursionlimit(), 10 * nodes + 1000)
-    )  # micrograd's topological sort recurses
+    # micrograd's topological sort recurses
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * nodes + 1000))
 
     def one_step() -> None:
         env = {leaf.name: Value(float(leaf.value)) for leaf in graph.leaves}
@@ -354,9 +353,8 @@ def main() -> None:
         f"peak RSS, two_layer.bp --json: {low:.1f} MB for 10 steps, {high:.1f} MB for 1,000 "
         f"({high / low:.2f}×)"
     )
-    compileall.compile_dir(
-        ROOT / "bptrace", quiet=1
-    )  # what an installed copy runs: see the docstring
+    # what an installed copy runs: see the docstring
+    compileall.compile_dir(ROOT / "bptrace", quiet=1)
     started = process_seconds(
         {
             "typer": [sys.executable, str(HERE / "minimal_app.py")],
@@ -383,9 +381,8 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     steps = {n: max(5, min(20, 200_000 // n)) for n in sizes}
-    workers = {
-        (figure, n): Worker(figure, n, window) for figure in FIGURES for n in sizes
-    }  # built side by side
+    # built side by side
+    workers = {(figure, n): Worker(figure, n, window) for figure in FIGURES for n in sizes}
     for worker in workers.values():
         worker.ready()
     per_step = alternating(
@@ -395,9 +392,8 @@ def main() -> None:
     )
     for worker in workers.values():
         worker.close()
-    totals: dict[
-        int, dict[str, float]
-    ] = {}  # per size: each figure as the cost of the whole network
+    # per size: each figure as the cost of the whole network
+    totals: dict[int, dict[str, float]] = {}
     for n in sizes:
         parse_only, parse_build = in_child(
             f"run.parse_and_build(run.network({n}, window={window}), 3)"
@@ -412,9 +408,8 @@ def main() -> None:
             if n <= 10_000
             else "–"
         )
-        row = (
-            in_child(f"run.render_per_row({n}, {window})") if n <= 10_000 else None
-        )  # 100,000 rows: minutes, and no one reads them
+        # 100,000 rows: minutes, and no one reads them
+        row = in_child(f"run.render_per_row({n}, {window})") if n <= 10_000 else None
         micro_text = f"{micro * 1e6:.2f}" if micro else "not installed"
         micro_ratio = f"{micro / engine_basic:.2f}×" if micro else "–"
         print(

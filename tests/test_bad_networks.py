@@ -294,9 +294,8 @@ def test_control_characters_in_a_quoted_line_are_shown_escaped_with_the_caret_un
         "   |             ^",
         "  hint: write 1*2 for a product: bptrace has no implicit multiplication",
     ]
-    f.write_bytes(
-        b"param w = 1\n\tx\x1b = 2  # \xc2\x9b\xe2\x80\xae\nloss L = w\n"
-    )  # ESC, then C1 CSI and a bidi override
+    # ESC, then C1 CSI and a bidi override
+    f.write_bytes(b"param w = 1\n\tx\x1b = 2  # \xc2\x9b\xe2\x80\xae\nloss L = w\n")
     result = invoke(str(f))
     assert result.exit_code == EXIT_NETWORK
     # The tab is 4 columns and x one: the caret at display column 6, under the backslash of \x1b.

@@ -134,9 +134,8 @@ def test_a_billion_paths_asked_of_two_to_the_sixty_lists_ten_thousand_distinct_o
     (plan,) = plan_chains(graph, max_paths=10**9)
     assert plan.total == 8**20 == 2**60
     assert len(plan.paths) == len(set(plan.paths)) == MAX_LISTED_PATHS
-    assert all(
-        len(p) == 2 * 20 + 3 and p[0] == "L" and p[-2:] == ("a0", "w") for p in plan.paths
-    )  # L, 2 a layer, a0, w
+    # L, 2 a layer, a0, w
+    assert all(len(p) == 2 * 20 + 3 and p[0] == "L" and p[-2:] == ("a0", "w") for p in plan.paths)
 
 
 def test_a_billion_paths_asked_for_are_written_within_a_bounded_memory(tmp_path):

@@ -65,9 +65,8 @@ def test_a_wrong_rule_is_detected_and_located(wrong_sine, tmp_path):
     lines = result.stderr.splitlines()
     # Points at node s (line 4) and names its local derivative and formula.
     assert lines[0].startswith(f"{f}:4:5: error: step 1: dL/dw is ")
-    assert (
-        "the first wrong local derivative is ds/dh = s, " in lines[0]
-    )  # sin(h) written as the node s
+    # sin(h) written as the node s
+    assert "the first wrong local derivative is ds/dh = s, " in lines[0]
     assert lines[1:3] == [" 4 | s = sin(h)", "   |     ^~~~~~"]
 
 
@@ -90,9 +89,8 @@ def test_check_follows_the_training_trajectory():
 
 def test_a_kink_is_reported_unstable_and_does_not_fail(tmp_path):
     f = tmp_path / "kink.bp"
-    f.write_text(
-        "param w = 0\nparam b = 0.5\nloss L = relu(w) + b^2\n"
-    )  # relu'(0) = 0 by convention
+    # relu'(0) = 0 by convention
+    f.write_text("param w = 0\nparam b = 0.5\nloss L = relu(w) + b^2\n")
     result = invoke("check", str(f))
     assert result.exit_code == 0
     assert "unstable" in result.stdout
@@ -135,9 +133,8 @@ def test_rounding_in_a_large_loss_is_not_blamed_on_a_correct_derivative():
 
 def test_a_wrong_local_derivative_fails_even_when_no_gradient_shows_it(wrong_sine, tmp_path):
     f = tmp_path / "hidden.bp"
-    f.write_text(
-        "param w = 0.7\ninput z = 0\nm = sin(w)\nloss L = z*m + (w - 1)^2\n"
-    )  # ∂L/∂m = z = 0
+    # ∂L/∂m = z = 0
+    f.write_text("param w = 0.7\ninput z = 0\nm = sin(w)\nloss L = z*m + (w - 1)^2\n")
     result = invoke("check", str(f))
     assert result.exit_code == 6
     assert "All gradients agree" not in result.stdout
@@ -209,8 +206,7 @@ def test_a_jump_is_unstable_and_a_smooth_wrong_slope_is_still_a_mismatch():
     sign = lambda x: (x > 0) - (x < 0)  # noqa: E731 - a jump of 2 at 0: (sign(h) − sign(−h))/2h = 1/h
     assert compare(0.0, sign, 0.0).status == "unstable"
     assert compare(0.0, sign, 0.5).status == "ok"  # flat away from the jump
-    assert (
-        compare(-math.sin(1e300), math.cos, 1e300).status == "unstable"
-    )  # step 1e294: 1e293 periods
+    # step 1e294: 1e293 periods
+    assert compare(-math.sin(1e300), math.cos, 1e300).status == "unstable"
     assert compare(-math.sin(1.0), math.cos, 1.0).status == "ok"
     assert compare(math.sin(1.0), math.cos, 1.0).status == "mismatch"

@@ -42,9 +42,8 @@ def test_help(args):
 )
 def test_help_shows_flags_without_a_type_as_they_take_no_value(command):
     out = invoke(*command, "--help", env={"COLUMNS": "200"}).stdout
-    assert re.search(
-        r"--help\s+-h\s+Show this message", out
-    )  # no <bool> between the flag and its help
+    # no <bool> between the flag and its help
+    assert re.search(r"--help\s+-h\s+Show this message", out)
     assert "<bool>" not in out
     if command == ["run"]:
         assert re.search(r"--ascii\s+Write math", out) and re.search(
@@ -123,18 +122,16 @@ def test_usage_errors_exit_2_on_stderr(args):
 def test_an_option_json_would_ignore_is_refused_and_named(args, names):
     result = invoke("run", SIMPLE, *args)
     assert result.exit_code == 2 and result.stdout == ""
-    assert names in " ".join(
-        result.stderr.replace("│", " ").split()
-    )  # the option given, not a pair
+    # the option given, not a pair
+    assert names in " ".join(result.stderr.replace("│", " ").split())
 
 
 def test_precision_with_json_says_it_cannot_be_used_with_json():
     result = invoke("run", SIMPLE, "--json", "--precision", "2")
     said = " ".join(result.stderr.replace("│", " ").split())
     assert result.exit_code == 2 and "'--precision' cannot be used with --json" in said
-    assert (
-        "Invalid value" not in said and "shapes the tables" not in said
-    )  # the value is fine; the pair is not
+    # the value is fine; the pair is not
+    assert "Invalid value" not in said and "shapes the tables" not in said
 
 
 @pytest.mark.parametrize(
@@ -185,9 +182,8 @@ def test_numeric_fault_exits_5_after_printing_the_steps_that_worked(tmp_path):
         f"{bad}:3:10: error: step 6: node L = w^4: overflow: (-5.27612e+224)^4"
     )
     assert result.stderr.splitlines()[1:3] == [" 3 | loss L = w^4", "   |          ^~~"]
-    assert result.stderr.splitlines()[3].startswith(
-        "  hint: the loss grew from 81 at step 1 to "
-    )  # 3^4
+    # 3^4
+    assert result.stderr.splitlines()[3].startswith("  hint: the loss grew from 81 at step 1 to ")
     assert result.stderr.splitlines()[3].endswith(" at step 5: training diverges; try a smaller lr")
 
 
@@ -389,9 +385,8 @@ def test_an_interrupted_quiet_run_shows_its_summary_and_curve():
     text = out.decode()
     done = int(re.search(r"Interrupted after ([0-9]+) steps", text)[1])
     assert re.search(rf"Loss at steps 1 to {done:,} ", text)
-    assert re.search(
-        r"\nloss L +\S+ *\n", text
-    )  # the start only: the loss where it stopped was never computed
+    # the start only: the loss where it stopped was never computed
+    assert re.search(r"\nloss L +\S+ *\n", text)
     assert re.search(r"\nb₂ +\S+ +\S+ *\n", text)  # each param from its start to where it stopped
 
 
@@ -546,9 +541,8 @@ def test_a_seed_that_changes_nothing_is_warned_of():
         + SIMPLE
         + " draws no param at random (uniform(...) or normal(...))\n"
     )
-    assert (
-        "warning" not in invoke("run", str(ROOT / "networks" / "xor.bp"), "--seed", "4").stderr
-    )  # xor.bp draws its weights
+    # xor.bp draws its weights
+    assert "warning" not in invoke("run", str(ROOT / "networks" / "xor.bp"), "--seed", "4").stderr
     assert "warning" not in invoke("run", SIMPLE).stderr
 
 

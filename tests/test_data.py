@@ -91,9 +91,8 @@ def test_cells_separated_by_semicolons_or_tabs_are_read_as_commas_are(files, tex
             "run", str(files / "line.bp"), "--data", str(files / "other.csv"), "--json"
         ).stdout.splitlines()
     ]
-    assert run[1]["updates"][0]["grad"] == pytest.approx(
-        -11
-    )  # as in test_csv_columns_replace_the_inputs_and_targets
+    # as in test_csv_columns_replace_the_inputs_and_targets
+    assert run[1]["updates"][0]["grad"] == pytest.approx(-11)
 
 
 @pytest.mark.parametrize(
@@ -124,13 +123,15 @@ def test_lone_cr_line_endings_are_read_as_old_mac_files_end_their_lines(files):
     assert run[0]["samples"] == 5 and run[1]["updates"][0]["grad"] == pytest.approx(-11)
 
 
+# a CR inside a cell ends its line
+# blank lines counted
 @pytest.mark.parametrize(
     "data, says",
     [
         (
             b"x,y\n1,2\r5\n3,4\n",
             "line 3: 1 cell, but the header names 2 columns",
-        ),  # a CR inside a cell ends its line
+        ),
         (
             b"x,y\n1," + b"2" * 140_000 + b"\n",
             "line 2: a cell of more than 131,072 characters; a cell holds one number",
@@ -138,7 +139,7 @@ def test_lone_cr_line_endings_are_read_as_old_mac_files_end_their_lines(files):
         (
             b"x,y\n\n1,2\n\n3,four\n",
             "line 5, column 'y': 'four' is not a number",
-        ),  # blank lines counted
+        ),
     ],
     ids=["cr_in_a_cell", "cell_too_long", "blank_lines_counted"],
 )
@@ -216,10 +217,11 @@ def test_the_json_names_each_steps_batch(files):
         ).stdout.splitlines()
     ]
     assert [r.get("batch") for r in lines[1:3]] == [[0, 1], [2, 3]]
+    # how they were picked, for a grader to redo
     assert lines[0]["batch"] == {
         "size": 2,
         "shuffle": False,
-    }  # how they were picked, for a grader to redo
+    }
     assert "start_loss" in lines[-1]
     shuffled = [
         json.loads(x)
@@ -307,9 +309,8 @@ def test_set_batch_without_samples_is_warned_of_at_its_line_as_batch_size_is_ref
     with_data = invoke(
         "run", str(files / "b.bp"), "--data", str(files / "five.csv"), "--show", "updates"
     )
-    assert (
-        with_data.exit_code == 0 and with_data.stderr == ""
-    )  # the samples are the data's: batches of 2 of 5
+    # the samples are the data's: batches of 2 of 5
+    assert with_data.exit_code == 0 and with_data.stderr == ""
     assert "a batch of 2 of the 5 samples (1, 2)" in " ".join(with_data.stdout.split())
 
 
@@ -356,9 +357,8 @@ def test_each_step_shows_the_loss_training_lowers_under_the_forward_pass(files):
         "The sum over the 5 samples, what training lowers: L = 27.5\n"
         in invoke("run", str(files / "sum.bp"), "--data", five).stdout
     )
-    assert (
-        "what training lowers" not in invoke("run", str(ROOT / "networks" / "simple.bp")).stdout
-    )  # one value: the table's
+    # one value: the table's
+    assert "what training lowers" not in invoke("run", str(ROOT / "networks" / "simple.bp")).stdout
 
 
 def test_one_sample_is_said_as_one_not_as_a_mean_over_them(files):
@@ -461,9 +461,8 @@ def test_handouts_say_which_samples_a_step_trains_on_and_the_loss_it_lowers(file
         and "what training lowers: $L = 1.25$" in batch
     )
     sheet = invoke("run", line, "--data", five, "--format", "markdown", "--blank", "forward").stdout
-    assert (
-        "what training lowers: L = \n" in sheet and "5.5" not in sheet
-    )  # an answer of the blank forward pass
+    # an answer of the blank forward pass
+    assert "what training lowers: L = \n" in sheet and "5.5" not in sheet
 
 
 def test_a_handouts_note_of_a_batch_of_many_samples_is_plain_latex(files):

@@ -99,18 +99,16 @@ def test_latex_handouts_set_the_name_as_text(files):
     )
     assert not set(bare) & set("\\{}$&#^_~%<>|") and bare.isascii() and bare.isprintable(), bare
     if escaped(str(files[1])).isascii():  # (other letters are spelled in ASCII first: θ is theta)
-        assert (
-            latex.text(escaped(str(files[1]))) in title
-        )  # a byte that is not UTF-8 too: \xff, as everywhere
+        # a byte that is not UTF-8 too: \xff, as everywhere
+        assert latex.text(escaped(str(files[1]))) in title
     assert_latex_compiles("\n".join(hostile))
 
 
 def test_markdown_handouts_keep_the_name_in_the_heading(files):
     plain, hostile = outputs(["run", None, "--steps", "1", "-f", "markdown"], *files)
     assert differing(plain, hostile) == [0]
-    bare = re.sub(
-        r"\\[!-/:-@\[-`{-~]", "", hostile[0].removeprefix("# ")
-    )  # CommonMark's backslash escapes
+    # CommonMark's backslash escapes
+    bare = re.sub(r"\\[!-/:-@\[-`{-~]", "", hostile[0].removeprefix("# "))
     assert not set(bare) & set("\\`*_{}[]<>|#$&~") and bare.isprintable(), bare
 
 
@@ -247,9 +245,8 @@ def test_visible_writes_each_invisible_character_as_its_escape():
         escaped("a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff")
         == r"a\nb\r\t\x00\x7f\x85\u2028\u2029\u202e\ufeff"
     )
-    assert (
-        escaped(os.fsdecode(b"z\xff\xfe.bp")) == r"z\xff\xfe.bp"
-    )  # a file name that is not UTF-8: its bytes
+    # a file name that is not UTF-8: its bytes
+    assert escaped(os.fsdecode(b"z\xff\xfe.bp")) == r"z\xff\xfe.bp"
 
 
 # Names the language allows that mean something to an output: _ (Markdown emphasis, LaTeX
@@ -303,6 +300,5 @@ def test_dot_and_mermaid_keep_every_node_whatever_the_names(names_file):
     assert len(graph.get_edges()) == 9
     mermaid = invoke("graph", names_file, "-f", "mermaid", "--step", "1").stdout
     labels = re.findall(r'\[\[?\(?("[^"]*")\)?\]?\]|\|("[^"]*")\|', mermaid)
-    assert (
-        len(labels) == 19 and mermaid.count('"') == 2 * 19
-    )  # every label quoted, no quote inside one
+    # every label quoted, no quote inside one
+    assert len(labels) == 19 and mermaid.count('"') == 2 * 19

@@ -246,9 +246,10 @@ def test_a_single_direct_path_is_marked_so_it_does_not_read_as_circular(tmp_path
     assert re.search(
         r"∂L/∂w =\s+∂L/∂w \(direct\)\s+1\n", runner.invoke(app, ["explain", str(f)]).stdout
     )
+    # 2w at w = 3
     assert re.search(
         r"∂L/∂w\s+∂L/∂w \(direct\)\s+\(6\)\s+6\n", runner.invoke(app, ["run", str(f)]).stdout
-    )  # 2w at w = 3
+    )
 
 
 @pytest.mark.parametrize("n, whole", [(12, True), (13, False)])

@@ -25,16 +25,14 @@ def test_html_holds_the_terminal_text_in_colour(tmp_path):
     plain = invoke("run", SIMPLE)
     result = invoke("run", SIMPLE, "--export", str(target))
     assert result.exit_code == 0, result.stderr
-    assert (
-        result.stdout == plain.stdout
-    )  # the terminal sees the same thing with or without --export
+    # the terminal sees the same thing with or without --export
+    assert result.stdout == plain.stdout
     page = target.read_text(encoding="utf-8")
     text = html.unescape(re.sub(r"<[^>]+>", "", page.split("<body")[1]))
     for line in plain.stdout.splitlines():
         assert line.rstrip() in text
-    assert re.search(
-        r"color: #[0-9a-f]{6}", page
-    )  # colours, although this terminal has none (NO_COLOR)
+    # colours, although this terminal has none (NO_COLOR)
+    assert re.search(r"color: #[0-9a-f]{6}", page)
 
 
 def test_svg_is_well_formed_and_titled(tmp_path):

@@ -64,9 +64,8 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_name_that_is_not_utf8_is_written_escaped_and_never_crashes(case, tmp_path, monkeypatch):
-    monkeypatch.chdir(
-        tmp_path
-    )  # names as given, short: no folder's underscores escaped, no title cut
+    # names as given, short: no folder's underscores escaped, no title cut
+    monkeypatch.chdir(tmp_path)
     with open(b"\xff.bp", "wb") as net:
         net.write((ROOT / "networks/simple.bp").read_bytes())
     with open(b"\xff\xfe.bp", "wb") as bad:
@@ -85,11 +84,12 @@ def test_a_name_that_is_not_utf8_is_written_escaped_and_never_crashes(case, tmp_
         with open(where, "rb") as written:
             out = written.read()
     shown = read(out.decode("utf-8"))  # strict: nothing but UTF-8 is ever written
+    # (HTML has no title)
     escaped = {
         "a diagnostic": "\\xff\\xfe.bp:2:13: error:",
         "a missing file": "\\xfe.bp: no such file",
         "graph --format dot": 'digraph "\\xff"',  # the stem is the title
         "run --export, itself so named": "Step 1",
-    }.get(case, f"{NAME}.bp")  # (HTML has no title)
+    }.get(case, f"{NAME}.bp")
     assert escaped in shown, shown[:300]
     assert "\ufffd" not in shown and "?" not in shown.split("\n")[0]

@@ -62,9 +62,8 @@ def tokens(text: str) -> tuple[Counter, Counter]:
 
 
 def assert_nothing_cut(narrow: str, wide: str, width: int, paused: bool = False) -> None:
-    assert (
-        "Not shown at this width" not in wide
-    )  # at 400 columns every table shows in full, one line a row
+    # at 400 columns every table shows in full, one line a row
+    assert "Not shown at this width" not in wide
     (numbers, words), (all_numbers, all_words) = tokens(narrow), tokens(wide)
     cut = set(numbers) - set(all_numbers)
     assert not cut, f"numbers the wide rendering never printed: {cut}"
@@ -124,18 +123,20 @@ def test_an_adam_update_wraps_between_its_numbers():
     )
     assert lines(formula, 40) == [formula]
     assert lines(formula, 20) == ["0.1·0.8931967/", "(√0.8168473 + 1e−08)"]
+    # the operator ends its line
     assert lines(formula, 13) == [
         "0.1·",
         "0.8931967/",
         "(√0.8168473 +",
         "1e−08)",
-    ]  # the operator ends its line
+    ]
+    # too narrow: whole pieces still
     assert lines(formula, 1) == [
         "0.1·",
         "0.8931967/",
         "(√0.8168473 +",
         "1e−08)",
-    ]  # too narrow: whole pieces still
+    ]
     assert fit.narrowest(formula, True) == len("(√0.8168473 +")
 
 
@@ -158,9 +159,8 @@ def test_columns_left_out_are_the_formulas_first_and_the_value_last():
     keep = [True, True, True, True, False]
     wide = fit.plan(columns, keep, 200)
     assert wide.one_line and wide.shown == (0, 1, 2, 3, 4)
-    squeezed = fit.plan(
-        columns, keep, 60
-    )  # 5 + 6 + 11 + 5 + 15 ("(√0.002442725 +") + 4 gaps of 3 = 54
+    # 5 + 6 + 11 + 5 + 15 ("(√0.002442725 +") + 4 gaps of 3 = 54
+    squeezed = fit.plan(columns, keep, 60)
     assert (
         squeezed.shown == (0, 1, 2, 3, 4)
         and not squeezed.one_line
@@ -168,11 +168,12 @@ def test_columns_left_out_are_the_formulas_first_and_the_value_last():
     )
     assert squeezed.needed == 54
     assert fit.plan(columns, keep, 53).shown == (0, 1, 2, 3)  # the formula goes first
+    # then the gradient: the param after its update stays
     assert fit.plan(columns, keep, 25).shown == (
         0,
         1,
         3,
-    )  # then the gradient: the param after its update stays
+    )
     assert fit.plan(columns, keep, 3).shown == (0,)
 
 
@@ -182,9 +183,8 @@ def test_the_issue_adam_update_at_80_columns_loses_no_digit(tmp_path):
     )
     # Step 1 of adam: m̂ = g and v̂ = g², so each param moves by α = 0.1 against its gradient's
     # sign.
-    assert (
-        "−0.04942393" in text and "0.2" in text
-    )  # ∂L/∂w₀ = −0.0494239 (the handout's), w₀ = 0.1 + 0.1
+    # ∂L/∂w₀ = −0.0494239 (the handout's), w₀ = 0.1 + 0.1
+    assert "−0.04942393" in text and "0.2" in text
     assert "0.1·0.89" not in text and "after wi\n" not in text
     assert_nothing_cut(
         text,
@@ -205,9 +205,8 @@ def test_the_issue_adam_update_at_80_columns_loses_no_digit(tmp_path):
         "2",
     )
     assert "after with numbers" in wide  # room enough: the formula wraps between its numbers
-    assert "0.1·(−0.04942393)/" in wide.replace(
-        "\n", " "
-    )  # √v̂ = |g| at step 1: 0.1 − 0.1·(g)/(√g² + ε)
+    # √v̂ = |g| at step 1: 0.1 − 0.1·(g)/(√g² + ε)
+    assert "0.1·(−0.04942393)/" in wide.replace("\n", " ")
 
 
 def test_momentum_at_precision_10_splits_no_number(tmp_path):
@@ -215,12 +214,10 @@ def test_momentum_at_precision_10_splits_no_number(tmp_path):
         tmp_path, NETWORKS["momentum"], 80, "run", "NET", "-p", "10", "--show", "updates,chains"
     )
     assert "−0.0494239265" in text  # ∂L/∂w₀, whole (it printed −0.0494239 and 265 on the next line)
-    formulas = text[
-        text.index("param   velocity with numbers") :
-    ]  # under the table: too wide beside it
-    assert (
-        formulas.splitlines()[2] == "w₀      0.9 · 0 + (−0.0494239265)"
-    )  # velocity = μ·0 + g at step 1
+    # under the table: too wide beside it
+    formulas = text[text.index("param   velocity with numbers") :]
+    # velocity = μ·0 + g at step 1
+    assert formulas.splitlines()[2] == "w₀      0.9 · 0 + (−0.0494239265)"
     assert_nothing_cut(
         text,
         run(
@@ -334,9 +331,8 @@ def test_a_title_too_long_for_its_rule_is_shown_whole(tmp_path):
         short = CliRunner(env=env).invoke(
             app, ["run", str(ROOT / "networks/simple.bp"), "--show", "updates"]
         )
-        assert short.stdout.startswith(
-            "─" * 16 + " Step 1 " + "─" * 16 + "\n"
-        )  # a title that fits stays in its rule
+        # a title that fits stays in its rule
+        assert short.stdout.startswith("─" * 16 + " Step 1 " + "─" * 16 + "\n")
 
 
 def test_a_file_name_in_a_heading_is_text_not_markup(tmp_path):

@@ -97,9 +97,8 @@ def test_every_formula_of_every_network_reparses_and_gives_exactly_its_value(net
                         run(compile_expr(reparsed), step.values),
                         run(edge.program, step.values),
                     )
-                    assert np.array_equal(again, value, equal_nan=True), (
-                        text
-                    )  # per sample, with samples
+                    # per sample, with samples
+                    assert np.array_equal(again, value, equal_nan=True), text
                 show(edge.formula, MATH)  # the slide form renders too
         for p in step.partials:
             again = run(compile_expr(parse_expression(show(p.edge.formula))), step.values)
@@ -110,9 +109,8 @@ def test_parse_print_parse_is_stable(network):
     statements = parse(network.read_text("utf-8"))
     for s in statements:
         e = getattr(s, "expr", None) or s.value
-        for item in (
-            getattr(e, "items", None) or getattr(e, "args", None) or (e,)
-        ):  # samples, a draw's arguments
+        # samples, a draw's arguments
+        for item in getattr(e, "items", None) or getattr(e, "args", None) or (e,):
             text = show(item)
             assert parse_expression(text) == item
             assert show(parse_expression(text)) == text
@@ -145,9 +143,8 @@ def test_whole_network_gradients_match_finite_differences(network):
         numeric = finite_difference(graph, params, chain.param)
         assert float(chain.grad) == pytest.approx(numeric, rel=1e-5, abs=1e-7), chain.param
         # The sum over the listed paths is the gradient when none were left out.
-        if chain.paths_total == len(
-            chain.paths
-        ):  # with samples, per sample and then the batch's mean
+        # with samples, per sample and then the batch's mean
+        if chain.paths_total == len(chain.paths):
             total = batch(graph, sum(p.value for p in chain.paths))
             assert float(total) == pytest.approx(float(chain.grad), rel=1e-12, abs=1e-15)
 
@@ -165,13 +162,14 @@ def test_a_number_is_written_as_text_that_reads_back_as_itself(p, q):
     assert float(parse_expression(text).value) == float(Fraction(p, q))
 
 
+# nothing alike: accents dropped, letters spelled
 @pytest.mark.parametrize(
     "names, spelled",
     [
         (
             ["ŷ", "θ", "β2"],
             {"ŷ": "y", "θ": "theta", "β2": "beta2"},
-        ),  # nothing alike: accents dropped, letters spelled
+        ),
         (["y", "ŷ"], {"ŷ": "y_hat"}),  # beside a y, the accent is spelled out
         (["ŷ", "ý"], {"ŷ": "y_hat", "ý": "y_acute"}),  # neither takes y from the other
         (["x̄", "x"], {"x̄": "x_bar"}),

@@ -18,6 +18,7 @@ POSITIONED = re.compile(r"^\S+:\d+:\d+: error: \S")
 ONE_LINE = re.compile(r"^bptrace: error: \S.*$")
 SOURCES = [p.read_text(encoding="utf-8") for p in NETWORKS]
 # Pieces a student might type, slip or paste: tokens of the language and its usual accidents.
+# an exponent past int()'s 4,300 digits
 PIECES = [
     "(",
     ")",
@@ -54,7 +55,7 @@ PIECES = [
     "\r",
     "\x1b",
     "1e-" + "0" * 5000 + "1",
-]  # an exponent past int()'s 4,300 digits
+]
 
 
 def run_on(tmp_path, data: bytes):
@@ -79,9 +80,8 @@ def assert_reported(path: str, result) -> None:
     if result.exit_code == 4:
         assert first.startswith(path) and POSITIONED.match(first), result.stderr
         assert result.stdout == ""  # nothing half written
-    elif (
-        result.exit_code == 3
-    ):  # unreadable: one line, or pointing at the first byte that is not UTF-8
+    # unreadable: one line, or pointing at the first byte that is not UTF-8
+    elif result.exit_code == 3:
         assert (ONE_LINE.match(first) and result.stderr.splitlines()[-1] == first) or (
             first.startswith(path) and POSITIONED.match(first) and "not UTF-8" in first
         ), result.stderr
@@ -137,6 +137,7 @@ def test_token_soup(tmp_path, pieces):
     )
 
 
+# a cell past the csv module's 131,072 characters
 CSV_PIECES = [
     "x",
     "y",
@@ -160,7 +161,7 @@ CSV_PIECES = [
     "#",
     "x,y\n",
     "7" * 140_000,
-]  # a cell past the csv module's 131,072 characters
+]
 
 
 @settings(
@@ -168,9 +169,8 @@ CSV_PIECES = [
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(pieces=st.lists(st.sampled_from(CSV_PIECES), max_size=20))
-@example(
-    pieces=["x,y\n", "1", ",", "2", "\r", "3", ",", "4"]
-)  # lone CR line ends (csv.Error before)
+# lone CR line ends (csv.Error before)
+@example(pieces=["x,y\n", "1", ",", "2", "\r", "3", ",", "4"])
 @example(pieces=[";"])  # separators alone: empty (an IndexError before)
 def test_csv_soup(tmp_path, pieces):
     net = tmp_path / "line.bp"

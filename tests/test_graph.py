@@ -121,9 +121,8 @@ def test_an_unknown_format_is_a_usage_error():
 
 def test_a_step_that_never_comes_is_a_numeric_fault_not_a_drawing(tmp_path):
     f = tmp_path / "div.bp"
-    f.write_text(
-        "param w = 0.5\nset lr = 1\nloss L = log(w)\n"
-    )  # w = 0.5 − 1·2 = −1.5 after step 1
+    # w = 0.5 − 1·2 = −1.5 after step 1
+    f.write_text("param w = 0.5\nset lr = 1\nloss L = log(w)\n")
     result = invoke("graph", str(f), "--step", "3")
     assert result.exit_code == 5 and result.stdout == ""
 

@@ -143,10 +143,11 @@ def test_where_only_ascii_shows_the_rule_is_dashes_and_nothing_else_changes():
     table.add_row("h", "1.1")
     options = console.options
     options.encoding = "ascii"
+    # fast, and rich's
     for laid_out in (
         _grid.lines(table, console, options),
         list(console.render(table, options)),
-    ):  # fast, and rich's
+    ):
         assert "".join(s.text for s in laid_out) == "node   value\n------------\nh        1.1\n"
 
 
@@ -187,9 +188,8 @@ def test_any_table_that_fits_matches_rich(table, width, ascii_only):
         width=200, force_terminal=True, color_system="truecolor", legacy_windows=False
     )
     options = console.options.update_width(width)
-    if (
-        ascii_only
-    ):  # a terminal that cannot show box characters, or --ascii: the rule is drawn with '-'
+    # a terminal that cannot show box characters, or --ascii: the rule is drawn with '-'
+    if ascii_only:
         options.encoding = "ascii"
     note(repr([(c.header, c.justify, list(c.cells)) for c in table.columns]))
     note(repr([r.style for r in table.rows]) + repr(table.caption))

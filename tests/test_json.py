@@ -114,9 +114,8 @@ def test_each_paths_product_is_its_partials_multiplied_as_the_engine_does(path):
             assert listed["paths"] == [list(p.nodes) for p in chain.paths]
             assert listed["paths_total"] == chain.paths_total
             assert written["paths"] == [jsonl.number(p.value) for p in chain.paths]  # bit for bit
-            for nodes, value in zip(
-                listed["paths"], written["paths"]
-            ):  # a consumer's join gives the same
+            # a consumer's join gives the same
+            for nodes, value in zip(listed["paths"], written["paths"]):
                 factors = [np.array(record["partials"][a][b]) for a, b in zip(nodes, nodes[1:])]
                 assert np.array_equal(functools.reduce(operator.mul, factors), value)
 
@@ -163,9 +162,8 @@ def test_non_finite_values_are_strings_and_reported(tmp_path, validator):
 
 def test_non_finite_values_of_samples_are_reported_too(tmp_path, validator):
     f = tmp_path / "k.bp"
-    f.write_text(
-        "param w = -2\nconst k = 2\ninput x = [1, 3]\nloss L = x*w^k\n"
-    )  # ∂L/∂k = L·log(w): NaN per sample
+    # ∂L/∂k = L·log(w): NaN per sample
+    f.write_text("param w = -2\nconst k = 2\ninput x = [1, 3]\nloss L = x*w^k\n")
     result = invoke("run", str(f), "--json")
     assert result.exit_code == 0
     step = strict(result.stdout.splitlines()[1])
@@ -302,11 +300,12 @@ def test_the_jq_one_liners_in_docs_json_md_work(tmp_path, monkeypatch):
         "factors": [-1.13, -0.3, 2],
         "value": 0.6779999999999999,
     }
+    # w2 at each step: 0.1·1.243 nearer 0
     assert outputs[3].split() == [
         "-0.3",
         "-0.1757",
         "-0.09656201250749998",
-    ]  # w2 at each step: 0.1·1.243 nearer 0
+    ]
     assert outputs[4].splitlines()[0] == "1,0.6384499999999999"
     assert outputs[5].strip() == "true"
 
@@ -389,9 +388,8 @@ def test_one_sample_is_an_array_of_one_number(tmp_path, validator, args):
     for record in lines:
         validator.validate(record)
     step = lines[1]
-    assert step["forward"] == {
-        "L": [(6 - 3 * 0.5) ** 2] if not args else [(2 - 0.5) ** 2]
-    }  # by hand
+    # by hand
+    assert step["forward"] == {"L": [(6 - 3 * 0.5) ** 2] if not args else [(2 - 0.5) ** 2]}
     assert step["grads"]["w"] == ([-2 * 3 * 4.5] if not args else [-2 * 1 * 1.5])
 
 
@@ -417,9 +415,8 @@ def test_the_fast_writer_writes_each_step_as_its_record_does(path, optimizer):
     graph = load(f"set optimizer = {optimizer}\n" + path.read_text())
     pairs, templated = _written_both_ways(graph, 4)
     assert [fast for fast, _ in pairs] == [slow for _, slow in pairs]
-    assert templated == (
-        graph.samples is None
-    )  # the template was used, or the test would prove nothing
+    # the template was used, or the test would prove nothing
+    assert templated == (graph.samples is None)
 
 
 @pytest.mark.parametrize("max_paths", [0, 1])
@@ -453,9 +450,8 @@ def test_the_fast_writer_leaves_what_is_not_a_plain_float_to_the_records():
         fast = write(record)
         assert fast == jsonl.line(jsonl.step(graph, record, shape))
         strict(fast)
-    assert write(second) == jsonl.line(
-        jsonl.step(graph, second, shape)
-    )  # and the template is still good
+    # and the template is still good
+    assert write(second) == jsonl.line(jsonl.step(graph, second, shape))
 
 
 def test_the_fast_writer_writes_non_finite_steps_the_slow_way_and_then_carries_on():

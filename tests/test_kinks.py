@@ -106,10 +106,11 @@ def test_max_and_min_are_warned_of_when_their_arguments_tie_within_rounding():
     (near,) = kinks(
         "input x = 3\nparam w = 0.1\nparam b = 0.3\nloss L = max(w*x, b) + min(b, w*x)\n"
     )
+    # once per node: the min of the same node is not repeated
     assert (near.fn, near.node) == (
         "max",
         "L",
-    )  # once per node: the min of the same node is not repeated
+    )
     assert near.value == 0.30000000000000004 - 0.3
 
 

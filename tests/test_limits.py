@@ -142,9 +142,8 @@ def test_ten_thousand_params_are_handled(tmp_path):
 
 def test_a_long_chain_table_is_cut_between_params_not_inside_one(tmp_path):
     lines = ["input x = 1"] + [f"param w{i} = 0.1" for i in range(30)]
-    lines += [
-        f"a{i} = w{i}*x + w{i}*w{i}" for i in range(30)
-    ]  # two paths to each w: ~4 rows per param
+    # two paths to each w: ~4 rows per param
+    lines += [f"a{i} = w{i}*x + w{i}*w{i}" for i in range(30)]
     lines += ["s = " + " + ".join(f"a{i}*w{i}" for i in range(30)), "loss L = s^2"]
     _, result = run(tmp_path, "\n".join(lines) + "\n", "--show", "chains")
     assert result.exit_code == 0
@@ -185,12 +184,10 @@ def test_the_default_view_summarises_many_params_and_long_paths_and_all_shows_th
     short = CliRunner(env=wide).invoke(app, ["run", str(f)], prog_name="bptrace")
     assert short.exit_code == 0 and short.stderr == "", short.stderr
     head, chains = short.stdout.split("Forward pass")[0], short.stdout.split("Chain rule")[1]
-    assert (
-        "w₁₅ = 0.5, … and 24 more (--all shows every one)" in head and "w₁₆" not in head
-    )  # 16 named, 24 counted
-    assert (
-        "∂L/∂h₁₉ · ∂h₁₉/∂h₁₈ · ∂h₁₈/∂h₁₇ · … 17 more … · ∂h₀/∂w₀ " in chains
-    )  # 21 factors: 3, the gap, the last
+    # 16 named, 24 counted
+    assert "w₁₅ = 0.5, … and 24 more (--all shows every one)" in head and "w₁₆" not in head
+    # 21 factors: 3, the gap, the last
+    assert "∂L/∂h₁₉ · ∂h₁₉/∂h₁₈ · ∂h₁₈/∂h₁₇ · … 17 more … · ∂h₀/∂w₀ " in chains
     assert "(2) · (0.5) · (0.5) · … 17 more … · (1)" in chains
     assert (
         "Long paths are shortened, and some rows may be left out: --all shows everything." in chains
@@ -223,14 +220,12 @@ def test_shortened_paths_are_explained_when_rows_are_left_out_too(tmp_path):
 
 
 def test_many_warnings_are_counted_after_the_first_ten(tmp_path):
-    lines = [f"param w{i} = 0.5" for i in range(30)] + [
-        "loss L = w0^2"
-    ]  # w1 to w29 cannot affect the loss
+    # w1 to w29 cannot affect the loss
+    lines = [f"param w{i} = 0.5" for i in range(30)] + ["loss L = w0^2"]
     path, result = run(tmp_path, "\n".join(lines) + "\n", "--quiet")
     assert result.exit_code == 0
-    assert (
-        result.stderr.count(": warning: param") == 10
-    )  # w1 to w10 in full: line, quote, underline, hint
+    # w1 to w10 in full: line, quote, underline, hint
+    assert result.stderr.count(": warning: param") == 10
     assert f"{path}:2:7: warning: param 'w1' cannot affect the loss 'L'" in result.stderr
     assert "w11" not in result.stderr
     assert result.stderr.rstrip().endswith(
@@ -250,9 +245,8 @@ def test_an_exponent_of_more_than_4300_digits_is_read_as_a_number(tmp_path):
     assert result.exit_code == 0, result.stderr
     begin = __import__("json").loads(result.stdout.splitlines()[0])
     assert begin["params"] == {"w": 0.1}
-    path, result = run(
-        tmp_path, f"param w = 1e+{zeros}400\nloss L = w^2\n"
-    )  # 1e400: more than a float holds
+    # 1e400: more than a float holds
+    path, result = run(tmp_path, f"param w = 1e+{zeros}400\nloss L = w^2\n")
     assert result.exit_code == 4 and result.stderr.startswith(
         f"{path}:1:11: error: number 1e+00000000000000000... is too large"
     )
@@ -261,14 +255,12 @@ def test_an_exponent_of_more_than_4300_digits_is_read_as_a_number(tmp_path):
 def test_one_chain_longer_than_the_table_is_shown_whole_without_a_gap_of_no_params(tmp_path):
     from test_chains import ladder
 
-    _, result = run(
-        tmp_path, ladder(6), "--show", "chains", "--max-paths", "100"
-    )  # 3·2^6 − 2 = 190 paths
+    # 3·2^6 − 2 = 190 paths
+    _, result = run(tmp_path, ladder(6), "--show", "chains", "--max-paths", "100")
     assert result.exit_code == 0
     assert "0 more params" not in result.stdout and "Some rows are left out" not in result.stdout
-    words = " ".join(
-        result.stdout.split()
-    )  # a table's worth of paths shown (50), the 100 listed with --all
+    # a table's worth of paths shown (50), the 100 listed with --all
+    words = " ".join(result.stdout.split())
     assert "and 140 more paths (not shown; --all shows the first 100)" in words
     assert words.count("∂L/∂a₆ · ") == 50
     _, result = run(tmp_path, ladder(6), "--show", "chains", "--max-paths", "100", "--all")
@@ -307,9 +299,8 @@ def test_more_paths_than_python_writes_digits_for_are_shown_by_magnitude_and_wri
         "≈ 5.4·10⁴³⁰⁴ paths, each of more than 100"
         in tables.chain_rows(traced, "L", tables.Writer(MATH, 4))[0].cells[1]
     )
-    (chain,) = json.loads(jsonl.line(jsonl.begin(graph, "d.bp", 1, 0.1, 8)))[
-        "chains"
-    ]  # where --json stopped, exit 1
+    # where --json stopped, exit 1
+    (chain,) = json.loads(jsonl.line(jsonl.begin(graph, "d.bp", 1, 0.1, 8)))["chains"]
     limit = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(0)
     try:
@@ -328,9 +319,8 @@ def test_more_paths_asked_for_than_a_trace_lists_say_why_they_are_not_listed(tmp
     from bptrace.language.printer import MATH
     from bptrace.views import tables
 
-    (chain,) = next(
-        trace(load(wide(5, 8)), 1, max_paths=10**9)
-    ).chains  # 8^5 = 32,768 paths, 10,000 listed
+    # 8^5 = 32,768 paths, 10,000 listed
+    (chain,) = next(trace(load(wide(5, 8)), 1, max_paths=10**9)).chains
     rows = tables.chain_rows(chain, "L", tables.Writer(MATH, 4))
     assert (
         "… and 22,768 more paths (not listed; a trace lists at most 10,000 paths)"

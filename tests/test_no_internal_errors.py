@@ -158,9 +158,8 @@ def test_more_paths_than_an_int_may_print(tmp_path):
 
 def test_a_file_name_that_is_not_utf8(tmp_path):
     folder = os.fsencode(tmp_path)
-    name = os.fsdecode(
-        folder + b"/\xff\xfe.bp"
-    )  # as Python reads such a name from argv: lone surrogates
+    # as Python reads such a name from argv: lone surrogates
+    name = os.fsdecode(folder + b"/\xff\xfe.bp")
     with open(os.fsencode(name), "w", encoding="utf-8") as f:
         f.write(LINE)
     export = os.fsdecode(folder + b"/\xff.html")

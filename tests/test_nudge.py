@@ -43,6 +43,7 @@ def test_the_cli_says_how_the_error_shrinks():
     assert "0.50001" in words  # Δ/100 is visible in the nudged value
 
 
+# an inflection: the error goes like Δ³
 @pytest.mark.parametrize(
     "text, says",
     [
@@ -51,7 +52,7 @@ def test_the_cli_says_how_the_error_shrinks():
         (
             "param w = 0\nloss L = tanh(w)\n",
             "bends less than a parabola",
-        ),  # an inflection: the error goes like Δ³
+        ),
     ],
 )
 def test_linear_losses_and_kinks_are_told_apart(tmp_path, text, says):
@@ -59,9 +60,8 @@ def test_linear_losses_and_kinks_are_told_apart(tmp_path, text, says):
     f.write_text(text)
     result = invoke("nudge", str(f), "w")
     assert result.exit_code == 0 and says in " ".join(result.stdout.split())
-    assert (
-        "curves away" not in result.stdout
-    )  # a kink does not curve, and a line has no error to explain
+    # a kink does not curve, and a line has no error to explain
+    assert "curves away" not in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -80,9 +80,8 @@ def test_bad_arguments_are_usage_errors(args, says):
 def test_a_neighbour_out_of_range_is_shown_not_fatal_and_the_asked_one_says_where(tmp_path):
     f = tmp_path / "log.bp"
     f.write_text("param w = 0.5\nloss L = log(w)\n")
-    fine = invoke(
-        "nudge", str(f), "w", "--by", "-0.1"
-    )  # 10Δ = −1 takes w to −0.5: log of a negative
+    # 10Δ = −1 takes w to −0.5: log of a negative
+    fine = invoke("nudge", str(f), "w", "--by", "-0.1")
     assert fine.exit_code == 0 and "nan" in fine.stdout
     bad = invoke("nudge", str(f), "w", "--by", "-1")
     assert (
@@ -121,6 +120,9 @@ def test_a_nudge_too_small_to_tell_says_so_instead_of_a_verdict():
     )
 
 
+# errors 1e-6 and 1e-8, above a rounding of about 1e-9
+# a straight line, however large the loss
+# a flat point: ΔL = Δ² = 1e-14, Δ/10's 1e-16 is rounding
 @pytest.mark.parametrize(
     "loss, param, by, says",
     [
@@ -129,19 +131,19 @@ def test_a_nudge_too_small_to_tell_says_so_instead_of_a_verdict():
             "w = 0.5",
             "0.001",
             "shrinks like Δ²",
-        ),  # errors 1e-6 and 1e-8, above a rounding of about 1e-9
+        ),
         (
             "1000000 + 3*w",
             "w = 0.5",
             "0.001",
             "exact, up to rounding",
-        ),  # a straight line, however large the loss
+        ),
         (
             "1 + w^2",
             "w = 0",
             "1e-7",
             "too small to tell",
-        ),  # a flat point: ΔL = Δ² = 1e-14, Δ/10's 1e-16 is rounding
+        ),
         ("1 + w^2", "w = 0", "0.001", "shrinks like Δ²"),
     ],
 )
@@ -154,9 +156,8 @@ def test_the_verdict_reads_the_curve_only_above_rounding(tmp_path, loss, param, 
 def test_a_subnormal_nudge_is_a_usage_error_with_a_hint(tmp_path):
     f = tmp_path / "sq.bp"
     f.write_text("param w = 0.5\nloss L = w*w\n")
-    result = invoke(
-        "nudge", str(f), "w", "--by", "1e-320"
-    )  # below 2.2e-308, the smallest normal float64
+    # below 2.2e-308, the smallest normal float64
+    result = invoke("nudge", str(f), "w", "--by", "1e-320")
     assert result.exit_code == 2
     assert "subnormal" in " ".join(result.stderr.replace("│", "").split())
 
@@ -166,9 +167,8 @@ def test_a_nudge_that_leaves_the_param_unchanged_is_a_usage_error_saying_how_lar
 ):
     f = tmp_path / "big.bp"
     f.write_text("param w = 1e306\nloss L = w/1e306\n")
-    result = invoke(
-        "nudge", str(f), "w"
-    )  # 1e306 + 0.001 is 1e306: float64 spacing there is 2^965 ≈ 2.5e290
+    # 1e306 + 0.001 is 1e306: float64 spacing there is 2^965 ≈ 2.5e290
+    result = invoke("nudge", str(f), "w")
     assert result.exit_code == 2, result.output
     words = " ".join(result.stderr.split())
     assert "--by 0.001 leaves w = 1e+306 unchanged" in words and "try --by 1e+303" in words

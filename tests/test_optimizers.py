@@ -75,9 +75,10 @@ def test_adams_first_step_moves_every_param_by_the_learning_rate():
 
 def test_sgd_is_unchanged_by_the_table():
     record = next(trace(load(SIMPLE), 1))
+    # the handout's
     assert [float(u.after) for u in record.updates] == pytest.approx(
         [0.4322, 0.0661, -0.1757, 0.313]
-    )  # the handout's
+    )
     assert all(u.state == {} for u in record.updates)
 
 
@@ -94,9 +95,8 @@ def test_a_steps_updates_read_as_a_sequence_of_records():
     assert updates[:1] == (updates[0],) and updates[5:] == ()
     with pytest.raises(IndexError):
         updates[2]
-    assert [u.before for u in second.updates] == [
-        u.after for u in updates
-    ]  # the next step starts where this one ended
+    # the next step starts where this one ended
+    assert [u.before for u in second.updates] == [u.after for u in updates]
 
 
 def test_the_update_table_shows_the_optimizers_state(tmp_path):
@@ -178,9 +178,8 @@ def test_the_cli_shows_the_loss_curve_and_the_hint_when_training_diverges():
         app, ["run", str(ROOT / "networks" / "simple.bp"), "--lr", "3", "-n", "50", "-q"]
     )
     assert result.exit_code == 5
-    failed = int(
-        re.search(r"error: step (\d+):", result.stderr)[1]
-    )  # the curve ends at the step before
+    # the curve ends at the step before
+    failed = int(re.search(r"error: step (\d+):", result.stderr)[1])
     assert f"Loss at steps 1 to {failed - 1} (log scale, lowest 0.6385" in result.stdout
     assert (
         "hint: the loss grew from 0.6385 at step 1 to " in result.stderr
@@ -206,9 +205,8 @@ def test_with_mini_batches_a_fault_names_its_sample_among_all_and_claims_no_dive
     )
     with pytest.raises(NumericFault) as fault:
         list(trace(graph, 5, lr=0.001, batches=Batches(1)))
-    assert fault.value.step == 3 and "sample 3: log of -" in str(
-        fault.value
-    )  # sample 3 of the 3, not the batch's first
+    # sample 3 of the 3, not the batch's first
+    assert fault.value.step == 3 and "sample 3: log of -" in str(fault.value)
     assert fault.value.hint is None
 
 

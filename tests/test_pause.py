@@ -125,9 +125,8 @@ def test_ctrl_c_stops_at_once_and_leaves_the_terminal_as_it_was():
     lecture = Lecture("networks/simple.bp", "--pause")
     before = termios.tcgetattr(lecture.master)[3]
     lecture.until("Forward pass")
-    assert (
-        not termios.tcgetattr(lecture.master)[3] & termios.ICANON
-    )  # keys arrive one by one meanwhile
+    # keys arrive one by one meanwhile
+    assert not termios.tcgetattr(lecture.master)[3] & termios.ICANON
     lecture.press("\x03")
     lecture.until("bptrace: interrupted")
     assert termios.tcgetattr(lecture.master)[3] == before  # line editing and echo are back

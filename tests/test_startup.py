@@ -38,11 +38,12 @@ def loaded(*args: str) -> list[str]:
     ],
 )
 def test_a_network_of_plain_numbers_runs_without_loading_numpy(args):
+    # numpy, `check`, and ctypes (see process.keep_freed_memory)
     assert loaded(*args) == [
         "False",
         "False",
         "False",
-    ]  # numpy, `check`, and ctypes (see process.keep_freed_memory)
+    ]
 
 
 def test_samples_load_numpy_when_they_are_read():
@@ -58,9 +59,8 @@ def test_samples_keep_freed_memory_for_the_next_step():
         if "CS_GNU_LIBC_VERSION" in os.confstr_names
         else False
     )
-    assert loaded("run", "networks/xor.bp", "--steps", "2")[2] == str(
-        glibc
-    )  # mallopt is called through ctypes
+    # mallopt is called through ctypes
+    assert loaded("run", "networks/xor.bp", "--steps", "2")[2] == str(glibc)
 
 
 def test_keeping_freed_memory_is_nothing_without_glibc(monkeypatch):

@@ -32,9 +32,8 @@ def stdout_to(mode: str):
     elif mode == "full":
         if not os.path.exists(FULL):
             pytest.skip("needs /dev/full")
-        with open(
-            FULL, "w"
-        ) as full:  # opened, never written by path: bptrace only sees a descriptor
+        # opened, never written by path: bptrace only sees a descriptor
+        with open(FULL, "w") as full:
             yield {"stdout": full}
     else:
         yield {"stdout": None, "preexec_fn": lambda: os.close(1)}
@@ -115,6 +114,7 @@ def stderr_to(mode: str):
         yield {"stderr": None, "preexec_fn": lambda: os.close(2)}
 
 
+# a numeric fault after the first step
 @pytest.mark.parametrize(
     "text, args, code",
     [
@@ -123,7 +123,7 @@ def stderr_to(mode: str):
             "param w = 0.5\nset lr = 1\nloss L = log(w)\n",
             ["--json"],
             5,
-        ),  # a numeric fault after the first step
+        ),
         ("param w = 1\nloss L = w +\n", [], 4),  # an invalid network
     ],
     ids=["warning", "numeric fault", "invalid"],

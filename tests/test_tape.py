@@ -69,9 +69,8 @@ def networks(draw) -> str:
         expr = draw(expressions(tuple(names)))
         lines.append(f"h{i} = {show(expr)}")
         names.append(f"h{i}")
-    lines.append(
-        f"loss L = {show(draw(expressions(tuple(names))))} + a*b"
-    )  # the loss uses both params
+    # the loss uses both params
+    lines.append(f"loss L = {show(draw(expressions(tuple(names))))} + a*b")
     return "\n".join(lines) + "\n"
 
 
@@ -126,9 +125,8 @@ def same(a, b) -> bool:
     "param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = x*a\nh1 = x*a\nh2 = a\n"
     "loss L = h0 + h1^2 + h2 + a*b\n"
 )
-@example(
-    "param a = 0.7\nparam b = 1.3\ninput x = 0.5\nh0 = log(x - 1)\nloss L = a*b\n"
-)  # an unused nan: no harm
+# an unused nan: no harm
+@example("param a = 0.7\nparam b = 1.3\ninput x = 0.5\nh0 = log(x - 1)\nloss L = a*b\n")
 # A nan or an inf in a temporary, which the tape does not check: it must reach a value it does.
 @example(
     "param a = 0.7\nparam b = 1.3\ninput x = 2\nloss L = relu(1e300*1e300 - 1e300*1e300) + a*b\n"
@@ -141,9 +139,8 @@ def same(a, b) -> bool:
     "loss L = h0 + a*b\n"
 )
 @example("param a = 0.7\nparam b = 1.3\ninput x = 2\nh0 = sign(1e300*1e300*0)\nloss L = h0 + a*b\n")
-@example(
-    "param a = 0.7\nparam b = 1.3\ninput x = [0.5, -1, 2]\nloss L = 1e300*1e300 + x + a*b\n"
-)  # inf + array: numpy does not raise
+# inf + array: numpy does not raise
+@example("param a = 0.7\nparam b = 1.3\ninput x = [0.5, -1, 2]\nloss L = 1e300*1e300 + x + a*b\n")
 def test_the_tape_computes_what_the_exact_path_computes(text):
     agrees(text)
 
@@ -204,15 +201,13 @@ def agrees(text: str) -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "networks").glob("*.bp")), ids=lambda p: p.name)
 def test_a_trace_on_the_tape_equals_the_trace_on_the_exact_path(path, optimizer, monkeypatch):
     text = path.read_text(encoding="utf-8")
-    if (
-        optimizer != "as written"
-    ):  # every optimiser's params must stay plain floats, or the two paths part ways
+    # every optimiser's params must stay plain floats, or the two paths part ways
+    if optimizer != "as written":
         text = text.replace("set optimizer", "# set optimizer") + f"\nset optimizer = {optimizer}\n"
     graph = load(text)
     fast = list(trace(graph, 30))
-    monkeypatch.setattr(
-        tracer, "forward_backward", lambda *args, **kwargs: None
-    )  # every step on the exact path
+    # every step on the exact path
+    monkeypatch.setattr(tracer, "forward_backward", lambda *args, **kwargs: None)
     slow = list(trace(graph, 30))
     assert len(fast) == len(slow) == 31
     for a, b in zip(fast, slow):
@@ -252,9 +247,8 @@ def test_an_expression_is_computed_once_and_a_zero_keeps_its_sign():
         for ins in tape.floats
         if ins[0].__name__ == "mul" and {ins[1], ins[2]} == {tape.names["x"], tape.names["w"]}
     ]
-    assert (
-        len(products) == 1
-    )  # x*w: once, into h's slot, and read from there by g and every partial
+    # x*w: once, into h's slot, and read from there by g and every partial
+    assert len(products) == 1
     assert products[0][3] == tape.names["h"]
 
 
@@ -284,9 +278,8 @@ def test_temporaries_share_buffers_only_when_one_is_dead():
 
     graph = load(network(300, samples=7))
     tape = lower(graph, graph.used_by_loss())
-    assert (
-        tape.shared and tape.buffers <= 20
-    )  # a node's partials follow it: its temporaries die within a few instructions
+    # a node's partials follow it: its temporaries die within a few instructions
+    assert tape.shared and tape.buffers <= 20
     buffer_of = {tape.arrays[i][3]: k for i, k in tape.shared}
     holder: dict[int, int] = {}  # buffer → the slot whose value it holds now
     for i, (_, a, b, out) in enumerate(tape.arrays):
@@ -297,9 +290,8 @@ def test_temporaries_share_buffers_only_when_one_is_dead():
                 )
         if out in buffer_of:
             holder[buffer_of[out]] = out
-    assert not set(buffer_of) & (
-        set(tape.names.values()) | set(tape.partials.values())
-    )  # records own their arrays
+    # records own their arrays
+    assert not set(buffer_of) & (set(tape.names.values()) | set(tape.partials.values()))
 
 
 @pytest.mark.parametrize("samples", [9, 0], ids=["samples", "floats"])
@@ -314,12 +306,10 @@ def test_a_big_network_on_the_tape_equals_the_exact_path(samples, monkeypatch):
     graph = load(network(400, samples=samples))
     if not samples:
         tape = lower(graph, graph.used_by_loss())
-        assert (
-            tape.temporaries > 500 and tape.registers <= 20
-        )  # a node's partials follow it: its temporaries die soon
-        assert len(run(tape, [float(leaf.value) for leaf in graph.leaves])[0]) == len(
-            tape.start
-        )  # none kept
+        # a node's partials follow it: its temporaries die soon
+        assert tape.temporaries > 500 and tape.registers <= 20
+        # none kept
+        assert len(run(tape, [float(leaf.value) for leaf in graph.leaves])[0]) == len(tape.start)
     ran = []
     monkeypatch.setattr(
         tracer,
@@ -355,9 +345,8 @@ def test_slots_take_reads_each_tuple_of_keys_right_however_often_it_is_asked():
                 run_[reversed_[key]] for key in keys
             ]
     assert len(taken) <= 8
-    for k in range(
-        50
-    ):  # a tuple dropped right after: the next one is likely given its id, which must not matter
+    # a tuple dropped right after: the next one is likely given its id, which must not matter
+    for k in range(50):
         keys = tuple([f"n{k % 20}"])
         assert Slots(names, run_, taken).take(keys) == [run_[names[keys[0]]]]
         del keys

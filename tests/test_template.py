@@ -39,6 +39,7 @@ SKELETONS = st.tuples(
     st.sampled_from(["@ = ", "loss @ = ", "param @ = ", "const @ = ", "set @ = ", "input @ = "]),
     st.recursive(LEAVES, extend, max_leaves=8),
 ).map("".join)
+# a function's name and a keyword are refused
 NAMES = [
     "x",
     "w1",
@@ -50,7 +51,8 @@ NAMES = [
     "uniform",
     "exp",
     "param",
-]  # a function's name and a keyword are refused
+]
+# 1e999 is too large for a float
 NUMBERS = [
     "2",
     "0.5",
@@ -61,7 +63,7 @@ NUMBERS = [
     "0",
     "2",
     "1e999",
-]  # 1e999 is too large for a float
+]
 
 
 def instance(skeleton: str, draw) -> str:

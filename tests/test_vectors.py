@@ -97,12 +97,24 @@ def test_layers_bp_gradients_match_central_differences():
 def test_a_layer_expands_into_plain_sums_named_by_element():
     text = "input x[2] = [1, 2]\nparam W1[3,2] = 0\nparam b1[3] = 0\nz1 = W1 @ x + b1\n"
     statements = parse(text + "loss L = mean(z1)\n")
+    # fmt: skip
     assert [s.name for s in statements] == [
-        "x[1]", "x[2]",
-        "W1[1,1]", "W1[1,2]", "W1[2,1]", "W1[2,2]", "W1[3,1]", "W1[3,2]",
-        "b1[1]", "b1[2]", "b1[3]",
-        "z1[1]", "z1[2]", "z1[3]", "L",
-    ]  # fmt: skip
+        "x[1]",
+        "x[2]",
+        "W1[1,1]",
+        "W1[1,2]",
+        "W1[2,1]",
+        "W1[2,2]",
+        "W1[3,1]",
+        "W1[3,2]",
+        "b1[1]",
+        "b1[2]",
+        "b1[3]",
+        "z1[1]",
+        "z1[2]",
+        "z1[3]",
+        "L",
+    ]
     exprs = {s.name: show(s.expr) for s in statements if hasattr(s, "expr")}
     assert exprs["z1[2]"] == "W1[2,1]*x[1] + W1[2,2]*x[2] + b1[2]"
     assert exprs["L"] == "(z1[1] + z1[2] + z1[3])/3"

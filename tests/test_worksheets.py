@@ -73,18 +73,16 @@ def test_a_worksheet_blanks_exactly_the_answer_columns_and_the_key_fills_them(tm
                 else None
             )
             headers = rows[0]
-            for blank_row, row in zip(
-                sheet[title][2:], rows[2:]
-            ):  # after the header and alignment rows
+            # after the header and alignment rows
+            for blank_row, row in zip(sheet[title][2:], rows[2:]):
                 for header, b, a in zip(headers, blank_row, row):
                     assert b == ("" if table and header not in SCAFFOLD[table] else a), (
                         title,
                         header,
                     )
     else:
-        assert (
-            worksheet.stdout.count(r"\hspace{2.5cm}") == 3 * 2 + 4 * 3
-        )  # 3 nodes × 2 columns, 4 params × 3
+        # 3 nodes × 2 columns, 4 params × 3
+        assert worksheet.stdout.count(r"\hspace{2.5cm}") == 3 * 2 + 4 * 3
 
 
 @pytest.mark.parametrize("path", NETWORKS, ids=[p.stem for p in NETWORKS])
@@ -108,9 +106,8 @@ def test_every_latex_handout_would_compile(path, tmp_path):
 
 def test_a_numeric_fault_still_closes_the_document_and_its_key(tmp_path):
     f = tmp_path / "fault.bp"
-    f.write_text(
-        "param w = 0.5\nset lr = 1\nloss L = log(w)\n"
-    )  # w = 0.5 − 1·2 = −1.5 after step 1
+    # w = 0.5 − 1·2 = −1.5 after step 1
+    f.write_text("param w = 0.5\nset lr = 1\nloss L = log(w)\n")
     key = tmp_path / "key.tex"
     result = invoke(
         "run", str(f), "--steps", "3", "-f", "latex", "--blank", "forward", "--key", str(key)
@@ -194,13 +191,11 @@ def test_a_long_formula_wraps_in_its_column_instead_of_running_off_the_page(tmp_
         "param b = 0.1\nloss L = 1/2*(y - sigmoid(x0*w + x1*w + b))^2\n"
     )
     handout = invoke("run", "long.bp", "-f", "latex").stdout
-    assert (
-        r"\begin{longtable}{lp{5cm}rrrr}" in handout
-    )  # the partials' formula column wraps; short ones stay `l`
+    # the partials' formula column wraps; short ones stay `l`
+    assert r"\begin{longtable}{lp{5cm}rrrr}" in handout
     (tmp_path / "h.tex").write_text(handout, encoding="utf-8")
-    for _ in range(
-        2
-    ):  # as for any longtable: the first pass measures the columns, the second sets them
+    # as for any longtable: the first pass measures the columns, the second sets them
+    for _ in range(2):
         run = __import__("subprocess").run(
             ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "h.tex"],
             cwd=tmp_path,

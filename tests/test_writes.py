@@ -58,9 +58,8 @@ def test_a_symlink_is_followed_to_its_file_and_stays_a_symlink(option, tmp_path)
     assert result.exit_code == 0, result.stderr
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert real.read_bytes() == written(option, tmp_path)
-    assert sorted(p.name for p in real.parent.iterdir()) == [
-        real.name
-    ]  # no temporary left beside it
+    # no temporary left beside it
+    assert sorted(p.name for p in real.parent.iterdir()) == [real.name]
 
 
 def test_a_replaced_file_keeps_its_mode(option, tmp_path):
@@ -101,9 +100,8 @@ def test_a_fifo_is_written_in_place_not_replaced(option, tmp_path):
     fifo = tmp_path / WRITERS[option][1]
     os.mkfifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    keep_open = os.open(
-        fifo, os.O_WRONLY
-    )  # so that the reader sees no end of file until bptrace has written
+    # so that the reader sees no end of file until bptrace has written
+    keep_open = os.open(fifo, os.O_WRONLY)
     os.set_blocking(reader, True)
     got, thread = drained(reader)
     try:
@@ -247,11 +245,12 @@ def test_a_signal_when_the_fifo_s_reader_has_stopped_reading_ends_the_run_soon(o
     shown = tmp_path / "stdout"
     try:
         with open(shown, "wb") as stdout:
+            # each step recorded: the export grows as the run goes
             every_step = [
                 "--steps",
                 "2000000",
                 "--export",
-            ]  # each step recorded: the export grows as the run goes
+            ]
             proc = child([*(LONG[option] if option == "--key" else every_step), str(fifo)], stdout)
         # The file written after the signal is about as long as the output: more than the pipe holds
         # (64 KB).
@@ -274,9 +273,8 @@ def test_a_fifo_is_waited_for_at_the_end_of_a_run_and_a_signal_stops_the_wait(op
     shown = tmp_path / "stdout"
     with open(shown, "wb") as stdout:
         proc = child([*WRITERS[option][0], str(fifo)], stdout)
-    wait_for(
-        lambda: shown.stat().st_size == whole, "whole output"
-    )  # the run is done: the file is next
+    # the run is done: the file is next
+    wait_for(lambda: shown.stat().st_size == whole, "whole output")
     time.sleep(0.5)
     assert proc.poll() is None  # waiting for a reader, as `echo > fifo` does
     proc.send_signal(signal.SIGTERM)
@@ -337,9 +335,8 @@ def test_a_fifo_that_became_a_file_before_it_was_opened_is_replaced_not_written_
         calls.append(path)
         if len(calls) == 2:  # the check of save's, not writable's before the run
             target.unlink()
-            target.write_bytes(
-                b"x" * 100_000
-            )  # longer than the run: written over, its end would stay
+            # longer than the run: written over, its end would stay
+            target.write_bytes(b"x" * 100_000)
         return found
 
     monkeypatch.setattr(files, "_target", swapped_after_the_check)
