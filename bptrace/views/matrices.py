@@ -9,6 +9,7 @@ that holds; the numbers shown are still the records' own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -135,9 +136,24 @@ def _param(
     before = {n: updates[n].before for n in names}
     grads = {n: updates[n].grad for n in names}
     after = {n: updates[n].after for n in names}
+    grad = grid(layer, grads)
     vector = grid(layers[outer.vector], step.values) if outer else None
-    return ParamView(
-        layer, grid(layer, grads), grid(layer, before), grid(layer, after), outer, vector, bias
+    # The form is read from the formulas; the numbers must bear it out, or it is not claimed.
+    if outer is not None:
+        delta = grid(layers[outer.node], step.grads)
+        if not _agree(grad.values, outer_product(delta, vector)):
+            outer = vector = None
+    if bias is not None and not _agree(grad.values, grid(layers[bias], step.grads).values):
+        bias = None
+    return ParamView(layer, grad, grid(layer, before), grid(layer, after), outer, vector, bias)
+
+
+def _agree(a: tuple[tuple[Any, ...], ...], b: tuple[tuple[Any, ...], ...]) -> bool:
+    """Tell whether two grids of numbers agree to rounding (a product's order of operations)."""
+    return all(
+        math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-300)
+        for ra, rb in zip(a, b, strict=True)
+        for x, y in zip(ra, rb, strict=True)
     )
 
 
