@@ -247,3 +247,23 @@ def test_the_lecture_docs_show_real_matrix_output(monkeypatch):
     env = {**ENV, "COLUMNS": "80"}
     out = CliRunner(env=env).invoke(app, command.split()[1:], prog_name="bptrace").stdout
     assert out.startswith(sample.rstrip() + "\n")  # the step; the summary follows
+
+
+def test_matrix_nodes_other_optimisers_and_scalar_params(tmp_path):
+    text = (
+        "input x[2] = [1, 2]\nconst C[2,2] = [[1, 0], [0, 1]]\nparam A[2,2] = [[1, 2], [3, 4]]\n"
+        "param s = 0.5\nM = A @ C\nu = A' @ x\nloss L = sum(M)*s + sum(u)\n"
+        "set optimizer = momentum\n"
+    )
+    graph = layered(text)
+    step = steps(graph, 1)[0]
+    assert_records_arranged(graph, step)
+    a = arrange(graph, step).params[0]
+    # L = s·ΣA + Σ(Aᵀx): ∂L/∂A[i,j] = s + x[i]
+    assert matrix(a.grad) == pytest.approx(np.array([[1.5, 1.5], [2.5, 2.5]]))
+    net = tmp_path / "net.bp"
+    net.write_text(text, encoding="utf-8")
+    result = invoke("run", str(net), "--view", "matrix")
+    assert result.exit_code == 0, result.stderr
+    assert "A ← A after a momentum step (--view scalar: terms)" in result.stdout
+    assert "Scalar params, in the tables (--view both): s" in result.stdout

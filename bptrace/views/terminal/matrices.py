@@ -38,6 +38,13 @@ def render_matrices(graph: Graph, step: Step, view: View) -> RenderableType:
     for p in m.params:
         parts += [Text(""), Text(w.shapes(p.layer.name, (p.layer,)), style="bold")]
         parts += w.param(p, m)
+    scalars = [w.name(p) for p in graph.params if "[" not in p]  # an element's name has one
+    if scalars:
+        parts += [
+            Text(""),
+            Text(f"Scalar params, in the tables (--view both): {', '.join(scalars)}"),
+        ]
+        parts[-1].stylize("dim")
     return Group(*parts, Text(""))
 
 
