@@ -200,6 +200,15 @@ def run(
             "each pass cut into batches.",
         ),
     ] = False,
+    view_as: Annotated[
+        str,
+        typer.Option(
+            "--view",
+            metavar="VIEW",
+            help="scalar (every node's tables), matrix (a network written with layers as vectors "
+            "and matrices: δ, ∂L/∂W = δ·xᵀ, the updates) or both.",
+        ),
+    ] = "scalar",
     sample: Annotated[
         int | None,
         typer.Option(
@@ -253,6 +262,8 @@ def run(
         "--sample": sample is not None,
         "--every": every > 1,
         "--quiet": quiet,
+        "--view": view_as != "scalar",
+        "an unknown view": view_as not in options.RUN_VIEWS,
         "an unknown format": form not in options.RUN_FORMATS,
         "an unknown table": bool(blank_problem),
         "a table --show leaves out": bool(left_out),
@@ -267,6 +278,8 @@ def run(
         formats=", ".join(options.RUN_FORMATS),
         blank_problem=blank_problem,
         left_out=left_out,
+        view=view_as,
+        views=", ".join(options.RUN_VIEWS),
     )
     how = runs.RunOptions(
         steps=steps,
@@ -288,6 +301,7 @@ def run(
         form=form,
         blanks=blanks,
         key=key,
+        view=view_as,
     )
     if pause:
         _guarded(file, runs.run_paused, how)

@@ -38,14 +38,15 @@ def load_network(
     import gc
 
     from bptrace.engine.graph import build_graph
-    from bptrace.language.parser import parse
+    from bptrace.language.parser import parse_layered
 
     # Parsing allocates millions of small acyclic objects that all survive; the cycle collector
     # would walk them again and again.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        graph = build_graph(parse(source), seed)
+        statements, layers = parse_layered(source)
+        graph = build_graph(statements, seed, layers)
     finally:
         if collecting:
             gc.enable()

@@ -133,6 +133,7 @@ AllRows = Annotated[
 
 
 RUN_FORMATS = ("text", "markdown", "latex")
+RUN_VIEWS = ("scalar", "matrix", "both")
 GRAPH_FORMATS = ("text", "dot", "mermaid")
 
 
@@ -198,6 +199,12 @@ RUN_CLASHES = (
         "--every",
         ("--quiet",),
         "shows every K-th step's tables, but --quiet shows none: use one of them",
+    ),
+    Clash("--view", ("an unknown view",), "unknown view '{view}'; choose from {views}"),
+    Clash(
+        "--view",
+        ("--format", "--json", "--pause"),
+        "shows the layers in the terminal; it cannot be used with --format, --json or --pause",
     ),
     Clash("--every", ("--format", "--json", "--pause"), _LEAVES_OUT),
     Clash("--quiet", ("--format", "--json", "--pause"), _LEAVES_OUT),

@@ -41,6 +41,7 @@ class RunOptions(NamedTuple):
     form: str = "text"  # text (the terminal), markdown or latex
     blanks: frozenset[str] = frozenset()  # with markdown or latex: the tables left blank
     key: Path | None = None  # with blanks: where the answer key goes
+    view: str = "scalar"  # scalar (the tables), matrix (the layers' vectors and matrices), both
 
 
 def batches(graph, how: RunOptions, warn: bool = True):
@@ -89,13 +90,13 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
         output,
         render_curve,
         render_final,
-        render_step,
         render_stopped,
     )
 
     graph = load_network(source, filename, how.seed, how.data, how.shuffle)
     out = output(how.ascii_math)
     view = _view(graph, how, out, filename)
+    shown = _shown(graph, how, filename)
     if how.export is not None:
         from bptrace.views.terminal.export import Recorder
 
@@ -116,7 +117,8 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
                         _warn_of_kinks(record, filename, source)
                         k = record.step
                         if not how.quiet and (k == 1 or k % how.every == 0 or k == how.steps):
-                            process.show_whole(out, render_step(graph, record, view), interrupts)
+                            for render in shown:
+                                process.show_whole(out, render(graph, record, view), interrupts)
                         progress.advance(task)
                     else:
                         with interrupts.writing():
@@ -165,6 +167,27 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
         files.save(how.export, out.exported(how.export))
         if out.lost is not None:  # the export is whole: now say that the terminal is not
             raise out.lost
+
+
+def _shown(graph, how: RunOptions, filename: str) -> tuple:
+    """Return what each shown step renders: its tables, its layers (--view matrix), or both."""
+    from bptrace.views.terminal.steps import render_step
+
+    if how.view == "scalar":
+        return (render_step,)
+    if not graph.layers:
+        raise UsageProblem(
+            f"--view {how.view} shows the vectors and matrices of a network written with layers, "
+            f"but {filename} has none; declare one (param W1[3,2] = ...), or drop --view"
+        )
+    if graph.samples is not None:
+        raise UsageProblem(
+            f"--view {how.view} shows one sample's vectors, but the inputs and targets of "
+            f"{filename} hold {graph.samples} samples; use --view scalar"
+        )
+    from bptrace.views.terminal.matrices import render_matrices
+
+    return (render_matrices,) if how.view == "matrix" else (render_step, render_matrices)
 
 
 def _save_stopped(path: Path, text: str, stop: BaseException) -> None:

@@ -18,6 +18,7 @@ from bptrace.language.syntax import (
     Declaration,
     Draw,
     Expr,
+    Layer,
     Name,
     Num,
     Samples,
@@ -97,6 +98,9 @@ class Graph:
     # how many samples the inputs and targets hold; None: no lists, one value each
     samples: int | None = None
     seed: int | None = None  # the seed params were drawn with; None when none was drawn
+    # The vectors and matrices the file was written with (parse_layered), for views to group its
+    # scalars by; () for a network without layers.
+    layers: tuple[Layer, ...] = ()
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -135,11 +139,13 @@ class Graph:
         return frozenset(found)
 
 
-def build_graph(statements: tuple[Statement, ...], seed: int | None = None) -> Graph:
+def build_graph(
+    statements: tuple[Statement, ...], seed: int | None = None, layers: tuple[Layer, ...] = ()
+) -> Graph:
     """Check the statements and return their graph.
 
     Params written uniform(…) or normal(…) are drawn with `seed` (--seed), else the file's
-    `set seed`, else 0.
+    `set seed`, else 0. The graph keeps `layers` (parse_layered's) for the views.
     """
     if seed is None:
         written = [_setting(s) for s in statements if isinstance(s, Setting) and s.name == "seed"]
@@ -216,7 +222,14 @@ def build_graph(statements: tuple[Statement, ...], seed: int | None = None) -> G
         )
     drew = any(leaf.drawn for leaf in leaves)
     return Graph(
-        tuple(leaves), tuple(nodes), loss.name, settings, found, samples, seed if drew else None
+        tuple(leaves),
+        tuple(nodes),
+        loss.name,
+        settings,
+        found,
+        samples,
+        seed if drew else None,
+        layers,
     )
 
 

@@ -22,6 +22,7 @@ from bptrace.language.syntax import (
     Elements,
     Expr,
     Index,
+    Layer,
     LayerDeclaration,
     Name,
     Neg,
@@ -35,6 +36,14 @@ from bptrace.language.syntax import (
 def expand(statements: tuple[Statement, ...], source: str) -> tuple[Statement, ...]:
     """Return the statements with every vector and matrix written out element by element."""
     return _Expander(statements, source).program()
+
+
+def expand_layers(
+    statements: tuple[Statement, ...], source: str
+) -> tuple[tuple[Statement, ...], tuple[Layer, ...]]:
+    """Return the statements expanded (see expand), and each vector and matrix as written."""
+    expander = _Expander(statements, source)
+    return expander.program(), tuple(expander.layers)
 
 
 def elements_named(e: Expr) -> Expr:
@@ -77,6 +86,7 @@ class _Expander:
         self.shapes = Shapes(statements, source)
         self.shape = self.shapes.shape
         self.spent = 0  # scalar statements and terms written so far, against MAX_EXPANDED
+        self.layers: list[Layer] = []  # the vectors and matrices, in source order
 
     def spend(self, n: int, span: Span) -> None:
         """Count n more scalar statements or terms; refuse a file whose layers expand too far."""
@@ -93,6 +103,7 @@ class _Expander:
         for s in self.statements:
             if isinstance(s, LayerDeclaration):
                 self.shapes.define(s.name, s.shape, s.span)
+                self.layers.append(Layer(s.name, s.kind, s.shape, None, s.span))
                 out.extend(self.declaration(s))
             elif isinstance(s, Declaration):
                 self.shapes.define(s.name, (), s.span)
@@ -101,6 +112,8 @@ class _Expander:
                 self.shapes.statement(s.name)
                 shape = self.shape(s.expr)
                 self.shapes.define(s.name, shape, s.span)
+                if shape:
+                    self.layers.append(Layer(s.name, "node", shape, s.expr, s.span))
                 out.extend(self.assignment(s, shape))
             else:
                 out.append(s)

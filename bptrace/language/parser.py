@@ -21,6 +21,7 @@ from bptrace.language.syntax import (
     Elements,
     Expr,
     Index,
+    Layer,
     LayerDeclaration,
     Name,
     Neg,
@@ -51,14 +52,19 @@ _new = tuple.__new__  # Span(…) at C speed
 
 def parse(text: str) -> tuple[Statement, ...]:
     """Return the statements of a .bp program, in source order."""
+    return parse_layered(text)[0]
+
+
+def parse_layered(text: str) -> tuple[tuple[Statement, ...], tuple[Layer, ...]]:
+    """Return the statements of a .bp program, and its vectors and matrices as written (or ())."""
     tokens, shapes, ends = scan(text, _SPECIAL_NAMES)
     parser = _Parser(tokens)
     statements = parser.program(shapes, ends)
     if not parser.layered:
-        return statements
-    from bptrace.language.layers import expand  # only a network with layers needs it
+        return statements, ()
+    from bptrace.language.layers import expand_layers  # only a network with layers needs it
 
-    return expand(statements, text)
+    return expand_layers(statements, text)
 
 
 def parse_expression(text: str) -> Expr:

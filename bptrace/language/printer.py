@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from itertools import count
 
-from bptrace.language.syntax import Call, Expr, Name, Neg, Num
+from bptrace.language.syntax import Call, Expr, Index, Name, Neg, Num, Transpose
 
 # Precedence levels, loosest first.
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
@@ -261,7 +261,11 @@ def _show(e: Expr, n: Notation, value_of) -> tuple[str, int]:
             for a in e.args
         )
         return f"{fn}({', '.join(args)})", ATOM
+    if isinstance(e, Index | Transpose):  # a layer's formula as written (views of layers)
+        return _layer_part(e, n, value_of)
     left, right = _show(e.left, n, value_of), _show(e.right, n, value_of)
+    if e.op == "@":
+        return f"{_wrap(left, PRODUCT)} @ {_wrap(right, POWER, n.minus)}", PRODUCT
     if e.op in "+-":
         sign = "+" if e.op == "+" else n.minus
         return f"{_wrap(left, SUM)} {sign} {_wrap(right, PRODUCT, n.minus)}", SUM
@@ -277,6 +281,14 @@ def _show(e: Expr, n: Notation, value_of) -> tuple[str, int]:
     ):
         return base + str(e.right.value).translate(_SUPERSCRIPTS), POWER
     return f"{base}^{_wrap(right, POWER)}", POWER
+
+
+def _layer_part(e: Index | Transpose, n: Notation, value_of) -> tuple[str, int]:
+    """Return h1[2] or W' as text (Wᵀ in slide math)."""
+    if isinstance(e, Index):
+        index = ",".join(number_text(k.value) for k in e.indices)
+        return name_text(f"{e.name.id}[{index}]", n), ATOM
+    return _wrap(_show(e.operand, n, value_of), ATOM) + ("ᵀ" if n.pretty else "'"), ATOM
 
 
 def format_value(v, precision: int, notation: Notation = BP) -> str:

@@ -227,3 +227,18 @@ class LayerDeclaration:
     value: Expr | Elements | Draw
     span: Span  # the name
     keyword_span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """A vector or matrix as written, before its expansion into scalars: what a view groups.
+
+    `kind` is a declaration's (param, input, target, const) or "node"; a node keeps its formula
+    as written (`W1 @ x + b1`), its elements the statements z1[1], z1[2], ….
+    """
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    expr: Expr | None  # a node's formula as written; None for a declaration
+    span: Span  # the name

@@ -1,0 +1,187 @@
+"""Render a step's layers as vectors and matrices, with rich: the matrix view (views/matrices.py).
+
+Each vector node shows its forward values and δ = ∂L/∂node beside them; a param read from a δ
+shows its gradient as the outer product δ·vᵀ (or as δ itself, for a bias), each factor's numbers
+beside it, then its update, all as the same numbers the scalar tables show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.text import Text
+
+from bptrace.engine.graph import Graph
+from bptrace.engine.tracer import Step
+from bptrace.language.printer import Notation, format_number, name_text, show
+from bptrace.views.matrices import Grid, MatrixStep, NodeView, ParamView, arrange, named_in
+from bptrace.views.terminal.steps import Heading, View
+
+Lines = list[str]
+
+
+def render_matrices(graph: Graph, step: Step, view: View) -> RenderableType:
+    """Return one step's layers as vectors and matrices."""
+    m = arrange(graph, step)
+    w = _Writer(view, graph)
+    # The numbers are the scalar records' (views/matrices.py arranges them): nothing is computed.
+    parts: list[RenderableType] = [Heading(f"Step {step.step}: layers")]
+    if m.data:
+        data = []
+        for layer, g in m.data:
+            data += [f"{w.name(layer.name)} =", w.block(g), "  "]
+        parts += [Text(""), _text(_beside(*data[:-1]))]
+    for node in m.nodes:
+        parts += w.node(node, m)
+    for p in m.params:
+        parts += [Text(""), Text(w.shapes(p.layer.name, (p.layer,)), style="bold")]
+        parts += w.param(p, m)
+    scalars = [w.name(p) for p in graph.params if "[" not in p]  # an element's name has one
+    if scalars:
+        parts += [
+            Text(""),
+            Text(f"Scalar params, in the tables (--view both): {', '.join(scalars)}"),
+        ]
+        parts[-1].stylize("dim")
+    return Group(*parts, Text(""))
+
+
+class _Writer:
+    """Write vectors, matrices and their labels in the view's notation and precision."""
+
+    def __init__(self, view: View, graph: Graph) -> None:
+        self.n: Notation = view.notation
+        self.precision = view.precision
+        self.loss, self.layers = graph.loss, graph.layers
+        self.optimizer = str(graph.settings["optimizer"])
+
+    def name(self, name: str) -> str:
+        return name_text(name, self.n)
+
+    def delta(self, node: str) -> str:
+        """Return δ of a node: δz₁ (delta_z1 in plain text)."""
+        return f"δ{self.name(node)}" if self.n.pretty else f"delta_{self.name(node)}"
+
+    def grad(self, name: str) -> str:
+        d = self.n.partial
+        return f"{d}{self.name(self.loss)}/{d}{self.name(name)}"
+
+    def transposed(self, name: str) -> str:
+        return self.name(name) + ("ᵀ" if self.n.pretty else "'")
+
+    def shapes(self, title: str, layers) -> str:
+        """Return a heading: the formula, then each layer's shape (z₁: 3 · W₁: 3×2 …)."""
+        by = " × " if self.n.pretty else "x"
+        sizes = [f"{self.name(la.name)}: {by.join(map(str, la.shape))}" for la in layers]
+        return f"{title}    ({', '.join(sizes)})"
+
+    def block(self, g: Grid | tuple, row: bool = False) -> Lines:
+        """Return a vector or matrix as bracketed lines, its columns right-aligned; `row`: a
+        vector laid out as a row (vᵀ)."""
+        values = g.values if isinstance(g, Grid) else g
+        if row:
+            values = (tuple(v for (v,) in values),)
+        cells = [[format_number(v, self.precision, self.n) for v in r] for r in values]
+        widths = [max(cell_len(r[j]) for r in cells) for j in range(len(cells[0]))]
+        lines = ["  ".join(c.rjust(wd) for c, wd in zip(r, widths, strict=True)) for r in cells]
+        if not self.n.pretty or len(lines) == 1:
+            return [f"[ {line} ]" for line in lines]
+        edges = [("⎡", "⎤")] + [("⎢", "⎥")] * (len(lines) - 2) + [("⎣", "⎦")]
+        return [f"{a} {line} {b}" for (a, b), line in zip(edges, lines, strict=True)]
+
+    def node(self, node: NodeView, m: MatrixStep) -> list[RenderableType]:
+        layer = node.layer
+        named = named_in(layer, self.layers)
+        title = f"{self.name(layer.name)} = {show(layer.expr, self.n)}"
+        parts: list[RenderableType] = [Text(""), Text(self.shapes(title, named), style="bold")]
+        delta = f"{self.delta(layer.name)} = {self.grad(layer.name)} ="
+        parts.append(
+            _text(
+                _beside(
+                    f"  {self.name(layer.name)} =",
+                    self.block(node.value),
+                    "    " + delta,
+                    self.block(node.delta),
+                )
+            )
+        )
+        for p in node.params:
+            parts += self.param(p, m, node)
+        return parts
+
+    def param(self, p: ParamView, m: MatrixStep, node: NodeView | None = None) -> list:
+        """Return ∂L/∂param, as δ·vᵀ or δ where the node says so, and its update."""
+        name, n = p.layer.name, self.n
+        parts: list[RenderableType] = []
+        if p.outer is not None and node is not None:
+            label = f"{self.grad(name)} = {self.delta(node.layer.name)} {n.times} "
+            label += self.transposed(p.outer.vector)
+            parts.append(Text("  " + label + "   (an outer product)"))
+            factors = ["=", self.block(node.delta), n.times, self.block(p.vector, row=True)]
+            parts.append(
+                _Fit(
+                    _beside("  ", self.block(p.grad), *factors),
+                    _beside("  ", self.block(p.grad)) + _beside("  ", *factors),
+                )
+            )
+        elif p.bias is not None and node is not None:
+            label = f"  {self.grad(name)} = {self.delta(node.layer.name)} ="
+            parts.append(_text(_beside(label, self.block(p.grad))))
+        else:
+            parts.append(_text(_beside(f"  {self.grad(name)} =", self.block(p.grad))))
+        parts += self.update(p, m.lr)
+        return parts
+
+    def update(self, p: ParamView, lr: float) -> list[RenderableType]:
+        """Return param ← param − α·∂L/∂param with its numbers (sgd), or before and after."""
+        n, name = self.n, self.name(p.layer.name)
+        before, after = self.block(p.before), ["=", self.block(p.after)]
+        if self.optimizer != "sgd":  # its terms are in the scalar view's updates table
+            line = f"  {name} {n.arrow} {name} after a {self.optimizer} step (--view scalar: terms)"
+            after = ["→" if n.pretty else "->", self.block(p.after)]
+            return [
+                Text(line),
+                _Fit(_beside("  ", before, *after), _beside("  ", before) + _beside("  ", *after)),
+            ]
+        alpha = f"{n.alpha} = {format_number(lr, self.precision, n)}"
+        line = f"  {name} {n.arrow} {name} {n.minus} {n.alpha}{n.times}{self.grad(p.layer.name)}"
+        step = [f"{n.minus} {format_number(lr, self.precision, n)} {n.times}", self.block(p.grad)]
+        return [
+            Text(f"{line}    ({alpha})"),
+            _Fit(
+                _beside("  ", before, *step, *after),
+                _beside("  ", before) + _beside("  ", *step) + _beside("  ", *after),
+            ),
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    """Lines laid out the first way that fits the width: side by side, else one under another."""
+
+    wide: Lines
+    narrow: Lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        fits = max(cell_len(line) for line in self.wide) <= options.max_width
+        yield _text(self.wide if fits else self.narrow)
+
+
+def _beside(*parts: str | Lines) -> Lines:
+    """Return blocks of lines side by side, each centred on the tallest, a space between."""
+    blocks = [[p] if isinstance(p, str) else p for p in parts]
+    height = max(len(b) for b in blocks)
+    out = [""] * height
+    for k, b in enumerate(blocks):
+        width = max(cell_len(line) for line in b)
+        top = (height - len(b)) // 2
+        for i in range(height):
+            line = b[i - top] if 0 <= i - top < len(b) else ""
+            out[i] += ("" if k == 0 else " ") + line + " " * (width - cell_len(line))
+    return [line.rstrip() for line in out]
+
+
+def _text(lines: Lines) -> Text:
+    return Text("\n".join(lines))
