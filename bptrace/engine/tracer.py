@@ -362,7 +362,9 @@ def batch(graph: Graph, per_sample, size: int | None = None):
     np = numpy()
 
     n = size or graph.samples
-    each = np.broadcast_to(per_sample, (n,))  # a value the samples do not change counts for each
+    each = per_sample
+    if getattr(each, "shape", None) != (n,):  # a value the samples do not change counts for each
+        each = np.broadcast_to(per_sample, (n,))
     # what .sum() and .mean() add up, without their Python-level wrappers
     total = float(np.add.reduce(each))
     return total / n if graph.settings["reduction"] == "mean" else total
