@@ -30,6 +30,10 @@ RULES = {
     "-a": None,
     "sigmoid(a)": None,
     "σ(a)": None,
+    "logsigmoid(a)": None,
+    "logsigmoid(20*a)": None,  # far into both tails: e^−60 and −60
+    "logaddexp(a, b)": None,
+    "logaddexp(30*a, 30*b)": lambda a, b: abs(a - b) > 0.01,  # one side e^90 larger
     "tanh(a)": None,
     "exp(a)": None,
     "relu(a)": lambda a, b: abs(a) > 1e-3,
@@ -117,8 +121,34 @@ def test_partial_matches_central_difference(text, a, b):
         ("min(a, b)", "a", 1.0, 1.0),
         ("min(a, b)", "b", 1.0, 0.0),
         ("step(a)", "a", 0.0, 0.0),
+        ("logsigmoid(a)", "a", 0.0, 0.5),  # 1 − σ(0)
+        ("logsigmoid(a)", "a", 1000.0, 0.0),  # σ(−1000): e^−1000 is below the smallest float
+        ("logsigmoid(a)", "a", -1000.0, 1.0),
+        ("logaddexp(a, b)", "a", 1000.0, 0.5),  # a tie: e^a/(e^a + e^b) = 1/2
+        ("logaddexp(a, b)", "b", 1000.0, 0.5),
     ],
 )
 def test_conventions_at_kinks(text, wrt, at, expected):
     formula = derivative(simplify(parse_expression(text)), wrt)
     assert value(formula, at, at) == expected
+
+
+@pytest.mark.parametrize(
+    "text, a, b, expected",
+    [
+        # log σ(z) = −log(1 + e^−z): e^1000 overflows a float, the table's value does not.
+        ("logsigmoid(a)", 1000.0, 0.0, -math.exp(-1000.0)),  # −e^−1000 rounds to 0
+        ("logsigmoid(a)", -1000.0, 0.0, -1000.0),  # −1000 − log(1 + e^−1000)
+        ("logsigmoid(a)", 0.0, 0.0, -math.log(2)),
+        ("logsigmoid(a)", 2.0, 0.0, math.log(1 / (1 + math.exp(-2.0)))),
+        ("logaddexp(a, b)", 1000.0, 1000.0, 1000.0 + math.log(2)),
+        ("logaddexp(a, b)", 1000.0, -1000.0, 1000.0),
+        ("logaddexp(a, b)", -1000.0, -1000.5, -1000.0 + math.log(1 + math.exp(-0.5))),
+        ("logaddexp(a, b)", 1.0, 2.0, math.log(math.e + math.e**2)),
+    ],
+)
+def test_log_functions_are_finite_where_exp_overflows(text, a, b, expected):
+    expr = parse_expression(text)
+    assert value(expr, a, b) == pytest.approx(expected, rel=1e-14, abs=0)
+    for wrt in ("a", "b"):
+        assert math.isfinite(value(derivative(simplify(expr), wrt), a, b))

@@ -26,6 +26,8 @@ NUMPY = {
     "^": np.power,
     "neg": np.negative,
     "sigmoid": on_arrays(FUNCTIONS["sigmoid"].value),  # numpy has none: the table's own
+    "logsigmoid": lambda x: -np.logaddexp(0.0, -x),  # log σ(x) = −log(e^0 + e^−x)
+    "logaddexp": np.logaddexp,
     "tanh": np.tanh,
     "relu": lambda x: np.maximum(x, 0.0),
     "exp": np.exp,
@@ -74,6 +76,8 @@ LIBRARY = {
     "sin",
     "cos",
     "sigmoid",
+    "logsigmoid",
+    "logaddexp",
 }
 
 

@@ -77,9 +77,10 @@ def assert_records_arranged(graph, step: Step) -> None:
     for layer, g in m.data:
         assert all(v == step.values[name] for name, v in cells(g)), layer.name
     params = [p for n in m.nodes for p in n.params] + list(m.params)
+    # each param once
     assert sorted(p.layer.name for p in params) == sorted(
         la.name for la in graph.layers if la.kind == "param"
-    )  # each param once
+    )
     for node in m.nodes:
         assert all(v == step.values[name] for name, v in cells(node.value))
         assert all(v == step.grads[name] for name, v in cells(node.delta))

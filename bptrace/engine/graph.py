@@ -504,8 +504,8 @@ def _derive(
                 "all, over "
                 f"{len(wrts):,} names (at most {MAX_PARTIALS:,})",
                 s.span,
-                "split it into several nodes: each partial of one big max or min holds much of its "
-                "expression",
+                "split it into several nodes: each partial of one big max, min or logsumexp holds "
+                "much of its expression",
             )
     return compile_expr(shape), tuple(partials)
 

@@ -160,6 +160,31 @@ def _relu_array(x):
     return np.maximum(x, 0.0)
 
 
+def _logsigmoid_array(x):
+    np = numpy()
+
+    # log σ(x) = −log(1 + e^−x) = −(max(−x, 0) + log(1 + e^−|x|)): exp of a non-positive number
+    # only. The outer minus gives −0.0 where log σ(x) rounds to 0 from below (x = 1e308).
+    return (-(np.maximum(-np.asarray(x), 0.0) + np.log1p(np.exp(-np.abs(x)))))[()]
+
+
+def _logsigmoid_float(x: float) -> float:
+    return -((-x if x < 0 else 0.0) + math.log1p(math.exp(-abs(x))))  # a nan: exp(nan) is nan
+
+
+def _logaddexp_float(a: float, b: float) -> float:
+    """log(e^a + e^b) as numpy computes it: the larger plus log(1 + e^−difference), never over."""
+    if a == b:
+        return a + _LOG2  # inf + inf, and −inf with −inf, where the difference is a nan
+    d = a - b
+    if d > 0:
+        return a + math.log1p(math.exp(-d))
+    if d <= 0:
+        return b + math.log1p(math.exp(d))
+    return d  # a nan
+
+
+_LOG2 = math.log(2)
 _sigmoid = _unary(_sigmoid_float, _sigmoid_array)
 # the last `x`: a nan
 _step = _unary(_nan_first(lambda x: 1.0 if x > 0 else 0.0 if x <= 0 else x), _heaviside)
@@ -269,6 +294,14 @@ FUNCTIONS: dict[str, Op] = {
         partials=(lambda u: mul(call("sigmoid", u), sub(ONE, call("sigmoid", u))),),
         fault=_never("sigmoid"),
     ),
+    "logsigmoid": Op(
+        "logsigmoid",
+        1,
+        value=_unary(_logsigmoid_float, _logsigmoid_array),  # log σ(u), without an overflow
+        # d log σ(u)/du = 1 − σ(u) = σ(−u)
+        partials=(lambda u: call("sigmoid", neg(u)),),
+        fault=_never("logsigmoid"),
+    ),
     "tanh": Op(
         "tanh",
         1,
@@ -347,6 +380,17 @@ FUNCTIONS: dict[str, Op] = {
             lambda a, b: call("step", sub(a, b)),
         ),
         fault=_never("min"),
+    ),
+    "logaddexp": Op(
+        "logaddexp",
+        2,
+        value=_binary(_logaddexp_float, "logaddexp"),  # log(e^a + e^b), without an overflow
+        # ∂/∂a = e^a/(e^a + e^b) = σ(a − b): a softmax of two
+        partials=(
+            lambda a, b: call("sigmoid", sub(a, b)),
+            lambda a, b: call("sigmoid", sub(b, a)),
+        ),
+        fault=_never("logaddexp"),
     ),
     "step": Op(
         "step",

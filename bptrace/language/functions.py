@@ -2,6 +2,7 @@
 
 ARITY = {
     "sigmoid": 1,
+    "logsigmoid": 1,
     "tanh": 1,
     "relu": 1,
     "exp": 1,
@@ -12,6 +13,7 @@ ARITY = {
     "abs": 1,
     "max": 2,
     "min": 2,
+    "logaddexp": 2,
     "step": 1,
     "sign": 1,
 }
@@ -20,4 +22,13 @@ ARITY = {
 ALIASES = {"σ": "sigmoid"}
 
 # Functions of a whole vector or matrix (see layers.py), each with its number of arguments.
-LAYER_ARITY = {"sum": 1, "mean": 1, "dot": 2}
+LAYER_ARITY = {
+    "sum": 1,
+    "mean": 1,
+    "dot": 2,
+    "softmax": 1,
+    "logsumexp": 1,
+    "cross_entropy": 2,
+    "cross_entropy_logits": 2,
+}
+VECTOR_FUNCTIONS = frozenset({"softmax", "logsumexp", "cross_entropy", "cross_entropy_logits"})

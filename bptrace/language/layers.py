@@ -12,7 +12,7 @@ from fractions import Fraction
 from itertools import product
 
 from bptrace.errors import NetworkError, Span
-from bptrace.language.functions import LAYER_ARITY
+from bptrace.language.functions import LAYER_ARITY, VECTOR_FUNCTIONS
 from bptrace.language.shapes import Shape, Shapes, shape_words, size
 from bptrace.language.syntax import (
     Assignment,
@@ -173,7 +173,7 @@ class _Expander:
                 return e
             return Binary(e.op, left, right, e.span)
         if e.fn in LAYER_ARITY:
-            return self.layer_call(e)
+            return self.layer_call(e, index)
         args = tuple(self.part(arg, index) for arg in e.args)
         if all(a is b for a, b in zip(args, e.args, strict=True)):
             return e
@@ -199,9 +199,12 @@ class _Expander:
         ]
         return _added(terms, e.span)
 
-    def layer_call(self, e: Call) -> Expr:
-        """Return sum(v), mean(v) or dot(a, b) written out."""
+    def layer_call(self, e: Call, index: tuple[int, ...] = ()) -> Expr:
+        """Return sum(v), mean(v), dot(a, b), or element `index` of softmax(z) and the rest, written
+        out."""
         self.spend(size(self.shape(e.args[0])), e.span)
+        if e.fn in VECTOR_FUNCTIONS:
+            return self.vector_call(e, index)
         if e.fn == "dot":
             a, b = e.args
             terms = [
@@ -214,6 +217,63 @@ class _Expander:
         if e.fn == "mean":
             return Binary("/", total, Num(Fraction(size(shape)), e.span), e.span)
         return total
+
+    # softmax and cross-entropy go through logsumexp, written as logaddexp(a, b) = log(e^a + e^b)
+    # (ops.py), which never overflows: exp(z[k])/(exp(z[1]) + …) would at z[k] = 710.
+    def vector_call(self, e: Call, index: tuple[int, ...]) -> Expr:
+        """Return softmax(z)[k] = exp(z[k] - logsumexp(z)), logsumexp(z), cross_entropy(p, y) =
+        -(y[1]*log(p[1]) + …), or cross_entropy_logits(z, y) = cross_entropy(softmax(z), y)."""
+        z = e.args[0]
+        n = self.shape(z)[0]
+        if e.fn == "cross_entropy":
+            y = e.args[1]
+            terms = [
+                Binary(
+                    "*",
+                    self.element(y, (k,)),
+                    Call("log", (self.element(z, (k,)),), e.span),
+                    e.span,
+                )
+                for k in range(1, n + 1)
+            ]
+            return Neg(_added(terms, e.span), e.span)
+        lse = self.logsumexp(z, e.span)
+        if e.fn == "softmax":
+            self.spend_softmax(e, n)
+            return Call("exp", (Binary("-", self.element(z, index), lse, e.span),), e.span)
+        if e.fn == "logsumexp":
+            return lse
+        # −Σ y[k]·log softmax(z)[k] = Σ y[k]·(logsumexp(z) − z[k])
+        #                          = (Σ y[k])·logsumexp(z) − Σ y[k]·z[k], for any y
+        y = e.args[1]
+        targets = [self.element(y, (k,)) for k in range(1, n + 1)]
+        scored = [
+            Binary("*", target, self.element(z, (k,)), e.span)
+            for k, target in enumerate(targets, 1)
+        ]
+        self.spend(2 * n, e.span)
+        total = Binary("*", _added(targets, e.span), lse, e.span)
+        return Binary("-", total, _added(scored, e.span), e.span)
+
+    def spend_softmax(self, e: Call, n: int) -> None:
+        """Count an element of softmax(z): n partials, each with about n terms of logsumexp(z)."""
+        if self.spent + n * n > MAX_EXPANDED:
+            z = self.shapes.text(e.args[0])
+            raise NetworkError(
+                f"the layers expand into more than {MAX_EXPANDED:,} scalar nodes and terms",
+                e.span,
+                f"each of the {n:,} elements of {self.shapes.text(e)} holds logsumexp({z}): "
+                f"write it once, lse = logsumexp({z}), then exp({z} - lse)",
+            )
+        self.spent += n * n
+
+    def logsumexp(self, z: Expr, span: Span) -> Expr:
+        """Return log(exp(z[1]) + … + exp(z[n])) as logaddexp of halves: z[1] alone for n = 1."""
+        parts = [self.element(z, (k,)) for k in range(1, self.shape(z)[0] + 1)]
+        while len(parts) > 1:  # pairs, so that the nesting is log2(n) deep, not n
+            paired = [Call("logaddexp", (a, b), span) for a, b in zip(parts[::2], parts[1::2])]
+            parts = paired + parts[len(paired) * 2 :]
+        return parts[0]
 
 
 def _added(terms: list[Expr], span: Span) -> Expr:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bptrace.errors import NetworkError, Span
 from bptrace.language.diagnostics import did_you_mean
-from bptrace.language.functions import LAYER_ARITY
+from bptrace.language.functions import LAYER_ARITY, VECTOR_FUNCTIONS
 from bptrace.language.syntax import (
     Assignment,
     Binary,
@@ -253,6 +253,8 @@ class Shapes:
                 f"'{e.fn}' is not a function", e.span, f"to multiply, write {e.fn}*(...)"
             )
         shapes = [self.shape(arg) for arg in e.args]
+        if e.fn in VECTOR_FUNCTIONS:
+            return self.vector_call_shape(e, shapes)
         for arg, shape in zip(e.args, shapes, strict=True):
             if not shape:
                 self.known(arg)
@@ -270,6 +272,26 @@ class Shapes:
                 "for a matrix product, write @",
             )
         return ()
+
+    def vector_call_shape(self, e: Call, shapes: list[Shape]) -> Shape:
+        """Return the shape of softmax(z), z's own, or of logsumexp and a cross-entropy: ()."""
+        for arg, shape in zip(e.args, shapes, strict=True):
+            if len(shape) != 1:
+                self.known(arg)
+                raise NetworkError(
+                    f"{e.fn}(...) takes a vector, but {self.text(arg)} is {shape_words(shape)}",
+                    arg.span,
+                    "give it a vector of one score per class, as z = W @ h + b",
+                )
+        if len(shapes) == 2 and shapes[0] != shapes[1]:
+            first, second = (self.text(arg) for arg in e.args)
+            raise NetworkError(
+                f"{self.text(e)}: {e.fn} needs two vectors of one length, but "
+                f"{first} is {shape_text(shapes[0])}, {second} is {shape_text(shapes[1])}",
+                e.args[1].span,
+                "one target per class: y[k] is the probability of class k",
+            )
+        return shapes[0] if e.fn == "softmax" else ()
 
     def text(self, e: Expr) -> str:
         """Return an expression as written in the file, spaces shortened, for a message."""
