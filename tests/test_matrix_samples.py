@@ -7,6 +7,9 @@ out by hand in matrix form, independent of the scalar engine.
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import numpy as np
 import pytest
 from conftest import ROOT
@@ -169,3 +172,65 @@ def test_all_shows_every_cell_of_a_big_layer():
     assert "‖·‖" not in out and "⋯" not in out
     row = [format_number(v, 4, MATH) for v in w1[0]]  # W1's first row, all 64 of it
     assert any(row == line.split()[-65:-1] for line in out.splitlines())
+
+
+def json_steps(*args) -> tuple[list[dict], list[dict]]:
+    result = invoke("run", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    return lines, [r for r in lines if r["type"] == "step"]
+
+
+def element(layer: str, at: tuple[int, ...]) -> str:
+    return f"{layer}[{','.join(str(i + 1) for i in at)}]"
+
+
+def assert_layers_are_the_scalar_fields(record: dict) -> None:
+    """Assert each element of `layers` is the number of its scalar name in the same record."""
+    before = {u["param"]: u["before"] for u in record["updates"]}
+    for name, layer in record["layers"].items():
+        values, grads = np.array(layer["values"]), np.array(layer["grads"])
+        shape = tuple(layer["shape"])
+        assert values.shape[: len(shape)] == shape == grads.shape[: len(shape)]
+        for at in np.ndindex(shape):
+            scalar = element(name, at)
+            value = before[scalar] if layer["kind"] == "param" else None
+            if layer["kind"] == "node":
+                value = record["forward"][scalar]
+            if value is not None:
+                assert values[at].tolist() == value
+            assert grads[at].tolist() == record["grads"][scalar]
+
+
+def test_json_carries_each_layer_as_nested_lists_equal_to_the_scalar_fields(tmp_path, validator):
+    lines, steps = json_steps(LAYERS, "--steps", "2")
+    for record in lines:
+        validator.validate(record)
+    w1 = steps[0]["layers"]["W1"]
+    assert w1["kind"] == "param" and w1["shape"] == [3, 2]
+    assert w1["values"] == W1.tolist()  # as layers.bp declares it, row by row
+    assert steps[0]["layers"]["x"]["values"] == [0.5, -1.0]
+    for record in steps:
+        assert list(record["layers"]) == ["x", "y", "W1", "b1", "W2", "b2", "z1", "h1", "z2"]
+        assert_layers_are_the_scalar_fields(record)
+    # with samples: each element a list, one number per sample
+    csv = csv_of_samples(tmp_path)
+    lines, steps = json_steps(LAYERS, "--data", csv, "--batch-size", "2", "--steps", "2")
+    for record in lines:
+        validator.validate(record)
+    x = np.array(steps[1]["layers"]["x"]["values"])
+    np.testing.assert_array_equal(x, SAMPLES[2:, :2].T)  # the second batch: samples 3 and 4
+    for record in steps:
+        assert_layers_are_the_scalar_fields(record)
+
+
+def test_json_of_a_network_without_layers_has_no_layers_field():
+    lines, steps = json_steps(ROOT / "networks" / "simple.bp", "--steps", "2")
+    assert all("layers" not in r for r in lines)
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = json.loads(invoke("schema").stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
