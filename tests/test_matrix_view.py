@@ -230,11 +230,19 @@ def test_view_matrix_of_a_network_without_layers_is_a_usage_error():
     assert result.stdout == ""
 
 
-def test_view_matrix_with_samples_json_or_an_unknown_view_is_a_usage_error(tmp_path):
+def test_view_matrix_with_a_matrix_per_sample_json_or_an_unknown_view_is_a_usage_error(
+    tmp_path,
+):
+    net = tmp_path / "net.bp"
+    net.write_text(
+        "input x[2,2] = [[1, 2], [3, 4]]\nparam W[2,2] = 1\nM = W @ x\nloss L = sum(M)\n",
+        encoding="utf-8",
+    )
     csv = tmp_path / "samples.csv"
-    csv.write_text("x[1],x[2],y[1]\n0.5,-1,1\n1,2,0\n", encoding="utf-8")
-    result = invoke("run", str(LAYERS), "--view", "matrix", "--data", str(csv))
-    assert result.exit_code == 2 and "hold 2 samples; use --view scalar" in result.stderr
+    csv.write_text('"x[1,1]","x[1,2]","x[2,1]","x[2,2]"\n1,2,3,4\n0,1,0,1\n', encoding="utf-8")
+    result = invoke("run", str(net), "--view", "matrix", "--data", str(csv))
+    assert result.exit_code == 2, result.stdout
+    assert "but x of" in result.stderr and "is a matrix itself, one per sample" in result.stderr
     assert invoke("run", str(LAYERS), "--view", "matrix", "--json").exit_code == 2
     result = invoke("run", str(LAYERS), "--view", "matrices")
     assert result.exit_code == 2 and "unknown view 'matrices'" in result.stderr

@@ -180,10 +180,14 @@ def _shown(graph, how: RunOptions, filename: str) -> tuple:
             f"--view {how.view} shows the vectors and matrices of a network written with layers, "
             f"but {filename} has none; declare one (param W1[3,2] = ...), or drop --view"
         )
-    if graph.samples is not None:
+    from bptrace.views.matrices import batchable
+
+    matrix = batchable(graph) if graph.samples is not None else None
+    if matrix is not None:
         raise UsageProblem(
-            f"--view {how.view} shows one sample's vectors, but the inputs and targets of "
-            f"{filename} hold {graph.samples} samples; use --view scalar"
+            f"--view {how.view} shows the samples as the columns of a matrix, but "
+            f"{escaped(matrix.name)} of {filename} is a matrix itself, one per sample; "
+            "use --view scalar"
         )
     from bptrace.views.terminal.matrices import render_matrices
 

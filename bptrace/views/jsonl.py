@@ -20,6 +20,7 @@ from bptrace.engine.lazy import numpy
 from bptrace.engine.optimizers import OPTIMIZERS
 from bptrace.engine.tracer import Batches, Final, Step
 from bptrace.language.printer import show
+from bptrace.views.matrices import elements
 
 SCHEMA = "bptrace.trace"
 # 2: arrays of samples. 3: forward and partials keyed by name, each path's nodes once in begin.
@@ -314,6 +315,27 @@ def step(graph: Graph, record: Step, shape: Layout | None = None) -> dict[str, A
             for u in record.updates
         ],
         **({"warnings": [_kink(near) for near in record.kinks]} if record.kinks else {}),
+        **({"layers": layers(graph, record)} if graph.layers else {}),
+    }
+
+
+def layers(graph: Graph, record: Step) -> dict[str, Any]:
+    """Return each vector and matrix of the network at this step, by name: its kind, shape, values
+    and gradients as nested lists (a vector a list, a matrix a list of rows), each element the
+    number its scalar name has in `forward` (or, a param, its value before the update), `grads`."""
+
+    def nested(layer, numbers: Mapping[str, Any]) -> list:
+        rows = [[number(numbers[name]) for name in row] for row in elements(layer)]
+        return [r[0] for r in rows] if len(layer.shape) == 1 else rows
+
+    return {
+        layer.name: {
+            "kind": layer.kind,
+            "shape": list(layer.shape),
+            "values": nested(layer, record.values),
+            "grads": nested(layer, record.grads),
+        }
+        for layer in graph.layers
     }
 
 
@@ -347,7 +369,8 @@ class StepLines:
 
     def __call__(self, record: Step) -> str:
         found = _numbers_in(record, self.shape)
-        if not _plain(found) or record.indices is not None or record.kinks:
+        # a network with layers: each step's also carries them as nested lists (`layers`)
+        if not _plain(found) or record.indices is not None or record.kinks or self.graph.layers:
             return line(step(self.graph, record, self.shape))
         if len(found) != self.count:
             self.template, self.count = _template(step(self.graph, record, self.shape))

@@ -5,6 +5,11 @@ The scalar engine computed every number; this module only says which scalar goes
 there alone, ∂L/∂W1[i,j] = δ[i]·x[j] and ∂L/∂b1[i] = δ[i], with δ = ∂L/∂z1: the chain rule in
 matrix form, ∂L/∂W1 = δ·xᵀ (an outer product) and ∂L/∂b1 = δ. `outer` and `bias` say where
 that holds; the numbers shown are still the records' own.
+
+With samples (a batch of m), each vector is a matrix with one column per sample: column j holds
+sample j's values, X = [x⁽¹⁾ … x⁽ᵐ⁾], and Δ = [δ⁽¹⁾ … δ⁽ᵐ⁾] its per-sample δs. The param gradient
+is the batch's, the mean (or, `set reduction = sum`, the sum) of the per-sample gradients:
+∂L/∂W1 = (1/m)·Δ·Xᵀ = (1/m)·Σⱼ δ⁽ʲ⁾·x⁽ʲ⁾ᵀ, and ∂L/∂b1 = (1/m)·Δ·1, the mean of Δ's columns.
 """
 
 from __future__ import annotations
@@ -70,6 +75,20 @@ class MatrixStep:
     data: tuple[tuple[Layer, Grid], ...]  # inputs, targets and consts
     nodes: tuple[NodeView, ...]
     params: tuple[ParamView, ...]  # params not read from one node's δ
+    samples: int | None = None  # with samples: the step's (the batch's), one column each
+    scale: float = 1.0  # 1/m with `reduction = mean`, 1 with sum: ∂L/∂W = scale·Δ·Xᵀ
+    indices: tuple[int, ...] | None = None  # with mini-batches: the samples run (from 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A big vector or matrix in a few numbers: its shape, Frobenius norm, least and greatest."""
+
+    rows: int
+    columns: int
+    norm: float  # √(Σ cell²)
+    low: float
+    high: float
 
 
 def elements(layer: Layer) -> tuple[tuple[str, ...], ...]:
@@ -88,8 +107,53 @@ def grid(layer: Layer, numbers: Mapping[str, Any]) -> Grid:
     return Grid(names, tuple(tuple(numbers[n] for n in row) for row in names))
 
 
+def per_sample(layer: Layer, numbers: Mapping[str, Any], m: int) -> Grid:
+    """Return a vector over m samples as a matrix: row i its element i, column j sample j's
+    number (a number the samples do not change stands in every column)."""
+    if len(layer.shape) != 1:
+        raise ValueError(f"{layer.name} is a matrix: one per sample is no grid")
+    names = tuple((name,) * m for (name,) in elements(layer))
+    return Grid(names, tuple(tuple(_columns(numbers[row[0]], m)) for row in names))
+
+
+def _columns(value: Any, m: int) -> list[float]:
+    if getattr(value, "shape", None) == (m,):
+        return [float(v) for v in value]
+    return [float(value)] * m
+
+
+def varies(layer: Layer, numbers: Mapping[str, Any]) -> bool:
+    """Tell whether a layer holds one number per sample (an input or a node), not one in all."""
+    return any(getattr(numbers[n], "shape", ()) != () for row in elements(layer) for n in row)
+
+
+def batchable(graph: Graph) -> Layer | None:
+    """Return the first matrix layer whose values change with the samples (one matrix per sample:
+    no grid shows it), or None."""
+    for layer in graph.layers:
+        if len(layer.shape) == 2 and layer.kind not in ("param", "const"):
+            return layer
+    return None
+
+
+def summary(g: Grid) -> Summary:
+    """Return a grid's shape, Frobenius norm √(Σ cell²), least and greatest cell."""
+    flat = [float(v) for row in g.values for v in row]
+    norm = math.sqrt(math.fsum(v * v for v in flat))
+    return Summary(len(g.values), len(g.values[0]), norm, min(flat), max(flat))
+
+
 def arrange(graph: Graph, step: Step) -> MatrixStep:
-    """Return the step's records arranged by the graph's layers (a step without samples)."""
+    """Return the step's records arranged by the graph's layers; with samples, each vector node
+    and each input or target a matrix with one column per sample."""
+    m = step.samples
+    scale = 1.0 if m is None or graph.settings["reduction"] == "sum" else 1 / m
+
+    def vectors(layer: Layer, numbers: Mapping[str, Any]) -> Grid:
+        if m is None or layer.kind == "param" or not varies(layer, numbers):
+            return grid(layer, numbers)
+        return per_sample(layer, numbers, m)
+
     by_name = {layer.name: layer for layer in graph.layers}
     updates = {u.param: u for u in step.updates}
     users = _users(graph)
@@ -99,7 +163,9 @@ def arrange(graph: Graph, step: Step) -> MatrixStep:
             for param, outer in _read_from_delta(layer, by_name, users):
                 found.setdefault(param, (outer, None if outer else layer.name))
     params = {
-        layer.name: _param(layer, step, updates, *found.get(layer.name, (None, None)), by_name)
+        layer.name: _param(
+            layer, step, updates, *found.get(layer.name, (None, None)), by_name, vectors, scale
+        )
         for layer in graph.layers
         if layer.kind == "param"
     }
@@ -109,18 +175,34 @@ def arrange(graph: Graph, step: Step) -> MatrixStep:
             own = tuple(
                 p for p in params.values() if layer.name in (p.bias, p.outer and p.outer.node)
             )
-            nodes.append(NodeView(layer, grid(layer, step.values), grid(layer, step.grads), own))
+            value, delta = vectors(layer, step.values), _deltas(layer, step, vectors)
+            nodes.append(NodeView(layer, value, delta, own))
     shown = {p.layer.name for n in nodes for p in n.params}
     return MatrixStep(
         step.step,
         step.lr,
         tuple(
-            (layer, grid(layer, step.values))
+            (layer, vectors(layer, step.values))
             for layer in graph.layers
             if layer.kind not in ("param", "node")
         ),
         tuple(nodes),
         tuple(p for name, p in params.items() if name not in shown),
+        m,
+        scale,
+        step.indices,
+    )
+
+
+def _deltas(layer: Layer, step: Step, vectors) -> Grid:
+    """Return a node's δ; with samples, every sample's (a node the samples do not change has the
+    same value in each, but a δ of its own in each: δ goes back from each sample's loss)."""
+    if step.samples is None:
+        return grid(layer, step.grads)
+    return (
+        per_sample(layer, step.grads, step.samples)
+        if len(layer.shape) == 1
+        else vectors(layer, step.grads)
     )
 
 
@@ -131,29 +213,48 @@ def _param(
     outer: Outer | None,
     bias: str | None,
     layers: Mapping[str, Layer],
+    vectors=grid,
+    scale: float = 1.0,
 ) -> ParamView:
     names = [n for row in elements(layer) for n in row]
     before = {n: updates[n].before for n in names}
     grads = {n: updates[n].grad for n in names}
     after = {n: updates[n].after for n in names}
     grad = grid(layer, grads)
-    vector = grid(layers[outer.vector], step.values) if outer else None
+    vector = vectors(layers[outer.vector], step.values) if outer else None
     # The form is read from the formulas; the numbers must bear it out, or it is not claimed.
     if outer is not None:
-        delta = grid(layers[outer.node], step.grads)
-        if not _agree(grad.values, outer_product(delta, vector)):
+        delta = _deltas(layers[outer.node], step, vectors)
+        if vector is not None and len(vector.values[0]) != len(delta.values[0]):
+            vector = per_sample(layers[outer.vector], step.values, step.samples)  # a const x
+        size = _magnitude(delta, vector, scale)
+        if not _agree(grad.values, outer_product(delta, vector, scale), size):
             outer = vector = None
-    if bias is not None and not _agree(grad.values, grid(layers[bias], step.grads).values):
-        bias = None
+    if bias is not None:
+        delta = _deltas(layers[bias], step, vectors)
+        ones = Grid((), (tuple(1.0 for _ in delta.values[0]),))  # Δ·1: the sum of Δ's columns
+        shown = outer_product(delta, ones, scale)
+        if not _agree(grad.values, shown, _magnitude(delta, ones, scale)):
+            bias = None
     return ParamView(layer, grad, grid(layer, before), grid(layer, after), outer, vector, bias)
 
 
-def _agree(a: tuple[tuple[Any, ...], ...], b: tuple[tuple[Any, ...], ...]) -> bool:
-    """Tell whether two grids of numbers agree to rounding (a product's order of operations)."""
+def _agree(a, b, size) -> bool:
+    """Tell whether two grids of numbers agree to rounding (a sum's order of operations), `size`
+    the sum of its terms' magnitudes, cell by cell."""
     return all(
-        math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-300)
-        for ra, rb in zip(a, b, strict=True)
-        for x, y in zip(ra, rb, strict=True)
+        abs(x - y) <= 1e-9 * max(s, abs(x), abs(y)) + 1e-300
+        for ra, rb, rs in zip(a, b, size, strict=True)
+        for x, y, s in zip(ra, rb, rs, strict=True)
+    )
+
+
+def _magnitude(delta: Grid, vector: Grid, scale: float) -> tuple[tuple[float, ...], ...]:
+    """Return scale·|Δ|·|V|ᵀ: how large the terms of each cell of scale·Δ·Vᵀ are."""
+    return outer_product(
+        Grid((), tuple(tuple(abs(d) for d in r) for r in delta.values)),
+        Grid((), tuple(tuple(abs(v) for v in r) for r in vector.values)),
+        abs(scale),
     )
 
 
@@ -246,9 +347,15 @@ def _names(e: Expr):
             yield from _names(a)
 
 
-def outer_product(delta: Grid, vector: Grid) -> tuple[tuple[Any, ...], ...]:
-    """Return δ·vᵀ: the cell (i, j) is δ[i]·v[j] (the two given as columns)."""
-    return tuple(tuple(d * v for (v,) in vector.values) for (d,) in delta.values)
+def outer_product(delta: Grid, vector: Grid, scale: float = 1.0) -> tuple[tuple[Any, ...], ...]:
+    """Return scale·Δ·Vᵀ: the cell (i, k) is scale·Σⱼ Δ[i,j]·V[k,j], one column j per sample;
+    with one sample, δ·vᵀ, the cell (i, k) δ[i]·v[k]."""
+    if len(delta.values[0]) == 1 and scale == 1.0:
+        return tuple(tuple(d * v for (v,) in vector.values) for (d,) in delta.values)
+    return tuple(
+        tuple(scale * math.fsum(d * v for d, v in zip(dr, vr, strict=True)) for vr in vector.values)
+        for dr in delta.values
+    )
 
 
 def cells(g: Grid):

@@ -2,7 +2,9 @@
 
 Each vector node shows its forward values and δ = ∂L/∂node beside them; a param read from a δ
 shows its gradient as the outer product δ·vᵀ (or as δ itself, for a bias), each factor's numbers
-beside it, then its update, all as the same numbers the scalar tables show.
+beside it, then its update, all as the same numbers the scalar tables show. With samples each
+vector is a matrix, one column per sample, and ∂L/∂W = (1/m)·Δ·Xᵀ. A vector or matrix larger than
+BIG rows or columns is summarised (its shape, norm, least and greatest, a corner), unless --all.
 """
 
 from __future__ import annotations
@@ -16,18 +18,28 @@ from rich.text import Text
 from bptrace.engine.graph import Graph
 from bptrace.engine.tracer import Step
 from bptrace.language.printer import Notation, format_number, name_text, show
-from bptrace.views.matrices import Grid, MatrixStep, NodeView, ParamView, arrange, named_in
+from bptrace.views.matrices import (
+    Grid,
+    MatrixStep,
+    NodeView,
+    ParamView,
+    arrange,
+    named_in,
+    summary,
+)
 from bptrace.views.terminal.steps import Heading, View
 
 Lines = list[str]
+BIG = 8  # rows or columns beyond which a vector or matrix is summarised (--all: every cell)
+CORNER = (4, 5)  # the rows and columns of a summarised one's top-left block
 
 
 def render_matrices(graph: Graph, step: Step, view: View) -> RenderableType:
     """Return one step's layers as vectors and matrices."""
     m = arrange(graph, step)
-    w = _Writer(view, graph)
+    w = _Writer(view, graph, m)
     # The numbers are the scalar records' (views/matrices.py arranges them): nothing is computed.
-    parts: list[RenderableType] = [Heading(f"Step {step.step}: layers")]
+    parts: list[RenderableType] = [Heading(f"Step {step.step}: layers{_samples(m)}")]
     if m.data:
         data = []
         for layer, g in m.data:
@@ -51,9 +63,11 @@ def render_matrices(graph: Graph, step: Step, view: View) -> RenderableType:
 class _Writer:
     """Write vectors, matrices and their labels in the view's notation and precision."""
 
-    def __init__(self, view: View, graph: Graph) -> None:
+    def __init__(self, view: View, graph: Graph, m: MatrixStep) -> None:
         self.n: Notation = view.notation
         self.precision = view.precision
+        self.whole = view.max_rows is None  # --all: every cell of a big vector or matrix
+        self.samples, self.scale = m.samples, m.scale
         self.loss, self.layers = graph.loss, graph.layers
         self.optimizer = str(graph.settings["optimizer"])
 
@@ -61,8 +75,21 @@ class _Writer:
         return name_text(name, self.n)
 
     def delta(self, node: str) -> str:
-        """Return δ of a node: δz₁ (delta_z1 in plain text)."""
+        """Return δ of a node: δz₁ (delta_z1 in plain text); with samples, their matrix Δz₁."""
+        if self.samples is not None:
+            return f"Δ{self.name(node)}" if self.n.pretty else f"Delta_{self.name(node)}"
         return f"δ{self.name(node)}" if self.n.pretty else f"delta_{self.name(node)}"
+
+    def mean(self) -> str:
+        """Return where 1/m enters ∂L/∂W = (1/m)·Δ·Xᵀ: "1/4·" (mean), or nothing (sum)."""
+        if self.samples is None or self.scale == 1.0:
+            return ""
+        return f"1/{self.samples}{self.n.times}"
+
+    def reduced(self, what: str) -> str:
+        """Return what a batch's gradient is of its samples': the mean of …, or the sum."""
+        how = "sum" if self.scale == 1.0 else "mean"
+        return f"the {how} of the {self.samples} samples' {what}"
 
     def grad(self, name: str) -> str:
         d = self.n.partial
@@ -78,12 +105,38 @@ class _Writer:
         return f"{title}    ({', '.join(sizes)})"
 
     def block(self, g: Grid | tuple, row: bool = False) -> Lines:
-        """Return a vector or matrix as bracketed lines, its columns right-aligned; `row`: a
-        vector laid out as a row (vᵀ)."""
+        """Return a vector or matrix as bracketed lines, its columns right-aligned; `row`: it
+        transposed (a vector laid out as a row, vᵀ; with samples, Xᵀ). A big one is summarised."""
         values = g.values if isinstance(g, Grid) else g
         if row:
-            values = (tuple(v for (v,) in values),)
+            values = tuple(zip(*values, strict=True))
+        if not self.whole and (len(values) > BIG or len(values[0]) > BIG):
+            return self.summarised(values)
         cells = [[format_number(v, self.precision, self.n) for v in r] for r in values]
+        return self.bracketed(cells)
+
+    def summarised(self, values: tuple) -> Lines:
+        """Return a big vector or matrix's top-left corner, ⋯ and ⋮ for the rest, and under it
+        its shape, Frobenius norm, least and greatest cell."""
+        n, (rows, columns) = self.n, CORNER
+        number = lambda v: format_number(v, self.precision, n)  # noqa: E731
+        cells = [[number(v) for v in r[:columns]] for r in values[:rows]]
+        wide, tall = len(values[0]) > columns, len(values) > rows
+        across, down, corner = ("⋯", "⋮", "⋱") if n.pretty else ("...", ":", "")
+        if wide:
+            cells = [[*r, across] for r in cells]
+        if tall:
+            cells.append([down] * len(cells[0]))
+            if wide:
+                cells[-1][-1] = corner
+        s = summary(Grid((), values))
+        by = " × " if n.pretty else "x"
+        norm = f"‖·‖ = {number(s.norm)}" if n.pretty else f"norm {number(s.norm)}"
+        shape = f"{s.rows}{by}{s.columns}"
+        caption = f"{shape}, {norm}, min {number(s.low)}, max {number(s.high)}"
+        return [*self.bracketed(cells), caption]
+
+    def bracketed(self, cells: list[list[str]]) -> Lines:
         widths = [max(cell_len(r[j]) for r in cells) for j in range(len(cells[0]))]
         lines = ["  ".join(c.rjust(wd) for c, wd in zip(r, widths, strict=True)) for r in cells]
         if not self.n.pretty or len(lines) == 1:
@@ -97,16 +150,15 @@ class _Writer:
         title = f"{self.name(layer.name)} = {show(layer.expr, self.n)}"
         parts: list[RenderableType] = [Text(""), Text(self.shapes(title, named), style="bold")]
         delta = f"{self.delta(layer.name)} = {self.grad(layer.name)} ="
-        parts.append(
-            _text(
-                _beside(
-                    f"  {self.name(layer.name)} =",
-                    self.block(node.value),
-                    "    " + delta,
-                    self.block(node.delta),
-                )
-            )
-        )
+        if self.samples is not None:  # column j: sample j's loss, differentiated
+            d = self.n.partial
+            each = f"{d}{self.name(self.loss)}ⱼ/{d}{self.name(layer.name)}"
+            if not self.n.pretty:
+                each = f"{d}{self.name(self.loss)}_j/{d}{self.name(layer.name)}"
+            delta = f"{self.delta(layer.name)} (column j: {each}) ="
+        value = _beside(f"  {self.name(layer.name)} =", self.block(node.value))
+        deltas = _beside("    " + delta, self.block(node.delta))
+        parts.append(_Fit(_beside(value, deltas), value + deltas))
         for p in node.params:
             parts += self.param(p, m, node)
         return parts
@@ -116,10 +168,15 @@ class _Writer:
         name, n = p.layer.name, self.n
         parts: list[RenderableType] = []
         if p.outer is not None and node is not None:
-            label = f"{self.grad(name)} = {self.delta(node.layer.name)} {n.times} "
+            label = f"{self.grad(name)} = {self.mean()}{self.delta(node.layer.name)} {n.times} "
             label += self.transposed(p.outer.vector)
-            parts.append(Text("  " + label + "   (an outer product)"))
+            what = "(an outer product)"
+            if self.samples is not None:
+                what = f"({self.reduced('outer products')})"
+            parts.append(Text("  " + label + "   " + what))
             factors = ["=", self.block(node.delta), n.times, self.block(p.vector, row=True)]
+            if self.mean():
+                factors.insert(1, f"1/{self.samples} {n.times}")
             parts.append(
                 _Fit(
                     _beside("  ", self.block(p.grad), *factors),
@@ -128,6 +185,11 @@ class _Writer:
             )
         elif p.bias is not None and node is not None:
             label = f"  {self.grad(name)} = {self.delta(node.layer.name)} ="
+            if self.samples is not None:
+                how = "sum" if self.scale == 1.0 else "mean"
+                label = (
+                    f"  {self.grad(name)} = the {how} of {self.delta(node.layer.name)}'s columns ="
+                )
             parts.append(_text(_beside(label, self.block(p.grad))))
         else:
             parts.append(_text(_beside(f"  {self.grad(name)} =", self.block(p.grad))))
@@ -155,6 +217,18 @@ class _Writer:
                 _beside("  ", before) + _beside("  ", *step) + _beside("  ", *after),
             ),
         ]
+
+
+def _samples(m: MatrixStep) -> str:
+    """Return what a heading says of the samples: how many, one a column; a batch's numbers."""
+    if m.samples is None:
+        return ""
+    if m.indices is None:
+        return f", {m.samples} samples (column j: sample j)"
+    numbers = [str(i + 1) for i in m.indices]
+    if len(numbers) > 6:
+        numbers = [*numbers[:3], "…", numbers[-1]]
+    return f", a batch of {m.samples} samples (the columns: samples {', '.join(numbers)})"
 
 
 @dataclass(frozen=True, slots=True)
