@@ -234,3 +234,22 @@ def validator():
     schema = json.loads(invoke("schema").stdout)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
+
+
+def test_sample_with_the_matrix_view_alone_is_refused_as_it_would_be_ignored(tmp_path):
+    from typer.testing import CliRunner
+
+    from bptrace.cli.app import app
+
+    data = tmp_path / "l.csv"
+    data.write_text("x[1],x[2],y[1]\n0.5,-1,1\n1,2,0\n")
+    layers = str(ROOT / "networks" / "layers.bp")
+    runner = CliRunner()
+    refused = runner.invoke(
+        app, ["run", layers, "--data", str(data), "--view", "matrix", "--sample", "2"]
+    )
+    assert refused.exit_code == 2 and "--view both" in " ".join(refused.output.split())
+    both = runner.invoke(
+        app, ["run", layers, "--data", str(data), "--view", "both", "--sample", "2"]
+    )
+    assert both.exit_code == 0

@@ -264,6 +264,7 @@ def run(
         "--quiet": quiet,
         "--view": view_as != "scalar",
         "an unknown view": view_as not in options.RUN_VIEWS,
+        "--view matrix": view_as == "matrix",
         "an unknown format": form not in options.RUN_FORMATS,
         "an unknown table": bool(blank_problem),
         "a table --show leaves out": bool(left_out),

@@ -196,6 +196,12 @@ RUN_CLASHES = (
         "picks the sample the terminal tables show; it cannot be used with --format or --json",
     ),
     Clash(
+        "--sample",
+        ("--view matrix",),
+        "picks the sample the scalar tables show; the matrix view shows every sample as a "
+        "column: use --view both, or drop --sample",
+    ),
+    Clash(
         "--every",
         ("--quiet",),
         "shows every K-th step's tables, but --quiet shows none: use one of them",
