@@ -28,7 +28,8 @@ def invoke(*args):
 
 
 def load_layered(text: str):
-    return build_graph(*parse_layered(text)[:1], layers=parse_layered(text)[1])
+    statements, layers = parse_layered(text)
+    return build_graph(statements, layers=layers)
 
 
 def answers_of(text: str):

@@ -153,7 +153,7 @@ def explain_layers(graph: Graph, answers: Explanation) -> LayerAnswers:
         params.append(
             ParamLayer(
                 name,
-                shapes.get(name, ()) if name in shapes else (),
+                shapes.get(name, ()),
                 len(elements),
                 min((c.shortest for c in reached), default=0),
                 max((c.longest for c in reached), default=0),
