@@ -116,6 +116,8 @@ LATEX_COMMANDS = {
     "end",
     "item",
     "sigma",
+    "top",  # explain's matrix form: W^{\top}, a \odot b
+    "odot",
     "tanh",
     "exp",
     "log",

@@ -221,7 +221,12 @@ def explain(source: str, filename: str, how: ExplainOptions) -> None:
         from bptrace.views.latex import explanation, spellings
 
         names = [leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]
-        process.write_utf8(explanation(answers, title, spellings(names)))
+        layers = None
+        if graph.layers:
+            from bptrace.engine.explain_layers import explain_layers
+
+            layers = explain_layers(graph, answers)
+        process.write_utf8(explanation(answers, title, spellings(names), layers))
         return
     from bptrace.views.terminal.explain import render_explain
     from bptrace.views.terminal.steps import MAX_ROWS, View, output

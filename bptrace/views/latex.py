@@ -9,6 +9,17 @@ from collections.abc import Callable, Iterable, Mapping
 
 from bptrace.engine.chains import MAX_LISTED_LENGTH
 from bptrace.engine.explain import Explanation, ParamChain, conclusion, factors
+from bptrace.engine.explain_layers import (
+    Delta,
+    Derivative,
+    Grad,
+    Hadamard,
+    LayerAnswers,
+    MatrixExpr,
+    MatrixLine,
+    Product,
+    Ref,
+)
 from bptrace.language.diagnostics import escaped
 from bptrace.language.printer import (
     ATOM,
@@ -263,10 +274,16 @@ def _latex(e: Expr, value_of=None, spelled: Mapping[str, str] | None = None) -> 
 _BREAKABLE_COMMA = r", \allowbreak "
 
 
-def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | None = None) -> str:
+def explanation(
+    answers: Explanation,
+    title: str,
+    spelled: Mapping[str, str] | None = None,
+    layers: LayerAnswers | None = None,
+) -> str:
     """Return the five answers as a LaTeX fragment: an enumerate with align* blocks (needs amsmath).
 
-    `spelled` writes the network's look-alike names apart (see spellings).
+    `spelled` writes the network's look-alike names apart (see spellings); `layers`, for a network
+    written with layers, adds the counts per layer and the matrix form of the chains.
     """
     loss, spelled = answers.loss, spelled or {}
     entry = _count(len(answers.params), "entry", "entries")
@@ -276,6 +293,7 @@ def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | N
     entries = [
         partial(loss, p, spelled) if p is not None else r"\ldots" for p in answers.gradient_entries
     ]
+    by = _by_layer(layers, loss, spelled) if layers else [[], [], [], []]
     lines = [
         comment(title),
         "% Paste into a slide or a handout; needs \\usepackage{amsmath}.",
@@ -283,6 +301,7 @@ def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | N
         rf"  \item The gradient has {entry}, one per param:",
         # \bigl, not \left(: a line may break inside it.
         rf"    $\nabla {name(loss, spelled)} = \bigl({_BREAKABLE_COMMA.join(entries)}\bigr)$.",
+        *by[0],
         rf"  \item Backprop computes {partials}, each once:",
         r"    \begin{align*}",
         *_rows(
@@ -292,14 +311,86 @@ def explanation(answers: Explanation, title: str, spelled: Mapping[str, str] | N
             ]
         ),
         r"    \end{align*}",
+        *by[1],
         r"  \item[3--4.] Each param's partial derivative, by the chain rule:",
         r"    \begin{align*}",
         *_rows([row for chain in answers.written for row in _chain(chain, loss, spelled)]),
         r"    \end{align*}",
+        *by[2],
         rf"  \item[5.] {_text(conclusion(answers, lambda p: f'${name(p, spelled)}$', '--'))}",
+        *by[3],
         r"\end{enumerate}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _by_layer(by: LayerAnswers, loss: str, spelled: Mapping[str, str]) -> list[list[str]]:
+    """Return the lines each answer adds for a network written with layers."""
+    params = ", ".join(
+        f"${name(p.name, spelled)}$: {_entries(p.shape, p.entries)}" for p in by.params
+    )
+    total = sum(p.entries for p in by.params)
+    partials = ", ".join(f"${partial(g.of, g.wrt, spelled)}$: {g.count}" for g in by.partials)
+    count = sum(g.count for g in by.partials)
+    lengths = ", ".join(
+        f"${name(p.name, spelled)}$: {_span(p.shortest, p.longest)}" for p in by.params if p.longest
+    )
+    matrix = [_matrix_line(line, loss, spelled) for line in by.lines]
+    return [
+        [rf"    By layer: {params}; {total} in all."],
+        [rf"    By layer: {partials}; {count} in all."],
+        [
+            r"    In matrix form, layer by layer back from the loss, where $\delta$ is "
+            rf"${partial(loss, 'z', spelled)}$ of a layer $z = W v + b$:",
+            r"    \begin{align*}",
+            *_rows(matrix),
+            r"    \end{align*}",
+        ],
+        [rf"    By layer, factors per path: {lengths}."],
+    ]
+
+
+def _entries(shape: tuple[int, ...], entries: int) -> str:
+    times = r" \times "
+    return f"${times.join(map(str, shape))} = {entries}$" if len(shape) > 1 else str(entries)
+
+
+def _span(shortest: int, longest: int) -> str:
+    return str(longest) if shortest == longest else f"{shortest}--{longest}"
+
+
+def _matrix_line(line: MatrixLine, loss: str, spelled: Mapping[str, str]) -> str:
+    left = _matrix(line.left, loss, spelled)
+    stop = line.unrecognised
+    if stop is None:
+        return rf"{left} &= {_matrix(line.right, loss, spelled)}"
+    why = rf"\text{{{text(stop.name)}: not of a recognised pattern}}"
+    if line.right is None:
+        return rf"{left} && {why}"
+    return rf"{left} &= {_matrix(line.right, loss, spelled)} && {why}"
+
+
+def _matrix(e: MatrixExpr, loss: str, spelled: Mapping[str, str], inner: bool = False) -> str:
+    """Return a matrix expression: δ₁ xᵀ as \\delta_{1} x^{\\top}."""
+    if isinstance(e, Ref):
+        return name(e.name, spelled) + (r"^{\top}" if e.transposed else "")
+    if isinstance(e, Delta):
+        mark = e.mark if e.mark.isdigit() else name(e.mark, spelled)
+        return rf"\delta_{{{mark}}}"
+    if isinstance(e, Grad):
+        return partial(loss, e.name, spelled)
+    if isinstance(e, Derivative):
+        fn = FUNCTIONS.get(e.fn, rf"\operatorname{{{e.fn}}}")
+        return rf"{fn}'\left({name(e.name, spelled)}\right)"
+    if isinstance(e, Product):
+        body = " ".join(_matrix(f, loss, spelled, True) for f in e.factors)
+    elif isinstance(e, Hadamard):
+        body = (
+            rf"{_matrix(e.left, loss, spelled, True)} \odot {_matrix(e.right, loss, spelled, True)}"
+        )
+    else:
+        body = " + ".join(_matrix(t, loss, spelled, True) for t in e.terms)
+    return rf"\left({body}\right)" if inner else body
 
 
 def _rows(rows: list[str]) -> list[str]:
