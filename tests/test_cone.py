@@ -3,12 +3,11 @@ built on it gives the comparisons that evaluating everything whole gave."""
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import NETWORKS, load
+from conftest import NETWORKS, examples, load
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_properties import _extend
@@ -23,7 +22,6 @@ from bptrace.language.syntax import Binary, Call, Name, Neg, Num
 
 NAMES = ["a", "b", "c", "d"]
 NUMBERS = [Fraction(n) for n in ("0", "1", "2", "0.5", "-3", "1/3", "1e300", "2.5e-8")]
-EXAMPLES = int(os.environ.get("BPTRACE_EXAMPLES", 300))
 
 leaves = st.one_of(
     st.builds(Name, st.sampled_from(NAMES)), st.builds(Num, st.sampled_from(NUMBERS))
@@ -41,7 +39,7 @@ def same(x, y) -> bool:
     )
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expr=expressions, data=st.data())
 def test_rerunning_a_cone_equals_running_the_whole_program(expr, data):
     program = compile_expr(expr)
@@ -56,7 +54,7 @@ def test_rerunning_a_cone_equals_running_the_whole_program(expr, data):
             assert same(rerun(c, changed), whole), (show(expr), env, changed)
 
 
-@settings(max_examples=EXAMPLES // 3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1 / 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expr=expressions, data=st.data())
 def test_rerunning_a_cone_on_samples_equals_running_the_whole_program(expr, data):
     program = compile_expr(expr)
@@ -190,8 +188,9 @@ def networks(draw):
     return "\n".join(lines) + "\n"
 
 
+# each example checks a whole network, every partial and gradient 7 times: a tenth
 @settings(
-    max_examples=EXAMPLES // 3,
+    max_examples=examples(1 / 10),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
