@@ -19,6 +19,7 @@ from bptrace.language.syntax import (
     Binary,
     Call,
     Declaration,
+    Draw,
     Elements,
     Expr,
     Index,
@@ -26,8 +27,11 @@ from bptrace.language.syntax import (
     Name,
     Neg,
     Num,
+    Samples,
+    Setting,
     Statement,
     Transpose,
+    names_in,
     walk,
 )
 
@@ -93,9 +97,14 @@ class _Expander:
         for s in self.statements:
             if isinstance(s, LayerDeclaration):
                 self.shapes.define(s.name, s.shape, s.span)
+                self.constant(s.value)
                 out.extend(self.declaration(s))
             elif isinstance(s, Declaration):
                 self.shapes.define(s.name, (), s.span)
+                self.constant(s.value)
+                out.append(s)
+            elif isinstance(s, Setting):
+                self.constant(s.value)
                 out.append(s)
             elif isinstance(s, Assignment):
                 self.shapes.statement(s.name)
@@ -105,6 +114,26 @@ class _Expander:
             else:
                 out.append(s)
         return tuple(out)
+
+    def constant(self, value) -> None:
+        """Refuse a vector operation in a value, a sample, a draw's argument or a setting.
+
+        A constant holds no names (graph.py says so, with the name), so `2 @ 3`, `sum(1)` or `(1)'`
+        apply to numbers: the shape check says why that is wrong, before the scalar engine, which
+        knows none of them, meets it.
+        """
+        if isinstance(value, (Elements, Samples)):
+            items = value.items
+        elif isinstance(value, Draw):
+            items = value.args
+        else:
+            items = (value,)
+        for item in items:
+            if isinstance(item, Elements):
+                self.constant(item)
+            elif not names_in(item):
+                self.shapes.statement("")
+                self.shape(item)
 
     # -- statements ----------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ _SPECIAL_NAMES = (
 )  # names whose text the parser reads: part of a shape
 _SUM, _PRODUCT, _POWER = frozenset("+-"), frozenset("*/@"), frozenset(("^", "**"))
 _AFTER_NAME = _POWER | frozenset(("(", "[", "'"))  # a name before these is more than a name
+_AFTER_NUMBER = _POWER | frozenset("'")  # and a number before these more than a number
 _new = tuple.__new__  # Span(…) at C speed
 
 
@@ -194,6 +195,11 @@ class _Parser:
                 f"use a decimal point: {before.text}.{after.text}",
             )
         hint = self.product_hint() or "one statement per line"
+        if t.text == "[":  # (W @ x)[1]
+            hint = (
+                "only a name has elements: give the expression a node of its own (h = ...), "
+                "then write h[1]"
+            )
         return NetworkError(f"unexpected '{t.text}' after the expression", t.span, hint)
 
     def statement(self) -> Statement:
@@ -454,7 +460,7 @@ class _Parser:
                 self.i += 1
                 return Name(t.text, _new(Span, (t.line, t.col, t.line, t.end)))
         elif (
-            kind == "number" and self.tokens[self.i + 1].text not in _POWER
+            kind == "number" and self.tokens[self.i + 1].text not in _AFTER_NUMBER
         ):  # a number alone, likewise
             self.i += 1
             return Num(self.number(t), _new(Span, (t.line, t.col, t.line, t.end)))
