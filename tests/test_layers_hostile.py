@@ -1,0 +1,75 @@
+"""Hostile input to the layer syntax: what once ended in exit 1, or worked only in one spelling.
+
+The diagnostics themselves are in tests/bad/layer_*.bp; here are the cases that need a command
+line, a data file or a value computed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from bptrace.cli.app import app
+from bptrace.engine.data import read_csv
+
+# A 1×2 input matrix X and a target y; L = (X[1,1]*w[1] + X[1,2]*w[2] - y)^2.
+MATRIX_INPUT = "input X[1,2] = 0\ntarget y = 0\nparam w[2] = 0.5\nloss L = (sum(X @ w) - y)^2\n"
+
+
+def invoke(*argv: str):
+    return CliRunner(env={"COLUMNS": "100", "NO_COLOR": "1"}).invoke(app, list(argv))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "X[1,1],X[1,2],y",  # the comma inside the brackets is the name's, not a separator
+        '"X[1,1]","X[1,2]",y',
+        "X[1,1];X[1,2];y",
+        "X[1,1]\tX[1,2]\ty",
+    ],
+)
+def test_a_matrix_elements_column_is_one_column_whatever_separates_the_cells(header):
+    sep = ";" if ";" in header else "\t" if "\t" in header else ","
+    text = f"{header}\n1{sep}2{sep}3\n4{sep}5{sep}6\n"
+    assert read_csv(text, "d.csv") == {
+        "X[1,1]": (1.0, 4.0),
+        "X[1,2]": (2.0, 5.0),
+        "y": (3.0, 6.0),
+    }
+
+
+def test_a_matrix_input_takes_its_samples_from_unquoted_element_columns(tmp_path):
+    (tmp_path / "n.bp").write_text(MATRIX_INPUT)
+    (tmp_path / "d.csv").write_text("X[1,1],X[1,2],y\n1,2,3\n")
+    result = invoke("run", str(tmp_path / "n.bp"), "--data", str(tmp_path / "d.csv"), "--json")
+    assert result.exit_code == 0, result.output
+    step = [json.loads(line) for line in result.stdout.splitlines()][1]
+    # by hand: 1*0.5 + 2*0.5 - 3 = -1.5, L = 2.25; ∂L/∂w[1] = 2*(-1.5)*1 = -3, ∂L/∂w[2] = -6
+    assert step["loss"] == pytest.approx(2.25)
+    grads = {u["param"]: u["grad"] for u in step["updates"]}
+    assert grads == pytest.approx({"w[1]": -3.0, "w[2]": -6.0})
+
+
+@pytest.mark.parametrize(
+    "net, says",
+    [
+        ("param w = 2 @ 3\nloss L = w\n", "@ multiplies vectors and matrices"),
+        ("param w = sum(1)\nloss L = w\n", "sum(...) takes a vector or a matrix"),
+        ("input x[2] = 1\nparam w = x[1]\nloss L = w\n", "uses the name 'x'"),
+        ("input x[2] = 1\nparam w = 1\nset lr = x[1]\nloss L = w\n", "uses the name 'x'"),
+        ("param w = uniform(1 @ 2, 3)\nloss L = w\n", "@ multiplies vectors and matrices"),
+        ("param w = 1\ninput q = [sum(1), 2]\nloss L = w*q\n", "sum(...) takes"),
+        ("param w = 1\ninput q = [x[1], 2]\nloss L = w*q\n", "uses the name 'x'"),
+        ("param w[2] = dot(1, 2)\nloss L = sum(w)\n", "dot(...) takes"),
+    ],
+)
+def test_a_vector_operation_in_a_constant_is_a_network_error_not_a_bug(tmp_path, net, says):
+    """Once exit 1: KeyError '@' or 'sum', or AttributeError: 'Index' object has no 'fn'."""
+    (tmp_path / "n.bp").write_text(net)
+    result = invoke("run", str(tmp_path / "n.bp"))
+    assert result.exit_code == 4, result.output
+    assert says in result.stderr
+    assert "internal error" not in result.stderr
