@@ -73,3 +73,32 @@ def test_a_vector_operation_in_a_constant_is_a_network_error_not_a_bug(tmp_path,
     assert result.exit_code == 4, result.output
     assert says in result.stderr
     assert "internal error" not in result.stderr
+
+
+def wide_layers(inputs: int, units: int) -> str:
+    """Return an inputs-units-1 network, its hidden layer one node a unit: relu(W1 @ x + b1)."""
+    return (
+        f"input x[{inputs}] = 0.5\n"
+        f"param W1[{units},{inputs}] = 0.01\n"
+        f"param b1[{units}] = 0\n"
+        "h = relu(W1 @ x + b1)\n"
+        "loss L = sum(h)^2\n"
+    )
+
+
+def test_the_partials_of_all_the_nodes_are_bounded_not_only_each_nodes(tmp_path, monkeypatch):
+    """Each h[i] = relu(W1[i,1]*x[1] + … + b1[i]) has 2n + 1 partials, each step(…) of the whole
+    sum: n² operations a node, under MAX_PARTIALS, but a 784-16 layer took 6 GB (a MemoryError,
+    exit 1, under 4 GB). The whole network's partials are bounded too (exit 4, at the node)."""
+    from bptrace.engine import graph
+
+    monkeypatch.setattr(graph, "MAX_PARTIALS_IN_ALL", 100_000)
+    (tmp_path / "n.bp").write_text(wide_layers(100, 16))  # about 60,000 operations a node
+    result = invoke("run", str(tmp_path / "n.bp"))
+    assert result.exit_code == 4, result.output
+    assert "n.bp:4:1: error: the local derivatives of the network would take more than" in (
+        result.stderr
+    )
+    assert "write one layer per node" in result.stderr
+    (tmp_path / "n.bp").write_text(wide_layers(10, 3))  # about 6,000 in all: runs
+    assert invoke("run", str(tmp_path / "n.bp")).exit_code == 0
