@@ -102,3 +102,46 @@ def test_the_partials_of_all_the_nodes_are_bounded_not_only_each_nodes(tmp_path,
     assert "write one layer per node" in result.stderr
     (tmp_path / "n.bp").write_text(wide_layers(10, 3))  # about 6,000 in all: runs
     assert invoke("run", str(tmp_path / "n.bp")).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "net, says, where",
+    [
+        (
+            "param w[5000] = 1\nloss L = sum(w)\n",
+            "sum(w): written out, a sum of 5,000 terms",
+            "2:10",
+        ),
+        (
+            "param w[2000] = 1\ninput x[2000] = 1\nloss L = relu(w @ x)\n",
+            "w @ x: written out, a sum of 2,000 terms",
+            "3:15",
+        ),
+        (
+            "param w[3000] = 1\nloss L = dot(w, w)\n",
+            "dot(w, w): written out, a sum of 3,000",
+            "2:10",
+        ),
+    ],
+)
+def test_a_written_out_sum_longer_than_max_terms_is_refused_at_once(tmp_path, net, says, where):
+    """A sum of 5,000 terms was 'the network is nested too deeply to process', without a line; one
+    of 2,000 to 4,000 took 14 to 86 s before a run or an error."""
+    (tmp_path / "n.bp").write_text(net)
+    result = invoke("run", str(tmp_path / "n.bp"))
+    assert result.exit_code == 4, result.output
+    assert f"n.bp:{where}: error: {says}" in result.stderr
+    assert "use smaller layers" in result.stderr
+
+
+def test_the_terms_of_nested_sums_count_together_in_one_element(tmp_path):
+    """sum(A @ B) of a 30×1000 and a 1000×30 matrix: one node of 900 sums of 1,000 terms, each
+    sum under the limit; it ran for more than 2 minutes."""
+    (tmp_path / "n.bp").write_text(
+        "param A[30,1000] = 0.01\nparam B[1000,30] = 0.01\nloss L = sum(A @ B)\n"
+    )
+    result = invoke("run", str(tmp_path / "n.bp"))
+    assert result.exit_code == 4, result.output
+    assert "n.bp:3:14: error: A @ B: written out, one element of 'L' holds more than 1,024" in (
+        result.stderr
+    )

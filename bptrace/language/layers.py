@@ -66,6 +66,10 @@ def element_name(name: str, index: tuple[int, ...]) -> str:
 # Each scalar is a node of its own in every table: 1,000,000 is ten times the largest network the
 # benchmarks run (100,000 nodes: about 20 s and 0.65 GB a step).
 MAX_EXPANDED = 1_000_000
+# The terms of one written-out sum (a product's row times column, a sum, a mean, a dot): each term
+# is a level of the element's expression, and the partials of a long sum take time quadratic in it
+# (2,000 terms: 14 s; 5,000: deeper than Python recurses). A 784-input layer is 784.
+MAX_TERMS = 1_024
 
 
 def _indices(shape: Shape):
@@ -81,6 +85,29 @@ class _Expander:
         self.shapes = Shapes(statements, source)
         self.shape = self.shapes.shape
         self.spent = 0  # scalar statements and terms written so far, against MAX_EXPANDED
+        self.written = 0  # terms of sums written out in the element being built, against MAX_TERMS
+
+    def terms(self, n: int, e: Expr) -> None:
+        """Count the n terms of a written-out sum against the element's MAX_TERMS; refuse more, at
+        the operation writing them."""
+        self.written += n
+        if self.written <= MAX_TERMS:
+            return
+        what = (
+            f"a sum of {n:,} terms (at most {MAX_TERMS:,})"
+            if n == self.written
+            else f"one element of '{self.shapes.current}' holds more than {MAX_TERMS:,} terms"
+        )
+        raise NetworkError(
+            f"{self.shapes.text(e)}: written out, {what}",
+            e.span,
+            "each element is written out as a plain sum: use smaller layers",
+        )
+
+    def written_out(self, e: Expr, index: tuple[int, ...]) -> Expr:
+        """Return element `index` of a statement's expression, its terms counted afresh."""
+        self.written = 0
+        return self.element(e, index)
 
     def spend(self, n: int, span: Span) -> None:
         """Count n more scalar statements or terms; refuse a file whose layers expand too far."""
@@ -158,10 +185,10 @@ class _Expander:
         # Each element repeats the statement's operations (a product's terms: see product).
         self.spend(size(shape) * sum(1 for _ in walk(s.expr)), s.span)
         if not shape:
-            expr = self.element(s.expr, ())
+            expr = self.written_out(s.expr, ())
             return [s if expr is s.expr else Assignment(s.name, expr, s.is_loss, s.span)]
         return [
-            Assignment(element_name(s.name, index), self.element(s.expr, index), False, s.span)
+            Assignment(element_name(s.name, index), self.written_out(s.expr, index), False, s.span)
             for index in _indices(shape)
         ]
 
@@ -202,6 +229,7 @@ class _Expander:
     def product(self, e: Binary, index: tuple[int, ...]) -> Expr:
         """Return element `index` of a @ b: the plain sum of a's row times b's column."""
         a = self.shape(e.left)
+        self.terms(a[-1], e)
         self.spend(a[-1], e.span)
         rows, columns = index[: len(a) - 1], index[len(a) - 1 :]
         terms = [
@@ -217,6 +245,7 @@ class _Expander:
 
     def layer_call(self, e: Call) -> Expr:
         """Return sum(v), mean(v) or dot(a, b) written out."""
+        self.terms(size(self.shape(e.args[0])), e)
         self.spend(size(self.shape(e.args[0])), e.span)
         if e.fn == "dot":
             a, b = e.args
