@@ -145,3 +145,20 @@ def test_the_terms_of_nested_sums_count_together_in_one_element(tmp_path):
     assert "n.bp:3:14: error: A @ B: written out, one element of 'L' holds more than 1,024" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "net, where",
+    [
+        ("input x[2] = 1\nparam q = σ(x[1])\nloss L = q\n", "2:13"),
+        ("param q = σ(2')\nloss L = q\n", "1:13"),
+        ("input W[2,2] = 1\nparam q = exp((W)')\nloss L = q\n", "2:15"),
+    ],
+)
+def test_an_element_or_a_transpose_inside_a_declared_value_is_a_network_error(tmp_path, net, where):
+    """The parser's plans (_template.py) walked a declaration's value as scalar syntax: exit 1,
+    AttributeError: 'Index' object has no attribute 'args'."""
+    (tmp_path / "n.bp").write_text(net)
+    result = invoke("run", str(tmp_path / "n.bp"))
+    assert result.exit_code == 4, result.output
+    assert f"n.bp:{where}: error: " in result.stderr
