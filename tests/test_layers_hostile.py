@@ -162,3 +162,13 @@ def test_an_element_or_a_transpose_inside_a_declared_value_is_a_network_error(tm
     result = invoke("run", str(tmp_path / "n.bp"))
     assert result.exit_code == 4, result.output
     assert f"n.bp:{where}: error: " in result.stderr
+
+
+@pytest.mark.parametrize("command", [["run", "--focus", "W1"], ["nudge", "W1"]])
+def test_a_layers_name_on_the_command_line_is_told_to_name_an_element(command):
+    """`--focus W1` listed the 13 params of layers.bp; W1 is a 3×2 layer of them."""
+    from conftest import ROOT
+
+    result = invoke(command[0], str(ROOT / "networks" / "layers.bp"), *command[1:])
+    assert result.exit_code == 2, result.output
+    assert "'W1' is a layer: name one of its elements, W1[1,1] to W1[3,2]" in result.stderr
