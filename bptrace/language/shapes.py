@@ -77,6 +77,12 @@ class Shapes:
 
     def listed(self, e: Elements, shape: Shape, name: str) -> list[Expr]:
         """Return the values of a list, row by row, checked against the declared shape."""
+        if len(shape) == 2 and not any(isinstance(item, Elements) for item in e.items):
+            raise NetworkError(  # [1, 2, 3, 4] for a 2×2 matrix: not '4 rows'
+                f"'{name}' is {shape_words(shape)}: each row is a list",
+                e.items[0].span,
+                _list_hint(shape),
+            )
         if len(e.items) != shape[0]:
             what = "row" if len(shape) == 2 else "element"
             raise NetworkError(
