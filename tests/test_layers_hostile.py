@@ -172,3 +172,22 @@ def test_a_layers_name_on_the_command_line_is_told_to_name_an_element(command):
     result = invoke(command[0], str(ROOT / "networks" / "layers.bp"), *command[1:])
     assert result.exit_code == 2, result.output
     assert "'W1' is a layer: name one of its elements, W1[1,1] to W1[3,2]" in result.stderr
+
+
+def test_products_chained_in_one_node_are_refused_and_run_a_node_each(tmp_path):
+    """Each element of S @ S @ S @ x writes out the elements of S @ S @ S, each those of S @ S:
+    8·(8 + 8·(8 + 8·8)) terms for 8×8 matrices. A node a product runs, and its loss is numpy's."""
+    import numpy as np
+
+    s = np.arange(64).reshape(8, 8) / 100
+    values = ", ".join("[" + ", ".join(map(str, row)) + "]" for row in s.tolist())
+    head = f"param S[8,8] = [{values}]\ninput x[8] = 1\n"
+    (tmp_path / "n.bp").write_text(head + "loss L = sum(S @ S @ S @ x)\n")
+    result = invoke("run", str(tmp_path / "n.bp"))
+    assert result.exit_code == 4, result.output
+    assert "give each product a node of its own" in result.stderr
+    (tmp_path / "n.bp").write_text(head + "A = S @ S\nB = A @ S\nloss L = sum(B @ x)\n")
+    result = invoke("run", str(tmp_path / "n.bp"), "--json")
+    assert result.exit_code == 0, result.output
+    step = json.loads(result.stdout.splitlines()[1])
+    assert step["loss"] == pytest.approx(float((s @ s @ s @ np.ones(8)).sum()))

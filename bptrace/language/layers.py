@@ -101,7 +101,8 @@ class _Expander:
         raise NetworkError(
             f"{self.shapes.text(e)}: written out, {what}",
             e.span,
-            "each element is written out as a plain sum: use smaller layers",
+            "each element is written out as a plain sum: give each product a node of its own "
+            "(h = W @ x), or use smaller layers",
         )
 
     def written_out(self, e: Expr, index: tuple[int, ...]) -> Expr:
