@@ -1,5 +1,5 @@
-"""No input reaches exit 1: every shape the fuzzing of issue 17 found, and a seeded fuzzer over
-every command.
+"""No input reaches exit 1: every shape the fuzzing of issue 17 found, and seeded fuzzers over
+every command, one of them drawing the layer syntax.
 
 Exit 1 means a bug in bptrace (README's exit-code table). The corpus below holds one case per
 shape of input that once ended there; the fuzzer mutates networks, samples and options for every
@@ -126,6 +126,28 @@ CORPUS = {
             + "\n"
         },
         ["explain", "{dir}/n.bp", "--max-paths", "1000000000"],
+    ),
+    # layers (tests/test_layers_hostile.py): vector operations where the scalar engine reads
+    "@ in a param's value": ({"n.bp": "param w = 2 @ 3\nloss L = w\n"}, ["run", "{dir}/n.bp"]),
+    "sum in a setting": (
+        {"n.bp": "set lr = sum(1)\nparam w = 1\nloss L = w\n"},
+        ["run", "{dir}/n.bp"],
+    ),
+    "an element in a sample": (
+        {"n.bp": "input x[2] = 1\ninput q = [x[1], 2]\nparam w = 1\nloss L = w*q\n"},
+        ["run", "{dir}/n.bp"],
+    ),
+    "a transpose in a draw": (
+        {"n.bp": "input W[2,2] = 1\nparam w = uniform((W)', 1)\nloss L = w\n"},
+        ["run", "{dir}/n.bp"],
+    ),
+    "an element inside a call in a value": (
+        {"n.bp": "input x[2] = 1\nparam q = σ(x[1])\nloss L = q\n"},
+        ["run", "{dir}/n.bp"],
+    ),
+    "a sum of 5000 terms": (
+        {"n.bp": "param w[5000] = 1\nloss L = sum(w)\n"},
+        ["check", "{dir}/n.bp"],
     ),
 }
 
@@ -278,4 +300,79 @@ def test_seeded_fuzzer_never_ends_in_exit_1(tmp_path, data):
     (tmp_path / "n.bp").write_text(text, encoding="utf-8")
     (tmp_path / "d.csv").write_text(csv_text(data), encoding="utf-8")
     argv = data.draw(st.sampled_from(COMMANDS))
+    assert_no_internal_error(invoke(*(a.format(net=tmp_path / "n.bp", dir=tmp_path) for a in argv)))
+
+
+# The layer syntax, drawn: declarations of every kind and shape, expressions over them, mutated.
+LAYER_DECLARATIONS = [
+    "input x[2] = [0.5, -1]",
+    "target y[1] = [1]",
+    "param W1[3,2] = [[0.1, 0.3],\n  [-0.2, 0.4], [0.5, -0.1]]",
+    "param b1[3] = 0",
+    "param W2[1,3] = uniform(-1, 1)",
+    "param s = 2",
+    "const c[2] = [1, 2]",
+    "input t = [1, 2, 3]",
+]
+LAYER_OPERANDS = ["x", "y", "W1", "b1", "W2", "s", "c", "t", "2", "x[1]", "W1[2,1]", "b1[4]"]
+LAYER_PIECES = ["[", "]", ",", "'", "@", "[1]", "[2,1]", "[0]", "[1e3]", "[-1]", "[[1, 2], [3]]"]
+LAYER_PIECES += ["sum(", "dot(", "(", ")", "\n", "param ", "uniform(-1, 1)", "[99999999999]"]
+LAYER_COMMANDS = [
+    ["run", "{net}", "--json"],
+    ["run", "{net}", "--format", "latex", "--blank", "partials"],
+    ["run", "{net}", "--focus", "W1[2,1]", "--all"],
+    ["run", "{net}", "--data", "{dir}/d.csv"],
+    ["check", "{net}"],
+    ["explain", "{net}", "--latex"],
+    ["graph", "{net}", "--format", "mermaid"],
+    ["nudge", "{net}", "W1[2,1]"],
+]
+
+
+# A value, sample, draw or setting: a constant, where the scalar engine reads, drawn with layer
+# operations too (once exit 1: `param q = 2 @ 3`).
+CONSTANT_PLACES = ["param q = {}", "set lr = {}", "input q = [{}, 1]", "param q = uniform({}, 9)"]
+
+
+def layer_expression(data: st.DataObject, depth: int = 0, operands=LAYER_OPERANDS) -> str:
+    kind = data.draw(st.integers(0, 5 if depth < 3 else 0))
+    if kind == 0:
+        return data.draw(st.sampled_from(operands)) + data.draw(st.sampled_from(["", "'"]))
+    if kind == 1:
+        fn = data.draw(st.sampled_from(["σ", "relu", "sum", "mean", "log"]))
+        return f"{fn}({layer_expression(data, depth + 1, operands)})"
+    a, b = (layer_expression(data, depth + 1, operands) for _ in range(2))
+    if kind == 2:
+        return f"dot({a}, {b})"
+    if kind == 3:
+        return f"({a})'"
+    return f"{a} {data.draw(st.sampled_from(['+', '-', '*', '/', '^', '@']))} {b}"
+
+
+@settings(
+    max_examples=examples(1 / 2),  # 150 CLI runs of small layer networks: about 1 s
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_seeded_layer_fuzzer_never_ends_in_exit_1(tmp_path, data):
+    lines = data.draw(st.permutations(LAYER_DECLARATIONS))[: data.draw(st.integers(3, 8))]
+    lines += [f"h = {layer_expression(data)}", f"loss L = sum({layer_expression(data)})"]
+    if data.draw(st.booleans()):
+        constant = layer_expression(data, 1, ["2", "1e3", "x[1]", "0.5"])
+        lines.insert(-2, data.draw(st.sampled_from(CONSTANT_PLACES)).format(constant))
+    text = "\n".join(lines) + "\n"
+    for where, cut, piece in data.draw(
+        st.lists(
+            st.tuples(st.floats(0, 1), st.integers(0, 3), st.sampled_from(LAYER_PIECES)),
+            max_size=2,
+        )
+    ):
+        i = int(where * len(text))
+        text = text[:i] + piece + text[i + cut :]
+    (tmp_path / "n.bp").write_text(text, encoding="utf-8")
+    header = data.draw(st.sampled_from(["x[1],x[2],t", "X[1,1],t", "x[1],y[1]", "x,t"]))
+    (tmp_path / "d.csv").write_text(f"{header}\n1,2,3\n4,5,6\n", encoding="utf-8")
+    argv = data.draw(st.sampled_from(LAYER_COMMANDS))
     assert_no_internal_error(invoke(*(a.format(net=tmp_path / "n.bp", dir=tmp_path) for a in argv)))

@@ -93,8 +93,15 @@ def check_params(graph, params, filename: str) -> None:
 
     for name in params:
         if name not in graph.params:
+            elements = [p for p in graph.params if p.startswith(f"{name}[")]  # W1: W1[1,1], …
             hint = (
-                did_you_mean(name, graph.params)
+                (
+                    f"'{name}' is a layer: name one of its elements, {elements[0]} to "
+                    f"{elements[-1]} (quote it for the shell)"
+                    if elements
+                    else None
+                )
+                or did_you_mean(name, graph.params)
                 or f"its params are {', '.join(graph.params) or 'none'}"
             )
             raise UsageProblem(f"'{name}' is not a param of {filename}; {hint}")

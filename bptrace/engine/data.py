@@ -30,11 +30,11 @@ def read_csv(
 
     Lines may end in LF, CRLF or a lone CR (old Mac files): all three end a line.
     """
-    rows = _rows(text, ",", filename)
+    rows = _header_joined(_rows(text, ",", filename), ",")
     # cells separated by ; (a spreadsheet set for decimal commas) or by tabs
     if rows and len(rows[0][1]) == 1:
         separator = next((c for c in ";\t" if c in rows[0][1][0]), None)
-        rows = _rows(text, separator, filename) if separator else rows
+        rows = _header_joined(_rows(text, separator, filename), separator) if separator else rows
     if not rows:  # nothing, or separators alone
         raise DataProblem(
             f"{filename}: empty: a CSV file needs a header row of names, then one row per sample"
@@ -106,6 +106,22 @@ def _rows(text: str, separator: str, filename: str) -> list[tuple[int, list[str]
             ) from None
         raise DataProblem(f"{filename}: line {line}: not a CSV file of samples ({error})") from None
     return rows
+
+
+def _header_joined(
+    rows: list[tuple[int, list[str]]], separator: str
+) -> list[tuple[int, list[str]]]:
+    """Return the rows with a header cell split inside brackets joined again: a matrix element's
+    name, X[1,2], is one column, whether quoted or not."""
+    if not rows:
+        return rows
+    names: list[str] = []
+    for cell in rows[0][1]:
+        if names and names[-1].count("[") > names[-1].count("]"):
+            names[-1] += separator + cell
+        else:
+            names.append(cell)
+    return [(rows[0][0], names), *rows[1:]]
 
 
 def _number(cell: str) -> bool:

@@ -160,6 +160,7 @@ def build_graph(
     later = {s.name: s.span for s in statements if not isinstance(s, Setting)}
     set_on: dict[str, Span] = {}
     shapes: dict[Expr, tuple] = {}  # each shape of expression, derived once
+    spent = 0  # operations of the nodes' partials so far, against MAX_PARTIALS_IN_ALL
     first: Leaf | None = None  # the first leaf with samples: every other must have as many
     for s in statements:
         if isinstance(s, Setting):
@@ -203,6 +204,15 @@ def build_graph(
             loss = s if s.is_loss else loss
             last_node = s
             nodes.append(_node(s, names, shapes))
+            spent += sum(len(edge.program) for edge in nodes[-1].edges)
+            if spent > MAX_PARTIALS_IN_ALL:
+                raise NetworkError(
+                    "the local derivatives of the network would take more than "
+                    f"{MAX_PARTIALS_IN_ALL:,} operations in all",
+                    s.span,
+                    "each partial of a function of a long sum holds the sum: write one layer per "
+                    "node (z = W @ x + b, then h = relu(z)), or use smaller layers",
+                )
         defined[s.name] = s.span
     if loss is None:
         span = last_node.span if last_node else Span(1, 1, 1, 2)
@@ -479,6 +489,10 @@ _SELF = "\0self"  # the node's own name inside a shape
 # n = 10,000 that is gigabytes. Projected from the partials derived so far, an expression beyond it
 # is refused at once.
 MAX_PARTIALS = 5_000_000
+# The operations of all the nodes' partials, each node's loaded apart (about 100 bytes each): a
+# shape derived once is still one program per node. 20,000,000 is about 2 GB; a layer's nodes,
+# h = relu(W1 @ x + b1) of 784 inputs and 16 units, would take 59,000,000.
+MAX_PARTIALS_IN_ALL = 20_000_000
 
 
 def _derive(

@@ -46,8 +46,9 @@ LAYER_SYNTAX = (Index, Transpose)
 
 def plan(statement: Statement, tokens: list[Token], i: int, end: int) -> tuple | None:
     """Return the plan of a statement parsed from tokens i to `end` (its newline); else None."""
-    if type(statement) is Assignment and any(
-        type(e) in LAYER_SYNTAX for e in subexpressions(statement.expr)
+    expr = statement.expr if type(statement) is Assignment else getattr(statement, "value", None)
+    if type(expr) in _EXPRESSIONS + LAYER_SYNTAX and any(
+        type(e) in LAYER_SYNTAX for e in subexpressions(expr)
     ):
         return None  # an element or a transpose: parsed each time (layers are few statements)
     starts = {(t.line, t.col): k - i for k, t in enumerate(tokens[i:end], i)}

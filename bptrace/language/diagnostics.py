@@ -50,6 +50,11 @@ FUNCTION_HINTS = {
     "sgn": "did you mean 'sign'?",
     "maximum": "did you mean 'max'?",
     "minimum": "did you mean 'min'?",
+    # a draw where a value is computed, in a list or an expression
+    "uniform": "a draw is a param's whole value: param w = uniform(-1, 1); a layer draws each "
+    "element, param W[3,2] = uniform(-1, 1)",
+    "normal": "a draw is a param's whole value: param w = normal(0, 1); a layer draws each "
+    "element, param W[3,2] = normal(0, 1)",
 }
 
 # Names of mathematical constants, which bptrace leaves to the user.

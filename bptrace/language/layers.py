@@ -19,6 +19,7 @@ from bptrace.language.syntax import (
     Binary,
     Call,
     Declaration,
+    Draw,
     Elements,
     Expr,
     Index,
@@ -27,8 +28,11 @@ from bptrace.language.syntax import (
     Name,
     Neg,
     Num,
+    Samples,
+    Setting,
     Statement,
     Transpose,
+    names_in,
     walk,
 )
 
@@ -71,6 +75,10 @@ def element_name(name: str, index: tuple[int, ...]) -> str:
 # Each scalar is a node of its own in every table: 1,000,000 is ten times the largest network the
 # benchmarks run (100,000 nodes: about 20 s and 0.65 GB a step).
 MAX_EXPANDED = 1_000_000
+# The terms of one written-out sum (a product's row times column, a sum, a mean, a dot): each term
+# is a level of the element's expression, and the partials of a long sum take time quadratic in it
+# (2,000 terms: 14 s; 5,000: deeper than Python recurses). A 784-input layer is 784.
+MAX_TERMS = 1_024
 
 
 def _indices(shape: Shape):
@@ -86,7 +94,31 @@ class _Expander:
         self.shapes = Shapes(statements, source)
         self.shape = self.shapes.shape
         self.spent = 0  # scalar statements and terms written so far, against MAX_EXPANDED
+        self.written = 0  # terms of sums written out in the element being built, against MAX_TERMS
         self.layers: list[Layer] = []  # the vectors and matrices, in source order
+
+    def terms(self, n: int, e: Expr) -> None:
+        """Count the n terms of a written-out sum against the element's MAX_TERMS; refuse more, at
+        the operation writing them."""
+        self.written += n
+        if self.written <= MAX_TERMS:
+            return
+        what = (
+            f"a sum of {n:,} terms (at most {MAX_TERMS:,})"
+            if n == self.written
+            else f"one element of '{self.shapes.current}' holds more than {MAX_TERMS:,} terms"
+        )
+        raise NetworkError(
+            f"{self.shapes.text(e)}: written out, {what}",
+            e.span,
+            "each element is written out as a plain sum: give each product a node of its own "
+            "(h = W @ x), or use smaller layers",
+        )
+
+    def written_out(self, e: Expr, index: tuple[int, ...]) -> Expr:
+        """Return element `index` of a statement's expression, its terms counted afresh."""
+        self.written = 0
+        return self.element(e, index)
 
     def spend(self, n: int, span: Span) -> None:
         """Count n more scalar statements or terms; refuse a file whose layers expand too far."""
@@ -103,10 +135,15 @@ class _Expander:
         for s in self.statements:
             if isinstance(s, LayerDeclaration):
                 self.shapes.define(s.name, s.shape, s.span)
+                self.constant(s.value)
                 self.layers.append(Layer(s.name, s.kind, s.shape, None, s.span))
                 out.extend(self.declaration(s))
             elif isinstance(s, Declaration):
                 self.shapes.define(s.name, (), s.span)
+                self.constant(s.value)
+                out.append(s)
+            elif isinstance(s, Setting):
+                self.constant(s.value)
                 out.append(s)
             elif isinstance(s, Assignment):
                 self.shapes.statement(s.name)
@@ -118,6 +155,26 @@ class _Expander:
             else:
                 out.append(s)
         return tuple(out)
+
+    def constant(self, value) -> None:
+        """Refuse a vector operation in a value, a sample, a draw's argument or a setting.
+
+        A constant holds no names (graph.py says so, with the name), so `2 @ 3`, `sum(1)` or `(1)'`
+        apply to numbers: the shape check says why that is wrong, before the scalar engine, which
+        knows none of them, meets it.
+        """
+        if isinstance(value, (Elements, Samples)):
+            items = value.items
+        elif isinstance(value, Draw):
+            items = value.args
+        else:
+            items = (value,)
+        for item in items:
+            if isinstance(item, Elements):
+                self.constant(item)
+            elif not names_in(item):
+                self.shapes.statement("")
+                self.shape(item)
 
     # -- statements ----------------------------------------------------------------------
 
@@ -142,10 +199,10 @@ class _Expander:
         # Each element repeats the statement's operations (a product's terms: see product).
         self.spend(size(shape) * sum(1 for _ in walk(s.expr)), s.span)
         if not shape:
-            expr = self.element(s.expr, ())
+            expr = self.written_out(s.expr, ())
             return [s if expr is s.expr else Assignment(s.name, expr, s.is_loss, s.span)]
         return [
-            Assignment(element_name(s.name, index), self.element(s.expr, index), False, s.span)
+            Assignment(element_name(s.name, index), self.written_out(s.expr, index), False, s.span)
             for index in _indices(shape)
         ]
 
@@ -186,6 +243,7 @@ class _Expander:
     def product(self, e: Binary, index: tuple[int, ...]) -> Expr:
         """Return element `index` of a @ b: the plain sum of a's row times b's column."""
         a = self.shape(e.left)
+        self.terms(a[-1], e)
         self.spend(a[-1], e.span)
         rows, columns = index[: len(a) - 1], index[len(a) - 1 :]
         terms = [
@@ -202,6 +260,7 @@ class _Expander:
     def layer_call(self, e: Call, index: tuple[int, ...] = ()) -> Expr:
         """Return sum(v), mean(v), dot(a, b), or element `index` of softmax(z) and the rest, written
         out."""
+        self.terms(size(self.shape(e.args[0])), e)
         self.spend(size(self.shape(e.args[0])), e.span)
         if e.fn in VECTOR_FUNCTIONS:
             return self.vector_call(e, index)

@@ -47,6 +47,7 @@ _FUNCTION_NAMES = frozenset(_FUNCTION_LIST)
 _SPECIAL_NAMES = _FUNCTION_NAMES | frozenset(DISTRIBUTIONS) | frozenset(LAYER_ARITY)
 _SUM, _PRODUCT, _POWER = frozenset("+-"), frozenset("*/@"), frozenset(("^", "**"))
 _AFTER_NAME = _POWER | frozenset(("(", "[", "'"))  # a name before these is more than a name
+_AFTER_NUMBER = _POWER | frozenset("'")  # and a number before these more than a number
 _new = tuple.__new__  # Span(…) at C speed
 
 
@@ -200,6 +201,11 @@ class _Parser:
                 f"use a decimal point: {before.text}.{after.text}",
             )
         hint = self.product_hint() or "one statement per line"
+        if t.text == "[":  # (W @ x)[1]
+            hint = (
+                "only a name has elements: give the expression a node of its own (h = ...), "
+                "then write h[1]"
+            )
         return NetworkError(f"unexpected '{t.text}' after the expression", t.span, hint)
 
     def statement(self) -> Statement:
@@ -458,7 +464,7 @@ class _Parser:
                 self.i += 1
                 return Name(t.text, _new(Span, (t.line, t.col, t.line, t.end)))
         # a number alone, likewise
-        elif kind == "number" and self.tokens[self.i + 1].text not in _POWER:
+        elif kind == "number" and self.tokens[self.i + 1].text not in _AFTER_NUMBER:
             self.i += 1
             return Num(self.number(t), _new(Span, (t.line, t.col, t.line, t.end)))
         return self.power()

@@ -77,10 +77,16 @@ class Shapes:
 
     def listed(self, e: Elements, shape: Shape, name: str) -> list[Expr]:
         """Return the values of a list, row by row, checked against the declared shape."""
+        if len(shape) == 2 and not any(isinstance(item, Elements) for item in e.items):
+            raise NetworkError(  # [1, 2, 3, 4] for a 2×2 matrix: not '4 rows'
+                f"'{name}' is {shape_words(shape)}: each row is a list",
+                e.items[0].span,
+                _list_hint(shape),
+            )
         if len(e.items) != shape[0]:
-            what = "rows" if len(shape) == 2 else "elements"
+            what = "row" if len(shape) == 2 else "element"
             raise NetworkError(
-                f"'{name}' is {shape_words(shape)}, but the list has {len(e.items)} {what}",
+                f"'{name}' is {shape_words(shape)}, but the list has {_count(len(e.items), what)}",
                 e.span,
                 _list_hint(shape),
             )
@@ -97,7 +103,7 @@ class Shapes:
                 if len(item.items) != shape[1]:
                     raise NetworkError(
                         f"'{name}' is {shape_words(shape)}, but this row has "
-                        f"{len(item.items)} element{'s' if len(item.items) > 1 else ''}",
+                        f"{_count(len(item.items), 'element')}",
                         item.span,
                         _list_hint(shape),
                     )
@@ -155,7 +161,11 @@ class Shapes:
 
     def name_shape(self, e: Name) -> Shape:
         shape = self.names.get(e.id)
-        if shape is None and e.id in self.later and e.id != self.current:
+        if shape is None and e.id == self.current:  # before its elements are named h[1], h[2], …
+            raise NetworkError(
+                f"'{e.id}' is used in its own definition", e.span, "a graph has no cycles"
+            )
+        if shape is None and e.id in self.later:
             raise NetworkError(
                 f"'{e.id}' is used before it is defined",
                 e.span,
@@ -188,8 +198,8 @@ class Shapes:
         for k, (index, size) in enumerate(zip(e.indices, shape, strict=True)):
             if index.value > size:
                 what = ("row", "column")[k] if len(shape) == 2 else "element"
-                raise NetworkError(
-                    f"{what} {index.value} is out of range: '{name}' is {shape_words(shape)}",
+                raise NetworkError(  # the index as written: 1e300, not its 301 digits
+                    f"{what} {self.text(index)} is out of range: '{name}' is {shape_words(shape)}",
                     index.span,
                     f"{what}s count from 1 to {size}",
                 )
@@ -307,6 +317,19 @@ class Shapes:
 def _list_hint(shape: Shape) -> str:
     if len(shape) == 2:
         rows, columns = shape
-        row = f"[{', '.join(['0'] * columns)}]"
-        return f"write {rows} rows of {columns}: [{', '.join([row] * rows)}], or one number for all"
-    return f"write {shape[0]} numbers: [{', '.join(['0'] * shape[0])}], or one number for all"
+        row = f"[{_listed('0', columns)}]"
+        return (
+            f"write {_count(rows, 'row')} of {columns}: [{_listed(row, rows)}], "
+            "or one number for all"
+        )
+    return f"write {_count(shape[0], 'number')}: [{_listed('0', shape[0])}], or one number for all"
+
+
+def _listed(item: str, n: int) -> str:
+    """Return n items, as a list is written; a long one shortened (a hint of 900,000 zeros is
+    not one)."""
+    return ", ".join([item] * n) if n <= 8 else f"{item}, {item}, …, {item}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

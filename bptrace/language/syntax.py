@@ -108,6 +108,8 @@ def children(e: Expr) -> tuple[Expr, ...]:
         return (e.operand,)
     if isinstance(e, Call):
         return e.args
+    if isinstance(e, Transpose):
+        return (e.operand,)
     return ()
 
 
@@ -136,6 +138,10 @@ def names_in(e: Expr) -> tuple[Name, ...]:
             stack.append(node.operand)
         elif kind is Call:
             stack.extend(reversed(node.args))
+        elif kind is Index:  # h1[2] in a constant, where no layer was expanded: a name's use
+            found.append(node.name)
+        elif kind is Transpose:
+            stack.append(node.operand)
     return tuple(found)
 
 
