@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LARGE, load
+from conftest import load
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -197,12 +197,10 @@ def agrees(text: str) -> None:
         assert same(fast.partial_values[edge], value), edge
 
 
-# The large network once, as written: its samples already take the tape's array path.
 CASES = [
     (path, optimizer)
     for path in sorted((ROOT / "networks").glob("*.bp"))
     for optimizer in ("as written", "momentum", "adam")
-    if path.name not in LARGE or optimizer == "as written"
 ]
 
 
