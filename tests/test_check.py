@@ -210,3 +210,24 @@ def test_a_jump_is_unstable_and_a_smooth_wrong_slope_is_still_a_mismatch():
     assert compare(-math.sin(1e300), math.cos, 1e300).status == "unstable"
     assert compare(-math.sin(1.0), math.cos, 1.0).status == "ok"
     assert compare(math.sin(1.0), math.cos, 1.0).status == "mismatch"
+
+
+def test_check_reads_samples_from_data_and_checks_every_one(tmp_path):
+    """--data gives check the CSV's samples: the gradients are the mean over them."""
+    import re
+
+    data = tmp_path / "samples.csv"
+    data.write_text("x[1],x[2],y[1]\n0.5,-1,1\n1,2,0\n-1,0.5,0.5\n")
+    network = str(ROOT / "networks" / "layers.bp")
+    alone, sampled = invoke("check", network), invoke("check", network, "--data", str(data))
+    assert alone.exit_code == 0 and sampled.exit_code == 0
+    assert "All gradients agree" in sampled.stdout
+
+    def first_grad(out: str) -> str:
+        return re.search(r"∂L/∂W₁\[1,1\]\s+(\S+)", out)[1]
+
+    # the file's one sample is the CSV's first; with all three the gradient is another number
+    assert first_grad(alone.stdout) != first_grad(sampled.stdout)
+    missing = tmp_path / "missing.csv"
+    missing.write_text("x[1],y[1]\n0.5,1\n")
+    assert invoke("check", network, "--data", str(missing)).exit_code == 3

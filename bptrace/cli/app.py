@@ -10,7 +10,7 @@ import typer
 
 from bptrace import __version__
 from bptrace.cli import commands, files, options, process, runs
-from bptrace.cli.options import AllRows, AsciiMath, Lr, Precision, RunSeed, Seed
+from bptrace.cli.options import AllRows, AsciiMath, Data, Lr, Precision, RunSeed, Seed
 from bptrace.errors import (
     EXIT_CHECK,
     EXIT_FILE,
@@ -182,16 +182,7 @@ def run(
             show_default="the file's `set batch`, or all samples",
         ),
     ] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            metavar="CSV",
-            help="Samples from a CSV file: a header row naming inputs and targets, then one row "
-            "per sample.",
-            show_default=False,
-        ),
-    ] = None,
+    data: Data = None,
     shuffle: Annotated[
         bool,
         typer.Option(
@@ -377,10 +368,11 @@ def check(
     precision: Precision = 6,
     seed: Seed = None,
     ascii_math: AsciiMath = False,
+    data: Data = None,
 ) -> None:
     """Check every gradient against finite differences."""
     options.check_lr(lr)
-    how = commands.CheckOptions(steps, lr, precision, seed, ascii_math)
+    how = commands.CheckOptions(steps, lr, precision, seed, ascii_math, data)
     if _guarded(file, commands.check, how):
         raise typer.Exit(EXIT_CHECK)
 

@@ -115,6 +115,7 @@ class CheckOptions(NamedTuple):
     precision: int
     seed: int | None = None
     ascii_math: bool = False
+    data: Path | None = None  # the samples, from a CSV file: every step checks all of them
 
 
 def check(source: str, filename: str, how: CheckOptions) -> int:
@@ -122,7 +123,7 @@ def check(source: str, filename: str, how: CheckOptions) -> int:
     from bptrace.engine.check import check as check_steps
     from bptrace.views.terminal.steps import View, output, render_check
 
-    graph = load_network(source, filename, how.seed)
+    graph = load_network(source, filename, how.seed, how.data)
     out = output(how.ascii_math)
     notation = process.notation(out, how.ascii_math, graph)
     view = View(precision=how.precision, notation=notation)

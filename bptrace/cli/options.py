@@ -7,6 +7,7 @@ Only the command line (app.py) uses this; typer is imported only in the cli laye
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, NamedTuple
 
 import typer
@@ -254,6 +255,16 @@ def seed_option(also: str = ""):
 
 Seed = seed_option()
 RunSeed = seed_option(", and for --shuffle")
+Data = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        metavar="CSV",
+        help="Samples from a CSV file: a header row naming inputs and targets, then one row "
+        "per sample.",
+        show_default=False,
+    ),
+]
 
 
 def check_lr(lr: float | None) -> None:
