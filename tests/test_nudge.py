@@ -190,3 +190,14 @@ def test_a_nudge_past_the_largest_float_is_a_numeric_fault(tmp_path):
     result = invoke("nudge", str(f), "w", "--by", "1e308")  # 2e308 is past 1.8e308: inf
     assert result.exit_code == 5
     assert "w + Δ = inf is not a finite number" in result.stderr
+
+
+def test_an_input_named_as_the_param_to_nudge_is_said_to_be_an_input():
+    from typer.testing import CliRunner
+
+    from bptrace.cli.app import app
+
+    result = CliRunner().invoke(app, ["nudge", str(ROOT / "networks" / "layers.bp"), "x[1]"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "'x[1]' is an input of" in said and "not a param" in said and "b2[1]'?" not in said

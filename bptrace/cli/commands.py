@@ -91,7 +91,13 @@ def check_params(graph, params, filename: str) -> None:
     """Raise UsageProblem for the first of `params` that is not a param of `graph`."""
     from bptrace.language.diagnostics import did_you_mean
 
+    kinds = {leaf.name: leaf.kind for leaf in graph.leaves}
     for name in params:
+        if name not in graph.params and kinds.get(name, "param") != "param":
+            raise UsageProblem(
+                f"'{name}' is {_a(kinds[name])} of {filename}, not a param; "
+                f"its params are {', '.join(graph.params) or 'none'}"
+            )
         if name not in graph.params:
             elements = [p for p in graph.params if p.startswith(f"{name}[")]  # W1: W1[1,1], …
             hint = (
@@ -105,6 +111,10 @@ def check_params(graph, params, filename: str) -> None:
                 or f"its params are {', '.join(graph.params) or 'none'}"
             )
             raise UsageProblem(f"'{name}' is not a param of {filename}; {hint}")
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 class CheckOptions(NamedTuple):
