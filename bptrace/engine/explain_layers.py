@@ -3,7 +3,8 @@ layer's chain in matrix form (δ₂ = ∂L/∂z₂, ∂L/∂W₂ = δ₂ h₁ᵀ
 
 The counts group the scalar answers (explain.py) by the layer each name belongs to, so they add up
 to them. The matrix form is read from the layers' formulas as written; a formula that is not of a
-recognised pattern (`z = W @ v + b`, `z = W @ v`, `h = f(z)` elementwise) is said to be one.
+recognised pattern (`z = W @ v + b`, `z = W @ v`, `h = f(z)` elementwise: language/patterns.py)
+is said to be one.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 
 from bptrace.engine.explain import Explanation
 from bptrace.engine.graph import Graph
-from bptrace.language.functions import LAYER_ARITY
-from bptrace.language.syntax import Binary, Call, Expr, Index, Layer, Name, Transpose, children
+from bptrace.language import patterns
+from bptrace.language.patterns import Affine, Elementwise
+from bptrace.language.syntax import Layer
 
 
 def layer_of(name: str) -> str:
@@ -122,19 +124,6 @@ class LayerAnswers:
     lines: tuple[MatrixLine, ...]  # questions 3–4 in matrix form, back from the loss
 
 
-@dataclass(frozen=True, slots=True)
-class _Affine:
-    weights: str
-    operand: str
-    bias: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Elementwise:
-    fn: str
-    operand: str
-
-
 class _Unrecognised(Exception):
     def __init__(self, layer: Layer) -> None:
         self.layer = layer
@@ -176,44 +165,38 @@ class _MatrixForm:
         self.patterns = {layer.name: self.pattern(layer) for layer in self.nodes}
         self.users: dict[str, list[str]] = {}  # each layer's users that are layers
         for layer in self.nodes:
-            for used in dict.fromkeys(_names(layer.expr)):
+            for used in dict.fromkeys(patterns.names(layer.expr)):
                 self.users.setdefault(used, []).append(layer.name)
         # names used by scalar statements (the loss, say), which the matrix form starts from
         self.scalar_users = {
             layer_of(e.wrt) for node in graph.nodes if "[" not in node.name for e in node.edges
         }
-        affine = [n for n, p in self.patterns.items() if isinstance(p, _Affine)]
+        affine = [n for n, p in self.patterns.items() if isinstance(p, Affine)]
         marks = [n[len(n.rstrip("0123456789")) :] for n in affine]
         unique = all(marks) and len(set(marks)) == len(marks)
         self.deltas = {n: Delta(n, m if unique else n) for n, m in zip(affine, marks, strict=True)}
         # the layers on a path to a param
         self.leads = {layer_of(n) for n in graph.leads_to_params()}
 
-    def pattern(self, layer: Layer) -> _Affine | _Elementwise | None:
+    def pattern(self, layer: Layer) -> Affine | Elementwise | None:
         """Return what `layer`'s formula is: W @ v + b, W @ v, f(z); None when none of these."""
-        e = layer.expr
-        bias = None
-        if isinstance(e, Binary) and e.op == "+":
-            for product, b in ((e.left, e.right), (e.right, e.left)):
-                if _is_product(product) and self.vector(b):
-                    e, bias = product, b.id
-                    break
-        if _is_product(e) and self.matrix(e.left) and self.vector(e.right):
-            return _Affine(e.left.id, e.right.id, bias)
+        p = patterns.pattern(layer.expr)
         if (
-            isinstance(e, Call)
-            and e.fn not in LAYER_ARITY
-            and len(e.args) == 1
-            and self.vector(e.args[0])
+            isinstance(p, Affine)
+            and self.matrix(p.weights)
+            and self.vector(p.operand)
+            and (p.bias is None or self.vector(p.bias))
         ):
-            return _Elementwise(e.fn, e.args[0].id)
+            return p
+        if isinstance(p, Elementwise) and self.vector(p.operand):
+            return p
         return None
 
-    def matrix(self, e: Expr) -> bool:
-        return isinstance(e, Name) and len(self.layers.get(e.id, _NONE).shape) == 2
+    def matrix(self, name: str) -> bool:
+        return len(self.layers.get(name, _NONE).shape) == 2
 
-    def vector(self, e: Expr) -> bool:
-        return isinstance(e, Name) and len(self.layers.get(e.id, _NONE).shape) == 1
+    def vector(self, name: str) -> bool:
+        return len(self.layers.get(name, _NONE).shape) == 1
 
     def lines(self) -> tuple[MatrixLine, ...]:
         out: list[MatrixLine] = []
@@ -225,7 +208,7 @@ class _MatrixForm:
             if p is None:
                 out.append(MatrixLine(Grad(layer.name), None, layer))
                 continue
-            if not isinstance(p, _Affine):
+            if not isinstance(p, Affine):
                 continue  # h = f(z): folded into the δ of z
             delta = self.deltas[layer.name]
             try:
@@ -257,9 +240,9 @@ class _MatrixForm:
         terms = []
         for user in users:
             p = self.patterns[user]
-            if isinstance(p, _Affine) and p.operand == name and name not in (p.weights, p.bias):
+            if isinstance(p, Affine) and p.operand == name and name not in (p.weights, p.bias):
                 terms.append(Product((Ref(p.weights, True), self.deltas[user])))
-            elif isinstance(p, _Elementwise):
+            elif isinstance(p, Elementwise):
                 terms.append(Hadamard(self.gradient(user), Derivative(p.fn, name)))
             else:
                 raise _Unrecognised(self.layers[user])
@@ -271,20 +254,3 @@ class _MatrixForm:
 
 
 _NONE = Layer("", "", (), None, None)  # type: ignore[arg-type]
-
-
-def _is_product(e: Expr) -> bool:
-    return isinstance(e, Binary) and e.op == "@"
-
-
-def _names(e: Expr | None) -> list[str]:
-    """Return the layer names a formula as written uses, in reading order."""
-    if e is None:
-        return []
-    if isinstance(e, Name):
-        return [e.id]
-    if isinstance(e, Index):
-        return [e.name.id]
-    if isinstance(e, Transpose):
-        return _names(e.operand)
-    return [n for child in children(e) for n in _names(child)]

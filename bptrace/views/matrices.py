@@ -21,7 +21,8 @@ from typing import Any
 
 from bptrace.engine.graph import Graph
 from bptrace.engine.tracer import Step, Update
-from bptrace.language.syntax import Binary, Call, Expr, Index, Layer, Name, Neg, Transpose
+from bptrace.language import patterns
+from bptrace.language.syntax import Expr, Layer, Name
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,36 +268,28 @@ def _users(graph: Graph) -> dict[str, tuple[str, ...]]:
     return {name: tuple(nodes) for name, nodes in found.items()}
 
 
-def _terms(e: Expr) -> list[Expr]:
-    """Return the terms of a sum a + b + …, the sum's own operands first to last."""
-    if isinstance(e, Binary) and e.op == "+":
-        return _terms(e.left) + _terms(e.right)
-    return [e]
-
-
 def _read_from_delta(node: Layer, layers: Mapping[str, Layer], users: Mapping[str, tuple]):
     """Yield (param, Outer) for each term `W @ v` and (param, None) for each term `b` of the
     node's formula whose param is used in that term and nowhere else: its gradient is δ·vᵀ, or δ.
     """
-    terms = _terms(node.expr)
-    for k, term in enumerate(terms):
-        others = terms[:k] + terms[k + 1 :]
-        if isinstance(term, Binary) and term.op == "@":
-            w, v = term.left, term.right
-            if not (isinstance(w, Name) and isinstance(v, Name)) or w.id not in layers:
+    parts = patterns.terms(node.expr)
+    for k, term in enumerate(parts):
+        others = parts[:k] + parts[k + 1 :]
+        if (p := patterns.product(term)) is not None:
+            if p.weights not in layers:
                 continue
-            matrix, vector = layers[w.id], layers.get(v.id)
+            matrix, vector = layers[p.weights], layers.get(p.operand)
             if (
                 matrix.kind == "param"
                 and len(matrix.shape) == 2
                 and vector is not None
                 and vector.shape == matrix.shape[1:]
                 and node.shape == matrix.shape[:1]
-                and w.id != v.id
+                and p.weights != p.operand
                 and _only_in(matrix, node, users)
-                and not any(mentions(t, w.id) for t in others)
+                and not any(mentions(t, p.weights) for t in others)
             ):
-                yield w.id, Outer(node.name, v.id)
+                yield p.weights, Outer(node.name, p.operand)
         elif isinstance(term, Name) and term.id in layers:
             bias = layers[term.id]
             if (
@@ -318,33 +311,17 @@ def _only_in(param: Layer, node: Layer, users: Mapping[str, tuple]) -> bool:
 
 def mentions(e: Expr, name: str) -> bool:
     """Tell whether the layer formula `e` uses the vector or matrix `name`."""
-    return name in _names(e)
+    return name in patterns.names(e)
 
 
 def named_in(node: Layer, layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
     """Return the node and each layer its formula names, in reading order."""
     by_name = {la.name: la for la in layers}
     found = {node.name: node}
-    for name in _names(node.expr):
+    for name in patterns.names(node.expr):
         if name in by_name:
             found.setdefault(name, by_name[name])
     return tuple(found.values())
-
-
-def _names(e: Expr):
-    """Yield the names a layer formula uses, in reading order (h1[2] uses h1)."""
-    if isinstance(e, Name):
-        yield e.id
-    elif isinstance(e, Index):
-        yield e.name.id
-    elif isinstance(e, Transpose | Neg):
-        yield from _names(e.operand)
-    elif isinstance(e, Binary):
-        yield from _names(e.left)
-        yield from _names(e.right)
-    elif isinstance(e, Call):
-        for a in e.args:
-            yield from _names(a)
 
 
 def outer_product(delta: Grid, vector: Grid, scale: float = 1.0) -> tuple[tuple[Any, ...], ...]:
