@@ -253,3 +253,66 @@ def test_sample_with_the_matrix_view_alone_is_refused_as_it_would_be_ignored(tmp
         app, ["run", layers, "--data", str(data), "--view", "both", "--sample", "2"]
     )
     assert both.exit_code == 0
+
+
+def test_block_shows_a_layers_rows_and_columns_whole_with_the_scalar_records_numbers():
+    """--block W1[r1:r2,c1:c2]: those cells of ∂L/∂W1, as the scalar engine computed them."""
+    from conftest import load
+    from typer.testing import CliRunner
+
+    from bptrace.cli.app import app
+    from bptrace.engine.tracer import Batches, Step, trace
+    from bptrace.language.printer import MATH, format_number
+
+    path = ROOT / "networks" / "mnist_like.bp"
+    data = str(ROOT / "networks" / "digits.csv")
+    args = ["run", str(path), "--data", data, "--view", "matrix", "--precision", "6"]
+    shown = CliRunner().invoke(app, [*args, "--block", "W1[2:3,10:12]"])
+    assert shown.exit_code == 0, shown.output
+    text = shown.output
+    grads = text[text.index("∂L/∂W₁ = ") : text.index("W₁ ←")]
+    rows = [line for line in grads.splitlines() if line.lstrip().startswith(("⎡", "⎣"))]
+    # the first grid on each line is ∂L/∂W1's block: 2 rows, 3 columns
+    cells = [row.split("⎤")[0].split("⎦")[0].strip("⎡⎣ ").split() for row in rows[:2]]
+    graph = load(path)
+    from bptrace.engine.data import read_csv, with_data
+
+    graph = with_data(graph, read_csv(open(data).read(), data), data)
+    # `set batch = 32`: step 1 trains on samples 1 to 32
+    step = next(r for r in trace(graph, 1, batches=Batches(32)) if isinstance(r, Step))
+    grads = {u.param: u.grad for u in step.updates}  # the batch's: its samples' mean
+    expected = [
+        [format_number(grads[f"W1[{i},{j}]"], 6, MATH) for j in (10, 11, 12)] for i in (2, 3)
+    ]
+    assert cells == expected
+    assert "W1[2:3,10:12] (--block)" in text
+
+
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        ("W1[2:4,1:1]", "rows 2:4 of 'W1': it has 3"),
+        ("z9[1:2]", "'z9' is not a layer"),
+        ("W1", "write a layer's rows and columns"),
+        ("b1[1:2,1:1]", "'b1' is a vector"),
+        ("W1[1:2]", "'W1' is a matrix"),
+    ],
+)
+def test_a_block_outside_the_layers_is_a_usage_error(spec, says):
+    from typer.testing import CliRunner
+
+    from bptrace.cli.app import app
+
+    layers = str(ROOT / "networks" / "layers.bp")
+    done = CliRunner().invoke(app, ["run", layers, "--view", "matrix", "--block", spec])
+    assert done.exit_code == 2 and says in " ".join(done.output.split())
+
+
+def test_block_without_the_matrix_view_is_refused():
+    from typer.testing import CliRunner
+
+    from bptrace.cli.app import app
+
+    layers = str(ROOT / "networks" / "layers.bp")
+    done = CliRunner().invoke(app, ["run", layers, "--block", "W1[1:2,1:2]"])
+    assert done.exit_code == 2 and "--view matrix" in " ".join(done.output.split())

@@ -200,6 +200,16 @@ def run(
             "and matrices: δ, ∂L/∂W = δ·xᵀ, the updates) or both.",
         ),
     ] = "scalar",
+    block: Annotated[
+        str | None,
+        typer.Option(
+            "--block",
+            metavar="SPEC",
+            help="With --view matrix: show rows and columns of one layer whole, counted from 1: "
+            "'W1[1:4,1:8]', or 'z1[2:5]' for a vector.",
+            show_default=False,
+        ),
+    ] = None,
     sample: Annotated[
         int | None,
         typer.Option(
@@ -256,6 +266,8 @@ def run(
         "--view": view_as != "scalar",
         "an unknown view": view_as not in options.RUN_VIEWS,
         "--view matrix": view_as == "matrix",
+        "--block": block is not None,
+        "no matrix view": view_as == "scalar",
         "an unknown format": form not in options.RUN_FORMATS,
         "an unknown table": bool(blank_problem),
         "a table --show leaves out": bool(left_out),
@@ -294,6 +306,7 @@ def run(
         blanks=blanks,
         key=key,
         view=view_as,
+        block=block,
     )
     if pause:
         _guarded(file, runs.run_paused, how)

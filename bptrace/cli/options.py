@@ -213,6 +213,11 @@ RUN_CLASHES = (
         ("--format", "--json", "--pause"),
         "shows the layers in the terminal; it cannot be used with --format, --json or --pause",
     ),
+    Clash(
+        "--block",
+        ("no matrix view",),
+        "shows part of a layer in the matrix view: use it with --view matrix or --view both",
+    ),
     Clash("--every", ("--format", "--json", "--pause"), _LEAVES_OUT),
     Clash("--quiet", ("--format", "--json", "--pause"), _LEAVES_OUT),
 )

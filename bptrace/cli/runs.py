@@ -42,6 +42,7 @@ class RunOptions(NamedTuple):
     blanks: frozenset[str] = frozenset()  # with markdown or latex: the tables left blank
     key: Path | None = None  # with blanks: where the answer key goes
     view: str = "scalar"  # scalar (the tables), matrix (the layers' vectors and matrices), both
+    block: str | None = None  # the matrix view: W1[1:4,1:8], one layer's rows and columns whole
 
 
 def batches(graph, how: RunOptions, warn: bool = True):
@@ -317,10 +318,17 @@ def _view(graph, how: RunOptions, out, filename: str):
             has = f"samples 1 to {graph.samples}" if graph.samples > 1 else "one sample, sample 1"
             raise UsageProblem(f"--sample {how.sample}: {filename} has {has}")
         sample = how.sample - 1
+    block = None
+    if how.block is not None:
+        from bptrace.views.matrices import block_of
+
+        try:
+            block = block_of(how.block, graph.layers)
+        except ValueError as problem:
+            raise UsageProblem(f"--block {how.block}: {problem}") from None
     notation = process.notation(out, how.ascii_math, graph)
-    return View(
-        how.sections, how.precision, notation, None if how.all_rows else MAX_ROWS, focus, sample
-    )
+    rows = None if how.all_rows else MAX_ROWS
+    return View(how.sections, how.precision, notation, rows, focus, sample, block)
 
 
 def run_handout(source: str, filename: str, how: RunOptions) -> None:

@@ -15,6 +15,7 @@ is the batch's, the mean (or, `set reduction = sum`, the sum) of the per-sample 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,50 @@ class MatrixStep:
     samples: int | None = None  # with samples: the step's (the batch's), one column each
     scale: float = 1.0  # 1/m with `reduction = mean`, 1 with sum: ∂L/∂W = scale·Δ·Xᵀ
     indices: tuple[int, ...] | None = None  # with mini-batches: the samples run (from 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Rows and columns of one layer to show whole in the matrix view, counted from 1, inclusive."""
+
+    name: str
+    rows: tuple[int, int]
+    columns: tuple[int, int] | None  # None: a vector
+
+    def text(self) -> str:
+        rows = f"{self.rows[0]}:{self.rows[1]}"
+        if self.columns is None:
+            return f"{self.name}[{rows}]"
+        return f"{self.name}[{rows},{self.columns[0]}:{self.columns[1]}]"
+
+
+_BLOCK = re.compile(r"^\s*([^\s\[\]]+)\[\s*(\d+)\s*:\s*(\d+)\s*(?:,\s*(\d+)\s*:\s*(\d+)\s*)?\]\s*$")
+
+
+def block_of(spec: str, layers: tuple[Layer, ...]) -> Block:
+    """Return the block `spec` names, W1[1:4,1:8] or z1[2:5]; ValueError says what is wrong."""
+    found = _BLOCK.match(spec)
+    if found is None:
+        raise ValueError("write a layer's rows and columns, from 1: W1[1:4,1:8], or z1[2:5]")
+    name, r1, r2, c1, c2 = found.groups()
+    layer = next((la for la in layers if la.name == name), None)
+    if layer is None:
+        names = ", ".join(la.name for la in layers) or "none"
+        raise ValueError(f"'{name}' is not a layer; the layers are {names}")
+    wanted = [(int(r1), int(r2))] + ([(int(c1), int(c2))] if c1 is not None else [])
+    if len(wanted) != len(layer.shape):
+        what = (
+            "a vector: give one range" if len(layer.shape) == 1 else "a matrix: give rows,columns"
+        )
+        raise ValueError(
+            f"'{name}' is {what}, as in {name}[1:2]"
+            if len(layer.shape) == 1
+            else f"'{name}' is {what}, as in {name}[1:2,1:2]"
+        )
+    for (a, b), n, what in zip(wanted, layer.shape, ("rows", "columns"), strict=False):
+        if not 1 <= a <= b <= n:
+            raise ValueError(f"{what} {a}:{b} of '{name}': it has {n}, counted from 1")
+    return Block(name, wanted[0], wanted[1] if len(wanted) > 1 else None)
 
 
 @dataclass(frozen=True, slots=True)

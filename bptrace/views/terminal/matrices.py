@@ -43,7 +43,7 @@ def render_matrices(graph: Graph, step: Step, view: View) -> RenderableType:
     if m.data:
         data = []
         for layer, g in m.data:
-            data += [f"{w.name(layer.name)} =", w.block(g), "  "]
+            data += [f"{w.name(layer.name)} =", w.block(g, of=layer.name), "  "]
         parts += [Text(""), _text(_beside(*data[:-1]))]
     for node in m.nodes:
         parts += w.node(node, m)
@@ -67,6 +67,7 @@ class _Writer:
         self.n: Notation = view.notation
         self.precision = view.precision
         self.whole = view.max_rows is None  # --all: every cell of a big vector or matrix
+        self.only = view.block  # --block: one layer's rows and columns, whole
         self.samples, self.scale = m.samples, m.scale
         self.loss, self.layers = graph.loss, graph.layers
         self.optimizer = str(graph.settings["optimizer"])
@@ -104,16 +105,36 @@ class _Writer:
         sizes = [f"{self.name(la.name)}: {by.join(map(str, la.shape))}" for la in layers]
         return f"{title}    ({', '.join(sizes)})"
 
-    def block(self, g: Grid | tuple, row: bool = False) -> Lines:
+    def block(self, g: Grid | tuple, row: bool = False, of: str = "", part: str = "") -> Lines:
         """Return a vector or matrix as bracketed lines, its columns right-aligned; `row`: it
-        transposed (a vector laid out as a row, vᵀ; with samples, Xᵀ). A big one is summarised."""
+        transposed (a vector laid out as a row, vᵀ; with samples, Xᵀ). A big one is summarised;
+        one of layer `of` that --block names shows the block's rows and columns (`part`: "rows"
+        or "columns" of the block for a δ or a vector beside it), whole."""
         values = g.values if isinstance(g, Grid) else g
+        if self.only is not None and of == self.only.name:
+            return self.cut(values, row, part)
         if row:
             values = tuple(zip(*values, strict=True))
         if not self.whole and (len(values) > BIG or len(values[0]) > BIG):
             return self.summarised(values)
         cells = [[format_number(v, self.precision, self.n) for v in r] for r in values]
         return self.bracketed(cells)
+
+    def cut(self, values: tuple, row: bool, part: str) -> Lines:
+        """Return the rows and columns of `values` that --block names, with where they lie."""
+        b = self.only
+        (r1, r2), columns = b.rows, b.columns
+        if part == "columns":  # a vector beside W: its elements are W's columns
+            (r1, r2), columns = columns or (1, len(values)), None
+        if part != "rows" and columns is not None:
+            values = tuple(r[columns[0] - 1 : columns[1]] for r in values)
+        values = values[r1 - 1 : r2]
+        if row:
+            values = tuple(zip(*values, strict=True))
+        cells = [[format_number(v, self.precision, self.n) for v in r] for r in values]
+        if part:  # a δ or a vector beside the layer: the layer's own lines say which block
+            return self.bracketed(cells)
+        return [*self.bracketed(cells), f"{b.text()} (--block)"]
 
     def summarised(self, values: tuple) -> Lines:
         """Return a big vector or matrix's top-left corner, ⋯ and ⋮ for the rest, and under it
@@ -156,8 +177,8 @@ class _Writer:
             if not self.n.pretty:
                 each = f"{d}{self.name(self.loss)}_j/{d}{self.name(layer.name)}"
             delta = f"{self.delta(layer.name)} (column j: {each}) ="
-        value = _beside(f"  {self.name(layer.name)} =", self.block(node.value))
-        deltas = _beside("    " + delta, self.block(node.delta))
+        value = _beside(f"  {self.name(layer.name)} =", self.block(node.value, of=layer.name))
+        deltas = _beside("    " + delta, self.block(node.delta, of=layer.name))
         parts.append(_Fit(_beside(value, deltas), value + deltas))
         for p in node.params:
             parts += self.param(p, m, node)
@@ -174,13 +195,18 @@ class _Writer:
             if self.samples is not None:
                 what = f"({self.reduced('outer products')})"
             parts.append(Text("  " + label + "   " + what))
-            factors = ["=", self.block(node.delta), n.times, self.block(p.vector, row=True)]
+            factors = [
+                "=",
+                self.block(node.delta, of=name, part="rows"),
+                n.times,
+                self.block(p.vector, row=True, of=name, part="columns"),
+            ]
             if self.mean():
                 factors.insert(1, f"1/{self.samples} {n.times}")
             parts.append(
                 _Fit(
-                    _beside("  ", self.block(p.grad), *factors),
-                    _beside("  ", self.block(p.grad)) + _beside("  ", *factors),
+                    _beside("  ", self.block(p.grad, of=name), *factors),
+                    _beside("  ", self.block(p.grad, of=name)) + _beside("  ", *factors),
                 )
             )
         elif p.bias is not None and node is not None:
@@ -190,26 +216,27 @@ class _Writer:
                 label = (
                     f"  {self.grad(name)} = the {how} of {self.delta(node.layer.name)}'s columns ="
                 )
-            parts.append(_text(_beside(label, self.block(p.grad))))
+            parts.append(_text(_beside(label, self.block(p.grad, of=name))))
         else:
-            parts.append(_text(_beside(f"  {self.grad(name)} =", self.block(p.grad))))
+            parts.append(_text(_beside(f"  {self.grad(name)} =", self.block(p.grad, of=name))))
         parts += self.update(p, m.lr)
         return parts
 
     def update(self, p: ParamView, lr: float) -> list[RenderableType]:
         """Return param ← param − α·∂L/∂param with its numbers (sgd), or before and after."""
-        n, name = self.n, self.name(p.layer.name)
-        before, after = self.block(p.before), ["=", self.block(p.after)]
+        n, name, of = self.n, self.name(p.layer.name), p.layer.name
+        before, after = self.block(p.before, of=of), ["=", self.block(p.after, of=of)]
         if self.optimizer != "sgd":  # its terms are in the scalar view's updates table
             line = f"  {name} {n.arrow} {name} after a {self.optimizer} step (--view scalar: terms)"
-            after = ["→" if n.pretty else "->", self.block(p.after)]
+            after = ["→" if n.pretty else "->", self.block(p.after, of=of)]
             return [
                 Text(line),
                 _Fit(_beside("  ", before, *after), _beside("  ", before) + _beside("  ", *after)),
             ]
         alpha = f"{n.alpha} = {format_number(lr, self.precision, n)}"
         line = f"  {name} {n.arrow} {name} {n.minus} {n.alpha}{n.times}{self.grad(p.layer.name)}"
-        step = [f"{n.minus} {format_number(lr, self.precision, n)} {n.times}", self.block(p.grad)]
+        times = f"{n.minus} {format_number(lr, self.precision, n)} {n.times}"
+        step = [times, self.block(p.grad, of=of)]
         return [
             Text(f"{line}    ({alpha})"),
             _Fit(

@@ -18,6 +18,7 @@ from bptrace.engine.tracer import Chain, Final, Step
 from bptrace.errors import NumericFault
 from bptrace.language.printer import MATH, Notation, format_number, name_text, partial_text, show
 from bptrace.views import tables
+from bptrace.views.matrices import Block
 from bptrace.views.terminal import _grid, fit
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class View:
     # One param and the nodes on its paths to the loss, highlighted.
     focus: frozenset[str] = frozenset()
     sample: int | None = None  # with samples: the one shown (numbered from 0), else the first few
+    block: Block | None = None  # the matrix view: the rows and columns of one layer to show whole
 
     def focused(self, subject: tuple[str, ...]) -> bool:
         """Tell whether a row about `subject` (node, edge's ends, param) is on the focused paths."""
