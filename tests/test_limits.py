@@ -291,13 +291,13 @@ def test_more_paths_than_python_writes_digits_for_are_shown_by_magnitude_and_wri
     from bptrace.engine.explain import explain
     from bptrace.engine.tracer import trace
     from bptrace.language.printer import MATH
-    from bptrace.views import jsonl, latex, tables
+    from bptrace.views import jsonl, latex, tables, writers
 
     graph = load(diamonds(14300))
     (traced,) = next(trace(graph, 1)).chains
     assert (
         "≈ 5.4·10⁴³⁰⁴ paths, each of more than 100"
-        in tables.chain_rows(traced, "L", tables.Writer(MATH, 4))[0].cells[1]
+        in tables.chain_rows(traced, "L", writers.Writer(MATH, 4))[0].cells[1]
     )
     # where --json stopped, exit 1
     (chain,) = json.loads(jsonl.line(jsonl.begin(graph, "d.bp", 1, 0.1, 8)))["chains"]
@@ -317,11 +317,11 @@ def test_more_paths_asked_for_than_a_trace_lists_say_why_they_are_not_listed(tmp
 
     from bptrace.engine.tracer import trace
     from bptrace.language.printer import MATH
-    from bptrace.views import tables
+    from bptrace.views import tables, writers
 
     # 8^5 = 32,768 paths, 10,000 listed
     (chain,) = next(trace(load(wide(5, 8)), 1, max_paths=10**9)).chains
-    rows = tables.chain_rows(chain, "L", tables.Writer(MATH, 4))
+    rows = tables.chain_rows(chain, "L", writers.Writer(MATH, 4))
     assert (
         "… and 22,768 more paths (not listed; a trace lists at most 10,000 paths)"
         in rows[-2].cells[1]

@@ -14,7 +14,7 @@ from bptrace.engine.graph import Graph
 from bptrace.engine.tracer import Final, Step
 from bptrace.language.diagnostics import escaped
 from bptrace.language.printer import ASCII, BP, MATH, Notation, name_text, partial_text, show
-from bptrace.views import latex, tables
+from bptrace.views import latex, tables, writers
 
 # The columns a worksheet keeps, by table: the rest (values, formulas, numbers, the optimiser's
 # state, the batch's mean) are what a student works out, and are left empty.
@@ -43,7 +43,7 @@ def markdown(
     graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str
 ) -> Iterator[str]:
     """Yield a Markdown document, a step at a time."""
-    w = tables.Writer(_notation(sheet), sheet.precision)
+    w = writers.Writer(_notation(sheet), sheet.precision)
     return _document(
         graph,
         records,
@@ -68,7 +68,7 @@ def latex_document(
 ) -> Iterator[str]:
     """Yield a LaTeX document (article, amsmath), a step at a time."""
     names = [leaf.name for leaf in graph.leaves] + [node.name for node in graph.nodes]
-    w = tables.TexWriter(replace(latex.TEX, spelled=latex.spellings(names)), sheet.precision)
+    w = writers.TexWriter(replace(latex.TEX, spelled=latex.spellings(names)), sheet.precision)
     return _document(
         graph,
         records,
@@ -105,7 +105,7 @@ class _Form:
 
 
 def _document(
-    graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: tables.Writer, form: _Form
+    graph: Graph, records: Iterator[Step | Final], sheet: Sheet, w: writers.Writer, form: _Form
 ) -> Iterator[str]:
     """Yield a document's chunks: its beginning, one per step and per table, the summary, its end.
 
@@ -142,7 +142,7 @@ def ending(form: str) -> str:
     return "\n\\end{document}\n" if form == "latex" else ""
 
 
-def _tables(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet):
+def _tables(graph: Graph, step: Step, w: writers.Writer, sheet: Sheet):
     made = {
         "forward": lambda: tables.forward(graph, step, w),
         "partials": lambda: tables.partials(graph, step, w),
@@ -208,7 +208,7 @@ def leaks(graph: Graph, sheet: Sheet, steps: int) -> list[str]:
     return said
 
 
-def _leaves(graph: Graph, step: Step, w: tables.Writer, sheet: Sheet) -> str:
+def _leaves(graph: Graph, step: Step, w: writers.Writer, sheet: Sheet) -> str:
     """Return the step's inputs, targets, params and consts; a worksheet hides updated params."""
     hidden = _hides_updates(step, sheet)
     groups: dict[str, list[str]] = {}

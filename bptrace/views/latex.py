@@ -70,7 +70,7 @@ GREEK = {
     "Ψ": "Psi",
     "Ω": "Omega",
 }
-# The glyphs tables.TexWriter chooses: names, formulas and partials are written by this module.
+# The glyphs writers.TexWriter chooses: names, formulas and partials are written by this module.
 TEX = Notation(
     times=r"\cdot",
     minus="-",
@@ -236,7 +236,7 @@ def _latex(e: Expr, value_of=None, spelled: Mapping[str, str] | None = None) -> 
     if isinstance(e, Name):
         if value_of is None:
             return name(e.id, spelled), ATOM
-        text = value_of(e.id)  # already LaTeX (see tables.Writer.number)
+        text = value_of(e.id)  # already LaTeX (see writers.Writer.number)
         return (rf"\left({text}\right)" if text.startswith("-") or "times" in text else text), ATOM
     if isinstance(e, Neg):
         return "-" + _wrap(

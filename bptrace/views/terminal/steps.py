@@ -17,7 +17,7 @@ from bptrace.engine.graph import Graph
 from bptrace.engine.tracer import Chain, Final, Step
 from bptrace.errors import NumericFault
 from bptrace.language.printer import MATH, Notation, format_number, name_text, partial_text, show
-from bptrace.views import tables
+from bptrace.views import tables, writers
 from bptrace.views.matrices import Block
 from bptrace.views.terminal import _grid, fit
 
@@ -179,7 +179,7 @@ def batch_note(graph: Graph, step: Step, view: View) -> str:
 
 def render_final(graph: Graph, first: Step, final: Final, view: View) -> RenderableType:
     """Return the summary after the last step: the final loss and the final params."""
-    rows = tables.summary(graph, first, final, tables.Writer(view.notation, view.precision))
+    rows = tables.summary(graph, first, final, writers.Writer(view.notation, view.precision))
     rows.rows[0] = tables.Row(rows.rows[0].cells, "total")  # bold, not the forward pass's yellow
     return Group(Heading("Summary"), titled(_rich(rows, view)), Text(""))
 
@@ -339,7 +339,7 @@ MAX_FACTORS = 8
 
 def leaves_line(graph: Graph, step: Step, view: View) -> _Packed:
     n = view.notation
-    num = tables.Writer(n, view.precision).number  # samples as [0, 1, 1, 0]
+    num = writers.Writer(n, view.precision).number  # samples as [0, 1, 1, 0]
     groups: dict[str, list] = {}
     for leaf in graph.leaves:
         groups.setdefault(leaf.kind, []).append(leaf)
@@ -482,9 +482,9 @@ def _updates(graph: Graph, step: Step, view: View) -> Table:
     return _rich(tables.updates(graph, step, writer(view, step, graph)), view)
 
 
-def writer(view: View, step: Step, graph: Graph) -> tables.Writer:
+def writer(view: View, step: Step, graph: Graph) -> writers.Writer:
     """Return how the view writes cells: with samples, which ones are columns."""
-    return tables.for_step(tables.Writer(view.notation, view.precision), graph, step, view.sample)
+    return tables.for_step(writers.Writer(view.notation, view.precision), graph, step, view.sample)
 
 
 def _rich(rows: tables.TableRows, view: View) -> Table:
