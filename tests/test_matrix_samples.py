@@ -316,3 +316,22 @@ def test_block_without_the_matrix_view_is_refused():
     layers = str(ROOT / "networks" / "layers.bp")
     done = CliRunner().invoke(app, ["run", layers, "--block", "W1[1:2,1:2]"])
     assert done.exit_code == 2 and "--view matrix" in " ".join(done.output.split())
+
+
+def test_a_matrix_line_wider_than_the_terminal_is_written_whole_not_cut():
+    """Grids side by side may pass the width: the line is written whole, for the terminal to fold
+    (mnist_like's Δz₁ and xᵀ captions at 100 columns once lost xᵀ's `max 1`)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from bptrace.cli.app import app
+
+    path, data = str(ROOT / "networks" / "mnist_like.bp"), str(ROOT / "networks" / "digits.csv")
+    done = CliRunner(env={"COLUMNS": "100", "NO_COLOR": "1"}).invoke(
+        app, ["run", path, "--data", data, "--view", "matrix"]
+    )
+    assert done.exit_code == 0
+    captions = re.findall(r"(\d+ × \d+), ‖·‖ = \S+, min (\S+), max (\S*)$", done.output, re.M)
+    assert captions and all(high for _, _, high in captions)  # every caption ends in its number
+    assert ("32 × 64", "0", "1") in captions  # the samples' x, each pixel from 0 to 1

@@ -59,7 +59,7 @@ def laid_out(out, renderable):
     if not isinstance(out, Console):
         return renderable
     with out.capture() as captured:
-        out.print(renderable)
+        out.print(renderable, crop=False)  # a line too wide stays whole: never a cut number
     return captured.get()
 
 
@@ -69,7 +69,7 @@ def write_laid_out(out, laid) -> None:
         out.file.write(laid)
         out.file.flush()
     else:
-        out.print(laid)
+        out.print(laid, crop=False)
 
 
 def show_whole(out, renderable, interrupts: Interrupts) -> None:

@@ -133,6 +133,8 @@ class _Writer:
             values = tuple(zip(*values, strict=True))
         cells = [[format_number(v, self.precision, self.n) for v in r] for r in values]
         if part:  # a δ or a vector beside the layer: the layer's own lines say which block
+            if not self.whole and (len(values) > BIG or len(values[0]) > BIG):
+                return self.summarised(values)  # its samples, many: a corner, as elsewhere
             return self.bracketed(cells)
         return [*self.bracketed(cells), f"{b.text()} (--block)"]
 
@@ -285,4 +287,5 @@ def _beside(*parts: str | Lines) -> Lines:
 
 
 def _text(lines: Lines) -> Text:
-    return Text("\n".join(lines))
+    # A line wider than the terminal stays whole, for the terminal to fold: never a cut number.
+    return Text("\n".join(lines), no_wrap=True, overflow="ignore")
