@@ -69,7 +69,7 @@ def write_laid_out(out, laid) -> None:
         out.file.write(laid)
         out.file.flush()
     else:
-        out.print(laid, crop=False)
+        out.print(laid)
 
 
 def show_whole(out, renderable, interrupts: Interrupts) -> None:
