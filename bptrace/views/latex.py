@@ -6,20 +6,10 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from bptrace.engine.chains import MAX_LISTED_LENGTH
 from bptrace.engine.explain import Explanation, ParamChain, conclusion, factors
-from bptrace.engine.explain_layers import (
-    Delta,
-    Derivative,
-    Grad,
-    Hadamard,
-    LayerAnswers,
-    MatrixExpr,
-    MatrixLine,
-    Product,
-    Ref,
-)
 from bptrace.language.diagnostics import escaped
 from bptrace.language.printer import (
     ATOM,
@@ -33,6 +23,9 @@ from bptrace.language.printer import (
     number_text,
 )
 from bptrace.language.syntax import Call, Expr, Name, Neg, Num
+
+if TYPE_CHECKING:  # a network with layers alone imports them (see _matrix)
+    from bptrace.engine.explain_layers import LayerAnswers, MatrixExpr, MatrixLine
 
 GREEK = {
     "α": "alpha",
@@ -372,6 +365,8 @@ def _matrix_line(line: MatrixLine, loss: str, spelled: Mapping[str, str]) -> str
 
 def _matrix(e: MatrixExpr, loss: str, spelled: Mapping[str, str], inner: bool = False) -> str:
     """Return a matrix expression: δ₁ xᵀ as \\delta_{1} x^{\\top}."""
+    from bptrace.engine.explain_layers import Delta, Derivative, Grad, Hadamard, Product, Ref
+
     if isinstance(e, Ref):
         return name(e.name, spelled) + (r"^{\top}" if e.transposed else "")
     if isinstance(e, Delta):

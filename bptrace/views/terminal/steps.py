@@ -18,11 +18,11 @@ from bptrace.engine.tracer import Chain, Final, Step
 from bptrace.errors import NumericFault
 from bptrace.language.printer import MATH, Notation, format_number, name_text, partial_text, show
 from bptrace.views import tables, writers
-from bptrace.views.matrices import Block
 from bptrace.views.terminal import _grid, fit
 
 if TYPE_CHECKING:
     from bptrace.engine.check import CheckStep
+    from bptrace.views.matrices import Block
 
 T = TypeVar("T")
 MAX_ROWS = 60  # a table longer than this shows its first 50 and last 10 rows
