@@ -569,6 +569,46 @@ def compare(
     _guarded(file, differ.compare, how)
 
 
+@app.command(
+    cls=options.Command,
+    help="Run FILE with each common student mistake and show where each first departs from the "
+    "right trace; --show ID shows one in full.",
+)
+def mistakes(
+    file: Annotated[
+        Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")
+    ],
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Steps of training."
+        ),
+    ] = 1,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            "--show",
+            metavar="ID",
+            help="Show every number one mistake changes, and why (ids as listed).",
+            show_default=False,
+        ),
+    ] = None,
+    lr: Lr = None,
+    precision: Precision = 4,
+    seed: Seed = None,
+    ascii_math: AsciiMath = False,
+    data: Data = None,
+    all_rows: AllRows = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Write what each mistake changes as one JSON document.")
+    ] = False,
+) -> None:
+    """Show where each common mistake departs from the right trace."""
+    options.check_lr(lr)
+    how = differ.MistakesOptions(steps, lr, precision, seed, ascii_math, data, show, all_rows, json)
+    _guarded(file, differ.mistakes, how)
+
+
 @app.command(cls=options.Command)
 def schema() -> None:
     """Print the JSON Schema of the records `bptrace run --json` writes."""

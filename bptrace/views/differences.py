@@ -164,6 +164,11 @@ def to_json(comparison: Comparison, loss: str) -> dict[str, Any]:
     }
 
 
+def to_json_key(key: Key) -> dict[str, Any]:
+    """Return where a cell is, as JSON: step, table, subject and column."""
+    return _key(key)
+
+
 def _key(key: Key) -> dict[str, Any]:
     step, table, subject, column = key
     return {"step": step, "table": table, "subject": list(subject), "column": column}

@@ -59,3 +59,23 @@ def render_comparison(
         *render_groups(groups, view, names, steps),
         Text(""),
     )
+
+
+def render_mistakes(title: str, rows: list[tuple], view: View) -> RenderableType:
+    """Return the table of mistakes: where each first departs from the right trace, and by how
+    much; then what each one writes."""
+    table = new_table(
+        "Where each mistake first departs from the right trace",
+        ("mistake", "first departs at", "right", "mistake", "changed"),
+        2,
+    )
+    for mistake, where, right, wrong, changed in rows:
+        style = "dim" if not right else None
+        table.add_row(mistake.id, where, right, wrong, changed, style=style)
+    said = new_table("What each mistake writes", ("mistake", "the mistake", "right"))
+    for mistake, *_ in rows:
+        said.add_row(mistake.id, mistake.wrong, mistake.right)
+    note = "bptrace mistakes FILE --show ID shows every number one mistake changes, and why."
+    return Stack(
+        Heading(title), titled(table), titled(said), Text(""), Text(note, style="dim"), Text("")
+    )
