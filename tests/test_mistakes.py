@@ -530,3 +530,28 @@ def test_transpose_missing_only_square():
     assert grads_of(wrong) == grads_of(right)
     assert wrong.grads["x[1]"] != right.grads["x[1]"]
     assert not_applicable(load(ROOT / "networks" / "softmax.bp"), MISTAKES["transpose-missing"])
+
+
+@pytest.mark.parametrize("name", ["simple.bp", "two_layer.bp", "xor.bp"])
+def test_half_dropped_is_the_derivative_without_the_half(name):
+    """The student's ∂L/∂out is the central difference of (y − out)², the loss without its ½."""
+    graph = load(ROOT / "networks" / name)
+    step = run(graph, 1, "half-dropped")[0]
+    out = {"simple.bp": "g", "two_layer.bp": "a2", "xor.bp": "p"}[name]
+    y, g, h = np.asarray(step.values["y"]), np.asarray(step.values[out]), 1e-6
+    central = ((y - (g + h)) ** 2 - (y - (g - h)) ** 2) / (2 * h)
+    assert np.asarray(step.partial_values[("L", out)]) == pytest.approx(central, rel=1e-6)
+
+
+def test_one_at_a_time_keeps_the_first_pass():
+    """With samples, the step's values and partials stay those of its first pass: the later passes
+    (one per param) do not overwrite them."""
+    graph = load(ROOT / "networks" / "xor.bp")
+    right, wrong = run(graph, 1)[0], run(graph, 1, "one-at-a-time")[0]
+    for k in right.values:
+        assert np.array_equal(wrong.values[k], right.values[k]), k
+    for k in right.partial_values:
+        assert np.array_equal(wrong.partial_values[k], right.partial_values[k]), k
+    first = graph.params[0]  # the first param's gradient is the step's own
+    assert grads_of(wrong)[first] == grads_of(right)[first]
+    assert grads_of(wrong)[graph.params[-1]] != grads_of(right)[graph.params[-1]]
