@@ -122,3 +122,73 @@ def test_compare_works_on_the_large_example_with_its_data():
     result = invoke("compare", path, "--data", data, "--vs", "lr=0.05")
     assert result.exit_code == 0, result.output
     assert "first divergence" in result.output
+
+
+# `bptrace mistakes`: the right trace beside each student's mistake, with the compare engine.
+
+
+def mistakes_json(path, *args):
+    result = invoke("mistakes", path, "--json", *args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout, parse_constant=pytest.fail)
+    return {m["id"]: m for m in doc["mistakes"]}
+
+
+def test_each_mistake_on_simple_departs_where_worked_out_by_hand():
+    found = mistakes_json(ROOT / "networks" / "simple.bp")
+    flipped = found["sign-flipped"]  # w1 ← w1 + α·∂L/∂w1 = 0.5 + 0.1·0.678
+    assert flipped["first"] == {"step": 1, "table": "updates", "subject": ["w1"], "column": "after"}
+    assert flipped["right_value"] == pytest.approx(0.4322)
+    assert flipped["mistaken_value"] == pytest.approx(0.5678)
+    dropped = found["half-dropped"]  # ∂L/∂g = -2(y - g) = -2.26
+    assert dropped["first"]["table"] == "partials" and dropped["first"]["subject"] == ["L", "g"]
+    assert dropped["mistaken_value"] == pytest.approx(-2.26)
+    doubled = found["half-doubled"]  # ∂L/∂g = ½·(-(y - g)) = -0.565
+    assert doubled["mistaken_value"] == pytest.approx(-0.565)
+    # one at a time: w1 first, with the step's own gradient 0.678; then b1's gradient with
+    # w1 = 0.4322: h = 2·0.4322 + 0.1 = 0.9644, g = -0.3·0.9644 + 0.2 = -0.08932,
+    # ∂L/∂b1 = -(1 - g)·w2·1 = -1.08932·(-0.3) = 0.326796, so b1 = 0.1 - 0.0326796; then w2's with
+    # both new: h = 2·0.4322 + 0.0673204, g = -0.3·h + 0.2, ∂L/∂w2 = -(1 - g)·h. The gradients
+    # table lists w2 before b1 (backprop's order), so w2's is the first to differ.
+    h = 2 * 0.4322 + (0.1 - 0.1 * 0.326796)
+    one = found["one-at-a-time"]
+    assert one["first"]["subject"] == ["w2"]
+    assert one["mistaken_value"] == pytest.approx(-(1 - (-0.3 * h + 0.2)) * h, rel=1e-9)
+    assert not found["sigmoid-from-z"]["applicable"]
+    assert found["sigmoid-from-z"]["reason"] == "no sigmoid in this network"
+    assert not found["mean-twice"]["applicable"]
+
+
+def test_the_mistakes_table_names_each_and_says_where_none_can_be_made():
+    result = invoke("mistakes", ROOT / "networks" / "simple.bp")
+    assert result.exit_code == 0, result.output
+    assert "not made here: no sigmoid in this network" in result.output
+    assert "sign-flipped" in result.output and "0.5678" in result.output
+
+
+def test_show_gives_the_students_formula_where_the_mistake_acts():
+    result = invoke("mistakes", ROOT / "networks" / "two_layer.bp", "--show", "sigmoid-from-z")
+    assert result.exit_code == 0, result.output
+    # z0 = 0.5·0.1 + (-1)·0.3 + 0.1 = -0.15, and z0·(1 - z0) = -0.15·1.15 = -0.1725
+    assert "z₀·(1 − z₀)" in result.output and "−0.1725" in result.output
+    assert "first divergence" in result.output
+
+
+def test_an_unknown_mistake_is_a_usage_error_with_a_suggestion():
+    result = invoke("mistakes", ROOT / "networks" / "simple.bp", "--show", "sigmoid")
+    assert result.exit_code == 2
+    assert "did you mean 'sigmoid-from-z'?" in result.stderr
+
+
+@pytest.mark.parametrize("path", NETWORKS, ids=lambda p: p.name)
+def test_mistakes_works_on_every_example_network(path):
+    found = mistakes_json(path, "--steps", "2")
+    assert any(m["applicable"] for m in found.values())
+    for m in found.values():  # a mistake that can be made changes some number, first somewhere
+        assert (m["first"] is not None) if m["applicable"] else m["reason"]
+
+
+def test_mistakes_works_on_the_large_example_with_its_data():
+    path, data = ROOT / "networks" / "mnist_like.bp", ROOT / "networks" / "digits.csv"
+    found = mistakes_json(path, "--data", data)
+    assert found["mean-twice"]["applicable"] and found["mean-twice"]["first"] is not None

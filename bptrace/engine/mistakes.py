@@ -38,7 +38,8 @@ The mistakes, in order:
    right.
 9. transpose-missing (partial). In a layer h = W @ v (+ b), the backward pass uses W instead of
    Wᵀ: ∂h[i]/∂v[j] taken as W[j,i] instead of W[i,j]. Only a square W lets a student make it (any
-   other meets a shape error). Where v is the input, only ∂L/∂x goes wrong.
+   other meets a shape error). Where v is an input, only ∂L/∂x would go wrong,
+   which no table a student fills in shows: the mistake is then not applicable.
 """
 
 from __future__ import annotations
@@ -172,9 +173,18 @@ def not_applicable(graph: Graph, mistake: Mistake) -> str | None:
         if graph.settings["reduction"] != "mean":
             return "reduction = sum: no mean to take"
     elif mistake.id == "transpose-missing":
-        if not _square_products(graph):
+        square = _square_products(graph)
+        if not square:
             return "no square W @ v layer"
+        # ∂L/∂v goes wrong; where v is an input, no param's gradient passes back through it
+        if not any(_on_paths(graph, v, needed) for _h, _w, v, _n in square):
+            return "W @ v is square only where v is an input"
     return None
+
+
+def _on_paths(graph: Graph, v: str, needed: frozenset[str]) -> bool:
+    """Tell whether any element of the vector (or matrix) `v` depends on a param."""
+    return any(name == v or name.startswith(f"{v}[") for name in needed if name not in graph.params)
 
 
 def student_graph(graph: Graph, mistake: Mistake) -> Graph:

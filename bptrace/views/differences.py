@@ -82,12 +82,20 @@ def groups(
     or `acts` (the change itself) where no cell it was computed from changed."""
     first = comparison.first
     current: list[Difference] = []
-    for d in (*comparison.differences, None):
+    shown = [d for d in comparison.differences if not _carried(d)]
+    for d in (*shown, None):
         if current and (d is None or d.cell.key[:2] != current[0].cell.key[:2]):
             yield _group(current, first, loss, w, acts, max_rows)
             current = []
         if d is not None:
             current.append(d)
+
+
+def _carried(d: Difference) -> bool:
+    """Tell whether a difference only repeats the one before it: a param's value at a step is the
+    last step's `after`, shown in its updates table."""
+    step, table, subject, _ = d.cell.key
+    return table == "leaves" and d.cause == (step - 1, "updates", subject, "after")
 
 
 def _group(
@@ -132,6 +140,8 @@ def why(d: Difference, loss: str, w: Writer, acts: str) -> str:
             return f"{acts}: {formulas}"
         return acts
     cause = label(d.cause, loss, w)
+    if d.cause[1] == "partials":  # ∂L/∂a the local derivative, not the gradient ∂L/∂a
+        cause = f"local {cause}"
     if d.cause[0] != d.cell.step:
         cause += f" at step {d.cause[0]}"
     return f"from {cause}"
