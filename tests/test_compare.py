@@ -8,6 +8,7 @@ and the gradients w1 0.678, b1 0.339, w2 -1.243, b2 -1.13.
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from conftest import LARGE, NETWORKS, ROOT, load
@@ -192,3 +193,41 @@ def test_mistakes_works_on_the_large_example_with_its_data():
     path, data = ROOT / "networks" / "mnist_like.bp", ROOT / "networks" / "digits.csv"
     found = mistakes_json(path, "--data", data)
     assert found["mean-twice"]["applicable"] and found["mean-twice"]["first"] is not None
+
+
+DIVERGES = """\
+input x = 2
+target y = 1
+param w = 3
+loss L = 1/2*(y - exp(w*x))^2
+set lr = 0.001
+"""
+
+
+def test_a_mistake_that_makes_training_fail_is_compared_up_to_the_fault(tmp_path):
+    # ∂L/∂w = -(y - e^(wx))·x·e^(wx) = 321,750 at w = 3: the right step moves w to 3 - 321.75,
+    # the flipped one to 3 + 321.75, where e^(2w) overflows at step 2
+    path = tmp_path / "diverges.bp"
+    path.write_text(DIVERGES)
+    found = mistakes_json(path, "--steps", "3")
+    flipped = found["sign-flipped"]
+    assert flipped["mistaken_value"] == pytest.approx(
+        3 + 0.001 * (math.exp(6) - 1) * 2 * math.exp(6)
+    )
+    assert flipped["fails"]["step"] == 2 and "step 2" in flipped["fails"]["message"]
+    text = invoke("mistakes", path, "--steps", "3")
+    assert text.exit_code == 0 and "then training stops at step 2" in text.output
+
+
+def test_a_comparison_whose_second_run_fails_says_where(tmp_path):
+    path = tmp_path / "diverges.bp"
+    # y = 1000: ∂L/∂w = -(1000 - e⁶)·2·e⁶ ≈ -481,000, so lr = 0.001 moves w to about 484, and
+    # e^(2w) overflows at step 2; lr = 1e-9 moves it by 0.0005
+    path.write_text(DIVERGES.replace("y = 1", "y = 1000").replace("lr = 0.001", "lr = 1e-9"))
+    result = invoke("compare", path, "--vs", "lr=-100", "--steps", "3")
+    assert result.exit_code == 2  # a negative lr is refused, as in the file
+    result = invoke("compare", path, "--vs", "lr=0.001", "-n", "3", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["fails"]["step"] == 2
+    result = invoke("compare", path, "--vs", "lr=0.001", "-n", "3")
+    assert result.exit_code == 0 and "training stops at step 2" in result.output

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from bptrace.cli import process
 from bptrace.cli.commands import UsageProblem, load_network
-from bptrace.errors import BptraceError
+from bptrace.errors import BptraceError, NumericFault
 from bptrace.language.diagnostics import escaped
 
 
@@ -89,6 +89,17 @@ def records(graph, steps: int, lr: float | None, mistake=None):
     return trace(graph, steps, lr, batches=batches, mistake=mistake)
 
 
+def collected(records) -> tuple[list, NumericFault | None]:
+    """Return a trace's records up to a numeric fault, and the fault (None when it ran through)."""
+    got = []
+    try:
+        for record in records:
+            got.append(record)
+    except NumericFault as fault:
+        return got, fault
+    return got, None
+
+
 def compare(source: str, filename: str, how: CompareOptions) -> None:
     """Print which numbers of the trace change under the --vs settings, and why."""
     from bptrace.engine.compare import compare as compared
@@ -98,9 +109,11 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
 
     graph = load_network(source, filename, how.seed, how.data)
     other = _other(source, graph, how)
-    comparison = compared(
-        graph, records(graph, how.steps, how.lr), other, records(other, how.steps, how.lr)
-    )
+    right, fault = collected(records(graph, how.steps, how.lr))
+    if fault is not None:  # as `run` would stop
+        raise fault
+    theirs, fails = collected(records(other, how.steps, how.lr))
+    comparison = compared(graph, right, other, theirs)
     given = ", ".join(s.replace("=", " = ", 1) for s in how.vs)
     if how.json:
         doc = {
@@ -109,6 +122,7 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
             "a": "as written",
             "b": {s.partition("=")[0].strip(): s.partition("=")[2].strip() for s in how.vs},
             **differences.to_json(comparison, graph.loss),
+            "fails": _failure(fails),
         }
         process.write_utf8(json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n")
         return
@@ -116,10 +130,17 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
     view = View(precision=how.precision, notation=process.notation(out, how.ascii_math, graph))
     w = _writer(view)
     lines = [f"A: as written.  B: with {given}.", _counted(comparison, graph.loss, w)]
+    if fails is not None:
+        lines.append(f"With {given}, training stops at {fails.message}")
     acts = f"{given} acts here"
     groups = differences.groups(comparison, graph.loss, w, acts, None if how.all_rows else MAX_ROWS)
     title = f"Comparing {escaped(filename)} as written with {given}"
     out.print(render_comparison(title, lines, groups, view, ("A", "B"), comparison.steps))
+
+
+def _failure(fault: NumericFault | None) -> dict | None:
+    """Return where a trace stopped at a numeric fault, as JSON (None when it ran through)."""
+    return None if fault is None else {"step": fault.step, "message": fault.message}
 
 
 def _writer(view):
@@ -173,14 +194,16 @@ def mistakes(source: str, filename: str, how: MistakesOptions) -> None:
         raise UsageProblem(f"--show: no mistake '{how.show}'; {hint}")
     chosen = [MISTAKES[how.show]] if how.show else list(MISTAKES.values())
     found = []
+    right, fault = collected(records(graph, how.steps, how.lr))
+    if fault is not None:  # as `run` would stop
+        raise fault
     for mistake in chosen:
         reason = not_applicable(graph, mistake)
-        comparison = None
+        comparison = fails = None
         if reason is None:
-            right = records(graph, how.steps, how.lr)
-            wrong = records(graph, how.steps, how.lr, mistake)
+            wrong, fails = collected(records(graph, how.steps, how.lr, mistake))
             comparison = compared(graph, right, graph, wrong)
-        found.append((mistake, reason, comparison))
+        found.append((mistake, reason, comparison, fails))
     if how.json:
         _mistakes_json(graph, filename, how, found)
     else:
@@ -192,7 +215,7 @@ def _mistakes_json(graph, filename: str, how: MistakesOptions, found) -> None:
     from bptrace.views.jsonl import number
 
     listed = []
-    for mistake, reason, comparison in found:
+    for mistake, reason, comparison, fails in found:
         entry = {
             "id": mistake.id,
             "title": mistake.title,
@@ -208,6 +231,7 @@ def _mistakes_json(graph, filename: str, how: MistakesOptions, found) -> None:
             entry["mistaken_value"] = None if first is None else number(first.b.value)
             entry["changed"] = sum(not d.formula_only for d in comparison.differences)
             entry["compared"] = comparison.compared
+            entry["fails"] = _failure(fails)
             if how.show:
                 entry["differences"] = differences.to_json(comparison, graph.loss)["differences"]
         listed.append(entry)
@@ -231,7 +255,7 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
     w = _writer(view)
     steps = f"{how.steps} step{'s' if how.steps > 1 else ''}"
     if how.show:
-        mistake, reason, comparison = found[0]
+        mistake, reason, comparison, fails = found[0]
         title = f"{mistake.title} ({mistake.id}) on {escaped(filename)}"
         if comparison is None:
             lines = [f"Not made on this network: {reason}."]
@@ -241,12 +265,14 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
             f"Right: {mistake.right}.  The mistake: {mistake.wrong}.",
             _counted(comparison, graph.loss, w),
         ]
+        if fails is not None:
+            lines.append(f"With this mistake, training stops at {fails.message}")
         rows = None if how.all_rows else MAX_ROWS
         groups = differences.groups(comparison, graph.loss, w, mistake.title, rows)
         out.print(render_comparison(title, lines, groups, view, ("right", "mistake"), how.steps))
         return
     summary = []
-    for mistake, reason, comparison in found:
+    for mistake, reason, comparison, fails in found:
         first = None if comparison is None else comparison.first
         if comparison is None:
             summary.append((mistake, f"not made here: {reason}", "", "", ""))
@@ -258,8 +284,9 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
             where = f"{when}, {differences.TITLES[table].lower()}: "
             where += differences.label(first.cell.key, graph.loss, w)
             changed = sum(not d.formula_only for d in comparison.differences)
-            summary.append(
-                (mistake, where, w.number(first.a.value), w.number(first.b.value), f"{changed:,}")
-            )
+            if fails is not None:
+                where += f"; then training stops at step {fails.step}"
+            right_value, wrong_value = w.number(first.a.value), w.number(first.b.value)
+            summary.append((mistake, where, right_value, wrong_value, f"{changed:,}"))
     title = f"Common mistakes on {escaped(filename)}, {steps}"
     out.print(render_mistakes(title, summary, view))

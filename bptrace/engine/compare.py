@@ -70,18 +70,19 @@ def compare(
     graph_b: Graph,
     records_b: Iterable[Step | Final],
 ) -> Comparison:
-    """Return how the second trace's cells differ from the first's, step by step."""
+    """Return how the second trace's cells differ from the first's, step by step, as far as both
+    go (a trace that stopped at a numeric fault is compared up to it)."""
     found: list[Difference] = []
     differing: set[Key] = set()
     compared = steps = 0
-    for ra, rb in zip(records_a, records_b, strict=True):
+    for ra, rb in zip(records_a, records_b):
         if isinstance(ra, Step) and isinstance(rb, Step):
             steps += 1
             pairs = _paired(cells(graph_a, ra), cells(graph_b, rb))
         elif isinstance(ra, Final) and isinstance(rb, Final):
             pairs = _paired(final_cells(graph_a, ra), final_cells(graph_b, rb))
-        else:  # pragma: no cover - both traces run the same number of steps
-            raise ValueError("the traces are not in step")
+        else:  # one trace stopped early: it ends with its last step, the other goes on
+            break
         for a, b in pairs:
             compared += 1
             # A formula that differs is where the change acts, whatever its numbers come from.
