@@ -297,8 +297,12 @@ def _kinks(graph: Graph, used: frozenset[str]) -> Watch | None:
     if graph.samples is not None:
         return None
     exprs = {node.name: node.expr for node in graph.nodes}
+    tie = str(graph.settings["tie"])
     found = [
-        k for node in graph.nodes if node.name in used for k in kinks(node.name, node.expr, exprs)
+        k
+        for node in graph.nodes
+        if node.name in used
+        for k in kinks(node.name, node.expr, exprs, tie)
     ]
     return Watch(found, exprs) if found else None
 
@@ -535,9 +539,8 @@ def _step(
     chains = Chains(names, dict(zip(names, gradient)), plan.chains, partial_values)
     optimizer = OPTIMIZERS[str(graph.settings["optimizer"])]
     settings = {name: float(graph.settings[name]) for name in optimizer.settings}
-    moved = list(
-        map(optimizer.step, params, gradient, states, repeat(k), repeat(lr), repeat(settings))
-    )
+    step = optimizer.step_under(graph.settings)
+    moved = list(map(step, params, gradient, states, repeat(k), repeat(lr), repeat(settings)))
     after, state = [m[0] for m in moved], [m[1] for m in moved]
     if not finite(sum(after)):  # one check for all (an overflowing sum only costs the search)
         for name, before, grad, new in zip(names, params, gradient, after):
