@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from bptrace.engine.algebra import rename, replace, simplify
 from bptrace.engine.conventions import CONVENTIONS
@@ -282,12 +283,15 @@ def _conventions(statements) -> tuple[dict[str, float | str], dict[str, Setting]
     They are read before any node, wherever the file sets them; a second `set` of one is
     reported where the statements are read in order.
     """
-    found: dict[str, float | str] = {name: SETTINGS[name] for name in _DERIVED_BY}
+    found: dict[str, Fraction | float | str] = {name: SETTINGS[name] for name in _DERIVED_BY}
     written: dict[str, Setting] = {}
     for s in statements:
         if isinstance(s, Setting) and s.name in found and s.name not in written:
             found[s.name] = _setting(s)
             written[s.name] = s
+            exact = simplify(s.value) if not isinstance(found[s.name], str) else None
+            if isinstance(exact, Num) and isinstance(exact.value, Fraction):
+                found[s.name] = exact.value  # relu_at_0 = 1/3 is written heaviside(z, 1/3)
     return found, written
 
 

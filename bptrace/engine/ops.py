@@ -252,9 +252,9 @@ def _never(name: str):
     return lambda *args: f"{name}({', '.join(_n(a) for a in args)}) is not finite"
 
 
-def _exact(c: float) -> Num:
-    """Return a setting's number as a formula writes it: 0.3 as 3/10, exactly its shortest text."""
-    return num(Fraction(repr(c)))
+def _exact(c: Fraction | float) -> Num:
+    """Return a setting's number as a formula writes it: as written, or a float's shortest text."""
+    return num(c if isinstance(c, Fraction) else Fraction(repr(c)))
 
 
 # max's and min's partials under each `set tie`: on a tie (b − a = 0) the whole gradient goes to
