@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -463,3 +464,48 @@ def test_near_a_tie_the_warning_names_the_convention():
     record = next(r for r in trace(graph, 1) if isinstance(r, Step))
     assert record.kinks and "half the gradient to each argument" in record.kinks[0].hint
     assert not math.isnan(record.loss)
+
+
+# -- docs/conventions.md -------------------------------------------------------------------------
+
+
+def doc_networks() -> list[str]:
+    doc = (ROOT / "docs" / "conventions.md").read_text("utf-8")
+    blocks = doc.split("```")[1::2]
+    return [b for b in blocks if re.search(r"^loss \w+ =", b, re.MULTILINE)]
+
+
+def test_every_network_in_the_conventions_page_builds():
+    assert len(doc_networks()) >= 4
+    for text in doc_networks():
+        assert load(text).loss
+
+
+def test_the_published_example_after_one_update_as_the_page_says():
+    (text,) = [t for t in doc_networks() if "w8 = 0.55" in t]
+    final = [r for r in trace(load(text), 1)][-1]
+
+    # the same network by hand: all weights from one backward pass, biases fixed
+    def sigma(z):
+        return 1 / (1 + math.exp(-z))
+
+    w = [0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55]
+    i1, i2, t1, t2, b1, b2 = 0.05, 0.10, 0.01, 0.99, 0.35, 0.60
+
+    def forward(w):
+        h1 = sigma(w[0] * i1 + w[1] * i2 + b1)
+        h2 = sigma(w[2] * i1 + w[3] * i2 + b1)
+        o1 = sigma(w[4] * h1 + w[5] * h2 + b2)
+        o2 = sigma(w[6] * h1 + w[7] * h2 + b2)
+        return h1, h2, o1, o2, 0.5 * (t1 - o1) ** 2 + 0.5 * (t2 - o2) ** 2
+
+    h1, h2, o1, o2, _ = forward(w)
+    d1, d2 = (o1 - t1) * o1 * (1 - o1), (o2 - t2) * o2 * (1 - o2)
+    e1 = (d1 * w[4] + d2 * w[6]) * h1 * (1 - h1)
+    e2 = (d1 * w[5] + d2 * w[7]) * h2 * (1 - h2)
+    g = [e1 * i1, e1 * i2, e2 * i1, e2 * i2, d1 * h1, d1 * h2, d2 * h1, d2 * h2]
+    after = forward([wi - 0.5 * gi for wi, gi in zip(w, g)])[-1]
+    assert final.loss == pytest.approx(after, rel=1e-14)
+    assert f"{final.loss:.9f}" == "0.291027774"
+    doc = (ROOT / "docs" / "conventions.md").read_text("utf-8")
+    assert "| 0.291027774 |" in doc and "0.298371109" in doc
