@@ -509,3 +509,18 @@ def test_the_published_example_after_one_update_as_the_page_says():
     assert f"{final.loss:.9f}" == "0.291027774"
     doc = (ROOT / "docs" / "conventions.md").read_text("utf-8")
     assert "| 0.291027774 |" in doc and "0.298371109" in doc
+
+
+def test_a_convention_of_functions_the_network_never_calls_is_warned(tmp_path):
+    path = tmp_path / "net.bp"
+    path.write_text("param w = 2\nloss L = w^2\nset tie = split\nset relu_at_0 = 1\n", "utf-8")
+    result = invoke("run", str(path), "--steps", "1")
+    assert result.exit_code == 0
+    assert "3:5: warning: 'tie' changes nothing here: the network calls no max or min" in (
+        result.stderr
+    )
+    assert "4:5: warning: 'relu_at_0' changes nothing here: the network calls no relu" in (
+        result.stderr
+    )
+    path.write_text("param w = 2\nloss L = w^2\nset tie = first\n", "utf-8")
+    assert invoke("run", str(path), "--steps", "1").stderr == ""

@@ -40,9 +40,9 @@ CONVENTIONS: dict[str, Convention] = {
             None,
             "how a batch's loss and gradients come from its samples': their mean (1/m) or sum",
             "with sum, the loss and every gradient are m times the mean's, for m samples a batch",
-            "mean: PyTorch's MSELoss and CrossEntropyLoss (reduction='mean'), Goodfellow et al., "
-            "Deep Learning (2016) §5.9; sum: Rumelhart, Hinton & Williams (1986), Nielsen, "
-            "Neural Networks and Deep Learning ch. 2",
+            "mean: PyTorch's MSELoss and CrossEntropyLoss (reduction='mean'), Nielsen, Neural "
+            "Networks and Deep Learning (C = 1/2n Σ); sum: Rumelhart, Hinton & Williams, Nature "
+            "(1986) (E = ½ Σ over the cases)",
         ),
         Convention(
             "half",
@@ -52,7 +52,7 @@ CONVENTIONS: dict[str, Convention] = {
             "the ½ in front of a squared error: as written, added where missing, or dropped",
             "without the ½ every gradient doubles, and the loss too; adding it halves them",
             "½·squared error: Goodfellow et al., Deep Learning (2016) §6.2.1.1, Bishop, Pattern "
-            "Recognition and Machine Learning (2006) eq. 5.11; without: PyTorch's MSELoss",
+            "Recognition and Machine Learning (2006) §5.2; without: PyTorch's MSELoss",
         ),
         Convention(
             "relu_at_0",
@@ -61,8 +61,9 @@ CONVENTIONS: dict[str, Convention] = {
             (0.0, 1.0),
             "relu′(0), the slope taken at relu's kink: any number from 0 to 1",
             "only where a relu's argument is exactly 0: its partial there is the value set",
-            "0: PyTorch's and JAX's relu (the gradient at 0 is 0); any value in [0, 1] is a "
-            "subgradient (Goodfellow et al., Deep Learning (2016) §6.3)",
+            "0: PyTorch's relu and jax.nn.relu (see Bertoin et al., Numerical influence of "
+            "ReLU'(0) on backpropagation, NeurIPS 2021); any value in [0, 1] is a subgradient "
+            "(Goodfellow et al., Deep Learning (2016) §6.3)",
         ),
         Convention(
             "tie",
@@ -72,8 +73,8 @@ CONVENTIONS: dict[str, Convention] = {
             "max's and min's gradient where their arguments are equal: to the first, half to "
             "each, or to the last",
             "only where a max's or min's arguments are equal: which of them the gradient reaches",
-            "split: torch.maximum and torch.minimum (the gradient is split evenly on a tie); "
-            "first: Python's max, and bptrace before conventions",
+            "split: torch.maximum and torch.minimum (half the gradient to each on a tie); "
+            "first: `a if a >= b else b` in a hand-written backward pass, and bptrace's own",
         ),
         Convention(
             "momentum_form",
@@ -86,10 +87,11 @@ CONVENTIONS: dict[str, Convention] = {
             "fixed; nesterov: the params move by α(g + μv), a look-ahead step",
             "pytorch: torch.optim.SGD (momentum, no dampening); sutskever: Sutskever, Martens, "
             "Dahl & Hinton, On the importance of initialization and momentum in deep learning "
-            "(ICML 2013) eq. 1-2; nesterov: torch.optim.SGD(nesterov=True), after Nesterov (1983)",
+            "(ICML 2013) eq. 1-2, as PyTorch's SGD documentation contrasts it; nesterov: "
+            "torch.optim.SGD(nesterov=True), after Nesterov (1983)",
         ),
     )
 }
 
-# The conventions the derivation of a node reads (the others act after the backward pass).
+# Each convention's default, by name.
 DEFAULTS: dict[str, float | str] = {c.name: c.default for c in CONVENTIONS.values()}

@@ -12,13 +12,14 @@ from bptrace.engine.conventions import CONVENTIONS
 from bptrace.engine.evaluate import LOAD, Program, compile_expr, find_fault, run
 from bptrace.engine.half import with_half, without_half
 from bptrace.engine.lazy import numpy
-from bptrace.engine.ops import derivative
+from bptrace.engine.ops import FUNCTIONS, derivative
 from bptrace.engine.optimizers import OPTIMIZERS, SETTING_RANGES
 from bptrace.errors import NetworkError, NetworkWarning, Span
 from bptrace.language.diagnostics import NAME_HINTS, SETTING_HINTS, did_you_mean
 from bptrace.language.printer import show
 from bptrace.language.syntax import (
     Assignment,
+    Call,
     Declaration,
     Draw,
     Expr,
@@ -29,6 +30,7 @@ from bptrace.language.syntax import (
     Setting,
     Statement,
     names_in,
+    walk,
 )
 
 # Every setting with its default.
@@ -230,7 +232,11 @@ def build_graph(
         hint = f"write `loss {last_node.name} = ...`" if last_node else "write `loss L = EXPR`"
         raise NetworkError("no loss: mark one node with `loss`", span, hint)
     samples = len(first.value) if first is not None else None
-    found = _warnings(leaves, nodes, loss.name) + _unused_settings(settings, set_on)
+    found = (
+        _warnings(leaves, nodes, loss.name)
+        + _unused_settings(settings, set_on)
+        + _idle_conventions(nodes, settings, set_on)
+    )
     # as --batch-size is refused there (with --data, see data.with_data)
     if samples is None and settings["batch"]:
         found += (
@@ -272,6 +278,31 @@ def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[NetworkWa
                     f"{settings['optimizer']}",
                     span,
                     f"add `set optimizer = {owner}`, or remove it",
+                )
+            )
+    return tuple(found)
+
+
+def _idle_conventions(
+    nodes: list[Node], settings: dict, set_on: dict[str, Span]
+) -> tuple[NetworkWarning, ...]:
+    """Warn of a convention of functions the network never calls: `set tie = split` without max
+    or min (its default, written out, changes nothing anywhere: no warning)."""
+    found = []
+    for name, span in set_on.items():
+        fns = tuple(fn for fn, op in FUNCTIONS.items() if op.convention == name)
+        if (
+            fns
+            and settings[name] != SETTINGS[name]
+            and not any(
+                isinstance(e, Call) and e.fn in fns for node in nodes for e in walk(node.expr)
+            )
+        ):
+            found.append(
+                NetworkWarning(
+                    f"'{name}' changes nothing here: the network calls no {' or '.join(fns)}",
+                    span,
+                    "remove it",
                 )
             )
     return tuple(found)
