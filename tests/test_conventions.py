@@ -20,9 +20,7 @@ from bptrace.engine.conventions import CONVENTIONS
 from bptrace.engine.evaluate import run
 from bptrace.engine.graph import SETTINGS, build_graph
 from bptrace.engine.ops import FUNCTIONS
-from bptrace.engine.overrides import convention_value, with_conventions
 from bptrace.engine.tracer import Step, trace
-from bptrace.errors import BadArgument
 from bptrace.language.parser import parse
 from bptrace.language.printer import show
 
@@ -407,7 +405,7 @@ def test_json_lists_the_conventions_not_at_their_defaults(tmp_path):
             assert set(records[1]["updates"][0]["state"]) == {"velocity", "direction"}
 
 
-# -- the table of conventions, and overrides ------------------------------------------------------
+# -- the table of conventions --------------------------------------------------------------------
 
 
 def test_every_convention_is_a_setting_with_its_default():
@@ -426,35 +424,14 @@ def test_the_conventions_load_without_numpy():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
-def test_an_override_is_as_if_the_file_set_it():
+def test_a_setting_appended_to_the_statements_is_as_if_the_file_set_it():
+    # how `compare --vs` builds its second network: the file's statements, then the `set`
     text = (ROOT / "networks" / "two_layer.bp").read_text("utf-8")
-    values = {"half": "false", "tie": "split", "relu_at_0": convention_value("relu_at_0", "1/4")}
-    overridden = build_graph(with_conventions(parse(text), values))
-    written = load(text + "\nset half = false\nset tie = split\nset relu_at_0 = 0.25\n")
-    assert grads(overridden) == grads(written)
-    assert {k: overridden.settings[k] for k in values} == values
-    # in place of the file's own
-    again = build_graph(with_conventions(parse(text + "\nset tie = last\n"), {"tie": "split"}))
-    assert again.settings["tie"] == "split"
-
-
-@pytest.mark.parametrize(
-    ("name", "text", "message"),
-    [
-        ("ties", "split", "did you mean 'tie'?"),
-        ("tie", "splt", "did you mean 'split'?"),
-        ("relu_at_0", "2", "from 0 to 1"),
-        ("relu_at_0", "nan", "from 0 to 1"),
-    ],
-)
-def test_a_bad_override_is_a_bad_argument(name, text, message):
-    with pytest.raises(BadArgument, match=message):
-        convention_value(name, text)
-
-
-def test_half_false_override_without_a_half_is_a_bad_argument():
-    with pytest.raises(BadArgument, match="has none"):
-        with_conventions(parse("param w = 2\nloss L = w^2\n"), {"half": "false"})
+    given = parse("set half = false\nset tie = split\nset relu_at_0 = 1/4\n")
+    appended = build_graph((*parse(text), *given))
+    written = load("set half = false\n" + text + "\nset tie = split\nset relu_at_0 = 0.25\n")
+    assert grads(appended) == grads(written)
+    assert show(appended.nodes[-1].expr) == show(written.nodes[-1].expr) == "(y - a2)^2"
 
 
 def test_near_a_tie_the_warning_names_the_convention():

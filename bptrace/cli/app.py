@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from bptrace import __version__
-from bptrace.cli import commands, files, options, process, runs
+from bptrace.cli import commands, differ, files, options, process, runs
 from bptrace.cli.options import AllRows, AsciiMath, Data, Lr, Precision, RunSeed, Seed
 from bptrace.errors import (
     EXIT_CHECK,
@@ -523,6 +523,90 @@ def nudge(
     options.check_lr(lr)
     how = commands.NudgeOptions(param, by, step, lr, precision, ascii_math, seed)
     _guarded(file, commands.nudge, how)
+
+
+@app.command(
+    cls=options.Command,
+    help="Run FILE as written and with other settings (--vs half=false), and show which numbers "
+    "change and why.",
+)
+def compare(
+    file: Annotated[
+        Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")
+    ],
+    vs: Annotated[
+        list[str],
+        typer.Option(
+            "--vs",
+            metavar="SETTING=VALUE",
+            help="A setting of the second run, as `set SETTING = VALUE` in the file would set it "
+            "(repeatable): half=false, tie=split, relu_at_0=1, momentum_form=nesterov, "
+            "reduction=sum, lr=0.5, optimizer=adam, …",
+            show_default=False,
+        ),
+    ],
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Steps of training."
+        ),
+    ] = 1,
+    lr: Lr = None,
+    precision: Precision = 4,
+    seed: Seed = None,
+    ascii_math: AsciiMath = False,
+    data: Data = None,
+    all_rows: AllRows = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Write the differences as one JSON document.")
+    ] = False,
+) -> None:
+    """Compare FILE's trace under two conventions."""
+    options.check_lr(lr)
+    how = differ.CompareOptions(
+        tuple(vs), steps, lr, precision, seed, ascii_math, data, all_rows, json
+    )
+    _guarded(file, differ.compare, how)
+
+
+@app.command(
+    cls=options.Command,
+    help="Run FILE with each common student mistake and show where each first departs from the "
+    "right trace; --show ID shows one in full.",
+)
+def mistakes(
+    file: Annotated[
+        Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")
+    ],
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Steps of training."
+        ),
+    ] = 1,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            "--show",
+            metavar="ID",
+            help="Show every number one mistake changes, and why (ids as listed).",
+            show_default=False,
+        ),
+    ] = None,
+    lr: Lr = None,
+    precision: Precision = 4,
+    seed: Seed = None,
+    ascii_math: AsciiMath = False,
+    data: Data = None,
+    all_rows: AllRows = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Write what each mistake changes as one JSON document.")
+    ] = False,
+) -> None:
+    """Show where each common mistake departs from the right trace."""
+    options.check_lr(lr)
+    how = differ.MistakesOptions(steps, lr, precision, seed, ascii_math, data, show, all_rows, json)
+    _guarded(file, differ.mistakes, how)
 
 
 @app.command(cls=options.Command)

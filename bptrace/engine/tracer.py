@@ -22,6 +22,8 @@ from bptrace.language.printer import format_number, show
 if TYPE_CHECKING:
     import numpy as np
 
+    from bptrace.engine.mistakes import Mistake
+
 
 @dataclass(slots=True)
 class Partial:
@@ -238,9 +240,17 @@ def trace(
     lr: float | None = None,
     max_paths: int = 8,
     batches: Batches | None = None,
+    mistake: Mistake | None = None,
 ) -> Iterator[Step | Final]:
-    """Yield a Step record for each training step, then a Final record."""
+    """Yield a Step record for each training step, then a Final record.
+
+    With a `mistake` (see mistakes.py), each step is computed as a student making it would.
+    """
     lr = graph.settings["lr"] if lr is None else lr
+    if mistake is not None:
+        from bptrace.engine.mistakes import student_graph  # a run with no mistake never loads it
+
+        graph = student_graph(graph, mistake)
     needed, used = graph.leads_to_params(), graph.used_by_loss()
     initial = graph.initial_params()
     plan = _Plan(
@@ -254,6 +264,7 @@ def trace(
         {leaf.name: leaf.span for leaf in graph.leaves},
         tuple(initial),
         tuple(leaf.name for leaf in graph.leaves),
+        mistake.id if mistake is not None else None,
     )
     # in plan.params' order; plain floats: the fast path of ops
     params = [float(v) for v in initial.values()]
@@ -443,14 +454,18 @@ class _Plan:
     # the params, in source order: a step's params, grads and updates are lists in this order
     params: tuple[str, ...]
     leaves: tuple[str, ...]  # every leaf, in source order: the tape's first slots
+    # the mistake made at the accumulate, reduction or update stage (see mistakes.py), by its id
+    mistake: str | None = None
 
 
 def _backward(plan: _Plan, values: dict[str, Any], step: int, indices=None):
     """Return ∂loss/∂name for every name and every local partial's value, by reverse accumulation.
 
     With samples, each is an array: sample i's loss differentiated with respect to sample i's values
-    (the batch's gradient of a param is then their mean or sum, see `batch`).
+    (the batch's gradient of a param is then their mean or sum, see `batch`). With the mistake
+    overwrite-at-fork, each contribution replaces the one before instead of adding to it.
     """
+    overwrite = plan.mistake == "overwrite-at-fork"
     graph = plan.graph
     grads = dict.fromkeys(values, 0.0)
     grads[graph.loss] = 1.0
@@ -466,7 +481,7 @@ def _backward(plan: _Plan, values: dict[str, Any], step: int, indices=None):
                 where = f"local derivative d{edge.of}/d{edge.wrt} = {show(edge.formula)}"
                 raise _fault(step, where, edge.formula, values, node.expr.span, indices=indices)
             partials[(edge.of, edge.wrt)] = value
-            grads[edge.wrt] = grads[edge.wrt] + adjoint * value
+            grads[edge.wrt] = adjoint * value if overwrite else grads[edge.wrt] + adjoint * value
     for leaf in graph.leaves:
         if leaf.kind == "param" and not finite(grads[leaf.name]):
             detail = f"is {grads[leaf.name]}: the gradients overflow"
@@ -487,7 +502,11 @@ def _passes(plan: _Plan, params, k: int, indices=None):
         if indices is None
         else {name: _pick(value, indices) for name, value in plan.data.items()}
     )
-    fast = forward_backward(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
+    fast = (
+        forward_backward(tape, _leaves(plan, params, data), arrays=graph.samples is not None)
+        if plan.mistake != "overwrite-at-fork"  # the tape adds at a fork: name by name instead
+        else None
+    )
     if fast is None:
         values = forward(graph, dict(zip(plan.params, params)), plan.used, k, indices=indices)
         return (values, *_backward(plan, values, k, indices))
@@ -534,16 +553,22 @@ def _step(
     partials = Partials(plan.shown, partial_values)
     if graph.samples:  # the batch's: per-sample gradients averaged (or summed)
         gradient = [batch(graph, grads[p], size) for p in names]
+        if plan.mistake == "mean-twice" and graph.settings["reduction"] == "mean":
+            gradient = [g / (size or graph.samples) for g in gradient]
     else:
         gradient = grads.take(names) if isinstance(grads, Slots) else [grads[p] for p in names]
-    chains = Chains(names, dict(zip(names, gradient)), plan.chains, partial_values)
     optimizer = OPTIMIZERS[str(graph.settings["optimizer"])]
     settings = {name: float(graph.settings[name]) for name in optimizer.settings}
-    step = optimizer.step_under(graph.settings)
-    moved = list(map(step, params, gradient, states, repeat(k), repeat(lr), repeat(settings)))
+    given = gradient if plan.mistake != "sign-flipped" else [-g for g in gradient]
+    if plan.mistake == "one-at-a-time":
+        moved, grads = _one_at_a_time(plan, params, gradient, grads, states, (k, lr, indices))
+    else:
+        step = optimizer.step_under(graph.settings)  # in its `set momentum_form`
+        moved = list(map(step, params, given, states, repeat(k), repeat(lr), repeat(settings)))
+    chains = Chains(names, dict(zip(names, gradient)), plan.chains, partial_values)
     after, state = [m[0] for m in moved], [m[1] for m in moved]
     if not finite(sum(after)):  # one check for all (an overflowing sum only costs the search)
-        for name, before, grad, new in zip(names, params, gradient, after):
+        for name, before, grad, new in zip(names, params, given, after):
             if not finite(new):
                 detail = f"{before} - {lr}*{grad} is {new}: training diverges; try a smaller lr"
                 if optimizer.name != "sgd":
@@ -568,6 +593,29 @@ def _step(
         picked,
         partial_values,
     )
+
+
+def _one_at_a_time(plan: _Plan, params, gradient: list, grads, states, step: tuple):
+    """Return the moves of params updated one at a time in source order (the mistake one-at-a-time),
+    and the step's gradients with each param's own.
+
+    `gradient` (the batch's, changed in place) and `grads` are the step's first pass's; each param
+    after the first is given the gradient of a fresh pass with the params before it moved.
+    """
+    graph, (k, lr, indices) = plan.graph, step
+    optimizer = OPTIMIZERS[str(graph.settings["optimizer"])]
+    settings = {name: float(graph.settings[name]) for name in optimizer.settings}
+    size = len(indices) if indices is not None else None
+    current, grads, moved = list(params), dict(grads), []
+    for i, name in enumerate(plan.params):
+        if i:
+            fresh = _passes(plan, current, k, indices)[1][name]
+            grads[name] = fresh
+            gradient[i] = batch(graph, fresh, size) if graph.samples else fresh
+        step = optimizer.step_under(graph.settings)
+        moved.append(step(current[i], gradient[i], states[i], k, lr, settings))
+        current[i] = moved[-1][0]
+    return moved, grads
 
 
 def _fault(

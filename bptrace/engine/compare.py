@@ -1,0 +1,149 @@
+"""Compare two traces of one network cell by cell: which numbers differ, and where each difference
+comes from.
+
+A cell differs either because a cell it was computed from differs (its `cause`), or, where none
+does, because the change itself acts there: a convention's or a mistake's formula, optimiser or
+update. The first difference in the order the tables show a step is the first divergence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bptrace.engine.cells import Cell, Key, cells, final_cells
+from bptrace.engine.graph import Graph
+from bptrace.engine.lazy import numpy
+from bptrace.engine.tracer import Final, Step
+
+# Two numbers within this relative distance are the same: conventions that move params the same
+# way by other arithmetic (momentum's two forms) differ in the last bits only.
+SAME = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One cell that differs: its two versions (None where one trace has no such cell), the first
+    differing cell it was computed from (None where the change itself acts), and b/a where that is
+    one number."""
+
+    a: Cell | None
+    b: Cell | None
+    cause: Key | None
+    ratio: float | None
+
+    @property
+    def cell(self) -> Cell:
+        """Return the cell, as the first trace has it (or the second, where the first has none)."""
+        return self.a if self.a is not None else self.b  # type: ignore[return-value]
+
+    @property
+    def formula_only(self) -> bool:
+        """Tell whether only the formula differs: the same number by another formula."""
+        return self.a is not None and self.b is not None and same(self.a.value, self.b.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The differences between two traces, in the order their tables show them."""
+
+    differences: tuple[Difference, ...]
+    compared: int  # cells compared in all
+    steps: int
+
+    @property
+    def first(self) -> Difference | None:
+        """Return the first divergence: the first cell whose number differs."""
+        return next((d for d in self.differences if not d.formula_only), None)
+
+    @property
+    def roots(self) -> tuple[Difference, ...]:
+        """Return the differences the change makes itself (no differing cell leads to them)."""
+        return tuple(d for d in self.differences if d.cause is None)
+
+
+def compare(
+    graph_a: Graph,
+    records_a: Iterable[Step | Final],
+    graph_b: Graph,
+    records_b: Iterable[Step | Final],
+) -> Comparison:
+    """Return how the second trace's cells differ from the first's, step by step."""
+    found: list[Difference] = []
+    differing: set[Key] = set()
+    compared = steps = 0
+    for ra, rb in zip(records_a, records_b, strict=True):
+        if isinstance(ra, Step) and isinstance(rb, Step):
+            steps += 1
+            pairs = _paired(cells(graph_a, ra), cells(graph_b, rb))
+        elif isinstance(ra, Final) and isinstance(rb, Final):
+            pairs = _paired(final_cells(graph_a, ra), final_cells(graph_b, rb))
+        else:  # pragma: no cover - both traces run the same number of steps
+            raise ValueError("the traces are not in step")
+        for a, b in pairs:
+            compared += 1
+            # A formula that differs is where the change acts, whatever its numbers come from.
+            formula = a is not None and b is not None and a.formula != b.formula
+            if a is not None and b is not None and not formula and same(a.value, b.value):
+                continue
+            either = a if a is not None else b
+            assert either is not None
+            uses = dict.fromkeys((*(a.uses if a else ()), *(b.uses if b else ())))
+            cause = None if formula else next((key for key in uses if key in differing), None)
+            difference = Difference(a, b, cause, _ratio(a, b))
+            if not difference.formula_only:
+                differing.add(either.key)
+            found.append(difference)
+    return Comparison(tuple(found), compared, steps)
+
+
+def _paired(a: Iterable[Cell], b: Iterable[Cell]) -> list[tuple[Cell | None, Cell | None]]:
+    """Return two steps' cells paired by key, in order: a cell only one has where that one has it
+    (momentum's velocity before the update it makes)."""
+    mine, theirs = list(a), {cell.key: cell for cell in b}
+    keys, order = {cell.key for cell in mine}, list(theirs)
+    pairs: list[tuple[Cell | None, Cell | None]] = []
+    at = 0
+    for cell in mine:
+        if cell.key in theirs:
+            while order[at] != cell.key:  # theirs before it, that mine lacks
+                if order[at] not in keys:
+                    pairs.append((None, theirs[order[at]]))
+                at += 1
+            at += 1
+        pairs.append((cell, theirs.get(cell.key)))
+    pairs.extend((None, theirs[key]) for key in order[at:] if key not in keys)
+    return pairs
+
+
+def same(a: Any, b: Any) -> bool:
+    """Tell whether two numbers (or arrays of one per sample) are the same, to SAME."""
+    if isinstance(a, float) and isinstance(b, float):
+        if a == b or (math.isnan(a) and math.isnan(b)):
+            return True
+        return abs(a - b) <= SAME * max(abs(a), abs(b))
+    np = numpy()
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    try:
+        return bool(np.allclose(a, b, rtol=SAME, atol=0.0, equal_nan=True))
+    except ValueError:  # shapes that do not broadcast: a batch of another size
+        return False
+
+
+def _ratio(a: Cell | None, b: Cell | None) -> float | None:
+    """Return b/a where both are one number, or the same factor for every sample; else None."""
+    if a is None or b is None:
+        return None
+    x, y = a.value, b.value
+    if isinstance(x, float) and isinstance(y, float):
+        return y / x if x != 0 and math.isfinite(x) and math.isfinite(y) else None
+    np = numpy()
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or not np.all(np.isfinite(x)) or not np.all(np.isfinite(y)):
+        return None
+    if np.any(x == 0):
+        return None
+    r = y / x
+    return float(r.flat[0]) if np.allclose(r, r.flat[0], rtol=1e-9, atol=0.0) else None

@@ -1,0 +1,81 @@
+"""Render two traces' differences, table by table, with rich: `compare` and `mistakes --show`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Group as Stack
+from rich.console import RenderableType
+from rich.text import Text
+
+from bptrace.views.differences import TITLES, Group
+from bptrace.views.terminal.steps import Heading, View, new_table, titled
+
+FIRST = "first divergence: "
+
+
+def render_groups(
+    groups: Iterable[Group], view: View, names: tuple[str, str], steps: int
+) -> list[RenderableType]:
+    """Return each step's heading and its tables of changed numbers (`names`: the two traces'),
+    the numbers after the last of `steps` under a heading of their own."""
+    parts: list[RenderableType] = []
+    step = 0
+    for group in groups:
+        if group.step != step:
+            step = group.step
+            heading = f"Step {step}" if step <= steps else f"After step {steps}"
+            parts += [Text(""), Heading(heading)]
+        table = new_table(TITLES[group.table], ("", *names, "ratio", "why"), 1, (4,))
+        for row in group.rows:
+            why = Text(row.why)
+            if row.first:
+                why = Text.assemble((FIRST, "bold"), row.why)
+            table.add_row(
+                row.label, row.a, row.b, row.ratio, why, style="bold" if row.first else None
+            )
+        if group.hidden:
+            view.gap(table, (), 5, "changed numbers", group.hidden)
+        if group.summary:
+            table.caption = group.summary.capitalize() + "."
+            table.caption_style = "dim"
+        parts.append(titled(table))
+    return parts
+
+
+def render_comparison(
+    title: str,
+    lines: list[str],
+    groups: Iterable[Group],
+    view: View,
+    names: tuple[str, str],
+    steps: int,
+) -> RenderableType:
+    """Return a comparison: its title, what was compared, then each step's changed tables."""
+    return Stack(
+        Heading(title),
+        Text(""),
+        *(Text(line) for line in lines),
+        *render_groups(groups, view, names, steps),
+        Text(""),
+    )
+
+
+def render_mistakes(title: str, rows: list[tuple], view: View) -> RenderableType:
+    """Return the table of mistakes: where each first departs from the right trace, and by how
+    much; then what each one writes."""
+    table = new_table(
+        "Where each mistake first departs from the right trace",
+        ("mistake", "first departs at", "right", "mistake", "changed"),
+        2,
+    )
+    for mistake, where, right, wrong, changed in rows:
+        style = "dim" if not right else None
+        table.add_row(mistake.id, where, right, wrong, changed, style=style)
+    said = new_table("What each mistake writes", ("mistake", "the mistake", "right"))
+    for mistake, *_ in rows:
+        said.add_row(mistake.id, mistake.wrong, mistake.right)
+    note = "bptrace mistakes FILE --show ID shows every number one mistake changes, and why."
+    return Stack(
+        Heading(title), titled(table), titled(said), Text(""), Text(note, style="dim"), Text("")
+    )
