@@ -45,6 +45,7 @@ RULES = {
     "max(a, b)": lambda a, b: abs(a - b) > 1e-3,
     "min(a, b)": lambda a, b: abs(a - b) > 1e-3,
     "step(a)": lambda a, b: abs(a) > 1e-3,
+    "heaviside(a, b)": lambda a, b: abs(a) > 1e-3,
     "sign(a)": lambda a, b: abs(a) > 1e-3,
     # Compositions exercise the chain rule and the simplifier together.
     "sigmoid(a*b + 1)*tanh(b)": None,

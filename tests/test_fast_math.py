@@ -39,6 +39,7 @@ NUMPY = {
     "max": np.maximum,
     "min": np.minimum,
     "step": lambda x: np.heaviside(x, 0.0),
+    "heaviside": np.heaviside,
     "sign": np.sign,
 }
 SPECIAL = [

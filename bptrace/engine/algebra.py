@@ -264,6 +264,7 @@ def call(fn: str, *args: Expr) -> Expr:
 # What the piecewise functions give on exact numbers: the math table's values (ops.py) on fractions.
 _PIECEWISE = {
     "step": lambda u: 1 if u > 0 else 0,
+    "heaviside": lambda u, c: 1 if u > 0 else c if u == 0 else 0,
     "sign": lambda u: (u > 0) - (u < 0),
     "relu": lambda u: u if u > 0 else 0,
     "abs": abs,

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from bptrace.engine.algebra import rename, replace, simplify
+from bptrace.engine.conventions import CONVENTIONS
 from bptrace.engine.evaluate import LOAD, Program, compile_expr, find_fault, run
+from bptrace.engine.half import with_half, without_half
 from bptrace.engine.lazy import numpy
-from bptrace.engine.ops import derivative
+from bptrace.engine.ops import FUNCTIONS, derivative
 from bptrace.engine.optimizers import OPTIMIZERS, SETTING_RANGES
 from bptrace.errors import NetworkError, NetworkWarning, Span
 from bptrace.language.diagnostics import NAME_HINTS, SETTING_HINTS, did_you_mean
 from bptrace.language.printer import show
 from bptrace.language.syntax import (
     Assignment,
+    Call,
     Declaration,
     Draw,
     Expr,
@@ -25,6 +30,7 @@ from bptrace.language.syntax import (
     Setting,
     Statement,
     names_in,
+    walk,
 )
 
 # Every setting with its default.
@@ -37,11 +43,15 @@ SETTINGS: dict[str, float | str] = {
 }
 for _optimizer in OPTIMIZERS.values():
     SETTINGS.update(_optimizer.settings)
+# the conventions (engine/conventions.py): reduction is among the settings above
+SETTINGS.update({c.name: c.default for c in CONVENTIONS.values() if c.name not in SETTINGS})
 # settings that are words, the default first
 CHOICES = {
-    "reduction": ("mean", "sum"),
     "optimizer": tuple(OPTIMIZERS),
+    **{c.name: c.choices for c in CONVENTIONS.values() if c.choices},
 }
+# the conventions a node's partials or the loss's expression follow: read before any node
+_DERIVED_BY = ("half", "relu_at_0", "tie")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +161,7 @@ def build_graph(
         written = [_setting(s) for s in statements if isinstance(s, Setting) and s.name == "seed"]
         seed = int(written[0]) if written else 0
     rng = _Draws(seed)
+    conventions, set_by = _conventions(statements)
     defined: dict[str, Span] = {}
     leaves: list[Leaf] = []
     nodes: list[Node] = []
@@ -201,9 +212,11 @@ def build_graph(
                     s.span,
                     "mark exactly one node with `loss`",
                 )
+            if s.is_loss and conventions["half"] != "written":
+                s = _halved(s, str(conventions["half"]), set_by["half"])
             loss = s if s.is_loss else loss
             last_node = s
-            nodes.append(_node(s, names, shapes))
+            nodes.append(_node(s, names, shapes, conventions))
             spent += sum(len(edge.program) for edge in nodes[-1].edges)
             if spent > MAX_PARTIALS_IN_ALL:
                 raise NetworkError(
@@ -219,7 +232,11 @@ def build_graph(
         hint = f"write `loss {last_node.name} = ...`" if last_node else "write `loss L = EXPR`"
         raise NetworkError("no loss: mark one node with `loss`", span, hint)
     samples = len(first.value) if first is not None else None
-    found = _warnings(leaves, nodes, loss.name) + _unused_settings(settings, set_on)
+    found = (
+        _warnings(leaves, nodes, loss.name)
+        + _unused_settings(settings, set_on)
+        + _idle_conventions(nodes, settings, set_on)
+    )
     # as --batch-size is refused there (with --data, see data.with_data)
     if samples is None and settings["batch"]:
         found += (
@@ -250,10 +267,10 @@ BATCH_WITHOUT_SAMPLES = (
 
 def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[NetworkWarning, ...]:
     """Warn of an optimiser's setting given while another one trains: `set momentum` with sgd."""
-    used = OPTIMIZERS[str(settings["optimizer"])].settings
+    used = OPTIMIZERS[str(settings["optimizer"])].all_settings
     found = []
     for name, span in set_on.items():
-        owner = next((o.name for o in OPTIMIZERS.values() if name in o.settings), None)
+        owner = next((o.name for o in OPTIMIZERS.values() if name in o.all_settings), None)
         if owner is not None and name not in used:
             found.append(
                 NetworkWarning(
@@ -264,6 +281,64 @@ def _unused_settings(settings: dict, set_on: dict[str, Span]) -> tuple[NetworkWa
                 )
             )
     return tuple(found)
+
+
+def _idle_conventions(
+    nodes: list[Node], settings: dict, set_on: dict[str, Span]
+) -> tuple[NetworkWarning, ...]:
+    """Warn of a convention of functions the network never calls: `set tie = split` without max
+    or min (its default, written out, changes nothing anywhere: no warning)."""
+    found = []
+    for name, span in set_on.items():
+        fns = tuple(fn for fn, op in FUNCTIONS.items() if op.convention == name)
+        if (
+            fns
+            and settings[name] != SETTINGS[name]
+            and not any(
+                isinstance(e, Call) and e.fn in fns for node in nodes for e in walk(node.expr)
+            )
+        ):
+            found.append(
+                NetworkWarning(
+                    f"'{name}' changes nothing here: the network calls no {' or '.join(fns)}",
+                    span,
+                    "remove it",
+                )
+            )
+    return tuple(found)
+
+
+def _conventions(statements) -> tuple[dict[str, float | str], dict[str, Setting]]:
+    """Return the conventions the nodes are derived under, and the settings that wrote them.
+
+    They are read before any node, wherever the file sets them; a second `set` of one is
+    reported where the statements are read in order.
+    """
+    found: dict[str, Fraction | float | str] = {name: SETTINGS[name] for name in _DERIVED_BY}
+    written: dict[str, Setting] = {}
+    for s in statements:
+        if isinstance(s, Setting) and s.name in found and s.name not in written:
+            found[s.name] = _setting(s)
+            written[s.name] = s
+            exact = simplify(s.value) if not isinstance(found[s.name], str) else None
+            if isinstance(exact, Num) and isinstance(exact.value, Fraction):
+                found[s.name] = exact.value  # relu_at_0 = 1/3 is written heaviside(z, 1/3)
+    return found, written
+
+
+def _halved(s: Assignment, half: str, setting: Setting) -> Assignment:
+    """Return the loss `s` with its ½ dropped (`set half = false`) or added (`true`)."""
+    if half == "true":
+        return dataclasses.replace(s, expr=with_half(s.expr))
+    expr = without_half(s.expr)
+    if expr is None:
+        raise NetworkError(
+            f"`set half = false` drops the loss's ½, but the loss '{s.name}' (line "
+            f"{s.span.line}) has none",
+            setting.value.span,
+            "write the loss as 1/2*X, 0.5*X or X/2, or remove this line",
+        )
+    return dataclasses.replace(s, expr=expr)
 
 
 def _leaf(s: Declaration, rng: _Draws) -> Leaf:
@@ -383,6 +458,13 @@ def _setting(s: Setting) -> float | str:
             s.value.span,
             _whole("batch", value, 1),
         )
+    bounds = CONVENTIONS[s.name].bounds if s.name in CONVENTIONS else None
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise NetworkError(
+            f"{s.name} must be from {bounds[0]:g} to {bounds[1]:g}",
+            s.value.span,
+            f"{CONVENTIONS[s.name].doc}; the default is {SETTINGS[s.name]:g}",
+        )
     if s.name in SETTING_RANGES:
         low, high = SETTING_RANGES[s.name]
         if high is not None and not low <= value < high:
@@ -460,7 +542,9 @@ def _product_hint(name: str, defined: dict[str, Span]) -> str | None:
     return None
 
 
-def _node(s: Assignment, names: tuple[Name, ...], shapes: dict[Expr, tuple]) -> Node:
+def _node(
+    s: Assignment, names: tuple[Name, ...], shapes: dict[Expr, tuple], conventions: dict
+) -> Node:
     """Return the node of `s`, with every local partial, derived once per shape of expression.
 
     Big networks repeat a few shapes (tanh(a*w + b) for every unit): the derivatives are worked
@@ -471,7 +555,7 @@ def _node(s: Assignment, names: tuple[Name, ...], shapes: dict[Expr, tuple]) -> 
     shape = rename(s.expr, placeholders)
     derived = shapes.get(shape)
     if derived is None:
-        derived = shapes[shape] = _derive(shape, tuple(placeholders.values()), s)
+        derived = shapes[shape] = _derive(shape, tuple(placeholders.values()), s, conventions)
     back = dict(zip(placeholders.values(), wrts))
     back[_SELF] = s.name
     edges = tuple(
@@ -496,15 +580,16 @@ MAX_PARTIALS_IN_ALL = 20_000_000
 
 
 def _derive(
-    shape: Expr, wrts: tuple[str, ...], s: Assignment
+    shape: Expr, wrts: tuple[str, ...], s: Assignment, conventions: dict
 ) -> tuple[Program, tuple[tuple[Expr, Program], ...]]:
-    """Return a shape's program and, for each name it uses, its partial's formula and program."""
+    """Return a shape's program and, for each name it uses, its partial's formula and program,
+    under `conventions` (relu′(0), max's tie)."""
     expr = simplify(shape)
     partials = []
     uses: dict[int, frozenset[str]] = {}  # the names under each part of expr: see derivative
     size = 0
     for wrt in wrts:
-        formula = derivative(expr, wrt, uses)
+        formula = derivative(expr, wrt, uses, conventions)
         if not isinstance(expr, (Name, Num)):
             # Write σ/tanh/exp derivatives in terms of the node itself: ∂a/∂z = a*(1 - a).
             formula = replace(formula, expr, Name(_SELF))

@@ -1,4 +1,4 @@
-"""Find kinks decided by rounding: relu, step, abs, sign, max or min at an argument near 0.
+"""Find kinks decided by rounding: relu, step, heaviside, abs, sign, max or min near 0.
 
 A lecturer computes z = w·x + b = 0.1·3 − 0.3 = 0 by hand, and relu′(z) = 0. In floats 0.1 is not
 one tenth, z is 5.55e−17, and relu′(z) = 1. A kink's argument (for max and min, the difference of
@@ -22,7 +22,7 @@ from bptrace.engine.evaluate import compile_expr, constant, op_of, run
 from bptrace.errors import Span
 from bptrace.language.syntax import Call, Expr, Name, Num, children, walk
 
-KINKS = ("relu", "step", "abs", "sign", "max", "min")
+KINKS = ("relu", "step", "heaviside", "abs", "sign", "max", "min")
 HALF_ULP = 2.0**-53  # the rounding of one operation, relative to its result
 # an argument larger than this times its operands' size is far from rounding: no bound needed
 SCREEN = 2.0**-30
@@ -38,6 +38,7 @@ class NearKink:
     bound: float  # the rounding error the argument may carry
     step: int
     span: Span
+    tie: str = "first"  # `set tie`: where max's and min's gradient goes on a tie
 
     @property
     def fn(self) -> str:
@@ -63,8 +64,7 @@ class NearKink:
         """Return what the warning means for the trace."""
         if self.fn in ("max", "min"):
             return (
-                f"by hand they may be equal, where {self.fn} sends the whole gradient to its first "
-                "argument: "
+                f"by hand they may be equal, where {self.fn} {_TIE_WORDS[self.tie]}: "
                 "the derivatives and updates from here on may differ from a hand calculation"
             )
         return (
@@ -72,6 +72,13 @@ class NearKink:
             "and updates "
             "from here on may differ from a hand calculation"
         )
+
+
+_TIE_WORDS = {
+    "first": "sends the whole gradient to its first argument",
+    "split": "sends half the gradient to each argument",
+    "last": "sends the whole gradient to its second argument",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,7 @@ class Kink:
     # the names they read, and the names the nodes among those read: one node back
     reach: tuple[str, ...]
     size: float  # the largest constant among them, and 1
+    tie: str = "first"  # `set tie`, for the warning's hint
 
     def examine(self, env, exprs: dict[str, Expr], step: int) -> NearKink | None:
         """Return the NearKink if the argument is within rounding of 0 at `env`, else None.
@@ -108,11 +116,11 @@ class Kink:
         # a comparison is exact: a and b carry it
         value, bound = (a - rest[0][0], ea + rest[0][1]) if rest else (a, ea)
         if value != 0 and abs(value) <= bound:
-            return NearKink(self.node, self.call, value, bound, step, self.call.span)
+            return NearKink(self.node, self.call, value, bound, step, self.call.span, self.tie)
         return None
 
 
-def kinks(node: str, expr: Expr, exprs: dict[str, Expr]) -> tuple[Kink, ...]:
+def kinks(node: str, expr: Expr, exprs: dict[str, Expr], tie: str = "first") -> tuple[Kink, ...]:
     """Return the kinks in a node's expression in reading order; `exprs`: earlier nodes' ones."""
     found = []
     for e in walk(expr):
@@ -125,7 +133,8 @@ def kinks(node: str, expr: Expr, exprs: dict[str, Expr]) -> tuple[Kink, ...]:
                     reach.update(dict.fromkeys(_names(exprs[name])))
                     constants += _constants(exprs[name])
             args = tuple(p.id if isinstance(p, Name) else compile_expr(p) for p in parts)
-            found.append(Kink(node, e, args, tuple(reach), max([1.0, *map(abs, constants)])))
+            size = max([1.0, *map(abs, constants)])
+            found.append(Kink(node, e, args, tuple(reach), size, tie))
     return tuple(found)
 
 

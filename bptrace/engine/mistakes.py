@@ -200,7 +200,7 @@ def student_graph(graph: Graph, mistake: Mistake) -> Graph:
         for node in _activations(graph, used):
             (z,) = node.expr.args
             for edge in node.edges:
-                inner = derivative(simplify(z), edge.wrt)
+                inner = derivative(simplify(z), edge.wrt, None, graph.settings)
                 if mistake.id == "sigmoid-missing":
                     formulas[(edge.of, edge.wrt)] = inner
                     continue
@@ -212,7 +212,9 @@ def student_graph(graph: Graph, mistake: Mistake) -> Graph:
         x = _unhalved(loss.expr)
         for edge in loss.edges if x is not None else ():
             if mistake.id == "half-dropped":
-                formulas[(edge.of, edge.wrt)] = derivative(simplify(x), edge.wrt)
+                formulas[(edge.of, edge.wrt)] = derivative(
+                    simplify(x), edge.wrt, None, graph.settings
+                )
             else:
                 formulas[(edge.of, edge.wrt)] = mul(num(Fraction(1, 2)), edge.formula)
     elif mistake.id == "transpose-missing":

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from bptrace.engine.algebra import ONE, ZERO, add, call, div, mul, neg, num, power, sub
+from bptrace.engine.conventions import DEFAULTS
 from bptrace.engine.lazy import numpy
 from bptrace.language.syntax import Binary, Call, Expr, Name, Neg, Num, children
 
@@ -29,6 +31,17 @@ class Op:
     value: Callable[..., Any]  # a float in, a float out; an array of samples in, an array out
     partials: tuple[Partial, ...]
     fault: Callable[..., str]  # given the finite arguments, why the result is not finite
+    # The convention its partials follow (engine/conventions.py), or "" for none; `partials`
+    # holds them under its default, and `under` returns them under any value of it.
+    convention: str = ""
+    under: Callable[[Any], tuple[Partial, ...]] | None = None
+
+    def partials_under(self, conventions: Mapping[str, Any]) -> tuple[Partial, ...]:
+        """Return its partials under `conventions` (a setting's value by name)."""
+        if not self.convention:
+            return self.partials
+        value = conventions[self.convention]
+        return self.partials if value == DEFAULTS[self.convention] else self.under(value)
 
     @property
     def raw(self) -> Callable[..., float]:
@@ -184,6 +197,13 @@ def _logaddexp_float(a: float, b: float) -> float:
     return d  # a nan
 
 
+def _heaviside_raw(x: float, c: float) -> float:
+    """heaviside(x, c) as numpy's: 0 below 0, c at 0, 1 above; a nan for a nan (see Op.raw)."""
+    if c != c:
+        return c  # numpy's is 0 or 1 away from 0: `value` hands a nan to numpy
+    return 1.0 if x > 0 else 0.0 if x < 0 else c if x == 0 else x  # the last `x`: a nan
+
+
 _LOG2 = math.log(2)
 _sigmoid = _unary(_sigmoid_float, _sigmoid_array)
 # the last `x`: a nan
@@ -230,6 +250,46 @@ def _power_fault(a, b) -> str:
 
 def _never(name: str):
     return lambda *args: f"{name}({', '.join(_n(a) for a in args)}) is not finite"
+
+
+def _exact(c: Fraction | float) -> Num:
+    """Return a setting's number as a formula writes it: as written, or a float's shortest text."""
+    return num(c if isinstance(c, Fraction) else Fraction(repr(c)))
+
+
+# max's and min's partials under each `set tie`: on a tie (b − a = 0) the whole gradient goes to
+# the first argument, half to each (heaviside(0, 1/2) = 1/2), or the whole to the last.
+_HALF = num(Fraction(1, 2))
+_TIES: dict[str, dict[str, tuple[Partial, ...]]] = {
+    "max": {
+        "first": (
+            lambda a, b: sub(ONE, call("step", sub(b, a))),
+            lambda a, b: call("step", sub(b, a)),
+        ),
+        "split": (
+            lambda a, b: call("heaviside", sub(a, b), _HALF),
+            lambda a, b: call("heaviside", sub(b, a), _HALF),
+        ),
+        "last": (
+            lambda a, b: call("step", sub(a, b)),
+            lambda a, b: sub(ONE, call("step", sub(a, b))),
+        ),
+    },
+    "min": {
+        "first": (
+            lambda a, b: sub(ONE, call("step", sub(a, b))),
+            lambda a, b: call("step", sub(a, b)),
+        ),
+        "split": (
+            lambda a, b: call("heaviside", sub(b, a), _HALF),
+            lambda a, b: call("heaviside", sub(a, b), _HALF),
+        ),
+        "last": (
+            lambda a, b: call("step", sub(b, a)),
+            lambda a, b: sub(ONE, call("step", sub(b, a))),
+        ),
+    },
+}
 
 
 OPERATORS: dict[str, Op] = {
@@ -313,9 +373,12 @@ FUNCTIONS: dict[str, Op] = {
         "relu",
         1,
         value=_unary(_nan_first(lambda x: 0.0 if x <= 0.0 else x), _relu_array),
-        # relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0.
+        # relu'(u) = step(u): 1 for u > 0, and 0 for u ≤ 0, including relu'(0) = 0; under
+        # `set relu_at_0 = C`, heaviside(u, C): relu'(0) = C.
         partials=(lambda u: call("step", u),),
         fault=_never("relu"),
+        convention="relu_at_0",
+        under=lambda c: (lambda u: call("heaviside", u, _exact(c)),),
     ),
     "exp": Op(
         "exp",
@@ -363,23 +426,21 @@ FUNCTIONS: dict[str, Op] = {
         "max",
         2,
         value=_binary(_nan_first(lambda a, b: a if a > b else b if a <= b else a + b), "maximum"),
-        # On a tie the whole gradient goes to a: step(0) = 0.
-        partials=(
-            lambda a, b: sub(ONE, call("step", sub(b, a))),
-            lambda a, b: call("step", sub(b, a)),
-        ),
+        # On a tie the whole gradient goes to a: step(0) = 0 (under `set tie`, see _TIES).
+        partials=_TIES["max"]["first"],
         fault=_never("max"),
+        convention="tie",
+        under=_TIES["max"].__getitem__,
     ),
     "min": Op(
         "min",
         2,
         value=_binary(_nan_first(lambda a, b: a if a < b else b if a >= b else a + b), "minimum"),
-        # On a tie the whole gradient goes to a: step(0) = 0.
-        partials=(
-            lambda a, b: sub(ONE, call("step", sub(a, b))),
-            lambda a, b: call("step", sub(a, b)),
-        ),
+        # On a tie the whole gradient goes to a: step(0) = 0 (under `set tie`, see _TIES).
+        partials=_TIES["min"]["first"],
         fault=_never("min"),
+        convention="tie",
+        under=_TIES["min"].__getitem__,
     ),
     "logaddexp": Op(
         "logaddexp",
@@ -399,6 +460,17 @@ FUNCTIONS: dict[str, Op] = {
         partials=(lambda u: ZERO,),  # taken as 0 everywhere, at 0 too
         fault=_never("step"),
     ),
+    "heaviside": Op(
+        "heaviside",
+        2,
+        value=_binary(_nan_first(_heaviside_raw), "heaviside"),  # 0 for u < 0, c at 0, 1 for u > 0
+        partials=(
+            lambda u, c: ZERO,  # taken as 0 everywhere, at 0 too, as step's
+            # c counts at u = 0 only: 1 there, 0 elsewhere
+            lambda u, c: sub(call("heaviside", u, ONE), call("step", u)),
+        ),
+        fault=_never("heaviside"),
+    ),
     "sign": Op(
         "sign",
         1,
@@ -412,12 +484,18 @@ FUNCTIONS: dict[str, Op] = {
 }
 
 
-def derivative(e: Expr, wrt: str, uses: dict[int, frozenset[str]] | None = None) -> Expr:
+def derivative(
+    e: Expr,
+    wrt: str,
+    uses: dict[int, frozenset[str]] | None = None,
+    conventions: Mapping[str, Any] = DEFAULTS,
+) -> Expr:
     """Return ∂e/∂wrt as a simplified expression (chain rule over the math table).
 
     `uses`, shared by the calls for each name of one expression, remembers the names under each
     subexpression: a part that does not use `wrt` is skipped unread, so the partials of a sum of
-    n terms cost n steps in all, not n each.
+    n terms cost n steps in all, not n each. `conventions` (engine/conventions.py) picks relu′(0)
+    and max's and min's gradient on a tie.
     """
     if isinstance(e, Num):
         return ZERO
@@ -434,8 +512,8 @@ def derivative(e: Expr, wrt: str, uses: dict[int, frozenset[str]] | None = None)
     else:  # pragma: no cover - the syntax tree has no other node types
         raise TypeError(f"cannot differentiate {type(e).__name__}")
     total: Expr = ZERO
-    for i, (partial, arg) in enumerate(zip(op.partials, args)):
-        inner = derivative(arg, wrt, uses)
+    for i, (partial, arg) in enumerate(zip(op.partials_under(conventions), args)):
+        inner = derivative(arg, wrt, uses, conventions)
         if inner != ZERO:
             # The product rule keeps the factors where they stand: ∂(a·b) = ∂a·b + a·∂b, so the
             # partials of w·h₁·h₂ read w·h₂ and w·h₁, in the order written.

@@ -6,6 +6,11 @@ update, written as in the paper it comes from.
 - sgd: after = before − α·g.
 - momentum (as PyTorch's SGD with momentum, no dampening): velocity = μ·velocity + g,
   after = before − α·velocity. (Polyak's heavy ball, v = μ·v − α·g, moves the same for a fixed α.)
+  `set momentum_form` picks another form (engine/conventions.py):
+  - sutskever (Sutskever et al. 2013, eq. 1-2, its sign turned): velocity = μ·velocity + α·g,
+    after = before − velocity: α·pytorch's velocity, the same moves while α is fixed;
+  - nesterov (PyTorch's SGD with nesterov=True): velocity = μ·velocity + g,
+    direction = g + μ·velocity, after = before − α·direction.
 - adam (Kingma & Ba 2015, Algorithm 1): m = β₁·m + (1 − β₁)·g, v = β₂·v + (1 − β₂)·g²,
   m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ), after = before − α·m̂/(√v̂ + ε), t counting steps from 1.
 """
@@ -13,11 +18,12 @@ update, written as in the paper it comes from.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 State = dict[str, Any]
+Step = Callable[[Any, Any, State, int, float, dict[str, float]], tuple[Any, State]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +33,20 @@ class Optimizer:
     name: str
     settings: dict[str, float]
     shown: tuple[str, ...]  # state shown in the update table, in order
-    step: Callable[[Any, Any, State, int, float, dict[str, float]], tuple[Any, State]]
+    step: Step
+    # The setting of a word that picks its form (a convention: momentum_form), "" for none, and
+    # its step in each form; `step` is the default form's.
+    form: str = ""
+    forms: dict[str, Step] = field(default_factory=dict)
+
+    @property
+    def all_settings(self) -> tuple[str, ...]:
+        """Return the names of its settings: its numbers', and its form's."""
+        return (*self.settings, self.form) if self.form else tuple(self.settings)
+
+    def step_under(self, settings: Mapping[str, Any]) -> Step:
+        """Return its step in the form `settings` picks."""
+        return self.forms[str(settings[self.form])] if self.form else self.step
 
 
 def _sgd(before, grad, state: State, t: int, lr: float, s: dict[str, float]):
@@ -37,6 +56,17 @@ def _sgd(before, grad, state: State, t: int, lr: float, s: dict[str, float]):
 def _momentum(before, grad, state: State, t: int, lr: float, s: dict[str, float]):
     velocity = s["momentum"] * state.get("velocity", 0.0) + grad
     return before - lr * velocity, {"velocity": velocity}
+
+
+def _sutskever(before, grad, state: State, t: int, lr: float, s: dict[str, float]):
+    velocity = s["momentum"] * state.get("velocity", 0.0) + lr * grad
+    return before - velocity, {"velocity": velocity}
+
+
+def _nesterov(before, grad, state: State, t: int, lr: float, s: dict[str, float]):
+    velocity = s["momentum"] * state.get("velocity", 0.0) + grad
+    direction = grad + s["momentum"] * velocity
+    return before - lr * direction, {"velocity": velocity, "direction": direction}
 
 
 def _adam(before, grad, state: State, t: int, lr: float, s: dict[str, float]):
@@ -55,7 +85,14 @@ def _adam(before, grad, state: State, t: int, lr: float, s: dict[str, float]):
 
 OPTIMIZERS: dict[str, Optimizer] = {
     "sgd": Optimizer("sgd", {}, (), _sgd),
-    "momentum": Optimizer("momentum", {"momentum": 0.9}, ("velocity",), _momentum),
+    "momentum": Optimizer(
+        "momentum",
+        {"momentum": 0.9},
+        ("velocity",),
+        _momentum,
+        form="momentum_form",
+        forms={"pytorch": _momentum, "sutskever": _sutskever, "nesterov": _nesterov},
+    ),
     "adam": Optimizer(
         "adam", {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, ("m", "v", "m_hat", "v_hat"), _adam
     ),

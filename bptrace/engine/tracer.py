@@ -308,8 +308,12 @@ def _kinks(graph: Graph, used: frozenset[str]) -> Watch | None:
     if graph.samples is not None:
         return None
     exprs = {node.name: node.expr for node in graph.nodes}
+    tie = str(graph.settings["tie"])
     found = [
-        k for node in graph.nodes if node.name in used for k in kinks(node.name, node.expr, exprs)
+        k
+        for node in graph.nodes
+        if node.name in used
+        for k in kinks(node.name, node.expr, exprs, tie)
     ]
     return Watch(found, exprs) if found else None
 
@@ -559,9 +563,8 @@ def _step(
     if plan.mistake == "one-at-a-time":
         moved, grads = _one_at_a_time(plan, params, gradient, grads, states, (k, lr, indices))
     else:
-        moved = list(
-            map(optimizer.step, params, given, states, repeat(k), repeat(lr), repeat(settings))
-        )
+        step = optimizer.step_under(graph.settings)  # in its `set momentum_form`
+        moved = list(map(step, params, given, states, repeat(k), repeat(lr), repeat(settings)))
     chains = Chains(names, dict(zip(names, gradient)), plan.chains, partial_values)
     after, state = [m[0] for m in moved], [m[1] for m in moved]
     if not finite(sum(after)):  # one check for all (an overflowing sum only costs the search)
@@ -609,7 +612,8 @@ def _one_at_a_time(plan: _Plan, params, gradient: list, grads, states, step: tup
             fresh = _passes(plan, current, k, indices)[1][name]
             grads[name] = fresh
             gradient[i] = batch(graph, fresh, size) if graph.samples else fresh
-        moved.append(optimizer.step(current[i], gradient[i], states[i], k, lr, settings))
+        step = optimizer.step_under(graph.settings)
+        moved.append(step(current[i], gradient[i], states[i], k, lr, settings))
         current[i] = moved[-1][0]
     return moved, grads
 

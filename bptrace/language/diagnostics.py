@@ -46,7 +46,6 @@ FUNCTION_HINTS = {
     "pow": "write a^b for a power",
     "square": "write x^2 for a square",
     "softplus": "write log(1 + exp(x))",
-    "heaviside": "did you mean 'step'?",
     "sgn": "did you mean 'sign'?",
     "maximum": "did you mean 'max'?",
     "minimum": "did you mean 'min'?",

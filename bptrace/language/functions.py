@@ -15,6 +15,7 @@ ARITY = {
     "min": 2,
     "logaddexp": 2,
     "step": 1,
+    "heaviside": 2,
     "sign": 1,
 }
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from bptrace import __version__
 from bptrace.engine.chains import ChainPlan, edges_on_paths, plan_chains
+from bptrace.engine.conventions import CONVENTIONS
 from bptrace.engine.graph import Graph
 from bptrace.engine.lazy import numpy
 from bptrace.engine.optimizers import OPTIMIZERS
@@ -199,6 +200,16 @@ def paths_count(n: int) -> int | str:
         sys.set_int_max_str_digits(limit)
 
 
+def _conventions(graph: Graph) -> dict[str, Any]:
+    """Return the `conventions` key: those set to other than their defaults; {} when none is."""
+    changed = {
+        c.name: number(graph.settings[c.name]) if c.bounds else graph.settings[c.name]
+        for c in CONVENTIONS.values()
+        if c.name != "reduction" and graph.settings[c.name] != c.default
+    }
+    return {"conventions": changed} if changed else {}
+
+
 def begin(
     graph: Graph,
     network: str,
@@ -239,6 +250,7 @@ def begin(
         "samples": graph.samples,
         **batch,
         "reduction": graph.settings["reduction"],
+        **_conventions(graph),
         "params": {name: number(v) for name, v in graph.initial_params().items()},
         "leaves": [
             {

@@ -363,41 +363,85 @@ def updates(graph: Graph, step: Step, w: Writer) -> TableRows:
 
 
 def _momentum(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
+    """Return the update table of momentum, in its `set momentum_form` (see _MOMENTUM_FORMS)."""
     n, momentum = w.notation, w.number(settings["momentum"])
+    form = _MOMENTUM_FORMS[str(settings["momentum_form"])]
     title = w.update_title(
-        "Update with momentum",
-        [
-            f"velocity {w.scaled(f'= {n.mu}', 'velocity')} {w.math('+')} gradient",
-            f"after {w.math('=')} before {w.scaled(f'{n.minus} {n.alpha}', 'velocity')}",
-        ],
+        "Update with momentum" + form.titled,
+        form.clauses(w),
         [f"{n.alpha} = {w.number(step.lr)}, {n.mu} = {momentum}"],
     )
     # The formula with numbers goes last: on a narrow terminal it wraps, and the numbers keep
     # their width.
-    headers = (
-        "param",
-        "before",
-        gradient,
-        "velocity",
-        w.scaled(n.alpha, "velocity"),
-        "after",
-        "velocity with numbers",
-    )
-    table = TableRows(title, headers, numeric_from=1, text=(6,))
+    headers = ("param", "before", gradient, *form.headers(w), "after", "velocity with numbers")
+    table = TableRows(title, headers, numeric_from=1, text=(len(headers) - 1,))
     for u in step.updates:
         previous = w.paren(w.number(u.previous.get("velocity", 0.0)))
-        substituted = f"{momentum}{w.times}{previous} + {w.paren(w.number(u.grad))}"
         cells = (
             w.name(u.param),
             w.number(u.before),
             w.number(u.grad),
-            w.number(u.state["velocity"]),
-            w.number(u.lr * u.state["velocity"]),
+            *map(w.number, form.values(u)),
             w.number(u.after),
-            substituted,
+            f"{momentum}{w.times}{previous} + {w.paren(w.number(form.added(u)))}",
         )
         table.rows.append(Row(cells, subject=(u.param,)))
     return table
+
+
+@dataclass(frozen=True, slots=True)
+class _MomentumForm:
+    """How the update table shows one momentum form: its formulas and the columns before `after`."""
+
+    titled: str  # after "Update with momentum"
+    clauses: Callable[[Writer], list[str]]
+    headers: Callable[[Writer], tuple[str, ...]]
+    values: Callable[[object], tuple]  # an Update's numbers in those columns
+    added: Callable[[object], object]  # what the velocity adds to μ·velocity: g, or α·g
+
+
+_MOMENTUM_FORMS = {
+    "pytorch": _MomentumForm(
+        "",
+        lambda w: [
+            f"velocity {w.scaled(f'= {w.notation.mu}', 'velocity')} {w.math('+')} gradient",
+            f"after {w.math('=')} before "
+            f"{w.scaled(f'{w.notation.minus} {w.notation.alpha}', 'velocity')}",
+        ],
+        lambda w: ("velocity", w.scaled(w.notation.alpha, "velocity")),
+        lambda u: (u.state["velocity"], u.lr * u.state["velocity"]),
+        lambda u: u.grad,
+    ),
+    # Sutskever et al. (2013): the velocity holds α·g, and is the whole move
+    "sutskever": _MomentumForm(
+        " (Sutskever)",
+        lambda w: [
+            f"velocity {w.scaled(f'= {w.notation.mu}', 'velocity')} "
+            f"{w.scaled(f'+ {w.notation.alpha}', 'gradient')}",
+            f"after {w.math('=')} before {w.math(w.notation.minus)} velocity",
+        ],
+        lambda w: (w.scaled(w.notation.alpha, "gradient"), "velocity"),
+        lambda u: (u.lr * u.grad, u.state["velocity"]),
+        lambda u: u.lr * u.grad,
+    ),
+    # PyTorch's nesterov=True: the move looks ahead along the new velocity
+    "nesterov": _MomentumForm(
+        " (Nesterov)",
+        lambda w: [
+            f"velocity {w.scaled(f'= {w.notation.mu}', 'velocity')} {w.math('+')} gradient",
+            f"direction {w.math('=')} gradient {w.scaled(f'+ {w.notation.mu}', 'velocity')}",
+            f"after {w.math('=')} before "
+            f"{w.scaled(f'{w.notation.minus} {w.notation.alpha}', 'direction')}",
+        ],
+        lambda w: ("velocity", "direction", w.scaled(w.notation.alpha, "direction")),
+        lambda u: (
+            u.state["velocity"],
+            u.state["direction"],
+            u.lr * u.state["direction"],
+        ),
+        lambda u: u.grad,
+    ),
+}
 
 
 def _adam(step: Step, w: Writer, gradient: str, settings: dict) -> TableRows:
