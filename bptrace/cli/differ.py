@@ -129,13 +129,29 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
     out = output(how.ascii_math)
     view = View(precision=how.precision, notation=process.notation(out, how.ascii_math, graph))
     w = _writer(view)
-    lines = [f"A: as written.  B: with {given}.", _counted(comparison, graph.loss, w)]
+    lines = [
+        f"A: as written.  B: with {given}.",
+        *_effects(how.vs),
+        _counted(comparison, graph.loss, w),
+    ]
     if fails is not None:
         lines.append(f"With {given}, training stops at {fails.message}")
     acts = f"{given} acts here"
     groups = differences.groups(comparison, graph.loss, w, acts, None if how.all_rows else MAX_ROWS)
     title = f"Comparing {escaped(filename)} as written with {given}"
     out.print(render_comparison(title, lines, groups, view, ("A", "B"), comparison.steps))
+
+
+def _effects(vs: tuple[str, ...]) -> list[str]:
+    """Return what each convention among the --vs settings changes, in a line each."""
+    from bptrace.engine.conventions import CONVENTIONS
+
+    said = []
+    for given in vs:
+        name, _, value = (part.strip() for part in given.partition("="))
+        if name in CONVENTIONS:
+            said.append(f"{name} = {value}: {CONVENTIONS[name].effect}.")
+    return said
 
 
 def _failure(fault: NumericFault | None) -> dict | None:
