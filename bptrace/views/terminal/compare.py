@@ -31,9 +31,9 @@ def render_groups(
             why = Text(row.why)
             if row.first:
                 why = Text.assemble((FIRST, "bold"), row.why)
-            table.add_row(
-                row.label, row.a, row.b, row.ratio, why, style="bold" if row.first else None
-            )
+            # Text, not str: a cell's [i] is not rich markup
+            cells = (Text(row.label), Text(row.a), Text(row.b), Text(row.ratio), why)
+            table.add_row(*cells, style="bold" if row.first else None)
         if group.hidden:
             view.gap(table, (), 5, "changed numbers", group.hidden)
         if group.summary:
@@ -71,10 +71,11 @@ def render_mistakes(title: str, rows: list[tuple], view: View) -> RenderableType
     )
     for mistake, where, right, wrong, changed in rows:
         style = "dim" if not right else None
-        table.add_row(mistake.id, where, right, wrong, changed, style=style)
+        cells = (mistake.id, where, right, wrong, changed)
+        table.add_row(*map(Text, cells), style=style)  # ∂h[i]/∂v[j] is not rich markup
     said = new_table("What each mistake writes", ("mistake", "the mistake", "right"))
     for mistake, *_ in rows:
-        said.add_row(mistake.id, mistake.wrong, mistake.right)
+        said.add_row(*map(Text, (mistake.id, mistake.wrong, mistake.right)))
     note = "bptrace mistakes FILE --show ID shows every number one mistake changes, and why."
     return Stack(
         Heading(title), titled(table), titled(said), Text(""), Text(note, style="dim"), Text("")
