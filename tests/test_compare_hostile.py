@@ -7,6 +7,9 @@ w2 = -0.3, b2 = 0.2: h = 1.1, g = -0.13, ∂L/∂g = -(y - g) = -1.13, ∂L/∂w
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from conftest import ROOT
 from typer.testing import CliRunner
 
@@ -17,6 +20,84 @@ SIMPLE = ROOT / "networks" / "simple.bp"
 
 def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "120"})
+
+
+def test_an_escape_sequence_after_a_comment_in_a_vs_value_is_never_echoed():
+    # `set tie = split # …` parses: the comment is dropped, and must not reach the terminal
+    result = invoke("compare", SIMPLE, "--vs", "lr=0.2 # \x1b[2J\x1b]0;pwned\x07")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "B: with lr = 0.2." in result.output and "pwned" not in result.output
+    doc = json.loads(invoke("compare", SIMPLE, "--vs", "lr=0.2 # x\x1b", "--json").stdout)
+    assert doc["b"] == {"lr": "0.2"}
+
+
+def test_a_vs_value_is_echoed_as_parsed_not_as_typed():
+    result = invoke("compare", SIMPLE, "--vs", "  lr  =  1/5 ")
+    assert result.exit_code == 0, result.output
+    assert "B: with lr = 1/5." in result.output
+    assert "0.3644" in result.output  # w1 after: 0.5 - 0.2·0.678
+
+
+@pytest.mark.parametrize(("vs", "option"), [("lr=0.2", "--lr=0.3"), ("seed=7", "--seed=5")])
+def test_an_option_that_sets_the_vs_setting_in_both_traces_is_a_usage_error(vs, option):
+    # --lr and --seed win over the file's settings in both traces: B would silently equal A
+    path = ROOT / "networks" / "xor.bp"
+    result = invoke("compare", path, "--vs", vs, option)
+    assert result.exit_code == 2, result.output
+    name = vs.partition("=")[0]
+    assert f"--vs {vs} and --{name}" in result.stderr and "both set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("vs", "says"),
+    [
+        ("tie=split", "with tie = split: 'tie' changes nothing here: the network calls no max"),
+        ("momentum=0.5", "'momentum' is a setting of the momentum optimizer"),
+        ("momentum_form=nesterov", "'momentum_form' is a setting of the momentum optimizer"),
+    ],
+)
+def test_a_vs_setting_that_changes_nothing_is_warned_of_as_run_warns_of_it(vs, says):
+    result = invoke("compare", SIMPLE, "--vs", vs)
+    assert result.exit_code == 0, result.output
+    assert "No number differs" in result.output
+    assert says in result.stderr
+
+
+def test_a_vs_setting_the_file_has_already_is_warned_of():
+    result = invoke("compare", SIMPLE, "--vs", "lr=1/10")
+    assert result.exit_code == 0, result.output
+    assert "--vs lr=1/10 changes nothing: " in result.stderr
+    assert "simple.bp sets lr to it already" in result.stderr
+    result = invoke("compare", SIMPLE, "--vs", "tie=first")
+    assert "--vs tie=first changes nothing: tie = first is the default" in result.stderr
+
+
+def test_a_setting_that_changes_numbers_warns_of_nothing():
+    result = invoke("compare", SIMPLE, "--vs", "lr=0.2")
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_the_effect_of_a_momentum_form_is_that_forms_alone(tmp_path):
+    path = tmp_path / "m.bp"
+    path.write_text(
+        "param w = 0.3\ninput x = 2\ntarget y = 1\nloss L = 1/2*(y - w*x)^2\n"
+        "set optimizer = momentum\nset momentum = 0.5\n"
+    )
+    result = invoke("compare", path, "--vs", "momentum_form=nesterov")
+    assert "momentum_form = nesterov: the params move by α(g + μv)" in result.output
+    assert "sutskever" not in result.output
+    result = invoke("compare", path, "--vs", "momentum_form=sutskever")
+    assert "nesterov" not in result.output and "α times pytorch's" in result.output
+
+
+def test_an_error_about_a_vs_setting_does_not_speak_of_a_line_of_the_file():
+    result = invoke("compare", ROOT / "networks" / "logistic.bp", "--vs", "half=false")
+    assert result.exit_code == 2, result.output
+    assert "has none" in result.stderr and "remove this line" not in result.stderr
+    assert "write the loss as 1/2*X" in result.stderr
+    result = invoke("compare", ROOT / "networks" / "xor.bp", "--vs", "batch=-1")
+    assert result.exit_code == 2 and "(write --vs batch=1)" in result.stderr
 
 
 def test_a_mistakes_formula_with_indices_is_not_read_as_markup():

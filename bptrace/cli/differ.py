@@ -5,6 +5,7 @@ student's mistake, and which numbers change and why. No typer here (app.py decla
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -53,13 +54,36 @@ def settings_given(vs: tuple[str, ...]):
     return tuple(found.values())
 
 
-def _other(source: str, graph, how: CompareOptions):
-    """Return the network of `source` built again with the --vs settings in place of its own."""
+def said(setting) -> str:
+    """Return a --vs setting as the second trace's name for it: `half = false`, from what was
+    parsed (a comment or an escape sequence after the value is never echoed)."""
+    return f"{setting.name} = {show_value(setting)}"
+
+
+def flag(setting) -> str:
+    """Return a --vs setting as the option that gave it: `--vs half=false`."""
+    return f"--vs {setting.name}={show_value(setting)}"
+
+
+def _conflicts(given, how: CompareOptions) -> None:
+    """Raise UsageProblem where an option would set both traces' value of a --vs setting."""
+    for s in given:
+        option = {"lr": how.lr, "seed": how.seed}.get(s.name)
+        if option is not None:
+            raise UsageProblem(
+                f"{flag(s)} and --{s.name} {option:g} both set {s.name}: --{s.name} sets it "
+                f"in both traces, so B would not have {said(s)}; give one of them"
+            )
+
+
+def _other(source: str, graph, given, how: CompareOptions, filename: str):
+    """Return the network of `source` built again with the --vs settings in place of its own; warn
+    on stderr of what the second network warns of and the first does not, and of a setting that
+    is the first's already."""
     from bptrace.engine.graph import build_graph
     from bptrace.language.parser import parse_layered
     from bptrace.language.syntax import Setting
 
-    given = settings_given(how.vs)
     names = {s.name for s in given}
     statements, layers = parse_layered(source)
     kept = tuple(s for s in statements if not (isinstance(s, Setting) and s.name in names))
@@ -67,13 +91,47 @@ def _other(source: str, graph, how: CompareOptions):
         other = build_graph((*kept, *given), how.seed, layers)
     except BptraceError as error:
         hint = getattr(error, "hint", None)
-        said = f"--vs {' '.join(how.vs)}: {error.message}" + (f" ({hint})" if hint else "")
-        raise UsageProblem(said) from None
+        if hint is not None and _about(error, given):  # a --vs is no line of the file
+            hint = re.sub(r"`set (\w+) = ([^`]+)`", r"--vs \1=\2", hint)
+            hint = hint.replace(", or remove this line", "")
+        shown = " ".join(flag(s) for s in given)
+        said_all = f"{shown}: {error.message}" + (f" ({hint})" if hint else "")
+        raise UsageProblem(said_all) from None
     if how.data is not None:
         from bptrace.cli.commands import _with_data
 
         other = _with_data(other, how.data)
+    err = process.stderr()
+    ours = {w.message for w in graph.warnings}
+    for w in other.warnings:
+        if w.message not in ours:
+            with_ = ", ".join(said(s) for s in given)
+            err.print(f"bptrace: warning: with {with_}: {escaped(w.message)}", markup=False)
+    written = {s.name for s in statements if isinstance(s, Setting)}
+    for s in given:
+        if graph.settings[s.name] == other.settings[s.name]:
+            why = (
+                f"{escaped(filename)} sets {s.name} to it already"
+                if s.name in written
+                else f"{said(s)} is the default"
+            )
+            err.print(f"bptrace: warning: {flag(s)} changes nothing: {why}", markup=False)
     return other
+
+
+def show_value(setting) -> str:
+    """Return a --vs setting's value as parsed."""
+    from bptrace.language.printer import show
+
+    return show(setting.value)
+
+
+def _about(error: BptraceError, given) -> bool:
+    """Tell whether `error` points into one of the --vs settings (not into the file)."""
+    from bptrace.language.syntax import walk
+
+    span = getattr(error, "span", None)
+    return any(span is s.span or any(span is e.span for e in walk(s.value)) for s in given)
 
 
 def records(graph, steps: int, lr: float | None, mistake=None):
@@ -107,20 +165,22 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
     from bptrace.views.terminal.compare import render_comparison
     from bptrace.views.terminal.steps import View, output
 
+    settings = settings_given(how.vs)
+    _conflicts(settings, how)
     graph = load_network(source, filename, how.seed, how.data)
-    other = _other(source, graph, how)
+    other = _other(source, graph, settings, how, filename)
     right, fault = collected(records(graph, how.steps, how.lr))
     if fault is not None:  # as `run` would stop
         raise fault
     theirs, fails = collected(records(other, how.steps, how.lr))
     comparison = compared(graph, right, other, theirs)
-    given = ", ".join(s.replace("=", " = ", 1) for s in how.vs)
+    given = ", ".join(said(s) for s in settings)
     if how.json:
         doc = {
             "schema": "bptrace.compare",
             "network": escaped(filename),
             "a": "as written",
-            "b": {s.partition("=")[0].strip(): s.partition("=")[2].strip() for s in how.vs},
+            "b": {s.name: show_value(s) for s in settings},
             **differences.to_json(comparison, graph.loss),
             "fails": _failure(fails),
         }
@@ -131,7 +191,7 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
     w = _writer(view)
     lines = [
         f"A: as written.  B: with {given}.",
-        *_effects(how.vs),
+        *_effects(settings),
         _counted(comparison, graph.loss, w),
     ]
     if fails is not None:
@@ -142,16 +202,15 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
     out.print(render_comparison(title, lines, groups, view, ("A", "B"), comparison.steps))
 
 
-def _effects(vs: tuple[str, ...]) -> list[str]:
+def _effects(given) -> list[str]:
     """Return what each convention among the --vs settings changes, in a line each."""
     from bptrace.engine.conventions import CONVENTIONS
 
-    said = []
-    for given in vs:
-        name, _, value = (part.strip() for part in given.partition("="))
-        if name in CONVENTIONS:
-            said.append(f"{name} = {value}: {CONVENTIONS[name].effect}.")
-    return said
+    return [
+        f"{said(s)}: {CONVENTIONS[s.name].effect_of(show_value(s))}."
+        for s in given
+        if s.name in CONVENTIONS
+    ]
 
 
 def _failure(fault: NumericFault | None) -> dict | None:

@@ -7,7 +7,7 @@ This module imports nothing else of bptrace's: a command listing the conventions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,12 @@ class Convention:
     doc: str  # what it chooses, in one line
     effect: str  # what changes in the numbers when it is not the default
     source: str  # where each value comes from
+    # what changes under one value in particular, where `effect` would speak of another
+    effects: dict[str, str] = field(default_factory=dict)
+
+    def effect_of(self, value: str) -> str:
+        """Return what changes in the numbers under `value` (its text, as `set` writes it)."""
+        return self.effects.get(value, self.effect)
 
     def allows(self, value: float | str) -> bool:
         """Tell whether `value` is one of its values."""
@@ -43,6 +49,7 @@ CONVENTIONS: dict[str, Convention] = {
             "mean: PyTorch's MSELoss and CrossEntropyLoss (reduction='mean'), Nielsen, Neural "
             "Networks and Deep Learning (C = 1/2n Σ); sum: Rumelhart, Hinton & Williams, Nature "
             "(1986) (E = ½ Σ over the cases)",
+            {"mean": "with mean, the loss and every gradient are 1/m of the sum's, for m samples"},
         ),
         Convention(
             "half",
@@ -53,6 +60,12 @@ CONVENTIONS: dict[str, Convention] = {
             "without the ½ every gradient doubles, and the loss too; adding it halves them",
             "½·squared error: Goodfellow et al., Deep Learning (2016) §6.2.1.1, Bishop, Pattern "
             "Recognition and Machine Learning (2006) §5.2; without: PyTorch's MSELoss",
+            {
+                "false": "without the ½ every gradient doubles, and the loss too",
+                "true": "with a ½ added every gradient halves, and the loss too (a loss that has "
+                "one is left as it is)",
+                "written": "the loss as the file writes it",
+            },
         ),
         Convention(
             "relu_at_0",
@@ -89,6 +102,13 @@ CONVENTIONS: dict[str, Convention] = {
             "Dahl & Hinton, On the importance of initialization and momentum in deep learning "
             "(ICML 2013) eq. 1-2, as PyTorch's SGD documentation contrasts it; nesterov: "
             "torch.optim.SGD(nesterov=True), after Nesterov (1983)",
+            {
+                "pytorch": "the velocity is v = μv + g and the params move by αv: the same moves "
+                "as sutskever's while α is fixed, other moves than nesterov's",
+                "sutskever": "the velocity is α times pytorch's, the params move the same while "
+                "α is fixed",
+                "nesterov": "the params move by α(g + μv), a look-ahead step",
+            },
         ),
     )
 }
