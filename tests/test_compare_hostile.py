@@ -105,3 +105,22 @@ def test_a_mistakes_formula_with_indices_is_not_read_as_markup():
     result = invoke("mistakes", ROOT / "networks" / "two_layer_matrix.bp")
     assert result.exit_code == 0, result.output
     assert "∂h[i]/∂v[j]" in result.output and "W[j,i])" in result.output
+
+
+@pytest.mark.parametrize(
+    "loss", ["1/2*(y - g)*(y - g)", "(1/2)*(y - g)^2/1", "(y - g)^2*1/2", "0.5*(y - g)^2"]
+)
+def test_the_half_mistakes_find_the_half_where_set_half_finds_it(tmp_path, loss):
+    # `set half = false` drops these ½s; the mistakes must see the same ½ (engine/half.py)
+    path = tmp_path / "net.bp"
+    path.write_text(SIMPLE.read_text().replace("1/2*(y - g)^2", loss))
+    assert invoke("compare", path, "--vs", "half=false").exit_code == 0
+    for mistake, factor in (("half-dropped", 2), ("half-doubled", 0.5)):
+        result = invoke("mistakes", path, "--show", mistake, "--json")
+        assert result.exit_code == 0, result.output
+        (entry,) = json.loads(result.stdout)["mistakes"]
+        assert entry["applicable"], entry["reason"]
+        # ∂L/∂g = -(y - g) = -1.13 by hand; the student's is factor times it
+        assert entry["first"]["subject"] == ["L", "g"]
+        assert entry["right_value"] == pytest.approx(-1.13, rel=1e-12)
+        assert entry["mistaken_value"] == pytest.approx(-1.13 * factor, rel=1e-12)

@@ -29,7 +29,8 @@ The mistakes, in order:
    nodes.
 5. half-dropped (partial). Differentiating ½·(y − g)², the ½ is dropped: ∂L/∂g = −2(y − g), every
    local partial of the loss node doubles (the loss's value stays right). The loss must be ½·X
-   at its top (1/2*X, 0.5*X, X*0.5 or X/2); the student's partial is ∂X/∂name.
+   at its top, found as `set half` finds it (engine/half.py: 1/2*X, 0.5*X, X/2, 1/2*X*Y, …); the
+   student's partial is ∂X/∂name.
 6. half-doubled (partial). The ½ applied again after the power rule has cancelled it:
    ∂L/∂g = −½(y − g), every local partial of the loss node halves.
 7. sign-flipped (update). The update adds: p ← p + α·∂L/∂p (momentum and adam are given −g).
@@ -51,8 +52,9 @@ from fractions import Fraction
 from bptrace.engine.algebra import ONE, mul, num, power, rename, simplify, sub
 from bptrace.engine.evaluate import compile_expr
 from bptrace.engine.graph import Edge, Graph, Node
+from bptrace.engine.half import without_half
 from bptrace.engine.ops import derivative
-from bptrace.language.syntax import Binary, Call, Expr, Name, Num, walk
+from bptrace.language.syntax import Binary, Call, Expr, Name, walk
 
 STAGES = ("partial", "accumulate", "update", "reduction")
 
@@ -165,7 +167,7 @@ def not_applicable(graph: Graph, mistake: Mistake) -> str | None:
                 return "no node a = σ(z) or tanh(z) on a param's path"
             return "no sigmoid in this network"
     elif mistake.id in ("half-dropped", "half-doubled"):
-        if _unhalved(_loss_node(graph).expr) is None:
+        if without_half(_loss_node(graph).expr) is None:
             return "the loss has no ½ factor"
     elif mistake.id == "mean-twice":
         if not graph.samples or graph.samples < 2:
@@ -209,7 +211,7 @@ def student_graph(graph: Graph, mistake: Mistake) -> Graph:
                 formulas[(edge.of, edge.wrt)] = mul(slope, inner)
     elif mistake.id in ("half-dropped", "half-doubled"):
         loss = _loss_node(graph)
-        x = _unhalved(loss.expr)
+        x = without_half(loss.expr)
         for edge in loss.edges if x is not None else ():
             if mistake.id == "half-dropped":
                 formulas[(edge.of, edge.wrt)] = derivative(
@@ -264,32 +266,6 @@ def _activations(graph: Graph, used: frozenset[str]) -> tuple[Node, ...]:
 
 def _loss_node(graph: Graph) -> Node:
     return next(node for node in graph.nodes if node.name == graph.loss)
-
-
-def _is_half(e: Expr) -> bool:
-    """Tell whether `e` is the number ½ written 1/2 or 0.5."""
-    if isinstance(e, Num):
-        return e.value == Fraction(1, 2)
-    return (
-        isinstance(e, Binary)
-        and e.op == "/"
-        and isinstance(e.left, Num)
-        and isinstance(e.right, Num)
-        and e.left.value == 1
-        and e.right.value == 2
-    )
-
-
-def _unhalved(e: Expr) -> Expr | None:
-    """Return X where `e` is ½·X at its top (1/2*X, 0.5*X, X*1/2, X/2); None otherwise."""
-    if isinstance(e, Binary) and e.op == "*":
-        if _is_half(e.left):
-            return e.right
-        if _is_half(e.right):
-            return e.left
-    if isinstance(e, Binary) and e.op == "/" and isinstance(e.right, Num) and e.right.value == 2:
-        return e.left
-    return None
 
 
 def _square_products(graph: Graph) -> tuple[tuple[str, str, str, int], ...]:
