@@ -124,3 +124,21 @@ def test_the_half_mistakes_find_the_half_where_set_half_finds_it(tmp_path, loss)
         assert entry["first"]["subject"] == ["L", "g"]
         assert entry["right_value"] == pytest.approx(-1.13, rel=1e-12)
         assert entry["mistaken_value"] == pytest.approx(-1.13 * factor, rel=1e-12)
+
+
+def test_a_ratio_that_overflows_is_no_factor():
+    # w1 after: 0.5 - 1e308·0.678 = -6.78e307, finite; b1 after / 0.0661 overflows to -inf
+    result = invoke("compare", SIMPLE, "--vs", "lr=1e308", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout, parse_constant=pytest.fail)
+    ratios = {tuple(d["subject"]): d["ratio"] for d in doc["differences"]}
+    assert ratios[("b1",)] is None and ratios[("w2",)] is None
+    assert ratios[("w1",)] == pytest.approx((0.5 - 1e308 * 0.678) / (0.5 - 0.1 * 0.678))
+
+
+def test_a_second_trace_stopping_at_its_final_loss_is_said_in_words():
+    # the params after step 1 are ±1e308: the final loss overflows, after step 1
+    result = invoke("compare", SIMPLE, "--vs", "lr=1e308")
+    assert result.exit_code == 0, result.output
+    assert "training stops after step 1, at the final loss: node g" in result.output
+    assert "stops at after" not in result.output

@@ -195,7 +195,7 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
         _counted(comparison, graph.loss, w),
     ]
     if fails is not None:
-        lines.append(f"With {given}, training stops at {fails.message}")
+        lines.append(f"With {given}, training stops {_stops(fails)}: {fails.where}: {fails.detail}")
     acts = f"{given} acts here"
     groups = differences.groups(comparison, graph.loss, w, acts, None if how.all_rows else MAX_ROWS)
     title = f"Comparing {escaped(filename)} as written with {given}"
@@ -211,6 +211,16 @@ def _effects(given) -> list[str]:
         for s in given
         if s.name in CONVENTIONS
     ]
+
+
+def _stops(fault: NumericFault) -> str:
+    """Return when a trace stopped at a numeric fault: at step 3, or after step 2 (the final
+    loss)."""
+    return (
+        f"after step {fault.step - 1}, at the final loss"
+        if fault.final
+        else f"at step {fault.step}"
+    )
 
 
 def _failure(fault: NumericFault | None) -> dict | None:
@@ -341,7 +351,9 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
             _counted(comparison, graph.loss, w),
         ]
         if fails is not None:
-            lines.append(f"With this mistake, training stops at {fails.message}")
+            lines.append(
+                f"With this mistake, training stops {_stops(fails)}: {fails.where}: {fails.detail}"
+            )
         rows = None if how.all_rows else MAX_ROWS
         groups = differences.groups(comparison, graph.loss, w, mistake.title, rows)
         out.print(render_comparison(title, lines, groups, view, ("right", "mistake"), how.steps))
@@ -360,7 +372,7 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
             where += differences.label(first.cell.key, graph.loss, w)
             changed = sum(not d.formula_only for d in comparison.differences)
             if fails is not None:
-                where += f"; then training stops at step {fails.step}"
+                where += f"; then training stops {_stops(fails)}"
             right_value, wrong_value = w.number(first.a.value), w.number(first.b.value)
             summary.append((mistake, where, right_value, wrong_value, f"{changed:,}"))
     title = f"Common mistakes on {escaped(filename)}, {steps}"

@@ -139,12 +139,18 @@ def _ratio(a: Cell | None, b: Cell | None) -> float | None:
         return None
     x, y = a.value, b.value
     if isinstance(x, float) and isinstance(y, float):
-        return y / x if x != 0 and math.isfinite(x) and math.isfinite(y) else None
+        if x == 0 or not math.isfinite(x) or not math.isfinite(y):
+            return None
+        ratio = y / x
+        return ratio if math.isfinite(ratio) else None  # 1e308/0.5 overflows: no factor
     np = numpy()
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or not np.all(np.isfinite(x)) or not np.all(np.isfinite(y)):
         return None
     if np.any(x == 0):
         return None
-    r = y / x
+    with np.errstate(over="ignore"):
+        r = y / x
+    if not np.all(np.isfinite(r)):
+        return None
     return float(r.flat[0]) if np.allclose(r, r.flat[0], rtol=1e-9, atol=0.0) else None
