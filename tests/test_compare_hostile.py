@@ -8,6 +8,7 @@ w2 = -0.3, b2 = 0.2: h = 1.1, g = -0.13, ∂L/∂g = -(y - g) = -1.13, ∂L/∂w
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from conftest import ROOT
@@ -142,3 +143,46 @@ def test_a_second_trace_stopping_at_its_final_loss_is_said_in_words():
     assert result.exit_code == 0, result.output
     assert "training stops after step 1, at the final loss: node g" in result.output
     assert "stops at after" not in result.output
+
+
+def _mazur() -> str:
+    """Return Mazur's network as docs/conventions.md writes it."""
+    doc = (ROOT / "docs" / "conventions.md").read_text()
+    start = doc.index("input i1 = 0.05")
+    return doc[start : doc.index("```", start)]
+
+
+def test_one_at_a_time_on_mazurs_example_is_the_figure_the_docs_give(tmp_path):
+    path = tmp_path / "mazur.bp"
+    path.write_text(_mazur())
+    result = invoke("mistakes", path, "--show", "one-at-a-time", "--json")
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)["mistakes"]
+    (final,) = [d for d in entry["differences"] if d["table"] == "final"]
+
+    # By hand: the same network in plain Python, each weight in source order moved by its
+    # gradient (central differences) at the weights moved so far.
+    def sigma(z):
+        return 1 / (1 + math.exp(-z))
+
+    def error(w):
+        h1 = sigma(w[0] * 0.05 + w[1] * 0.10 + 0.35)
+        h2 = sigma(w[2] * 0.05 + w[3] * 0.10 + 0.35)
+        o1 = sigma(w[4] * h1 + w[5] * h2 + 0.60)
+        o2 = sigma(w[6] * h1 + w[7] * h2 + 0.60)
+        return 0.5 * (0.01 - o1) ** 2 + 0.5 * (0.99 - o2) ** 2
+
+    w = [0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55]
+    for i in range(8):
+        up, down = list(w), list(w)
+        up[i] += 1e-6
+        down[i] -= 1e-6
+        w[i] -= 0.5 * (error(up) - error(down)) / 2e-6
+    assert final["b"] == pytest.approx(error(w), abs=1e-11)
+    # the docs' table gives it for this order
+    row = next(
+        line
+        for line in (ROOT / "docs" / "conventions.md").read_text().splitlines()
+        if "--show one-at-a-time" in line and line.startswith("|")
+    )
+    assert f"{final['b']:.9f}" in row
