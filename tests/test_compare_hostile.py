@@ -186,3 +186,13 @@ def test_one_at_a_time_on_mazurs_example_is_the_figure_the_docs_give(tmp_path):
         if "--show one-at-a-time" in line and line.startswith("|")
     )
     assert f"{final['b']:.9f}" in row
+
+
+def test_no_mistake_is_made_on_a_network_without_params(tmp_path):
+    # its loss has a ½, but no gradient of a param to spoil: "changes no number" would mislead
+    path = tmp_path / "net.bp"
+    path.write_text("input x = 2\nconst c = 3\nloss L = 1/2*(c*x - 1)^2\n")
+    result = invoke("mistakes", path, "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)["mistakes"]
+    assert all(not m["applicable"] and m["reason"] == "no param" for m in found)

@@ -146,7 +146,7 @@ _ACTIVATIONS = ("sigmoid", "tanh")
 def not_applicable(graph: Graph, mistake: Mistake) -> str | None:
     """Return why `mistake` cannot be made on `graph`, in a few words; None when it can."""
     used, needed = graph.used_by_loss(), graph.leads_to_params()
-    if mistake.stage == "update" and not graph.params:
+    if not graph.params:  # every mistake is in the gradients of params, or in their updates
         return "no param"
     if mistake.id == "overwrite-at-fork":
         forks = _forks(graph, used)
