@@ -86,7 +86,7 @@ def test_the_effect_of_a_momentum_form_is_that_forms_alone(tmp_path):
         "set optimizer = momentum\nset momentum = 0.5\n"
     )
     result = invoke("compare", path, "--vs", "momentum_form=nesterov")
-    assert "momentum_form = nesterov: the params move by α(g + μv)" in result.output
+    assert "momentum_form = nesterov: the params move by α·(g + μ·v)" in result.output
     assert "sutskever" not in result.output
     result = invoke("compare", path, "--vs", "momentum_form=sutskever")
     assert "nesterov" not in result.output and "α times pytorch's" in result.output
@@ -196,3 +196,40 @@ def test_no_mistake_is_made_on_a_network_without_params(tmp_path):
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)["mistakes"]
     assert all(not m["applicable"] and m["reason"] == "no param" for m in found)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("compare", SIMPLE, "--vs", "half=false"),
+        ("compare", ROOT / "networks" / "xor.bp", "--vs", "reduction=sum"),
+        ("mistakes", ROOT / "networks" / "two_layer_matrix.bp"),
+        ("mistakes", SIMPLE, "--show", "half-dropped"),
+        ("mistakes", ROOT / "networks" / "xor.bp", "--show", "mean-twice"),
+    ],
+    ids=lambda a: " ".join(str(x).rsplit("/", 1)[-1] for x in a),
+)
+def test_ascii_output_is_ascii(args):
+    # --ascii: a terminal that cannot show Unicode; ×2, →, ½, ∂L/∂g, σ′, α, μ, ─ included
+    result = invoke(*args, "--ascii")
+    assert result.exit_code == 0, result.output
+    assert result.output.isascii(), [c for c in result.output if not c.isascii()][:5]
+    assert "->" in result.output or "<-" in result.output or "x" in result.output
+
+
+def test_ascii_spells_the_sentences_as_bp_text():
+    result = invoke("compare", SIMPLE, "--vs", "half=false", "--ascii")
+    assert "L   0.6385   1.277      x2" in result.output
+    assert "1/2*(y - g)^2 -> (y - g)^2" in result.output.replace("\n", " ").replace("  ", " ")
+    result = invoke("mistakes", SIMPLE, "--show", "half-dropped", "--ascii")
+    assert "dL/dg = 1/2*2(y - g)*(-1) = -(y - g)" in result.output.replace("\n", " ")
+
+
+def test_a_heading_too_long_for_the_width_is_ruled_in_ascii_with_ascii():
+    import io
+
+    from bptrace.views.terminal.steps import Heading, PipeConsole
+
+    out = io.StringIO()
+    PipeConsole(file=out, width=40, ascii_only=True).print(Heading("a title " * 10))
+    assert out.getvalue().isascii() and out.getvalue().startswith("-" * 40)

@@ -191,7 +191,7 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
     w = _writer(view)
     lines = [
         f"A: as written.  B: with {given}.",
-        *_effects(settings),
+        *map(w.prose, _effects(settings)),
         _counted(comparison, graph.loss, w),
     ]
     if fails is not None:
@@ -341,13 +341,13 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
     steps = f"{how.steps} step{'s' if how.steps > 1 else ''}"
     if how.show:
         mistake, reason, comparison, fails = found[0]
-        title = f"{mistake.title} ({mistake.id}) on {escaped(filename)}"
+        title = f"{w.prose(mistake.title)} ({mistake.id}) on {escaped(filename)}"
         if comparison is None:
             lines = [f"Not made on this network: {reason}."]
             out.print(render_comparison(title, lines, (), view, ("right", "mistake"), how.steps))
             return
         lines = [
-            f"Right: {mistake.right}.  The mistake: {mistake.wrong}.",
+            w.prose(f"Right: {mistake.right}.  The mistake: {mistake.wrong}."),
             _counted(comparison, graph.loss, w),
         ]
         if fails is not None:
@@ -355,7 +355,7 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
                 f"With this mistake, training stops {_stops(fails)}: {fails.where}: {fails.detail}"
             )
         rows = None if how.all_rows else MAX_ROWS
-        groups = differences.groups(comparison, graph.loss, w, mistake.title, rows)
+        groups = differences.groups(comparison, graph.loss, w, w.prose(mistake.title), rows)
         out.print(render_comparison(title, lines, groups, view, ("right", "mistake"), how.steps))
         return
     summary = []

@@ -103,11 +103,11 @@ CONVENTIONS: dict[str, Convention] = {
             "(ICML 2013) eq. 1-2, as PyTorch's SGD documentation contrasts it; nesterov: "
             "torch.optim.SGD(nesterov=True), after Nesterov (1983)",
             {
-                "pytorch": "the velocity is v = μv + g and the params move by αv: the same moves "
+                "pytorch": "the velocity is v = μ·v + g and the params move by α·v: the same moves "
                 "as sutskever's while α is fixed, other moves than nesterov's",
                 "sutskever": "the velocity is α times pytorch's, the params move the same while "
                 "α is fixed",
-                "nesterov": "the params move by α(g + μv), a look-ahead step",
+                "nesterov": "the params move by α·(g + μ·v), a look-ahead step",
             },
         ),
     )

@@ -113,8 +113,8 @@ def _group(
             label(d.cell.key, loss, w),
             _value(d.a, w),
             _value(d.b, w),
-            nice(d.ratio),
-            why(d, loss, w, acts),
+            w.prose(nice(d.ratio)),
+            w.prose(why(d, loss, w, acts)),
             d is first,
         )
         for d in shown
@@ -124,7 +124,7 @@ def _group(
     if len(found) > 1 and len(ratios) == 1 and "" not in ratios:
         factor = found[0].ratio
         said = WORDS.get(float(f"{factor:.3g}"), f"is multiplied by {nice(factor)[1:]}")
-        summary = f"every number that changes here {said} ({nice(factor)})"
+        summary = w.prose(f"every number that changes here {said} ({nice(factor)})")
     return Group(step, table, rows, summary, len(found) - len(shown))
 
 

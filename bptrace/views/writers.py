@@ -20,6 +20,35 @@ from bptrace.language.printer import (
 from bptrace.language.syntax import Expr
 from bptrace.views import latex
 
+# The slide glyphs of the sentences bptrace writes about math (a mistake's formulas, what a
+# convention changes) and their spelling in .bp text, for --ascii.
+PROSE_ASCII = str.maketrans(
+    {
+        "∂": "d",
+        "·": "*",
+        "−": "-",
+        "½": "1/2",
+        "²": "^2",
+        "×": "x",
+        "Σ": "sum",
+        "α": "lr",
+        "μ": "mu",
+        "σ": "sigmoid",
+        "ᵀ": "^T",
+        "ᵢ": "_i",
+        "′": "'",
+        "₁": "1",
+        "₂": "2",
+        "←": "<-",
+        "→": "->",
+    }
+)
+
+
+def prose(text: str, notation: Notation) -> str:
+    """Return a sentence about math in the glyphs of `notation`: as written, or in .bp text."""
+    return text if notation.pretty else text.translate(PROSE_ASCII)
+
 
 @dataclass(frozen=True, slots=True)
 class Writer:
@@ -33,6 +62,10 @@ class Writer:
 
     def name(self, name: str) -> str:
         return name_text(name, self.notation)
+
+    def prose(self, text: str) -> str:
+        """Return a sentence about math (a mistake's formula, a ratio ×2) in this notation."""
+        return prose(text, self.notation)
 
     def expr(self, e: Expr, value_of: Callable[[str], str] | None = None) -> str:
         return show(e, self.notation, value_of)

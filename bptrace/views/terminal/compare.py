@@ -10,6 +10,7 @@ from rich.text import Text
 
 from bptrace.views.differences import TITLES, Group
 from bptrace.views.terminal.steps import Heading, View, new_table, titled
+from bptrace.views.writers import prose
 
 FIRST = "first divergence: "
 
@@ -75,7 +76,8 @@ def render_mistakes(title: str, rows: list[tuple], view: View) -> RenderableType
         table.add_row(*map(Text, cells), style=style)  # ∂h[i]/∂v[j] is not rich markup
     said = new_table("What each mistake writes", ("mistake", "the mistake", "right"))
     for mistake, *_ in rows:
-        said.add_row(*map(Text, (mistake.id, mistake.wrong, mistake.right)))
+        wrong, right = prose(mistake.wrong, view.notation), prose(mistake.right, view.notation)
+        said.add_row(*map(Text, (mistake.id, wrong, right)))
     note = "bptrace mistakes FILE --show ID shows every number one mistake changes, and why."
     return Stack(
         Heading(title), titled(table), titled(said), Text(""), Text(note, style="dim"), Text("")

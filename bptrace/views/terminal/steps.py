@@ -139,7 +139,8 @@ class Heading:
             # A file name's [red] is not markup.
             yield Rule(Text(self.title, style="rule.text"), style=self.style)
         else:
-            yield Rule(style=self.style)
+            # rich's Rule draws a rule without a title in its own characters, even in ASCII
+            yield Rule(style=self.style, characters="-" if options.ascii_only else "─")
             yield Text(self.title, style=self.style)
 
 
