@@ -10,6 +10,7 @@ import typer
 
 from bptrace import __version__
 from bptrace.cli import commands, differ, files, options, process, runs
+from bptrace.cli import mistakes as mistaken  # `mistakes` is the command below
 from bptrace.cli.options import AllRows, AsciiMath, Data, Lr, Precision, RunSeed, Seed
 from bptrace.errors import (
     EXIT_CHECK,
@@ -605,8 +606,10 @@ def mistakes(
 ) -> None:
     """Show where each common mistake departs from the right trace."""
     options.check_lr(lr)
-    how = differ.MistakesOptions(steps, lr, precision, seed, ascii_math, data, show, all_rows, json)
-    _guarded(file, differ.mistakes, how)
+    how = mistaken.MistakesOptions(
+        steps, lr, precision, seed, ascii_math, data, show, all_rows, json
+    )
+    _guarded(file, mistaken.mistakes, how)
 
 
 @app.command(cls=options.Command)

@@ -1,5 +1,6 @@
-"""`compare` and `mistakes`: a network's trace beside another, under other settings or with a
-student's mistake, and which numbers change and why. No typer here (app.py declares the options).
+"""`compare`: a network's trace beside its trace under other settings (--vs), and which numbers
+change and why; and what `mistakes` (cli/mistakes.py) shares with it: the traces, their faults and
+the count of differences. No typer here (app.py declares the options).
 """
 
 from __future__ import annotations
@@ -182,20 +183,20 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
             "a": "as written",
             "b": {s.name: show_value(s) for s in settings},
             **differences.to_json(comparison, graph.loss),
-            "fails": _failure(fails),
+            "fails": failure(fails),
         }
         process.write_utf8(json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n")
         return
     out = output(how.ascii_math)
     view = View(precision=how.precision, notation=process.notation(out, how.ascii_math, graph))
-    w = _writer(view)
+    w = writer(view)
     lines = [
         f"A: as written.  B: with {given}.",
         *map(w.prose, _effects(settings)),
-        _counted(comparison, graph.loss, w),
+        counted(comparison, graph.loss, w),
     ]
     if fails is not None:
-        lines.append(f"With {given}, training stops {_stops(fails)}: {fails.where}: {fails.detail}")
+        lines.append(f"With {given}, training stops {stops(fails)}: {fails.where}: {fails.detail}")
     acts = f"{given} acts here"
     groups = differences.groups(comparison, graph.loss, w, acts, None if how.all_rows else MAX_ROWS)
     title = f"Comparing {escaped(filename)} as written with {given}"
@@ -213,7 +214,7 @@ def _effects(given) -> list[str]:
     ]
 
 
-def _stops(fault: NumericFault) -> str:
+def stops(fault: NumericFault) -> str:
     """Return when a trace stopped at a numeric fault: at step 3, or after step 2 (the final
     loss)."""
     return (
@@ -223,18 +224,18 @@ def _stops(fault: NumericFault) -> str:
     )
 
 
-def _failure(fault: NumericFault | None) -> dict | None:
+def failure(fault: NumericFault | None) -> dict | None:
     """Return where a trace stopped at a numeric fault, as JSON (None when it ran through)."""
     return None if fault is None else {"step": fault.step, "message": fault.message}
 
 
-def _writer(view):
+def writer(view):
     from bptrace.views.writers import Writer
 
     return Writer(view.notation, view.precision)
 
 
-def _counted(comparison, loss: str, w) -> str:
+def counted(comparison, loss: str, w) -> str:
     """Return how many numbers differ and where the first does."""
     from bptrace.views.differences import TITLES, label
 
@@ -251,129 +252,3 @@ def _counted(comparison, loss: str, w) -> str:
         f"{changed:,} of {comparison.compared:,} numbers differ over {steps}; the first at "
         f"{where}, {TITLES[table].lower()}: {label(first.cell.key, loss, w)}."
     )
-
-
-class MistakesOptions(NamedTuple):
-    """What `mistakes` was asked: steps, and one mistake to show in full (or every one's first)."""
-
-    steps: int = 1
-    lr: float | None = None
-    precision: int = 4
-    seed: int | None = None
-    ascii_math: bool = False
-    data: Path | None = None
-    show: str | None = None  # a mistake's id: its every changed number, as compare shows them
-    all_rows: bool = False
-    json: bool = False
-
-
-def mistakes(source: str, filename: str, how: MistakesOptions) -> None:
-    """Print where each common mistake first departs from the right trace (or all of one)."""
-    from bptrace.engine.compare import compare as compared
-    from bptrace.engine.mistakes import MISTAKES, not_applicable
-    from bptrace.language.diagnostics import did_you_mean
-
-    graph = load_network(source, filename, how.seed, how.data)
-    if how.show is not None and how.show not in MISTAKES:
-        hint = did_you_mean(how.show, list(MISTAKES)) or f"the mistakes are {', '.join(MISTAKES)}"
-        raise UsageProblem(f"--show: no mistake '{how.show}'; {hint}")
-    chosen = [MISTAKES[how.show]] if how.show else list(MISTAKES.values())
-    found = []
-    right, fault = collected(records(graph, how.steps, how.lr))
-    if fault is not None:  # as `run` would stop
-        raise fault
-    for mistake in chosen:
-        reason = not_applicable(graph, mistake)
-        comparison = fails = None
-        if reason is None:
-            wrong, fails = collected(records(graph, how.steps, how.lr, mistake))
-            comparison = compared(graph, right, graph, wrong)
-        found.append((mistake, reason, comparison, fails))
-    if how.json:
-        _mistakes_json(graph, filename, how, found)
-    else:
-        _mistakes_text(graph, filename, how, found)
-
-
-def _mistakes_json(graph, filename: str, how: MistakesOptions, found) -> None:
-    from bptrace.views import differences
-    from bptrace.views.jsonl import number
-
-    listed = []
-    for mistake, reason, comparison, fails in found:
-        entry = {
-            "id": mistake.id,
-            "title": mistake.title,
-            "wrong": mistake.wrong,
-            "right": mistake.right,
-            "applicable": reason is None,
-            "reason": reason,
-        }
-        if comparison is not None:
-            first = comparison.first
-            entry["first"] = None if first is None else differences.to_json_key(first.cell.key)
-            entry["right_value"] = None if first is None else number(first.a.value)
-            entry["mistaken_value"] = None if first is None else number(first.b.value)
-            entry["changed"] = sum(not d.formula_only for d in comparison.differences)
-            entry["compared"] = comparison.compared
-            entry["fails"] = _failure(fails)
-            if how.show:
-                entry["differences"] = differences.to_json(comparison, graph.loss)["differences"]
-        listed.append(entry)
-    doc = {
-        "schema": "bptrace.mistakes",
-        "network": escaped(filename),
-        "steps": how.steps,
-        "loss": graph.loss,
-        "mistakes": listed,
-    }
-    process.write_utf8(json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n")
-
-
-def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
-    from bptrace.views import differences
-    from bptrace.views.terminal.compare import render_comparison, render_mistakes
-    from bptrace.views.terminal.steps import View, output
-
-    out = output(how.ascii_math)
-    view = View(precision=how.precision, notation=process.notation(out, how.ascii_math, graph))
-    w = _writer(view)
-    steps = f"{how.steps} step{'s' if how.steps > 1 else ''}"
-    if how.show:
-        mistake, reason, comparison, fails = found[0]
-        title = f"{w.prose(mistake.title)} ({mistake.id}) on {escaped(filename)}"
-        if comparison is None:
-            lines = [f"Not made on this network: {reason}."]
-            out.print(render_comparison(title, lines, (), view, ("right", "mistake"), how.steps))
-            return
-        lines = [
-            w.prose(f"Right: {mistake.right}.  The mistake: {mistake.wrong}."),
-            _counted(comparison, graph.loss, w),
-        ]
-        if fails is not None:
-            lines.append(
-                f"With this mistake, training stops {_stops(fails)}: {fails.where}: {fails.detail}"
-            )
-        rows = None if how.all_rows else MAX_ROWS
-        groups = differences.groups(comparison, graph.loss, w, w.prose(mistake.title), rows)
-        out.print(render_comparison(title, lines, groups, view, ("right", "mistake"), how.steps))
-        return
-    summary = []
-    for mistake, reason, comparison, fails in found:
-        first = None if comparison is None else comparison.first
-        if comparison is None:
-            summary.append((mistake, f"not made here: {reason}", "", "", ""))
-        elif first is None:
-            summary.append((mistake, f"changes no number in {steps}", "", "", ""))
-        else:
-            step, table = first.cell.key[:2]
-            when = f"step {step}" if step <= comparison.steps else f"after step {comparison.steps}"
-            where = f"{when}, {differences.TITLES[table].lower()}: "
-            where += differences.label(first.cell.key, graph.loss, w)
-            changed = sum(not d.formula_only for d in comparison.differences)
-            if fails is not None:
-                where += f"; then training stops {_stops(fails)}"
-            right_value, wrong_value = w.number(first.a.value), w.number(first.b.value)
-            summary.append((mistake, where, right_value, wrong_value, f"{changed:,}"))
-    title = f"Common mistakes on {escaped(filename)}, {steps}"
-    out.print(render_mistakes(title, summary, view))
