@@ -233,3 +233,23 @@ def test_a_heading_too_long_for_the_width_is_ruled_in_ascii_with_ascii():
     out = io.StringIO()
     PipeConsole(file=out, width=40, ascii_only=True).print(Heading("a title " * 10))
     assert out.getvalue().isascii() and out.getvalue().startswith("-" * 40)
+
+
+@pytest.mark.parametrize(
+    "vs", ["lr=" + "9" * 5000, "x" * 5000, "lr=" + "-" * 5000 + "1", "lr=" + "(" * 300 + "1"]
+)
+def test_a_very_long_vs_is_cut_short_where_it_is_echoed(vs):
+    result = invoke("compare", SIMPLE, "--vs", vs)
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr) < 300 and "..." in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_long_vs_that_works_is_cut_short_in_the_text_and_whole_in_the_json():
+    value = "+".join(["1/100"] * 20)  # lr = 0.2
+    result = invoke("compare", SIMPLE, "--vs", f"lr={value}")
+    assert result.exit_code == 0, result.output
+    assert "B: with lr = 1/100 + 1/100 + 1/100 + 1/100 + 1/100...." in result.output
+    assert "0.3644" in result.output  # w1 after: 0.5 - 0.2·0.678
+    doc = json.loads(invoke("compare", SIMPLE, "--vs", f"lr={value}", "--json").stdout)
+    assert doc["b"]["lr"] == " + ".join(["1/100"] * 20)
