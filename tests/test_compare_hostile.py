@@ -253,3 +253,13 @@ def test_a_long_vs_that_works_is_cut_short_in_the_text_and_whole_in_the_json():
     assert "0.3644" in result.output  # w1 after: 0.5 - 0.2·0.678
     doc = json.loads(invoke("compare", SIMPLE, "--vs", f"lr={value}", "--json").stdout)
     assert doc["b"]["lr"] == " + ".join(["1/100"] * 20)
+
+
+def test_the_losss_direct_partial_is_marked_as_run_marks_it():
+    # networks/fanout.bp: L = c*a with c = 4a, so the local ∂L/∂a = c and the gradient
+    # ∂L/∂a = 8a. Step 2: a = 3 - 0.05·24 = 1.8 (A), 3 - 0.01·24 = 2.76 (B): c = 7.2 and 11.04
+    result = invoke("compare", ROOT / "networks" / "fanout.bp", "--vs", "lr=0.01", "-n", "2")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines()]
+    assert ["∂L/∂a", "(direct)", "7.2", "11.04", "from", "c"] in rows
+    assert ["∂L/∂a", "14.4", "22.08", "from", "local", "∂L/∂a", "(direct)"] in rows

@@ -202,15 +202,17 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
     out = output(how.ascii_math)
     view = View(precision=how.precision, notation=process.notation(out, how.ascii_math, graph))
     w = writer(view)
+    names = differences.names(graph)
     lines = [
         f"A: as written.  B: with {given}.",
         *map(w.prose, _effects(settings)),
-        counted(comparison, graph.loss, w),
+        counted(comparison, names, w),
     ]
     if fails is not None:
         lines.append(f"With {given}, training stops {stops(fails)}: {fails.where}: {fails.detail}")
     acts = f"{given} acts here"
-    groups = differences.groups(comparison, graph.loss, w, acts, None if how.all_rows else MAX_ROWS)
+    rows = None if how.all_rows else MAX_ROWS
+    groups = differences.groups(comparison, names, w, acts, rows)
     title = f"Comparing {escaped(filename)} as written with {given}"
     out.print(render_comparison(title, lines, groups, view, ("A", "B"), comparison.steps))
 
@@ -247,7 +249,7 @@ def writer(view):
     return Writer(view.notation, view.precision)
 
 
-def counted(comparison, loss: str, w) -> str:
+def counted(comparison, names, w) -> str:
     """Return how many numbers differ and where the first does."""
     from bptrace.views.differences import TITLES, label
 
@@ -262,5 +264,5 @@ def counted(comparison, loss: str, w) -> str:
     where = f"step {step}" if step <= comparison.steps else "after the last update"
     return (
         f"{changed:,} of {comparison.compared:,} numbers differ over {steps}; the first at "
-        f"{where}, {TITLES[table].lower()}: {label(first.cell.key, loss, w)}."
+        f"{where}, {TITLES[table].lower()}: {label(first.cell.key, names, w)}."
     )

@@ -99,6 +99,7 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
     out = output(how.ascii_math)
     view = View(precision=how.precision, notation=process.notation(out, how.ascii_math, graph))
     w = writer(view)
+    names = differences.names(graph)
     steps = f"{how.steps} step{'s' if how.steps > 1 else ''}"
     if how.show:
         mistake, reason, comparison, fails = found[0]
@@ -109,14 +110,14 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
             return
         lines = [
             w.prose(f"Right: {mistake.right}.  The mistake: {mistake.wrong}."),
-            counted(comparison, graph.loss, w),
+            counted(comparison, names, w),
         ]
         if fails is not None:
             lines.append(
                 f"With this mistake, training stops {stops(fails)}: {fails.where}: {fails.detail}"
             )
         rows = None if how.all_rows else MAX_ROWS
-        groups = differences.groups(comparison, graph.loss, w, w.prose(mistake.title), rows)
+        groups = differences.groups(comparison, names, w, w.prose(mistake.title), rows)
         out.print(render_comparison(title, lines, groups, view, ("right", "mistake"), how.steps))
         return
     summary = []
@@ -130,7 +131,7 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
             step, table = first.cell.key[:2]
             when = f"step {step}" if step <= comparison.steps else f"after step {comparison.steps}"
             where = f"{when}, {differences.TITLES[table].lower()}: "
-            where += differences.label(first.cell.key, graph.loss, w)
+            where += differences.label(first.cell.key, names, w)
             changed = sum(not d.formula_only for d in comparison.differences)
             if fails is not None:
                 where += f"; then training stops {stops(fails)}"

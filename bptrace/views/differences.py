@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bptrace.engine.cells import Cell, Key
+from bptrace.engine.chains import direct_edges
 from bptrace.engine.compare import Comparison, Difference
+from bptrace.engine.graph import Graph
 from bptrace.language.printer import show
 from bptrace.views.jsonl import number
 from bptrace.views.writers import Writer
@@ -52,16 +54,30 @@ class Group:
     hidden: int = 0  # rows left out (past max_rows)
 
 
-def label(key: Key, loss: str, w: Writer) -> str:
+@dataclass(frozen=True, slots=True)
+class Names:
+    """What a cell's label needs of the network: its loss, and the edges from the loss whose local
+    partial ∂L/∂x is not the gradient ∂L/∂x (marked "(direct)", as `run` marks them)."""
+
+    loss: str
+    direct: frozenset[tuple[str, str]] = frozenset()
+
+
+def names(graph: Graph) -> Names:
+    """Return the names the labels of `graph`'s cells need."""
+    return Names(graph.loss, direct_edges(graph))
+
+
+def label(key: Key, names: Names, w: Writer) -> str:
     """Return how a cell is named on a slide: h, ∂g/∂h, ∂L/∂w₁, w₁'s velocity."""
     _step, table, subject, column = key
     if table in ("leaves", "forward", "final"):
         name = w.name(subject[0])
         return f"{name} ({column})" if column not in ("value",) else name
-    if table == "partials":
-        return w.partial(*subject)
+    if table == "partials":  # ∂L/∂a (direct), where the gradient ∂L/∂a sums other paths too
+        return w.partial(*subject) + (w.note(" (direct)") if subject in names.direct else "")
     if table == "gradients":
-        return w.partial(loss, subject[0])
+        return w.partial(names.loss, subject[0])
     return f"{w.name(subject[0])} {column}"  # updates: w₁ after, w₁ velocity
 
 
@@ -76,7 +92,7 @@ def nice(ratio: float | None) -> str:
 
 
 def groups(
-    comparison: Comparison, loss: str, w: Writer, acts: str, max_rows: int | None = None
+    comparison: Comparison, names: Names, w: Writer, acts: str, max_rows: int | None = None
 ) -> Iterator[Group]:
     """Yield each step's changed tables in order, each row saying why: from which changed cell,
     or `acts` (the change itself) where no cell it was computed from changed."""
@@ -85,7 +101,7 @@ def groups(
     shown = [d for d in comparison.differences if not _carried(d)]
     for d in (*shown, None):
         if current and (d is None or d.cell.key[:2] != current[0].cell.key[:2]):
-            yield _group(current, first, loss, w, acts, max_rows)
+            yield _group(current, first, names, w, acts, max_rows)
             current = []
         if d is not None:
             current.append(d)
@@ -101,7 +117,7 @@ def _carried(d: Difference) -> bool:
 def _group(
     found: list[Difference],
     first: Difference | None,
-    loss: str,
+    names: Names,
     w: Writer,
     acts: str,
     max_rows: int | None,
@@ -110,11 +126,11 @@ def _group(
     shown = found if max_rows is None or len(found) <= max_rows else found[:max_rows]
     rows = tuple(
         Changed(
-            label(d.cell.key, loss, w),
+            label(d.cell.key, names, w),
             _value(d.a, w),
             _value(d.b, w),
             w.prose(nice(d.ratio)),
-            w.prose(why(d, loss, w, acts)),
+            w.prose(why(d, names, w, acts)),
             d is first,
         )
         for d in shown
@@ -128,7 +144,7 @@ def _group(
     return Group(step, table, rows, summary, len(found) - len(shown))
 
 
-def why(d: Difference, loss: str, w: Writer, acts: str) -> str:
+def why(d: Difference, names: Names, w: Writer, acts: str) -> str:
     """Return why a cell changed: the change itself (and its formula), or the cell it came from."""
     if d.a is None or d.b is None:
         return "B only" if d.a is None else "A only"
@@ -139,7 +155,7 @@ def why(d: Difference, loss: str, w: Writer, acts: str) -> str:
                 return f"{acts}: {formulas}, the same number here"
             return f"{acts}: {formulas}"
         return acts
-    cause = label(d.cause, loss, w)
+    cause = label(d.cause, names, w)
     if d.cause[1] == "partials":  # ∂L/∂a the local derivative, not the gradient ∂L/∂a
         cause = f"local {cause}"
     if d.cause[0] != d.cell.step:
