@@ -263,3 +263,45 @@ def test_the_losss_direct_partial_is_marked_as_run_marks_it():
     rows = [line.split() for line in result.output.splitlines()]
     assert ["∂L/∂a", "(direct)", "7.2", "11.04", "from", "c"] in rows
     assert ["∂L/∂a", "14.4", "22.08", "from", "local", "∂L/∂a", "(direct)"] in rows
+
+
+def test_where_the_change_acted_it_acts_at_later_steps_too_beside_the_cause():
+    from conftest import load
+
+    from bptrace.engine.compare import compare
+    from bptrace.engine.tracer import trace
+
+    text = SIMPLE.read_text()
+    a, b = load(text), load(text.replace("set lr = 0.1", "set lr = 0.2"))
+    c = compare(a, trace(a, 2), b, trace(b, 2))
+    by_key = {d.cell.key: d for d in c.differences}
+    after = by_key[(2, "updates", ("w1",), "after")]
+    gradient = by_key[(2, "updates", ("w1",), "gradient")]
+    # step 2 in B by hand: w1 = 0.5 - 0.2·0.678 = 0.3644, b1 = 0.1 - 0.2·0.339 = 0.0322,
+    # w2 = -0.3 + 0.2·1.243 = -0.0514, b2 = 0.2 + 0.2·1.13 = 0.426
+    h = 2 * 0.3644 + 0.0322
+    g = h * -0.0514 + 0.426
+    grad_w1 = -(1 - g) * -0.0514 * 2
+    assert gradient.b.value == pytest.approx(grad_w1, rel=1e-9)
+    assert gradient.cause is not None and not gradient.acts  # the right formula, B's params
+    # after: B's lr, 0.2, not A's, moves it: the change acts here as at step 1
+    assert after.b.value == pytest.approx(0.3644 - 0.2 * grad_w1, rel=1e-9)
+    assert after.b.value != pytest.approx(0.3644 - 0.1 * grad_w1, rel=1e-6)
+    assert after.cause == (2, "leaves", ("w1",), "value") and after.acts
+    result = invoke("compare", SIMPLE, "--vs", "lr=0.2", "-n", "2")
+    assert "from w₁, and lr = 0.2 acts here" in result.output
+
+
+def test_a_mistake_made_at_every_step_is_said_where_its_cause_is_too():
+    # fanout.bp, overwrite-at-fork, step 2: ∂L/∂a = 9.6 (the mistake, by hand in test_mistakes)
+    # differs from its cause's changed value and from the overwrite again
+    path = ROOT / "networks" / "fanout.bp"
+    result = invoke("mistakes", path, "--show", "overwrite-at-fork", "-n", "2", "--json")
+    (entry,) = json.loads(result.stdout)["mistakes"]
+    (grad,) = [
+        d
+        for d in entry["differences"]
+        if d["step"] == 2 and d["table"] == "gradients" and d["subject"] == ["a"]
+    ]
+    # with += at a = 2.4 it would be 8·2.4 = 19.2; the student's is 9.6
+    assert grad["b"] == pytest.approx(9.6) and grad["cause"] is not None and grad["acts"]

@@ -3,7 +3,9 @@ comes from.
 
 A cell differs either because a cell it was computed from differs (its `cause`), or, where none
 does, because the change itself acts there: a convention's or a mistake's formula, optimiser or
-update. The first difference in the order the tables show a step is the first divergence.
+update. Where the change acted at a step, it acts at the same place of every later step too, where
+a cell it was computed from may differ already: such a cell has a cause and `acts`. The first
+difference in the order the tables show a step is the first divergence.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Difference:
     b: Cell | None
     cause: Key | None
     ratio: float | None
+    acts: bool = False  # the change acts here too, as it did here at an earlier step
 
     @property
     def cell(self) -> Cell:
@@ -74,6 +77,9 @@ def compare(
     go (a trace that stopped at a numeric fault is compared up to it)."""
     found: list[Difference] = []
     differing: set[Key] = set()
+    # where the change acted, as (table, subject, column): a param's first value is no such place,
+    # it is set once (a seed's draw)
+    acted: set[tuple] = set()
     compared = steps = 0
     for ra, rb in zip(records_a, records_b):
         if isinstance(ra, Step) and isinstance(rb, Step):
@@ -93,7 +99,11 @@ def compare(
             assert either is not None
             uses = dict.fromkeys((*(a.uses if a else ()), *(b.uses if b else ())))
             cause = None if formula else next((key for key in uses if key in differing), None)
-            difference = Difference(a, b, cause, _ratio(a, b))
+            place = either.key[1:]
+            if cause is None and either.table != "leaves":
+                acted.add(place)
+            acts = cause is not None and place in acted
+            difference = Difference(a, b, cause, _ratio(a, b), acts)
             if not difference.formula_only:
                 differing.add(either.key)
             found.append(difference)

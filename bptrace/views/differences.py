@@ -160,7 +160,7 @@ def why(d: Difference, names: Names, w: Writer, acts: str) -> str:
         cause = f"local {cause}"
     if d.cause[0] != d.cell.step:
         cause += f" at step {d.cause[0]}"
-    return f"from {cause}"
+    return f"from {cause}, and {acts}" if d.acts else f"from {cause}"
 
 
 def _value(cell: Cell | None, w: Writer) -> str:
@@ -183,6 +183,7 @@ def to_json(comparison: Comparison, loss: str) -> dict[str, Any]:
                 "formula_a": _formula(d.a),
                 "formula_b": _formula(d.b),
                 "cause": None if d.cause is None else _key(d.cause),
+                "acts": d.cause is None or d.acts,  # the change itself acts here
             }
             for d in comparison.differences
         ],
