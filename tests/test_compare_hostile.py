@@ -305,3 +305,50 @@ def test_a_mistake_made_at_every_step_is_said_where_its_cause_is_too():
     ]
     # with += at a = 2.4 it would be 8·2.4 = 19.2; the student's is 9.6
     assert grad["b"] == pytest.approx(9.6) and grad["cause"] is not None and grad["acts"]
+
+
+def _mazur_error(w, half=True):
+    """Return Mazur's E at the weights `w` (w1..w8), by hand: with the ½ of each term or not."""
+
+    def sigma(z):
+        return 1 / (1 + math.exp(-z))
+
+    h1 = sigma(w[0] * 0.05 + w[1] * 0.10 + 0.35)
+    h2 = sigma(w[2] * 0.05 + w[3] * 0.10 + 0.35)
+    o1 = sigma(w[4] * h1 + w[5] * h2 + 0.60)
+    o2 = sigma(w[6] * h1 + w[7] * h2 + 0.60)
+    factor = 0.5 if half else 1.0
+    return factor * (0.01 - o1) ** 2 + factor * (0.99 - o2) ** 2
+
+
+def test_a_half_in_every_term_of_a_sum_is_the_losss_half(tmp_path):
+    # Mazur's E = ½(t1 − o1)² + ½(t2 − o2)²: --vs half=false drops both ½s (it was an error)
+    path = tmp_path / "mazur.bp"
+    path.write_text(_mazur())
+    result = invoke("compare", path, "--vs", "half=false", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    got = {
+        d["subject"][0]: d["b"]
+        for d in doc["differences"]
+        if d["table"] == "gradients" and d["subject"][0].startswith("w")
+    }
+    w = [0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55]
+    for i in range(8):  # central differences of E without its ½s
+        up, down = list(w), list(w)
+        up[i] += 1e-6
+        down[i] -= 1e-6
+        slope = (_mazur_error(up, False) - _mazur_error(down, False)) / 2e-6
+        assert got[f"w{i + 1}"] == pytest.approx(slope, rel=1e-6)
+    # the mistakes find the same ½: ∂E/∂o1 = −(t1 − o1) right, −2(t1 − o1) with it dropped
+    result = invoke("mistakes", path, "--show", "half-dropped", "--json")
+    (entry,) = json.loads(result.stdout)["mistakes"]
+    assert entry["applicable"] and entry["first"]["subject"] == ["E", "o1"]
+    assert entry["mistaken_value"] == pytest.approx(2 * entry["right_value"], rel=1e-12)
+
+
+def test_a_half_in_some_terms_only_is_not_the_losss_half(tmp_path):
+    path = tmp_path / "net.bp"
+    path.write_text(_mazur().replace("+ 1/2*(t2 - o2)^2", "+ (t2 - o2)^2"))
+    result = invoke("compare", path, "--vs", "half=false")
+    assert result.exit_code == 2 and "has none" in result.stderr

@@ -1,7 +1,8 @@
 """The ½ of a squared-error loss under `set half`: found at the top of the loss, dropped or added.
 
 The ½ is a factor of the whole loss, as the lecture writes it: 1/2*X, 0.5*X, (1/2)*X, X*1/2, X/2,
-or the first factor of a longer product (1/2*X*Y). A ½ inside the loss (a sum of ½-terms) is not
+or the first factor of a longer product (1/2*X*Y); or a factor of every term of a sum, as
+Mazur's E = ½(t₁ − o₁)² + ½(t₂ − o₂)² has it (½a + ½b = ½(a + b)). A ½ in some terms only is not
 "the" ½: halving one term is not halving the loss.
 """
 
@@ -21,6 +22,9 @@ def without_half(e: Expr) -> Expr | None:
         return None if inner is None else Neg(inner, e.span)
     if not isinstance(e, Binary):
         return None
+    if e.op in ("+", "-"):  # ½a + ½b: a ½ in every term
+        left, right = without_half(e.left), without_half(e.right)
+        return None if left is None or right is None else Binary(e.op, left, right, e.span)
     if e.op == "*":
         if _is_half(e.left):
             return e.right
