@@ -105,7 +105,7 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
         mistake, reason, comparison, fails = found[0]
         title = f"{w.prose(mistake.title)} ({mistake.id}) on {escaped(filename)}"
         if comparison is None:
-            lines = [f"Not made on this network: {reason}."]
+            lines = [w.prose(f"Not made on this network: {reason}.")]
             out.print(render_comparison(title, lines, (), view, ("right", "mistake"), how.steps))
             return
         lines = [
@@ -124,7 +124,7 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
     for mistake, reason, comparison, fails in found:
         first = None if comparison is None else comparison.first
         if comparison is None:
-            summary.append((mistake, f"not made here: {reason}", "", "", ""))
+            summary.append((mistake, w.prose(f"not made here: {reason}"), "", "", ""))
         elif first is None:
             summary.append((mistake, f"changes no number in {steps}", "", "", ""))
         else:
