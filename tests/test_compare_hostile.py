@@ -354,3 +354,8 @@ def test_a_half_in_some_terms_only_is_not_the_losss_half(tmp_path):
     path.write_text(_mazur().replace("+ 1/2*(t2 - o2)^2", "+ (t2 - o2)^2"))
     result = invoke("compare", path, "--vs", "half=false")
     assert result.exit_code == 2 and "has none" in result.stderr
+
+
+def test_a_very_long_show_is_cut_short_where_it_is_echoed():
+    result = invoke("mistakes", SIMPLE, "--show", "a" * 5000)
+    assert result.exit_code == 2 and len(result.stderr) < 400 and "..." in result.stderr

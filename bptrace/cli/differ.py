@@ -43,15 +43,15 @@ def settings_given(vs: tuple[str, ...]):
         name, equals, value = given.partition("=")
         if not equals or not name.strip() or not value.strip():
             raise UsageProblem(
-                f"--vs takes SETTING=VALUE, as in --vs half=false; got '{_short(given)}'"
+                f"--vs takes SETTING=VALUE, as in --vs half=false; got '{short(given)}'"
             )
         try:
             statements = parse(f"set {name.strip()} = {value.strip()}")
         except BptraceError as error:
-            raise UsageProblem(f"--vs {_short(given)}: {error.message}") from None
+            raise UsageProblem(f"--vs {short(given)}: {error.message}") from None
         if len(statements) != 1 or not isinstance(statements[0], Setting):
             raise UsageProblem(
-                f"--vs takes SETTING=VALUE, as in --vs half=false; got '{_short(given)}'"
+                f"--vs takes SETTING=VALUE, as in --vs half=false; got '{short(given)}'"
             )
         if statements[0].name in found:
             raise UsageProblem(f"--vs sets '{statements[0].name}' twice; give each setting once")
@@ -62,19 +62,19 @@ def settings_given(vs: tuple[str, ...]):
 def said(setting) -> str:
     """Return a --vs setting as the second trace's name for it: `half = false`, from what was
     parsed (a comment or an escape sequence after the value is never echoed)."""
-    return f"{setting.name} = {_short(show_value(setting))}"
+    return f"{setting.name} = {short(show_value(setting))}"
 
 
 def flag(setting) -> str:
     """Return a --vs setting as the option that gave it: `--vs half=false`."""
-    return f"--vs {setting.name}={_short(show_value(setting))}"
+    return f"--vs {setting.name}={short(show_value(setting))}"
 
 
 SHOWN = 40  # characters of a --vs value echoed; the JSON has it whole
 
 
-def _short(text: str) -> str:
-    """Return a --vs as echoed: its first SHOWN characters, then ... (as the parser cuts one)."""
+def short(text: str) -> str:
+    """Return an argument as echoed: its first SHOWN characters, then ... (as numbers are)."""
     return text if len(text) <= SHOWN else f"{text[: SHOWN - 3]}..."
 
 

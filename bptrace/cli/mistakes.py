@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from bptrace.cli import process
 from bptrace.cli.commands import UsageProblem, load_network
-from bptrace.cli.differ import MAX_ROWS, collected, counted, failure, records, stops, writer
+from bptrace.cli.differ import MAX_ROWS, collected, counted, failure, records, short, stops, writer
 from bptrace.language.diagnostics import escaped
 
 
@@ -37,7 +37,7 @@ def mistakes(source: str, filename: str, how: MistakesOptions) -> None:
     graph = load_network(source, filename, how.seed, how.data)
     if how.show is not None and how.show not in MISTAKES:
         hint = did_you_mean(how.show, list(MISTAKES)) or f"the mistakes are {', '.join(MISTAKES)}"
-        raise UsageProblem(f"--show: no mistake '{how.show}'; {hint}")
+        raise UsageProblem(f"--show: no mistake '{short(how.show)}'; {hint}")
     chosen = [MISTAKES[how.show]] if how.show else list(MISTAKES.values())
     found = []
     right, fault = collected(records(graph, how.steps, how.lr))
