@@ -359,3 +359,13 @@ def test_a_half_in_some_terms_only_is_not_the_losss_half(tmp_path):
 def test_a_very_long_show_is_cut_short_where_it_is_echoed():
     result = invoke("mistakes", SIMPLE, "--show", "a" * 5000)
     assert result.exit_code == 2 and len(result.stderr) < 400 and "..." in result.stderr
+
+
+def test_the_json_lists_the_warnings_of_the_comparison():
+    result = invoke("compare", SIMPLE, "--vs", "tie=split", "--vs", "lr=0.2", "--json")
+    assert result.exit_code == 0, result.output
+    (warning,) = json.loads(result.stdout)["warnings"]
+    assert warning.startswith("with tie = split, lr = 0.2: 'tie' changes nothing here")
+    assert (
+        json.loads(invoke("compare", SIMPLE, "--vs", "lr=0.2", "--json").stdout)["warnings"] == []
+    )

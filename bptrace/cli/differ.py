@@ -89,10 +89,9 @@ def _conflicts(given, how: CompareOptions) -> None:
             )
 
 
-def _other(source: str, graph, given, how: CompareOptions, filename: str):
-    """Return the network of `source` built again with the --vs settings in place of its own; warn
-    on stderr of what the second network warns of and the first does not, and of a setting that
-    is the first's already."""
+def _other(source: str, given, how: CompareOptions):
+    """Return the network of `source` built again with the --vs settings in place of its own, and
+    the names of the settings the file writes."""
     from bptrace.engine.graph import build_graph
     from bptrace.language.parser import parse_layered
     from bptrace.language.syntax import Setting
@@ -114,22 +113,24 @@ def _other(source: str, graph, given, how: CompareOptions, filename: str):
         from bptrace.cli.commands import _with_data
 
         other = _with_data(other, how.data)
-    err = process.stderr()
+    return other, frozenset(s.name for s in statements if isinstance(s, Setting))
+
+
+def _warnings(graph, other, given, written: frozenset[str], filename: str) -> list[str]:
+    """Return what the second network warns of and the first does not, and each --vs setting
+    that is the first's already (B would be A there)."""
     ours = {w.message for w in graph.warnings}
-    for w in other.warnings:
-        if w.message not in ours:
-            with_ = ", ".join(said(s) for s in given)
-            err.print(f"bptrace: warning: with {with_}: {escaped(w.message)}", markup=False)
-    written = {s.name for s in statements if isinstance(s, Setting)}
+    with_ = ", ".join(said(s) for s in given)
+    found = [f"with {with_}: {w.message}" for w in other.warnings if w.message not in ours]
     for s in given:
         if graph.settings[s.name] == other.settings[s.name]:
             why = (
-                f"{escaped(filename)} sets {s.name} to it already"
+                f"{filename} sets {s.name} to it already"
                 if s.name in written
                 else f"{said(s)} is the default"
             )
-            err.print(f"bptrace: warning: {flag(s)} changes nothing: {why}", markup=False)
-    return other
+            found.append(f"{flag(s)} changes nothing: {why}")
+    return found
 
 
 def show_value(setting) -> str:
@@ -181,7 +182,10 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
     settings = settings_given(how.vs)
     _conflicts(settings, how)
     graph = load_network(source, filename, how.seed, how.data)
-    other = _other(source, graph, settings, how, filename)
+    other, written = _other(source, settings, how)
+    warned = _warnings(graph, other, settings, written, filename)
+    for said_ in warned:
+        process.stderr().print(f"bptrace: warning: {escaped(said_)}", markup=False)
     right, fault = collected(records(graph, how.steps, how.lr))
     if fault is not None:  # as `run` would stop
         raise fault
@@ -196,6 +200,7 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
             "b": {s.name: show_value(s) for s in settings},
             **differences.to_json(comparison, graph.loss),
             "fails": failure(fails),
+            "warnings": warned,
         }
         process.write_utf8(json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n")
         return
