@@ -369,3 +369,44 @@ def test_the_json_lists_the_warnings_of_the_comparison():
     assert (
         json.loads(invoke("compare", SIMPLE, "--vs", "lr=0.2", "--json").stdout)["warnings"] == []
     )
+
+
+MOMENTUM = """param w = 0.3
+param c = -0.2
+input x = 2
+target y = 1
+loss L = 1/2*(y - w*x - c)^2
+set optimizer = momentum
+set momentum = 0.5
+"""
+
+
+def test_compare_nesterov_over_three_steps_is_pytorchs_formula(tmp_path):
+    path = tmp_path / "m.bp"
+    path.write_text(MOMENTUM)
+    result = invoke("compare", path, "--vs", "momentum_form=nesterov", "-n", "3", "--json")
+    assert result.exit_code == 0, result.output
+    got = {
+        (d["step"], d["subject"][0], d["column"]): d["b"]
+        for d in json.loads(result.stdout)["differences"]
+        if d["table"] == "updates"
+    }
+    # torch.optim.SGD(nesterov=True), written out: b = μb + g; p -= lr·(g + μb)
+    w, c, bw, bc, mu, lr = 0.3, -0.2, 0.0, 0.0, 0.5, 0.1
+    for step in (1, 2, 3):
+        r = 1 - w * 2 - c
+        gw, gc = -r * 2, -r
+        bw, bc = mu * bw + gw, mu * bc + gc
+        w, c = w - lr * (gw + mu * bw), c - lr * (gc + mu * bc)
+        assert got[(step, "w", "after")] == pytest.approx(w, rel=1e-12)
+        assert got[(step, "c", "after")] == pytest.approx(c, rel=1e-12)
+        assert got[(step, "w", "direction")] == pytest.approx(gw + mu * bw, rel=1e-12)
+
+
+def test_compare_sutskever_moves_the_params_as_pytorch_and_scales_the_velocity(tmp_path):
+    path = tmp_path / "m.bp"
+    path.write_text(MOMENTUM)
+    result = invoke("compare", path, "--vs", "momentum_form=sutskever", "-n", "3", "--json")
+    differences = json.loads(result.stdout)["differences"]
+    assert {d["column"] for d in differences} == {"velocity"}  # no param moves otherwise
+    assert all(d["ratio"] == pytest.approx(0.1, rel=1e-12) for d in differences)  # v·α
