@@ -410,3 +410,19 @@ def test_compare_sutskever_moves_the_params_as_pytorch_and_scales_the_velocity(t
     differences = json.loads(result.stdout)["differences"]
     assert {d["column"] for d in differences} == {"velocity"}  # no param moves otherwise
     assert all(d["ratio"] == pytest.approx(0.1, rel=1e-12) for d in differences)  # v·α
+
+
+@pytest.mark.parametrize(
+    ("vs", "says"),
+    [
+        ("seed=5", "draws no param at random"),
+        ("reduction=sum", "has one sample"),
+    ],
+)
+def test_a_setting_with_nothing_to_act_on_says_so(vs, says):
+    result = invoke("compare", SIMPLE, "--vs", vs)
+    assert result.exit_code == 0 and "No number differs" in result.output
+    assert f"--vs {vs} changes nothing: " in result.stderr and says in result.stderr
+    # where it has something to act on, it is not warned of
+    result = invoke("compare", ROOT / "networks" / "xor.bp", "--vs", vs)
+    assert result.exit_code == 0 and result.stderr == ""

@@ -130,7 +130,22 @@ def _warnings(graph, other, given, written: frozenset[str], filename: str) -> li
                 else f"{said(s)} is the default"
             )
             found.append(f"{flag(s)} changes nothing: {why}")
+        elif s.name in _IDLE and _IDLE[s.name][0](other):
+            found.append(f"{flag(s)} changes nothing: {filename} {_IDLE[s.name][1]}")
     return found
+
+
+# Settings that act on what a network may not have: the test of its absence, and its words.
+_IDLE = {
+    "seed": (
+        lambda graph: graph.seed is None,
+        "draws no param at random (uniform(...) or normal(...))",
+    ),
+    "reduction": (
+        lambda graph: graph.samples is None,
+        "has one sample: no samples' gradients to add up or average",
+    ),
+}
 
 
 def show_value(setting) -> str:
