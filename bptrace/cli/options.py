@@ -133,7 +133,7 @@ AllRows = Annotated[
 ]
 
 
-RUN_FORMATS = ("text", "markdown", "latex")
+RUN_FORMATS = ("text", "markdown", "latex", "csv")
 RUN_VIEWS = ("scalar", "matrix", "both")
 GRAPH_FORMATS = ("text", "dot", "mermaid")
 
@@ -161,6 +161,11 @@ _SHAPES = (
 RUN_CLASHES = (
     Clash("--export", ("--json",), "exports the tables; it cannot be used with --json"),
     Clash("--format", ("an unknown format",), "unknown format '{form}'; choose from {formats}"),
+    Clash(
+        "--format",
+        ("csv without --blank",),
+        "csv writes a worksheet's cells, one a line, to fill in: use it with --blank",
+    ),
     Clash(
         "--format",
         ("--json", "--export"),
