@@ -1,0 +1,400 @@
+"""`bptrace grade`: worksheets graded against their key, wrong cells explained, and `--variant`.
+
+The right answers are worked out by hand here (networks/simple.bp, the handout's first network),
+never copied from bptrace's output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from conftest import ROOT, load
+from typer.testing import CliRunner
+
+from bptrace.cli.app import app
+from bptrace.engine.tracer import trace
+from bptrace.engine.variants import check_id, choices, drawn, variant
+from bptrace.views import grading, worksheet
+from bptrace.views.cells import read_number
+
+ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+SIMPLE = ROOT / "networks/simple.bp"
+ALL = "forward,partials,chains,updates"
+
+
+def invoke(*args):
+    return CliRunner(env=ENV).invoke(app, [str(a) for a in args], prog_name="bptrace")
+
+
+def by_hand(x=2.0, y=1.0, w1=0.5, b1=0.1, w2=-0.3, b2=0.2, lr=0.1) -> dict[str, float]:
+    """Return every answer of simple.bp's step 1, worked out as on the handout."""
+    h = x * w1 + b1
+    g = h * w2 + b2
+    loss = 0.5 * (y - g) ** 2
+    dg = -(y - g)  # ∂L/∂g
+    dh = dg * w2  # ∂L/∂h = ∂L/∂g · ∂g/∂h
+    grads = {"w1": dh * x, "b1": dh * 1, "w2": dg * h, "b2": dg * 1}
+    before = {"w1": w1, "b1": b1, "w2": w2, "b2": b2}
+    answers = {
+        "1.forward.h.value": h,
+        "1.forward.g.value": g,
+        "1.forward.L.value": loss,
+        "1.partials.L/g.value": dg,
+        "1.partials.g/h.value": w2,
+        "1.partials.g/w2.value": h,
+        "1.partials.g/b2.value": 1,
+        "1.partials.h/w1.value": x,
+        "1.partials.h/b1.value": 1,
+        "1.gradients.L.value": 1,
+        "1.gradients.g.value": dg,
+        "1.gradients.h.value": dh,
+    }
+    for p, grad in grads.items():
+        answers[f"1.chains.{p}.value"] = grad
+    for p, grad in grads.items():
+        answers[f"1.updates.{p}.gradient"] = grad
+        answers[f"1.updates.{p}.alpha_gradient"] = lr * grad
+        answers[f"1.updates.{p}.after"] = before[p] - lr * grad
+    return answers
+
+
+HAND = by_hand()
+
+
+def made(tmp_path, *args, network=SIMPLE, name="sheet"):
+    """Make a worksheet and its key; return the worksheet's path and the key's."""
+    sheet, key = tmp_path / f"{name}.md", tmp_path / f"{name}-key.md"
+    result = invoke("run", network, "-f", "markdown", "--blank", ALL, "--key", key, *args)
+    assert result.exit_code == 0, result.stderr
+    sheet.write_text(result.stdout, encoding="utf-8")
+    return sheet, key
+
+
+def fill(sheet_text: str, answers: dict[str, str]) -> str:
+    """Return the worksheet with `answers` typed into its empty cells, by cell id."""
+    doc = worksheet.read(sheet_text)
+    lines = sheet_text.split("\n")
+    cells = doc.cells(frozenset(doc.meta["blank"]))
+    for cell in sorted(cells, key=lambda c: (c.line, -c.col)):  # right to left in a line
+        if cell.id in answers:
+            line = lines[cell.line - 1]
+            lines[cell.line - 1] = (
+                line[: cell.col - 1] + answers[cell.id] + " " + line[cell.col - 1 :]
+            )
+    return "\n".join(lines)
+
+
+def written(v: float) -> str:
+    """Return a number as a student writes it: 4 significant digits."""
+    return f"{v:.4g}"
+
+
+def grades(*args) -> dict:
+    result = invoke("grade", *args, "--json")
+    return json.loads(result.stdout, parse_constant=_refuse)
+
+
+def _refuse(name):
+    raise ValueError(f"not strict JSON: {name}")
+
+
+# -- grading ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["key", "network"])
+def test_a_worksheet_filled_in_right_by_hand_scores_every_cell(tmp_path, source):
+    sheet, key = made(tmp_path)
+    sheet.write_text(fill(sheet.read_text("utf-8"), {k: written(v) for k, v in HAND.items()}))
+    given = ("--key", key) if source == "key" else ("--network", SIMPLE)
+    result = invoke("grade", sheet, *given)
+    assert result.exit_code == 0, result.stderr
+    assert f"Score: {len(HAND)} of {len(HAND)} cells right (100%)" in result.stdout
+    assert "Cells not right" not in result.stdout
+
+
+def test_the_answers_bptrace_asks_for_are_the_ones_worked_out_by_hand(tmp_path):
+    sheet, key = made(tmp_path)
+    document = worksheet.read(sheet.read_text("utf-8"))
+    asked = [c.id for c in document.cells(frozenset(document.meta["blank"]))]
+    assert asked == list(HAND)  # every answer, in the worksheet's order
+    answers = grading.key_of(worksheet.read(key.read_text("utf-8")).cells(), 4)
+    for ident, value in HAND.items():
+        assert answers[ident].value == pytest.approx(value, rel=5e-4, abs=1e-12), ident
+
+
+def test_typos_and_unanswered_cells_are_named(tmp_path):
+    sheet, _ = made(tmp_path)
+    answers = {k: written(v) for k, v in HAND.items()}
+    answers["1.forward.g.value"] = "-0.31"  # digits swapped: −0.13 is right
+    answers["1.chains.w1.value"] = "0.l78"  # not a number
+    del answers["1.updates.b2.after"]
+    sheet.write_text(fill(sheet.read_text("utf-8"), answers))
+    result = invoke("grade", sheet, "--network", SIMPLE)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"1\.forward\.g\.value\s+-0\.31\s+−0\.13\s+no known mistake explains it", out)
+    assert re.search(r"1\.chains\.w1\.value\s+0\.l78\s+0\.678\s+not a number", out)
+    assert re.search(r"1\.updates\.b2\.after\s+0\.313\s+unanswered", out)
+    assert f"Score: {len(HAND) - 3} of {len(HAND)} cells right" in out
+    assert "2 wrong, 1 unanswered" in out
+
+
+def test_numbers_are_read_as_students_write_them():
+    assert read_number("-0.13") == read_number("−0.13") == read_number(" − 0.13 ") == -0.13
+    assert read_number("1.2e-3") == read_number("1.2e−03") == read_number("1,2E-3") == 0.0012
+    assert read_number("1.2·10^-3") == read_number("1.2×10⁻³") == pytest.approx(0.0012)
+    assert read_number("1,5") == 1.5 and read_number("**0.5**") == 0.5 and read_number(".5") == 0.5
+    for text in ("", "abc", "0.l3", "1,234.5", "nan", "inf", "1/2", "1.2.3"):
+        assert read_number(text) is None, text
+
+
+def test_tolerance_edges():
+    def expected(text: str, precision: int = 4) -> grading.Expected:
+        cell = worksheet.read_csv(f"cell,value\nc,{text}\n").entries["c"]
+        return grading.key_of([cell], precision)["c"]
+
+    loss = expected("0.6385")  # 1%: 0.006385; one unit in the 4th digit: 0.0001
+    assert grading.close(0.6385 + 0.0063, loss, 0.01)
+    assert not grading.close(0.6385 + 0.0065, loss, 0.01)
+    assert grading.close(0.6385 - 0.0001, loss, 0.0)  # one unit in the last digit shown
+    assert not grading.close(0.6385 - 0.00012, loss, 0.0)
+    one = expected("1")  # shown as 1 at 4 digits: 1.000, so one unit is 0.001, not 1
+    assert grading.close(1.001, one, 0.0) and not grading.close(1.0012, one, 0.0)
+    assert not grading.close(2, one, 0.01)
+    zero = expected("0")
+    assert grading.close(0.0001, zero, 0.01) and not grading.close(0.00011, zero, 0.01)
+    # With no precision given, the key's own: the most digits any of its cells shows.
+    cells = worksheet.read_csv("cell,value\na,0.06385\nb,1\n").entries.values()
+    assert {e.precision for e in grading.key_of(cells).values()} == {4}
+
+
+def test_rtol_is_an_option(tmp_path):
+    sheet, key = made(tmp_path)
+    answers = {k: written(v) for k, v in HAND.items()}
+    answers["1.forward.L.value"] = "0.65"  # 1.8% off the key's 0.6385
+    sheet.write_text(fill(sheet.read_text("utf-8"), answers))
+    assert grades(sheet, "--key", key)["worksheets"][0]["wrong"] == 1
+    assert grades(sheet, "--key", key, "--rtol", "0.02")["worksheets"][0]["wrong"] == 0
+
+
+def test_the_csv_form(tmp_path):
+    blank = invoke("run", SIMPLE, "-f", "csv", "--blank", ALL)
+    assert blank.exit_code == 0, blank.stderr
+    lines = blank.stdout.splitlines()
+    assert lines[0].startswith("# bptrace worksheet {") and lines[1] == "cell,value"
+    assert [line.removesuffix(",") for line in lines[2:]] == list(HAND)
+    rows = [f"{k},{written(v)}" for k, v in HAND.items()]
+    rows[0] = '1.forward.h.value,"1,1"'  # a decimal comma, in quotes
+    rows[1] = "1.forward.g.value,−0.13"
+    rows[2] = "1.forward.L.value,"  # unanswered
+    rows[3] = "1.partials.L/g.value,+1.13"  # the sign: wrong
+    filled = tmp_path / "filled.csv"
+    filled.write_text("\n".join(lines[:2] + rows) + "\n", encoding="utf-8")
+    got = grades(filled, "--network", SIMPLE)["worksheets"][0]
+    assert (got["right"], got["wrong"], got["unanswered"]) == (len(HAND) - 2, 1, 1)
+    # the same, against a CSV key and a Markdown key
+    key = tmp_path / "key.csv"
+    invoke("run", SIMPLE, "-f", "csv", "--blank", ALL, "--key", key)
+    assert grades(filled, "--key", key)["worksheets"][0]["wrong"] == 1
+    _, markdown_key = made(tmp_path)
+    assert grades(filled, "--key", markdown_key)["worksheets"][0]["wrong"] == 1
+
+
+def test_the_class_summary_is_strict_json_with_its_counts(tmp_path):
+    sheet, key = made(tmp_path)
+    blank = sheet.read_text("utf-8")
+    answers = {k: written(v) for k, v in HAND.items()}
+    files = []
+    for i, changed in enumerate(
+        [{}, {"1.forward.g.value": "0.13"}, {"1.forward.g.value": "0.13", "1.forward.L.value": ""}]
+    ):
+        f = tmp_path / f"student{i}.md"
+        f.write_text(fill(blank, {**answers, **changed}), encoding="utf-8")
+        files.append(f)
+    result = invoke("grade", *files, "--key", key, "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout, parse_constant=_refuse)  # one document
+    assert document["bptrace"] == "grade" and document["rtol"] == 0.01
+    sheets = document["worksheets"]
+    assert [(s["right"], s["wrong"], s["unanswered"]) for s in sheets] == [
+        (28, 0, 0),
+        (27, 1, 0),
+        (26, 1, 1),
+    ]
+    assert sheets[1]["problems"][0]["cell"] == "1.forward.g.value"
+    assert sheets[1]["problems"][0]["answer_value"] == 0.13
+    assert sheets[1]["problems"][0]["expected_value"] == pytest.approx(HAND["1.forward.g.value"])
+    summary = document["summary"]
+    assert summary["worksheets"] == 3
+    assert summary["mean_score"] == pytest.approx((28 + 27 + 26) / 3 / 28)
+    assert summary["cells"][0] == {
+        "cell": "1.forward.g.value",
+        "wrong": 2,
+        "unanswered": 0,
+        "mistake": None,
+    }
+    assert summary["cells"][1]["cell"] == "1.forward.L.value"
+    assert summary["unexplained"] == 2
+    # and as tables
+    table = invoke("grade", *files, "--key", key)
+    assert "Class summary" in table.stdout and "3 worksheets graded" in table.stdout
+
+
+# -- mistakes -----------------------------------------------------------------------------------
+
+
+def suspect(ident: str, source: str, lr: float | None = None) -> grading.Suspect:
+    """Return the answers a student makes with a network as written in `source` (a mistake)."""
+    graph = load(source)
+    meta = dict(worksheet.DEFAULTS)
+    document = worksheet.key_document(graph, trace(graph, 1, lr), meta, None)
+    return grading.Suspect(ident, ident, grading.key_of(document.cells(), 4))
+
+
+def test_a_wrong_cell_is_explained_by_the_mistakes_whose_trace_gives_it():
+    text = SIMPLE.read_text("utf-8")
+    no_half = text.replace("loss L = 1/2*(y - g)^2", "loss L = (y - g)^2")
+    assert no_half != text
+    suspects = [
+        suspect("half-dropped", no_half),
+        suspect("sign-flipped", text, lr=-0.1),  # after = before + α·gradient
+        suspect("half-dropped-again", no_half),
+    ]
+    key = suspect("right", text).answers
+    # By hand: without the ½, ∂L/∂g = −2(y − g) = −2.26; with the sign flipped,
+    # w1 after = 0.5 + 0.1·0.678 = 0.5678.
+    student = {
+        "1.partials.L/g.value": "-2.26",
+        "1.updates.w1.after": "0.5678",
+        "1.forward.h.value": "1.2",
+    }
+    given = {
+        c.id: c
+        for c in worksheet.read_csv(
+            "cell,value\n" + "".join(f"{k},{v}\n" for k, v in student.items())
+        ).entries.values()
+    }
+    graded = {g.expected.cell.id: g for g in grading.grade(list(key.values()), given, suspects)}
+    assert graded["1.partials.L/g.value"].mistakes == ("half-dropped", "half-dropped-again")
+    assert graded["1.updates.w1.after"].mistakes == ("sign-flipped",)
+    assert graded["1.forward.h.value"].why == grading.UNEXPLAINED  # no mistake changes h
+    # A mistake that leaves a cell right explains no wrong answer there.
+    assert (
+        grading.explain_cell("1.forward.h.value", 1.1, key["1.forward.h.value"], suspects, 0.01)
+        == ()
+    )
+
+
+# -- variants -----------------------------------------------------------------------------------
+
+
+def test_variants_differ_by_id_and_repeat_for_the_same_id(tmp_path):
+    alice, alice_key = made(tmp_path, "--variant", "alice", name="alice")
+    again, _ = made(tmp_path, "--variant", "alice", name="again")
+    bob, _ = made(tmp_path, "--variant", "bob", name="bob")
+    assert alice.read_text("utf-8") == again.read_text("utf-8")
+    assert "(worksheet, variant alice)" in alice.read_text("utf-8").splitlines()[0]
+    assert "(answer key, variant alice)" in alice_key.read_text("utf-8").splitlines()[0]
+    givens = [worksheet.read(f.read_text("utf-8")).givens[1][0] for f in (alice, bob)]
+    assert givens[0] != givens[1]
+
+
+def test_a_variants_params_are_one_decimal_near_the_written_values_and_its_key_is_right(tmp_path):
+    graph = variant(load(SIMPLE), "s1042")
+    params = graph.initial_params()
+    written_params = {"w1": 0.5, "b1": 0.1, "w2": -0.3, "b2": 0.2}
+    for p, v in params.items():
+        w = written_params[p]
+        assert v != 0 and (v > 0) == (w > 0) and abs(v - w) <= 0.5 + 1e-12
+        assert Decimal(repr(v)) == Decimal(repr(v)).quantize(Decimal("0.1"))
+        # the documented draw: sha256 of the ID and the name, modulo the choices
+        digest = hashlib.sha256(f"bptrace variant\0s1042\0{p}".encode()).digest()
+        grid = [round(k / 10, 1) for k in range(-100, 101) if k and abs(k / 10 - w) <= 0.5 + 1e-9]
+        grid = [g for g in grid if (g > 0) == (w > 0)]
+        assert v == grid[int.from_bytes(digest[:8], "big") % len(grid)]
+    sheet, key = made(tmp_path, "--variant", "s1042")
+    hand = by_hand(**params)
+    answers = grading.key_of(worksheet.read(key.read_text("utf-8")).cells(), 4)
+    for ident, value in hand.items():
+        assert answers[ident].value == pytest.approx(value, rel=5e-4, abs=1e-12), ident
+    # graded again from the network: the worksheet names its variant
+    sheet.write_text(fill(sheet.read_text("utf-8"), {k: written(v) for k, v in hand.items()}))
+    got = grades(sheet, "--network", SIMPLE)["worksheets"][0]
+    assert got["variant"] == "s1042" and got["right"] == len(hand)
+
+
+def test_variant_choices_keep_zero_possible_only_where_it_is_written():
+    assert 0 not in choices(0.5) and min(choices(0.5)) == Decimal("0.1")
+    assert Decimal(0) in choices(0)
+    assert choices(-3) == [Decimal(k) / 10 for k in range(-45, -14)]  # ±half of 3: 1.5
+    assert drawn("x", "w", float("inf")) == float("inf")
+    assert check_id("ana-lopez") is None and check_id("s1042") is None
+    assert check_id("ana lopez") and check_id("") and check_id("x" * 65)
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+def test_bad_input_is_an_error_with_its_place_never_a_traceback(tmp_path):
+    sheet, key = made(tmp_path)
+    other, other_key = made(tmp_path, network=ROOT / "networks/two_layer.bp", name="other")
+    junk = tmp_path / "junk.md"
+    junk.write_text("hello\n")
+    broken = tmp_path / "broken.md"
+    text = sheet.read_text("utf-8").replace(
+        "| h | x·w₁ + b₁ |  |  |", "| h | x·w₁ + b₁ | 1 | 2 | 3 |"
+    )
+    broken.write_text(text, encoding="utf-8")
+    alice, _ = made(tmp_path, "--variant", "alice", name="alice")
+    cases = [
+        ((tmp_path / "missing.md", "--key", key), 3, "missing.md: no such file"),
+        ((junk, "--key", key), 4, "junk.md:1:1: error: no bptrace tables here"),
+        ((other, "--key", key), 4, "a worksheet of another network?"),
+        ((sheet, "--key", other_key), 4, "sheet.md:12:"),
+        ((broken, "--key", key), 4, "this row has 5 cells, but its table's header has 4"),
+        ((alice, "--key", key), 4, "step 1's given numbers are not the key's"),
+        ((sheet,), 2, "give the key"),
+        ((sheet, "--key", key, "--rtol", "-1"), 2, "--rtol"),
+        ((sheet, "--key", tmp_path / "nokey.md"), 3, "nokey.md: no such file"),
+    ]
+    for args, code, says in cases:
+        result = invoke("grade", *args)
+        assert result.exit_code == code, (args, result.stderr)
+        assert says in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_bad_worksheet_among_many_is_said_and_the_others_are_graded(tmp_path):
+    sheet, key = made(tmp_path)
+    result = invoke("grade", tmp_path / "gone.md", sheet, "--key", key, "--json")
+    assert result.exit_code == 3
+    document = json.loads(result.stdout, parse_constant=_refuse)
+    assert [w["file"] for w in document["worksheets"]] == [str(sheet)]
+    assert document["failed"][0]["file"].endswith("gone.md")
+
+
+def test_a_csv_cell_that_is_not_the_keys_is_named_with_a_hint(tmp_path):
+    f = tmp_path / "typo.csv"
+    f.write_text("cell,value\n1.forward.h.value,1.1\n1.forward.hh.value,3\n")
+    result = invoke("grade", f, "--network", SIMPLE)
+    assert result.exit_code == 4
+    assert "typo.csv:3:1: error: the key has no cell '1.forward.hh.value'" in result.stderr
+    assert "did you mean '1.forward.h.value'?" in result.stderr
+
+
+def test_a_broken_network_is_its_own_diagnostic(tmp_path):
+    sheet, _ = made(tmp_path)
+    bad = tmp_path / "bad.bp"
+    bad.write_text("param w = 1\nloss L = 2w\n")
+    result = invoke("grade", sheet, "--network", bad)
+    assert result.exit_code == 4
+    assert "bad.bp:2:11: error:" in result.stderr
+
+
+def test_a_bad_variant_id_is_a_usage_error():
+    result = invoke("run", SIMPLE, "-f", "markdown", "--blank", ALL, "--variant", "ana lopez")
+    assert result.exit_code == 2 and "--variant" in result.stderr
