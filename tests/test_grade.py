@@ -398,3 +398,36 @@ def test_a_broken_network_is_its_own_diagnostic(tmp_path):
 def test_a_bad_variant_id_is_a_usage_error():
     result = invoke("run", SIMPLE, "-f", "markdown", "--blank", ALL, "--variant", "ana lopez")
     assert result.exit_code == 2 and "--variant" in result.stderr
+
+
+def test_a_cell_worked_out_from_the_students_own_wrong_cell_is_carried_forward(tmp_path):
+    sheet, _ = made(tmp_path)
+    answers = {k: written(v) for k, v in HAND.items()}
+    g, x, w2, lr = -0.31, 2.0, -0.3, 0.1  # the student's g: −0.13 with its digits swapped
+    dg = -(1 - g)  # ∂L/∂g = −(y − g), from their g
+    answers |= {
+        "1.forward.g.value": "-0.31",
+        "1.forward.L.value": written(0.5 * (1 - g) ** 2),
+        "1.partials.L/g.value": written(dg),
+        "1.gradients.g.value": written(dg),
+        "1.chains.w1.value": written(dg * w2 * x),
+        "1.updates.w1.gradient": written(dg * w2 * x),
+        "1.updates.w1.alpha_gradient": written(lr * dg * w2 * x),
+        "1.updates.w1.after": written(0.5 - lr * dg * w2 * x),
+        "1.chains.w2.value": "7",  # not from their numbers either
+    }
+    sheet.write_text(fill(sheet.read_text("utf-8"), answers))
+    got = grades(sheet, "--network", SIMPLE)
+    why = {p["cell"]: p["carried_from"] for p in got["worksheets"][0]["problems"]}
+    assert why == {
+        "1.forward.g.value": None,
+        "1.forward.L.value": "1.forward.g.value",
+        "1.partials.L/g.value": "1.forward.g.value",
+        "1.gradients.g.value": "1.partials.L/g.value",
+        "1.chains.w1.value": "1.partials.L/g.value",
+        "1.chains.w2.value": None,
+        "1.updates.w1.gradient": "1.chains.w1.value",
+        "1.updates.w1.alpha_gradient": "1.updates.w1.gradient",
+        "1.updates.w1.after": "1.updates.w1.alpha_gradient",
+    }
+    assert got["summary"]["carried"] == 7 and got["summary"]["unexplained"] == 2

@@ -17,6 +17,7 @@ from bptrace.cli.commands import UsageProblem, load_network
 from bptrace.errors import BptraceError, NetworkError, NumericFault
 from bptrace.language.diagnostics import did_you_mean
 from bptrace.views import grading, worksheet
+from bptrace.views.carried import Recompute
 from bptrace.views.worksheet import Document, WorksheetError
 
 
@@ -43,7 +44,7 @@ class _Network:
         self.name = files.shown(path)
         self.source = files.read(path)
         self.graphs: dict = {None: None}
-        self.keys: dict[str, tuple[Document, list]] = {}
+        self.keys: dict[str, tuple[Document, list, Recompute]] = {}
         self.graphs[None] = load_network(self.source, self.name)  # its errors said once, first
 
     def graph(self, meta: dict):
@@ -56,8 +57,9 @@ class _Network:
         graph = self.graphs[seed]
         return variant(graph, meta["variant"]) if meta.get("variant") else graph
 
-    def key(self, meta: dict, blank: frozenset[str]) -> tuple[Document, list]:
-        """Return the key of a worksheet made with `meta`, and the known mistakes' answers."""
+    def key(self, meta: dict, blank: frozenset[str]) -> tuple[Document, list, Recompute]:
+        """Return the key of a worksheet made with `meta`, the known mistakes' answers, and how
+        to work its cells out from a student's answers."""
         made = json.dumps({k: v for k, v in meta.items() if k != "network"}, sort_keys=True)
         if made not in self.keys:
             given = [option for option in _NOT_REMADE if meta.get(option)]
@@ -67,22 +69,27 @@ class _Network:
                     "be made again from the network alone; grade it with --key KEY"
                 )
             graph = self.graph(meta)
-            key = _made(graph, meta)
-            self.keys[made] = (key, suspects(graph, meta, blank, key))
+            key, steps = _made(graph, meta)
+            self.keys[made] = (key, suspects(graph, meta, blank), Recompute(graph, steps))
         return self.keys[made]
 
 
-def _made(graph, meta: dict, mistake=None) -> Document:
-    """Return the key of a worksheet made with `meta`, as a student making `mistake` writes it."""
-    from bptrace.engine.tracer import trace
+def _made(graph, meta: dict, mistake=None) -> tuple[Document, list]:
+    """Return the key of a worksheet made with `meta`, as a student making `mistake` writes it,
+    and its steps' records."""
+    from bptrace.engine.tracer import Step, trace
     from bptrace.views.terminal.steps import MAX_ROWS
 
     extra = {} if mistake is None else {"mistake": mistake}
-    records = trace(graph, int(meta["steps"]), meta.get("lr"), int(meta["max_paths"]), **extra)
-    return worksheet.key_document(graph, records, meta, None if meta["all"] else MAX_ROWS)
+    records = list(
+        trace(graph, int(meta["steps"]), meta.get("lr"), int(meta["max_paths"]), **extra)
+    )
+    rows = None if meta["all"] else MAX_ROWS
+    document = worksheet.key_document(graph, iter(records), meta, rows)
+    return document, [r for r in records if isinstance(r, Step)]
 
 
-def suspects(graph, meta: dict, blank: frozenset[str], key: Document) -> list[grading.Suspect]:
+def suspects(graph, meta: dict, blank: frozenset[str]) -> list[grading.Suspect]:
     """Return each known mistake's answers to a worksheet made with `meta`, in MISTAKES order.
 
     Where the mistakes (bptrace/engine/mistakes.py) are wired into grading: each traced as a
@@ -98,7 +105,7 @@ def suspects(graph, meta: dict, blank: frozenset[str], key: Document) -> list[gr
         if not_applicable(graph, mistake) is not None:
             continue
         try:
-            made = _made(graph, meta, mistake)
+            made, _ = _made(graph, meta, mistake)
         except BptraceError:  # a mistake that makes a number non-finite explains no finite one
             continue
         answers = grading.key_of(made.cells(blank), precision)
@@ -167,8 +174,9 @@ def _graded(sheet: Document, key: Document | None, network: _Network | None, rto
     meta = sheet.meta or (key.meta if key is not None else None) or dict(worksheet.DEFAULTS)
     blank = frozenset(meta["blank"])
     suspected: list = []
+    recompute = None
     if network is not None:
-        made, suspected = network.key(meta, blank)
+        made, suspected, recompute = network.key(meta, blank)
         key = key or made
     assert key is not None  # the CLI asks for --key or --network
     precision = int(meta["precision"]) if sheet.meta else None
@@ -176,7 +184,7 @@ def _graded(sheet: Document, key: Document | None, network: _Network | None, rto
     every = {c.id for c in key.cells()}
     _same_network(sheet, key, blank, every)
     given = {c.id: c for c in sheet.cells()}
-    return grading.grade(answers, given, suspected, rtol), meta.get("variant")
+    return grading.grade(answers, given, suspected, rtol, recompute), meta.get("variant")
 
 
 def _same_network(sheet: Document, key: Document, blank: frozenset[str], every: set[str]) -> None:

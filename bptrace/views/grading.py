@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from bptrace.views.cells import Cell, read_number, significant_digits
+
+if TYPE_CHECKING:
+    from bptrace.views.carried import Recomputed
 
 RTOL = 0.01  # 1%: a student who keeps 3 significant digits through a chain of products stays in
 UNEXPLAINED = "no known mistake explains it"
@@ -54,6 +58,7 @@ class Graded:
     status: str  # right, wrong, unanswered
     value: float | None = None  # the student's number (None: none given, or not a number)
     mistakes: tuple[str, ...] = ()
+    carried: str | None = None  # the student's wrong earlier cell this one was worked out from
 
     @property
     def why(self) -> str:
@@ -62,7 +67,9 @@ class Graded:
             return "unanswered"
         if self.value is None:
             return "not a number"
-        return ", ".join(self.mistakes) if self.mistakes else UNEXPLAINED
+        if self.mistakes:
+            return ", ".join(self.mistakes)
+        return f"carried forward from {self.carried}" if self.carried else UNEXPLAINED
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +132,30 @@ def grade(
     given: Mapping[str, Cell],
     suspects: Sequence[Suspect] = (),
     rtol: float = RTOL,
+    recompute: Callable[[str, Mapping[str, float]], Recomputed | None] | None = None,
 ) -> tuple[Graded, ...]:
-    """Return each answer of the key graded against the student's cell of the same id."""
+    """Return each answer of the key graded against the student's cell of the same id.
+
+    A wrong answer no mistake explains is carried forward when `recompute` (carried.Recompute)
+    works it out from the student's own answers, wrong ones among them.
+    """
+    graded = _graded(answers, given, suspects, rtol)
+    if recompute is None:
+        return graded
+    student = {g.expected.cell.id: g.value for g in graded if g.value is not None}
+    wrong = {g.expected.cell.id for g in graded if g.status == "wrong"}
+    carried = []
+    for g in graded:
+        if g.status == "wrong" and g.value is not None and not g.mistakes:
+            worked = recompute(g.expected.cell.id, student)
+            culprits = [u for u in worked.used if u in wrong] if worked else []
+            if culprits and close(g.value, replace(g.expected, value=worked.value), rtol):
+                g = replace(g, carried=culprits[0])
+        carried.append(g)
+    return tuple(carried)
+
+
+def _graded(answers, given, suspects, rtol) -> tuple[Graded, ...]:
     graded = []
     for expected in answers:
         cell = given.get(expected.cell.id)
@@ -151,7 +180,8 @@ class Summary:
     reports: tuple[Report, ...]
     cells: tuple[tuple[Expected, int, int, str | None], ...]  # cell, wrong, unanswered, mistake
     mistakes: tuple[tuple[str, int, int], ...]  # mistake id, cells, worksheets
-    unexplained: int  # wrong cells no mistake explains
+    unexplained: int  # wrong cells nothing explains
+    carried: int = 0  # wrong cells carried forward from a wrong earlier one
 
 
 def summary(reports: Sequence[Report]) -> Summary:
@@ -159,7 +189,7 @@ def summary(reports: Sequence[Report]) -> Summary:
     wrong, blank, first = Counter(), Counter(), {}
     by_cell: dict[str, Counter] = {}
     cells_made, sheets_made = Counter(), Counter()
-    unexplained = 0
+    unexplained = carried = 0
     for report in reports:
         made = set()
         for g in report.problems:
@@ -169,7 +199,10 @@ def summary(reports: Sequence[Report]) -> Summary:
             by_cell.setdefault(ident, Counter()).update(g.mistakes[:1])
             cells_made.update(g.mistakes[:1])
             made.update(g.mistakes[:1])
-            unexplained += g.status == "wrong" and g.value is not None and not g.mistakes
+            carried += g.carried is not None and not g.mistakes
+            unexplained += (
+                g.status == "wrong" and g.value is not None and not g.mistakes and not g.carried
+            )
         sheets_made.update(made)
     order = list(first)
     ranked = sorted(order, key=lambda i: (-(wrong[i] + blank[i]), order.index(i)))
@@ -185,7 +218,7 @@ def summary(reports: Sequence[Report]) -> Summary:
     mistakes = tuple(
         (m, n, sheets_made[m]) for m, n in sorted(cells_made.items(), key=lambda kv: -kv[1])
     )
-    return Summary(tuple(reports), cells, mistakes, unexplained)
+    return Summary(tuple(reports), cells, mistakes, unexplained, carried)
 
 
 def to_json(
@@ -207,6 +240,7 @@ def to_json(
             "expected": c.text,
             "expected_value": g.expected.value,
             "mistakes": list(g.mistakes),
+            "carried_from": g.carried,
             "line": None if g.given is None or not g.given.line else g.given.line,
         }
 
@@ -248,6 +282,7 @@ def to_json(
                 {"mistake": m, "title": titles.get(m, m), "cells": n, "worksheets": k}
                 for m, n, k in summary_.mistakes
             ],
+            "carried": summary_.carried,
             "unexplained": summary_.unexplained,
         },
     }

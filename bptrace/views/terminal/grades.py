@@ -70,13 +70,15 @@ def render_summary(summary: Summary, titles: Mapping[str, str], top: int = 10) -
         if len(summary.cells) > top:
             cells.caption = f"… and {len(summary.cells) - top} more cells (--json lists them all)"
         parts.append(titled(cells))
-    if summary.mistakes or summary.unexplained:
+    if summary.mistakes or summary.unexplained or summary.carried:
         mistakes = new_table(
             "Mistakes most common", ("mistake", "cells", "worksheets"), numeric_from=1
         )
         for mistake, n, sheets in summary.mistakes:
             named = f"{mistake} ({titles[mistake]})" if mistake in titles else mistake
             mistakes.add_row(named, str(n), str(sheets))
+        if summary.carried:
+            mistakes.add_row("carried forward from a wrong cell", str(summary.carried), "")
         if summary.unexplained:
             mistakes.add_row("no known mistake explains it", str(summary.unexplained), "")
         parts.append(titled(mistakes))
