@@ -236,6 +236,7 @@ def test_the_class_summary_is_strict_json_with_its_counts(tmp_path):
         "wrong": 2,
         "unanswered": 0,
         "mistake": None,
+        "key": "−0.13",
     }
     assert summary["cells"][1]["cell"] == "1.forward.L.value"
     assert summary["unexplained"] == 2

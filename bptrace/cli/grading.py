@@ -200,10 +200,12 @@ def _same_network(sheet: Document, key: Document, blank: frozenset[str], every: 
                     "list the cells with `bptrace run FILE --format csv --blank …`"
                 )
                 raise WorksheetError(f"the key has no cell '{cell.id}'", where, hint)
+            made_from = (sheet.meta or {}).get("network")
             raise WorksheetError(
                 f"the key has no cell '{cell.id}' ({cell.label}, {cell.header}): "
                 "a worksheet of another network?",
                 where,
+                f"the worksheet says it was made from {made_from}" if made_from else None,
             )
     for step, (line, n) in sheet.givens.items():
         theirs = key.givens.get(step)

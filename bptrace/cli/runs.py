@@ -385,7 +385,7 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
         from bptrace.views.worksheet import csv_document
 
         def document(graph, records, sheet, title, comment=""):
-            return csv_document(graph, records, sheet, blanks, made, filled=not sheet.blank)
+            return csv_document(graph, records, sheet, made, filled=not sheet.blank)
     else:
         document = handout.markdown if form == "markdown" else handout.latex_document
     max_rows = None if how.all_rows else MAX_ROWS

@@ -174,11 +174,22 @@ def _graded(answers, given, suspects, rtol) -> tuple[Graded, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class CellCount:
+    """How often one cell was not right over a class's worksheets."""
+
+    cell: Cell  # as the first worksheet not right there has it
+    wrong: int
+    unanswered: int
+    mistake: str | None  # the mistake that explains it most often
+    key: str | None  # the key's text, None where variants have keys of their own
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """A class's worksheets together: the cells most often wrong, the mistakes most common."""
 
     reports: tuple[Report, ...]
-    cells: tuple[tuple[Expected, int, int, str | None], ...]  # cell, wrong, unanswered, mistake
+    cells: tuple[CellCount, ...]  # most often not right first
     mistakes: tuple[tuple[str, int, int], ...]  # mistake id, cells, worksheets
     unexplained: int  # wrong cells nothing explains
     carried: int = 0  # wrong cells carried forward from a wrong earlier one
@@ -187,14 +198,17 @@ class Summary:
 def summary(reports: Sequence[Report]) -> Summary:
     """Return the class summary: cells by how often they are not right, mistakes by how often."""
     wrong, blank, first = Counter(), Counter(), {}
+    keys: dict[str, set[str]] = {}
     by_cell: dict[str, Counter] = {}
     cells_made, sheets_made = Counter(), Counter()
     unexplained = carried = 0
     for report in reports:
         made = set()
+        for g in report.graded:
+            keys.setdefault(g.expected.cell.id, set()).add(g.expected.cell.text)
         for g in report.problems:
             ident = g.expected.cell.id
-            first.setdefault(ident, g.expected)
+            first.setdefault(ident, g.expected.cell)
             (wrong if g.status == "wrong" else blank)[ident] += 1
             by_cell.setdefault(ident, Counter()).update(g.mistakes[:1])
             cells_made.update(g.mistakes[:1])
@@ -204,14 +218,15 @@ def summary(reports: Sequence[Report]) -> Summary:
                 g.status == "wrong" and g.value is not None and not g.mistakes and not g.carried
             )
         sheets_made.update(made)
-    order = list(first)
-    ranked = sorted(order, key=lambda i: (-(wrong[i] + blank[i]), order.index(i)))
+    place = {ident: i for i, ident in enumerate(first)}
+    ranked = sorted(first, key=lambda i: (-(wrong[i] + blank[i]), place[i]))
     cells = tuple(
-        (
+        CellCount(
             first[i],
             wrong[i],
             blank[i],
-            by_cell[i].most_common(1)[0][0] if by_cell.get(i) else None,
+            by_cell[i].most_common(1)[0][0] if by_cell[i] else None,
+            next(iter(keys[i])) if len(keys[i]) == 1 else None,
         )
         for i in ranked
     )
@@ -271,12 +286,13 @@ def to_json(
             ),
             "cells": [
                 {
-                    "cell": e.cell.id,
-                    "wrong": w,
-                    "unanswered": u,
-                    "mistake": m,
+                    "cell": c.cell.id,
+                    "wrong": c.wrong,
+                    "unanswered": c.unanswered,
+                    "mistake": c.mistake,
+                    "key": c.key,
                 }
-                for e, w, u, m in summary_.cells
+                for c in summary_.cells
             ],
             "mistakes": [
                 {"mistake": m, "title": titles.get(m, m), "cells": n, "worksheets": k}

@@ -236,8 +236,9 @@ def key_document(graph, records, meta: dict, max_rows: int | None) -> Document:
     return read_markdown("".join(handout.markdown(graph, records, sheet, "answer key")))
 
 
-def csv_document(graph, records, sheet, answers: frozenset[str], meta: dict, filled: bool):
-    """Yield a CSV worksheet (`filled`: its key), a step at a time: the cells `answers` blanks.
+def csv_document(graph, records, sheet, meta: dict, filled: bool):
+    """Yield a CSV worksheet (`filled`: its key), a step at a time: the cells meta's blank tables
+    ask for.
 
     As many chunks as a Markdown document of the same records, so a worksheet and its key are
     written side by side.
@@ -247,6 +248,7 @@ def csv_document(graph, records, sheet, answers: frozenset[str], meta: dict, fil
     from bptrace.views import handout, tables, writers
 
     yield csv_meta(meta) + "cell,value\n"
+    answers = frozenset(meta["blank"])
     # The ids of a Markdown worksheet's cells; numbers with a hyphen-minus, as spreadsheets read
     w = writers.Writer(MATH, sheet.precision)
     for record in records:

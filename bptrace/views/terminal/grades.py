@@ -63,10 +63,9 @@ def render_summary(summary: Summary, titles: Mapping[str, str], top: int = 10) -
             numeric_from=2,
             text=(4,),
         )
-        for expected, wrong, blank, mistake in summary.cells[:top]:
-            cells.add_row(
-                expected.cell.id, expected.cell.text, str(wrong), str(blank), mistake or ""
-            )
+        for c in summary.cells[:top]:
+            key = c.key if c.key is not None else "(each variant's)"
+            cells.add_row(c.cell.id, key, str(c.wrong), str(c.unanswered), c.mistake or "")
         if len(summary.cells) > top:
             cells.caption = f"… and {len(summary.cells) - top} more cells (--json lists them all)"
         parts.append(titled(cells))
