@@ -432,3 +432,33 @@ def test_a_cell_worked_out_from_the_students_own_wrong_cell_is_carried_forward(t
         "1.updates.w1.after": "1.updates.w1.alpha_gradient",
     }
     assert got["summary"]["carried"] == 7 and got["summary"]["unexplained"] == 2
+
+
+def test_the_default_tolerance_is_the_documented_one():
+    import inspect
+
+    from bptrace.cli import app as cli
+
+    assert inspect.signature(cli.grade).parameters["rtol"].default == grading.RTOL == 0.01
+    assert "The default rtol is 0.01" in (ROOT / "docs/grading.md").read_text("utf-8")
+
+
+def test_the_sample_in_the_docs_is_real_output(tmp_path, monkeypatch):
+    """docs/grading.md's run: variant bob of simple.bp, a sign lost in g, the loss worked out from
+    it, and α·gradient off by a factor of 10."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "simple.bp").write_text(SIMPLE.read_text("utf-8"), encoding="utf-8")
+    result = invoke("run", "simple.bp", "-f", "markdown", "--blank", ALL, "--variant", "bob")
+    hand = by_hand(**variant(load(SIMPLE), "bob").initial_params())
+    answers = {k: written(v) for k, v in hand.items()}
+    g = -hand["1.forward.g.value"]
+    answers["1.forward.g.value"] = written(g)
+    answers["1.forward.L.value"] = written(0.5 * (1 - g) ** 2)
+    answers["1.updates.w1.alpha_gradient"] = written(10 * hand["1.updates.w1.alpha_gradient"])
+    (tmp_path / "bob.md").write_text(fill(result.stdout, answers), encoding="utf-8")
+    shown = CliRunner(env=ENV | {"COLUMNS": "80"}).invoke(
+        app, ["grade", "bob.md", "--network", "simple.bp"], prog_name="bptrace"
+    )
+    doc = (ROOT / "docs/grading.md").read_text("utf-8")
+    sample = doc.split("α·gradient off by 10:\n\n```\n")[1].split("```")[0]
+    assert shown.stdout.strip("\n") == sample.strip("\n")

@@ -17,7 +17,6 @@ from bptrace.cli.commands import UsageProblem, load_network
 from bptrace.errors import BptraceError, NetworkError, NumericFault
 from bptrace.language.diagnostics import did_you_mean
 from bptrace.views import grading, worksheet
-from bptrace.views.carried import Recompute
 from bptrace.views.worksheet import Document, WorksheetError
 
 
@@ -44,7 +43,7 @@ class _Network:
         self.name = files.shown(path)
         self.source = files.read(path)
         self.graphs: dict = {None: None}
-        self.keys: dict[str, tuple[Document, list, Recompute]] = {}
+        self.keys: dict[str, tuple] = {}
         self.graphs[None] = load_network(self.source, self.name)  # its errors said once, first
 
     def graph(self, meta: dict):
@@ -57,7 +56,7 @@ class _Network:
         graph = self.graphs[seed]
         return variant(graph, meta["variant"]) if meta.get("variant") else graph
 
-    def key(self, meta: dict, blank: frozenset[str]) -> tuple[Document, list, Recompute]:
+    def key(self, meta: dict, blank: frozenset[str]) -> tuple:
         """Return the key of a worksheet made with `meta`, the known mistakes' answers, and how
         to work its cells out from a student's answers."""
         made = json.dumps({k: v for k, v in meta.items() if k != "network"}, sort_keys=True)
@@ -68,6 +67,8 @@ class _Network:
                     f"the worksheet was made with --{given[0].replace('_', '-')}: its key cannot "
                     "be made again from the network alone; grade it with --key KEY"
                 )
+            from bptrace.views.carried import Recompute
+
             graph = self.graph(meta)
             key, steps = _made(graph, meta)
             self.keys[made] = (key, suspects(graph, meta, blank), Recompute(graph, steps))

@@ -256,7 +256,9 @@ def to_json(
             "expected_value": g.expected.value,
             "mistakes": list(g.mistakes),
             "carried_from": g.carried,
+            "why": g.why,
             "line": None if g.given is None or not g.given.line else g.given.line,
+            "col": None if g.given is None or not g.given.col else g.given.col,
         }
 
     document = {
