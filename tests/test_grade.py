@@ -462,3 +462,90 @@ def test_the_sample_in_the_docs_is_real_output(tmp_path, monkeypatch):
     doc = (ROOT / "docs/grading.md").read_text("utf-8")
     sample = doc.split("α·gradient off by 10:\n\n```\n")[1].split("```")[0]
     assert shown.stdout.strip("\n") == sample.strip("\n")
+
+
+# -- the mistakes, wired in ---------------------------------------------------------------------
+
+
+def test_grade_names_the_mistakes_module_gives_it_through_the_cli(tmp_path, monkeypatch):
+    """A stand-in for bptrace/engine/mistakes.py (its interface: MISTAKES, not_applicable, and
+    trace(…, mistake=m)): one mistake, the update's sign flipped, traced with lr negated."""
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    from bptrace.engine import tracer
+
+    @dataclass(frozen=True)
+    class Mistake:
+        id: str
+        title: str
+
+    flipped = Mistake("sign-flipped", "the sign of the update flipped")
+    stand_in = types.ModuleType("bptrace.engine.mistakes")
+    stand_in.MISTAKES = {flipped.id: flipped}
+    stand_in.not_applicable = lambda graph, mistake: None
+    monkeypatch.setitem(sys.modules, "bptrace.engine.mistakes", stand_in)
+    plain = tracer.trace
+
+    def trace(graph, steps, lr=None, max_paths=8, batches=None, mistake=None):
+        if mistake is None:
+            return plain(graph, steps, lr, max_paths, batches)
+        return plain(graph, steps, -(lr or graph.settings["lr"]), max_paths, batches)
+
+    monkeypatch.setattr(tracer, "trace", trace)
+    sheet, _ = made(tmp_path)
+    answers = {k: written(v) for k, v in HAND.items()}
+    answers["1.updates.w1.after"] = written(0.5 + 0.1 * HAND["1.chains.w1.value"])  # + for −
+    sheet.write_text(fill(sheet.read_text("utf-8"), answers))
+    got = grades(sheet, "--network", SIMPLE)
+    (problem,) = got["worksheets"][0]["problems"]
+    assert problem["mistakes"] == ["sign-flipped"] and problem["why"] == "sign-flipped"
+    assert got["summary"]["mistakes"] == [
+        {
+            "mistake": "sign-flipped",
+            "title": "the sign of the update flipped",
+            "cells": 1,
+            "worksheets": 1,
+        }
+    ]
+    table = invoke("grade", sheet, "--network", SIMPLE).stdout
+    assert "sign-flipped (the sign of the update flipped)" in table
+
+
+def test_a_worksheet_filled_in_with_each_mistake_is_graded_as_that_mistake(tmp_path):
+    """Each known mistake, on every example network it applies to: a worksheet filled in as a
+    student making it would is graded wrong exactly where it departs, each cell naming it."""
+    mistakes = pytest.importorskip("bptrace.engine.mistakes")
+    from conftest import NETWORKS
+
+    from bptrace.cli.grading import _made
+
+    shown = set()
+    for network in NETWORKS:
+        graph = load(network)
+        blank_sheet, _ = made(tmp_path, network=network, name=network.stem)
+        for mistake in mistakes.MISTAKES.values():
+            if mistakes.not_applicable(graph, mistake) is not None:
+                continue
+            meta = worksheet.read(blank_sheet.read_text("utf-8")).meta
+            theirs, _ = _made(graph, meta, mistake)
+            answers = {c.id: c.text for c in theirs.cells(frozenset(meta["blank"]))}
+            sheet = tmp_path / f"{network.stem}-{mistake.id}.md"
+            sheet.write_text(fill(blank_sheet.read_text("utf-8"), answers), encoding="utf-8")
+            got = grades(sheet, "--network", network)["worksheets"][0]
+            for problem in got["problems"]:
+                assert problem["status"] == "wrong", (network.stem, mistake.id, problem)
+                assert mistake.id in problem["mistakes"], (network.stem, mistake.id, problem)
+            if got["problems"]:
+                shown.add(mistake.id)
+    assert shown == set(mistakes.MISTAKES)  # each departs from the right trace somewhere
+
+
+def test_a_variant_runs_in_every_view_with_the_same_params(tmp_path):
+    params = variant(load(SIMPLE), "alice").initial_params()
+    begin = json.loads(invoke("run", SIMPLE, "--json", "--variant", "alice").stdout.splitlines()[0])
+    assert begin["params"] == params
+    text = invoke("run", SIMPLE, "--variant", "alice").stdout
+    assert f"w₁ = {params['w1']:g}" in text
+    assert "(variant alice)" in invoke("run", SIMPLE, "-f", "markdown", "--variant", "alice").stdout
