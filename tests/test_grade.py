@@ -351,6 +351,8 @@ def test_bad_input_is_an_error_with_its_place_never_a_traceback(tmp_path):
     )
     broken.write_text(text, encoding="utf-8")
     alice, _ = made(tmp_path, "--variant", "alice", name="alice")
+    latex = tmp_path / "sheet.tex"
+    latex.write_text(invoke("run", SIMPLE, "-f", "latex", "--blank", ALL).stdout)
     cases = [
         ((tmp_path / "missing.md", "--key", key), 3, "missing.md: no such file"),
         ((junk, "--key", key), 4, "junk.md:1:1: error: no bptrace tables here"),
@@ -361,6 +363,7 @@ def test_bad_input_is_an_error_with_its_place_never_a_traceback(tmp_path):
         ((sheet,), 2, "give the key"),
         ((sheet, "--key", key, "--rtol", "-1"), 2, "--rtol"),
         ((sheet, "--key", tmp_path / "nokey.md"), 3, "nokey.md: no such file"),
+        ((latex, "--key", key), 4, "a LaTeX worksheet is for paper"),
     ]
     for args, code, says in cases:
         result = invoke("grade", *args)

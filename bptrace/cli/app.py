@@ -127,7 +127,7 @@ def run(
             "--blank",
             metavar="TABLES",
             help="Make a worksheet: leave the answer columns of these tables empty "
-            "(markdown or latex).",
+            "(markdown, latex, or csv: its cells to fill in).",
             show_default=False,
         ),
     ] = None,
@@ -386,7 +386,7 @@ def grade(
         typer.Argument(
             help="Worksheets filled in: the Markdown `run --blank` writes, or a CSV of cell,value.",
             show_default=False,
-            metavar="WORKSHEET...",
+            metavar="WORKSHEET",
         ),
     ],
     key: Annotated[

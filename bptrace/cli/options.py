@@ -177,7 +177,11 @@ RUN_CLASHES = (
     ),
     Clash("--blank", ("an unknown table",), "{blank_problem}"),
     Clash("--blank", ("a table --show leaves out",), "blanks {left_out}, which --show leaves out"),
-    Clash("--blank", ("no --format",), "makes a worksheet: use it with --format markdown or latex"),
+    Clash(
+        "--blank",
+        ("no --format",),
+        "makes a worksheet: use it with --format markdown, latex or csv",
+    ),
     Clash("--key", ("no --blank",), "is the answer key of a worksheet: use it with --blank"),
     Clash(
         "--pause",

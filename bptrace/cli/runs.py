@@ -38,8 +38,8 @@ class RunOptions(NamedTuple):
 
     data: Path | None = None  # a CSV file whose columns replace inputs and targets
     shuffle: bool = False  # shuffle the samples on each pass (with the seed)
-    form: str = "text"  # text (the terminal), markdown or latex
-    blanks: frozenset[str] = frozenset()  # with markdown or latex: the tables left blank
+    form: str = "text"  # text (the terminal), markdown, latex or csv (a worksheet's cells)
+    blanks: frozenset[str] = frozenset()  # with a --format: the tables left blank
     key: Path | None = None  # with blanks: where the answer key goes
     view: str = "scalar"  # scalar (the tables), matrix (the layers' vectors and matrices), both
     block: str | None = None  # the matrix view: W1[1:4,1:8], one layer's rows and columns whole

@@ -94,6 +94,12 @@ def read(text: str) -> Document:
     first = next((line for line in text.split("\n") if line.strip()), "").strip()
     if first.startswith(f"# {MARK}") or re.match(r"cell\s*[,;]", first):
         return read_csv(text)
+    if first.startswith("\\documentclass"):
+        raise WorksheetError(
+            "a LaTeX worksheet is for paper: bptrace grades Markdown and CSV",
+            Span(1, 1, 1, 2),
+            "type the answers into its cells as CSV: `bptrace run FILE --format csv --blank …`",
+        )
     return read_markdown(text)
 
 
