@@ -59,12 +59,12 @@ def render_summary(summary: Summary, titles: Mapping[str, str], top: int = 10) -
     if summary.cells:
         cells = new_table(
             "Cells most often not right",
-            ("cell", "key", "wrong", "unanswered", "commonest mistake"),
+            ("cell", "key", "wrong", "unanswered", "mistake"),
             numeric_from=2,
             text=(4,),
         )
         for c in summary.cells[:top]:
-            key = c.key if c.key is not None else "(each variant's)"
+            key = c.key if c.key is not None else "varies"  # each variant has its own
             cells.add_row(c.cell.id, key, str(c.wrong), str(c.unanswered), c.mistake or "")
         if len(summary.cells) > top:
             cells.caption = f"… and {len(summary.cells) - top} more cells (--json lists them all)"
