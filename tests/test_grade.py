@@ -524,13 +524,16 @@ def test_a_worksheet_filled_in_with_each_mistake_is_graded_as_that_mistake(tmp_p
 
     from bptrace.cli.grading import _made
 
-    shown = set()
-    for network in NETWORKS:
+    square = tmp_path / "square.bp"  # W2 @ h with W2 square: where a transpose can go missing
+    square.write_text(SQUARE)
+    shown, applicable = set(), set()
+    for network in [*NETWORKS, square]:
         graph = load(network)
         blank_sheet, _ = made(tmp_path, network=network, name=network.stem)
         for mistake in mistakes.MISTAKES.values():
             if mistakes.not_applicable(graph, mistake) is not None:
                 continue
+            applicable.add(mistake.id)
             meta = worksheet.read(blank_sheet.read_text("utf-8")).meta
             theirs, _ = _made(graph, meta, mistake)
             answers = {c.id: c.text for c in theirs.cells(frozenset(meta["blank"]))}
@@ -542,7 +545,41 @@ def test_a_worksheet_filled_in_with_each_mistake_is_graded_as_that_mistake(tmp_p
                 assert mistake.id in problem["mistakes"], (network.stem, mistake.id, problem)
             if got["problems"]:
                 shown.add(mistake.id)
-    assert shown == set(mistakes.MISTAKES)  # each departs from the right trace somewhere
+    assert shown == applicable == set(mistakes.MISTAKES)  # each departs from the key somewhere
+
+
+SQUARE = """
+input  x[2] = [1, 2]
+target y[2] = [1, 0]
+param W1[2,2] = [[0.1, 0.2],
+                 [0.3, 0.4]]
+param W2[2,2] = [[0.5, -0.6],
+                 [0.7, 0.8]]
+set lr = 0.1
+h = W1 @ x
+g = W2 @ h
+loss L = 1/2*sum((y - g)^2)
+"""
+
+
+def test_the_csv_of_a_network_with_matrices_quotes_ids_with_commas(tmp_path):
+    network = tmp_path / "square.bp"
+    network.write_text(SQUARE)
+    key = tmp_path / "key.csv"
+    sheet = invoke("run", network, "-f", "csv", "--blank", ALL, "--key", key)
+    assert sheet.exit_code == 0, sheet.stderr
+    assert '"1.updates.W1[1,2].after",\n' in sheet.stdout
+    document = worksheet.read(key.read_text("utf-8"))
+    assert "1.updates.W1[1,2].after" in document.entries
+    # W1[1,2] after = 0.2 − 0.1·∂L/∂W1[1,2]; ∂L/∂W1[1,2] = (W2ᵀ(g − y))[1]·x[2], by hand:
+    h = [0.1 * 1 + 0.2 * 2, 0.3 * 1 + 0.4 * 2]
+    g = [0.5 * h[0] - 0.6 * h[1], 0.7 * h[0] + 0.8 * h[1]]
+    dg = [g[0] - 1, g[1] - 0]
+    dh1 = 0.5 * dg[0] + 0.7 * dg[1]
+    after = read_number(document.entries["1.updates.W1[1,2].after"].text)
+    assert after == pytest.approx(0.2 - 0.1 * dh1 * 2, rel=5e-4)
+    got = grades(key, "--network", network)["worksheets"][0]  # its own key: all right
+    assert got["right"] == got["cells"] > 0
 
 
 def test_a_variant_runs_in_every_view_with_the_same_params(tmp_path):

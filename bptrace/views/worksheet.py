@@ -272,10 +272,13 @@ def csv_document(graph, records, sheet, meta: dict, filled: bool):
             )
             for cell in cells(text, handout.blanked(name, record.step, answers, made.headers)):
                 value = cell.text.replace("−", "-") if filled else ""
-                rows.append(f"{cell.id},{_csv_value(value)}\n")
+                rows.append(f"{_csv_field(cell.id)},{_csv_field(value)}\n")
         yield "".join(rows)
     yield ""
 
 
-def _csv_value(text: str) -> str:
-    return f'"{text}"' if "," in text or '"' in text else text
+def _csv_field(text: str) -> str:
+    """Return a CSV field: quoted when it holds a comma or a quote (W1[1,2]'s id)."""
+    if "," in text or '"' in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
