@@ -523,12 +523,15 @@ def test_a_worksheet_filled_in_with_each_mistake_is_graded_as_that_mistake(tmp_p
     from conftest import NETWORKS
 
     from bptrace.cli.grading import _made
+    from bptrace.engine.graph import build_graph
+    from bptrace.language.parser import parse_layered
 
     square = tmp_path / "square.bp"  # W2 @ h with W2 square: where a transpose can go missing
     square.write_text(SQUARE)
     shown, applicable = set(), set()
     for network in [*NETWORKS, square]:
-        graph = load(network)
+        statements, layers = parse_layered(network.read_text("utf-8"))
+        graph = build_graph(statements, None, layers)  # with its layers, as the CLI builds it
         blank_sheet, _ = made(tmp_path, network=network, name=network.stem)
         for mistake in mistakes.MISTAKES.values():
             if mistakes.not_applicable(graph, mistake) is not None:
