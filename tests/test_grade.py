@@ -513,7 +513,8 @@ def test_grade_names_the_mistakes_module_gives_it_through_the_cli(tmp_path, monk
         }
     ]
     table = invoke("grade", sheet, "--network", SIMPLE).stdout
-    assert "sign-flipped (the sign of the update flipped)" in table
+    assert re.search(r"1\.updates\.w1\.after\s+0\.5678\s+0\.4322\s+sign-flipped\n", table)
+    assert "\nsign-flipped: the sign of the update flipped\n" in table
 
 
 def test_a_worksheet_filled_in_with_each_mistake_is_graded_as_that_mistake(tmp_path):

@@ -11,13 +11,6 @@ from bptrace.views.grading import Report, Summary
 from bptrace.views.terminal.steps import Heading, new_table, titled
 
 
-def _named(mistakes: tuple[str, ...], titles: Mapping[str, str], why: str) -> str:
-    """Return the mistakes that explain an answer, each with its title: sign-flipped (…)."""
-    if not mistakes:
-        return why
-    return "; ".join(f"{m} ({titles[m]})" if m in titles else m for m in mistakes)
-
-
 def score_line(report: Report) -> str:
     """Return a worksheet's score in words."""
     right, total = report.count("right"), len(report.graded)
@@ -40,10 +33,13 @@ def render_report(report: Report, titles: Mapping[str, str]) -> RenderableType:
                 g.expected.cell.id,
                 answer,
                 g.expected.cell.text,
-                _named(g.mistakes, titles, g.why),
+                g.why,
                 style="dim" if g.status == "unanswered" else None,
             )
         parts.append(titled(table))
+        named = dict.fromkeys(m for g in problems for m in g.mistakes if m in titles)
+        if named:  # each mistake's title once, under the table
+            parts += [Text(""), *(Text(f"{m}: {titles[m]}") for m in named)]
     parts += [Text(""), Text(score_line(report), style="bold"), Text("")]
     return Group(*parts)
 
