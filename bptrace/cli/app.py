@@ -117,7 +117,8 @@ def run(
             "--format",
             "-f",
             metavar="FORMAT",
-            help="text (the terminal), markdown or latex (tables for handouts and worksheets).",
+            help="text (the terminal), markdown or latex (tables for handouts and worksheets), "
+            "csv (with --blank: a worksheet's cells, cell,value, for `bptrace grade`).",
         ),
     ] = "text",
     blank: Annotated[
@@ -126,7 +127,7 @@ def run(
             "--blank",
             metavar="TABLES",
             help="Make a worksheet: leave the answer columns of these tables empty "
-            "(markdown or latex).",
+            "(markdown, latex, or csv: its cells to fill in).",
             show_default=False,
         ),
     ] = None,
@@ -220,8 +221,22 @@ def run(
             show_default=False,
         ),
     ] = None,
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            "--variant",
+            metavar="ID",
+            help="Draw the params afresh for student ID (each within 0.5 of the written value, "
+            "one decimal): a worksheet and key of their own, named in the title.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Train the network in FILE and show every step."""
+    from bptrace.engine.variants import check_id
+
+    if variant is not None and (problem := check_id(variant)):
+        raise typer.BadParameter(problem, param_hint="'--variant'")
     from bptrace.views.tables import TABLES as SECTIONS
 
     sections = options.tables_named(show, SECTIONS)
@@ -269,6 +284,7 @@ def run(
         "--block": block is not None,
         "no matrix view": view_as == "scalar",
         "an unknown format": form not in options.RUN_FORMATS,
+        "csv without --blank": form == "csv" and blank is None,
         "an unknown table": bool(blank_problem),
         "a table --show leaves out": bool(left_out),
         "no --format": form == "text",
@@ -307,6 +323,7 @@ def run(
         key=key,
         view=view_as,
         block=block,
+        variant=variant,
     )
     if pause:
         _guarded(file, runs.run_paused, how)
@@ -356,6 +373,67 @@ def _report(error: BptraceError | RecursionError, filename: str, source: str) ->
     else:  # it may quote a file's name or a cell
         err.print(f"bptrace: error: {escaped(str(error))}", markup=False)
     return error.exit_code
+
+
+@app.command(
+    cls=options.Command,
+    help="Grade filled-in worksheets against their key: each wrong cell, the mistake that explains "
+    "it, and a class summary.",
+)
+def grade(
+    worksheets: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Worksheets filled in: the Markdown `run --blank` writes, or a CSV of cell,value.",
+            show_default=False,
+            metavar="WORKSHEET",
+        ),
+    ],
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key", metavar="KEY", help="The answer key `run --key` wrote.", show_default=False
+        ),
+    ] = None,
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            "--network",
+            metavar="FILE",
+            help="The .bp network: make the key again (the steps, lr and variant each worksheet "
+            "names), and name the mistake behind each wrong cell.",
+            show_default=False,
+        ),
+    ] = None,
+    rtol: Annotated[
+        float,
+        typer.Option(
+            "--rtol",
+            metavar="R",
+            help="Relative tolerance: an answer within R·|key| (or one unit in the key's last "
+            "digit) is right.",
+        ),
+    ] = 0.01,  # views/grading.py's RTOL (not imported: start-up stays quick)
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="Write the grades as one JSON document (docs/grading.md)."),
+    ] = False,
+) -> None:
+    """Grade worksheets against their key."""
+    from bptrace.cli import grading
+
+    if key is None and network is None:
+        raise typer.BadParameter("give the key: --key KEY or --network FILE", param_hint="'--key'")
+    if not (options.finite(rtol) and 0 <= rtol < 1):
+        raise typer.BadParameter("must be a number from 0 to less than 1", param_hint="'--rtol'")
+    how = grading.GradeOptions(tuple(worksheets), key, network, rtol, json_out)
+    try:
+        with options.exit_on_failed_writes(), process.Interrupts():
+            code = grading.grade(how, _report)
+    except (BptraceError, RecursionError) as error:
+        raise typer.Exit(_report(error, files.shown(network or key), "")) from None
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command(

@@ -133,7 +133,7 @@ AllRows = Annotated[
 ]
 
 
-RUN_FORMATS = ("text", "markdown", "latex")
+RUN_FORMATS = ("text", "markdown", "latex", "csv")
 RUN_VIEWS = ("scalar", "matrix", "both")
 GRAPH_FORMATS = ("text", "dot", "mermaid")
 
@@ -163,6 +163,11 @@ RUN_CLASHES = (
     Clash("--format", ("an unknown format",), "unknown format '{form}'; choose from {formats}"),
     Clash(
         "--format",
+        ("csv without --blank",),
+        "csv writes a worksheet's cells, one a line, to fill in: use it with --blank",
+    ),
+    Clash(
+        "--format",
         ("--json", "--export"),
         "writes the tables as {form}; it cannot be used with --json or --export",
     ),
@@ -172,7 +177,11 @@ RUN_CLASHES = (
     ),
     Clash("--blank", ("an unknown table",), "{blank_problem}"),
     Clash("--blank", ("a table --show leaves out",), "blanks {left_out}, which --show leaves out"),
-    Clash("--blank", ("no --format",), "makes a worksheet: use it with --format markdown or latex"),
+    Clash(
+        "--blank",
+        ("no --format",),
+        "makes a worksheet: use it with --format markdown, latex or csv",
+    ),
     Clash("--key", ("no --blank",), "is the answer key of a worksheet: use it with --blank"),
     Clash(
         "--pause",
