@@ -19,7 +19,7 @@ from bptrace.cli.app import app
 from bptrace.engine.tracer import trace
 from bptrace.engine.variants import check_id, choices, drawn, variant
 from bptrace.views import grading, worksheet
-from bptrace.views.cells import read_number
+from bptrace.views.cell_ids import read_number
 
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 SIMPLE = ROOT / "networks/simple.bp"
@@ -520,10 +520,10 @@ def test_grade_names_the_mistakes_module_gives_it_through_the_cli(tmp_path, monk
 def test_a_worksheet_filled_in_with_each_mistake_is_graded_as_that_mistake(tmp_path):
     """Each known mistake, on every example network it applies to: a worksheet filled in as a
     student making it would is graded wrong exactly where it departs, each cell naming it."""
-    mistakes = pytest.importorskip("bptrace.engine.mistakes")
     from conftest import NETWORKS
 
     from bptrace.cli.grading import _made
+    from bptrace.engine import mistakes
     from bptrace.engine.graph import build_graph
     from bptrace.language.parser import parse_layered
 

@@ -96,10 +96,8 @@ def suspects(graph, meta: dict, blank: frozenset[str]) -> list[grading.Suspect]:
     Where the mistakes (bptrace/engine/mistakes.py) are wired into grading: each traced as a
     student making it would, its answers read as a key is.
     """
-    try:
-        from bptrace.engine.mistakes import MISTAKES, not_applicable
-    except ImportError:  # the mistakes are not in this build yet
-        return []
+    from bptrace.engine.mistakes import MISTAKES, not_applicable
+
     precision = int(meta["precision"])
     found = []
     for mistake in MISTAKES.values():
@@ -116,10 +114,8 @@ def suspects(graph, meta: dict, blank: frozenset[str]) -> list[grading.Suspect]:
 
 def titles() -> dict[str, str]:
     """Return each known mistake's title, by its id."""
-    try:
-        from bptrace.engine.mistakes import MISTAKES
-    except ImportError:
-        return {}
+    from bptrace.engine.mistakes import MISTAKES
+
     return {m.id: m.title for m in MISTAKES.values()}
 
 

@@ -16,7 +16,7 @@ from bptrace.engine.evaluate import run
 from bptrace.engine.graph import Graph
 from bptrace.engine.tracer import Step
 from bptrace.language.printer import MATH, name_text
-from bptrace.views.cells import ascii_name
+from bptrace.views.cell_ids import ascii_name
 
 
 class Recomputed(NamedTuple):

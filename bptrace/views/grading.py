@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bptrace.views.cells import Cell, read_number, significant_digits
+from bptrace.views.cell_ids import Cell, read_number, significant_digits
 
 if TYPE_CHECKING:
     from bptrace.views.carried import Recomputed

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from bptrace.errors import EXIT_NETWORK, NOWHERE, BptraceError, Span
-from bptrace.views.cells import Cell, RowText, TableText, cells, table_named
+from bptrace.views.cell_ids import Cell, RowText, TableText, cells, table_named
 
 MARK = "bptrace worksheet"
 _COMMENT = re.compile(r"\s*<!--\s*bptrace worksheet\s+(.*?)\s*-->\s*")
