@@ -593,3 +593,38 @@ def test_a_variant_runs_in_every_view_with_the_same_params(tmp_path):
     text = invoke("run", SIMPLE, "--variant", "alice").stdout
     assert f"w₁ = {params['w1']:g}" in text
     assert "(variant alice)" in invoke("run", SIMPLE, "-f", "markdown", "--variant", "alice").stdout
+
+
+def test_the_lecture_docs_show_a_class_graded_for_real(tmp_path, monkeypatch):
+    """docs/lecture.md's run: Ann's worksheet filled in as sigmoid-from-z gives it, Ben's as
+    half-dropped does, with ∂a₀/∂z₀ left empty."""
+    from bptrace.cli.grading import _made
+    from bptrace.engine.graph import build_graph
+    from bptrace.engine.mistakes import MISTAKES
+    from bptrace.language.parser import parse_layered
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "networks").mkdir()
+    network = tmp_path / "networks" / "two_layer.bp"
+    network.write_text((ROOT / "networks" / "two_layer.bp").read_text("utf-8"), "utf-8")
+    made = invoke(
+        "run", "networks/two_layer.bp", "-f", "markdown", "--show", "forward,partials,chains",
+        "--blank", "partials,chains",
+    )  # fmt: skip
+    assert made.exit_code == 0 and made.stderr == ""  # no answers given away
+    sheet = made.stdout
+    statements, layers = parse_layered(network.read_text("utf-8"))
+    graph = build_graph(statements, None, layers)
+    meta = worksheet.read(sheet).meta
+    for name, mistake in (("ann", "sigmoid-from-z"), ("ben", "half-dropped")):
+        theirs, _ = _made(graph, meta, MISTAKES[mistake])
+        answers = {c.id: c.text for c in theirs.cells(frozenset(meta["blank"]))}
+        if name == "ben":
+            del answers["1.partials.a0/z0.value"]
+        (tmp_path / f"{name}.md").write_text(fill(sheet, answers), encoding="utf-8")
+    command = "bptrace grade ann.md ben.md --network networks/two_layer.bp"
+    doc = (ROOT / "docs" / "lecture.md").read_text(encoding="utf-8")
+    sample = doc.split(f"$ {command}\n")[1].split("```")[0]
+    env = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+    out = CliRunner(env=env).invoke(app, command.split()[1:], prog_name="bptrace").stdout
+    assert sample.rstrip() == out.rstrip()

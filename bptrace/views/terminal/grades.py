@@ -66,16 +66,19 @@ def render_summary(summary: Summary, titles: Mapping[str, str], top: int = 10) -
             cells.caption = f"… and {len(summary.cells) - top} more cells (--json lists them all)"
         parts.append(titled(cells))
     if summary.mistakes or summary.unexplained or summary.carried:
+        # The title last, where it may wrap: beside the counts, not in a table of its own.
         mistakes = new_table(
-            "Mistakes most common", ("mistake", "cells", "worksheets"), numeric_from=1
+            "Mistakes most common",
+            ("mistake", "cells", "worksheets", "what"),
+            numeric_from=1,
+            text=(3,),
         )
         for mistake, n, sheets in summary.mistakes:
-            named = f"{mistake} ({titles[mistake]})" if mistake in titles else mistake
-            mistakes.add_row(named, str(n), str(sheets))
+            mistakes.add_row(mistake, str(n), str(sheets), titles.get(mistake, ""))
         if summary.carried:
-            mistakes.add_row("carried forward from a wrong cell", str(summary.carried), "")
+            mistakes.add_row("carried forward", str(summary.carried), "", "from a wrong cell")
         if summary.unexplained:
-            mistakes.add_row("no known mistake explains it", str(summary.unexplained), "")
+            mistakes.add_row("unexplained", str(summary.unexplained), "", "no known mistake")
         parts.append(titled(mistakes))
     parts.append(Text(""))
     return Group(*parts)
