@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from conftest import ROOT, load
+from conftest import ROOT, SQUARE, load
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
@@ -550,20 +550,6 @@ def test_a_worksheet_filled_in_with_each_mistake_is_graded_as_that_mistake(tmp_p
             if got["problems"]:
                 shown.add(mistake.id)
     assert shown == applicable == set(mistakes.MISTAKES)  # each departs from the key somewhere
-
-
-SQUARE = """
-input  x[2] = [1, 2]
-target y[2] = [1, 0]
-param W1[2,2] = [[0.1, 0.2],
-                 [0.3, 0.4]]
-param W2[2,2] = [[0.5, -0.6],
-                 [0.7, 0.8]]
-set lr = 0.1
-h = W1 @ x
-g = W2 @ h
-loss L = 1/2*sum((y - g)^2)
-"""
 
 
 def test_the_csv_of_a_network_with_matrices_quotes_ids_with_commas(tmp_path):

@@ -10,7 +10,18 @@ import typer
 
 from bptrace import __version__
 from bptrace.cli import commands, differ, files, options, process, runs
-from bptrace.cli.options import AllRows, AsciiMath, Data, Lr, Precision, RunSeed, Seed
+from bptrace.cli.options import (
+    AllChanged,
+    AllRows,
+    AsciiMath,
+    Data,
+    JsonDocument,
+    Lr,
+    Precision,
+    RunSeed,
+    Seed,
+    TrainSteps,
+)
 from bptrace.errors import (
     EXIT_CHECK,
     EXIT_FILE,
@@ -623,21 +634,14 @@ def compare(
             show_default=False,
         ),
     ],
-    steps: Annotated[
-        int,
-        typer.Option(
-            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Steps of training."
-        ),
-    ] = 1,
+    steps: TrainSteps = 1,
     lr: Lr = None,
     precision: Precision = 4,
     seed: Seed = None,
     ascii_math: AsciiMath = False,
     data: Data = None,
-    all_rows: AllRows = False,
-    json: Annotated[
-        bool, typer.Option("--json", help="Write the differences as one JSON document.")
-    ] = False,
+    all_rows: AllChanged = False,
+    json: JsonDocument = False,
 ) -> None:
     """Compare FILE's trace under two conventions."""
     options.check_lr(lr)
@@ -656,12 +660,7 @@ def mistakes(
     file: Annotated[
         Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")
     ],
-    steps: Annotated[
-        int,
-        typer.Option(
-            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Steps of training."
-        ),
-    ] = 1,
+    steps: TrainSteps = 1,
     show: Annotated[
         str | None,
         typer.Option(
@@ -676,10 +675,8 @@ def mistakes(
     seed: Seed = None,
     ascii_math: AsciiMath = False,
     data: Data = None,
-    all_rows: AllRows = False,
-    json: Annotated[
-        bool, typer.Option("--json", help="Write what each mistake changes as one JSON document.")
-    ] = False,
+    all_rows: AllChanged = False,
+    json: JsonDocument = False,
 ) -> None:
     """Show where each common mistake departs from the right trace."""
     options.check_lr(lr)

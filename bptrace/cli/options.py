@@ -132,6 +132,21 @@ AllRows = Annotated[
     ),
 ]
 
+# compare's and mistakes': the steps both traces run, and their one JSON document
+TrainSteps = Annotated[
+    int,
+    typer.Option(
+        "--steps", "-n", metavar="N", callback=at_least(1), help="Steps of training to compare."
+    ),
+]
+AllChanged = Annotated[
+    bool,
+    typer.Option("--all", help="Show every changed number; by default 12 a table and step."),
+]
+JsonDocument = Annotated[
+    bool, typer.Option("--json", help="Write what changes as one JSON document, not tables.")
+]
+
 
 RUN_FORMATS = ("text", "markdown", "latex", "csv")
 RUN_VIEWS = ("scalar", "matrix", "both")
