@@ -684,6 +684,78 @@ def mistakes(
     _guarded(file, differ.mistakes, how)
 
 
+@app.command(
+    cls=options.Command,
+    help="Train FILE and draw the loss by step (and params' values) to an SVG or PNG file; "
+    "--compare draws several runs, one per setting.",
+)
+def plot(
+    file: Annotated[
+        Path, typer.Argument(help="The .bp network to train.", show_default=False, metavar="FILE")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PICTURE",
+            help="The file to draw: PICTURE.svg or PICTURE.png.",
+            show_default=False,
+        ),
+    ],
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Training steps."
+        ),
+    ] = 100,
+    params: Annotated[
+        str | None,
+        typer.Option(
+            "--params",
+            metavar="PARAMS",
+            help="Also draw these params' values by step, comma-separated (w1,b1), in a panel "
+            "below the loss.",
+            show_default=False,
+        ),
+    ] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            "--compare",
+            metavar="SETTING=V1,V2,…",
+            help="Draw a run for each value of a setting, as `set SETTING = V` in the file would "
+            "set it: optimizer=sgd,momentum,adam, lr=0.1,0.5, momentum_form=pytorch,nesterov, …",
+            show_default=False,
+        ),
+    ] = None,
+    log: Annotated[
+        bool, typer.Option("--log", help="Draw the loss on a logarithmic axis.")
+    ] = False,
+    lr: Lr = None,
+    seed: Seed = None,
+    data: Data = None,
+) -> None:
+    """Draw the loss curve of FILE to a picture."""
+    from bptrace.cli import plot as plotting
+
+    options.check_lr(lr)
+    if plotting.form_of(out) is None:
+        raise typer.BadParameter(
+            f"'{files.shown(out)}' must end in .svg or .png", param_hint="'--output'"
+        )
+    replaced = files.overwritten(out, {"the network FILE": file, "the --data file": data})
+    if replaced:
+        raise typer.BadParameter(
+            f"'{files.shown(out)}' is {replaced}: writing it there would replace it; "
+            "give another file",
+            param_hint="'--output'",
+        )
+    named = tuple(p.strip() for p in params.split(",")) if params is not None else ()
+    how = plotting.PlotOptions(out, steps, named, compare, lr, seed, data, log)
+    _guarded(file, plotting.plot, how)
+
+
 @app.command(cls=options.Command)
 def schema() -> None:
     """Print the JSON Schema of the records `bptrace run --json` writes."""

@@ -31,8 +31,8 @@ class CompareOptions(NamedTuple):
 MAX_ROWS = 12  # changed numbers shown per table and step, without --all
 
 
-def settings_given(vs: tuple[str, ...]):
-    """Return each --vs NAME=VALUE as a `set` statement (a UsageProblem if it is not one)."""
+def settings_given(vs: tuple[str, ...], option: str = "--vs"):
+    """Return each NAME=VALUE of `option` as a `set` statement (a UsageProblem if it is not one)."""
     from bptrace.language.parser import parse
     from bptrace.language.syntax import Setting
 
@@ -40,26 +40,33 @@ def settings_given(vs: tuple[str, ...]):
     for given in vs:
         name, equals, value = given.partition("=")
         if not equals or not name.strip() or not value.strip():
-            raise UsageProblem(f"--vs takes SETTING=VALUE, as in --vs half=false; got '{given}'")
+            raise UsageProblem(
+                f"{option} takes SETTING=VALUE, as in {option} half=false; got '{given}'"
+            )
         try:
             statements = parse(f"set {name.strip()} = {value.strip()}")
         except BptraceError as error:
-            raise UsageProblem(f"--vs {given}: {error.message}") from None
+            raise UsageProblem(f"{option} {given}: {error.message}") from None
         if len(statements) != 1 or not isinstance(statements[0], Setting):
-            raise UsageProblem(f"--vs takes SETTING=VALUE, as in --vs half=false; got '{given}'")
+            raise UsageProblem(
+                f"{option} takes SETTING=VALUE, as in {option} half=false; got '{given}'"
+            )
         if statements[0].name in found:
-            raise UsageProblem(f"--vs sets '{statements[0].name}' twice; give each setting once")
+            raise UsageProblem(
+                f"{option} sets '{statements[0].name}' twice; give each setting once"
+            )
         found[statements[0].name] = statements[0]
     return tuple(found.values())
 
 
-def _other(source: str, graph, how: CompareOptions):
-    """Return the network of `source` built again with the --vs settings in place of its own."""
+def _other(source: str, graph, how: CompareOptions, option: str = "--vs"):
+    """Return the network of `source` built again with the --vs settings in place of its own
+    (`option` names them in a message)."""
     from bptrace.engine.graph import build_graph
     from bptrace.language.parser import parse_layered
     from bptrace.language.syntax import Setting
 
-    given = settings_given(how.vs)
+    given = settings_given(how.vs, option)
     names = {s.name for s in given}
     statements, layers = parse_layered(source)
     kept = tuple(s for s in statements if not (isinstance(s, Setting) and s.name in names))
@@ -67,7 +74,7 @@ def _other(source: str, graph, how: CompareOptions):
         other = build_graph((*kept, *given), how.seed, layers)
     except BptraceError as error:
         hint = getattr(error, "hint", None)
-        said = f"--vs {' '.join(how.vs)}: {error.message}" + (f" ({hint})" if hint else "")
+        said = f"{option} {' '.join(how.vs)}: {error.message}" + (f" ({hint})" if hint else "")
         raise UsageProblem(said) from None
     if how.data is not None:
         from bptrace.cli.commands import _with_data
