@@ -75,9 +75,7 @@ def figure(runs: Sequence[Series], labels: Labels, params: tuple[str, ...] = ())
         compared = len(runs) > 1 or bool(runs and runs[0].label)
         for i, run in enumerate(runs):
             colour = f"C{i % 10}"
-            (line,) = loss_axes.plot(
-                run.steps, run.losses, color=colour, label=_plain(run.label) or None
-            )
+            (line,) = loss_axes.plot(run.steps, run.losses, color=colour, label=_named(run))
             line.set_gid(f"loss-{i + 1}")
             if run.stopped is not None and run.steps:
                 loss_axes.plot(run.steps[-1:], run.losses[-1:], "x", color=colour, markersize=8)
@@ -93,7 +91,7 @@ def figure(runs: Sequence[Series], labels: Labels, params: tuple[str, ...] = ())
         batched = any(run.batched for run in runs)
         loss_axes.set_ylabel(f"loss {_plain(labels.loss)}" + (" (a batch's)" if batched else ""))
         if labels.log:
-            loss_axes.set_yscale("log")
+            loss_axes.set_yscale("log", nonpositive="mask")  # a loss of 0 is left out
         if compared:
             loss_axes.legend()
         lowest = param_axes or loss_axes
@@ -125,3 +123,14 @@ def drawn(fig, form: str) -> bytes:
 def _plain(text: str) -> str:
     """Return `text` shown as written: a $ would start matplotlib's math."""
     return text.replace("$", r"\$")
+
+
+def _named(run: Series) -> str | None:
+    """Return a run's name in the legend, saying where a numeric fault stopped it."""
+    if not run.label:
+        return None
+    if run.stopped is None:
+        return _plain(run.label)
+    fault = run.stopped
+    when = f"after step {fault.step - 1}" if fault.final else f"at step {fault.step}"
+    return f"{_plain(run.label)} (stops {when})"
