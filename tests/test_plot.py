@@ -102,7 +102,7 @@ def test_an_svg_is_valid_xml_with_a_legend_naming_each_compared_run(tmp_path):
     shown = texts(svg)
     for name in ("optimizer = sgd", "optimizer = momentum", "optimizer = adam"):
         assert name in shown
-    assert {"step", "loss L", f"{SIMPLE}: 10 steps"} <= set(shown)
+    assert {"step", "loss L", f"{SIMPLE}: 10 steps, lr = 0.1"} <= set(shown)  # what all share
     ids = {e.get("id") for e in svg.iter()}
     assert {"loss-1", "loss-2", "loss-3"} <= ids
     assert list(tmp_path.iterdir()) == [out]  # no temporary left behind
@@ -158,7 +158,8 @@ def test_a_run_a_fault_stops_is_drawn_up_to_it_and_named_so(tmp_path):
     result = invoke("plot", SIMPLE, "-n", 40, "--compare", "lr=0.1,10", "-o", out, "--log")
     assert result.exit_code == 0
     assert "warning: with lr = 10, training stops at step 6" in result.stderr
-    assert "lr = 10 (stops at step 6)" in texts(ET.parse(out).getroot())
+    shown = texts(ET.parse(out).getroot())
+    assert "lr = 10 (stops at step 6)" in shown and f"{SIMPLE}: 40 steps" in shown
 
 
 def test_without_compare_a_fault_stops_plot_as_it_stops_run_after_drawing(tmp_path):

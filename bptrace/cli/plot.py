@@ -90,8 +90,7 @@ def plot(source: str, filename: str, how: PlotOptions) -> None:
     series = [collect(records(g, how.steps, how.lr), label, how.params) for label, g in runs]
     if not any(s.steps for s in series):  # no point to draw: the first fault says why
         raise series[0].stopped
-    title = f"{filename}: {how.steps:,} step{'s' if how.steps > 1 else ''}"
-    labels = drawing.Labels(title, graph.loss, how.log)
+    labels = drawing.Labels(_title(graph, filename, how), graph.loss, how.log)
     fig = drawing.figure(series, labels, how.params)
     files.save(how.out, drawing.drawn(fig, form_of(how.out)))
     stopped = [s for s in series if s.stopped is not None]
@@ -104,3 +103,15 @@ def plot(source: str, filename: str, how: PlotOptions) -> None:
             f"{escaped(s.stopped.message)}",
             markup=False,
         )
+
+
+def _title(graph, filename: str, how: PlotOptions) -> str:
+    """Return the plot's title: the file, the steps, and the settings every run shares."""
+    title = f"{filename}: {how.steps:,} step{'s' if how.steps > 1 else ''}"
+    varied = compared(how.compare)[0] if how.compare is not None else None
+    optimizer = str(graph.settings["optimizer"])
+    if varied != "optimizer" and optimizer != "sgd":
+        title += f" of {optimizer}"
+    if varied != "lr":
+        title += f", lr = {graph.settings['lr'] if how.lr is None else how.lr:g}"
+    return title
