@@ -751,7 +751,12 @@ def plot(
             "give another file",
             param_hint="'--output'",
         )
-    named = tuple(p.strip() for p in params.split(",")) if params is not None else ()
+    named = tuple(dict.fromkeys(p.strip() for p in params.split(","))) if params is not None else ()
+    if params is not None and not all(named):
+        raise typer.BadParameter(
+            f"takes params' names, comma-separated, as in --params w1,b1; got '{params}'",
+            param_hint="'--params'",
+        )
     how = plotting.PlotOptions(out, steps, named, compare, lr, seed, data, log)
     _guarded(file, plotting.plot, how)
 

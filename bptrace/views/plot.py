@@ -15,6 +15,7 @@ from bptrace.views.series import Series
 FORMATS = ("svg", "png")
 LINE_STYLES = ("-", "--", ":", "-.")  # the params of compared runs: the colour is the run's
 WIDTH, HEIGHT, PANEL = 6.4, 4.0, 2.6  # inches; PANEL: the params' panel below the loss
+BATCHED = " (each step's batch)"  # a loss over one mini-batch, not all the samples
 DPI = 150  # a PNG of 960 × 600 pixels: sharp on a projector and on a course page
 STYLE = {
     "svg.fonttype": "none",  # text as <text>: searchable, editable, and small
@@ -75,7 +76,10 @@ def figure(runs: Sequence[Series], labels: Labels, params: tuple[str, ...] = ())
         compared = len(runs) > 1 or bool(runs and runs[0].label)
         for i, run in enumerate(runs):
             colour = f"C{i % 10}"
-            (line,) = loss_axes.plot(run.steps, run.losses, color=colour, label=_named(run))
+            name = _named(run)
+            if name and run.batched and not all(r.batched for r in runs):
+                name += BATCHED
+            (line,) = loss_axes.plot(run.steps, run.losses, color=colour, label=name)
             line.set_gid(f"loss-{i + 1}")
             if run.stopped is not None and run.steps:
                 loss_axes.plot(run.steps[-1:], run.losses[-1:], "x", color=colour, markersize=8)
@@ -88,8 +92,8 @@ def figure(runs: Sequence[Series], labels: Labels, params: tuple[str, ...] = ())
                 (line,) = param_axes.plot(run.steps, run.params[name], **style)
                 line.set_gid(f"param-{i + 1}-{j + 1}")
         loss_axes.set_title(_plain(labels.title))
-        batched = any(run.batched for run in runs)
-        loss_axes.set_ylabel(f"loss {_plain(labels.loss)}" + (" (a batch's)" if batched else ""))
+        batched = all(run.batched for run in runs)  # else the legend says which runs are
+        loss_axes.set_ylabel(f"loss {_plain(labels.loss)}" + (BATCHED if batched else ""))
         if labels.log:
             loss_axes.set_yscale("log", nonpositive="mask")  # a loss of 0 is left out
         if compared:
