@@ -181,6 +181,7 @@ def test_without_compare_a_fault_stops_plot_as_it_stops_run_after_drawing(tmp_pa
         (["--compare", "lr=0.1,,0.5"], "--compare takes SETTING=V1,V2,…"),
         (["--compare", "lr=0.1,0.1"], "gives lr = 0.1 twice"),
         (["--compare", "lr=0.1,0.5", "--lr", "0.2"], "give one of them"),
+        (["--compare", "lr=0.1,0.5", "--compare", "optimizer=adam"], "give it once"),
         (["--params", "w1,w11"], "'w11' is not a param of networks/simple.bp; did you mean 'w1'?"),
         (["--params", "x"], "'x' is an input of networks/simple.bp, not a param"),
         (["--params", "w1,"], "takes params' names, comma-separated"),

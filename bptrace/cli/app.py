@@ -720,7 +720,7 @@ def plot(
         ),
     ] = None,
     compare: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--compare",
             metavar="SETTING=V1,V2,…",
@@ -757,7 +757,13 @@ def plot(
             f"takes params' names, comma-separated, as in --params w1,b1; got '{params}'",
             param_hint="'--params'",
         )
-    how = plotting.PlotOptions(out, steps, named, compare, lr, seed, data, log)
+    if compare and len(compare) > 1:
+        raise typer.BadParameter(
+            "draws the values of one setting; give it once, as in --compare lr=0.1,0.5",
+            param_hint="'--compare'",
+        )
+    varied = compare[0] if compare else None
+    how = plotting.PlotOptions(out, steps, named, varied, lr, seed, data, log)
     _guarded(file, plotting.plot, how)
 
 
