@@ -251,3 +251,14 @@ def test_run_never_loads_matplotlib():
             [sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True
         )
         assert done.stderr.split()[-3:] == ["False"] * 3
+
+
+def test_runs_that_all_stop_at_step_1_draw_nothing_and_exit_5(tmp_path):
+    network = tmp_path / "zero.bp"
+    network.write_text("param w = 0\nloss L = 1/w\n")
+    out = tmp_path / "curve.svg"
+    result = invoke("plot", network, "--compare", "lr=0.1,0.2", "-o", out)
+    assert result.exit_code == 5
+    assert "with lr = 0.2, training stops at step 1" in result.stderr
+    assert "zero.bp:2:10: error: step 1: node L = 1/w: division by zero" in result.stderr
+    assert not out.exists()

@@ -88,21 +88,22 @@ def plot(source: str, filename: str, how: PlotOptions) -> None:
             given = CompareOptions((f"{name}={value}",), seed=how.seed, data=how.data)
             runs.append((f"{name} = {value}", _other(source, graph, given, "--compare")))
     series = [collect(records(g, how.steps, how.lr), label, how.params) for label, g in runs]
+    stopped = [s for s in series if s.stopped is not None]
+    if how.compare is not None:  # a run of several that stops is part of the picture
+        err = process.stderr()
+        for s in stopped:
+            err.print(
+                f"bptrace: warning: with {escaped(s.label)}, training stops at "
+                f"{escaped(s.stopped.message)}",
+                markup=False,
+            )
     if not any(s.steps for s in series):  # no point to draw: the first fault says why
-        raise series[0].stopped
+        raise stopped[0].stopped
     labels = drawing.Labels(_title(graph, filename, how), graph.loss, how.log)
     fig = drawing.figure(series, labels, how.params)
     files.save(how.out, drawing.drawn(fig, form_of(how.out)))
-    stopped = [s for s in series if s.stopped is not None]
-    if how.compare is None and stopped:  # as `run` would stop, the curve so far drawn
+    if how.compare is None and stopped:  # as `run` stops, once the curve up to the fault is drawn
         raise stopped[0].stopped
-    err = process.stderr()
-    for s in stopped:
-        err.print(
-            f"bptrace: warning: with {escaped(s.label)}, training stops at "
-            f"{escaped(s.stopped.message)}",
-            markup=False,
-        )
 
 
 def _title(graph, filename: str, how: PlotOptions) -> str:
