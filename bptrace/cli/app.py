@@ -767,6 +767,52 @@ def plot(
     _guarded(file, plotting.plot, how)
 
 
+@app.command(
+    cls=options.Command,
+    help="Write FILE's steps as one self-contained HTML page for a lecture: the graph, revealed "
+    "node by node and step by step with the keys, offline, no server.",
+)
+def present(
+    file: Annotated[
+        Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PAGE",
+            help="Where to write the page.",
+            show_default="FILE's name with .html, in the current folder",
+        ),
+    ] = None,
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Steps of training."
+        ),
+    ] = 1,
+    lr: Lr = None,
+    precision: Precision = 4,
+    seed: Seed = None,
+    data: Data = None,
+) -> None:
+    """Write FILE's steps as one HTML page to step through."""
+    from bptrace.cli import present as presenting
+
+    options.check_lr(lr)
+    page = output if output is not None else presenting.default_output(file)
+    replaced = files.overwritten(page, {"the network FILE": file, "the --data file": data})
+    if replaced:
+        raise typer.BadParameter(
+            f"'{files.shown(page)}' is {replaced}: writing it there would replace it; "
+            "give another file",
+            param_hint="'--output'",
+        )
+    how = presenting.PresentOptions(page, steps, lr, seed, data, precision)
+    _guarded(file, presenting.present, how)
+
+
 @app.command(cls=options.Command)
 def schema() -> None:
     """Print the JSON Schema of the records `bptrace run --json` writes."""
