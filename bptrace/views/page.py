@@ -80,6 +80,9 @@ def box_lines(graph: Graph, data: dict, look: Look) -> dict[str, list[tuple[str,
 def svg(graph: Graph, data: dict, look: Look) -> str:
     """Return the graph as SVG: a box per name, a curve per edge, the texts' places left empty for
     present.js to fill in at each step."""
+    from bptrace.views.writers import Writer
+
+    w = Writer(look.notation, look.precision)
     lines = box_lines(graph, data, look)
     sizes = {
         name: (
@@ -117,9 +120,13 @@ def svg(graph: Graph, data: dict, look: Look) -> str:
     for name, box in placed.boxes.items():
         i = ids[name]
         kind = kinds.get(name, "loss" if name == graph.loss else "node")
-        focusable = ' tabindex="0" role="button" aria-pressed="false"' if kind == "param" else ""
+        # every box is reached with Tab (its formula with numbers shows); a param's is a button
+        focusable = ' tabindex="0"' + (
+            ' role="button" aria-pressed="false"' if kind == "param" else ""
+        )
         out.append(
-            f'<g class="box {kind}" id="n{i}" data-name="{i}"{focusable} '
+            f'<g class="box {kind}" id="n{i}" data-name="{i}" '
+            f'data-label="{html.escape(w.name(name), quote=True)}"{focusable} '
             f'aria-label="{html.escape(lines[name][0][0].rstrip(" ="), quote=True)}">'
             f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.width:.1f}" '
             f'height="{box.height:.1f}" rx="6"/>'
