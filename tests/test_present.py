@@ -3,6 +3,8 @@ errors. The page in a real browser: tests/test_present_browser.py."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 import re
@@ -13,6 +15,7 @@ from conftest import ROOT
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
+from bptrace.views.page import script_json
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 TWO_LAYER = ROOT / "networks/two_layer.bp"
@@ -105,3 +108,170 @@ def test_every_number_on_the_page_is_the_traces(network, tmp_path):
             assert agrees(shown["values"][i], update["before"])
             assert agrees(shown["grads"][i], update["grad"])  # the batch's, with samples
             assert agrees(shown["after"][str(i)], update["after"])
+
+
+def test_the_tables_say_what_the_terminal_says(tmp_path):
+    """Every row of every table on the page is a line of `bptrace run` (wide enough not to wrap),
+    its cells in order."""
+    data = present(TWO_LAYER, tmp_path / "p.html")
+    result = CliRunner(env={**ENV, "COLUMNS": "200"}).invoke(
+        app, ["run", str(TWO_LAYER)], prog_name="bptrace"
+    )
+    lines = result.stdout.splitlines()
+    tables = data["steps"][0]["tables"]
+    assert [t["name"] for t in tables] == [
+        "forward",
+        "partials",
+        "gradients",
+        "chains",
+        "updates",
+        "summary",
+    ]
+    for table in tables:
+        assert table["title"] in lines
+        for row in table["rows"]:
+            cells = [c for c in row["cells"] if c]
+            assert any(_in_order(cells, line) for line in lines), cells
+
+
+def _in_order(cells: list[str], line: str) -> bool:
+    at = 0
+    for cell in cells:
+        at = line.find(cell, at)
+        if at < 0:
+            return False
+        at += len(cell)
+    return True
+
+
+def test_each_piece_is_revealed_once_in_the_lectures_order(tmp_path):
+    """Forward node by node (6), local partials edge by edge (14), gradients (6, the seed ∂L/∂L
+    first), a chain per param (9), an update per param (9), then the summary."""
+    data = present(TWO_LAYER, tmp_path / "p.html")
+    kinds = [r["kind"] for r in data["steps"][0]["reveals"]]
+    expected = ["value"] * 6 + ["partial"] * 14 + ["grad"] * 6 + ["chain"] * 9 + ["update"] * 9
+    assert kinds == [*expected, "summary"]
+    names = data["names"]
+    forward = [names[r["of"]] for r in data["steps"][0]["reveals"] if r["kind"] == "value"]
+    assert forward == ["z0", "a0", "z1", "a1", "a2", "L"]
+
+
+def test_a_params_paths_are_those_run_focus_highlights(tmp_path):
+    """w₀'s one path: w₀ → z₀ → a₀ → a₂ → L, by hand from two_layer.bp."""
+    data = present(TWO_LAYER, tmp_path / "p.html")
+    names = data["names"]
+    focus = data["focus"][str(names.index("w0"))]
+    assert {names[i] for i in focus["names"]} == {"w0", "z0", "a0", "a2", "L"}
+    edges = {tuple(data["edges"][e]) for e in focus["edges"]}
+    assert edges == {("z0", "w0"), ("a0", "z0"), ("a2", "a0"), ("L", "a2")}
+
+
+def test_the_page_is_self_contained(tmp_path):
+    """No address anywhere: no script, style, font or image from outside; a policy that lets the
+    page load nothing, and run only its own script (its hash, computed here) and style."""
+    present(TWO_LAYER, tmp_path / "p.html")
+    text = (tmp_path / "p.html").read_text("utf-8")
+    assert "://" not in text
+    assert not re.search(r"\b(src|href)\s*=", text)
+    assert "@import" not in text and "@font-face" not in text
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', text).group(1)
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["default-src"] == "'none'"
+    scripts = re.findall(r"<script>(.*?)</script>", text, re.S)
+    assert len(scripts) == 1
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode("utf-8")).digest()).decode()
+    assert directives["script-src"] == f"'sha256-{digest}'"
+    assert text.index("Content-Security-Policy") < text.index("<script")
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["</script><script>alert(1)</script>", "<!--<script>", "</SCRIPT >", "a&b>c", "\u2028\u2029"],
+)
+def test_no_text_can_end_the_data_early(hostile):
+    text = script_json({"title": hostile, "names": [hostile]})
+    assert "<" not in text and ">" not in text
+    assert json.loads(text) == {"title": hostile, "names": [hostile]}
+
+
+def test_a_hostile_file_name_is_shown_as_text(tmp_path):
+    hostile = tmp_path / 'a<b>"c&d<!--' / "</script><x>.bp"
+    hostile.parent.mkdir(parents=True)
+    hostile.write_text(TWO_LAYER.read_text("utf-8"), "utf-8")
+    data = present(hostile, tmp_path / "p.html")
+    text = (tmp_path / "p.html").read_text("utf-8")
+    assert data["title"] == f"bptrace present {hostile}"
+    assert text.count("</script>") == 2  # the data's and the script's own
+    assert "<x>" not in text
+
+
+def test_the_page_goes_beside_the_current_folder_by_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("present", TWO_LAYER)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "two_layer.html").is_file()
+    assert result.stdout == ""
+    assert result.stderr == "bptrace: wrote two_layer.html\n"
+
+
+def test_an_unwritable_page_is_said_before_the_run_and_nothing_is_written(tmp_path):
+    missing = tmp_path / "no" / "page.html"
+    result = invoke("present", TWO_LAYER, "-o", missing)
+    assert result.exit_code == 3
+    assert result.stderr == f"bptrace: error: cannot write {missing}: no such directory\n"
+    assert not missing.parent.exists()
+    read_only = tmp_path / "page.html"
+    read_only.write_text("old")
+    read_only.chmod(0o444)
+    result = invoke("present", TWO_LAYER, "-o", read_only)
+    assert result.exit_code == 3
+    assert result.stderr.endswith(f"cannot write {read_only}: the file is read-only\n")
+    assert read_only.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]  # no temporary left
+
+
+def test_the_page_never_replaces_the_network(tmp_path):
+    network = tmp_path / "n.bp"
+    network.write_text(TWO_LAYER.read_text("utf-8"), "utf-8")
+    result = invoke("present", network, "-o", network)
+    assert result.exit_code == 2
+    said = " ".join(re.sub("[│╭╮╰╯─]", " ", result.stderr).split())  # out of typer's box
+    assert (
+        "'--output': " in said and "is the network FILE: writing it there would replace it" in said
+    )
+    assert network.read_text("utf-8") == TWO_LAYER.read_text("utf-8")
+
+
+def test_a_bad_network_is_said_with_its_place_and_no_page_is_written(tmp_path):
+    bad = tmp_path / "bad.bp"
+    bad.write_text("param w = 1\nloss L = w*q\n", "utf-8")
+    result = invoke("present", bad, "-o", tmp_path / "p.html")
+    assert result.exit_code == 4
+    assert result.stderr.startswith(f"{bad}:2:12: error: unknown name 'q'")
+    assert not (tmp_path / "p.html").exists()
+
+
+def test_a_numeric_fault_writes_no_page(tmp_path):
+    """exp(1000) overflows a float64 (its largest is about 1.8e308 = e^709.8)."""
+    network = tmp_path / "big.bp"
+    network.write_text("param w = 1000\nloss L = exp(w)\n", "utf-8")
+    result = invoke("present", network, "-o", tmp_path / "p.html")
+    assert result.exit_code == 5
+    assert f"{network}:2:10: error: step 1" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bp"]
+
+
+def test_a_network_too_large_to_draw_is_refused(tmp_path):
+    result = invoke("present", ROOT / "networks/mnist_like.bp", "-o", tmp_path / "p.html")
+    assert result.exit_code == 2
+    assert "a page draws at most 200 legibly: use bptrace run" in result.stderr
+    assert not (tmp_path / "p.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "option"), [(["--steps", "0"], "--steps"), (["--lr", "-1"], "--lr")]
+)
+def test_bad_options_are_usage_errors(args, option, tmp_path):
+    result = invoke("present", TWO_LAYER, "-o", tmp_path / "p.html", *args)
+    assert result.exit_code == 2
+    assert f"'{option}'" in result.stderr
