@@ -98,9 +98,9 @@ def svg(graph: Graph, data: dict, look: Look) -> str:
     out = [
         f'<svg id="graph" viewBox="0 0 {placed.width:.0f} {placed.height:.0f}" '
         f'font-size="{FONT_SIZE:g}" role="group" aria-label="computational graph">',
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker>'
-        "</defs>",
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" '
+        'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        '<path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>',
     ]
     labels = []
     for e, (of, wrt) in enumerate(edges(graph)):

@@ -59,10 +59,14 @@
       const partial = step.partials[e];
       const label = $("p" + e);
       put(label, partial ? partial.value : "", shown.partial.has(e));
-      const current = now !== null && now.kind === "partial" && now.of === e;
+      // a local derivative's edge; for a gradient, the edges it sums over (its node's uses)
+      const current = now !== null && ((now.kind === "partial" && now.of === e) ||
+        (now.kind === "grad" && data.edges[e][1] === data.names[now.of] && shown.partial.has(e)));
       edge.classList.toggle("now", current);
       label.classList.toggle("now", current);
       edge.classList.toggle("on", onEdges.has(e));
+      label.classList.toggle("on", onEdges.has(e));
+      label.classList.toggle("dim", on !== null && !onEdges.has(e));
       edge.classList.toggle("dim", on !== null && !onEdges.has(e));
     }
     showTable(step, now ? now.table : 0, shown, now);
@@ -122,8 +126,12 @@
       line.classList.toggle("hide", !rows.has(r));
       line.classList.toggle("now", current.has(r));
     }
-    const last = el.querySelector("tr.now:last-of-type") || el.querySelector("tr.now");
-    if (last) last.scrollIntoView({ block: "nearest" });
+    // the rows just revealed in sight, the first of them above all; a table's start at the top
+    const nowRows = Array.from(el.tBodies[0].rows).filter((line) => line.classList.contains("now"));
+    if (!nowRows.length) return;
+    if (nowRows[0].dataset.row === "0") $("panel").scrollTop = 0;
+    nowRows[nowRows.length - 1].scrollIntoView({ block: "nearest" });
+    nowRows[0].scrollIntoView({ block: "nearest" });
   }
 
   function numeric(table, c) {
