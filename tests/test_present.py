@@ -275,3 +275,18 @@ def test_bad_options_are_usage_errors(args, option, tmp_path):
     result = invoke("present", TWO_LAYER, "-o", tmp_path / "p.html", *args)
     assert result.exit_code == 2
     assert f"'{option}'" in result.stderr
+
+
+def test_samples_from_a_csv_file_are_shown_as_lists(tmp_path):
+    """Two samples: z = w·x with w = 2 is [2·1, 2·3] = [2, 6]; the mean of ½(z − y)² over
+    y = [1, 5] is (½·1 + ½·1)/2 = 0.5."""
+    network = tmp_path / "n.bp"
+    network.write_text("input x = 0\ntarget y = 0\nparam w = 2\nz = w*x\nloss L = 1/2*(z - y)^2\n")
+    csv = tmp_path / "d.csv"
+    csv.write_text("x,y\n1,1\n3,5\n")
+    data = present(network, tmp_path / "p.html", "--data", csv)
+    names = data["names"]
+    step = data["steps"][0]
+    assert step["values"][names.index("z")] == "[2, 6]"
+    assert step["values"][names.index("L")] == "[0.5, 0.5]"
+    assert step["note"].startswith("2 samples: the loss and the gradients")

@@ -251,3 +251,14 @@ def test_the_page_loads_nothing_and_runs_no_other_script(browser, tmp_path):
     tab.wait_for_timeout(200)
     assert answered == [out.as_uri()]
     tab.close()
+
+
+def test_a_local_derivative_is_shown_with_numbers_on_its_edge_and_in_its_table(page):
+    """∂L/∂a₂ = −(y − a₂) with y = 1 and a₂ = 0.2048 (the forward pass): −(1 − 0.2048) = −0.7952."""
+    for _ in range(7):
+        page.keyboard.press("ArrowRight")
+    said = "∂L/∂a₂ = −(y − a₂) = −(1 − 0.2048) = −0.7952"
+    page.locator("#table td[data-numbers]").first.hover()
+    assert page.locator("#tip").inner_text() == said
+    page.locator("#graph .partial:visible").hover()
+    assert page.locator("#tip").inner_text() == said

@@ -19,6 +19,7 @@ from string import Template
 from bptrace.engine.graph import Graph
 from bptrace.views import layout
 from bptrace.views.stepthrough import Look, edges, names
+from bptrace.views.writers import Writer
 
 FONT_SIZE = 15.0  # the graph's text, in SVG units (pixels at a scale of 1)
 CHAR_WIDTH = 0.6 * FONT_SIZE  # a monospace font's advance
@@ -39,8 +40,6 @@ def text_width(text: str) -> float:
 
 def box_lines(graph: Graph, data: dict, look: Look) -> dict[str, list[tuple[str, str, str]]]:
     """Return each box's lines as (label, role, longest text of that role over the steps)."""
-    from bptrace.views.writers import Writer
-
     w = Writer(look.notation, look.precision)
     every = names(graph)
     kinds = {leaf.name: leaf.kind for leaf in graph.leaves}
@@ -80,8 +79,6 @@ def box_lines(graph: Graph, data: dict, look: Look) -> dict[str, list[tuple[str,
 def svg(graph: Graph, data: dict, look: Look) -> str:
     """Return the graph as SVG: a box per name, a curve per edge, the texts' places left empty for
     present.js to fill in at each step."""
-    from bptrace.views.writers import Writer
-
     w = Writer(look.notation, look.precision)
     lines = box_lines(graph, data, look)
     sizes = {
