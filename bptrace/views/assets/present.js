@@ -129,7 +129,10 @@
     // the rows just revealed in sight, the first of them above all; a table's start at the top
     const nowRows = Array.from(el.tBodies[0].rows).filter((line) => line.classList.contains("now"));
     if (!nowRows.length) return;
-    if (nowRows[0].dataset.row === "0") $("panel").scrollTop = 0;
+    if (nowRows[0].dataset.row === "0") {
+      $("panel").scrollTop = 0;
+      return;
+    }
     nowRows[nowRows.length - 1].scrollIntoView({ block: "nearest" });
     nowRows[0].scrollIntoView({ block: "nearest" });
   }
