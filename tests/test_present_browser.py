@@ -262,3 +262,28 @@ def test_a_local_derivative_is_shown_with_numbers_on_its_edge_and_in_its_table(p
     assert page.locator("#tip").inner_text() == said
     page.locator("#graph .partial:visible").hover()
     assert page.locator("#tip").inner_text() == said
+
+
+# docs/images' screenshots of the page: regenerate them (and look at them) with
+#   BPTRACE_SCREENSHOTS=docs/images python -m pytest tests/test_present_browser.py -k screenshots
+SCREENSHOTS = {"present_backward.png": 23, "present_paths.png": 27}  # presses of → from the start
+
+
+def test_the_screenshots_of_the_docs(browser, tmp_path, monkeypatch):
+    """Mid-backward: 6 forward + 14 local derivatives + 3 gradients; then w₀'s chain (6 + 14 + 6 +
+    1), its path highlighted."""
+    folder = Path(os.environ.get("BPTRACE_SCREENSHOTS") or tmp_path).resolve()
+    monkeypatch.chdir(ROOT)  # the page's title names networks/two_layer.bp, as a user types it
+    out = write_page(Path("networks/two_layer.bp"), tmp_path / "two_layer.html")
+    tab = browser.new_page(viewport=VIEWPORT)
+    tab.goto(out.as_uri())
+    done = 0
+    for name, presses in SCREENSHOTS.items():
+        for _ in range(presses - done):
+            tab.keyboard.press("ArrowRight")
+        done = presses
+        tab.screenshot(path=str(folder / name))
+        assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Chain rule" in tab.locator("#status").inner_text()
+    assert tab.locator("#graph .box.on").count() == 5  # w₀, z₀, a₀, a₂, L
+    tab.close()
