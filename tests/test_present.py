@@ -290,3 +290,21 @@ def test_samples_from_a_csv_file_are_shown_as_lists(tmp_path):
     assert step["values"][names.index("z")] == "[2, 6]"
     assert step["values"][names.index("L")] == "[0.5, 0.5]"
     assert step["note"].startswith("2 samples: the loss and the gradients")
+
+
+def test_a_loss_of_params_alone_has_no_gradients_table(tmp_path):
+    """L = w·b: its local partials are the gradients (∂L/∂w = b = 3, ∂L/∂b = w = 2); as in the
+    terminal, no table of sums over uses, only the seed ∂L/∂L = 1, is shown."""
+    network = tmp_path / "n.bp"
+    network.write_text("param w = 2\nparam b = 3\nloss L = w*b\n")
+    data = present(network, tmp_path / "p.html")
+    step = data["steps"][0]
+    assert [t["name"] for t in step["tables"]] == [
+        "forward",
+        "partials",
+        "chains",
+        "updates",
+        "summary",
+    ]
+    names = data["names"]
+    assert step["grads"][names.index("w")] == "3" and step["grads"][names.index("b")] == "2"

@@ -74,12 +74,7 @@ def step_data(graph: Graph, step: Step, look: Look) -> dict:
         if step.samples is not None
         else "",
         "values": [w.number(step.values[name]) for name in ids],
-        "grads": [
-            w.number(grads[name] if name in grads else step.grads[name])
-            if name in grads or name in step.grads
-            else ""
-            for name in ids
-        ],
+        "grads": [w.number(grads.get(name, step.grads[name])) for name in ids],
         "after": {ids[u.param]: w.number(u.after) for u in step.updates},
         "partials": partial_texts,
         "numbers": {},  # a node's formula with numbers, from the forward table
@@ -95,16 +90,7 @@ def _tables(graph: Graph, step: Step, w: Writer, data: dict, ids: dict, edge_ids
 
     def add(name: str, table: tables.TableRows, groups: list[tuple[list[int], tuple]]) -> None:
         t = len(data["tables"])
-        data["tables"].append(
-            {
-                "name": name,
-                "title": table.title,
-                "headers": list(table.headers),
-                "numeric_from": table.numeric_from,
-                "text": list(table.text),
-                "rows": [{"cells": list(r.cells), "kind": r.kind} for r in table.rows],
-            }
-        )
+        data["tables"].append(table_data(name, table))
         for rows, subject in groups:
             kind = PARTS[name]
             target = edge_ids[subject] if kind == "partial" else ids[subject[0]]
@@ -118,7 +104,8 @@ def _tables(graph: Graph, step: Step, w: Writer, data: dict, ids: dict, edge_ids
     partials = tables.partials(graph, step, w)
     add("partials", partials, [([i], r.subject) for i, r in enumerate(partials.rows)])
     gradients = tables.gradients(graph, step, w)
-    add("gradients", gradients, [([i], r.subject) for i, r in enumerate(gradients.rows)])
+    if len(gradients.rows) > 1:  # more than the seed ∂L/∂L = 1, as the terminal shows it
+        add("gradients", gradients, [([i], r.subject) for i, r in enumerate(gradients.rows)])
     chains = tables.chains_head(w)
     groups = []
     for chain in step.chains:
@@ -133,9 +120,15 @@ def _tables(graph: Graph, step: Step, w: Writer, data: dict, ids: dict, edge_ids
 
 def summary_data(graph: Graph, first: Step, final: Final, look: Look) -> dict:
     """Return the run's summary table: the loss and each param at the start and at the end."""
-    table = tables.summary(graph, first, final, Writer(look.notation, look.precision))
+    return table_data(
+        "summary", tables.summary(graph, first, final, Writer(look.notation, look.precision))
+    )
+
+
+def table_data(name: str, table: tables.TableRows) -> dict:
+    """Return a table as plain data: its title, headers, which columns are numbers, its rows."""
     return {
-        "name": "summary",
+        "name": name,
         "title": table.title,
         "headers": list(table.headers),
         "numeric_from": table.numeric_from,
