@@ -32,7 +32,7 @@ class PresentOptions(NamedTuple):
 
 
 def default_output(file: Path) -> Path:
-    """Return where the page goes when -o is not given: beside nothing, in the current folder."""
+    """Return the page of FILE when -o is not given: its name with .html, in the current folder."""
     return Path(file.stem + ".html")
 
 
