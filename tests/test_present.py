@@ -11,10 +11,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load
 from typer.testing import CliRunner
 
 from bptrace.cli.app import app
+from bptrace.views.layout import place
 from bptrace.views.page import script_json
 
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
@@ -308,3 +309,27 @@ def test_a_loss_of_params_alone_has_no_gradients_table(tmp_path):
     ]
     names = data["names"]
     assert step["grads"][names.index("w")] == "3" and step["grads"][names.index("b")] == "2"
+
+
+def test_the_layout_runs_left_to_right_and_no_boxes_overlap(network):
+    """Every edge goes from a column to a later one; no two boxes share a point; all of them lie
+    inside the drawing."""
+    graph = load(network)
+    names = [*(leaf.name for leaf in graph.leaves), *(node.name for node in graph.nodes)]
+    sizes = {name: (40.0 + 3 * len(name), 30.0) for name in names}
+    placed = place(graph, sizes)
+    boxes = placed.boxes
+    assert set(boxes) == set(names)
+    for node in graph.nodes:
+        for edge in node.edges:
+            assert boxes[edge.wrt].column < boxes[node.name].column
+            assert boxes[edge.wrt].x + boxes[edge.wrt].width < boxes[node.name].x
+    for a in names:
+        box = boxes[a]
+        assert (box.width, box.height) == sizes[a]
+        assert 0 <= box.x and box.x + box.width <= placed.width
+        assert 0 <= box.y and box.y + box.height <= placed.height
+        for b in names:
+            other = boxes[b]
+            if a < b and box.column == other.column:
+                assert box.y + box.height < other.y or other.y + other.height < box.y
