@@ -126,7 +126,10 @@ def test_the_backward_pass_follows_the_forward_one(page):
     for _ in range(6):
         page.keyboard.press("Space")
     assert page.locator("#graph .partial:visible").count() == 0
+    assert not box_of(page, "L").locator(".grads").is_visible()
     page.keyboard.press("ArrowRight")
+    assert box_of(page, "L").locator(".grads").text_content() == "1"  # the seed ∂L/∂L
+    assert box_of(page, "L").locator(".grads").is_visible()
     shown = page.locator("#graph .partial:visible")
     assert shown.count() == 1
     # a₂ = 0.2048 (the forward pass above): −(1 − 0.2048) = −0.7952

@@ -44,7 +44,9 @@
     for (const box of boxes) {
       const i = Number(box.dataset.name);
       put($("v" + i), step.values[i], i < data.leaves || shown.value.has(i));
-      put($("g" + i), step.grads[i], shown.grad.has(i) || shown.chain.has(i));
+      // the loss's ∂L/∂L = 1, the seed, from the first local derivative on
+      const seeded = i === data.loss && shown.partial.size > 0;
+      put($("g" + i), step.grads[i], shown.grad.has(i) || shown.chain.has(i) || seeded);
       put($("a" + i), step.after[i] || "", shown.update.has(i));
       const current = now !== null && now.kind !== "partial" && now.of === i;
       box.classList.toggle("now", current);
