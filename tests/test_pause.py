@@ -179,7 +179,7 @@ def test_a_signal_that_comes_before_the_wait_for_a_key_still_stops_it(monkeypatc
     import threading
 
     from bptrace.cli.process import Interrupted, Interrupts
-    from bptrace.views.terminal.stepper import Keys
+    from bptrace.views.terminal.keys import Keys
 
     master, slave = pty.openpty()
     monkeypatch.setattr(sys, "stdin", os.fdopen(slave, "rb", buffering=0))
