@@ -313,12 +313,6 @@ def run_paused(source: str, filename: str, how: RunOptions) -> None:
     view = _view(graph, how, out, filename)
     if how.export is not None:
         files.writable(how.export)
-    out.print(
-        "Enter or space: next · ←: back · ?: keys · q: quit"
-        if view.notation.pretty
-        else "Enter or space: next, <-: back, ?: keys, q: quit",
-        style="dim",
-    )
     records = trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how))
     title = f"bptrace run {escaped(filename)}"
     with Keys() as keys:

@@ -26,6 +26,8 @@ from bptrace.views.terminal import stepper
 from bptrace.views.terminal.keys import ERASE, Keys, Quit
 from bptrace.views.terminal.steps import View, render_final
 
+HINT = "Enter or space: next · ←: back · ?: keys · q: quit"
+HINT_ASCII = "Enter or space: next, <-: back, ?: keys, q: quit"
 PIECES = {"row": stepper.ROW, "table": stepper.TABLE, "step": stepper.STEP}
 HELP = (
     "Enter/space/→: next · ←/Backspace/PgUp: back · Tab: rest of table · End: rest of step · "
@@ -209,6 +211,7 @@ class Presenter:
         self._unsay()
         old = self.place
         if old is None:
+            self.out.print(self._hint())
             stepper.reveal(self.out, self.scripts[place.step].items, None, self._stop(place))
         elif redraw or place.page != old.page or place < old:
             self._clear()
@@ -242,6 +245,11 @@ class Presenter:
             end = stop.end if k == place.step else len(items)
             start = place.page[1] if k == place.page[0] else 0
             yield from reversed(items[start:end])
+        if place.page == (1, 0):  # the lecture's first screen
+            yield self._hint()
+
+    def _hint(self) -> Text:
+        return Text(HINT if self.view.notation.pretty else HINT_ASCII, style="dim")
 
     def _mark(self, place: Place) -> None:
         """Note the items `place` shows as revealed, back to those already noted."""
