@@ -570,3 +570,17 @@ def test_help_names_the_presenter_options():
     result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["run", "--help"])
     text = " ".join(result.stdout.replace("│", "").split())
     assert "--by" in text and "--compact" in text and "Tab the rest of the table" in text
+
+
+def test_a_numeric_fault_ahead_shows_the_steps_before_it_then_exits_5(tmp_path):
+    # w: 3 → 3 − 2·4·3³ = −213 → … until w⁴ overflows at step 6 (tests/test_cli.py's network).
+    bad = tmp_path / "diverge.bp"
+    bad.write_text("param w = 3\nset lr = 2\nloss L = w^4\n")
+    lecture = Lecture(str(bad), "--pause", "--steps", "20", "--by", "step", "--show", "updates")
+    lecture.until("Update")
+    assert "−213" in lecture.shows("\r", "Step 2")
+    for _ in range(4):
+        lecture.press("\r")
+    lecture.until("step 6: node L = w^4: overflow")
+    assert "Step 5" in lecture.screen and "Traceback" not in lecture.screen
+    assert lecture.close() == 5

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from rich.cells import cell_len
-from rich.console import Console, RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.control import Control
 from rich.table import Table
 from rich.text import Text
@@ -110,10 +110,8 @@ def script(out: Console, graph: Graph, step: Step, view: View, compact: bool = F
                     blank = tables.Row(
                         (*row.cells[:-1], " " * cell_len(row.cells[-1])), row.kind, row.subject
                     )
-                    stops.append(
-                        Stop(len(items), (_fitted(rows, layout, out, [blank], view),), page=page)
-                    )
-                items.append(_fitted(rows, layout, out, [row], view))
+                    stops.append(Stop(len(items), (_Row(rows, layout, blank, view),), page=page))
+                items.append(_Row(rows, layout, row, view))
             if g < len(groups) - 1:
                 stops.append(Stop(len(items), page=page))
         left_out = [h for i, h in enumerate(rows.headers) if i not in layout.shown]
@@ -171,6 +169,20 @@ def step_through(out: Console, graph: Graph, step: Step, view: View, keys: Keys)
         before = stop
         if stop.kind != "end":
             keys.wait()
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A row laid out as its whole table is, drawn when it is shown: a step of a large network has
+    thousands, and a lecture shows a few of them."""
+
+    rows: tables.TableRows
+    layout: fit.Layout
+    row: tables.Row
+    view: View
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield _fitted(self.rows, self.layout, console, [self.row], self.view)
 
 
 def _groups(rows: Sequence[tables.Row], by_subject: bool) -> Iterator[list[tables.Row]]:
