@@ -584,3 +584,30 @@ def test_a_numeric_fault_ahead_shows_the_steps_before_it_then_exits_5(tmp_path):
     lecture.until("step 6: node L = w^4: overflow")
     assert "Step 5" in lecture.screen and "Traceback" not in lecture.screen
     assert lecture.close() == 5
+
+
+@pytest.mark.parametrize(
+    "sent, asks",
+    [
+        ("\r", "next"),
+        ("\x1b[6~", "next"),  # Page Down, as clickers send
+        ("\x1b[D", "back"),
+        ("\x7f", "back"),  # Backspace
+        ("\x1b[5~", "back"),  # Page Up
+        ("\t", "table"),
+        ("\x1b[F", "step"),  # End, as xterm sends it
+        ("\x1b[4~", "step"),  # End, as the Linux console and tmux send it
+        ("g", "goto"),
+        ("?", "help"),
+        ("\x1b[A", None),  # ↑ asks for nothing
+        ("x", None),
+    ],
+)
+def test_each_key_asks_for_what_the_help_says(sent, asks):
+    from bptrace.views.terminal.keys import Keys
+
+    class Sent(Keys):
+        def _key(self) -> str:
+            return sent
+
+    assert Sent().action() == asks
