@@ -117,8 +117,8 @@ def run(
         typer.Option(
             "--export",
             metavar="FILE",
-            help="Also save what the terminal shows, in colour, as FILE.html or FILE.svg "
-            "(for slides).",
+            help="Also save what the terminal shows (with --pause: what was revealed), in colour, "
+            "as FILE.html or FILE.svg (for slides).",
             show_default=False,
         ),
     ] = None,
@@ -155,7 +155,27 @@ def run(
         bool,
         typer.Option(
             "--pause",
-            help="Reveal each step a piece at a time, on Enter or space (q quits): for a lecture.",
+            help="Reveal each step a piece at a time, for a lecture: Enter or space the next "
+            "piece, ← back, Tab the rest of the table, End the rest of the step, g N Enter step N, "
+            "? the keys, q quits.",
+        ),
+    ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="PIECE",
+            help="With --pause: what a key reveals: row (a node, a derivative's formula then its "
+            "number, a param's chain, an update), table or step.",
+            show_default="row",
+        ),
+    ] = None,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            "--compact",
+            help="With --pause: a projector's layout: each table a screen of its own under the "
+            "step's heading, the numbers under the formulas instead of a column of their own.",
         ),
     ] = False,
     focus: Annotated[
@@ -285,6 +305,11 @@ def run(
         "--blank": blank is not None,
         "--key": key is not None,
         "--pause": pause,
+        "no --pause": not pause,
+        "--by": by is not None,
+        "an unknown piece": by is not None and by not in options.RUN_PIECES,
+        "--by step": by == "step",
+        "--compact": compact,
         "--focus": focus is not None,
         "--sample": sample is not None,
         "--every": every > 1,
@@ -311,6 +336,8 @@ def run(
         left_out=left_out,
         view=view_as,
         views=", ".join(options.RUN_VIEWS),
+        by=by,
+        pieces=", ".join(options.RUN_PIECES),
     )
     how = runs.RunOptions(
         steps=steps,
@@ -335,6 +362,8 @@ def run(
         view=view_as,
         block=block,
         variant=variant,
+        by=by or "row",
+        compact=compact,
     )
     if pause:
         _guarded(file, runs.run_paused, how)

@@ -150,6 +150,7 @@ JsonDocument = Annotated[
 
 RUN_FORMATS = ("text", "markdown", "latex", "csv")
 RUN_VIEWS = ("scalar", "matrix", "both")
+RUN_PIECES = ("row", "table", "step")  # what a key reveals with --pause
 GRAPH_FORMATS = ("text", "dot", "mermaid")
 
 
@@ -198,11 +199,19 @@ RUN_CLASHES = (
         "makes a worksheet: use it with --format markdown, latex or csv",
     ),
     Clash("--key", ("no --blank",), "is the answer key of a worksheet: use it with --blank"),
+    Clash("--by", ("an unknown piece",), "unknown piece '{by}'; choose from {pieces}"),
+    Clash("--by", ("no --pause",), "sets what a key reveals: use it with --pause"),
+    Clash("--compact", ("no --pause",), "lays out the screens of --pause: use it with --pause"),
+    Clash(
+        "--compact",
+        ("--by step",),
+        "shows one table a screen, but --by step reveals a whole step at once: "
+        "use --by table, or drop --compact",
+    ),
     Clash(
         "--pause",
-        ("--format", "--json", "--export"),
-        "reveals the tables live in the terminal; "
-        "it cannot be used with --format, --json or --export",
+        ("--format", "--json"),
+        "reveals the tables live in the terminal; it cannot be used with --format or --json",
     ),
     Clash(
         "--pause",

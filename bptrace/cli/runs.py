@@ -44,6 +44,8 @@ class RunOptions(NamedTuple):
     view: str = "scalar"  # scalar (the tables), matrix (the layers' vectors and matrices), both
     block: str | None = None  # the matrix view: W1[1:4,1:8], one layer's rows and columns whole
     variant: str | None = None  # a student's ID: the params drawn afresh for them (variants.py)
+    by: str = "row"  # --pause: what a key reveals, a row, a table or a step
+    compact: bool = False  # --pause: each table a screen of its own, for a projector
 
 
 def _loaded(source: str, filename: str, how: RunOptions):
@@ -298,37 +300,34 @@ class _NoProgress(nullcontext):
 
 
 def run_paused(source: str, filename: str, how: RunOptions) -> None:
-    """Reveal each step a piece at a time, on Enter or space; q stops. Ctrl-C stops at once."""
-    from bptrace.engine.tracer import Step, trace
+    """Reveal each step a piece at a time as the keys ask, back and forth; q stops, Ctrl-C stops at
+    once. With --export, save what was revealed, up to a fault or an interrupt too."""
+    from bptrace.engine.tracer import trace
     from bptrace.errors import NumericFault
-    from bptrace.views.terminal.stepper import Keys, Quit, step_through
-    from bptrace.views.terminal.steps import output, render_final, render_stopped
+    from bptrace.views.terminal.keys import Keys
+    from bptrace.views.terminal.presenter import Pace, Presenter
+    from bptrace.views.terminal.steps import output, render_stopped
 
     graph = _loaded(source, filename, how)
     out = output(how.ascii_math)
     view = _view(graph, how, out, filename)
-    out.print(
-        "Enter or space: next · q: quit"
-        if view.notation.pretty
-        else "Enter or space: next, q: quit",
-        style="dim",
-    )
-    first = None
+    if how.export is not None:
+        files.writable(how.export)
+    records = trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how))
+    title = f"bptrace run {escaped(filename)}"
     with Keys() as keys:
+        lecture = Presenter(out, graph, view, records, keys, Pace(how.by, how.compact, how.steps))
         try:
-            for record in trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how)):
-                if isinstance(record, Step):
-                    first = first or record
-                    step_through(out, graph, record, view, keys)
-                else:
-                    keys.wait()
-                    out.print(render_final(graph, first, record, view))
-        except Quit:
-            out.print("Stopped (q).", style="dim")
-        except NumericFault as fault:
-            if "forward" in how.sections and fault.computed is not None:
-                out.print(render_stopped(graph, fault, view))
+            lecture.present()
+        except BaseException as stop:
+            if isinstance(stop, NumericFault) and "forward" in how.sections:
+                if stop.computed is not None:
+                    out.print(render_stopped(graph, stop, view))
+            if how.export is not None:  # what was revealed, up to a fault or an interrupt too
+                _save_stopped(how.export, lecture.exported(how.export, title), stop)
             raise
+    if how.export is not None:
+        files.save(how.export, lecture.exported(how.export, title))
 
 
 def _view(graph, how: RunOptions, out, filename: str):
