@@ -41,6 +41,19 @@ ROOT = Path(__file__).resolve().parent.parent
 # tests/test_mnist_like.py checks networks/mnist_like.bp (1,210 params) on its own.
 LARGE = ("mnist_like.bp",)
 NETWORKS = sorted(p for p in (ROOT / "networks").glob("*.bp") if p.name not in LARGE)
+# Layers with a square W on a hidden layer (W2 @ h), where a transpose can go missing.
+SQUARE = """
+input  x[2] = [1, 2]
+target y[2] = [1, 0]
+param W1[2,2] = [[0.1, 0.2],
+                 [0.3, 0.4]]
+param W2[2,2] = [[0.5, -0.6],
+                 [0.7, 0.8]]
+set lr = 0.1
+h = W1 @ x
+g = W2 @ h
+loss L = 1/2*sum((y - g)^2)
+"""
 
 
 def load(text_or_path: str | Path) -> Graph:

@@ -71,6 +71,9 @@ def test_the_readme_check_sample_is_real(monkeypatch):
     [
         "bptrace graph networks/simple.bp --step 1",
         "bptrace nudge networks/simple.bp w1",
+        "bptrace compare networks/simple.bp --vs half=false",
+        "bptrace mistakes networks/two_layer.bp",
+        "bptrace mistakes networks/two_layer.bp --show sigmoid-from-z",
     ],
 )
 def test_the_lecture_docs_show_real_output(command, monkeypatch):

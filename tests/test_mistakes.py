@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, SQUARE
 
 from bptrace.engine.graph import Graph, build_graph
 from bptrace.engine.mistakes import MISTAKES, STAGES, Mistake, not_applicable, student_graph
@@ -469,19 +469,6 @@ def test_mean_twice_xor_numpy():
 
 
 # -- transpose missing ----------------------------------------------------------------------------
-
-SQUARE = """
-input  x[2] = [1, 2]
-target y[2] = [1, 0]
-param W1[2,2] = [[0.1, 0.2],
-                 [0.3, 0.4]]
-param W2[2,2] = [[0.5, -0.6],
-                 [0.7, 0.8]]
-set lr = 0.1
-h = W1 @ x
-g = W2 @ h
-loss L = 1/2*sum((y - g)^2)
-"""
 
 
 def test_transpose_missing_numpy():

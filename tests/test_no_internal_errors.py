@@ -263,6 +263,7 @@ COMMANDS = [
     ["graph", "{net}", "--format", "mermaid"],
     ["nudge", "{net}", "w1"],
     ["nudge", "{net}", "b2", "--by", "1e-3", "--step", "2"],
+    ["present", "{net}", "-o", "{dir}/p.html", "--steps", "2", "--data", "{dir}/d.csv"],
 ]
 
 
@@ -326,6 +327,7 @@ LAYER_COMMANDS = [
     ["explain", "{net}", "--latex"],
     ["graph", "{net}", "--format", "mermaid"],
     ["nudge", "{net}", "W1[2,1]"],
+    ["present", "{net}", "-o", "{dir}/p.html"],
 ]
 
 

@@ -210,7 +210,7 @@ def test_a_long_formula_wraps_in_its_column_instead_of_running_off_the_page(tmp_
 @pytest.mark.parametrize(
     "args, says",
     [
-        (["--blank", "forward"], "use it with --format markdown or latex"),
+        (["--blank", "forward"], "use it with --format markdown, latex or csv"),
         (["-f", "markdown", "--key", "k.md"], "use it with --blank"),
         (["-f", "markdown", "--json"], "cannot be used with --json"),
         (["-f", "markdown", "--blank", "fowrard"], "did you mean 'forward'"),

@@ -11,7 +11,18 @@ import typer
 from bptrace import __version__
 from bptrace.cli import commands, differ, files, options, process, runs
 from bptrace.cli import mistakes as mistaken  # `mistakes` is the command below
-from bptrace.cli.options import AllRows, AsciiMath, Data, Lr, Precision, RunSeed, Seed
+from bptrace.cli.options import (
+    AllChanged,
+    AllRows,
+    AsciiMath,
+    Data,
+    JsonDocument,
+    Lr,
+    Precision,
+    RunSeed,
+    Seed,
+    TrainSteps,
+)
 from bptrace.errors import (
     EXIT_CHECK,
     EXIT_FILE,
@@ -107,8 +118,8 @@ def run(
         typer.Option(
             "--export",
             metavar="FILE",
-            help="Also save what the terminal shows, in colour, as FILE.html or FILE.svg "
-            "(for slides).",
+            help="Also save what the terminal shows (with --pause: what was revealed), in colour, "
+            "as FILE.html or FILE.svg (for slides).",
             show_default=False,
         ),
     ] = None,
@@ -118,7 +129,8 @@ def run(
             "--format",
             "-f",
             metavar="FORMAT",
-            help="text (the terminal), markdown or latex (tables for handouts and worksheets).",
+            help="text (the terminal), markdown or latex (tables for handouts and worksheets), "
+            "csv (with --blank: a worksheet's cells, cell,value, for `bptrace grade`).",
         ),
     ] = "text",
     blank: Annotated[
@@ -127,7 +139,7 @@ def run(
             "--blank",
             metavar="TABLES",
             help="Make a worksheet: leave the answer columns of these tables empty "
-            "(markdown or latex).",
+            "(markdown, latex, or csv: its cells to fill in).",
             show_default=False,
         ),
     ] = None,
@@ -144,7 +156,27 @@ def run(
         bool,
         typer.Option(
             "--pause",
-            help="Reveal each step a piece at a time, on Enter or space (q quits): for a lecture.",
+            help="Reveal each step a piece at a time, for a lecture: Enter or space the next "
+            "piece, ← back, Tab the rest of the table, End the rest of the step, g N Enter step N, "
+            "? the keys, q quits.",
+        ),
+    ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="PIECE",
+            help="With --pause: what a key reveals: row (a node, a derivative's formula then its "
+            "number, a param's chain, an update), table or step.",
+            show_default="row",
+        ),
+    ] = None,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            "--compact",
+            help="With --pause: a projector's layout: each table a screen of its own under the "
+            "step's heading, the numbers under the formulas instead of a column of their own.",
         ),
     ] = False,
     focus: Annotated[
@@ -221,8 +253,22 @@ def run(
             show_default=False,
         ),
     ] = None,
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            "--variant",
+            metavar="ID",
+            help="Draw the params afresh for student ID (each within 0.5 of the written value, "
+            "one decimal): a worksheet and key of their own, named in the title.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Train the network in FILE and show every step."""
+    from bptrace.engine.variants import check_id
+
+    if variant is not None and (problem := check_id(variant)):
+        raise typer.BadParameter(problem, param_hint="'--variant'")
     from bptrace.views.tables import TABLES as SECTIONS
 
     sections = options.tables_named(show, SECTIONS)
@@ -260,6 +306,11 @@ def run(
         "--blank": blank is not None,
         "--key": key is not None,
         "--pause": pause,
+        "no --pause": not pause,
+        "--by": by is not None,
+        "an unknown piece": by is not None and by not in options.RUN_PIECES,
+        "--by step": by == "step",
+        "--compact": compact,
         "--focus": focus is not None,
         "--sample": sample is not None,
         "--every": every > 1,
@@ -270,6 +321,7 @@ def run(
         "--block": block is not None,
         "no matrix view": view_as == "scalar",
         "an unknown format": form not in options.RUN_FORMATS,
+        "csv without --blank": form == "csv" and blank is None,
         "an unknown table": bool(blank_problem),
         "a table --show leaves out": bool(left_out),
         "no --format": form == "text",
@@ -285,6 +337,8 @@ def run(
         left_out=left_out,
         view=view_as,
         views=", ".join(options.RUN_VIEWS),
+        by=by,
+        pieces=", ".join(options.RUN_PIECES),
     )
     how = runs.RunOptions(
         steps=steps,
@@ -308,6 +362,9 @@ def run(
         key=key,
         view=view_as,
         block=block,
+        variant=variant,
+        by=by or "row",
+        compact=compact,
     )
     if pause:
         _guarded(file, runs.run_paused, how)
@@ -357,6 +414,67 @@ def _report(error: BptraceError | RecursionError, filename: str, source: str) ->
     else:  # it may quote a file's name or a cell
         err.print(f"bptrace: error: {escaped(str(error))}", markup=False)
     return error.exit_code
+
+
+@app.command(
+    cls=options.Command,
+    help="Grade filled-in worksheets against their key: each wrong cell, the mistake that explains "
+    "it, and a class summary.",
+)
+def grade(
+    worksheets: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Worksheets filled in: the Markdown `run --blank` writes, or a CSV of cell,value.",
+            show_default=False,
+            metavar="WORKSHEET",
+        ),
+    ],
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key", metavar="KEY", help="The answer key `run --key` wrote.", show_default=False
+        ),
+    ] = None,
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            "--network",
+            metavar="FILE",
+            help="The .bp network: make the key again (the steps, lr and variant each worksheet "
+            "names), and name the mistake behind each wrong cell.",
+            show_default=False,
+        ),
+    ] = None,
+    rtol: Annotated[
+        float,
+        typer.Option(
+            "--rtol",
+            metavar="R",
+            help="Relative tolerance: an answer within R·|key| (or one unit in the key's last "
+            "digit) is right.",
+        ),
+    ] = 0.01,  # views/grading.py's RTOL (not imported: start-up stays quick)
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="Write the grades as one JSON document (docs/grading.md)."),
+    ] = False,
+) -> None:
+    """Grade worksheets against their key."""
+    from bptrace.cli import grading
+
+    if key is None and network is None:
+        raise typer.BadParameter("give the key: --key KEY or --network FILE", param_hint="'--key'")
+    if not (options.finite(rtol) and 0 <= rtol < 1):
+        raise typer.BadParameter("must be a number from 0 to less than 1", param_hint="'--rtol'")
+    how = grading.GradeOptions(tuple(worksheets), key, network, rtol, json_out)
+    try:
+        with options.exit_on_failed_writes(), process.Interrupts():
+            code = grading.grade(how, _report)
+    except (BptraceError, RecursionError) as error:
+        raise typer.Exit(_report(error, files.shown(network or key), "")) from None
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command(
@@ -546,21 +664,14 @@ def compare(
             show_default=False,
         ),
     ],
-    steps: Annotated[
-        int,
-        typer.Option(
-            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Steps of training."
-        ),
-    ] = 1,
+    steps: TrainSteps = 1,
     lr: Lr = None,
     precision: Precision = 4,
     seed: Seed = None,
     ascii_math: AsciiMath = False,
     data: Data = None,
-    all_rows: AllRows = False,
-    json: Annotated[
-        bool, typer.Option("--json", help="Write the differences as one JSON document.")
-    ] = False,
+    all_rows: AllChanged = False,
+    json: JsonDocument = False,
 ) -> None:
     """Compare FILE's trace under two conventions."""
     options.check_lr(lr)
@@ -579,12 +690,7 @@ def mistakes(
     file: Annotated[
         Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")
     ],
-    steps: Annotated[
-        int,
-        typer.Option(
-            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Steps of training."
-        ),
-    ] = 1,
+    steps: TrainSteps = 1,
     show: Annotated[
         str | None,
         typer.Option(
@@ -599,10 +705,8 @@ def mistakes(
     seed: Seed = None,
     ascii_math: AsciiMath = False,
     data: Data = None,
-    all_rows: AllRows = False,
-    json: Annotated[
-        bool, typer.Option("--json", help="Write what each mistake changes as one JSON document.")
-    ] = False,
+    all_rows: AllChanged = False,
+    json: JsonDocument = False,
 ) -> None:
     """Show where each common mistake departs from the right trace."""
     options.check_lr(lr)
@@ -610,6 +714,135 @@ def mistakes(
         steps, lr, precision, seed, ascii_math, data, show, all_rows, json
     )
     _guarded(file, mistaken.mistakes, how)
+
+
+@app.command(
+    cls=options.Command,
+    help="Train FILE and draw the loss by step (and params' values) to an SVG or PNG file; "
+    "--compare draws several runs, one per setting.",
+)
+def plot(
+    file: Annotated[
+        Path, typer.Argument(help="The .bp network to train.", show_default=False, metavar="FILE")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PICTURE",
+            help="The file to draw: PICTURE.svg or PICTURE.png.",
+            show_default=False,
+        ),
+    ],
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Training steps."
+        ),
+    ] = 100,
+    params: Annotated[
+        str | None,
+        typer.Option(
+            "--params",
+            metavar="PARAMS",
+            help="Also draw these params' values by step, comma-separated (w1,b1), in a panel "
+            "below the loss.",
+            show_default=False,
+        ),
+    ] = None,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare",
+            metavar="SETTING=V1,V2,…",
+            help="Draw a run for each value of a setting, as `set SETTING = V` in the file would "
+            "set it: optimizer=sgd,momentum,adam, lr=0.1,0.5, momentum_form=pytorch,nesterov, …",
+            show_default=False,
+        ),
+    ] = None,
+    log: Annotated[
+        bool, typer.Option("--log", help="Draw the loss on a logarithmic axis.")
+    ] = False,
+    lr: Lr = None,
+    seed: Seed = None,
+    data: Data = None,
+) -> None:
+    """Draw the loss curve of FILE to a picture."""
+    from bptrace.cli import plot as plotting
+
+    options.check_lr(lr)
+    if plotting.form_of(out) is None:
+        raise typer.BadParameter(
+            f"'{files.shown(out)}' must end in .svg or .png", param_hint="'--output'"
+        )
+    replaced = files.overwritten(out, {"the network FILE": file, "the --data file": data})
+    if replaced:
+        raise typer.BadParameter(
+            f"'{files.shown(out)}' is {replaced}: writing it there would replace it; "
+            "give another file",
+            param_hint="'--output'",
+        )
+    named = tuple(dict.fromkeys(p.strip() for p in params.split(","))) if params is not None else ()
+    if params is not None and not all(named):
+        raise typer.BadParameter(
+            f"takes params' names, comma-separated, as in --params w1,b1; got '{params}'",
+            param_hint="'--params'",
+        )
+    if compare and len(compare) > 1:
+        raise typer.BadParameter(
+            "draws the values of one setting; give it once, as in --compare lr=0.1,0.5",
+            param_hint="'--compare'",
+        )
+    varied = compare[0] if compare else None
+    how = plotting.PlotOptions(out, steps, named, varied, lr, seed, data, log)
+    _guarded(file, plotting.plot, how)
+
+
+@app.command(
+    cls=options.Command,
+    help="Write FILE's steps as one self-contained HTML page for a lecture: the graph, revealed "
+    "node by node and step by step with the keys, offline, no server.",
+)
+def present(
+    file: Annotated[
+        Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PAGE",
+            help="Where to write the page.",
+            show_default="FILE's name with .html, in the current folder",
+        ),
+    ] = None,
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Steps of training."
+        ),
+    ] = 1,
+    lr: Lr = None,
+    precision: Precision = 4,
+    seed: Seed = None,
+    data: Data = None,
+) -> None:
+    """Write FILE's steps as one HTML page to step through."""
+    from bptrace.cli import present as presenting
+
+    options.check_lr(lr)
+    page = output if output is not None else presenting.default_output(file)
+    replaced = files.overwritten(page, {"the network FILE": file, "the --data file": data})
+    if replaced:
+        raise typer.BadParameter(
+            f"'{files.shown(page)}' is {replaced}: writing it there would replace it; "
+            "give another file",
+            param_hint="'--output'",
+        )
+    how = presenting.PresentOptions(page, steps, lr, seed, data, precision)
+    _guarded(file, presenting.present, how)
 
 
 @app.command(cls=options.Command)

@@ -33,8 +33,8 @@ class CompareOptions(NamedTuple):
 MAX_ROWS = 12  # changed numbers shown per table and step, without --all
 
 
-def settings_given(vs: tuple[str, ...]):
-    """Return each --vs NAME=VALUE as a `set` statement (a UsageProblem if it is not one)."""
+def settings_given(vs: tuple[str, ...], option: str = "--vs"):
+    """Return each NAME=VALUE of `option` as a `set` statement (a UsageProblem if it is not one)."""
     from bptrace.language.parser import parse
     from bptrace.language.syntax import Setting
 
@@ -43,18 +43,20 @@ def settings_given(vs: tuple[str, ...]):
         name, equals, value = given.partition("=")
         if not equals or not name.strip() or not value.strip():
             raise UsageProblem(
-                f"--vs takes SETTING=VALUE, as in --vs half=false; got '{short(given)}'"
+                f"{option} takes SETTING=VALUE, as in {option} half=false; got '{short(given)}'"
             )
         try:
             statements = parse(f"set {name.strip()} = {value.strip()}")
         except BptraceError as error:
-            raise UsageProblem(f"--vs {short(given)}: {error.message}") from None
+            raise UsageProblem(f"{option} {short(given)}: {error.message}") from None
         if len(statements) != 1 or not isinstance(statements[0], Setting):
             raise UsageProblem(
-                f"--vs takes SETTING=VALUE, as in --vs half=false; got '{short(given)}'"
+                f"{option} takes SETTING=VALUE, as in {option} half=false; got '{short(given)}'"
             )
         if statements[0].name in found:
-            raise UsageProblem(f"--vs sets '{statements[0].name}' twice; give each setting once")
+            raise UsageProblem(
+                f"{option} sets '{statements[0].name}' twice; give each setting once"
+            )
         found[statements[0].name] = statements[0]
     return tuple(found.values())
 
@@ -65,9 +67,9 @@ def said(setting) -> str:
     return f"{setting.name} = {short(show_value(setting))}"
 
 
-def flag(setting) -> str:
+def flag(setting, option: str = "--vs") -> str:
     """Return a --vs setting as the option that gave it: `--vs half=false`."""
-    return f"--vs {setting.name}={short(show_value(setting))}"
+    return f"{option} {setting.name}={short(show_value(setting))}"
 
 
 SHOWN = 40  # characters of a --vs value echoed; the JSON has it whole
@@ -89,9 +91,9 @@ def _conflicts(given, how: CompareOptions) -> None:
             )
 
 
-def _other(source: str, given, how: CompareOptions):
+def _other(source: str, given, how: CompareOptions, option: str = "--vs"):
     """Return the network of `source` built again with the --vs settings in place of its own, and
-    the names of the settings the file writes."""
+    the names of the settings the file writes (`option` names the settings in a message)."""
     from bptrace.engine.graph import build_graph
     from bptrace.language.parser import parse_layered
     from bptrace.language.syntax import Setting
@@ -104,9 +106,9 @@ def _other(source: str, given, how: CompareOptions):
     except BptraceError as error:
         hint = getattr(error, "hint", None)
         if hint is not None and _about(error, given):  # a --vs is no line of the file
-            hint = re.sub(r"`set (\w+) = ([^`]+)`", r"--vs \1=\2", hint)
+            hint = re.sub(r"`set (\w+) = ([^`]+)`", rf"{option} \1=\2", hint)
             hint = hint.replace(", or remove this line", "")
-        shown = " ".join(flag(s) for s in given)
+        shown = " ".join(flag(s, option) for s in given)
         said_all = f"{shown}: {error.message}" + (f" ({hint})" if hint else "")
         raise UsageProblem(said_all) from None
     if how.data is not None:

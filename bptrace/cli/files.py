@@ -103,10 +103,10 @@ def shown(path: Path | str) -> str:
     return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def save(path: Path, text: str, wait: bool = True) -> None:
-    """Write `text` to `path`, or raise FileProblem: a regular file at once (a temporary file
-    renamed over it, its mode kept), a symlink's file in its place, and a FIFO, terminal or other
-    device in place (opened, not replaced).
+def save(path: Path, text: str | bytes, wait: bool = True) -> None:
+    """Write `text` (as UTF-8; bytes as they are) to `path`, or raise FileProblem: a regular file
+    at once (a temporary file renamed over it, its mode kept), a symlink's file in its place, and a
+    FIFO, terminal or other device in place (opened, not replaced).
 
     A FIFO nobody reads is waited for, as a shell's `>` waits, while a signal may still stop the
     wait; once a signal has stopped the run (`wait` False), it is not: no one is reading it, and
@@ -116,7 +116,7 @@ def save(path: Path, text: str, wait: bool = True) -> None:
     import stat
 
     target, status = _target(path)
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     if status is not None and not stat.S_ISREG(status.st_mode):
         out = _opened_in_place(target, path, wait)
         if out is not None:

@@ -132,9 +132,25 @@ AllRows = Annotated[
     ),
 ]
 
+# compare's and mistakes': the steps both traces run, and their one JSON document
+TrainSteps = Annotated[
+    int,
+    typer.Option(
+        "--steps", "-n", metavar="N", callback=at_least(1), help="Steps of training to compare."
+    ),
+]
+AllChanged = Annotated[
+    bool,
+    typer.Option("--all", help="Show every changed number; by default 12 a table and step."),
+]
+JsonDocument = Annotated[
+    bool, typer.Option("--json", help="Write what changes as one JSON document, not tables.")
+]
 
-RUN_FORMATS = ("text", "markdown", "latex")
+
+RUN_FORMATS = ("text", "markdown", "latex", "csv")
 RUN_VIEWS = ("scalar", "matrix", "both")
+RUN_PIECES = ("row", "table", "step")  # what a key reveals with --pause
 GRAPH_FORMATS = ("text", "dot", "mermaid")
 
 
@@ -163,6 +179,11 @@ RUN_CLASHES = (
     Clash("--format", ("an unknown format",), "unknown format '{form}'; choose from {formats}"),
     Clash(
         "--format",
+        ("csv without --blank",),
+        "csv writes a worksheet's cells, one a line, to fill in: use it with --blank",
+    ),
+    Clash(
+        "--format",
         ("--json", "--export"),
         "writes the tables as {form}; it cannot be used with --json or --export",
     ),
@@ -172,13 +193,25 @@ RUN_CLASHES = (
     ),
     Clash("--blank", ("an unknown table",), "{blank_problem}"),
     Clash("--blank", ("a table --show leaves out",), "blanks {left_out}, which --show leaves out"),
-    Clash("--blank", ("no --format",), "makes a worksheet: use it with --format markdown or latex"),
+    Clash(
+        "--blank",
+        ("no --format",),
+        "makes a worksheet: use it with --format markdown, latex or csv",
+    ),
     Clash("--key", ("no --blank",), "is the answer key of a worksheet: use it with --blank"),
+    Clash("--by", ("an unknown piece",), "unknown piece '{by}'; choose from {pieces}"),
+    Clash("--by", ("no --pause",), "sets what a key reveals: use it with --pause"),
+    Clash("--compact", ("no --pause",), "lays out the screens of --pause: use it with --pause"),
+    Clash(
+        "--compact",
+        ("--by step",),
+        "shows one table a screen, but --by step reveals a whole step at once: "
+        "use --by table, or drop --compact",
+    ),
     Clash(
         "--pause",
-        ("--format", "--json", "--export"),
-        "reveals the tables live in the terminal; "
-        "it cannot be used with --format, --json or --export",
+        ("--format", "--json"),
+        "reveals the tables live in the terminal; it cannot be used with --format or --json",
     ),
     Clash(
         "--pause",

@@ -38,11 +38,49 @@ class RunOptions(NamedTuple):
 
     data: Path | None = None  # a CSV file whose columns replace inputs and targets
     shuffle: bool = False  # shuffle the samples on each pass (with the seed)
-    form: str = "text"  # text (the terminal), markdown or latex
-    blanks: frozenset[str] = frozenset()  # with markdown or latex: the tables left blank
+    form: str = "text"  # text (the terminal), markdown, latex or csv (a worksheet's cells)
+    blanks: frozenset[str] = frozenset()  # with a --format: the tables left blank
     key: Path | None = None  # with blanks: where the answer key goes
     view: str = "scalar"  # scalar (the tables), matrix (the layers' vectors and matrices), both
     block: str | None = None  # the matrix view: W1[1:4,1:8], one layer's rows and columns whole
+    variant: str | None = None  # a student's ID: the params drawn afresh for them (variants.py)
+    by: str = "row"  # --pause: what a key reveals, a row, a table or a step
+    compact: bool = False  # --pause: each table a screen of its own, for a projector
+
+
+def _loaded(source: str, filename: str, how: RunOptions):
+    """Return the network to run: its params drawn for the variant, with one."""
+    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
+    if how.variant is None:
+        return graph
+    from bptrace.engine.variants import variant
+
+    return variant(graph, how.variant)
+
+
+def worksheet_made(filename: str, how: RunOptions) -> dict:
+    """Return how a worksheet was made: what `bptrace grade --network` needs to make its key."""
+    from bptrace.views.tables import TABLES
+
+    made: dict = {
+        "network": filename,
+        "steps": how.steps,
+        "show": list(how.sections),
+        "blank": [t for t in TABLES if t in how.blanks],
+        "precision": how.precision,
+        "max_paths": how.max_paths,
+        "all": how.all_rows,
+        "ascii": how.ascii_math,
+    }
+    optional = {
+        "lr": how.lr,
+        "seed": how.seed,
+        "variant": how.variant,
+        "data": how.data and files.shown(how.data),
+        "batch_size": how.batch_size,
+        "shuffle": how.shuffle or None,
+    }
+    return made | {k: v for k, v in optional.items() if v is not None}
 
 
 def batches(graph, how: RunOptions, warn: bool = True):
@@ -94,7 +132,7 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
         render_stopped,
     )
 
-    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
+    graph = _loaded(source, filename, how)
     out = output(how.ascii_math)
     view = _view(graph, how, out, filename)
     shown = _shown(graph, how, filename)
@@ -262,37 +300,34 @@ class _NoProgress(nullcontext):
 
 
 def run_paused(source: str, filename: str, how: RunOptions) -> None:
-    """Reveal each step a piece at a time, on Enter or space; q stops. Ctrl-C stops at once."""
-    from bptrace.engine.tracer import Step, trace
+    """Reveal each step a piece at a time as the keys ask, back and forth; q stops, Ctrl-C stops at
+    once. With --export, save what was revealed, up to a fault or an interrupt too."""
+    from bptrace.engine.tracer import trace
     from bptrace.errors import NumericFault
-    from bptrace.views.terminal.stepper import Keys, Quit, step_through
-    from bptrace.views.terminal.steps import output, render_final, render_stopped
+    from bptrace.views.terminal.keys import Keys
+    from bptrace.views.terminal.presenter import Pace, Presenter
+    from bptrace.views.terminal.steps import output, render_stopped
 
-    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
+    graph = _loaded(source, filename, how)
     out = output(how.ascii_math)
     view = _view(graph, how, out, filename)
-    out.print(
-        "Enter or space: next · q: quit"
-        if view.notation.pretty
-        else "Enter or space: next, q: quit",
-        style="dim",
-    )
-    first = None
+    if how.export is not None:
+        files.writable(how.export)
+    records = trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how))
+    title = f"bptrace run {escaped(filename)}"
     with Keys() as keys:
+        lecture = Presenter(out, graph, view, records, keys, Pace(how.by, how.compact, how.steps))
         try:
-            for record in trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how)):
-                if isinstance(record, Step):
-                    first = first or record
-                    step_through(out, graph, record, view, keys)
-                else:
-                    keys.wait()
-                    out.print(render_final(graph, first, record, view))
-        except Quit:
-            out.print("Stopped (q).", style="dim")
-        except NumericFault as fault:
-            if "forward" in how.sections and fault.computed is not None:
-                out.print(render_stopped(graph, fault, view))
+            lecture.present()
+        except BaseException as stop:
+            if isinstance(stop, NumericFault) and "forward" in how.sections:
+                if stop.computed is not None:
+                    out.print(render_stopped(graph, stop, view))
+            if how.export is not None:  # what was revealed, up to a fault or an interrupt too
+                _save_stopped(how.export, lecture.exported(how.export, title), stop)
             raise
+    if how.export is not None:
+        files.save(how.export, lecture.exported(how.export, title))
 
 
 def _view(graph, how: RunOptions, out, filename: str):
@@ -338,18 +373,27 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
     from bptrace.engine.tracer import trace
     from bptrace.views import handout
     from bptrace.views.terminal.steps import MAX_ROWS
+    from bptrace.views.worksheet import meta_comment
 
-    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
+    graph = _loaded(source, filename, how)
     form, blanks, key = how.form, how.blanks, how.key
     if key is not None:
         files.writable(key)
-    document = handout.markdown if form == "markdown" else handout.latex_document
+    made = worksheet_made(filename, how)
+    if form == "csv":
+        from bptrace.views.worksheet import csv_document
+
+        def document(graph, records, sheet, title, comment=""):
+            return csv_document(graph, records, sheet, made, filled=not sheet.blank)
+    else:
+        document = handout.markdown if form == "markdown" else handout.latex_document
     max_rows = None if how.all_rows else MAX_ROWS
     sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)
     err = process.stderr()
     for leak in handout.leaks(graph, sheet, how.steps):
         err.print(f"bptrace: warning: the worksheet gives answers away: {leak}", markup=False)
     records = trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how))
+    variant = f", variant {how.variant}" if how.variant else ""
     answers: Iterator[str] = itertools.repeat("")
     if key is not None:  # the key has the same chunks with nothing blank: both advance together
         records, key_records = itertools.tee(records)
@@ -357,14 +401,12 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
             graph,
             key_records,
             replace(sheet, blank=frozenset()),
-            f"bptrace run {escaped(filename)} (answer key)",
+            f"bptrace run {escaped(filename)} (answer key{variant})",
         )
-    worksheet = document(
-        graph,
-        records,
-        sheet,
-        f"bptrace run {escaped(filename)}" + (" (worksheet)" if blanks else ""),
-    )
+    kind = f" (worksheet{variant})" if blanks else f" (variant {how.variant})" if variant else ""
+    comment = meta_comment(made) if blanks and form == "markdown" else ""
+    extra = {"comment": comment} if comment else {}
+    worksheet = document(graph, records, sheet, f"bptrace run {escaped(filename)}{kind}", **extra)
     filled: list[str] = []
     # stdout gone (`| head`) or full: the key is still made whole and saved, then that is said
     lost: OSError | None = None
@@ -402,7 +444,7 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
     from bptrace.errors import NumericFault
     from bptrace.views import jsonl
 
-    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
+    graph = _loaded(source, filename, how)
     err = process.stderr()
 
     def write_line(record: dict | str) -> None:

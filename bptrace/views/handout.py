@@ -40,9 +40,9 @@ class Sheet:
 
 
 def markdown(
-    graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str
+    graph: Graph, records: Iterator[Step | Final], sheet: Sheet, title: str, comment: str = ""
 ) -> Iterator[str]:
-    """Yield a Markdown document, a step at a time."""
+    """Yield a Markdown document, a step at a time; `comment` (HTML) goes under its title."""
     w = writers.Writer(_notation(sheet), sheet.precision)
     return _document(
         graph,
@@ -50,7 +50,7 @@ def markdown(
         sheet,
         w,
         _Form(
-            begin=f"# {_md(title)}\n",
+            begin=f"# {_md(title)}\n{comment}",
             step=lambda k, leaves: f"\n## Step {k}\n\n{_md(leaves)}\n",
             note=lambda prose, math: f"\n{_md(prose + math)}\n",
             table=lambda rows, blank: (
@@ -122,7 +122,7 @@ def _document(
                 # Which samples, and that the loss and the gradients are their mean.
                 said = tables.samples_said(graph, record, form.dots)
                 yield form.note(said[0].upper() + said[1:] + ".", "")
-            for rows, name in _tables(graph, record, w, sheet):
+            for rows, name in step_tables(graph, record, w, sheet):
                 yield form.table(rows, _blanked(record, name, sheet, rows.headers))
                 if name == "forward" and record.samples is not None:
                     # The loss training lowers: an answer where forward is blank.
@@ -142,7 +142,8 @@ def ending(form: str) -> str:
     return "\n\\end{document}\n" if form == "latex" else ""
 
 
-def _tables(graph: Graph, step: Step, w: writers.Writer, sheet: Sheet):
+def step_tables(graph: Graph, step: Step, w: writers.Writer, sheet: Sheet):
+    """Return the step's tables a sheet shows, each with its name, in the order shown."""
     made = {
         "forward": lambda: tables.forward(graph, step, w),
         "partials": lambda: tables.partials(graph, step, w),
@@ -164,20 +165,20 @@ def _notation(sheet: Sheet) -> Notation:
 
 
 def _blanked(step: Step, name: str, sheet: Sheet, headers: tuple[str, ...]) -> set[int]:
+    return blanked(name, step.step, sheet.blank, headers)
+
+
+def blanked(name: str, step: int, blank: frozenset[str], headers: tuple[str, ...]) -> set[int]:
     """Return the columns left empty: the table's answers, an update's "before" after step 1.
 
     Also the numbers another table substitutes from a blank one (the chains' "with numbers" are the
     local derivatives' values).
     """
-    if name == "chains" and "partials" in sheet.blank and name not in sheet.blank:
+    if name == "chains" and "partials" in blank and name not in blank:
         return {i for i, header in enumerate(headers) if header == "with numbers"}
-    if name not in sheet.blank and not (
-        name == "gradients" and sheet.blank & {"partials", "chains"}
-    ):
+    if name not in blank and not (name == "gradients" and blank & {"partials", "chains"}):
         return set()  # (the summed gradients give the partials' and the chains' answers away)
-    kept = set(SCAFFOLD[name]) - (
-        {"before"} if name == "updates" and _hides_updates(step, sheet) else set()
-    )
+    kept = set(SCAFFOLD[name]) - ({"before"} if name == "updates" and step > 1 else set())
     return {i for i, header in enumerate(headers) if header not in kept}
 
 
