@@ -1,5 +1,6 @@
 """`compare` and `mistakes` attacked: hostile --vs values, options that fight the --vs, settings
-that change nothing, and text that must not be read as markup.
+that change nothing, text that must not be read as markup, --ascii, labels and reasons a lecturer
+would misread, the ½ where set half finds it, and numbers checked against formulas written out.
 
 Numbers are worked out by hand from networks/simple.bp (x = 2, y = 1, w1 = 0.5, b1 = 0.1,
 w2 = -0.3, b2 = 0.2: h = 1.1, g = -0.13, ∂L/∂g = -(y - g) = -1.13, ∂L/∂w1 = -1.13·w2·x = 0.678).
