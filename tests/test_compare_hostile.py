@@ -427,3 +427,17 @@ def test_a_setting_with_nothing_to_act_on_says_so(vs, says):
     # where it has something to act on, it is not warned of
     result = invoke("compare", ROOT / "networks" / "xor.bp", "--vs", vs)
     assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_a_kink_within_rounding_of_0_is_warned_of_as_run_warns_of_it(tmp_path):
+    # 0.1·3 − 0.3 is 0 by hand, 5.6e-17 in floats: relu_at_0 changes nothing here, and a lecturer
+    # comparing relu_at_0 = 1 with 0 must hear why
+    assert 0.1 * 3 - 0.3 != 0
+    path = tmp_path / "net.bp"
+    path.write_text(
+        "param w = 0.1\ninput x = 3\nz = w*x - 0.3\nh = relu(z)\nloss L = 3*h\nset relu_at_0 = 1\n"
+    )
+    for args in (("compare", path, "--vs", "relu_at_0=0"), ("mistakes", path)):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert "relu's argument in node h is 5.551e-17, within rounding of 0" in result.stderr

@@ -178,6 +178,14 @@ def records(graph, steps: int, lr: float | None, mistake=None):
     return trace(graph, steps, lr, batches=batches, mistake=mistake)
 
 
+def warn_of_kinks(records, filename: str, source: str) -> None:
+    """Warn on stderr, as `run` does, of each kink whose argument is within rounding of 0 in the
+    trace as written: where a convention (relu_at_0, tie) or a hand calculation takes it as 0."""
+    for record in records:
+        for near in getattr(record, "kinks", ()):
+            process.diagnose(process.stderr(), filename, source, near, "warning")
+
+
 def collected(records) -> tuple[list, NumericFault | None]:
     """Return a trace's records up to a numeric fault, and the fault (None when it ran through)."""
     got = []
@@ -204,6 +212,7 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
     for said_ in warned:
         process.stderr().print(f"bptrace: warning: {escaped(said_)}", markup=False)
     right, fault = collected(records(graph, how.steps, how.lr))
+    warn_of_kinks(right, filename, source)
     if fault is not None:  # as `run` would stop
         raise fault
     theirs, fails = collected(records(other, how.steps, how.lr))

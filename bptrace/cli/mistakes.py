@@ -10,7 +10,17 @@ from typing import NamedTuple
 
 from bptrace.cli import process
 from bptrace.cli.commands import UsageProblem, load_network
-from bptrace.cli.differ import MAX_ROWS, collected, counted, failure, records, short, stops, writer
+from bptrace.cli.differ import (
+    MAX_ROWS,
+    collected,
+    counted,
+    failure,
+    records,
+    short,
+    stops,
+    warn_of_kinks,
+    writer,
+)
 from bptrace.language.diagnostics import escaped
 
 
@@ -41,6 +51,7 @@ def mistakes(source: str, filename: str, how: MistakesOptions) -> None:
     chosen = [MISTAKES[how.show]] if how.show else list(MISTAKES.values())
     found = []
     right, fault = collected(records(graph, how.steps, how.lr))
+    warn_of_kinks(right, filename, source)
     if fault is not None:  # as `run` would stop
         raise fault
     for mistake in chosen:
