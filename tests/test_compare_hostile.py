@@ -441,3 +441,5 @@ def test_a_kink_within_rounding_of_0_is_warned_of_as_run_warns_of_it(tmp_path):
         result = invoke(*args)
         assert result.exit_code == 0, result.output
         assert "relu's argument in node h is 5.551e-17, within rounding of 0" in result.stderr
+    result = invoke("compare", path, "--vs", "relu_at_0=0")
+    assert "No number differs over 1 step (1 formula differs)." in result.output

@@ -289,7 +289,8 @@ def counted(comparison, names, w) -> str:
     first = comparison.first
     if first is None:
         formulas = len(comparison.differences)
-        also = f" ({formulas} formula{'s' if formulas > 1 else ''} differ)" if formulas else ""
+        said = f"{formulas} formulas differ" if formulas > 1 else f"{formulas} formula differs"
+        also = f" ({said})" if formulas else ""
         return f"No number differs over {steps}{also}."
     step, table = first.cell.key[:2]
     where = f"step {step}" if step <= comparison.steps else "after the last update"
