@@ -443,3 +443,34 @@ def test_a_kink_within_rounding_of_0_is_warned_of_as_run_warns_of_it(tmp_path):
         assert "relu's argument in node h is 5.551e-17, within rounding of 0" in result.stderr
     result = invoke("compare", path, "--vs", "relu_at_0=0")
     assert "No number differs over 1 step (1 formula differs)." in result.output
+
+
+def _two_layer_gradients(p):
+    """Return networks/two_layer.bp's gradients at the params `p`, by hand (the chain rule)."""
+
+    def sigma(z):
+        return 1 / (1 + math.exp(-z))
+
+    x0, x1, y = 0.5, -1, 1
+    a0 = sigma(x0 * p["w0"] + x1 * p["w2"] + p["b0"])
+    a1 = sigma(x0 * p["w1"] + x1 * p["w3"] + p["b1"])
+    d2 = -(y - (a0 * p["w4"] + a1 * p["w5"] + p["b2"]))
+    d0, d1 = d2 * p["w4"] * a0 * (1 - a0), d2 * p["w5"] * a1 * (1 - a1)
+    return {"w0": d0 * x0, "w1": d1 * x0}
+
+
+def test_two_numbers_that_differ_are_never_shown_alike():
+    # one-at-a-time on two_layer.bp: w1 moves by its gradient at w0 moved first. Both w1 afters
+    # are −0.228 at 4 digits; shown with the digits that tell them apart
+    p = {"w0": 0.1, "w1": -0.2, "w2": 0.3, "w3": 0.4, "w4": 0.5, "w5": -0.6}
+    p |= {"b0": 0.1, "b1": 0.0, "b2": 0.2}
+    right = -0.2 - 0.5 * _two_layer_gradients(p)["w1"]
+    moved = p | {"w0": 0.1 - 0.5 * _two_layer_gradients(p)["w0"]}
+    wrong = -0.2 - 0.5 * _two_layer_gradients(moved)["w1"]
+    assert f"{right:.4g}" == f"{wrong:.4g}" and right != pytest.approx(wrong, rel=1e-6)
+    path = ROOT / "networks" / "two_layer.bp"
+    result = invoke("mistakes", path, "--show", "one-at-a-time")
+    row = next(line.split() for line in result.output.splitlines() if line.startswith("w₁ after"))
+    a, b = (float(v.replace("−", "-")) for v in row[2:4])
+    assert row[2] != row[3]
+    assert a == pytest.approx(right, abs=1e-5) and b == pytest.approx(wrong, abs=1e-5)

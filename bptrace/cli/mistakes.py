@@ -146,7 +146,7 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
             changed = sum(not d.formula_only for d in comparison.differences)
             if fails is not None:
                 where += f"; then training stops {stops(fails)}"
-            right_value, wrong_value = w.number(first.a.value), w.number(first.b.value)
+            right_value, wrong_value = differences.shown_values(first, w)
             summary.append((mistake, where, right_value, wrong_value, f"{changed:,}"))
     title = f"Common mistakes on {escaped(filename)}, {steps}"
     out.print(render_mistakes(title, summary, view))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bptrace.engine.cells import Cell, Key
@@ -27,6 +27,7 @@ TITLES = {
     "updates": "Updates",
     "final": "After the last update",
 }
+MAX_PRECISION = 17  # significant digits that tell any two floats apart
 # Factors said in words in a table's summary line.
 WORDS = {2.0: "doubles", 0.5: "halves", -1.0: "changes sign", 4.0: "is 4 times as large"}
 
@@ -127,8 +128,7 @@ def _group(
     rows = tuple(
         Changed(
             label(d.cell.key, names, w),
-            _value(d.a, w),
-            _value(d.b, w),
+            *shown_values(d, w),
             w.prose(nice(d.ratio)),
             w.prose(why(d, names, w, acts)),
             d is first,
@@ -165,6 +165,18 @@ def why(d: Difference, names: Names, w: Writer, acts: str) -> str:
 
 def _value(cell: Cell | None, w: Writer) -> str:
     return "" if cell is None else w.number(cell.value)
+
+
+def shown_values(d: Difference, w: Writer) -> tuple[str, str]:
+    """Return a changed cell's two values as shown: with more digits where the writer's precision
+    would show two different numbers alike (−0.228 and −0.228 for −0.22804 and −0.22798)."""
+    a, b = _value(d.a, w), _value(d.b, w)
+    precision = w.precision
+    while a == b and not d.formula_only and precision < MAX_PRECISION:
+        precision += 1
+        wider = replace(w, precision=precision)
+        a, b = _value(d.a, wider), _value(d.b, wider)
+    return a, b
 
 
 def to_json(comparison: Comparison, loss: str) -> dict[str, Any]:
