@@ -474,3 +474,19 @@ def test_two_numbers_that_differ_are_never_shown_alike():
     a, b = (float(v.replace("−", "-")) for v in row[2:4])
     assert row[2] != row[3]
     assert a == pytest.approx(right, abs=1e-5) and b == pytest.approx(wrong, abs=1e-5)
+
+
+def test_a_first_difference_after_the_last_update_is_said_in_words():
+    # no setting reaches it from a file (each shows at a step first): a comparison made by hand,
+    # whose only difference is the final loss of a 1-step run
+    from bptrace.cli.differ import counted
+    from bptrace.engine.cells import Cell
+    from bptrace.engine.compare import Comparison, Difference
+    from bptrace.language.printer import MATH
+    from bptrace.views.differences import Names
+    from bptrace.views.writers import Writer
+
+    a, b = Cell(2, "final", ("L",), "value", 1.0), Cell(2, "final", ("L",), "value", 2.0)
+    comparison = Comparison((Difference(a, b, None, 2.0),), 10, 1)
+    said = counted(comparison, Names("L"), Writer(MATH, 4))
+    assert said == "1 of 10 numbers differ over 1 step; the first after the last update: L."

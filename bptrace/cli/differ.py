@@ -293,8 +293,14 @@ def counted(comparison, names, w) -> str:
         also = f" ({said})" if formulas else ""
         return f"No number differs over {steps}{also}."
     step, table = first.cell.key[:2]
-    where = f"step {step}" if step <= comparison.steps else "after the last update"
+    where = (
+        f"at step {step}, {TITLES[table].lower()}"
+        if step <= comparison.steps
+        else (
+            "after the last update"  # the table's title says it too
+        )
+    )
     return (
-        f"{changed:,} of {comparison.compared:,} numbers differ over {steps}; the first at "
-        f"{where}, {TITLES[table].lower()}: {label(first.cell.key, names, w)}."
+        f"{changed:,} of {comparison.compared:,} numbers differ over {steps}; the first "
+        f"{where}: {label(first.cell.key, names, w)}."
     )
