@@ -490,3 +490,25 @@ def test_a_first_difference_after_the_last_update_is_said_in_words():
     comparison = Comparison((Difference(a, b, None, 2.0),), 10, 1)
     said = counted(comparison, Names("L"), Writer(MATH, 4))
     assert said == "1 of 10 numbers differ over 1 step; the first after the last update: L."
+
+
+@pytest.mark.parametrize(
+    ("loss", "warned"),
+    [
+        ("-(y*log(p) + (1 - y)*log(1 - p))", True),  # cross-entropy: no squared error
+        ("(y - p)^2", False),
+        ("(y - p)*(y - p)", False),
+        ("abs(y - p)", True),
+    ],
+)
+def test_half_true_on_a_loss_that_squares_nothing_is_warned_of(tmp_path, loss, warned):
+    path = tmp_path / "net.bp"
+    path.write_text(
+        f"param w = 0.2\ninput x = 1.5\ntarget y = 1\np = σ(w*x)\nloss L = {loss}\n", "utf-8"
+    )
+    result = invoke("compare", path, "--vs", "half=true")
+    assert result.exit_code == 0, result.output
+    assert ("squares nothing" in result.stderr) == warned
+    path.write_text(path.read_text("utf-8") + "set half = true\n", "utf-8")
+    result = invoke("run", path)
+    assert result.exit_code == 0 and ("squares nothing" in result.stderr) == warned

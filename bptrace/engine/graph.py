@@ -10,7 +10,7 @@ from fractions import Fraction
 from bptrace.engine.algebra import rename, replace, simplify
 from bptrace.engine.conventions import CONVENTIONS
 from bptrace.engine.evaluate import LOAD, Program, compile_expr, find_fault, run
-from bptrace.engine.half import with_half, without_half
+from bptrace.engine.half import squares, with_half, without_half
 from bptrace.engine.lazy import numpy
 from bptrace.engine.ops import FUNCTIONS, derivative
 from bptrace.engine.optimizers import OPTIMIZERS, SETTING_RANGES
@@ -237,6 +237,15 @@ def build_graph(
         + _unused_settings(settings, set_on)
         + _idle_conventions(nodes, settings, set_on)
     )
+    if conventions["half"] == "true" and not squares(loss.expr):
+        found += (
+            NetworkWarning(
+                f"`set half = true` halves the loss '{loss.name}', which squares nothing: the ½ "
+                "is a squared error's, ½(y − g)²",
+                set_on["half"],
+                "remove it: it halves every gradient of this loss",
+            ),
+        )
     # as --batch-size is refused there (with --data, see data.with_data)
     if samples is None and settings["batch"]:
         found += (

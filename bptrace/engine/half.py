@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from bptrace.language.syntax import Binary, Expr, Neg, Num
+from bptrace.language.syntax import Binary, Expr, Neg, Num, walk
 
 _HALF = Fraction(1, 2)
 
@@ -49,6 +49,16 @@ def with_half(e: Expr) -> Expr:
     if without_half(e) is not None:
         return e
     return Binary("*", Binary("/", Num(Fraction(1)), Num(Fraction(2))), e)
+
+
+def squares(e: Expr) -> bool:
+    """Tell whether the loss `e` squares anything (X^2, X*X): whether a ½ in front of it is the
+    squared error's, and not a halving of, say, a cross-entropy."""
+    return any(
+        isinstance(x, Binary)
+        and ((x.op == "^" and _is_num(x.right, 2)) or (x.op == "*" and x.left == x.right))
+        for x in walk(e)
+    )
 
 
 def _is_half(e: Expr) -> bool:
