@@ -292,7 +292,7 @@ def test_where_the_change_acted_it_acts_at_later_steps_too_beside_the_cause():
     assert after.b.value != pytest.approx(0.3644 - 0.1 * grad_w1, rel=1e-6)
     assert after.cause == (2, "leaves", ("w1",), "value") and after.acts
     result = invoke("compare", SIMPLE, "--vs", "lr=0.2", "-n", "2")
-    assert "from w₁, and lr = 0.2 acts here" in result.output
+    assert "from w₁ and 1 more, and lr = 0.2 acts here" in result.output
 
 
 def test_a_mistake_made_at_every_step_is_said_where_its_cause_is_too():

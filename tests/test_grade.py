@@ -360,7 +360,7 @@ def test_bad_input_is_an_error_with_its_place_never_a_traceback(tmp_path):
         ((sheet, "--key", other_key), 4, "sheet.md:12:"),
         ((broken, "--key", key), 4, "this row has 5 cells, but its table's header has 4"),
         ((alice, "--key", key), 4, "step 1's given numbers are not the key's"),
-        ((sheet,), 2, "give the key"),
+        ((sheet,), 2, "missing the key"),
         ((sheet, "--key", key, "--rtol", "-1"), 2, "--rtol"),
         ((sheet, "--key", tmp_path / "nokey.md"), 3, "nokey.md: no such file"),
         ((latex, "--key", key), 4, "a LaTeX worksheet is for paper"),

@@ -145,12 +145,12 @@ def test_home_end_and_the_steps(page):
     assert "0.1247" in box_of(page, "w₀").text_content()
     page.keyboard.press("Home")
     assert "0 of" in page.locator("#status").inner_text()
-    page.keyboard.press("PageDown")
+    page.keyboard.press("]")
     assert page.locator("#status").inner_text().startswith("Step 2 of 2")
     assert box_of(page, "w₀").locator(".values").text_content() == "0.1247"  # step 2 starts there
     page.keyboard.press("End")
     assert "Summary" in page.locator("#status").inner_text()
-    page.keyboard.press("PageUp")
+    page.keyboard.press("[")
     assert page.locator("#status").inner_text().startswith("Step 1 of 2")
     page.keyboard.press("ArrowLeft")  # nothing before the first step's start
     assert page.locator("#status").inner_text().startswith("Step 1 of 2")
@@ -290,3 +290,13 @@ def test_the_screenshots_of_the_docs(browser, tmp_path, monkeypatch):
     assert "Chain rule" in tab.locator("#status").inner_text()
     assert tab.locator("#graph .box.on").count() == 5  # w₀, z₀, a₀, a₂, L
     tab.close()
+
+
+def test_a_clickers_page_down_and_page_up_reveal_and_go_back(page):
+    """Presentation clickers send Page Down and Page Up: a piece forward and back, not a step."""
+    page.keyboard.press("PageDown")
+    page.keyboard.press("PageDown")
+    after_two = page.locator("#status").inner_text()
+    assert after_two.startswith("Step 1 of 2") and "2 of" in after_two
+    page.keyboard.press("PageUp")
+    assert "1 of" in page.locator("#status").inner_text()

@@ -464,7 +464,7 @@ def grade(
     from bptrace.cli import grading
 
     if key is None and network is None:
-        raise typer.BadParameter("give the key: --key KEY or --network FILE", param_hint="'--key'")
+        raise options.UsageError("missing the key: give --key KEY or --network FILE (or both)")
     if not (options.finite(rtol) and 0 <= rtol < 1):
         raise typer.BadParameter("must be a number from 0 to less than 1", param_hint="'--rtol'")
     how = grading.GradeOptions(tuple(worksheets), key, network, rtol, json_out)

@@ -284,7 +284,7 @@ def counted(comparison, names, w) -> str:
     """Return how many numbers differ and where the first does."""
     from bptrace.views.differences import TITLES, label
 
-    changed = sum(not d.formula_only for d in comparison.differences)
+    changed = comparison.changed
     steps = f"{comparison.steps} step{'s' if comparison.steps > 1 else ''}"
     first = comparison.first
     if first is None:

@@ -86,7 +86,7 @@ def _mistakes_json(graph, filename: str, how: MistakesOptions, found) -> None:
             entry["first"] = None if first is None else differences.to_json_key(first.cell.key)
             entry["right_value"] = None if first is None else number(first.a.value)
             entry["mistaken_value"] = None if first is None else number(first.b.value)
-            entry["changed"] = sum(not d.formula_only for d in comparison.differences)
+            entry["changed"] = comparison.changed
             entry["compared"] = comparison.compared
             entry["fails"] = failure(fails)
             if how.show:
@@ -143,7 +143,7 @@ def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:
             when = f"step {step}" if step <= comparison.steps else f"after step {comparison.steps}"
             where = f"{when}, {differences.TITLES[table].lower()}: "
             where += differences.label(first.cell.key, names, w)
-            changed = sum(not d.formula_only for d in comparison.differences)
+            changed = comparison.changed
             if fails is not None:
                 where += f"; then training stops {stops(fails)}"
             right_value, wrong_value = differences.shown_values(first, w)

@@ -274,6 +274,7 @@ def _holds(fact) -> bool:
 
 
 _UsageError = typer.BadParameter.__bases__[0]  # click's UsageError (typer >= 0.29 vendors click)
+UsageError = _UsageError  # a usage error naming no option (exit 2)
 
 
 def seed_option(also: str = ""):

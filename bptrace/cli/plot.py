@@ -12,7 +12,7 @@ from bptrace.cli.commands import UsageProblem, check_params, load_network
 from bptrace.errors import EXIT_USAGE, BptraceError
 from bptrace.language.diagnostics import escaped
 
-INSTALL = "pip install 'bptrace[plot]'"
+INSTALL = "pip install 'bptrace[plot]' (from a clone: pip install '.[plot]')"
 
 
 class PlotOptions(NamedTuple):

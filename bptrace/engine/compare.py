@@ -36,6 +36,14 @@ class Difference:
     cause: Key | None
     ratio: float | None
     acts: bool = False  # the change acts here too, as it did here at an earlier step
+    also: int = 0  # how many other differing cells it was computed from, besides `cause`
+
+    @property
+    def carried(self) -> bool:
+        """Tell whether it only repeats the difference before it: a param's value at a step is
+        the last step's `after`."""
+        step, table, subject, _ = self.cell.key
+        return table == "leaves" and self.cause == (step - 1, "updates", subject, "after")
 
     @property
     def cell(self) -> Cell:
@@ -53,8 +61,14 @@ class Comparison:
     """The differences between two traces, in the order their tables show them."""
 
     differences: tuple[Difference, ...]
-    compared: int  # cells compared in all
+    compared: int  # cells compared in all, but params carried from the last step's update
     steps: int
+
+    @property
+    def changed(self) -> int:
+        """Return how many numbers differ, each once (a param carried to the next step is not
+        counted again)."""
+        return sum(not d.formula_only and not d.carried for d in self.differences)
 
     @property
     def first(self) -> Difference | None:
@@ -80,7 +94,7 @@ def compare(
     # where the change acted, as (table, subject, column): a param's first value is no such place,
     # it is set once (a seed's draw)
     acted: set[tuple] = set()
-    compared = steps = 0
+    compared = steps = carried = 0
     for ra, rb in zip(records_a, records_b):
         if isinstance(ra, Step) and isinstance(rb, Step):
             steps += 1
@@ -91,6 +105,9 @@ def compare(
             break
         for a, b in pairs:
             compared += 1
+            one = a if a is not None else b
+            if one is not None and one.table == "leaves" and one.step > 1:
+                carried += 1  # a param's value: its last `after`, compared there
             # A formula that differs is where the change acts, whatever its numbers come from.
             formula = a is not None and b is not None and a.formula != b.formula
             if a is not None and b is not None and not formula and same(a.value, b.value):
@@ -98,16 +115,17 @@ def compare(
             either = a if a is not None else b
             assert either is not None
             uses = dict.fromkeys((*(a.uses if a else ()), *(b.uses if b else ())))
-            cause = None if formula else next((key for key in uses if key in differing), None)
+            causes = [] if formula else [key for key in uses if key in differing]
+            cause = causes[0] if causes else None
             place = either.key[1:]
             if cause is None and either.table != "leaves":
                 acted.add(place)
             acts = cause is not None and place in acted
-            difference = Difference(a, b, cause, _ratio(a, b), acts)
+            difference = Difference(a, b, cause, _ratio(a, b), acts, max(len(causes) - 1, 0))
             if not difference.formula_only:
                 differing.add(either.key)
             found.append(difference)
-    return Comparison(tuple(found), compared, steps)
+    return Comparison(tuple(found), compared - carried, steps)
 
 
 def _paired(a: Iterable[Cell], b: Iterable[Cell]) -> list[tuple[Cell | None, Cell | None]]:

@@ -99,20 +99,13 @@ def groups(
     or `acts` (the change itself) where no cell it was computed from changed."""
     first = comparison.first
     current: list[Difference] = []
-    shown = [d for d in comparison.differences if not _carried(d)]
+    shown = [d for d in comparison.differences if not d.carried]
     for d in (*shown, None):
         if current and (d is None or d.cell.key[:2] != current[0].cell.key[:2]):
             yield _group(current, first, names, w, acts, max_rows)
             current = []
         if d is not None:
             current.append(d)
-
-
-def _carried(d: Difference) -> bool:
-    """Tell whether a difference only repeats the one before it: a param's value at a step is the
-    last step's `after`, shown in its updates table."""
-    step, table, subject, _ = d.cell.key
-    return table == "leaves" and d.cause == (step - 1, "updates", subject, "after")
 
 
 def _group(
@@ -160,6 +153,8 @@ def why(d: Difference, names: Names, w: Writer, acts: str) -> str:
         cause = f"local {cause}"
     if d.cause[0] != d.cell.step:
         cause += f" at step {d.cause[0]}"
+    if d.also:  # the first named: the others are the rows above it
+        cause += f" and {d.also} more"
     return f"from {cause}, and {acts}" if d.acts else f"from {cause}"
 
 
@@ -195,6 +190,7 @@ def to_json(comparison: Comparison, loss: str) -> dict[str, Any]:
                 "formula_a": _formula(d.a),
                 "formula_b": _formula(d.b),
                 "cause": None if d.cause is None else _key(d.cause),
+                "also": d.also,
                 "acts": d.cause is None or d.acts,  # the change itself acts here
             }
             for d in comparison.differences

@@ -268,10 +268,12 @@
   for (const [id, act] of Object.entries(buttons)) $(id).addEventListener("click", act);
 
   const KEYS = {
-    ArrowRight: next, " ": next, Enter: next, ArrowLeft: back, Backspace: back,
+    // Page Down and Page Up are what presentation clickers send: a piece, as in run --pause.
+    ArrowRight: next, " ": next, Enter: next, PageDown: next,
+    ArrowLeft: back, Backspace: back, PageUp: back,
     ArrowDown: tableEnd, ArrowUp: tableStart,
     Home: () => go(state.s, 0), End: () => go(state.s, Infinity),
-    PageDown: () => go(state.s + 1, 0), PageUp: () => go(state.s - 1, 0),
+    "]": () => go(state.s + 1, 0), "[": () => go(state.s - 1, 0),
     p: () => cycle(1), P: () => cycle(-1), "?": () => help(),
     Escape: () => { state.focus = null; help(false); hideTip(); render(); },
   };

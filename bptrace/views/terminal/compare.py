@@ -35,11 +35,16 @@ def render_groups(
             # Text, not str: a cell's [i] is not rich markup
             cells = (Text(row.label), Text(row.a), Text(row.b), Text(row.ratio), why)
             table.add_row(*cells, style="bold" if row.first else None)
+        if group.hidden:  # said in the last column: a long first cell would widen the names'
+            more = f"{group.hidden:,} more changed numbers"
+            table.add_row(
+                Text(view.notation.dots, style="dim"), "", "", "", Text(more, style="dim")
+            )
+        notes = [group.summary.capitalize() + "."] if group.summary else []
         if group.hidden:
-            view.gap(table, (), 5, "changed numbers", group.hidden)
-        if group.summary:
-            table.caption = group.summary.capitalize() + "."
-            table.caption_style = "dim"
+            notes.append("Some rows are left out: --all shows every row.")
+        if notes:
+            table.caption, table.caption_style = " ".join(notes), "dim"
         parts.append(titled(table))
     return parts
 
@@ -67,7 +72,7 @@ def render_mistakes(title: str, rows: list[tuple], view: View) -> RenderableType
     much; then what each one writes."""
     table = new_table(
         "Where each mistake first departs from the right trace",
-        ("mistake", "first departs at", "right", "mistake", "changed"),
+        ("mistake", "first departs at", "right", "with it", "numbers changed"),
         2,
     )
     for mistake, where, right, wrong, changed in rows:
