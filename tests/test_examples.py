@@ -315,3 +315,23 @@ def test_a_fresh_pip_install_runs_the_built_in_examples(tmp_path):
     assert copied.returncode == 0, copied.stderr
     assert (here / "two_layer.bp").read_bytes() == (NETWORKS / "two_layer.bp").read_bytes()
     assert bptrace("run", "two_layer.bp", "--quiet").returncode == 0
+
+
+def test_the_samples_an_example_trains_on_are_built_in_too(empty):
+    result = invoke("run", "mnist_like", "--data", "digits.csv", "--quiet", "--steps", "1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == note("mnist_like") + (
+        "bptrace: no file 'digits.csv'; using the samples built in with the example mnist_like "
+        "(bptrace examples --copy mnist_like writes them here)\n"
+    )
+    with_file = invoke(
+        "run", NETWORKS / "mnist_like.bp", "--data", NETWORKS / "digits.csv", "--quiet", "-n", "1"
+    )
+    assert result.stdout == with_file.stdout
+
+
+@pytest.mark.parametrize("given", ["digits", "other.csv", "sub/digits.csv"])
+def test_other_missing_samples_are_missing(empty, given):
+    result = invoke("run", "simple", "--data", given)
+    assert result.exit_code == 3
+    assert result.stderr.endswith(f"bptrace: error: {given}: no such file\n")

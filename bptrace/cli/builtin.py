@@ -44,6 +44,24 @@ def network(file: Path) -> tuple[str, str]:
     return examples.text(name), f"{name}.bp"
 
 
+def samples(data: Path) -> str:
+    """Return the text of the --data file; when no file has that name and it is the bare name of
+    the samples an example trains on (digits.csv), theirs, said on stderr."""
+    try:
+        return files.read(data, "CSV file")
+    except files.FileProblem:
+        given = str(data)
+        owner = [name for name, shipped in examples.DATA.items() if given in shipped]
+        if os.path.lexists(data) or not owner:
+            raise
+    process.stderr().print(
+        f"bptrace: no file '{escaped(given)}'; using the samples built in with the example "
+        f"{owner[0]} (bptrace examples --copy {owner[0]} writes them here)",
+        markup=False,
+    )
+    return examples.raw(given).decode("utf-8")
+
+
 def _hint(file: Path) -> str | None:
     """Return which built-in example a missing FILE may mean, if one comes close."""
     name = examples.named(file.name)  # networks/simple.bp, from the README, without networks/
