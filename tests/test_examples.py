@@ -335,3 +335,9 @@ def test_other_missing_samples_are_missing(empty, given):
     result = invoke("run", "simple", "--data", given)
     assert result.exit_code == 3
     assert result.stderr.endswith(f"bptrace: error: {given}: no such file\n")
+
+
+def test_the_top_help_says_a_built_in_name_will_do():
+    said = " ".join(invoke("--help").stdout.split())
+    assert "try `bptrace run simple`; `bptrace examples` lists them" in said
+    assert "examples List the example networks built into bptrace" in said.replace("│", "")

@@ -38,7 +38,8 @@ app = typer.Typer(
     cls=options.Group,
     name="bptrace",
     help="Trace backpropagation step by step: forward values, local derivatives, chain-rule "
-    "products and updates.",
+    "products and updates. FILE is a .bp network, or a built-in example's name: try "
+    "`bptrace run simple`; `bptrace examples` lists them.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
