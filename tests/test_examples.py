@@ -258,7 +258,7 @@ def test_examples_usage_errors(empty, args, said):
 
 # --- what --help points at ------------------------------------------------------------------
 
-COMMANDS = [c.name for c in app.registered_commands]
+COMMANDS = [c.name or c.callback.__name__ for c in app.registered_commands]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
