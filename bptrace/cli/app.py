@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from bptrace import __version__
-from bptrace.cli import commands, differ, files, options, process, runs
+from bptrace.cli import builtin, commands, differ, files, options, process, runs
 from bptrace.cli import mistakes as mistaken  # `mistakes` is the command below
 from bptrace.cli.options import (
     AllChanged,
@@ -32,13 +32,14 @@ from bptrace.errors import (
     BptraceError,
     NetworkError,
 )
-from bptrace.language.diagnostics import escaped
+from bptrace.language.diagnostics import did_you_mean, escaped
 
 app = typer.Typer(
     cls=options.Group,
     name="bptrace",
     help="Trace backpropagation step by step: forward values, local derivatives, chain-rule "
-    "products and updates.",
+    "products and updates. FILE is a .bp network, or a built-in example's name: try "
+    "`bptrace run simple`; `bptrace examples` lists them.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -379,14 +380,14 @@ def run(
 def _guarded(file: Path, command, how) -> Any:
     """Read FILE and run `command` on its text with the options `how`, turning every way it can
     stop into a message and an exit code."""
-    source = ""
+    source, name = "", files.shown(file)
     try:
         # a signal stops reading and building too, not only the steps
         with options.exit_on_failed_writes(), process.Interrupts():
-            source = files.read(file)
-            return command(source, files.shown(file), how)
+            source, name = builtin.network(file)  # or the built-in example a bare name means
+            return command(source, name, how)
     except (BptraceError, RecursionError) as error:
-        raise typer.Exit(_report(error, files.shown(file), source)) from None
+        raise typer.Exit(_report(error, name, source)) from None
     except KeyboardInterrupt as stop:
         if not isinstance(stop, process.Interrupted):  # Python's own, from a Ctrl-C outside
             stop = process.Interrupted(EXIT_INTERRUPTED - 128)
@@ -457,7 +458,11 @@ def grade(
     ] = 0.01,  # views/grading.py's RTOL (not imported: start-up stays quick)
     json_out: Annotated[
         bool,
-        typer.Option("--json", help="Write the grades as one JSON document (docs/grading.md)."),
+        typer.Option(
+            "--json",
+            help="Write the grades as one JSON document: each worksheet's score and each cell not "
+            "right (the answer, the key's, the mistakes that explain it), and a class summary.",
+        ),
     ] = False,
 ) -> None:
     """Grade worksheets against their key."""
@@ -511,8 +516,8 @@ def check(
 
 @app.command(
     cls=options.Command,
-    help="Answer the handout's five questions for FILE: gradient size, local partials, each "
-    "chain and its length.",
+    help="Answer five questions about backprop in FILE: the gradient's size, the local partials "
+    "it takes, each param's chain rule, and whether earlier params have longer chains.",
 )
 def explain(
     file: Annotated[
@@ -543,7 +548,7 @@ def explain(
     ascii_math: AsciiMath = False,
     all_rows: AllRows = False,
 ) -> None:
-    """Answer the handout's five questions for FILE."""
+    """Answer five questions about backprop in FILE."""
     how = commands.ExplainOptions(tuple(params or ()), latex, max_paths, ascii_math, all_rows)
     _guarded(file, commands.explain, how)
 
@@ -843,6 +848,54 @@ def present(
         )
     how = presenting.PresentOptions(page, steps, lr, seed, data, precision)
     _guarded(file, presenting.present, how)
+
+
+@app.command(
+    "examples",
+    cls=options.Command,
+    help="List the example networks built into bptrace (run one by its name alone: bptrace run "
+    "simple), or write one here to edit with --copy.",
+)
+def list_examples(
+    copy: Annotated[
+        str | None,
+        typer.Option(
+            "--copy",
+            metavar="NAME",
+            help="Write the example NAME (and the samples it trains on) to the current folder.",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --copy: replace files of the same names.")
+    ] = False,
+) -> None:
+    """List the built-in example networks, or copy one here."""
+    from bptrace.examples import NAMES
+
+    if copy is None:
+        if force:
+            raise typer.BadParameter(
+                "replaces what --copy writes; use it with --copy", param_hint="'--force'"
+            )
+        with options.exit_on_failed_writes():
+            process.write_utf8(builtin.listing())
+        return
+    name = copy.removesuffix(".bp")
+    if name not in NAMES:
+        hint = did_you_mean(name, NAMES)
+        raise typer.BadParameter(
+            f"no built-in example '{name}'; "
+            + (f"{hint} " if hint else "")
+            + f"(the examples: {', '.join(NAMES)})",
+            param_hint="'--copy'",
+        )
+    try:
+        written = builtin.copy(name, Path(), force)
+    except BptraceError as error:
+        raise typer.Exit(_report(error, name, "")) from None
+    for path in written:
+        process.stderr().print(f"bptrace: wrote {escaped(files.shown(path))}", markup=False)
 
 
 @app.command(cls=options.Command)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from bptrace.cli import files, process
+from bptrace.cli import builtin, files, process
 from bptrace.errors import EXIT_USAGE, BptraceError
 from bptrace.language.diagnostics import escaped
 
@@ -73,7 +73,7 @@ def _with_data(graph, data: Path):
 
     wanted = tuple(leaf.name for leaf in graph.leaves if leaf.kind in ("input", "target"))
     name = files.shown(data)
-    return with_data(graph, read_csv(files.read(data, "CSV file"), name, wanted), name)
+    return with_data(graph, read_csv(builtin.samples(data), name, wanted), name)
 
 
 def _unused_seed(graph, seed: int | None, filename: str, shuffles: bool) -> None:

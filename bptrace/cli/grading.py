@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from bptrace.cli import files, process
+from bptrace.cli import builtin, files, process
 from bptrace.cli.commands import UsageProblem, load_network
 from bptrace.errors import BptraceError, NetworkError, NumericFault
 from bptrace.language.diagnostics import did_you_mean
@@ -39,9 +39,8 @@ _NOT_REMADE = ("data", "batch_size", "shuffle")
 class _Network:
     """The --network file, loaded once per seed, and the keys made from it, once per making."""
 
-    def __init__(self, path: Path) -> None:
-        self.name = files.shown(path)
-        self.source = files.read(path)
+    def __init__(self, source: str, name: str) -> None:
+        self.source, self.name = source, name
         self.graphs: dict = {None: None}
         self.keys: dict[str, tuple] = {}
         self.graphs[None] = load_network(self.source, self.name)  # its errors said once, first
@@ -135,10 +134,11 @@ def grade(how: GradeOptions, report: Callable[[BptraceError, str, str], int]) ->
         except WorksheetError as problem:
             return report(problem, files.shown(how.key), text)
     if how.network is not None:
+        source, name = builtin.network(how.network)  # or the built-in example a bare name means
         try:
-            network = _Network(how.network)
+            network = _Network(source, name)
         except (NetworkError, RecursionError) as problem:
-            return report(problem, files.shown(how.network), files.read(how.network))
+            return report(problem, name, source)
     out = output()
     reports, failed, code = [], [], 0
     named = titles()

@@ -6,6 +6,7 @@ Only the command line (app.py) uses this; typer is imported only in the cli laye
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NamedTuple
@@ -45,7 +46,7 @@ class _Flags:
         try:
             return super().parse_args(ctx, args)
         except typer.BadParameter as error:
-            raise _not_a_number(error) from None
+            raise _no_file_at_hand(_not_a_number(error), ctx) from None
 
     def invoke(self, ctx):
         try:
@@ -71,6 +72,22 @@ def _not_a_number(error: typer.BadParameter) -> typer.BadParameter:
             else f"'{value}' is not a number"
         )
     return error
+
+
+def _no_file_at_hand(error: typer.BadParameter, ctx) -> typer.BadParameter:
+    """Return `error`, and if it says FILE is missing to someone at a terminal, how to try a
+    built-in example instead (a `pip install` has no networks/ folder)."""
+    missing = type(error).__name__ == "MissingParameter"  # click's, in typer or beside it
+    if missing and getattr(error.param, "metavar", None) == "FILE" and _at_a_terminal():
+        error.message = (
+            f"No .bp file at hand? Give a built-in example's name, as in "
+            f"`{ctx.command_path} simple`; `bptrace examples` lists them"
+        )
+    return error
+
+
+def _at_a_terminal() -> bool:
+    return bool(sys.stdin and sys.stdin.isatty())
 
 
 class Command(_Flags, typer.core.TyperCommand):
