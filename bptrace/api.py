@@ -211,9 +211,11 @@ class Network:
 
     def _repr_html_(self) -> str:
         from bptrace.engine.tracer import Step, trace
-        from bptrace.views.notebook import graph_html
+        from bptrace.views.notebook import MAX_NAMES, graph_html
 
         first = None
+        if len(self._graph.leaves) + len(self._graph.nodes) > MAX_NAMES:
+            return graph_html(self._graph, self.name, None)  # says it is too large to draw
         try:
             first = next(r for r in trace(self._graph, 1, max_paths=1) if isinstance(r, Step))
         except BptraceError:  # no finite step 1: the graph alone
@@ -299,6 +301,11 @@ class Trace(Sequence[StepRecord]):
         from bptrace.views.jsonl import line
 
         return "".join(map(line, (self.begin, *self.steps, self.end)))
+
+    def _repr_html_(self) -> str:
+        from bptrace.views.notebook import trace_html
+
+        return trace_html(self.begin, self.losses, self.end)
 
     def __repr__(self) -> str:
         return f"<bptrace.Trace of {self.begin['network']!r}: {len(self)} steps>"

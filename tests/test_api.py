@@ -299,3 +299,15 @@ def test_notebook_html_escapes_hostile_names():
 def test_a_network_that_overflows_at_step_1_still_shows_its_graph():
     page = bptrace.parse("param w = 1e200\nloss L = w^4\n")._repr_html_()
     assert "<svg" in page and "w = " in parsed(page)
+
+
+def test_a_trace_shows_in_a_notebook_as_its_losses():
+    trace = bptrace.load(SIMPLE).run(steps=2)
+    text = parsed(trace._repr_html_())
+    assert "0.63845" in text and f"{trace.final['final_loss']:.6g}" in text
+
+
+def test_a_network_too_large_to_draw_says_so():
+    net = bptrace.load(ROOT / "networks" / "mnist_like.bp")
+    text = parsed(net._repr_html_())
+    assert "too many to draw" in text and "<svg" not in net._repr_html_()

@@ -141,6 +141,21 @@ def explanation_html(answers: Any) -> str:
     )
 
 
+def trace_html(begin: Mapping[str, Any], losses: list[Any], end: Mapping[str, Any]) -> str:
+    """Return a run as HTML: the loss at each step, then the final loss and params."""
+    loss = begin["loss"]
+    rows = [(k, number(v)) for k, v in enumerate(losses, 1)]
+    final = end["final_loss"]
+    params = ", ".join(f"{p} = {number(v)}" for p, v in end["params"].items())
+    return (
+        f'<div class="bptrace-trace"><p><b>{_e(begin["network"])}</b>, {len(losses)} '
+        f"step{'s' if len(losses) != 1 else ''}</p>"
+        + table("the loss at each step", ("step", loss), rows)
+        + f"<p>after the last update: {_e(loss)} = {_e(number(final))}; {_e(params)}</p></div>"
+    )
+
+
+MAX_NAMES = 200  # as `bptrace present`: past this many boxes no drawing is legible
 _ids = itertools.count(1)
 
 
@@ -149,6 +164,12 @@ def graph_html(graph: Graph, title: str, step: Step | None) -> str:
     from bptrace.views.page import svg
     from bptrace.views.stepthrough import Look, step_data
 
+    drawn = len(graph.leaves) + len(graph.nodes)
+    if drawn > MAX_NAMES:
+        return (
+            f"<p><b>{_e(title)}</b>: {drawn:,} inputs, params and nodes, too many to draw legibly "
+            f"(at most {MAX_NAMES}); run it and look at the steps.</p>"
+        )
     look = Look()
     shown = [step_data(graph, step, look)] if step is not None else []
     drawing = svg(graph, {"steps": shown}, look)
