@@ -23,11 +23,11 @@ __all__ = [
     "Explanation",
     "Network",
     "NetworkError",
+    "NetworkWarning",
     "NumericFault",
     "Partial",
     "StepRecord",
     "Trace",
-    "Warning",
     "load",
     "parse",
 ]
@@ -58,7 +58,7 @@ class NetworkError(errors.NetworkError):
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:  # noqa: A001 - the word a user reads; bptrace.Warning, never imported bare
+class NetworkWarning:
     """Something legal but probably unintended in a network, at its line and column."""
 
     message: str
@@ -106,10 +106,10 @@ class Network:
         return dict(self._graph.initial_params())
 
     @property
-    def warnings(self) -> tuple[Warning, ...]:
+    def warnings(self) -> tuple[NetworkWarning, ...]:
         """What `bptrace run` warns of on stderr, in source order."""
         return tuple(
-            Warning(w.message, w.span.line, w.span.col, w.hint) for w in self._graph.warnings
+            NetworkWarning(w.message, w.span.line, w.span.col, w.hint) for w in self._graph.warnings
         )
 
     def run(

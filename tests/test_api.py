@@ -49,11 +49,11 @@ def test_import_bptrace_lists_a_small_public_surface():
         "Explanation",
         "Network",
         "NetworkError",
+        "NetworkWarning",
         "NumericFault",
         "Partial",
         "StepRecord",
         "Trace",
-        "Warning",
         "__version__",
         "load",
         "parse",
@@ -311,3 +311,24 @@ def test_a_network_too_large_to_draw_says_so():
     net = bptrace.load(ROOT / "networks" / "mnist_like.bp")
     text = parsed(net._repr_html_())
     assert "too many to draw" in text and "<svg" not in net._repr_html_()
+
+
+def test_the_api_is_pure_no_typer_no_rich_even_once_used():
+    probe = f"""
+import sys
+import bptrace
+net = bptrace.load({SIMPLE!r})
+trace = net.run(steps=2)
+net.check(), net.explain()._repr_html_(), net._repr_html_(), trace[0]._repr_html_()
+trace._repr_html_(), trace.to_jsonl()
+print(sorted(m.split(".")[0] for m in sys.modules if m.split(".")[0] in ("typer", "rich", "click")))
+print(sorted(m for m in sys.modules if m.startswith("bptrace.cli")))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == ["[]", "[]"]
+
+
+def test_star_import_shadows_no_builtin():
+    import builtins
+
+    assert not set(bptrace.__all__) & set(dir(builtins))
