@@ -332,3 +332,15 @@ def test_star_import_shadows_no_builtin():
     import builtins
 
     assert not set(bptrace.__all__) & set(dir(builtins))
+
+
+@pytest.mark.parametrize("size", [2, 4, 9])
+def test_a_files_set_batch_is_kept_as_run_json_keeps_it(tmp_path, size):
+    # 2 of xor's 4 samples a step; 4 and 9 are all of them (the CLI warns: the API says nothing)
+    text = (ROOT / "networks" / "xor.bp").read_text(encoding="utf-8")
+    path = tmp_path / "batched.bp"
+    path.write_text(text + f"set batch = {size}\n", encoding="utf-8")
+    trace = bptrace.load(path).run(steps=3, seed=5)
+    assert trace.to_jsonl() == cli_json(str(path), "--steps", "3", "--seed", "5")
+    batches = [step.get("batch") for step in trace]
+    assert batches == ([[0, 1], [2, 3], [0, 1]] if size == 2 else [None] * 3)
