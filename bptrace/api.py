@@ -122,6 +122,8 @@ class Network:
     ) -> Trace:
         """Train for `steps` steps and return the trace, as `bptrace run --json` writes it.
 
+        A run whose numbers stop being finite raises NumericFault, its `trace` the steps before.
+
         `lr` replaces the file's `set lr`; `data` replaces the inputs and targets, by name: a CSV
         file's path, or a mapping of columns; `seed` draws the params written uniform(…) or
         normal(…) afresh; `max_paths` caps the paths each chain lists.
@@ -141,11 +143,22 @@ class Network:
             shape = jsonl.layout(graph, max_paths)
             begin = jsonl.begin(graph, self.name, steps, rate, max_paths, shape, picked)
             records: list[StepRecord] = []
-            for record in trace(graph, steps, lr, max_paths, picked):
-                if isinstance(record, Step):
-                    records.append(StepRecord(jsonl.step(graph, record, shape), begin))
-                else:
-                    end = jsonl.end(record)
+            try:
+                for record in trace(graph, steps, lr, max_paths, picked):
+                    if isinstance(record, Step):
+                        records.append(StepRecord(jsonl.step(graph, record, shape), begin))
+                    else:
+                        end = jsonl.end(record)
+            except NumericFault as fault:
+                # the steps before it, and an end record saying what happened: as run --json
+                done, params = (
+                    (records[-1]["step"], {u["param"]: u["after"] for u in records[-1]["updates"]})
+                    if records
+                    else (0, graph.initial_params())
+                )
+                end = jsonl.end_with_error(done, params, jsonl.numeric_error(fault))
+                fault.trace = Trace(begin, tuple(records), end)
+                raise
         return Trace(begin, tuple(records), end)
 
     def check(self, steps: int = 1, lr: float | None = None) -> list[dict[str, Any]]:

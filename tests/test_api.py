@@ -344,3 +344,25 @@ def test_a_files_set_batch_is_kept_as_run_json_keeps_it(tmp_path, size):
     assert trace.to_jsonl() == cli_json(str(path), "--steps", "3", "--seed", "5")
     batches = [step.get("batch") for step in trace]
     assert batches == ([[0, 1], [2, 3], [0, 1]] if size == 2 else [None] * 3)
+
+
+@pytest.mark.parametrize(
+    "text, lr",
+    [
+        ("param w = 1e200\nloss L = w^2\n", None),  # w² overflows in step 1's forward pass
+        (None, "1e100"),  # simple.bp diverges: the updates grow until a value overflows
+    ],
+)
+def test_a_fault_carries_the_steps_before_it_as_run_json_writes_them(tmp_path, text, lr):
+    path = tmp_path / "net.bp"
+    path.write_text(text or (ROOT / "networks" / "simple.bp").read_text(encoding="utf-8"))
+    with pytest.raises(bptrace.NumericFault) as caught:
+        bptrace.load(path).run(steps=6, lr=None if lr is None else float(lr))
+    result = CliRunner(env=ENV).invoke(
+        app, ["run", str(path), "--steps", "6", "--json", *(("--lr", lr) if lr else ())]
+    )
+    assert result.exit_code == 5
+    trace = caught.value.trace
+    assert trace.to_jsonl() == result.stdout
+    assert trace.final["final_loss"] is None and trace.final["error"]["kind"] == "numeric"
+    assert len(trace) == trace.final["steps"] == (0 if text else trace.final["error"]["step"] - 1)
