@@ -122,18 +122,16 @@ class Network:
     ) -> Trace:
         """Train for `steps` steps and return the trace, as `bptrace run --json` writes it.
 
-        A run whose numbers stop being finite raises NumericFault, its `trace` the steps before.
-
         `lr` replaces the file's `set lr`; `data` replaces the inputs and targets, by name: a CSV
         file's path, or a mapping of columns; `seed` draws the params written uniform(…) or
-        normal(…) afresh; `max_paths` caps the paths each chain lists.
+        normal(…) afresh; `max_paths` caps the paths each chain lists. A run whose numbers stop
+        being finite raises NumericFault, its `trace` the steps before.
         """
         from bptrace.engine.tracer import Step, trace
         from bptrace.views import jsonl
 
         _at_least_1(steps=steps, max_paths=max_paths)
-        if lr is not None and not (math.isfinite(lr) and lr >= 0):
-            raise ValueError(f"lr must be a finite number, 0 or more; got {lr!r}")
+        _a_rate(lr)
         with self._named():
             graph = self._graph if seed is None else self._built(seed)
             if data is not None:
@@ -168,6 +166,7 @@ class Network:
         from bptrace.language.printer import show
 
         _at_least_1(steps=steps)
+        _a_rate(lr)
 
         def compared(c) -> dict[str, Any]:
             return {"analytic": c.analytic, "numeric": c.numeric, "status": c.status}
@@ -368,6 +367,11 @@ def _at_least_1(**given: int) -> None:
             raise ValueError(f"{name} must be a whole number, 1 or more; got {value!r}")
 
 
+def _a_rate(lr: float | None) -> None:
+    if lr is not None and not (math.isfinite(lr) and lr >= 0):
+        raise ValueError(f"lr must be a finite number, 0 or more; got {lr!r}")
+
+
 def _shown(path: str | os.PathLike[str]) -> str:
     """Return a file's name as `bptrace run` writes it (bytes not UTF-8 as \\xff escapes)."""
     return (
@@ -381,6 +385,10 @@ def _with_data(graph, data: str | os.PathLike[str] | Mapping[str, Sequence[float
 
     if isinstance(data, Mapping):
         columns = {str(k): tuple(map(float, v)) for k, v in data.items()}
+        counts = {len(column) for column in columns.values()}
+        if len(counts) != 1 or 0 in counts:
+            said = ", ".join(f"{k}: {len(v)}" for k, v in columns.items()) or "no columns"
+            raise ValueError(f"data's columns must hold as many samples each, 1 or more ({said})")
         return with_data(graph, columns, "data")
     wanted = tuple(leaf.name for leaf in graph.leaves if leaf.kind in ("input", "target"))
     with open(data, encoding="utf-8-sig", newline="") as stream:

@@ -217,6 +217,11 @@ def test_bad_arguments_are_value_errors():
     for bad in ({"steps": 0}, {"lr": -1.0}, {"lr": math.nan}, {"max_paths": 0}):
         with pytest.raises(ValueError):
             net.run(**bad)
+    with pytest.raises(ValueError):
+        net.check(lr=math.inf)
+    for columns in ({"x": [1.0, 2.0], "y": [1.0]}, {"x": [], "y": []}, {}):
+        with pytest.raises(ValueError, match="as many samples each"):
+            net.run(data=columns)
 
 
 def test_a_run_whose_numbers_overflow_raises_numeric_fault():
