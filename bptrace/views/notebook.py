@@ -53,7 +53,8 @@ def table(caption: str, headers: Iterable[str], rows: Iterable[Iterable[Any]]) -
     """Return an HTML table, every cell escaped."""
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><caption>{_e(caption)}</caption><tr>{head}</tr>{body}</table>"
+    title = f'<caption style="text-align:left;font-weight:bold">{_e(caption)}</caption>'
+    return f"<table>{title}<tr>{head}</tr>{body}</table>"
 
 
 def step_html(record: Mapping[str, Any], begin: Mapping[str, Any]) -> str:
