@@ -495,13 +495,7 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
                         )
                 interrupts.check()  # after the write: every step computed is in the trace
     except NumericFault as fault:
-        error = {"kind": "numeric", "message": str(fault), "where": fault.where}
-        error.update({"final": True} if fault.final else {"step": fault.step})
-        if fault.hint:
-            error["hint"] = fault.hint
-        if fault.span is not None and fault.span.line:
-            error.update(line=fault.span.line, col=fault.span.col)
-        write_line(jsonl.end_with_error(*stopped(), error))
+        write_line(jsonl.end_with_error(*stopped(), jsonl.numeric_error(fault)))
         raise
     except KeyboardInterrupt:
         done, params = stopped()

@@ -20,6 +20,7 @@ from bptrace.engine.graph import Graph
 from bptrace.engine.lazy import numpy
 from bptrace.engine.optimizers import OPTIMIZERS
 from bptrace.engine.tracer import Batches, Final, Step
+from bptrace.errors import NumericFault
 from bptrace.language.printer import show
 from bptrace.views.matrices import elements
 
@@ -452,6 +453,17 @@ def end_with_error(
         "params": {name: number(v) for name, v in params.items()},
         "error": error,
     }
+
+
+def numeric_error(fault: NumericFault) -> dict[str, Any]:
+    """Return the `error` of the end record of a run a NumericFault stopped."""
+    error: dict[str, Any] = {"kind": "numeric", "message": str(fault), "where": fault.where}
+    error.update({"final": True} if fault.final else {"step": fault.step})
+    if fault.hint:
+        error["hint"] = fault.hint
+    if fault.span is not None and fault.span.line:
+        error.update(line=fault.span.line, col=fault.span.col)
+    return error
 
 
 def non_finite(record: Step, loss: str) -> list[str]:
