@@ -293,3 +293,13 @@ def test_export_without_a_framework_is_a_usage_error():
     result = invoke("export", str(ROOT / "networks/simple.bp"))
     assert result.exit_code == 2
     assert "--torch" in result.stderr
+
+
+@needs_torch
+def test_a_long_sum_is_continued_on_lines_of_its_own(tmp_path, monkeypatch):
+    """Python's compiler stops at a sum of about 2,000 terms: a long one is written in parts."""
+    monkeypatch.setattr(torch_script, "TERMS_A_LINE", 1)
+    network = ROOT / "networks/layers.bp"
+    script = exported(network)
+    assert "    z1_1 = z1_1 + " in script
+    assert_agree(network, tmp_path, "--steps", "3")

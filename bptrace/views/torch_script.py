@@ -110,8 +110,8 @@ def torch_script(graph: Graph, export: Export, filename: str) -> str:
     samples = graph.samples
     batched = [leaf for leaf in graph.leaves if isinstance(leaf.value, tuple)]
     out = [_header(graph, export, filename)]
-    out += [_helper(fn, graph) for fn in calls if _helper(fn, graph)]
-    out.append("\n# params: float64 tensors whose gradients autograd computes\n")
+    out += ["\n" + _helper(fn, graph) for fn in calls if _helper(fn, graph)]
+    out.append("\n\n# params: float64 tensors whose gradients autograd computes\n")
     out += [
         f"{ids[leaf.name]} = param({leaf.value!r})\n"
         for leaf in graph.leaves
@@ -131,7 +131,7 @@ def torch_script(graph: Graph, export: Export, filename: str) -> str:
     doc = "each sample's loss" if batched else "the loss"
     out.append(f'\n\ndef forward({args}):\n    """Return {doc}, the nodes in source order."""\n')
     for node in nodes:
-        out.append(f"    {ids[node.name]} = {_expr(node.expr, ids)}  # {node.name}\n")
+        out += _assignments(ids[node.name], node.expr, ids, node.name)
     out.append(f"    return {ids[graph.loss]}\n")
     out.append(_params_dict(graph, ids))
     out.append(_optimizer(graph, export.lr))
@@ -147,10 +147,10 @@ def _header(graph: Graph, export: Export, filename: str) -> str:
     return f'''#!/usr/bin/env python3
 """{filename}, as a PyTorch script: the same network, trained as bptrace trains it.
 
-Written by `{export.command or "bptrace export --torch"}`. It runs {export.steps} step(s) \
-({", ".join(said)}) and prints, for each, a JSON line: the step, the loss and every param's
-gradient, as full-precision floats. It needs torch only. docs/torch.md says how it matches
-bptrace's conventions where PyTorch's own differ.
+Written by `{export.command or "bptrace export --torch"}`.
+It runs {export.steps} step(s) ({", ".join(said)}) and prints, for each, a JSON line: the
+step, the loss and every param's gradient, as full-precision floats. It needs torch only;
+docs/torch.md says how it matches bptrace's conventions where PyTorch's own differ.
 """
 
 import json
@@ -315,6 +315,31 @@ for k in range(1, {export.steps} + 1):
 # the precedence of each form: its text needs parentheses inside a form that binds tighter
 _ATOM, _POWER, _NEG, _TIMES, _PLUS = 5, 4, 3, 2, 1
 _BINARY = {"+": _PLUS, "-": _PLUS, "*": _TIMES, "/": _TIMES}
+
+
+# Terms of a sum written on one line at most: Python's compiler nests a long sum a level a term,
+# and stops at about 2,000 (a RecursionError). A longer sum is continued on the next lines.
+TERMS_A_LINE = 500
+
+
+def _assignments(target: str, e: Expr, ids: dict[str, str], name: str) -> list[str]:
+    """Return the lines computing `e` into `target`: a long sum in lines of TERMS_A_LINE terms,
+    added in the order written (((a + b) + c) + d as t = a + b + c, then t = t + d)."""
+    spine, whole = [], e
+    while isinstance(e, Binary) and e.op in "+-":
+        spine.append(e)
+        e = e.left
+    if len(spine) <= TERMS_A_LINE:
+        return [f"    {target} = {_expr(whole, ids)}  # {name}\n"]
+    lines = [f"    {target} = {_wrapped(e, ids, _PLUS)}\n"]
+    spine.reverse()
+    for at in range(0, len(spine), TERMS_A_LINE):
+        terms = "".join(
+            f" {b.op} {_wrapped(b.right, ids, _PLUS + 1)}" for b in spine[at : at + TERMS_A_LINE]
+        )
+        lines.append(f"    {target} = {target}{terms}\n")
+    lines[-1] = lines[-1][:-1] + f"  # {name}\n"
+    return lines
 
 
 def _expr(e: Expr, ids: dict[str, str]) -> str:
