@@ -939,8 +939,7 @@ def export(
     if not torch:
         raise typer.BadParameter("give the framework: --torch", param_hint="'--torch'")
     options.check_lr(lr)
-    command = " ".join(["bptrace export", *map(escaped, sys.argv[2:])])
-    how = ExportOptions(steps, lr, seed, data, batch_size, shuffle, command)
+    how = ExportOptions(steps, lr, seed, data, batch_size, shuffle)
     _guarded(file, write_export, how)
 
 

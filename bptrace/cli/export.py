@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import NamedTuple
 
+from bptrace.cli import files
 from bptrace.cli.commands import load_network
 from bptrace.cli.runs import batches
 
@@ -19,7 +21,6 @@ class ExportOptions(NamedTuple):
     data: Path | None = None
     batch_size: int | None = None
     shuffle: bool = False
-    command: str = ""  # the command line, written into the script
 
 
 def export(source: str, filename: str, how: ExportOptions) -> None:
@@ -30,6 +31,21 @@ def export(source: str, filename: str, how: ExportOptions) -> None:
     graph = load_network(source, filename, how.seed, how.data, how.shuffle)
     rows = batch_rows(graph.samples, batches(graph, how), how.steps)
     lr = float(graph.settings["lr"] if how.lr is None else how.lr)
-    script = torch_script(graph, Export(how.steps, lr, rows, how.command), filename)
+    script = torch_script(graph, Export(how.steps, lr, rows, _command(filename, how)), filename)
     sys.stdout.write(script)
     sys.stdout.flush()
+
+
+def _command(filename: str, how: ExportOptions) -> str:
+    """Return the command that writes the script again, its words quoted for a POSIX shell."""
+    words = ["bptrace", "export", filename, "--torch", "--steps", str(how.steps)]
+    given = {
+        "--lr": how.lr,
+        "--seed": how.seed,
+        "--data": how.data and files.shown(how.data),
+        "--batch-size": how.batch_size,
+    }
+    for option, value in given.items():
+        if value is not None:
+            words += [option, str(value)]
+    return shlex.join(words + ["--shuffle"] * how.shuffle)

@@ -9,6 +9,7 @@ the function with torch.where, whose gradient goes to the branch it picks: docs/
 
 from __future__ import annotations
 
+import json
 import keyword
 import unicodedata
 from dataclasses import dataclass
@@ -144,10 +145,11 @@ def _header(graph: Graph, export: Export, filename: str) -> str:
     said = [f"optimizer {settings['optimizer']}", f"lr {export.lr!r}"]
     if graph.samples is not None:
         said.append(f"reduction {settings['reduction']}")
+    filename, command = _in_docstring(filename), _in_docstring(export.command)
     return f'''#!/usr/bin/env python3
 """{filename}, as a PyTorch script: the same network, trained as bptrace trains it.
 
-Written by `{export.command or "bptrace export --torch"}`.
+Written by `{command or "bptrace export --torch"}`.
 It runs {export.steps} step(s) ({", ".join(said)}) and prints, for each, a JSON line: the
 step, the loss and every param's gradient, as full-precision floats. It needs torch only;
 docs/torch.md says how it matches bptrace's conventions where PyTorch's own differ.
@@ -168,6 +170,12 @@ def number(value):
     """Return data: a float64 tensor of one value, or of one value per sample."""
     return torch.tensor(value, dtype=torch.float64)
 '''
+
+
+def _in_docstring(text: str) -> str:
+    """Return `text` as a docstring may hold it: backslashes, quotes and control characters
+    escaped as JSON escapes them (a file name may hold \"\"\" or a line break)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
 def _helper(fn: str, graph: Graph) -> str:
@@ -307,7 +315,7 @@ for k in range(1, {export.steps} + 1):
     grads = {{
         name: p.grad.item() if p.grad is not None else 0.0 for name, p in PARAMS.items()
     }}
-    print(json.dumps({{"step": k, "loss": loss.item(), "grads": grads}}, ensure_ascii=False))
+    print(json.dumps({{"step": k, "loss": loss.item(), "grads": grads}}))
     optimizer.step()
 """
 
