@@ -901,7 +901,7 @@ def list_examples(
 @app.command(
     cls=options.Command,
     help="Write FILE as a standalone PyTorch script (--torch) that trains it as `run` does and "
-    "prints each step's loss and gradients as JSON lines (docs/torch.md).",
+    "prints each step's loss and gradients as JSON lines, to compare the two.",
 )
 def export(
     file: Annotated[
