@@ -303,3 +303,33 @@ def test_a_long_sum_is_continued_on_lines_of_its_own(tmp_path, monkeypatch):
     script = exported(network)
     assert "    z1_1 = z1_1 + " in script
     assert_agree(network, tmp_path, "--steps", "3")
+
+
+# By hand, at a = b = 1 and w = 0.5: m = max(a, b) = 1 and h = relu(2w − 1) = relu(0) = 0, so
+# L = m² + (h + w)² = 1.25; ∂L/∂m = 2m = 2 goes to a and b as `tie` says; ∂L/∂w = 2(h + w)·(C·2 + 1)
+# with C = relu′(0): 1 for C = 0 (torch.relu's own), 1.5 for C = 0.25, 3 for C = 1.
+BY_HAND = """
+param a = 1
+param b = 1
+param w = 0.5
+set tie = {tie}
+set relu_at_0 = {c}
+m = max(a, b)
+h = relu(2*w - 1)
+loss L = m^2 + (h + w)^2
+"""
+
+
+@needs_torch
+@pytest.mark.parametrize(
+    "tie, c, grads",
+    [
+        ("first", "0", {"a": 2.0, "b": 0.0, "w": 1.0}),
+        ("split", "0.25", {"a": 1.0, "b": 1.0, "w": 1.5}),
+        ("last", "1", {"a": 0.0, "b": 2.0, "w": 3.0}),
+    ],
+)
+def test_the_script_prints_the_gradients_worked_out_by_hand(tie, c, grads, tmp_path):
+    network, work = write(tmp_path, BY_HAND.format(tie=tie, c=c))
+    (line,) = ran(exported(network), work)
+    assert line == {"step": 1, "loss": 1.25, "grads": grads}
