@@ -264,6 +264,8 @@ COMMANDS = [
     ["nudge", "{net}", "w1"],
     ["nudge", "{net}", "b2", "--by", "1e-3", "--step", "2"],
     ["present", "{net}", "-o", "{dir}/p.html", "--steps", "2", "--data", "{dir}/d.csv"],
+    ["export", "{net}", "--torch", "--steps", "2"],
+    ["export", "{net}", "--torch", "--data", "{dir}/d.csv", "--batch-size", "2", "--shuffle"],
 ]
 
 
@@ -328,6 +330,7 @@ LAYER_COMMANDS = [
     ["graph", "{net}", "--format", "mermaid"],
     ["nudge", "{net}", "W1[2,1]"],
     ["present", "{net}", "-o", "{dir}/p.html"],
+    ["export", "{net}", "--torch"],
 ]
 
 

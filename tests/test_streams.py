@@ -85,6 +85,7 @@ COMMANDS = {
     "explain --latex": ["explain", SIMPLE, "--latex"],
     "graph --format dot": ["graph", SIMPLE, "--format", "dot"],
     "schema": ["schema"],
+    "export --torch": ["export", SIMPLE, "--torch"],
     "--version": ["--version"],
     "--help": ["run", "--help"],
 }

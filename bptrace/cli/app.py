@@ -898,6 +898,51 @@ def list_examples(
         process.stderr().print(f"bptrace: wrote {escaped(files.shown(path))}", markup=False)
 
 
+@app.command(
+    cls=options.Command,
+    help="Write FILE as a standalone PyTorch script (--torch) that trains it as `run` does and "
+    "prints each step's loss and gradients as JSON lines, to compare the two.",
+)
+def export(
+    file: Annotated[
+        Path, typer.Argument(help="The .bp network.", show_default=False, metavar="FILE")
+    ],
+    torch: Annotated[bool, typer.Option("--torch", help="Write a PyTorch script.")] = False,
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", "-n", metavar="N", callback=options.at_least(1), help="Steps to train."
+        ),
+    ] = 1,
+    lr: Lr = None,
+    seed: RunSeed = None,
+    data: Data = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            "-b",
+            metavar="B",
+            callback=lambda v: v if v is None else options.at_least(1)(v),
+            help="With samples: each step trains on the next B of them, as `run --batch-size`.",
+            show_default="the file's `set batch`, or all samples",
+        ),
+    ] = None,
+    shuffle: Annotated[
+        bool, typer.Option("--shuffle", help="Shuffle the mini-batches, as `run --shuffle`.")
+    ] = False,
+) -> None:
+    """Write FILE as a script of another framework."""
+    from bptrace.cli.export import ExportOptions
+    from bptrace.cli.export import export as write_export
+
+    if not torch:
+        raise typer.BadParameter("give the framework: --torch", param_hint="'--torch'")
+    options.check_lr(lr)
+    how = ExportOptions(steps, lr, seed, data, batch_size, shuffle)
+    _guarded(file, write_export, how)
+
+
 @app.command(cls=options.Command)
 def schema() -> None:
     """Print the JSON Schema of the records `bptrace run --json` writes."""

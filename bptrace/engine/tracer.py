@@ -366,6 +366,17 @@ def _picks(samples: int | None, batches: Batches | None) -> Iterator[np.ndarray]
     return indices()
 
 
+def batch_rows(
+    samples: int | None, batches: Batches | None, steps: int
+) -> tuple[tuple[int, ...], ...] | None:
+    """Return the samples (numbered from 0) each of the first `steps` steps trains on (None: all
+    of them at every step), as `trace` picks them."""
+    picks = _picks(samples, batches)
+    if picks is None:
+        return None
+    return tuple(tuple(int(i) for i in next(picks)) for _ in range(steps))
+
+
 def batch(graph: Graph, per_sample, size: int | None = None):
     """Return the batch's value of per-sample numbers: their mean, or their sum (`reduction`).
 
