@@ -9,8 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from bptrace import __version__
-from bptrace.cli import builtin, commands, differ, files, options, process, runs
-from bptrace.cli import mistakes as mistaken  # `mistakes` is the command below
+from bptrace.cli import builtin, commands, files, options, process, runs
 from bptrace.cli.options import (
     AllChanged,
     AllRows,
@@ -680,6 +679,8 @@ def compare(
 ) -> None:
     """Compare FILE's trace under two conventions."""
     options.check_lr(lr)
+    from bptrace.cli import differ  # not loaded by every other command's start-up
+
     how = differ.CompareOptions(
         tuple(vs), steps, lr, precision, seed, ascii_math, data, all_rows, json
     )
@@ -715,6 +716,8 @@ def mistakes(
 ) -> None:
     """Show where each common mistake departs from the right trace."""
     options.check_lr(lr)
+    from bptrace.cli import mistakes as mistaken  # `mistakes` is this command
+
     how = mistaken.MistakesOptions(
         steps, lr, precision, seed, ascii_math, data, show, all_rows, json
     )

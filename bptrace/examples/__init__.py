@@ -7,8 +7,6 @@ these, and so may the Python API.
 
 from __future__ import annotations
 
-from importlib.resources import files
-
 # The order `bptrace examples` lists them in: the lecture's order, simplest first.
 NAMES = (
     "simple",
@@ -32,6 +30,10 @@ def text(name: str) -> str:
 
 def raw(filename: str) -> bytes:
     """Return the bytes of a file shipped here: an example's .bp or the CSV it trains on."""
+    # importlib.resources costs a run's start-up about 8 ms: only a bare name that is no file
+    # reads an example
+    from importlib.resources import files
+
     return files(__name__).joinpath(filename).read_bytes()
 
 
