@@ -614,3 +614,9 @@ def test_the_lecture_docs_show_a_class_graded_for_real(tmp_path, monkeypatch):
     env = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
     out = CliRunner(env=env).invoke(app, command.split()[1:], prog_name="bptrace").stdout
     assert sample.rstrip() == out.rstrip()
+
+
+def test_a_worksheet_named_twice_is_graded_once(tmp_path):
+    sheet, key = made(tmp_path)
+    got = grades(sheet, sheet, "--key", key)
+    assert len(got["worksheets"]) == 1 and got["summary"]["worksheets"] == 1

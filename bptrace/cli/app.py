@@ -471,7 +471,8 @@ def grade(
         raise options.UsageError("missing the key: give --key KEY or --network FILE (or both)")
     if not (options.finite(rtol) and 0 <= rtol < 1):
         raise typer.BadParameter("must be a number from 0 to less than 1", param_hint="'--rtol'")
-    how = grading.GradeOptions(tuple(worksheets), key, network, rtol, json_out)
+    # a worksheet named twice is graded once: the class summary counts students
+    how = grading.GradeOptions(tuple(dict.fromkeys(worksheets)), key, network, rtol, json_out)
     try:
         with options.exit_on_failed_writes(), process.Interrupts():
             code = grading.grade(how, _report)
