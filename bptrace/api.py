@@ -127,7 +127,7 @@ class Network:
         normal(…) afresh; `max_paths` caps the paths each chain lists. A run whose numbers stop
         being finite raises NumericFault, its `trace` the steps before.
         """
-        from bptrace.engine.tracer import Step, trace
+        from bptrace.engine.tracer import Step, batches_of, trace
         from bptrace.views import jsonl
 
         _at_least_1(steps=steps, max_paths=max_paths)
@@ -136,7 +136,7 @@ class Network:
             graph = self._graph if seed is None else self._built(seed)
             if data is not None:
                 graph = _with_data(graph, data)
-            picked = _batches(graph, seed)
+            picked = batches_of(graph, seed=seed)
             rate = graph.settings["lr"] if lr is None else lr
             shape = jsonl.layout(graph, max_paths)
             begin = jsonl.begin(graph, self.name, steps, rate, max_paths, shape, picked)
@@ -394,13 +394,3 @@ def _with_data(graph, data: str | os.PathLike[str] | Mapping[str, Sequence[float
     with open(data, encoding="utf-8-sig", newline="") as stream:
         text = stream.read()
     return with_data(graph, read_csv(text, _shown(data), wanted), _shown(data))
-
-
-def _batches(graph, seed: int | None):
-    """Return the mini-batches the file's `set batch` asks for, or None (as `bptrace run`)."""
-    from bptrace.engine.tracer import Batches
-
-    size = int(graph.settings["batch"])
-    if graph.samples is None or not size or size >= graph.samples:
-        return None
-    return Batches(size, False, seed if seed is not None else int(graph.settings["seed"]))

@@ -167,12 +167,9 @@ def _about(error: BptraceError, given) -> bool:
 
 def records(graph, steps: int, lr: float | None, mistake=None):
     """Return the trace of `graph` over `steps`, in mini-batches where the file sets them."""
-    from bptrace.engine.tracer import Batches, trace
+    from bptrace.engine.tracer import batches_of, trace
 
-    size = int(graph.settings["batch"])
-    batches = None
-    if graph.samples is not None and 0 < size < graph.samples:
-        batches = Batches(size, False, int(graph.settings["seed"]))
+    batches = batches_of(graph)
     if mistake is None:
         return trace(graph, steps, lr, batches=batches)
     return trace(graph, steps, lr, batches=batches, mistake=mistake)

@@ -88,7 +88,7 @@ def batches(graph, how: RunOptions, warn: bool = True):
 
     A batch as large as the samples, or larger, is all of them (said on stderr, with `warn`).
     """
-    from bptrace.engine.tracer import Batches
+    from bptrace.engine.tracer import batches_of
 
     size = how.batch_size or int(graph.settings["batch"])
     if graph.samples is None:
@@ -117,8 +117,7 @@ def batches(graph, how: RunOptions, warn: bool = True):
                 markup=False,
             )
         return None
-    seed = how.seed if how.seed is not None else int(graph.settings["seed"])
-    return Batches(size, how.shuffle, seed)
+    return batches_of(graph, size, how.shuffle, how.seed)
 
 
 def run_tables(source: str, filename: str, how: RunOptions) -> None:

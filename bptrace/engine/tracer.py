@@ -234,6 +234,18 @@ class Batches:
     seed: int = 0
 
 
+def batches_of(
+    graph: Graph, size: int | None = None, shuffle: bool = False, seed: int | None = None
+) -> Batches | None:
+    """Return the mini-batches a run of `graph` trains on: of `size` (else the file's `set batch`),
+    shuffled with `seed` (else the file's `set seed`); None for all the samples at every step (no
+    samples, no size, or a size not smaller than the samples)."""
+    size = size or int(graph.settings["batch"])
+    if graph.samples is None or not size or size >= graph.samples:
+        return None
+    return Batches(size, shuffle, seed if seed is not None else int(graph.settings["seed"]))
+
+
 def trace(
     graph: Graph,
     steps: int,
