@@ -59,8 +59,9 @@ class NetworkWarning:
     hint: str | None = None
 
 
-class BadArgument(BptraceError):
-    """A command-line argument that does not fit the network's values, once they are known."""
+class BadArgument(BptraceError, ValueError):
+    """An argument that does not fit the network (a command-line option, or an API call's), once
+    the network is known."""
 
     exit_code = EXIT_USAGE
 

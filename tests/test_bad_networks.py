@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bptrace.cli import files
+from bptrace.api import reading
 from bptrace.cli.app import app
 
 BAD = Path(__file__).parent / "bad"
@@ -195,7 +195,7 @@ def test_an_endless_stream_is_read_up_to_the_limit_not_whole(
 ) -> None:
     """A pipe of comment lines that never ends (as /dev/zero never does): refused at MAX_BYTES, 1 MB
     here."""
-    monkeypatch.setattr(files, "MAX_BYTES", 1 << 20)
+    monkeypatch.setattr(reading, "MAX_BYTES", 1 << 20)
     fifo = tmp_path / "endless"
     os.mkfifo(fifo)
     thread, written = _feed(fifo, b"# " + b"a" * 65_532 + b"\n", 64 << 20)

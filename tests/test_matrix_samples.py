@@ -42,7 +42,7 @@ def csv_of_samples(tmp_path):
 
 def network(tmp_path, extra: str = ""):
     text = LAYERS.read_text("utf-8") + extra
-    return load_network(text, "layers.bp", None, csv_of_samples(tmp_path), False)
+    return load_network(text, "layers.bp", None, csv_of_samples(tmp_path), False)._graph
 
 
 def first_step(graph, batches=None) -> Step:
@@ -137,7 +137,7 @@ def test_view_matrix_with_samples_says_where_one_over_m_enters(tmp_path):
 
 
 def mnist_step():
-    graph = load_network(MNIST.read_text("utf-8"), "mnist_like.bp", None, DIGITS, False)
+    graph = load_network(MNIST.read_text("utf-8"), "mnist_like.bp", None, DIGITS, False)._graph
     return graph, first_step(graph, Batches(32))
 
 

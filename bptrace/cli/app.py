@@ -405,7 +405,7 @@ def _report(error: BptraceError | RecursionError, filename: str, source: str) ->
             f"{escaped(filename)}: error: the network is nested too deeply to process", markup=False
         )
         return EXIT_NETWORK
-    if isinstance(error, files.FileProblem) and error.span is not None:
+    if isinstance(error, files.FileError) and error.span is not None:
         # in a file of its own: the network's, or --data's
         process.diagnose(err, error.file, error.text, error)
     elif isinstance(error, NetworkError) or getattr(error, "span", None) is not None:

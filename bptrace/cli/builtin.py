@@ -23,19 +23,19 @@ def network(file: Path) -> tuple[str, str]:
     """Return the text of the network FILE and the name bptrace calls it by.
 
     When no file has that name and it is a bare example's name ('simple' or 'simple.bp'), return
-    the built-in example's, named as its file is, and say so on stderr. Otherwise raise FileProblem
+    the built-in example's, named as its file is, and say so on stderr. Otherwise raise FileError
     as files.read does; a missing file's names the example it comes close to.
     """
     try:
         return files.read(file), files.shown(file)
-    except files.FileProblem as problem:
+    except files.FileError as problem:
         if os.path.lexists(file):
             raise
         given = str(file)
         name = examples.named(given) if os.sep not in given and "/" not in given else None
         if name is None:
             hint = _hint(file)
-            raise problem if hint is None else files.FileProblem(f"{problem}; {hint}") from None
+            raise problem if hint is None else files.FileError(f"{problem}; {hint}") from None
     process.stderr().print(
         f"bptrace: no file '{escaped(files.shown(file))}'; using the built-in example {name}.bp "
         f"(bptrace examples --copy {name} to edit it)",
@@ -49,7 +49,7 @@ def samples(data: Path) -> str:
     the samples an example trains on (digits.csv), theirs, said on stderr."""
     try:
         return files.read(data, "CSV file")
-    except files.FileProblem:
+    except files.FileError:
         given = str(data)
         owner = [name for name, shipped in examples.DATA.items() if given in shipped]
         if os.path.lexists(data) or not owner:
@@ -100,14 +100,14 @@ def _trains_on(name: str) -> str:
 
 def copy(name: str, folder: Path, force: bool = False) -> list[Path]:
     """Write the example NAME (and the samples it trains on) into `folder` and return the paths
-    written; raise FileProblem, before writing any, if one exists and `force` is not given."""
+    written; raise FileError, before writing any, if one exists and `force` is not given."""
     if name not in examples.NAMES:
         raise ValueError(name)  # the CLI checks the name first
     names = (f"{name}.bp", *examples.DATA.get(name, ()))
     paths = [folder / n for n in names]
     there = [p for p in paths if os.path.lexists(p)]
     if there and not force:
-        raise files.FileProblem(
+        raise files.FileError(
             f"{files.shown(there[0])} exists already; bptrace leaves it as it is "
             "(--force replaces it)"
         )

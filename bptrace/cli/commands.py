@@ -7,11 +7,14 @@ the outside world; these functions tie the pure core to the views. No typer here
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from bptrace.cli import builtin, files, process
 from bptrace.errors import EXIT_USAGE, BptraceError
 from bptrace.language.diagnostics import escaped
+
+if TYPE_CHECKING:
+    from bptrace.api import Network
 
 
 class UsageProblem(BptraceError):
@@ -29,29 +32,20 @@ def load_network(
     seed: int | None = None,
     data: Path | None = None,
     shuffles: bool = False,
-):
-    """Return the graph of `source`, its warnings printed to stderr.
+) -> Network:
+    """Return the network of `source` (bptrace.api's), its warnings printed to stderr.
 
     Params written uniform(…) or normal(…) are drawn with `seed`; with `data`, the inputs and
     targets are that CSV file's samples. A `seed` that changes nothing is warned of.
     """
-    import gc
+    from bptrace.api import parse
 
-    from bptrace.engine.graph import build_graph
-    from bptrace.language.parser import parse_layered
-
-    # Parsing allocates millions of small acyclic objects that all survive; the cycle collector
-    # would walk them again and again.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        statements, layers = parse_layered(source)
-        graph = build_graph(statements, seed, layers)
-    finally:
-        if collecting:
-            gc.enable()
-    if data is not None:
-        graph = _with_data(graph, data)
+    net = parse(source, filename)
+    if seed is not None:
+        net = net.with_seed(seed)
+    if data is not None:  # a bare name may be an example's samples (builtin.samples)
+        net = net._with_csv(builtin.samples(data), files.shown(data))
+    graph = net._graph
     process.settled(graph)
     err = process.stderr()
     for w in graph.warnings[:MAX_WARNINGS]:
@@ -64,16 +58,7 @@ def load_network(
             markup=False,
         )
     _unused_seed(graph, seed, filename, shuffles)
-    return graph
-
-
-def _with_data(graph, data: Path):
-    """Return `graph` with its inputs and targets replaced by the samples of the CSV file `data`."""
-    from bptrace.engine.data import read_csv, with_data
-
-    wanted = tuple(leaf.name for leaf in graph.leaves if leaf.kind in ("input", "target"))
-    name = files.shown(data)
-    return with_data(graph, read_csv(builtin.samples(data), name, wanted), name)
+    return net
 
 
 def _unused_seed(graph, seed: int | None, filename: str, shuffles: bool) -> None:
@@ -133,7 +118,7 @@ def check(source: str, filename: str, how: CheckOptions) -> int:
     from bptrace.engine.check import check as check_steps
     from bptrace.views.terminal.steps import View, output, render_check
 
-    graph = load_network(source, filename, how.seed, how.data)
+    graph = load_network(source, filename, how.seed, how.data)._graph
     out = output(how.ascii_math)
     notation = process.notation(out, how.ascii_math, graph)
     view = View(precision=how.precision, notation=notation)
@@ -231,7 +216,7 @@ def explain(source: str, filename: str, how: ExplainOptions) -> None:
     """Answer the handout's questions about each param's gradient, as tables or as LaTeX."""
     from bptrace.engine.explain import explain as answer
 
-    graph = load_network(source, filename)
+    graph = load_network(source, filename)._graph
     check_params(graph, how.params, filename)
     answers = answer(graph, how.params, how.max_paths)
     title = f"bptrace explain {escaped(filename)}"
@@ -276,7 +261,7 @@ def draw(source: str, filename: str, how: DrawOptions) -> None:
     from bptrace.views.drawing import Labels, dot, mermaid
     from bptrace.views.terminal.steps import MAX_ROWS, View, output
 
-    graph = load_network(source, filename, how.seed)
+    graph = load_network(source, filename, how.seed)._graph
     out = output(how.ascii_math)
     notation = process.notation(out, how.ascii_math, graph)
     record = None
@@ -318,7 +303,7 @@ def nudge(source: str, filename: str, how: NudgeOptions) -> None:
     from bptrace.views.terminal.nudge import render_nudge
     from bptrace.views.terminal.steps import View, output
 
-    graph = load_network(source, filename, how.seed)
+    graph = load_network(source, filename, how.seed)._graph
     check_params(graph, (how.param,), filename)
     report = nudged(graph, how.param, how.by, how.step, how.lr)
     out = output(how.ascii_math)

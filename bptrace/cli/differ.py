@@ -91,18 +91,13 @@ def _conflicts(given, how: CompareOptions) -> None:
             )
 
 
-def _other(source: str, given, how: CompareOptions, option: str = "--vs"):
-    """Return the network of `source` built again with the --vs settings in place of its own, and
+def _other(net, given, option: str = "--vs"):
+    """Return the network `net` (bptrace.api's) with the --vs settings in place of its own, and
     the names of the settings the file writes (`option` names the settings in a message)."""
-    from bptrace.engine.graph import build_graph
-    from bptrace.language.parser import parse_layered
     from bptrace.language.syntax import Setting
 
-    names = {s.name for s in given}
-    statements, layers = parse_layered(source)
-    kept = tuple(s for s in statements if not (isinstance(s, Setting) and s.name in names))
     try:
-        other = build_graph((*kept, *given), how.seed, layers)
+        other = net._with_settings(given)._graph
     except BptraceError as error:
         hint = getattr(error, "hint", None)
         if hint is not None and _about(error, given):  # a --vs is no line of the file
@@ -111,11 +106,7 @@ def _other(source: str, given, how: CompareOptions, option: str = "--vs"):
         shown = " ".join(flag(s, option) for s in given)
         said_all = f"{shown}: {error.message}" + (f" ({hint})" if hint else "")
         raise UsageProblem(said_all) from None
-    if how.data is not None:
-        from bptrace.cli.commands import _with_data
-
-        other = _with_data(other, how.data)
-    return other, frozenset(s.name for s in statements if isinstance(s, Setting))
+    return other, frozenset(s.name for s in net._statements if isinstance(s, Setting))
 
 
 def _warnings(graph, other, given, written: frozenset[str], filename: str) -> list[str]:
@@ -203,8 +194,9 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
 
     settings = settings_given(how.vs)
     _conflicts(settings, how)
-    graph = load_network(source, filename, how.seed, how.data)
-    other, written = _other(source, settings, how)
+    net = load_network(source, filename, how.seed, how.data)
+    graph = net._graph
+    other, written = _other(net, settings)
     warned = _warnings(graph, other, settings, written, filename)
     for said_ in warned:
         process.stderr().print(f"bptrace: warning: {escaped(said_)}", markup=False)

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from bptrace.cli import files
 from bptrace.cli.commands import load_network
-from bptrace.cli.runs import batches
+from bptrace.cli.runs import RunOptions, training
 
 
 class ExportOptions(NamedTuple):
@@ -28,8 +28,10 @@ def export(source: str, filename: str, how: ExportOptions) -> None:
     from bptrace.engine.tracer import batch_rows
     from bptrace.views.torch_script import Export, torch_script
 
-    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
-    rows = batch_rows(graph.samples, batches(graph, how), how.steps)
+    net = load_network(source, filename, how.seed, how.data, how.shuffle)
+    graph = net._graph
+    asked = RunOptions(how.steps, how.lr, 4, (), 1, batch_size=how.batch_size, shuffle=how.shuffle)
+    rows = batch_rows(graph.samples, training(net, asked).batches, how.steps)
     lr = float(graph.settings["lr"] if how.lr is None else how.lr)
     script = torch_script(graph, Export(how.steps, lr, rows, _command(filename, how)), filename)
     sys.stdout.write(script)

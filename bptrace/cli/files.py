@@ -1,4 +1,5 @@
-"""Files: the network and --data read (with their size and NUL limits), and what a run writes.
+"""Files: the network and --data read (by bptrace.api's reader, with its size and NUL limits), and
+what a run writes.
 
 A regular file written (--key, --export) is replaced whole; a FIFO, pipe or terminal is written in
 place, and no file the run reads or standard output's is ever replaced. No typer here.
@@ -9,102 +10,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bptrace.api.reading import FileError, read, shown
 from bptrace.cli.process import signals_held
-from bptrace.errors import EXIT_FILE, BptraceError, Span
 
-
-class FileProblem(BptraceError):
-    """A file that cannot be read or written; for one that is not UTF-8, where in it (a diagnostic
-    quotes it)."""
-
-    exit_code = EXIT_FILE
-
-    def __init__(
-        self,
-        message: str,
-        file: str | None = None,
-        span: Span | None = None,
-        text: str = "",
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message, self.file, self.span, self.text, self.hint = message, file, span, text, hint
-
-
-MAX_BYTES = 256 << 20  # the most read of a file: far more than any network or samples need
-_CHUNK = 1 << 20
-
-
-def read(file: Path, kind: str = ".bp file") -> str:
-    """Return the text of a UTF-8 file (a byte order mark left out), or raise FileProblem saying why
-    it cannot be read.
-
-    Read a chunk at a time, and never past MAX_BYTES or past a NUL byte: /dev/zero or an endless
-    pipe is refused, not read whole.
-    """
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        with open(file, "rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                start = b"".join(chunks) + chunk if size < 2 else b""
-                if start.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte order mark
-                    raise FileProblem(
-                        f"{shown(file)}: not UTF-8 text: it is UTF-16; save it as UTF-8 "
-                        "(in most editors: Save As, then the encoding UTF-8)"
-                    )
-                if b"\x00" in chunk:
-                    raise FileProblem(
-                        f"{shown(file)}: a binary file, not a {kind} (it contains NUL bytes)"
-                    )
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise FileProblem(
-                        f"{shown(file)}: more than {MAX_BYTES >> 20} MB: too large for a {kind} "
-                        f"(bptrace reads at most {MAX_BYTES >> 20} MB)"
-                    )
-                chunks.append(chunk)
-    except IsADirectoryError:
-        raise FileProblem(f"{shown(file)}: is a directory, not a {kind}") from None
-    except FileNotFoundError:
-        raise FileProblem(f"{shown(file)}: no such file") from None
-    except OSError as e:
-        raise FileProblem(f"{shown(file)}: cannot read: {e.strerror or e}") from None
-    data = b"".join(chunks)
-    del chunks
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise _not_utf8(file, data, e.start) from None
-    if "\r" in text:  # a lone CR ends a line, as in old Mac files, as \n and \r\n do
-        import re
-
-        text = re.sub(r"\r(?!\n)", "\n", text)
-    return text.removeprefix("\ufeff")
-
-
-def _not_utf8(file: Path, data: bytes, at: int) -> FileProblem:
-    """Return the problem of a byte that is not UTF-8, pointing at it in the text (the rest decoded
-    as it can be)."""
-    line = data.count(b"\n", 0, at) + 1
-    col = len(data[data.rfind(b"\n", 0, at) + 1 : at].decode("utf-8", "replace")) + 1
-    return FileProblem(
-        f"not UTF-8 text: byte 0x{data[at]:02x} is not a character in UTF-8",
-        shown(file),
-        Span(line, col, line, col + 1),
-        data.decode("utf-8", "replace"),  # what the diagnostic quotes: the byte shows as �
-        "save the file as UTF-8 (in most editors: Save As, then the encoding UTF-8)",
-    )
-
-
-def shown(path: Path | str) -> str:
-    """Return a file name as bptrace writes it anywhere: bytes that are not UTF-8 escaped (\\xff),
-    so every output, JSON included, stays UTF-8."""
-    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+__all__ = ["FileError", "overwritten", "read", "save", "shown", "writable"]
 
 
 def save(path: Path, text: str | bytes, wait: bool = True) -> None:
-    """Write `text` (as UTF-8; bytes as they are) to `path`, or raise FileProblem: a regular file
+    """Write `text` (as UTF-8; bytes as they are) to `path`, or raise FileError: a regular file
     at once (a temporary file renamed over it, its mode kept), a symlink's file in its place, and a
     FIFO, terminal or other device in place (opened, not replaced).
 
@@ -126,13 +39,11 @@ def save(path: Path, text: str | bytes, wait: bool = True) -> None:
                 finally:
                     os.close(out)
             except OSError as error:
-                raise FileProblem(
-                    f"cannot write {shown(path)}: {error.strerror or error}"
-                ) from None
+                raise FileError(f"cannot write {shown(path)}: {error.strerror or error}") from None
             return
         target, status = _target(path)  # a regular file (or none) now: replaced as any other
         if status is not None and not stat.S_ISREG(status.st_mode):
-            raise FileProblem(f"cannot write {shown(path)}: it changed while bptrace opened it")
+            raise FileError(f"cannot write {shown(path)}: it changed while bptrace opened it")
     # Ctrl-C and SIGTERM wait for the rename: the file is whole or as it was, and no temporary is
     # left behind.
     with signals_held():
@@ -156,9 +67,7 @@ def save(path: Path, text: str | bytes, wait: bool = True) -> None:
             except OSError:
                 pass
             if isinstance(error, OSError):
-                raise FileProblem(
-                    f"cannot write {shown(path)}: {error.strerror or error}"
-                ) from None
+                raise FileError(f"cannot write {shown(path)}: {error.strerror or error}") from None
             raise
 
 
@@ -184,8 +93,8 @@ def _opened_in_place(target: Path, path: Path, wait: bool) -> int | None:
         return None
     except OSError as error:
         if error.errno == errno.ENXIO and _is_fifo(target):
-            raise FileProblem(f"cannot write {shown(path)}: no one is reading it") from None
-        raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
+            raise FileError(f"cannot write {shown(path)}: no one is reading it") from None
+        raise FileError(f"cannot write {shown(path)}: {error.strerror or error}") from None
     if stat.S_ISREG(os.fstat(out).st_mode):
         os.close(out)
         return None
@@ -239,12 +148,12 @@ def _temporary(folder: Path, path: Path) -> tuple[int, Path]:
         except FileExistsError:
             continue
         except OSError as error:
-            raise FileProblem(f"cannot write {shown(path)}: {error.strerror or error}") from None
+            raise FileError(f"cannot write {shown(path)}: {error.strerror or error}") from None
 
 
 def _target(path: Path):
     """Return the name writing `path` writes through, and its file's stat (None if there is none
-    yet); raise FileProblem if it is nothing bptrace may write: a directory, a read-only file, a
+    yet); raise FileError if it is nothing bptrace may write: a directory, a read-only file, a
     name too long.
 
     The name is `path` itself for a FIFO or a device, and the file a symlink leads to for a regular
@@ -255,8 +164,8 @@ def _target(path: Path):
     import os
     import stat
 
-    def refuse(reason: str) -> FileProblem:
-        return FileProblem(f"cannot write {shown(path)}: {reason}")
+    def refuse(reason: str) -> FileError:
+        return FileError(f"cannot write {shown(path)}: {reason}")
 
     target = Path(os.path.realpath(path))
     folder = target.parent
@@ -311,5 +220,5 @@ def overwritten(path: Path, inputs: dict[str, Path | None]) -> str | None:
 
 
 def writable(path: Path) -> None:
-    """Raise FileProblem now if `path` cannot be written later (save): before the run, not after."""
+    """Raise FileError now if `path` cannot be written later (save): before the run, not after."""
     _target(path)

@@ -41,19 +41,17 @@ class _Network:
 
     def __init__(self, source: str, name: str) -> None:
         self.source, self.name = source, name
-        self.graphs: dict = {None: None}
+        self.graphs: dict = {}
         self.keys: dict[str, tuple] = {}
         self.graphs[None] = load_network(self.source, self.name)  # its errors said once, first
 
     def graph(self, meta: dict):
         """Return the network with the seed and variant a worksheet was made with."""
-        from bptrace.engine.variants import variant
-
         seed = meta.get("seed")
         if seed not in self.graphs:
             self.graphs[seed] = load_network(self.source, self.name, seed)
-        graph = self.graphs[seed]
-        return variant(graph, meta["variant"]) if meta.get("variant") else graph
+        net = self.graphs[seed]
+        return (net.variant(meta["variant"]) if meta.get("variant") else net)._graph
 
     def key(self, meta: dict, blank: frozenset[str]) -> tuple:
         """Return the key of a worksheet made with `meta`, the known mistakes' answers, and how
@@ -147,7 +145,7 @@ def grade(how: GradeOptions, report: Callable[[BptraceError, str, str], int]) ->
         try:
             text = files.read(path, "worksheet")
             graded = _graded(worksheet.read(text), key, network, how.rtol)
-        except (WorksheetError, files.FileProblem, UsageProblem) as problem:
+        except (WorksheetError, files.FileError, UsageProblem) as problem:
             code = code or report(problem, name, text)
             failed.append((name, str(problem)))
             continue

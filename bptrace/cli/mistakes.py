@@ -44,7 +44,7 @@ def mistakes(source: str, filename: str, how: MistakesOptions) -> None:
     from bptrace.engine.mistakes import MISTAKES, not_applicable
     from bptrace.language.diagnostics import did_you_mean
 
-    graph = load_network(source, filename, how.seed, how.data)
+    graph = load_network(source, filename, how.seed, how.data)._graph
     if how.show is not None and how.show not in MISTAKES:
         hint = did_you_mean(how.show, list(MISTAKES)) or f"the mistakes are {', '.join(MISTAKES)}"
         raise UsageProblem(f"--show: no mistake '{short(how.show)}'; {hint}")

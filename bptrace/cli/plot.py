@@ -61,7 +61,7 @@ def compared(given: str) -> tuple[str, tuple[str, ...]]:
 
 def plot(source: str, filename: str, how: PlotOptions) -> None:
     """Train each run, then write its loss curve (and params) to `how.out` in one piece."""
-    from bptrace.cli.differ import CompareOptions, _other, records, settings_given
+    from bptrace.cli.differ import _other, records, settings_given
     from bptrace.views import plot as drawing
     from bptrace.views.series import collect
 
@@ -72,7 +72,8 @@ def plot(source: str, filename: str, how: PlotOptions) -> None:
             f"bptrace plot draws with matplotlib, which is not installed; install it with {INSTALL}"
         ) from None
     files.writable(how.out)
-    graph = load_network(source, filename, how.seed, how.data)
+    net = load_network(source, filename, how.seed, how.data)
+    graph = net._graph
     check_params(graph, how.params, filename)
     runs = [("", graph)]
     if how.compare is not None:
@@ -85,9 +86,8 @@ def plot(source: str, filename: str, how: PlotOptions) -> None:
                 )
         runs = []
         for value in values:
-            given = CompareOptions((f"{name}={value}",), seed=how.seed, data=how.data)
-            settings = settings_given(given.vs, "--compare")
-            runs.append((f"{name} = {value}", _other(source, settings, given, "--compare")[0]))
+            settings = settings_given((f"{name}={value}",), "--compare")
+            runs.append((f"{name} = {value}", _other(net, settings, "--compare")[0]))
     series = [collect(records(g, how.steps, how.lr), label, how.params) for label, g in runs]
     stopped = [s for s in series if s.stopped is not None]
     if how.compare is not None:  # a run of several that stops is part of the picture

@@ -38,7 +38,6 @@ def default_output(file: Path) -> Path:
 
 def present(source: str, filename: str, how: PresentOptions) -> None:
     """Trace the network and save the page; say on stderr where it went."""
-    from bptrace.engine.tracer import trace
     from bptrace.views.page import page
     from bptrace.views.stepthrough import Look, page_data
 
@@ -48,18 +47,19 @@ def present(source: str, filename: str, how: PresentOptions) -> None:
             "use bptrace run --every K for a long run"
         )
     files.writable(how.output)  # before the run: an unwritable path is said at once
-    graph = load_network(source, filename, how.seed, how.data)
+    net = load_network(source, filename, how.seed, how.data)
+    graph = net._graph
     drawn = len(graph.leaves) + len(graph.nodes)
     if drawn > MAX_NAMES:
         raise UsageProblem(
             f"{filename} has {drawn:,} inputs, params and nodes; a page draws at most "
             f"{MAX_NAMES} legibly: use bptrace run (with --view matrix for layers)"
         )
-    from bptrace.cli.runs import RunOptions, batches
+    from bptrace.cli.runs import RunOptions, training
 
-    picked = batches(graph, RunOptions(how.steps, how.lr, how.precision, (), how.max_paths))
+    run = training(net, RunOptions(how.steps, how.lr, how.precision, (), how.max_paths))
     look = Look(precision=how.precision)
-    records = trace(graph, how.steps, how.lr, how.max_paths, picked)
+    records = run._engine
     data = page_data(graph, records, f"bptrace present {filename}", look)
     files.save(how.output, page(graph, data, look))
     process.stderr().print(f"bptrace: wrote {escaped(files.shown(how.output))}", markup=False)

@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from bptrace.cli import files, process
 from bptrace.cli.commands import UsageProblem, check_params, load_network
 from bptrace.language.diagnostics import escaped
+
+if TYPE_CHECKING:
+    from bptrace.api import Network, Run
 
 
 class RunOptions(NamedTuple):
@@ -48,14 +51,32 @@ class RunOptions(NamedTuple):
     compact: bool = False  # --pause: each table a screen of its own, for a projector
 
 
-def _loaded(source: str, filename: str, how: RunOptions):
+def _loaded(source: str, filename: str, how: RunOptions) -> Network:
     """Return the network to run: its params drawn for the variant, with one."""
-    graph = load_network(source, filename, how.seed, how.data, how.shuffle)
-    if how.variant is None:
-        return graph
-    from bptrace.engine.variants import variant
+    net = load_network(source, filename, how.seed, how.data, how.shuffle)
+    return net if how.variant is None else net.variant(how.variant)
 
-    return variant(graph, how.variant)
+
+def training(net: Network, how: RunOptions) -> Run:
+    """Return the run `how` asks of `net`, computed a step at a time as it is iterated.
+
+    A batch as large as the samples, or larger, is all of them: said on stderr.
+    """
+    run = net.steps(how.steps, how.lr, how.max_paths, how.batch_size, how.shuffle)
+    graph = net._graph
+    size = how.batch_size or int(graph.settings["batch"])
+    if graph.samples is not None and size and size >= graph.samples:
+        given = "--batch-size" if how.batch_size else "`set batch`"
+        samples = (
+            f"the {graph.samples} samples: every step trains on all of them"
+            if graph.samples > 1
+            else "the one sample: every step trains on it"
+        )
+        process.stderr().print(
+            f"bptrace: warning: a batch of {size} ({given}) is not smaller than {samples}",
+            markup=False,
+        )
+    return run
 
 
 def worksheet_made(filename: str, how: RunOptions) -> dict:
@@ -83,46 +104,9 @@ def worksheet_made(filename: str, how: RunOptions) -> dict:
     return made | {k: v for k, v in optional.items() if v is not None}
 
 
-def batches(graph, how: RunOptions, warn: bool = True):
-    """Return the mini-batches a run trains on, or None for all the samples at every step.
-
-    A batch as large as the samples, or larger, is all of them (said on stderr, with `warn`).
-    """
-    from bptrace.engine.tracer import batches_of
-
-    size = how.batch_size or int(graph.settings["batch"])
-    if graph.samples is None:
-        if how.batch_size or how.shuffle:
-            raise UsageProblem(
-                "--batch-size and --shuffle pick samples, but the inputs and targets hold one "
-                "value each"
-            )
-        return None
-    if how.shuffle and not size:
-        raise UsageProblem(
-            "--shuffle shuffles mini-batches: give --batch-size B (or `set batch = B`) too"
-        )
-    if not size:
-        return None
-    if size >= graph.samples:
-        if warn:
-            given = "--batch-size" if how.batch_size else "`set batch`"
-            samples = (
-                f"the {graph.samples} samples: every step trains on all of them"
-                if graph.samples > 1
-                else "the one sample: every step trains on it"
-            )
-            process.stderr().print(
-                f"bptrace: warning: a batch of {size} ({given}) is not smaller than {samples}",
-                markup=False,
-            )
-        return None
-    return batches_of(graph, size, how.shuffle, how.seed)
-
-
 def run_tables(source: str, filename: str, how: RunOptions) -> None:
     """Print every step's tables as they are computed."""
-    from bptrace.engine.tracer import Step, trace
+    from bptrace.engine.tracer import Step
     from bptrace.errors import NumericFault
     from bptrace.views.terminal.steps import (
         output,
@@ -131,9 +115,10 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
         render_stopped,
     )
 
-    graph = _loaded(source, filename, how)
+    net = _loaded(source, filename, how)
+    graph, run = net._graph, training(net, how)
     out = output(how.ascii_math)
-    view = _view(graph, how, out, filename)
+    view = _view(graph, how, out, filename, run)
     shown = _shown(graph, how, filename)
     if how.export is not None:
         from bptrace.views.terminal.export import Recorder
@@ -146,9 +131,9 @@ def run_tables(source: str, filename: str, how: RunOptions) -> None:
     try:
         with process.Interrupts() as interrupts, progress:
             task = progress.add_task("training", total=how.steps)
-            picked = batches(graph, how)
+            picked = run.batches
             try:
-                for record in trace(graph, how.steps, how.lr, how.max_paths, picked):
+                for record in run._engine:
                     if isinstance(record, Step):
                         first, last = first or record, record
                         losses.append(float(record.loss))
@@ -241,7 +226,7 @@ def _save_stopped(path: Path, text: str, stop: BaseException) -> None:
         return
     try:
         files.save(path, text, wait=False)
-    except files.FileProblem as problem:
+    except files.FileError as problem:
         process.stderr().print(f"bptrace: error: {escaped(str(problem))}", markup=False)
 
 
@@ -301,18 +286,18 @@ class _NoProgress(nullcontext):
 def run_paused(source: str, filename: str, how: RunOptions) -> None:
     """Reveal each step a piece at a time as the keys ask, back and forth; q stops, Ctrl-C stops at
     once. With --export, save what was revealed, up to a fault or an interrupt too."""
-    from bptrace.engine.tracer import trace
     from bptrace.errors import NumericFault
     from bptrace.views.terminal.keys import Keys
     from bptrace.views.terminal.presenter import Pace, Presenter
     from bptrace.views.terminal.steps import output, render_stopped
 
-    graph = _loaded(source, filename, how)
+    net = _loaded(source, filename, how)
+    graph, run = net._graph, training(net, how)
     out = output(how.ascii_math)
-    view = _view(graph, how, out, filename)
+    view = _view(graph, how, out, filename, run)
     if how.export is not None:
         files.writable(how.export)
-    records = trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how))
+    records = run._engine
     title = f"bptrace run {escaped(filename)}"
     with Keys() as keys:
         lecture = Presenter(out, graph, view, records, keys, Pace(how.by, how.compact, how.steps))
@@ -329,7 +314,7 @@ def run_paused(source: str, filename: str, how: RunOptions) -> None:
         files.save(how.export, lecture.exported(how.export, title))
 
 
-def _view(graph, how: RunOptions, out, filename: str):
+def _view(graph, how: RunOptions, out, filename: str, run: Run):
     from bptrace.views.terminal.steps import MAX_ROWS, View
 
     focus = frozenset()
@@ -338,7 +323,7 @@ def _view(graph, how: RunOptions, out, filename: str):
         focus = graph.depends_on((how.focus,)) & graph.used_by_loss()
     sample = None
     if how.sample is not None:
-        if batches(graph, how, warn=False) is not None:
+        if run.batches is not None:
             raise UsageProblem(
                 "--sample shows one sample of every step, but with mini-batches each step runs "
                 "other samples"
@@ -369,12 +354,12 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
     """Write the tables as Markdown or LaTeX as they are computed; with blanks, the key to `key`."""
     import itertools
 
-    from bptrace.engine.tracer import trace
     from bptrace.views import handout
     from bptrace.views.terminal.steps import MAX_ROWS
     from bptrace.views.worksheet import meta_comment
 
-    graph = _loaded(source, filename, how)
+    net = _loaded(source, filename, how)
+    graph = net._graph
     form, blanks, key = how.form, how.blanks, how.key
     if key is not None:
         files.writable(key)
@@ -391,7 +376,7 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
     err = process.stderr()
     for leak in handout.leaks(graph, sheet, how.steps):
         err.print(f"bptrace: warning: the worksheet gives answers away: {leak}", markup=False)
-    records = trace(graph, how.steps, how.lr, how.max_paths, batches(graph, how))
+    records = training(net, how)._engine
     variant = f", variant {how.variant}" if how.variant else ""
     answers: Iterator[str] = itertools.repeat("")
     if key is not None:  # the key has the same chunks with nothing blank: both advance together
@@ -439,11 +424,12 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
 
 def run_json(source: str, filename: str, how: RunOptions) -> None:
     """Write the trace as JSON Lines, a line per step, each written whole as it is computed."""
-    from bptrace.engine.tracer import Step, trace
+    from bptrace.engine.tracer import Step
     from bptrace.errors import NumericFault
     from bptrace.views import jsonl
 
-    graph = _loaded(source, filename, how)
+    net = _loaded(source, filename, how)
+    graph = net._graph
     err = process.stderr()
 
     def write_line(record: dict | str) -> None:
@@ -455,31 +441,20 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
 
-    steps, lr, max_paths = how.steps, how.lr, how.max_paths
-    rate = graph.settings["lr"] if lr is None else lr
     reported: set[str] = set()
-    last = None  # the last step written: where an error or an interrupt leaves the params
-
-    def stopped() -> tuple[int, dict]:
-        """Return the last step written and the params after it (the declared ones before any)."""
-        if last is None:
-            return 0, graph.initial_params()
-        return last.step, {u.param: u.after for u in last.updates}
+    run = training(net, how)
+    last = None  # the last step written: where an interrupt leaves the params
 
     try:
         with process.Interrupts() as interrupts:
-            # the names and paths every record shares, worked out once
-            shape = jsonl.layout(graph, max_paths)
-            picked = batches(graph, how)
-            write_line(jsonl.begin(graph, filename, steps, rate, max_paths, shape, picked))
-            step_line = jsonl.StepLines(graph, shape)
-            for record in trace(graph, steps, lr, max_paths, picked):
+            write_line(run.begin)
+            for record in run._engine:
                 interrupts.check()  # a signal during the final evaluation counts too
                 if not isinstance(record, Step):
-                    write_line(jsonl.end(record))
+                    write_line(run.end)
                     continue
                 # a signal while it is made stops the run without this step
-                text = step_line(record)
+                text = run.line(record)
                 with interrupts.writing():  # once written, the end record counts it
                     write_line(text)
                     last = record
@@ -493,11 +468,11 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
                             markup=False,
                         )
                 interrupts.check()  # after the write: every step computed is in the trace
-    except NumericFault as fault:
-        write_line(jsonl.end_with_error(*stopped(), jsonl.numeric_error(fault)))
+    except NumericFault:
+        write_line(run.end)  # the error, and the params after the last step
         raise
     except KeyboardInterrupt:
-        done, params = stopped()
+        done, params = run.stopped(last)
         write_line(
             jsonl.end_with_error(
                 done, params, {"kind": "interrupted", "message": f"interrupted after step {done}"}

@@ -16,7 +16,7 @@ from bptrace.engine.graph import Edge, Graph
 from bptrace.engine.kinks import NearKink, Watch, kinks
 from bptrace.engine.lazy import numpy
 from bptrace.engine.optimizers import OPTIMIZERS
-from bptrace.errors import NumericFault
+from bptrace.errors import BadArgument, NumericFault
 from bptrace.language.printer import format_number, show
 
 if TYPE_CHECKING:
@@ -239,9 +239,24 @@ def batches_of(
 ) -> Batches | None:
     """Return the mini-batches a run of `graph` trains on: of `size` (else the file's `set batch`),
     shuffled with `seed` (else the file's `set seed`); None for all the samples at every step (no
-    samples, no size, or a size not smaller than the samples)."""
+    samples, no size, or a size not smaller than the samples).
+
+    Raise BadArgument for a size or shuffling without samples, and for shuffling without a size.
+    """
+    if graph.samples is None:
+        if size or shuffle:
+            raise BadArgument(
+                "--batch-size and --shuffle pick samples, but the inputs and targets hold one "
+                "value each"
+            )
+        return None
     size = size or int(graph.settings["batch"])
-    if graph.samples is None or not size or size >= graph.samples:
+    if shuffle and not size:
+        raise BadArgument(
+            "--shuffle shuffles mini-batches: give --batch-size B (in Python, batch_size=B) or "
+            "`set batch = B` too"
+        )
+    if not size or size >= graph.samples:
         return None
     return Batches(size, shuffle, seed if seed is not None else int(graph.settings["seed"]))
 
