@@ -46,11 +46,16 @@ def test_import_bptrace_lists_a_small_public_surface():
     assert set(bptrace.__all__) == {
         "BptraceError",
         "Chain",
+        "CheckedGrad",
+        "CheckedPartial",
+        "CheckedStep",
         "Explanation",
         "FileError",
         "Network",
         "NetworkError",
         "NetworkWarning",
+        "Nudge",
+        "NudgeReport",
         "NumericFault",
         "Partial",
         "Run",
@@ -156,19 +161,29 @@ def test_step_records_are_the_json_traces():
 
 def test_check_finds_every_gradient_agreeing_with_finite_differences():
     (checked,) = bptrace.load(SIMPLE).check()
-    assert checked["step"] == 1 and checked["ok"]
-    grads = {g["param"]: g for g in checked["grads"]}
+    assert isinstance(checked, bptrace.CheckedStep)
+    assert checked.step == 1 and checked.ok
+    grads = {g.param: g for g in checked.grads}
     for param, grad in GRADS.items():
-        assert grads[param]["analytic"] == pytest.approx(grad, rel=1e-14)
-        assert grads[param]["numeric"] == pytest.approx(grad, rel=1e-6)
-        assert grads[param]["status"] == "ok" and grads[param]["culprit"] is None
-    partials = {(p["of"], p["wrt"]): p for p in checked["partials"]}
-    assert partials[("g", "h")]["formula"] == "w2"
-    assert partials[("g", "h")]["analytic"] == -0.3
+        assert grads[param].analytic == pytest.approx(grad, rel=1e-14)
+        assert grads[param].numeric == pytest.approx(grad, rel=1e-6)
+        assert grads[param].status == "ok" and grads[param].culprit is None
+    partials = {(p.of, p.wrt): p for p in checked.partials}
+    assert partials[("g", "h")].formula == "w2"
+    assert partials[("g", "h")].analytic == -0.3
+
+
+def test_check_says_unstable_where_a_kink_lies_within_the_step_h():
+    # |w| at w = 1e-7: backprop gives sign(w) = 1; the central difference with h = 1e-6 straddles
+    # the kink at 0: (|1.1e-6| - |-0.9e-6|) / 2e-6 = 0.1. Neither is wrong: the check cannot tell.
+    (checked,) = bptrace.parse("param w = 1e-7\nloss L = abs(w)\n").check()
+    (grad,) = checked.grads
+    assert grad.analytic == 1.0 and grad.numeric == pytest.approx(0.1, rel=1e-6)
+    assert grad.status == "unstable" and checked.ok
 
 
 def test_check_checks_each_step_asked():
-    assert [c["step"] for c in bptrace.load(SIMPLE).check(steps=2)] == [1, 2]
+    assert [c.step for c in bptrace.load(SIMPLE).check(steps=2)] == [1, 2]
 
 
 def test_explain_gives_the_five_answers():

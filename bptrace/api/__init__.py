@@ -6,7 +6,14 @@ raised as NetworkError, which carries file:line:col; a file that cannot be read 
 run whose numbers stop being finite as NumericFault.
 """
 
-from bptrace.api.answers import Chain, Explanation, Partial
+from bptrace.api.answers import (
+    Chain,
+    CheckedGrad,
+    CheckedPartial,
+    CheckedStep,
+    Explanation,
+    Partial,
+)
 from bptrace.api.network import Network, load, parse
 from bptrace.api.problems import NetworkError, NetworkWarning
 from bptrace.api.reading import FileError
@@ -16,11 +23,16 @@ from bptrace.errors import BptraceError, NumericFault
 __all__ = [
     "BptraceError",
     "Chain",
+    "CheckedGrad",
+    "CheckedPartial",
+    "CheckedStep",
     "Explanation",
     "FileError",
     "Network",
     "NetworkError",
     "NetworkWarning",
+    "Nudge",
+    "NudgeReport",
     "NumericFault",
     "Partial",
     "Run",
@@ -29,3 +41,12 @@ __all__ = [
     "load",
     "parse",
 ]
+
+
+def __getattr__(name: str):
+    # the engine's own records, loaded on first use: `bptrace run` never needs nudge's module
+    if name in ("Nudge", "NudgeReport"):
+        from bptrace.engine import nudge
+
+        return getattr(nudge, name)
+    raise AttributeError(f"module 'bptrace.api' has no attribute {name!r}")

@@ -1,5 +1,6 @@
 """The answers the API returns besides a run's records, as frozen dataclasses: the explanation of
-a network's gradients (`bptrace explain`)."""
+a network's gradients (`bptrace explain`) and their check by finite differences (`bptrace check`).
+"""
 
 from __future__ import annotations
 
@@ -42,3 +43,65 @@ class Explanation:
         from bptrace.views.notebook import explanation_html
 
         return explanation_html(self)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedPartial:
+    """A local partial ∂of/∂wrt at one step: by its formula (`analytic`) beside central finite
+    differences (`numeric`); `status` is "ok", "mismatch" or "unstable" (a kink within h)."""
+
+    of: str
+    wrt: str
+    formula: str
+    analytic: float
+    numeric: float
+    status: str
+
+    @classmethod
+    def of_check(cls, checked) -> CheckedPartial:
+        """Return the engine's check of a partial as this record."""
+        from bptrace.language.printer import show
+
+        edge, result = checked.edge, checked.result
+        return cls(
+            edge.of, edge.wrt, show(edge.formula), result.analytic, result.numeric, result.status
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedGrad:
+    """∂loss/∂param at one step: by backprop (`analytic`) beside central finite differences
+    (`numeric`), and on a mismatch the first wrong local partial on its paths (`culprit`)."""
+
+    param: str
+    analytic: float
+    numeric: float
+    status: str
+    culprit: CheckedPartial | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedStep:
+    """Every check made at one step: each param's gradient and each local partial on a path from
+    the loss to a param (from the loss back); `ok` when none is a mismatch."""
+
+    step: int
+    ok: bool
+    grads: tuple[CheckedGrad, ...]
+    partials: tuple[CheckedPartial, ...]
+
+    @classmethod
+    def of_check(cls, checked) -> CheckedStep:
+        """Return the engine's checks of a step as this record."""
+        grads = tuple(
+            CheckedGrad(
+                g.param,
+                g.result.analytic,
+                g.result.numeric,
+                g.result.status,
+                None if g.culprit is None else CheckedPartial.of_check(g.culprit),
+            )
+            for g in checked.grads
+        )
+        partials = tuple(map(CheckedPartial.of_check, checked.partials))
+        return cls(checked.step, checked.ok, grads, partials)

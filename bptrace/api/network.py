@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from bptrace.api.answers import Chain, Explanation, Partial
+from bptrace.api.answers import Chain, CheckedStep, Explanation, Partial
 from bptrace.api.problems import Named, NetworkWarning
 from bptrace.api.reading import read, shown
 from bptrace.api.records import Run, Trace, Training
+
+if TYPE_CHECKING:
+    from bptrace.engine.nudge import NudgeReport
 
 
 def load(path: str | os.PathLike[str]) -> Network:
@@ -173,45 +178,53 @@ class Network:
             raise
         return Trace(run.begin, tuple(records), run.end)
 
-    def check(self, steps: int = 1, lr: float | None = None) -> list[dict[str, Any]]:
+    def check(self, steps: int = 1, lr: float | None = None) -> list[CheckedStep]:
         """Compare every gradient and local partial with central finite differences, as `bptrace
-        check` does, at each of the first `steps` steps; return a record per step."""
-        from bptrace.engine.check import check
-        from bptrace.language.printer import show
+        check` does, at each of the first `steps` steps (training between them); return a
+        CheckedStep per step."""
+        return [CheckedStep.of_check(checked) for checked in self._checks(steps, lr)]
 
-        _at_least_1(steps=steps)
+    def nudge(
+        self, param: str, by: float = 1e-3, step: int = 1, lr: float | None = None
+    ) -> NudgeReport:
+        """Nudge `param` by `by` (and by 10×, 1/10 and 1/100 of it) as it is at `step`, as `bptrace
+        nudge` does: the loss change the gradient predicts beside the actual one."""
+        from bptrace.engine.nudge import nudge
+
+        self._knows(param)
+        _at_least_1(step=step)
         _a_rate(lr)
-
-        def compared(c) -> dict[str, Any]:
-            return {"analytic": c.analytic, "numeric": c.numeric, "status": c.status}
-
+        if not (isinstance(by, (int, float)) and math.isfinite(by) and by):
+            raise ValueError(f"by must be a finite number other than 0; got {by!r}")
+        if abs(by) < sys.float_info.min:  # fewer digits than a float64's: no param it could move
+            raise ValueError(f"by = {by!r} is subnormal: too small to nudge by")
         with self._named():
-            return [
-                {
-                    "step": checked.step,
-                    "ok": checked.ok,
-                    "grads": [
-                        {
-                            "param": g.param,
-                            **compared(g.result),
-                            "culprit": None
-                            if g.culprit is None
-                            else {"of": g.culprit.edge.of, "wrt": g.culprit.edge.wrt},
-                        }
-                        for g in checked.grads
-                    ],
-                    "partials": [
-                        {
-                            "of": p.edge.of,
-                            "wrt": p.edge.wrt,
-                            "formula": show(p.edge.formula),
-                            **compared(p.result),
-                        }
-                        for p in checked.partials
-                    ],
-                }
-                for checked in check(self._graph, steps, lr)
-            ]
+            return nudge(self._graph, param, float(by), step, lr)
+
+    def draw(
+        self,
+        form: str = "dot",
+        step: int | None = None,
+        lr: float | None = None,
+        ascii_math: bool = False,
+    ) -> str:
+        """Return the computational graph as `bptrace graph --format` writes it: "dot" (Graphviz)
+        or "mermaid" (in a notebook the network itself shows as a drawing). With `step`, each box
+        and edge carries its value and partial at that step (`lr` trains up to it); `ascii_math`
+        writes ∂ and · as d and *."""
+        from bptrace.language.printer import BP, MATH
+        from bptrace.views.drawing import Labels, dot, mermaid
+
+        if form not in ("dot", "mermaid"):
+            raise ValueError(f"form is dot or mermaid; got {form!r}")
+        if step is not None:
+            _at_least_1(step=step)
+        _a_rate(lr)
+        record = None if step is None else self._at(step, lr)
+        labels = Labels(BP if ascii_math else MATH, record, 4)
+        if form == "dot":
+            return dot(self._graph, labels, Path(self.name).stem)
+        return mermaid(self._graph, labels)
 
     def explain(self, params: Sequence[str] = (), max_paths: int = 8) -> Explanation:
         """Answer the handout's five questions, as `bptrace explain` does; `params` picks whose
@@ -220,12 +233,8 @@ class Network:
         from bptrace.language.printer import show
 
         _at_least_1(max_paths=max_paths)
-        unknown = [p for p in params if p not in self._graph.params]
-        if unknown:
-            raise ValueError(
-                f"'{unknown[0]}' is not a param of {self.name}; "
-                f"its params are {', '.join(self._graph.params) or 'none'}"
-            )
+        for param in params:
+            self._knows(param)
         answers = explain(self._graph, tuple(params), max_paths)
         return Explanation(
             answers.loss,
@@ -251,6 +260,33 @@ class Network:
 
     def __repr__(self) -> str:
         return f"<bptrace.Network {self.name!r}: loss {self.loss}, params {', '.join(self.params)}>"
+
+    def _checks(self, steps: int, lr: float | None) -> Iterator[Any]:
+        """Yield the engine's checks of each step (what `check` returns, for bptrace's views)."""
+        from bptrace.engine.check import check
+
+        _at_least_1(steps=steps)
+        _a_rate(lr)
+        with self._named():
+            yield from check(self._graph, steps, lr)
+
+    def _at(self, step: int, lr: float | None) -> Any:
+        """Return the engine's record of step `step` of training."""
+        from bptrace.engine.tracer import Step, trace
+
+        with self._named():
+            for record in trace(self._graph, step, lr, max_paths=1):
+                if isinstance(record, Step) and record.step == step:
+                    return record
+        raise AssertionError("a trace of `step` steps yields step `step`")
+
+    def _knows(self, param: str) -> None:
+        """Raise ValueError when `param` is not one of this network's params."""
+        if param not in self._graph.params:
+            raise ValueError(
+                f"'{param}' is not a param of {self.name}; "
+                f"its params are {', '.join(self._graph.params) or 'none'}"
+            )
 
     def _with_settings(self, given: tuple) -> Network:
         """Return this network with the `set` statements `given` in place of its own of the same

@@ -115,10 +115,10 @@ class CheckOptions(NamedTuple):
 
 def check(source: str, filename: str, how: CheckOptions) -> int:
     """Print the check of each step; report each mismatch on stderr; return how many there were."""
-    from bptrace.engine.check import check as check_steps
     from bptrace.views.terminal.steps import View, output, render_check
 
-    graph = load_network(source, filename, how.seed, how.data)._graph
+    net = load_network(source, filename, how.seed, how.data)
+    graph = net._graph
     out = output(how.ascii_math)
     notation = process.notation(out, how.ascii_math, graph)
     view = View(precision=how.precision, notation=notation)
@@ -126,7 +126,7 @@ def check(source: str, filename: str, how: CheckOptions) -> int:
     failures = unstable = 0
     nodes = {node.name: node for node in graph.nodes}
     with process.Interrupts() as interrupts:
-        for checked in check_steps(graph, how.steps, how.lr):
+        for checked in net._checks(how.steps, how.lr):
             laid = process.laid_out(out, render_check(graph, checked, view))
             with interrupts.writing():  # a step's table and its errors together
                 process.write_laid_out(out, laid)
@@ -257,18 +257,14 @@ class DrawOptions(NamedTuple):
 
 def draw(source: str, filename: str, how: DrawOptions) -> None:
     """Draw the computational graph, for the terminal, Graphviz or Mermaid."""
-    from bptrace.engine.tracer import Step, trace
     from bptrace.views.drawing import Labels, dot, mermaid
     from bptrace.views.terminal.steps import MAX_ROWS, View, output
 
-    graph = load_network(source, filename, how.seed)._graph
+    net = load_network(source, filename, how.seed)
+    graph = net._graph
     out = output(how.ascii_math)
     notation = process.notation(out, how.ascii_math, graph)
-    record = None
-    if how.step is not None:
-        for record in trace(graph, how.step, how.lr, max_paths=1):
-            if isinstance(record, Step) and record.step == how.step:
-                break
+    record = None if how.step is None else net._at(how.step, how.lr)
     labels = Labels(notation, record, how.precision)
     title = Path(filename).stem
     if how.form == "dot":
@@ -299,13 +295,13 @@ class NudgeOptions(NamedTuple):
 
 def nudge(source: str, filename: str, how: NudgeOptions) -> None:
     """Print the loss change the gradient predicts for a nudge beside the actual one."""
-    from bptrace.engine.nudge import nudge as nudged
     from bptrace.views.terminal.nudge import render_nudge
     from bptrace.views.terminal.steps import View, output
 
-    graph = load_network(source, filename, how.seed)._graph
+    net = load_network(source, filename, how.seed)
+    graph = net._graph
     check_params(graph, (how.param,), filename)
-    report = nudged(graph, how.param, how.by, how.step, how.lr)
+    report = net.nudge(how.param, how.by, how.step, how.lr)
     out = output(how.ascii_math)
     view = View(precision=how.precision, notation=process.notation(out, how.ascii_math, graph))
     when = "its declared value" if how.step == 1 else f"step {how.step}"
