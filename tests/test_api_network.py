@@ -190,3 +190,67 @@ def test_a_crlf_file_s_columns_are_the_same_in_the_api_and_the_cli(tmp_path):
 def test_json_records_from_the_api_are_strict_json():
     for record in bptrace.load(SIMPLE).run(2):
         json.dumps(record, allow_nan=False)
+
+
+def test_compare_is_compare_json_s_document_and_says_what_changed():
+    net = bptrace.load(SIMPLE)
+    doc = net.compare({"lr": 0.2}, steps=2)
+    assert doc == json.loads(cli("compare", SIMPLE, "--vs", "lr=0.2", "-n", "2", "--json"))
+    first = doc["first"]
+    assert (first["step"], first["table"], first["subject"]) == (1, "updates", ["w1"])
+    w1 = next(d for d in doc["differences"] if d["subject"] == ["w1"] and d["step"] == 1)
+    # w1 ← w1 − lr·∂L/∂w1, with ∂L/∂w1 = −1.13 · −0.3 · 2 = 0.678
+    assert (w1["a"], w1["b"]) == (
+        pytest.approx(0.5 - 0.1 * 0.678),
+        pytest.approx(0.5 - 0.2 * 0.678),
+    )
+
+
+def test_compare_refuses_a_setting_it_cannot_make():
+    net = bptrace.load(SIMPLE)
+    with pytest.raises(ValueError, match="unknown setting 'lrr'"):
+        net.compare({"lrr": 0.2})
+    with pytest.raises(ValueError, match="both set lr"):
+        net.compare({"lr": 0.2}, lr=0.3)
+
+
+def test_a_setting_that_changes_nothing_is_said_without_command_line_words():
+    doc = bptrace.load(SIMPLE).compare({"lr": 0.1})
+    assert doc["differences"] == [] and doc["first"] is None
+    assert doc["warnings"] == [f"lr = 0.1 changes nothing: {SIMPLE} sets lr to it already"]
+
+
+def test_mistakes_is_mistakes_json_s_document():
+    net = bptrace.load(SIMPLE)
+    doc = net.mistakes()
+    assert doc == json.loads(cli("mistakes", SIMPLE, "--json"))
+    flipped = net.mistakes(mistake="sign-flipped")
+    assert flipped == json.loads(cli("mistakes", SIMPLE, "--show", "sign-flipped", "--json"))
+    (entry,) = flipped["mistakes"]
+    # w ← w + lr·∂L/∂w: w1 = 0.5 + 0.1 · 0.678 = 0.5678
+    assert entry["first"]["subject"] == ["w1"] and entry["mistaken_value"] == pytest.approx(0.5678)
+    assert entry["right_value"] == pytest.approx(0.5 - 0.0678)
+    with pytest.raises(ValueError, match="no mistake 'sign-flip'"):
+        net.mistakes(mistake="sign-flip")
+
+
+def test_handout_is_run_format_s_document_under_its_own_title():
+    net = bptrace.load(SIMPLE)
+    for form in ("markdown", "latex"):
+        ours = net.handout(2, form=form).splitlines()
+        theirs = cli("run", SIMPLE, "-n", "2", "-f", form).splitlines()
+        assert len(ours) == len(theirs)
+        differing = [(a, b) for a, b in zip(ours, theirs) if a != b]
+        assert len(differing) == 1 and f"bptrace run {SIMPLE}" in differing[0][1]  # the title
+
+
+def test_a_worksheet_leaves_the_blank_tables_answers_out():
+    net = bptrace.load(SIMPLE)
+    key, sheet = net.handout(), net.handout(blank=["partials"])
+    assert "| ∂g/∂h | w₂ | −0.3 |" in key  # ∂g/∂h = w2 = −0.3
+    assert "| ∂g/∂h |  |  |" in sheet and "| ∂g/∂h | w₂ |" not in sheet
+    assert sheet.splitlines()[0].endswith("(worksheet)")
+    with pytest.raises(ValueError, match="no table 'partial'"):
+        net.handout(blank=["partial"])
+    with pytest.raises(ValueError, match="markdown or latex"):
+        net.handout(form="csv")

@@ -1,25 +1,21 @@
-"""A network read from .bp text, and everything done with it: run, check, explain (docs/api.md).
+"""A network read from .bp text: made (`load`, `parse`), changed (`with_seed`, `with_data`,
+`with_settings`, `variant`) and trained (`steps`, `run`); questions.py adds what can be asked of it.
 
-`bptrace run` and the other commands go through this module too: they parse, bind samples and
-train here, and hand the engine's records to their views.
+Every command goes through this module too: it parses, binds samples and trains here, and hands
+the engine's records (`Network._graph`, `Run._engine`) to its views.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import sys
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from bptrace.api.answers import Chain, CheckedStep, Explanation, Partial
+from bptrace.api.arguments import a_rate, at_least_1, settings_of, whole
 from bptrace.api.problems import Named, NetworkWarning
+from bptrace.api.questions import Questions
 from bptrace.api.reading import read, shown
 from bptrace.api.records import Run, Trace, Training
-
-if TYPE_CHECKING:
-    from bptrace.engine.nudge import NudgeReport
 
 
 def load(path: str | os.PathLike[str]) -> Network:
@@ -32,9 +28,10 @@ def parse(text: str, name: str = "<string>") -> Network:
     return Network(text, name)
 
 
-class Network:
-    """A checked network: run it (`run`, `steps`), check its gradients (`check`), explain them
-    (`explain`); `with_seed`, `with_data` and `variant` return it changed.
+class Network(Questions):
+    """A checked network: train it (`run`, `steps`), ask it questions (`check`, `explain`,
+    `nudge`, `draw`, `handout`, `compare`, `mistakes`); `with_seed`, `with_data`, `with_settings`
+    and `variant` return it changed, the network itself unchanged.
 
     Made by `load` or `parse`; in a notebook it shows as its graph, with step 1's numbers.
     """
@@ -76,7 +73,7 @@ class Network:
         which also shuffles its samples (as `--seed`)."""
         from bptrace.engine.graph import build_graph
 
-        _whole(seed=seed)
+        whole(seed=seed)
         with self._named():
             drawn = build_graph(self._statements, seed, self._layers)
         return self._changed(_seed=seed, _drawn=drawn)
@@ -100,26 +97,7 @@ class Network:
         A setting the language does not know, or a value it cannot take, raises ValueError saying
         why, as `bptrace compare --vs` would.
         """
-        from bptrace.errors import BptraceError
-        from bptrace.language.parser import parse as parse_statements
-        from bptrace.language.syntax import Setting
-
-        given = []
-        for name, value in settings.items():
-            written = repr(value) if isinstance(value, (int, float)) else str(value)
-            try:
-                statements = parse_statements(f"set {name} = {written}")
-            except BptraceError as error:
-                raise ValueError(f"{name}={written}: {error}") from None
-            if len(statements) != 1 or not isinstance(statements[0], Setting):
-                raise ValueError(f"{name}={written} is not a setting and its value")
-            given.append(statements[0])
-        try:
-            return self._with_settings(tuple(given))
-        except BptraceError as error:
-            hint = getattr(error, "hint", None)
-            said = ", ".join(f"{s.name}={written}" for s in given)
-            raise ValueError(f"{said}: {error}" + (f" ({hint})" if hint else "")) from None
+        return self._with_settings_said(settings_of(settings))
 
     def variant(self, student: str) -> Network:
         """Return this network with each param's starting value drawn for `student` (an ID): the
@@ -141,10 +119,10 @@ class Network:
         `lr` replaces the file's `set lr`; `max_paths` caps the paths each chain lists;
         `batch_size` the file's `set batch`; `shuffle` shuffles the samples on each pass.
         """
-        _at_least_1(steps=steps, max_paths=max_paths)
+        at_least_1(steps=steps, max_paths=max_paths)
         if batch_size is not None:
-            _at_least_1(batch_size=batch_size)
-        _a_rate(lr)
+            at_least_1(batch_size=batch_size)
+        a_rate(lr)
         training = Training(steps, lr, max_paths, batch_size, shuffle, self._seed)
         with self._named():
             return Run(self._graph, self.name, training, self.source)
@@ -178,72 +156,6 @@ class Network:
             raise
         return Trace(run.begin, tuple(records), run.end)
 
-    def check(self, steps: int = 1, lr: float | None = None) -> list[CheckedStep]:
-        """Compare every gradient and local partial with central finite differences, as `bptrace
-        check` does, at each of the first `steps` steps (training between them); return a
-        CheckedStep per step."""
-        return [CheckedStep.of_check(checked) for checked in self._checks(steps, lr)]
-
-    def nudge(
-        self, param: str, by: float = 1e-3, step: int = 1, lr: float | None = None
-    ) -> NudgeReport:
-        """Nudge `param` by `by` (and by 10×, 1/10 and 1/100 of it) as it is at `step`, as `bptrace
-        nudge` does: the loss change the gradient predicts beside the actual one."""
-        from bptrace.engine.nudge import nudge
-
-        self._knows(param)
-        _at_least_1(step=step)
-        _a_rate(lr)
-        if not (isinstance(by, (int, float)) and math.isfinite(by) and by):
-            raise ValueError(f"by must be a finite number other than 0; got {by!r}")
-        if abs(by) < sys.float_info.min:  # fewer digits than a float64's: no param it could move
-            raise ValueError(f"by = {by!r} is subnormal: too small to nudge by")
-        with self._named():
-            return nudge(self._graph, param, float(by), step, lr)
-
-    def draw(
-        self,
-        form: str = "dot",
-        step: int | None = None,
-        lr: float | None = None,
-        ascii_math: bool = False,
-    ) -> str:
-        """Return the computational graph as `bptrace graph --format` writes it: "dot" (Graphviz)
-        or "mermaid" (in a notebook the network itself shows as a drawing). With `step`, each box
-        and edge carries its value and partial at that step (`lr` trains up to it); `ascii_math`
-        writes ∂ and · as d and *."""
-        from bptrace.language.printer import BP, MATH
-        from bptrace.views.drawing import Labels, dot, mermaid
-
-        if form not in ("dot", "mermaid"):
-            raise ValueError(f"form is dot or mermaid; got {form!r}")
-        if step is not None:
-            _at_least_1(step=step)
-        _a_rate(lr)
-        record = None if step is None else self._at(step, lr)
-        labels = Labels(BP if ascii_math else MATH, record, 4)
-        if form == "dot":
-            return dot(self._graph, labels, Path(self.name).stem)
-        return mermaid(self._graph, labels)
-
-    def explain(self, params: Sequence[str] = (), max_paths: int = 8) -> Explanation:
-        """Answer the handout's five questions, as `bptrace explain` does; `params` picks whose
-        chains to list (default: every param)."""
-        from bptrace.engine.explain import conclusion, explain
-        from bptrace.language.printer import show
-
-        _at_least_1(max_paths=max_paths)
-        for param in params:
-            self._knows(param)
-        answers = explain(self._graph, tuple(params), max_paths)
-        return Explanation(
-            answers.loss,
-            answers.params,
-            tuple(Partial(e.of, e.wrt, show(e.formula)) for e in answers.partials),
-            tuple(Chain(c.param, c.paths, c.total, c.shortest, c.longest) for c in answers.chains),
-            conclusion(answers, str),
-        )
-
     def _repr_html_(self) -> str:
         from bptrace.engine.tracer import Step, trace
         from bptrace.errors import BptraceError
@@ -261,32 +173,18 @@ class Network:
     def __repr__(self) -> str:
         return f"<bptrace.Network {self.name!r}: loss {self.loss}, params {', '.join(self.params)}>"
 
-    def _checks(self, steps: int, lr: float | None) -> Iterator[Any]:
-        """Yield the engine's checks of each step (what `check` returns, for bptrace's views)."""
-        from bptrace.engine.check import check
+    def _with_settings_said(self, given: tuple) -> Network:
+        """Return `_with_settings(given)`, an error in a setting raised as ValueError."""
+        from bptrace.errors import BptraceError
 
-        _at_least_1(steps=steps)
-        _a_rate(lr)
-        with self._named():
-            yield from check(self._graph, steps, lr)
+        try:
+            return self._with_settings(given)
+        except BptraceError as error:
+            from bptrace.api.comparing import said
 
-    def _at(self, step: int, lr: float | None) -> Any:
-        """Return the engine's record of step `step` of training."""
-        from bptrace.engine.tracer import Step, trace
-
-        with self._named():
-            for record in trace(self._graph, step, lr, max_paths=1):
-                if isinstance(record, Step) and record.step == step:
-                    return record
-        raise AssertionError("a trace of `step` steps yields step `step`")
-
-    def _knows(self, param: str) -> None:
-        """Raise ValueError when `param` is not one of this network's params."""
-        if param not in self._graph.params:
-            raise ValueError(
-                f"'{param}' is not a param of {self.name}; "
-                f"its params are {', '.join(self._graph.params) or 'none'}"
-            )
+            hint = getattr(error, "hint", None)
+            shown = ", ".join(map(said, given))
+            raise ValueError(f"{shown}: {error}" + (f" ({hint})" if hint else "")) from None
 
     def _with_settings(self, given: tuple) -> Network:
         """Return this network with the `set` statements `given` in place of its own of the same
@@ -346,20 +244,3 @@ def _built(text: str):
     finally:
         if collecting:
             gc.enable()
-
-
-def _at_least_1(**given: int) -> None:
-    for name, value in given.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a whole number, 1 or more; got {value!r}")
-
-
-def _whole(**given: int) -> None:
-    for name, value in given.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{name} must be a whole number; got {value!r}")
-
-
-def _a_rate(lr: float | None) -> None:
-    if lr is not None and not (math.isfinite(lr) and lr >= 0):
-        raise ValueError(f"lr must be a finite number, 0 or more; got {lr!r}")

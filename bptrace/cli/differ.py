@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
+from bptrace.api import comparing
+from bptrace.api.comparing import flag, said, short, show_value
 from bptrace.cli import process
 from bptrace.cli.commands import UsageProblem, load_network
 from bptrace.errors import BptraceError, NumericFault
@@ -61,25 +63,6 @@ def settings_given(vs: tuple[str, ...], option: str = "--vs"):
     return tuple(found.values())
 
 
-def said(setting) -> str:
-    """Return a --vs setting as the second trace's name for it: `half = false`, from what was
-    parsed (a comment or an escape sequence after the value is never echoed)."""
-    return f"{setting.name} = {short(show_value(setting))}"
-
-
-def flag(setting, option: str = "--vs") -> str:
-    """Return a --vs setting as the option that gave it: `--vs half=false`."""
-    return f"{option} {setting.name}={short(show_value(setting))}"
-
-
-SHOWN = 40  # characters of a --vs value echoed; the JSON has it whole
-
-
-def short(text: str) -> str:
-    """Return an argument as echoed: its first SHOWN characters, then ... (as numbers are)."""
-    return text if len(text) <= SHOWN else f"{text[: SHOWN - 3]}..."
-
-
 def _conflicts(given, how: CompareOptions) -> None:
     """Raise UsageProblem where an option would set both traces' value of a --vs setting."""
     for s in given:
@@ -92,12 +75,10 @@ def _conflicts(given, how: CompareOptions) -> None:
 
 
 def _other(net, given, option: str = "--vs"):
-    """Return the network `net` (bptrace.api's) with the --vs settings in place of its own, and
-    the names of the settings the file writes (`option` names the settings in a message)."""
-    from bptrace.language.syntax import Setting
-
+    """Return the network `net` (bptrace.api's) with the --vs settings in place of its own
+    (`option` names the settings in a message)."""
     try:
-        other = net._with_settings(given)._graph
+        other = net._with_settings(given)
     except BptraceError as error:
         hint = getattr(error, "hint", None)
         if hint is not None and _about(error, given):  # a --vs is no line of the file
@@ -106,46 +87,7 @@ def _other(net, given, option: str = "--vs"):
         shown = " ".join(flag(s, option) for s in given)
         said_all = f"{shown}: {error.message}" + (f" ({hint})" if hint else "")
         raise UsageProblem(said_all) from None
-    return other, frozenset(s.name for s in net._statements if isinstance(s, Setting))
-
-
-def _warnings(graph, other, given, written: frozenset[str], filename: str) -> list[str]:
-    """Return what the second network warns of and the first does not, and each --vs setting
-    that is the first's already (B would be A there)."""
-    ours = {w.message for w in graph.warnings}
-    with_ = ", ".join(said(s) for s in given)
-    found = [f"with {with_}: {w.message}" for w in other.warnings if w.message not in ours]
-    for s in given:
-        if graph.settings[s.name] == other.settings[s.name]:
-            why = (
-                f"{filename} sets {s.name} to it already"
-                if s.name in written
-                else f"{said(s)} is the default"
-            )
-            found.append(f"{flag(s)} changes nothing: {why}")
-        elif s.name in _IDLE and _IDLE[s.name][0](other):
-            found.append(f"{flag(s)} changes nothing: {filename} {_IDLE[s.name][1]}")
-    return found
-
-
-# Settings that act on what a network may not have: the test of its absence, and its words.
-_IDLE = {
-    "seed": (
-        lambda graph: graph.seed is None,
-        "draws no param at random (uniform(...) or normal(...))",
-    ),
-    "reduction": (
-        lambda graph: graph.samples is None,
-        "has one sample: no samples' gradients to add up or average",
-    ),
-}
-
-
-def show_value(setting) -> str:
-    """Return a --vs setting's value as parsed."""
-    from bptrace.language.printer import show
-
-    return show(setting.value)
+    return other
 
 
 def _about(error: BptraceError, given) -> bool:
@@ -156,16 +98,6 @@ def _about(error: BptraceError, given) -> bool:
     return any(span is s.span or any(span is e.span for e in walk(s.value)) for s in given)
 
 
-def records(graph, steps: int, lr: float | None, mistake=None):
-    """Return the trace of `graph` over `steps`, in mini-batches where the file sets them."""
-    from bptrace.engine.tracer import batches_of, trace
-
-    batches = batches_of(graph)
-    if mistake is None:
-        return trace(graph, steps, lr, batches=batches)
-    return trace(graph, steps, lr, batches=batches, mistake=mistake)
-
-
 def warn_of_kinks(records, filename: str, source: str) -> None:
     """Warn on stderr, as `run` does, of each kink whose argument is within rounding of 0 in the
     trace as written: where a convention (relu_at_0, tie) or a hand calculation takes it as 0."""
@@ -174,20 +106,8 @@ def warn_of_kinks(records, filename: str, source: str) -> None:
             process.diagnose(process.stderr(), filename, source, near, "warning")
 
 
-def collected(records) -> tuple[list, NumericFault | None]:
-    """Return a trace's records up to a numeric fault, and the fault (None when it ran through)."""
-    got = []
-    try:
-        for record in records:
-            got.append(record)
-    except NumericFault as fault:
-        return got, fault
-    return got, None
-
-
 def compare(source: str, filename: str, how: CompareOptions) -> None:
     """Print which numbers of the trace change under the --vs settings, and why."""
-    from bptrace.engine.compare import compare as compared
     from bptrace.views import differences
     from bptrace.views.terminal.compare import render_comparison
     from bptrace.views.terminal.steps import View, output
@@ -196,27 +116,17 @@ def compare(source: str, filename: str, how: CompareOptions) -> None:
     _conflicts(settings, how)
     net = load_network(source, filename, how.seed, how.data)
     graph = net._graph
-    other, written = _other(net, settings)
-    warned = _warnings(graph, other, settings, written, filename)
-    for said_ in warned:
+    other = _other(net, settings)
+    c = comparing.compared(net, other, settings, how.steps, how.lr, "--vs")
+    for said_ in c.warned:
         process.stderr().print(f"bptrace: warning: {escaped(said_)}", markup=False)
-    right, fault = collected(records(graph, how.steps, how.lr))
-    warn_of_kinks(right, filename, source)
-    if fault is not None:  # as `run` would stop
-        raise fault
-    theirs, fails = collected(records(other, how.steps, how.lr))
-    comparison = compared(graph, right, other, theirs)
+    warn_of_kinks(c.right, filename, source)
+    if c.fault is not None:  # as `run` would stop
+        raise c.fault
+    comparison, fails = c.comparison, c.fails
     given = ", ".join(said(s) for s in settings)
     if how.json:
-        doc = {
-            "schema": "bptrace.compare",
-            "network": escaped(filename),
-            "a": "as written",
-            "b": {s.name: show_value(s) for s in settings},
-            **differences.to_json(comparison, graph.loss),
-            "fails": failure(fails),
-            "warnings": warned,
-        }
+        doc = comparing.document(c, filename)
         process.write_utf8(json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n")
         return
     out = output(how.ascii_math)
@@ -256,11 +166,6 @@ def stops(fault: NumericFault) -> str:
         if fault.final
         else f"at step {fault.step}"
     )
-
-
-def failure(fault: NumericFault | None) -> dict | None:
-    """Return where a trace stopped at a numeric fault, as JSON (None when it ran through)."""
-    return None if fault is None else {"step": fault.step, "message": fault.message}
 
 
 def writer(view):

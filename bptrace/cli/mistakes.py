@@ -8,19 +8,10 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
+from bptrace.api.comparing import collected, mistaken, mistakes_document, records, short
 from bptrace.cli import process
 from bptrace.cli.commands import UsageProblem, load_network
-from bptrace.cli.differ import (
-    MAX_ROWS,
-    collected,
-    counted,
-    failure,
-    records,
-    short,
-    stops,
-    warn_of_kinks,
-    writer,
-)
+from bptrace.cli.differ import MAX_ROWS, counted, stops, warn_of_kinks, writer
 from bptrace.language.diagnostics import escaped
 
 
@@ -40,8 +31,7 @@ class MistakesOptions(NamedTuple):
 
 def mistakes(source: str, filename: str, how: MistakesOptions) -> None:
     """Print where each common mistake first departs from the right trace (or all of one)."""
-    from bptrace.engine.compare import compare as compared
-    from bptrace.engine.mistakes import MISTAKES, not_applicable
+    from bptrace.engine.mistakes import MISTAKES
     from bptrace.language.diagnostics import did_you_mean
 
     graph = load_network(source, filename, how.seed, how.data)._graph
@@ -49,57 +39,16 @@ def mistakes(source: str, filename: str, how: MistakesOptions) -> None:
         hint = did_you_mean(how.show, list(MISTAKES)) or f"the mistakes are {', '.join(MISTAKES)}"
         raise UsageProblem(f"--show: no mistake '{short(how.show)}'; {hint}")
     chosen = [MISTAKES[how.show]] if how.show else list(MISTAKES.values())
-    found = []
     right, fault = collected(records(graph, how.steps, how.lr))
     warn_of_kinks(right, filename, source)
     if fault is not None:  # as `run` would stop
         raise fault
-    for mistake in chosen:
-        reason = not_applicable(graph, mistake)
-        comparison = fails = None
-        if reason is None:
-            wrong, fails = collected(records(graph, how.steps, how.lr, mistake))
-            comparison = compared(graph, right, graph, wrong)
-        found.append((mistake, reason, comparison, fails))
+    found = mistaken(graph, right, how.steps, how.lr, chosen)
     if how.json:
-        _mistakes_json(graph, filename, how, found)
+        doc = mistakes_document(graph, filename, how.steps, how.show is not None, found)
+        process.write_utf8(json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n")
     else:
         _mistakes_text(graph, filename, how, found)
-
-
-def _mistakes_json(graph, filename: str, how: MistakesOptions, found) -> None:
-    from bptrace.views import differences
-    from bptrace.views.jsonl import number
-
-    listed = []
-    for mistake, reason, comparison, fails in found:
-        entry = {
-            "id": mistake.id,
-            "title": mistake.title,
-            "wrong": mistake.wrong,
-            "right": mistake.right,
-            "applicable": reason is None,
-            "reason": reason,
-        }
-        if comparison is not None:
-            first = comparison.first
-            entry["first"] = None if first is None else differences.to_json_key(first.cell.key)
-            entry["right_value"] = None if first is None else number(first.a.value)
-            entry["mistaken_value"] = None if first is None else number(first.b.value)
-            entry["changed"] = comparison.changed
-            entry["compared"] = comparison.compared
-            entry["fails"] = failure(fails)
-            if how.show:
-                entry["differences"] = differences.to_json(comparison, graph.loss)["differences"]
-        listed.append(entry)
-    doc = {
-        "schema": "bptrace.mistakes",
-        "network": escaped(filename),
-        "steps": how.steps,
-        "loss": graph.loss,
-        "mistakes": listed,
-    }
-    process.write_utf8(json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def _mistakes_text(graph, filename: str, how: MistakesOptions, found) -> None:

@@ -61,7 +61,8 @@ def compared(given: str) -> tuple[str, tuple[str, ...]]:
 
 def plot(source: str, filename: str, how: PlotOptions) -> None:
     """Train each run, then write its loss curve (and params) to `how.out` in one piece."""
-    from bptrace.cli.differ import _other, records, settings_given
+    from bptrace.api.comparing import records
+    from bptrace.cli.differ import _other, settings_given
     from bptrace.views import plot as drawing
     from bptrace.views.series import collect
 
@@ -87,7 +88,7 @@ def plot(source: str, filename: str, how: PlotOptions) -> None:
         runs = []
         for value in values:
             settings = settings_given((f"{name}={value}",), "--compare")
-            runs.append((f"{name} = {value}", _other(net, settings, "--compare")[0]))
+            runs.append((f"{name} = {value}", _other(net, settings, "--compare")._graph))
     series = [collect(records(g, how.steps, how.lr), label, how.params) for label, g in runs]
     stopped = [s for s in series if s.stopped is not None]
     if how.compare is not None:  # a run of several that stops is part of the picture

@@ -1,0 +1,184 @@
+"""What can be asked of a network: its gradients checked (`check`), a param nudged (`nudge`), its
+graph drawn (`draw`), the handout's questions answered (`explain`), its tables as a document
+(`handout`), its trace under other settings (`compare`) or with common mistakes (`mistakes`).
+
+Network (network.py) has these methods from Questions; each goes through the engine as the
+command of the same name does.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bptrace.api.answers import Chain, CheckedStep, Explanation, Partial
+from bptrace.api.arguments import a_rate, at_least_1, settings_of
+
+if TYPE_CHECKING:
+    from bptrace.engine.nudge import NudgeReport
+
+
+class Questions:
+    """The questions a Network answers; it supplies `_graph`, `name`, `steps`, `_named` and
+    `_with_settings_said`."""
+
+    def handout(
+        self,
+        steps: int = 1,
+        form: str = "markdown",
+        blank: Sequence[str] = (),
+        lr: float | None = None,
+        precision: int = 4,
+    ) -> str:
+        """Return the tables of the first `steps` steps as a document, as `bptrace run --format
+        markdown|latex` writes them; the tables `blank` names ("forward", "partials", "chains",
+        "updates") with their answers left blank for students (`blank=()` is the answer key)."""
+        from bptrace.views import handout
+        from bptrace.views.tables import TABLES
+
+        if form not in ("markdown", "latex"):
+            raise ValueError(f"form is markdown or latex; got {form!r}")
+        for name in blank:
+            if name not in TABLES:
+                raise ValueError(f"no table {name!r}; the tables are {', '.join(TABLES)}")
+        at_least_1(precision=precision)
+        sheet = handout.Sheet(TABLES, frozenset(blank), precision)
+        document = handout.markdown if form == "markdown" else handout.latex_document
+        records = self.steps(steps, lr)._engine
+        kind = " (worksheet)" if blank else ""
+        return "".join(document(self._graph, records, sheet, f"{self.name}{kind}"))
+
+    def compare(
+        self, settings: Mapping[str, float | str], steps: int = 1, lr: float | None = None
+    ) -> dict[str, Any]:
+        """Return which numbers of the first `steps` steps change with `settings` in place of the
+        file's, and why: the document `bptrace compare --vs NAME=VALUE … --json` writes."""
+        from bptrace.api import comparing
+
+        at_least_1(steps=steps)
+        a_rate(lr)
+        if lr is not None and "lr" in settings:
+            raise ValueError("lr and settings['lr'] both set lr: lr sets it in both traces")
+        given = settings_of(settings)
+        other = self._with_settings_said(given)
+        with self._named():
+            c = comparing.compared(self, other, given, steps, lr, None)
+        if c.fault is not None:  # as `run` would stop
+            raise c.fault
+        return comparing.document(c, self.name)
+
+    def mistakes(
+        self, steps: int = 1, lr: float | None = None, mistake: str | None = None
+    ) -> dict[str, Any]:
+        """Return where each common mistake (or the one `mistake` names) first departs from the
+        right trace: the document `bptrace mistakes --json` writes (`--show ID` with `mistake`)."""
+        from bptrace.api.comparing import collected, mistaken, mistakes_document, records
+        from bptrace.engine.mistakes import MISTAKES
+
+        at_least_1(steps=steps)
+        a_rate(lr)
+        if mistake is not None and mistake not in MISTAKES:
+            raise ValueError(f"no mistake {mistake!r}; the mistakes are {', '.join(MISTAKES)}")
+        chosen = [MISTAKES[mistake]] if mistake else list(MISTAKES.values())
+        with self._named():
+            right, fault = collected(records(self._graph, steps, lr))
+            if fault is not None:  # as `run` would stop
+                raise fault
+            found = mistaken(self._graph, right, steps, lr, chosen)
+        return mistakes_document(self._graph, self.name, steps, mistake is not None, found)
+
+    def check(self, steps: int = 1, lr: float | None = None) -> list[CheckedStep]:
+        """Compare every gradient and local partial with central finite differences, as `bptrace
+        check` does, at each of the first `steps` steps (training between them); return a
+        CheckedStep per step."""
+        return [CheckedStep.of_check(checked) for checked in self._checks(steps, lr)]
+
+    def nudge(
+        self, param: str, by: float = 1e-3, step: int = 1, lr: float | None = None
+    ) -> NudgeReport:
+        """Nudge `param` by `by` (and by 10×, 1/10 and 1/100 of it) as it is at `step`, as `bptrace
+        nudge` does: the loss change the gradient predicts beside the actual one."""
+        from bptrace.engine.nudge import nudge
+
+        self._knows(param)
+        at_least_1(step=step)
+        a_rate(lr)
+        if not (isinstance(by, (int, float)) and math.isfinite(by) and by):
+            raise ValueError(f"by must be a finite number other than 0; got {by!r}")
+        if abs(by) < sys.float_info.min:  # fewer digits than a float64's: no param it could move
+            raise ValueError(f"by = {by!r} is subnormal: too small to nudge by")
+        with self._named():
+            return nudge(self._graph, param, float(by), step, lr)
+
+    def draw(
+        self,
+        form: str = "dot",
+        step: int | None = None,
+        lr: float | None = None,
+        ascii_math: bool = False,
+    ) -> str:
+        """Return the computational graph as `bptrace graph --format` writes it: "dot" (Graphviz)
+        or "mermaid" (in a notebook the network itself shows as a drawing). With `step`, each box
+        and edge carries its value and partial at that step (`lr` trains up to it); `ascii_math`
+        writes ∂ and · as d and *."""
+        from bptrace.language.printer import BP, MATH
+        from bptrace.views.drawing import Labels, dot, mermaid
+
+        if form not in ("dot", "mermaid"):
+            raise ValueError(f"form is dot or mermaid; got {form!r}")
+        if step is not None:
+            at_least_1(step=step)
+        a_rate(lr)
+        record = None if step is None else self._at(step, lr)
+        labels = Labels(BP if ascii_math else MATH, record, 4)
+        if form == "dot":
+            return dot(self._graph, labels, Path(self.name).stem)
+        return mermaid(self._graph, labels)
+
+    def explain(self, params: Sequence[str] = (), max_paths: int = 8) -> Explanation:
+        """Answer the handout's five questions, as `bptrace explain` does; `params` picks whose
+        chains to list (default: every param)."""
+        from bptrace.engine.explain import conclusion, explain
+        from bptrace.language.printer import show
+
+        at_least_1(max_paths=max_paths)
+        for param in params:
+            self._knows(param)
+        answers = explain(self._graph, tuple(params), max_paths)
+        return Explanation(
+            answers.loss,
+            answers.params,
+            tuple(Partial(e.of, e.wrt, show(e.formula)) for e in answers.partials),
+            tuple(Chain(c.param, c.paths, c.total, c.shortest, c.longest) for c in answers.chains),
+            conclusion(answers, str),
+        )
+
+    def _checks(self, steps: int, lr: float | None) -> Iterator[Any]:
+        """Yield the engine's checks of each step (what `check` returns, for bptrace's views)."""
+        from bptrace.engine.check import check
+
+        at_least_1(steps=steps)
+        a_rate(lr)
+        with self._named():
+            yield from check(self._graph, steps, lr)
+
+    def _at(self, step: int, lr: float | None) -> Any:
+        """Return the engine's record of step `step` of training."""
+        from bptrace.engine.tracer import Step, trace
+
+        with self._named():
+            for record in trace(self._graph, step, lr, max_paths=1):
+                if isinstance(record, Step) and record.step == step:
+                    return record
+        raise AssertionError("a trace of `step` steps yields step `step`")
+
+    def _knows(self, param: str) -> None:
+        """Raise ValueError when `param` is not one of this network's params."""
+        if param not in self._graph.params:
+            raise ValueError(
+                f"'{param}' is not a param of {self.name}; "
+                f"its params are {', '.join(self._graph.params) or 'none'}"
+            )
