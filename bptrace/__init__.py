@@ -25,6 +25,7 @@ __all__ = [
     "StepRecord",
     "Trace",
     "__version__",
+    "grade",
     "load",
     "parse",
 ]
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         Run,
         StepRecord,
         Trace,
+        grade,
         load,
         parse,
     )

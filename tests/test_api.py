@@ -62,6 +62,7 @@ def test_import_bptrace_lists_a_small_public_surface():
         "StepRecord",
         "Trace",
         "__version__",
+        "grade",
         "load",
         "parse",
     }

@@ -254,3 +254,37 @@ def test_a_worksheet_leaves_the_blank_tables_answers_out():
         net.handout(blank=["partial"])
     with pytest.raises(ValueError, match="markdown or latex"):
         net.handout(form="csv")
+
+
+def test_grade_is_grade_json_s_document(tmp_path):
+    # a worksheet with the partials (and the gradients from them) blank, filled in by hand: right
+    # everywhere but ∂g/∂h, written as +0.3 (the sign lost: ∂g/∂h = w2 = −0.3); its key made
+    # again from the network the worksheet names
+    sheet = cli("run", SIMPLE, "-f", "csv", "--blank", "partials")
+    answers = {
+        "partials.L/g": "-1.13",  # −(y − g) = −(1 − (−0.13))
+        "partials.g/h": "0.3",
+        "partials.g/w2": "1.1",  # h
+        "partials.g/b2": "1",
+        "partials.h/w1": "2",  # x
+        "partials.h/b1": "1",
+        "gradients.L": "1",
+        "gradients.g": "-1.13",
+        "gradients.h": "0.339",  # −1.13 · −0.3
+    }
+    for cell, value in answers.items():
+        sheet = sheet.replace(f"1.{cell}.value,\n", f"1.{cell}.value,{value}\n")
+    ann = tmp_path / "ann.csv"
+    ann.write_text(sheet, encoding="utf-8")
+    doc = bptrace.grade([ann], network=SIMPLE)
+    assert doc == json.loads(cli("grade", str(ann), "--network", SIMPLE, "--json"))
+    (graded,) = doc["worksheets"]
+    assert (graded["cells"], graded["right"], graded["wrong"]) == (9, 8, 1)
+    assert [(a["cell"], a["answer_value"], a["expected_value"]) for a in graded["problems"]] == [
+        ("1.partials.g/h.value", 0.3, pytest.approx(-0.3))
+    ]
+    assert bptrace.grade([ann], network=bptrace.load(SIMPLE)) == doc
+    missing = bptrace.grade([tmp_path / "nobody.csv"], network=SIMPLE)
+    assert missing["worksheets"] == [] and "no such file" in json.dumps(missing)
+    with pytest.raises(ValueError, match="a key or a network"):
+        bptrace.grade([ann])

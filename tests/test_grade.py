@@ -522,7 +522,7 @@ def test_a_worksheet_filled_in_with_each_mistake_is_graded_as_that_mistake(tmp_p
     student making it would is graded wrong exactly where it departs, each cell naming it."""
     from conftest import NETWORKS
 
-    from bptrace.cli.grading import _made
+    from bptrace.api.grading import key_made as _made
     from bptrace.engine import mistakes
     from bptrace.engine.graph import build_graph
     from bptrace.language.parser import parse_layered
@@ -584,7 +584,7 @@ def test_a_variant_runs_in_every_view_with_the_same_params(tmp_path):
 def test_the_lecture_docs_show_a_class_graded_for_real(tmp_path, monkeypatch):
     """docs/lecture.md's run: Ann's worksheet filled in as sigmoid-from-z gives it, Ben's as
     half-dropped does, with ∂a₀/∂z₀ left empty."""
-    from bptrace.cli.grading import _made
+    from bptrace.api.grading import key_made as _made
     from bptrace.engine.graph import build_graph
     from bptrace.engine.mistakes import MISTAKES
     from bptrace.language.parser import parse_layered

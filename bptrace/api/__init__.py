@@ -38,15 +38,20 @@ __all__ = [
     "Run",
     "StepRecord",
     "Trace",
+    "grade",
     "load",
     "parse",
 ]
 
 
 def __getattr__(name: str):
-    # the engine's own records, loaded on first use: `bptrace run` never needs nudge's module
+    # loaded on first use: `bptrace run` needs neither nudge's records nor grading
     if name in ("Nudge", "NudgeReport"):
         from bptrace.engine import nudge
 
         return getattr(nudge, name)
+    if name == "grade":  # grading's views too
+        from bptrace.api.grading import grade
+
+        return grade
     raise AttributeError(f"module 'bptrace.api' has no attribute {name!r}")

@@ -141,13 +141,12 @@ class Questions:
     def explain(self, params: Sequence[str] = (), max_paths: int = 8) -> Explanation:
         """Answer the handout's five questions, as `bptrace explain` does; `params` picks whose
         chains to list (default: every param)."""
-        from bptrace.engine.explain import conclusion, explain
+        from bptrace.engine.explain import conclusion
         from bptrace.language.printer import show
 
-        at_least_1(max_paths=max_paths)
         for param in params:
             self._knows(param)
-        answers = explain(self._graph, tuple(params), max_paths)
+        answers = self._answers(tuple(params), max_paths)
         return Explanation(
             answers.loss,
             answers.params,
@@ -155,6 +154,13 @@ class Questions:
             tuple(Chain(c.param, c.paths, c.total, c.shortest, c.longest) for c in answers.chains),
             conclusion(answers, str),
         )
+
+    def _answers(self, params: tuple[str, ...], max_paths: int) -> Any:
+        """Return the engine's answers (what `explain` returns, for bptrace's views)."""
+        from bptrace.engine.explain import explain
+
+        at_least_1(max_paths=max_paths)
+        return explain(self._graph, params, max_paths)
 
     def _checks(self, steps: int, lr: float | None) -> Iterator[Any]:
         """Yield the engine's checks of each step (what `check` returns, for bptrace's views)."""

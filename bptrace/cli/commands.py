@@ -214,11 +214,10 @@ class ExplainOptions(NamedTuple):
 
 def explain(source: str, filename: str, how: ExplainOptions) -> None:
     """Answer the handout's questions about each param's gradient, as tables or as LaTeX."""
-    from bptrace.engine.explain import explain as answer
-
-    graph = load_network(source, filename)._graph
+    net = load_network(source, filename)
+    graph = net._graph
     check_params(graph, how.params, filename)
-    answers = answer(graph, how.params, how.max_paths)
+    answers = net._answers(how.params, how.max_paths)
     title = f"bptrace explain {escaped(filename)}"
     if how.latex:
         from bptrace.views.latex import explanation, spellings

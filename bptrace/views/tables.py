@@ -16,6 +16,7 @@ from bptrace.engine.tracer import Chain, Final, Step
 from bptrace.views.writers import Writer
 
 TABLES = ("forward", "partials", "chains", "updates")
+MAX_ROWS = 60  # a table longer than this shows its first 50 and last 10 rows
 T = TypeVar("T")
 LEAF_TITLES = {"input": "inputs", "target": "targets", "param": "params", "const": "consts"}
 MAX_SAMPLES = 4  # sample columns shown side by side; --sample i shows any one

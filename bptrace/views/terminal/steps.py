@@ -18,6 +18,7 @@ from bptrace.engine.tracer import Chain, Final, Step
 from bptrace.errors import NumericFault
 from bptrace.language.printer import MATH, Notation, format_number, name_text, partial_text, show
 from bptrace.views import tables, writers
+from bptrace.views.tables import MAX_ROWS
 from bptrace.views.terminal import _grid, fit
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from bptrace.views.matrices import Block
 
 T = TypeVar("T")
-MAX_ROWS = 60  # a table longer than this shows its first 50 and last 10 rows
 
 
 class PipeConsole(Console):
