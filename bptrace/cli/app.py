@@ -1,15 +1,16 @@
-"""The command line: every command, and every way a command can stop mapped to an exit code."""
+"""The command line: every command, and main(); exits.py maps each way one can stop to a code."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from bptrace import __version__
-from bptrace.cli import builtin, commands, files, options, process, runs
+from bptrace.cli import builtin, commands, exits, files, options, process, runs
+from bptrace.cli.exits import guarded, report
 from bptrace.cli.options import (
     AllChanged,
     AllRows,
@@ -25,11 +26,7 @@ from bptrace.cli.options import (
 from bptrace.errors import (
     EXIT_CHECK,
     EXIT_FILE,
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_NETWORK,
     BptraceError,
-    NetworkError,
 )
 from bptrace.language.diagnostics import did_you_mean, escaped
 
@@ -367,53 +364,13 @@ def run(
         compact=compact,
     )
     if pause:
-        _guarded(file, runs.run_paused, how)
+        guarded(file, runs.run_paused, how)
     elif form != "text":
-        _guarded(file, runs.run_handout, how)
+        guarded(file, runs.run_handout, how)
     elif json_lines:
-        _guarded(file, runs.run_json, how)
+        guarded(file, runs.run_json, how)
     else:
-        _guarded(file, runs.run_tables, how)
-
-
-def _guarded(file: Path, command, how) -> Any:
-    """Read FILE and run `command` on its text with the options `how`, turning every way it can
-    stop into a message and an exit code."""
-    source, name = "", files.shown(file)
-    try:
-        # a signal stops reading and building too, not only the steps
-        with options.exit_on_failed_writes(), process.Interrupts():
-            source, name = builtin.network(file)  # or the built-in example a bare name means
-            return command(source, name, how)
-    except (BptraceError, RecursionError) as error:
-        raise typer.Exit(_report(error, name, source)) from None
-    except KeyboardInterrupt as stop:
-        if not isinstance(stop, process.Interrupted):  # Python's own, from a Ctrl-C outside
-            stop = process.Interrupted(EXIT_INTERRUPTED - 128)
-        try:
-            process.stderr().print(stop.message, markup=False)
-        except OSError:  # SIGHUP: the terminal may be gone
-            pass
-        raise typer.Exit(stop.exit_code) from None
-
-
-def _report(error: BptraceError | RecursionError, filename: str, source: str) -> int:
-    """Print `error` to stderr as a diagnostic and return its exit code."""
-    err = process.stderr()
-    if isinstance(error, RecursionError):
-        err.print(
-            f"{escaped(filename)}: error: the network is nested too deeply to process", markup=False
-        )
-        return EXIT_NETWORK
-    if isinstance(error, files.FileError) and error.span is not None:
-        # in a file of its own: the network's, or --data's
-        process.diagnose(err, error.file, error.text, error)
-    elif isinstance(error, NetworkError) or getattr(error, "span", None) is not None:
-        said = process.Said(error.span, error.message, getattr(error, "hint", None))
-        process.diagnose(err, filename, source, said)
-    else:  # it may quote a file's name or a cell
-        err.print(f"bptrace: error: {escaped(str(error))}", markup=False)
-    return error.exit_code
+        guarded(file, runs.run_tables, how)
 
 
 @app.command(
@@ -475,9 +432,9 @@ def grade(
     how = grading.GradeOptions(tuple(dict.fromkeys(worksheets)), key, network, rtol, json_out)
     try:
         with options.exit_on_failed_writes(), process.Interrupts():
-            code = grading.grade(how, _report)
+            code = grading.grade(how, report)
     except (BptraceError, RecursionError) as error:
-        raise typer.Exit(_report(error, files.shown(network or key), "")) from None
+        raise typer.Exit(report(error, files.shown(network or key), "")) from None
     if code:
         raise typer.Exit(code)
 
@@ -510,7 +467,7 @@ def check(
     """Check every gradient against finite differences."""
     options.check_lr(lr)
     how = commands.CheckOptions(steps, lr, precision, seed, ascii_math, data)
-    if _guarded(file, commands.check, how):
+    if guarded(file, commands.check, how):
         raise typer.Exit(EXIT_CHECK)
 
 
@@ -550,7 +507,7 @@ def explain(
 ) -> None:
     """Answer five questions about backprop in FILE."""
     how = commands.ExplainOptions(tuple(params or ()), latex, max_paths, ascii_math, all_rows)
-    _guarded(file, commands.explain, how)
+    guarded(file, commands.explain, how)
 
 
 @app.command("graph", cls=options.Command)
@@ -597,7 +554,7 @@ def draw(
             param_hint="'--lr'",
         )
     how = commands.DrawOptions(form, step, lr, precision, ascii_math, all_rows, seed)
-    _guarded(file, commands.draw, how)
+    guarded(file, commands.draw, how)
 
 
 @app.command(
@@ -646,7 +603,7 @@ def nudge(
         )
     options.check_lr(lr)
     how = commands.NudgeOptions(param, by, step, lr, precision, ascii_math, seed)
-    _guarded(file, commands.nudge, how)
+    guarded(file, commands.nudge, how)
 
 
 @app.command(
@@ -685,7 +642,7 @@ def compare(
     how = differ.CompareOptions(
         tuple(vs), steps, lr, precision, seed, ascii_math, data, all_rows, json
     )
-    _guarded(file, differ.compare, how)
+    guarded(file, differ.compare, how)
 
 
 @app.command(
@@ -722,7 +679,7 @@ def mistakes(
     how = mistaken.MistakesOptions(
         steps, lr, precision, seed, ascii_math, data, show, all_rows, json
     )
-    _guarded(file, mistaken.mistakes, how)
+    guarded(file, mistaken.mistakes, how)
 
 
 @app.command(
@@ -805,7 +762,7 @@ def plot(
         )
     varied = compare[0] if compare else None
     how = plotting.PlotOptions(out, steps, named, varied, lr, seed, data, log)
-    _guarded(file, plotting.plot, how)
+    guarded(file, plotting.plot, how)
 
 
 @app.command(
@@ -851,7 +808,7 @@ def present(
             param_hint="'--output'",
         )
     how = presenting.PresentOptions(page, steps, lr, seed, data, precision)
-    _guarded(file, presenting.present, how)
+    guarded(file, presenting.present, how)
 
 
 @app.command(
@@ -897,7 +854,7 @@ def list_examples(
     try:
         written = builtin.copy(name, Path(), force)
     except BptraceError as error:
-        raise typer.Exit(_report(error, name, "")) from None
+        raise typer.Exit(report(error, name, "")) from None
     for path in written:
         process.stderr().print(f"bptrace: wrote {escaped(files.shown(path))}", markup=False)
 
@@ -944,7 +901,7 @@ def export(
         raise typer.BadParameter("give the framework: --torch", param_hint="'--torch'")
     options.check_lr(lr)
     how = ExportOptions(steps, lr, seed, data, batch_size, shuffle)
-    _guarded(file, write_export, how)
+    guarded(file, write_export, how)
 
 
 @app.command(cls=options.Command)
@@ -965,20 +922,5 @@ def main() -> None:
     if sys.stdout is None:  # closed (`>&-`): Python found no stdout to open
         print("bptrace: error: cannot write the output: standard output is closed", file=sys.stderr)
         sys.exit(EXIT_FILE)
-    try:
+    with exits.quiet_exits():
         app(prog_name="bptrace")
-    except KeyboardInterrupt:
-        print("bptrace: interrupted", file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
-    except BrokenPipeError:
-        process.silence_stdout()
-        sys.exit(0)
-    except SystemExit:
-        raise
-    except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
-        print(
-            f"bptrace: internal error: {type(e).__name__}: {escaped(str(e))}\n"
-            "please report this with the .bp file",
-            file=sys.stderr,
-        )
-        sys.exit(EXIT_INTERNAL)
