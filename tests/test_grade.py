@@ -440,7 +440,7 @@ def test_a_cell_worked_out_from_the_students_own_wrong_cell_is_carried_forward(t
 def test_the_default_tolerance_is_the_documented_one():
     import inspect
 
-    from bptrace.cli import app as cli
+    from bptrace.cli import teaching as cli
 
     assert inspect.signature(cli.grade).parameters["rtol"].default == grading.RTOL == 0.01
     assert "The default rtol is 0.01" in (ROOT / "docs/grading.md").read_text("utf-8")
