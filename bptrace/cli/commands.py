@@ -1,7 +1,9 @@
-"""What each command but `run` does between reading its file and exiting: build, compute, print.
+"""What each command but `run` does between reading its file and exiting: load, ask, print.
 
-The CLI (app.py) declares the options and maps errors to exit codes; process.py and files.py touch
-the outside world; these functions tie the pure core to the views. No typer here.
+The command modules (tracing.py, inspecting.py, teaching.py, outputs.py) declare the options and
+exits.py maps errors to exit codes; process.py and files.py touch the outside world; these
+functions load the network through bptrace.api, ask it, and hand its answers to the views. No
+typer here.
 """
 
 from __future__ import annotations

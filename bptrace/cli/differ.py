@@ -1,6 +1,7 @@
 """`compare`: a network's trace beside its trace under other settings (--vs), and which numbers
 change and why; and what `mistakes` (cli/mistakes.py) shares with it: the traces, their faults and
-the count of differences. No typer here (app.py declares the options).
+the count of differences. bptrace.api's comparing.py computes; this prints. No typer here
+(teaching.py declares the options).
 """
 
 from __future__ import annotations

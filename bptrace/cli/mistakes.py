@@ -1,5 +1,6 @@
 """`mistakes`: a network's right trace beside a student's, for each common mistake, and where each
-first departs from it (engine/mistakes.py makes them). No typer here (app.py declares the options).
+first departs from it (engine/mistakes.py makes them, bptrace.api's comparing.py compares). No
+typer here (teaching.py declares the options).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The options: typer made to speak bptrace's words, the options several commands share, and
 which options of `run` cannot be used together (a table, checked in one loop).
 
-Only the command line (app.py) uses this; typer is imported only in the cli layer.
+Only the command modules (tracing.py, inspecting.py, teaching.py, outputs.py) use this; typer is
+imported only in the cli layer.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What `bptrace present` does: train the network and write the steps as one self-contained page.
 
-The CLI (app.py) declares the options and maps errors to exit codes; the page is written whole to a
-temporary file and renamed (files.save), so an unwritable path fails before the run and a stopped
-run leaves nothing half-written. No typer here.
+outputs.py declares the options and exits.py maps errors to exit codes; the page is written whole
+to a temporary file and renamed (files.save), so an unwritable path fails before the run and a
+stopped run leaves nothing half-written. No typer here.
 """
 
 from __future__ import annotations

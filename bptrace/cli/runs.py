@@ -1,7 +1,8 @@
 """What `bptrace run` does: train the network and show each step, as tables, a handout or JSON.
 
-The CLI (app.py) declares the options and maps errors to exit codes; these functions tie the
-trace to the views, through process.py's streams and signals and files.py's files. No typer here.
+tracing.py declares the options and exits.py maps errors to exit codes; these functions train
+through bptrace.api (Network.steps) and tie its records to the views, through process.py's
+streams and signals and files.py's files. No typer here.
 """
 
 from __future__ import annotations
