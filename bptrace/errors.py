@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # Exit codes, documented in README.md and docs/language.md. 0 is success.
 EXIT_INTERNAL = 1
@@ -84,6 +84,8 @@ class NumericFault(BptraceError):
     hint: str | None = None  # what to do about it, when that is known (see tracer.diverged)
     # A forward pass's values up to the fault, when it arose there: for the view to show.
     computed: dict | None = field(default=None, repr=False)
+    # The public API's run up to the fault (bptrace.Trace), set by Network.run.
+    trace: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         when = (

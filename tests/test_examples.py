@@ -315,6 +315,17 @@ def test_a_fresh_pip_install_runs_the_built_in_examples(tmp_path):
     assert copied.returncode == 0, copied.stderr
     assert (here / "two_layer.bp").read_bytes() == (NETWORKS / "two_layer.bp").read_bytes()
     assert bptrace("run", "two_layer.bp", "--quiet").returncode == 0
+    # the API, typed (PEP 561), from the installed package
+    probe = (
+        "import pathlib, bptrace; "
+        "assert (pathlib.Path(bptrace.__file__).parent / 'py.typed').is_file(); "
+        "print(bptrace.parse('param w = 3\\nloss L = w^2\\n').run().losses)"
+    )
+    api = subprocess.run(
+        [bindir / "python", "-c", probe], cwd=here, env=env, capture_output=True, text=True
+    )
+    assert api.returncode == 0, api.stderr
+    assert api.stdout == "[9.0]\n"  # L = w² = 3²
 
 
 def test_the_samples_an_example_trains_on_are_built_in_too(empty):

@@ -15,7 +15,7 @@ from bptrace.api.arguments import a_rate, at_least_1, settings_of, whole
 from bptrace.api.problems import Named, NetworkWarning
 from bptrace.api.questions import Questions
 from bptrace.api.reading import read, shown
-from bptrace.api.records import Run, Trace, Training
+from bptrace.api.records import Run, StepRecord, Trace, Training
 
 
 def load(path: str | os.PathLike[str]) -> Network:
@@ -148,13 +148,13 @@ class Network(Questions):
         net = self if seed is None else self.with_seed(seed)
         net = net if data is None else net.with_data(data)
         run = net.steps(steps, lr, max_paths, batch_size, shuffle)
-        records = []
+        records: list[StepRecord] = []
         try:
             records.extend(run)
         except NumericFault as fault:
-            fault.trace = Trace(run.begin, tuple(records), run.end)
+            fault.trace = Trace(run.begin, tuple(records), run.ended())
             raise
-        return Trace(run.begin, tuple(records), run.end)
+        return Trace(run.begin, tuple(records), run.ended())
 
     def _repr_html_(self) -> str:
         from bptrace.engine.tracer import Step, trace

@@ -51,9 +51,8 @@ class Named:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, error, traceback) -> bool:
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
         if isinstance(error, errors.NetworkError) and not isinstance(error, NetworkError):
             raise NetworkError(
                 error.message, error.span, error.hint, self.name, self.source
             ) from None
-        return False

@@ -18,12 +18,24 @@ from bptrace.api.answers import Chain, CheckedStep, Explanation, Partial
 from bptrace.api.arguments import a_rate, at_least_1, settings_of
 
 if TYPE_CHECKING:
+    from bptrace.api.network import Network
+    from bptrace.api.problems import Named
+    from bptrace.api.records import Run
     from bptrace.engine.nudge import NudgeReport
 
 
 class Questions:
-    """The questions a Network answers; it supplies `_graph`, `name`, `steps`, `_named` and
-    `_with_settings_said`."""
+    """The questions a Network answers; the Network supplies what is declared here."""
+
+    name: str
+    source: str
+    _graph: Any  # the engine's Graph
+
+    if TYPE_CHECKING:  # the Network's own (network.py)
+
+        def _named(self) -> Named: ...
+        def _with_settings_said(self, given: tuple[Any, ...]) -> Network: ...
+        def steps(self, steps: int = 1, lr: float | None = None) -> Run: ...
 
     def handout(
         self,

@@ -3,7 +3,7 @@ is not UTF-8. Shared by `bptrace.load` and every command; it raises, it never pr
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from bptrace.errors import EXIT_FILE, BptraceError, Span
 
@@ -37,7 +37,7 @@ MAX_BYTES = 256 << 20  # the most read of a file: far more than any network or s
 _CHUNK = 1 << 20
 
 
-def read(file: Path, kind: str = ".bp file") -> str:
+def read(file: str | os.PathLike[str], kind: str = ".bp file") -> str:
     """Return the text of a UTF-8 file (a byte order mark left out), or raise FileError saying why
     it cannot be read.
 
@@ -83,7 +83,7 @@ def read(file: Path, kind: str = ".bp file") -> str:
     return text.removeprefix("\ufeff")
 
 
-def _not_utf8(file: Path, data: bytes, at: int) -> FileError:
+def _not_utf8(file: str | os.PathLike[str], data: bytes, at: int) -> FileError:
     """Return the problem of a byte that is not UTF-8, pointing at it in the text (the rest decoded
     as it can be)."""
     line = data.count(b"\n", 0, at) + 1
@@ -97,7 +97,7 @@ def _not_utf8(file: Path, data: bytes, at: int) -> FileError:
     )
 
 
-def shown(path: Path | str) -> str:
+def shown(path: str | os.PathLike[str]) -> str:
     """Return a file name as bptrace writes it anywhere: bytes that are not UTF-8 escaped (\\xff),
     so every output, JSON included, stays UTF-8."""
-    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

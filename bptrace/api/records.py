@@ -71,7 +71,7 @@ class Run(Iterator[StepRecord]):
         from bptrace.views import jsonl
 
         lr = self.training.lr
-        rate = self._graph.settings["lr"] if lr is None else lr
+        rate = float(self._graph.settings["lr"]) if lr is None else lr
         steps, max_paths = self.training.steps, self.training.max_paths
         return jsonl.begin(
             self._graph, self.name, steps, rate, max_paths, self._shape, self.batches
@@ -88,6 +88,13 @@ class Run(Iterator[StepRecord]):
         if self.fault is not None:
             return jsonl.end_with_error(*self.stopped(self.last), jsonl.numeric_error(self.fault))
         return None
+
+    def ended(self) -> dict[str, Any]:
+        """Return the end record of a run that is over (one that is not raises RuntimeError)."""
+        end = self.end
+        if end is None:
+            raise RuntimeError(f"the run of {self.name} is not over: it has no end record yet")
+        return end
 
     def stopped(self, last: Step | None) -> tuple[int, dict[str, Any]]:
         """Return the steps done up to the step `last` and the params after it; before any step
