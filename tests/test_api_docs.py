@@ -17,9 +17,15 @@ def blocks() -> list[str]:
 
 def test_the_api_page_has_an_example_of_each_public_function():
     code = "\n".join(blocks())
-    for used in ("bptrace.load(", "bptrace.parse(", ".run(", ".check(", ".explain(", ".to_jsonl()"):
-        assert used in code
-    assert "bptrace.NetworkError" in code
+    public = (
+        *("bptrace.load(", "bptrace.parse(", "bptrace.grade(", ".to_jsonl()"),
+        *(".with_seed(", ".with_data(", ".with_settings(", ".variant("),
+        *(".steps(", ".run(", ".check(", ".explain(", ".nudge(", ".draw(", ".handout("),
+        *(".compare(", ".mistakes("),
+    )
+    for used in public:
+        assert used in code, used
+    assert "bptrace.NetworkError" in code and "bptrace.FileError" in code
 
 
 def test_every_python_block_of_the_api_page_runs(tmp_path):
