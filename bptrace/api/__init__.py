@@ -6,19 +6,24 @@ raised as NetworkError, which carries file:line:col; a file that cannot be read 
 run whose numbers stop being finite as NumericFault.
 """
 
-from bptrace.api.answers import (
-    Chain,
-    CheckedGrad,
-    CheckedPartial,
-    CheckedStep,
-    Explanation,
-    Partial,
-)
-from bptrace.api.network import Network, load, parse
-from bptrace.api.problems import NetworkError, NetworkWarning
-from bptrace.api.reading import FileError
-from bptrace.api.records import Run, StepRecord, Trace
-from bptrace.errors import BptraceError, NumericFault
+TYPE_CHECKING = False  # typing itself is not imported: the CLI loads this package at start-up
+if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads each name
+    from bptrace.api.answers import (
+        Chain,
+        CheckedGrad,
+        CheckedPartial,
+        CheckedStep,
+        Explanation,
+        NetworkWarning,
+        Partial,
+    )
+    from bptrace.api.grading import grade
+    from bptrace.api.network import Network, load, parse
+    from bptrace.api.problems import NetworkError
+    from bptrace.api.reading import FileError
+    from bptrace.api.records import Run, StepRecord, Trace
+    from bptrace.engine.nudge import Nudge, NudgeReport
+    from bptrace.errors import BptraceError, NumericFault
 
 __all__ = [
     "BptraceError",
@@ -44,14 +49,40 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    # loaded on first use: `bptrace run` needs neither nudge's records nor grading
-    if name in ("Nudge", "NudgeReport"):
-        from bptrace.engine import nudge
+# Where each public name lives: loaded on first use, so that a command importing one module of
+# the API (the CLI reads files with api.reading) loads no more of it than it uses.
+_HOMES = {
+    "BptraceError": "bptrace.errors",
+    "NumericFault": "bptrace.errors",
+    "Chain": "bptrace.api.answers",
+    "CheckedGrad": "bptrace.api.answers",
+    "CheckedPartial": "bptrace.api.answers",
+    "CheckedStep": "bptrace.api.answers",
+    "Explanation": "bptrace.api.answers",
+    "NetworkWarning": "bptrace.api.answers",
+    "Partial": "bptrace.api.answers",
+    "Nudge": "bptrace.engine.nudge",
+    "NudgeReport": "bptrace.engine.nudge",
+    "FileError": "bptrace.api.reading",
+    "grade": "bptrace.api.grading",
+    "Network": "bptrace.api.network",
+    "load": "bptrace.api.network",
+    "parse": "bptrace.api.network",
+    "NetworkError": "bptrace.api.problems",
+    "Run": "bptrace.api.records",
+    "StepRecord": "bptrace.api.records",
+    "Trace": "bptrace.api.records",
+}
 
-        return getattr(nudge, name)
-    if name == "grade":  # grading's views too
-        from bptrace.api.grading import grade
 
-        return grade
-    raise AttributeError(f"module 'bptrace.api' has no attribute {name!r}")
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'bptrace.api' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,10 +1,21 @@
-"""The answers the API returns besides a run's records, as frozen dataclasses: the explanation of
-a network's gradients (`bptrace explain`) and their check by finite differences (`bptrace check`).
+"""The answers the API returns besides a run's records, as frozen dataclasses: a network's
+warnings, the explanation of its gradients (`bptrace explain`) and their check by finite
+differences (`bptrace check`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkWarning:
+    """Something legal but probably unintended in a network, at its line and column."""
+
+    message: str
+    line: int
+    col: int
+    hint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

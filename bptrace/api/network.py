@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bptrace.api.arguments import a_rate, at_least_1, settings_of, whole
-from bptrace.api.problems import Named, NetworkWarning
+from bptrace.api.problems import Named
 from bptrace.api.questions import Questions
 from bptrace.api.reading import read, shown
 from bptrace.api.records import Run, StepRecord, Trace, Training
+
+if TYPE_CHECKING:
+    from bptrace.api.answers import NetworkWarning
 
 
 def load(path: str | os.PathLike[str]) -> Network:
@@ -64,6 +67,8 @@ class Network(Questions):
     @property
     def warnings(self) -> tuple[NetworkWarning, ...]:
         """What `bptrace run` warns of on stderr, in source order."""
+        from bptrace.api.answers import NetworkWarning
+
         return tuple(
             NetworkWarning(w.message, w.span.line, w.span.col, w.hint) for w in self._graph.warnings
         )

@@ -1,9 +1,6 @@
-"""What goes wrong, as the API raises and reports it: a mistake in a network at file:line:col, and
-a warning about one."""
+"""A mistake in a network, as the API raises it: at file:line:col, its line quoted."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from bptrace import errors
 
@@ -30,16 +27,6 @@ class NetworkError(errors.NetworkError):
         from bptrace.language.diagnostics import format_diagnostic
 
         return format_diagnostic(self.file, self.source, self.span, self.message, self.hint)
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkWarning:
-    """Something legal but probably unintended in a network, at its line and column."""
-
-    message: str
-    line: int
-    col: int
-    hint: str | None = None
 
 
 class Named:
