@@ -252,8 +252,8 @@ def test_a_worksheet_leaves_the_blank_tables_answers_out():
     assert sheet.splitlines()[0].endswith("(worksheet)")
     with pytest.raises(ValueError, match="no table 'partial'"):
         net.handout(blank=["partial"])
-    with pytest.raises(ValueError, match="markdown or latex"):
-        net.handout(form="csv")
+    with pytest.raises(ValueError, match="markdown, latex or csv"):
+        net.handout(form="html")
 
 
 def test_grade_is_grade_json_s_document(tmp_path):
@@ -288,3 +288,70 @@ def test_grade_is_grade_json_s_document(tmp_path):
     assert missing["worksheets"] == [] and "no such file" in json.dumps(missing)
     with pytest.raises(ValueError, match="a key or a network"):
         bptrace.grade([ann])
+
+
+def test_a_built_in_example_needs_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # as a pip user is: no networks/ here
+    net = bptrace.example("simple")
+    assert net.name == "simple.bp" and net.params == {"w1": 0.5, "b1": 0.1, "w2": -0.3, "b2": 0.2}
+    assert net.run()[0]["loss"] == pytest.approx(L, rel=1e-15)
+    assert bptrace.example("two_layer.bp").name == "two_layer.bp"
+    with pytest.raises(ValueError, match="did you mean 'simple'"):
+        bptrace.example("simpel")
+    with pytest.raises(bptrace.FileError, match=r"bptrace\.example\('simple'\)"):
+        bptrace.load("networks/simple.bp")
+
+
+def test_training_goes_on_from_a_runs_params():
+    net = bptrace.load(SIMPLE)
+    run = net.steps(100)
+    assert run.params == net.params  # before any step: the starting ones
+    for record in run:
+        if record["step"] == 3:
+            break
+    after = {u["param"]: u["after"] for u in record["updates"]}
+    assert run.params == after
+    # three steps, then three more from where they left off, are six steps
+    assert net.with_params(run.params).run(3).final == net.run(6).final | {"steps": 3}
+    assert net.with_params({"w2": 1.0}).params == {**net.params, "w2": 1.0}
+    for bad in ({"w3": 1.0}, {"w2": "1"}, {"w2": float("inf")}, {"w2": True}):
+        with pytest.raises(ValueError):
+            net.with_params(bad)
+
+
+def test_a_worksheet_made_in_python_grades_as_one_made_by_run(tmp_path):
+    net = bptrace.load(SIMPLE)
+    ann = net.variant("ann")
+    sheet = ann.handout(form="csv", blank="updates")
+    assert sheet.splitlines()[0].startswith("# bptrace worksheet {")
+    assert '"variant": "ann"' in sheet.splitlines()[0]
+    keyed = ann.handout(form="csv", blank="updates", key=True)
+    assert keyed.splitlines()[:2] == sheet.splitlines()[:2]  # the same record, the same cells
+    key = dict(line.split(",") for line in keyed.splitlines()[2:])
+    # w1 ← w1 − α·∂L/∂w1, ann's numbers
+    before, lr = ann.params["w1"], 0.1
+    grad = float(key["1.updates.w1.gradient"])
+    assert float(key["1.updates.w1.after"]) == pytest.approx(before - lr * grad, abs=1e-4)
+    filled = "".join(
+        line + (key[line.rstrip(",")] if line.endswith(",") else "") + "\n"
+        for line in sheet.splitlines()
+    )
+    (tmp_path / "ann.csv").write_text(filled, encoding="utf-8")
+    graded = bptrace.grade(tmp_path / "ann.csv", network=net)  # one path; its variant remade
+    (result,) = graded["worksheets"]
+    assert result["variant"] == "ann" and result["score"] == 1.0 and result["wrong"] == 0
+    markdown = ann.handout(blank=["partials"])
+    assert markdown.startswith(f"# {SIMPLE} (worksheet, variant ann)\n<!-- bptrace worksheet")
+
+
+def test_samples_that_cannot_be_used_are_value_errors_naming_the_column(tmp_path):
+    net = bptrace.parse(LINE, "line.bp")
+    with pytest.raises(ValueError, match="column 'x', sample 2: 'a' is not a number"):
+        net.with_data({"x": [1, "a"], "y": [1, 2]})
+    with pytest.raises(ValueError, match="column 'x' is a sequence of numbers"):
+        net.with_data({"x": 1.0, "y": [1.0]})
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,y\n1,2\n", encoding="utf-8")
+    with pytest.raises(bptrace.DataError, match="'a' is not an input or target") as caught:
+        net.with_data(wrong)
+    assert isinstance(caught.value, ValueError) and isinstance(caught.value, bptrace.BptraceError)

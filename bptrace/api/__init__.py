@@ -18,10 +18,11 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads each 
         Partial,
     )
     from bptrace.api.grading import grade
-    from bptrace.api.network import Network, load, parse
+    from bptrace.api.network import Network, example, load, parse
     from bptrace.api.problems import NetworkError
     from bptrace.api.reading import FileError
     from bptrace.api.records import Run, StepRecord, Trace
+    from bptrace.engine.data import DataError
     from bptrace.engine.nudge import Nudge, NudgeReport
     from bptrace.errors import BptraceError, NumericFault
 
@@ -31,6 +32,7 @@ __all__ = [
     "CheckedGrad",
     "CheckedPartial",
     "CheckedStep",
+    "DataError",
     "Explanation",
     "FileError",
     "Network",
@@ -43,6 +45,7 @@ __all__ = [
     "Run",
     "StepRecord",
     "Trace",
+    "example",
     "grade",
     "load",
     "parse",
@@ -64,7 +67,9 @@ _HOMES = {
     "Nudge": "bptrace.engine.nudge",
     "NudgeReport": "bptrace.engine.nudge",
     "FileError": "bptrace.api.reading",
+    "DataError": "bptrace.engine.data",
     "grade": "bptrace.api.grading",
+    "example": "bptrace.api.network",
     "Network": "bptrace.api.network",
     "load": "bptrace.api.network",
     "parse": "bptrace.api.network",

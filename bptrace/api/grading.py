@@ -21,14 +21,14 @@ _NOT_REMADE = ("data", "batch_size", "shuffle")
 
 
 def grade(
-    worksheets: Sequence[str | os.PathLike[str]],
+    worksheets: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     key: str | os.PathLike[str] | None = None,
     network: Any = None,
     rtol: float = RTOL,
 ) -> dict[str, Any]:
-    """Grade each worksheet (Markdown or CSV) against the answer key `key`, or the key made again
-    from `network` (a path, or a Network), and return the document `bptrace grade --json` writes:
-    each worksheet's answers, and the class summary.
+    """Grade each worksheet (Markdown or CSV; a path, or a list of them) against the answer key
+    `key`, or the key made again from `network` (a path, or a Network), and return the document
+    `bptrace grade --json` writes: each worksheet's answers, and the class summary.
 
     A worksheet that cannot be graded is listed under "failed" with why; a key or network that
     cannot be read raises FileError, WorksheetError or NetworkError.
@@ -38,6 +38,12 @@ def grade(
 
     if key is None and network is None:
         raise ValueError("grade needs a key or a network to make the key from")
+    if isinstance(worksheets, (str, os.PathLike)):  # one worksheet, not its name's letters
+        worksheets = [worksheets]
+    if key is not None and not isinstance(key, (str, os.PathLike)):
+        raise ValueError(f"key is an answer key's path; got {key!r}")
+    if network is not None and not isinstance(network, (Network, str, os.PathLike)):
+        raise ValueError(f"network is a .bp file's path or a Network; got {network!r}")
     if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
         raise ValueError(f"rtol must be a number between 0 and 1; got {rtol!r}")
     keyed = None if key is None else worksheet.read(read(key, "answer key"))

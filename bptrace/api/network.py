@@ -7,8 +7,9 @@ the engine's records (`Network._graph`, `Run._engine`) to its views.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bptrace.api.arguments import a_rate, at_least_1, settings_of, whole
@@ -23,7 +24,32 @@ if TYPE_CHECKING:
 
 def load(path: str | os.PathLike[str]) -> Network:
     """Read the .bp file at `path` (UTF-8, at most 256 MB) and return its network."""
-    return parse(read(path), shown(path))
+    from bptrace.api.reading import FileError
+
+    try:
+        return parse(read(path), shown(path))
+    except FileError as problem:
+        from bptrace.examples import named
+
+        name = named(os.path.basename(os.fspath(path)))
+        if name is None or os.path.lexists(path):
+            raise
+        hint = f"for the built-in example, bptrace.example({name!r})"
+        raise FileError(f"{problem}; {hint}", problem.file, problem.span) from None
+
+
+def example(name: str) -> Network:
+    """Return the built-in example `name`, named as its file is ("simple" or "simple.bp" gives
+    simple.bp); `bptrace examples` lists them."""
+    from bptrace.examples import NAMES, named, text
+
+    found = named(name) if isinstance(name, str) else None
+    if found is None:
+        from bptrace.language.diagnostics import did_you_mean
+
+        close = did_you_mean(str(name), NAMES) if isinstance(name, str) else None
+        raise ValueError(f"no example {name!r}; {close or 'the examples are ' + ', '.join(NAMES)}")
+    return parse(text(found), f"{found}.bp")
 
 
 def parse(text: str, name: str = "<string>") -> Network:
@@ -44,6 +70,7 @@ class Network(Questions):
         self._seed: int | None = None
         self._data: tuple[dict[str, tuple[float, ...]], str] | None = None
         self._variant: str | None = None
+        self._params: dict[str, float] | None = None
         with self._named():
             self._statements, self._layers, self._drawn = _built(text)
         self._graph = self._drawn
@@ -87,8 +114,10 @@ class Network(Questions):
         """Return this network with its inputs and targets replaced by `data`'s columns, by name:
         a CSV file's path (as `--data`), or a mapping of columns."""
         if not isinstance(data, Mapping):
+            if not isinstance(data, (str, os.PathLike)):
+                raise ValueError(f"data is a CSV file's path or a mapping of columns; got {data!r}")
             return self._with_csv(read(data, "CSV file"), shown(data))
-        columns = {str(k): tuple(map(float, v)) for k, v in data.items()}
+        columns = {str(k): _column(k, v) for k, v in data.items()}
         counts = {len(column) for column in columns.values()}
         if len(counts) != 1 or 0 in counts:
             said = ", ".join(f"{k}: {len(v)}" for k, v in columns.items()) or "no columns"
@@ -110,6 +139,27 @@ class Network(Questions):
         if not isinstance(student, str) or not student:
             raise ValueError(f"a variant is a student's ID, a non-empty string; got {student!r}")
         return self._changed(_variant=student)
+
+    def with_params(self, params: Mapping[str, float]) -> Network:
+        """Return this network starting from `params` (by name; the others as they were): e.g.
+        a run's `params`, to go on training, or to try them on other data."""
+        from bptrace.language.diagnostics import did_you_mean
+
+        if not isinstance(params, Mapping):
+            raise ValueError(f"params is a mapping of param names to numbers; got {params!r}")
+        given = {}
+        for name, value in params.items():
+            if name not in self._graph.params:
+                hint = did_you_mean(str(name), self._graph.params) or (
+                    f"its params are {', '.join(self._graph.params) or 'none'}"
+                )
+                raise ValueError(f"{name!r} is not a param of {self.name}; {hint}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number; got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number; got {value!r}")
+            given[name] = float(value)
+        return self._changed(_params={**(self._params or {}), **given})
 
     def steps(
         self,
@@ -225,11 +275,41 @@ class Network(Questions):
             graph = with_data(graph, *net._data)
         if net._variant is not None:
             graph = variant(graph, net._variant)
+        if net._params is not None:
+            graph = _started(graph, net._params)
         net._graph = graph
         return net
 
     def _named(self) -> Named:
         return Named(self.name, self.source)
+
+
+def _column(name: object, values: object) -> tuple[float, ...]:
+    """Return a column of samples as floats, or raise ValueError naming it."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValueError(f"data's column {name!r} is a sequence of numbers; got {values!r}")
+    column = []
+    for i, value in enumerate(values, 1):
+        try:  # numpy's scalars, Decimal, Fraction: any number float() takes, but not a bool or text
+            if isinstance(value, (bool, str, bytes)):
+                raise TypeError
+            column.append(float(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"data's column {name!r}, sample {i}: {value!r} is not a number"
+            ) from None
+    return tuple(column)
+
+
+def _started(graph: Any, params: Mapping[str, float]) -> Any:
+    """Return `graph` with the params `params` names starting from their values there."""
+    from dataclasses import replace
+
+    leaves = tuple(
+        replace(leaf, value=params[leaf.name]) if leaf.name in params else leaf
+        for leaf in graph.leaves
+    )
+    return replace(graph, leaves=leaves)
 
 
 def _built(text: str):

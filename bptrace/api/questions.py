@@ -30,6 +30,9 @@ class Questions:
     name: str
     source: str
     _graph: Any  # the engine's Graph
+    _seed: int | None
+    _data: tuple[dict[str, tuple[float, ...]], str] | None
+    _variant: str | None
 
     if TYPE_CHECKING:  # the Network's own (network.py)
 
@@ -41,27 +44,38 @@ class Questions:
         self,
         steps: int = 1,
         form: str = "markdown",
-        blank: Sequence[str] = (),
+        blank: Sequence[str] | str = (),
         lr: float | None = None,
         precision: int = 4,
+        *,
+        key: bool = False,
     ) -> str:
-        """Return the tables of the first `steps` steps as a document, as `bptrace run --format
-        markdown|latex` writes them; the tables `blank` names ("forward", "partials", "chains",
-        "updates") with their answers left blank for students (`blank=()` is the answer key)."""
+        """Return the tables of the first `steps` steps as `bptrace run --format` writes them:
+        "markdown", "latex", or "csv" (a worksheet's cells). The tables `blank` names ("forward",
+        "partials", "chains", "updates") are left blank for students, and a worksheet records how
+        it was made, so `bptrace.grade(…, network=…)` can make its key again. With `key`, the
+        answer key instead, as `--key` writes it: the same document with every blank filled in.
+        Every row is shown."""
+        from bptrace.api.handouts import FORMS, made, title, writer
         from bptrace.views import handout
         from bptrace.views.tables import TABLES
 
-        if form not in ("markdown", "latex"):
-            raise ValueError(f"form is markdown or latex; got {form!r}")
-        for name in blank:
+        if form not in FORMS:
+            raise ValueError(f"form is markdown, latex or csv; got {form!r}")
+        blanks = (blank,) if isinstance(blank, str) else tuple(blank)
+        for name in blanks:
             if name not in TABLES:
                 raise ValueError(f"no table {name!r}; the tables are {', '.join(TABLES)}")
-        at_least_1(precision=precision)
-        sheet = handout.Sheet(TABLES, frozenset(blank), precision)
-        document = handout.markdown if form == "markdown" else handout.latex_document
+        at_least_1(steps=steps, precision=precision)
+        sheet = handout.Sheet(TABLES, frozenset(blanks), precision)
+        data = None if self._data is None else self._data[1]
+        options = {"lr": lr, "seed": self._seed, "variant": self._variant, "data": data}
+        meta = made(self.name, sheet, steps, 8, options)
         records = self.steps(steps, lr)._engine
-        kind = " (worksheet)" if blank else ""
-        return "".join(document(self._graph, records, sheet, f"{self.name}{kind}"))
+        heading = title(self.name, bool(blanks), self._variant, key=key and bool(blanks))
+        if key:
+            sheet = handout.Sheet(TABLES, frozenset(), precision)
+        return "".join(writer(form, meta)(self._graph, records, sheet, heading))
 
     def compare(
         self, settings: Mapping[str, float | str], steps: int = 1, lr: float | None = None

@@ -86,7 +86,7 @@ class Run(Iterator[StepRecord]):
         if self.final is not None:
             return jsonl.end(self.final)
         if self.fault is not None:
-            return jsonl.end_with_error(*self.stopped(self.last), jsonl.numeric_error(self.fault))
+            return jsonl.end_with_error(*self._stopped(self.last), jsonl.numeric_error(self.fault))
         return None
 
     def ended(self) -> dict[str, Any]:
@@ -96,14 +96,20 @@ class Run(Iterator[StepRecord]):
             raise RuntimeError(f"the run of {self.name} is not over: it has no end record yet")
         return end
 
-    def stopped(self, last: Step | None) -> tuple[int, dict[str, Any]]:
+    @property
+    def params(self) -> dict[str, Any]:
+        """The params after the last step computed (before any step, the starting ones): what
+        `Network.with_params` takes to go on from here."""
+        return self._stopped(self.last)[1]
+
+    def _stopped(self, last: Step | None) -> tuple[int, dict[str, Any]]:
         """Return the steps done up to the step `last` and the params after it; before any step
         (None), the starting ones."""
         if last is None:
             return 0, self._graph.initial_params()
         return last.step, {u.param: u.after for u in last.updates}
 
-    def line(self, step: Step) -> str:
+    def _line(self, step: Step) -> str:
         """Return the JSON line of one of this run's steps, as `bptrace run --json` writes it."""
         return self._lines(step)
 

@@ -80,20 +80,10 @@ def training(net: Network, how: RunOptions) -> Run:
     return run
 
 
-def worksheet_made(filename: str, how: RunOptions) -> dict:
+def worksheet_made(filename: str, how: RunOptions, sheet) -> dict:
     """Return how a worksheet was made: what `bptrace grade --network` needs to make its key."""
-    from bptrace.views.tables import TABLES
+    from bptrace.api.handouts import made
 
-    made: dict = {
-        "network": filename,
-        "steps": how.steps,
-        "show": list(how.sections),
-        "blank": [t for t in TABLES if t in how.blanks],
-        "precision": how.precision,
-        "max_paths": how.max_paths,
-        "all": how.all_rows,
-        "ascii": how.ascii_math,
-    }
     optional = {
         "lr": how.lr,
         "seed": how.seed,
@@ -102,7 +92,7 @@ def worksheet_made(filename: str, how: RunOptions) -> dict:
         "batch_size": how.batch_size,
         "shuffle": how.shuffle or None,
     }
-    return made | {k: v for k, v in optional.items() if v is not None}
+    return made(filename, sheet, how.steps, how.max_paths, optional)
 
 
 def run_tables(source: str, filename: str, how: RunOptions) -> None:
@@ -355,43 +345,29 @@ def run_handout(source: str, filename: str, how: RunOptions) -> None:
     """Write the tables as Markdown or LaTeX as they are computed; with blanks, the key to `key`."""
     import itertools
 
+    from bptrace.api.handouts import title, writer
     from bptrace.views import handout
     from bptrace.views.terminal.steps import MAX_ROWS
-    from bptrace.views.worksheet import meta_comment
 
     net = _loaded(source, filename, how)
     graph = net._graph
     form, blanks, key = how.form, how.blanks, how.key
     if key is not None:
         files.writable(key)
-    made = worksheet_made(filename, how)
-    if form == "csv":
-        from bptrace.views.worksheet import csv_document
-
-        def document(graph, records, sheet, title, comment=""):
-            return csv_document(graph, records, sheet, made, filled=not sheet.blank)
-    else:
-        document = handout.markdown if form == "markdown" else handout.latex_document
     max_rows = None if how.all_rows else MAX_ROWS
     sheet = handout.Sheet(how.sections, blanks, how.precision, max_rows, how.ascii_math)
+    document = writer(form, worksheet_made(filename, how, sheet))
     err = process.stderr()
     for leak in handout.leaks(graph, sheet, how.steps):
         err.print(f"bptrace: warning: the worksheet gives answers away: {leak}", markup=False)
     records = training(net, how)._engine
-    variant = f", variant {how.variant}" if how.variant else ""
+    name = f"bptrace run {escaped(filename)}"
     answers: Iterator[str] = itertools.repeat("")
     if key is not None:  # the key has the same chunks with nothing blank: both advance together
         records, key_records = itertools.tee(records)
-        answers = document(
-            graph,
-            key_records,
-            replace(sheet, blank=frozenset()),
-            f"bptrace run {escaped(filename)} (answer key{variant})",
-        )
-    kind = f" (worksheet{variant})" if blanks else f" (variant {how.variant})" if variant else ""
-    comment = meta_comment(made) if blanks and form == "markdown" else ""
-    extra = {"comment": comment} if comment else {}
-    worksheet = document(graph, records, sheet, f"bptrace run {escaped(filename)}{kind}", **extra)
+        keyed = replace(sheet, blank=frozenset())
+        answers = document(graph, key_records, keyed, title(name, True, how.variant, key=True))
+    worksheet = document(graph, records, sheet, title(name, bool(blanks), how.variant))
     filled: list[str] = []
     # stdout gone (`| head`) or full: the key is still made whole and saved, then that is said
     lost: OSError | None = None
@@ -455,7 +431,7 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
                     write_line(run.end)
                     continue
                 # a signal while it is made stops the run without this step
-                text = run.line(record)
+                text = run._line(record)
                 with interrupts.writing():  # once written, the end record counts it
                     write_line(text)
                     last = record
@@ -473,7 +449,7 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
         write_line(run.end)  # the error, and the params after the last step
         raise
     except KeyboardInterrupt:
-        done, params = run.stopped(last)
+        done, params = run._stopped(last)
         write_line(
             jsonl.end_with_error(
                 done, params, {"kind": "interrupted", "message": f"interrupted after step {done}"}

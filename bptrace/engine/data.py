@@ -16,8 +16,8 @@ from bptrace.language.diagnostics import did_you_mean
 _NETWORK_LINE = re.compile(r"#|(param|input|target|const|set|loss)\s")
 
 
-class DataProblem(BptraceError):
-    """A data file that cannot be used: not CSV, a cell not a number, a column the network lacks."""
+class DataError(BptraceError, ValueError):
+    """Samples that cannot be used: not CSV, a cell not a number, a column the network lacks."""
 
     exit_code = EXIT_FILE
 
@@ -36,12 +36,12 @@ def read_csv(
         separator = next((c for c in ";\t" if c in rows[0][1][0]), None)
         rows = _header_joined(_rows(text, separator, filename), separator) if separator else rows
     if not rows:  # nothing, or separators alone
-        raise DataProblem(
+        raise DataError(
             f"{filename}: empty: a CSV file needs a header row of names, then one row per sample"
         )
     names = [cell.strip() for cell in rows[0][1]]
     if filename.lower().endswith(".bp") or (len(names) == 1 and _NETWORK_LINE.match(names[0])):
-        raise DataProblem(
+        raise DataError(
             f"{filename}: a .bp network, not a CSV file of samples: give the network as FILE, and "
             "a CSV file (a header row of input and target names, then a row per sample) as --data"
         )
@@ -49,19 +49,19 @@ def read_csv(
     if all(_number(name) for name in names):
         shown = ",".join(names) if len(",".join(names)) <= 40 else ",".join(names)[:40] + "..."
         header = f": {','.join(wanted)}" if wanted else ""
-        raise DataProblem(
+        raise DataError(
             f"{filename}: line {rows[0][0]} holds numbers ({shown}), not names: "
             f"start the file with a header row naming the inputs and targets{header}"
         )
     if len(set(names)) != len(names):
         twice = next(n for n in names if names.count(n) > 1)
-        raise DataProblem(f"{filename}: line {rows[0][0]}: the column '{twice}' appears twice")
+        raise DataError(f"{filename}: line {rows[0][0]}: the column '{twice}' appears twice")
     if len(rows) == 1:
-        raise DataProblem(f"{filename}: no samples: the header row is the only row")
+        raise DataError(f"{filename}: no samples: the header row is the only row")
     columns: dict[str, list[float]] = {name: [] for name in names}
     for line, row in rows[1:]:
         if len(row) != len(names):
-            raise DataProblem(
+            raise DataError(
                 f"{filename}: line {line}: {len(row)} cell{'s' if len(row) != 1 else ''}, "
                 f"but the header names {len(names)} column{'s' if len(names) != 1 else ''}"
             )
@@ -74,12 +74,12 @@ def read_csv(
                     if _decimal_comma(cell)
                     else ""
                 )
-                raise DataProblem(
+                raise DataError(
                     f"{filename}: line {line}, column '{name}': '{cell.strip()}' is not a "
                     f"number{hint}"
                 ) from None
             if not math.isfinite(value):
-                raise DataProblem(
+                raise DataError(
                     f"{filename}: line {line}, column '{name}': {cell.strip()} is not a finite "
                     "number"
                 )
@@ -99,12 +99,12 @@ def _rows(text: str, separator: str, filename: str) -> list[tuple[int, list[str]
     except csv.Error as error:
         line = reader.line_num
         if "field larger than field limit" in str(error):
-            raise DataProblem(
+            raise DataError(
                 f"{filename}: line {line}: a cell of more than {csv.field_size_limit():,} "
                 "characters; "
                 "a cell holds one number"
             ) from None
-        raise DataProblem(f"{filename}: line {line}: not a CSV file of samples ({error})") from None
+        raise DataError(f"{filename}: line {line}: not a CSV file of samples ({error})") from None
     return rows
 
 
@@ -145,7 +145,7 @@ def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str
         if name not in data:
             other = next((leaf.kind for leaf in graph.leaves if leaf.name == name), None)
             if other is not None:
-                raise DataProblem(
+                raise DataError(
                     f"{filename}: the column '{name}' is a {other} of the network; only inputs and "
                     "targets take data"
                 )
@@ -154,7 +154,7 @@ def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str
                 if data
                 else "the network has no inputs or targets"
             )
-            raise DataProblem(
+            raise DataError(
                 f"{filename}: the column '{name}' is not an input or target of the network; {hint}"
             )
     samples = len(next(iter(columns.values())))
@@ -164,7 +164,7 @@ def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str
             and isinstance(leaf.value, tuple)
             and len(leaf.value) != samples
         ):
-            raise DataProblem(
+            raise DataError(
                 f"{filename}: {_count(samples, 'sample')}, but '{leaf.name}' (line "
                 f"{leaf.span.line}) holds "
                 f"{len(leaf.value)}: give it a column too, or one value"
@@ -181,7 +181,7 @@ def with_data(graph: Graph, columns: dict[str, tuple[float, ...]], filename: str
             f"the {leaf.kind} '{leaf.name}' (line {leaf.span.line})" for leaf in missing
         )
         which = "the column" if len(missing) == 1 else "a column for each"
-        raise DataProblem(
+        raise DataError(
             f"{filename}: no column for {named}: the header names {', '.join(columns)}; add "
             f"{which}, "
             "or declare a value every sample shares with `const`"

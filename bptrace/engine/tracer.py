@@ -246,8 +246,8 @@ def batches_of(
     if graph.samples is None:
         if size or shuffle:
             raise BadArgument(
-                "--batch-size and --shuffle pick samples, but the inputs and targets hold one "
-                "value each"
+                "--batch-size and --shuffle (in Python, batch_size and shuffle) pick samples, but "
+                "the inputs and targets hold one value each"
             )
         return None
     size = size or int(graph.settings["batch"])
