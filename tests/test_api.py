@@ -309,6 +309,8 @@ def test_the_network_shows_in_a_notebook_as_its_graph_with_step_1s_numbers():
     # two drawings on one page: each arrow finds its own marker
     ids = re.findall(r'<marker id="([^"]+)"', page + bptrace.load(SIMPLE)._repr_html_())
     assert len(set(ids)) == 2
+    # no script runs in a notebook's output: nothing offers itself as a button to press
+    assert "tabindex" not in page and 'role="button"' not in page
 
 
 def test_notebook_html_escapes_hostile_names():

@@ -177,6 +177,10 @@ def graph_html(graph: Graph, title: str, step: Step | None) -> str:
     # Several drawings share a notebook's page: each its own ids, so each arrow finds its marker.
     own = f"bptrace{next(_ids)}-"
     drawing = drawing.replace(' id="', f' id="{own}').replace("url(#", f"url(#{own}")
+    # no script runs here: a box is no button to press, nor a stop for the Tab key
+    drawing = drawing.replace(' tabindex="0"', "").replace(
+        ' role="button" aria-pressed="false"', ""
+    )
     if shown:
         data = shown[0]
         texts = {
