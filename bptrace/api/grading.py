@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bptrace.errors import BadArgument
@@ -34,13 +34,22 @@ def grade(
     cannot be read raises FileError, WorksheetError or NetworkError.
     """
     from bptrace.api.network import Network, load
-    from bptrace.api.reading import FileError, read, shown
+    from bptrace.api.reading import FileError, a_path, read, shown
 
+    if isinstance(worksheets, (str, bytes, os.PathLike)):
+        raise ValueError(f"worksheets is a list of paths: write [{worksheets!r}]")
+    if not isinstance(worksheets, Iterable):
+        raise ValueError(f"worksheets is a list of paths; got {worksheets!r}")
+    worksheets = list(worksheets)
+    for path in worksheets:
+        a_path(path, "worksheet")
     if key is None and network is None:
         raise ValueError("grade needs a key or a network to make the key from")
     if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
         raise ValueError(f"rtol must be a number between 0 and 1; got {rtol!r}")
     keyed = None if key is None else worksheet.read(read(key, "answer key"))
+    if not (network is None or isinstance(network, (Network, str, os.PathLike))):
+        raise ValueError(f"network is a Network or a .bp file's path; got {network!r}")
     net = network if isinstance(network, Network) or network is None else load(network)
     grader = Grader(keyed, net, rtol)
     reports, failed = [], []

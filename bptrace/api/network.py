@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bptrace.api.arguments import a_rate, at_least_1, settings_of, whole
+from bptrace.api.arguments import a_number, a_rate, at_least_1, settings_of, whole, yes_or_no
 from bptrace.api.problems import Named, NetworkWarning
 from bptrace.api.questions import Questions
 from bptrace.api.reading import read, shown
@@ -25,6 +25,10 @@ def load(path: str | os.PathLike[str]) -> Network:
 
 def parse(text: str, name: str = "<string>") -> Network:
     """Return the network written in `text`; `name` is the file its errors and traces name."""
+    if not isinstance(text, str):
+        raise ValueError(f"text is a network's .bp text, a str; got {type(text).__name__}")
+    if not isinstance(name, str):
+        raise ValueError(f"name is the file errors name, a str; got {name!r}")
     return Network(text, name)
 
 
@@ -82,8 +86,12 @@ class Network(Questions):
         """Return this network with its inputs and targets replaced by `data`'s columns, by name:
         a CSV file's path (as `--data`), or a mapping of columns."""
         if not isinstance(data, Mapping):
+            if not isinstance(data, (str, bytes, os.PathLike)):
+                raise ValueError(
+                    f"data is a CSV file's path or a mapping of columns by name; got {data!r}"
+                )
             return self._with_csv(read(data, "CSV file"), shown(data))
-        columns = {str(k): tuple(map(float, v)) for k, v in data.items()}
+        columns = {str(k): _column(k, v) for k, v in data.items()}
         counts = {len(column) for column in columns.values()}
         if len(counts) != 1 or 0 in counts:
             said = ", ".join(f"{k}: {len(v)}" for k, v in columns.items()) or "no columns"
@@ -102,8 +110,11 @@ class Network(Questions):
     def variant(self, student: str) -> Network:
         """Return this network with each param's starting value drawn for `student` (an ID): the
         numbers of `bptrace run --variant`, the same for the same ID."""
-        if not isinstance(student, str) or not student:
-            raise ValueError(f"a variant is a student's ID, a non-empty string; got {student!r}")
+        if not isinstance(student, str) or not student or not student.isprintable():
+            raise ValueError(
+                f"a variant is a student's ID, a non-empty string of printable characters; "
+                f"got {student!r}"
+            )
         return self._changed(_variant=student)
 
     def steps(
@@ -120,6 +131,7 @@ class Network(Questions):
         `batch_size` the file's `set batch`; `shuffle` shuffles the samples on each pass.
         """
         at_least_1(steps=steps, max_paths=max_paths)
+        yes_or_no(shuffle=shuffle)
         if batch_size is not None:
             at_least_1(batch_size=batch_size)
         a_rate(lr)
@@ -225,6 +237,19 @@ class Network(Questions):
 
     def _named(self) -> Named:
         return Named(self.name, self.source)
+
+
+def _column(name: object, values: object) -> tuple[float, ...]:
+    """Return a column of `with_data`'s mapping as floats, or raise ValueError saying why not."""
+    from collections.abc import Iterable
+
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValueError(f"data[{name!r}] must be a list of numbers; got {values!r}")
+    values = tuple(values)
+    for value in values:
+        if not a_number(value):
+            raise ValueError(f"data[{name!r}] must be a list of numbers; it holds {value!r}")
+    return tuple(map(float, values))
 
 
 def _built(text: str):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bptrace.api.answers import Chain, CheckedStep, Explanation, Partial
-from bptrace.api.arguments import a_rate, at_least_1, settings_of
+from bptrace.api.arguments import a_number, a_rate, at_least_1, names, settings_of, yes_or_no
 
 if TYPE_CHECKING:
     from bptrace.api.network import Network
@@ -53,6 +53,7 @@ class Questions:
 
         if form not in ("markdown", "latex"):
             raise ValueError(f"form is markdown or latex; got {form!r}")
+        blank = names("blank", blank)
         for name in blank:
             if name not in TABLES:
                 raise ValueError(f"no table {name!r}; the tables are {', '.join(TABLES)}")
@@ -92,7 +93,7 @@ class Questions:
 
         at_least_1(steps=steps)
         a_rate(lr)
-        if mistake is not None and mistake not in MISTAKES:
+        if mistake is not None and (not isinstance(mistake, str) or mistake not in MISTAKES):
             raise ValueError(f"no mistake {mistake!r}; the mistakes are {', '.join(MISTAKES)}")
         chosen = [MISTAKES[mistake]] if mistake else list(MISTAKES.values())
         with self._named():
@@ -118,7 +119,7 @@ class Questions:
         self._knows(param)
         at_least_1(step=step)
         a_rate(lr)
-        if not (isinstance(by, (int, float)) and math.isfinite(by) and by):
+        if not (a_number(by) and math.isfinite(by) and by):
             raise ValueError(f"by must be a finite number other than 0; got {by!r}")
         if abs(by) < sys.float_info.min:  # fewer digits than a float64's: no param it could move
             raise ValueError(f"by = {by!r} is subnormal: too small to nudge by")
@@ -144,6 +145,7 @@ class Questions:
         if step is not None:
             at_least_1(step=step)
         a_rate(lr)
+        yes_or_no(ascii_math=ascii_math)
         record = None if step is None else self._at(step, lr)
         labels = Labels(BP if ascii_math else MATH, record, 4)
         if form == "dot":
@@ -156,9 +158,10 @@ class Questions:
         from bptrace.engine.explain import conclusion
         from bptrace.language.printer import show
 
+        params = names("params", params)
         for param in params:
             self._knows(param)
-        answers = self._answers(tuple(params), max_paths)
+        answers = self._answers(params, max_paths)
         return Explanation(
             answers.loss,
             answers.params,
@@ -195,8 +198,8 @@ class Questions:
 
     def _knows(self, param: str) -> None:
         """Raise ValueError when `param` is not one of this network's params."""
-        if param not in self._graph.params:
+        if not isinstance(param, str) or param not in self._graph.params:
             raise ValueError(
-                f"'{param}' is not a param of {self.name}; "
+                f"{param!r} is not a param of {self.name}; "
                 f"its params are {', '.join(self._graph.params) or 'none'}"
             )
