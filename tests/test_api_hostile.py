@@ -114,6 +114,9 @@ def test_shuffle_is_true_or_false(shuffle):
         ({"x": "12", "y": "34"}, r"data\['x'\] must be a list of numbers; got '12'"),
         ({"x": [1j], "y": [1]}, r"data\['x'\] must be a list of numbers; it holds 1j"),
         ({"x": [True], "y": [1]}, r"data\['x'\] must be a list of numbers; it holds True"),
+        # as a CSV file's nan or inf: it was run, and step 1 stopped "the value is not finite"
+        ({"x": [1, float("nan")], "y": [1, 2]}, r"data\['x'\] holds nan, which is not a finite"),
+        ({"x": [1], "y": [-np.inf]}, r"data\['y'\] holds -inf, which is not a finite"),
     ],
 )
 def test_with_data_refuses_columns_that_are_not_numbers(data, said):

@@ -7,6 +7,7 @@ the engine's records (`Network._graph`, `Run._engine`) to its views.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -249,6 +250,8 @@ def _column(name: object, values: object) -> tuple[float, ...]:
     for value in values:
         if not a_number(value):
             raise ValueError(f"data[{name!r}] must be a list of numbers; it holds {value!r}")
+        if not math.isfinite(value):  # as a CSV file's column: a sample cannot be trained on
+            raise ValueError(f"data[{name!r}] holds {value!r}, which is not a finite number")
     return tuple(map(float, values))
 
 
