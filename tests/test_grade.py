@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, SQUARE, load
 from typer.testing import CliRunner
 
+import bptrace
 from bptrace.cli.app import app
 from bptrace.engine.tracer import trace
 from bptrace.engine.variants import check_id, choices, drawn, variant
@@ -620,3 +621,16 @@ def test_a_worksheet_named_twice_is_graded_once(tmp_path):
     sheet, key = made(tmp_path)
     got = grades(sheet, sheet, "--key", key)
     assert len(got["worksheets"]) == 1 and got["summary"]["worksheets"] == 1
+
+
+def test_failed_says_the_message_and_stderr_the_diagnostic(tmp_path):
+    # docs/grading.md: `error` is the message; stderr has the full diagnostic (line quoted)
+    sheet, key = made(tmp_path)
+    latin = tmp_path / "latin.md"
+    latin.write_bytes(b"# sheet\nx = 2\xe9\n")
+    error = "not UTF-8 text: byte 0xe9 is not a character in UTF-8"
+    result = invoke("grade", latin, sheet, "--key", key, "--json")
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["failed"] == [{"file": str(latin), "error": error}]
+    assert f"latin.md:2:6: error: {error}" in result.stderr
+    assert bptrace.grade([latin], key=key)["failed"] == [{"file": str(latin), "error": error}]

@@ -58,10 +58,18 @@ def grade(
         try:
             graded, variant = grader.grade(worksheet.read(read(path, "worksheet")))
         except (WorksheetError, FileError, BadArgument) as problem:
-            failed.append((name, str(problem)))
+            failed.append((name, why(problem)))
             continue
         reports.append(grading.Report(name, variant, graded))
     return json.loads(grading.to_json(grading.summary(reports), failed, rtol, titles()))
+
+
+def why(problem: Exception) -> str:
+    """Return what `failed` says of a worksheet that could not be graded: the message, without the
+    quoted line a file's diagnostic adds (stderr has that)."""
+    from bptrace.api.reading import FileError
+
+    return problem.message if isinstance(problem, FileError) else str(problem)
 
 
 class Grader:
