@@ -14,10 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bptrace.api.answers import Chain, CheckedStep, Explanation, Partial
 from bptrace.api.arguments import a_number, a_rate, at_least_1, names, settings_of, yes_or_no
 
 if TYPE_CHECKING:
+    from bptrace.api.answers import CheckedStep, Explanation
     from bptrace.api.network import Network
     from bptrace.api.problems import Named
     from bptrace.api.records import Run
@@ -107,6 +107,8 @@ class Questions:
         """Compare every gradient and local partial with central finite differences, as `bptrace
         check` does, at each of the first `steps` steps (training between them); return a
         CheckedStep per step."""
+        from bptrace.api.answers import CheckedStep
+
         return [CheckedStep.of_check(checked) for checked in self._checks(steps, lr)]
 
     def nudge(
@@ -155,6 +157,7 @@ class Questions:
     def explain(self, params: Sequence[str] = (), max_paths: int = 8) -> Explanation:
         """Answer the handout's five questions, as `bptrace explain` does; `params` picks whose
         chains to list (default: every param)."""
+        from bptrace.api.answers import Chain, Explanation, Partial
         from bptrace.engine.explain import conclusion
         from bptrace.language.printer import show
 
