@@ -634,3 +634,38 @@ def test_failed_says_the_message_and_stderr_the_diagnostic(tmp_path):
     assert json.loads(result.stdout)["failed"] == [{"file": str(latin), "error": error}]
     assert f"latin.md:2:6: error: {error}" in result.stderr
     assert bptrace.grade([latin], key=key)["failed"] == [{"file": str(latin), "error": error}]
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("steps", "x"),
+        ("steps", 0),
+        ("blank", 3),
+        ("show", ["nope"]),
+        ("precision", -1),
+        ("max_paths", 0),
+        ("ascii", "no"),
+        ("lr", "x"),
+        ("seed", "x"),
+        ("variant", 5),
+        ("variant", "a b"),
+    ],
+)
+def test_a_damaged_worksheet_comment_is_the_worksheets_error(tmp_path, option, value):
+    # each was an internal error (TypeError, ValueError from inside) or graded as if written so
+    sheet, key = made(tmp_path)
+    text = sheet.read_text()
+    meta = json.loads(re.search(r"<!-- bptrace worksheet (.*) -->", text)[1])
+    damaged = tmp_path / "damaged.md"
+    damaged.write_text(text.replace(json.dumps(meta), json.dumps({**meta, option: value})))
+    assert damaged.read_text() != text
+    result = invoke("grade", damaged, "--network", SIMPLE)
+    assert result.exit_code == 4, result.stderr
+    said = f"damaged.md:2:1: error: the worksheet's bptrace comment is damaged: its {option} is"
+    assert said in result.stderr
+    assert "internal error" not in result.stderr
+    failed = bptrace.grade([damaged], network=SIMPLE)["failed"]
+    assert [f["error"].split(",")[0] for f in failed] == [
+        f"the worksheet's bptrace comment is damaged: its {option} is {value!r}"
+    ]

@@ -111,11 +111,12 @@ class Network(Questions):
     def variant(self, student: str) -> Network:
         """Return this network with each param's starting value drawn for `student` (an ID): the
         numbers of `bptrace run --variant`, the same for the same ID."""
-        if not isinstance(student, str) or not student or not student.isprintable():
-            raise ValueError(
-                f"a variant is a student's ID, a non-empty string of printable characters; "
-                f"got {student!r}"
-            )
+        from bptrace.engine.variants import check_id
+
+        if not isinstance(student, str):
+            raise ValueError(f"a variant is a student's ID, a str; got {student!r}")
+        if problem := check_id(student):  # as `bptrace run --variant` checks it
+            raise ValueError(f"{student!r}: {problem}")
         return self._changed(_variant=student)
 
     def steps(
