@@ -669,3 +669,14 @@ def test_a_damaged_worksheet_comment_is_the_worksheets_error(tmp_path, option, v
     assert [f["error"].split(",")[0] for f in failed] == [
         f"the worksheet's bptrace comment is damaged: its {option} is {value!r}"
     ]
+
+
+def test_the_api_grades_a_worksheet_named_twice_once_as_grade_does(tmp_path):
+    sheet, _ = made(tmp_path)
+    other, _ = made(tmp_path, name="other")
+    twice = [sheet, str(sheet), other, tmp_path / "." / "sheet.md"]
+    document = bptrace.grade(twice, network=SIMPLE)
+    assert [w["file"] for w in document["worksheets"]] == [str(sheet), str(other)]
+    assert document["summary"]["worksheets"] == 2
+    cli = json.loads(invoke("grade", *map(str, twice), "--network", SIMPLE, "--json").stdout)
+    assert cli["summary"]["worksheets"] == 2
