@@ -346,9 +346,9 @@ def test_a_worksheet_made_in_python_grades_as_one_made_by_run(tmp_path):
 
 def test_samples_that_cannot_be_used_are_value_errors_naming_the_column(tmp_path):
     net = bptrace.parse(LINE, "line.bp")
-    with pytest.raises(ValueError, match="column 'x', sample 2: 'a' is not a number"):
+    with pytest.raises(ValueError, match=r"data\['x'\] must be a list of numbers; it holds 'a'"):
         net.with_data({"x": [1, "a"], "y": [1, 2]})
-    with pytest.raises(ValueError, match="column 'x' is a sequence of numbers"):
+    with pytest.raises(ValueError, match=r"data\['x'\] must be a list of numbers"):
         net.with_data({"x": 1.0, "y": [1.0]})
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("a,y\n1,2\n", encoding="utf-8")

@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, SQUARE, load
 from typer.testing import CliRunner
 
+import bptrace
 from bptrace.cli.app import app
 from bptrace.engine.tracer import trace
 from bptrace.engine.variants import check_id, choices, drawn, variant
@@ -620,3 +621,62 @@ def test_a_worksheet_named_twice_is_graded_once(tmp_path):
     sheet, key = made(tmp_path)
     got = grades(sheet, sheet, "--key", key)
     assert len(got["worksheets"]) == 1 and got["summary"]["worksheets"] == 1
+
+
+def test_failed_says_the_message_and_stderr_the_diagnostic(tmp_path):
+    # docs/grading.md: `error` is the message; stderr has the full diagnostic (line quoted)
+    sheet, key = made(tmp_path)
+    latin = tmp_path / "latin.md"
+    latin.write_bytes(b"# sheet\nx = 2\xe9\n")
+    error = "not UTF-8 text: byte 0xe9 is not a character in UTF-8"
+    result = invoke("grade", latin, sheet, "--key", key, "--json")
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["failed"] == [{"file": str(latin), "error": error}]
+    assert f"latin.md:2:6: error: {error}" in result.stderr
+    assert bptrace.grade([latin], key=key)["failed"] == [{"file": str(latin), "error": error}]
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("steps", "x"),
+        ("steps", 0),
+        ("blank", 3),
+        ("show", ["nope"]),
+        ("precision", -1),
+        ("max_paths", 0),
+        ("ascii", "no"),
+        ("lr", "x"),
+        ("seed", "x"),
+        ("variant", 5),
+        ("variant", "a b"),
+    ],
+)
+def test_a_damaged_worksheet_comment_is_the_worksheets_error(tmp_path, option, value):
+    # each was an internal error (TypeError, ValueError from inside) or graded as if written so
+    sheet, key = made(tmp_path)
+    text = sheet.read_text()
+    meta = json.loads(re.search(r"<!-- bptrace worksheet (.*) -->", text)[1])
+    damaged = tmp_path / "damaged.md"
+    damaged.write_text(text.replace(json.dumps(meta), json.dumps({**meta, option: value})))
+    assert damaged.read_text() != text
+    result = invoke("grade", damaged, "--network", SIMPLE)
+    assert result.exit_code == 4, result.stderr
+    said = f"damaged.md:2:1: error: the worksheet's bptrace comment is damaged: its {option} is"
+    assert said in result.stderr
+    assert "internal error" not in result.stderr
+    failed = bptrace.grade([damaged], network=SIMPLE)["failed"]
+    assert [f["error"].split(",")[0] for f in failed] == [
+        f"the worksheet's bptrace comment is damaged: its {option} is {value!r}"
+    ]
+
+
+def test_the_api_grades_a_worksheet_named_twice_once_as_grade_does(tmp_path):
+    sheet, _ = made(tmp_path)
+    other, _ = made(tmp_path, name="other")
+    twice = [sheet, str(sheet), other, tmp_path / "." / "sheet.md"]
+    document = bptrace.grade(twice, network=SIMPLE)
+    assert [w["file"] for w in document["worksheets"]] == [str(sheet), str(other)]
+    assert document["summary"]["worksheets"] == 2
+    cli = json.loads(invoke("grade", *map(str, twice), "--network", SIMPLE, "--json").stdout)
+    assert cli["summary"]["worksheets"] == 2

@@ -543,3 +543,18 @@ def test_a_line_made_in_pieces_is_the_one_json_dumps_writes(monkeypatch):
         )
     with pytest.raises(ValueError):  # strict JSON still: a nan is refused, never written
         jsonl.line({"x": [1.0] * 5 + [float("nan")]})
+
+
+def test_a_signal_before_the_begin_record_is_written_writes_no_end_record(monkeypatch):
+    # A trace starts with its begin record: a signal while it was made left an end record alone.
+    from bptrace.cli.process import Interrupted
+    from bptrace.views import jsonl
+
+    def interrupted(*args, **kwargs):
+        raise Interrupted(signal.SIGINT)
+
+    monkeypatch.setattr(jsonl, "begin", interrupted)
+    result = invoke("run", str(ROOT / "networks" / "simple.bp"), "--json")
+    assert result.exit_code == 130
+    assert result.stdout == ""
+    assert result.stderr == "bptrace: interrupted\n"

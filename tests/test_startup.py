@@ -109,3 +109,21 @@ def test_a_network_without_layers_does_not_load_their_expansion():
         [sys.executable, "-c", probe, *with_layers], cwd=ROOT, capture_output=True, text=True
     )
     assert done.stderr.split()[-5:-3] == ["True", "True"]  # the expansion and its shapes
+
+
+def test_run_loads_no_more_of_the_api_than_it_trains_with():
+    # `bptrace run` goes through bptrace.api: it needs the network and its run, not the answers
+    # of check and explain (dataclasses: 3 ms of start-up), nudge or grading.
+    probe = (
+        "import sys\nfrom bptrace.cli.app import main\n"
+        "sys.argv = ['bptrace', 'run', 'networks/simple.bp', '-q']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('bptrace.api')), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = done.stderr.splitlines()[-1]
+    for unneeded in ("bptrace.api.answers", "bptrace.api.grading", "bptrace.api.comparing"):
+        assert f"'{unneeded}'" not in loaded
+    assert "'bptrace.api.network'" in loaded

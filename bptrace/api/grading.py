@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from bptrace.errors import BadArgument
@@ -34,16 +35,27 @@ def grade(
     cannot be read raises FileError, WorksheetError or NetworkError.
     """
     from bptrace.api.network import Network, load
-    from bptrace.api.reading import FileError, read, shown
+    from bptrace.api.reading import FileError, a_path, read, shown
 
     if key is None and network is None:
         raise ValueError("grade needs a key or a network to make the key from")
-    if isinstance(worksheets, (str, os.PathLike)):  # one worksheet, not its name's letters
+    if isinstance(worksheets, (str, bytes, os.PathLike)):  # one worksheet, not its name's letters
         worksheets = [worksheets]
+    if not isinstance(worksheets, Iterable):
+        raise ValueError(f"worksheets is a list of paths; got {worksheets!r}")
+    worksheets = list(worksheets)
+    for path in worksheets:
+        a_path(path, "worksheet")
+    # a worksheet named twice is graded once, as `bptrace grade` grades it: the class summary
+    # counts students
+    once: dict[Path, Any] = {}
+    for path in worksheets:
+        once.setdefault(Path(os.fsdecode(path)), path)
+    worksheets = list(once.values())
     if key is not None and not isinstance(key, (str, os.PathLike)):
         raise ValueError(f"key is an answer key's path; got {key!r}")
     if network is not None and not isinstance(network, (Network, str, os.PathLike)):
-        raise ValueError(f"network is a .bp file's path or a Network; got {network!r}")
+        raise ValueError(f"network is a Network or a .bp file's path; got {network!r}")
     if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
         raise ValueError(f"rtol must be a number between 0 and 1; got {rtol!r}")
     keyed = None if key is None else worksheet.read(read(key, "answer key"))
@@ -55,10 +67,18 @@ def grade(
         try:
             graded, variant = grader.grade(worksheet.read(read(path, "worksheet")))
         except (WorksheetError, FileError, BadArgument) as problem:
-            failed.append((name, str(problem)))
+            failed.append((name, why(problem)))
             continue
         reports.append(grading.Report(name, variant, graded))
     return json.loads(grading.to_json(grading.summary(reports), failed, rtol, titles()))
+
+
+def why(problem: Exception) -> str:
+    """Return what `failed` says of a worksheet that could not be graded: the message, without the
+    quoted line a file's diagnostic adds (stderr has that)."""
+    from bptrace.api.reading import FileError
+
+    return problem.message if isinstance(problem, FileError) else str(problem)
 
 
 class Grader:

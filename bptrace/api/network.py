@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bptrace.api.arguments import a_rate, at_least_1, settings_of, whole
+from bptrace.api.arguments import a_number, a_rate, at_least_1, settings_of, whole, yes_or_no
 from bptrace.api.problems import Named
 from bptrace.api.questions import Questions
 from bptrace.api.reading import read, shown
@@ -31,7 +31,7 @@ def load(path: str | os.PathLike[str]) -> Network:
     except FileError as problem:
         from bptrace.examples import named
 
-        name = named(os.path.basename(os.fspath(path)))
+        name = named(os.path.basename(shown(path)))
         if name is None or os.path.lexists(path):
             raise
         hint = f"for the built-in example, bptrace.example({name!r})"
@@ -54,6 +54,10 @@ def example(name: str) -> Network:
 
 def parse(text: str, name: str = "<string>") -> Network:
     """Return the network written in `text`; `name` is the file its errors and traces name."""
+    if not isinstance(text, str):
+        raise ValueError(f"text is a network's .bp text, a str; got {type(text).__name__}")
+    if not isinstance(name, str):
+        raise ValueError(f"name is the file errors name, a str; got {name!r}")
     return Network(text, name)
 
 
@@ -114,8 +118,10 @@ class Network(Questions):
         """Return this network with its inputs and targets replaced by `data`'s columns, by name:
         a CSV file's path (as `--data`), or a mapping of columns."""
         if not isinstance(data, Mapping):
-            if not isinstance(data, (str, os.PathLike)):
-                raise ValueError(f"data is a CSV file's path or a mapping of columns; got {data!r}")
+            if not isinstance(data, (str, bytes, os.PathLike)):
+                raise ValueError(
+                    f"data is a CSV file's path or a mapping of columns by name; got {data!r}"
+                )
             return self._with_csv(read(data, "CSV file"), shown(data))
         columns = {str(k): _column(k, v) for k, v in data.items()}
         counts = {len(column) for column in columns.values()}
@@ -136,8 +142,12 @@ class Network(Questions):
     def variant(self, student: str) -> Network:
         """Return this network with each param's starting value drawn for `student` (an ID): the
         numbers of `bptrace run --variant`, the same for the same ID."""
-        if not isinstance(student, str) or not student:
-            raise ValueError(f"a variant is a student's ID, a non-empty string; got {student!r}")
+        from bptrace.engine.variants import check_id
+
+        if not isinstance(student, str):
+            raise ValueError(f"a variant is a student's ID, a str; got {student!r}")
+        if problem := check_id(student):  # as `bptrace run --variant` checks it
+            raise ValueError(f"{student!r}: {problem}")
         return self._changed(_variant=student)
 
     def with_params(self, params: Mapping[str, float]) -> Network:
@@ -175,6 +185,7 @@ class Network(Questions):
         `batch_size` the file's `set batch`; `shuffle` shuffles the samples on each pass.
         """
         at_least_1(steps=steps, max_paths=max_paths)
+        yes_or_no(shuffle=shuffle)
         if batch_size is not None:
             at_least_1(batch_size=batch_size)
         a_rate(lr)
@@ -285,20 +296,18 @@ class Network(Questions):
 
 
 def _column(name: object, values: object) -> tuple[float, ...]:
-    """Return a column of samples as floats, or raise ValueError naming it."""
+    """Return a column of `with_data`'s mapping as floats, or raise ValueError saying why not."""
+    from collections.abc import Iterable
+
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ValueError(f"data's column {name!r} is a sequence of numbers; got {values!r}")
-    column = []
-    for i, value in enumerate(values, 1):
-        try:  # numpy's scalars, Decimal, Fraction: any number float() takes, but not a bool or text
-            if isinstance(value, (bool, str, bytes)):
-                raise TypeError
-            column.append(float(value))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"data's column {name!r}, sample {i}: {value!r} is not a number"
-            ) from None
-    return tuple(column)
+        raise ValueError(f"data[{name!r}] must be a list of numbers; got {values!r}")
+    values = tuple(values)
+    for value in values:
+        if not a_number(value):
+            raise ValueError(f"data[{name!r}] must be a list of numbers; it holds {value!r}")
+        if not math.isfinite(value):  # as a CSV file's column: a sample cannot be trained on
+            raise ValueError(f"data[{name!r}] holds {value!r}, which is not a finite number")
+    return tuple(map(float, values))
 
 
 def _started(graph: Any, params: Mapping[str, float]) -> Any:

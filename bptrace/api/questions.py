@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bptrace.api.arguments import a_rate, at_least_1, settings_of
+from bptrace.api.arguments import a_number, a_rate, at_least_1, names, settings_of, yes_or_no
 
 if TYPE_CHECKING:
     from bptrace.api.answers import CheckedStep, Explanation
@@ -62,7 +62,7 @@ class Questions:
 
         if form not in FORMS:
             raise ValueError(f"form is markdown, latex or csv; got {form!r}")
-        blanks = (blank,) if isinstance(blank, str) else tuple(blank)
+        blanks = names("blank", blank)
         for name in blanks:
             if name not in TABLES:
                 raise ValueError(f"no table {name!r}; the tables are {', '.join(TABLES)}")
@@ -106,7 +106,7 @@ class Questions:
 
         at_least_1(steps=steps)
         a_rate(lr)
-        if mistake is not None and mistake not in MISTAKES:
+        if mistake is not None and (not isinstance(mistake, str) or mistake not in MISTAKES):
             raise ValueError(f"no mistake {mistake!r}; the mistakes are {', '.join(MISTAKES)}")
         chosen = [MISTAKES[mistake]] if mistake else list(MISTAKES.values())
         with self._named():
@@ -134,7 +134,7 @@ class Questions:
         self._knows(param)
         at_least_1(step=step)
         a_rate(lr)
-        if not (isinstance(by, (int, float)) and math.isfinite(by) and by):
+        if not (a_number(by) and math.isfinite(by) and by):
             raise ValueError(f"by must be a finite number other than 0; got {by!r}")
         if abs(by) < sys.float_info.min:  # fewer digits than a float64's: no param it could move
             raise ValueError(f"by = {by!r} is subnormal: too small to nudge by")
@@ -160,6 +160,7 @@ class Questions:
         if step is not None:
             at_least_1(step=step)
         a_rate(lr)
+        yes_or_no(ascii_math=ascii_math)
         record = None if step is None else self._at(step, lr)
         labels = Labels(BP if ascii_math else MATH, record, 4)
         if form == "dot":
@@ -173,9 +174,10 @@ class Questions:
         from bptrace.engine.explain import conclusion
         from bptrace.language.printer import show
 
+        params = names("params", params)
         for param in params:
             self._knows(param)
-        answers = self._answers(tuple(params), max_paths)
+        answers = self._answers(params, max_paths)
         return Explanation(
             answers.loss,
             answers.params,
@@ -212,8 +214,8 @@ class Questions:
 
     def _knows(self, param: str) -> None:
         """Raise ValueError when `param` is not one of this network's params."""
-        if param not in self._graph.params:
+        if not isinstance(param, str) or param not in self._graph.params:
             raise ValueError(
-                f"'{param}' is not a param of {self.name}; "
+                f"{param!r} is not a param of {self.name}; "
                 f"its params are {', '.join(self._graph.params) or 'none'}"
             )

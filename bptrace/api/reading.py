@@ -44,6 +44,7 @@ def read(file: str | os.PathLike[str], kind: str = ".bp file") -> str:
     Read a chunk at a time, and never past MAX_BYTES or past a NUL byte: /dev/zero or an endless
     pipe is refused, not read whole.
     """
+    a_path(file, kind)
     chunks: list[bytes] = []
     size = 0
     try:
@@ -97,7 +98,19 @@ def _not_utf8(file: str | os.PathLike[str], data: bytes, at: int) -> FileError:
     )
 
 
-def shown(path: str | os.PathLike[str]) -> str:
+def a_path(file: object, kind: str = ".bp file") -> None:
+    """Raise ValueError unless `file` is a path: a str, bytes or os.PathLike (an int is refused,
+    which open() would take as a descriptor, and read and close stdin, stdout or stderr)."""
+    if not isinstance(file, (str, bytes, os.PathLike)):
+        raise ValueError(f"a {kind} is named by its path, a str or os.PathLike; got {file!r}")
+    path = os.fspath(file)
+    if not path:
+        raise ValueError(f"a {kind}'s path is empty")
+    if "\0" in path if isinstance(path, str) else b"\0" in path:
+        raise ValueError(f"a {kind}'s path cannot hold a NUL character: {shown(path)!r}")
+
+
+def shown(path: str | bytes | os.PathLike[str]) -> str:
     """Return a file name as bptrace writes it anywhere: bytes that are not UTF-8 escaped (\\xff),
     so every output, JSON included, stays UTF-8."""
-    return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from bptrace.api.grading import Grader, titles
+from bptrace.api.grading import Grader, titles, why
 from bptrace.cli import builtin, files, process
 from bptrace.cli.commands import load_network
 from bptrace.errors import BadArgument, BptraceError, NetworkError, NumericFault
@@ -62,7 +62,7 @@ def grade(how: GradeOptions, report: Callable[[BptraceError, str, str], int]) ->
             graded, variant = grader.grade(worksheet.read(text))
         except (WorksheetError, files.FileError, BadArgument) as problem:
             code = code or report(problem, name, text)
-            failed.append((name, str(problem)))
+            failed.append((name, why(problem)))
             continue
         except (NetworkError, NumericFault) as problem:  # the network's, under this worksheet
             assert network is not None

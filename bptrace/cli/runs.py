@@ -421,10 +421,12 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
     reported: set[str] = set()
     run = training(net, how)
     last = None  # the last step written: where an interrupt leaves the params
+    begun = False  # a trace is a begin record first: none written, no end record either
 
     try:
         with process.Interrupts() as interrupts:
             write_line(run.begin)
+            begun = True
             for record in run._engine:
                 interrupts.check()  # a signal during the final evaluation counts too
                 if not isinstance(record, Step):
@@ -449,10 +451,8 @@ def run_json(source: str, filename: str, how: RunOptions) -> None:
         write_line(run.end)  # the error, and the params after the last step
         raise
     except KeyboardInterrupt:
-        done, params = run._stopped(last)
-        write_line(
-            jsonl.end_with_error(
-                done, params, {"kind": "interrupted", "message": f"interrupted after step {done}"}
-            )
-        )
+        if begun:
+            done, params = run._stopped(last)
+            said = {"kind": "interrupted", "message": f"interrupted after step {done}"}
+            write_line(jsonl.end_with_error(done, params, said))
         raise

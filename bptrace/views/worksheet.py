@@ -61,7 +61,54 @@ def _meta(payload: str, line: int) -> dict:
         raise WorksheetError(
             "the worksheet's bptrace comment is damaged", Span(line, 1, line, 2), _REMAKE
         )
-    return {**DEFAULTS, **meta}
+    meta = {**DEFAULTS, **meta}
+    for name, (fits, what) in _OPTIONS.items():
+        if meta.get(name) is not None and not fits(meta[name]):
+            raise WorksheetError(
+                f"the worksheet's bptrace comment is damaged: its {name} is {meta[name]!r}, "
+                f"not {what}",
+                Span(line, 1, line, 2),
+                _REMAKE,
+            )
+    return meta
+
+
+def _whole(value: object, least: int, most: float = float("inf")) -> bool:
+    return type(value) is int and least <= value <= most
+
+
+def _tables(value: object) -> bool:
+    from bptrace.views.tables import TABLES
+
+    return isinstance(value, list) and all(isinstance(t, str) and t in TABLES for t in value)
+
+
+def _rate(value: object) -> bool:
+    import math
+
+    return type(value) in (int, float) and math.isfinite(value) and value >= 0
+
+
+def _id(value: object) -> bool:
+    from bptrace.engine.variants import check_id
+
+    return isinstance(value, str) and check_id(value) is None
+
+
+# What each option a worksheet was made with can be (None: not given), checked before it is used
+# to make the key again: a damaged comment is the worksheet's error, not bptrace's.
+_OPTIONS = {
+    "steps": (lambda v: _whole(v, 1), "a whole number of steps, 1 or more"),
+    "show": (_tables, "a list of tables (forward, partials, chains, updates)"),
+    "blank": (_tables, "a list of tables (forward, partials, chains, updates)"),
+    "precision": (lambda v: _whole(v, 1, 17), "a whole number of digits from 1 to 17"),
+    "max_paths": (lambda v: _whole(v, 1), "a whole number of paths, 1 or more"),
+    "all": (lambda v: isinstance(v, bool), "true or false"),
+    "ascii": (lambda v: isinstance(v, bool), "true or false"),
+    "lr": (_rate, "a learning rate, a number 0 or more"),
+    "seed": (lambda v: _whole(v, 0), "a whole number, 0 or more"),
+    "variant": (_id, "a variant ID (letters, digits and . _ @ + -)"),
+}
 
 
 _REMAKE = "make the worksheet again with `bptrace run FILE --format markdown --blank …`"
