@@ -70,13 +70,24 @@ class Network(Questions):
     """
 
     def __init__(self, text: str, name: str = "<string>") -> None:
+        self._read(text, name, None)
+
+    @classmethod
+    def _drawn_with(cls, text: str, name: str, seed: int | None) -> Network:
+        """Return `parse(text, name).with_seed(seed)`, its graph built once (as the CLI reads a
+        file with --seed), not once unseeded and again with the seed."""
+        net = object.__new__(cls)
+        net._read(text, name, seed)
+        return net
+
+    def _read(self, text: str, name: str, seed: int | None) -> None:
         self.name, self.source = name, text
-        self._seed: int | None = None
+        self._seed: int | None = seed
         self._data: tuple[dict[str, tuple[float, ...]], str] | None = None
         self._variant: str | None = None
         self._params: dict[str, float] | None = None
         with self._named():
-            self._statements, self._layers, self._drawn = _built(text)
+            self._statements, self._layers, self._drawn = _built(text, seed)
         self._graph = self._drawn
 
     @property
@@ -321,8 +332,8 @@ def _started(graph: Any, params: Mapping[str, float]) -> Any:
     return replace(graph, leaves=leaves)
 
 
-def _built(text: str):
-    """Return the statements and layers of `text`, and its graph."""
+def _built(text: str, seed: int | None):
+    """Return the statements and layers of `text`, and its graph, params drawn with `seed`."""
     import gc
 
     from bptrace.engine.graph import build_graph
@@ -334,7 +345,7 @@ def _built(text: str):
     gc.disable()
     try:
         statements, layers = parse_layered(text)
-        return statements, layers, build_graph(statements, None, layers)
+        return statements, layers, build_graph(statements, seed, layers)
     finally:
         if collecting:
             gc.enable()

@@ -40,11 +40,9 @@ def load_network(
     Params written uniform(…) or normal(…) are drawn with `seed`; with `data`, the inputs and
     targets are that CSV file's samples. A `seed` that changes nothing is warned of.
     """
-    from bptrace.api import parse
+    from bptrace.api.network import Network
 
-    net = parse(source, filename)
-    if seed is not None:
-        net = net.with_seed(seed)
+    net = Network._drawn_with(source, filename, seed)  # parse(…).with_seed(seed), built once
     if data is not None:  # a bare name may be an example's samples (builtin.samples)
         net = net._with_csv(builtin.samples(data), files.shown(data))
     graph = net._graph
