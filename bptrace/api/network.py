@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bptrace.api.arguments import a_number, a_rate, at_least_1, settings_of, whole, yes_or_no
@@ -118,11 +119,9 @@ class Network(Questions):
     def with_seed(self, seed: int) -> Network:
         """Return this network with its params written uniform(…) or normal(…) drawn with `seed`,
         which also shuffles its samples (as `--seed`)."""
-        from bptrace.engine.graph import build_graph
-
         whole(seed=seed)
         with self._named():
-            drawn = build_graph(self._statements, seed, self._layers)
+            drawn = _graph(self._statements, seed, self._layers)
         return self._changed(_seed=seed, _drawn=drawn)
 
     def with_data(self, data: str | os.PathLike[str] | Mapping[str, Sequence[float]]) -> Network:
@@ -266,7 +265,6 @@ class Network(Questions):
     def _with_settings(self, given: tuple) -> Network:
         """Return this network with the `set` statements `given` in place of its own of the same
         names (a setting's error raised as the engine raises it)."""
-        from bptrace.engine.graph import build_graph
         from bptrace.language.syntax import Setting
 
         names = {s.name for s in given}
@@ -274,7 +272,7 @@ class Network(Questions):
             s for s in self._statements if not (isinstance(s, Setting) and s.name in names)
         )
         statements = (*kept, *given)
-        drawn = build_graph(statements, self._seed, self._layers)
+        drawn = _graph(statements, self._seed, self._layers)
         return self._changed(_statements=statements, _drawn=drawn)
 
     def _with_csv(self, text: str, name: str) -> Network:
@@ -334,18 +332,31 @@ def _started(graph: Any, params: Mapping[str, float]) -> Any:
 
 def _built(text: str, seed: int | None):
     """Return the statements and layers of `text`, and its graph, params drawn with `seed`."""
-    import gc
-
-    from bptrace.engine.graph import build_graph
     from bptrace.language.parser import parse_layered
 
-    # Parsing allocates millions of small acyclic objects that all survive; the cycle collector
-    # would walk them again and again.
+    with _no_cycle_collector():
+        statements, layers = parse_layered(text)
+    return statements, layers, _graph(statements, seed, layers)
+
+
+def _graph(statements: Any, seed: int | None, layers: Any) -> Any:
+    """Return the graph of `statements`, params drawn with `seed`."""
+    from bptrace.engine.graph import build_graph
+
+    with _no_cycle_collector():
+        return build_graph(statements, seed, layers)
+
+
+@contextmanager
+def _no_cycle_collector() -> Iterator[None]:
+    """Parse and build with the cycle collector off: they allocate millions of small acyclic objects
+    that all survive, which it would walk again and again."""
+    import gc
+
     collecting = gc.isenabled()
     gc.disable()
     try:
-        statements, layers = parse_layered(text)
-        return statements, layers, build_graph(statements, seed, layers)
+        yield
     finally:
         if collecting:
             gc.enable()
